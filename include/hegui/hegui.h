@@ -1,0 +1,18 @@
+/* hegui/hegui.h — the whole public API of libhegui. */
+#ifndef HEGUI_H
+#define HEGUI_H
+
+#include "hegui/lexicon.h"
+#include "hegui/status.h"
+#include "hegui/text.h"
+
+#define HG_VERSION_STRING "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+const char *hg_version(void);
+#ifdef __cplusplus
+}
+#endif
+#endif

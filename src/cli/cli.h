@@ -1,0 +1,27 @@
+/* cli.h — shared pieces of the hegui command line: lexicon loading, JSON string output, exit codes. */
+#ifndef HG_CLI_H
+#define HG_CLI_H
+
+#include <stdio.h>
+
+#include "hegui/hegui.h"
+
+enum { EXIT_NONE_FOUND = 0, EXIT_FOUND = 1, EXIT_ERROR = 2 };
+
+/* Loads a lexicon from an image or source file, or the embedded starter lexicon when path is NULL. */
+int cli_load_lexicon(const char *path, const hg_compile_options *opt, const hg_source_defaults *defaults,
+                     hg_lexicon **out);
+/* Writes s as a JSON string literal (with quotes). */
+void cli_json_string(FILE *f, const char *s, size_t len);
+/* Prints "hegui: message" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses a non-negative integer option value; returns -1 on error. */
+long cli_parse_uint(const char *s, long max);
+/* Parses a comma list of modes; returns 0 on error. */
+unsigned cli_parse_modes(const char *s);
+
+int cmd_check(int argc, char **argv);
+int cmd_lexicon(int argc, char **argv);
+int cmd_fold(int argc, char **argv);
+
+#endif

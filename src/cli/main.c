@@ -1,0 +1,135 @@
+/* main.c — the hegui command: dispatch to subcommands, shared helpers. Each subcommand lives in its own file and
+ * returns its exit status; errors go to stderr as "hegui: ..." with exit status 2. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+extern const unsigned char hg_starter_lexicon[];
+extern const size_t hg_starter_lexicon_len;
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("hegui: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+long cli_parse_uint(const char *s, long max) {
+  if (!s || !*s) return -1;
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*end || v < 0 || v > max) return -1;
+  return v;
+}
+
+unsigned cli_parse_modes(const char *s) {
+  unsigned modes = 0;
+  char buf[128];
+  if (strlen(s) >= sizeof buf) return 0;
+  strcpy(buf, s);
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    unsigned m = 0;
+    for (unsigned i = 0; i < 6; i++)
+      if (!strcmp(tok, hg_mode_name((hg_mode)(1u << i)))) m = 1u << i;
+    if (!strcmp(tok, "all")) m = HG_MODE_ALL;
+    if (!m) return 0;
+    modes |= m;
+  }
+  return modes;
+}
+
+static int is_image_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char magic[8] = {0};
+  int yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, "HGLEXIMG", 8);
+  if (f) fclose(f);
+  return yes;
+}
+
+int cli_load_lexicon(const char *path, const hg_compile_options *opt, const hg_source_defaults *defaults,
+                     hg_lexicon **out) {
+  hg_error err;
+  hg_error_clear(&err);
+  hg_status st;
+  if (path && is_image_file(path)) {
+    st = hg_lexicon_open(path, out, &err); /* an image is used as compiled; options do not apply */
+  } else {
+    hg_lexicon_source *src;
+    if (hg_lexicon_source_new(&src)) {
+      cli_error("out of memory");
+      return -1;
+    }
+    if (path) st = hg_lexicon_source_add_file(src, path, defaults, &err);
+    else
+      st = hg_lexicon_source_add_text(src, (const char *)hg_starter_lexicon, hg_starter_lexicon_len,
+                                      "starter-lexicon.tsv", defaults, &err);
+    if (!st) st = hg_lexicon_compile(src, opt, out, &err);
+    hg_lexicon_source_free(src);
+  }
+  if (st) {
+    cli_error("%s", err.message);
+    return -1;
+  }
+  return 0;
+}
+
+void cli_json_string(FILE *f, const char *s, size_t len) {
+  fputc('"', f);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    default:
+      if (c < 0x20 || c == 0x7F) fprintf(f, "\\u%04x", c);
+      else fputc(c, f);
+    }
+  }
+  fputc('"', f);
+}
+
+static void usage(FILE *f) {
+  fputs("usage: hegui COMMAND [OPTIONS]\n"
+        "\n"
+        "commands:\n"
+        "  check [--lexicon FILE] [--json|--count] [--file PATH | TEXT | -]\n"
+        "                      find lexicon entries in text; exit 0 none, 1 found, 2 error\n"
+        "  lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT\n"
+        "                      compile lexicon sources into an image\n"
+        "  lexicon stats [--json] FILE\n"
+        "                      entries per TC260-003 risk and the keyword-library minimums\n"
+        "  fold [--skip-noise] TEXT\n"
+        "                      show the normalized (folded) form of a text\n"
+        "  version             print the version\n"
+        "\n"
+        "Without --lexicon, the starter lexicon built into hegui is used.\n",
+        f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_ERROR;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+  if (!strcmp(cmd, "lexicon")) return cmd_lexicon(argc - 1, argv + 1);
+  if (!strcmp(cmd, "fold")) return cmd_fold(argc - 1, argv + 1);
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    printf("hegui %s\n", hg_version());
+    return 0;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    usage(stdout);
+    return 0;
+  }
+  cli_error("unknown command '%s' (try 'hegui help')", cmd);
+  return EXIT_ERROR;
+}

@@ -1,0 +1,313 @@
+/* image.c — checking, mapping, saving and sharing compiled lexicon images.
+ *
+ * The loader trusts nothing: it checks magic, version, size, checksum and the fold tables the image was built
+ * with, then every section's bounds and every index inside (transition targets, failure and output links, entry
+ * numbers, string offsets), so that a scan over a loaded image can never read out of bounds, whatever the file
+ * holds. That check is linear in the image size and runs once per load. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/crc32.h"
+#include "base/error.h"
+#include "hegui/text.h"
+#include "lexicon_internal.h"
+#include "source_internal.h"
+
+static hg_status corrupt(hg_error *err, const char *what) {
+  return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image is corrupt: %s", what);
+}
+
+static const void *section(const hg_lexicon *l, const img_section *tab, int id, size_t elem, size_t *count) {
+  const img_section *s = &tab[id];
+  if (s->offset > l->size || s->size > l->size - s->offset || s->offset % 8 || s->size % elem) return NULL;
+  *count = (size_t)(s->size / elem);
+  return l->base + s->offset;
+}
+
+static hg_status check_lane(hg_lexicon *l, const img_section *tab, int lane, size_t entry_count, hg_error *err) {
+  lane_view *v = &l->lanes[lane];
+  size_t n, k;
+  int b = lane * LS_COUNT;
+  const img_lane *info = section(l, tab, b + LS_INFO, sizeof(img_lane), &n);
+  if (!info || n != 1) return corrupt(err, "lane header");
+  v->info = *info;
+  uint32_t ns = info->states, ne = info->edges, no = info->outputs;
+  if (ns < 1 || info->alphabet < 1 || info->max_depth > 4 * HG_ENTRY_MAX_CHARS) return corrupt(err, "lane sizes");
+  if (!(v->root = section(l, tab, b + LS_ROOT, 4, &k)) || k != info->alphabet) return corrupt(err, "root row");
+  if (!(v->fail = section(l, tab, b + LS_FAIL, 4, &k)) || k != ns) return corrupt(err, "failure links");
+  if (!(v->depth = section(l, tab, b + LS_DEPTH, 2, &k)) || k != ns) return corrupt(err, "depths");
+  if (!(v->eoff = section(l, tab, b + LS_EOFF, 4, &k)) || k != (size_t)ns + 1) return corrupt(err, "edge index");
+  if (!(v->esym = section(l, tab, b + LS_ESYM, 4, &k)) || k != ne) return corrupt(err, "edge symbols");
+  if (!(v->enext = section(l, tab, b + LS_ENEXT, 4, &k)) || k != ne) return corrupt(err, "edge targets");
+  if (!(v->ooff = section(l, tab, b + LS_OOFF, 4, &k)) || k != (size_t)ns + 1) return corrupt(err, "output index");
+  if (!(v->outs = section(l, tab, b + LS_OUTS, sizeof(img_out), &k)) || k != no) return corrupt(err, "outputs");
+  if (!(v->olink = section(l, tab, b + LS_OLINK, 4, &k)) || k != ns) return corrupt(err, "output links");
+  for (uint32_t a = 0; a < info->alphabet; a++)
+    if (v->root[a] >= ns || (v->root[a] && v->depth[v->root[a]] != 1)) return corrupt(err, "root transition");
+  if (v->depth[0] != 0 || v->eoff[0] != 0 || v->eoff[ns] != ne || v->ooff[0] != 0 || v->ooff[ns] != no)
+    return corrupt(err, "index ends");
+  for (uint32_t s = 0; s < ns; s++) {
+    if (v->eoff[s] > v->eoff[s + 1] || v->ooff[s] > v->ooff[s + 1]) return corrupt(err, "index order");
+    /* failure links point to a shallower state: scanning always terminates */
+    if (s && (v->fail[s] >= ns || v->depth[v->fail[s]] >= v->depth[s])) return corrupt(err, "failure link");
+    if (v->olink[s] >= ns || (v->olink[s] && v->depth[v->olink[s]] >= v->depth[s])) return corrupt(err, "output link");
+    if (v->depth[s] > info->max_depth) return corrupt(err, "depth");
+    uint32_t prev = 0;
+    for (uint32_t e = v->eoff[s]; e < v->eoff[s + 1]; e++) {
+      if (v->enext[e] >= ns || v->esym[e] >= info->alphabet || v->esym[e] == 0) return corrupt(err, "edge");
+      if (e > v->eoff[s] && v->esym[e] <= prev) return corrupt(err, "edge order");
+      if (v->depth[v->enext[e]] != v->depth[s] + 1) return corrupt(err, "edge depth");
+      prev = v->esym[e];
+    }
+    for (uint32_t o = v->ooff[s]; o < v->ooff[s + 1]; o++) {
+      const img_out *out = &v->outs[o];
+      if (out->entry >= entry_count || out->len == 0 || out->len != v->depth[s]) return corrupt(err, "output");
+    }
+  }
+  if (lane == LANE_RAW && info->alphabet != 257) return corrupt(err, "raw alphabet");
+  if ((lane == LANE_FOLD || lane == LANE_COLLAPSE) && info->alphabet != l->hdr->fold_alphabet)
+    return corrupt(err, "fold alphabet");
+  if (lane == LANE_SOUND && info->alphabet != (uint64_t)l->hdr->sound_base + l->hdr->fold_alphabet)
+    return corrupt(err, "sound alphabet");
+  if (info->max_gap > (l->hdr->max_noise ? l->hdr->max_noise : 1)) return corrupt(err, "gap");
+  return HG_OK;
+}
+
+static hg_status check_image(hg_lexicon *l, hg_error *err) {
+  if (l->size < sizeof(img_header) || memcmp(l->base, IMG_MAGIC, 8) != 0)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "not a hegui lexicon image (bad magic)");
+  const img_header *h = (const img_header *)l->base;
+  l->hdr = h;
+  if (h->version != IMG_VERSION)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image version %u, this hegui reads version %u: recompile it",
+                   h->version, IMG_VERSION);
+  if (h->total_size != l->size)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image is truncated or padded: header says %llu bytes, found %zu",
+                   (unsigned long long)h->total_size, l->size);
+  if (h->section_count != S_COUNT || h->header_size != sizeof(img_header) + S_COUNT * sizeof(img_section) ||
+      h->header_size > l->size)
+    return corrupt(err, "section table");
+  if (hg_crc32(0, l->base + h->header_size, l->size - h->header_size) != h->crc)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image checksum mismatch: the file is damaged");
+  if (h->tables_id != hg_tables_id())
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0,
+                   "lexicon image was compiled with other Unicode/OpenCC tables than this hegui: recompile it");
+  if (h->max_noise > 64 || h->fold_alphabet < 1 || h->sound_base < 1) return corrupt(err, "header fields");
+  const img_section *tab = (const img_section *)(l->base + sizeof(img_header));
+  size_t n;
+  if (!(l->entries = section(l, tab, S_ENTRIES, sizeof(img_entry), &l->entry_count))) return corrupt(err, "entries");
+  if (!(l->strings = section(l, tab, S_STRINGS, 1, &l->strings_len))) return corrupt(err, "strings");
+  if (!(l->sym1 = section(l, tab, S_SYM1, 2, &n)) || n != (0x110000 >> 7)) return corrupt(err, "symbol index");
+  if (!(l->sym2 = section(l, tab, S_SYM2, 4, &l->sym2_len)) || l->sym2_len % 128 || !l->sym2_len)
+    return corrupt(err, "symbol table");
+  if (!(l->soundsym = section(l, tab, S_SOUNDSYM, 4, &l->soundsym_len)) || l->soundsym_len != hg_pinyin_count())
+    return corrupt(err, "syllable table");
+  for (size_t i = 0; i < n; i++)
+    if (((size_t)l->sym1[i] + 1) * 128 > l->sym2_len) return corrupt(err, "symbol block");
+  for (size_t i = 0; i < l->sym2_len; i++)
+    if (l->sym2[i] >= h->fold_alphabet) return corrupt(err, "symbol value");
+  for (size_t i = 0; i < l->soundsym_len; i++)
+    if (l->soundsym[i] >= h->sound_base) return corrupt(err, "syllable symbol");
+  for (size_t i = 0; i < l->entry_count; i++) {
+    const img_entry *e = &l->entries[i];
+    if ((uint64_t)e->text_off + e->text_len >= l->strings_len || l->strings[e->text_off + e->text_len] != 0 ||
+        e->category >= HG_CATEGORY_COUNT || e->action > HG_ACTION_ALLOW || e->severity < 1 || e->severity > 5 ||
+        !e->modes || (e->modes & ~HG_MODE_ALL))
+      return corrupt(err, "entry record");
+  }
+  for (int lane = 0; lane < LANE_COUNT; lane++) {
+    hg_status st = check_lane(l, tab, lane, l->entry_count, err);
+    if (st) return st;
+  }
+  return HG_OK;
+}
+
+hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err) {
+  *out = NULL;
+  hg_lexicon *l = calloc(1, sizeof *l);
+  if (!l) {
+    free(owned);
+    if (map) munmap(map, len);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  l->refs = 1;
+  l->owned = owned;
+  l->map = map;
+  l->map_len = len;
+  l->base = owned ? owned : map;
+  l->size = len;
+  hg_status st = check_image(l, err);
+  if (st) {
+    hg_lexicon_unref(l);
+    return st;
+  }
+  *out = l;
+  return HG_OK;
+}
+
+hg_status hg_lexicon_from_image(const void *data, size_t len, hg_lexicon **out, hg_error *err) {
+  unsigned char *copy = malloc(len ? len : 1);
+  if (!copy) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  memcpy(copy, data, len);
+  return hg_lexicon_adopt_image(copy, NULL, len, out, err);
+}
+
+const void *hg_lexicon_image(const hg_lexicon *lex, size_t *len) {
+  *len = lex->size;
+  return lex->base;
+}
+
+hg_status hg_lexicon_open(const char *path, hg_lexicon **out, hg_error *err) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+  struct stat sb;
+  char magic[8] = {0};
+  if (fstat(fd, &sb) != 0) {
+    close(fd);
+    return hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
+  }
+  ssize_t got = sb.st_size >= 8 ? pread(fd, magic, 8, 0) : 0;
+  if (got == 8 && memcmp(magic, IMG_MAGIC, 8) == 0) {
+    size_t len = (size_t)sb.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot map %s: %s", path, strerror(errno));
+    hg_status st = hg_lexicon_adopt_image(NULL, map, len, out, err);
+    if (st && err) {
+      char msg[sizeof err->message];
+      memcpy(msg, err->message, sizeof msg);
+      size_t pl = strlen(path);
+      if (pl > 120) pl = 120;
+      snprintf(err->message, sizeof err->message, "%.*s: %.*s", (int)pl, path, (int)(sizeof msg - pl - 3), msg);
+    }
+    return st;
+  }
+  close(fd);
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src)) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  hg_status st = hg_lexicon_source_add_file(src, path, NULL, err);
+  if (!st) st = hg_lexicon_compile(src, NULL, out, err);
+  hg_lexicon_source_free(src);
+  return st;
+}
+
+hg_status hg_lexicon_save(const hg_lexicon *lex, const char *path, hg_error *err) {
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16);
+  if (!tmp) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  int ok = fwrite(lex->base, 1, lex->size, f) == lex->size;
+  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, path) != 0) {
+    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return st;
+  }
+  free(tmp);
+  return HG_OK;
+}
+
+hg_lexicon *hg_lexicon_ref(hg_lexicon *lex) {
+  if (lex) __atomic_add_fetch(&lex->refs, 1, __ATOMIC_RELAXED);
+  return lex;
+}
+
+void hg_lexicon_unref(hg_lexicon *lex) {
+  if (!lex || __atomic_sub_fetch(&lex->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  free(lex->owned);
+  if (lex->map) munmap(lex->map, lex->map_len);
+  free(lex);
+}
+
+size_t hg_lexicon_entry_count(const hg_lexicon *lex) { return lex->entry_count; }
+unsigned hg_lexicon_max_noise(const hg_lexicon *lex) { return lex->hdr->max_noise; }
+
+hg_status hg_lexicon_entry(const hg_lexicon *lex, size_t index, hg_entry_info *out) {
+  if (index >= lex->entry_count) return HG_ERR_INVALID;
+  const img_entry *e = &lex->entries[index];
+  out->text = lex->strings + e->text_off;
+  out->text_len = e->text_len;
+  out->category = (hg_category)e->category;
+  out->severity = e->severity;
+  out->action = (hg_action)e->action;
+  out->modes = e->modes;
+  return HG_OK;
+}
+
+void hg_lexicon_stats_get(const hg_lexicon *lex, hg_lexicon_stats *out) {
+  memset(out, 0, sizeof *out);
+  for (size_t i = 0; i < lex->entry_count; i++) {
+    const img_entry *e = &lex->entries[i];
+    if (e->action == HG_ACTION_ALLOW) {
+      out->allow++;
+      continue;
+    }
+    out->total++;
+    out->per_category[e->category]++;
+  }
+  for (int l = 0; l < LANE_COUNT; l++) out->states += lex->lanes[l].info.states;
+  out->image_bytes = lex->size;
+}
+
+int hg_lexicon_stats_meets_tc260(const hg_lexicon_stats *s) {
+  if (s->total < HG_TC260_MIN_TOTAL) return 0;
+  for (int c = HG_CAT_A1A; c <= HG_CAT_A1H; c++)
+    if (s->per_category[c] < HG_TC260_MIN_A1) return 0;
+  for (int c = HG_CAT_A2A; c <= HG_CAT_A2I; c++)
+    if (s->per_category[c] < HG_TC260_MIN_A2) return 0;
+  return 1;
+}
+
+struct hg_lexicon_slot {
+  pthread_mutex_t lock;
+  hg_lexicon *current;
+};
+
+hg_status hg_lexicon_slot_new(hg_lexicon *initial, hg_lexicon_slot **out) {
+  hg_lexicon_slot *s = calloc(1, sizeof *s);
+  if (!s) return HG_ERR_NOMEM;
+  pthread_mutex_init(&s->lock, NULL);
+  s->current = hg_lexicon_ref(initial);
+  *out = s;
+  return HG_OK;
+}
+
+/* The lock covers only the pointer read and the reference increment; scans run without it. */
+hg_lexicon *hg_lexicon_slot_acquire(hg_lexicon_slot *slot) {
+  pthread_mutex_lock(&slot->lock);
+  hg_lexicon *l = hg_lexicon_ref(slot->current);
+  pthread_mutex_unlock(&slot->lock);
+  return l;
+}
+
+void hg_lexicon_slot_replace(hg_lexicon_slot *slot, hg_lexicon *next) {
+  hg_lexicon_ref(next);
+  pthread_mutex_lock(&slot->lock);
+  hg_lexicon *old = slot->current;
+  slot->current = next;
+  pthread_mutex_unlock(&slot->lock);
+  hg_lexicon_unref(old);
+}
+
+void hg_lexicon_slot_free(hg_lexicon_slot *slot) {
+  if (!slot) return;
+  hg_lexicon_unref(slot->current);
+  pthread_mutex_destroy(&slot->lock);
+  free(slot);
+}

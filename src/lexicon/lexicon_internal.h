@@ -1,0 +1,136 @@
+/* lexicon_internal.h — the compiled lexicon image and the in-memory view of it, shared by compile.c (writes
+ * images), image.c (checks and maps them) and scan.c (runs them).
+ *
+ * An image is one contiguous, position-independent blob: a header, a section table, then sections aligned to 8
+ * bytes. Nothing in it is a pointer, so the same bytes work when built in memory, written to disk, or mapped by
+ * any number of processes. The loader checks every index against its bounds once, so scanning never needs to.
+ *
+ * Matching runs in four lanes, each an Aho-Corasick automaton over its own symbol stream:
+ *   RAW       the input bytes (symbol = byte + 1): entries in exact mode
+ *   FOLD      folded code points without noise (the skeleton): folded, noise-skipping and pinyin keys
+ *   COLLAPSE  the skeleton with runs of one repeated symbol counted once: collapse keys
+ *   SOUND     the skeleton as Mandarin syllables (other characters keep their fold symbol): homophone keys
+ * A key is what an entry becomes in a lane; its outputs carry the rules that are checked after the automaton
+ * finds the symbols: how many noise code points may stand between two positions, and the edge rules. */
+#ifndef HG_LEXICON_INTERNAL_H
+#define HG_LEXICON_INTERNAL_H
+
+#include <stdint.h>
+
+#include "hegui/lexicon.h"
+
+#define IMG_MAGIC "HGLEXIMG"
+#define IMG_VERSION 1u
+
+enum { LANE_RAW, LANE_FOLD, LANE_COLLAPSE, LANE_SOUND, LANE_COUNT };
+
+/* Per-lane sections, in this order, then the global ones. */
+enum {
+  LS_INFO,  /* img_lane */
+  LS_ROOT,  /* uint32_t[alphabet]: root transitions, dense */
+  LS_FAIL,  /* uint32_t[states] */
+  LS_DEPTH, /* uint16_t[states]: symbols from the root */
+  LS_EOFF,  /* uint32_t[states + 1]: edges of state s are [eoff[s], eoff[s+1]) */
+  LS_ESYM,  /* uint32_t[edges], ascending within a state */
+  LS_ENEXT, /* uint32_t[edges] */
+  LS_OOFF,  /* uint32_t[states + 1]: outputs of state s are [ooff[s], ooff[s+1]) */
+  LS_OUTS,  /* img_out[outputs] */
+  LS_OLINK, /* uint32_t[states]: nearest proper suffix state that has outputs, 0 if none */
+  LS_COUNT
+};
+enum {
+  S_ENTRIES = LANE_COUNT * LS_COUNT, /* img_entry[] */
+  S_STRINGS,                         /* entry texts, each NUL-terminated */
+  S_SYM1,                            /* uint16_t[0x110000 >> 7]: folded code point -> block */
+  S_SYM2,                            /* uint32_t[blocks * 128]: fold symbol, 0 = not in any key */
+  S_SOUNDSYM,                        /* uint32_t[pinyin count]: syllable id -> SOUND symbol, 0 = unused */
+  S_COUNT
+};
+
+typedef struct img_header {
+  char magic[8];
+  uint32_t version;
+  uint32_t header_size; /* header + section table */
+  uint64_t total_size;
+  uint32_t crc;         /* CRC-32 of bytes [header_size, total_size) */
+  uint32_t section_count;
+  uint32_t tables_id;   /* identifies the fold/pinyin tables the keys were folded with */
+  uint32_t max_noise;
+  uint32_t fold_alphabet; /* fold symbols + 1 */
+  uint32_t sound_base;    /* SOUND symbol of a non-syllable character = sound_base + fold symbol */
+} img_header;
+
+typedef struct img_section {
+  uint64_t offset;
+  uint64_t size;
+} img_section;
+
+typedef struct img_entry {
+  uint32_t text_off;
+  uint32_t text_len;
+  uint8_t category;
+  uint8_t severity;
+  uint8_t action;
+  uint8_t pad;
+  uint32_t modes;
+} img_entry;
+
+enum { RULE_NONE = 0, RULE_WORD = 1, RULE_DIGIT = 2 };
+
+typedef struct img_out {
+  uint64_t noise_mask; /* bit i: the entry had noise between positions i and i+1 */
+  uint32_t entry;
+  uint16_t len;        /* positions (bytes in RAW) */
+  uint8_t mode;        /* hg_mode of the key: EXACT, FOLDED (strict), NOISE, COLLAPSE, PINYIN, HOMOPHONE */
+  uint8_t flags;       /* start rule (bits 0-1), end rule (bits 2-3), OUT_ANY_GAP, OUT_ALLOW */
+} img_out;
+#define OUT_START_RULE(f) ((f)&3u)
+#define OUT_END_RULE(f) (((f) >> 2) & 3u)
+#define OUT_ANY_GAP 0x10u /* 0..max_noise noise code points between any two positions */
+#define OUT_ALLOW 0x20u
+
+typedef struct img_lane {
+  uint32_t states;
+  uint32_t alphabet;
+  uint32_t edges;
+  uint32_t outputs;
+  uint32_t max_depth;
+  uint32_t max_gap; /* longest noise run a live match may span (0 or max_noise) */
+} img_lane;
+
+typedef struct lane_view {
+  img_lane info;
+  const uint32_t *root, *fail, *eoff, *esym, *enext, *ooff, *olink;
+  const uint16_t *depth;
+  const img_out *outs;
+} lane_view;
+
+struct hg_lexicon {
+  int refs; /* atomic */
+  unsigned char *owned; /* malloc-ed image, or NULL when mapped */
+  void *map;
+  size_t map_len;
+  const unsigned char *base;
+  size_t size;
+  const img_header *hdr;
+  const img_entry *entries;
+  size_t entry_count;
+  const char *strings;
+  size_t strings_len;
+  const uint16_t *sym1;
+  const uint32_t *sym2;
+  size_t sym2_len;
+  const uint32_t *soundsym;
+  size_t soundsym_len;
+  lane_view lanes[LANE_COUNT];
+};
+
+/* fold symbol of a folded code point (0 when no key uses it) */
+static inline uint32_t lex_fold_sym(const struct hg_lexicon *lex, uint32_t cp) {
+  return lex->sym2[((uint32_t)lex->sym1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+uint32_t hg_tables_id(void);
+hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* source_internal.h — the parsed lexicon source, read by the compiler. */
+#ifndef HG_SOURCE_INTERNAL_H
+#define HG_SOURCE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "hegui/lexicon.h"
+
+typedef struct src_entry {
+  char *text;
+  size_t text_len;
+  hg_category category;
+  unsigned severity;
+  hg_action action;
+  unsigned modes;
+} src_entry;
+
+typedef struct src_slot {
+  uint64_t h;
+  size_t index;
+} src_slot;
+
+struct hg_lexicon_source {
+  src_entry *entries;
+  size_t count, cap;
+  size_t duplicates;
+  src_slot *hash; /* open addressing over (text, action) for duplicate detection */
+  size_t hash_cap;
+};
+
+/* Reads a whole file into a malloc-ed buffer. */
+hg_status hg_read_file(const char *path, char **out, size_t *len, hg_error *err);
+
+#endif

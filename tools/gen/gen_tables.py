@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Generate hegui's fold and pinyin tables from authoritative data.
+
+Inputs (Debian packages): unicode-data (UnicodeData.txt, CaseFolding.txt, DerivedCoreProperties.txt,
+Scripts.txt, Unihan_Variants/Readings) and OpenCC (the `opencc` tool with t2s.json). Nothing here is typed by
+hand: every mapping comes from those files. The output is one C file with two-stage lookup tables; see
+src/text/fold.c for how they are read.
+
+Fold of a code point = fixpoint of: NFKD-style decomposition (canonical and the compatibility tags for width,
+circles, fonts, super/subscripts, parenthesised and dotted numbers), combining marks dropped, surrounding
+punctuation of number styles dropped, numeric value for styled digits without a decomposition (e.g. U+2776),
+full case folding, Traditional->Simplified per character (OpenCC), single-valued Unihan kZVariant and
+kSimplifiedVariant. The fold must be idempotent; the generator checks that.
+"""
+import bz2
+import os
+import subprocess
+import sys
+import unicodedata
+import zlib
+
+UNI = os.environ.get("HG_UNICODE_DIR", "/usr/share/unicode")
+MAX_CP = 0x110000
+BLOCK = 128
+MAX_EXPANSION = 6
+
+# value layout (keep in sync with src/text/fold_table.h): low 21 bits are the folded code point minus the
+# source code point (mod 2^21), or an index into the expansion table when F_EXPAND is set.
+CP_MASK = 0x1FFFFF
+F_EXPAND = 1 << 21
+F_NOISE = 1 << 22
+F_IGNORABLE = 1 << 23
+F_WORD = 1 << 24
+F_DIGIT = 1 << 25
+F_HAN = 1 << 26
+F_ALNUM = 1 << 27
+
+
+def read_lines(path):
+    opener = bz2.open if path.endswith(".bz2") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                yield line
+
+
+def parse_range(s):
+    if ".." in s:
+        a, b = s.split("..")
+        return int(a, 16), int(b, 16)
+    v = int(s, 16)
+    return v, v
+
+
+def load_unicode_data():
+    gc = {}
+    decomp = {}
+    decimal = {}
+    numeric = {}
+    first = None
+    for line in read_lines(os.path.join(UNI, "UnicodeData.txt")):
+        f = line.split(";")
+        cp = int(f[0], 16)
+        name = f[1]
+        if name.endswith(", First>"):
+            first = cp
+            continue
+        if name.endswith(", Last>"):
+            for c in range(first, cp + 1):
+                gc[c] = f[2]
+            continue
+        gc[cp] = f[2]
+        if f[5]:
+            parts = f[5].split()
+            tag = None
+            if parts[0].startswith("<"):
+                tag = parts[0]
+                parts = parts[1:]
+            decomp[cp] = (tag, [int(p, 16) for p in parts])
+        if f[6]:
+            decimal[cp] = int(f[6])
+        if f[8]:
+            numeric[cp] = f[8]
+    return gc, decomp, decimal, numeric
+
+
+def load_case_folding():
+    fold = {}
+    for line in read_lines(os.path.join(UNI, "CaseFolding.txt")):
+        f = [x.strip() for x in line.split(";")]
+        if f[1] in ("C", "F"):
+            fold[int(f[0], 16)] = [int(x, 16) for x in f[2].split()]
+    return fold
+
+
+def load_property(path, name):
+    out = set()
+    for line in read_lines(path):
+        f = [x.strip() for x in line.split(";")]
+        if f[1] == name:
+            a, b = parse_range(f[0])
+            out.update(range(a, b + 1))
+    return out
+
+
+def load_scripts():
+    script = {}
+    for line in read_lines(os.path.join(UNI, "Scripts.txt")):
+        f = [x.strip() for x in line.split(";")]
+        a, b = parse_range(f[0])
+        for c in range(a, b + 1):
+            script[c] = f[1]
+    return script
+
+
+def unihan(field_names):
+    out = {n: {} for n in field_names}
+    for fname in ("Unihan_Variants.txt.bz2", "Unihan_Readings.txt.bz2"):
+        path = os.path.join(UNI, fname)
+        if not os.path.exists(path):
+            path = path[:-4]
+        for line in read_lines(path):
+            f = line.split("\t")
+            if len(f) < 3 or f[1] not in out:
+                continue
+            out[f[1]][int(f[0][2:], 16)] = f[2].split()
+    return out
+
+
+def opencc_t2s(chars):
+    text = "\n".join(chr(c) for c in chars) + "\n"
+    res = subprocess.run(["opencc", "-c", "t2s.json"], input=text.encode("utf-8"), capture_output=True, check=True)
+    lines = res.stdout.decode("utf-8").split("\n")
+    out = {}
+    for c, line in zip(chars, lines):
+        if len(line) == 1 and ord(line) != c:
+            out[c] = ord(line)
+    return out
+
+
+def strip_tone(s):
+    s = s.replace("ü", "v").replace("Ü", "v")
+    base = unicodedata.normalize("NFD", s)
+    return "".join(ch for ch in base if not unicodedata.combining(ch)).lower()
+
+
+def main():
+    out_c = sys.argv[1]
+    gc, decomp, decimal, numeric = load_unicode_data()
+    casefold = load_case_folding()
+    ignorable = load_property(os.path.join(UNI, "DerivedCoreProperties.txt"), "Default_Ignorable_Code_Point")
+    scripts = load_scripts()
+    uh = unihan(["kZVariant", "kSimplifiedVariant", "kMandarin"])
+    han = [c for c, s in scripts.items() if s == "Han"]
+    t2s = opencc_t2s(sorted(han))
+
+    def cat(c):
+        return gc.get(c, "Cn")
+
+    def is_alnum(c):
+        return cat(c)[0] in "LN"
+
+    def is_mark(c):
+        return cat(c) in ("Mn", "Me")
+
+    def decompose(c, depth=0):
+        if c not in decomp or depth > 8 or 0xAC00 <= c <= 0xD7A3:
+            return [c]
+        tag, parts = decomp[c]
+        if tag == "<fraction>":
+            return [c]
+        out = []
+        for p in parts:
+            out.extend(decompose(p, depth + 1))
+        return out
+
+    def variant(c):
+        if c in t2s:
+            return t2s[c]
+        for field in ("kZVariant", "kSimplifiedVariant"):
+            vals = uh[field].get(c)
+            if vals and len(vals) == 1:
+                v = int(vals[0].split("<")[0][2:], 16)
+                if v != c:
+                    return v
+        return c
+
+    def step(c):
+        if c in ignorable or is_mark(c):
+            return []
+        seq = [x for x in decompose(c) if not is_mark(x) and x not in ignorable]
+        if not seq:
+            return []
+        if any(is_alnum(x) for x in seq):
+            seq = [x for x in seq if is_alnum(x)]
+        if len(seq) == 1 and cat(seq[0]) in ("No", "Nl", "Nd") and not (0x30 <= seq[0] <= 0x39):
+            x = seq[0]
+            if x in decimal:
+                seq = [0x30 + decimal[x]]
+            elif x in numeric and numeric[x].isdigit() and int(numeric[x]) <= 50 and scripts.get(x) != "Han":
+                seq = [ord(d) for d in numeric[x]]
+        res = []
+        for x in seq:
+            for y in casefold.get(x, [x]):
+                res.append(variant(y))
+        return res
+
+    memo = {}
+
+    def fold(c):
+        if c in memo:
+            return memo[c]
+        memo[c] = [c]  # guard against cycles
+        seq = [c]
+        for _ in range(6):
+            nxt = []
+            for x in seq:
+                nxt.extend(step(x))
+            if nxt == seq:
+                break
+            seq = nxt
+        memo[c] = seq
+        return seq
+
+    values = [0] * MAX_CP
+    expansions = [0]  # index 0 unused so that an expansion index is never 0
+    exp_index = {}
+
+    def flags_of(c):
+        f = 0
+        if cat(c)[0] in "LN":
+            f |= F_ALNUM
+            s = scripts.get(c, "Common")
+            if s == "Han":
+                f |= F_HAN
+            elif s not in ("Hiragana", "Katakana", "Hangul", "Bopomofo", "Yi", "Thai", "Lao", "Khmer",
+                           "Myanmar", "Tibetan"):
+                f |= F_WORD
+            if 0x30 <= c <= 0x39:
+                f |= F_DIGIT
+        elif c not in ignorable:
+            f |= F_NOISE
+        return f
+
+    mapped_special = 0
+    for c in range(MAX_CP):
+        if 0xD800 <= c <= 0xDFFF:
+            values[c] = F_IGNORABLE
+            continue
+        if c not in gc:
+            values[c] = flags_of(c)  # unassigned: itself (delta 0), noise
+            continue
+        seq = fold(c)
+        if not seq:
+            values[c] = F_IGNORABLE
+        elif len(seq) == 1:
+            values[c] = ((seq[0] - c) & CP_MASK) | flags_of(seq[0])
+            if seq[0] != c:
+                mapped_special += 1
+        elif len(seq) <= MAX_EXPANSION:
+            key = tuple(seq)
+            if key not in exp_index:
+                exp_index[key] = len(expansions)
+                expansions.append(len(seq))
+                expansions.extend(seq)
+            values[c] = exp_index[key] | F_EXPAND | flags_of(seq[0])
+            mapped_special += 1
+        else:
+            values[c] = flags_of(c)
+
+    # idempotence: folding a folded code point changes nothing
+    for c in range(MAX_CP):
+        v = values[c]
+        if v & (F_IGNORABLE | F_EXPAND):
+            targets = [] if v & F_IGNORABLE else expansions[(v & CP_MASK) + 1:(v & CP_MASK) + 1 + expansions[v & CP_MASK]]
+        else:
+            targets = [(c + v) & CP_MASK]
+        for t in targets:
+            tv = values[t]
+            if tv & (F_EXPAND | F_IGNORABLE) or (tv & CP_MASK) != 0:
+                sys.exit("fold not idempotent at U+%04X -> U+%04X" % (c, t))
+
+    # pinyin per (folded) character, toneless; 'v' for u-umlaut
+    syllables = [""]
+    syl_index = {}
+    pinyin = [0] * MAX_CP
+    for c, vals in uh["kMandarin"].items():
+        s = strip_tone(vals[0])
+        if s not in syl_index:
+            syl_index[s] = len(syllables)
+            syllables.append(s)
+        pinyin[c] = syl_index[s]
+    for c in range(MAX_CP):  # a character folds to one that has a reading: use it
+        v = values[c]
+        if not pinyin[c] and not v & (F_EXPAND | F_IGNORABLE):
+            pinyin[c] = pinyin[(c + v) & CP_MASK]
+
+    def two_stage(vals, ctype, name):
+        blocks = {}
+        stage1 = []
+        stage2 = []
+        for b in range(0, MAX_CP, BLOCK):
+            blk = tuple(vals[b:b + BLOCK])
+            if blk not in blocks:
+                blocks[blk] = len(blocks)
+                stage2.extend(blk)
+            stage1.append(blocks[blk])
+        s1type = "uint16_t"
+        lines = ["const %s %s_stage1[%d] = {" % (s1type, name, len(stage1))]
+        for i in range(0, len(stage1), 16):
+            lines.append("  " + ",".join(str(x) for x in stage1[i:i + 16]) + ",")
+        lines.append("};")
+        lines.append("const %s %s_stage2[%d] = {" % (ctype, name, len(stage2)))
+        for i in range(0, len(stage2), 12):
+            lines.append("  " + ",".join("0x%x" % x for x in stage2[i:i + 12]) + ",")
+        lines.append("};")
+        return lines, len(blocks)
+
+    out = ["/* Generated by tools/gen/gen_tables.py from unicode-data and OpenCC. Do not edit. */",
+           "#include \"fold_table.h\"", ""]
+    lines, nb = two_stage(values, "uint32_t", "hg_fold")
+    out += lines
+    out.append("const uint32_t hg_fold_expansions[%d] = {" % len(expansions))
+    for i in range(0, len(expansions), 12):
+        out.append("  " + ",".join("0x%x" % x for x in expansions[i:i + 12]) + ",")
+    out.append("};")
+    lines, nb2 = two_stage(pinyin, "uint16_t", "hg_pinyin")
+    out += lines
+    out.append("const char *const hg_pinyin_syllables[%d] = {" % len(syllables))
+    for i in range(0, len(syllables), 10):
+        out.append("  " + ",".join('"%s"' % s for s in syllables[i:i + 10]) + ",")
+    out.append("};")
+    out.append("const unsigned hg_pinyin_syllable_count = %d;" % len(syllables))
+    out.append("const unsigned hg_fold_mapped_count = %d;" % mapped_special)
+    out.append("const unsigned hg_fold_t2s_count = %d;" % len(t2s))
+    ident = zlib.crc32(repr((values, expansions, pinyin, syllables)).encode("utf-8"))
+    out.append("const uint32_t hg_fold_tables_id = 0x%08xu;" % ident)
+    tmp = out_c + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(tmp, out_c)
+    print("gen_tables: %d folded code points (%d T->S), %d fold blocks, %d pinyin syllables, %d pinyin blocks"
+          % (mapped_special, len(t2s), nb, len(syllables) - 1, nb2), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
