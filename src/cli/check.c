@@ -48,7 +48,7 @@ static int on_hit(void *p, const hg_hit *h) {
 static int feed(check_ctx *c, hg_scanner *sc, const char *buf, size_t n, const char *name) {
   size_t keep_from = hg_scanner_offset(sc) - hg_scanner_pending_suffix_len(sc);
   size_t drop = keep_from - c->win_start;
-  memmove(c->win, c->win + drop, c->win_len - drop);
+  if (drop) memmove(c->win, c->win + drop, c->win_len - drop);
   c->win_len -= drop;
   c->win_start = keep_from;
   if (c->win_len + n > c->win_cap) {

@@ -58,7 +58,7 @@ typedef struct lane_build {
   vec keys; /* key */
   vec syms; /* uint32_t */
   uint32_t alphabet;
-  int any_gap;
+  uint32_t max_gap; /* longest noise run any key of the lane may span */
 } lane_build;
 
 /* symbol assignment for folded code points (FOLD, COLLAPSE and part of SOUND share it) */
@@ -128,7 +128,9 @@ static int add_key(compiler *c, int lane, uint32_t entry, const uint32_t *syms, 
   key *k = vec_push(&l->keys);
   if (!k) return -1;
   *k = (key){off, (uint32_t)len, entry, mask, (uint8_t)mode, (uint8_t)flags};
-  if (flags & OUT_ANY_GAP || mask) l->any_gap = 1;
+  uint32_t gap = (flags & OUT_ANY_GAP) ? c->opt->max_noise : 0;
+  if (mask && gap < 1) gap = 1; /* where the entry itself has a space or mark, the text may have one too */
+  if (gap > l->max_gap) l->max_gap = gap;
   return 0;
 }
 
@@ -436,8 +438,7 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
     uint32_t f = fail[i];
     olink[i] = (i == 0) ? 0 : (ooff[f + 1] > ooff[f] ? f : olink[f]);
   }
-  img_lane info = {n, (uint32_t)alphabet, (uint32_t)ne, (uint32_t)oo, max_depth,
-                   lb->any_gap ? (c->opt->max_noise ? c->opt->max_noise : 1) : 0};
+  img_lane info = {n, (uint32_t)alphabet, (uint32_t)ne, (uint32_t)oo, max_depth, lb->max_gap};
   int base = lane_id * LS_COUNT;
   if (put_section(w, base + LS_INFO, &info, sizeof info) ||
       put_section(w, base + LS_ROOT, root, alphabet * sizeof *root) ||
@@ -580,7 +581,7 @@ hg_status hg_lexicon_compile(const hg_lexicon_source *src, const hg_compile_opti
     h.sound_base = sound_base;
     unsigned char *b = w.bytes.data;
     memcpy(b + sizeof h, w.sec, sizeof w.sec);
-    h.crc = hg_crc32(0, b + header_size, w.bytes.len - header_size);
+    h.crc = hg_crc32(0, b + sizeof h, w.bytes.len - sizeof h); /* section table and body */
     memcpy(b, &h, sizeof h);
   }
   st = hg_lexicon_adopt_image(w.bytes.data, NULL, w.bytes.len, out, err);

@@ -94,7 +94,7 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
   if (h->section_count != S_COUNT || h->header_size != sizeof(img_header) + S_COUNT * sizeof(img_section) ||
       h->header_size > l->size)
     return corrupt(err, "section table");
-  if (hg_crc32(0, l->base + h->header_size, l->size - h->header_size) != h->crc)
+  if (hg_crc32(0, l->base + sizeof *h, l->size - sizeof *h) != h->crc)
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image checksum mismatch: the file is damaged");
   if (h->tables_id != hg_tables_id())
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0,

@@ -52,7 +52,7 @@ typedef struct img_header {
   uint32_t version;
   uint32_t header_size; /* header + section table */
   uint64_t total_size;
-  uint32_t crc;         /* CRC-32 of bytes [header_size, total_size) */
+  uint32_t crc;         /* CRC-32 of everything after this header: section table and sections */
   uint32_t section_count;
   uint32_t tables_id;   /* identifies the fold/pinyin tables the keys were folded with */
   uint32_t max_noise;

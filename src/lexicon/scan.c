@@ -172,7 +172,7 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
   const lane_view *v = ln->v;
   uint32_t s = ln->state;
   if (v->ooff[s] == v->ooff[s + 1]) s = v->olink[s];
-  uint32_t k = v->info.max_gap;
+  uint32_t k_any = sc->lex->hdr->max_noise, k_mark = k_any ? k_any : 1;
   while (s) {
     for (uint32_t oi = v->ooff[s]; oi < v->ooff[s + 1]; oi++) {
       const img_out *o = &v->outs[oi];
@@ -184,8 +184,8 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
         const pos_rec *p = &ln->ring[(first + i) & ln->mask], *q = &ln->ring[(first + i + 1) & ln->mask];
         uint64_t gap = q->ffirst - p->flast - 1;
         int marked = (o->noise_mask >> i) & 1;
-        if (marked ? (gap < 1 || gap > k) : gap != 0) strict = 0;
-        if (o->flags & OUT_ANY_GAP) ok = gap <= k;
+        if (marked ? (gap < 1 || gap > k_mark) : gap != 0) strict = 0;
+        if (o->flags & OUT_ANY_GAP) ok = gap <= (marked ? k_mark : k_any);
         else ok = strict;
       }
       if (!ok) continue;
@@ -264,12 +264,15 @@ static int process_cp(hg_scanner *sc, uint32_t cp, const uint8_t *bytes, size_t 
     folded[0] = (cp + v) & FT_CP_MASK;
     nf = 1;
   }
-  if (sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be)) return -1;
+  int raw = sc->lanes[LANE_RAW].active;
+  if (raw && nf == 0 && raw_feed(sc, bytes, n, bs, be)) return -1;
   for (size_t i = 0; i < nf; i++) {
     uint32_t fc = folded[i];
     unsigned fl = (nf == 1) ? flags_of_value(v) : hg_char_flags(fc);
     uint32_t fsym = lex_fold_sym(sc->lex, fc);
+    /* this code point decides the end rules of earlier candidates before it can make new ones */
     if (sc->pending_ends) resolve_ends(sc, fsym, fl);
+    if (raw && i == 0 && raw_feed(sc, bytes, n, bs, be)) return -1;
     sc->fidx++;
     if (fl & HG_CHAR_NOISE) {
       for (int l = LANE_FOLD; l < LANE_COUNT; l++) {

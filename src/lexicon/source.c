@@ -330,7 +330,7 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
     for (size_t i = old_count; i < src->count; i++) free(src->entries[i].text);
     src->count = old_count;
     src->duplicates = old_dups;
-    memset(src->hash, 0, src->hash_cap * sizeof *src->hash);
+    if (src->hash_cap) memset(src->hash, 0, src->hash_cap * sizeof *src->hash);
     for (size_t i = 0; i < src->count; i++) {
       const src_entry *e = &src->entries[i];
       uint64_t h = hash_entry(e->text, e->text_len, e->action);

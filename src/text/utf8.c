@@ -21,14 +21,16 @@ int hg_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp) {
   } else {
     return -1;
   }
+  /* The second byte's range rules out overlong forms, surrogates and values above U+10FFFF early, so that an
+   * incomplete sequence is reported as invalid as soon as no completion could be valid. */
+  if (len >= 2) {
+    uint8_t b1 = s[1];
+    if ((b1 & 0xC0) != 0x80 || (b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 > 0x9F) || (b0 == 0xF0 && b1 < 0x90) ||
+        (b0 == 0xF4 && b1 > 0x8F))
+      return -1;
+  }
   for (int i = 1; i < need; i++) {
-    if ((size_t)i >= len) {
-      /* Incomplete so far; but reject early when the bytes we have already rule out every completion. */
-      if (i == 2 || need == 2) return 0;
-      if (need == 3 && ((b0 == 0xE0 && s[1] < 0xA0) || (b0 == 0xED && s[1] > 0x9F))) return -1;
-      if (need == 4 && ((b0 == 0xF0 && s[1] < 0x90) || (b0 == 0xF4 && s[1] > 0x8F))) return -1;
-      return 0;
-    }
+    if ((size_t)i >= len) return 0;
     if ((s[i] & 0xC0) != 0x80) return -1;
     value = (value << 6) | (s[i] & 0x3F);
   }

@@ -140,8 +140,7 @@ def opencc_t2s(chars):
 
 
 def strip_tone(s):
-    s = s.replace("ü", "v").replace("Ü", "v")
-    base = unicodedata.normalize("NFD", s)
+    base = unicodedata.normalize("NFD", s.lower()).replace("u\u0308", "v")
     return "".join(ch for ch in base if not unicodedata.combining(ch)).lower()
 
 

@@ -1,0 +1,202 @@
+/* test_stream.c — the streaming contract. For thousands of random ways of cutting random texts (cuts inside
+ * UTF-8 sequences included), a stream reports exactly the hits of a one-shot scan, in the same order; no hit
+ * ever covers a byte that pending_suffix_len had already released; hold-back stays bounded on long noise runs;
+ * and a large input streams in bounded memory with the expected count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+static const char *lexicon_text = "法轮功\tA1h\t5\tblock\tfolded,noise,collapse,pinyin\n"
+                                  "冰毒\tA1h\t5\tblock\tfolded,noise,homophone\n"
+                                  "大麻\tA1h\t4\tblock\n"
+                                  "大麻哈鱼\tcustom\t1\tallow\n"
+                                  "national\tcustom\t2\tblock\tfolded,noise\n"
+                                  "cocaine\tA1h\t4\tblock\texact,folded\n"
+                                  "64\tA1a\t3\tblock\n"
+                                  "08宪章\tA1a\t4\tblock\tfolded,noise\n"
+                                  "台独\tA1c\t5\tblock\tfolded,noise\n"
+                                  "台独分子\tA1c\t5\tblock\n"
+                                  "独分\tcustom\t1\tblock\n"
+                                  "ab\tcustom\t1\tblock\tcollapse\n"
+                                  "代开发票\tA1h\t4\tblock\texact\n";
+
+static const char *pieces[] = {
+    "法轮功", "法 * 轮 _ 功", "法法轮轮功", "falungong", "fa lun gong", "flg", "冰毒", "兵读", "冰·毒", "大麻",
+    "大麻哈鱼", "大麻哈魚", "national", "International", "ＮＡＴＩＯＮＡＬ", "cocaine", "ＣＯＣＡＩＮＥ", "64",
+    "1964", "⑥④", "08宪章", "台独", "台獨", "台独分子", "独分", "aabbb", "ab", "代开发票", "代開發票",
+    "\xE2\x80\x8B", "😀", " ", "，", "。", "…", "a", "7", "中", "国", "的", "人", "⑩", "ﬁ", "\n", "   ",
+};
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next_rand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static size_t random_text(char *buf, size_t cap) {
+  size_t n = 0;
+  size_t target = 50 + next_rand() % 600;
+  while (n < target) {
+    const char *p = pieces[next_rand() % (sizeof pieces / sizeof *pieces)];
+    size_t l = strlen(p);
+    if (n + l >= cap) break;
+    memcpy(buf + n, p, l);
+    n += l;
+  }
+  return n;
+}
+
+typedef struct stream_check {
+  hit_list hits;
+  size_t released; /* bytes before this are final */
+  int violation;
+} stream_check;
+
+static int check_hit(void *ctx, const hg_hit *h) {
+  stream_check *c = ctx;
+  if (h->start < c->released) c->violation = 1;
+  return collect_hit(&c->hits, h);
+}
+
+static void random_cuts_match_one_shot(void **state) {
+  (void)state;
+  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  char text[4096];
+  size_t total_cuttings = 0, total_hits = 0;
+  for (int t = 0; t < 300; t++) {
+    size_t len = random_text(text, sizeof text);
+    hit_list one = {0};
+    assert_int_equal(hg_lexicon_scan(lex, text, len, collect_hit, &one, NULL), HG_OK);
+    total_hits += one.n;
+    for (int k = 0; k < 12; k++) {
+      stream_check c = {0};
+      hg_scanner *sc;
+      assert_int_equal(hg_scanner_new(lex, check_hit, &c, &sc), HG_OK);
+      size_t pos = 0;
+      int style = k % 3; /* byte by byte, small random, large random */
+      while (pos < len) {
+        size_t step = style == 0 ? 1 : style == 1 ? 1 + next_rand() % 7 : 1 + next_rand() % 200;
+        if (step > len - pos) step = len - pos;
+        assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+        pos += step;
+        size_t pending = hg_scanner_pending_suffix_len(sc);
+        assert_true(pending <= pos);
+        size_t rel = pos - pending;
+        assert_true(rel >= c.released); /* released bytes never come back */
+        c.released = rel;
+      }
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      hg_scanner_free(sc);
+      if (c.violation) fail_msg("a hit covered released bytes (text %d, cutting %d)", t, k);
+      if (c.hits.n != one.n || (one.n && memcmp(c.hits.v, one.v, one.n * sizeof *one.v)))
+        fail_msg("stream and one-shot differ: %zu vs %zu hits (text %d, cutting %d)", c.hits.n, one.n, t, k);
+      free(c.hits.v);
+      total_cuttings++;
+    }
+    free(one.v);
+  }
+  print_message("%zu cuttings of 300 texts, %zu one-shot hits, all identical\n", total_cuttings, total_hits);
+  assert_true(total_hits > 1000); /* the texts do exercise the lexicon */
+  hg_lexicon_unref(lex);
+}
+
+static void pending_is_minimal_on_clean_text(void **state) {
+  (void)state;
+  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  hg_scanner *sc;
+  assert_int_equal(hg_scanner_new(lex, NULL, NULL, &sc), HG_OK);
+  assert_int_equal(hg_scanner_feed(sc, "hello world 你好", strlen("hello world 你好"), NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
+  assert_int_equal(hg_scanner_feed(sc, "法轮", 6, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 6); /* could still become 法轮功 */
+  assert_int_equal(hg_scanner_feed(sc, "\xE5", 1, NULL), HG_OK); /* first byte of a character */
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 7);
+  assert_int_equal(hg_scanner_feed(sc, "\xA5\xBD", 2, NULL), HG_OK); /* 好: the prefix is dead */
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
+  /* a long noise run ends a live prefix: hold-back stays bounded */
+  assert_int_equal(hg_scanner_feed(sc, "法", 3, NULL), HG_OK);
+  for (int i = 0; i < 10000; i++) assert_int_equal(hg_scanner_feed(sc, " ", 1, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
+  /* a Latin word waits for the next character (whole-word rule) */
+  assert_int_equal(hg_scanner_feed(sc, "national", 8, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 8);
+  assert_int_equal(hg_scanner_feed(sc, "s", 1, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
+  assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+  hg_scanner_free(sc);
+  hg_lexicon_unref(lex);
+}
+
+static void errors_in_streams(void **state) {
+  (void)state;
+  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  hg_scanner *sc;
+  hg_error err;
+  assert_int_equal(hg_scanner_new(lex, NULL, NULL, &sc), HG_OK);
+  assert_int_equal(hg_scanner_feed(sc, "abc\xE4", 4, &err), HG_OK);
+  assert_int_equal(hg_scanner_feed(sc, "\x41", 1, &err), HG_ERR_UTF8);
+  assert_int_equal(err.offset, 3);
+  assert_int_equal(hg_scanner_feed(sc, "x", 1, &err), HG_ERR_INVALID); /* stays stopped */
+  hg_scanner_reset(sc);
+  assert_int_equal(hg_scanner_feed(sc, "ok", 2, &err), HG_OK);
+  assert_int_equal(hg_scanner_finish(sc, &err), HG_OK);
+  hg_scanner_reset(sc);
+  assert_int_equal(hg_scanner_feed(sc, "\xF0\x9F\x98", 3, &err), HG_OK);
+  assert_int_equal(hg_scanner_finish(sc, &err), HG_ERR_UTF8);
+  hg_scanner_free(sc);
+  hg_lexicon_unref(lex);
+}
+
+static int count_hit(void *ctx, const hg_hit *h) {
+  (void)h;
+  ++*(size_t *)ctx;
+  return 0;
+}
+
+static void large_input_bounded(void **state) {
+  (void)state;
+  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  const char *block = "这是一段普通的文字，其中提到法 轮 功和冰毒，还有 International 与 national 两个词。\n";
+  size_t bl = strlen(block), per_block = 0, total = 0;
+  assert_int_equal(hg_lexicon_scan(lex, block, bl, count_hit, &per_block, NULL), HG_OK);
+  assert_int_equal(per_block, 3);
+  hg_scanner *sc;
+  assert_int_equal(hg_scanner_new(lex, count_hit, &total, &sc), HG_OK);
+  size_t reps = (16u << 20) / bl; /* 16 MB */
+  char chunk[1 << 16];
+  size_t fill = 0, max_pending = 0;
+  for (size_t r = 0; r < reps; r++) {
+    if (fill + bl > sizeof chunk) {
+      assert_int_equal(hg_scanner_feed(sc, chunk, fill, NULL), HG_OK);
+      size_t p = hg_scanner_pending_suffix_len(sc);
+      if (p > max_pending) max_pending = p;
+      fill = 0;
+    }
+    memcpy(chunk + fill, block, bl);
+    fill += bl;
+  }
+  assert_int_equal(hg_scanner_feed(sc, chunk, fill, NULL), HG_OK);
+  assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+  assert_int_equal(total, reps * per_block);
+  assert_true(max_pending < 64);
+  print_message("%zu MB streamed, %zu hits, largest hold-back %zu bytes\n", reps * bl >> 20, total, max_pending);
+  hg_scanner_free(sc);
+  hg_lexicon_unref(lex);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(random_cuts_match_one_shot),
+      cmocka_unit_test(pending_is_minimal_on_clean_text),
+      cmocka_unit_test(errors_in_streams),
+      cmocka_unit_test(large_input_bounded),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

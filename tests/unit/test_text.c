@@ -1,0 +1,201 @@
+/* test_text.c — strict UTF-8 and every fold class: width, case, Traditional->Simplified, variants, number and
+ * letter styles, noise and ignorable classes, pinyin, and the normalized view's offsets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hegui/text.h"
+
+static void decode_valid(void **state) {
+  (void)state;
+  uint32_t cp;
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"A", 1, &cp), 1);
+  assert_int_equal(cp, 'A');
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC3\xA9", 2, &cp), 2);
+  assert_int_equal(cp, 0xE9);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE4\xB8\xAD", 3, &cp), 3);
+  assert_int_equal(cp, 0x4E2D);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF0\x9F\x98\x80", 4, &cp), 4);
+  assert_int_equal(cp, 0x1F600);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF4\x8F\xBF\xBF", 4, &cp), 4);
+  assert_int_equal(cp, 0x10FFFF);
+}
+
+static void decode_invalid_and_incomplete(void **state) {
+  (void)state;
+  uint32_t cp;
+  /* incomplete but possibly valid */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE4\xB8", 2, &cp), 0);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF0\x9F", 2, &cp), 0);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC3", 1, &cp), 0);
+  /* never valid */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\x80", 1, &cp), -1);         /* stray continuation */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC0\xAF", 2, &cp), -1);     /* overlong */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80\xAF", 3, &cp), -1); /* overlong */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80", 2, &cp), -1);     /* overlong, early */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0\x80", 3, &cp), -1); /* surrogate */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0", 2, &cp), -1);     /* surrogate, early */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF4\x90\x80\x80", 4, &cp), -1); /* > U+10FFFF */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF5", 1, &cp), -1);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xFF", 1, &cp), -1);
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE4\x41\xAD", 3, &cp), -1);
+  size_t bad = 0;
+  assert_int_equal(hg_utf8_validate("ok\xE4\xB8\xAD\xFFz", 7, &bad), HG_ERR_UTF8);
+  assert_int_equal(bad, 5);
+  assert_int_equal(hg_utf8_validate("abc\xE4\xB8", 5, &bad), HG_ERR_UTF8); /* truncated at the end */
+  assert_int_equal(bad, 3);
+  assert_int_equal(hg_utf8_validate("", 0, &bad), HG_OK);
+}
+
+static void encode_roundtrip(void **state) {
+  (void)state;
+  char buf[4];
+  for (uint32_t cp = 0; cp <= 0x10FFFF; cp += (cp < 0x3000 ? 1 : 97)) {
+    size_t n = hg_utf8_encode(cp, buf);
+    if (cp >= 0xD800 && cp <= 0xDFFF) {
+      assert_int_equal(n, 0);
+      continue;
+    }
+    uint32_t back;
+    assert_int_equal(hg_utf8_decode((const uint8_t *)buf, n, &back), (int)n);
+    assert_int_equal(back, cp);
+  }
+}
+
+/* folds a UTF-8 string and compares with the expected UTF-8 */
+static void expect_fold(const char *in, const char *want, int skip_noise) {
+  char *out;
+  size_t len;
+  assert_int_equal(hg_fold_text(in, strlen(in), skip_noise, &out, &len, NULL), HG_OK);
+  if (strcmp(out, want) != 0) fail_msg("fold(%s) = '%s', want '%s'", in, out, want);
+  free(out);
+}
+
+static void fold_width_and_case(void **state) {
+  (void)state;
+  expect_fold("ＡＢＣ１２３ｘｙｚ", "abc123xyz", 0);
+  expect_fold("HeLLo WORLD", "hello world", 0);
+  expect_fold("ｱｲ", "アイ", 0); /* half-width katakana */
+  expect_fold("Straße", "strasse", 0);
+  expect_fold("ΣΑΣ", "σασ", 0);
+  expect_fold("！，。", "!,。", 0); /* full-width punctuation folds to ASCII (and stays noise) */
+}
+
+static void fold_traditional_and_variants(void **state) {
+  (void)state;
+  expect_fold("車馬龍門", "车马龙门", 0);
+  expect_fold("國際電視臺", "国际电视台", 0);
+  expect_fold("\xEF\xA4\x80", "岂", 0); /* U+F900 compatibility ideograph -> U+8C48 豈 -> simplified 岂 */
+  expect_fold("⼀", "一", 0);                      /* U+2F00 KANGXI RADICAL ONE */
+}
+
+static void fold_number_styles(void **state) {
+  (void)state;
+  expect_fold("①②⑳", "1220", 0);
+  expect_fold("⑴⒈❶➀⓵", "11111", 0);
+  expect_fold("㈠㊀", "一一", 0);
+  expect_fold("¹²³₄", "1234", 0);
+  expect_fold("⑩", "10", 0);
+  expect_fold("Ⅻ", "xii", 0);
+  expect_fold("٣", "3", 0);
+}
+
+static void fold_letter_styles(void **state) {
+  (void)state;
+  expect_fold("Ⓐⓑ", "ab", 0);
+  expect_fold("\xF0\x9D\x90\x80\xF0\x9D\x91\x8F", "ab", 0); /* mathematical bold A, italic b */
+  expect_fold("ﬁ", "fi", 0);
+  expect_fold("é", "e", 0);
+  expect_fold("⒜", "a", 0);
+}
+
+static void fold_noise_and_ignorable(void **state) {
+  (void)state;
+  expect_fold("法\xE2\x80\x8B轮", "法轮", 0); /* zero-width space leaves no trace */
+  expect_fold("法\xEF\xB8\x8F轮", "法轮", 0); /* variation selector */
+  expect_fold("a\xC2\xAD" "b", "ab", 0);      /* soft hyphen */
+  expect_fold("法 * 轮 _ 功", "法轮功", 1);
+  expect_fold("法😀轮✓功…", "法轮功", 1);
+  expect_fold("法·轮—功", "法轮功", 1);
+  uint32_t f[HG_FOLD_MAX];
+  assert_int_equal(hg_fold(0x200B, f), 0);
+  assert_int_equal(hg_fold(0x1F600, f), 1);
+  assert_true(hg_char_flags(f[0]) & HG_CHAR_NOISE);
+  assert_true(hg_char_flags(' ') & HG_CHAR_NOISE);
+  assert_true(hg_char_flags(0x3002) & HG_CHAR_NOISE); /* 。 */
+  assert_true(hg_char_flags('a') & HG_CHAR_WORD);
+  assert_true(hg_char_flags('7') & HG_CHAR_DIGIT);
+  assert_true(hg_char_flags(0x4E2D) & HG_CHAR_HAN);
+  assert_false(hg_char_flags(0x4E2D) & HG_CHAR_WORD);
+  assert_false(hg_char_flags(0x4E2D) & HG_CHAR_NOISE);
+}
+
+static void fold_is_idempotent(void **state) {
+  (void)state;
+  uint32_t f[HG_FOLD_MAX], g[HG_FOLD_MAX];
+  for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    size_t n = hg_fold(cp, f);
+    for (size_t i = 0; i < n; i++) {
+      size_t m = hg_fold(f[i], g);
+      if (m != 1 || g[0] != f[i]) fail_msg("fold not idempotent at U+%04X", cp);
+    }
+  }
+}
+
+static void pinyin_readings(void **state) {
+  (void)state;
+  assert_string_equal(hg_pinyin(0x4E2D), "zhong"); /* 中 */
+  assert_string_equal(hg_pinyin(0x5973), "nv");    /* 女 */
+  assert_string_equal(hg_pinyin(0x8ECA), "che");   /* 車 (via its fold 车) */
+  assert_null(hg_pinyin('a'));
+  assert_true(hg_pinyin_count() > 300);
+  assert_int_equal(hg_pinyin_id(0x4E2D), hg_pinyin_id(0x949F)); /* 中 and 钟 share zhong */
+}
+
+static void normalized_view_offsets(void **state) {
+  (void)state;
+  const char *t = "Ａ\xE2\x80\x8B⑩車";
+  hg_norm_char *v;
+  size_t n;
+  assert_int_equal(hg_normalize(t, strlen(t), &v, &n, NULL), HG_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(v[0].cp, 'a');
+  assert_int_equal(v[0].src_start, 0);
+  assert_int_equal(v[0].src_end, 3);
+  assert_int_equal(v[1].cp, '1');
+  assert_int_equal(v[1].src_start, 6); /* after the 3-byte zero-width space */
+  assert_int_equal(v[1].src_end, 9);
+  assert_int_equal(v[2].cp, '0');
+  assert_int_equal(v[2].src_start, 6);
+  assert_int_equal(v[3].cp, 0x8F66); /* 车 */
+  assert_int_equal(v[3].src_start, 9);
+  assert_int_equal(v[3].src_end, 12);
+  free(v);
+  hg_error err;
+  assert_int_equal(hg_normalize("ab\xC0", 3, &v, &n, &err), HG_ERR_UTF8);
+  assert_int_equal(err.offset, 2);
+  assert_non_null(strstr(err.message, "offset 2"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(decode_valid),
+      cmocka_unit_test(decode_invalid_and_incomplete),
+      cmocka_unit_test(encode_roundtrip),
+      cmocka_unit_test(fold_width_and_case),
+      cmocka_unit_test(fold_traditional_and_variants),
+      cmocka_unit_test(fold_number_styles),
+      cmocka_unit_test(fold_letter_styles),
+      cmocka_unit_test(fold_noise_and_ignorable),
+      cmocka_unit_test(fold_is_idempotent),
+      cmocka_unit_test(pinyin_readings),
+      cmocka_unit_test(normalized_view_offsets),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
