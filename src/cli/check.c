@@ -61,7 +61,7 @@ static int feed(check_ctx *c, hg_scanner *sc, const char *buf, size_t n, const c
     c->win = w;
     c->win_cap = cap;
   }
-  memcpy(c->win + c->win_len, buf, n);
+  if (n) memcpy(c->win + c->win_len, buf, n);
   c->win_len += n;
   hg_error err;
   hg_error_clear(&err);

@@ -1,2 +1,87 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# test_check.sh HEGUI — `hegui check` as a user runs it: exit statuses like grep, text/JSON/count output, files,
+# standard input, invalid UTF-8 reported with its offset, empty and large inputs.
+set -u
+HEGUI=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_rc() { # expected-rc description command...
+  local want=$1 what=$2
+  shift 2
+  "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, want $want; stderr: $(head -c 300 "$T/err")"; fi
+}
+
+expect_rc 0 "clean text" "$HEGUI" check "今天天气很好，我们去公园散步。"
+expect_rc 1 "hit in text" "$HEGUI" check "有人在卖冰毒"
+grep -q "冰毒" "$T/out" && ok || bad "hit line names the entry"
+grep -qP "^12-18\tA1h\tblock\tfolded\t冰毒\t冰毒$" "$T/out" && ok || bad "hit line format: $(cat "$T/out")"
+expect_rc 1 "disguised hit" "$HEGUI" check "法 * 轮 _ 功"
+grep -q "noise" "$T/out" && ok || bad "mode shown"
+expect_rc 1 "traditional + full width" "$HEGUI" check "ＣＯＣＡＩＮＥ 與 臺獨"
+[ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "two hits expected: $(cat "$T/out")"
+expect_rc 0 "whole words" "$HEGUI" check "cocaines are not a word but recocaine neither"
+expect_rc 0 "allowlist" "$HEGUI" check "大麻哈鱼是一种鱼"
+
+# JSON
+expect_rc 1 "json" "$HEGUI" check --json "卖冰毒和大麻，还有大麻哈鱼"
+python3 - "$T/out" <<'PY' && ok || bad "json output"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert d["count"] == 2 and len(d["hits"]) == 2, d
+h = d["hits"][0]
+for k in ("entry", "category", "severity", "action", "mode", "start", "end", "text"):
+    assert k in h, k
+assert h["entry"] == "冰毒" and h["text"] == "冰毒" and h["category"] == "A1h", h
+raw = "卖冰毒和大麻，还有大麻哈鱼".encode()
+for h in d["hits"]:
+    assert raw[h["start"]:h["end"]].decode() == h["text"], h
+PY
+expect_rc 0 "json clean" "$HEGUI" check --json "hello"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"hits":[],"count":0}, d' "$T/out" && ok || bad "json clean output"
+expect_rc 1 "json escapes" "$HEGUI" check --json $'冰毒\t"quoted"\n'
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" && ok || bad "json escaping"
+
+# files and stdin
+printf '第一行\n第二行有冰毒\n第三行有 cocaine\n' >"$T/in.txt"
+expect_rc 1 "file" "$HEGUI" check --file "$T/in.txt"
+[ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "file hits"
+expect_rc 1 "stdin" sh -c "\"$HEGUI\" check - < \"$T/in.txt\""
+expect_rc 1 "count" "$HEGUI" check --count --file "$T/in.txt"
+[ "$(cat "$T/out")" = 2 ] && ok || bad "count prints 2: $(cat "$T/out")"
+: >"$T/empty.txt"
+expect_rc 0 "empty file" "$HEGUI" check --file "$T/empty.txt"
+expect_rc 0 "empty text" "$HEGUI" check ""
+
+# errors: exit 2 with a clear message
+printf 'good text\n\xff bad\n' >"$T/bad.txt"
+expect_rc 2 "invalid utf-8 file" "$HEGUI" check --file "$T/bad.txt"
+grep -q "invalid UTF-8 at byte offset 10" "$T/err" && ok || bad "utf-8 message: $(cat "$T/err")"
+printf 'ends inside \xe4\xb8' >"$T/trunc.txt"
+expect_rc 2 "truncated utf-8" "$HEGUI" check --file "$T/trunc.txt"
+grep -q "ends inside a UTF-8 sequence" "$T/err" && ok || bad "truncated message: $(cat "$T/err")"
+expect_rc 2 "missing file" "$HEGUI" check --file "$T/nope.txt"
+grep -q "cannot open" "$T/err" && ok || bad "missing file message"
+expect_rc 2 "unknown option" "$HEGUI" check --frobnicate x
+expect_rc 2 "no input" "$HEGUI" check
+expect_rc 2 "missing lexicon" "$HEGUI" check --lexicon "$T/none.tsv" x
+expect_rc 2 "unknown command" "$HEGUI" frobnicate
+
+# a large file streams in bounded memory and finds every planted hit
+python3 - "$T/big.txt" <<'PY'
+import sys
+line = "这是一段很普通的中文文字，用来测试大文件的流式扫描。其中有冰毒这个词。\n"
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    for i in range(60000):
+        f.write(line)
+PY
+expect_rc 1 "large file" "$HEGUI" check --count --file "$T/big.txt"
+[ "$(cat "$T/out")" = 60000 ] && ok || bad "large file count: $(cat "$T/out")"
+
+echo "check: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]

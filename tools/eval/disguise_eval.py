@@ -280,6 +280,7 @@ def opencc_s2t(entries, workdir):
             out.pop()
         if len(out) == len(entries):
             return dict(zip(entries, out))
+    print("disguise_eval: opencc batch output misaligned, converting one entry at a time", file=sys.stderr)
     res = {}  # line counts disagree: convert one at a time
     for e in entries:
         r = run([exe, "-c", "s2t.json"], input=e.encode("utf-8"))
@@ -332,7 +333,7 @@ def evaluate(hg, src, name, modes, target, sample, ctx, workdir, n_examples):
     return res
 
 
-def false_positives(hg, src, corpus):
+def false_positives(hg, src, corpus, workdir, top, prefix_mb):
     size = os.path.getsize(corpus)
     rows = []
     for modes in FP_MODE_SETS:
@@ -341,7 +342,42 @@ def false_positives(hg, src, corpus):
         rows.append({"modes": modes, "hits": hits, "hits_per_mb": hits / (size / 1e6), "seconds": round(secs, 3),
                      "mb_per_s": (size / 1e6) / secs if secs > 0 else None,
                      "compile_seconds": round(hg.images[modes][1], 3)})
-    return {"corpus": corpus, "bytes": size, "rows": rows}
+    base = next(r["hits"] for r in rows if r["modes"] == "folded")
+    for r in rows:
+        r["vs_folded"] = r["hits"] - base
+    res = {"corpus": corpus, "bytes": size, "rows": rows, "top": None}
+    if top > 0 and prefix_mb > 0:
+        res["top"] = top_hits(hg, src, corpus, workdir, top, prefix_mb)
+    return res
+
+
+def top_hits(hg, src, corpus, workdir, top, prefix_mb):
+    """What the hits are, on the first prefix_mb MB of the corpus: the commonest entries in folded mode, and for
+    each other mode set the commonest hits that only that mode makes (entry, matched text, count)."""
+    with open(corpus, "rb") as f:
+        data = f.read(int(prefix_mb * 1e6))
+    cut = data.rfind(b"\n")
+    if cut > 0:
+        data = data[:cut + 1]
+    path = os.path.join(workdir, "corpus_prefix.txt")
+    with open(path, "wb") as f:
+        f.write(data)
+    out = {"prefix_bytes": len(data), "modes": {}}
+    for modes in FP_MODE_SETS:
+        if modes == "exact":
+            continue
+        counts = {}
+        for h in hg.check_json(hg.image(src, modes), path):
+            if modes == "folded":
+                key = (h["entry"], None, h["mode"])
+            elif h["mode"] in ("folded", "exact"):
+                continue
+            else:
+                key = (h["entry"], h["text"], h["mode"])
+            counts[key] = counts.get(key, 0) + 1
+        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))[:top]
+        out["modes"][modes] = [{"entry": e, "text": t, "mode": m, "count": n} for (e, t, m), n in best]
+    return out
 
 
 def fmt_pct(x):
@@ -376,12 +412,22 @@ def print_report(meta, recall, fp, n_examples):
     if fp:
         print()
         print("False-positive pressure on clean text: %s (%.1f MB)" % (fp["corpus"], fp["bytes"] / 1e6))
-        hdr = "%-18s %10s %10s %9s %8s %10s" % ("modes", "hits", "hits/MB", "scan s", "MB/s", "compile s")
+        hdr = "%-18s %10s %10s %11s %9s %8s %10s" % ("modes", "hits", "hits/MB", "vs folded", "scan s", "MB/s",
+                                                     "compile s")
         print(hdr)
         print("-" * len(hdr))
         for r in fp["rows"]:
-            print("%-18s %10d %10.1f %9.2f %8.1f %10.2f" % (r["modes"], r["hits"], r["hits_per_mb"], r["seconds"],
-                                                              r["mb_per_s"] or 0, r["compile_seconds"]))
+            print("%-18s %10d %10.1f %+11d %9.2f %8.1f %10.2f" % (r["modes"], r["hits"], r["hits_per_mb"],
+                                                                   r["vs_folded"], r["seconds"], r["mb_per_s"] or 0,
+                                                                   r["compile_seconds"]))
+        if fp["top"]:
+            print()
+            print("Commonest hits on the first %.1f MB of the corpus (folded: all hits; others: only the hits that "
+                  "mode adds)" % (fp["top"]["prefix_bytes"] / 1e6))
+            for modes, items in fp["top"]["modes"].items():
+                cells = ["%s%s %d" % (it["entry"], "" if it["text"] is None else "<-%r" % it["text"], it["count"])
+                         for it in items]
+                print("  %-17s %s" % (modes, ", ".join(cells) or "-"))
     shown = False
     for r in recall:
         if not r["failures"] or n_examples <= 0:
@@ -408,6 +454,9 @@ def main():
     ap.add_argument("--seed", default="1", help="random seed (1)")
     ap.add_argument("--examples", type=int, default=10, help="strict misses to print per disguise (10)")
     ap.add_argument("--no-fp", action="store_true", help="skip the false-positive scans")
+    ap.add_argument("--fp-top", type=int, default=8, help="commonest false-positive hits to list per mode (8)")
+    ap.add_argument("--fp-prefix-mb", type=float, default=4.0,
+                    help="MB of the corpus scanned with --json for --fp-top (4)")
     ap.add_argument("--json", metavar="OUT", help="also write all results, every miss included, as JSON")
     ap.add_argument("--keep-temp", action="store_true", help="keep the work directory (variants, images)")
     args = ap.parse_args()
@@ -416,7 +465,7 @@ def main():
     lexicon = args.lexicon or os.path.join(shared, DEFAULT_LEXICON)
     corpus = args.corpus or os.path.join(shared, DEFAULT_CORPUS)
     if not os.path.isfile(lexicon):
-        print("skipped: ../shared/data not found")
+        print("skipped: ../shared/data not found" if not args.lexicon else "skipped: %s not found" % lexicon)
         return 0
     exe = args.hegui if os.path.isabs(args.hegui) or os.path.exists(args.hegui) else os.path.join(REPO, args.hegui)
     if not os.access(exe, os.X_OK):
@@ -447,7 +496,7 @@ def main():
         fp = None
         if not args.no_fp:
             if os.path.isfile(corpus):
-                fp = false_positives(hg, src, corpus)
+                fp = false_positives(hg, src, corpus, workdir, args.fp_top, args.fp_prefix_mb)
             else:
                 notes.append("corpus %s not found: no false-positive scans" % corpus)
         meta = {"hegui": exe, "lexicon": lexicon, "accepted": len(accepted), "rejected": rejected,

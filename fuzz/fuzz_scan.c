@@ -1,0 +1,75 @@
+/* fuzz_scan.c — differential libFuzzer target for the streaming scanner: any input, cut into chunks chosen by
+ * the input itself, must give exactly the hits of a one-shot scan (or the same UTF-8 error), and no hit may
+ * cover bytes that pending_suffix_len had already released. Aborts on any difference. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hegui/hegui.h"
+
+static hg_lexicon *lexicon(void) {
+  static hg_lexicon *lex;
+  if (lex) return lex;
+  static const char src_text[] = "法轮功\tA1h\t5\tblock\tfolded,noise,collapse,pinyin\n"
+                                 "冰毒\tA1h\t5\tblock\tfolded,noise,homophone\n"
+                                 "大麻\tA1h\t4\tblock\n大麻哈鱼\tcustom\t1\tallow\n"
+                                 "national\tcustom\t2\tblock\tfolded,noise\n"
+                                 "cocaine\tA1h\t4\tblock\texact,folded\n64\n08宪章\tA1a\t4\tblock\tall\n"
+                                 "ab\tcustom\t1\tblock\tcollapse\naa\nabc\tcustom\t1\tallow\n";
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src) ||
+      hg_lexicon_source_add_text(src, src_text, sizeof src_text - 1, "fuzz", NULL, NULL) ||
+      hg_lexicon_compile(src, NULL, &lex, NULL))
+    abort();
+  hg_lexicon_source_free(src);
+  return lex;
+}
+
+typedef struct run {
+  hg_hit hits[4096];
+  size_t n;
+  size_t released;
+  int violation;
+} run;
+
+static int on_hit(void *ctx, const hg_hit *h) {
+  run *r = ctx;
+  if (h->start < r->released) r->violation = 1;
+  if (r->n < 4096) r->hits[r->n++] = *h;
+  return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 1) return 0;
+  unsigned seed = data[0];
+  const char *text = (const char *)data + 1;
+  size_t len = size - 1;
+  static run one, streamed;
+  memset(&one, 0, sizeof one);
+  memset(&streamed, 0, sizeof streamed);
+  hg_error e1, e2;
+  hg_status s1 = hg_lexicon_scan(lexicon(), text, len, on_hit, &one, &e1);
+  hg_scanner *sc;
+  if (hg_scanner_new(lexicon(), on_hit, &streamed, &sc)) return 0;
+  hg_status s2 = HG_OK;
+  size_t pos = 0;
+  while (pos < len && !s2) {
+    size_t step = 1 + (seed * 31u + pos * 7u) % (seed % 16 + 1);
+    if (step > len - pos) step = len - pos;
+    s2 = hg_scanner_feed(sc, text + pos, step, &e2);
+    pos += step;
+    if (!s2) {
+      size_t released = hg_scanner_offset(sc) - hg_scanner_pending_suffix_len(sc);
+      if (released < streamed.released) abort();
+      streamed.released = released;
+    }
+  }
+  if (!s2) s2 = hg_scanner_finish(sc, &e2);
+  hg_scanner_free(sc);
+  if (s1 != s2) abort();
+  if (s1 == HG_ERR_UTF8 && e1.offset != e2.offset) abort();
+  if (!s1 && (one.n != streamed.n || memcmp(one.hits, streamed.hits, one.n * sizeof *one.hits))) abort();
+  if (streamed.violation) abort();
+  return 0;
+}

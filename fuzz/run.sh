@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# fuzz/run.sh BUILD_DIR [SECONDS] — runs each libFuzzer target for a while (default 60 s each) on its seeds.
+set -euo pipefail
+B=$1
+S=${2:-60}
+D=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+"$B/hegui" lexicon compile "$D/corpus/lexicon_source/tsv.txt" "$work/seed.img" >/dev/null 2>&1 || true
+mkdir -p "$work/image" && cp "$work/seed.img" "$work/image/" 2>/dev/null || true
+for t in lexicon_source scan; do
+  mkdir -p "$work/$t" && cp "$D/corpus/$t/"* "$work/$t/"
+  "$B/fuzz/fuzz_$t" -max_total_time="$S" "$work/$t"
+done
+"$B/fuzz/fuzz_lexicon_image" -max_total_time="$S" "$work/image"
