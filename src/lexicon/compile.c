@@ -338,8 +338,9 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
   hg_status st = HG_ERR_NOMEM;
   edge *edges = NULL;
   uint32_t *eoff_old = NULL, *order = NULL, *newid = NULL, *fail_old = NULL;
-  uint32_t *root = NULL, *fail = NULL, *eoff = NULL, *esym = NULL, *enext = NULL, *ooff = NULL, *olink = NULL;
-  uint16_t *depth = NULL;
+  uint32_t *root = NULL;
+  img_state *states = NULL;
+  img_edge *packed = NULL;
   img_out *outs = NULL;
   if (trie_grow(&t) || !vec_push(&t.depth) || !vec_push(&t.out_head)) goto done;
   VAT(t.depth, uint16_t, 0) = 0;
@@ -404,52 +405,85 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
   }
   for (uint32_t i = 0; i < n; i++) newid[order[i]] = i;
   size_t alphabet = lb->alphabet;
+  if (ne > 0xFFFFFFFFu || nkeys > 0xFFFFFFFFu) {
+    st = HG_ERR_LIMIT;
+    goto done;
+  }
   root = calloc(alphabet, sizeof *root);
-  fail = malloc((size_t)n * sizeof *fail);
-  depth = malloc((size_t)n * sizeof *depth);
-  eoff = malloc(((size_t)n + 1) * sizeof *eoff);
-  esym = malloc((ne ? ne : 1) * sizeof *esym);
-  enext = malloc((ne ? ne : 1) * sizeof *enext);
-  ooff = malloc(((size_t)n + 1) * sizeof *ooff);
-  olink = malloc((size_t)n * sizeof *olink);
+  states = calloc(n, sizeof *states);
+  size_t ecap = ne + 16;
+  packed = malloc(ecap * sizeof *packed);
   outs = malloc((nkeys ? nkeys : 1) * sizeof *outs);
-  if (!root || !fail || !depth || !eoff || !esym || !enext || !ooff || !olink || !outs) goto done;
+  if (!root || !states || !packed || !outs) goto done;
   size_t eo = 0, oo = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t old = order[i];
-    fail[i] = newid[fail_old[old]];
-    depth[i] = VAT(t.depth, uint16_t, old);
-    eoff[i] = (uint32_t)eo;
-    for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++) {
-      esym[eo] = edges[e].sym;
-      enext[eo++] = newid[edges[e].child];
-      if (old == 0) root[edges[e].sym] = newid[edges[e].child];
+    img_state *sr = &states[i];
+    sr->fail = newid[fail_old[old]];
+    sr->depth = VAT(t.depth, uint16_t, old);
+    sr->edge_off = (uint32_t)eo;
+    uint32_t count = eoff_old[old + 1] - eoff_old[old];
+    if (count > HASH_EDGES_OVER) {
+      uint32_t slots = 16;
+      while (slots < count * 2) slots *= 2;
+      if (eo + slots > ecap) {
+        while (eo + slots > ecap) ecap *= 2;
+        img_edge *np = realloc(packed, ecap * sizeof *packed);
+        if (!np) goto done;
+        packed = np;
+      }
+      memset(packed + eo, 0, slots * sizeof *packed);
+      for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++) {
+        uint32_t j = edge_hash(edges[e].sym, slots);
+        while (packed[eo + j].sym) j = (j + 1) & (slots - 1);
+        packed[eo + j] = (img_edge){edges[e].sym, newid[edges[e].child]};
+      }
+      eo += slots;
+      sr->hashed = 1;
+    } else {
+      if (eo + count > ecap) {
+        while (eo + count > ecap) ecap *= 2;
+        img_edge *np = realloc(packed, ecap * sizeof *packed);
+        if (!np) goto done;
+        packed = np;
+      }
+      for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++)
+        packed[eo++] = (img_edge){edges[e].sym, newid[edges[e].child]};
     }
-    ooff[i] = (uint32_t)oo;
+    if (old == 0)
+      for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++) root[edges[e].sym] = newid[edges[e].child];
+    sr->edge_count = (uint16_t)(eo - sr->edge_off); /* at most the alphabet of one position: checked below */
+    if (eo - sr->edge_off > 0xFFFF) {
+      st = HG_ERR_LIMIT;
+      goto done;
+    }
+    sr->out_off = (uint32_t)oo;
     for (uint32_t k = VAT(t.out_head, uint32_t, old); k; k = t.out_next[k - 1]) {
       key *ky = &VAT(lb->keys, key, k - 1);
       outs[oo++] = (img_out){ky->mask, ky->entry, (uint16_t)ky->len, ky->mode, ky->flags};
     }
+    sr->out_count = (uint16_t)(oo - sr->out_off);
+    if (oo - sr->out_off > 0xFFFF) {
+      st = HG_ERR_LIMIT;
+      goto done;
+    }
   }
-  eoff[n] = (uint32_t)eo;
-  ooff[n] = (uint32_t)oo;
-  /* output links: BFS order guarantees fail[i] < i was finished first */
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t f = fail[i];
-    olink[i] = (i == 0) ? 0 : (ooff[f + 1] > ooff[f] ? f : olink[f]);
+  /* output links: breadth-first order guarantees that a failure target was finished first */
+  for (uint32_t i = 1; i < n; i++) {
+    uint32_t f = states[i].fail;
+    states[i].olink = states[f].out_count ? f : states[f].olink;
   }
-  img_lane info = {n, (uint32_t)alphabet, (uint32_t)ne, (uint32_t)oo, max_depth, lb->max_gap};
+  if (eo > 0xFFFFFFFFu) {
+    st = HG_ERR_LIMIT;
+    goto done;
+  }
+  img_lane info = {n, (uint32_t)alphabet, (uint32_t)eo, (uint32_t)oo, max_depth, lb->max_gap};
   int base = lane_id * LS_COUNT;
   if (put_section(w, base + LS_INFO, &info, sizeof info) ||
       put_section(w, base + LS_ROOT, root, alphabet * sizeof *root) ||
-      put_section(w, base + LS_FAIL, fail, (size_t)n * sizeof *fail) ||
-      put_section(w, base + LS_DEPTH, depth, (size_t)n * sizeof *depth) ||
-      put_section(w, base + LS_EOFF, eoff, ((size_t)n + 1) * sizeof *eoff) ||
-      put_section(w, base + LS_ESYM, esym, ne * sizeof *esym) ||
-      put_section(w, base + LS_ENEXT, enext, ne * sizeof *enext) ||
-      put_section(w, base + LS_OOFF, ooff, ((size_t)n + 1) * sizeof *ooff) ||
-      put_section(w, base + LS_OUTS, outs, oo * sizeof *outs) ||
-      put_section(w, base + LS_OLINK, olink, (size_t)n * sizeof *olink))
+      put_section(w, base + LS_STATES, states, (size_t)n * sizeof *states) ||
+      put_section(w, base + LS_EDGES, packed, eo * sizeof *packed) ||
+      put_section(w, base + LS_OUTS, outs, oo * sizeof *outs))
     goto done;
   st = HG_OK;
 done:
@@ -464,15 +498,11 @@ done:
   free(newid);
   free(fail_old);
   free(root);
-  free(fail);
-  free(depth);
-  free(eoff);
-  free(esym);
-  free(enext);
-  free(ooff);
-  free(olink);
+  free(states);
+  free(packed);
   free(outs);
-  if (st) hg_fail(err, st, 0, 0, "out of memory building the automaton");
+  if (st == HG_ERR_LIMIT) hg_fail(err, st, 0, 0, "lexicon too large for one automaton");
+  else if (st) hg_fail(err, st, 0, 0, "out of memory building the automaton");
   return st;
 }
 

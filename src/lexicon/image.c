@@ -41,36 +41,47 @@ static hg_status check_lane(hg_lexicon *l, const img_section *tab, int lane, siz
   uint32_t ns = info->states, ne = info->edges, no = info->outputs;
   if (ns < 1 || info->alphabet < 1 || info->max_depth > 4 * HG_ENTRY_MAX_CHARS) return corrupt(err, "lane sizes");
   if (!(v->root = section(l, tab, b + LS_ROOT, 4, &k)) || k != info->alphabet) return corrupt(err, "root row");
-  if (!(v->fail = section(l, tab, b + LS_FAIL, 4, &k)) || k != ns) return corrupt(err, "failure links");
-  if (!(v->depth = section(l, tab, b + LS_DEPTH, 2, &k)) || k != ns) return corrupt(err, "depths");
-  if (!(v->eoff = section(l, tab, b + LS_EOFF, 4, &k)) || k != (size_t)ns + 1) return corrupt(err, "edge index");
-  if (!(v->esym = section(l, tab, b + LS_ESYM, 4, &k)) || k != ne) return corrupt(err, "edge symbols");
-  if (!(v->enext = section(l, tab, b + LS_ENEXT, 4, &k)) || k != ne) return corrupt(err, "edge targets");
-  if (!(v->ooff = section(l, tab, b + LS_OOFF, 4, &k)) || k != (size_t)ns + 1) return corrupt(err, "output index");
+  if (!(v->states = section(l, tab, b + LS_STATES, sizeof(img_state), &k)) || k != ns) return corrupt(err, "states");
+  if (!(v->edges = section(l, tab, b + LS_EDGES, sizeof(img_edge), &k)) || k != ne) return corrupt(err, "edges");
   if (!(v->outs = section(l, tab, b + LS_OUTS, sizeof(img_out), &k)) || k != no) return corrupt(err, "outputs");
-  if (!(v->olink = section(l, tab, b + LS_OLINK, 4, &k)) || k != ns) return corrupt(err, "output links");
+  const img_state *st = v->states;
   for (uint32_t a = 0; a < info->alphabet; a++)
-    if (v->root[a] >= ns || (v->root[a] && v->depth[v->root[a]] != 1)) return corrupt(err, "root transition");
-  if (v->depth[0] != 0 || v->eoff[0] != 0 || v->eoff[ns] != ne || v->ooff[0] != 0 || v->ooff[ns] != no)
-    return corrupt(err, "index ends");
+    if (v->root[a] >= ns || (v->root[a] && st[v->root[a]].depth != 1)) return corrupt(err, "root transition");
+  if (st[0].depth != 0) return corrupt(err, "root depth");
+  /* Edges and outputs of the states tile their arrays in order; links point to shallower states, so every
+   * failure or output chain ends; depths bound how far back a match reaches. */
+  uint64_t next_edge = 0, next_out = 0;
   for (uint32_t s = 0; s < ns; s++) {
-    if (v->eoff[s] > v->eoff[s + 1] || v->ooff[s] > v->ooff[s + 1]) return corrupt(err, "index order");
-    /* failure links point to a shallower state: scanning always terminates */
-    if (s && (v->fail[s] >= ns || v->depth[v->fail[s]] >= v->depth[s])) return corrupt(err, "failure link");
-    if (v->olink[s] >= ns || (v->olink[s] && v->depth[v->olink[s]] >= v->depth[s])) return corrupt(err, "output link");
-    if (v->depth[s] > info->max_depth) return corrupt(err, "depth");
-    uint32_t prev = 0;
-    for (uint32_t e = v->eoff[s]; e < v->eoff[s + 1]; e++) {
-      if (v->enext[e] >= ns || v->esym[e] >= info->alphabet || v->esym[e] == 0) return corrupt(err, "edge");
-      if (e > v->eoff[s] && v->esym[e] <= prev) return corrupt(err, "edge order");
-      if (v->depth[v->enext[e]] != v->depth[s] + 1) return corrupt(err, "edge depth");
-      prev = v->esym[e];
+    const img_state *x = &st[s];
+    if (x->edge_off != next_edge || x->out_off != next_out) return corrupt(err, "state index");
+    next_edge += x->edge_count;
+    next_out += x->out_count;
+    if (next_edge > ne || next_out > no) return corrupt(err, "state index range");
+    if (s && (x->fail >= ns || st[x->fail].depth >= x->depth)) return corrupt(err, "failure link");
+    if (x->olink >= ns || (x->olink && (st[x->olink].depth >= x->depth || !st[x->olink].out_count)))
+      return corrupt(err, "output link");
+    if (x->depth > info->max_depth) return corrupt(err, "depth");
+    uint32_t prev = 0, empty = 0;
+    if (x->hashed > 1 || (x->hashed && (x->edge_count < 2 || (x->edge_count & (x->edge_count - 1)))))
+      return corrupt(err, "edge table size");
+    for (uint32_t e = x->edge_off; e < x->edge_off + x->edge_count; e++) {
+      const img_edge *ed = &v->edges[e];
+      if (x->hashed && ed->sym == 0) {
+        empty++;
+        continue;
+      }
+      if (ed->next >= ns || ed->sym >= info->alphabet || ed->sym == 0) return corrupt(err, "edge");
+      if (!x->hashed && e > x->edge_off && ed->sym <= prev) return corrupt(err, "edge order");
+      if (st[ed->next].depth != x->depth + 1) return corrupt(err, "edge depth");
+      prev = ed->sym;
     }
-    for (uint32_t o = v->ooff[s]; o < v->ooff[s + 1]; o++) {
+    if (x->hashed && !empty) return corrupt(err, "full edge table"); /* probing must meet an empty slot */
+    for (uint32_t o = x->out_off; o < x->out_off + x->out_count; o++) {
       const img_out *out = &v->outs[o];
-      if (out->entry >= entry_count || out->len == 0 || out->len != v->depth[s]) return corrupt(err, "output");
+      if (out->entry >= entry_count || out->len == 0 || out->len != x->depth) return corrupt(err, "output");
     }
   }
+  if (next_edge != ne || next_out != no) return corrupt(err, "state index ends");
   if (lane == LANE_RAW && info->alphabet != 257) return corrupt(err, "raw alphabet");
   if ((lane == LANE_FOLD || lane == LANE_COLLAPSE) && info->alphabet != l->hdr->fold_alphabet)
     return corrupt(err, "fold alphabet");

@@ -24,18 +24,14 @@
 
 enum { LANE_RAW, LANE_FOLD, LANE_COLLAPSE, LANE_SOUND, LANE_COUNT };
 
-/* Per-lane sections, in this order, then the global ones. */
+/* Per-lane sections, in this order, then the global ones. A state is one 24-byte record and an edge one 8-byte
+ * pair, so that a transition touches one or two cache lines, not one per array. */
 enum {
-  LS_INFO,  /* img_lane */
-  LS_ROOT,  /* uint32_t[alphabet]: root transitions, dense */
-  LS_FAIL,  /* uint32_t[states] */
-  LS_DEPTH, /* uint16_t[states]: symbols from the root */
-  LS_EOFF,  /* uint32_t[states + 1]: edges of state s are [eoff[s], eoff[s+1]) */
-  LS_ESYM,  /* uint32_t[edges], ascending within a state */
-  LS_ENEXT, /* uint32_t[edges] */
-  LS_OOFF,  /* uint32_t[states + 1]: outputs of state s are [ooff[s], ooff[s+1]) */
-  LS_OUTS,  /* img_out[outputs] */
-  LS_OLINK, /* uint32_t[states]: nearest proper suffix state that has outputs, 0 if none */
+  LS_INFO,   /* img_lane */
+  LS_ROOT,   /* uint32_t[alphabet]: root transitions, dense */
+  LS_STATES, /* img_state[states], breadth-first order, root first */
+  LS_EDGES,  /* img_edge[edges]: edges of a state are contiguous, ascending by symbol */
+  LS_OUTS,   /* img_out[outputs] */
   LS_COUNT
 };
 enum {
@@ -89,6 +85,26 @@ typedef struct img_out {
 #define OUT_ANY_GAP 0x10u /* 0..max_noise noise code points between any two positions */
 #define OUT_ALLOW 0x20u
 
+typedef struct img_state {
+  uint32_t edge_off;
+  uint32_t fail;
+  uint32_t olink;   /* nearest proper suffix state that has outputs, 0 if none */
+  uint32_t out_off;
+  uint16_t edge_count;
+  uint16_t out_count;
+  uint16_t depth;   /* symbols from the root */
+  uint16_t hashed;  /* edges form an open-addressing table of edge_count (a power of two) slots, sym 0 = empty */
+} img_state;
+
+/* States with more edges than this keep them hashed: one probe instead of a binary search. */
+#define HASH_EDGES_OVER 8
+static inline uint32_t edge_hash(uint32_t sym, uint32_t slots) { return (sym * 2654435761u) >> 7 & (slots - 1); }
+
+typedef struct img_edge {
+  uint32_t sym;
+  uint32_t next;
+} img_edge;
+
 typedef struct img_lane {
   uint32_t states;
   uint32_t alphabet;
@@ -100,8 +116,9 @@ typedef struct img_lane {
 
 typedef struct lane_view {
   img_lane info;
-  const uint32_t *root, *fail, *eoff, *esym, *enext, *ooff, *olink;
-  const uint16_t *depth;
+  const uint32_t *root;
+  const img_state *states;
+  const img_edge *edges;
   const img_out *outs;
 } lane_view;
 

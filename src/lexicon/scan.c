@@ -58,8 +58,8 @@ struct hg_scanner {
   uint64_t fidx;
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
-  cand *cands;
-  size_t ncand, capcand, pending_ends;
+  cand *cands; /* sorted candidates live in [head, ncand); popping the front only moves head */
+  size_t head, ncand, capcand, pending_ends;
   int stopped, failed;
 };
 
@@ -76,19 +76,19 @@ static unsigned flags_of_value(uint32_t v) {
 static inline uint32_t ac_step(const lane_view *v, uint32_t s, uint32_t sym) {
   for (;;) {
     if (s == 0) return v->root[sym];
-    uint32_t lo = v->eoff[s], hi = v->eoff[s + 1];
-    if (hi - lo <= 8) {
-      for (uint32_t e = lo; e < hi; e++)
-        if (v->esym[e] == sym) return v->enext[e];
-    } else {
-      while (lo < hi) {
-        uint32_t mid = (lo + hi) >> 1;
-        if (v->esym[mid] < sym) lo = mid + 1;
-        else hi = mid;
+    const img_state *st = &v->states[s];
+    const img_edge *e = v->edges + st->edge_off;
+    uint32_t n = st->edge_count;
+    if (st->hashed) {
+      for (uint32_t j = edge_hash(sym, n);; j = (j + 1) & (n - 1)) {
+        if (e[j].sym == sym) return e[j].next;
+        if (!e[j].sym) break;
       }
-      if (lo < v->eoff[s + 1] && v->esym[lo] == sym) return v->enext[lo];
+    } else {
+      for (uint32_t i = 0; i < n; i++)
+        if (e[i].sym == sym) return e[i].next;
     }
-    s = v->fail[s];
+    s = st->fail;
   }
 }
 
@@ -101,7 +101,7 @@ static int cand_before(const cand *a, const cand *b) {
 
 static int add_cand(hg_scanner *sc, const cand *c) {
   /* same entry and span from another lane or key: keep the most specific mode (lowest bit) */
-  for (size_t i = sc->ncand; i-- > 0;) {
+  for (size_t i = sc->ncand; i-- > sc->head;) {
     cand *o = &sc->cands[i];
     if (o->hit.start < c->hit.start) break;
     if (o->hit.entry == c->hit.entry && o->hit.start == c->hit.start && o->hit.end == c->hit.end) {
@@ -114,14 +114,20 @@ static int add_cand(hg_scanner *sc, const cand *c) {
     }
   }
   if (sc->ncand == sc->capcand) {
-    size_t cap = sc->capcand ? sc->capcand * 2 : 16;
-    cand *n = realloc(sc->cands, cap * sizeof *n);
-    if (!n) return -1;
-    sc->cands = n;
-    sc->capcand = cap;
+    if (sc->head > sc->capcand / 2) {
+      memmove(sc->cands, sc->cands + sc->head, (sc->ncand - sc->head) * sizeof *c);
+      sc->ncand -= sc->head;
+      sc->head = 0;
+    } else {
+      size_t cap = sc->capcand ? sc->capcand * 2 : 16;
+      cand *n = realloc(sc->cands, cap * sizeof *n);
+      if (!n) return -1;
+      sc->cands = n;
+      sc->capcand = cap;
+    }
   }
   size_t i = sc->ncand;
-  while (i > 0 && cand_before(c, &sc->cands[i - 1])) i--;
+  while (i > sc->head && cand_before(c, &sc->cands[i - 1])) i--;
   memmove(&sc->cands[i + 1], &sc->cands[i], (sc->ncand - i) * sizeof *c);
   sc->cands[i] = *c;
   sc->ncand++;
@@ -131,8 +137,13 @@ static int add_cand(hg_scanner *sc, const cand *c) {
 
 static void remove_cand(hg_scanner *sc, size_t i) {
   if (sc->cands[i].end_rule) sc->pending_ends--;
-  memmove(&sc->cands[i], &sc->cands[i + 1], (sc->ncand - i - 1) * sizeof *sc->cands);
-  sc->ncand--;
+  if (i == sc->head) {
+    sc->head++;
+  } else {
+    memmove(&sc->cands[i], &sc->cands[i + 1], (sc->ncand - i - 1) * sizeof *sc->cands);
+    sc->ncand--;
+  }
+  if (sc->head == sc->ncand) sc->head = sc->ncand = 0;
 }
 
 static int rule_ok(unsigned rule, unsigned flags) {
@@ -143,7 +154,7 @@ static int rule_ok(unsigned rule, unsigned flags) {
 
 /* The next folded code point decides the end rule of waiting candidates. */
 static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags) {
-  for (size_t i = 0; i < sc->ncand && sc->pending_ends;) {
+  for (size_t i = sc->head; i < sc->ncand && sc->pending_ends;) {
     cand *c = &sc->cands[i];
     if (!c->end_rule || (c->lane == LANE_COLLAPSE && fsym && fsym == c->last_sym && !(flags & HG_CHAR_NOISE))) {
       i++;
@@ -155,6 +166,7 @@ static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags) {
       i++;
     } else {
       remove_cand(sc, i);
+      if (i < sc->head) i = sc->head; /* removing the front moves head instead of the rest */
     }
   }
 }
@@ -171,10 +183,11 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
   lane_run *ln = &sc->lanes[lane_id];
   const lane_view *v = ln->v;
   uint32_t s = ln->state;
-  if (v->ooff[s] == v->ooff[s + 1]) s = v->olink[s];
+  if (!v->states[s].out_count) s = v->states[s].olink;
   uint32_t k_any = sc->lex->hdr->max_noise, k_mark = k_any ? k_any : 1;
   while (s) {
-    for (uint32_t oi = v->ooff[s]; oi < v->ooff[s + 1]; oi++) {
+    const img_state *st = &v->states[s];
+    for (uint32_t oi = st->out_off; oi < st->out_off + st->out_count; oi++) {
       const img_out *o = &v->outs[oi];
       uint64_t first = ln->npos - o->len;
       const pos_rec *p0 = &ln->ring[first & ln->mask];
@@ -194,7 +207,7 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
       const pos_rec *pl = &ln->ring[(ln->npos - 1) & ln->mask];
       if (push_out(sc, lane_id, o, p0->bstart, pl->bend, mode, pl->sym)) return -1;
     }
-    s = v->olink[s];
+    s = st->olink;
   }
   return 0;
 }
@@ -217,9 +230,8 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, sc->fidx, sc->fidx, sym, sc->prev_flags};
   ln->last_fidx = sc->fidx;
-  const lane_view *v = ln->v;
-  uint32_t s = ln->state;
-  if (v->ooff[s] == v->ooff[s + 1] && !v->olink[s]) return 0;
+  const img_state *st = &ln->v->states[ln->state];
+  if (!st->out_count && !st->olink) return 0;
   return lane_outputs(sc, lane_id);
 }
 
@@ -230,9 +242,10 @@ static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, s
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, 0, 0, 0, sc->raw_prev_flags};
   uint32_t s = ln->state;
-  if (v->ooff[s] == v->ooff[s + 1]) s = v->olink[s];
+  if (!v->states[s].out_count) s = v->states[s].olink;
   while (s) {
-    for (uint32_t oi = v->ooff[s]; oi < v->ooff[s + 1]; oi++) {
+    const img_state *st = &v->states[s];
+    for (uint32_t oi = st->out_off; oi < st->out_off + st->out_count; oi++) {
       const img_out *o = &v->outs[oi];
       size_t start = be - o->len;
       const pos_rec *q = NULL;
@@ -246,7 +259,7 @@ static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, s
       if (!q || !rule_ok(OUT_START_RULE(o->flags), q->prev_flags)) continue;
       if (push_out(sc, LANE_RAW, o, start, be, HG_MODE_EXACT, 0)) return -1;
     }
-    s = v->olink[s];
+    s = st->olink;
   }
   return 0;
 }
@@ -302,13 +315,13 @@ static size_t live_bound(const hg_scanner *sc) {
   size_t bound = sc->offset;
   const lane_run *raw = &sc->lanes[LANE_RAW];
   if (raw->active && raw->state) {
-    size_t d = raw->v->depth[raw->state];
+    size_t d = raw->v->states[raw->state].depth;
     if (sc->offset - d < bound) bound = sc->offset - d;
   }
   for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
     const lane_run *ln = &sc->lanes[l];
     if (!ln->active || !ln->state) continue;
-    uint64_t d = ln->v->depth[ln->state];
+    uint64_t d = ln->v->states[ln->state].depth;
     size_t b = ln->ring[(ln->npos - d) & ln->mask].bstart;
     if (b < bound) bound = b;
   }
@@ -317,16 +330,20 @@ static size_t live_bound(const hg_scanner *sc) {
 
 static void emit(hg_scanner *sc, int final) {
   size_t bound = final ? (size_t)-1 : live_bound(sc);
-  while (sc->ncand && !sc->stopped) {
-    cand c = sc->cands[0];
+  while (sc->ncand > sc->head && !sc->stopped) {
+    cand c = sc->cands[sc->head];
     if (!final && (c.end_rule || c.hit.start >= bound)) break;
-    remove_cand(sc, 0);
+    remove_cand(sc, sc->head);
     if (c.allow) {
-      for (size_t i = 0; i < sc->ncand;) {
+      for (size_t i = sc->head; i < sc->ncand;) {
         const cand *o = &sc->cands[i];
         if (o->hit.start > c.hit.end) break;
-        if (!o->allow && o->hit.start >= c.hit.start && o->hit.end <= c.hit.end) remove_cand(sc, i);
-        else i++;
+        if (!o->allow && o->hit.start >= c.hit.start && o->hit.end <= c.hit.end) {
+          remove_cand(sc, i);
+          if (i < sc->head) i = sc->head;
+        } else {
+          i++;
+        }
       }
       continue;
     }
@@ -368,7 +385,7 @@ void hg_scanner_reset(hg_scanner *sc) {
   sc->npartial = 0;
   sc->fidx = 0;
   sc->prev_flags = sc->raw_prev_flags = 0;
-  sc->ncand = sc->pending_ends = 0;
+  sc->head = sc->ncand = sc->pending_ends = 0;
   sc->stopped = sc->failed = 0;
 }
 
@@ -440,7 +457,7 @@ hg_status hg_scanner_finish(hg_scanner *sc, hg_error *err) {
 
 size_t hg_scanner_pending_suffix_len(const hg_scanner *sc) {
   size_t bound = live_bound(sc);
-  if (sc->ncand && sc->cands[0].hit.start < bound) bound = sc->cands[0].hit.start;
+  if (sc->ncand > sc->head && sc->cands[sc->head].hit.start < bound) bound = sc->cands[sc->head].hit.start;
   return sc->fed - bound;
 }
 

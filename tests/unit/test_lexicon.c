@@ -100,8 +100,9 @@ static void parse_errors_name_the_line(void **state) {
   memset(longer, 'a', 300);
   longer[300] = 0;
   assert_int_equal(parse(longer, &err), HG_ERR_LIMIT);
-  char chars65[200] = "";
-  for (int i = 0; i < 65; i++) strcat(chars65, "ab" + (i % 2));
+  char chars65[66];
+  for (int i = 0; i < 65; i++) chars65[i] = "ab"[i % 2];
+  chars65[65] = 0;
   assert_int_equal(parse(chars65, &err), HG_ERR_LIMIT);
   assert_int_equal(parse("", &err), HG_OK);
   /* a failed add leaves the source unchanged */

@@ -248,8 +248,9 @@ GENERATORS = {"plain": d_plain, "width": d_width, "case": d_case, "traditional":
 
 
 def strip_tone(s):
-    s = s.replace("ü", "v").replace("Ü", "v")
-    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c)).lower()
+    """Toneless, lower case, u-umlaut written v (also when it carries a tone mark: nǚ -> nv)."""
+    base = unicodedata.normalize("NFD", s.lower()).replace("u\u0308", "v")
+    return "".join(c for c in base if not unicodedata.combining(c))
 
 
 def load_readings(path):
@@ -386,6 +387,7 @@ def fmt_pct(x):
 
 def print_report(meta, recall, fp, n_examples):
     print("hegui disguise evaluation")
+    print("  hegui    %s (%s)" % (meta["hegui"], meta["hegui_version"] or "version unknown"))
     print("  lexicon  %s" % meta["lexicon"])
     print("           %d entries accepted (%d rejected by hegui, %d dropped before: %s)" %
           (meta["accepted"], len(meta["rejected"]), sum(meta["dropped"].values()),
@@ -464,8 +466,11 @@ def main():
     shared = os.environ.get("HG_SHARED") or os.path.join(os.path.dirname(REPO), "shared")
     lexicon = args.lexicon or os.path.join(shared, DEFAULT_LEXICON)
     corpus = args.corpus or os.path.join(shared, DEFAULT_CORPUS)
+    if not args.lexicon and not os.path.isdir(os.path.join(shared, "data")):
+        print("skipped: ../shared/data not found")
+        return 0
     if not os.path.isfile(lexicon):
-        print("skipped: ../shared/data not found" if not args.lexicon else "skipped: %s not found" % lexicon)
+        print("skipped: %s not found" % lexicon)
         return 0
     exe = args.hegui if os.path.isabs(args.hegui) or os.path.exists(args.hegui) else os.path.join(REPO, args.hegui)
     if not os.access(exe, os.X_OK):
@@ -474,13 +479,21 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="hegui-eval-")
     try:
-        hg = Hegui(exe, workdir)
+        # Run a private copy, so that a rebuild during the run cannot mix two versions of hegui (and their image
+        # formats). The stale-build check below still looks at the original.
+        run_exe = os.path.join(workdir, "hegui")
+        shutil.copy2(exe, run_exe)
+        hg = Hegui(run_exe, workdir)
         entries, dropped = read_lexicon(lexicon)
         accepted, rejected = hg.filter_accepted(entries)
         src = os.path.join(workdir, "lexicon.txt")  # the accepted entries, written by filter_accepted
         seed = args.seed
         sample = random.Random(seed).sample(accepted, min(args.sample, len(accepted)))
         notes = []
+        newest = max((os.path.getmtime(os.path.join(d, f)) for top in ("src", "include")
+                      for d, _, fs in os.walk(os.path.join(REPO, top)) for f in fs), default=0)
+        if newest > os.path.getmtime(exe):
+            notes.append("%s is older than the sources in %s (rebuild?)" % (exe, REPO))
         s2t = opencc_s2t(sample, workdir)
         if s2t is None:
             notes.append("opencc not found: traditional n/a, mixed without Traditional")
@@ -499,9 +512,10 @@ def main():
                 fp = false_positives(hg, src, corpus, workdir, args.fp_top, args.fp_prefix_mb)
             else:
                 notes.append("corpus %s not found: no false-positive scans" % corpus)
-        meta = {"hegui": exe, "lexicon": lexicon, "accepted": len(accepted), "rejected": rejected,
-                "dropped": {k: len(v) for k, v in dropped.items()}, "sample": len(sample), "seed": seed,
-                "separator": SEPARATOR, "notes": notes}
+        ver = run([run_exe, "version"]).stdout.decode("utf-8", "replace").strip()
+        meta = {"hegui": exe, "hegui_version": ver, "lexicon": lexicon, "accepted": len(accepted),
+                "rejected": rejected, "dropped": {k: len(v) for k, v in dropped.items()}, "sample": len(sample),
+                "seed": seed, "separator": SEPARATOR, "notes": notes}
         print_report(meta, recall, fp, args.examples)
         if args.json:
             with open(args.json, "w", encoding="utf-8") as f:
