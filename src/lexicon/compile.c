@@ -199,25 +199,33 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
       if (m && (mask >> (i - 1) & 1)) cmask |= 1ull << (m - 1);
       buf[m++] = s;
     }
-    oom |= add_key(c, LANE_COLLAPSE, index, buf, m, cmask, HG_MODE_COLLAPSE, rules | gap);
+    /* An entry that collapses to one character ("哈哈" -> "哈") would match that character anywhere: it keeps
+     * its plain folded key instead. */
+    if (m >= 2 || ns < 2) {
+      oom |= add_key(c, LANE_COLLAPSE, index, buf, m, cmask, HG_MODE_COLLAPSE, rules | gap);
+    } else if (!(e->modes & (HG_MODE_FOLDED | HG_MODE_NOISE))) {
+      for (size_t i = 0; i < ns; i++) buf[i] = sym_get(&c->fold, skel[i], 0);
+      oom |= add_key(c, LANE_FOLD, index, buf, ns, mask, gap ? HG_MODE_NOISE : HG_MODE_FOLDED, rules | gap);
+    }
   }
   if (e->modes & HG_MODE_PINYIN) {
-    /* full pinyin and initials; only for entries with Han characters that all have a reading */
+    /* Full pinyin and initials, for entries whose Han characters all have a reading. Initials of one or two
+     * characters ("md") are everyday Latin words and file suffixes, so initials need at least three. */
     uint32_t full[HG_ENTRY_MAX_CHARS], init[HG_ENTRY_MAX_CHARS];
     size_t nf = 0, ni = 0, han = 0;
-    int ok = 1;
+    int ok = 1, full_fits = 1;
     for (size_t i = 0; i < ns && ok; i++) {
       const char *py = (skel_flags[i] & HG_CHAR_HAN) ? hg_pinyin(skel[i]) : NULL;
       if (py) {
         han++;
-        for (const char *p = py; *p && ok; p++) {
-          if (nf == HG_ENTRY_MAX_CHARS) ok = 0;
+        for (const char *p = py; *p; p++) {
+          if (nf == HG_ENTRY_MAX_CHARS) full_fits = 0;
           else full[nf++] = sym_get(&c->fold, (unsigned char)*p, 1);
         }
         init[ni++] = sym_get(&c->fold, (unsigned char)py[0], 1);
       } else if (skel_flags[i] & HG_CHAR_WORD) {
         uint32_t s = sym_get(&c->fold, skel[i], 1);
-        if (nf == HG_ENTRY_MAX_CHARS) ok = 0;
+        if (nf == HG_ENTRY_MAX_CHARS) full_fits = 0;
         else full[nf++] = s;
         init[ni++] = s;
       } else {
@@ -226,8 +234,8 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
     }
     unsigned prules = RULE_WORD | (RULE_WORD << 2) | allow | OUT_ANY_GAP;
     if (ok && han) {
-      oom |= add_key(c, LANE_FOLD, index, full, nf, 0, HG_MODE_PINYIN, prules);
-      if (ni >= 2 && ni != nf) oom |= add_key(c, LANE_FOLD, index, init, ni, 0, HG_MODE_PINYIN, prules);
+      if (full_fits) oom |= add_key(c, LANE_FOLD, index, full, nf, 0, HG_MODE_PINYIN, prules);
+      if (ni >= 3 && ni != nf) oom |= add_key(c, LANE_FOLD, index, init, ni, 0, HG_MODE_PINYIN, prules);
     }
   }
   if (e->modes & HG_MODE_HOMOPHONE) {

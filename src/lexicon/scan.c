@@ -288,9 +288,11 @@ static int process_cp(hg_scanner *sc, uint32_t cp, const uint8_t *bytes, size_t 
     if (raw && i == 0 && raw_feed(sc, bytes, n, bs, be)) return -1;
     sc->fidx++;
     if (fl & HG_CHAR_NOISE) {
+      /* a noise run longer than a lane's gap limit, or any line break, ends its live prefix */
+      int hard = (v & FT_BREAK) && nf == 1;
       for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
         lane_run *ln = &sc->lanes[l];
-        if (ln->state && sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap) ln->state = 0;
+        if (ln->state && (hard || sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap)) ln->state = 0;
       }
     } else {
       if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be)) return -1;

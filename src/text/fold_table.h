@@ -18,6 +18,7 @@
 #define FT_DIGIT (1u << 25)
 #define FT_HAN (1u << 26)
 #define FT_ALNUM (1u << 27)
+#define FT_BREAK (1u << 28)
 
 extern const uint16_t hg_fold_stage1[];
 extern const uint32_t hg_fold_stage2[];

@@ -146,6 +146,11 @@ static void mode_noise_limit(void **state) {
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tfolded\n", 3);
   expect_hits(lex, "法 轮功", "");
   hg_lexicon_unref(lex);
+  lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n", 3);
+  expect_hits(lex, "法\n轮功", ""); /* a line break is never skipped */
+  expect_hits(lex, "法\r\n轮功", "");
+  expect_hits(lex, "法\t轮功", "0-10:noise:法轮功");
+  hg_lexicon_unref(lex);
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n", 0);
   expect_hits(lex, "法 轮功", "");
   hg_lexicon_unref(lex);
@@ -174,6 +179,10 @@ static void mode_collapse(void **state) {
   expect_hits(lex, "aabbb c", "0-3:collapse:ab"); /* the rest of the run of b does not break the word end */
   expect_hits(lex, "aabbbc", "");
   hg_lexicon_unref(lex);
+  /* an entry that would collapse to one character gets no collapse key */
+  lex = lex_from_text("回回\tcustom\t3\tblock\tcollapse\n", 3);
+  expect_hits(lex, "回 回回", "4-10:folded:回回");
+  hg_lexicon_unref(lex);
 }
 
 static void mode_pinyin(void **state) {
@@ -185,6 +194,10 @@ static void mode_pinyin(void **state) {
   expect_hits(lex, "ｆｌｇ", "0-9:pinyin:法轮功");
   expect_hits(lex, "flgx", "");        /* whole words only */
   expect_hits(lex, "afalungong", "");
+  hg_lexicon_unref(lex);
+  /* two-character entries get full pinyin but no initials: "md" is a file suffix, not a disguise */
+  lex = lex_from_text("买单\tcustom\t3\tblock\tpinyin\n", 3);
+  expect_hits(lex, "maidan readme.md", "0-6:pinyin:买单");
   hg_lexicon_unref(lex);
 }
 

@@ -92,6 +92,11 @@ static void fold_traditional_and_variants(void **state) {
   expect_fold("國際電視臺", "国际电视台", 0);
   expect_fold("\xEF\xA4\x80", "岂", 0); /* U+F900 compatibility ideograph -> U+8C48 豈 -> simplified 岂 */
   expect_fold("⼀", "一", 0);                      /* U+2F00 KANGXI RADICAL ONE */
+  /* Unihan lists some variant pairs both ways (税 <-> 稅) and some as chains (誌 -> 志 -> U+225BD); folding must
+   * settle on the form OpenCC gives, for the traditional and the simplified spelling alike */
+  expect_fold("稅務永恆雜誌脫衣", "税务永恒杂志脱衣", 0);
+  expect_fold("税务永恒杂志脱衣", "税务永恒杂志脱衣", 0);
+  expect_fold("發髮", "发发", 0);
 }
 
 static void fold_number_styles(void **state) {
@@ -156,6 +161,7 @@ static void pinyin_readings(void **state) {
   assert_null(hg_pinyin('a'));
   assert_true(hg_pinyin_count() > 300);
   assert_int_equal(hg_pinyin_id(0x4E2D), hg_pinyin_id(0x949F)); /* 中 and 钟 share zhong */
+  assert_string_equal(hg_pinyin(0x8E1A), "lun");   /* 踚 */
 }
 
 static void normalized_view_offsets(void **state) {

@@ -34,6 +34,8 @@ F_WORD = 1 << 24
 F_DIGIT = 1 << 25
 F_HAN = 1 << 26
 F_ALNUM = 1 << 27
+F_BREAK = 1 << 28  # line and paragraph breaks: noise for word edges, but no match may span them
+BREAKS = {0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029}
 
 
 def read_lines(path):
@@ -174,16 +176,51 @@ def main():
             out.extend(decompose(p, depth + 1))
         return out
 
-    def variant(c):
-        if c in t2s:
-            return t2s[c]
-        for field in ("kZVariant", "kSimplifiedVariant"):
-            vals = uh[field].get(c)
-            if vals and len(vals) == 1:
+    # Variant characters: OpenCC t2s pairs and single-valued Unihan kZVariant / kSimplifiedVariant links are
+    # unioned into classes, and every member folds to one representative. Following the links one by one would
+    # bounce (Unihan lists 税 <-> 稅 both ways) and never settle; classes cannot.
+    parent = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    nodes = set()
+
+    def union(a, b):
+        nodes.add(a)
+        nodes.add(b)
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+
+    for c, t in t2s.items():
+        union(c, t)
+    for field in ("kZVariant", "kSimplifiedVariant"):
+        for c, vals in uh[field].items():
+            if len(vals) == 1:
                 v = int(vals[0].split("<")[0][2:], 16)
-                if v != c:
-                    return v
-        return c
+                if v != c and v not in decomp and c not in decomp:
+                    union(c, v)
+    simplified_targets = set(t2s.values())
+    members = {}
+    for c in nodes:
+        members.setdefault(find(c), []).append(c)
+    rep = {}
+    for root, group in members.items():
+        # prefer the form OpenCC produces (a simplified character that t2s leaves alone), then one with a
+        # Mandarin reading, then the lowest code point
+        def rank(x):
+            return (0 if (x in simplified_targets and x not in t2s) else 1,
+                    0 if x in uh["kMandarin"] else 1, x)
+        best = min(group, key=rank)
+        for x in group:
+            rep[x] = best
+
+    def variant(c):
+        return rep.get(c, c)
 
     def step(c):
         if c in ignorable or is_mark(c):
@@ -212,13 +249,15 @@ def main():
             return memo[c]
         memo[c] = [c]  # guard against cycles
         seq = [c]
-        for _ in range(6):
+        for _ in range(8):
             nxt = []
             for x in seq:
                 nxt.extend(step(x))
             if nxt == seq:
                 break
             seq = nxt
+        else:
+            sys.exit("fold of U+%04X does not settle" % c)
         memo[c] = seq
         return seq
 
@@ -240,6 +279,8 @@ def main():
                 f |= F_DIGIT
         elif c not in ignorable:
             f |= F_NOISE
+            if c in BREAKS:
+                f |= F_BREAK
         return f
 
     mapped_special = 0
@@ -290,10 +331,21 @@ def main():
             syl_index[s] = len(syllables)
             syllables.append(s)
         pinyin[c] = syl_index[s]
-    for c in range(MAX_CP):  # a character folds to one that has a reading: use it
+    # Text and entries are compared after folding, so what matters is the reading of the folded character. When
+    # OpenCC folds to a character Unihan gives no reading (踚 -> U+2C9A7), it takes the reading of the lowest
+    # source that folds to it; then every source shares its target's reading.
+    for c in sorted(uh["kMandarin"]):
         v = values[c]
-        if not pinyin[c] and not v & (F_EXPAND | F_IGNORABLE):
-            pinyin[c] = pinyin[(c + v) & CP_MASK]
+        if not v & (F_EXPAND | F_IGNORABLE):
+            t = (c + v) & CP_MASK
+            if not pinyin[t]:
+                pinyin[t] = pinyin[c]
+    for c in range(MAX_CP):
+        v = values[c]
+        if not v & (F_EXPAND | F_IGNORABLE):
+            t = (c + v) & CP_MASK
+            if pinyin[t]:
+                pinyin[c] = pinyin[t]
 
     def two_stage(vals, ctype, name):
         blocks = {}
