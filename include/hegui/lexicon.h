@@ -21,12 +21,39 @@ extern "C" {
 
 /* Risk categories: the 31 risks of TC260-003 Appendix A, then pii and custom. Codes as written in lexicons. */
 typedef enum hg_category {
-  HG_CAT_A1A, HG_CAT_A1B, HG_CAT_A1C, HG_CAT_A1D, HG_CAT_A1E, HG_CAT_A1F, HG_CAT_A1G, HG_CAT_A1H,
-  HG_CAT_A2A, HG_CAT_A2B, HG_CAT_A2C, HG_CAT_A2D, HG_CAT_A2E, HG_CAT_A2F, HG_CAT_A2G, HG_CAT_A2H, HG_CAT_A2I,
-  HG_CAT_A3A, HG_CAT_A3B, HG_CAT_A3C, HG_CAT_A3D, HG_CAT_A3E,
-  HG_CAT_A4A, HG_CAT_A4B, HG_CAT_A4C, HG_CAT_A4D, HG_CAT_A4E, HG_CAT_A4F, HG_CAT_A4G,
-  HG_CAT_A5A, HG_CAT_A5B,
-  HG_CAT_PII, HG_CAT_CUSTOM,
+  HG_CAT_A1A,
+  HG_CAT_A1B,
+  HG_CAT_A1C,
+  HG_CAT_A1D,
+  HG_CAT_A1E,
+  HG_CAT_A1F,
+  HG_CAT_A1G,
+  HG_CAT_A1H,
+  HG_CAT_A2A,
+  HG_CAT_A2B,
+  HG_CAT_A2C,
+  HG_CAT_A2D,
+  HG_CAT_A2E,
+  HG_CAT_A2F,
+  HG_CAT_A2G,
+  HG_CAT_A2H,
+  HG_CAT_A2I,
+  HG_CAT_A3A,
+  HG_CAT_A3B,
+  HG_CAT_A3C,
+  HG_CAT_A3D,
+  HG_CAT_A3E,
+  HG_CAT_A4A,
+  HG_CAT_A4B,
+  HG_CAT_A4C,
+  HG_CAT_A4D,
+  HG_CAT_A4E,
+  HG_CAT_A4F,
+  HG_CAT_A4G,
+  HG_CAT_A5A,
+  HG_CAT_A5B,
+  HG_CAT_PII,
+  HG_CAT_CUSTOM,
   HG_CATEGORY_COUNT
 } hg_category;
 
@@ -48,12 +75,12 @@ const char *hg_action_name(hg_action action);
 
 /* Match modes; an entry may have several. */
 typedef enum hg_mode {
-  HG_MODE_EXACT = 1u << 0,     /* the bytes as written */
-  HG_MODE_FOLDED = 1u << 1,    /* after folding (default) */
-  HG_MODE_NOISE = 1u << 2,     /* folded, up to max_noise noise code points between any two characters */
-  HG_MODE_COLLAPSE = 1u << 3,  /* folded, runs of one repeated character count once */
-  HG_MODE_PINYIN = 1u << 4,    /* full pinyin or initials of the entry, spaces optional (off by default) */
-  HG_MODE_HOMOPHONE = 1u << 5  /* same syllables, any characters (off by default) */
+  HG_MODE_EXACT = 1u << 0,    /* the bytes as written */
+  HG_MODE_FOLDED = 1u << 1,   /* after folding (default) */
+  HG_MODE_NOISE = 1u << 2,    /* folded, up to max_noise noise code points between any two characters */
+  HG_MODE_COLLAPSE = 1u << 3, /* folded, runs of one repeated character count once */
+  HG_MODE_PINYIN = 1u << 4,   /* full pinyin or initials of the entry, spaces optional (off by default) */
+  HG_MODE_HOMOPHONE = 1u << 5 /* same syllables, any characters (off by default) */
 } hg_mode;
 #define HG_MODE_ALL 0x3Fu
 /* Name of one mode ("exact", "folded", "noise", "collapse", "pinyin", "homophone"). */
@@ -127,10 +154,10 @@ hg_status hg_lexicon_entry(const hg_lexicon *lex, size_t index, hg_entry_info *o
 unsigned hg_lexicon_max_noise(const hg_lexicon *lex);
 
 typedef struct hg_lexicon_stats {
-  size_t total;                            /* entries that are not allowlist entries */
-  size_t allow;                            /* allowlist entries */
-  size_t per_category[HG_CATEGORY_COUNT];  /* non-allowlist entries per category */
-  size_t states;                           /* automaton states over all lanes */
+  size_t total;                           /* entries that are not allowlist entries */
+  size_t allow;                           /* allowlist entries */
+  size_t per_category[HG_CATEGORY_COUNT]; /* non-allowlist entries per category */
+  size_t states;                          /* automaton states over all lanes */
   size_t image_bytes;
 } hg_lexicon_stats;
 void hg_lexicon_stats_get(const hg_lexicon *lex, hg_lexicon_stats *out);
@@ -180,8 +207,7 @@ void hg_scanner_reset(hg_scanner *sc);
 void hg_scanner_free(hg_scanner *sc);
 
 /* One-shot scan of a buffer. */
-hg_status hg_lexicon_scan(hg_lexicon *lex, const char *text, size_t len, hg_hit_fn on_hit, void *ctx,
-                          hg_error *err);
+hg_status hg_lexicon_scan(hg_lexicon *lex, const char *text, size_t len, hg_hit_fn on_hit, void *ctx, hg_error *err);
 
 #ifdef __cplusplus
 }

@@ -31,14 +31,14 @@ static int on_hit(void *p, const hg_hit *h) {
     cli_json_string(stdout, e.text, e.text_len);
     printf(", \"category\": \"%s\", \"severity\": %u, \"action\": \"%s\", \"mode\": \"%s\", \"start\": %zu, "
            "\"end\": %zu, \"text\": ",
-           hg_category_code(e.category), e.severity, hg_action_name(e.action), hg_mode_name(h->mode), h->start,
-           h->end);
+           hg_category_code(e.category), e.severity, hg_action_name(e.action), hg_mode_name(h->mode), h->start, h->end);
     cli_json_string(stdout, text, len);
     fputc('}', stdout);
   } else {
     printf("%zu-%zu\t%s\t%s\t%s\t%s\t", h->start, h->end, hg_category_code(e.category), hg_action_name(e.action),
            hg_mode_name(h->mode), e.text);
-    for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' || text[i] == '\t' ? ' ' : text[i]);
+    for (size_t i = 0; i < len; i++)
+      putchar(text[i] == '\n' || text[i] == '\t' ? ' ' : text[i]);
     putchar('\n');
   }
   return 0;
@@ -98,7 +98,8 @@ int cmd_check(int argc, char **argv) {
     }
   }
   if (file && text) return cli_error("check: give either --file or a text, not both"), EXIT_ERROR;
-  if (!file && !text) return cli_error("check: nothing to check (give a TEXT, --file PATH, or - for stdin)"), EXIT_ERROR;
+  if (!file && !text)
+    return cli_error("check: nothing to check (give a TEXT, --file PATH, or - for stdin)"), EXIT_ERROR;
   FILE *in = NULL;
   const char *name = "text";
   if (file || !strcmp(text, "-")) {
@@ -121,7 +122,8 @@ int cmd_check(int argc, char **argv) {
   if (in) {
     static char buf[1 << 16];
     size_t n;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) rc = feed(&c, sc, buf, n, name);
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+      rc = feed(&c, sc, buf, n, name);
     if (!rc && ferror(in)) rc = -1, cli_error("cannot read %s", name);
     if (in != stdin) fclose(in);
   } else {
@@ -132,8 +134,10 @@ int cmd_check(int argc, char **argv) {
     hg_error_clear(&err);
     if (hg_scanner_finish(sc, &err)) rc = -1, cli_error("%s: %s", name, err.message);
   }
-  if (c.json && !c.count_only) printf("%s], \"count\": %zu}\n", c.hits ? "\n  " : "", c.hits);
-  else if (c.count_only) printf("%zu\n", c.hits);
+  if (c.json && !c.count_only)
+    printf("%s], \"count\": %zu}\n", c.hits ? "\n  " : "", c.hits);
+  else if (c.count_only)
+    printf("%zu\n", c.hits);
   hg_scanner_free(sc);
   hg_lexicon_unref(c.lex);
   free(c.win);
@@ -146,9 +150,12 @@ int cmd_fold(int argc, char **argv) {
   int skip = 0;
   const char *text = NULL;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--skip-noise")) skip = 1;
-    else if (!text) text = argv[i];
-    else return cli_error("fold takes one text"), EXIT_ERROR;
+    if (!strcmp(argv[i], "--skip-noise"))
+      skip = 1;
+    else if (!text)
+      text = argv[i];
+    else
+      return cli_error("fold takes one text"), EXIT_ERROR;
   }
   if (!text) return cli_error("fold: give a text"), EXIT_ERROR;
   char *out;

@@ -29,8 +29,7 @@ static int lexicon_compile(int argc, char **argv) {
         return cli_error("--category needs a risk code (A1a..A5b, pii, custom)"), EXIT_ERROR;
     } else if (!strcmp(a, "--modes")) {
       if (++i >= argc || !(d.modes = cli_parse_modes(argv[i])))
-        return cli_error("--modes needs a comma list of exact, folded, noise, collapse, pinyin, homophone"),
-               EXIT_ERROR;
+        return cli_error("--modes needs a comma list of exact, folded, noise, collapse, pinyin, homophone"), EXIT_ERROR;
     } else if (a[0] == '-' && a[1]) {
       return cli_error("lexicon compile: unknown option '%s'", a), EXIT_ERROR;
     } else {
@@ -76,10 +75,14 @@ static int lexicon_stats(int argc, char **argv) {
   int json = 0;
   const char *path = NULL;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (argv[i][0] == '-' && argv[i][1]) return cli_error("lexicon stats: unknown option '%s'", argv[i]), EXIT_ERROR;
-    else if (!path) path = argv[i];
-    else return cli_error("lexicon stats takes one file"), EXIT_ERROR;
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (argv[i][0] == '-' && argv[i][1])
+      return cli_error("lexicon stats: unknown option '%s'", argv[i]), EXIT_ERROR;
+    else if (!path)
+      path = argv[i];
+    else
+      return cli_error("lexicon stats takes one file"), EXIT_ERROR;
   }
   if (!path) return cli_error("usage: hegui lexicon stats [--json] FILE"), EXIT_ERROR;
   hg_lexicon *lex;
@@ -87,8 +90,10 @@ static int lexicon_stats(int argc, char **argv) {
   hg_lexicon_stats s;
   hg_lexicon_stats_get(lex, &s);
   int a1_ok = 1, a2_ok = 1;
-  for (int c = HG_CAT_A1A; c <= HG_CAT_A1H; c++) a1_ok &= s.per_category[c] >= HG_TC260_MIN_A1;
-  for (int c = HG_CAT_A2A; c <= HG_CAT_A2I; c++) a2_ok &= s.per_category[c] >= HG_TC260_MIN_A2;
+  for (int c = HG_CAT_A1A; c <= HG_CAT_A1H; c++)
+    a1_ok &= s.per_category[c] >= HG_TC260_MIN_A1;
+  for (int c = HG_CAT_A2A; c <= HG_CAT_A2I; c++)
+    a2_ok &= s.per_category[c] >= HG_TC260_MIN_A2;
   int total_ok = s.total >= HG_TC260_MIN_TOTAL;
   if (json) {
     printf("{\"file\": ");
@@ -98,14 +103,16 @@ static int lexicon_stats(int argc, char **argv) {
       printf("%s\"%s\": %zu", c ? ", " : "", hg_category_code((hg_category)c), s.per_category[c]);
     printf("}, \"tc260\": {\"min_total\": %d, \"min_a1\": %d, \"min_a2\": %d, \"total_ok\": %s, \"a1_ok\": %s, "
            "\"a2_ok\": %s, \"meets_minimums\": %s}}\n",
-           HG_TC260_MIN_TOTAL, HG_TC260_MIN_A1, HG_TC260_MIN_A2, total_ok ? "true" : "false",
-           a1_ok ? "true" : "false", a2_ok ? "true" : "false", hg_lexicon_stats_meets_tc260(&s) ? "true" : "false");
+           HG_TC260_MIN_TOTAL, HG_TC260_MIN_A1, HG_TC260_MIN_A2, total_ok ? "true" : "false", a1_ok ? "true" : "false",
+           a2_ok ? "true" : "false", hg_lexicon_stats_meets_tc260(&s) ? "true" : "false");
   } else {
     printf("lexicon %s\n  entries: %zu (+ %zu allowlist)\n  per risk category:\n", path, s.total, s.allow);
     for (int c = 0; c < HG_CATEGORY_COUNT; c++) {
       const char *mark = "";
-      if (c <= HG_CAT_A1H) mark = s.per_category[c] >= HG_TC260_MIN_A1 ? "" : "  < 200 required";
-      else if (c <= HG_CAT_A2I) mark = s.per_category[c] >= HG_TC260_MIN_A2 ? "" : "  < 100 required";
+      if (c <= HG_CAT_A1H)
+        mark = s.per_category[c] >= HG_TC260_MIN_A1 ? "" : "  < 200 required";
+      else if (c <= HG_CAT_A2I)
+        mark = s.per_category[c] >= HG_TC260_MIN_A2 ? "" : "  < 100 required";
       printf("    %-6s %8zu  %s%s\n", hg_category_code((hg_category)c), s.per_category[c],
              hg_category_title((hg_category)c), mark);
     }

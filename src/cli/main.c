@@ -63,7 +63,8 @@ int cli_load_lexicon(const char *path, const hg_compile_options *opt, const hg_s
       cli_error("out of memory");
       return -1;
     }
-    if (path) st = hg_lexicon_source_add_file(src, path, defaults, &err);
+    if (path)
+      st = hg_lexicon_source_add_file(src, path, defaults, &err);
     else
       st = hg_lexicon_source_add_text(src, (const char *)hg_starter_lexicon, hg_starter_lexicon_len,
                                       "starter-lexicon.tsv", defaults, &err);
@@ -88,8 +89,10 @@ void cli_json_string(FILE *f, const char *s, size_t len) {
     case '\r': fputs("\\r", f); break;
     case '\t': fputs("\\t", f); break;
     default:
-      if (c < 0x20 || c == 0x7F) fprintf(f, "\\u%04x", c);
-      else fputc(c, f);
+      if (c < 0x20 || c == 0x7F)
+        fprintf(f, "\\u%04x", c);
+      else
+        fputc(c, f);
     }
   }
   fputc('"', f);

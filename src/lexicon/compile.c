@@ -14,6 +14,7 @@
 #include "hegui/text.h"
 #include "lexicon_internal.h"
 #include "source_internal.h"
+#include "text/fold_table.h"
 
 void hg_compile_options_init(hg_compile_options *o) { o->max_noise = 3; }
 
@@ -27,7 +28,8 @@ typedef struct vec {
 static int vec_reserve(vec *v, size_t n) {
   if (n <= v->cap) return 0;
   size_t cap = v->cap ? v->cap : 64;
-  while (cap < n) cap *= 2;
+  while (cap < n)
+    cap *= 2;
   void *d = realloc(v->data, cap * v->elem);
   if (!d) return -1;
   v->data = d;
@@ -80,7 +82,8 @@ static uint32_t sym_get(sym_map *m, uint32_t cp, int create) {
     for (size_t i = 0; i < m->cap; i++) {
       if (!m->cp[i]) continue;
       size_t j = (m->cp[i] * 2654435761u) & (cap - 1);
-      while (ncp[j]) j = (j + 1) & (cap - 1);
+      while (ncp[j])
+        j = (j + 1) & (cap - 1);
       ncp[j] = m->cp[i];
       nsym[j] = m->sym[i];
     }
@@ -151,8 +154,7 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
     }
     if (ns == HG_ENTRY_MAX_CHARS) {
       free(v);
-      return hg_fail(err, HG_ERR_LIMIT, 0, 0, "entry '%s' is longer than %d characters", e->text,
-                     HG_ENTRY_MAX_CHARS);
+      return hg_fail(err, HG_ERR_LIMIT, 0, 0, "entry '%s' is longer than %d characters", e->text, HG_ENTRY_MAX_CHARS);
     }
     if (pending_noise) mask |= 1ull << (ns - 1);
     pending_noise = 0;
@@ -179,11 +181,13 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
 
   if (e->modes & HG_MODE_EXACT) {
     const unsigned char *t = (const unsigned char *)e->text;
-    for (size_t i = 0; i < e->text_len; i++) buf[i] = t[i] + 1u;
+    for (size_t i = 0; i < e->text_len; i++)
+      buf[i] = t[i] + 1u;
     oom |= add_key(c, LANE_RAW, index, buf, e->text_len, 0, HG_MODE_EXACT, rules);
   }
   if (e->modes & (HG_MODE_FOLDED | HG_MODE_NOISE)) {
-    for (size_t i = 0; i < ns; i++) oom |= !(buf[i] = sym_get(&c->fold, skel[i], 1));
+    for (size_t i = 0; i < ns; i++)
+      oom |= !(buf[i] = sym_get(&c->fold, skel[i], 1));
     oom |= add_key(c, LANE_FOLD, index, buf, ns, mask, gap ? HG_MODE_NOISE : HG_MODE_FOLDED, rules | gap);
   }
   if (e->modes & HG_MODE_COLLAPSE) {
@@ -204,7 +208,8 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
     if (m >= 2 || ns < 2) {
       oom |= add_key(c, LANE_COLLAPSE, index, buf, m, cmask, HG_MODE_COLLAPSE, rules | gap);
     } else if (!(e->modes & (HG_MODE_FOLDED | HG_MODE_NOISE))) {
-      for (size_t i = 0; i < ns; i++) buf[i] = sym_get(&c->fold, skel[i], 0);
+      for (size_t i = 0; i < ns; i++)
+        buf[i] = sym_get(&c->fold, skel[i], 0);
       oom |= add_key(c, LANE_FOLD, index, buf, ns, mask, gap ? HG_MODE_NOISE : HG_MODE_FOLDED, rules | gap);
     }
   }
@@ -219,14 +224,18 @@ static hg_status entry_keys(compiler *c, const src_entry *e, uint32_t index, hg_
       if (py) {
         han++;
         for (const char *p = py; *p; p++) {
-          if (nf == HG_ENTRY_MAX_CHARS) full_fits = 0;
-          else full[nf++] = sym_get(&c->fold, (unsigned char)*p, 1);
+          if (nf == HG_ENTRY_MAX_CHARS)
+            full_fits = 0;
+          else
+            full[nf++] = sym_get(&c->fold, (unsigned char)*p, 1);
         }
         init[ni++] = sym_get(&c->fold, (unsigned char)py[0], 1);
       } else if (skel_flags[i] & HG_CHAR_WORD) {
         uint32_t s = sym_get(&c->fold, skel[i], 1);
-        if (nf == HG_ENTRY_MAX_CHARS) full_fits = 0;
-        else full[nf++] = s;
+        if (nf == HG_ENTRY_MAX_CHARS)
+          full_fits = 0;
+        else
+          full[nf++] = s;
         init[ni++] = s;
       } else {
         ok = 0;
@@ -282,7 +291,8 @@ static int trie_grow(trie *t) {
   for (size_t i = 0; i < t->hcap; i++) {
     if (!t->hkey[i]) continue;
     size_t j = (t->hkey[i] * 0x9E3779B97F4A7C15ull) >> 20 & (cap - 1);
-    while (k[j]) j = (j + 1) & (cap - 1);
+    while (k[j])
+      j = (j + 1) & (cap - 1);
     k[j] = t->hkey[i];
     v[j] = t->hval[i];
   }
@@ -382,8 +392,10 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
   newid = malloc((size_t)n * sizeof *newid);
   fail_old = calloc(n, sizeof *fail_old);
   if (!eoff_old || !order || !newid || !fail_old) goto done;
-  for (size_t i = 0; i < ne; i++) eoff_old[edges[i].parent + 1]++;
-  for (uint32_t i = 0; i < n; i++) eoff_old[i + 1] += eoff_old[i];
+  for (size_t i = 0; i < ne; i++)
+    eoff_old[edges[i].parent + 1]++;
+  for (uint32_t i = 0; i < n; i++)
+    eoff_old[i + 1] += eoff_old[i];
   /* breadth-first: order and failure links (in old ids) */
   size_t head = 0, tail = 0;
   order[tail++] = 0;
@@ -411,7 +423,8 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
       }
     }
   }
-  for (uint32_t i = 0; i < n; i++) newid[order[i]] = i;
+  for (uint32_t i = 0; i < n; i++)
+    newid[order[i]] = i;
   size_t alphabet = lb->alphabet;
   if (ne > 0xFFFFFFFFu || nkeys > 0xFFFFFFFFu) {
     st = HG_ERR_LIMIT;
@@ -433,9 +446,11 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
     uint32_t count = eoff_old[old + 1] - eoff_old[old];
     if (count > HASH_EDGES_OVER) {
       uint32_t slots = 16;
-      while (slots < count * 2) slots *= 2;
+      while (slots < count * 2)
+        slots *= 2;
       if (eo + slots > ecap) {
-        while (eo + slots > ecap) ecap *= 2;
+        while (eo + slots > ecap)
+          ecap *= 2;
         img_edge *np = realloc(packed, ecap * sizeof *packed);
         if (!np) goto done;
         packed = np;
@@ -443,14 +458,16 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
       memset(packed + eo, 0, slots * sizeof *packed);
       for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++) {
         uint32_t j = edge_hash(edges[e].sym, slots);
-        while (packed[eo + j].sym) j = (j + 1) & (slots - 1);
+        while (packed[eo + j].sym)
+          j = (j + 1) & (slots - 1);
         packed[eo + j] = (img_edge){edges[e].sym, newid[edges[e].child]};
       }
       eo += slots;
       sr->hashed = 1;
     } else {
       if (eo + count > ecap) {
-        while (eo + count > ecap) ecap *= 2;
+        while (eo + count > ecap)
+          ecap *= 2;
         img_edge *np = realloc(packed, ecap * sizeof *packed);
         if (!np) goto done;
         packed = np;
@@ -459,7 +476,8 @@ static hg_status build_lane(compiler *c, int lane_id, writer *w, hg_error *err) 
         packed[eo++] = (img_edge){edges[e].sym, newid[edges[e].child]};
     }
     if (old == 0)
-      for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++) root[edges[e].sym] = newid[edges[e].child];
+      for (uint32_t e = eoff_old[old]; e < eoff_old[old + 1]; e++)
+        root[edges[e].sym] = newid[edges[e].child];
     sr->edge_count = (uint16_t)(eo - sr->edge_off); /* at most the alphabet of one position: checked below */
     if (eo - sr->edge_off > 0xFFFF) {
       st = HG_ERR_LIMIT;
@@ -509,9 +527,56 @@ done:
   free(states);
   free(packed);
   free(outs);
-  if (st == HG_ERR_LIMIT) hg_fail(err, st, 0, 0, "lexicon too large for one automaton");
-  else if (st) hg_fail(err, st, 0, 0, "out of memory building the automaton");
+  if (st == HG_ERR_LIMIT)
+    hg_fail(err, st, 0, 0, "lexicon too large for one automaton");
+  else if (st)
+    hg_fail(err, st, 0, 0, "out of memory building the automaton");
   return st;
+}
+
+/* The code point map (see lexicon_internal.h): blocks of 128 source code points, identical blocks shared. */
+static int build_cp_map(compiler *c, writer *w) {
+  size_t nblocks1 = 0x110000 >> 7, nb = 0, cap = 256;
+  uint16_t *cp1 = calloc(nblocks1, sizeof *cp1);
+  uint32_t *cp2 = malloc(cap * 128 * sizeof *cp2);
+  uint32_t *hash = NULL; /* block index + 1, open addressing over block contents */
+  size_t hcap = 32768;   /* over twice the 8704 blocks that exist */
+  int rc = -1;
+  hash = calloc(hcap, sizeof *hash);
+  if (!cp1 || !cp2 || !hash) goto out;
+  for (size_t b = 0; b < nblocks1; b++) {
+    uint32_t blk[128];
+    for (uint32_t i = 0; i < 128; i++) {
+      uint32_t cp = (uint32_t)(b << 7) | i, v = hg_fold_value(cp);
+      if (v & (FT_IGNORABLE | FT_EXPAND)) {
+        blk[i] = CPM_SLOW;
+        continue;
+      }
+      uint32_t fc = (cp + v) & FT_CP_MASK;
+      blk[i] = sym_get(&c->fold, fc, 0) | (FT_CHAR_FLAGS(v) << CPM_FLAG_SHIFT) | ((v & FT_BREAK) ? CPM_BREAK : 0);
+    }
+    uint32_t h = hg_crc32(0, blk, sizeof blk);
+    size_t j = h & (hcap - 1);
+    while (hash[j] && memcmp(cp2 + (size_t)(hash[j] - 1) * 128, blk, sizeof blk))
+      j = (j + 1) & (hcap - 1);
+    if (!hash[j]) {
+      if (nb == 0xFFFF || nb * 2 >= hcap) goto out; /* at most 8704 blocks exist, well under both */
+      if (nb == cap) {
+        uint32_t *n2 = realloc(cp2, (cap *= 2) * 128 * sizeof *cp2);
+        if (!n2) goto out;
+        cp2 = n2;
+      }
+      memcpy(cp2 + nb * 128, blk, sizeof blk);
+      hash[j] = (uint32_t)++nb;
+    }
+    cp1[b] = (uint16_t)(hash[j] - 1);
+  }
+  rc = put_section(w, S_CP1, cp1, nblocks1 * sizeof *cp1) || put_section(w, S_CP2, cp2, nb * 128 * sizeof *cp2);
+out:
+  free(cp1);
+  free(cp2);
+  free(hash);
+  return rc ? -1 : 0;
 }
 
 hg_status hg_lexicon_compile(const hg_lexicon_source *src, const hg_compile_options *options, hg_lexicon **out,
@@ -544,8 +609,13 @@ hg_status hg_lexicon_compile(const hg_lexicon_source *src, const hg_compile_opti
     const src_entry *e = &src->entries[i];
     if ((st = entry_keys(&c, e, (uint32_t)i, err))) goto out;
     if (vec_reserve(&strings, strings.len + e->text_len + 1)) goto fail;
-    entries[i] = (img_entry){(uint32_t)strings.len, (uint32_t)e->text_len, (uint8_t)e->category,
-                             (uint8_t)e->severity, (uint8_t)e->action, 0, e->modes};
+    entries[i] = (img_entry){(uint32_t)strings.len,
+                             (uint32_t)e->text_len,
+                             (uint8_t)e->category,
+                             (uint8_t)e->severity,
+                             (uint8_t)e->action,
+                             0,
+                             e->modes};
     memcpy((char *)strings.data + strings.len, e->text, e->text_len + 1);
     strings.len += e->text_len + 1;
   }
@@ -597,10 +667,12 @@ hg_status hg_lexicon_compile(const hg_lexicon_source *src, const hg_compile_opti
     }
     sym2 = calloc(nb * 128, sizeof *sym2);
     if (!sym2) goto fail;
-    for (size_t s = 1; s <= c.fold.count; s++) sym2[((size_t)sym1[cps[s] >> 7] << 7) | (cps[s] & 127)] = (uint32_t)s;
+    for (size_t s = 1; s <= c.fold.count; s++)
+      sym2[((size_t)sym1[cps[s] >> 7] << 7) | (cps[s] & 127)] = (uint32_t)s;
     soundsym = calloc(hg_pinyin_count(), sizeof *soundsym);
     if (!soundsym) goto fail;
     memcpy(soundsym, c.syllable_sym, hg_pinyin_count() * sizeof *soundsym);
+    if (build_cp_map(&c, &w)) goto fail;
     if (put_section(&w, S_SYM1, sym1, nblocks1 * sizeof *sym1) ||
         put_section(&w, S_SYM2, sym2, nb * 128 * sizeof *sym2) ||
         put_section(&w, S_SOUNDSYM, soundsym, hg_pinyin_count() * sizeof *soundsym))

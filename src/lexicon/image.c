@@ -122,6 +122,13 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
     return corrupt(err, "syllable table");
   for (size_t i = 0; i < n; i++)
     if (((size_t)l->sym1[i] + 1) * 128 > l->sym2_len) return corrupt(err, "symbol block");
+  if (!(l->cp1 = section(l, tab, S_CP1, 2, &n)) || n != (0x110000 >> 7)) return corrupt(err, "code point index");
+  if (!(l->cp2 = section(l, tab, S_CP2, 4, &l->cp2_len)) || l->cp2_len % 128 || !l->cp2_len)
+    return corrupt(err, "code point table");
+  for (size_t i = 0; i < n; i++)
+    if (((size_t)l->cp1[i] + 1) * 128 > l->cp2_len) return corrupt(err, "code point block");
+  for (size_t i = 0; i < l->cp2_len; i++)
+    if ((l->cp2[i] & CPM_SYM_MASK) >= h->fold_alphabet) return corrupt(err, "code point symbol");
   for (size_t i = 0; i < l->sym2_len; i++)
     if (l->sym2[i] >= h->fold_alphabet) return corrupt(err, "symbol value");
   for (size_t i = 0; i < l->soundsym_len; i++)
@@ -272,7 +279,8 @@ void hg_lexicon_stats_get(const hg_lexicon *lex, hg_lexicon_stats *out) {
     out->total++;
     out->per_category[e->category]++;
   }
-  for (int l = 0; l < LANE_COUNT; l++) out->states += lex->lanes[l].info.states;
+  for (int l = 0; l < LANE_COUNT; l++)
+    out->states += lex->lanes[l].info.states;
   out->image_bytes = lex->size;
 }
 

@@ -40,6 +40,8 @@ enum {
   S_SYM1,                            /* uint16_t[0x110000 >> 7]: folded code point -> block */
   S_SYM2,                            /* uint32_t[blocks * 128]: fold symbol, 0 = not in any key */
   S_SOUNDSYM,                        /* uint32_t[pinyin count]: syllable id -> SOUND symbol, 0 = unused */
+  S_CP1,                             /* uint16_t[0x110000 >> 7]: source code point -> block */
+  S_CP2,                             /* uint32_t[blocks * 128]: fold symbol | CPM_* flags of the source code point */
   S_COUNT
 };
 
@@ -48,9 +50,9 @@ typedef struct img_header {
   uint32_t version;
   uint32_t header_size; /* header + section table */
   uint64_t total_size;
-  uint32_t crc;         /* CRC-32 of everything after this header: section table and sections */
+  uint32_t crc; /* CRC-32 of everything after this header: section table and sections */
   uint32_t section_count;
-  uint32_t tables_id;   /* identifies the fold/pinyin tables the keys were folded with */
+  uint32_t tables_id; /* identifies the fold/pinyin tables the keys were folded with */
   uint32_t max_noise;
   uint32_t fold_alphabet; /* fold symbols + 1 */
   uint32_t sound_base;    /* SOUND symbol of a non-syllable character = sound_base + fold symbol */
@@ -76,9 +78,9 @@ enum { RULE_NONE = 0, RULE_WORD = 1, RULE_DIGIT = 2 };
 typedef struct img_out {
   uint64_t noise_mask; /* bit i: the entry had noise between positions i and i+1 */
   uint32_t entry;
-  uint16_t len;        /* positions (bytes in RAW) */
-  uint8_t mode;        /* hg_mode of the key: EXACT, FOLDED (strict), NOISE, COLLAPSE, PINYIN, HOMOPHONE */
-  uint8_t flags;       /* start rule (bits 0-1), end rule (bits 2-3), OUT_ANY_GAP, OUT_ALLOW */
+  uint16_t len;  /* positions (bytes in RAW) */
+  uint8_t mode;  /* hg_mode of the key: EXACT, FOLDED (strict), NOISE, COLLAPSE, PINYIN, HOMOPHONE */
+  uint8_t flags; /* start rule (bits 0-1), end rule (bits 2-3), OUT_ANY_GAP, OUT_ALLOW */
 } img_out;
 #define OUT_START_RULE(f) ((f)&3u)
 #define OUT_END_RULE(f) (((f) >> 2) & 3u)
@@ -88,12 +90,12 @@ typedef struct img_out {
 typedef struct img_state {
   uint32_t edge_off;
   uint32_t fail;
-  uint32_t olink;   /* nearest proper suffix state that has outputs, 0 if none */
+  uint32_t olink; /* nearest proper suffix state that has outputs, 0 if none */
   uint32_t out_off;
   uint16_t edge_count;
   uint16_t out_count;
-  uint16_t depth;   /* symbols from the root */
-  uint16_t hashed;  /* edges form an open-addressing table of edge_count (a power of two) slots, sym 0 = empty */
+  uint16_t depth;  /* symbols from the root */
+  uint16_t hashed; /* edges form an open-addressing table of edge_count (a power of two) slots, sym 0 = empty */
 } img_state;
 
 /* States with more edges than this keep them hashed: one probe instead of a binary search. */
@@ -123,7 +125,7 @@ typedef struct lane_view {
 } lane_view;
 
 struct hg_lexicon {
-  int refs; /* atomic */
+  int refs;             /* atomic */
   unsigned char *owned; /* malloc-ed image, or NULL when mapped */
   void *map;
   size_t map_len;
@@ -139,12 +141,27 @@ struct hg_lexicon {
   size_t sym2_len;
   const uint32_t *soundsym;
   size_t soundsym_len;
+  const uint16_t *cp1;
+  const uint32_t *cp2;
+  size_t cp2_len;
   lane_view lanes[LANE_COUNT];
 };
 
 /* fold symbol of a folded code point (0 when no key uses it) */
 static inline uint32_t lex_fold_sym(const struct hg_lexicon *lex, uint32_t cp) {
   return lex->sym2[((uint32_t)lex->sym1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+/* The per-lexicon code point map: for a source code point that folds to exactly one code point, its fold symbol
+ * and class flags in one lookup; CPM_SLOW sends ignorable and expanding code points to the general path. */
+#define CPM_SYM_MASK 0x1FFFFFu
+#define CPM_FLAG_SHIFT 21 /* HG_CHAR_* flags in bits 21-25 */
+#define CPM_BREAK (1u << 26)
+#define CPM_SLOW (1u << 27)
+#define CPM_CHAR_FLAGS(m) (((m) >> CPM_FLAG_SHIFT) & 0x1Fu)
+
+static inline uint32_t lex_cp_map(const struct hg_lexicon *lex, uint32_t cp) {
+  return lex->cp2[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
 }
 
 uint32_t hg_tables_id(void);

@@ -58,24 +58,18 @@ struct hg_scanner {
   uint64_t fidx;
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
-  cand *cands; /* sorted candidates live in [head, ncand); popping the front only moves head */
+  uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_ascii) */
+  uint8_t ascii_flags[128]; /* HG_CHAR_* flags of each ASCII byte */
+  cand *cands;              /* sorted candidates live in [head, ncand); popping the front only moves head */
   size_t head, ncand, capcand, pending_ends;
   int stopped, failed;
 };
 
-static unsigned flags_of_value(uint32_t v) {
-  unsigned f = 0;
-  if (v & FT_NOISE) f |= HG_CHAR_NOISE;
-  if (v & FT_WORD) f |= HG_CHAR_WORD;
-  if (v & FT_DIGIT) f |= HG_CHAR_DIGIT;
-  if (v & FT_HAN) f |= HG_CHAR_HAN;
-  if (v & FT_ALNUM) f |= HG_CHAR_ALNUM;
-  return f;
-}
-
-static inline uint32_t ac_step(const lane_view *v, uint32_t s, uint32_t sym) {
+/* One transition. With no_start the symbol may continue a match but not begin one: it is a letter inside a word,
+ * and every key beginning with a letter must begin a word, so such a match would be refused anyway. */
+static inline uint32_t ac_step(const lane_view *v, uint32_t s, uint32_t sym, int no_start) {
   for (;;) {
-    if (s == 0) return v->root[sym];
+    if (s == 0) return no_start ? 0 : v->root[sym];
     const img_state *st = &v->states[s];
     const img_edge *e = v->edges + st->edge_off;
     uint32_t n = st->edge_count;
@@ -127,7 +121,8 @@ static int add_cand(hg_scanner *sc, const cand *c) {
     }
   }
   size_t i = sc->ncand;
-  while (i > sc->head && cand_before(c, &sc->cands[i - 1])) i--;
+  while (i > sc->head && cand_before(c, &sc->cands[i - 1]))
+    i--;
   memmove(&sc->cands[i + 1], &sc->cands[i], (sc->ncand - i) * sizeof *c);
   sc->cands[i] = *c;
   sc->ncand++;
@@ -173,8 +168,11 @@ static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags) {
 
 static int push_out(hg_scanner *sc, int lane, const img_out *o, size_t start, size_t end, unsigned mode,
                     uint32_t last_sym) {
-  cand c = {{o->entry, (hg_mode)mode, start, end}, (uint8_t)OUT_END_RULE(o->flags), (o->flags & OUT_ALLOW) != 0,
-            (uint8_t)lane, last_sym};
+  cand c = {{o->entry, (hg_mode)mode, start, end},
+            (uint8_t)OUT_END_RULE(o->flags),
+            (o->flags & OUT_ALLOW) != 0,
+            (uint8_t)lane,
+            last_sym};
   return add_cand(sc, &c);
 }
 
@@ -198,8 +196,10 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
         uint64_t gap = q->ffirst - p->flast - 1;
         int marked = (o->noise_mask >> i) & 1;
         if (marked ? (gap < 1 || gap > k_mark) : gap != 0) strict = 0;
-        if (o->flags & OUT_ANY_GAP) ok = gap <= (marked ? k_mark : k_any);
-        else ok = strict;
+        if (o->flags & OUT_ANY_GAP)
+          ok = gap <= (marked ? k_mark : k_any);
+        else
+          ok = strict;
       }
       if (!ok) continue;
       unsigned mode = o->mode;
@@ -212,7 +212,7 @@ static int lane_outputs(hg_scanner *sc, int lane_id) {
   return 0;
 }
 
-static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_t be) {
+static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_t be, int no_start) {
   lane_run *ln = &sc->lanes[lane_id];
   if (!sym) {
     ln->state = 0;
@@ -225,7 +225,7 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
     ln->last_fidx = sc->fidx;
     return 0;
   }
-  ln->state = ac_step(ln->v, ln->state, sym);
+  ln->state = ac_step(ln->v, ln->state, sym, no_start);
   if (!ln->state) return 0;
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, sc->fidx, sc->fidx, sym, sc->prev_flags};
@@ -235,10 +235,11 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
   return lane_outputs(sc, lane_id);
 }
 
-static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, size_t be) {
+static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, size_t be, int no_start) {
   lane_run *ln = &sc->lanes[LANE_RAW];
   const lane_view *v = ln->v;
-  for (size_t i = 0; i < n; i++) ln->state = ac_step(v, ln->state, (uint32_t)bytes[i] + 1);
+  for (size_t i = 0; i < n; i++)
+    ln->state = ac_step(v, ln->state, (uint32_t)bytes[i] + 1, no_start && i == 0);
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, 0, 0, 0, sc->raw_prev_flags};
   uint32_t s = ln->state;
@@ -264,49 +265,54 @@ static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, s
   return 0;
 }
 
+/* One folded code point: fc (needed only by the SOUND lane), its fold symbol, class flags, and whether it is a
+ * line break. first says it is the first folded code point of its source code point (the RAW lane runs then). */
+static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, unsigned fl, int brk, const uint8_t *bytes,
+                                 size_t n, size_t bs, size_t be, int first) {
+  /* this code point decides the end rules of earlier candidates before it can make new ones */
+  if (sc->pending_ends) resolve_ends(sc, fsym, fl);
+  int no_start = (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (sc->prev_flags & HG_CHAR_WORD);
+  if (first && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, no_start)) return -1;
+  sc->fidx++;
+  if (fl & HG_CHAR_NOISE) {
+    /* a noise run longer than a lane's gap limit, or any line break, ends its live prefix */
+    for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
+      lane_run *ln = &sc->lanes[l];
+      if (ln->state && (brk || sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap)) ln->state = 0;
+    }
+  } else {
+    if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be, no_start)) return -1;
+    if (sc->lanes[LANE_COLLAPSE].active && lane_feed(sc, LANE_COLLAPSE, fsym, bs, be, no_start)) return -1;
+    if (sc->lanes[LANE_SOUND].active) {
+      unsigned pid = (fl & HG_CHAR_HAN) ? hg_pinyin_id(fc) : 0;
+      uint32_t ssym = pid && sc->lex->soundsym[pid] ? sc->lex->soundsym[pid]
+                      : fsym                        ? sc->lex->hdr->sound_base + fsym
+                                                    : 0;
+      if (lane_feed(sc, LANE_SOUND, ssym, bs, be, no_start)) return -1;
+    }
+  }
+  sc->prev_flags = fl;
+  if (first) sc->raw_prev_flags = fl;
+  return 0;
+}
+
 static int process_cp(hg_scanner *sc, uint32_t cp, const uint8_t *bytes, size_t n) {
   size_t bs = sc->offset, be = bs + n;
-  uint32_t v = hg_fold_value(cp);
-  uint32_t folded[HG_FOLD_MAX];
-  size_t nf;
-  if (v & FT_IGNORABLE) {
-    nf = 0;
-  } else if (v & FT_EXPAND) {
-    nf = hg_fold(cp, folded);
+  uint32_t m = lex_cp_map(sc->lex, cp);
+  if (!(m & CPM_SLOW)) { /* the common case: one folded code point, symbol and flags in one lookup */
+    uint32_t fc = sc->lanes[LANE_SOUND].active ? ((cp + hg_fold_value(cp)) & FT_CP_MASK) : 0;
+    if (process_folded(sc, fc, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), (m & CPM_BREAK) != 0, bytes, n, bs, be, 1))
+      return -1;
   } else {
-    folded[0] = (cp + v) & FT_CP_MASK;
-    nf = 1;
-  }
-  int raw = sc->lanes[LANE_RAW].active;
-  if (raw && nf == 0 && raw_feed(sc, bytes, n, bs, be)) return -1;
-  for (size_t i = 0; i < nf; i++) {
-    uint32_t fc = folded[i];
-    unsigned fl = (nf == 1) ? flags_of_value(v) : hg_char_flags(fc);
-    uint32_t fsym = lex_fold_sym(sc->lex, fc);
-    /* this code point decides the end rules of earlier candidates before it can make new ones */
-    if (sc->pending_ends) resolve_ends(sc, fsym, fl);
-    if (raw && i == 0 && raw_feed(sc, bytes, n, bs, be)) return -1;
-    sc->fidx++;
-    if (fl & HG_CHAR_NOISE) {
-      /* a noise run longer than a lane's gap limit, or any line break, ends its live prefix */
-      int hard = (v & FT_BREAK) && nf == 1;
-      for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
-        lane_run *ln = &sc->lanes[l];
-        if (ln->state && (hard || sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap)) ln->state = 0;
-      }
-    } else {
-      if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be)) return -1;
-      if (sc->lanes[LANE_COLLAPSE].active && lane_feed(sc, LANE_COLLAPSE, fsym, bs, be)) return -1;
-      if (sc->lanes[LANE_SOUND].active) {
-        unsigned pid = (fl & HG_CHAR_HAN) ? hg_pinyin_id(fc) : 0;
-        uint32_t ssym = pid && sc->lex->soundsym[pid] ? sc->lex->soundsym[pid]
-                        : fsym                          ? sc->lex->hdr->sound_base + fsym
-                                                        : 0;
-        if (lane_feed(sc, LANE_SOUND, ssym, bs, be)) return -1;
-      }
+    uint32_t folded[HG_FOLD_MAX];
+    size_t nf = hg_fold(cp, folded);
+    if (nf == 0 && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, 0)) return -1;
+    for (size_t i = 0; i < nf; i++) {
+      uint32_t fc = folded[i], v = hg_fold_value(fc);
+      if (process_folded(sc, fc, lex_fold_sym(sc->lex, fc), FT_CHAR_FLAGS(v), (v & FT_BREAK) != 0, bytes, n, bs, be,
+                         i == 0))
+        return -1;
     }
-    sc->prev_flags = fl;
-    if (i == 0) sc->raw_prev_flags = fl;
   }
   sc->offset = be;
   return 0;
@@ -353,6 +359,55 @@ static void emit(hg_scanner *sc, int final) {
   }
 }
 
+/* ASCII fast path. While every lane is at its root and no end rule waits, an ASCII byte that no key can start
+ * with changes nothing but counters and the class of the previous character, so a run of them is skipped in a
+ * tight loop. A letter right after a letter or digit is such a byte too: every key that starts with a Latin
+ * letter carries the whole-word start rule, which a letter inside a word fails. English text against a mostly
+ * Chinese lexicon is nearly all skipped. */
+enum { ASCII_SKIP_ALWAYS = 1, ASCII_SKIP_IN_WORD = 2 };
+
+static void init_ascii_skip(hg_scanner *sc) {
+  const hg_lexicon *lex = sc->lex;
+  for (uint32_t b = 0; b < 128; b++) {
+    uint32_t m = lex_cp_map(lex, b), sym = m & CPM_SYM_MASK;
+    unsigned fl = CPM_CHAR_FLAGS(m);
+    sc->ascii_flags[b] = (uint8_t)fl;
+    sc->ascii_skip[b] = 0;
+    if (m & CPM_SLOW) continue;
+    int starts = (sc->lanes[LANE_RAW].active && lex->lanes[LANE_RAW].root[b + 1]) ||
+                 (sym && sc->lanes[LANE_FOLD].active && lex->lanes[LANE_FOLD].root[sym]) ||
+                 (sym && sc->lanes[LANE_COLLAPSE].active && lex->lanes[LANE_COLLAPSE].root[sym]) ||
+                 (sym && sc->lanes[LANE_SOUND].active && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym]);
+    if (!starts)
+      sc->ascii_skip[b] = ASCII_SKIP_ALWAYS;
+    else if ((fl & HG_CHAR_WORD) && !(fl & HG_CHAR_DIGIT))
+      sc->ascii_skip[b] = ASCII_SKIP_IN_WORD;
+  }
+}
+
+static inline int lanes_at_root(const hg_scanner *sc) {
+  return !sc->lanes[LANE_RAW].state && !sc->lanes[LANE_FOLD].state && !sc->lanes[LANE_COLLAPSE].state &&
+         !sc->lanes[LANE_SOUND].state;
+}
+
+/* Skips the ASCII bytes from s[i] on that cannot change any lane; returns how many. */
+static size_t skip_ascii(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) {
+  size_t j = i;
+  unsigned prev = sc->prev_flags;
+  while (j < len && s[j] < 0x80) {
+    unsigned k = sc->ascii_skip[s[j]];
+    if (!(k & ASCII_SKIP_ALWAYS) && !((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) break;
+    prev = sc->ascii_flags[s[j]];
+    j++;
+  }
+  if (j > i) {
+    sc->fidx += j - i;
+    sc->offset += j - i;
+    sc->prev_flags = sc->raw_prev_flags = prev;
+  }
+  return j - i;
+}
+
 hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanner **out) {
   *out = NULL;
   if (!lex) return HG_ERR_INVALID;
@@ -366,13 +421,15 @@ hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanne
     ln->v = &lex->lanes[l];
     ln->active = ln->v->info.outputs > 0;
     uint64_t size = 16;
-    while (size <= ln->v->info.max_depth + 1u) size *= 2;
+    while (size <= ln->v->info.max_depth + 1u)
+      size *= 2;
     ln->mask = size - 1;
     if (ln->active && !(ln->ring = calloc(size, sizeof *ln->ring))) {
       hg_scanner_free(sc);
       return HG_ERR_NOMEM;
     }
   }
+  init_ascii_skip(sc);
   *out = sc;
   return HG_OK;
 }
@@ -393,7 +450,8 @@ void hg_scanner_reset(hg_scanner *sc) {
 
 void hg_scanner_free(hg_scanner *sc) {
   if (!sc) return;
-  for (int l = 0; l < LANE_COUNT; l++) free(sc->lanes[l].ring);
+  for (int l = 0; l < LANE_COUNT; l++)
+    free(sc->lanes[l].ring);
   free(sc->cands);
   hg_lexicon_unref(sc->lex);
   free(sc);
@@ -427,6 +485,12 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
   }
   while (i < len) {
     int r;
+    if (s[i] < 0x80 && !sc->pending_ends && lanes_at_root(sc)) {
+      size_t skipped = skip_ascii(sc, s, i, len);
+      i += skipped;
+      if (i >= len) break;
+      if (skipped) continue;
+    }
     if (s[i] < 0x80) {
       cp = s[i];
       r = 1;
@@ -465,8 +529,7 @@ size_t hg_scanner_pending_suffix_len(const hg_scanner *sc) {
 
 size_t hg_scanner_offset(const hg_scanner *sc) { return sc->fed; }
 
-hg_status hg_lexicon_scan(hg_lexicon *lex, const char *text, size_t len, hg_hit_fn on_hit, void *ctx,
-                          hg_error *err) {
+hg_status hg_lexicon_scan(hg_lexicon *lex, const char *text, size_t len, hg_hit_fn on_hit, void *ctx, hg_error *err) {
   hg_scanner *sc;
   hg_status st = hg_scanner_new(lex, on_hit, ctx, &sc);
   if (st) return hg_fail(err, st, 0, 0, "out of memory");

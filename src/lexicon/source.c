@@ -53,9 +53,7 @@ static const struct {
     {"custom", "custom category"},
 };
 
-const char *hg_category_code(hg_category cat) {
-  return (unsigned)cat < HG_CATEGORY_COUNT ? categories[cat].code : "?";
-}
+const char *hg_category_code(hg_category cat) { return (unsigned)cat < HG_CATEGORY_COUNT ? categories[cat].code : "?"; }
 
 const char *hg_category_title(hg_category cat) {
   return (unsigned)cat < HG_CATEGORY_COUNT ? categories[cat].title : "?";
@@ -108,7 +106,8 @@ hg_status hg_lexicon_source_new(hg_lexicon_source **out) {
 
 void hg_lexicon_source_free(hg_lexicon_source *src) {
   if (!src) return;
-  for (size_t i = 0; i < src->count; i++) free(src->entries[i].text);
+  for (size_t i = 0; i < src->count; i++)
+    free(src->entries[i].text);
   free(src->entries);
   free(src->hash);
   free(src);
@@ -119,7 +118,8 @@ size_t hg_lexicon_source_duplicates(const hg_lexicon_source *src) { return src->
 
 static uint64_t hash_entry(const char *text, size_t len, unsigned action) {
   uint64_t h = 1469598103934665603ull ^ action;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
   return h | 1; /* 0 marks an empty slot */
 }
 
@@ -130,7 +130,8 @@ static hg_status grow_hash(hg_lexicon_source *s) {
   for (size_t i = 0; i < s->hash_cap; i++) {
     if (!s->hash[i].h) continue;
     size_t j = s->hash[i].h & (cap - 1);
-    while (h[j].h) j = (j + 1) & (cap - 1);
+    while (h[j].h)
+      j = (j + 1) & (cap - 1);
     h[j] = s->hash[i];
   }
   free(s->hash);
@@ -166,7 +167,8 @@ static hg_status check_entry(const hg_entry_info *e, hg_error *err, const char *
   hg_status st = hg_fold_text(e->text, e->text_len, 1, &folded, &flen, NULL);
   if (st) return hg_fail(err, st, line, 0, "%s:%zu: cannot fold entry", name, line);
   size_t chars = 0;
-  for (size_t i = 0; i < flen; i++) chars += ((unsigned char)folded[i] & 0xC0) != 0x80;
+  for (size_t i = 0; i < flen; i++)
+    chars += ((unsigned char)folded[i] & 0xC0) != 0x80;
   free(folded);
   if (chars == 0)
     return hg_fail(err, HG_ERR_PARSE, line, 0,
@@ -204,7 +206,8 @@ static hg_status append(hg_lexicon_source *s, const hg_entry_info *e) {
   d->action = e->action;
   d->modes = e->modes;
   size_t j = h & (s->hash_cap - 1);
-  while (s->hash[j].h) j = (j + 1) & (s->hash_cap - 1);
+  while (s->hash[j].h)
+    j = (j + 1) & (s->hash_cap - 1);
   s->hash[j].h = h;
   s->hash[j].index = s->count;
   s->count++;
@@ -219,8 +222,10 @@ hg_status hg_lexicon_source_add_entry(hg_lexicon_source *src, const hg_entry_inf
 }
 
 static void trim(const char **p, size_t *len) {
-  while (*len && (**p == ' ' || **p == '\t' || **p == '\r')) (*p)++, (*len)--;
-  while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t' || (*p)[*len - 1] == '\r')) (*len)--;
+  while (*len && (**p == ' ' || **p == '\t' || **p == '\r'))
+    (*p)++, (*len)--;
+  while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t' || (*p)[*len - 1] == '\r'))
+    (*len)--;
 }
 
 static int field_is(const char *f, size_t n, const char *word) { return strlen(word) == n && !strncasecmp(f, word, n); }
@@ -229,7 +234,8 @@ static hg_status parse_modes(const char *f, size_t n, unsigned *out) {
   unsigned modes = 0;
   while (n) {
     size_t k = 0;
-    while (k < n && f[k] != ',' && f[k] != '+' && f[k] != '|') k++;
+    while (k < n && f[k] != ',' && f[k] != '+' && f[k] != '|')
+      k++;
     const char *w = f;
     size_t wl = k;
     trim(&w, &wl);
@@ -261,9 +267,12 @@ static hg_status parse_line(const char *line, size_t len, const hg_source_defaul
     p = tab + 1;
   }
   if (ncol > 5)
-    return hg_fail(err, HG_ERR_PARSE, lineno, 0, "%s:%zu: too many columns (expected entry, category, severity, "
-                   "action, modes)", name, lineno);
-  for (int i = 0; i < ncol; i++) trim(&col[i], &clen[i]);
+    return hg_fail(err, HG_ERR_PARSE, lineno, 0,
+                   "%s:%zu: too many columns (expected entry, category, severity, "
+                   "action, modes)",
+                   name, lineno);
+  for (int i = 0; i < ncol; i++)
+    trim(&col[i], &clen[i]);
   e->text = col[0];
   e->text_len = clen[0];
   e->category = d->category;
@@ -275,11 +284,16 @@ static hg_status parse_line(const char *line, size_t len, const hg_source_defaul
                    "%s:%zu: unknown risk category '%.*s' (expected a TC260-003 code A1a..A5b, pii or custom)", name,
                    lineno, (int)(clen[1] > 40 ? 40 : clen[1]), col[1]);
   if (ncol > 2 && clen[2]) {
-    if (clen[2] == 1 && col[2][0] >= '1' && col[2][0] <= '5') e->severity = (unsigned)(col[2][0] - '0');
-    else if (field_is(col[2], clen[2], "low")) e->severity = 1;
-    else if (field_is(col[2], clen[2], "medium")) e->severity = 3;
-    else if (field_is(col[2], clen[2], "high")) e->severity = 4;
-    else if (field_is(col[2], clen[2], "critical")) e->severity = 5;
+    if (clen[2] == 1 && col[2][0] >= '1' && col[2][0] <= '5')
+      e->severity = (unsigned)(col[2][0] - '0');
+    else if (field_is(col[2], clen[2], "low"))
+      e->severity = 1;
+    else if (field_is(col[2], clen[2], "medium"))
+      e->severity = 3;
+    else if (field_is(col[2], clen[2], "high"))
+      e->severity = 4;
+    else if (field_is(col[2], clen[2], "critical"))
+      e->severity = 5;
     else
       return hg_fail(err, HG_ERR_PARSE, lineno, 0,
                      "%s:%zu: bad severity '%.*s' (expected 1-5, low, medium, high or critical)", name, lineno,
@@ -297,7 +311,8 @@ static hg_status parse_line(const char *line, size_t len, const hg_source_defaul
   if (ncol > 4 && clen[4] && parse_modes(col[4], clen[4], &e->modes))
     return hg_fail(err, HG_ERR_PARSE, lineno, 0,
                    "%s:%zu: bad modes '%.*s' (expected a comma list of exact, folded, noise, collapse, pinyin, "
-                   "homophone, all)", name, lineno, (int)(clen[4] > 60 ? 60 : clen[4]), col[4]);
+                   "homophone, all)",
+                   name, lineno, (int)(clen[4] > 60 ? 60 : clen[4]), col[4]);
   return check_entry(e, err, name, lineno);
 }
 
@@ -327,7 +342,8 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
     if (st && err && !err->offset) err->offset = (size_t)(line - text);
   }
   if (st) { /* leave the source as it was */
-    for (size_t i = old_count; i < src->count; i++) free(src->entries[i].text);
+    for (size_t i = old_count; i < src->count; i++)
+      free(src->entries[i].text);
     src->count = old_count;
     src->duplicates = old_dups;
     if (src->hash_cap) memset(src->hash, 0, src->hash_cap * sizeof *src->hash);
@@ -335,7 +351,8 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
       const src_entry *e = &src->entries[i];
       uint64_t h = hash_entry(e->text, e->text_len, e->action);
       size_t j = h & (src->hash_cap - 1);
-      while (src->hash[j].h) j = (j + 1) & (src->hash_cap - 1);
+      while (src->hash[j].h)
+        j = (j + 1) & (src->hash_cap - 1);
       src->hash[j].h = h;
       src->hash[j].index = i;
     }

@@ -7,15 +7,12 @@
 #include "fold_table.h"
 #include "hegui/text.h"
 
-static unsigned flags_from_value(uint32_t v) {
-  unsigned f = 0;
-  if (v & FT_NOISE) f |= HG_CHAR_NOISE;
-  if (v & FT_WORD) f |= HG_CHAR_WORD;
-  if (v & FT_DIGIT) f |= HG_CHAR_DIGIT;
-  if (v & FT_HAN) f |= HG_CHAR_HAN;
-  if (v & FT_ALNUM) f |= HG_CHAR_ALNUM;
-  return f;
-}
+_Static_assert(HG_CHAR_NOISE << FT_FLAG_SHIFT == FT_NOISE && HG_CHAR_WORD << FT_FLAG_SHIFT == FT_WORD &&
+                   HG_CHAR_DIGIT << FT_FLAG_SHIFT == FT_DIGIT && HG_CHAR_HAN << FT_FLAG_SHIFT == FT_HAN &&
+                   HG_CHAR_ALNUM << FT_FLAG_SHIFT == FT_ALNUM,
+               "fold table flag bits follow HG_CHAR_*");
+
+static unsigned flags_from_value(uint32_t v) { return FT_CHAR_FLAGS(v); }
 
 size_t hg_fold(uint32_t cp, uint32_t out[HG_FOLD_MAX]) {
   if (cp > 0x10FFFF) return 0;
@@ -39,7 +36,7 @@ unsigned hg_char_flags(uint32_t folded_cp) {
 unsigned hg_pinyin_id(uint32_t cp) {
   if (cp > 0x10FFFF) return 0;
   return hg_pinyin_stage2[((uint32_t)hg_pinyin_stage1[cp >> FT_BLOCK_SHIFT] << FT_BLOCK_SHIFT) |
-                         (cp & ((1u << FT_BLOCK_SHIFT) - 1))];
+                          (cp & ((1u << FT_BLOCK_SHIFT) - 1))];
 }
 
 unsigned hg_pinyin_count(void) { return hg_pinyin_syllable_count; }

@@ -12,13 +12,15 @@
 #define FT_BLOCK_SHIFT 7
 #define FT_CP_MASK 0x1FFFFFu
 #define FT_EXPAND (1u << 21)
+#define FT_FLAG_SHIFT 22 /* bits 22-26 are the HG_CHAR_* flags */
 #define FT_NOISE (1u << 22)
-#define FT_IGNORABLE (1u << 23)
-#define FT_WORD (1u << 24)
-#define FT_DIGIT (1u << 25)
-#define FT_HAN (1u << 26)
-#define FT_ALNUM (1u << 27)
-#define FT_BREAK (1u << 28)
+#define FT_WORD (1u << 23)
+#define FT_DIGIT (1u << 24)
+#define FT_HAN (1u << 25)
+#define FT_ALNUM (1u << 26)
+#define FT_BREAK (1u << 27)
+#define FT_IGNORABLE (1u << 28)
+#define FT_CHAR_FLAGS(v) (((v) >> FT_FLAG_SHIFT) & 0x1Fu)
 
 extern const uint16_t hg_fold_stage1[];
 extern const uint32_t hg_fold_stage2[];

@@ -101,7 +101,8 @@ static void parse_errors_name_the_line(void **state) {
   longer[300] = 0;
   assert_int_equal(parse(longer, &err), HG_ERR_LIMIT);
   char chars65[66];
-  for (int i = 0; i < 65; i++) chars65[i] = "ab"[i % 2];
+  for (int i = 0; i < 65; i++)
+    chars65[i] = "ab"[i % 2];
   chars65[65] = 0;
   assert_int_equal(parse(chars65, &err), HG_ERR_LIMIT);
   assert_int_equal(parse("", &err), HG_OK);
@@ -139,9 +140,9 @@ static void mode_noise_limit(void **state) {
   expect_hits(lex, "法轮功", "0-9:folded:法轮功");
   expect_hits(lex, "法 * 轮 _ 功", "0-15:noise:法轮功");
   expect_hits(lex, "法...轮功", "0-12:noise:法轮功");
-  expect_hits(lex, "法....轮功", "");           /* four noise code points: over the limit of 3 */
+  expect_hits(lex, "法....轮功", "");                           /* four noise code points: over the limit of 3 */
   expect_hits(lex, "法\xE2\x80\x8B轮功", "0-12:folded:法轮功"); /* zero-width: not even noise */
-  expect_hits(lex, "法x轮功", "");             /* a letter is not noise */
+  expect_hits(lex, "法x轮功", "");                              /* a letter is not noise */
   hg_lexicon_unref(lex);
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tfolded\n", 3);
   expect_hits(lex, "法 轮功", "");
@@ -192,7 +193,7 @@ static void mode_pinyin(void **state) {
   expect_hits(lex, "fa lun gong", "0-11:pinyin:法轮功");
   expect_hits(lex, "FaLunGong", "0-9:pinyin:法轮功");
   expect_hits(lex, "ｆｌｇ", "0-9:pinyin:法轮功");
-  expect_hits(lex, "flgx", "");        /* whole words only */
+  expect_hits(lex, "flgx", ""); /* whole words only */
   expect_hits(lex, "afalungong", "");
   hg_lexicon_unref(lex);
   /* two-character entries get full pinyin but no initials: "md" is a file suffix, not a disguise */

@@ -26,10 +26,51 @@ static const char *lexicon_text = "法轮功\tA1h\t5\tblock\tfolded,noise,collap
                                   "代开发票\tA1h\t4\tblock\texact\n";
 
 static const char *pieces[] = {
-    "法轮功", "法 * 轮 _ 功", "法法轮轮功", "falungong", "fa lun gong", "flg", "冰毒", "兵读", "冰·毒", "大麻",
-    "大麻哈鱼", "大麻哈魚", "national", "International", "ＮＡＴＩＯＮＡＬ", "cocaine", "ＣＯＣＡＩＮＥ", "64",
-    "1964", "⑥④", "08宪章", "台独", "台獨", "台独分子", "独分", "aabbb", "ab", "代开发票", "代開發票",
-    "\xE2\x80\x8B", "😀", " ", "，", "。", "…", "a", "7", "中", "国", "的", "人", "⑩", "ﬁ", "\n", "   ",
+    "法轮功",
+    "法 * 轮 _ 功",
+    "法法轮轮功",
+    "falungong",
+    "fa lun gong",
+    "flg",
+    "冰毒",
+    "兵读",
+    "冰·毒",
+    "大麻",
+    "大麻哈鱼",
+    "大麻哈魚",
+    "national",
+    "International",
+    "ＮＡＴＩＯＮＡＬ",
+    "cocaine",
+    "ＣＯＣＡＩＮＥ",
+    "64",
+    "1964",
+    "⑥④",
+    "08宪章",
+    "台独",
+    "台獨",
+    "台独分子",
+    "独分",
+    "aabbb",
+    "ab",
+    "代开发票",
+    "代開發票",
+    "\xE2\x80\x8B",
+    "😀",
+    " ",
+    "，",
+    "。",
+    "…",
+    "a",
+    "7",
+    "中",
+    "国",
+    "的",
+    "人",
+    "⑩",
+    "ﬁ",
+    "\n",
+    "   ",
 };
 
 static uint64_t rng = 88172645463325252ull;
@@ -115,14 +156,15 @@ static void pending_is_minimal_on_clean_text(void **state) {
   assert_int_equal(hg_scanner_feed(sc, "hello world 你好", strlen("hello world 你好"), NULL), HG_OK);
   assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
   assert_int_equal(hg_scanner_feed(sc, "法轮", 6, NULL), HG_OK);
-  assert_int_equal(hg_scanner_pending_suffix_len(sc), 6); /* could still become 法轮功 */
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 6);        /* could still become 法轮功 */
   assert_int_equal(hg_scanner_feed(sc, "\xE5", 1, NULL), HG_OK); /* first byte of a character */
   assert_int_equal(hg_scanner_pending_suffix_len(sc), 7);
   assert_int_equal(hg_scanner_feed(sc, "\xA5\xBD", 2, NULL), HG_OK); /* 好: the prefix is dead */
   assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
   /* a long noise run ends a live prefix: hold-back stays bounded */
   assert_int_equal(hg_scanner_feed(sc, "法", 3, NULL), HG_OK);
-  for (int i = 0; i < 10000; i++) assert_int_equal(hg_scanner_feed(sc, " ", 1, NULL), HG_OK);
+  for (int i = 0; i < 10000; i++)
+    assert_int_equal(hg_scanner_feed(sc, " ", 1, NULL), HG_OK);
   assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
   /* a Latin word waits for the next character (whole-word rule) */
   assert_int_equal(hg_scanner_feed(sc, "national", 8, NULL), HG_OK);

@@ -34,12 +34,12 @@ static void decode_invalid_and_incomplete(void **state) {
   assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF0\x9F", 2, &cp), 0);
   assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC3", 1, &cp), 0);
   /* never valid */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\x80", 1, &cp), -1);         /* stray continuation */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC0\xAF", 2, &cp), -1);     /* overlong */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80\xAF", 3, &cp), -1); /* overlong */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80", 2, &cp), -1);     /* overlong, early */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0\x80", 3, &cp), -1); /* surrogate */
-  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0", 2, &cp), -1);     /* surrogate, early */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\x80", 1, &cp), -1);             /* stray continuation */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xC0\xAF", 2, &cp), -1);         /* overlong */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80\xAF", 3, &cp), -1);     /* overlong */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xE0\x80", 2, &cp), -1);         /* overlong, early */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0\x80", 3, &cp), -1);     /* surrogate */
+  assert_int_equal(hg_utf8_decode((const uint8_t *)"\xED\xA0", 2, &cp), -1);         /* surrogate, early */
   assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF4\x90\x80\x80", 4, &cp), -1); /* > U+10FFFF */
   assert_int_equal(hg_utf8_decode((const uint8_t *)"\xF5", 1, &cp), -1);
   assert_int_equal(hg_utf8_decode((const uint8_t *)"\xFF", 1, &cp), -1);
@@ -91,7 +91,7 @@ static void fold_traditional_and_variants(void **state) {
   expect_fold("車馬龍門", "车马龙门", 0);
   expect_fold("國際電視臺", "国际电视台", 0);
   expect_fold("\xEF\xA4\x80", "岂", 0); /* U+F900 compatibility ideograph -> U+8C48 豈 -> simplified 岂 */
-  expect_fold("⼀", "一", 0);                      /* U+2F00 KANGXI RADICAL ONE */
+  expect_fold("⼀", "一", 0);           /* U+2F00 KANGXI RADICAL ONE */
   /* Unihan lists some variant pairs both ways (税 <-> 稅) and some as chains (誌 -> 志 -> U+225BD); folding must
    * settle on the form OpenCC gives, for the traditional and the simplified spelling alike */
   expect_fold("稅務永恆雜誌脫衣", "税务永恒杂志脱衣", 0);
@@ -123,7 +123,9 @@ static void fold_noise_and_ignorable(void **state) {
   (void)state;
   expect_fold("法\xE2\x80\x8B轮", "法轮", 0); /* zero-width space leaves no trace */
   expect_fold("法\xEF\xB8\x8F轮", "法轮", 0); /* variation selector */
-  expect_fold("a\xC2\xAD" "b", "ab", 0);      /* soft hyphen */
+  expect_fold("a\xC2\xAD"
+              "b",
+              "ab", 0); /* soft hyphen */
   expect_fold("法 * 轮 _ 功", "法轮功", 1);
   expect_fold("法😀轮✓功…", "法轮功", 1);
   expect_fold("法·轮—功", "法轮功", 1);
@@ -161,7 +163,7 @@ static void pinyin_readings(void **state) {
   assert_null(hg_pinyin('a'));
   assert_true(hg_pinyin_count() > 300);
   assert_int_equal(hg_pinyin_id(0x4E2D), hg_pinyin_id(0x949F)); /* 中 and 钟 share zhong */
-  assert_string_equal(hg_pinyin(0x8E1A), "lun");   /* 踚 */
+  assert_string_equal(hg_pinyin(0x8E1A), "lun");                /* 踚 */
 }
 
 static void normalized_view_offsets(void **state) {

@@ -28,13 +28,14 @@ MAX_EXPANSION = 6
 # source code point (mod 2^21), or an index into the expansion table when F_EXPAND is set.
 CP_MASK = 0x1FFFFF
 F_EXPAND = 1 << 21
+# bits 22-26 are the HG_CHAR_* flags of include/hegui/text.h shifted by 22, so that reading them is one shift
 F_NOISE = 1 << 22
-F_IGNORABLE = 1 << 23
-F_WORD = 1 << 24
-F_DIGIT = 1 << 25
-F_HAN = 1 << 26
-F_ALNUM = 1 << 27
-F_BREAK = 1 << 28  # line and paragraph breaks: noise for word edges, but no match may span them
+F_WORD = 1 << 23
+F_DIGIT = 1 << 24
+F_HAN = 1 << 25
+F_ALNUM = 1 << 26
+F_BREAK = 1 << 27  # line and paragraph breaks: noise for word edges, but no match may span them
+F_IGNORABLE = 1 << 28
 BREAKS = {0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029}
 
 
