@@ -33,7 +33,7 @@ printf '\x55' | dd of="$T/flip.img" bs=1 seek=$((size - 100)) conv=notrunc 2>/de
 [ "$(run "$HEGUI" check --lexicon "$T/flip.img" x)" = 2 ] && ok || bad "damaged image accepted"
 grep -q "checksum" "$T/err" && ok || bad "checksum message: $(cat "$T/err")"
 printf 'HGLEXIMG' >"$T/magic.img"
-[ "$(run "$HEGUI" check --lexicon "$T/magic.img" x)" = 2 ] && ok || bad "stub image accepted"
+[ "$(run "$HEGUI" check --lexicon "$T/magic.img" x)" = 2 ] && ok || bad "header-only image accepted"
 [ "$(run "$HEGUI" lexicon stats "$T/half.img")" = 2 ] && ok || bad "stats on damaged image"
 
 # parse errors name file and line; nothing is written
