@@ -218,7 +218,9 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
     ln->state = 0;
     return 0;
   }
-  if (lane_id == LANE_COLLAPSE && ln->state && ln->ring[(ln->npos - 1) & ln->mask].sym == sym) {
+  /* a repeat counts once only when it follows directly: "人，人民" is two words, not a stutter */
+  if (lane_id == LANE_COLLAPSE && ln->state && ln->ring[(ln->npos - 1) & ln->mask].sym == sym &&
+      ln->ring[(ln->npos - 1) & ln->mask].flast + 1 == sc->fidx) {
     pos_rec *p = &ln->ring[(ln->npos - 1) & ln->mask];
     p->bend = be;
     p->flast = sc->fidx;
@@ -469,7 +471,7 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
     return HG_OK;
   }
   const uint8_t *s = (const uint8_t *)chunk;
-  size_t i = 0;
+  size_t i = 0, last_emit = 0;
   sc->fed += len;
   uint32_t cp;
   while (sc->npartial && i < len) { /* finish a sequence cut by the previous chunk */
@@ -505,6 +507,15 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
     }
     if (process_cp(sc, cp, s + i, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
     i += (size_t)r;
+    /* report as we go, so that one large chunk does not pile up every hit until its end */
+    if (i - last_emit >= 4096) {
+      emit(sc, 0);
+      last_emit = i;
+      if (sc->stopped) {
+        sc->offset += len - i;
+        break;
+      }
+    }
   }
   emit(sc, 0);
   return HG_OK;

@@ -174,6 +174,7 @@ static void mode_collapse(void **state) {
   hg_lexicon *lex = lex_from_text("法轮功\tA1h\t5\tblock\tcollapse\n哈哈\n", 3);
   expect_hits(lex, "法法法轮轮功功", "0-18:collapse:法轮功"); /* ends where the match completes */
   expect_hits(lex, "法轮功", "0-9:collapse:法轮功");
+  expect_hits(lex, "法，法轮功", "6-15:collapse:法轮功"); /* only direct repeats collapse */
   expect_hits(lex, "哈哈哈", "0-6:folded:哈哈 3-9:folded:哈哈");
   hg_lexicon_unref(lex);
   lex = lex_from_text("ab\tcustom\t3\tblock\tcollapse\n", 3);
