@@ -3,7 +3,7 @@
 # make targets; safe to run again (does nothing when all are present). Needs root or sudo for apt-get.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config python3 unicode-data opencc libopencc-data)
+build_pkgs=(build-essential cmake pkg-config python3 unicode-data opencc libopencc-data libsodium-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format)
 bench_pkgs=(libhyperscan-dev grep)
 

@@ -19,25 +19,25 @@ extern "C" {
 #endif
 
 typedef enum hg_pii_type {
-  HG_PII_CN_ID,          /* resident identity card number, 18 (GB 11643 MOD 11-2) or legacy 15 digits */
-  HG_PII_MOBILE,         /* mainland mobile number, +86 / 0086 optional */
-  HG_PII_LANDLINE,       /* mainland landline with area code */
-  HG_PII_BANK_CARD,      /* UnionPay card (62 prefix, Luhn) */
-  HG_PII_PAYMENT_CARD,   /* other payment cards (Luhn + IIN ranges: Visa, Mastercard, Amex, JCB, ...) */
-  HG_PII_USCC,           /* unified social credit code (GB 32100 check character) */
-  HG_PII_PASSPORT,       /* PRC passport */
-  HG_PII_HKMO_PERMIT,    /* Mainland Travel Permit for Hong Kong and Macao Residents */
-  HG_PII_TW_PERMIT,      /* Mainland Travel Permit for Taiwan Residents */
-  HG_PII_HK_ID,          /* Hong Kong identity card (check digit) */
-  HG_PII_MO_ID,          /* Macao identity card */
-  HG_PII_TW_ID,          /* Taiwan national identification number (check digit) */
+  HG_PII_CN_ID,        /* resident identity card number, 18 (GB 11643 MOD 11-2) or legacy 15 digits */
+  HG_PII_MOBILE,       /* mainland mobile number, +86 / 0086 optional */
+  HG_PII_LANDLINE,     /* mainland landline with area code */
+  HG_PII_BANK_CARD,    /* UnionPay card (62 prefix, Luhn) */
+  HG_PII_PAYMENT_CARD, /* other payment cards (Luhn + IIN ranges: Visa, Mastercard, Amex, JCB, ...) */
+  HG_PII_USCC,         /* unified social credit code (GB 32100 check character) */
+  HG_PII_PASSPORT,     /* PRC passport */
+  HG_PII_HKMO_PERMIT,  /* Mainland Travel Permit for Hong Kong and Macao Residents */
+  HG_PII_TW_PERMIT,    /* Mainland Travel Permit for Taiwan Residents */
+  HG_PII_HK_ID,        /* Hong Kong identity card (check digit) */
+  HG_PII_MO_ID,        /* Macao identity card */
+  HG_PII_TW_ID,        /* Taiwan national identification number (check digit) */
   HG_PII_EMAIL,
   HG_PII_IPV4,
   HG_PII_IPV6,
   HG_PII_URL_CREDENTIALS, /* URL with user:password@ */
-  HG_PII_LICENSE_PLATE,  /* mainland vehicle plate, new-energy plates included */
-  HG_PII_SECRET,         /* API keys and tokens by well-known prefixes, JWTs, private-key blocks */
-  HG_PII_PERSON_NAME,    /* Chinese person name (surname list + context; experimental) */
+  HG_PII_LICENSE_PLATE,   /* mainland vehicle plate, new-energy plates included */
+  HG_PII_SECRET,          /* API keys and tokens by well-known prefixes, JWTs, private-key blocks */
+  HG_PII_PERSON_NAME,     /* Chinese person name (surname list + context; experimental) */
   HG_PII_TYPE_COUNT
 } hg_pii_type;
 
@@ -87,8 +87,8 @@ typedef struct hg_pii_hit {
 } hg_pii_hit;
 
 typedef struct hg_pii_options {
-  uint64_t types;         /* bit (1 << hg_pii_type) per type to detect; default all but HG_PII_PERSON_NAME */
-  float min_confidence;   /* hits below are not reported; default 0.5 */
+  uint64_t types;          /* bit (1 << hg_pii_type) per type to detect; default all but HG_PII_PERSON_NAME */
+  float min_confidence;    /* hits below are not reported; default 0.5 */
   unsigned today_yyyymmdd; /* for birth dates in the future; 0 = the current date */
 } hg_pii_options;
 void hg_pii_options_init(hg_pii_options *o);
@@ -105,6 +105,53 @@ void hg_pii_scanner_reset(hg_pii_scanner *sc);
 void hg_pii_scanner_free(hg_pii_scanner *sc);
 hg_status hg_pii_scan(const hg_pii_options *options, const char *text, size_t len, hg_pii_fn on_hit, void *ctx,
                       hg_error *err);
+
+/* ---- operators ---------------------------------------------------------------------------------------------- */
+
+typedef enum hg_redact_op {
+  HG_REDACT_MASK,        /* replace characters with '*', keeping keep_first/keep_last of them */
+  HG_REDACT_PLACEHOLDER, /* typed placeholder <PHONE_1>; the vault remembers the value for restoring */
+  HG_REDACT_HASH,        /* keyed BLAKE2b of the value: <PHONE#3f2a...>, stable for one key */
+  HG_REDACT_SEAL,        /* authenticated encryption of the value: <PHONE$token>, opened only with the key */
+  HG_REDACT_DROP         /* remove the value */
+} hg_redact_op;
+
+#define HG_REDACT_KEY_BYTES 32
+
+typedef struct hg_redact_options {
+  hg_redact_op op;
+  unsigned keep_first, keep_last; /* mask: code points left as they are at each end (default 0 and 4) */
+  const uint8_t *key;             /* hash and seal: HG_REDACT_KEY_BYTES bytes */
+} hg_redact_options;
+void hg_redact_options_init(hg_redact_options *o);
+/* Names an operator ("mask", "placeholder", "hash", "seal", "drop"); HG_ERR_PARSE when unknown. */
+hg_status hg_redact_op_parse(const char *name, hg_redact_op *out);
+
+/* A per-request vault: the same value always gets the same placeholder within it, and placeholders in later
+ * text (the model's answer) are turned back into the values. */
+typedef struct hg_vault hg_vault;
+hg_status hg_vault_new(hg_vault **out);
+void hg_vault_free(hg_vault *vault);
+size_t hg_vault_count(const hg_vault *vault);
+/* The placeholder for a value, created on first use; written NUL-terminated into out. */
+hg_status hg_vault_placeholder(hg_vault *vault, hg_pii_type type, const char *value, size_t len, char *out, size_t cap);
+/* Replaces every placeholder of the vault found in text by its value; *out is malloc-ed. Unknown placeholders
+ * stay as they are. */
+hg_status hg_vault_restore(const hg_vault *vault, const char *text, size_t len, char **out, size_t *out_len);
+/* For streamed answers: how many trailing bytes of text could be the start of a placeholder ("<PHO"), to be
+ * held back until more text arrives. */
+size_t hg_vault_pending_len(const char *text, size_t len);
+
+/* The replacement of one hit's text under an operator; *out is malloc-ed. */
+hg_status hg_redact_value(const hg_redact_options *options, hg_vault *vault, hg_pii_type type, const char *value,
+                          size_t len, char **out, size_t *out_len, hg_error *err);
+/* Opens a sealed value (the token inside <TYPE$token>); *out is malloc-ed. HG_ERR_CORRUPT when the token was not
+ * sealed with this key or was changed. */
+hg_status hg_unseal(const uint8_t key[HG_REDACT_KEY_BYTES], const char *token, size_t len, char **out, size_t *out_len,
+                    hg_error *err);
+/* Detects and redacts a whole text; *out is malloc-ed; *count receives the number of hits replaced. */
+hg_status hg_pii_redact(const hg_pii_options *detect, const hg_redact_options *options, hg_vault *vault,
+                        const char *text, size_t len, char **out, size_t *out_len, size_t *count, hg_error *err);
 
 #ifdef __cplusplus
 }

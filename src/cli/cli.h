@@ -23,5 +23,6 @@ unsigned cli_parse_modes(const char *s);
 int cmd_check(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
+int cmd_pii(int argc, char **argv);
 
 #endif

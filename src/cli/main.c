@@ -108,6 +108,13 @@ static void usage(FILE *f) {
         "                      compile lexicon sources into an image\n"
         "  lexicon stats [--json] FILE\n"
         "                      entries per TC260-003 risk and the keyword-library minimums\n"
+        "  pii scan [--json|--count] [--types LIST] [--names] [--file PATH | TEXT | -]\n"
+        "                      find personal information; exit 0 none, 1 found, 2 error\n"
+        "  pii redact [--operator mask|placeholder|hash|seal|drop] [--keep-first N] [--keep-last N]\n"
+        "             [--key-file FILE] [--file PATH | TEXT | -]\n"
+        "                      write the text with personal information replaced\n"
+        "  pii unseal [--key-file FILE] TOKEN\n"
+        "                      open a value sealed by 'pii redact --operator seal'\n"
         "  fold [--skip-noise] TEXT\n"
         "                      show the normalized (folded) form of a text\n"
         "  version             print the version\n"
@@ -125,6 +132,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "lexicon")) return cmd_lexicon(argc - 1, argv + 1);
   if (!strcmp(cmd, "fold")) return cmd_fold(argc - 1, argv + 1);
+  if (!strcmp(cmd, "pii")) return cmd_pii(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hegui %s\n", hg_version());
     return 0;

@@ -12,16 +12,16 @@
 
 /* Indexed by hg_pii_type; names are API (config files and reports use them), so they never change. */
 static const char *const type_names[HG_PII_TYPE_COUNT] = {
-    "cn_id",    "mobile", "landline", "bank_card", "payment_card", "uscc",           "passport",
-    "hkmo_permit", "tw_permit", "hk_id",   "mo_id", "tw_id", "email",        "ipv4",   "ipv6", "url_credentials",
-    "license_plate", "secret", "person_name"};
+    "cn_id",       "mobile",          "landline",      "bank_card", "payment_card", "uscc",  "passport",
+    "hkmo_permit", "tw_permit",       "hk_id",         "mo_id",     "tw_id",        "email", "ipv4",
+    "ipv6",        "url_credentials", "license_plate", "secret",    "person_name"};
 
 /* IPv4 and IPv6 share a label on purpose: a placeholder tells the model what kind of thing was there, and the
  * address family is not worth a second vocabulary word. */
 static const char *const type_labels[HG_PII_TYPE_COUNT] = {
-    "ID_NUMBER", "PHONE", "LANDLINE", "BANK_CARD", "PAYMENT_CARD", "CREDIT_CODE", "PASSPORT", "HKMO_PERMIT",
-    "TW_PERMIT", "HK_ID", "MO_ID",    "TW_ID",     "EMAIL",        "IP_ADDRESS",  "IP_ADDRESS", "URL",
-    "LICENSE_PLATE", "SECRET", "PERSON"};
+    "ID_NUMBER",   "PHONE",     "LANDLINE",      "BANK_CARD", "PAYMENT_CARD", "CREDIT_CODE", "PASSPORT",
+    "HKMO_PERMIT", "TW_PERMIT", "HK_ID",         "MO_ID",     "TW_ID",        "EMAIL",       "IP_ADDRESS",
+    "IP_ADDRESS",  "URL",       "LICENSE_PLATE", "SECRET",    "PERSON"};
 
 _Static_assert(sizeof type_names / sizeof type_names[0] == HG_PII_TYPE_COUNT, "a name for every hg_pii_type");
 _Static_assert(sizeof type_labels / sizeof type_labels[0] == HG_PII_TYPE_COUNT, "a label for every hg_pii_type");
@@ -67,7 +67,8 @@ static int all_digits(const char *s, size_t len) {
 /* Callers have checked the bytes are digits and len <= 9, so this cannot overflow. */
 static unsigned digits_value(const char *s, size_t len) {
   unsigned v = 0;
-  for (size_t i = 0; i < len; i++) v = v * 10 + (unsigned)(s[i] - '0');
+  for (size_t i = 0; i < len; i++)
+    v = v * 10 + (unsigned)(s[i] - '0');
   return v;
 }
 
@@ -81,9 +82,9 @@ static unsigned days_in_month(unsigned year, unsigned month) {
 
 /* ---- resident identity card (GB 11643-1999) ------------------------------------------------------------- */
 
-/* Provincial-level codes in use. 71 (Taiwan) appears on no mainland-issued card but is reserved in GB/T 2260 and
- * does turn up; 81/82/83 are the residence permits for Hong Kong, Macao and Taiwan residents (2018), which use
- * the same 18-character layout and check digit. */
+/* Provincial-level codes in use, as listed in GB/T 2260 (71 is Taiwan's entry there). 81/82/83 are the
+ * residence permits for Hong Kong, Macao and Taiwan residents (2018), which use the same 18-character layout and
+ * check digit, so the detector must accept them as identity numbers too. */
 static int cn_province_in_use(unsigned code) {
   return (code >= 11 && code <= 15) || (code >= 21 && code <= 23) || (code >= 31 && code <= 37) ||
          (code >= 41 && code <= 46) || (code >= 50 && code <= 54) || (code >= 61 && code <= 65) || code == 71 ||
@@ -94,7 +95,8 @@ static int cn_province_in_use(unsigned code) {
 static char cn_id_check_char(const char *s) {
   static const unsigned weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   unsigned sum = 0;
-  for (int i = 0; i < 17; i++) sum += (unsigned)(s[i] - '0') * weights[i];
+  for (int i = 0; i < 17; i++)
+    sum += (unsigned)(s[i] - '0') * weights[i];
   return "10X98765432"[sum % 11];
 }
 
@@ -176,13 +178,14 @@ static int prefix_in(const char *digits, size_t width, unsigned low, unsigned hi
 }
 
 static int other_scheme_matches(const char *d, size_t len) {
-  if (d[0] == '4') return len == 13 || len == 16 || len == 19;                                 /* Visa */
-  if (prefix_in(d, 2, 51, 55) || prefix_in(d, 4, 2221, 2720)) return len == 16;                /* Mastercard */
-  if (prefix_in(d, 2, 34, 34) || prefix_in(d, 2, 37, 37)) return len == 15;                    /* Amex */
+  if (d[0] == '4') return len == 13 || len == 16 || len == 19;                  /* Visa */
+  if (prefix_in(d, 2, 51, 55) || prefix_in(d, 4, 2221, 2720)) return len == 16; /* Mastercard */
+  if (prefix_in(d, 2, 34, 34) || prefix_in(d, 2, 37, 37)) return len == 15;     /* Amex */
   int long_card = len >= 16 && len <= 19;
-  if (prefix_in(d, 4, 3528, 3589)) return long_card;                                          /* JCB */
-  if (prefix_in(d, 4, 6011, 6011) || prefix_in(d, 3, 644, 649) || prefix_in(d, 2, 65, 65)) return long_card;
-  if (prefix_in(d, 3, 300, 305) || prefix_in(d, 2, 36, 36) || prefix_in(d, 2, 38, 39))        /* Diners */
+  if (prefix_in(d, 4, 3528, 3589)) return long_card; /* JCB */
+  if (prefix_in(d, 4, 6011, 6011) || prefix_in(d, 3, 644, 649) || prefix_in(d, 2, 65, 65))
+    return long_card;                                                                  /* Discover */
+  if (prefix_in(d, 3, 300, 305) || prefix_in(d, 2, 36, 36) || prefix_in(d, 2, 38, 39)) /* Diners */
     return len >= 14 && len <= 19;
   return 0;
 }
@@ -277,7 +280,8 @@ int hg_tw_id_valid(const char *s, size_t len) {
   if (s[1] != '1' && s[1] != '2' && s[1] != '8' && s[1] != '9') return 0;
   unsigned area = letter_values[ascii_upper((unsigned char)s[0]) - 'A'];
   unsigned sum = area / 10 + (area % 10) * 9;
-  for (int i = 1; i <= 8; i++) sum += (unsigned)(s[i] - '0') * (unsigned)(9 - i);
+  for (int i = 1; i <= 8; i++)
+    sum += (unsigned)(s[i] - '0') * (unsigned)(9 - i);
   sum += (unsigned)(s[9] - '0');
   return sum % 10 == 0;
 }
