@@ -50,7 +50,8 @@ static int on_pii(void *p, const hg_pii_hit *h) {
     fputc('}', stdout);
   } else {
     printf("%zu-%zu\t%s\t%.2f\t", h->start, h->end, hg_pii_type_name(h->type), (double)h->confidence);
-    for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' || text[i] == '\t' ? ' ' : text[i]);
+    for (size_t i = 0; i < len; i++)
+      putchar(text[i] == '\n' || text[i] == '\t' ? ' ' : text[i]);
     putchar('\n');
   }
   return 0;
@@ -102,7 +103,8 @@ static int load_key(const char *path, uint8_t key[HG_REDACT_KEY_BYTES]) {
     memcpy(key, buf, HG_REDACT_KEY_BYTES);
     return 0;
   }
-  while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+    n--;
   if (n != 2 * HG_REDACT_KEY_BYTES) return cli_error("a key is 32 raw bytes or 64 hex digits"), -1;
   for (size_t i = 0; i < HG_REDACT_KEY_BYTES; i++) {
     unsigned v;
@@ -169,8 +171,10 @@ static int pii_run(int argc, char **argv, int redact) {
     } else if ((!strcmp(a, "--keep-last") || !strcmp(a, "--keep-first")) && redact) {
       long v = i + 1 < argc ? cli_parse_uint(argv[++i], 64) : -1;
       if (v < 0) return cli_error("%s needs a number from 0 to 64", a), EXIT_ERROR;
-      if (a[7] == 'l') c.ro.keep_last = (unsigned)v;
-      else c.ro.keep_first = (unsigned)v;
+      if (a[7] == 'l')
+        c.ro.keep_last = (unsigned)v;
+      else
+        c.ro.keep_first = (unsigned)v;
     } else if (!strcmp(a, "--key-file") && redact) {
       if (++i >= argc) return cli_error("--key-file needs a path"), EXIT_ERROR;
       key_file = argv[i];
@@ -204,7 +208,8 @@ static int pii_run(int argc, char **argv, int redact) {
   if (in) {
     static char buf[1 << 16];
     size_t n;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) rc = feed(&c, sc, buf, n, name);
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+      rc = feed(&c, sc, buf, n, name);
     if (!rc && ferror(in)) rc = -1, cli_error("cannot read %s", name);
     if (in != stdin) fclose(in);
   } else {
@@ -221,8 +226,10 @@ static int pii_run(int argc, char **argv, int redact) {
     fwrite(c.win + (c.written - c.win_start), 1, end - c.written, stdout);
     if (!in) putchar('\n');
   }
-  if (c.json && !c.count_only) printf("%s], \"count\": %zu}\n", c.hits ? "\n  " : "", c.hits);
-  else if (c.count_only) printf("%zu\n", c.hits);
+  if (c.json && !c.count_only)
+    printf("%s], \"count\": %zu}\n", c.hits ? "\n  " : "", c.hits);
+  else if (c.count_only)
+    printf("%zu\n", c.hits);
   if (redact && c.vault && hg_vault_count(c.vault))
     fprintf(stderr, "hegui: %zu distinct values behind placeholders (restore needs the vault: gateway only)\n",
             hg_vault_count(c.vault));
@@ -237,9 +244,12 @@ static int pii_run(int argc, char **argv, int redact) {
 static int pii_unseal(int argc, char **argv) {
   const char *key_file = NULL, *token = NULL;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--key-file") && i + 1 < argc) key_file = argv[++i];
-    else if (!token) token = argv[i];
-    else return cli_error("unseal takes one token"), EXIT_ERROR;
+    if (!strcmp(argv[i], "--key-file") && i + 1 < argc)
+      key_file = argv[++i];
+    else if (!token)
+      token = argv[i];
+    else
+      return cli_error("unseal takes one token"), EXIT_ERROR;
   }
   if (!token) return cli_error("usage: hegui pii unseal [--key-file FILE] '<TYPE$token>'"), EXIT_ERROR;
   uint8_t key[HG_REDACT_KEY_BYTES];

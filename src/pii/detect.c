@@ -24,10 +24,10 @@
 #include "hegui/pii.h"
 #include "hegui/text.h"
 
-#define RUN_MAX 2048     /* longest run examined at once */
-#define CONTEXT_MAX 12   /* folded characters kept before a run */
-#define PEM_MAX 65536    /* longest private-key block held back */
-#define NAME_WINDOW 12   /* Han characters kept for names */
+#define RUN_MAX 2048   /* longest run examined at once */
+#define CONTEXT_MAX 12 /* folded characters kept before a run */
+#define PEM_MAX 65536  /* longest private-key block held back */
+#define NAME_WINDOW 12 /* Han characters kept for names */
 #define CAND_MAX 256
 
 typedef struct ctx_char {
@@ -100,7 +100,7 @@ static const char *const context_words[HG_PII_TYPE_COUNT][8] = {
     [HG_PII_HKMO_PERMIT] = {"通行证", "回乡证", "往来内地", NULL},
     [HG_PII_TW_PERMIT] = {"台胞证", "通行证", NULL},
     [HG_PII_HK_ID] = {"香港身份证", "身份证", "hkid", NULL},
-    [HG_PII_MO_ID] = {"澳门身份证", "身份证", "bir", NULL},
+    [HG_PII_MO_ID] = {"澳门", "macao", "macau", NULL},
     [HG_PII_TW_ID] = {"身分证", "身份证", "统一编号", NULL},
     [HG_PII_LICENSE_PLATE] = {"车牌", NULL},
 };
@@ -110,9 +110,11 @@ static const char *const context_words[HG_PII_TYPE_COUNT][8] = {
 static int has_context(const hg_pii_scanner *sc, hg_pii_type type, size_t i0) {
   char buf[CONTEXT_MAX * 4 + 64 + 1];
   size_t n = 0;
-  for (size_t k = 0; k < sc->ncontext; k++) n += hg_utf8_encode(sc->context[k].cp, buf + n);
+  for (size_t k = 0; k < sc->ncontext; k++)
+    n += hg_utf8_encode(sc->context[k].cp, buf + n);
   size_t from = i0 > 64 ? i0 - 64 : 0;
-  for (size_t k = from; k < i0; k++) buf[n++] = sc->run[k];
+  for (size_t k = from; k < i0; k++)
+    buf[n++] = sc->run[k];
   buf[n] = 0;
   for (size_t k = 0; k < n; k++)
     if (buf[k] >= 'A' && buf[k] <= 'Z') buf[k] = (char)(buf[k] - 'A' + 'a');
@@ -136,24 +138,41 @@ static void add(hg_pii_scanner *sc, cands *cs, hg_pii_type type, size_t i0, size
   cs->v[cs->n++] = (cand){type, i0, i1, conf};
 }
 
+/* An 18-digit string whose first 17 digits make a resident ID with some check character: with the wrong check
+ * character it is a mistyped ID, not a card or a credit code. */
+static int id_shaped(const char *d, unsigned today_yyyymmdd) {
+  char t[18];
+  memcpy(t, d, 17);
+  static const char checks[] = "0123456789X";
+  for (int k = 0; k < 11; k++) {
+    t[17] = checks[k];
+    if (hg_cn_id_valid(t, 18, today_yyyymmdd, NULL)) return 1;
+  }
+  return 0;
+}
+
 /* Digits with single spaces or dashes between them: the numeric detectors. The group is tried whole, then split
  * at its separators, longest first, so "13812345678 13912345678" gives two phone numbers. */
 static int classify_digits(hg_pii_scanner *sc, cands *cs, size_t i0, size_t i1, int plus) {
   char d[64];
-  size_t nd = 0, first_sep = 0;
+  size_t nd = 0, first_sep = 0, group = 0, min_group = 64;
   int x = 0;
   for (size_t k = i0; k < i1; k++) {
     char c = sc->run[k];
     if (is_digit(c)) {
       if (nd == sizeof d - 1) return 0;
       d[nd++] = c;
+      group++;
     } else if (c == 'X' || c == 'x') {
       x = 1;
       d[nd++] = 'X';
-    } else if (!first_sep && nd) {
-      first_sep = nd;
+    } else {
+      if (!first_sep && nd) first_sep = nd;
+      if (group < min_group) min_group = group;
+      group = 0;
     }
   }
+  if (group && group < min_group) min_group = group;
   d[nd] = 0;
   if (nd == 18 || (nd == 15 && !x)) {
     if (hg_cn_id_valid(d, nd, sc->opt.today_yyyymmdd, NULL)) {
@@ -165,16 +184,20 @@ static int classify_digits(hg_pii_scanner *sc, cands *cs, size_t i0, size_t i1, 
   /* mobile: 11 digits, or 86 / 0086 / +86 in front */
   const char *m = d;
   size_t mn = nd;
-  if (plus && nd == 13 && !strncmp(d, "86", 2)) m += 2, mn -= 2;
-  else if (nd == 15 && !strncmp(d, "0086", 4)) m += 4, mn -= 4;
-  else if (nd == 13 && !strncmp(d, "86", 2) && first_sep == 2) m += 2, mn -= 2;
+  if (plus && strncmp(d, "86", 2)) return 0; /* another country's number */
+  if (plus && nd == 13)
+    m += 2, mn -= 2;
+  else if (nd == 15 && !strncmp(d, "0086", 4))
+    m += 4, mn -= 4;
+  else if (nd == 13 && !strncmp(d, "86", 2) && first_sep == 2)
+    m += 2, mn -= 2;
   if (mn == 11 && hg_cn_mobile_valid(m, mn)) {
     add(sc, cs, HG_PII_MOBILE, i0 - (plus ? 1 : 0), i1, 0.85f, 1);
     return 1;
   }
   if (plus) return 0;
   /* cards: Luhn and issuer ranges */
-  if (nd >= 13 && nd <= 19) {
+  if (nd >= 13 && nd <= 19 && !(nd == 18 && id_shaped(d, sc->opt.today_yyyymmdd))) {
     int t = hg_card_type(d, nd);
     if (t >= 0) {
       add(sc, cs, (hg_pii_type)t, i0, i1, 0.8f, 1);
@@ -182,10 +205,10 @@ static int classify_digits(hg_pii_scanner *sc, cands *cs, size_t i0, size_t i1, 
     }
   }
   /* landline: 0 + area code (010, 02x: 3 digits; others 4) + 7-8 digit subscriber number not starting 0/1 */
-  if (nd >= 10 && nd <= 12 && d[0] == '0' && d[1] != '0') {
+  if (nd >= 10 && nd <= 12 && d[0] == '0' && d[1] != '0' && min_group >= 3) {
     size_t area = (d[1] == '1' || d[1] == '2') ? 3 : 4;
     size_t sub = nd - area;
-    if ((sub == 7 || sub == 8) && d[area] >= '2') {
+    if ((sub == 8 || (sub == 7 && area == 4)) && d[area] >= '2') {
       add(sc, cs, HG_PII_LANDLINE, i0, i1, first_sep == area ? 0.8f : 0.45f, 1);
       return 1;
     }
@@ -209,12 +232,15 @@ static void detect_numbers(hg_pii_scanner *sc, cands *cs) {
     }
     /* a number glued to letters, dots or underscores is part of something else (a word, a version, a key) */
     if (i > 0 && (is_alnum(r[i - 1]) || r[i - 1] == '.' || r[i - 1] == '_')) {
-      while (i < n && (is_alnum(r[i]) || r[i] == '_')) i++;
+      i++; /* always move on: a '+' is not part of the word it follows */
+      while (i < n && (is_alnum(r[i]) || r[i] == '_'))
+        i++;
       continue;
     }
     size_t s = i + (plus ? 1 : 0), e = s, seps[24], nseps = 0;
     while (e < n) {
-      if (is_digit(r[e])) e++;
+      if (is_digit(r[e]))
+        e++;
       else if ((r[e] == ' ' || r[e] == '-') && e + 1 < n && is_digit(r[e + 1]) && e > s && is_digit(r[e - 1])) {
         if (nseps < 24) seps[nseps++] = e;
         e++;
@@ -225,16 +251,21 @@ static void detect_numbers(hg_pii_scanner *sc, cands *cs) {
     size_t end = e;
     if (end < n && (r[end] == 'X' || r[end] == 'x') && !(end + 1 < n && is_alnum(r[end + 1]))) end++;
     if (end < n && (is_alpha(r[end]) || r[end] == '_' || (r[end] == '.' && end + 1 < n && is_digit(r[end + 1])))) {
-      while (end < n && (is_alnum(r[end]) || r[end] == '_' || r[end] == '.')) end++;
+      while (end < n && (is_alnum(r[end]) || r[end] == '_' || r[end] == '.'))
+        end++;
       i = end;
       continue;
     }
     if (!classify_digits(sc, cs, s, end, plus) && nseps) {
-      /* segments between separators: take the longest classifiable span from each segment start */
-      size_t starts[25], ends[25], ns = 0;
+      /* Segments between separators, for several numbers in a row ("13812345678 13912345678"): take the longest
+       * classifiable span from each segment start. The split only counts when every segment ends up inside a
+       * value; otherwise a mistyped card would leave a phone number or an old ID in its pieces. */
+      size_t starts[25], ends[25], ns = 0, before = cs->n;
       starts[0] = s;
-      for (size_t k = 0; k < nseps; k++) ends[ns] = seps[k], starts[++ns] = seps[k] + 1;
+      for (size_t k = 0; k < nseps; k++)
+        ends[ns] = seps[k], starts[++ns] = seps[k] + 1;
       ends[ns++] = end;
+      int all = 1;
       for (size_t a = 0; a < ns;) {
         size_t took = 0;
         for (size_t b = ns; b-- > a;) {
@@ -244,8 +275,10 @@ static void detect_numbers(hg_pii_scanner *sc, cands *cs) {
             break;
           }
         }
+        if (!took) all = 0;
         a += took ? took : 1;
       }
+      if (!all) cs->n = before;
     }
     i = end;
   }
@@ -261,12 +294,15 @@ static void detect_ipv4(hg_pii_scanner *sc, cands *cs) {
     while (parts < 4 && ok) {
       size_t s = k;
       unsigned v = 0;
-      while (k < n && is_digit(r[k]) && k - s < 4) v = v * 10 + (unsigned)(r[k++] - '0');
+      while (k < n && is_digit(r[k]) && k - s < 4)
+        v = v * 10 + (unsigned)(r[k++] - '0');
       if (k == s || k - s > 3 || v > 255 || (k - s > 1 && r[s] == '0')) ok = 0;
       parts++;
       if (parts < 4) {
-        if (k < n && r[k] == '.') k++;
-        else ok = 0;
+        if (k < n && r[k] == '.')
+          k++;
+        else
+          ok = 0;
       }
     }
     if (ok && !(k < n && (is_alnum(r[k]) || (r[k] == '.' && k + 1 < n && is_digit(r[k + 1]))))) {
@@ -288,7 +324,8 @@ static void detect_ipv6(hg_pii_scanner *sc, cands *cs) {
       hexd += is_hex(r[k]);
       k++;
     }
-    while (k > i && (r[k - 1] == '.' || (r[k - 1] == ':' && !(k - i >= 2 && r[k - 2] == ':')))) k--;
+    while (k > i && (r[k - 1] == '.' || (r[k - 1] == ':' && !(k - i >= 2 && r[k - 2] == ':'))))
+      k--;
     if (colons < 2 || hexd < 2 || (k < n && is_alnum(r[k]))) continue;
     char buf[64];
     memcpy(buf, r + i, k - i);
@@ -310,18 +347,24 @@ static void detect_email(hg_pii_scanner *sc, cands *cs) {
   for (size_t at = 1; at + 1 < n; at++) {
     if (r[at] != '@') continue;
     size_t s = at;
-    while (s > 0 && email_local(r[s - 1])) s--;
-    while (s < at && r[s] == '.') s++;
+    while (s > 0 && email_local(r[s - 1]))
+      s--;
+    while (s < at && r[s] == '.')
+      s++;
     size_t e = at + 1;
-    while (e < n && email_domain(r[e])) e++;
-    while (e > at + 1 && (r[e - 1] == '.' || r[e - 1] == '-')) e--;
+    while (e < n && email_domain(r[e]))
+      e++;
+    while (e > at + 1 && (r[e - 1] == '.' || r[e - 1] == '-'))
+      e--;
     if (s == at || e == at + 1 || r[at - 1] == '.') continue;
     /* the domain needs a dot and a top-level label of two or more letters */
     size_t dot = e;
-    while (dot > at + 1 && r[dot - 1] != '.') dot--;
+    while (dot > at + 1 && r[dot - 1] != '.')
+      dot--;
     if (dot == at + 1 || e - dot < 2) continue;
     int tld_alpha = 1;
-    for (size_t k = dot; k < e; k++) tld_alpha &= is_alpha(r[k]);
+    for (size_t k = dot; k < e; k++)
+      tld_alpha &= is_alpha(r[k]);
     if (!tld_alpha) continue;
     add(sc, cs, HG_PII_EMAIL, s, e, 0.9f, 0);
   }
@@ -333,12 +376,15 @@ static void detect_url_credentials(hg_pii_scanner *sc, cands *cs) {
   for (size_t i = 1; i + 3 < n; i++) {
     if (r[i] != ':' || r[i + 1] != '/' || r[i + 2] != '/') continue;
     size_t s = i;
-    while (s > 0 && (is_alnum(r[s - 1]) || r[s - 1] == '+' || r[s - 1] == '.' || r[s - 1] == '-')) s--;
+    while (s > 0 && (is_alnum(r[s - 1]) || r[s - 1] == '+' || r[s - 1] == '.' || r[s - 1] == '-'))
+      s--;
     if (s == i || !is_alpha(r[s])) continue;
     size_t k = i + 3, colon = 0, at = 0;
     while (k < n && r[k] != '/' && r[k] != ' ' && r[k] != '?' && r[k] != '#') {
-      if (r[k] == '@') at = k;
-      else if (r[k] == ':' && !at && !colon) colon = k;
+      if (r[k] == '@')
+        at = k;
+      else if (r[k] == ':' && !at && !colon)
+        colon = k;
       k++;
     }
     if (!at || !colon || colon == i + 3 || colon + 1 == at || at + 1 == k) continue;
@@ -351,11 +397,11 @@ static const struct {
   int (*cls)(char);
   size_t min, max;
 } secret_forms[] = {
-    {"AKIA", is_alnum, 16, 16},       {"ASIA", is_alnum, 16, 16},       {"LTAI", is_alnum, 12, 28},
-    {"AKID", is_alnum, 32, 36},       {"sk-", is_token, 20, 200},       {"ghp_", is_alnum, 36, 36},
-    {"gho_", is_alnum, 36, 36},       {"ghu_", is_alnum, 36, 36},       {"ghs_", is_alnum, 36, 36},
-    {"ghr_", is_alnum, 36, 36},       {"github_pat_", is_token, 60, 120}, {"glpat-", is_token, 20, 20},
-    {"xoxb-", is_token, 10, 200},     {"xoxp-", is_token, 10, 200},     {"xoxa-", is_token, 10, 200},
+    {"AKIA", is_alnum, 16, 16},   {"ASIA", is_alnum, 16, 16},         {"LTAI", is_alnum, 12, 28},
+    {"AKID", is_alnum, 32, 36},   {"sk-", is_token, 20, 200},         {"ghp_", is_alnum, 36, 36},
+    {"gho_", is_alnum, 36, 36},   {"ghu_", is_alnum, 36, 36},         {"ghs_", is_alnum, 36, 36},
+    {"ghr_", is_alnum, 36, 36},   {"github_pat_", is_token, 60, 120}, {"glpat-", is_token, 20, 20},
+    {"xoxb-", is_token, 10, 200}, {"xoxp-", is_token, 10, 200},       {"xoxa-", is_token, 10, 200},
     {"AIza", is_token, 35, 35},
 };
 
@@ -370,7 +416,8 @@ static void detect_secrets(hg_pii_scanner *sc, cands *cs) {
       size_t pl = strlen(secret_forms[f].prefix);
       if (i + pl > n || memcmp(r + i, secret_forms[f].prefix, pl)) continue;
       size_t k = i + pl;
-      while (k < n && secret_forms[f].cls(r[k])) k++;
+      while (k < n && secret_forms[f].cls(r[k]))
+        k++;
       size_t body = k - i - pl;
       if (body < secret_forms[f].min || body > secret_forms[f].max || (k < n && is_token(r[k]))) continue;
       add(sc, cs, HG_PII_SECRET, i, k, 0.9f, 0);
@@ -381,11 +428,14 @@ static void detect_secrets(hg_pii_scanner *sc, cands *cs) {
       size_t k = i, parts = 0, len[3] = {0};
       while (parts < 3) {
         size_t s = k;
-        while (k < n && is_b64url(r[k])) k++;
+        while (k < n && is_b64url(r[k]))
+          k++;
         len[parts++] = k - s;
         if (parts < 3) {
-          if (k < n && r[k] == '.' && k + 3 < n && (parts == 2 || !memcmp(r + k + 1, "eyJ", 3))) k++;
-          else break;
+          if (k < n && r[k] == '.' && k + 3 < n && (parts == 2 || !memcmp(r + k + 1, "eyJ", 3)))
+            k++;
+          else
+            break;
         }
       }
       if (parts == 3 && len[0] >= 10 && len[1] >= 10 && len[2] >= 10 && !(k < n && is_token(r[k])))
@@ -404,7 +454,8 @@ static void detect_documents(hg_pii_scanner *sc, cands *cs) {
       continue;
     }
     size_t e = i;
-    while (e < n && is_alnum(r[e])) e++;
+    while (e < n && is_alnum(r[e]))
+      e++;
     size_t t = e; /* token, with a bracketed check character as in A123456(3) */
     if (e + 2 < n && r[e] == '(' && is_alnum(r[e + 1]) && r[e + 2] == ')') t = e + 3;
     int glued = (i > 0 && (r[i - 1] == '_' || r[i - 1] == '-' || r[i - 1] == '.')) ||
@@ -412,14 +463,24 @@ static void detect_documents(hg_pii_scanner *sc, cands *cs) {
     size_t len = e - i;
     const char *s = r + i;
     int letters = 0;
-    for (size_t k = i; k < e; k++) letters += is_alpha(r[k]);
+    for (size_t k = i; k < e; k++)
+      letters += is_alpha(r[k]);
     if (!glued) {
-      if (len == 18 && letters && hg_uscc_valid(s, len)) add(sc, cs, HG_PII_USCC, i, e, 0.85f, 1);
+      if (len == 18 && hg_uscc_valid(s, len)) {
+        /* Seventeen digits and an X, or eighteen digits that make an ID, are identity numbers (mistyped or
+         * not); an all-digit code is a credit code only with its name nearby. */
+        int digits17 = 1;
+        for (size_t k = 0; k < 17; k++)
+          digits17 &= is_digit(s[k]);
+        int id_like = digits17 && (s[17] == 'X' || s[17] == 'x' || id_shaped(s, sc->opt.today_yyyymmdd));
+        if (!id_like) add(sc, cs, HG_PII_USCC, i, e, letters ? 0.85f : 0.4f, 1);
+      }
       if (hg_hk_id_valid(s, t - i) && (t > e || letters)) add(sc, cs, HG_PII_HK_ID, i, t, t > e ? 0.85f : 0.6f, 1);
       if (len == 10 && is_upper(s[0]) && hg_tw_id_valid(s, len)) add(sc, cs, HG_PII_TW_ID, i, e, 0.8f, 1);
       if (hg_mo_id_valid(s, t - i) && !letters) add(sc, cs, HG_PII_MO_ID, i, t, t > e ? 0.45f : 0.2f, 1);
       int all_digits_after_1 = len > 1;
-      for (size_t k = 1; k < len; k++) all_digits_after_1 &= is_digit(s[k]);
+      for (size_t k = 1; k < len; k++)
+        all_digits_after_1 &= is_digit(s[k]);
       if (((s[0] == 'E' || s[0] == 'G') && len == 9 && all_digits_after_1) ||
           (s[0] == 'E' && len == 9 && is_upper(s[1]) && s[1] != 'I' && s[1] != 'O' && letters == 2))
         add(sc, cs, HG_PII_PASSPORT, i, e, 0.6f, 1);
@@ -455,7 +516,8 @@ static void detect_plate(hg_pii_scanner *sc, cands *cs, size_t *plate_start_byte
   size_t k = 1;
   if (r[k] == '.' || r[k] == ' ' || r[k] == '-') k++;
   size_t s = k;
-  while (k < n && (is_upper(r[k]) || is_digit(r[k])) && k - s < 7) k++;
+  while (k < n && (is_upper(r[k]) || is_digit(r[k])) && k - s < 7)
+    k++;
   size_t body = k - s;
   if (k < n && is_alnum(r[k])) return;
   int ok = 0;
@@ -527,11 +589,12 @@ static void flush_run(hg_pii_scanner *sc) {
 
 /* ---- person names (experimental) ---- */
 
-static const char surnames[] = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-                               "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
-                               "郝龚邵万钱严覃武戴莫孔向汤";
-static const char *const name_before[] = {"我叫", "名叫", "姓名", "名字是", "叫做", "联系人", "收件人", "收货人", "患者",
-                                          "客户", NULL};
+static const char surnames[] =
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
+    "郝龚邵万钱严覃武戴莫孔向汤";
+static const char *const name_before[] = {"我叫",   "名叫",   "姓名", "名字是", "叫做", "联系人",
+                                          "收件人", "收货人", "患者", "客户",   NULL};
 static const char *const name_after[] = {"先生", "女士", "小姐", "老师", "医生", "经理", "同学", "教授", NULL};
 static const char name_stop[] = "的了是在和与及我你他她它们这那有也就都说去来到给对从被把今明昨";
 
@@ -565,19 +628,23 @@ static void flush_names(hg_pii_scanner *sc, int final) {
   for (size_t i = 0; i < n && !sc->stopped; i++) {
     if (i < done_to || !in_set(surnames, sc->han[i].cp)) continue;
     int before = 0;
-    for (int w = 0; name_before[w]; w++) before |= window_has(sc, i, name_before[w]);
+    for (int w = 0; name_before[w]; w++)
+      before |= window_has(sc, i, name_before[w]);
+    /* surname + 0-2 given characters + a title: 李先生, 张伟先生, 王小明老师 */
     size_t len = 0;
-    for (size_t g = 1; g <= 2 && i + g + 1 <= n; g++) { /* given name of 1-2 characters followed by a title */
+    static const char not_after[] = "感多致答道";
+    if (i > 0 && sc->han[i - 1].end == sc->han[i].start && in_set(not_after, sc->han[i - 1].cp)) continue; /* 感谢 */
+    for (size_t g = 0; g <= 2 && !len && i + g + 2 < n; g++) {
+      int contiguous = 1;
+      for (size_t k = i + 1; k <= i + g + 2; k++)
+        contiguous &= sc->han[k].start == sc->han[k - 1].end;
+      if (!contiguous) continue;
       for (int w = 0; name_after[w]; w++) {
-        const char *t = name_after[w];
         uint32_t c0, c1;
-        hg_utf8_decode((const uint8_t *)t, 3, &c0);
-        hg_utf8_decode((const uint8_t *)t + 3, 3, &c1);
-        if (i + g + 2 <= n && sc->han[i + g].cp == c0 && sc->han[i + g + 1].cp == c1 &&
-            sc->han[i + g].start == sc->han[i + g - 1].end)
-          len = g + 1;
+        hg_utf8_decode((const uint8_t *)name_after[w], 3, &c0);
+        hg_utf8_decode((const uint8_t *)name_after[w] + 3, 3, &c1);
+        if (sc->han[i + 1 + g].cp == c0 && sc->han[i + 2 + g].cp == c1) len = 1 + g;
       }
-      if (len) break;
     }
     if (!len && before) {
       len = 1;
@@ -645,10 +712,15 @@ static void process_cp(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
       sc->pem_open = 0;
       if ((sc->opt.types & (1ull << HG_PII_SECRET)) && sc->fn && sc->fn(sc->ctx, &h)) sc->stopped = 1;
     }
-    push_context(sc, c, bs, be);
+    if (c == '\n' || c == '\r' || c == 0x2028 || c == 0x2029)
+      sc->ncontext = 0; /* context stays on its line */
+    else
+      push_context(sc, c, bs, be);
     if (sc->opt.types & (1ull << HG_PII_PERSON_NAME)) {
-      if (hg_char_flags(c) & HG_CHAR_HAN) push_han(sc, c, bs, be);
-      else if (sc->nhan) flush_names(sc, 1);
+      if (hg_char_flags(c) & HG_CHAR_HAN)
+        push_han(sc, c, bs, be);
+      else if (sc->nhan)
+        flush_names(sc, 1);
     }
   }
 }
@@ -656,8 +728,10 @@ static void process_cp(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
 hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, void *ctx, hg_pii_scanner **out) {
   hg_pii_scanner *sc = calloc(1, sizeof *sc);
   if (!sc) return HG_ERR_NOMEM;
-  if (options) sc->opt = *options;
-  else hg_pii_options_init(&sc->opt);
+  if (options)
+    sc->opt = *options;
+  else
+    hg_pii_options_init(&sc->opt);
   if (!sc->opt.today_yyyymmdd) sc->opt.today_yyyymmdd = today();
   sc->fn = on_hit;
   sc->ctx = ctx;

@@ -90,7 +90,8 @@ hg_status hg_vault_placeholder(hg_vault *v, hg_pii_type type, const char *value,
 
 hg_status hg_vault_restore(const hg_vault *v, const char *text, size_t len, char **out, size_t *out_len) {
   size_t cap = len + 1, n = 0;
-  for (size_t i = 0; i < v->n; i++) cap += v->items[i].len; /* grows below when a value repeats */
+  for (size_t i = 0; i < v->n; i++)
+    cap += v->items[i].len; /* grows below when a value repeats */
   char *o = malloc(cap);
   if (!o) return HG_ERR_NOMEM;
   for (size_t i = 0; i < len;) {
@@ -139,30 +140,32 @@ static hg_status need_key(const hg_redact_options *o, hg_error *err) {
   return HG_OK;
 }
 
-hg_status hg_redact_value(const hg_redact_options *o, hg_vault *vault, hg_pii_type type, const char *value,
-                          size_t len, char **out, size_t *out_len, hg_error *err) {
+hg_status hg_redact_value(const hg_redact_options *o, hg_vault *vault, hg_pii_type type, const char *value, size_t len,
+                          char **out, size_t *out_len, hg_error *err) {
   const char *label = hg_pii_type_label(type);
   char *r = NULL;
   size_t rl = 0;
   switch (o->op) {
-  case HG_REDACT_DROP:
-    r = calloc(1, 1);
-    break;
+  case HG_REDACT_DROP: r = calloc(1, 1); break;
   case HG_REDACT_MASK: {
     /* mask code points, not bytes, so that a full-width digit becomes one star */
     size_t cps = 0;
-    for (size_t i = 0; i < len; i++) cps += ((unsigned char)value[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < len; i++)
+      cps += ((unsigned char)value[i] & 0xC0) != 0x80;
     r = malloc(len + cps + 1);
     if (!r) break;
     size_t idx = 0;
     for (size_t i = 0; i < len;) {
       size_t k = 1;
-      while (i + k < len && ((unsigned char)value[i + k] & 0xC0) == 0x80) k++;
+      while (i + k < len && ((unsigned char)value[i + k] & 0xC0) == 0x80)
+        k++;
       int keep = idx < o->keep_first || idx + o->keep_last >= cps;
       char c = value[i];
       int sep = k == 1 && (c == ' ' || c == '-' || c == '@' || c == '.'); /* keep the shape of the value */
-      if (keep || sep) memcpy(r + rl, value + i, k), rl += k;
-      else r[rl++] = '*';
+      if (keep || sep)
+        memcpy(r + rl, value + i, k), rl += k;
+      else
+        r[rl++] = '*';
       i += k;
       idx++;
     }
@@ -208,8 +211,7 @@ hg_status hg_redact_value(const hg_redact_options *o, hg_vault *vault, hg_pii_ty
     free(box);
     break;
   }
-  default:
-    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown operator");
+  default: return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown operator");
   }
   if (!r) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   *out = r;
@@ -217,8 +219,8 @@ hg_status hg_redact_value(const hg_redact_options *o, hg_vault *vault, hg_pii_ty
   return HG_OK;
 }
 
-hg_status hg_unseal(const uint8_t key[HG_REDACT_KEY_BYTES], const char *token, size_t len, char **out,
-                    size_t *out_len, hg_error *err) {
+hg_status hg_unseal(const uint8_t key[HG_REDACT_KEY_BYTES], const char *token, size_t len, char **out, size_t *out_len,
+                    hg_error *err) {
   if (sodium_init() < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "libsodium could not start");
   unsigned char *box = malloc(len + 1);
   if (!box) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
@@ -280,8 +282,8 @@ hg_status hg_pii_redact(const hg_pii_options *detect, const hg_redact_options *o
     char *rep = NULL;
     size_t rl = 0;
     if (i < c.n && c.v[i].start < pos) continue; /* overlapping hits: the first one wins */
-    if (i < c.n && (st = hg_redact_value(o, vault, c.v[i].type, text + c.v[i].start, c.v[i].end - c.v[i].start,
-                                         &rep, &rl, err)))
+    if (i < c.n &&
+        (st = hg_redact_value(o, vault, c.v[i].type, text + c.v[i].start, c.v[i].end - c.v[i].start, &rep, &rl, err)))
       break;
     size_t need = n + (until - pos) + rl + 1;
     if (need > cap) {
