@@ -95,7 +95,7 @@ static const char *const context_words[HG_PII_TYPE_COUNT][8] = {
     [HG_PII_LANDLINE] = {"电话", "座机", "固话", "联系", "传真", "phone", "tel", "fax"},
     [HG_PII_BANK_CARD] = {"卡号", "银行卡", "账号", "储蓄卡", "借记卡", "银联", "card", "account"},
     [HG_PII_PAYMENT_CARD] = {"信用卡", "卡号", "card", "visa", "mastercard", "credit", NULL},
-    [HG_PII_USCC] = {"信用代码", "统一社会", "税号", "营业执照", "uscc", NULL},
+    [HG_PII_USCC] = {"信用代码", "统一社会", "税号", "营业执照", "uscc", "credit code", "tax id", NULL},
     [HG_PII_PASSPORT] = {"护照", "passport", NULL},
     [HG_PII_HKMO_PERMIT] = {"通行证", "回乡证", "往来内地", NULL},
     [HG_PII_TW_PERMIT] = {"台胞证", "通行证", NULL},
@@ -225,6 +225,29 @@ static void detect_numbers(hg_pii_scanner *sc, cands *cs) {
   const char *r = sc->run;
   size_t n = sc->run_len;
   for (size_t i = 0; i < n;) {
+    /* a landline with its area code in brackets: (025)87442505, (010) 6234-5678 */
+    if (r[i] == '(' && i + 1 < n && r[i + 1] == '0' && (i == 0 || !is_alnum(r[i - 1]))) {
+      size_t k = i + 1;
+      while (k < n && is_digit(r[k]) && k - i <= 4)
+        k++;
+      size_t area = k - i - 1;
+      if (k < n && r[k] == ')' && (area == 3 || area == 4) && r[i + 2] != '0') {
+        size_t m = k + 1, digits = 0;
+        if (m < n && (r[m] == ' ' || r[m] == '-')) m++;
+        size_t sub_start = m;
+        while (m < n && (is_digit(r[m]) || (r[m] == '-' && m + 1 < n && is_digit(r[m + 1]) && m > sub_start))) {
+          digits += is_digit(r[m]);
+          m++;
+        }
+        int three = r[i + 2] == '1' || r[i + 2] == '2';
+        if ((three ? area == 3 && digits == 8 : area == 4 && (digits == 7 || digits == 8)) && sub_start < n &&
+            r[sub_start] >= '2' && !(m < n && (is_alnum(r[m]) || r[m] == '.'))) {
+          add(sc, cs, HG_PII_LANDLINE, i, m, 0.8f, 1);
+          i = m;
+          continue;
+        }
+      }
+    }
     int plus = r[i] == '+' && i + 1 < n && is_digit(r[i + 1]);
     if (!is_digit(r[i]) && !plus) {
       i++;
@@ -473,7 +496,7 @@ static void detect_documents(hg_pii_scanner *sc, cands *cs) {
         for (size_t k = 0; k < 17; k++)
           digits17 &= is_digit(s[k]);
         int id_like = digits17 && (s[17] == 'X' || s[17] == 'x' || id_shaped(s, sc->opt.today_yyyymmdd));
-        if (!id_like) add(sc, cs, HG_PII_USCC, i, e, letters ? 0.85f : 0.4f, 1);
+        add(sc, cs, HG_PII_USCC, i, e, id_like ? 0.2f : letters ? 0.85f : 0.4f, 1);
       }
       if (hg_hk_id_valid(s, t - i) && (t > e || letters)) add(sc, cs, HG_PII_HK_ID, i, t, t > e ? 0.85f : 0.6f, 1);
       if (len == 10 && is_upper(s[0]) && hg_tw_id_valid(s, len)) add(sc, cs, HG_PII_TW_ID, i, e, 0.8f, 1);

@@ -56,8 +56,8 @@ static void resident_ids(void **state) {
   (void)state;
   expect("身份证号11010519491231002X。", "cn_id:11010519491231002X");
   expect("身份证号11010519491231002x", "cn_id:11010519491231002x");
-  expect("身份证号110105194912310021", "");                       /* wrong check character */
-  expect("号码110105194902300027", "");                           /* 30 February */
+  expect("身份证号110105194912310021", "");                        /* wrong check character */
+  expect("号码110105194902300027", "");                            /* 30 February */
   expect("ID 110105491231002 old style", "cn_id:110105491231002"); /* legacy 15 digits */
   expect("订单号9911010519491231002X12", "");                      /* inside a longer run */
   expect("订单号 A11010519491231002X", "");                        /* glued to a letter */
@@ -72,10 +72,13 @@ static void phones(void **state) {
   expect("0086 13812345678", "mobile:0086 13812345678");
   expect("１３８－１２３４－５６７８", "mobile:１３８－１２３４－５６７８");
   expect("13812345678 13912345678", "mobile:13812345678 mobile:13912345678");
-  expect("12812345678", "");   /* no such prefix */
-  expect("138123456789", "");  /* twelve digits */
+  expect("12812345678", "");  /* no such prefix */
+  expect("138123456789", ""); /* twelve digits */
   expect("座机010-62345678", "landline:010-62345678");
   expect("电话0755-86001234", "landline:0755-86001234");
+  expect("座机：(025)87442505", "landline:(025)87442505");
+  expect("电话 024 971 50 30", "");   /* groups of two are not a mainland landline */
+  expect("call +1-984-182-0190", ""); /* another country */
 }
 
 static void cards_and_codes(void **state) {
@@ -151,12 +154,35 @@ static void invalid_utf8(void **state) {
   assert_int_equal(hg_pii_scan(&o, "abc\xe4\xb8", 5, collect, &l, &err), HG_ERR_UTF8);
 }
 
-static const char *pieces[] = {
-    "身份证号", "11010519491231002X", "手机", "138 1234 5678", "+86 139-1234-5678", "卡号", "6222021234567894",
-    "邮箱", "zhang.san@example.com", " ", "，", "。", "\n", "车牌", "京A·12345", "粤BD12345", "192.168.1.10",
-    "sk-abcdefghijklmnopqrstuvwx123", "我叫王小明", "李先生", "A123456(3)", "１３８１２３４５６７８", "x", "7", "中",
-    "https://u:p@h.com/", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----", "2001:db8::1",
-    "\xE2\x80\x8B"};
+static const char *pieces[] = {"身份证号",
+                               "11010519491231002X",
+                               "手机",
+                               "138 1234 5678",
+                               "+86 139-1234-5678",
+                               "卡号",
+                               "6222021234567894",
+                               "邮箱",
+                               "zhang.san@example.com",
+                               " ",
+                               "，",
+                               "。",
+                               "\n",
+                               "车牌",
+                               "京A·12345",
+                               "粤BD12345",
+                               "192.168.1.10",
+                               "sk-abcdefghijklmnopqrstuvwx123",
+                               "我叫王小明",
+                               "李先生",
+                               "A123456(3)",
+                               "１３８１２３４５６７８",
+                               "x",
+                               "7",
+                               "中",
+                               "https://u:p@h.com/",
+                               "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----",
+                               "2001:db8::1",
+                               "\xE2\x80\x8B"};
 
 static uint64_t rng = 0x1234567887654321ull;
 static uint64_t next_rand(void) {
@@ -205,10 +231,10 @@ static void random_cuts_match_one_shot(void **state) {
                st.v[h].confidence == one.v[h].confidence;
       if (!same) {
         for (size_t h = 0; h < one.n || h < st.n; h++)
-          print_message("  %zu: one %s %zu-%zu | stream %s %zu-%zu\n", h, h < one.n ? hg_pii_type_name(one.v[h].type) : "-",
-                        h < one.n ? one.v[h].start : 0, h < one.n ? one.v[h].end : 0,
-                        h < st.n ? hg_pii_type_name(st.v[h].type) : "-", h < st.n ? st.v[h].start : 0,
-                        h < st.n ? st.v[h].end : 0);
+          print_message("  %zu: one %s %zu-%zu | stream %s %zu-%zu\n", h,
+                        h < one.n ? hg_pii_type_name(one.v[h].type) : "-", h < one.n ? one.v[h].start : 0,
+                        h < one.n ? one.v[h].end : 0, h < st.n ? hg_pii_type_name(st.v[h].type) : "-",
+                        h < st.n ? st.v[h].start : 0, h < st.n ? st.v[h].end : 0);
         fail_msg("stream and one-shot differ: %zu vs %zu hits (text %d cutting %d)", st.n, one.n, t, k);
       }
       cuttings++;
@@ -292,11 +318,16 @@ static void operators(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(resident_ids),      cmocka_unit_test(phones),
-      cmocka_unit_test(cards_and_codes),   cmocka_unit_test(documents),
-      cmocka_unit_test(network_and_secrets), cmocka_unit_test(overlaps_keep_the_longest),
-      cmocka_unit_test(names_experimental), cmocka_unit_test(invalid_utf8),
-      cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(operators),
+      cmocka_unit_test(resident_ids),
+      cmocka_unit_test(phones),
+      cmocka_unit_test(cards_and_codes),
+      cmocka_unit_test(documents),
+      cmocka_unit_test(network_and_secrets),
+      cmocka_unit_test(overlaps_keep_the_longest),
+      cmocka_unit_test(names_experimental),
+      cmocka_unit_test(invalid_utf8),
+      cmocka_unit_test(random_cuts_match_one_shot),
+      cmocka_unit_test(operators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
