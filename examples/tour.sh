@@ -40,4 +40,10 @@ show "$H" lexicon compile "$T/my.tsv" "$T/my.img"
 show "$H" check --lexicon "$T/my.img" "这是一个违-禁-词"
 "$H" lexicon stats "$T/my.img" | tail -5
 
+step "9. Personal information: Chinese detectors with their check characters, in any width"
+show "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８，卡号6222 0212 3456 7894"
+show "$H" pii scan "身份证110105194912310021（校验位不对，不是身份证号）"
+show "$H" pii redact --operator placeholder "请打13812345678，或者13812345678，邮箱zhang.san@example.com"
+show "$H" pii redact --keep-first 3 --keep-last 4 "手机138-1234-5678"
+
 printf '\nNext: `make test` runs every test; `make bench` compares the matcher with Hyperscan (needs ../shared/data).\n'
