@@ -15,6 +15,8 @@ const char *hg_status_name(hg_status status) {
   case HG_ERR_NOMEM: return "out of memory";
   case HG_ERR_CORRUPT: return "corrupt image";
   case HG_ERR_LIMIT: return "limit exceeded";
+  case HG_ERR_NOT_FOUND: return "not found";
+  case HG_ERR_STORE: return "store error";
   }
   return "unknown status";
 }

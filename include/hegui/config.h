@@ -1,0 +1,69 @@
+/* hegui/config.h — the gateway's configuration: YAML (docs/config.md), every key checked at start, errors naming
+ * the key and the line. Defaults make `hegui serve` run with no file at all. */
+#ifndef HEGUI_CONFIG_H
+#define HEGUI_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hegui/lexicon.h"
+#include "hegui/pii.h"
+#include "hegui/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hg_profile { HG_PROFILE_DRAFT_2023, HG_PROFILE_INTERIM_2023, HG_PROFILE_TC260 } hg_profile;
+const char *hg_profile_name(hg_profile p);
+
+typedef enum hg_retention { HG_RETAIN_REDACTED, HG_RETAIN_NONE, HG_RETAIN_FULL } hg_retention;
+
+typedef enum hg_verdict_action { HG_VERDICT_ALLOW, HG_VERDICT_REDACT, HG_VERDICT_BLOCK } hg_verdict_action;
+
+typedef struct hg_config {
+  /* server */
+  char listen[128];          /* "127.0.0.1:8080" */
+  unsigned workers;          /* event-loop threads, default 2 */
+  size_t max_body_bytes;     /* default 1 MiB */
+  size_t max_header_bytes;   /* default 16 KiB */
+  unsigned header_timeout_ms, body_timeout_ms; /* default 10000 each */
+  unsigned max_streams;      /* concurrent streamed answers per worker, default 256 */
+  unsigned drain_timeout_ms; /* graceful shutdown, default 10000 */
+  /* upstream */
+  char upstream_url[512];    /* base URL, e.g. http://127.0.0.1:9000 (the /v1/... path is appended) */
+  char upstream_api_key[256];
+  unsigned connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms; /* default 3000, 60000, 30000 */
+  /* state */
+  char data_dir[512];        /* default ./hegui-data: store, label keys, pseudonym key */
+  char store_url[600];       /* default sqlite:<data_dir>/hegui.db */
+  char lexicon[512];         /* lexicon file or image; empty = the starter lexicon */
+  int auth_required;         /* default 1: requests need an API key */
+  /* policy */
+  hg_profile profile;        /* default tc260 */
+  unsigned input_max_turns;  /* last N messages are moderated, default 0 = all */
+  int input_roles;           /* bit 0 user, 1 system, 2 assistant, 3 tool; default user|system */
+  hg_verdict_action category_action[HG_CATEGORY_COUNT]; /* default: block for lexicon categories */
+  hg_verdict_action pii_action;                          /* default redact */
+  uint64_t pii_types;                                    /* default: hg_pii_options_init's */
+  char refusal[1024];        /* 代答 text for a blocked prompt or answer */
+  /* labels */
+  char label_notice[256];    /* explicit label text, default "本内容由人工智能生成" */
+  int label_at_end;          /* default 1 */
+  char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
+  /* records */
+  hg_retention retain_text;  /* default redacted */
+} hg_config;
+
+/* Fills the defaults. */
+void hg_config_init(hg_config *cfg);
+/* Reads a YAML file over the defaults. Unknown keys, wrong types and values out of range are errors that name
+ * the key and the line: "hegui.yaml:12: upstream.timeout_ms: expected a number of milliseconds". */
+hg_status hg_config_load(hg_config *cfg, const char *path, hg_error *err);
+/* Same for YAML text in memory (name is used in messages). */
+hg_status hg_config_parse(hg_config *cfg, const char *text, size_t len, const char *name, hg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,86 @@
+/* hegui/store.h — the store behind the services: API keys (kept only as hashes), and the audit chain, where every
+ * request leaves a record linked to the one before by SHA-256, so that a changed, removed or reordered record is
+ * found by hg_store_audit_verify.
+ *
+ * The interface is backend-neutral: "sqlite:PATH" (or a plain path) opens the embedded SQLite backend in WAL mode;
+ * a PostgreSQL backend will take "postgres://..." URLs. The SQL used stays portable (no SQLite-only syntax). A
+ * store handle may be used from several threads: calls are serialised inside. */
+#ifndef HEGUI_STORE_H
+#define HEGUI_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hegui/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hg_store hg_store;
+
+/* Opens (and creates or migrates) a store. For SQLite the file's directory must exist. */
+hg_status hg_store_open(const char *url, hg_store **out, hg_error *err);
+void hg_store_close(hg_store *store);
+
+/* ---- API keys --------------------------------------------------------------------------------------------- */
+
+typedef enum hg_role { HG_ROLE_USER = 0, HG_ROLE_REVIEWER = 1, HG_ROLE_ADMIN = 2, HG_ROLE_AUDITOR = 3 } hg_role;
+const char *hg_role_name(hg_role role);
+hg_status hg_role_parse(const char *name, hg_role *out);
+
+#define HG_KEY_MAX 64 /* bytes of a key as printed, NUL included */
+
+/* Creates a key for a user (created if new) with a role; writes the key ("hg-" + 43 base64url characters of 32
+ * random bytes) to key_out. Only SHA-256 of the key is stored. */
+hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX],
+                              hg_error *err);
+
+typedef struct hg_key_info {
+  int64_t key_id;
+  char user[128];
+  hg_role role;
+  int revoked;
+} hg_key_info;
+
+/* Looks a presented key up. HG_ERR_NOT_FOUND for an unknown key; a revoked key is found with revoked = 1. */
+hg_status hg_store_key_lookup(hg_store *store, const char *key, size_t len, hg_key_info *out, hg_error *err);
+hg_status hg_store_key_revoke(hg_store *store, int64_t key_id, hg_error *err);
+
+/* ---- audit chain ------------------------------------------------------------------------------------------ */
+
+typedef struct hg_audit_record {
+  int64_t seq;             /* assigned by append: 1, 2, 3, ... */
+  int64_t time_ms;         /* Unix time in milliseconds; 0 = now */
+  const char *actor;       /* pseudonymous user id (keyed hash), or "admin:<name>" for admin actions */
+  const char *route;       /* "/v1/chat/completions", "admin/takedown", ... */
+  const char *verdict;     /* "allow", "redact", "block", "error", ... */
+  const char *detail_json; /* categories, hits with spans, upstream status, ... (a JSON object), may be NULL */
+  const char *input_sha256;  /* hex, may be NULL */
+  const char *output_sha256; /* hex, may be NULL */
+  const char *text;          /* stored text as the retention policy says (redacted by default), may be NULL */
+  char hash[65];             /* filled by append and by iteration: SHA-256 hex of this record and the previous hash */
+} hg_audit_record;
+
+/* Appends a record at the end of the chain; on success record->seq and record->hash are set. */
+hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_error *err);
+
+typedef struct hg_audit_check {
+  int64_t records;     /* records checked */
+  int64_t first_bad;   /* seq of the first record that does not fit the chain, 0 when all fit */
+  char problem[200];   /* what is wrong with it: "changed", "missing before", "out of order", ... */
+} hg_audit_check;
+
+/* Walks the whole chain. Returns HG_OK when the walk could be done (then check->first_bad says whether the chain
+ * holds), an error when the store could not be read. */
+hg_status hg_store_audit_verify(hg_store *store, hg_audit_check *check, hg_error *err);
+
+/* Calls fn for each record with from_seq <= seq (in order); fn returns non-zero to stop. Strings in the record
+ * are valid only during the call. */
+typedef int (*hg_audit_fn)(void *ctx, const hg_audit_record *record);
+hg_status hg_store_audit_each(hg_store *store, int64_t from_seq, hg_audit_fn fn, void *ctx, hg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
