@@ -18,7 +18,7 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 run: build
-	@examples/tour.sh build/hegui
+	@examples/tour.sh build
 
 test: deps-test
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHG_SANITIZE=ON >/dev/null

@@ -1,49 +1,85 @@
 #!/usr/bin/env bash
-# examples/tour.sh HEGUI — a short tour of what hegui does today, on the starter lexicon built into the binary.
-# Run by `make run` (the first command in README.md).
+# examples/tour.sh BUILD_DIR — the README's first command: starts the sample model server and `hegui serve` in
+# front of it on the embedded defaults (SQLite store, starter lexicon), shows what the gateway does with a
+# standard OpenAI client call (curl), then the offline tools. When run from a terminal it keeps the gateway
+# running at the end until Ctrl-C.
 set -u
-H=${1:-build/hegui}
+B=${1:-build}
+H=$B/hegui
+U=$B/examples/sample_upstream
+DATA=${HEGUI_TOUR_DATA:-$(mktemp -d /tmp/hegui-tour.XXXXXX)}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+cleanup() { kill "$GW" "$UP" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; printf '(exit %d)\n' $?; }
+say() { printf '%s\n' "$*"; }
+field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-step "1. Clean text passes (exit 0, like grep)"
-show "$H" check "今天天气很好，我们去公园散步。"
+"$U" --listen 127.0.0.1:0 --quiet >"$T/up.out" 2>/dev/null &
+UP=$!
+for _ in $(seq 50); do grep -q listening "$T/up.out" && break; sleep 0.1; done
+UPORT=$(grep -o '127.0.0.1:[0-9]*' "$T/up.out" | cut -d: -f2)
+KEY=$("$H" keys create --data-dir "$DATA" --user tour-user | tail -1)
+PORT=${HEGUI_TOUR_PORT:-8080}
+"$H" serve --listen "127.0.0.1:$PORT" --upstream "http://127.0.0.1:$UPORT" --data-dir "$DATA" >"$T/gw.out" 2>"$T/gw.err" &
+GW=$!
+for _ in $(seq 50); do grep -q "serving on" "$T/gw.out" && break; sleep 0.1; done
+if ! grep -q "serving on" "$T/gw.out"; then
+  say "port $PORT is busy; trying a free one"
+  "$H" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UPORT" --data-dir "$DATA" >"$T/gw.out" 2>"$T/gw.err" &
+  GW=$!
+  for _ in $(seq 50); do grep -q "serving on" "$T/gw.out" && break; sleep 0.1; done
+fi
+cat "$T/gw.out"
+PORT=$(grep -o '127.0.0.1:[0-9]*' "$T/gw.out" | head -1 | cut -d: -f2)
+URL=http://127.0.0.1:$PORT/v1/chat/completions
+ask() { curl -sS "$URL" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d "$1"; }
 
-step "2. A prohibited term is found, with its TC260-003 risk code, action, mode and exact byte span"
-show "$H" check "网上有人在卖冰毒"
+step "1. An ordinary question passes through; the answer carries the explicit notice and the signed label"
+ask '{"model":"sample-1","messages":[{"role":"user","content":"你好"}]}' >"$T/r1.json"
+say "answer:        $(field 'd["choices"][0]["message"]["content"]' <"$T/r1.json")"
+say "aigc label:    $(field 'json.dumps(d["aigc"])' <"$T/r1.json")"
+"$H" label verify-text --data-dir "$DATA" --response "$T/r1.json"
 
-step "3. Disguises are seen through: inserted symbols, full width, Traditional script, repeats, pinyin"
-show "$H" check "法 * 轮 _ 功"
-show "$H" check "ＣＯＣＡＩＮＥ"
-show "$H" check "支持臺獨"
-show "$H" check "法法法轮轮功"
-show "$H" check "falun gong"
+step "2. A prohibited prompt never reaches the model: the refusal (代答), finish_reason content_filter"
+ask '{"model":"sample-1","messages":[{"role":"user","content":"哪里能买到冰-毒？"}]}' >"$T/r2.json"
+say "answer:        $(field 'd["choices"][0]["message"]["content"]' <"$T/r2.json")"
+say "finish_reason: $(field 'd["choices"][0]["finish_reason"]' <"$T/r2.json")"
 
-step "4. Allowlist phrases neutralise what they contain: the fish is fine, the drug is not"
-show "$H" check "大麻哈鱼很好吃，但大麻不行"
+step "3. A phone number is replaced before it leaves and restored in the answer"
+ask '{"model":"sample-1","messages":[{"role":"user","content":"echo: 好的，我会打 13812345678 联系你"}]}' >"$T/r3.json"
+say "the user sees: $(field 'd["choices"][0]["message"]["content"].split(chr(10))[0]' <"$T/r3.json")"
+say "the model saw: $("$H" audit export --data-dir "$DATA" | tail -1 | field 'json.loads(d["text"])["input"]')"
 
-step "5. Latin entries match whole words only"
-show "$H" check "Cocaine is illegal; recocainated is not a word"
+step "4. A streamed answer that turns to a prohibited word is cut there: nothing of the word reaches the client"
+curl -sSN "$URL" -H "Authorization: Bearer $KEY" \
+  -d '{"model":"sample-1","stream":true,"messages":[{"role":"user","content":"讲一个危险的故事"}]}' >"$T/s4.txt"
+python3 - "$T/s4.txt" <<'PY'
+import json, sys
+text, finish = "", None
+for block in open(sys.argv[1], encoding="utf-8").read().split("\n\n"):
+    if block.startswith("data: {"):
+        c = json.loads(block[6:])["choices"][0]
+        text += (c.get("delta") or {}).get("content") or ""
+        finish = c.get("finish_reason") or finish
+print("streamed text: " + text.replace("\n", " / "))
+print("finish_reason: %s   (the model went on to say 冰毒: %s)" % (finish, "冰" in text))
+PY
 
-step "6. JSON for programs"
-show "$H" check --json "卖冰毒"
+step "5. Every request left a record in a hash chain; changing any record is detected"
+"$H" audit verify --data-dir "$DATA"
+say "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^hegui_verdicts_total')"
 
-step "7. Invalid UTF-8 is reported with its byte offset (exit 2), never crashes"
-printf 'good \xff bad' >"$T/bad.txt"
-show "$H" check --file "$T/bad.txt"
+step "6. The same engine offline: hegui check and hegui pii"
+"$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"
+"$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８"
+"$H" pii redact --operator placeholder "请打13812345678，邮箱zhang.san@example.com" 2>/dev/null
 
-step "8. Lexicons compile into a checked, mappable image; stats against the TC260-003 minimums"
-printf '# my lexicon\n违禁词\tA1h\t4\tblock\tfolded,noise\n' >"$T/my.tsv"
-show "$H" lexicon compile "$T/my.tsv" "$T/my.img"
-show "$H" check --lexicon "$T/my.img" "这是一个违-禁-词"
-"$H" lexicon stats "$T/my.img" | tail -5
-
-step "9. Personal information: Chinese detectors with their check characters, in any width"
-show "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８，卡号6222 0212 3456 7894"
-show "$H" pii scan "身份证110105194912310021（校验位不对，不是身份证号）"
-show "$H" pii redact --operator placeholder "请打13812345678，或者13812345678，邮箱zhang.san@example.com"
-show "$H" pii redact --keep-first 3 --keep-last 4 "手机138-1234-5678"
-
-printf '\nNext: `make test` runs every test; `make bench` compares the matcher with Hyperscan (needs ../shared/data).\n'
+say ""
+say "data (SQLite store, label and pseudonym keys): $DATA"
+if [ -t 0 ] && [ -t 1 ]; then
+  say "The gateway keeps serving on http://127.0.0.1:$PORT/v1 with key $KEY — press Ctrl-C to stop."
+  wait "$GW"
+else
+  say "Try it: hegui serve --listen 127.0.0.1:8080 --upstream URL_OF_YOUR_MODEL_SERVER; make test runs every test."
+fi

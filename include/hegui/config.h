@@ -23,36 +23,36 @@ typedef enum hg_verdict_action { HG_VERDICT_ALLOW, HG_VERDICT_REDACT, HG_VERDICT
 
 typedef struct hg_config {
   /* server */
-  char listen[128];          /* "127.0.0.1:8080" */
-  unsigned workers;          /* event-loop threads, default 2 */
-  size_t max_body_bytes;     /* default 1 MiB */
-  size_t max_header_bytes;   /* default 16 KiB */
+  char listen[128];                            /* "127.0.0.1:8080" */
+  unsigned workers;                            /* event-loop threads, default 2 */
+  size_t max_body_bytes;                       /* default 1 MiB */
+  size_t max_header_bytes;                     /* default 16 KiB */
   unsigned header_timeout_ms, body_timeout_ms; /* default 10000 each */
-  unsigned max_streams;      /* concurrent streamed answers per worker, default 256 */
-  unsigned drain_timeout_ms; /* graceful shutdown, default 10000 */
+  unsigned max_streams;                        /* concurrent streamed answers per worker, default 256 */
+  unsigned drain_timeout_ms;                   /* graceful shutdown, default 10000 */
   /* upstream */
-  char upstream_url[512];    /* base URL, e.g. http://127.0.0.1:9000 (the /v1/... path is appended) */
+  char upstream_url[512]; /* base URL, e.g. http://127.0.0.1:9000 (the /v1/... path is appended) */
   char upstream_api_key[256];
   unsigned connect_timeout_ms, first_byte_timeout_ms, idle_timeout_ms; /* default 3000, 60000, 30000 */
   /* state */
-  char data_dir[512];        /* default ./hegui-data: store, label keys, pseudonym key */
-  char store_url[600];       /* default sqlite:<data_dir>/hegui.db */
-  char lexicon[512];         /* lexicon file or image; empty = the starter lexicon */
-  int auth_required;         /* default 1: requests need an API key */
+  char data_dir[512];  /* default ./hegui-data: store, label keys, pseudonym key */
+  char store_url[600]; /* default sqlite:<data_dir>/hegui.db */
+  char lexicon[512];   /* lexicon file or image; empty = the starter lexicon */
+  int auth_required;   /* default 1: requests need an API key */
   /* policy */
-  hg_profile profile;        /* default tc260 */
-  unsigned input_max_turns;  /* last N messages are moderated, default 0 = all */
-  int input_roles;           /* bit 0 user, 1 system, 2 assistant, 3 tool; default user|system */
+  hg_profile profile;       /* default tc260 */
+  unsigned input_max_turns; /* last N messages are moderated, default 0 = all */
+  int input_roles;          /* bit 0 user, 1 system, 2 assistant, 3 tool; default user|system */
   hg_verdict_action category_action[HG_CATEGORY_COUNT]; /* default: block for lexicon categories */
-  hg_verdict_action pii_action;                          /* default redact */
-  uint64_t pii_types;                                    /* default: hg_pii_options_init's */
-  char refusal[1024];        /* 代答 text for a blocked prompt or answer */
+  hg_verdict_action pii_action;                         /* default redact */
+  uint64_t pii_types;                                   /* default: hg_pii_options_init's */
+  char refusal[1024];                                   /* 代答 text for a blocked prompt or answer */
   /* labels */
-  char label_notice[256];    /* explicit label text, default "本内容由人工智能生成" */
-  int label_at_end;          /* default 1 */
+  char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
+  int label_at_end;           /* default 1 */
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* records */
-  hg_retention retain_text;  /* default redacted */
+  hg_retention retain_text; /* default redacted */
 } hg_config;
 
 /* Fills the defaults. */

@@ -2,8 +2,12 @@
 #ifndef HEGUI_H
 #define HEGUI_H
 
+#include "hegui/config.h"
+#include "hegui/label.h"
 #include "hegui/lexicon.h"
+#include "hegui/pii.h"
 #include "hegui/status.h"
+#include "hegui/store.h"
 #include "hegui/text.h"
 
 #define HG_VERSION_STRING "0.1.0"

@@ -13,13 +13,13 @@ extern "C" {
 
 typedef enum hg_status {
   HG_OK = 0,
-  HG_ERR_INVALID = 1, /* a bad argument from the caller */
-  HG_ERR_PARSE = 2,   /* input data that does not follow its format */
-  HG_ERR_UTF8 = 3,    /* text that is not valid UTF-8 */
-  HG_ERR_IO = 4,      /* a file could not be read or written */
-  HG_ERR_NOMEM = 5,   /* out of memory */
-  HG_ERR_CORRUPT = 6, /* a compiled image that is truncated, damaged or of another version */
-  HG_ERR_LIMIT = 7,    /* input beyond a documented bound */
+  HG_ERR_INVALID = 1,   /* a bad argument from the caller */
+  HG_ERR_PARSE = 2,     /* input data that does not follow its format */
+  HG_ERR_UTF8 = 3,      /* text that is not valid UTF-8 */
+  HG_ERR_IO = 4,        /* a file could not be read or written */
+  HG_ERR_NOMEM = 5,     /* out of memory */
+  HG_ERR_CORRUPT = 6,   /* a compiled image that is truncated, damaged or of another version */
+  HG_ERR_LIMIT = 7,     /* input beyond a documented bound */
   HG_ERR_NOT_FOUND = 8, /* no such record (an unknown API key, user, ticket) */
   HG_ERR_STORE = 9      /* the store (database) failed */
 } hg_status;

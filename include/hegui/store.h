@@ -33,8 +33,7 @@ hg_status hg_role_parse(const char *name, hg_role *out);
 
 /* Creates a key for a user (created if new) with a role; writes the key ("hg-" + 43 base64url characters of 32
  * random bytes) to key_out. Only SHA-256 of the key is stored. */
-hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX],
-                              hg_error *err);
+hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX], hg_error *err);
 
 typedef struct hg_key_info {
   int64_t key_id;
@@ -50,12 +49,12 @@ hg_status hg_store_key_revoke(hg_store *store, int64_t key_id, hg_error *err);
 /* ---- audit chain ------------------------------------------------------------------------------------------ */
 
 typedef struct hg_audit_record {
-  int64_t seq;             /* assigned by append: 1, 2, 3, ... */
-  int64_t time_ms;         /* Unix time in milliseconds; 0 = now */
-  const char *actor;       /* pseudonymous user id (keyed hash), or "admin:<name>" for admin actions */
-  const char *route;       /* "/v1/chat/completions", "admin/takedown", ... */
-  const char *verdict;     /* "allow", "redact", "block", "error", ... */
-  const char *detail_json; /* categories, hits with spans, upstream status, ... (a JSON object), may be NULL */
+  int64_t seq;               /* assigned by append: 1, 2, 3, ... */
+  int64_t time_ms;           /* Unix time in milliseconds; 0 = now */
+  const char *actor;         /* pseudonymous user id (keyed hash), or "admin:<name>" for admin actions */
+  const char *route;         /* "/v1/chat/completions", "admin/takedown", ... */
+  const char *verdict;       /* "allow", "redact", "block", "error", ... */
+  const char *detail_json;   /* categories, hits with spans, upstream status, ... (a JSON object), may be NULL */
   const char *input_sha256;  /* hex, may be NULL */
   const char *output_sha256; /* hex, may be NULL */
   const char *text;          /* stored text as the retention policy says (redacted by default), may be NULL */
@@ -66,9 +65,9 @@ typedef struct hg_audit_record {
 hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_error *err);
 
 typedef struct hg_audit_check {
-  int64_t records;     /* records checked */
-  int64_t first_bad;   /* seq of the first record that does not fit the chain, 0 when all fit */
-  char problem[200];   /* what is wrong with it: "changed", "missing before", "out of order", ... */
+  int64_t records;   /* records checked */
+  int64_t first_bad; /* seq of the first record that does not fit the chain, 0 when all fit */
+  char problem[200]; /* what is wrong with it: "changed", "missing before", "out of order", ... */
 } hg_audit_check;
 
 /* Walks the whole chain. Returns HG_OK when the walk could be done (then check->first_bad says whether the chain

@@ -24,5 +24,9 @@ int cmd_check(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
 int cmd_fold(int argc, char **argv);
 int cmd_pii(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_label(int argc, char **argv);
 
 #endif

@@ -102,6 +102,8 @@ static void usage(FILE *f) {
   fputs("usage: hegui COMMAND [OPTIONS]\n"
         "\n"
         "commands:\n"
+        "  serve [--config FILE] [--listen HOST:PORT] [--upstream URL] [--lexicon FILE] [--data-dir DIR]\n"
+        "                      the OpenAI-compatible gateway (moderation, labels, records)\n"
         "  check [--lexicon FILE] [--json|--count] [--file PATH | TEXT | -]\n"
         "                      find lexicon entries in text; exit 0 none, 1 found, 2 error\n"
         "  lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT\n"
@@ -115,6 +117,19 @@ static void usage(FILE *f) {
         "                      write the text with personal information replaced\n"
         "  pii unseal [--key-file FILE] TOKEN\n"
         "                      open a value sealed by 'pii redact --operator seal'\n"
+        "  label verify-text (--data-dir DIR | --public-key FILE)\n"
+        "                    (--response FILE | --label JSON (--text TEXT | --file PATH))\n"
+        "                      check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"
+        "  label show-key --data-dir DIR\n"
+        "                      print the label public key as hex (creates the key pair when absent)\n"
+        "  keys create --data-dir DIR --user NAME [--role user|reviewer|admin|auditor]\n"
+        "                      create an API key; it is printed once, on the last line (only its hash is kept)\n"
+        "  keys revoke --data-dir DIR --id N\n"
+        "                      revoke an API key\n"
+        "  audit verify --data-dir DIR [--json]\n"
+        "                      check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"
+        "  audit export --data-dir DIR [--from SEQ]\n"
+        "                      write the audit records as JSON Lines\n"
         "  fold [--skip-noise] TEXT\n"
         "                      show the normalized (folded) form of a text\n"
         "  version             print the version\n"
@@ -133,6 +148,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "lexicon")) return cmd_lexicon(argc - 1, argv + 1);
   if (!strcmp(cmd, "fold")) return cmd_fold(argc - 1, argv + 1);
   if (!strcmp(cmd, "pii")) return cmd_pii(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+  if (!strcmp(cmd, "keys")) return cmd_keys(argc - 1, argv + 1);
+  if (!strcmp(cmd, "audit")) return cmd_audit(argc - 1, argv + 1);
+  if (!strcmp(cmd, "label")) return cmd_label(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hegui %s\n", hg_version());
     return 0;

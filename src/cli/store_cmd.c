@@ -1,0 +1,203 @@
+/* store_cmd.c — `hegui keys create|revoke` and `hegui audit verify|export`, over the store in DIR/hegui.db.
+ *
+ * keys create makes the data directory (mode 0700) and the database when they are missing; the other commands
+ * need an existing database, so that a mistyped --data-dir is an error and not a fresh, empty chain that "holds". */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "hegui/store.h"
+#include "store/store_internal.h"
+
+static int open_store(const char *dir, int create, hg_store **out) {
+  if (!dir) return cli_error("--data-dir DIR is needed (the directory that holds hegui.db)"), -1;
+  if (create && mkdir(dir, 0700) && errno != EEXIST)
+    return cli_error("cannot create the data directory %s: %s", dir, strerror(errno)), -1;
+  char path[PATH_MAX];
+  if ((size_t)snprintf(path, sizeof path, "%s/hegui.db", dir) >= sizeof path)
+    return cli_error("the data directory path is too long"), -1;
+  struct stat sb;
+  if (!create && stat(path, &sb))
+    return cli_error("no store at %s: %s (keys create makes one)", path, strerror(errno)), -1;
+  char url[PATH_MAX + 8];
+  snprintf(url, sizeof url, "sqlite:%s", path);
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_open(url, out, &err)) return cli_error("%s", err.message), -1;
+  return 0;
+}
+
+static int keys_create(int argc, char **argv) {
+  const char *dir = NULL, *user = NULL;
+  hg_role role = HG_ROLE_USER;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--data-dir")) {
+      if (++i >= argc) return cli_error("--data-dir needs a directory"), EXIT_ERROR;
+      dir = argv[i];
+    } else if (!strcmp(a, "--user")) {
+      if (++i >= argc) return cli_error("--user needs a name"), EXIT_ERROR;
+      user = argv[i];
+    } else if (!strcmp(a, "--role")) {
+      if (++i >= argc || hg_role_parse(argv[i], &role))
+        return cli_error("--role needs user, reviewer, admin or auditor"), EXIT_ERROR;
+    } else {
+      return cli_error("keys create: unknown argument '%s'", a), EXIT_ERROR;
+    }
+  }
+  if (!user) return cli_error("keys create needs --user NAME"), EXIT_ERROR;
+  hg_store *store;
+  if (open_store(dir, 1, &store)) return EXIT_ERROR;
+  char key[HG_KEY_MAX];
+  hg_key_info info;
+  hg_error err;
+  hg_error_clear(&err);
+  int rc = 0;
+  if (hg_store_key_create(store, user, role, key, &err) || hg_store_key_lookup(store, key, strlen(key), &info, &err))
+    rc = EXIT_ERROR, cli_error("%s", err.message);
+  hg_store_close(store);
+  if (rc) return rc;
+  /* the key last and alone on its line, so that scripts can take it with `tail -n 1` */
+  printf("created key for user %s (role %s), id %" PRId64 "; only its hash is stored, so keep it now:\n%s\n", user,
+         hg_role_name(role), info.key_id, key);
+  return 0;
+}
+
+static int keys_revoke(int argc, char **argv) {
+  const char *dir = NULL;
+  long id = -1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--data-dir")) {
+      if (++i >= argc) return cli_error("--data-dir needs a directory"), EXIT_ERROR;
+      dir = argv[i];
+    } else if (!strcmp(a, "--id")) {
+      if (++i >= argc || (id = cli_parse_uint(argv[i], LONG_MAX)) <= 0)
+        return cli_error("--id needs a key id (a positive number)"), EXIT_ERROR;
+    } else {
+      return cli_error("keys revoke: unknown argument '%s'", a), EXIT_ERROR;
+    }
+  }
+  if (id <= 0) return cli_error("keys revoke needs --id N"), EXIT_ERROR;
+  hg_store *store;
+  if (open_store(dir, 0, &store)) return EXIT_ERROR;
+  hg_error err;
+  hg_error_clear(&err);
+  int rc = 0;
+  if (hg_store_key_revoke(store, id, &err))
+    rc = EXIT_ERROR, cli_error("%s", err.message);
+  else
+    printf("revoked key %ld\n", id);
+  hg_store_close(store);
+  return rc;
+}
+
+int cmd_keys(int argc, char **argv) {
+  if (argc < 2) return cli_error("usage: hegui keys create|revoke --data-dir DIR ..."), EXIT_ERROR;
+  if (!strcmp(argv[1], "create")) return keys_create(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "revoke")) return keys_revoke(argc - 1, argv + 1);
+  cli_error("unknown keys command '%s' (create, revoke)", argv[1]);
+  return EXIT_ERROR;
+}
+
+static int audit_verify(int argc, char **argv) {
+  const char *dir = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--data-dir")) {
+      if (++i >= argc) return cli_error("--data-dir needs a directory"), EXIT_ERROR;
+      dir = argv[i];
+    } else if (!strcmp(a, "--json")) {
+      json = 1;
+    } else {
+      return cli_error("audit verify: unknown argument '%s'", a), EXIT_ERROR;
+    }
+  }
+  hg_store *store;
+  if (open_store(dir, 0, &store)) return EXIT_ERROR;
+  hg_audit_check check;
+  hg_error err;
+  hg_error_clear(&err);
+  hg_status st = hg_store_audit_verify(store, &check, &err);
+  hg_store_close(store);
+  if (st) return cli_error("%s", err.message), EXIT_ERROR;
+  if (json) {
+    printf("{\"holds\": %s, \"records\": %" PRId64 ", \"first_bad\": ", check.first_bad ? "false" : "true",
+           check.records);
+    if (check.first_bad) {
+      printf("%" PRId64 ", \"problem\": ", check.first_bad);
+      cli_json_string(stdout, check.problem, strlen(check.problem));
+    } else {
+      printf("null, \"problem\": null");
+    }
+    printf("}\n");
+  } else if (check.first_bad) {
+    printf("audit chain broken at record %" PRId64 ": %s\n", check.first_bad, check.problem);
+  } else {
+    printf("audit chain holds: %" PRId64 " records\n", check.records);
+  }
+  return check.first_bad ? EXIT_FOUND : 0;
+}
+
+static void json_field(const char *name, hg_store_text t) {
+  printf(", \"%s\": ", name);
+  if (t.ptr)
+    cli_json_string(stdout, t.ptr, t.len);
+  else
+    fputs("null", stdout);
+}
+
+static int export_row(void *ctx, const hg_audit_row *row) {
+  (void)ctx;
+  printf("{\"seq\": %" PRId64 ", \"time_ms\": %" PRId64, row->seq, row->time_ms);
+  json_field("actor", row->actor);
+  json_field("route", row->route);
+  json_field("verdict", row->verdict);
+  json_field("detail_json", row->detail_json); /* as a string: the exact bytes the hash covers */
+  json_field("input_sha256", row->input_sha256);
+  json_field("output_sha256", row->output_sha256);
+  json_field("text", row->text);
+  json_field("prev_hash", row->prev_hash);
+  json_field("hash", row->hash);
+  fputs("}\n", stdout);
+  return ferror(stdout) != 0; /* a closed pipe: stop */
+}
+
+static int audit_export(int argc, char **argv) {
+  const char *dir = NULL;
+  long from = LONG_MIN; /* everything stored, a stray record below seq 1 included */
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--data-dir")) {
+      if (++i >= argc) return cli_error("--data-dir needs a directory"), EXIT_ERROR;
+      dir = argv[i];
+    } else if (!strcmp(a, "--from")) {
+      if (++i >= argc || (from = cli_parse_uint(argv[i], LONG_MAX)) < 0)
+        return cli_error("--from needs a record number"), EXIT_ERROR;
+    } else {
+      return cli_error("audit export: unknown argument '%s'", a), EXIT_ERROR;
+    }
+  }
+  hg_store *store;
+  if (open_store(dir, 0, &store)) return EXIT_ERROR;
+  hg_error err;
+  hg_error_clear(&err);
+  hg_status st = hg_store_audit_rows(store, from, export_row, NULL, &err);
+  hg_store_close(store);
+  if (st) return cli_error("%s", err.message), EXIT_ERROR;
+  if (fflush(stdout) || ferror(stdout)) return cli_error("cannot write the export: %s", strerror(errno)), EXIT_ERROR;
+  return 0;
+}
+
+int cmd_audit(int argc, char **argv) {
+  if (argc < 2) return cli_error("usage: hegui audit verify|export --data-dir DIR ..."), EXIT_ERROR;
+  if (!strcmp(argv[1], "verify")) return audit_verify(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "export")) return audit_export(argc - 1, argv + 1);
+  cli_error("unknown audit command '%s' (verify, export)", argv[1]);
+  return EXIT_ERROR;
+}

@@ -1,0 +1,740 @@
+/* config.c — the gateway's YAML configuration (docs/config.md), read in two steps: libyaml's events become a
+ * small tree (bounded in depth and size, aliases refused), then the tree is walked against a table of known keys.
+ * Every error names the file, the line and the dotted key; unknown and duplicate keys are errors, since a
+ * misspelt key silently left at its default is how a compliance setting goes missing. The walk fills a copy of
+ * the caller's hg_config, so a file with an error changes nothing. */
+#include "hegui/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "base/error.h"
+#include "hegui/label.h"
+
+#define CONFIG_TEXT_MAX ((size_t)1 << 20)
+#define TREE_DEPTH_MAX 16    /* the layout needs 4 */
+#define TREE_NODES_MAX 10000 /* the layout needs about 150 */
+#define KEY_SHOWN_MAX 64     /* bytes of an unknown key repeated in a message */
+#define PATH_MAX_LEN 160
+#define TIMEOUT_MS_MAX 3600000ull
+
+const char *hg_profile_name(hg_profile p) {
+  switch (p) {
+  case HG_PROFILE_DRAFT_2023: return "draft-2023";
+  case HG_PROFILE_INTERIM_2023: return "interim-2023";
+  case HG_PROFILE_TC260: return "tc260";
+  }
+  return "unknown";
+}
+
+static void default_store_url(const char *data_dir, char *out, size_t size) {
+  snprintf(out, size, "sqlite:%s/hegui.db", data_dir);
+}
+
+void hg_config_init(hg_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  strcpy(cfg->listen, "127.0.0.1:8080");
+  cfg->workers = 2;
+  cfg->max_body_bytes = 1u << 20;
+  cfg->max_header_bytes = 16u << 10;
+  cfg->header_timeout_ms = 10000;
+  cfg->body_timeout_ms = 10000;
+  cfg->max_streams = 256;
+  cfg->drain_timeout_ms = 10000;
+  strcpy(cfg->upstream_url, "http://127.0.0.1:9000");
+  cfg->connect_timeout_ms = 3000;
+  cfg->first_byte_timeout_ms = 60000;
+  cfg->idle_timeout_ms = 30000;
+  strcpy(cfg->data_dir, "./hegui-data");
+  default_store_url(cfg->data_dir, cfg->store_url, sizeof cfg->store_url);
+  cfg->auth_required = 1;
+  cfg->profile = HG_PROFILE_TC260;
+  cfg->input_max_turns = 0;
+  cfg->input_roles = 1 << 0 | 1 << 1;
+  for (int c = 0; c < HG_CATEGORY_COUNT; c++)
+    cfg->category_action[c] = HG_VERDICT_BLOCK;
+  /* personal information is redacted rather than refused, whether the detector or a pii lexicon entry found it */
+  cfg->category_action[HG_CAT_PII] = HG_VERDICT_REDACT;
+  cfg->pii_action = HG_VERDICT_REDACT;
+  hg_pii_options o;
+  hg_pii_options_init(&o);
+  cfg->pii_types = o.types;
+  strcpy(cfg->refusal, "很抱歉，这个问题我无法回答。");
+  strcpy(cfg->label_notice, "本内容由人工智能生成");
+  cfg->label_at_end = 1;
+  strcpy(cfg->content_producer, "hegui");
+  cfg->retain_text = HG_RETAIN_REDACTED;
+}
+
+/* ---- step 1: events to a tree ------------------------------------------------------------------------------ */
+
+typedef enum node_kind { NODE_SCALAR, NODE_MAP, NODE_SEQ } node_kind;
+
+typedef struct node {
+  node_kind kind;
+  size_t line, mark; /* 1-based line, and libyaml's index of the node's start (characters, not bytes) */
+  char *text;        /* scalars: the value, NUL-terminated (it may hold a NUL of its own: len tells) */
+  size_t len;
+  int plain;           /* scalars: unquoted and untagged, so "null", "true" and numbers mean what they say */
+  struct node **items; /* maps: key, value, key, value, ...; sequences: the items */
+  size_t count, cap;
+} node;
+
+static void node_free(node *n) {
+  if (!n) return;
+  for (size_t i = 0; i < n->count; i++)
+    node_free(n->items[i]);
+  free(n->items);
+  free(n->text);
+  free(n);
+}
+
+typedef struct loader {
+  const char *name, *text;
+  size_t len, nodes;
+  hg_error *err;
+  node *stack[TREE_DEPTH_MAX];
+  size_t depth;
+  node *root;
+} loader;
+
+static size_t line_of_offset(const char *text, size_t len, size_t offset) {
+  size_t line = 1;
+  for (size_t i = 0; i < offset && i < len; i++)
+    line += text[i] == '\n';
+  return line;
+}
+
+/* A UTF-8 byte order mark is passed over here: libyaml, told the encoding, would read it as a character and
+ * then see the first line as indented. */
+static size_t bom_len(const char *text, size_t len) { return len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0; }
+
+/* libyaml counts characters after the byte order mark; hg_error wants bytes. Done only for the one error
+ * reported, as it walks the text. */
+static size_t byte_offset(const char *text, size_t len, size_t mark) {
+  size_t pos = bom_len(text, len);
+  for (size_t chars = 0; pos < len && chars < mark; chars++)
+    for (pos++; pos < len && ((unsigned char)text[pos] & 0xC0) == 0x80;)
+      pos++;
+  return pos;
+}
+
+static hg_status yaml_failure(loader *l, const yaml_parser_t *parser) {
+  if (parser->error == YAML_MEMORY_ERROR) return hg_fail(l->err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  const char *problem = parser->problem ? parser->problem : "malformed YAML";
+  if (parser->error == YAML_READER_ERROR) {
+    size_t at = bom_len(l->text, l->len) + parser->problem_offset, line = line_of_offset(l->text, l->len, at);
+    return hg_fail(l->err, HG_ERR_PARSE, line, at, "%s:%zu: invalid YAML: %s", l->name, line, problem);
+  }
+  size_t line = parser->problem_mark.line + 1, at = byte_offset(l->text, l->len, parser->problem_mark.index);
+  const char *hint = at < l->len && l->text[at] == '\t' ? "; YAML indents with spaces, not tabs" : "";
+  char context[96] = "";
+  if (parser->context && parser->context_mark.line + 1 != line)
+    snprintf(context, sizeof context, " (%s at line %zu)", parser->context, (size_t)parser->context_mark.line + 1);
+  else if (parser->context)
+    snprintf(context, sizeof context, " (%s)", parser->context);
+  return hg_fail(l->err, HG_ERR_PARSE, line, at, "%s:%zu: invalid YAML: %s%s%s", l->name, line, problem, context, hint);
+}
+
+static hg_status add_node(loader *l, const yaml_event_t *ev, node_kind kind, node **out) {
+  size_t line = ev->start_mark.line + 1;
+  if (++l->nodes > TREE_NODES_MAX)
+    return hg_fail(l->err, HG_ERR_LIMIT, line, byte_offset(l->text, l->len, ev->start_mark.index),
+                   "%s:%zu: more than %d YAML nodes", l->name, line, TREE_NODES_MAX);
+  node *n = calloc(1, sizeof *n);
+  if (!n) return hg_fail(l->err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  n->kind = kind;
+  n->line = line;
+  n->mark = ev->start_mark.index;
+  if (kind == NODE_SCALAR) {
+    n->len = ev->data.scalar.length;
+    n->text = malloc(n->len + 1);
+    if (!n->text) {
+      free(n);
+      return hg_fail(l->err, HG_ERR_NOMEM, 0, 0, "out of memory");
+    }
+    memcpy(n->text, ev->data.scalar.value, n->len);
+    n->text[n->len] = '\0';
+    n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
+  }
+  if (l->depth == 0) {
+    l->root = n;
+  } else {
+    node *parent = l->stack[l->depth - 1];
+    if (parent->count == parent->cap) {
+      size_t cap = parent->cap ? parent->cap * 2 : 8;
+      node **items = realloc(parent->items, cap * sizeof *items);
+      if (!items) {
+        node_free(n);
+        return hg_fail(l->err, HG_ERR_NOMEM, 0, 0, "out of memory");
+      }
+      parent->items = items;
+      parent->cap = cap;
+    }
+    parent->items[parent->count++] = n;
+  }
+  *out = n;
+  return HG_OK;
+}
+
+static hg_status load_tree(loader *l) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return hg_fail(l->err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  size_t bom = bom_len(l->text, l->len);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)l->text + bom, l->len - bom);
+  yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+  hg_status s = HG_OK;
+  int documents = 0, done = 0;
+  while (!s && !done) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&parser, &ev)) {
+      s = yaml_failure(l, &parser);
+      break;
+    }
+    size_t line = ev.start_mark.line + 1;
+    node *n;
+    switch (ev.type) {
+    case YAML_STREAM_END_EVENT: done = 1; break;
+    case YAML_DOCUMENT_START_EVENT:
+      if (++documents > 1)
+        s = hg_fail(l->err, HG_ERR_PARSE, line, byte_offset(l->text, l->len, ev.start_mark.index),
+                    "%s:%zu: a second YAML document (one file, one configuration)", l->name, line);
+      break;
+    case YAML_ALIAS_EVENT:
+      s = hg_fail(l->err, HG_ERR_PARSE, line, byte_offset(l->text, l->len, ev.start_mark.index),
+                  "%s:%zu: aliases (*%s) are not supported in a hegui configuration", l->name, line,
+                  (const char *)ev.data.alias.anchor);
+      break;
+    case YAML_SCALAR_EVENT: s = add_node(l, &ev, NODE_SCALAR, &n); break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      if (l->depth == TREE_DEPTH_MAX) {
+        s = hg_fail(l->err, HG_ERR_LIMIT, line, byte_offset(l->text, l->len, ev.start_mark.index),
+                    "%s:%zu: nested more than %d levels deep", l->name, line, TREE_DEPTH_MAX);
+        break;
+      }
+      s = add_node(l, &ev, ev.type == YAML_MAPPING_START_EVENT ? NODE_MAP : NODE_SEQ, &n);
+      if (!s) l->stack[l->depth++] = n;
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: l->depth--; break;
+    default: break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  return s;
+}
+
+/* ---- step 2: the tree against the known keys --------------------------------------------------------------- */
+
+typedef struct walk {
+  const char *name, *text;
+  size_t len;
+  hg_error *err;
+  hg_config *cfg;
+  int store_set;
+} walk;
+
+static hg_status fail_at(walk *w, const node *n, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static hg_status fail_at(walk *w, const node *n, const char *path, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return hg_fail(w->err, HG_ERR_PARSE, n->line, byte_offset(w->text, w->len, n->mark), "%s:%zu: %s%s%s", w->name,
+                 n->line, path, *path ? ": " : "", msg);
+}
+
+/* A key from the file, cut short at a UTF-8 boundary, for messages. */
+static void key_shown(const node *key, char out[KEY_SHOWN_MAX + 1]) {
+  if (key->kind != NODE_SCALAR) {
+    strcpy(out, "?");
+    return;
+  }
+  size_t n = key->len < KEY_SHOWN_MAX ? key->len : KEY_SHOWN_MAX;
+  while (n < key->len && n > 0 && ((unsigned char)key->text[n] & 0xC0) == 0x80)
+    n--;
+  memcpy(out, key->text, n);
+  out[n] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)out[i] < 0x20) out[i] = '?';
+}
+
+static void join_path(char out[PATH_MAX_LEN], const char *path, const char *key) {
+  if (snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key) >= PATH_MAX_LEN)
+    strcpy(out + PATH_MAX_LEN - 4, "...");
+}
+
+static int is_null(const node *n) {
+  if (n->kind != NODE_SCALAR || !n->plain) return 0;
+  return n->len == 0 || !strcmp(n->text, "~") || !strcmp(n->text, "null") || !strcmp(n->text, "Null") ||
+         !strcmp(n->text, "NULL");
+}
+
+static hg_status whole_number(walk *w, const node *n, const char *path, unsigned long long min, unsigned long long max,
+                              const char *unit, unsigned long long *out) {
+  int ok = n->kind == NODE_SCALAR && n->plain && n->len > 0 && n->len <= 19;
+  unsigned long long v = 0;
+  for (size_t i = 0; ok && i < n->len; i++) {
+    ok = n->text[i] >= '0' && n->text[i] <= '9';
+    v = v * 10 + (unsigned)(n->text[i] - '0');
+  }
+  if (!ok || v < min || v > max)
+    return fail_at(w, n, path, "expected a whole number%s%s (%llu-%llu)", *unit ? " of " : "", unit, min, max);
+  *out = v;
+  return HG_OK;
+}
+
+/* Copies a string value into a fixed buffer; a null (`key:` or `key: ~`) is the empty string. */
+static hg_status string_value(walk *w, const node *n, const char *path, char *out, size_t size) {
+  if (n->kind != NODE_SCALAR) return fail_at(w, n, path, "expected a string");
+  if (is_null(n)) {
+    out[0] = '\0';
+    return HG_OK;
+  }
+  if (memchr(n->text, '\0', n->len)) return fail_at(w, n, path, "a string may not hold a NUL character");
+  if (n->len >= size) return fail_at(w, n, path, "longer than %zu bytes", size - 1);
+  memcpy(out, n->text, n->len + 1);
+  return HG_OK;
+}
+
+static hg_status enum_value(walk *w, const node *n, const char *path, const char *const *names, int count, int *out) {
+  if (n->kind == NODE_SCALAR)
+    for (int i = 0; i < count; i++)
+      if (!strcmp(n->text, names[i]) && strlen(names[i]) == n->len) {
+        *out = i;
+        return HG_OK;
+      }
+  char expected[160] = "";
+  for (int i = 0; i < count; i++) {
+    strcat(expected, i == 0 ? "" : i == count - 1 ? " or " : ", ");
+    strcat(expected, names[i]);
+  }
+  return fail_at(w, n, path, "expected %s", expected);
+}
+
+/* ---- value checks: NULL when the value is fine, else what was expected ---- */
+
+/* no spaces either: such values go into URLs and HTTP headers */
+static int printable_ascii(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7E) return 0;
+  return 1;
+}
+
+static int no_control(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7F) return 0;
+  return 1;
+}
+
+static const char *check_listen(char *v) {
+  static const char *const expected = "expected HOST:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080";
+  char *colon;
+  if (v[0] == '[') {
+    char *close = strchr(v, ']');
+    if (!close || close == v + 1 || close[1] != ':') return expected;
+    for (char *p = v + 1; p < close; p++)
+      if (!strchr("0123456789abcdefABCDEF:.", *p)) return expected;
+    colon = close + 1;
+  } else {
+    colon = strrchr(v, ':');
+    if (!colon || colon == v) return expected;
+    for (char *p = v; p < colon; p++) {
+      if (*p == ':') return "expected HOST:PORT with an IPv6 address in brackets, e.g. [::1]:8080";
+      int host_char = *p == '-' || *p == '.' || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
+      if (!host_char) return expected;
+    }
+  }
+  const char *port = colon + 1;
+  size_t digits = strspn(port, "0123456789");
+  if (digits == 0 || digits > 5 || port[digits] || atol(port) < 1 || atol(port) > 65535)
+    return "expected HOST:PORT with a port from 1 to 65535";
+  return NULL;
+}
+
+static const char *check_url(char *v) {
+  size_t scheme = !strncmp(v, "http://", 7) ? 7 : !strncmp(v, "https://", 8) ? 8 : 0;
+  if (!scheme || !v[scheme] || v[scheme] == '/' || !printable_ascii(v))
+    return "expected an http:// or https:// URL without spaces, e.g. http://127.0.0.1:9000";
+  /* the gateway appends /v1/...; a trailing slash would double it */
+  size_t len = strlen(v);
+  while (len > scheme + 1 && v[len - 1] == '/')
+    v[--len] = '\0';
+  return NULL;
+}
+
+static const char *check_api_key(char *v) {
+  return printable_ascii(v) ? NULL : "expected printable ASCII without spaces (it is sent in an HTTP header)";
+}
+
+static const char *check_path(char *v) {
+  return *v && no_control(v) ? NULL : "expected a path (not empty, no control characters)";
+}
+
+static const char *check_optional_path(char *v) {
+  return no_control(v) ? NULL : "expected a path without control characters (empty for the starter lexicon)";
+}
+
+static const char *check_store(char *v) {
+  return *v && no_control(v) ? NULL : "expected a store URL such as sqlite:./hegui-data/hegui.db";
+}
+
+static const char *check_refusal(char *v) {
+  for (const char *p = v; *p; p++)
+    if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
+      return "expected a text without control characters other than line breaks and tabs";
+  return *v ? NULL : "expected the text to answer with (not empty)";
+}
+
+static const char *check_notice(char *v) {
+  return hg_label_notice_valid(v) ? NULL
+                                  : "expected a notice that says 人工智能 or AI and 生成 or 合成 (GB 45438), e.g. "
+                                    "本内容由人工智能生成";
+}
+
+static const char *check_producer(char *v) {
+  return hg_label_value_valid(v) ? NULL
+                                 : "expected printable ASCII without space, '\"' or '\\' (GB 45438 Appendix E), "
+                                   "e.g. hegui";
+}
+
+/* ---- the key table ---- */
+
+typedef enum field_kind { FIELD_SECTION, FIELD_NUMBER, FIELD_BOOL, FIELD_STRING, FIELD_CUSTOM } field_kind;
+
+typedef struct field field;
+struct field {
+  const char *name;
+  field_kind kind;
+  size_t offset, size;               /* NUMBER, BOOL, STRING: the member of hg_config */
+  unsigned long long min, max;       /* NUMBER */
+  const char *unit;                  /* NUMBER: "milliseconds", "bytes" or "" */
+  const char *(*check)(char *value); /* STRING: may also tidy the value */
+  const field *children;             /* SECTION: ends with a NULL name */
+  hg_status (*custom)(walk *w, const node *value, const char *path);
+};
+
+#define MEMBER(m) offsetof(hg_config, m), sizeof(((hg_config *)0)->m)
+#define NUMBER(key, m, lo, hi, unit)                                                                                   \
+  { key, FIELD_NUMBER, MEMBER(m), lo, hi, unit, NULL, NULL, NULL }
+#define STRING(key, m, check)                                                                                          \
+  { key, FIELD_STRING, MEMBER(m), 0, 0, "", check, NULL, NULL }
+#define BOOL(key, m)                                                                                                   \
+  { key, FIELD_BOOL, MEMBER(m), 0, 0, "", NULL, NULL, NULL }
+#define SECTION(key, children)                                                                                         \
+  { key, FIELD_SECTION, 0, 0, 0, 0, "", NULL, children, NULL }
+#define CUSTOM(key, fn)                                                                                                \
+  { key, FIELD_CUSTOM, 0, 0, 0, 0, "", NULL, NULL, fn }
+#define END                                                                                                            \
+  { NULL, FIELD_CUSTOM, 0, 0, 0, 0, "", NULL, NULL, NULL }
+
+static hg_status parse_store(walk *w, const node *n, const char *path) {
+  hg_status s = string_value(w, n, path, w->cfg->store_url, sizeof w->cfg->store_url);
+  if (s) return s;
+  const char *problem = check_store(w->cfg->store_url);
+  if (problem) return fail_at(w, n, path, "%s", problem);
+  w->store_set = 1;
+  return HG_OK;
+}
+
+static hg_status parse_profile(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"draft-2023", "interim-2023", "tc260"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 3, &v);
+  if (!s) w->cfg->profile = (hg_profile)v;
+  return s;
+}
+
+static hg_status parse_position(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"start", "end"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 2, &v);
+  if (!s) w->cfg->label_at_end = v;
+  return s;
+}
+
+static hg_status parse_retention(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"redacted", "none", "full"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 3, &v);
+  if (!s) w->cfg->retain_text = (hg_retention)v;
+  return s;
+}
+
+static hg_status parse_verdict(walk *w, const node *n, const char *path, hg_verdict_action *out) {
+  static const char *const names[] = {"allow", "redact", "block"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 3, &v);
+  if (!s) *out = (hg_verdict_action)v;
+  return s;
+}
+
+static hg_status expect_list(walk *w, const node *n, const char *path) {
+  return n->kind == NODE_SEQ ? HG_OK : fail_at(w, n, path, "expected a list, e.g. [a, b]");
+}
+
+static hg_status parse_roles(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"user", "system", "assistant", "tool"};
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (n->count == 0) return fail_at(w, n, path, "expected at least one of user, system, assistant or tool");
+  int roles = 0;
+  for (size_t i = 0; i < n->count; i++) {
+    char item_path[PATH_MAX_LEN + 24];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+    int v = 0;
+    if ((s = enum_value(w, n->items[i], item_path, names, 4, &v))) return s;
+    roles |= 1 << v;
+  }
+  w->cfg->input_roles = roles;
+  return HG_OK;
+}
+
+static hg_status parse_pii_types(walk *w, const node *n, const char *path) {
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  uint64_t types = 0; /* an empty list turns the detector off */
+  for (size_t i = 0; i < n->count; i++) {
+    const node *item = n->items[i];
+    hg_pii_type t;
+    if (item->kind != NODE_SCALAR || strlen(item->text) != item->len || hg_pii_type_parse(item->text, &t)) {
+      char item_path[PATH_MAX_LEN + 24];
+      snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+      return fail_at(w, item, item_path, "expected a PII type name such as cn_id, mobile or email (docs/pii.md)");
+    }
+    types |= 1ull << t;
+  }
+  w->cfg->pii_types = types;
+  return HG_OK;
+}
+
+/* policy.actions: one entry per TC260-003 code, "pii" for personal information, "default" for every lexicon
+ * category not named (pii keeps its own). Codes match as hg_category_parse reads them, so A1a and a1a are one. */
+static hg_status parse_actions(walk *w, const node *n, const char *path) {
+  if (is_null(n)) return HG_OK;
+  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as A1a: block, pii: redact, default: block");
+  size_t first_line[HG_CATEGORY_COUNT + 1] = {0}; /* the last slot is "default" */
+  hg_verdict_action actions[HG_CATEGORY_COUNT + 1];
+  for (size_t i = 0; i + 1 < n->count; i += 2) {
+    const node *key = n->items[i], *value = n->items[i + 1];
+    char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
+    key_shown(key, shown);
+    join_path(key_path, path, shown);
+    size_t slot;
+    hg_category cat;
+    if (key->kind == NODE_SCALAR && !strcmp(key->text, "default") && key->len == 7)
+      slot = HG_CATEGORY_COUNT;
+    else if (key->kind == NODE_SCALAR && strlen(key->text) == key->len &&
+             hg_category_parse(key->text, key->len, &cat) == HG_OK)
+      slot = (size_t)cat;
+    else
+      return fail_at(w, key, key_path, "unknown risk code (expected A1a-A5b as in TC260-003, pii, custom or default)");
+    if (first_line[slot]) return fail_at(w, key, key_path, "duplicate key (first at line %zu)", first_line[slot]);
+    first_line[slot] = key->line;
+    hg_status s = parse_verdict(w, value, key_path, &actions[slot]);
+    if (s) return s;
+  }
+  for (size_t c = 0; c < HG_CATEGORY_COUNT; c++) {
+    if (first_line[c])
+      w->cfg->category_action[c] = actions[c];
+    else if (first_line[HG_CATEGORY_COUNT] && c != HG_CAT_PII)
+      w->cfg->category_action[c] = actions[HG_CATEGORY_COUNT];
+  }
+  if (first_line[HG_CAT_PII]) w->cfg->pii_action = actions[HG_CAT_PII];
+  return HG_OK;
+}
+
+static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1024, 1ull << 30, "bytes"),
+                                      NUMBER("max_header_bytes", max_header_bytes, 1024, 1ull << 20, "bytes"),
+                                      NUMBER("header_timeout_ms", header_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+                                      NUMBER("body_timeout_ms", body_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+                                      NUMBER("max_streams", max_streams, 1, 65536, ""),
+                                      NUMBER("drain_timeout_ms", drain_timeout_ms, 0, TIMEOUT_MS_MAX, "milliseconds"),
+                                      END};
+
+static const field upstream_fields[] = {
+    STRING("url", upstream_url, check_url),
+    STRING("api_key", upstream_api_key, check_api_key),
+    NUMBER("connect_timeout_ms", connect_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+    NUMBER("first_byte_timeout_ms", first_byte_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+    NUMBER("idle_timeout_ms", idle_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+    END};
+
+static const field auth_fields[] = {BOOL("required", auth_required), END};
+
+static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""), CUSTOM("roles", parse_roles),
+                                     END};
+
+static const field policy_fields[] = {CUSTOM("profile", parse_profile),          SECTION("input", input_fields),
+                                      CUSTOM("actions", parse_actions),          CUSTOM("pii_types", parse_pii_types),
+                                      STRING("refusal", refusal, check_refusal), END};
+
+static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
+                                      STRING("producer", content_producer, check_producer), END};
+
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), END};
+
+static const field top_fields[] = {STRING("listen", listen, check_listen),
+                                   NUMBER("workers", workers, 1, 256, ""),
+                                   SECTION("limits", limits_fields),
+                                   SECTION("upstream", upstream_fields),
+                                   STRING("data_dir", data_dir, check_path),
+                                   CUSTOM("store", parse_store),
+                                   STRING("lexicon", lexicon, check_optional_path),
+                                   SECTION("auth", auth_fields),
+                                   SECTION("policy", policy_fields),
+                                   SECTION("labels", labels_fields),
+                                   SECTION("audit", audit_fields),
+                                   END};
+
+#define SECTION_FIELDS_MAX 16
+_Static_assert(sizeof top_fields / sizeof top_fields[0] <= SECTION_FIELDS_MAX + 1, "parse_section tracks every key");
+
+/* Edit distance between two short keys, for "did you mean". */
+static size_t distance(const char *a, size_t la, const char *b) {
+  size_t lb = strlen(b), row[KEY_SHOWN_MAX + 1];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+static hg_status unknown_key(walk *w, const node *key, const field *fields, const char *path) {
+  char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
+  key_shown(key, shown);
+  join_path(key_path, path, shown);
+  const char *best = NULL;
+  size_t best_distance = (size_t)-1;
+  for (const field *f = fields; f->name && key->len <= KEY_SHOWN_MAX; f++) {
+    size_t d = distance(key->text, key->len, f->name);
+    if (d < best_distance) best_distance = d, best = f->name;
+  }
+  if (best && (best_distance <= 2 || best_distance * 3 <= strlen(best))) {
+    char suggestion[PATH_MAX_LEN];
+    join_path(suggestion, path, best);
+    return fail_at(w, key, "", "unknown key '%s' (did you mean '%s'?)", key_path, suggestion);
+  }
+  return fail_at(w, key, "", "unknown key '%s'", key_path);
+}
+
+static hg_status parse_section(walk *w, const node *map, const field *fields, const char *path) {
+  if (is_null(map)) return HG_OK; /* `limits:` with every key commented out */
+  if (map->kind != NODE_MAP) return fail_at(w, map, path, "expected a mapping of keys");
+  size_t first_line[SECTION_FIELDS_MAX] = {0};
+  for (size_t i = 0; i + 1 < map->count; i += 2) {
+    const node *key = map->items[i], *value = map->items[i + 1];
+    if (key->kind != NODE_SCALAR) return fail_at(w, key, path, "keys must be plain names");
+    size_t index = 0;
+    const field *f = fields;
+    for (; f->name; f++, index++)
+      if (strlen(f->name) == key->len && !memcmp(f->name, key->text, key->len)) break;
+    if (!f->name) return unknown_key(w, key, fields, path);
+    char key_path[PATH_MAX_LEN];
+    join_path(key_path, path, f->name);
+    if (first_line[index]) return fail_at(w, key, key_path, "duplicate key (first at line %zu)", first_line[index]);
+    first_line[index] = key->line;
+
+    unsigned char *member = (unsigned char *)w->cfg + f->offset;
+    hg_status s = HG_OK;
+    unsigned long long number = 0;
+    switch (f->kind) {
+    case FIELD_SECTION: s = parse_section(w, value, f->children, key_path); break;
+    case FIELD_CUSTOM: s = f->custom(w, value, key_path); break;
+    case FIELD_NUMBER:
+      if ((s = whole_number(w, value, key_path, f->min, f->max, f->unit, &number))) break;
+      if (f->size == sizeof(size_t)) {
+        size_t v = (size_t)number;
+        memcpy(member, &v, sizeof v);
+      } else {
+        unsigned v = (unsigned)number;
+        memcpy(member, &v, sizeof v);
+      }
+      break;
+    case FIELD_BOOL: {
+      int v = -1;
+      if (value->kind == NODE_SCALAR && value->plain) {
+        if (!strcmp(value->text, "true") || !strcmp(value->text, "True") || !strcmp(value->text, "TRUE")) v = 1;
+        if (!strcmp(value->text, "false") || !strcmp(value->text, "False") || !strcmp(value->text, "FALSE")) v = 0;
+      }
+      if (v < 0)
+        s = fail_at(w, value, key_path, "expected true or false");
+      else
+        memcpy(member, &v, sizeof v);
+      break;
+    }
+    case FIELD_STRING: {
+      char buf[1024];
+      if ((s = string_value(w, value, key_path, buf, f->size))) break;
+      const char *problem = f->check ? f->check(buf) : NULL;
+      if (problem)
+        s = fail_at(w, value, key_path, "%s", problem);
+      else
+        memcpy(member, buf, strlen(buf) + 1);
+      break;
+    }
+    }
+    if (s) return s;
+  }
+  return HG_OK;
+}
+
+_Static_assert(sizeof(((hg_config *)0)->refusal) <= 1024, "FIELD_STRING's buffer holds every string member");
+
+/* ---- entry points ------------------------------------------------------------------------------------------- */
+
+hg_status hg_config_parse(hg_config *cfg, const char *text, size_t len, const char *name, hg_error *err) {
+  if (!cfg || (!text && len)) return hg_fail(err, HG_ERR_INVALID, 0, 0, "config: bad arguments");
+  if (!name) name = "<config>";
+  if (len > CONFIG_TEXT_MAX)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "%s: larger than %zu KiB; this is not a hegui configuration", name,
+                   CONFIG_TEXT_MAX >> 10);
+  loader l = {.name = name, .text = text ? text : "", .len = len, .err = err};
+  hg_status s = load_tree(&l);
+  hg_config work = *cfg;
+  walk w = {.name = name, .text = l.text, .len = len, .err = err, .cfg = &work};
+  if (!s && l.root) s = parse_section(&w, l.root, top_fields, "");
+  node_free(l.root);
+  if (s) return s;
+
+  /* the store follows data_dir unless it was set apart, in this file or before */
+  char old_default[sizeof cfg->store_url];
+  default_store_url(cfg->data_dir, old_default, sizeof old_default);
+  if (!w.store_set && !strcmp(cfg->store_url, old_default))
+    default_store_url(work.data_dir, work.store_url, sizeof work.store_url);
+  *cfg = work;
+  return HG_OK;
+}
+
+hg_status hg_config_load(hg_config *cfg, const char *path, hg_error *err) {
+  if (!cfg || !path) return hg_fail(err, HG_ERR_INVALID, 0, 0, "config: bad arguments");
+  FILE *f = fopen(path, "rb");
+  if (!f) return hg_fail(err, HG_ERR_IO, 0, 0, "%s: %s", path, strerror(errno));
+  char *text = malloc(CONFIG_TEXT_MAX + 1);
+  if (!text) return fclose(f), hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  size_t len = fread(text, 1, CONFIG_TEXT_MAX + 1, f);
+  int bad = ferror(f);
+  fclose(f);
+  hg_status s =
+      bad ? hg_fail(err, HG_ERR_IO, 0, 0, "%s: read error", path) : hg_config_parse(cfg, text, len, path, err);
+  free(text);
+  return s;
+}

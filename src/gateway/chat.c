@@ -1,0 +1,1113 @@
+/* chat.c — the main job: an OpenAI completion request through moderation, the model, and moderation again.
+ *
+ * Prompt: the selected messages are scanned with the lexicon and the PII detector. A blocking hit answers at once
+ * with the configured refusal (代答) and finish_reason "content_filter"; the model is never called. Personal data
+ * is replaced by placeholders from a per-request vault before the request leaves.
+ *
+ * Answer: streamed or not, the model's text goes through the same two scanners. A streamed answer is parsed event
+ * by event; content is held back only as far as the scanners' pending suffixes say (plus a placeholder that may
+ * still be incomplete), so nothing that could become part of a prohibited term or of personal data reaches the
+ * client before it is decided. On a block the upstream is stopped, the refusal is sent and the stream ends with
+ * "content_filter". Placeholders are turned back into the user's own values only on their way out, after the
+ * scan, so the user's own data is never mistaken for new data. Every answer carries the explicit notice and the
+ * signed implicit label, and every request leaves one audit record. */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+#define MAX_UPSTREAM_BODY (16u << 20)
+#define MAX_AUDIT_TEXT (64u << 10)
+
+typedef struct span_hit {
+  size_t start, end;
+  int type; /* hg_pii_type for PII */
+} span_hit;
+
+typedef struct chat_req {
+  worker *w;
+  gateway *gw;
+  struct evhttp_request *req; /* NULL once the client is gone */
+  struct evhttp_connection *conn;
+  int chat, stream, include_usage;
+  int route;
+  double t0;
+  char actor[33];
+  char id[64];
+  char model[128];
+  long long created;
+  hg_lexicon *lex;
+  hg_vault *vault;
+  json_t *detail;
+  json_t *input_hits, *input_pii, *output_hits;
+  char input_sha[65];
+  char *input_text; /* as stored in the audit record */
+  const char *verdict;
+  int blocked_input;
+  /* upstream */
+  up_call *call;
+  struct evbuffer *body; /* non-streamed answer */
+  long upstream_status;
+  char upstream_error[512];
+  struct event *first_byte_timer;
+  int got_bytes;
+  /* streamed answer */
+  int started;          /* headers and the role chunk are out */
+  int done;             /* the reply is complete (or the client is gone) */
+  char *sse;            /* upstream bytes not yet split into events */
+  size_t sse_len, sse_cap;
+  int saw_done_event;
+  char finish_reason[32];
+  json_t *usage;
+  hg_scanner *lsc;
+  hg_pii_scanner *psc;
+  char *held; /* model text from offset `released` on, not yet sent */
+  size_t held_len, held_cap, released, fed;
+  span_hit *pii;
+  size_t npii, pii_cap;
+  int blocked_output;
+  /* what the client saw, for the label and the record */
+  char *visible;
+  size_t visible_len, visible_cap;
+  char *raw_out; /* the model's text as it came (placeholders, not values): the redacted record */
+  size_t raw_len, raw_cap;
+} chat_req;
+
+static void chat_free(chat_req *c) {
+  if (c->call) upstream_cancel(c->call);
+  if (c->first_byte_timer) event_free(c->first_byte_timer);
+  if (c->body) evbuffer_free(c->body);
+  if (c->lsc) hg_scanner_free(c->lsc);
+  if (c->psc) hg_pii_scanner_free(c->psc);
+  hg_lexicon_unref(c->lex);
+  hg_vault_free(c->vault);
+  json_decref(c->detail);
+  json_decref(c->usage);
+  free(c->input_text);
+  free(c->sse);
+  free(c->held);
+  free(c->pii);
+  free(c->visible);
+  free(c->raw_out);
+  free(c);
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
+  if (*len + n > limit) n = limit > *len ? limit - *len : 0;
+  if (*len + n + 1 > *cap) {
+    size_t nc = (*len + n + 1) * 2;
+    char *nb = realloc(*buf, nc);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = nc;
+  }
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = 0;
+  return 0;
+}
+
+/* ---- the audit record ---- */
+
+static void finish_record(chat_req *c) {
+  gateway *gw = c->gw;
+  json_object_set_new(c->detail, "model", json_string(c->model));
+  json_object_set_new(c->detail, "stream", json_boolean(c->stream));
+  json_object_set_new(c->detail, "upstream_status", json_integer(c->upstream_status));
+  if (c->upstream_error[0]) json_object_set_new(c->detail, "upstream_error", json_string(c->upstream_error));
+  if (c->finish_reason[0]) json_object_set_new(c->detail, "finish_reason", json_string(c->finish_reason));
+  if (!c->req) json_object_set_new(c->detail, "client_gone", json_true());
+  json_object_set_new(c->detail, "response_id", json_string(c->id));
+  char *detail = json_dumps(c->detail, JSON_COMPACT | JSON_SORT_KEYS);
+  char out_sha[65];
+  sha256_hex(c->visible ? c->visible : "", c->visible_len, out_sha);
+  char *text = NULL;
+  if (gw->cfg.retain_text != HG_RETAIN_NONE) {
+    json_t *t = json_object();
+    json_object_set_new(t, "input", json_string(c->input_text ? c->input_text : ""));
+    const char *out = gw->cfg.retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
+    json_object_set_new(t, "output", json_stringn(out ? out : "", out ? strlen(out) : 0));
+    text = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+  }
+  hg_audit_record r = {0};
+  r.actor = c->actor;
+  r.route = c->chat ? "/v1/chat/completions" : "/v1/completions";
+  r.verdict = c->verdict;
+  r.detail_json = detail;
+  r.input_sha256 = c->input_sha;
+  r.output_sha256 = out_sha;
+  r.text = text;
+  hg_error err;
+  if (hg_store_audit_append(gw->store, &r, &err))
+    fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  free(detail);
+  free(text);
+}
+
+static void finish(chat_req *c, int status) {
+  if (c->done) return;
+  c->done = 1;
+  if (c->call) {
+    upstream_cancel(c->call);
+    c->call = NULL;
+  }
+  if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
+  if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
+  finish_record(c);
+  metrics *m = &c->gw->metrics;
+  int v = !strcmp(c->verdict, "block") ? 2 : !strcmp(c->verdict, "redact") ? 1 : !strcmp(c->verdict, "allow") ? 0 : -1;
+  if (v >= 0) atomic_fetch_add(&m->verdicts[v], 1);
+  if (v == 2) {
+    hg_category cat;
+    const char *code = json_string_value(json_object_get(c->detail, "block_category"));
+    if (code && !strcmp(code, "pii")) atomic_fetch_add(&m->verdict_category[HG_CATEGORY_COUNT], 1);
+    else if (code && !hg_category_parse(code, strlen(code), &cat)) atomic_fetch_add(&m->verdict_category[cat], 1);
+  }
+  metrics_request(m, c->route, status, now_seconds() - c->t0);
+  c->w->active--;
+  chat_free(c);
+}
+
+static void on_client_close(struct evhttp_connection *conn, void *arg) {
+  (void)conn;
+  chat_req *c = arg;
+  c->req = NULL;
+  c->conn = NULL;
+  finish(c, 499);
+}
+
+/* ---- labels ---- */
+
+static json_t *make_label(chat_req *c) {
+  char *label = NULL;
+  hg_error err;
+  if (hg_label_make(c->gw->cfg.content_producer, c->id, c->visible ? c->visible : "", c->visible_len,
+                    c->gw->label_sk, &label, &err)) {
+    fprintf(stderr, "hegui: label not made: %s\n", err.message);
+    return json_null();
+  }
+  json_t *j = json_loads(label, 0, NULL);
+  free(label);
+  return j ? j : json_null();
+}
+
+static void add_visible(chat_req *c, const char *s, size_t n) {
+  append(&c->visible, &c->visible_len, &c->visible_cap, s, n, (size_t)-1);
+}
+
+/* ---- moderation helpers ---- */
+
+typedef struct scan_acc {
+  chat_req *c;
+  const char *text;
+  json_t *hits;
+  int block;
+  span_hit *redact; /* lexicon spans to mask (category action redact) */
+  size_t nredact, redact_cap;
+  hg_category block_category;
+} scan_acc;
+
+static int lex_hit(void *ctx, const hg_hit *h) {
+  scan_acc *a = ctx;
+  hg_entry_info e;
+  if (hg_lexicon_entry(a->c->lex, h->entry, &e)) return 0;
+  const hg_config *cfg = &a->c->gw->cfg;
+  const char *effect = "record";
+  if (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) {
+    hg_verdict_action act = cfg->category_action[e.category];
+    if (e.action == HG_ACTION_REDACT && act == HG_VERDICT_BLOCK) act = HG_VERDICT_REDACT;
+    if (act == HG_VERDICT_BLOCK) {
+      if (!a->block) a->block_category = e.category;
+      a->block = 1;
+      effect = "block";
+    } else if (act == HG_VERDICT_REDACT) {
+      effect = "redact";
+      if (a->nredact == a->redact_cap) {
+        a->redact_cap = a->redact_cap ? a->redact_cap * 2 : 8;
+        span_hit *n = realloc(a->redact, a->redact_cap * sizeof *n);
+        if (!n) return 1;
+        a->redact = n;
+      }
+      a->redact[a->nredact++] = (span_hit){h->start, h->end, -1};
+    }
+  }
+  if (a->hits && json_array_size(a->hits) < 100) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category", hg_category_code(e.category),
+                          "mode", hg_mode_name(h->mode), "effect", effect, "start", (json_int_t)h->start, "end",
+                          (json_int_t)h->end);
+    json_array_append_new(a->hits, o);
+  }
+  return 0;
+}
+
+static int span_cmp(const void *x, const void *y) {
+  const span_hit *a = x, *b = y;
+  return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 8;
+    span_hit *nv = realloc(*v, *cap * sizeof *nv);
+    if (!nv) return -1;
+    *v = nv;
+  }
+  (*v)[(*n)++] = s;
+  return 0;
+}
+
+typedef struct pii_acc {
+  chat_req *c;
+  span_hit *v;
+  size_t n, cap;
+  json_t *log;
+} pii_acc;
+
+static int pii_hit(void *ctx, const hg_pii_hit *h) {
+  pii_acc *a = ctx;
+  if (a->log && json_array_size(a->log) < 100)
+    json_array_append_new(a->log, json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start",
+                                            (json_int_t)h->start, "end", (json_int_t)h->end));
+  return add_span(&a->v, &a->n, &a->cap, (span_hit){h->start, h->end, (int)h->type}) ? 1 : 0;
+}
+
+static void pii_options(const gateway *gw, hg_pii_options *po) {
+  hg_pii_options_init(po);
+  po->types = gw->cfg.pii_types;
+}
+
+/* Moderates one prompt text. Returns the text to send on (malloc-ed: personal data replaced by placeholders,
+ * redact-spans masked), or NULL with *block set. *changed tells whether anything was replaced. */
+static char *moderate_input(chat_req *c, const char *text, size_t len, int *block, int *changed) {
+  scan_acc a = {c, text, c->input_hits, 0, NULL, 0, 0, HG_CAT_CUSTOM};
+  hg_error err;
+  *changed = 0;
+  if (hg_lexicon_scan(c->lex, text, len, lex_hit, &a, &err)) {
+    *block = 1; /* text that is not UTF-8 is refused: fail closed */
+    json_object_set_new(c->detail, "input_error", json_string(err.message));
+    free(a.redact);
+    return NULL;
+  }
+  if (a.block) {
+    *block = 1;
+    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(a.block_category)));
+    free(a.redact);
+    return NULL;
+  }
+  pii_acc p = {c, a.redact, a.nredact, a.redact_cap, c->input_pii};
+  if (c->gw->cfg.pii_action != HG_VERDICT_ALLOW) {
+    hg_pii_options po;
+    pii_options(c->gw, &po);
+    if (hg_pii_scan(&po, text, len, pii_hit, &p, &err)) {
+      *block = 1;
+      free(p.v);
+      return NULL;
+    }
+  }
+  if (p.n && c->gw->cfg.pii_action == HG_VERDICT_BLOCK) {
+    for (size_t i = 0; i < p.n; i++)
+      if (p.v[i].type >= 0) {
+        *block = 1;
+        json_object_set_new(c->detail, "block_category", json_string("pii"));
+        free(p.v);
+        return NULL;
+      }
+  }
+  if (p.n) qsort(p.v, p.n, sizeof *p.v, span_cmp);
+  char *out = NULL;
+  size_t ol = 0, oc = 0, pos = 0;
+  for (size_t i = 0; i < p.n; i++) {
+    span_hit *s = &p.v[i];
+    if (s->start < pos) continue;
+    append(&out, &ol, &oc, text + pos, s->start - pos, (size_t)-1);
+    if (s->type >= 0) {
+      char ph[48];
+      if (hg_vault_placeholder(c->vault, (hg_pii_type)s->type, text + s->start, s->end - s->start, ph, sizeof ph))
+        strcpy(ph, "<REDACTED>");
+      append(&out, &ol, &oc, ph, strlen(ph), (size_t)-1);
+    } else {
+      for (size_t k = s->start; k < s->end; k++)
+        if (((unsigned char)text[k] & 0xC0) != 0x80) append(&out, &ol, &oc, "*", 1, (size_t)-1);
+    }
+    pos = s->end;
+    *changed = 1;
+  }
+  append(&out, &ol, &oc, text + pos, len - pos, (size_t)-1);
+  if (!out) out = calloc(1, 1);
+  free(p.v);
+  return out;
+}
+
+/* The answer's text on its way out: new personal data masked, placeholders back to the user's values. */
+static char *render_output(chat_req *c, const char *raw, size_t len, size_t base, const span_hit *pii, size_t npii,
+                           size_t *out_len) {
+  char *masked = NULL;
+  size_t ml = 0, mc = 0, pos = 0;
+  hg_redact_options ro;
+  hg_redact_options_init(&ro);
+  for (size_t i = 0; i < npii; i++) {
+    if (pii[i].end <= base || pii[i].start >= base + len) continue;
+    size_t s = pii[i].start < base ? 0 : pii[i].start - base, e = pii[i].end - base > len ? len : pii[i].end - base;
+    if (s < pos) continue;
+    append(&masked, &ml, &mc, raw + pos, s - pos, (size_t)-1);
+    char *rep;
+    size_t rl;
+    if (!hg_redact_value(&ro, NULL, (hg_pii_type)pii[i].type, raw + s, e - s, &rep, &rl, NULL)) {
+      append(&masked, &ml, &mc, rep, rl, (size_t)-1);
+      free(rep);
+    }
+    pos = e;
+  }
+  append(&masked, &ml, &mc, raw + pos, len - pos, (size_t)-1);
+  if (!masked) masked = calloc(1, 1);
+  char *restored = NULL;
+  if (hg_vault_count(c->vault) && !hg_vault_restore(c->vault, masked, ml, &restored, out_len)) {
+    free(masked);
+    return restored;
+  }
+  *out_len = ml;
+  return masked;
+}
+
+/* ---- responses ---- */
+
+static json_t *usage_zero(void) {
+  return json_pack("{s:i, s:i, s:i}", "prompt_tokens", 0, "completion_tokens", 0, "total_tokens", 0);
+}
+
+static const char *notice_sep(const gateway *gw) { return gw->cfg.label_at_end ? "\n\n" : ""; }
+
+/* The content with the explicit notice at its configured place (malloc-ed). */
+static char *with_notice(const gateway *gw, const char *content, size_t len, size_t *out_len) {
+  const char *n = gw->cfg.label_notice;
+  size_t nl = strlen(n), sl = strlen(notice_sep(gw));
+  char *o = malloc(len + nl + 4);
+  if (!o) return NULL;
+  if (gw->cfg.label_at_end) {
+    memcpy(o, content, len);
+    memcpy(o + len, notice_sep(gw), sl);
+    memcpy(o + len + sl, n, nl);
+    *out_len = len + sl + nl;
+  } else {
+    memcpy(o, n, nl);
+    memcpy(o + nl, "\n\n", 2);
+    memcpy(o + nl + 2, content, len);
+    *out_len = len + nl + 2;
+  }
+  o[*out_len] = 0;
+  return o;
+}
+
+static void set_label_header(chat_req *c, json_t *label) {
+  if (!c->req || !json_is_object(label)) return;
+  char *s = json_dumps(label, JSON_COMPACT);
+  if (s) evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-AIGC-Label", s);
+  free(s);
+}
+
+/* A whole (non-streamed) answer with the given content. */
+static void reply_whole(chat_req *c, const char *content, size_t len, const char *finish_reason, json_t *usage) {
+  size_t vl;
+  char *v = with_notice(c->gw, content, len, &vl);
+  add_visible(c, v, vl);
+  json_t *label = make_label(c);
+  json_t *choice;
+  if (c->chat)
+    choice = json_pack("{s:i, s:{s:s, s:s%}, s:n, s:s}", "index", 0, "message", "role", "assistant", "content", v,
+                       vl, "logprobs", "finish_reason", finish_reason);
+  else
+    choice = json_pack("{s:i, s:s%, s:n, s:s}", "index", 0, "text", v, vl, "logprobs", "finish_reason", finish_reason);
+  json_t *resp = json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:O}", "id", c->id, "object",
+                           c->chat ? "chat.completion" : "text_completion", "created", (json_int_t)c->created, "model",
+                           c->model, "choices", choice, "usage", usage ? json_incref(usage) : usage_zero(), "aigc",
+                           label);
+  set_label_header(c, label);
+  json_decref(label);
+  free(v);
+  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
+  if (c->req) send_json(c->req, 200, resp);
+  else json_decref(resp);
+  finish(c, 200);
+}
+
+/* ---- streamed answers ---- */
+
+static void sse_send(chat_req *c, json_t *obj) {
+  if (!c->req) {
+    json_decref(obj);
+    return;
+  }
+  char *s = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  if (!s) return;
+  struct evbuffer *b = evbuffer_new();
+  evbuffer_add_printf(b, "data: %s\n\n", s);
+  evhttp_send_reply_chunk(c->req, b);
+  evbuffer_free(b);
+  free(s);
+}
+
+static json_t *chunk(chat_req *c, const char *content, size_t len, const char *finish_reason, int role) {
+  json_t *choice;
+  if (c->chat) {
+    json_t *delta = json_object();
+    if (role) json_object_set_new(delta, "role", json_string("assistant"));
+    if (content) json_object_set_new(delta, "content", json_stringn(content, len));
+    choice = json_pack("{s:i, s:o, s:n, s:o}", "index", 0, "delta", delta, "logprobs", "finish_reason",
+                       finish_reason ? json_string(finish_reason) : json_null());
+  } else {
+    choice = json_pack("{s:i, s:s%, s:n, s:o}", "index", 0, "text", content ? content : "", content ? len : 0,
+                       "logprobs", "finish_reason", finish_reason ? json_string(finish_reason) : json_null());
+  }
+  return json_pack("{s:s, s:s, s:I, s:s, s:[o]}", "id", c->id, "object",
+                   c->chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)c->created, "model",
+                   c->model, "choices", choice);
+}
+
+static void stream_start(chat_req *c) {
+  if (c->started || !c->req) return;
+  c->started = 1;
+  c->w->streams++;
+  atomic_fetch_add(&c->gw->metrics.streams_active, 1);
+  struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+  evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+  evhttp_add_header(h, "Cache-Control", "no-cache");
+  /* the label's fields as far as they are known now; the signed label closes the stream */
+  char hdr[512];
+  snprintf(hdr, sizeof hdr,
+           "{\"Label\":\"1\",\"ContentProducer\":\"%s\",\"ProduceID\":\"%s\",\"ReservedCode1\":\"\","
+           "\"ContentPropagator\":\"%s\",\"PropagateID\":\"%s\",\"ReservedCode2\":\"\"}",
+           c->gw->cfg.content_producer, c->id, c->gw->cfg.content_producer, c->id);
+  evhttp_add_header(h, "X-AIGC-Label", hdr);
+  evhttp_send_reply_start(c->req, 200, "OK");
+  sse_send(c, chunk(c, c->chat ? "" : NULL, 0, NULL, 1));
+  if (!c->gw->cfg.label_at_end) {
+    char *n = with_notice(c->gw, "", 0, &(size_t){0});
+    size_t nl = strlen(n);
+    add_visible(c, n, nl);
+    sse_send(c, chunk(c, n, nl, NULL, 0));
+    free(n);
+  }
+}
+
+static void stream_text(chat_req *c, const char *s, size_t n) {
+  if (!n) return;
+  add_visible(c, s, n);
+  sse_send(c, chunk(c, s, n, NULL, 0));
+}
+
+static void stream_end(chat_req *c, const char *finish_reason) {
+  stream_start(c);
+  if (c->gw->cfg.label_at_end) {
+    size_t vl;
+    char *v = with_notice(c->gw, "", 0, &vl);
+    stream_text(c, v, vl);
+    free(v);
+  }
+  json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
+  if (c->chat) json_object_set_new(json_object_get(json_array_get(json_object_get(last, "choices"), 0), "delta"),
+                                   "content", json_null());
+  json_object_set_new(last, "aigc", make_label(c));
+  sse_send(c, last);
+  if (c->include_usage && c->usage) {
+    json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:O}", "id", c->id, "object",
+                          c->chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)c->created,
+                          "model", c->model, "choices", "usage", c->usage);
+    sse_send(c, u);
+  }
+  if (c->req) {
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "data: [DONE]\n\n");
+    evhttp_send_reply_chunk(c->req, b);
+    evbuffer_free(b);
+    evhttp_send_reply_end(c->req);
+  }
+  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
+  finish(c, 200);
+}
+
+static int out_lex_hit(void *ctx, const hg_hit *h) {
+  chat_req *c = ctx;
+  hg_entry_info e;
+  if (hg_lexicon_entry(c->lex, h->entry, &e)) return 0;
+  int block = (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) &&
+              c->gw->cfg.category_action[e.category] != HG_VERDICT_ALLOW;
+  if (json_array_size(c->output_hits) < 100)
+    json_array_append_new(c->output_hits,
+                          json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category",
+                                    hg_category_code(e.category), "mode", hg_mode_name(h->mode), "effect",
+                                    block ? "block" : "record", "start", (json_int_t)h->start, "end",
+                                    (json_int_t)h->end));
+  if (block && !c->blocked_output) {
+    c->blocked_output = 1;
+    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(e.category)));
+  }
+  return 0;
+}
+
+static int out_pii_hit(void *ctx, const hg_pii_hit *h) {
+  chat_req *c = ctx;
+  if (c->gw->cfg.pii_action == HG_VERDICT_ALLOW) return 0;
+  json_array_append_new(json_object_get(c->detail, "output_pii"),
+                        json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start", (json_int_t)h->start,
+                                  "end", (json_int_t)h->end));
+  if (c->gw->cfg.pii_action == HG_VERDICT_BLOCK) c->blocked_output = 1;
+  add_span(&c->pii, &c->npii, &c->pii_cap, (span_hit){h->start, h->end, (int)h->type});
+  return 0;
+}
+
+/* Sends the held text up to stream offset `to`, rendered. */
+static void release(chat_req *c, size_t to) {
+  if (to <= c->released) return;
+  size_t n = to - c->released, ol;
+  char *out = render_output(c, c->held, n, c->released, c->pii, c->npii, &ol);
+  if (out) stream_text(c, out, ol);
+  free(out);
+  memmove(c->held, c->held + n, c->held_len - n);
+  c->held_len -= n;
+  c->released = to;
+  /* hits wholly released are no longer needed */
+  size_t k = 0;
+  for (size_t i = 0; i < c->npii; i++)
+    if (c->pii[i].end > c->released) c->pii[k++] = c->pii[i];
+  c->npii = k;
+}
+
+static void stream_block(chat_req *c) {
+  stream_start(c);
+  c->verdict = "block";
+  const char *r = c->gw->cfg.refusal;
+  stream_text(c, "\n", 1);
+  stream_text(c, r, strlen(r));
+  stream_end(c, "content_filter");
+}
+
+/* New model text: scan, then release what is certain. */
+static void stream_content(chat_req *c, const char *s, size_t n) {
+  if (!n || c->blocked_output) return;
+  append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
+  append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1);
+  c->fed += n;
+  hg_error err;
+  if (hg_scanner_feed(c->lsc, s, n, &err) || hg_pii_scanner_feed(c->psc, s, n, &err)) {
+    json_object_set_new(c->detail, "output_error", json_string(err.message));
+    c->blocked_output = 1;
+  }
+  if (c->blocked_output) return;
+  size_t lp = hg_scanner_pending_suffix_len(c->lsc), pp = hg_pii_scanner_pending_suffix_len(c->psc);
+  size_t hold = lp > pp ? lp : pp;
+  size_t vp = hg_vault_pending_len(c->held, c->held_len);
+  if (vp > hold) hold = vp;
+  if (hold > c->held_len) hold = c->held_len;
+  atomic_fetch_add(&c->gw->metrics.holdback_bytes_sum, hold);
+  atomic_fetch_add(&c->gw->metrics.stream_chunks, 1);
+  unsigned long long mx = atomic_load(&c->gw->metrics.holdback_bytes_max);
+  while (hold > mx && !atomic_compare_exchange_weak(&c->gw->metrics.holdback_bytes_max, &mx, hold)) {
+  }
+  stream_start(c);
+  release(c, c->fed - hold);
+}
+
+/* The model's answer ended (normally or not): decide what is still held, then close. */
+static void stream_close(chat_req *c, const char *error) {
+  if (c->done) return;
+  hg_error err;
+  if (!c->blocked_output && (hg_scanner_finish(c->lsc, &err) || hg_pii_scanner_finish(c->psc, &err))) {
+    json_object_set_new(c->detail, "output_error", json_string(err.message));
+    c->blocked_output = 1;
+  }
+  if (c->blocked_output) {
+    stream_block(c);
+    return;
+  }
+  stream_start(c);
+  release(c, c->fed);
+  if (error) {
+    /* the stream had started: tell the client in OpenAI's in-stream error shape */
+    c->verdict = "error";
+    if (c->req)
+      sse_send(c, json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", error, "type", "upstream_error", "param",
+                            "code"));
+    stream_end(c, "error");
+    return;
+  }
+  stream_end(c, c->finish_reason[0] ? c->finish_reason : "stop");
+}
+
+/* One SSE event from the model. Returns -1 when the stream must end (invalid data). */
+static int stream_event(chat_req *c, const char *data, size_t len) {
+  if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+    c->saw_done_event = 1;
+    return 0;
+  }
+  json_error_t je;
+  json_t *j = json_loadb(data, len, 0, &je);
+  if (!j || !json_is_object(j)) {
+    json_decref(j);
+    return -1;
+  }
+  json_t *u = json_object_get(j, "usage");
+  if (json_is_object(u)) {
+    json_decref(c->usage);
+    c->usage = json_incref(u);
+  }
+  json_t *m = json_object_get(j, "model");
+  if (json_is_string(m)) snprintf(c->model, sizeof c->model, "%s", json_string_value(m));
+  json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
+  if (choice) {
+    json_t *text = c->chat ? json_object_get(json_object_get(choice, "delta"), "content") : json_object_get(choice, "text");
+    if (json_is_string(text)) stream_content(c, json_string_value(text), json_string_length(text));
+    json_t *fr = json_object_get(choice, "finish_reason");
+    if (json_is_string(fr)) snprintf(c->finish_reason, sizeof c->finish_reason, "%s", json_string_value(fr));
+  }
+  if (json_is_object(json_object_get(j, "error"))) {
+    json_decref(j);
+    return -1;
+  }
+  json_decref(j);
+  return 0;
+}
+
+static void on_stream_data(void *ctx, const char *data, size_t len) {
+  chat_req *c = ctx;
+  c->got_bytes = 1;
+  if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
+  if (c->done || c->blocked_output) return;
+  long status = c->upstream_status;
+  if (!status && c->call) {
+    /* not an event stream: keep the body for the error message */
+  }
+  if (append(&c->sse, &c->sse_len, &c->sse_cap, data, len, MAX_UPSTREAM_BODY)) return;
+  /* events end with a blank line; lines may end in \n or \r\n */
+  for (;;) {
+    char *end = NULL;
+    size_t skip = 0;
+    for (size_t i = 0; i + 1 < c->sse_len; i++) {
+      if (c->sse[i] == '\n' && c->sse[i + 1] == '\n') {
+        end = c->sse + i, skip = 2;
+        break;
+      }
+      if (i + 3 < c->sse_len && !memcmp(c->sse + i, "\r\n\r\n", 4)) {
+        end = c->sse + i, skip = 4;
+        break;
+      }
+    }
+    if (!end) break;
+    size_t elen = (size_t)(end - c->sse);
+    /* concatenate the event's data lines */
+    char *dbuf = NULL;
+    size_t dl = 0, dc = 0;
+    for (size_t p = 0; p < elen;) {
+      size_t q = p;
+      while (q < elen && c->sse[q] != '\n') q++;
+      size_t ll = q - p;
+      if (ll && c->sse[p + ll - 1] == '\r') ll--;
+      if (ll >= 5 && !memcmp(c->sse + p, "data:", 5)) {
+        size_t off = 5 + (ll > 5 && c->sse[p + 5] == ' ');
+        if (dl) append(&dbuf, &dl, &dc, "\n", 1, (size_t)-1);
+        append(&dbuf, &dl, &dc, c->sse + p + off, ll - off, (size_t)-1);
+      }
+      p = q + 1;
+    }
+    int bad = dbuf && stream_event(c, dbuf, dl) < 0;
+    free(dbuf);
+    memmove(c->sse, c->sse + elen + skip, c->sse_len - elen - skip);
+    c->sse_len -= elen + skip;
+    if (c->done) return;
+    if (bad || c->blocked_output) {
+      if (c->call) upstream_abort_from_data(c->call);
+      if (bad) snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
+      return;
+    }
+  }
+}
+
+static void on_stream_done(void *ctx, CURLcode result, long status, const char *error) {
+  chat_req *c = ctx;
+  c->call = NULL;
+  c->upstream_status = status;
+  if (c->done) return;
+  if (c->blocked_output) {
+    stream_close(c, NULL);
+    return;
+  }
+  if (!c->started && (result != CURLE_OK || status != 200)) {
+    /* nothing was sent yet: a plain OpenAI error */
+    atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
+    c->verdict = "error";
+    char msg[512];
+    if (result != CURLE_OK) snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
+    else {
+      json_t *j = json_loadb(c->sse ? c->sse : "", c->sse_len, 0, NULL);
+      const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+      snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
+      json_decref(j);
+    }
+    snprintf(c->upstream_error, sizeof c->upstream_error, "%.500s", msg);
+    int code = status == 429 ? 429 : result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    if (c->req) send_error(c->req, code, "upstream_error", msg, NULL);
+    finish(c, code);
+    return;
+  }
+  if (result != CURLE_OK || !c->saw_done_event || c->upstream_error[0]) {
+    atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
+    if (!c->upstream_error[0])
+      snprintf(c->upstream_error, sizeof c->upstream_error, "upstream stream ended early: %s",
+               result != CURLE_OK ? error : "no [DONE]");
+    stream_close(c, c->upstream_error);
+    return;
+  }
+  stream_close(c, NULL);
+}
+
+/* ---- whole answers ---- */
+
+static void on_whole_data(void *ctx, const char *data, size_t len) {
+  chat_req *c = ctx;
+  c->got_bytes = 1;
+  if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
+  if (evbuffer_get_length(c->body) + len > MAX_UPSTREAM_BODY) {
+    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream answer larger than %u bytes", MAX_UPSTREAM_BODY);
+    upstream_abort_from_data(c->call);
+    return;
+  }
+  evbuffer_add(c->body, data, len);
+}
+
+static void on_whole_done(void *ctx, CURLcode result, long status, const char *error) {
+  chat_req *c = ctx;
+  c->call = NULL;
+  c->upstream_status = status;
+  if (c->done) return;
+  size_t len = evbuffer_get_length(c->body);
+  const char *body = (const char *)evbuffer_pullup(c->body, -1);
+  json_t *j = result == CURLE_OK ? json_loadb(body ? body : "", len, 0, NULL) : NULL;
+  json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
+  json_t *text = c->chat ? json_object_get(json_object_get(choice, "message"), "content") : json_object_get(choice, "text");
+  if (result != CURLE_OK || status != 200 || !json_is_string(text)) {
+    atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
+    c->verdict = "error";
+    char msg[512];
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    if (c->upstream_error[0]) snprintf(msg, sizeof msg, "%s", c->upstream_error);
+    else if (result != CURLE_OK) snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
+    else if (status != 200) snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
+    else snprintf(msg, sizeof msg, "upstream sent an answer that is not an OpenAI completion");
+    snprintf(c->upstream_error, sizeof c->upstream_error, "%.500s", msg);
+    int code = status == 429 ? 429 : result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    if (c->req) send_error(c->req, code, "upstream_error", msg, NULL);
+    json_decref(j);
+    finish(c, code);
+    return;
+  }
+  json_t *m = json_object_get(j, "model");
+  if (json_is_string(m)) snprintf(c->model, sizeof c->model, "%s", json_string_value(m));
+  const char *t = json_string_value(text);
+  size_t tl = json_string_length(text);
+  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
+  hg_error err;
+  hg_pii_options po;
+  pii_options(c->gw, &po);
+  if (hg_lexicon_scan(c->lex, t, tl, out_lex_hit, c, &err) || hg_pii_scan(&po, t, tl, out_pii_hit, c, &err))
+    c->blocked_output = 1;
+  const char *fr = json_string_value(json_object_get(choice, "finish_reason"));
+  json_t *usage = json_object_get(j, "usage");
+  if (c->blocked_output) {
+    c->verdict = "block";
+    reply_whole(c, c->gw->cfg.refusal, strlen(c->gw->cfg.refusal), "content_filter", usage);
+  } else {
+    if (c->npii) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
+    size_t ol;
+    char *out = render_output(c, t, tl, 0, c->pii, c->npii, &ol);
+    reply_whole(c, out ? out : "", out ? ol : 0, fr ? fr : "stop", usage);
+    free(out);
+  }
+  json_decref(j);
+}
+
+static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  chat_req *c = arg;
+  if (c->got_bytes || c->done) return;
+  snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent nothing within %u ms",
+           c->gw->cfg.first_byte_timeout_ms);
+  up_call *call = c->call;
+  c->call = NULL;
+  upstream_cancel(call);
+  if (c->stream) on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+  else on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+}
+
+/* ---- the request ---- */
+
+static int role_bit(const char *role) {
+  if (!role) return 0;
+  if (!strcmp(role, "user")) return 1;
+  if (!strcmp(role, "system") || !strcmp(role, "developer")) return 2;
+  if (!strcmp(role, "assistant")) return 4;
+  if (!strcmp(role, "tool")) return 8;
+  return 0;
+}
+
+/* Moderates one string member in place: replaces it with the redacted text. Returns -1 on a block. */
+static int moderate_member(chat_req *c, json_t *holder, const char *key, json_t *value, int *changed_any) {
+  int block = 0, changed = 0;
+  char *out = moderate_input(c, json_string_value(value), json_string_length(value), &block, &changed);
+  if (block) return -1;
+  if (changed) {
+    if (json_is_array(holder)) json_array_set_new(holder, (size_t)(uintptr_t)key, json_string(out));
+    else json_object_set_new(holder, key, json_string(out));
+    *changed_any = 1;
+  }
+  size_t il = c->input_text ? strlen(c->input_text) : 0;
+  if (il < MAX_AUDIT_TEXT) {
+    char *t = realloc(c->input_text, il + strlen(out) + 2);
+    if (t) {
+      c->input_text = t;
+      if (il) strcat(t, "\n");
+      else t[0] = 0;
+      strcat(t, out);
+    }
+  }
+  free(out);
+  return 0;
+}
+
+/* Walks the messages (chat) or prompt (completions) the policy selects; -1 when one blocks. */
+static int moderate_request(chat_req *c, json_t *body, int *changed) {
+  if (!c->chat) {
+    json_t *p = json_object_get(body, "prompt");
+    if (json_is_string(p)) return moderate_member(c, body, "prompt", p, changed);
+    if (json_is_array(p))
+      for (size_t i = 0; i < json_array_size(p); i++) {
+        json_t *s = json_array_get(p, i);
+        if (json_is_string(s) && moderate_member(c, p, (const char *)(uintptr_t)i, s, changed)) return -1;
+      }
+    return 0;
+  }
+  json_t *msgs = json_object_get(body, "messages");
+  size_t n = json_array_size(msgs), first = 0;
+  unsigned turns = c->gw->cfg.input_max_turns;
+  if (turns && n > turns) first = n - turns;
+  for (size_t i = first; i < n; i++) {
+    json_t *m = json_array_get(msgs, i);
+    if (!(role_bit(json_string_value(json_object_get(m, "role"))) & c->gw->cfg.input_roles)) continue;
+    json_t *content = json_object_get(m, "content");
+    if (json_is_string(content)) {
+      if (moderate_member(c, m, "content", content, changed)) return -1;
+    } else if (json_is_array(content)) {
+      for (size_t k = 0; k < json_array_size(content); k++) {
+        json_t *part = json_array_get(content, k);
+        json_t *t = json_object_get(part, "text");
+        if (json_is_string(t) && moderate_member(c, part, "text", t, changed)) return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static void make_id(chat_req *c) {
+  unsigned char r[12];
+  randombytes_buf(r, sizeof r);
+  char hex[25];
+  sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+  snprintf(c->id, sizeof c->id, "%s-hg%s", c->chat ? "chatcmpl" : "cmpl", hex);
+}
+
+void handle_completion(worker *w, struct evhttp_request *req, int chat) {
+  gateway *gw = w->gw;
+  hg_key_info key;
+  int route = chat ? R_CHAT : R_COMPLETIONS;
+  double t0 = now_seconds();
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use POST", NULL);
+    metrics_request(&gw->metrics, route, 405, now_seconds() - t0);
+    return;
+  }
+  if (authenticate(gw, req, &key)) {
+    metrics_request(&gw->metrics, route, 401, now_seconds() - t0);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t blen = evbuffer_get_length(in);
+  const char *braw = (const char *)evbuffer_pullup(in, -1);
+  json_error_t je;
+  json_t *body = json_loadb(braw ? braw : "", blen, 0, &je);
+  const char *problem = NULL;
+  if (!json_is_object(body)) problem = "the request body is not a JSON object";
+  else if (!json_is_string(json_object_get(body, "model"))) problem = "you must provide a model parameter";
+  else if (chat && !json_is_array(json_object_get(body, "messages"))) problem = "'messages' must be an array";
+  else if (!chat && !json_object_get(body, "prompt")) problem = "'prompt' is required";
+  if (problem) {
+    char msg[300];
+    if (!body) snprintf(msg, sizeof msg, "%s (%s at line %d)", problem, je.text, je.line);
+    else snprintf(msg, sizeof msg, "%s", problem);
+    send_error(req, 400, "invalid_request_error", msg, NULL);
+    json_decref(body);
+    metrics_request(&gw->metrics, route, 400, now_seconds() - t0);
+    return;
+  }
+  chat_req *c = calloc(1, sizeof *c);
+  if (!c || hg_vault_new(&c->vault)) {
+    free(c);
+    json_decref(body);
+    send_error(req, 500, "server_error", "out of memory", NULL);
+    return;
+  }
+  w->active++;
+  c->w = w;
+  c->gw = gw;
+  c->req = req;
+  c->conn = evhttp_request_get_connection(req);
+  c->chat = chat;
+  c->route = route;
+  c->t0 = t0;
+  c->created = (long long)time(NULL);
+  c->verdict = "allow";
+  c->lex = hg_lexicon_slot_acquire(gw->lexicon);
+  c->detail = json_object();
+  c->input_hits = json_array();
+  c->input_pii = json_array();
+  c->output_hits = json_array();
+  json_object_set_new(c->detail, "input_hits", c->input_hits);
+  json_object_set_new(c->detail, "input_pii", c->input_pii);
+  json_object_set_new(c->detail, "output_hits", c->output_hits);
+  json_object_set_new(c->detail, "output_pii", json_array());
+  json_object_set_new(c->detail, "profile", json_string(hg_profile_name(gw->cfg.profile)));
+  pseudonym(gw, key.user, c->actor);
+  sha256_hex(braw ? braw : "", blen, c->input_sha);
+  make_id(c);
+  snprintf(c->model, sizeof c->model, "%s", json_string_value(json_object_get(body, "model")));
+  c->stream = json_is_true(json_object_get(body, "stream"));
+  c->include_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+  if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
+
+  int changed = 0;
+  if (moderate_request(c, body, &changed)) {
+    c->verdict = "block";
+    c->blocked_input = 1;
+    const char *r = gw->cfg.refusal;
+    if (c->stream) {
+      stream_start(c);
+      stream_text(c, r, strlen(r));
+      stream_end(c, "content_filter");
+    } else {
+      reply_whole(c, r, strlen(r), "content_filter", NULL);
+    }
+    json_decref(body);
+    return;
+  }
+  if (changed) c->verdict = "redact";
+  char *out = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  up_handlers h;
+  if (c->stream) {
+    if (hg_scanner_new(c->lex, out_lex_hit, c, &c->lsc)) c->lsc = NULL;
+    hg_pii_options po;
+    pii_options(gw, &po);
+    if (hg_pii_scanner_new(&po, out_pii_hit, c, &c->psc)) c->psc = NULL;
+    h = (up_handlers){on_stream_data, on_stream_done, c};
+  } else {
+    c->body = evbuffer_new();
+    h = (up_handlers){on_whole_data, on_whole_done, c};
+  }
+  if (out && (!c->stream || (c->lsc && c->psc)) && (c->stream || c->body))
+    c->call = upstream_start(w->up, "POST", chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
+  free(out);
+  if (!c->call) {
+    c->verdict = "error";
+    snprintf(c->upstream_error, sizeof c->upstream_error, "could not start the upstream request");
+    if (c->req) send_error(c->req, 502, "upstream_error", c->upstream_error, NULL);
+    finish(c, 502);
+    return;
+  }
+  c->first_byte_timer = evtimer_new(w->base, on_first_byte_timeout, c);
+  struct timeval tv = {gw->cfg.first_byte_timeout_ms / 1000, (gw->cfg.first_byte_timeout_ms % 1000) * 1000};
+  evtimer_add(c->first_byte_timer, &tv);
+}
+
+/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
+void handle_moderations(worker *w, struct evhttp_request *req) {
+  gateway *gw = w->gw;
+  double t0 = now_seconds();
+  hg_key_info key;
+  if (authenticate(gw, req, &key)) {
+    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t blen = evbuffer_get_length(in);
+  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
+  json_t *input = json_object_get(body, "input");
+  if (!json_is_string(input) && !json_is_array(input)) {
+    send_error(req, 400, "invalid_request_error", "'input' must be a string or an array of strings", "invalid_input");
+    json_decref(body);
+    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
+    return;
+  }
+  /* OpenAI's categories that hegui's risks map onto */
+  static const struct {
+    const char *openai;
+    int cats[4];
+  } map[] = {
+      {"hate", {HG_CAT_A1E, HG_CAT_A2A, HG_CAT_A2B, HG_CAT_A2C}},
+      {"harassment", {HG_CAT_A4C, HG_CAT_A4D, -1, -1}},
+      {"self-harm", {HG_CAT_A4A, -1, -1, -1}},
+      {"sexual", {HG_CAT_A1F, -1, -1, -1}},
+      {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1, -1}},
+      {"illicit", {HG_CAT_A1H, -1, -1, -1}},
+  };
+  hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
+  json_t *results = json_array();
+  size_t n = json_is_string(input) ? 1 : json_array_size(input);
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_is_string(input) ? input : json_array_get(input, i);
+    const char *t = json_is_string(s) ? json_string_value(s) : "";
+    size_t tl = json_is_string(s) ? json_string_length(s) : 0;
+    chat_req tmp = {0};
+    tmp.gw = gw;
+    tmp.lex = lex;
+    tmp.output_hits = json_array();
+    tmp.detail = json_object();
+    json_object_set_new(tmp.detail, "output_pii", json_array());
+    hg_pii_options po;
+    pii_options(gw, &po);
+    hg_error err;
+    int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
+    hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
+    json_t *cats = json_object(), *scores = json_object();
+    int flagged = tmp.blocked_output || bad;
+    for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
+      int hit = 0;
+      for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
+        hg_category cat;
+        const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
+        if (code && !hg_category_parse(code, strlen(code), &cat))
+          for (int q = 0; q < 4; q++) hit |= map[k].cats[q] == (int)cat;
+      }
+      json_object_set_new(cats, map[k].openai, json_boolean(hit));
+      json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
+    }
+    json_array_append_new(results,
+                          json_pack("{s:b, s:o, s:o, s:{s:o, s:O, s:O}}", "flagged", flagged, "categories", cats,
+                                    "category_scores", scores, "hegui", "flagged", json_boolean(flagged), "hits",
+                                    tmp.output_hits, "pii", json_object_get(tmp.detail, "output_pii")));
+    json_decref(tmp.output_hits);
+    json_decref(tmp.detail);
+    free(tmp.pii);
+  }
+  hg_lexicon_unref(lex);
+  unsigned char r[12];
+  randombytes_buf(r, sizeof r);
+  char hex[25], id[40];
+  sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+  snprintf(id, sizeof id, "modr-hg%s", hex);
+  send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
+  json_decref(body);
+  metrics_request(&gw->metrics, R_MODERATIONS, 200, now_seconds() - t0);
+}

@@ -1,0 +1,107 @@
+/* metrics.c — counters and latency histograms for /metrics, in Prometheus' text format (version 0.0.4). Workers
+ * update them with relaxed atomics; a scrape reads them without stopping anyone. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+static const char *const route_names[8] = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations",
+                                           "health", "/metrics", "/admin", "other"};
+static const double bounds[METRIC_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,   0.5,   1,    2.5,   10};
+
+void metrics_request(metrics *m, int route, int status, double seconds) {
+  if (route < 0 || route > 7) route = R_OTHER;
+  int cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+  atomic_fetch_add_explicit(&m->requests[route][cls], 1, memory_order_relaxed);
+  int b = 0;
+  while (b < METRIC_LATENCY_BUCKETS && seconds > bounds[b]) b++;
+  atomic_fetch_add_explicit(&m->latency_bucket[route][b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&m->latency_sum_us[route], (unsigned long long)(seconds * 1e6), memory_order_relaxed);
+  atomic_fetch_add_explicit(&m->latency_count[route], 1, memory_order_relaxed);
+}
+
+typedef struct out {
+  char *s;
+  size_t n, cap;
+} out;
+
+static void put(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out *o, const char *fmt, ...) {
+  va_list ap;
+  for (;;) {
+    va_start(ap, fmt);
+    int k = vsnprintf(o->s ? o->s + o->n : NULL, o->s ? o->cap - o->n : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) return;
+    if (o->s && o->n + (size_t)k < o->cap) {
+      o->n += (size_t)k;
+      return;
+    }
+    size_t cap = (o->cap + (size_t)k + 1) * 2;
+    char *ns = realloc(o->s, cap);
+    if (!ns) return;
+    o->s = ns;
+    o->cap = cap;
+  }
+}
+
+char *metrics_render(const metrics *m) {
+  out o = {0};
+  static const char *const cls[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+  put(&o, "# HELP hegui_requests_total HTTP requests by route and status class.\n"
+          "# TYPE hegui_requests_total counter\n");
+  for (int r = 0; r < 8; r++)
+    for (int c = 0; c < 6; c++) {
+      unsigned long long v = atomic_load(&m->requests[r][c]);
+      if (v) put(&o, "hegui_requests_total{route=\"%s\",status=\"%s\"} %llu\n", route_names[r], cls[c], v);
+    }
+  put(&o, "# HELP hegui_verdicts_total Moderation verdicts of completion requests.\n"
+          "# TYPE hegui_verdicts_total counter\n");
+  static const char *const vnames[3] = {"allow", "redact", "block"};
+  for (int v = 0; v < 3; v++) put(&o, "hegui_verdicts_total{verdict=\"%s\"} %llu\n", vnames[v], atomic_load(&m->verdicts[v]));
+  put(&o, "# HELP hegui_blocks_by_category_total Blocked prompts and answers by risk category.\n"
+          "# TYPE hegui_blocks_by_category_total counter\n");
+  for (int c = 0; c <= HG_CATEGORY_COUNT; c++) {
+    unsigned long long v = atomic_load(&m->verdict_category[c]);
+    if (v) put(&o, "hegui_blocks_by_category_total{category=\"%s\"} %llu\n",
+               c < HG_CATEGORY_COUNT ? hg_category_code((hg_category)c) : "pii", v);
+  }
+  put(&o, "# HELP hegui_request_duration_seconds Time from request to the end of the answer.\n"
+          "# TYPE hegui_request_duration_seconds histogram\n");
+  for (int r = 0; r < 8; r++) {
+    unsigned long long count = atomic_load(&m->latency_count[r]);
+    if (!count) continue;
+    unsigned long long cum = 0;
+    for (int b = 0; b < METRIC_LATENCY_BUCKETS; b++) {
+      cum += atomic_load(&m->latency_bucket[r][b]);
+      put(&o, "hegui_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", route_names[r], bounds[b], cum);
+    }
+    cum += atomic_load(&m->latency_bucket[r][METRIC_LATENCY_BUCKETS]);
+    put(&o, "hegui_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", route_names[r], cum);
+    put(&o, "hegui_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+        (double)atomic_load(&m->latency_sum_us[r]) / 1e6);
+    put(&o, "hegui_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r], count);
+  }
+  put(&o, "# HELP hegui_upstream_errors_total Upstream failures (unreachable, HTTP errors, broken streams).\n"
+          "# TYPE hegui_upstream_errors_total counter\nhegui_upstream_errors_total %llu\n",
+      atomic_load(&m->upstream_errors));
+  put(&o, "# HELP hegui_streams_active Streamed answers in progress.\n# TYPE hegui_streams_active gauge\n"
+          "hegui_streams_active %llu\n",
+      atomic_load(&m->streams_active));
+  put(&o, "# HELP hegui_stream_chunks_total Model chunks moderated in streamed answers.\n"
+          "# TYPE hegui_stream_chunks_total counter\nhegui_stream_chunks_total %llu\n",
+      atomic_load(&m->stream_chunks));
+  put(&o, "# HELP hegui_stream_holdback_bytes_total Bytes held back after each chunk, summed.\n"
+          "# TYPE hegui_stream_holdback_bytes_total counter\nhegui_stream_holdback_bytes_total %llu\n",
+      atomic_load(&m->holdback_bytes_sum));
+  put(&o, "# HELP hegui_stream_holdback_bytes_max Largest hold-back seen.\n"
+          "# TYPE hegui_stream_holdback_bytes_max gauge\nhegui_stream_holdback_bytes_max %llu\n",
+      atomic_load(&m->holdback_bytes_max));
+  put(&o, "# HELP hegui_lexicon_reloads_total Lexicon reloads.\n# TYPE hegui_lexicon_reloads_total counter\n"
+          "hegui_lexicon_reloads_total %llu\n",
+      atomic_load(&m->reloads));
+  return o.s;
+}

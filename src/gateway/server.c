@@ -1,0 +1,436 @@
+/* server.c — `hegui serve`: worker threads, each an event loop with its own listening socket on the shared port
+ * (SO_REUSEPORT) and its own upstream client; the routes; API keys; SIGHUP and admin reloads of the lexicon; and a
+ * graceful shutdown that stops accepting, lets the answers in progress finish, then exits. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "server.h"
+
+double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sha256_hex(const void *data, size_t len, char out[65]) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, data, len);
+  sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+void pseudonym(const gateway *gw, const char *user, char out[33]) {
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, (const unsigned char *)user, strlen(user), gw->pseudonym_key,
+                     sizeof gw->pseudonym_key);
+  sodium_bin2hex(out, 33, h, sizeof h);
+}
+
+void send_json(struct evhttp_request *req, int status, json_t *body) {
+  char *s = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  struct evbuffer *b = evbuffer_new();
+  if (s) evbuffer_add(b, s, strlen(s));
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+  evhttp_send_reply(req, status, NULL, b);
+  evbuffer_free(b);
+  free(s);
+}
+
+void send_error(struct evhttp_request *req, int status, const char *type, const char *message, const char *code) {
+  send_json(req, status,
+            json_pack("{s:{s:s, s:s, s:n, s:o}}", "error", "message", message, "type", type, "param", "code",
+                      code ? json_string(code) : json_null()));
+}
+
+int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
+  memset(info, 0, sizeof *info);
+  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (!gw->cfg.auth_required) {
+    snprintf(info->user, sizeof info->user, "anonymous");
+    if (!auth) return 0;
+  }
+  if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+    send_error(req, 401, "invalid_request_error",
+               "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+               "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+               NULL);
+    return -1;
+  }
+  const char *k = auth + 7;
+  while (*k == ' ') k++;
+  hg_error err;
+  hg_status st = hg_store_key_lookup(gw->store, k, strlen(k), info, &err);
+  if (st == HG_ERR_NOT_FOUND || (st == HG_OK && info->revoked)) {
+    send_error(req, 401, "invalid_request_error",
+               st == HG_OK ? "This API key has been revoked." : "Incorrect API key provided.", "invalid_api_key");
+    return -1;
+  }
+  if (st) {
+    send_error(req, 503, "server_error", "the key store is unavailable", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- routes ---- */
+
+static void handle_models(worker *w, struct evhttp_request *req);
+
+static int reload_lexicon(gateway *gw, char *msg, size_t cap) {
+  hg_lexicon *lex;
+  hg_error err;
+  hg_status st = server_load_lexicon(&gw->cfg, &lex, &err);
+  if (st) {
+    snprintf(msg, cap, "%s", err.message);
+    return -1;
+  }
+  hg_lexicon_slot_replace(gw->lexicon, lex);
+  size_t n = hg_lexicon_entry_count(lex);
+  hg_lexicon_unref(lex);
+  atomic_fetch_add(&gw->metrics.reloads, 1);
+  snprintf(msg, cap, "lexicon reloaded: %zu entries", n);
+  return 0;
+}
+
+static void route(struct evhttp_request *req, void *arg) {
+  worker *w = arg;
+  gateway *gw = w->gw;
+  const char *uri = evhttp_request_get_uri(req);
+  char path[256];
+  size_t i = 0;
+  while (uri[i] && uri[i] != '?' && i < sizeof path - 1) path[i] = uri[i], i++;
+  path[i] = 0;
+  double t0 = now_seconds();
+  if (!strcmp(path, "/v1/chat/completions")) return handle_completion(w, req, 1);
+  if (!strcmp(path, "/v1/completions")) return handle_completion(w, req, 0);
+  if (!strcmp(path, "/v1/models")) return handle_models(w, req);
+  if (!strcmp(path, "/v1/moderations")) return handle_moderations(w, req);
+  if (!strcmp(path, "/healthz")) {
+    send_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    metrics_request(&gw->metrics, R_HEALTH, 200, now_seconds() - t0);
+    return;
+  }
+  if (!strcmp(path, "/readyz")) {
+    int ready = !atomic_load(&gw->stopping);
+    send_json(req, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "stopping"));
+    metrics_request(&gw->metrics, R_HEALTH, ready ? 200 : 503, now_seconds() - t0);
+    return;
+  }
+  if (!strcmp(path, "/metrics")) {
+    char *text = metrics_render(&gw->metrics);
+    struct evbuffer *b = evbuffer_new();
+    if (text) evbuffer_add(b, text, strlen(text));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+    free(text);
+    metrics_request(&gw->metrics, R_METRICS, 200, now_seconds() - t0);
+    return;
+  }
+  if (!strcmp(path, "/admin/reload")) {
+    hg_key_info key;
+    if (authenticate(gw, req, &key)) return;
+    if (key.role != HG_ROLE_ADMIN) {
+      send_error(req, 403, "permission_error", "this call needs an admin key", NULL);
+      metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
+      return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+      send_error(req, 405, "invalid_request_error", "use POST", NULL);
+      return;
+    }
+    char msg[400];
+    int bad = reload_lexicon(gw, msg, sizeof msg);
+    char actor[64];
+    snprintf(actor, sizeof actor, "admin:%.50s", key.user);
+    hg_audit_record r = {0};
+    r.actor = actor;
+    r.route = "/admin/reload";
+    r.verdict = bad ? "error" : "ok";
+    json_t *d = json_pack("{s:s}", "message", msg);
+    char *ds = json_dumps(d, JSON_COMPACT);
+    r.detail_json = ds;
+    hg_store_audit_append(gw->store, &r, NULL);
+    free(ds);
+    json_decref(d);
+    if (bad) send_error(req, 422, "invalid_request_error", msg, NULL);
+    else send_json(req, 200, json_pack("{s:s}", "status", msg));
+    metrics_request(&gw->metrics, R_ADMIN, bad ? 422 : 200, now_seconds() - t0);
+    return;
+  }
+  send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.",
+             "unknown_url");
+  metrics_request(&gw->metrics, R_OTHER, 404, now_seconds() - t0);
+}
+
+typedef struct models_call {
+  worker *w;
+  struct evhttp_request *req;
+  struct evbuffer *body;
+  double t0;
+} models_call;
+
+static void models_data(void *ctx, const char *data, size_t len) {
+  models_call *m = ctx;
+  if (evbuffer_get_length(m->body) < (1u << 20)) evbuffer_add(m->body, data, len);
+}
+
+static void models_done(void *ctx, CURLcode result, long status, const char *error) {
+  models_call *m = ctx;
+  if (result != CURLE_OK) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
+    send_error(m->req, 502, "upstream_error", msg, NULL);
+    atomic_fetch_add(&m->w->gw->metrics.upstream_errors, 1);
+    status = 502;
+  } else {
+    evhttp_add_header(evhttp_request_get_output_headers(m->req), "Content-Type", "application/json");
+    evhttp_send_reply(m->req, (int)status, NULL, m->body);
+  }
+  metrics_request(&m->w->gw->metrics, R_MODELS, (int)status, now_seconds() - m->t0);
+  m->w->active--;
+  evbuffer_free(m->body);
+  free(m);
+}
+
+static void handle_models(worker *w, struct evhttp_request *req) {
+  hg_key_info key;
+  double t0 = now_seconds();
+  if (authenticate(w->gw, req, &key)) {
+    metrics_request(&w->gw->metrics, R_MODELS, 401, now_seconds() - t0);
+    return;
+  }
+  models_call *m = calloc(1, sizeof *m);
+  m->w = w;
+  m->req = req;
+  m->t0 = t0;
+  m->body = evbuffer_new();
+  up_handlers h = {models_data, models_done, m};
+  w->active++;
+  if (!upstream_start(w->up, "GET", "/v1/models", NULL, 0, &h)) models_done(m, CURLE_FAILED_INIT, 0, "cannot start");
+}
+
+/* ---- workers ---- */
+
+static int listen_socket(const char *host, unsigned port, char *msg, size_t cap) {
+  struct sockaddr_in6 a6 = {0};
+  struct sockaddr_in a4 = {0};
+  int v6 = strchr(host, ':') != NULL;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return snprintf(msg, cap, "socket: %s", strerror(errno)), -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  int ok;
+  if (v6) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    ok = inet_pton(AF_INET6, host, &a6.sin6_addr) == 1 && bind(fd, (struct sockaddr *)&a6, sizeof a6) == 0;
+  } else {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    ok = inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr) == 1 &&
+         bind(fd, (struct sockaddr *)&a4, sizeof a4) == 0;
+  }
+  if (!ok || listen(fd, 1024) != 0) {
+    snprintf(msg, cap, "cannot listen on %s:%u: %s", host, port, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static unsigned bound_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len)) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  worker *w = arg;
+  gateway *gw = w->gw;
+  if (atomic_load(&gw->stopping) && w->bound) {
+    /* stop accepting; answers in progress go on */
+    evhttp_del_accept_socket(w->http, w->bound);
+    w->bound = NULL;
+  }
+  if (atomic_load(&gw->stopping) && (!w->active || atomic_load(&gw->stopping) == 2)) event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  event_base_dispatch(w->base);
+  return NULL;
+}
+
+static int worker_init(worker *w, gateway *gw, unsigned index, const char *host, unsigned *port, char *msg,
+                       size_t cap) {
+  w->gw = gw;
+  w->index = index;
+  w->base = event_base_new();
+  w->http = evhttp_new(w->base);
+  w->up = upstream_new(w->base, &gw->cfg);
+  if (!w->base || !w->http || !w->up) return snprintf(msg, cap, "out of memory"), -1;
+  int fd = listen_socket(host, *port, msg, cap);
+  if (fd < 0) return -1;
+  if (!*port) *port = bound_port(fd);
+  if (!(w->bound = evhttp_accept_socket_with_handle(w->http, fd)))
+    return snprintf(msg, cap, "cannot accept"), close(fd), -1;
+  evhttp_set_max_body_size(w->http, (ev_ssize_t)gw->cfg.max_body_bytes);
+  evhttp_set_max_headers_size(w->http, (ev_ssize_t)gw->cfg.max_header_bytes);
+  evhttp_set_timeout(w->http, (int)((gw->cfg.header_timeout_ms + 999) / 1000));
+  evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_gencb(w->http, route, w);
+  w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+  struct timeval tv = {0, 100000};
+  event_add(w->tick, &tv);
+  return 0;
+}
+
+static void worker_free(worker *w) {
+  if (w->http) evhttp_free(w->http);
+  if (w->tick) event_free(w->tick);
+  upstream_free(w->up);
+  if (w->base) event_base_free(w->base);
+}
+
+static gateway *signal_target;
+static void on_signal(int sig) {
+  if (!signal_target) return;
+  if (sig == SIGHUP) {
+    atomic_store(&signal_target->reload_requested, 1);
+    return;
+  }
+  int s = atomic_load(&signal_target->stopping);
+  atomic_store(&signal_target->stopping, s ? 2 : 1); /* a second signal stops at once */
+}
+
+int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, char *msg, size_t cap) {
+  char host[128];
+  unsigned port = 0;
+  const char *colon = strrchr(gw->cfg.listen, ':');
+  if (!colon) return snprintf(msg, cap, "listen must be HOST:PORT"), -1;
+  snprintf(host, sizeof host, "%.*s", (int)(colon - gw->cfg.listen), gw->cfg.listen);
+  if (host[0] == '[') memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = 0;
+  port = (unsigned)atoi(colon + 1);
+  evthread_use_pthreads();
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  gw->nworkers = gw->cfg.workers ? gw->cfg.workers : 1;
+  gw->workers = calloc(gw->nworkers, sizeof *gw->workers);
+  if (!gw->workers) return snprintf(msg, cap, "out of memory"), -1;
+  for (unsigned i = 0; i < gw->nworkers; i++)
+    if (worker_init(&gw->workers[i], gw, i, host, &port, msg, cap)) {
+      for (unsigned k = 0; k <= i; k++) worker_free(&gw->workers[k]);
+      free(gw->workers);
+      return -1;
+    }
+  gw->port = port;
+  signal_target = gw;
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  for (unsigned i = 0; i < gw->nworkers; i++) pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]);
+  if (ready) ready(gw, ctx);
+  /* the main thread watches for reload requests and the drain deadline */
+  double stop_at = 0;
+  for (;;) {
+    usleep(50000);
+    if (atomic_exchange(&gw->reload_requested, 0)) {
+      char rmsg[400];
+      reload_lexicon(gw, rmsg, sizeof rmsg);
+      fprintf(stderr, "hegui: SIGHUP: %s\n", rmsg);
+    }
+    int s = atomic_load(&gw->stopping);
+    if (s && !stop_at) stop_at = now_seconds() + gw->cfg.drain_timeout_ms / 1000.0;
+    if (s && now_seconds() > stop_at) atomic_store(&gw->stopping, 2);
+    if (s) {
+      int all_done = 1;
+      for (unsigned i = 0; i < gw->nworkers; i++) all_done &= gw->workers[i].active == 0;
+      if (all_done || atomic_load(&gw->stopping) == 2) break;
+    }
+  }
+  atomic_store(&gw->stopping, 2);
+  for (unsigned i = 0; i < gw->nworkers; i++) pthread_join(gw->workers[i].thread, NULL);
+  for (unsigned i = 0; i < gw->nworkers; i++) worker_free(&gw->workers[i]);
+  free(gw->workers);
+  gw->workers = NULL;
+  signal_target = NULL;
+  curl_global_cleanup();
+  return 0;
+}
+
+hg_status server_load_lexicon(const hg_config *cfg, hg_lexicon **out, hg_error *err) {
+  extern const unsigned char hg_starter_lexicon[];
+  extern const size_t hg_starter_lexicon_len;
+  if (cfg->lexicon[0]) return hg_lexicon_open(cfg->lexicon, out, err);
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src)) return HG_ERR_NOMEM;
+  hg_status st = hg_lexicon_source_add_text(src, (const char *)hg_starter_lexicon, hg_starter_lexicon_len,
+                                            "starter-lexicon.tsv", NULL, err);
+  if (!st) st = hg_lexicon_compile(src, NULL, out, err);
+  hg_lexicon_source_free(src);
+  return st;
+}
+
+static int read_or_create_key(const char *dir, const char *name, uint8_t *key, size_t len, char *msg, size_t cap) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    size_t n = fread(key, 1, len, f);
+    fclose(f);
+    if (n != len) return snprintf(msg, cap, "%s: expected %zu bytes", path, len), -1;
+    return 0;
+  }
+  randombytes_buf(key, len);
+  mode_t old = umask(077);
+  f = fopen(path, "wb");
+  umask(old);
+  if (!f || fwrite(key, 1, len, f) != len || fclose(f)) return snprintf(msg, cap, "cannot write %s", path), -1;
+  return 0;
+}
+
+int gateway_open(gateway *gw, char *msg, size_t cap) {
+  if (sodium_init() < 0) return snprintf(msg, cap, "libsodium could not start"), -1;
+  mkdir(gw->cfg.data_dir, 0700);
+  hg_error err;
+  hg_lexicon *lex;
+  if (server_load_lexicon(&gw->cfg, &lex, &err)) return snprintf(msg, cap, "lexicon: %s", err.message), -1;
+  hg_lexicon_slot_new(lex, &gw->lexicon);
+  hg_lexicon_unref(lex);
+  char url[700];
+  if (gw->cfg.store_url[0]) snprintf(url, sizeof url, "%s", gw->cfg.store_url);
+  else snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
+  if (hg_store_open(url, &gw->store, &err)) return snprintf(msg, cap, "store: %s", err.message), -1;
+  if (hg_label_keys_load(gw->cfg.data_dir, gw->label_pk, gw->label_sk, &err))
+    return snprintf(msg, cap, "label keys: %s", err.message), -1;
+  if (read_or_create_key(gw->cfg.data_dir, "pseudonym.key", gw->pseudonym_key, sizeof gw->pseudonym_key, msg, cap))
+    return -1;
+  return 0;
+}
+
+void gateway_close(gateway *gw) {
+  hg_lexicon_slot_free(gw->lexicon);
+  hg_store_close(gw->store);
+  sodium_memzero(gw->label_sk, sizeof gw->label_sk);
+}

@@ -1,0 +1,401 @@
+/* store/sqlite.c — the embedded store: one SQLite file in WAL mode, fsynced on every commit (synchronous=FULL),
+ * so an audit record whose append returned is on disk even if the machine loses power the next moment.
+ *
+ * The schema is created and upgraded by the migrations below, numbered from 1; schema_version records each one
+ * applied. The SQL sticks to what PostgreSQL also accepts (plain CREATE TABLE, INSERT, SELECT, UPDATE; INTEGER,
+ * TEXT types) so a second backend can reuse it with its own types; what is SQLite's own stays in this file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "store/store_internal.h"
+
+/* How long a call waits for another connection's write lock before it fails with "database is locked". */
+#define HG_SQLITE_BUSY_TIMEOUT_MS 5000
+
+/* Migration N brings the schema from version N-1 to N. Append only: a shipped migration never changes. */
+static const char *const migrations[] = {
+    /* 1: users, their API keys (SHA-256 only) and the audit chain */
+    "CREATE TABLE users (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  created_ms INTEGER NOT NULL);\n"
+    "CREATE TABLE api_keys (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  role TEXT NOT NULL,\n"
+    "  key_hash TEXT NOT NULL UNIQUE,\n"
+    "  created_ms INTEGER NOT NULL,\n"
+    "  revoked INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE audit (\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  time_ms INTEGER NOT NULL,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  route TEXT NOT NULL,\n"
+    "  verdict TEXT NOT NULL,\n"
+    "  detail_json TEXT,\n"
+    "  input_sha256 TEXT,\n"
+    "  output_sha256 TEXT,\n"
+    "  text TEXT,\n"
+    "  prev_hash TEXT NOT NULL,\n"
+    "  hash TEXT NOT NULL);\n",
+};
+#define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
+
+enum {
+  Q_USER_FIND,
+  Q_USER_INSERT,
+  Q_KEY_INSERT,
+  Q_KEY_FIND,
+  Q_KEY_REVOKE,
+  Q_AUDIT_LAST,
+  Q_AUDIT_INSERT,
+  Q_AUDIT_EACH,
+  Q_COUNT
+};
+
+static const char *const queries[Q_COUNT] = {
+    [Q_USER_FIND] = "SELECT id FROM users WHERE name = ?",
+    [Q_USER_INSERT] = "INSERT INTO users (name, created_ms) VALUES (?, ?)",
+    [Q_KEY_INSERT] = "INSERT INTO api_keys (user_id, role, key_hash, created_ms, revoked) VALUES (?, ?, ?, ?, 0)",
+    [Q_KEY_FIND] = "SELECT k.id, u.name, k.role, k.revoked FROM api_keys k JOIN users u ON u.id = k.user_id "
+                   "WHERE k.key_hash = ?",
+    [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked = 1 WHERE id = ?",
+    [Q_AUDIT_LAST] = "SELECT seq, hash FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit (seq, time_ms, actor, route, verdict, detail_json, input_sha256, "
+                       "output_sha256, text, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_AUDIT_EACH] = "SELECT seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, "
+                     "prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq",
+};
+
+struct hg_store_conn {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[Q_COUNT]; /* prepared on first use, reset after each */
+};
+
+static hg_status db_fail(hg_store_conn *c, hg_error *err, const char *what) {
+  return hg_fail(err, HG_ERR_STORE, 0, 0, "store: %s: %s", what, sqlite3_errmsg(c->db));
+}
+
+static hg_status exec(hg_store_conn *c, const char *sql, const char *what, hg_error *err) {
+  if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) return db_fail(c, err, what);
+  return HG_OK;
+}
+
+static sqlite3_stmt *query(hg_store_conn *c, int q, hg_error *err) {
+  if (!c->stmt[q] && sqlite3_prepare_v2(c->db, queries[q], -1, &c->stmt[q], NULL) != SQLITE_OK) {
+    db_fail(c, err, "preparing a query");
+    c->stmt[q] = NULL;
+  }
+  return c->stmt[q];
+}
+
+/* Resets a statement for its next use and drops the bindings, which may point into the caller's memory. */
+static void done(sqlite3_stmt *s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- opening and migrating -------------------------------------------------------------------------------- */
+
+static hg_status pragma(hg_store_conn *c, const char *sql, const char *want, hg_error *err) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(c, err, sql);
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    st = db_fail(c, err, sql);
+  } else if (want) {
+    const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    if (!got || strcmp(got, want))
+      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: %s left the database in mode '%s'", sql, got ? got : "?");
+  }
+  sqlite3_finalize(s);
+  return st;
+}
+
+/* The highest migration applied; 0 for a new database. A failed prepare means the table is not there yet. */
+static int64_t schema_version(hg_store_conn *c) {
+  sqlite3_stmt *s;
+  int64_t v = 0;
+  if (sqlite3_prepare_v2(c->db, "SELECT MAX(version) FROM schema_version", -1, &s, NULL) != SQLITE_OK) return 0;
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+static hg_status migrate(hg_store_conn *c, hg_error *err) {
+  if (schema_version(c) == SCHEMA_VERSION) return HG_OK; /* the usual case: no write lock taken */
+  /* Another process may be migrating the same file: the version is read again under the write lock. */
+  hg_status st = exec(c, "BEGIN IMMEDIATE", "starting the schema migration", err);
+  if (st) return st;
+  st = exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+            "creating schema_version", err);
+  int64_t v = st ? 0 : schema_version(c);
+  if (!st && v > SCHEMA_VERSION)
+    st = hg_fail(err, HG_ERR_STORE, 0, 0,
+                 "store: the database has schema version %" PRId64 ", newer than this hegui knows (%" PRId64
+                 "); use a newer hegui",
+                 v, SCHEMA_VERSION);
+  for (; !st && v < SCHEMA_VERSION; v++) {
+    st = exec(c, migrations[v], "applying a schema migration", err);
+    sqlite3_stmt *s = NULL;
+    if (!st && sqlite3_prepare_v2(c->db, "INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)", -1, &s,
+                                  NULL) != SQLITE_OK)
+      st = db_fail(c, err, "recording a schema migration");
+    if (!st) {
+      sqlite3_bind_int64(s, 1, v + 1);
+      sqlite3_bind_int64(s, 2, now_ms());
+      if (sqlite3_step(s) != SQLITE_DONE) st = db_fail(c, err, "recording a schema migration");
+    }
+    sqlite3_finalize(s);
+  }
+  if (!st) st = exec(c, "COMMIT", "committing the schema migration", err);
+  if (st) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+  return st;
+}
+
+static void sqlite_close(hg_store_conn *c) {
+  if (!c) return;
+  for (int q = 0; q < Q_COUNT; q++)
+    sqlite3_finalize(c->stmt[q]);
+  sqlite3_close(c->db);
+  free(c);
+}
+
+static hg_status sqlite_open(const char *path, hg_store_conn **out, hg_error *err) {
+  int in_memory = !strcmp(path, ":memory:");
+  if (!in_memory) {
+    /* Created here rather than by SQLite so that it is private from the first byte (SQLite would use the umask);
+     * the -wal and -shm files SQLite makes take their mode from this file. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      close(fd);
+    else if (errno == ENOENT)
+      return hg_fail(err, HG_ERR_IO, 0, 0, "store: cannot create %s: its directory does not exist", path);
+    else if (errno != EEXIST)
+      return hg_fail(err, HG_ERR_IO, 0, 0, "store: cannot create %s: %s", path, strerror(errno));
+  }
+  if (!sqlite3_threadsafe()) return hg_fail(err, HG_ERR_STORE, 0, 0, "store: SQLite was built without threads");
+  hg_store_conn *c = calloc(1, sizeof *c);
+  if (!c) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory opening the store");
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+  hg_status st = HG_OK;
+  if (rc != SQLITE_OK) {
+    st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: cannot open %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+  } else {
+    sqlite3_busy_timeout(c->db, HG_SQLITE_BUSY_TIMEOUT_MS);
+    /* WAL lets readers (an export, a verify) run beside the writer; FULL syncs the WAL at every commit, which is
+     * what makes an acknowledged audit record durable. */
+    st = pragma(c, "PRAGMA journal_mode=WAL", in_memory ? "memory" : "wal", err);
+    if (!st) st = pragma(c, "PRAGMA synchronous=FULL", NULL, err);
+    if (!st) st = pragma(c, "PRAGMA foreign_keys=ON", NULL, err);
+    if (!st) st = migrate(c, err);
+    if (st && err && !strstr(err->message, path)) {
+      /* name the file: "file is not a database" alone does not say which */
+      size_t used = strlen(err->message);
+      snprintf(err->message + used, sizeof err->message - used, " (%s)", path);
+    }
+  }
+  if (st) {
+    sqlite_close(c);
+    return st;
+  }
+  *out = c;
+  return HG_OK;
+}
+
+/* ---- transactions ----------------------------------------------------------------------------------------- */
+
+/* IMMEDIATE takes the write lock at once: a deferred BEGIN that reads the chain's end and then writes could find
+ * another connection has appended in between (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). */
+static hg_status sqlite_begin(hg_store_conn *c, hg_error *err) {
+  return exec(c, "BEGIN IMMEDIATE", "starting a transaction", err);
+}
+
+static hg_status sqlite_commit(hg_store_conn *c, hg_error *err) { return exec(c, "COMMIT", "committing", err); }
+
+static void sqlite_rollback(hg_store_conn *c) {
+  if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- keys ------------------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_user_ensure(hg_store_conn *c, const char *name, int64_t now, int64_t *user_id, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_FIND, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *user_id = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc == SQLITE_ROW) return HG_OK;
+  if (rc != SQLITE_DONE) return db_fail(c, err, "looking up a user");
+
+  if (!(s = query(c, Q_USER_INSERT, err))) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now);
+  rc = sqlite3_step(s);
+  done(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "adding a user");
+  *user_id = sqlite3_last_insert_rowid(c->db);
+  return HG_OK;
+}
+
+static hg_status sqlite_key_insert(hg_store_conn *c, int64_t user_id, const char *role, const char *key_hash,
+                                   int64_t now, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_KEY_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, now);
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "adding an API key");
+  return HG_OK;
+}
+
+static hg_status sqlite_key_find(hg_store_conn *c, const char *key_hash, hg_key_info *out, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_KEY_FIND, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  if (rc == SQLITE_ROW) {
+    out->key_id = sqlite3_column_int64(s, 0);
+    const char *user = (const char *)sqlite3_column_text(s, 1);
+    const char *role = (const char *)sqlite3_column_text(s, 2);
+    snprintf(out->user, sizeof out->user, "%s", user ? user : "");
+    out->revoked = sqlite3_column_int64(s, 3) != 0;
+    if (hg_role_parse(role, &out->role))
+      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: API key %" PRId64 " has an unknown role '%s'", out->key_id,
+                   role ? role : "");
+  } else if (rc == SQLITE_DONE) {
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "unknown API key");
+  } else {
+    st = db_fail(c, err, "looking up an API key");
+  }
+  done(s);
+  return st;
+}
+
+static hg_status sqlite_key_revoke(hg_store_conn *c, int64_t key_id, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_KEY_REVOKE, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, key_id);
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "revoking an API key");
+  if (sqlite3_changes(c->db) == 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no API key has id %" PRId64, key_id);
+  return HG_OK;
+}
+
+/* ---- audit ------------------------------------------------------------------------------------------------ */
+
+static hg_status sqlite_audit_last(hg_store_conn *c, int64_t *seq, char hash[65], hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_AUDIT_LAST, err);
+  if (!s) return HG_ERR_STORE;
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  *seq = 0;
+  hash[0] = 0;
+  if (rc == SQLITE_ROW) {
+    *seq = sqlite3_column_int64(s, 0);
+    const char *h = (const char *)sqlite3_column_text(s, 1);
+    if (h && sqlite3_column_bytes(s, 1) == 64)
+      memcpy(hash, h, 65);
+    else
+      st = hg_fail(err, HG_ERR_CORRUPT, 0, 0,
+                   "store: the hash of audit record %" PRId64 " is damaged; nothing sound to link a new record to "
+                   "(run 'hegui audit verify')",
+                   *seq);
+  } else if (rc != SQLITE_DONE) {
+    st = db_fail(c, err, "reading the end of the audit chain");
+  }
+  done(s);
+  return st;
+}
+
+static void bind_field(sqlite3_stmt *s, int i, hg_store_text t) {
+  if (t.ptr)
+    sqlite3_bind_text(s, i, t.ptr, (int)t.len, SQLITE_STATIC); /* fields are bounded far below INT_MAX */
+  else
+    sqlite3_bind_null(s, i);
+}
+
+static hg_status sqlite_audit_insert(hg_store_conn *c, const hg_audit_row *row, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_AUDIT_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, row->seq);
+  sqlite3_bind_int64(s, 2, row->time_ms);
+  const hg_store_text fields[] = {row->actor,         row->route, row->verdict,   row->detail_json, row->input_sha256,
+                                  row->output_sha256, row->text,  row->prev_hash, row->hash};
+  for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+    bind_field(s, 3 + i, fields[i]);
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "appending an audit record");
+  return HG_OK;
+}
+
+static int column_field(sqlite3_stmt *s, int i, hg_store_text *out) {
+  *out = (hg_store_text){NULL, 0};
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return 0;
+  out->ptr = (const char *)sqlite3_column_text(s, i); /* text first, then its length: the documented order */
+  out->len = (size_t)sqlite3_column_bytes(s, i);
+  return out->ptr ? 0 : -1;
+}
+
+static hg_status sqlite_audit_each(hg_store_conn *c, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_AUDIT_EACH, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, from_seq);
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_audit_row row = {.seq = sqlite3_column_int64(s, 0), .time_ms = sqlite3_column_int64(s, 1)};
+    hg_store_text *fields[] = {&row.actor,         &row.route, &row.verdict,   &row.detail_json, &row.input_sha256,
+                               &row.output_sha256, &row.text,  &row.prev_hash, &row.hash};
+    int bad = 0;
+    for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+      bad |= column_field(s, 2 + i, fields[i]);
+    if (bad) {
+      st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading audit record %" PRId64, row.seq);
+      break;
+    }
+    if (fn(ctx, &row)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "reading the audit chain");
+  done(s);
+  return st;
+}
+
+const hg_store_backend hg_store_sqlite = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .user_ensure = sqlite_user_ensure,
+    .key_insert = sqlite_key_insert,
+    .key_find = sqlite_key_find,
+    .key_revoke = sqlite_key_revoke,
+    .audit_last = sqlite_audit_last,
+    .audit_insert = sqlite_audit_insert,
+    .audit_each = sqlite_audit_each,
+};

@@ -1,0 +1,68 @@
+/* store/store_internal.h — what a store backend provides to store.c: a small table of functions over one
+ * connection. store.c owns everything that must be the same whatever the database (key generation and hashing,
+ * the audit chain's serialization and hashing, verification, the mutex); a backend only stores and fetches rows,
+ * and gives the append transaction its isolation from other writers, which each database spells differently. */
+#ifndef HG_STORE_INTERNAL_H
+#define HG_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hegui/store.h"
+
+/* A backend's connection; each backend defines the struct. */
+typedef struct hg_store_conn hg_store_conn;
+
+/* A column as the database holds it: ptr NULL for SQL NULL, else NUL-terminated at ptr[len]. The length is kept
+ * beside the bytes so that the chain check sees exactly what is stored, a NUL written into a field included. */
+typedef struct hg_store_text {
+  const char *ptr;
+  size_t len;
+} hg_store_text;
+
+/* One row of the audit table, fields in the order the chain hash covers them. */
+typedef struct hg_audit_row {
+  int64_t seq;
+  int64_t time_ms;
+  hg_store_text actor, route, verdict, detail_json, input_sha256, output_sha256, text;
+  hg_store_text prev_hash, hash;
+} hg_audit_row;
+
+/* Called for each row in seq order; non-zero stops the walk. Pointers are valid only during the call. */
+typedef int (*hg_audit_row_fn)(void *ctx, const hg_audit_row *row);
+
+typedef struct hg_store_backend {
+  const char *name;
+  /* Opens the database at target (the URL with its scheme removed) and brings its schema to the current version. */
+  hg_status (*open)(const char *target, hg_store_conn **out, hg_error *err);
+  void (*close)(hg_store_conn *conn);
+
+  /* A write transaction that excludes every other writer (other connections and processes too) from begin to
+   * commit, so that "read the end of the chain, insert after it" cannot interleave. */
+  hg_status (*begin)(hg_store_conn *conn, hg_error *err);
+  hg_status (*commit)(hg_store_conn *conn, hg_error *err);
+  void (*rollback)(hg_store_conn *conn);
+
+  /* Finds the user by name, creating it when new. */
+  hg_status (*user_ensure)(hg_store_conn *conn, const char *name, int64_t now_ms, int64_t *user_id, hg_error *err);
+  hg_status (*key_insert)(hg_store_conn *conn, int64_t user_id, const char *role, const char *key_hash, int64_t now_ms,
+                          hg_error *err);
+  /* HG_ERR_NOT_FOUND when no key has this hash. */
+  hg_status (*key_find)(hg_store_conn *conn, const char *key_hash, hg_key_info *out, hg_error *err);
+  /* HG_ERR_NOT_FOUND when no key has this id. */
+  hg_status (*key_revoke)(hg_store_conn *conn, int64_t key_id, hg_error *err);
+
+  /* The last record's seq and hash (0 and an empty string on an empty chain). HG_ERR_CORRUPT when the stored hash
+   * is not 64 characters: there is nothing sound to link to. */
+  hg_status (*audit_last)(hg_store_conn *conn, int64_t *seq, char hash[65], hg_error *err);
+  hg_status (*audit_insert)(hg_store_conn *conn, const hg_audit_row *row, hg_error *err);
+  hg_status (*audit_each)(hg_store_conn *conn, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err);
+} hg_store_backend;
+
+extern const hg_store_backend hg_store_sqlite;
+
+/* Like hg_store_audit_each, with every stored column exactly as stored (prev_hash too, which hg_audit_record does
+ * not carry): for `hegui audit export`, whose output must let anyone recompute the chain. */
+hg_status hg_store_audit_rows(hg_store *store, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err);
+
+#endif
