@@ -15,7 +15,7 @@ deps-test:
 
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build -j $(JOBS)
+	@cmake --build build -j $(JOBS) --target hegui sample_upstream
 
 run: build
 	@examples/tour.sh build
