@@ -57,8 +57,10 @@ int cmd_serve(int argc, char **argv) {
   char msg[600];
   if (gateway_open(&gw, msg, sizeof msg)) return cli_error("%s", msg), EXIT_ERROR;
   int rc = server_run(&gw, ready, NULL, msg, sizeof msg);
-  if (rc) cli_error("%s", msg);
-  else fprintf(stderr, "hegui: stopped\n");
+  if (rc)
+    cli_error("%s", msg);
+  else
+    fprintf(stderr, "hegui: stopped\n");
   gateway_close(&gw);
   return rc ? EXIT_ERROR : 0;
 }

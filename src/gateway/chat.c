@@ -12,6 +12,7 @@
  * scan, so the user's own data is never mistaken for new data. Every answer carries the explicit notice and the
  * signed implicit label, and every request leaves one audit record. */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -56,9 +57,9 @@ typedef struct chat_req {
   struct event *first_byte_timer;
   int got_bytes;
   /* streamed answer */
-  int started;          /* headers and the role chunk are out */
-  int done;             /* the reply is complete (or the client is gone) */
-  char *sse;            /* upstream bytes not yet split into events */
+  int started; /* headers and the role chunk are out */
+  int done;    /* the reply is complete (or the client is gone) */
+  char *sse;   /* upstream bytes not yet split into events */
   size_t sse_len, sse_cap;
   int saw_done_event;
   char finish_reason[32];
@@ -143,8 +144,7 @@ static void finish_record(chat_req *c) {
   r.output_sha256 = out_sha;
   r.text = text;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err))
-    fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
   free(detail);
   free(text);
 }
@@ -165,8 +165,10 @@ static void finish(chat_req *c, int status) {
   if (v == 2) {
     hg_category cat;
     const char *code = json_string_value(json_object_get(c->detail, "block_category"));
-    if (code && !strcmp(code, "pii")) atomic_fetch_add(&m->verdict_category[HG_CATEGORY_COUNT], 1);
-    else if (code && !hg_category_parse(code, strlen(code), &cat)) atomic_fetch_add(&m->verdict_category[cat], 1);
+    if (code && !strcmp(code, "pii"))
+      atomic_fetch_add(&m->verdict_category[HG_CATEGORY_COUNT], 1);
+    else if (code && !hg_category_parse(code, strlen(code), &cat))
+      atomic_fetch_add(&m->verdict_category[cat], 1);
   }
   metrics_request(m, c->route, status, now_seconds() - c->t0);
   c->w->active--;
@@ -186,8 +188,8 @@ static void on_client_close(struct evhttp_connection *conn, void *arg) {
 static json_t *make_label(chat_req *c) {
   char *label = NULL;
   hg_error err;
-  if (hg_label_make(c->gw->cfg.content_producer, c->id, c->visible ? c->visible : "", c->visible_len,
-                    c->gw->label_sk, &label, &err)) {
+  if (hg_label_make(c->gw->cfg.content_producer, c->id, c->visible ? c->visible : "", c->visible_len, c->gw->label_sk,
+                    &label, &err)) {
     fprintf(stderr, "hegui: label not made: %s\n", err.message);
     return json_null();
   }
@@ -237,9 +239,9 @@ static int lex_hit(void *ctx, const hg_hit *h) {
     }
   }
   if (a->hits && json_array_size(a->hits) < 100) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category", hg_category_code(e.category),
-                          "mode", hg_mode_name(h->mode), "effect", effect, "start", (json_int_t)h->start, "end",
-                          (json_int_t)h->end);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category", hg_category_code(e.category), "mode",
+                  hg_mode_name(h->mode), "effect", effect, "start", (json_int_t)h->start, "end", (json_int_t)h->end);
     json_array_append_new(a->hits, o);
   }
   return 0;
@@ -418,28 +420,49 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   json_t *label = make_label(c);
   json_t *choice;
   if (c->chat)
-    choice = json_pack("{s:i, s:{s:s, s:s%}, s:n, s:s}", "index", 0, "message", "role", "assistant", "content", v,
-                       vl, "logprobs", "finish_reason", finish_reason);
+    choice = json_pack("{s:i, s:{s:s, s:s%}, s:n, s:s}", "index", 0, "message", "role", "assistant", "content", v, vl,
+                       "logprobs", "finish_reason", finish_reason);
   else
     choice = json_pack("{s:i, s:s%, s:n, s:s}", "index", 0, "text", v, vl, "logprobs", "finish_reason", finish_reason);
-  json_t *resp = json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:O}", "id", c->id, "object",
-                           c->chat ? "chat.completion" : "text_completion", "created", (json_int_t)c->created, "model",
-                           c->model, "choices", choice, "usage", usage ? json_incref(usage) : usage_zero(), "aigc",
-                           label);
+  json_t *resp =
+      json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:O}", "id", c->id, "object",
+                c->chat ? "chat.completion" : "text_completion", "created", (json_int_t)c->created, "model", c->model,
+                "choices", choice, "usage", usage ? json_incref(usage) : usage_zero(), "aigc", label);
   set_label_header(c, label);
   json_decref(label);
   free(v);
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
-  if (c->req) send_json(c->req, 200, resp);
-  else json_decref(resp);
+  if (c->req)
+    send_json(c->req, 200, resp);
+  else
+    json_decref(resp);
   finish(c, 200);
 }
 
 /* ---- streamed answers ---- */
 
+#define MAX_CLIENT_BACKLOG (4u << 20)
+
+/* A client that stops reading must not make the gateway buffer an answer without end: past MAX_CLIENT_BACKLOG
+ * unread bytes it is disconnected (the record says so). */
+static int client_backlogged(chat_req *c) {
+  struct bufferevent *bev = c->conn ? evhttp_connection_get_bufferevent(c->conn) : NULL;
+  return bev && evbuffer_get_length(bufferevent_get_output(bev)) > MAX_CLIENT_BACKLOG;
+}
+
 static void sse_send(chat_req *c, json_t *obj) {
   if (!c->req) {
     json_decref(obj);
+    return;
+  }
+  if (client_backlogged(c)) {
+    json_decref(obj);
+    json_object_set_new(c->detail, "client_too_slow", json_true());
+    struct evhttp_connection *conn = c->conn;
+    evhttp_connection_set_closecb(conn, NULL, NULL);
+    c->req = NULL;
+    c->conn = NULL;
+    evhttp_connection_free(conn);
     return;
   }
   char *s = json_dumps(obj, JSON_COMPACT);
@@ -510,8 +533,9 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     free(v);
   }
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
-  if (c->chat) json_object_set_new(json_object_get(json_array_get(json_object_get(last, "choices"), 0), "delta"),
-                                   "content", json_null());
+  if (c->chat)
+    json_object_set_new(json_object_get(json_array_get(json_object_get(last, "choices"), 0), "delta"), "content",
+                        json_null());
   json_object_set_new(last, "aigc", make_label(c));
   sse_send(c, last);
   if (c->include_usage && c->usage) {
@@ -538,11 +562,10 @@ static int out_lex_hit(void *ctx, const hg_hit *h) {
   int block = (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) &&
               c->gw->cfg.category_action[e.category] != HG_VERDICT_ALLOW;
   if (json_array_size(c->output_hits) < 100)
-    json_array_append_new(c->output_hits,
-                          json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category",
-                                    hg_category_code(e.category), "mode", hg_mode_name(h->mode), "effect",
-                                    block ? "block" : "record", "start", (json_int_t)h->start, "end",
-                                    (json_int_t)h->end));
+    json_array_append_new(c->output_hits, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category",
+                                                    hg_category_code(e.category), "mode", hg_mode_name(h->mode),
+                                                    "effect", block ? "block" : "record", "start", (json_int_t)h->start,
+                                                    "end", (json_int_t)h->end));
   if (block && !c->blocked_output) {
     c->blocked_output = 1;
     json_object_set_new(c->detail, "block_category", json_string(hg_category_code(e.category)));
@@ -660,7 +683,8 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
   if (json_is_string(m)) snprintf(c->model, sizeof c->model, "%s", json_string_value(m));
   json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
   if (choice) {
-    json_t *text = c->chat ? json_object_get(json_object_get(choice, "delta"), "content") : json_object_get(choice, "text");
+    json_t *text =
+        c->chat ? json_object_get(json_object_get(choice, "delta"), "content") : json_object_get(choice, "text");
     if (json_is_string(text)) stream_content(c, json_string_value(text), json_string_length(text));
     json_t *fr = json_object_get(choice, "finish_reason");
     if (json_is_string(fr)) snprintf(c->finish_reason, sizeof c->finish_reason, "%s", json_string_value(fr));
@@ -675,6 +699,10 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
 
 static void on_stream_data(void *ctx, const char *data, size_t len) {
   chat_req *c = ctx;
+  if (!c->req && c->started && c->call) { /* the client was dropped for not reading: stop the model too */
+    upstream_abort_from_data(c->call);
+    return;
+  }
   c->got_bytes = 1;
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
   if (c->done || c->blocked_output) return;
@@ -704,7 +732,8 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
     size_t dl = 0, dc = 0;
     for (size_t p = 0; p < elen;) {
       size_t q = p;
-      while (q < elen && c->sse[q] != '\n') q++;
+      while (q < elen && c->sse[q] != '\n')
+        q++;
       size_t ll = q - p;
       if (ll && c->sse[p + ll - 1] == '\r') ll--;
       if (ll >= 5 && !memcmp(c->sse + p, "data:", 5)) {
@@ -741,7 +770,8 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
     char msg[512];
-    if (result != CURLE_OK) snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
+    if (result != CURLE_OK)
+      snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
     else {
       json_t *j = json_loadb(c->sse ? c->sse : "", c->sse_len, 0, NULL);
       const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
@@ -788,16 +818,21 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   const char *body = (const char *)evbuffer_pullup(c->body, -1);
   json_t *j = result == CURLE_OK ? json_loadb(body ? body : "", len, 0, NULL) : NULL;
   json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
-  json_t *text = c->chat ? json_object_get(json_object_get(choice, "message"), "content") : json_object_get(choice, "text");
+  json_t *text =
+      c->chat ? json_object_get(json_object_get(choice, "message"), "content") : json_object_get(choice, "text");
   if (result != CURLE_OK || status != 200 || !json_is_string(text)) {
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
     char msg[512];
     const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-    if (c->upstream_error[0]) snprintf(msg, sizeof msg, "%s", c->upstream_error);
-    else if (result != CURLE_OK) snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
-    else if (status != 200) snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
-    else snprintf(msg, sizeof msg, "upstream sent an answer that is not an OpenAI completion");
+    if (c->upstream_error[0])
+      snprintf(msg, sizeof msg, "%s", c->upstream_error);
+    else if (result != CURLE_OK)
+      snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
+    else if (status != 200)
+      snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
+    else
+      snprintf(msg, sizeof msg, "upstream sent an answer that is not an OpenAI completion");
     snprintf(c->upstream_error, sizeof c->upstream_error, "%.500s", msg);
     int code = status == 429 ? 429 : result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
     if (c->req) send_error(c->req, code, "upstream_error", msg, NULL);
@@ -839,8 +874,10 @@ static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
   up_call *call = c->call;
   c->call = NULL;
   upstream_cancel(call);
-  if (c->stream) on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
-  else on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+  if (c->stream)
+    on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+  else
+    on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
 }
 
 /* ---- the request ---- */
@@ -860,8 +897,10 @@ static int moderate_member(chat_req *c, json_t *holder, const char *key, json_t 
   char *out = moderate_input(c, json_string_value(value), json_string_length(value), &block, &changed);
   if (block) return -1;
   if (changed) {
-    if (json_is_array(holder)) json_array_set_new(holder, (size_t)(uintptr_t)key, json_string(out));
-    else json_object_set_new(holder, key, json_string(out));
+    if (json_is_array(holder))
+      json_array_set_new(holder, (size_t)(uintptr_t)key, json_string(out));
+    else
+      json_object_set_new(holder, key, json_string(out));
     *changed_any = 1;
   }
   size_t il = c->input_text ? strlen(c->input_text) : 0;
@@ -869,8 +908,10 @@ static int moderate_member(chat_req *c, json_t *holder, const char *key, json_t 
     char *t = realloc(c->input_text, il + strlen(out) + 2);
     if (t) {
       c->input_text = t;
-      if (il) strcat(t, "\n");
-      else t[0] = 0;
+      if (il)
+        strcat(t, "\n");
+      else
+        t[0] = 0;
       strcat(t, out);
     }
   }
@@ -939,17 +980,29 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   json_error_t je;
   json_t *body = json_loadb(braw ? braw : "", blen, 0, &je);
   const char *problem = NULL;
-  if (!json_is_object(body)) problem = "the request body is not a JSON object";
-  else if (!json_is_string(json_object_get(body, "model"))) problem = "you must provide a model parameter";
-  else if (chat && !json_is_array(json_object_get(body, "messages"))) problem = "'messages' must be an array";
-  else if (!chat && !json_object_get(body, "prompt")) problem = "'prompt' is required";
+  if (!json_is_object(body))
+    problem = "the request body is not a JSON object";
+  else if (!json_is_string(json_object_get(body, "model")))
+    problem = "you must provide a model parameter";
+  else if (chat && !json_is_array(json_object_get(body, "messages")))
+    problem = "'messages' must be an array";
+  else if (!chat && !json_object_get(body, "prompt"))
+    problem = "'prompt' is required";
   if (problem) {
     char msg[300];
-    if (!body) snprintf(msg, sizeof msg, "%s (%s at line %d)", problem, je.text, je.line);
-    else snprintf(msg, sizeof msg, "%s", problem);
+    if (!body)
+      snprintf(msg, sizeof msg, "%s (%s at line %d)", problem, je.text, je.line);
+    else
+      snprintf(msg, sizeof msg, "%s", problem);
     send_error(req, 400, "invalid_request_error", msg, NULL);
     json_decref(body);
     metrics_request(&gw->metrics, route, 400, now_seconds() - t0);
+    return;
+  }
+  if (json_is_true(json_object_get(body, "stream")) && w->streams >= (int)gw->cfg.max_streams) {
+    send_error(req, 429, "rate_limit_exceeded", "too many streamed answers in progress; try again shortly", NULL);
+    json_decref(body);
+    metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
     return;
   }
   chat_req *c = calloc(1, sizeof *c);
@@ -1088,7 +1141,8 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
         hg_category cat;
         const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
         if (code && !hg_category_parse(code, strlen(code), &cat))
-          for (int q = 0; q < 4; q++) hit |= map[k].cats[q] == (int)cat;
+          for (int q = 0; q < 4; q++)
+            hit |= map[k].cats[q] == (int)cat;
       }
       json_object_set_new(cats, map[k].openai, json_boolean(hit));
       json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));

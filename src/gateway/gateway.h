@@ -25,8 +25,8 @@
 
 #define METRIC_LATENCY_BUCKETS 12
 typedef struct metrics {
-  atomic_ullong requests[8][6];       /* route x status class (1xx..5xx, other) */
-  atomic_ullong verdicts[3];          /* allow, redact, block */
+  atomic_ullong requests[8][6];                          /* route x status class (1xx..5xx, other) */
+  atomic_ullong verdicts[3];                             /* allow, redact, block */
   atomic_ullong verdict_category[HG_CATEGORY_COUNT + 1]; /* blocks by category; last = pii */
   atomic_ullong latency_bucket[8][METRIC_LATENCY_BUCKETS + 1];
   atomic_ullong latency_sum_us[8];
@@ -34,7 +34,7 @@ typedef struct metrics {
   atomic_ullong upstream_errors;
   atomic_ullong streams_active;
   atomic_ullong stream_chunks;
-  atomic_ullong holdback_bytes_sum;   /* bytes held back when a chunk arrived, summed */
+  atomic_ullong holdback_bytes_sum; /* bytes held back when a chunk arrived, summed */
   atomic_ullong holdback_bytes_max;
   atomic_ullong reloads;
 } metrics;
@@ -68,8 +68,8 @@ typedef struct worker {
   struct upstream *up;
   struct event *tick; /* checks stop and reload requests */
   struct evhttp_bound_socket *bound;
-  int streams;        /* streamed answers in progress on this worker */
-  atomic_int active;  /* requests in progress (read by the main thread while draining) */
+  int streams;       /* streamed answers in progress on this worker */
+  atomic_int active; /* requests in progress (read by the main thread while draining) */
 } worker;
 
 /* ---- upstream ---- */
@@ -77,7 +77,7 @@ typedef struct worker {
 typedef struct upstream upstream;
 typedef struct up_call up_call;
 typedef struct up_handlers {
-  void (*on_data)(void *ctx, const char *data, size_t len); /* body bytes as they arrive */
+  void (*on_data)(void *ctx, const char *data, size_t len);                         /* body bytes as they arrive */
   void (*on_done)(void *ctx, CURLcode result, long http_status, const char *error); /* exactly once */
   void *ctx;
 } up_handlers;

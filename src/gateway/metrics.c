@@ -7,8 +7,14 @@
 
 #include "gateway.h"
 
-static const char *const route_names[8] = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations",
-                                           "health", "/metrics", "/admin", "other"};
+static const char *const route_names[8] = {"/v1/chat/completions",
+                                           "/v1/completions",
+                                           "/v1/models",
+                                           "/v1/moderations",
+                                           "health",
+                                           "/metrics",
+                                           "/admin",
+                                           "other"};
 static const double bounds[METRIC_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                       0.1,   0.25,   0.5,   1,    2.5,   10};
 
@@ -17,7 +23,8 @@ void metrics_request(metrics *m, int route, int status, double seconds) {
   int cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
   atomic_fetch_add_explicit(&m->requests[route][cls], 1, memory_order_relaxed);
   int b = 0;
-  while (b < METRIC_LATENCY_BUCKETS && seconds > bounds[b]) b++;
+  while (b < METRIC_LATENCY_BUCKETS && seconds > bounds[b])
+    b++;
   atomic_fetch_add_explicit(&m->latency_bucket[route][b], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&m->latency_sum_us[route], (unsigned long long)(seconds * 1e6), memory_order_relaxed);
   atomic_fetch_add_explicit(&m->latency_count[route], 1, memory_order_relaxed);
@@ -61,13 +68,15 @@ char *metrics_render(const metrics *m) {
   put(&o, "# HELP hegui_verdicts_total Moderation verdicts of completion requests.\n"
           "# TYPE hegui_verdicts_total counter\n");
   static const char *const vnames[3] = {"allow", "redact", "block"};
-  for (int v = 0; v < 3; v++) put(&o, "hegui_verdicts_total{verdict=\"%s\"} %llu\n", vnames[v], atomic_load(&m->verdicts[v]));
+  for (int v = 0; v < 3; v++)
+    put(&o, "hegui_verdicts_total{verdict=\"%s\"} %llu\n", vnames[v], atomic_load(&m->verdicts[v]));
   put(&o, "# HELP hegui_blocks_by_category_total Blocked prompts and answers by risk category.\n"
           "# TYPE hegui_blocks_by_category_total counter\n");
   for (int c = 0; c <= HG_CATEGORY_COUNT; c++) {
     unsigned long long v = atomic_load(&m->verdict_category[c]);
-    if (v) put(&o, "hegui_blocks_by_category_total{category=\"%s\"} %llu\n",
-               c < HG_CATEGORY_COUNT ? hg_category_code((hg_category)c) : "pii", v);
+    if (v)
+      put(&o, "hegui_blocks_by_category_total{category=\"%s\"} %llu\n",
+          c < HG_CATEGORY_COUNT ? hg_category_code((hg_category)c) : "pii", v);
   }
   put(&o, "# HELP hegui_request_duration_seconds Time from request to the end of the answer.\n"
           "# TYPE hegui_request_duration_seconds histogram\n");
@@ -85,23 +94,29 @@ char *metrics_render(const metrics *m) {
         (double)atomic_load(&m->latency_sum_us[r]) / 1e6);
     put(&o, "hegui_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r], count);
   }
-  put(&o, "# HELP hegui_upstream_errors_total Upstream failures (unreachable, HTTP errors, broken streams).\n"
-          "# TYPE hegui_upstream_errors_total counter\nhegui_upstream_errors_total %llu\n",
+  put(&o,
+      "# HELP hegui_upstream_errors_total Upstream failures (unreachable, HTTP errors, broken streams).\n"
+      "# TYPE hegui_upstream_errors_total counter\nhegui_upstream_errors_total %llu\n",
       atomic_load(&m->upstream_errors));
-  put(&o, "# HELP hegui_streams_active Streamed answers in progress.\n# TYPE hegui_streams_active gauge\n"
-          "hegui_streams_active %llu\n",
+  put(&o,
+      "# HELP hegui_streams_active Streamed answers in progress.\n# TYPE hegui_streams_active gauge\n"
+      "hegui_streams_active %llu\n",
       atomic_load(&m->streams_active));
-  put(&o, "# HELP hegui_stream_chunks_total Model chunks moderated in streamed answers.\n"
-          "# TYPE hegui_stream_chunks_total counter\nhegui_stream_chunks_total %llu\n",
+  put(&o,
+      "# HELP hegui_stream_chunks_total Model chunks moderated in streamed answers.\n"
+      "# TYPE hegui_stream_chunks_total counter\nhegui_stream_chunks_total %llu\n",
       atomic_load(&m->stream_chunks));
-  put(&o, "# HELP hegui_stream_holdback_bytes_total Bytes held back after each chunk, summed.\n"
-          "# TYPE hegui_stream_holdback_bytes_total counter\nhegui_stream_holdback_bytes_total %llu\n",
+  put(&o,
+      "# HELP hegui_stream_holdback_bytes_total Bytes held back after each chunk, summed.\n"
+      "# TYPE hegui_stream_holdback_bytes_total counter\nhegui_stream_holdback_bytes_total %llu\n",
       atomic_load(&m->holdback_bytes_sum));
-  put(&o, "# HELP hegui_stream_holdback_bytes_max Largest hold-back seen.\n"
-          "# TYPE hegui_stream_holdback_bytes_max gauge\nhegui_stream_holdback_bytes_max %llu\n",
+  put(&o,
+      "# HELP hegui_stream_holdback_bytes_max Largest hold-back seen.\n"
+      "# TYPE hegui_stream_holdback_bytes_max gauge\nhegui_stream_holdback_bytes_max %llu\n",
       atomic_load(&m->holdback_bytes_max));
-  put(&o, "# HELP hegui_lexicon_reloads_total Lexicon reloads.\n# TYPE hegui_lexicon_reloads_total counter\n"
-          "hegui_lexicon_reloads_total %llu\n",
+  put(&o,
+      "# HELP hegui_lexicon_reloads_total Lexicon reloads.\n# TYPE hegui_lexicon_reloads_total counter\n"
+      "hegui_lexicon_reloads_total %llu\n",
       atomic_load(&m->reloads));
   return o.s;
 }

@@ -71,7 +71,8 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
     return -1;
   }
   const char *k = auth + 7;
-  while (*k == ' ') k++;
+  while (*k == ' ')
+    k++;
   hg_error err;
   hg_status st = hg_store_key_lookup(gw->store, k, strlen(k), info, &err);
   if (st == HG_ERR_NOT_FOUND || (st == HG_OK && info->revoked)) {
@@ -112,7 +113,8 @@ static void route(struct evhttp_request *req, void *arg) {
   const char *uri = evhttp_request_get_uri(req);
   char path[256];
   size_t i = 0;
-  while (uri[i] && uri[i] != '?' && i < sizeof path - 1) path[i] = uri[i], i++;
+  while (uri[i] && uri[i] != '?' && i < sizeof path - 1)
+    path[i] = uri[i], i++;
   path[i] = 0;
   double t0 = now_seconds();
   if (!strcmp(path, "/v1/chat/completions")) return handle_completion(w, req, 1);
@@ -167,13 +169,14 @@ static void route(struct evhttp_request *req, void *arg) {
     hg_store_audit_append(gw->store, &r, NULL);
     free(ds);
     json_decref(d);
-    if (bad) send_error(req, 422, "invalid_request_error", msg, NULL);
-    else send_json(req, 200, json_pack("{s:s}", "status", msg));
+    if (bad)
+      send_error(req, 422, "invalid_request_error", msg, NULL);
+    else
+      send_json(req, 200, json_pack("{s:s}", "status", msg));
     metrics_request(&gw->metrics, R_ADMIN, bad ? 422 : 200, now_seconds() - t0);
     return;
   }
-  send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.",
-             "unknown_url");
+  send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.", "unknown_url");
   metrics_request(&gw->metrics, R_OTHER, 404, now_seconds() - t0);
 }
 
@@ -337,7 +340,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   if (!gw->workers) return snprintf(msg, cap, "out of memory"), -1;
   for (unsigned i = 0; i < gw->nworkers; i++)
     if (worker_init(&gw->workers[i], gw, i, host, &port, msg, cap)) {
-      for (unsigned k = 0; k <= i; k++) worker_free(&gw->workers[k]);
+      for (unsigned k = 0; k <= i; k++)
+        worker_free(&gw->workers[k]);
       free(gw->workers);
       return -1;
     }
@@ -349,7 +353,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  for (unsigned i = 0; i < gw->nworkers; i++) pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]);
+  for (unsigned i = 0; i < gw->nworkers; i++)
+    pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]);
   if (ready) ready(gw, ctx);
   /* the main thread watches for reload requests and the drain deadline */
   double stop_at = 0;
@@ -365,13 +370,16 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     if (s && now_seconds() > stop_at) atomic_store(&gw->stopping, 2);
     if (s) {
       int all_done = 1;
-      for (unsigned i = 0; i < gw->nworkers; i++) all_done &= gw->workers[i].active == 0;
+      for (unsigned i = 0; i < gw->nworkers; i++)
+        all_done &= gw->workers[i].active == 0;
       if (all_done || atomic_load(&gw->stopping) == 2) break;
     }
   }
   atomic_store(&gw->stopping, 2);
-  for (unsigned i = 0; i < gw->nworkers; i++) pthread_join(gw->workers[i].thread, NULL);
-  for (unsigned i = 0; i < gw->nworkers; i++) worker_free(&gw->workers[i]);
+  for (unsigned i = 0; i < gw->nworkers; i++)
+    pthread_join(gw->workers[i].thread, NULL);
+  for (unsigned i = 0; i < gw->nworkers; i++)
+    worker_free(&gw->workers[i]);
   free(gw->workers);
   gw->workers = NULL;
   signal_target = NULL;
@@ -419,8 +427,10 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   hg_lexicon_slot_new(lex, &gw->lexicon);
   hg_lexicon_unref(lex);
   char url[700];
-  if (gw->cfg.store_url[0]) snprintf(url, sizeof url, "%s", gw->cfg.store_url);
-  else snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
+  if (gw->cfg.store_url[0])
+    snprintf(url, sizeof url, "%s", gw->cfg.store_url);
+  else
+    snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
   if (hg_store_open(url, &gw->store, &err)) return snprintf(msg, cap, "store: %s", err.message), -1;
   if (hg_label_keys_load(gw->cfg.data_dir, gw->label_pk, gw->label_sk, &err))
     return snprintf(msg, cap, "label keys: %s", err.message), -1;

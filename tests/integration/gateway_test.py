@@ -215,6 +215,14 @@ def run_cases(port, key, admin, data, lex, up_port):
     check(s == 401 and j["error"]["type"] == "invalid_request_error", "no key -> 401")
     s, h, j, _ = chat(port, "hg-not-a-key", "hello")
     check(s == 401 and j["error"]["code"] == "invalid_api_key", "unknown key -> 401")
+    out = subprocess.run([HEGUI, "keys", "create", "--data-dir", data, "--user", "bob"], capture_output=True,
+                         text=True, check=True).stdout
+    bob, bob_id = out.strip().splitlines()[-1], out.split("id ")[1].split(";")[0].split()[0]
+    s, h, j, _ = chat(port, bob, "你好")
+    check(s == 200, "a new key works at once")
+    subprocess.run([HEGUI, "keys", "revoke", "--data-dir", data, "--id", bob_id], check=True, capture_output=True)
+    s, h, j, _ = chat(port, bob, "你好")
+    check(s == 401 and "revoked" in j["error"]["message"], "revoked key -> 401: %s %s" % (s, j))
     s, h, p = request(port, "POST", "/v1/chat/completions", key=key, raw=b"{not json")
     check(s == 400 and "error" in json.loads(p), "bad JSON -> 400")
     s, h, p = request(port, "POST", "/v1/chat/completions", {"messages": []}, key)
@@ -251,8 +259,15 @@ def run_cases(port, key, admin, data, lex, up_port):
         f.write("新词测试\tA1h\t5\tblock\n")
     s, h, p = request(port, "POST", "/admin/reload", {}, key)
     check(s == 403, "reload needs an admin key: %s" % s)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", chat(port, key, "讲个故事 story", stream=True)))
+    t.start()
+    time.sleep(0.05)
     s, h, p = request(port, "POST", "/admin/reload", {}, admin)
     check(s == 200, "admin reload: %s %s" % (s, p))
+    t.join(30)
+    rs, rh, rst, _ = result.get("r", (0, 0, {}, 0))
+    check(rs == 200 and rst.get("done") and rst.get("finish") == "stop", "a stream during a reload finishes")
     s, h, j, _ = chat(port, key, "echo: 新词测试一下")
     check(j["choices"][0]["finish_reason"] == "content_filter", "reloaded lexicon blocks the new word")
 
