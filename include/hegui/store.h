@@ -79,6 +79,69 @@ hg_status hg_store_audit_verify(hg_store *store, hg_audit_check *check, hg_error
 typedef int (*hg_audit_fn)(void *ctx, const hg_audit_record *record);
 hg_status hg_store_audit_each(hg_store *store, int64_t from_seq, hg_audit_fn fn, void *ctx, hg_error *err);
 
+/* ---- complaints (Art. 13 / Interim Art. 15) ---------------------------------------------------------------- */
+
+typedef struct hg_complaint {
+  int64_t id;
+  char type[32];   /* prohibited_content, ip_infringement, privacy, personal_info, other */
+  char status[16]; /* received, in_review, upheld, rejected, closed */
+  int64_t created_ms, due_ms, updated_ms;
+  char *produce_id; /* the response id (ProduceID) complained about, may be NULL */
+  char *text;       /* the pasted text, may be NULL */
+  char *contact;    /* how to answer the complainant, may be NULL */
+  char *resolution; /* the reviewer's note, may be NULL */
+} hg_complaint;
+void hg_complaint_clear(hg_complaint *c); /* frees the strings */
+
+/* Adds a ticket; durable (on disk) before it returns HG_OK, so an acknowledged complaint is never lost. */
+hg_status hg_store_complaint_add(hg_store *store, const char *type, const char *produce_id, const char *text,
+                                 const char *contact, int64_t created_ms, int64_t due_ms, int64_t *id, hg_error *err);
+hg_status hg_store_complaint_get(hg_store *store, int64_t id, hg_complaint *out, hg_error *err);
+/* Moves a ticket: received -> in_review -> upheld | rejected -> closed (also received -> upheld | rejected).
+ * Other moves are HG_ERR_INVALID with the allowed ones named. */
+hg_status hg_store_complaint_set_status(hg_store *store, int64_t id, const char *status, const char *resolution,
+                                        int64_t now_ms, hg_error *err);
+/* Lists tickets, newest first; only_overdue lists open tickets (received, in_review) past due at now_ms. */
+typedef int (*hg_complaint_fn)(void *ctx, const hg_complaint *c);
+hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now_ms, hg_complaint_fn fn, void *ctx,
+                                  hg_error *err);
+
+/* ---- takedowns (Art. 15) ------------------------------------------------------------------------------------ */
+
+/* Adds a takedown text (from an upheld complaint, complaint_id > 0, or a reviewer, 0) kept until expires_ms (0 =
+ * never). */
+hg_status hg_store_takedown_add(hg_store *store, const char *text, int64_t complaint_id, int64_t created_ms,
+                                int64_t expires_ms, int64_t *id, hg_error *err);
+/* Calls fn for each takedown not expired at now_ms. */
+typedef int (*hg_takedown_fn)(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms);
+hg_status hg_store_takedown_each(hg_store *store, int64_t now_ms, hg_takedown_fn fn, void *ctx, hg_error *err);
+/* A number that changes whenever takedowns are added or removed (for cheap polling by many gateways). */
+hg_status hg_store_takedown_version(hg_store *store, int64_t *version, hg_error *err);
+
+/* ---- users' standing: strikes (Art. 19) --------------------------------------------------------------------- */
+
+typedef enum hg_standing { HG_STANDING_ACTIVE = 0, HG_STANDING_SUSPENDED = 1, HG_STANDING_TERMINATED = 2 } hg_standing;
+const char *hg_standing_name(hg_standing s);
+
+typedef struct hg_user_standing {
+  hg_standing standing;
+  int64_t until_ms;      /* end of a suspension, 0 = until a reviewer lifts it */
+  int64_t blocked_in_a_row;
+  int64_t blocked_today; /* blocked inputs since the start of the UTC day of now_ms */
+  int64_t suspensions;   /* suspensions so far */
+} hg_user_standing;
+
+/* The user's standing at now_ms (a suspension past its end counts as active again). */
+hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *out,
+                                 hg_error *err);
+/* Records a blocked input (with the audit seq as evidence) or an allowed one (ends a run of blocked ones); returns
+ * the standing after it. */
+hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
+                                 hg_user_standing *after, hg_error *err);
+/* Sets a standing (suspend with until_ms, terminate, or lift to active); each change is kept with its reason. */
+hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
+                                     const char *reason, int64_t now_ms, hg_error *err);
+
 #ifdef __cplusplus
 }
 #endif
