@@ -53,6 +53,14 @@ typedef struct hg_config {
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* records */
   hg_retention retain_text; /* default redacted */
+  /* workflows: strikes (Art. 19), complaints (Art. 13), takedowns (Art. 15) */
+  unsigned strikes_in_a_row;          /* blocked inputs in a row that suspend, default 3 */
+  unsigned strikes_per_day;           /* blocked inputs in a UTC day that suspend, default 5 */
+  unsigned suspend_minutes;           /* default 1440 */
+  unsigned terminate_after;           /* suspensions after which the account is terminated, default 3 */
+  unsigned complaint_due_hours[5];    /* prohibited_content, ip_infringement, privacy, personal_info, other */
+  unsigned complaint_rate_per_minute; /* public intake, per client address, default 10 */
+  unsigned takedown_days;             /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
 } hg_config;
 
 /* Fills the defaults. */

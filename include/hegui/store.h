@@ -101,7 +101,8 @@ hg_status hg_store_complaint_get(hg_store *store, int64_t id, hg_complaint *out,
  * Other moves are HG_ERR_INVALID with the allowed ones named. */
 hg_status hg_store_complaint_set_status(hg_store *store, int64_t id, const char *status, const char *resolution,
                                         int64_t now_ms, hg_error *err);
-/* Lists tickets, newest first; only_overdue lists open tickets (received, in_review) past due at now_ms. */
+/* Lists tickets, newest first; only_overdue lists open tickets (received, in_review) past due at now_ms. fn runs
+ * under the store's lock (it must not call the store) and the strings in c are valid only during the call. */
 typedef int (*hg_complaint_fn)(void *ctx, const hg_complaint *c);
 hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now_ms, hg_complaint_fn fn, void *ctx,
                                   hg_error *err);
@@ -115,7 +116,8 @@ hg_status hg_store_takedown_add(hg_store *store, const char *text, int64_t compl
 /* Calls fn for each takedown not expired at now_ms. */
 typedef int (*hg_takedown_fn)(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms);
 hg_status hg_store_takedown_each(hg_store *store, int64_t now_ms, hg_takedown_fn fn, void *ctx, hg_error *err);
-/* A number that changes whenever takedowns are added or removed (for cheap polling by many gateways). */
+/* A number that changes whenever takedowns are added or removed (for cheap polling by many gateways). A takedown
+ * reaching expires_ms does not change it: rebuild on a timer too when expiry must take effect promptly. */
 hg_status hg_store_takedown_version(hg_store *store, int64_t *version, hg_error *err);
 
 /* ---- users' standing: strikes (Art. 19) --------------------------------------------------------------------- */
@@ -125,20 +127,23 @@ const char *hg_standing_name(hg_standing s);
 
 typedef struct hg_user_standing {
   hg_standing standing;
-  int64_t until_ms;      /* end of a suspension, 0 = until a reviewer lifts it */
+  int64_t until_ms; /* end of a suspension, 0 = until a reviewer lifts it */
   int64_t blocked_in_a_row;
   int64_t blocked_today; /* blocked inputs since the start of the UTC day of now_ms */
   int64_t suspensions;   /* suspensions so far */
 } hg_user_standing;
 
-/* The user's standing at now_ms (a suspension past its end counts as active again). */
+/* The user's standing at now_ms (a suspension past its end counts as active again). A user the store has never
+ * seen is active with nothing counted. */
 hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *out,
                                  hg_error *err);
 /* Records a blocked input (with the audit seq as evidence) or an allowed one (ends a run of blocked ones); returns
  * the standing after it. */
 hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
                                  hg_user_standing *after, hg_error *err);
-/* Sets a standing (suspend with until_ms, terminate, or lift to active); each change is kept with its reason. */
+/* Sets a standing (suspend with until_ms, terminate, or lift to active); each change is kept with its reason. Each
+ * change also ends the current run of blocked inputs (blocked_in_a_row = 0), so a ladder sees only what came after
+ * it; suspensions counts moves into a suspension, not extensions of one still running. */
 hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                      const char *reason, int64_t now_ms, hg_error *err);
 

@@ -68,6 +68,15 @@ void hg_config_init(hg_config *cfg) {
   cfg->label_at_end = 1;
   strcpy(cfg->content_producer, "hegui");
   cfg->retain_text = HG_RETAIN_REDACTED;
+  cfg->strikes_in_a_row = 3;
+  cfg->strikes_per_day = 5;
+  cfg->suspend_minutes = 1440;
+  cfg->terminate_after = 3;
+  /* time limits published at GET /compliance/complaints; personal-information requests: 15 days */
+  static const unsigned due[5] = {24, 168, 72, 360, 168};
+  memcpy(cfg->complaint_due_hours, due, sizeof due);
+  cfg->complaint_rate_per_minute = 10;
+  cfg->takedown_days = 90;
 }
 
 /* ---- step 1: events to a tree ------------------------------------------------------------------------------ */
@@ -582,6 +591,23 @@ static const field labels_fields[] = {STRING("notice", label_notice, check_notic
 
 static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), END};
 
+static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
+                                       NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
+                                       NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),
+                                       NUMBER("terminate_after_suspensions", terminate_after, 1, 1000, ""), END};
+
+static const field due_fields[] = {NUMBER("prohibited_content", complaint_due_hours[0], 1, 8760, ""),
+                                   NUMBER("ip_infringement", complaint_due_hours[1], 1, 8760, ""),
+                                   NUMBER("privacy", complaint_due_hours[2], 1, 8760, ""),
+                                   NUMBER("personal_info", complaint_due_hours[3], 1, 8760, ""),
+                                   NUMBER("other", complaint_due_hours[4], 1, 8760, ""),
+                                   END};
+
+static const field complaints_fields[] = {SECTION("due_hours", due_fields),
+                                          NUMBER("rate_per_minute", complaint_rate_per_minute, 1, 100000, ""), END};
+
+static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
+
 static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    NUMBER("workers", workers, 1, 256, ""),
                                    SECTION("limits", limits_fields),
@@ -593,6 +619,9 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("policy", policy_fields),
                                    SECTION("labels", labels_fields),
                                    SECTION("audit", audit_fields),
+                                   SECTION("strikes", strikes_fields),
+                                   SECTION("complaints", complaints_fields),
+                                   SECTION("takedowns", takedowns_fields),
                                    END};
 
 #define SECTION_FIELDS_MAX 16

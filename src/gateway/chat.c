@@ -38,6 +38,8 @@ typedef struct chat_req {
   int route;
   double t0;
   char actor[33];
+  char user[128];
+  int moderated; /* the prompt went through moderation (strikes count it) */
   char id[64];
   char model[128];
   long long created;
@@ -66,6 +68,8 @@ typedef struct chat_req {
   json_t *usage;
   hg_scanner *lsc;
   hg_pii_scanner *psc;
+  hg_takedown_set *takedowns;
+  hg_takedown_scanner *tsc;
   char *held; /* model text from offset `released` on, not yet sent */
   size_t held_len, held_cap, released, fed;
   span_hit *pii;
@@ -83,6 +87,8 @@ static void chat_free(chat_req *c) {
   if (c->first_byte_timer) event_free(c->first_byte_timer);
   if (c->body) evbuffer_free(c->body);
   if (c->lsc) hg_scanner_free(c->lsc);
+  if (c->tsc) hg_takedown_scanner_free(c->tsc);
+  if (c->takedowns) hg_takedown_set_unref(c->takedowns);
   if (c->psc) hg_pii_scanner_free(c->psc);
   hg_lexicon_unref(c->lex);
   hg_vault_free(c->vault);
@@ -144,7 +150,10 @@ static void finish_record(chat_req *c) {
   r.output_sha256 = out_sha;
   r.text = text;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  if (hg_store_audit_append(gw->store, &r, &err))
+    fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  else if (c->moderated && gw->cfg.auth_required)
+    record_strike(gw, c->user, c->blocked_input, r.seq); /* with its record as evidence */
   free(detail);
   free(text);
 }
@@ -621,6 +630,13 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
     json_object_set_new(c->detail, "output_error", json_string(err.message));
     c->blocked_output = 1;
   }
+  int64_t taken_down = 0;
+  if (c->tsc && !c->blocked_output && !hg_takedown_scanner_feed(c->tsc, s, n, &taken_down, &err) && taken_down) {
+    /* reported content is coming back: stop it from here on */
+    c->blocked_output = 1;
+    json_object_set_new(c->detail, "block_category", json_string("takedown"));
+    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
+  }
   if (c->blocked_output) return;
   size_t lp = hg_scanner_pending_suffix_len(c->lsc), pp = hg_pii_scanner_pending_suffix_len(c->psc);
   size_t hold = lp > pp ? lp : pp;
@@ -850,6 +866,12 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   pii_options(c->gw, &po);
   if (hg_lexicon_scan(c->lex, t, tl, out_lex_hit, c, &err) || hg_pii_scan(&po, t, tl, out_pii_hit, c, &err))
     c->blocked_output = 1;
+  int64_t taken_down = 0;
+  if (!c->blocked_output && c->takedowns && !hg_takedown_match(c->takedowns, t, tl, &taken_down, &err) && taken_down) {
+    c->blocked_output = 1;
+    json_object_set_new(c->detail, "block_category", json_string("takedown"));
+    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
+  }
   const char *fr = json_string_value(json_object_get(choice, "finish_reason"));
   json_t *usage = json_object_get(j, "usage");
   if (c->blocked_output) {
@@ -974,6 +996,10 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, 401, now_seconds() - t0);
     return;
   }
+  if (gw->cfg.auth_required && check_standing(gw, req, key.user)) {
+    metrics_request(&gw->metrics, route, 403, now_seconds() - t0);
+    return;
+  }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t blen = evbuffer_get_length(in);
   const char *braw = (const char *)evbuffer_pullup(in, -1);
@@ -1033,6 +1059,9 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   json_object_set_new(c->detail, "output_pii", json_array());
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(gw->cfg.profile)));
   pseudonym(gw, key.user, c->actor);
+  snprintf(c->user, sizeof c->user, "%s", key.user);
+  c->moderated = 1;
+  c->takedowns = acquire_takedowns(gw);
   sha256_hex(braw ? braw : "", blen, c->input_sha);
   make_id(c);
   snprintf(c->model, sizeof c->model, "%s", json_string_value(json_object_get(body, "model")));
@@ -1064,6 +1093,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     hg_pii_options po;
     pii_options(gw, &po);
     if (hg_pii_scanner_new(&po, out_pii_hit, c, &c->psc)) c->psc = NULL;
+    if (c->takedowns && hg_takedown_scanner_new(c->takedowns, &c->tsc)) c->tsc = NULL;
     h = (up_handlers){on_stream_data, on_stream_done, c};
   } else {
     c->body = evbuffer_new();

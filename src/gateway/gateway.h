@@ -20,6 +20,7 @@
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
 #include "hegui/store.h"
+#include "hegui/takedown.h"
 
 /* ---- metrics ---- */
 
@@ -54,6 +55,11 @@ typedef struct gateway {
   metrics metrics;
   atomic_int stopping;
   atomic_int reload_requested;
+  /* takedowns: the current set (NULL when there are none), rebuilt when the store's version changes */
+  pthread_mutex_t takedown_lock;
+  hg_takedown_set *takedowns;
+  int64_t takedown_version;
+  atomic_int takedown_refresh; /* an admin call asks for a rebuild now */
   struct worker *workers;
   unsigned nworkers;
   unsigned port; /* the port actually bound */
@@ -70,6 +76,11 @@ typedef struct worker {
   struct evhttp_bound_socket *bound;
   int streams;       /* streamed answers in progress on this worker */
   atomic_int active; /* requests in progress (read by the main thread while draining) */
+  struct rate_slot {
+    uint32_t key;
+    int64_t minute;
+    unsigned count;
+  } rate[256]; /* public complaint intake, per client address, fixed one-minute windows */
 } worker;
 
 /* ---- upstream ---- */
@@ -102,6 +113,18 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info);
 void pseudonym(const gateway *gw, const char *user, char out[33]);
 void sha256_hex(const void *data, size_t len, char out[65]);
 double now_seconds(void);
+
+/* workflows.c: complaints, takedowns, strikes, standing */
+void handle_compliance(worker *w, struct evhttp_request *req, const char *path);
+void handle_admin(worker *w, struct evhttp_request *req, const char *path);
+/* Sends 403 and returns -1 when the user is suspended or terminated. */
+int check_standing(gateway *gw, struct evhttp_request *req, const char *user);
+/* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
+void record_strike(gateway *gw, const char *user, int blocked, int64_t audit_seq);
+/* Rebuilds the takedown set when the store says it changed (or when forced). */
+void refresh_takedowns(gateway *gw, int force);
+hg_takedown_set *acquire_takedowns(gateway *gw);
+int64_t now_ms(void);
 
 /* chat.c: POST /v1/chat/completions and /v1/completions; moderations */
 void handle_completion(worker *w, struct evhttp_request *req, int chat);

@@ -143,6 +143,8 @@ static void route(struct evhttp_request *req, void *arg) {
     metrics_request(&gw->metrics, R_METRICS, 200, now_seconds() - t0);
     return;
   }
+  if (!strncmp(path, "/compliance/", 12)) return handle_compliance(w, req, path);
+  if (!strncmp(path, "/admin/", 7) && strcmp(path, "/admin/reload")) return handle_admin(w, req, path);
   if (!strcmp(path, "/admin/reload")) {
     hg_key_info key;
     if (authenticate(gw, req, &key)) return;
@@ -358,8 +360,10 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   if (ready) ready(gw, ctx);
   /* the main thread watches for reload requests and the drain deadline */
   double stop_at = 0;
-  for (;;) {
+  for (unsigned tick = 0;; tick++) {
     usleep(50000);
+    /* takedowns apply to every worker (and every gateway sharing the store) within a second */
+    if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, 0);
     if (atomic_exchange(&gw->reload_requested, 0)) {
       char rmsg[400];
       reload_lexicon(gw, rmsg, sizeof rmsg);
@@ -436,10 +440,15 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     return snprintf(msg, cap, "label keys: %s", err.message), -1;
   if (read_or_create_key(gw->cfg.data_dir, "pseudonym.key", gw->pseudonym_key, sizeof gw->pseudonym_key, msg, cap))
     return -1;
+  pthread_mutex_init(&gw->takedown_lock, NULL);
+  gw->takedown_version = -1;
+  refresh_takedowns(gw, 1);
   return 0;
 }
 
 void gateway_close(gateway *gw) {
+  if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
+  pthread_mutex_destroy(&gw->takedown_lock);
   hg_lexicon_slot_free(gw->lexicon);
   hg_store_close(gw->store);
   sodium_memzero(gw->label_sk, sizeof gw->label_sk);

@@ -1,5 +1,6 @@
 /* store/sqlite.c — the embedded store: one SQLite file in WAL mode, fsynced on every commit (synchronous=FULL),
- * so an audit record whose append returned is on disk even if the machine loses power the next moment.
+ * so an audit record (or a complaint) whose call returned is on disk even if the machine loses power the next
+ * moment.
  *
  * The schema is created and upgraded by the migrations below, numbered from 1; schema_version records each one
  * applied. The SQL sticks to what PostgreSQL also accepts (plain CREATE TABLE, INSERT, SELECT, UPDATE; INTEGER,
@@ -46,6 +47,51 @@ static const char *const migrations[] = {
     "  text TEXT,\n"
     "  prev_hash TEXT NOT NULL,\n"
     "  hash TEXT NOT NULL);\n",
+    /* 2: complaints, takedowns, and users' standing with the strikes and changes behind it */
+    "CREATE TABLE complaints (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  type TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL,\n"
+    "  created_ms INTEGER NOT NULL,\n"
+    "  due_ms INTEGER NOT NULL,\n"
+    "  updated_ms INTEGER NOT NULL,\n"
+    "  produce_id TEXT,\n"
+    "  text TEXT,\n"
+    "  contact TEXT,\n"
+    "  resolution TEXT);\n"
+    "CREATE INDEX complaints_status_due ON complaints (status, due_ms);\n"
+    "CREATE INDEX complaints_created ON complaints (created_ms);\n"
+    "CREATE TABLE takedowns (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  text TEXT NOT NULL,\n"
+    "  complaint_id INTEGER REFERENCES complaints(id),\n"
+    "  created_ms INTEGER NOT NULL,\n"
+    "  expires_ms INTEGER NOT NULL);\n"
+    "CREATE TABLE takedown_version (\n"
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "  version INTEGER NOT NULL);\n"
+    "INSERT INTO takedown_version (id, version) VALUES (1, 0);\n"
+    "CREATE TABLE user_standing (\n"
+    "  user_id INTEGER PRIMARY KEY REFERENCES users(id),\n"
+    "  standing TEXT NOT NULL,\n"
+    "  until_ms INTEGER NOT NULL,\n"
+    "  blocked_in_a_row INTEGER NOT NULL,\n"
+    "  suspensions INTEGER NOT NULL,\n"
+    "  updated_ms INTEGER NOT NULL);\n"
+    "CREATE TABLE strikes (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  time_ms INTEGER NOT NULL,\n"
+    "  audit_seq INTEGER NOT NULL);\n"
+    "CREATE INDEX strikes_user_time ON strikes (user_id, time_ms);\n"
+    "CREATE TABLE standing_history (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  time_ms INTEGER NOT NULL,\n"
+    "  standing TEXT NOT NULL,\n"
+    "  until_ms INTEGER NOT NULL,\n"
+    "  reason TEXT NOT NULL);\n"
+    "CREATE INDEX standing_history_user ON standing_history (user_id, time_ms);\n",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -58,8 +104,26 @@ enum {
   Q_AUDIT_LAST,
   Q_AUDIT_INSERT,
   Q_AUDIT_EACH,
+  Q_COMPLAINT_INSERT,
+  Q_COMPLAINT_GET,
+  Q_COMPLAINT_UPDATE,
+  Q_COMPLAINT_LIST,
+  Q_COMPLAINT_OVERDUE,
+  Q_TAKEDOWN_INSERT,
+  Q_TAKEDOWN_EACH,
+  Q_TAKEDOWN_VERSION_BUMP,
+  Q_TAKEDOWN_VERSION,
+  Q_STANDING_GET,
+  Q_STANDING_UPDATE,
+  Q_STANDING_INSERT,
+  Q_STANDING_HISTORY_INSERT,
+  Q_STRIKE_INSERT,
+  Q_STRIKE_COUNT,
   Q_COUNT
 };
+
+/* the columns complaint_rows reads, in its order */
+#define COMPLAINT_COLUMNS "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution"
 
 static const char *const queries[Q_COUNT] = {
     [Q_USER_FIND] = "SELECT id FROM users WHERE name = ?",
@@ -73,6 +137,29 @@ static const char *const queries[Q_COUNT] = {
                        "output_sha256, text, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_AUDIT_EACH] = "SELECT seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, "
                      "prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq",
+    [Q_COMPLAINT_INSERT] = "INSERT INTO complaints (type, status, created_ms, due_ms, updated_ms, produce_id, text, "
+                           "contact, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_COMPLAINT_GET] = "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE id = ?",
+    [Q_COMPLAINT_UPDATE] = "UPDATE complaints SET status = ?, resolution = COALESCE(?, resolution), updated_ms = ? "
+                           "WHERE id = ? AND status = ?",
+    [Q_COMPLAINT_LIST] = "SELECT " COMPLAINT_COLUMNS " FROM complaints ORDER BY created_ms DESC, id DESC",
+    [Q_COMPLAINT_OVERDUE] = "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE status IN ('received', 'in_review') "
+                            "AND due_ms < ? ORDER BY created_ms DESC, id DESC",
+    [Q_TAKEDOWN_INSERT] = "INSERT INTO takedowns (text, complaint_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
+    [Q_TAKEDOWN_EACH] = "SELECT id, text, created_ms, expires_ms FROM takedowns WHERE expires_ms = 0 OR expires_ms > ? "
+                        "ORDER BY id",
+    [Q_TAKEDOWN_VERSION_BUMP] = "UPDATE takedown_version SET version = version + 1 WHERE id = 1",
+    [Q_TAKEDOWN_VERSION] = "SELECT version FROM takedown_version WHERE id = 1",
+    [Q_STANDING_GET] = "SELECT standing, until_ms, blocked_in_a_row, suspensions, updated_ms FROM user_standing "
+                       "WHERE user_id = ?",
+    [Q_STANDING_UPDATE] = "UPDATE user_standing SET standing = ?, until_ms = ?, blocked_in_a_row = ?, suspensions = ?, "
+                          "updated_ms = ? WHERE user_id = ?",
+    [Q_STANDING_INSERT] = "INSERT INTO user_standing (standing, until_ms, blocked_in_a_row, suspensions, updated_ms, "
+                          "user_id) VALUES (?, ?, ?, ?, ?, ?)",
+    [Q_STANDING_HISTORY_INSERT] = "INSERT INTO standing_history (user_id, time_ms, standing, until_ms, reason) "
+                                  "VALUES (?, ?, ?, ?, ?)",
+    [Q_STRIKE_INSERT] = "INSERT INTO strikes (user_id, time_ms, audit_seq) VALUES (?, ?, ?)",
+    [Q_STRIKE_COUNT] = "SELECT COUNT(*) FROM strikes WHERE user_id = ? AND time_ms >= ? AND time_ms < ?",
 };
 
 struct hg_store_conn {
@@ -384,6 +471,258 @@ static hg_status sqlite_audit_each(hg_store_conn *c, int64_t from_seq, hg_audit_
   return st;
 }
 
+/* ---- users ----------------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_user_find(hg_store_conn *c, const char *name, int64_t *user_id, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_FIND, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *user_id = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc == SQLITE_ROW) return HG_OK;
+  if (rc != SQLITE_DONE) return db_fail(c, err, "looking up a user");
+  return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no user is named '%s'", name);
+}
+
+/* Runs a statement that returns no rows (its parameters already bound). */
+static hg_status step_done(hg_store_conn *c, sqlite3_stmt *s, const char *what, hg_error *err) {
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, what);
+  return HG_OK;
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *value) {
+  if (value)
+    sqlite3_bind_text(s, i, value, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+/* ---- complaints ------------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_complaint_insert(hg_store_conn *c, const hg_complaint_row *row, int64_t *id, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COMPLAINT_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  bind_field(s, 1, row->type);
+  bind_field(s, 2, row->status);
+  sqlite3_bind_int64(s, 3, row->created_ms);
+  sqlite3_bind_int64(s, 4, row->due_ms);
+  sqlite3_bind_int64(s, 5, row->updated_ms);
+  bind_field(s, 6, row->produce_id);
+  bind_field(s, 7, row->text);
+  bind_field(s, 8, row->contact);
+  bind_field(s, 9, row->resolution);
+  hg_status st = step_done(c, s, "adding a complaint", err);
+  if (!st) *id = sqlite3_last_insert_rowid(c->db);
+  return st;
+}
+
+/* Steps a complaint query (COMPLAINT_COLUMNS) to its end or until fn says stop; *rows counts the rows seen. */
+static hg_status complaint_rows(hg_store_conn *c, sqlite3_stmt *s, hg_complaint_row_fn fn, void *ctx, int64_t *rows,
+                                hg_error *err) {
+  hg_status st = HG_OK;
+  int rc;
+  *rows = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_complaint_row row = {.id = sqlite3_column_int64(s, 0),
+                            .created_ms = sqlite3_column_int64(s, 1),
+                            .due_ms = sqlite3_column_int64(s, 2),
+                            .updated_ms = sqlite3_column_int64(s, 3)};
+    hg_store_text *fields[] = {&row.type, &row.status, &row.produce_id, &row.text, &row.contact, &row.resolution};
+    int bad = 0;
+    for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+      bad |= column_field(s, 4 + i, fields[i]);
+    if (bad) {
+      st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading complaint %" PRId64, row.id);
+      break;
+    }
+    ++*rows;
+    if (fn(ctx, &row)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "reading complaints");
+  done(s);
+  return st;
+}
+
+static hg_status sqlite_complaint_get(hg_store_conn *c, int64_t id, hg_complaint_row_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COMPLAINT_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, id);
+  int64_t rows = 0;
+  hg_status st = complaint_rows(c, s, fn, ctx, &rows, err);
+  if (!st && !rows) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no complaint has id %" PRId64, id);
+  return st;
+}
+
+static hg_status sqlite_complaint_update(hg_store_conn *c, int64_t id, const char *from_status, const char *to_status,
+                                         const char *resolution, int64_t now, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COMPLAINT_UPDATE, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, to_status, -1, SQLITE_STATIC);
+  bind_text_or_null(s, 2, resolution);
+  sqlite3_bind_int64(s, 3, now);
+  sqlite3_bind_int64(s, 4, id);
+  sqlite3_bind_text(s, 5, from_status, -1, SQLITE_STATIC);
+  hg_status st = step_done(c, s, "updating a complaint", err);
+  if (!st && sqlite3_changes(c->db) == 0)
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no complaint has id %" PRId64 " and status '%s'", id, from_status);
+  return st;
+}
+
+static hg_status sqlite_complaint_list(hg_store_conn *c, int only_overdue, int64_t now, hg_complaint_row_fn fn,
+                                       void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, only_overdue ? Q_COMPLAINT_OVERDUE : Q_COMPLAINT_LIST, err);
+  if (!s) return HG_ERR_STORE;
+  if (only_overdue) sqlite3_bind_int64(s, 1, now);
+  int64_t rows;
+  return complaint_rows(c, s, fn, ctx, &rows, err);
+}
+
+/* ---- takedowns -------------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_takedown_insert(hg_store_conn *c, const char *text, int64_t complaint_id, int64_t created,
+                                        int64_t expires, int64_t *id, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+  if (complaint_id > 0)
+    sqlite3_bind_int64(s, 2, complaint_id);
+  else
+    sqlite3_bind_null(s, 2);
+  sqlite3_bind_int64(s, 3, created);
+  sqlite3_bind_int64(s, 4, expires);
+  hg_status st = step_done(c, s, "adding a takedown", err);
+  if (!st) *id = sqlite3_last_insert_rowid(c->db);
+  return st;
+}
+
+static hg_status sqlite_takedown_each(hg_store_conn *c, int64_t now, hg_takedown_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_EACH, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, now);
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(s, 0);
+    const char *text = (const char *)sqlite3_column_text(s, 1);
+    if (!text) {
+      st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading takedown %" PRId64, id);
+      break;
+    }
+    if (fn(ctx, id, text, sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3))) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "reading takedowns");
+  done(s);
+  return st;
+}
+
+static hg_status sqlite_takedown_version_bump(hg_store_conn *c, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_VERSION_BUMP, err);
+  if (!s) return HG_ERR_STORE;
+  hg_status st = step_done(c, s, "counting a takedown change", err);
+  if (!st && sqlite3_changes(c->db) != 1)
+    st = hg_fail(err, HG_ERR_CORRUPT, 0, 0, "store: the takedown_version row is missing");
+  return st;
+}
+
+static hg_status sqlite_takedown_version(hg_store_conn *c, int64_t *version, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_VERSION, err);
+  if (!s) return HG_ERR_STORE;
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  if (rc == SQLITE_ROW)
+    *version = sqlite3_column_int64(s, 0);
+  else if (rc == SQLITE_DONE)
+    st = hg_fail(err, HG_ERR_CORRUPT, 0, 0, "store: the takedown_version row is missing");
+  else
+    st = db_fail(c, err, "reading the takedown version");
+  done(s);
+  return st;
+}
+
+/* ---- standing and strikes --------------------------------------------------------------------------------- */
+
+static hg_status sqlite_standing_get(hg_store_conn *c, int64_t user_id, hg_standing_row *out, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_STANDING_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  if (rc == SQLITE_ROW) {
+    const char *standing = (const char *)sqlite3_column_text(s, 0);
+    snprintf(out->standing, sizeof out->standing, "%s", standing ? standing : "");
+    out->until_ms = sqlite3_column_int64(s, 1);
+    out->blocked_in_a_row = sqlite3_column_int64(s, 2);
+    out->suspensions = sqlite3_column_int64(s, 3);
+    out->updated_ms = sqlite3_column_int64(s, 4);
+  } else if (rc == SQLITE_DONE) {
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "user %" PRId64 " has no standing recorded", user_id);
+  } else {
+    st = db_fail(c, err, "reading a user's standing");
+  }
+  done(s);
+  return st;
+}
+
+/* UPDATE, then INSERT when there was no row: plain SQL every database takes, and safe because it runs inside the
+ * caller's write transaction. */
+static hg_status sqlite_standing_put(hg_store_conn *c, int64_t user_id, const hg_standing_row *row, hg_error *err) {
+  static const int update_then_insert[] = {Q_STANDING_UPDATE, Q_STANDING_INSERT};
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *s = query(c, update_then_insert[i], err);
+    if (!s) return HG_ERR_STORE;
+    sqlite3_bind_text(s, 1, row->standing, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, row->until_ms);
+    sqlite3_bind_int64(s, 3, row->blocked_in_a_row);
+    sqlite3_bind_int64(s, 4, row->suspensions);
+    sqlite3_bind_int64(s, 5, row->updated_ms);
+    sqlite3_bind_int64(s, 6, user_id);
+    hg_status st = step_done(c, s, "writing a user's standing", err);
+    if (st) return st;
+    if (sqlite3_changes(c->db) > 0) return HG_OK;
+  }
+  return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's standing was not written");
+}
+
+static hg_status sqlite_standing_history_insert(hg_store_conn *c, int64_t user_id, int64_t time_ms,
+                                                const char *standing, int64_t until_ms, const char *reason,
+                                                hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_STANDING_HISTORY_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  sqlite3_bind_int64(s, 2, time_ms);
+  sqlite3_bind_text(s, 3, standing, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, until_ms);
+  sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
+  return step_done(c, s, "recording a change of standing", err);
+}
+
+static hg_status sqlite_strike_insert(hg_store_conn *c, int64_t user_id, int64_t time_ms, int64_t audit_seq,
+                                      hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_STRIKE_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  sqlite3_bind_int64(s, 2, time_ms);
+  sqlite3_bind_int64(s, 3, audit_seq);
+  return step_done(c, s, "recording a strike", err);
+}
+
+static hg_status sqlite_strike_count(hg_store_conn *c, int64_t user_id, int64_t from_ms, int64_t to_ms, int64_t *count,
+                                     hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_STRIKE_COUNT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  sqlite3_bind_int64(s, 2, from_ms);
+  sqlite3_bind_int64(s, 3, to_ms);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *count = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc != SQLITE_ROW) return db_fail(c, err, "counting strikes");
+  return HG_OK;
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -398,4 +737,18 @@ const hg_store_backend hg_store_sqlite = {
     .audit_last = sqlite_audit_last,
     .audit_insert = sqlite_audit_insert,
     .audit_each = sqlite_audit_each,
+    .user_find = sqlite_user_find,
+    .complaint_insert = sqlite_complaint_insert,
+    .complaint_get = sqlite_complaint_get,
+    .complaint_update = sqlite_complaint_update,
+    .complaint_list = sqlite_complaint_list,
+    .takedown_insert = sqlite_takedown_insert,
+    .takedown_each = sqlite_takedown_each,
+    .takedown_version_bump = sqlite_takedown_version_bump,
+    .takedown_version = sqlite_takedown_version,
+    .standing_get = sqlite_standing_get,
+    .standing_put = sqlite_standing_put,
+    .standing_history_insert = sqlite_standing_history_insert,
+    .strike_insert = sqlite_strike_insert,
+    .strike_count = sqlite_strike_count,
 };

@@ -1,7 +1,9 @@
 /* store/store.c — the backend-neutral half of the store: URL dispatch, the mutex that lets threads share a handle,
  * API keys (made here, stored only as SHA-256), and the audit chain: how a record is serialized and hashed, how
- * an append links to the end of the chain, and how verification walks it. Backends (store_internal.h) only keep
- * rows, so every backend produces and checks the very same chain.
+ * an append links to the end of the chain, and how verification walks it. Then the workflows built on the same
+ * rows: complaints (validation and the moves a ticket may make), takedowns with their version, and users' standing
+ * (what a strike or a decision does to it, and when a suspension is over). Backends (store_internal.h) only keep
+ * rows, so every backend produces and checks the very same chain and enforces the very same rules.
  *
  * The chain cannot see the removal of its newest records: what is left is still a sound chain. A signed
  * checkpoint of the last (seq, hash), kept outside the database, will close that gap (docs/store.md). */
@@ -371,6 +373,510 @@ hg_status hg_store_audit_rows(hg_store *store, int64_t from_seq, hg_audit_row_fn
   if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_audit_rows: NULL argument");
   pthread_mutex_lock(&store->lock);
   hg_status st = store->backend->audit_each(store->conn, from_seq, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+/* ---- complaints ------------------------------------------------------------------------------------------- */
+
+/* Bounds on what a complainant sends: enough for a pasted answer and an address, not for a file. */
+#define HG_COMPLAINT_TEXT_MAX (64u << 10)
+#define HG_COMPLAINT_CONTACT_MAX 512u
+#define HG_COMPLAINT_PRODUCE_ID_MAX 256u
+#define HG_STANDING_REASON_MAX 4096u
+
+static const char *const complaint_types[] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
+                                              "other"};
+
+/* A ticket's life, each status with the statuses it may move to; "closed" is final. Moving forward only keeps
+ * the record honest: a rejected complaint cannot quietly become "received" again. */
+static const struct complaint_move {
+  const char *from;
+  const char *to[3];
+} complaint_moves[] = {
+    {"received", {"in_review", "upheld", "rejected"}},
+    {"in_review", {"upheld", "rejected", NULL}},
+    {"upheld", {"closed", NULL, NULL}},
+    {"rejected", {"closed", NULL, NULL}},
+    {"closed", {NULL, NULL, NULL}},
+};
+
+static const struct complaint_move *complaint_move_from(const char *status) {
+  for (size_t i = 0; i < sizeof complaint_moves / sizeof complaint_moves[0]; i++)
+    if (!strcmp(status, complaint_moves[i].from)) return &complaint_moves[i];
+  return NULL;
+}
+
+/* An optional string from outside: NULL and "" both mean absent; otherwise valid UTF-8 of at most max bytes. The
+ * value itself is never echoed into the message, which may travel back to whoever sent it. */
+static hg_status take_text(const char *what, const char *value, size_t max, const char **out, hg_error *err) {
+  *out = NULL;
+  if (!value || !*value) return HG_OK;
+  size_t len = strlen(value), bad;
+  if (len > max) return hg_fail(err, HG_ERR_INVALID, 0, max, "%s is %zu bytes; the limit is %zu", what, len, max);
+  if (hg_utf8_validate(value, len, &bad))
+    return hg_fail(err, HG_ERR_INVALID, 0, bad, "%s is not valid UTF-8 (byte offset %zu)", what, bad);
+  *out = value;
+  return HG_OK;
+}
+
+static hg_store_text text_of(const char *s) { return (hg_store_text){s, s ? strlen(s) : 0}; }
+
+static hg_status check_time(const char *what, int64_t ms, hg_error *err) {
+  if (ms < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "%s is Unix time in milliseconds, not %" PRId64, what, ms);
+  return HG_OK;
+}
+
+void hg_complaint_clear(hg_complaint *c) {
+  if (!c) return;
+  free(c->produce_id);
+  free(c->text);
+  free(c->contact);
+  free(c->resolution);
+  memset(c, 0, sizeof *c);
+}
+
+hg_status hg_store_complaint_add(hg_store *store, const char *type, const char *produce_id, const char *text,
+                                 const char *contact, int64_t created_ms, int64_t due_ms, int64_t *id, hg_error *err) {
+  if (!store || !type || !id) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_add: NULL argument");
+  int known = 0;
+  for (size_t i = 0; i < sizeof complaint_types / sizeof complaint_types[0]; i++)
+    known |= !strcmp(type, complaint_types[i]);
+  if (!known)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "the complaint type must be one of prohibited_content, ip_infringement, privacy, personal_info, "
+                   "other");
+  hg_complaint_row row = {.type = text_of(type), .status = text_of("received")};
+  const char *p, *t, *c;
+  hg_status st;
+  if ((st = take_text("the produce_id", produce_id, HG_COMPLAINT_PRODUCE_ID_MAX, &p, err)) ||
+      (st = take_text("the complaint text", text, HG_COMPLAINT_TEXT_MAX, &t, err)) ||
+      (st = take_text("the contact", contact, HG_COMPLAINT_CONTACT_MAX, &c, err)) ||
+      (st = check_time("created_ms", created_ms, err)))
+    return st;
+  if (!p && !t)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a complaint needs the text complained about or the produce_id of the answer (both are empty)");
+  if (due_ms < created_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint cannot be due (%" PRId64 ") before it is made (%" PRId64 ")",
+                   due_ms, created_ms);
+  row.produce_id = text_of(p);
+  row.text = text_of(t);
+  row.contact = text_of(c);
+  row.created_ms = row.updated_ms = created_ms;
+  row.due_ms = due_ms;
+
+  const hg_store_backend *b = store->backend;
+  int64_t new_id = 0;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = b->complaint_insert(store->conn, &row, &new_id, err);
+  if (!st) st = b->commit(store->conn, err); /* synchronous: an acknowledged complaint is on disk */
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) *id = new_id;
+  return st;
+}
+
+/* Copies a fixed-size field; a stored value that does not fit was not written by this code. */
+static int copy_name(char *dst, size_t cap, hg_store_text src) {
+  if (!src.ptr || src.len >= cap) return -1;
+  memcpy(dst, src.ptr, src.len);
+  dst[src.len] = 0;
+  return 0;
+}
+
+static int dup_text(char **dst, hg_store_text src) {
+  *dst = NULL;
+  if (!src.ptr) return 0;
+  if (!(*dst = malloc(src.len + 1))) return -1;
+  memcpy(*dst, src.ptr, src.len);
+  (*dst)[src.len] = 0;
+  return 0;
+}
+
+typedef struct complaint_copy {
+  hg_complaint *out;
+  int failed; /* 1: out of memory, 2: a stored type or status too long to be one */
+} complaint_copy;
+
+static int copy_complaint(void *ctx, const hg_complaint_row *row) {
+  complaint_copy *cc = ctx;
+  hg_complaint *c = cc->out;
+  c->id = row->id;
+  c->created_ms = row->created_ms;
+  c->due_ms = row->due_ms;
+  c->updated_ms = row->updated_ms;
+  if (copy_name(c->type, sizeof c->type, row->type) || copy_name(c->status, sizeof c->status, row->status))
+    cc->failed = 2;
+  else if (dup_text(&c->produce_id, row->produce_id) || dup_text(&c->text, row->text) ||
+           dup_text(&c->contact, row->contact) || dup_text(&c->resolution, row->resolution))
+    cc->failed = 1;
+  return 1;
+}
+
+hg_status hg_store_complaint_get(hg_store *store, int64_t id, hg_complaint *out, hg_error *err) {
+  if (!store || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_get: NULL argument");
+  memset(out, 0, sizeof *out);
+  if (id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint id is a positive number, not %" PRId64, id);
+  complaint_copy cc = {out, 0};
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->complaint_get(store->conn, id, copy_complaint, &cc, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && cc.failed == 1) st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading complaint %" PRId64, id);
+  if (!st && cc.failed == 2)
+    st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: complaint %" PRId64 " has a damaged type or status", id);
+  if (st) hg_complaint_clear(out);
+  return st;
+}
+
+/* "in_review, upheld or rejected" */
+static void list_moves(const struct complaint_move *m, char *buf, size_t cap) {
+  size_t n = 0;
+  while (n < 3 && m->to[n])
+    n++;
+  buf[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", m->to[i]);
+  }
+}
+
+static int copy_status(void *ctx, const hg_complaint_row *row) {
+  char *status = ctx;
+  if (copy_name(status, 16, row->status)) status[0] = 0;
+  return 1;
+}
+
+hg_status hg_store_complaint_set_status(hg_store *store, int64_t id, const char *status, const char *resolution,
+                                        int64_t now_ms, hg_error *err) {
+  if (!store || !status) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_set_status: NULL argument");
+  if (id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint id is a positive number, not %" PRId64, id);
+  if (!complaint_move_from(status))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a complaint's status is one of received, in_review, upheld, rejected, closed");
+  const char *res;
+  hg_status st;
+  if ((st = take_text("the resolution", resolution, HG_COMPLAINT_TEXT_MAX, &res, err)) ||
+      (st = check_time("now_ms", now_ms, err)))
+    return st;
+
+  const hg_store_backend *b = store->backend;
+  char current[16] = "";
+  pthread_mutex_lock(&store->lock);
+  /* Read and move in one write transaction, so two reviewers cannot both move the ticket from the same status. */
+  st = b->begin(store->conn, err);
+  if (!st) st = b->complaint_get(store->conn, id, copy_status, current, err);
+  if (!st) {
+    const struct complaint_move *m = complaint_move_from(current);
+    int allowed = 0;
+    for (int i = 0; m && i < 3 && m->to[i]; i++)
+      allowed |= !strcmp(m->to[i], status);
+    char moves[64];
+    if (!m) {
+      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: complaint %" PRId64 " has a damaged status", id);
+    } else if (!allowed && !m->to[0]) {
+      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s, which is final; it cannot move to %s", id,
+                   current, status);
+    } else if (!allowed) {
+      list_moves(m, moves, sizeof moves);
+      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s; from there it can move to %s, not to %s",
+                   id, current, moves, status);
+    }
+  }
+  if (!st) st = b->complaint_update(store->conn, id, current, status, res, now_ms, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+typedef struct complaint_walk {
+  hg_complaint_fn fn;
+  void *ctx;
+} complaint_walk;
+
+static int complaint_row(void *ctx, const hg_complaint_row *row) {
+  complaint_walk *w = ctx;
+  /* the strings point into the backend's row: valid during the call, as documented, and never freed by fn */
+  hg_complaint c = {.id = row->id,
+                    .created_ms = row->created_ms,
+                    .due_ms = row->due_ms,
+                    .updated_ms = row->updated_ms,
+                    .produce_id = (char *)row->produce_id.ptr,
+                    .text = (char *)row->text.ptr,
+                    .contact = (char *)row->contact.ptr,
+                    .resolution = (char *)row->resolution.ptr};
+  if (copy_name(c.type, sizeof c.type, row->type)) snprintf(c.type, sizeof c.type, "?");
+  if (copy_name(c.status, sizeof c.status, row->status)) snprintf(c.status, sizeof c.status, "?");
+  return w->fn(w->ctx, &c);
+}
+
+hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now_ms, hg_complaint_fn fn, void *ctx,
+                                  hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_list: NULL argument");
+  complaint_walk w = {fn, ctx};
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->complaint_list(store->conn, only_overdue != 0, now_ms, complaint_row, &w, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+/* ---- takedowns -------------------------------------------------------------------------------------------- */
+
+static int ignore_complaint(void *ctx, const hg_complaint_row *row) {
+  (void)ctx, (void)row;
+  return 1;
+}
+
+hg_status hg_store_takedown_add(hg_store *store, const char *text, int64_t complaint_id, int64_t created_ms,
+                                int64_t expires_ms, int64_t *id, hg_error *err) {
+  if (!store || !id) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_takedown_add: NULL argument");
+  const char *t;
+  hg_status st;
+  if ((st = take_text("the takedown text", text, HG_COMPLAINT_TEXT_MAX, &t, err)) ||
+      (st = check_time("created_ms", created_ms, err)) || (st = check_time("expires_ms", expires_ms, err)))
+    return st;
+  if (!t) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a takedown needs the text to take down");
+  if (complaint_id < 0)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint id is a positive number (or 0 for none), not %" PRId64,
+                   complaint_id);
+  if (expires_ms && expires_ms <= created_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a takedown cannot expire (%" PRId64 ") before it is made (%" PRId64 "); 0 keeps it for good",
+                   expires_ms, created_ms);
+
+  const hg_store_backend *b = store->backend;
+  int64_t new_id = 0;
+  pthread_mutex_lock(&store->lock);
+  /* the row and the version move together, so a gateway that sees the new version also sees the row */
+  st = b->begin(store->conn, err);
+  if (!st && complaint_id > 0) st = b->complaint_get(store->conn, complaint_id, ignore_complaint, NULL, err);
+  if (!st) st = b->takedown_insert(store->conn, t, complaint_id, created_ms, expires_ms, &new_id, err);
+  if (!st) st = b->takedown_version_bump(store->conn, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) *id = new_id;
+  return st;
+}
+
+hg_status hg_store_takedown_each(hg_store *store, int64_t now_ms, hg_takedown_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_takedown_each: NULL argument");
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->takedown_each(store->conn, now_ms, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_takedown_version(hg_store *store, int64_t *version, hg_error *err) {
+  if (!store || !version) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_takedown_version: NULL argument");
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->takedown_version(store->conn, version, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+/* ---- users' standing -------------------------------------------------------------------------------------- */
+
+#define HG_DAY_MS INT64_C(86400000)
+
+static const char *const standing_names[] = {"active", "suspended", "terminated"};
+
+const char *hg_standing_name(hg_standing s) {
+  if ((unsigned)s < sizeof standing_names / sizeof standing_names[0]) return standing_names[s];
+  return "unknown";
+}
+
+static int standing_parse(const char *name, hg_standing *out) {
+  for (unsigned i = 0; i < sizeof standing_names / sizeof standing_names[0]; i++)
+    if (!strcmp(name, standing_names[i])) {
+      *out = (hg_standing)i;
+      return 0;
+    }
+  return -1;
+}
+
+/* What a user without a row has: active, nothing counted. */
+static hg_standing_row standing_row_new(void) {
+  hg_standing_row row = {.until_ms = 0};
+  snprintf(row.standing, sizeof row.standing, "%s", standing_names[HG_STANDING_ACTIVE]);
+  return row;
+}
+
+/* The user's row (a fresh one when there is none). The caller holds the lock. */
+static hg_status standing_load(hg_store *store, int64_t user_id, hg_standing_row *row, hg_error *err) {
+  hg_error quiet;
+  hg_status st = store->backend->standing_get(store->conn, user_id, row, &quiet);
+  if (st == HG_ERR_NOT_FOUND) {
+    *row = standing_row_new();
+    return HG_OK;
+  }
+  if (st && err) *err = quiet;
+  return st;
+}
+
+/* A row as seen at now_ms: a suspension whose end has passed is over, whether or not anyone wrote that down. */
+static hg_status standing_at(const hg_standing_row *row, int64_t now, hg_user_standing *out, hg_error *err) {
+  hg_standing s;
+  if (standing_parse(row->standing, &s))
+    return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's standing is damaged ('%s')", row->standing);
+  out->standing = s;
+  out->until_ms = s == HG_STANDING_SUSPENDED ? row->until_ms : 0;
+  if (s == HG_STANDING_SUSPENDED && row->until_ms && now >= row->until_ms) {
+    out->standing = HG_STANDING_ACTIVE;
+    out->until_ms = 0;
+  }
+  out->blocked_in_a_row = row->blocked_in_a_row;
+  out->suspensions = row->suspensions;
+  return HG_OK;
+}
+
+static int64_t utc_day_start(int64_t ms) {
+  int64_t into_day = ms % HG_DAY_MS;
+  return ms - (into_day < 0 ? into_day + HG_DAY_MS : into_day);
+}
+
+/* The full standing report for a known user. The caller holds the lock. */
+static hg_status standing_report(hg_store *store, int64_t user_id, int64_t now, hg_user_standing *out, hg_error *err) {
+  hg_standing_row row;
+  hg_status st = standing_load(store, user_id, &row, err);
+  if (!st) st = standing_at(&row, now, out, err);
+  int64_t day = utc_day_start(now);
+  if (!st) st = store->backend->strike_count(store->conn, user_id, day, day + HG_DAY_MS, &out->blocked_today, err);
+  return st;
+}
+
+static void standing_clear(hg_user_standing *out) {
+  memset(out, 0, sizeof *out);
+  out->standing = HG_STANDING_ACTIVE;
+}
+
+hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *out,
+                                 hg_error *err) {
+  if (!store || !user || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_standing: NULL argument");
+  standing_clear(out);
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  int64_t user_id = 0;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  st = store->backend->user_find(store->conn, user, &user_id, &quiet);
+  if (st == HG_ERR_NOT_FOUND)
+    st = HG_OK; /* never seen: active, nothing counted */
+  else if (st && err)
+    *err = quiet;
+  else if (!st)
+    st = standing_report(store, user_id, now_ms, out, err);
+  pthread_mutex_unlock(&store->lock);
+  if (st) standing_clear(out);
+  return st;
+}
+
+/* A blocked input adds a strike (kept with its evidence) and lengthens the run; an allowed one ends the run. Which
+ * counts lead to a suspension is the gateway's policy, not the store's. Allowed inputs are nearly every request,
+ * so one that has no run to end writes nothing. */
+hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
+                                 hg_user_standing *after, hg_error *err) {
+  if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_record: NULL argument");
+  hg_user_standing ignored;
+  if (!after) after = &ignored;
+  standing_clear(after);
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  if (blocked && audit_seq <= 0)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a strike needs the seq of the audit record of the blocked input, not %" PRId64, audit_seq);
+
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_standing_row row;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  if (!blocked) {
+    st = b->user_find(store->conn, user, &user_id, &quiet);
+    if (st == HG_ERR_NOT_FOUND) {
+      pthread_mutex_unlock(&store->lock);
+      return HG_OK; /* never seen, no run to end */
+    }
+    if (st && err) *err = quiet;
+    if (!st) st = standing_load(store, user_id, &row, err);
+    if (!st && row.blocked_in_a_row == 0) {
+      st = standing_report(store, user_id, now_ms, after, err);
+      pthread_mutex_unlock(&store->lock);
+      if (st) standing_clear(after);
+      return st;
+    }
+  }
+  /* Read, change and write the row in one write transaction: another process may be recording strikes for the
+   * same user. */
+  if (!st) st = b->begin(store->conn, err);
+  if (!st) st = b->user_ensure(store->conn, user, now_ms, &user_id, err);
+  if (!st) st = standing_load(store, user_id, &row, err);
+  if (!st && blocked) {
+    st = b->strike_insert(store->conn, user_id, now_ms, audit_seq, err);
+    row.blocked_in_a_row++;
+  } else if (!st) {
+    row.blocked_in_a_row = 0;
+  }
+  row.updated_ms = now_ms;
+  if (!st) st = b->standing_put(store->conn, user_id, &row, err);
+  if (!st) st = standing_report(store, user_id, now_ms, after, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (st) standing_clear(after);
+  return st;
+}
+
+/* A decision on a user: suspend (until_ms, or 0 until lifted), terminate, or lift to active. Every decision starts a
+ * new run of blocked inputs, so a ladder counting the run sees only what came after it; a move into a suspension
+ * (not the extension of one still running) counts in suspensions. */
+hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
+                                     const char *reason, int64_t now_ms, hg_error *err) {
+  if (!store || !user || !reason)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_set_standing: NULL argument");
+  if ((unsigned)standing > HG_STANDING_TERMINATED)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown standing %d", (int)standing);
+  const char *why;
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (!st) st = check_time("until_ms", until_ms, err);
+  if (!st) st = take_text("the reason", reason, HG_STANDING_REASON_MAX, &why, err);
+  if (st) return st;
+  if (!why) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a change of standing needs a reason");
+  if (standing == HG_STANDING_SUSPENDED && until_ms && until_ms <= now_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a suspension must end after now (until_ms %" PRId64 " <= now_ms %" PRId64 "); 0 = until lifted",
+                   until_ms, now_ms);
+  if (standing != HG_STANDING_SUSPENDED && until_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "until_ms is only for a suspension; %s takes 0",
+                   hg_standing_name(standing));
+
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_standing_row row;
+  hg_user_standing before;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = b->user_ensure(store->conn, user, now_ms, &user_id, err);
+  if (!st) st = standing_load(store, user_id, &row, err);
+  if (!st) st = standing_at(&row, now_ms, &before, err);
+  if (!st) {
+    if (standing == HG_STANDING_SUSPENDED && before.standing != HG_STANDING_SUSPENDED) row.suspensions++;
+    snprintf(row.standing, sizeof row.standing, "%s", hg_standing_name(standing));
+    row.until_ms = until_ms;
+    row.blocked_in_a_row = 0;
+    row.updated_ms = now_ms;
+    st = b->standing_put(store->conn, user_id, &row, err);
+  }
+  if (!st) st = b->standing_history_insert(store->conn, user_id, now_ms, row.standing, until_ms, why, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
   return st;
 }

@@ -1,7 +1,8 @@
 /* store/store_internal.h — what a store backend provides to store.c: a small table of functions over one
  * connection. store.c owns everything that must be the same whatever the database (key generation and hashing,
- * the audit chain's serialization and hashing, verification, the mutex); a backend only stores and fetches rows,
- * and gives the append transaction its isolation from other writers, which each database spells differently. */
+ * the audit chain's serialization and hashing, verification, input validation, complaint status moves, what a
+ * strike does to a standing, the mutex); a backend only stores and fetches rows, and gives write transactions
+ * their isolation from other writers, which each database spells differently. */
 #ifndef HG_STORE_INTERNAL_H
 #define HG_STORE_INTERNAL_H
 
@@ -31,6 +32,20 @@ typedef struct hg_audit_row {
 /* Called for each row in seq order; non-zero stops the walk. Pointers are valid only during the call. */
 typedef int (*hg_audit_row_fn)(void *ctx, const hg_audit_row *row);
 
+/* One complaint as stored; text fields as in hg_store_text (valid only during a row callback). */
+typedef struct hg_complaint_row {
+  int64_t id, created_ms, due_ms, updated_ms;
+  hg_store_text type, status, produce_id, text, contact, resolution;
+} hg_complaint_row;
+typedef int (*hg_complaint_row_fn)(void *ctx, const hg_complaint_row *row);
+
+/* A user's standing as stored. A user without a row is active with all counts at 0; store.c decides what a row
+ * means at a given time (a suspension past until_ms is over), the backend only keeps it. */
+typedef struct hg_standing_row {
+  char standing[16]; /* "active", "suspended", "terminated" */
+  int64_t until_ms, blocked_in_a_row, suspensions, updated_ms;
+} hg_standing_row;
+
 typedef struct hg_store_backend {
   const char *name;
   /* Opens the database at target (the URL with its scheme removed) and brings its schema to the current version. */
@@ -57,6 +72,36 @@ typedef struct hg_store_backend {
   hg_status (*audit_last)(hg_store_conn *conn, int64_t *seq, char hash[65], hg_error *err);
   hg_status (*audit_insert)(hg_store_conn *conn, const hg_audit_row *row, hg_error *err);
   hg_status (*audit_each)(hg_store_conn *conn, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err);
+
+  /* HG_ERR_NOT_FOUND when no user has this name (readers must not create users). */
+  hg_status (*user_find)(hg_store_conn *conn, const char *name, int64_t *user_id, hg_error *err);
+
+  /* Complaints. row->id is ignored by insert, which sets *id. get is HG_ERR_NOT_FOUND for an unknown id. update
+   * moves the ticket only if it still has from_status (HG_ERR_NOT_FOUND otherwise); a NULL resolution keeps the
+   * stored one. list is newest first; with only_overdue, open tickets (received, in_review) with due_ms < now_ms. */
+  hg_status (*complaint_insert)(hg_store_conn *conn, const hg_complaint_row *row, int64_t *id, hg_error *err);
+  hg_status (*complaint_get)(hg_store_conn *conn, int64_t id, hg_complaint_row_fn fn, void *ctx, hg_error *err);
+  hg_status (*complaint_update)(hg_store_conn *conn, int64_t id, const char *from_status, const char *to_status,
+                                const char *resolution, int64_t now_ms, hg_error *err);
+  hg_status (*complaint_list)(hg_store_conn *conn, int only_overdue, int64_t now_ms, hg_complaint_row_fn fn, void *ctx,
+                              hg_error *err);
+
+  /* Takedowns. complaint_id 0 is stored as no complaint. version_bump adds 1 to the takedown version. */
+  hg_status (*takedown_insert)(hg_store_conn *conn, const char *text, int64_t complaint_id, int64_t created_ms,
+                               int64_t expires_ms, int64_t *id, hg_error *err);
+  hg_status (*takedown_each)(hg_store_conn *conn, int64_t now_ms, hg_takedown_fn fn, void *ctx, hg_error *err);
+  hg_status (*takedown_version_bump)(hg_store_conn *conn, hg_error *err);
+  hg_status (*takedown_version)(hg_store_conn *conn, int64_t *version, hg_error *err);
+
+  /* Standing and strikes. standing_get is HG_ERR_NOT_FOUND when the user has no row yet; standing_put writes the
+   * whole row (creating it). strike_count counts the user's strikes with from_ms <= time_ms < to_ms. */
+  hg_status (*standing_get)(hg_store_conn *conn, int64_t user_id, hg_standing_row *out, hg_error *err);
+  hg_status (*standing_put)(hg_store_conn *conn, int64_t user_id, const hg_standing_row *row, hg_error *err);
+  hg_status (*standing_history_insert)(hg_store_conn *conn, int64_t user_id, int64_t time_ms, const char *standing,
+                                       int64_t until_ms, const char *reason, hg_error *err);
+  hg_status (*strike_insert)(hg_store_conn *conn, int64_t user_id, int64_t time_ms, int64_t audit_seq, hg_error *err);
+  hg_status (*strike_count)(hg_store_conn *conn, int64_t user_id, int64_t from_ms, int64_t to_ms, int64_t *count,
+                            hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

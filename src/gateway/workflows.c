@@ -1,0 +1,493 @@
+/* workflows.c — the provider's duties as routes: the public complaint channel and its published process
+ * (Art. 13; Interim Art. 15), tickets for reviewers, takedowns that keep reported content from coming back
+ * (Art. 15), and the strike ladder that suspends and terminates abusive users (Art. 19). Every admin action leaves
+ * an audit record naming the admin. Takedowns live in the store; every gateway polls its version and rebuilds
+ * its fingerprint set, so a takedown applies everywhere within a second. */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+
+static const char *const complaint_types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
+                                                "other"};
+
+int64_t now_ms(void) {
+  /* tests may pin the clock: HEGUI_TEST_NOW_MS */
+  const char *t = getenv("HEGUI_TEST_NOW_MS");
+  if (t && *t) return strtoll(t, NULL, 10);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_t *read_body(struct evhttp_request *req) {
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t n = evbuffer_get_length(in);
+  return json_loadb((const char *)evbuffer_pullup(in, -1), n, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* Rejects members other than the allowed ones: a typo must not be silently ignored. */
+static int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(body, key, v) {
+    int ok = 0;
+    for (int i = 0; allowed[i]; i++) ok |= !strcmp(key, allowed[i]);
+    if (!ok) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "unknown field '%.60s'", key);
+      send_error(req, 400, "invalid_request_error", msg, "unknown_field");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
+  char actor[160], *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+  snprintf(actor, sizeof actor, "admin:%s", key->user);
+  hg_audit_record r = {0};
+  r.actor = actor;
+  r.route = route;
+  r.verdict = verdict;
+  r.detail_json = d;
+  hg_error err;
+  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  free(d);
+  json_decref(detail);
+}
+
+/* ---- takedowns ---- */
+
+typedef struct td_collect {
+  hg_takedown_entry *v;
+  char **texts;
+  size_t n, cap;
+} td_collect;
+
+static int collect_takedown(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms) {
+  (void)created_ms, (void)expires_ms;
+  td_collect *c = ctx;
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 64;
+    c->v = realloc(c->v, c->cap * sizeof *c->v);
+    c->texts = realloc(c->texts, c->cap * sizeof *c->texts);
+    if (!c->v || !c->texts) return 1;
+  }
+  c->texts[c->n] = strdup(text);
+  c->v[c->n] = (hg_takedown_entry){id, c->texts[c->n], strlen(text)};
+  c->n++;
+  return 0;
+}
+
+void refresh_takedowns(gateway *gw, int force) {
+  int64_t version = 0;
+  hg_error err;
+  if (hg_store_takedown_version(gw->store, &version, &err)) return;
+  if (!force && version == gw->takedown_version) return;
+  td_collect c = {0};
+  if (hg_store_takedown_each(gw->store, now_ms(), collect_takedown, &c, &err)) goto out;
+  hg_takedown_set *set = NULL;
+  if (c.n && hg_takedown_set_build(c.v, c.n, NULL, &set, &err)) {
+    fprintf(stderr, "hegui: takedowns not rebuilt: %s\n", err.message);
+    goto out;
+  }
+  pthread_mutex_lock(&gw->takedown_lock);
+  hg_takedown_set *old = gw->takedowns;
+  gw->takedowns = set;
+  gw->takedown_version = version;
+  pthread_mutex_unlock(&gw->takedown_lock);
+  if (old) hg_takedown_set_unref(old);
+out:
+  for (size_t i = 0; i < c.n; i++) free(c.texts[i]);
+  free(c.v);
+  free(c.texts);
+}
+
+hg_takedown_set *acquire_takedowns(gateway *gw) {
+  pthread_mutex_lock(&gw->takedown_lock);
+  hg_takedown_set *s = gw->takedowns ? hg_takedown_set_ref(gw->takedowns) : NULL;
+  pthread_mutex_unlock(&gw->takedown_lock);
+  return s;
+}
+
+static int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
+  int64_t now = now_ms();
+  int64_t expires = gw->cfg.takedown_days ? now + (int64_t)gw->cfg.takedown_days * 86400000 : 0;
+  /* refuse what could never match before it is stored */
+  hg_takedown_entry e = {1, text, strlen(text)};
+  hg_takedown_set *probe;
+  if (hg_takedown_set_build(&e, 1, NULL, &probe, err)) return -1;
+  hg_takedown_set_unref(probe);
+  if (hg_store_takedown_add(gw->store, text, complaint_id, now, expires, id, err)) return -1;
+  atomic_store(&gw->takedown_refresh, 1);
+  refresh_takedowns(gw, 1);
+  return 0;
+}
+
+/* The answer text of a ProduceID, from its audit record (kept as the retention policy allows). */
+typedef struct find_answer {
+  const char *id;
+  char *text;
+} find_answer;
+
+static int match_answer(void *ctx, const hg_audit_record *r) {
+  find_answer *f = ctx;
+  if (!r->detail_json || !r->text) return 0;
+  json_t *d = json_loads(r->detail_json, 0, NULL);
+  const char *rid = json_string_value(json_object_get(d, "response_id"));
+  if (rid && !strcmp(rid, f->id)) {
+    json_t *t = json_loads(r->text, 0, NULL);
+    const char *out = json_string_value(json_object_get(t, "output"));
+    if (out && *out) {
+      free(f->text);
+      f->text = strdup(out);
+    }
+    json_decref(t);
+  }
+  json_decref(d);
+  return 0;
+}
+
+/* ---- strikes ---- */
+
+int check_standing(gateway *gw, struct evhttp_request *req, const char *user) {
+  hg_user_standing st;
+  hg_error err;
+  if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) return 0; /* unknown user: active */
+  if (st.standing == HG_STANDING_ACTIVE) return 0;
+  char msg[200];
+  if (st.standing == HG_STANDING_TERMINATED)
+    snprintf(msg, sizeof msg, "This account has been terminated for repeatedly submitting prohibited content.");
+  else if (st.until_ms) {
+    time_t t = (time_t)(st.until_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char when[40];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(msg, sizeof msg, "This account is suspended until %s for repeatedly submitting prohibited content.",
+             when);
+  } else {
+    snprintf(msg, sizeof msg, "This account is suspended until a reviewer lifts the suspension.");
+  }
+  send_error(req, 403, "permission_error", msg, st.standing == HG_STANDING_TERMINATED ? "account_terminated"
+                                                                                      : "account_suspended");
+  return -1;
+}
+
+void record_strike(gateway *gw, const char *user, int blocked, int64_t audit_seq) {
+  hg_user_standing st;
+  hg_error err;
+  int64_t now = now_ms();
+  if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err) || !blocked) return;
+  const hg_config *cfg = &gw->cfg;
+  if (st.standing != HG_STANDING_ACTIVE) return;
+  if (st.blocked_in_a_row < cfg->strikes_in_a_row && st.blocked_today < cfg->strikes_per_day) return;
+  char reason[200];
+  hg_standing to = st.suspensions + 1 >= cfg->terminate_after ? HG_STANDING_TERMINATED : HG_STANDING_SUSPENDED;
+  snprintf(reason, sizeof reason, "%lld blocked inputs in a row, %lld today (evidence: audit record %lld)",
+           (long long)st.blocked_in_a_row, (long long)st.blocked_today, (long long)audit_seq);
+  int64_t until = to == HG_STANDING_SUSPENDED ? now + (int64_t)cfg->suspend_minutes * 60000 : 0;
+  if (hg_store_user_set_standing(gw->store, user, to, until, reason, now, &err)) return;
+  hg_audit_record r = {0};
+  r.actor = "system:strikes";
+  r.route = "strikes";
+  r.verdict = hg_standing_name(to);
+  json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "user", user, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
+                        "blocked_today", (json_int_t)st.blocked_today, "evidence_audit_seq", (json_int_t)audit_seq,
+                        "until_ms", (json_int_t)until);
+  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  r.detail_json = ds;
+  hg_store_audit_append(gw->store, &r, &err);
+  free(ds);
+  json_decref(d);
+}
+
+/* ---- public complaint channel ---- */
+
+static int rate_limited(worker *w, struct evhttp_request *req) {
+  char *addr = NULL;
+  ev_uint16_t port;
+  struct evhttp_connection *conn = evhttp_request_get_connection(req);
+  if (conn) evhttp_connection_get_peer(conn, &addr, &port);
+  uint32_t h = 2166136261u;
+  for (const char *p = addr ? addr : ""; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  int64_t minute = now_ms() / 60000;
+  struct rate_slot *s = &w->rate[h % (sizeof w->rate / sizeof *w->rate)];
+  if (s->key != h || s->minute != minute) s->key = h, s->minute = minute, s->count = 0;
+  return ++s->count > w->gw->cfg.complaint_rate_per_minute;
+}
+
+static json_t *complaint_json(const hg_complaint *c) {
+  return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)c->id, "type", c->type,
+                   "status", c->status, "created_ms", (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms,
+                   "updated_ms", (json_int_t)c->updated_ms, "produce_id", c->produce_id, "text", c->text, "contact",
+                   c->contact, "resolution", c->resolution);
+}
+
+void handle_compliance(worker *w, struct evhttp_request *req, const char *path) {
+  gateway *gw = w->gw;
+  double t0 = now_seconds();
+  if (strcmp(path, "/compliance/complaints")) {
+    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+    return;
+  }
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (cmd == EVHTTP_REQ_GET) {
+    /* the published process and its time limits */
+    json_t *limits = json_object();
+    for (int i = 0; i < 5; i++) json_object_set_new(limits, complaint_types[i], json_integer(gw->cfg.complaint_due_hours[i]));
+    send_json(req, 200,
+              json_pack("{s:s, s:[s,s,s,s,s], s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
+                        "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types",
+                        complaint_types[0], complaint_types[1], complaint_types[2], complaint_types[3],
+                        complaint_types[4], "process", "received: the ticket id is returned at once",
+                        "in_review: a reviewer examines the content named by produce_id (the ProduceID in the "
+                        "answer's AIGC label) or the pasted text",
+                        "upheld: the content is taken down and will not be generated again; personal information "
+                        "is corrected or deleted",
+                        "rejected: the reason is recorded", "closed: the complainant is answered at the contact given",
+                        "time_limit_hours", limits, "takedown",
+                        "upheld content is fingerprinted and blocked in every answer from then on",
+                        "authorities", "users may also report to the competent authorities (Art. 18)",
+                        "takedown_keep_days", (json_int_t)gw->cfg.takedown_days, "profile",
+                        hg_profile_name(gw->cfg.profile)));
+    metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
+    return;
+  }
+  if (cmd != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use GET or POST", NULL);
+    return;
+  }
+  if (rate_limited(w, req)) {
+    send_error(req, 429, "rate_limit_exceeded", "too many complaints from this address; try again in a minute", NULL);
+    metrics_request(&gw->metrics, R_ADMIN, 429, now_seconds() - t0);
+    return;
+  }
+  json_t *body = read_body(req);
+  static const char *const allowed[] = {"type", "produce_id", "text", "contact", NULL};
+  if (!json_is_object(body)) {
+    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
+    json_decref(body);
+    return;
+  }
+  if (only_members(req, body, allowed)) {
+    json_decref(body);
+    return;
+  }
+  const char *type = json_string_value(json_object_get(body, "type"));
+  int ti = -1;
+  for (int i = 0; type && i < 5; i++)
+    if (!strcmp(type, complaint_types[i])) ti = i;
+  const char *pid = json_string_value(json_object_get(body, "produce_id"));
+  const char *text = json_string_value(json_object_get(body, "text"));
+  const char *contact = json_string_value(json_object_get(body, "contact"));
+  if (ti < 0 || (!pid && !text)) {
+    send_error(req, 400, "invalid_request_error",
+               "type must be one of prohibited_content, ip_infringement, privacy, personal_info, other; give "
+               "produce_id or text",
+               NULL);
+    json_decref(body);
+    return;
+  }
+  int64_t now = now_ms(), id = 0, due = now + (int64_t)gw->cfg.complaint_due_hours[ti] * 3600000;
+  hg_error err;
+  /* the ticket is on disk before the 2xx goes out: an acknowledged complaint is never lost */
+  hg_status st = hg_store_complaint_add(gw->store, type, pid, text, contact, now, due, &id, &err);
+  json_decref(body);
+  if (st) {
+    send_error(req, st == HG_ERR_INVALID ? 400 : 503, st == HG_ERR_INVALID ? "invalid_request_error" : "server_error",
+               err.message, NULL);
+    return;
+  }
+  send_json(req, 201, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
+  metrics_request(&gw->metrics, R_ADMIN, 201, now_seconds() - t0);
+}
+
+/* ---- admin ---- */
+
+typedef struct list_ctx {
+  json_t *arr;
+} list_ctx;
+
+static int list_complaint(void *ctx, const hg_complaint *c) {
+  list_ctx *l = ctx;
+  json_array_append_new(l->arr, complaint_json(c));
+  return json_array_size(l->arr) >= 1000;
+}
+
+static int list_takedown(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms) {
+  list_ctx *l = ctx;
+  json_array_append_new(l->arr, json_pack("{s:I, s:s, s:I, s:I}", "id", (json_int_t)id, "text", text, "created_ms",
+                                          (json_int_t)created_ms, "expires_ms", (json_int_t)expires_ms));
+  return json_array_size(l->arr) >= 1000;
+}
+
+static int need_role(struct evhttp_request *req, const hg_key_info *key, int write) {
+  int ok = key->role == HG_ROLE_ADMIN || key->role == HG_ROLE_REVIEWER || (!write && key->role == HG_ROLE_AUDITOR);
+  if (!ok) send_error(req, 403, "permission_error", write ? "this call needs a reviewer or admin key"
+                                                          : "this call needs a reviewer, admin or auditor key", NULL);
+  return ok ? 0 : -1;
+}
+
+void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
+  gateway *gw = w->gw;
+  double t0 = now_seconds();
+  hg_key_info key;
+  if (authenticate(gw, req, &key)) return;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  int write = cmd == EVHTTP_REQ_POST;
+  if (need_role(req, &key, write)) {
+    metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
+    return;
+  }
+  hg_error err;
+  hg_error_clear(&err);
+  if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_GET) {
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    int overdue = q && strstr(q, "overdue=1");
+    list_ctx l = {json_array()};
+    if (hg_store_complaint_list(gw->store, overdue, now_ms(), list_complaint, &l, &err)) {
+      json_decref(l.arr);
+      send_error(req, 503, "server_error", err.message, NULL);
+      return;
+    }
+    send_json(req, 200, json_pack("{s:o}", "complaints", l.arr));
+  } else if (!strncmp(path, "/admin/complaints/", 18)) {
+    char *end;
+    long long id = strtoll(path + 18, &end, 10);
+    hg_complaint c = {0};
+    if (*end || id <= 0 || hg_store_complaint_get(gw->store, id, &c, &err)) {
+      send_error(req, 404, "invalid_request_error", "no such complaint", NULL);
+      return;
+    }
+    if (cmd == EVHTTP_REQ_GET) {
+      send_json(req, 200, complaint_json(&c));
+      hg_complaint_clear(&c);
+      return;
+    }
+    json_t *body = read_body(req);
+    static const char *const allowed[] = {"status", "resolution", NULL};
+    if (!json_is_object(body) || only_members(req, body, allowed)) {
+      if (!json_is_object(body)) send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
+      json_decref(body);
+      hg_complaint_clear(&c);
+      return;
+    }
+    const char *status = json_string_value(json_object_get(body, "status"));
+    const char *resolution = json_string_value(json_object_get(body, "resolution"));
+    int64_t td_id = 0;
+    int content = !strcmp(c.type, "prohibited_content") || !strcmp(c.type, "ip_infringement");
+    if (status && !strcmp(status, "upheld") && content) {
+      /* the content complained about must not come back: fingerprint it first, so a failure changes nothing */
+      char *text = c.text ? strdup(c.text) : NULL;
+      if (!text && c.produce_id) {
+        find_answer f = {c.produce_id, NULL};
+        hg_store_audit_each(gw->store, 1, match_answer, &f, &err);
+        text = f.text;
+      }
+      if (!text) {
+        send_error(req, 422, "invalid_request_error",
+                   "the answer of this ProduceID is not retained; reject it or add the text with POST /admin/takedowns",
+                   NULL);
+        json_decref(body);
+        hg_complaint_clear(&c);
+        return;
+      }
+      int bad = add_takedown(gw, text, c.id, &td_id, &err);
+      free(text);
+      if (bad) {
+        send_error(req, 422, "invalid_request_error", err.message, NULL);
+        json_decref(body);
+        hg_complaint_clear(&c);
+        return;
+      }
+    }
+    hg_status st = status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, now_ms(), &err)
+                          : HG_ERR_INVALID;
+    if (st) {
+      send_error(req, 400, "invalid_request_error", status ? err.message : "status is required", NULL);
+    } else {
+      hg_complaint now = {0};
+      hg_store_complaint_get(gw->store, c.id, &now, &err);
+      json_t *out = complaint_json(&now);
+      if (td_id) json_object_set_new(out, "takedown_id", json_integer(td_id));
+      admin_record(gw, &key, "admin/complaint", status,
+                   json_pack("{s:I, s:s, s:I}", "complaint", (json_int_t)c.id, "status", status, "takedown",
+                             (json_int_t)td_id));
+      send_json(req, 200, out);
+      hg_complaint_clear(&now);
+    }
+    json_decref(body);
+    hg_complaint_clear(&c);
+  } else if (!strcmp(path, "/admin/takedowns")) {
+    if (cmd == EVHTTP_REQ_GET) {
+      list_ctx l = {json_array()};
+      hg_store_takedown_each(gw->store, now_ms(), list_takedown, &l, &err);
+      send_json(req, 200, json_pack("{s:o}", "takedowns", l.arr));
+    } else {
+      json_t *body = read_body(req);
+      static const char *const allowed[] = {"text", NULL};
+      const char *text = json_string_value(json_object_get(body, "text"));
+      if (!json_is_object(body) || !text) {
+        send_error(req, 400, "invalid_request_error", "the body must be {\"text\": \"...\"}", NULL);
+      } else if (!only_members(req, body, allowed)) {
+        int64_t id;
+        if (add_takedown(gw, text, 0, &id, &err)) {
+          send_error(req, 422, "invalid_request_error", err.message, NULL);
+        } else {
+          admin_record(gw, &key, "admin/takedown", "added", json_pack("{s:I}", "takedown", (json_int_t)id));
+          send_json(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
+        }
+      }
+      json_decref(body);
+    }
+  } else if (!strncmp(path, "/admin/users/", 13)) {
+    char user[128];
+    snprintf(user, sizeof user, "%s", path + 13);
+    char *slash = strchr(user, '/');
+    int standing_route = slash && !strcmp(slash, "/standing");
+    if (slash) *slash = 0;
+    if (cmd == EVHTTP_REQ_GET && !slash) {
+      hg_user_standing st;
+      if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) {
+        send_error(req, 404, "invalid_request_error", "no such user", NULL);
+        return;
+      }
+      send_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "user", user, "standing",
+                                    hg_standing_name(st.standing), "until_ms", (json_int_t)st.until_ms,
+                                    "blocked_in_a_row", (json_int_t)st.blocked_in_a_row, "blocked_today",
+                                    (json_int_t)st.blocked_today, "suspensions", (json_int_t)st.suspensions));
+    } else if (write && standing_route) {
+      json_t *body = read_body(req);
+      static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
+      const char *s = json_string_value(json_object_get(body, "standing"));
+      hg_standing to = s && !strcmp(s, "active")      ? HG_STANDING_ACTIVE
+                       : s && !strcmp(s, "suspended") ? HG_STANDING_SUSPENDED
+                       : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
+                                                      : (hg_standing)-1;
+      if (!json_is_object(body) || (int)to < 0) {
+        send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
+      } else if (!only_members(req, body, allowed)) {
+        const char *reason = json_string_value(json_object_get(body, "reason"));
+        int64_t until = json_integer_value(json_object_get(body, "until_ms"));
+        if (hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer", now_ms(), &err)) {
+          send_error(req, 400, "invalid_request_error", err.message, NULL);
+        } else {
+          admin_record(gw, &key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", user, "reason", reason));
+          send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
+        }
+      }
+      json_decref(body);
+    } else {
+      send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+    }
+  } else {
+    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+  }
+  metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
+}

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""workflows_test.py HEGUI SAMPLE_UPSTREAM — the provider's duties over HTTP against a real SQLite store: a user
+climbs the strike ladder to suspension and termination; a complaint is taken in, survives a kill -9 right after
+its acknowledgement, is upheld, and the same content is then blocked in a stream; a reviewer's takedown reaches a
+second gateway sharing the store within a second; the overdue list with a pinned clock; bad input and wrong roles
+each get a clear 4xx and change nothing; the audit chain holds."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HEGUI, UPSTREAM = sys.argv[1], sys.argv[2]
+TMP = tempfile.mkdtemp(prefix="hegui-wf-")
+FAILS, PASSES = [], [0]
+
+
+def check(cond, what):
+    if cond:
+        PASSES[0] += 1
+    else:
+        FAILS.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def start(cmd, word, env=None):
+    log = open(os.path.join(TMP, "log-%d.txt" % len(os.listdir(TMP))), "w")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    line = p.stdout.readline()
+    if word not in line:
+        p.kill()
+        raise SystemExit("did not start: %r (%s)" % (line, log.name))
+    return p, int(line.split("127.0.0.1:")[1].split()[0].rstrip(")"))
+
+
+def keys_create(data, user, role="user"):
+    out = subprocess.run([HEGUI, "keys", "create", "--data-dir", data, "--user", user, "--role", role],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def request(port, method, path, body=None, key=None, raw=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = "Bearer " + key
+    c.request(method, path, body=raw if raw is not None else (json.dumps(body).encode() if body is not None else None),
+              headers=headers)
+    r = c.getresponse()
+    p = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(p)
+    except ValueError:
+        return r.status, {}
+
+
+def chat(port, key, text, stream=False):
+    s, j = (None, None)
+    body = {"model": "sample-1", "messages": [{"role": "user", "content": text}], "stream": stream}
+    if not stream:
+        return request(port, "POST", "/v1/chat/completions", body, key)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(body).encode(),
+              headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    r = c.getresponse()
+    raw = r.read().decode()
+    c.close()
+    text, finish = "", None
+    for block in raw.split("\n\n"):
+        if block.startswith("data: {"):
+            ch = (json.loads(block[6:]).get("choices") or [{}])[0]
+            text += (ch.get("delta") or {}).get("content") or ""
+            finish = ch.get("finish_reason") or finish
+    return r.status, {"text": text, "finish": finish}
+
+
+def main():
+    up, uport = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
+    data = os.path.join(TMP, "data")
+    user = keys_create(data, "alice")
+    mallory = keys_create(data, "mallory")
+    reviewer = keys_create(data, "rita", "reviewer")
+    auditor = keys_create(data, "otto", "auditor")
+    cfg = os.path.join(TMP, "hegui.yaml")
+    with open(cfg, "w") as f:
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n"
+                "strikes:\n  suspend_in_a_row: 3\n  suspend_minutes: 60\n  terminate_after_suspensions: 2\n"
+                "complaints:\n  rate_per_minute: 50\nlimits:\n  max_body_bytes: 65536\n" % (data, uport))
+    serve = [HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"]
+    gw, port = start(serve, "serving on")
+    try:
+        strikes(port, mallory, reviewer, user)
+        gw = complaints(gw, port, serve, user, reviewer, auditor, data)
+        port = gw.port
+        second_gateway(port, serve, user, reviewer)
+        bad_input(port, user, reviewer, auditor)
+    finally:
+        gw.kill()
+    # the overdue list, with the clock pinned a week ahead
+    env = dict(os.environ, HEGUI_TEST_NOW_MS=str(int(time.time() * 1000) + 7 * 86400000))
+    gw3, port3 = start(serve, "serving on", env)
+    try:
+        s, j = request(port3, "GET", "/admin/complaints?overdue=1", key=auditor)
+        check(s == 200 and any(c["status"] == "received" for c in j["complaints"]),
+              "open tickets past their time limit are listed as overdue: %s" % j)
+        check(all(c["status"] in ("received", "in_review") for c in j["complaints"]), "only open tickets are overdue")
+    finally:
+        gw3.kill()
+        up.kill()
+    r = subprocess.run([HEGUI, "audit", "verify", "--data-dir", data], capture_output=True, text=True)
+    check(r.returncode == 0, "audit chain holds: " + r.stdout + r.stderr)
+    routes = [json.loads(l)["route"] for l in subprocess.run([HEGUI, "audit", "export", "--data-dir", data],
+                                                             capture_output=True, text=True).stdout.splitlines()]
+    check("strikes" in routes and "admin/complaint" in routes and "admin/takedown" in routes,
+          "strike steps and admin actions are in the audit chain")
+    print("workflows: %d passed, %d failed" % (PASSES[0], len(FAILS)))
+    return 1 if FAILS else 0
+
+
+def strikes(port, mallory, reviewer, user):
+    for i in range(3):
+        s, j = chat(port, mallory, "哪里买冰毒 %d" % i)
+        check(s == 200 and j["choices"][0]["finish_reason"] == "content_filter", "blocked prompt %d" % i)
+    s, j = chat(port, mallory, "你好")
+    check(s == 403 and j["error"]["code"] == "account_suspended", "3 blocked inputs in a row suspend: %s %s" % (s, j))
+    s, j = request(port, "GET", "/admin/users/mallory", key=reviewer)
+    check(s == 200 and j["standing"] == "suspended" and j["until_ms"] > 0, "standing shows the suspension: %s" % j)
+    s, j = chat(port, user, "你好")
+    check(s == 200, "other users are not affected")
+    s, j = request(port, "POST", "/admin/users/mallory/standing", {"standing": "active", "reason": "appeal"}, reviewer)
+    check(s == 200, "a reviewer lifts the suspension: %s %s" % (s, j))
+    s, j = chat(port, mallory, "你好")
+    check(s == 200, "lifted: the user is served again")
+    for i in range(3):
+        chat(port, mallory, "冰毒 again %d" % i)
+    s, j = chat(port, mallory, "你好")
+    check(s == 403 and j["error"]["code"] == "account_terminated", "a repeated suspension terminates: %s" % j)
+
+
+def complaints(gw, port, serve, user, reviewer, auditor, data):
+    s, j = request(port, "GET", "/compliance/complaints")
+    check(s == 200 and "time_limit_hours" in j and "process" in j, "the process and time limits are published")
+    s, answer = chat(port, user, "讲个故事")
+    produce_id = answer["id"]
+    story = answer["choices"][0]["message"]["content"]
+    s, j = request(port, "POST", "/compliance/complaints",
+                   {"type": "prohibited_content", "produce_id": produce_id, "contact": "reader@example.com"})
+    check(s == 201 and j["status"] == "received", "complaint taken in without a key: %s %s" % (s, j))
+    ticket = j.get("id")
+    # acknowledged means durable: kill -9 right after the 2xx, restart, the ticket is there
+    s, j2 = request(port, "POST", "/compliance/complaints", {"type": "privacy", "text": "我的电话被公开了", "contact": "x"})
+    gw.send_signal(signal.SIGKILL)
+    gw.wait()
+    gw, port = start(serve, "serving on")
+    gw.port = port
+    s, j = request(port, "GET", "/admin/complaints", key=auditor)
+    ids = [c["id"] for c in j.get("complaints", [])]
+    check(ticket in ids and j2.get("id") in ids, "both acknowledged complaints survived kill -9: %s" % ids)
+    s, j = request(port, "POST", "/admin/complaints/%d" % ticket, {"status": "in_review"}, auditor)
+    check(s == 403, "an auditor cannot act on tickets")
+    s, j = request(port, "POST", "/admin/complaints/%d" % ticket, {"status": "in_review"}, reviewer)
+    check(s == 200 and j["status"] == "in_review", "ticket in review")
+    s, j = request(port, "POST", "/admin/complaints/%d" % ticket, {"status": "received"}, reviewer)
+    check(s == 400, "a ticket cannot go back to received")
+    s, j = request(port, "POST", "/admin/complaints/%d" % ticket, {"status": "upheld", "resolution": "违规内容"}, reviewer)
+    check(s == 200 and j["status"] == "upheld" and j.get("takedown_id"), "upheld: a takedown was made: %s" % j)
+    time.sleep(1.1)
+    s, st = chat(port, user, "讲个故事", stream=True)
+    check(st["finish"] == "content_filter", "the same content is blocked in a stream from then on: %s" % st)
+    check(len(st["text"]) < len(story), "the taken-down answer did not come out whole")
+    s, j = chat(port, user, "讲个故事")
+    check(j["choices"][0]["finish_reason"] == "content_filter", "and when not streamed")
+    s, j = chat(port, user, "你好")
+    check(j["choices"][0]["finish_reason"] == "stop", "other answers pass")
+    return gw
+
+
+def second_gateway(port, serve, user, reviewer):
+    gw2, port2 = start(serve, "serving on")
+    try:
+        s, j = chat(port2, user, "今天天气怎么样")
+        check(j["choices"][0]["finish_reason"] == "stop", "weather answer passes before the takedown")
+        weather = j["choices"][0]["message"]["content"].split("\n\n本内容")[0]
+        s, j = request(port, "POST", "/admin/takedowns", {"text": weather}, reviewer)
+        check(s == 201 and j.get("id"), "reviewer takedown by text: %s %s" % (s, j))
+        t0 = time.time()
+        finish = None
+        while time.time() - t0 < 3:
+            s, j = chat(port2, user, "今天天气怎么样")
+            finish = j["choices"][0]["finish_reason"]
+            if finish == "content_filter":
+                break
+            time.sleep(0.05)
+        elapsed = time.time() - t0
+        check(finish == "content_filter" and elapsed < 1.0,
+              "the other gateway blocks it within a second (%.2f s)" % elapsed)
+    finally:
+        gw2.kill()
+
+
+def bad_input(port, user, reviewer, auditor):
+    before = request(port, "GET", "/admin/complaints", key=auditor)[1]["complaints"]
+    cases = [
+        ("POST", "/compliance/complaints", None, b"{broken", None, 400, "malformed JSON"),
+        ("POST", "/compliance/complaints", {"type": "privacy", "text": "x", "colour": "red"}, None, None, 400,
+         "unknown field"),
+        ("POST", "/compliance/complaints", {"type": "nonsense", "text": "x"}, None, None, 400, "unknown type"),
+        ("POST", "/compliance/complaints", {"type": "privacy"}, None, None, 400, "nothing to complain about"),
+        ("POST", "/compliance/complaints", None, b'{"type":"other","text":"' + b"x" * 100000 + b'"}', None, 413,
+         "oversized body"),
+        ("GET", "/admin/complaints", None, None, user, 403, "a user key on an admin route"),
+        ("GET", "/admin/complaints", None, None, None, 401, "no key on an admin route"),
+        ("GET", "/admin/complaints", None, None, "hg-forged", 401, "a forged key"),
+        ("POST", "/admin/takedowns", {"text": "x", "extra": 1}, None, reviewer, 400, "unknown field in a takedown"),
+        ("POST", "/admin/takedowns", {"text": "x"}, None, auditor, 403, "an auditor cannot take down"),
+        ("POST", "/admin/takedowns", {"text": "。。。"}, None, reviewer, 422, "a takedown with no letters"),
+        ("POST", "/admin/complaints/999999", {"status": "upheld"}, None, reviewer, 404, "an unknown ticket"),
+    ]
+    for method, path, body, raw, key, want, what in cases:
+        s, j = request(port, method, path, body, key, raw)
+        check(s == want and (s == 413 or "message" in j.get("error", {})), "%s -> %d (got %s %s)" % (what, want, s, j))
+    after = request(port, "GET", "/admin/complaints", key=auditor)[1]["complaints"]
+    check(len(after) == len(before), "bad input changed nothing")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,818 @@
+/* test_store_workflows.c — the store's workflows against a real SQLite file in a temporary directory: complaints
+ * (add, get, list newest first, overdue, every legal status move and the illegal ones with their messages, input
+ * validation, durability: a complaint written by a process that dies right after the call is read by another),
+ * takedowns (add, each, expiry, the version that moves with every add), and users' standing (strikes in a row and
+ * per UTC day across a day boundary, suspensions that end, lifting, termination, the history of changes), plus the
+ * migration of a version-1 database and strikes recorded from 4 handles at once. Times are injected throughout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hegui/store.h"
+
+/* 2024-03-01T00:00:00Z, the start of a UTC day */
+#define DAY0 INT64_C(1709251200000)
+#define DAY_MS INT64_C(86400000)
+#define HOUR_MS INT64_C(3600000)
+
+typedef struct tmp_store {
+  char dir[64];
+  char path[128];
+  char url[160];
+} tmp_store;
+
+static void tmp_init(tmp_store *t) {
+  strcpy(t->dir, "/tmp/hg-test-workflows-XXXXXX");
+  assert_non_null(mkdtemp(t->dir));
+  snprintf(t->path, sizeof t->path, "%s/hegui.db", t->dir);
+  snprintf(t->url, sizeof t->url, "sqlite:%s", t->path);
+}
+
+static void tmp_remove(tmp_store *t) {
+  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+  char p[200];
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, "%s%s", t->path, suffix[i]);
+    unlink(p);
+  }
+  rmdir(t->dir);
+}
+
+static hg_store *open_ok(const char *url) {
+  hg_store *s = NULL;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_open(url, &s, &err)) fail_msg("open %s: %s", url, err.message);
+  return s;
+}
+
+static void raw_sql(const char *path, const char *sql) {
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  char *msg = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, msg);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t raw_int(const char *path, const char *sql) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, sqlite3_errmsg(db));
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+static void raw_text(const char *path, const char *sql, char *out, size_t cap) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, sqlite3_errmsg(db));
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+static int64_t add_ok(hg_store *s, const char *type, const char *produce_id, const char *text, const char *contact,
+                      int64_t created_ms, int64_t due_ms) {
+  hg_error err;
+  hg_error_clear(&err);
+  int64_t id = 0;
+  if (hg_store_complaint_add(s, type, produce_id, text, contact, created_ms, due_ms, &id, &err))
+    fail_msg("complaint add: %s", err.message);
+  assert_true(id > 0);
+  return id;
+}
+
+static void move_ok(hg_store *s, int64_t id, const char *status, const char *resolution, int64_t now) {
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_complaint_set_status(s, id, status, resolution, now, &err))
+    fail_msg("complaint %" PRId64 " -> %s: %s", id, status, err.message);
+}
+
+/* Expects an illegal move, with every fragment of want in the message, and the ticket left as it was. */
+static void move_refused(hg_store *s, int64_t id, const char *status, const char *want1, const char *want2) {
+  hg_complaint before, after;
+  hg_error err;
+  hg_error_clear(&err);
+  assert_int_equal(hg_store_complaint_get(s, id, &before, &err), HG_OK);
+  assert_int_equal(hg_store_complaint_set_status(s, id, status, "note", before.updated_ms + 1, &err), HG_ERR_INVALID);
+  if (!strstr(err.message, want1) || (want2 && !strstr(err.message, want2)))
+    fail_msg("%s -> %s: want '%s' and '%s' in '%s'", before.status, status, want1, want2 ? want2 : "", err.message);
+  assert_int_equal(hg_store_complaint_get(s, id, &after, &err), HG_OK);
+  assert_string_equal(after.status, before.status);
+  assert_int_equal(after.updated_ms, before.updated_ms);
+  hg_complaint_clear(&before);
+  hg_complaint_clear(&after);
+}
+
+/* ---- complaints ------------------------------------------------------------------------------------------- */
+
+typedef struct listing {
+  int n;
+  int64_t ids[16];
+  char status[16][16];
+  int stop_after; /* 0: never */
+} listing;
+
+static int collect(void *ctx, const hg_complaint *c) {
+  listing *l = ctx;
+  if (l->n < 16) {
+    l->ids[l->n] = c->id;
+    snprintf(l->status[l->n], sizeof l->status[0], "%s", c->status);
+  }
+  l->n++;
+  return l->stop_after && l->n >= l->stop_after;
+}
+
+static listing list(hg_store *s, int only_overdue, int64_t now) {
+  listing l = {0};
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_complaint_list(s, only_overdue, now, collect, &l, &err)) fail_msg("list: %s", err.message);
+  return l;
+}
+
+static void complaints(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+
+  int64_t a =
+      add_ok(s, "prohibited_content", "chatcmpl-1", "一段被举报的回答", "mail:a@example.cn", DAY0, DAY0 + DAY_MS);
+  int64_t b = add_ok(s, "privacy", NULL, "my address was shown", NULL, DAY0 + HOUR_MS, DAY0 + 2 * DAY_MS);
+  int64_t c = add_ok(s, "other", "chatcmpl-3", "", "", DAY0 + 2 * HOUR_MS, DAY0 + 3 * DAY_MS);
+
+  hg_complaint got;
+  assert_int_equal(hg_store_complaint_get(s, a, &got, &err), HG_OK);
+  assert_int_equal(got.id, a);
+  assert_string_equal(got.type, "prohibited_content");
+  assert_string_equal(got.status, "received");
+  assert_int_equal(got.created_ms, DAY0);
+  assert_int_equal(got.due_ms, DAY0 + DAY_MS);
+  assert_int_equal(got.updated_ms, DAY0);
+  assert_string_equal(got.produce_id, "chatcmpl-1");
+  assert_string_equal(got.text, "一段被举报的回答");
+  assert_string_equal(got.contact, "mail:a@example.cn");
+  assert_null(got.resolution);
+  hg_complaint_clear(&got);
+  assert_null(got.text);
+  hg_complaint_clear(&got); /* twice is harmless */
+  hg_complaint_clear(NULL);
+
+  /* absent and empty strings are both stored as absent */
+  assert_int_equal(hg_store_complaint_get(s, b, &got, &err), HG_OK);
+  assert_null(got.produce_id);
+  assert_null(got.contact);
+  hg_complaint_clear(&got);
+  assert_int_equal(hg_store_complaint_get(s, c, &got, &err), HG_OK);
+  assert_string_equal(got.produce_id, "chatcmpl-3");
+  assert_null(got.text);
+  assert_null(got.contact);
+  hg_complaint_clear(&got);
+
+  assert_int_equal(hg_store_complaint_get(s, c + 100, &got, &err), HG_ERR_NOT_FOUND);
+  assert_non_null(strstr(err.message, "no complaint"));
+  assert_null(got.text);
+  assert_int_equal(hg_store_complaint_get(s, 0, &got, &err), HG_ERR_INVALID);
+
+  /* newest first */
+  listing l = list(s, 0, 0);
+  assert_int_equal(l.n, 3);
+  assert_int_equal(l.ids[0], c);
+  assert_int_equal(l.ids[1], b);
+  assert_int_equal(l.ids[2], a);
+  l = (listing){.stop_after = 2};
+  assert_int_equal(hg_store_complaint_list(s, 0, 0, collect, &l, &err), HG_OK);
+  assert_int_equal(l.n, 2);
+
+  /* overdue: open and past due; due exactly now is not yet overdue */
+  assert_int_equal(list(s, 1, DAY0 + DAY_MS).n, 0);
+  l = list(s, 1, DAY0 + DAY_MS + 1);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.ids[0], a);
+  l = list(s, 1, DAY0 + 10 * DAY_MS);
+  assert_int_equal(l.n, 3);
+  move_ok(s, a, "in_review", NULL, DAY0 + 2 * DAY_MS); /* in review is still open */
+  move_ok(s, b, "rejected", "not personal information", DAY0 + 2 * DAY_MS);
+  l = list(s, 1, DAY0 + 10 * DAY_MS);
+  assert_int_equal(l.n, 2);
+  assert_int_equal(l.ids[0], c);
+  assert_int_equal(l.ids[1], a);
+  assert_string_equal(l.status[1], "in_review");
+  assert_int_equal(list(s, 0, 0).n, 3);
+
+  assert_int_equal(hg_store_complaint_list(s, 0, 0, NULL, NULL, &err), HG_ERR_INVALID);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+static void complaint_moves(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  hg_complaint got;
+
+  /* received -> in_review -> upheld -> closed; a NULL resolution keeps the one stored */
+  int64_t a = add_ok(s, "ip_infringement", "r-1", "copied poem", NULL, DAY0, DAY0 + DAY_MS);
+  move_ok(s, a, "in_review", NULL, DAY0 + 10);
+  assert_int_equal(hg_store_complaint_get(s, a, &got, &err), HG_OK);
+  assert_string_equal(got.status, "in_review");
+  assert_int_equal(got.updated_ms, DAY0 + 10);
+  assert_null(got.resolution);
+  hg_complaint_clear(&got);
+  move_ok(s, a, "upheld", "the answer quotes the poem whole", DAY0 + 20);
+  move_ok(s, a, "closed", NULL, DAY0 + 30);
+  assert_int_equal(hg_store_complaint_get(s, a, &got, &err), HG_OK);
+  assert_string_equal(got.status, "closed");
+  assert_string_equal(got.resolution, "the answer quotes the poem whole");
+  assert_int_equal(got.updated_ms, DAY0 + 30);
+  assert_int_equal(got.created_ms, DAY0);
+  hg_complaint_clear(&got);
+
+  /* received -> rejected -> closed (a new resolution replaces the old) and received -> upheld */
+  int64_t b = add_ok(s, "privacy", NULL, "text", NULL, DAY0, DAY0 + DAY_MS);
+  move_ok(s, b, "rejected", "first note", DAY0 + 1);
+  move_ok(s, b, "closed", "second note", DAY0 + 2);
+  assert_int_equal(hg_store_complaint_get(s, b, &got, &err), HG_OK);
+  assert_string_equal(got.resolution, "second note");
+  hg_complaint_clear(&got);
+  int64_t c = add_ok(s, "personal_info", NULL, "text", NULL, DAY0, DAY0 + DAY_MS);
+  move_ok(s, c, "upheld", NULL, DAY0 + 1);
+  int64_t d = add_ok(s, "other", NULL, "text", NULL, DAY0, DAY0 + DAY_MS);
+  move_ok(s, d, "in_review", NULL, DAY0 + 1);
+  move_ok(s, d, "rejected", NULL, DAY0 + 2);
+
+  /* illegal moves name the ones allowed and change nothing */
+  int64_t e = add_ok(s, "other", NULL, "text", NULL, DAY0, DAY0 + DAY_MS);
+  move_refused(s, e, "closed", "in_review, upheld or rejected", "not to closed");
+  move_refused(s, e, "received", "in_review, upheld or rejected", NULL);
+  move_ok(s, e, "in_review", NULL, DAY0 + 1);
+  move_refused(s, e, "received", "upheld or rejected", NULL);
+  move_refused(s, e, "in_review", "upheld or rejected", NULL);
+  move_refused(s, e, "closed", "upheld or rejected", NULL);
+  move_refused(s, c, "rejected", "can move to closed", NULL);
+  move_refused(s, c, "in_review", "can move to closed", NULL);
+  move_refused(s, d, "upheld", "can move to closed", NULL);
+  move_refused(s, a, "in_review", "is closed, which is final", NULL);
+  move_refused(s, a, "closed", "final", NULL);
+
+  /* not a status at all, an unknown ticket, bad arguments */
+  assert_int_equal(hg_store_complaint_set_status(s, e, "done", NULL, DAY0, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "received, in_review, upheld, rejected, closed"));
+  assert_int_equal(hg_store_complaint_set_status(s, e, "Upheld", NULL, DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_set_status(s, 9999, "upheld", NULL, DAY0, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_complaint_set_status(s, -1, "upheld", NULL, DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_set_status(s, e, NULL, NULL, DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_set_status(s, e, "upheld", "\xff", DAY0, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "UTF-8"));
+  assert_int_equal(hg_store_complaint_set_status(s, e, "upheld", NULL, -5, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_get(s, e, &got, &err), HG_OK);
+  assert_string_equal(got.status, "in_review");
+  hg_complaint_clear(&got);
+
+  /* a ticket whose stored status was damaged is reported, not moved */
+  raw_sql(t.path, "UPDATE complaints SET status = 'lost' WHERE id = 1");
+  assert_int_equal(hg_store_complaint_set_status(s, a, "closed", NULL, DAY0, &err), HG_ERR_STORE);
+  assert_non_null(strstr(err.message, "damaged"));
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+static void complaint_validation(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  int64_t id = 0;
+
+  const char *types[] = {"prohibited_content", "ip_infringement", "privacy", "personal_info", "other"};
+  for (int i = 0; i < 5; i++)
+    add_ok(s, types[i], "p", NULL, NULL, DAY0, DAY0);
+  const char *bad_types[] = {"", "Other", "spam", "other ", "prohibited_content\n"};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(hg_store_complaint_add(s, bad_types[i], "p", "t", NULL, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+    assert_non_null(strstr(err.message, "prohibited_content, ip_infringement, privacy, personal_info, other"));
+  }
+
+  /* text and produce_id not both empty */
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, NULL, "c", DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "both are empty"));
+  assert_int_equal(hg_store_complaint_add(s, "other", "", "", "c", DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "both are empty"));
+
+  /* UTF-8, with the offset of the first bad byte */
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "ok \xe4\xbd", NULL, DAY0, DAY0, &id, &err),
+                   HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "complaint text is not valid UTF-8"));
+  assert_int_equal(err.offset, 3);
+  assert_int_equal(hg_store_complaint_add(s, "other", "\xc0\x80", "t", NULL, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "produce_id"));
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", "\xed\xa0\x80", DAY0, DAY0, &id, &err),
+                   HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "contact"));
+
+  /* bounds: text 64 KiB, contact 512 bytes, each accepted at the limit and refused one byte past it */
+  size_t big = 64u << 10;
+  char *text = malloc(big + 2);
+  assert_non_null(text);
+  memset(text, 'x', big + 1);
+  text[big + 1] = 0;
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, text, NULL, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "65537 bytes; the limit is 65536"));
+  text[big] = 0;
+  int64_t kept = add_ok(s, "other", NULL, text, NULL, DAY0, DAY0);
+  hg_complaint got;
+  assert_int_equal(hg_store_complaint_get(s, kept, &got, &err), HG_OK);
+  assert_int_equal(strlen(got.text), big);
+  hg_complaint_clear(&got);
+  text[513] = 0;
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", text, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "contact is 513 bytes"));
+  text[512] = 0;
+  add_ok(s, "other", NULL, "t", text, DAY0, DAY0);
+  free(text);
+
+  /* times */
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", NULL, DAY0, DAY0 - 1, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "before it is made"));
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", NULL, -1, DAY0, &id, &err), HG_ERR_INVALID);
+
+  /* NULL arguments */
+  assert_int_equal(hg_store_complaint_add(NULL, "other", NULL, "t", NULL, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_add(s, NULL, NULL, "t", NULL, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", NULL, DAY0, DAY0, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "t", NULL, DAY0, DAY0, &id, NULL), HG_OK);
+
+  /* nothing refused was stored: 5 types + 64 KiB + 512-byte contact + the one without err */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM complaints"), 8);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* A child process adds a complaint and dies at once (no close, no checkpoint); the parent, with its own handle,
+ * finds it. A second handle opened beside the first sees it too. */
+static void complaint_durability(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store_close(open_ok(t.url));
+
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    hg_store *s = NULL;
+    int64_t id = 0;
+    if (hg_store_open(t.url, &s, NULL) ||
+        hg_store_complaint_add(s, "privacy", "resp-9", "住址泄露", "tel:110", DAY0, DAY0 + DAY_MS, &id, NULL))
+      _exit(2);
+    _exit(id == 1 ? 0 : 3);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+
+  hg_store *first = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  hg_complaint got;
+  assert_int_equal(hg_store_complaint_get(first, 1, &got, &err), HG_OK);
+  assert_string_equal(got.text, "住址泄露");
+  assert_string_equal(got.contact, "tel:110");
+  hg_complaint_clear(&got);
+
+  int64_t id = add_ok(first, "other", "resp-10", NULL, NULL, DAY0, DAY0);
+  hg_store *second = open_ok(t.url);
+  assert_int_equal(hg_store_complaint_get(second, id, &got, &err), HG_OK);
+  assert_string_equal(got.produce_id, "resp-10");
+  hg_complaint_clear(&got);
+  move_ok(second, id, "upheld", "seen by the second handle", DAY0 + 1);
+  assert_int_equal(hg_store_complaint_get(first, id, &got, &err), HG_OK);
+  assert_string_equal(got.status, "upheld");
+  hg_complaint_clear(&got);
+  hg_store_close(second);
+  hg_store_close(first);
+
+  char mode[16];
+  raw_text(t.path, "PRAGMA journal_mode", mode, sizeof mode);
+  assert_string_equal(mode, "wal");
+  tmp_remove(&t);
+}
+
+/* ---- takedowns -------------------------------------------------------------------------------------------- */
+
+typedef struct seen_takedowns {
+  int n;
+  int64_t ids[16];
+  char text[16][64];
+  int64_t expires[16];
+  int stop_after;
+} seen_takedowns;
+
+static int collect_takedown(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms) {
+  seen_takedowns *w = ctx;
+  (void)created_ms;
+  if (w->n < 16) {
+    w->ids[w->n] = id;
+    snprintf(w->text[w->n], sizeof w->text[0], "%s", text);
+    w->expires[w->n] = expires_ms;
+  }
+  w->n++;
+  return w->stop_after && w->n >= w->stop_after;
+}
+
+static seen_takedowns takedowns_at(hg_store *s, int64_t now) {
+  seen_takedowns w = {0};
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_takedown_each(s, now, collect_takedown, &w, &err)) fail_msg("takedown each: %s", err.message);
+  return w;
+}
+
+static int64_t version_of(hg_store *s) {
+  int64_t v = -1;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_takedown_version(s, &v, &err)) fail_msg("takedown version: %s", err.message);
+  return v;
+}
+
+static void takedowns(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  int64_t id = 0;
+
+  assert_int_equal(version_of(s), 0);
+  assert_int_equal(takedowns_at(s, DAY0).n, 0);
+
+  int64_t complaint = add_ok(s, "ip_infringement", "r-1", "床前明月光", NULL, DAY0, DAY0 + DAY_MS);
+  move_ok(s, complaint, "upheld", "quoted whole", DAY0 + 1);
+  int64_t forever = 0, quarter = 0;
+  assert_int_equal(hg_store_takedown_add(s, "床前明月光，疑是地上霜", complaint, DAY0, 0, &forever, &err), HG_OK);
+  assert_int_equal(version_of(s), 1);
+  assert_int_equal(hg_store_takedown_add(s, "a reviewer's takedown", 0, DAY0, DAY0 + 90 * DAY_MS, &quarter, &err),
+                   HG_OK);
+  assert_int_equal(version_of(s), 2);
+  assert_true(quarter > forever);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM takedowns WHERE complaint_id IS NULL"), 1);
+  assert_int_equal(raw_int(t.path, "SELECT complaint_id FROM takedowns WHERE id = 1"), complaint);
+
+  seen_takedowns w = takedowns_at(s, DAY0 + 1);
+  assert_int_equal(w.n, 2);
+  assert_int_equal(w.ids[0], forever);
+  assert_string_equal(w.text[0], "床前明月光，疑是地上霜");
+  assert_int_equal(w.expires[0], 0);
+  assert_int_equal(w.ids[1], quarter);
+  assert_int_equal(w.expires[1], DAY0 + 90 * DAY_MS);
+  /* expiry: kept until expires_ms, gone from then on; the rows stay in the table */
+  assert_int_equal(takedowns_at(s, DAY0 + 90 * DAY_MS - 1).n, 2);
+  w = takedowns_at(s, DAY0 + 90 * DAY_MS);
+  assert_int_equal(w.n, 1);
+  assert_int_equal(w.ids[0], forever);
+  assert_int_equal(takedowns_at(s, DAY0 + 1000 * DAY_MS).n, 1);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM takedowns"), 2);
+  w = (seen_takedowns){.stop_after = 1};
+  assert_int_equal(hg_store_takedown_each(s, DAY0, collect_takedown, &w, &err), HG_OK);
+  assert_int_equal(w.n, 1);
+
+  /* refused adds change neither the rows nor the version */
+  assert_int_equal(hg_store_takedown_add(s, "x", 9999, DAY0, 0, &id, &err), HG_ERR_NOT_FOUND);
+  assert_non_null(strstr(err.message, "no complaint has id 9999"));
+  assert_int_equal(hg_store_takedown_add(s, "", 0, DAY0, 0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_add(s, NULL, 0, DAY0, 0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_add(s, "x", 0, DAY0, DAY0, &id, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "before it is made"));
+  assert_int_equal(hg_store_takedown_add(s, "x", -1, DAY0, 0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_add(s, "x", 0, -1, 0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_add(s, "\xe4\xbd", 0, DAY0, 0, &id, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_add(s, "x", 0, DAY0, 0, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_each(s, DAY0, NULL, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_version(s, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(version_of(s), 2);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM takedowns"), 2);
+
+  /* another handle (another gateway) sees each add in the version */
+  hg_store *other = open_ok(t.url);
+  assert_int_equal(version_of(other), 2);
+  assert_int_equal(hg_store_takedown_add(s, "third", 0, DAY0, 0, &id, &err), HG_OK);
+  assert_int_equal(version_of(other), 3);
+  assert_int_equal(takedowns_at(other, DAY0).n, 3);
+  hg_store_close(other);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* ---- users' standing -------------------------------------------------------------------------------------- */
+
+static hg_user_standing strike(hg_store *s, const char *user, int blocked, int64_t seq, int64_t now) {
+  hg_user_standing after;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_strike_record(s, user, blocked, seq, now, &after, &err)) fail_msg("strike: %s", err.message);
+  return after;
+}
+
+static hg_user_standing standing_of(hg_store *s, const char *user, int64_t now) {
+  hg_user_standing st;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_user_standing(s, user, now, &st, &err)) fail_msg("standing: %s", err.message);
+  return st;
+}
+
+static void set_ok(hg_store *s, const char *user, hg_standing standing, int64_t until, const char *reason,
+                   int64_t now) {
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_user_set_standing(s, user, standing, until, reason, now, &err)) fail_msg("set: %s", err.message);
+}
+
+static void strikes(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+
+  /* an unknown user is active with nothing counted, and an allowed input does not create one */
+  hg_user_standing u = standing_of(s, "alice", DAY0);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(u.blocked_in_a_row + u.blocked_today + u.suspensions + u.until_ms, 0);
+  u = strike(s, "alice", 0, 0, DAY0);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users"), 0);
+
+  /* a run of blocked inputs, ended by an allowed one; the day's count keeps them */
+  int64_t now = DAY0 + 20 * HOUR_MS;
+  for (int i = 1; i <= 3; i++) {
+    u = strike(s, "alice", 1, 100 + i, now + i);
+    assert_int_equal(u.blocked_in_a_row, i);
+    assert_int_equal(u.blocked_today, i);
+    assert_int_equal(u.standing, HG_STANDING_ACTIVE); /* the store counts; the gateway decides */
+  }
+  u = strike(s, "alice", 0, 0, now + 10);
+  assert_int_equal(u.blocked_in_a_row, 0);
+  assert_int_equal(u.blocked_today, 3);
+  u = strike(s, "alice", 1, 104, now + 11);
+  assert_int_equal(u.blocked_in_a_row, 1);
+  assert_int_equal(u.blocked_today, 4);
+  u = strike(s, "alice", 0, 0, now + 12);
+  u = strike(s, "alice", 0, 0, now + 13); /* nothing to end: no write */
+  assert_int_equal(u.blocked_in_a_row, 0);
+  assert_int_equal(u.blocked_today, 4);
+
+  /* each strike is kept with its time and audit seq as evidence */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM strikes"), 4);
+  assert_int_equal(raw_int(t.path, "SELECT SUM(audit_seq) FROM strikes"), 101 + 102 + 103 + 104);
+  assert_int_equal(raw_int(t.path, "SELECT time_ms FROM strikes WHERE audit_seq = 104"), now + 11);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM strikes s JOIN users u ON u.id = s.user_id "
+                                   "WHERE u.name = 'alice'"),
+                   4);
+
+  /* the UTC day boundary: 23:59:59.999 counts in day 0, 00:00:00.000 starts day 1 */
+  int64_t midnight = DAY0 + DAY_MS;
+  u = strike(s, "alice", 1, 105, midnight - 1);
+  assert_int_equal(u.blocked_today, 5);
+  assert_int_equal(u.blocked_in_a_row, 1);
+  u = strike(s, "alice", 1, 106, midnight);
+  assert_int_equal(u.blocked_today, 1);
+  assert_int_equal(u.blocked_in_a_row, 2); /* a run goes on across midnight */
+  assert_int_equal(standing_of(s, "alice", midnight - 1).blocked_today, 5);
+  assert_int_equal(standing_of(s, "alice", midnight + DAY_MS - 1).blocked_today, 1);
+  assert_int_equal(standing_of(s, "alice", midnight + DAY_MS).blocked_today, 0);
+  assert_int_equal(standing_of(s, "alice", DAY0).blocked_today, 5);
+  assert_int_equal(standing_of(s, "alice", midnight).blocked_in_a_row, 2);
+
+  /* users are counted apart */
+  u = strike(s, "bob", 1, 200, midnight + 5);
+  assert_int_equal(u.blocked_in_a_row, 1);
+  assert_int_equal(u.blocked_today, 1);
+  assert_int_equal(standing_of(s, "alice", midnight + 5).blocked_today, 1);
+
+  /* after may be NULL; bad arguments */
+  assert_int_equal(hg_store_strike_record(s, "bob", 1, 201, midnight + 6, NULL, &err), HG_OK);
+  assert_int_equal(hg_store_strike_record(s, "bob", 1, 0, midnight, &u, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "audit record"));
+  assert_int_equal(hg_store_strike_record(s, "bob", 1, 5, -1, &u, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_strike_record(s, "", 1, 5, midnight, &u, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_strike_record(s, "b\x01", 1, 5, midnight, &u, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_strike_record(s, NULL, 1, 5, midnight, &u, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_standing(s, "bob", -1, &u, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_standing(s, "bob", midnight, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(standing_of(s, "bob", midnight + 7).blocked_in_a_row, 2);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+static void standing(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+
+  assert_string_equal(hg_standing_name(HG_STANDING_ACTIVE), "active");
+  assert_string_equal(hg_standing_name(HG_STANDING_SUSPENDED), "suspended");
+  assert_string_equal(hg_standing_name(HG_STANDING_TERMINATED), "terminated");
+  assert_string_equal(hg_standing_name((hg_standing)7), "unknown");
+
+  /* three in a row; the gateway suspends for a day, which starts a new run */
+  int64_t now = DAY0 + HOUR_MS;
+  for (int i = 1; i <= 3; i++)
+    strike(s, "carol", 1, i, now + i);
+  int64_t until = now + DAY_MS;
+  set_ok(s, "carol", HG_STANDING_SUSPENDED, until, "3 blocked inputs in a row", now + 4);
+  hg_user_standing u = standing_of(s, "carol", now + 5);
+  assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
+  assert_int_equal(u.until_ms, until);
+  assert_int_equal(u.suspensions, 1);
+  assert_int_equal(u.blocked_in_a_row, 0);
+  assert_int_equal(u.blocked_today, 3);
+
+  /* it ends by itself at until_ms */
+  assert_int_equal(standing_of(s, "carol", until - 1).standing, HG_STANDING_SUSPENDED);
+  u = standing_of(s, "carol", until);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(u.until_ms, 0);
+  assert_int_equal(u.suspensions, 1);
+
+  /* extending a running suspension is not a second one; a new one after the first ended is */
+  set_ok(s, "carol", HG_STANDING_SUSPENDED, until + HOUR_MS, "extended by a reviewer", now + 6);
+  u = standing_of(s, "carol", until);
+  assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
+  assert_int_equal(u.until_ms, until + HOUR_MS);
+  assert_int_equal(u.suspensions, 1);
+  u = strike(s, "carol", 1, 10, until + 2 * HOUR_MS);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(u.blocked_in_a_row, 1);
+  set_ok(s, "carol", HG_STANDING_SUSPENDED, 0, "again, until a reviewer lifts it", until + 2 * HOUR_MS + 1);
+  u = standing_of(s, "carol", until + 1000 * DAY_MS);
+  assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
+  assert_int_equal(u.until_ms, 0);
+  assert_int_equal(u.suspensions, 2);
+
+  /* a reviewer lifts it; then terminates */
+  set_ok(s, "carol", HG_STANDING_ACTIVE, 0, "appeal accepted", until + 3 * HOUR_MS);
+  u = standing_of(s, "carol", until + 3 * HOUR_MS);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(u.suspensions, 2);
+  set_ok(s, "carol", HG_STANDING_TERMINATED, 0, "repeated serious violations", until + 4 * HOUR_MS);
+  u = standing_of(s, "carol", until + 1000 * DAY_MS);
+  assert_int_equal(u.standing, HG_STANDING_TERMINATED);
+  assert_int_equal(u.until_ms, 0);
+
+  /* every change is kept with its reason, in order */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM standing_history"), 5);
+  char reason[64];
+  raw_text(t.path, "SELECT reason FROM standing_history ORDER BY id LIMIT 1", reason, sizeof reason);
+  assert_string_equal(reason, "3 blocked inputs in a row");
+  raw_text(t.path, "SELECT standing || ':' || reason FROM standing_history ORDER BY id DESC LIMIT 1", reason,
+           sizeof reason);
+  assert_string_equal(reason, "terminated:repeated serious violations");
+  assert_int_equal(raw_int(t.path, "SELECT until_ms FROM standing_history ORDER BY id LIMIT 1"), until);
+
+  /* a user can be suspended before any strike */
+  set_ok(s, "dave", HG_STANDING_SUSPENDED, DAY0 + DAY_MS, "reported by the police", DAY0);
+  u = standing_of(s, "dave", DAY0);
+  assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
+  assert_int_equal(u.suspensions, 1);
+
+  /* refused changes */
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, DAY0, "r", DAY0, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "must end after now"));
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_ACTIVE, DAY0 + 1, "r", DAY0, &err),
+                   HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "only for a suspension"));
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_TERMINATED, DAY0 + 1, "r", DAY0, &err),
+                   HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, 0, "", DAY0, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "needs a reason"));
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, 0, NULL, DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, 0, "\xff", DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_set_standing(s, "erin", (hg_standing)3, 0, "r", DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, -1, "r", DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(standing_of(s, "erin", DAY0).standing, HG_STANDING_ACTIVE);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users WHERE name = 'erin'"), 0);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM standing_history"), 6);
+
+  /* a damaged standing is reported, not read as active */
+  raw_sql(t.path, "UPDATE user_standing SET standing = 'pardoned' WHERE user_id = "
+                  "(SELECT id FROM users WHERE name = 'dave')");
+  assert_int_equal(hg_store_user_standing(s, "dave", DAY0, &u, &err), HG_ERR_STORE);
+  assert_non_null(strstr(err.message, "damaged"));
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* ---- schema and concurrency ------------------------------------------------------------------------------- */
+
+/* A database made by the version-1 hegui (keys and audit only) gains the new tables and keeps its data. */
+static void migrates_version_1(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  char key[HG_KEY_MAX];
+  hg_error err;
+  hg_error_clear(&err);
+  assert_int_equal(hg_store_key_create(s, "frank", HG_ROLE_REVIEWER, key, &err), HG_OK);
+  hg_store_close(s);
+  raw_sql(t.path, "DROP TABLE complaints; DROP TABLE takedowns; DROP TABLE takedown_version; "
+                  "DROP TABLE user_standing; DROP TABLE strikes; DROP TABLE standing_history; "
+                  "DELETE FROM schema_version WHERE version > 1");
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
+
+  s = open_ok(t.url);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 2);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 2);
+  hg_key_info info;
+  assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
+  assert_string_equal(info.user, "frank");
+  add_ok(s, "other", "p", NULL, NULL, DAY0, DAY0);
+  assert_int_equal(version_of(s), 0);
+  strike(s, "frank", 1, 1, DAY0);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+typedef struct striker {
+  const char *url;
+  int64_t base_seq;
+} striker;
+
+static void *strike_50(void *p) {
+  striker *w = p;
+  hg_store *s = open_ok(w->url);
+  for (int i = 0; i < 50; i++)
+    if (hg_store_strike_record(s, "mallory", 1, w->base_seq + i, DAY0 + i, NULL, NULL)) fail_msg("strike %d", i);
+  hg_store_close(s);
+  return NULL;
+}
+
+/* Four gateways record strikes for one user at once: none is lost to a read-modify-write race. */
+static void strikes_from_four_handles(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store_close(open_ok(t.url));
+  pthread_t th[4];
+  striker w[4];
+  for (int i = 0; i < 4; i++) {
+    w[i] = (striker){t.url, 1000 * (i + 1)};
+    assert_int_equal(pthread_create(&th[i], NULL, strike_50, &w[i]), 0);
+  }
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  hg_store *s = open_ok(t.url);
+  hg_user_standing u = standing_of(s, "mallory", DAY0);
+  assert_int_equal(u.blocked_in_a_row, 200);
+  assert_int_equal(u.blocked_today, 200);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(complaints),
+      cmocka_unit_test(complaint_moves),
+      cmocka_unit_test(complaint_validation),
+      cmocka_unit_test(complaint_durability),
+      cmocka_unit_test(takedowns),
+      cmocka_unit_test(strikes),
+      cmocka_unit_test(standing),
+      cmocka_unit_test(migrates_version_1),
+      cmocka_unit_test(strikes_from_four_handles),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
