@@ -15,6 +15,7 @@
  * and a one-shot scan see exactly the same runs. Person names (experimental, off by default) are looked for in
  * the Han text between runs with a small window of their own. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -435,7 +436,10 @@ static void detect_secrets(hg_pii_scanner *sc, cands *cs) {
   size_t n = sc->run_len;
   for (size_t i = 0; i < n; i++) {
     if (i > 0 && is_token(r[i - 1])) continue;
+    char c0 = r[i];
+    if (c0 != 'A' && c0 != 'L' && c0 != 's' && c0 != 'g' && c0 != 'x' && c0 != 'e') continue; /* no key starts so */
     for (size_t f = 0; f < sizeof secret_forms / sizeof *secret_forms; f++) {
+      if (secret_forms[f].prefix[0] != c0) continue;
       size_t pl = strlen(secret_forms[f].prefix);
       if (i + pl > n || memcmp(r + i, secret_forms[f].prefix, pl)) continue;
       size_t k = i + pl;
@@ -582,15 +586,26 @@ static void flush_run(hg_pii_scanner *sc) {
   }
   cands cs;
   cs.n = 0;
-  size_t plate_byte;
-  detect_plate(sc, &cs, &plate_byte);
+  size_t plate_byte = (size_t)-1;
+  /* Most runs are plain words: what a run lacks rules whole detectors out (every number-like type needs a digit,
+   * e-mail an '@', URLs and IPv6 a ':'). Secrets are looked for always: a key may be letters only. */
+  int digit = 0, at = 0, colon = 0;
+  for (size_t k = 0; k < sc->run_len; k++) {
+    char ch = sc->run[k];
+    digit |= ch >= '0' && ch <= '9';
+    at |= ch == '@';
+    colon |= ch == ':';
+  }
+  if (digit) detect_plate(sc, &cs, &plate_byte);
   detect_secrets(sc, &cs);
-  detect_url_credentials(sc, &cs);
-  detect_email(sc, &cs);
-  detect_ipv6(sc, &cs);
-  detect_ipv4(sc, &cs);
-  detect_documents(sc, &cs);
-  detect_numbers(sc, &cs);
+  if (colon) detect_url_credentials(sc, &cs);
+  if (at) detect_email(sc, &cs);
+  if (colon) detect_ipv6(sc, &cs);
+  if (digit) {
+    detect_ipv4(sc, &cs);
+    detect_documents(sc, &cs);
+    detect_numbers(sc, &cs);
+  }
   qsort(cs.v, cs.n, sizeof *cs.v, cand_cmp);
   /* keep the longest (then most confident) of overlapping candidates */
   size_t covered = 0;
@@ -621,14 +636,31 @@ static const char *const name_before[] = {"我叫",   "名叫",   "姓名", "名
 static const char *const name_after[] = {"先生", "女士", "小姐", "老师", "医生", "经理", "同学", "教授", NULL};
 static const char name_stop[] = "的了是在和与及我你他她它们这那有也就都说去来到给对从被把今明昨";
 
-static int in_set(const char *set, uint32_t cp) {
-  for (const char *p = set; *p;) {
-    uint32_t c;
-    int k = hg_utf8_decode((const uint8_t *)p, 4, &c);
-    if (c == cp) return 1;
-    p += k;
-  }
-  return 0;
+/* Membership in a small set of Han characters: the sets are turned into bitmaps over the BMP once, since the
+ * test runs for every Han character of the text. */
+typedef struct han_set {
+  const char *chars;
+  uint8_t bits[0x10000 / 8];
+} han_set;
+
+static han_set set_surnames = {surnames, {0}}, set_stop = {name_stop, {0}}, set_not_after = {"感多致答道", {0}};
+static pthread_once_t sets_once = PTHREAD_ONCE_INIT;
+
+static void build_sets(void) {
+  han_set *all[] = {&set_surnames, &set_stop, &set_not_after};
+  for (int k = 0; k < 3; k++)
+    for (const char *p = all[k]->chars; *p;) {
+      uint32_t c;
+      int n = hg_utf8_decode((const uint8_t *)p, 4, &c);
+      if (n <= 0) break;
+      if (c < 0x10000) all[k]->bits[c >> 3] |= (uint8_t)(1u << (c & 7));
+      p += n;
+    }
+}
+
+static int in_set(const han_set *set, uint32_t cp) {
+  pthread_once(&sets_once, build_sets);
+  return cp < 0x10000 && (set->bits[cp >> 3] >> (cp & 7) & 1);
 }
 
 static int window_has(const hg_pii_scanner *sc, size_t at, const char *word) {
@@ -649,14 +681,14 @@ static int window_has(const hg_pii_scanner *sc, size_t at, const char *word) {
 static void flush_names(hg_pii_scanner *sc, int final) {
   size_t n = sc->nhan, done_to = 0;
   for (size_t i = 0; i < n && !sc->stopped; i++) {
-    if (i < done_to || !in_set(surnames, sc->han[i].cp)) continue;
+    if (i < done_to || !in_set(&set_surnames, sc->han[i].cp)) continue;
     int before = 0;
     for (int w = 0; name_before[w]; w++)
       before |= window_has(sc, i, name_before[w]);
     /* surname + 0-2 given characters + a title: 李先生, 张伟先生, 王小明老师 */
     size_t len = 0;
-    static const char not_after[] = "感多致答道";
-    if (i > 0 && sc->han[i - 1].end == sc->han[i].start && in_set(not_after, sc->han[i - 1].cp)) continue; /* 感谢 */
+    if (i > 0 && sc->han[i - 1].end == sc->han[i].start && in_set(&set_not_after, sc->han[i - 1].cp))
+      continue; /* 感谢 */
     for (size_t g = 0; g <= 2 && !len && i + g + 2 < n; g++) {
       int contiguous = 1;
       for (size_t k = i + 1; k <= i + g + 2; k++)
@@ -671,7 +703,7 @@ static void flush_names(hg_pii_scanner *sc, int final) {
     }
     if (!len && before) {
       len = 1;
-      for (size_t g = 1; g <= 2 && i + g < n && !in_set(name_stop, sc->han[i + g].cp) &&
+      for (size_t g = 1; g <= 2 && i + g < n && !in_set(&set_stop, sc->han[i + g].cp) &&
                          sc->han[i + g].start == sc->han[i + g - 1].end;
            g++)
         len = g + 1;
