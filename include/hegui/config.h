@@ -57,7 +57,7 @@ typedef struct hg_config {
   unsigned strikes_in_a_row;          /* blocked inputs in a row that suspend, default 3 */
   unsigned strikes_per_day;           /* blocked inputs in a UTC day that suspend, default 5 */
   unsigned suspend_minutes;           /* default 1440 */
-  unsigned terminate_after;           /* suspensions after which the account is terminated, default 3 */
+  unsigned terminate_after;           /* the N-th time the ladder fires terminates, default 3 */
   unsigned complaint_due_hours[5];    /* prohibited_content, ip_infringement, privacy, personal_info, other */
   unsigned complaint_rate_per_minute; /* public intake, per client address, default 10 */
   unsigned takedown_days;             /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */

@@ -631,7 +631,11 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
     c->blocked_output = 1;
   }
   int64_t taken_down = 0;
-  if (c->tsc && !c->blocked_output && !hg_takedown_scanner_feed(c->tsc, s, n, &taken_down, &err) && taken_down) {
+  if (c->tsc && !c->blocked_output && hg_takedown_scanner_feed(c->tsc, s, n, &taken_down, &err)) {
+    c->blocked_output = 1;
+    json_object_set_new(c->detail, "output_error", json_string(err.message));
+  }
+  if (c->tsc && !c->blocked_output && taken_down) {
     /* reported content is coming back: stop it from here on */
     c->blocked_output = 1;
     json_object_set_new(c->detail, "block_category", json_string("takedown"));
@@ -867,7 +871,9 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   if (hg_lexicon_scan(c->lex, t, tl, out_lex_hit, c, &err) || hg_pii_scan(&po, t, tl, out_pii_hit, c, &err))
     c->blocked_output = 1;
   int64_t taken_down = 0;
-  if (!c->blocked_output && c->takedowns && !hg_takedown_match(c->takedowns, t, tl, &taken_down, &err) && taken_down) {
+  if (!c->blocked_output && c->takedowns && hg_takedown_match(c->takedowns, t, tl, &taken_down, &err))
+    c->blocked_output = 1;
+  if (!c->blocked_output && taken_down) {
     c->blocked_output = 1;
     json_object_set_new(c->detail, "block_category", json_string("takedown"));
     json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
@@ -1014,6 +1020,13 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     problem = "'messages' must be an array";
   else if (!chat && !json_object_get(body, "prompt"))
     problem = "'prompt' is required";
+  else if (!chat && !json_is_string(json_object_get(body, "prompt"))) {
+    /* token-id prompts cannot be moderated: refuse them rather than pass them unread */
+    json_t *p = json_object_get(body, "prompt");
+    for (size_t i = 0; !problem && i < json_array_size(p); i++)
+      if (!json_is_string(json_array_get(p, i))) problem = "'prompt' must be a string or an array of strings";
+    if (!json_is_array(p)) problem = "'prompt' must be a string or an array of strings";
+  }
   if (problem) {
     char msg[300];
     if (!body)
@@ -1073,7 +1086,9 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   if (moderate_request(c, body, &changed)) {
     c->verdict = "block";
     c->blocked_input = 1;
-    const char *r = gw->cfg.refusal;
+    /* the first step of the strike ladder: the user is told that repeated attempts suspend the account */
+    char r[sizeof gw->cfg.refusal + 200];
+    snprintf(r, sizeof r, "%s\n（提示：多次输入违规内容将导致账号被暂停使用。）", gw->cfg.refusal);
     if (c->stream) {
       stream_start(c);
       stream_text(c, r, strlen(r));
@@ -1093,7 +1108,11 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     hg_pii_options po;
     pii_options(gw, &po);
     if (hg_pii_scanner_new(&po, out_pii_hit, c, &c->psc)) c->psc = NULL;
-    if (c->takedowns && hg_takedown_scanner_new(c->takedowns, &c->tsc)) c->tsc = NULL;
+    if (c->takedowns && hg_takedown_scanner_new(c->takedowns, &c->tsc)) {
+      c->tsc = NULL;
+      c->blocked_output = 1; /* fail closed: an answer that cannot be checked is not sent */
+      json_object_set_new(c->detail, "output_error", json_string("takedown check unavailable"));
+    }
     h = (up_handlers){on_stream_data, on_stream_done, c};
   } else {
     c->body = evbuffer_new();

@@ -363,7 +363,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   for (unsigned tick = 0;; tick++) {
     usleep(50000);
     /* takedowns apply to every worker (and every gateway sharing the store) within a second */
-    if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, 0);
+    if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, tick % 1200 == 0);
+    /* (every minute a full rebuild, so that expired takedowns drop out: expiry does not change the version) */
     if (atomic_exchange(&gw->reload_requested, 0)) {
       char rmsg[400];
       reload_lexicon(gw, rmsg, sizeof rmsg);

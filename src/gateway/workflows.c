@@ -11,9 +11,10 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "hegui/text.h"
 
 static const char *const complaint_types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
-                                                "other"};
+                                               "other"};
 
 int64_t now_ms(void) {
   /* tests may pin the clock: HEGUI_TEST_NOW_MS */
@@ -36,7 +37,8 @@ static int only_members(struct evhttp_request *req, json_t *body, const char *co
   json_t *v;
   json_object_foreach(body, key, v) {
     int ok = 0;
-    for (int i = 0; allowed[i]; i++) ok |= !strcmp(key, allowed[i]);
+    for (int i = 0; allowed[i]; i++)
+      ok |= !strcmp(key, allowed[i]);
     if (!ok) {
       char msg[200];
       snprintf(msg, sizeof msg, "unknown field '%.60s'", key);
@@ -103,7 +105,8 @@ void refresh_takedowns(gateway *gw, int force) {
   pthread_mutex_unlock(&gw->takedown_lock);
   if (old) hg_takedown_set_unref(old);
 out:
-  for (size_t i = 0; i < c.n; i++) free(c.texts[i]);
+  for (size_t i = 0; i < c.n; i++)
+    free(c.texts[i]);
   free(c.v);
   free(c.texts);
 }
@@ -118,7 +121,20 @@ hg_takedown_set *acquire_takedowns(gateway *gw) {
 static int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
   int64_t now = now_ms();
   int64_t expires = gw->cfg.takedown_days ? now + (int64_t)gw->cfg.takedown_days * 86400000 : 0;
-  /* refuse what could never match before it is stored */
+  /* refuse what could never match, or would match far too much, before it is stored */
+  char *folded;
+  size_t flen, chars = 0;
+  if (hg_fold_text(text, strlen(text), 1, &folded, &flen, err)) return -1;
+  for (size_t i = 0; i < flen; i++)
+    chars += ((unsigned char)folded[i] & 0xC0) != 0x80;
+  free(folded);
+  if (chars < 8) {
+    snprintf(err->message, sizeof err->message,
+             "a takedown needs at least 8 letters or digits to fingerprint (this one has %zu): a shorter text "
+             "belongs in the lexicon",
+             chars);
+    return -1;
+  }
   hg_takedown_entry e = {1, text, strlen(text)};
   hg_takedown_set *probe;
   if (hg_takedown_set_build(&e, 1, NULL, &probe, err)) return -1;
@@ -158,7 +174,10 @@ static int match_answer(void *ctx, const hg_audit_record *r) {
 int check_standing(gateway *gw, struct evhttp_request *req, const char *user) {
   hg_user_standing st;
   hg_error err;
-  if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) return 0; /* unknown user: active */
+  if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) { /* fail closed */
+    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
+    return -1;
+  }
   if (st.standing == HG_STANDING_ACTIVE) return 0;
   char msg[200];
   if (st.standing == HG_STANDING_TERMINATED)
@@ -169,13 +188,12 @@ int check_standing(gateway *gw, struct evhttp_request *req, const char *user) {
     gmtime_r(&t, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(msg, sizeof msg, "This account is suspended until %s for repeatedly submitting prohibited content.",
-             when);
+    snprintf(msg, sizeof msg, "This account is suspended until %s for repeatedly submitting prohibited content.", when);
   } else {
     snprintf(msg, sizeof msg, "This account is suspended until a reviewer lifts the suspension.");
   }
-  send_error(req, 403, "permission_error", msg, st.standing == HG_STANDING_TERMINATED ? "account_terminated"
-                                                                                      : "account_suspended");
+  send_error(req, 403, "permission_error", msg,
+             st.standing == HG_STANDING_TERMINATED ? "account_terminated" : "account_suspended");
   return -1;
 }
 
@@ -197,7 +215,9 @@ void record_strike(gateway *gw, const char *user, int blocked, int64_t audit_seq
   r.actor = "system:strikes";
   r.route = "strikes";
   r.verdict = hg_standing_name(to);
-  json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "user", user, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
+  char who[33];
+  pseudonym(gw, user, who); /* the chain keeps records for years: it names users only by pseudonym */
+  json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "user", who, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
                         "blocked_today", (json_int_t)st.blocked_today, "evidence_audit_seq", (json_int_t)audit_seq,
                         "until_ms", (json_int_t)until);
   char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
@@ -215,7 +235,8 @@ static int rate_limited(worker *w, struct evhttp_request *req) {
   struct evhttp_connection *conn = evhttp_request_get_connection(req);
   if (conn) evhttp_connection_get_peer(conn, &addr, &port);
   uint32_t h = 2166136261u;
-  for (const char *p = addr ? addr : ""; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  for (const char *p = addr ? addr : ""; *p; p++)
+    h = (h ^ (uint8_t)*p) * 16777619u;
   int64_t minute = now_ms() / 60000;
   struct rate_slot *s = &w->rate[h % (sizeof w->rate / sizeof *w->rate)];
   if (s->key != h || s->minute != minute) s->key = h, s->minute = minute, s->count = 0;
@@ -240,7 +261,8 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
   if (cmd == EVHTTP_REQ_GET) {
     /* the published process and its time limits */
     json_t *limits = json_object();
-    for (int i = 0; i < 5; i++) json_object_set_new(limits, complaint_types[i], json_integer(gw->cfg.complaint_due_hours[i]));
+    for (int i = 0; i < 5; i++)
+      json_object_set_new(limits, complaint_types[i], json_integer(gw->cfg.complaint_due_hours[i]));
     send_json(req, 200,
               json_pack("{s:s, s:[s,s,s,s,s], s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
                         "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types",
@@ -252,10 +274,9 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         "is corrected or deleted",
                         "rejected: the reason is recorded", "closed: the complainant is answered at the contact given",
                         "time_limit_hours", limits, "takedown",
-                        "upheld content is fingerprinted and blocked in every answer from then on",
-                        "authorities", "users may also report to the competent authorities (Art. 18)",
-                        "takedown_keep_days", (json_int_t)gw->cfg.takedown_days, "profile",
-                        hg_profile_name(gw->cfg.profile)));
+                        "upheld content is fingerprinted and blocked in every answer from then on", "authorities",
+                        "users may also report to the competent authorities (Art. 18)", "takedown_keep_days",
+                        (json_int_t)gw->cfg.takedown_days, "profile", hg_profile_name(gw->cfg.profile)));
     metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
     return;
   }
@@ -304,7 +325,8 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                err.message, NULL);
     return;
   }
-  send_json(req, 201, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
+  send_json(req, 201,
+            json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
   metrics_request(&gw->metrics, R_ADMIN, 201, now_seconds() - t0);
 }
 
@@ -329,8 +351,10 @@ static int list_takedown(void *ctx, int64_t id, const char *text, int64_t create
 
 static int need_role(struct evhttp_request *req, const hg_key_info *key, int write) {
   int ok = key->role == HG_ROLE_ADMIN || key->role == HG_ROLE_REVIEWER || (!write && key->role == HG_ROLE_AUDITOR);
-  if (!ok) send_error(req, 403, "permission_error", write ? "this call needs a reviewer or admin key"
-                                                          : "this call needs a reviewer, admin or auditor key", NULL);
+  if (!ok)
+    send_error(req, 403, "permission_error",
+               write ? "this call needs a reviewer or admin key" : "this call needs a reviewer, admin or auditor key",
+               NULL);
   return ok ? 0 : -1;
 }
 
@@ -349,7 +373,13 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   hg_error_clear(&err);
   if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_GET) {
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    int overdue = q && strstr(q, "overdue=1");
+    struct evkeyvalq params;
+    int overdue = 0;
+    if (q && !evhttp_parse_query_str(q, &params)) {
+      const char *v = evhttp_find_header(&params, "overdue");
+      overdue = v && (!strcmp(v, "1") || !strcmp(v, "true"));
+      evhttp_clear_headers(&params);
+    }
     list_ctx l = {json_array()};
     if (hg_store_complaint_list(gw->store, overdue, now_ms(), list_complaint, &l, &err)) {
       json_decref(l.arr);
@@ -382,6 +412,15 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
     const char *resolution = json_string_value(json_object_get(body, "resolution"));
     int64_t td_id = 0;
     int content = !strcmp(c.type, "prohibited_content") || !strcmp(c.type, "ip_infringement");
+    if (status && !strcmp(status, "upheld") && content && strcmp(c.status, "received") &&
+        strcmp(c.status, "in_review")) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "a %s ticket cannot be upheld (only received or in_review ones)", c.status);
+      send_error(req, 400, "invalid_request_error", msg, NULL);
+      json_decref(body);
+      hg_complaint_clear(&c);
+      return;
+    }
     if (status && !strcmp(status, "upheld") && content) {
       /* the content complained about must not come back: fingerprint it first, so a failure changes nothing */
       char *text = c.text ? strdup(c.text) : NULL;
@@ -407,8 +446,8 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
         return;
       }
     }
-    hg_status st = status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, now_ms(), &err)
-                          : HG_ERR_INVALID;
+    hg_status st =
+        status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, now_ms(), &err) : HG_ERR_INVALID;
     if (st) {
       send_error(req, 400, "invalid_request_error", status ? err.message : "status is required", NULL);
     } else {
@@ -416,9 +455,9 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       hg_store_complaint_get(gw->store, c.id, &now, &err);
       json_t *out = complaint_json(&now);
       if (td_id) json_object_set_new(out, "takedown_id", json_integer(td_id));
-      admin_record(gw, &key, "admin/complaint", status,
-                   json_pack("{s:I, s:s, s:I}", "complaint", (json_int_t)c.id, "status", status, "takedown",
-                             (json_int_t)td_id));
+      admin_record(
+          gw, &key, "admin/complaint", status,
+          json_pack("{s:I, s:s, s:I}", "complaint", (json_int_t)c.id, "status", status, "takedown", (json_int_t)td_id));
       send_json(req, 200, out);
       hg_complaint_clear(&now);
     }
@@ -458,18 +497,18 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
         send_error(req, 404, "invalid_request_error", "no such user", NULL);
         return;
       }
-      send_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "user", user, "standing",
-                                    hg_standing_name(st.standing), "until_ms", (json_int_t)st.until_ms,
-                                    "blocked_in_a_row", (json_int_t)st.blocked_in_a_row, "blocked_today",
-                                    (json_int_t)st.blocked_today, "suspensions", (json_int_t)st.suspensions));
+      send_json(req, 200,
+                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "user", user, "standing", hg_standing_name(st.standing),
+                          "until_ms", (json_int_t)st.until_ms, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
+                          "blocked_today", (json_int_t)st.blocked_today, "suspensions", (json_int_t)st.suspensions));
     } else if (write && standing_route) {
       json_t *body = read_body(req);
       static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
       const char *s = json_string_value(json_object_get(body, "standing"));
-      hg_standing to = s && !strcmp(s, "active")      ? HG_STANDING_ACTIVE
-                       : s && !strcmp(s, "suspended") ? HG_STANDING_SUSPENDED
+      hg_standing to = s && !strcmp(s, "active")       ? HG_STANDING_ACTIVE
+                       : s && !strcmp(s, "suspended")  ? HG_STANDING_SUSPENDED
                        : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
-                                                      : (hg_standing)-1;
+                                                       : (hg_standing)-1;
       if (!json_is_object(body) || (int)to < 0) {
         send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
       } else if (!only_members(req, body, allowed)) {
@@ -478,7 +517,9 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
         if (hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer", now_ms(), &err)) {
           send_error(req, 400, "invalid_request_error", err.message, NULL);
         } else {
-          admin_record(gw, &key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", user, "reason", reason));
+          char who[33];
+          pseudonym(gw, user, who);
+          admin_record(gw, &key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
           send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
         }
       }
