@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hegui/status.h"
 
@@ -146,6 +147,44 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
  * it; suspensions counts moves into a suspension, not extensions of one still running. */
 hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                      const char *reason, int64_t now_ms, hg_error *err);
+
+/* ---- data-subject requests and retention (PIPL Art. 45, 47; Cybersecurity Law Art. 21) ------------------------ */
+
+/* Writes one JSON object with everything the store holds about a user: the user row, the user's keys (id, role,
+ * created, revoked; never a hash), standing and its history, strikes, every audit record whose actor is the
+ * pseudonym (all fields), and the records that name the user otherwise ("admin:<user>" actions, strike decisions
+ * whose detail has "user":"<user>"). pseudonym is the gateway's keyed hash of the name (32 lowercase hex). A user
+ * the store does not know is exported with a null user row and whatever audit records the pseudonym has. */
+hg_status hg_store_dsar_export(hg_store *store, const char *user, const char *pseudonym, FILE *out, hg_error *err);
+
+/* Erases a user: deletes the user's keys, standing, strikes, standing history and user row, and sets the text of
+ * the pseudonym's audit records to NULL. The records themselves stay (security logs are kept at least six months,
+ * Cybersecurity Law Art. 21); format-2 records keep text_sha256, so the chain still holds and the erasure shows.
+ * Format-1 records (written before schema 3) hash their text, which therefore stays; the receipt counts them. All of
+ * it and a receipt record (actor "system:dsar", route "dsar/delete", verdict "deleted", detail with the counts and
+ * the pseudonym, never the name) commit together. receipt_out (may be NULL) gets the receipt's seq and hash; its
+ * string fields are set to NULL. */
+hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *pseudonym, int64_t now_ms,
+                               hg_audit_record *receipt_out, hg_error *err);
+
+typedef struct hg_purge_counts {
+  int64_t audit_text_erased;  /* format-2 records whose text was set to NULL */
+  int64_t audit_text_kept_v1; /* format-1 records past the age that keep their text (their hash covers it) */
+  int64_t takedowns_deleted;  /* takedowns expired at now_ms */
+  int64_t strikes_deleted;    /* strikes older than HG_STRIKE_RETENTION_MS */
+  int64_t receipt_seq;        /* the purge's own audit record */
+} hg_purge_counts;
+
+#define HG_STRIKE_RETENTION_MS (INT64_C(400) * 86400000)    /* strikes older than this are purged */
+#define HG_AUDIT_MIN_RETENTION_MS (INT64_C(183) * 86400000) /* six months: the least a security log is kept */
+
+/* Retention: erases the text of audit records older than text_max_age_ms (0 keeps text), deletes takedowns expired
+ * at now_ms (the takedown version moves when any go) and strikes older than 400 days, and appends a receipt record
+ * (actor "system:purge") in the same transaction. Audit records themselves are never deleted: the chain would lose
+ * its start. record_max_age_ms is reserved and must be 0; a value under six months is HG_ERR_INVALID by the 6-month
+ * rule, and any other non-zero value is HG_ERR_INVALID too until chain checkpoints exist (docs/store.md). */
+hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_ms, int64_t record_max_age_ms,
+                         hg_purge_counts *out, hg_error *err);
 
 #ifdef __cplusplus
 }

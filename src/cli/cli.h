@@ -27,6 +27,8 @@ int cmd_pii(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_dsar(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 
 #endif

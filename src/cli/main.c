@@ -130,6 +130,13 @@ static void usage(FILE *f) {
         "                      check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"
         "  audit export --data-dir DIR [--from SEQ]\n"
         "                      write the audit records as JSON Lines\n"
+        "  dsar export --data-dir DIR --user NAME\n"
+        "                      write everything the store holds about a user as one JSON object\n"
+        "  dsar delete --data-dir DIR --user NAME\n"
+        "                      delete a user's rows and erase the text of their audit records (which stay)\n"
+        "  purge --data-dir DIR [--text-days N]\n"
+        "                      retention: erase audit text older than N days (180; 0 keeps it), expired\n"
+        "                      takedowns and strikes older than 400 days\n"
         "  fold [--skip-noise] TEXT\n"
         "                      show the normalized (folded) form of a text\n"
         "  version             print the version\n"
@@ -151,6 +158,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "keys")) return cmd_keys(argc - 1, argv + 1);
   if (!strcmp(cmd, "audit")) return cmd_audit(argc - 1, argv + 1);
+  if (!strcmp(cmd, "dsar")) return cmd_dsar(argc - 1, argv + 1);
+  if (!strcmp(cmd, "purge")) return cmd_purge(argc - 1, argv + 1);
   if (!strcmp(cmd, "label")) return cmd_label(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hegui %s\n", hg_version());

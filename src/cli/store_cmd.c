@@ -164,6 +164,9 @@ static int export_row(void *ctx, const hg_audit_row *row) {
   json_field("text", row->text);
   json_field("prev_hash", row->prev_hash);
   json_field("hash", row->hash);
+  /* format 2 hashes text_sha256 in text's place (docs/store.md), so erased text can still be checked */
+  printf(", \"format\": %" PRId64, row->format);
+  json_field("text_sha256", row->text_sha256);
   fputs("}\n", stdout);
   return ferror(stdout) != 0; /* a closed pipe: stop */
 }

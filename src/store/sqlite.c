@@ -92,6 +92,11 @@ static const char *const migrations[] = {
     "  until_ms INTEGER NOT NULL,\n"
     "  reason TEXT NOT NULL);\n"
     "CREATE INDEX standing_history_user ON standing_history (user_id, time_ms);\n",
+    /* 3: audit format 2, which hashes text_sha256 instead of text so that text can be erased (data-subject
+     * requests, retention) without breaking the chain. Rows already stored keep format 1 and their hashes: nothing
+     * is recomputed, and verify checks each row by its own format. */
+    "ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;\n"
+    "ALTER TABLE audit ADD COLUMN text_sha256 TEXT;\n",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -119,8 +124,27 @@ enum {
   Q_STANDING_HISTORY_INSERT,
   Q_STRIKE_INSERT,
   Q_STRIKE_COUNT,
+  Q_USER_GET,
+  Q_USER_KEYS,
+  Q_USER_HISTORY,
+  Q_USER_STRIKES,
+  Q_AUDIT_ABOUT,
+  Q_DEL_KEYS,
+  Q_DEL_STANDING,
+  Q_DEL_STRIKES,
+  Q_DEL_HISTORY,
+  Q_DEL_USER,
+  Q_ERASE_TEXT,
+  Q_COUNT_KEPT,
+  Q_TAKEDOWN_DELETE_EXPIRED,
+  Q_STRIKE_DELETE_BEFORE,
   Q_COUNT
 };
+
+/* the columns audit_rows reads, in its order */
+#define AUDIT_COLUMNS                                                                                                  \
+  "seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, prev_hash, hash, format, "     \
+  "text_sha256"
 
 /* the columns complaint_rows reads, in its order */
 #define COMPLAINT_COLUMNS "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution"
@@ -134,9 +158,9 @@ static const char *const queries[Q_COUNT] = {
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked = 1 WHERE id = ?",
     [Q_AUDIT_LAST] = "SELECT seq, hash FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)",
     [Q_AUDIT_INSERT] = "INSERT INTO audit (seq, time_ms, actor, route, verdict, detail_json, input_sha256, "
-                       "output_sha256, text, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [Q_AUDIT_EACH] = "SELECT seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, "
-                     "prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq",
+                       "output_sha256, text, prev_hash, hash, format, text_sha256) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_AUDIT_EACH] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq >= ? ORDER BY seq",
     [Q_COMPLAINT_INSERT] = "INSERT INTO complaints (type, status, created_ms, due_ms, updated_ms, produce_id, text, "
                            "contact, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_COMPLAINT_GET] = "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE id = ?",
@@ -160,6 +184,26 @@ static const char *const queries[Q_COUNT] = {
                                   "VALUES (?, ?, ?, ?, ?)",
     [Q_STRIKE_INSERT] = "INSERT INTO strikes (user_id, time_ms, audit_seq) VALUES (?, ?, ?)",
     [Q_STRIKE_COUNT] = "SELECT COUNT(*) FROM strikes WHERE user_id = ? AND time_ms >= ? AND time_ms < ?",
+    [Q_USER_GET] = "SELECT id, created_ms FROM users WHERE name = ?",
+    [Q_USER_KEYS] = "SELECT id, role, created_ms, revoked FROM api_keys WHERE user_id = ? ORDER BY id",
+    [Q_USER_HISTORY] = "SELECT time_ms, standing, until_ms, reason FROM standing_history WHERE user_id = ? "
+                       "ORDER BY time_ms, id",
+    [Q_USER_STRIKES] = "SELECT time_ms, audit_seq FROM strikes WHERE user_id = ? ORDER BY time_ms, id",
+    [Q_AUDIT_ABOUT] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE actor = ? OR actor = ? OR detail_json LIKE ? "
+                      "ORDER BY seq",
+    [Q_DEL_KEYS] = "DELETE FROM api_keys WHERE user_id = ?",
+    [Q_DEL_STANDING] = "DELETE FROM user_standing WHERE user_id = ?",
+    [Q_DEL_STRIKES] = "DELETE FROM strikes WHERE user_id = ?",
+    [Q_DEL_HISTORY] = "DELETE FROM standing_history WHERE user_id = ?",
+    [Q_DEL_USER] = "DELETE FROM users WHERE id = ?",
+    /* ?1: actor or NULL for any, ?2: before_ms or 0 for any time */
+    [Q_ERASE_TEXT] =
+        "UPDATE audit SET text = NULL WHERE format = 2 AND text IS NOT NULL AND (?1 IS NULL OR actor = ?1) "
+        "AND (?2 = 0 OR time_ms < ?2)",
+    [Q_COUNT_KEPT] = "SELECT COUNT(*) FROM audit WHERE format = 1 AND text IS NOT NULL AND (?1 IS NULL OR actor = ?1) "
+                     "AND (?2 = 0 OR time_ms < ?2)",
+    [Q_TAKEDOWN_DELETE_EXPIRED] = "DELETE FROM takedowns WHERE expires_ms <> 0 AND expires_ms <= ?",
+    [Q_STRIKE_DELETE_BEFORE] = "DELETE FROM strikes WHERE time_ms < ?",
 };
 
 struct hg_store_conn {
@@ -433,6 +477,8 @@ static hg_status sqlite_audit_insert(hg_store_conn *c, const hg_audit_row *row, 
                                   row->output_sha256, row->text,  row->prev_hash, row->hash};
   for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
     bind_field(s, 3 + i, fields[i]);
+  sqlite3_bind_int64(s, 12, row->format);
+  bind_field(s, 13, row->text_sha256);
   int rc = sqlite3_step(s);
   done(s);
   if (rc != SQLITE_DONE) return db_fail(c, err, "appending an audit record");
@@ -447,19 +493,20 @@ static int column_field(sqlite3_stmt *s, int i, hg_store_text *out) {
   return out->ptr ? 0 : -1;
 }
 
-static hg_status sqlite_audit_each(hg_store_conn *c, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err) {
-  sqlite3_stmt *s = query(c, Q_AUDIT_EACH, err);
-  if (!s) return HG_ERR_STORE;
-  sqlite3_bind_int64(s, 1, from_seq);
+/* Steps an audit query (AUDIT_COLUMNS, parameters bound) to its end or until fn says stop. */
+static hg_status audit_rows(hg_store_conn *c, sqlite3_stmt *s, hg_audit_row_fn fn, void *ctx, hg_error *err) {
   hg_status st = HG_OK;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    hg_audit_row row = {.seq = sqlite3_column_int64(s, 0), .time_ms = sqlite3_column_int64(s, 1)};
+    hg_audit_row row = {.seq = sqlite3_column_int64(s, 0),
+                        .time_ms = sqlite3_column_int64(s, 1),
+                        .format = sqlite3_column_int64(s, 11)};
     hg_store_text *fields[] = {&row.actor,         &row.route, &row.verdict,   &row.detail_json, &row.input_sha256,
-                               &row.output_sha256, &row.text,  &row.prev_hash, &row.hash};
+                               &row.output_sha256, &row.text,  &row.prev_hash, &row.hash,        &row.text_sha256};
+    int columns[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12};
     int bad = 0;
     for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
-      bad |= column_field(s, 2 + i, fields[i]);
+      bad |= column_field(s, columns[i], fields[i]);
     if (bad) {
       st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading audit record %" PRId64, row.seq);
       break;
@@ -469,6 +516,13 @@ static hg_status sqlite_audit_each(hg_store_conn *c, int64_t from_seq, hg_audit_
   if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "reading the audit chain");
   done(s);
   return st;
+}
+
+static hg_status sqlite_audit_each(hg_store_conn *c, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_AUDIT_EACH, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, from_seq);
+  return audit_rows(c, s, fn, ctx, err);
 }
 
 /* ---- users ----------------------------------------------------------------------------------------------- */
@@ -723,6 +777,143 @@ static hg_status sqlite_strike_count(hg_store_conn *c, int64_t user_id, int64_t 
   return HG_OK;
 }
 
+/* ---- data-subject requests and retention ------------------------------------------------------------------ */
+
+static hg_status sqlite_user_get(hg_store_conn *c, const char *name, int64_t *user_id, int64_t *created_ms,
+                                 hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *user_id = sqlite3_column_int64(s, 0);
+    *created_ms = sqlite3_column_int64(s, 1);
+  }
+  done(s);
+  if (rc == SQLITE_ROW) return HG_OK;
+  if (rc != SQLITE_DONE) return db_fail(c, err, "looking up a user");
+  return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no user is named '%s'", name);
+}
+
+/* The text of a NOT NULL column; "" only if SQLite ran out of memory, which the caller's output then shows. */
+static const char *column_text(sqlite3_stmt *s, int i) {
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  return t ? t : "";
+}
+
+/* Ends a row walk: a step error is the database's, anything else is fine. */
+static hg_status walk_end(hg_store_conn *c, sqlite3_stmt *s, int rc, const char *what, hg_error *err) {
+  done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_fail(c, err, what);
+  return HG_OK;
+}
+
+static hg_status sqlite_user_keys_each(hg_store_conn *c, int64_t user_id,
+                                       int (*fn)(void *, int64_t, const char *, int64_t, int), void *ctx,
+                                       hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_KEYS, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (fn(ctx, sqlite3_column_int64(s, 0), column_text(s, 1), sqlite3_column_int64(s, 2),
+           sqlite3_column_int64(s, 3) != 0))
+      break;
+  return walk_end(c, s, rc, "reading a user's keys", err);
+}
+
+static hg_status sqlite_user_history_each(hg_store_conn *c, int64_t user_id,
+                                          int (*fn)(void *, int64_t, const char *, int64_t, const char *), void *ctx,
+                                          hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_HISTORY, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (fn(ctx, sqlite3_column_int64(s, 0), column_text(s, 1), sqlite3_column_int64(s, 2), column_text(s, 3))) break;
+  return walk_end(c, s, rc, "reading a user's standing history", err);
+}
+
+static hg_status sqlite_user_strikes_each(hg_store_conn *c, int64_t user_id, int (*fn)(void *, int64_t, int64_t),
+                                          void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_STRIKES, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1))) break;
+  return walk_end(c, s, rc, "reading a user's strikes", err);
+}
+
+static hg_status sqlite_audit_about(hg_store_conn *c, const char *actor, const char *admin_actor, const char *needle,
+                                    hg_audit_row_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_AUDIT_ABOUT, err);
+  if (!s) return HG_ERR_STORE;
+  char *pattern = sqlite3_mprintf("%%%s%%", needle);
+  if (!pattern) {
+    done(s);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory searching the audit chain");
+  }
+  sqlite3_bind_text(s, 1, actor, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, admin_actor, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, pattern, -1, SQLITE_STATIC);
+  hg_status st = audit_rows(c, s, fn, ctx, err);
+  sqlite3_free(pattern);
+  return st;
+}
+
+static hg_status sqlite_user_delete(hg_store_conn *c, int64_t user_id, int64_t counts[5], hg_error *err) {
+  /* children first: the foreign keys point at users */
+  static const int deletes[5] = {Q_DEL_KEYS, Q_DEL_STANDING, Q_DEL_STRIKES, Q_DEL_HISTORY, Q_DEL_USER};
+  for (int i = 0; i < 5; i++) {
+    sqlite3_stmt *s = query(c, deletes[i], err);
+    if (!s) return HG_ERR_STORE;
+    sqlite3_bind_int64(s, 1, user_id);
+    hg_status st = step_done(c, s, "deleting a user's rows", err);
+    if (st) return st;
+    counts[i] = sqlite3_changes(c->db);
+  }
+  return HG_OK;
+}
+
+static void bind_erase_filter(sqlite3_stmt *s, const char *actor, int64_t before_ms) {
+  bind_text_or_null(s, 1, actor);
+  sqlite3_bind_int64(s, 2, before_ms);
+}
+
+static hg_status sqlite_audit_erase_text(hg_store_conn *c, const char *actor, int64_t before_ms, int64_t *erased,
+                                         int64_t *kept, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COUNT_KEPT, err);
+  if (!s) return HG_ERR_STORE;
+  bind_erase_filter(s, actor, before_ms);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *kept = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc != SQLITE_ROW) return db_fail(c, err, "counting format-1 audit text");
+  if (!(s = query(c, Q_ERASE_TEXT, err))) return HG_ERR_STORE;
+  bind_erase_filter(s, actor, before_ms);
+  hg_status st = step_done(c, s, "erasing audit text", err);
+  if (!st) *erased = sqlite3_changes(c->db);
+  return st;
+}
+
+static hg_status delete_before(hg_store_conn *c, int q, int64_t ms, int64_t *deleted, const char *what, hg_error *err) {
+  sqlite3_stmt *s = query(c, q, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, ms);
+  hg_status st = step_done(c, s, what, err);
+  if (!st) *deleted = sqlite3_changes(c->db);
+  return st;
+}
+
+static hg_status sqlite_takedown_delete_expired(hg_store_conn *c, int64_t now, int64_t *deleted, hg_error *err) {
+  return delete_before(c, Q_TAKEDOWN_DELETE_EXPIRED, now, deleted, "deleting expired takedowns", err);
+}
+
+static hg_status sqlite_strike_delete_before(hg_store_conn *c, int64_t before_ms, int64_t *deleted, hg_error *err) {
+  return delete_before(c, Q_STRIKE_DELETE_BEFORE, before_ms, deleted, "deleting old strikes", err);
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -751,4 +942,13 @@ const hg_store_backend hg_store_sqlite = {
     .standing_history_insert = sqlite_standing_history_insert,
     .strike_insert = sqlite_strike_insert,
     .strike_count = sqlite_strike_count,
+    .user_get = sqlite_user_get,
+    .user_keys_each = sqlite_user_keys_each,
+    .user_history_each = sqlite_user_history_each,
+    .user_strikes_each = sqlite_user_strikes_each,
+    .audit_about = sqlite_audit_about,
+    .user_delete = sqlite_user_delete,
+    .audit_erase_text = sqlite_audit_erase_text,
+    .takedown_delete_expired = sqlite_takedown_delete_expired,
+    .strike_delete_before = sqlite_strike_delete_before,
 };

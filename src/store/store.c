@@ -2,11 +2,13 @@
  * API keys (made here, stored only as SHA-256), and the audit chain: how a record is serialized and hashed, how
  * an append links to the end of the chain, and how verification walks it. Then the workflows built on the same
  * rows: complaints (validation and the moves a ticket may make), takedowns with their version, and users' standing
- * (what a strike or a decision does to it, and when a suspension is over). Backends (store_internal.h) only keep
- * rows, so every backend produces and checks the very same chain and enforces the very same rules.
+ * (what a strike or a decision does to it, and when a suspension is over), and last data-subject requests and
+ * retention. Backends (store_internal.h) only keep rows, so every backend produces and checks the very same chain and
+ * enforces the very same rules.
  *
  * The chain cannot see the removal of its newest records: what is left is still a sound chain. A signed
  * checkpoint of the last (seq, hash), kept outside the database, will close that gap (docs/store.md). */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -23,8 +25,12 @@
  * from growing the database by gigabytes. */
 #define HG_AUDIT_FIELD_MAX (16u << 20)
 
-/* Versions the serialization; a new layout gets a new tag so old and new hashes can never collide. */
-static const char chain_tag[] = "hegui audit v1\n";
+/* Versions the serialization; a new layout gets a new tag so old and new hashes can never collide. Format 1 covers
+ * text itself; format 2 (every record appended since schema 3) covers text_sha256 in its place, so text can be
+ * erased later and the chain still holds. A row's format column says which one its hash uses. */
+static const char chain_tag_v1[] = "hegui audit v1\n";
+static const char chain_tag_v2[] = "hegui audit v2\n";
+#define HG_AUDIT_FORMAT 2 /* what append writes */
 
 struct hg_store {
   const hg_store_backend *backend;
@@ -54,6 +60,9 @@ static int64_t now_ms(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* now_ms() for functions whose now_ms parameter hides it */
+static int64_t wall_clock_ms(void) { return now_ms(); }
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
@@ -190,11 +199,15 @@ static void put_int(crypto_hash_sha256_state *state, int64_t value) {
   put_field(state, (hg_store_text){digits, (size_t)n});
 }
 
-/* The hash of a row over everything but its own hash field; prev_hash is covered, which makes the chain. */
+/* The hash of a row over everything but its own hash field; prev_hash is covered, which makes the chain. The
+ * caller has checked that row->format is 1 or 2. */
 static void chain_hash(const hg_audit_row *row, char hex[65]) {
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
-  crypto_hash_sha256_update(&state, (const unsigned char *)chain_tag, sizeof chain_tag - 1);
+  if (row->format == 1)
+    crypto_hash_sha256_update(&state, (const unsigned char *)chain_tag_v1, sizeof chain_tag_v1 - 1);
+  else
+    crypto_hash_sha256_update(&state, (const unsigned char *)chain_tag_v2, sizeof chain_tag_v2 - 1);
   put_int(&state, row->seq);
   put_int(&state, row->time_ms);
   put_field(&state, row->actor);
@@ -203,7 +216,7 @@ static void chain_hash(const hg_audit_row *row, char hex[65]) {
   put_field(&state, row->detail_json);
   put_field(&state, row->input_sha256);
   put_field(&state, row->output_sha256);
-  put_field(&state, row->text);
+  put_field(&state, row->format == 1 ? row->text : row->text_sha256);
   put_field(&state, row->prev_hash);
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_final(&state, digest);
@@ -232,6 +245,29 @@ static hg_status take_digest(const char *name, const char *value, hg_store_text 
   return HG_OK;
 }
 
+/* Links row (fields taken, seq and hashes not yet set) to the end of the chain and inserts it as format 2. The
+ * caller holds the lock and has begun a write transaction. */
+static hg_status append_in_transaction(hg_store *store, hg_audit_row *row, char hash[65], hg_error *err) {
+  const hg_store_backend *b = store->backend;
+  char prev[65], text_digest[65];
+  int64_t last_seq = 0;
+  hg_status st = b->audit_last(store->conn, &last_seq, prev, err);
+  if (!st && last_seq == INT64_MAX) st = hg_fail(err, HG_ERR_LIMIT, 0, 0, "the audit chain is full");
+  if (st) return st;
+  if (last_seq == 0) memset(prev, '0', 64), prev[64] = 0; /* the first record links to 64 zeros */
+  row->format = HG_AUDIT_FORMAT;
+  row->text_sha256 = (hg_store_text){NULL, 0};
+  if (row->text.ptr) {
+    key_hash_hex(row->text.ptr, row->text.len, text_digest);
+    row->text_sha256 = (hg_store_text){text_digest, 64};
+  }
+  row->seq = last_seq + 1;
+  row->prev_hash = (hg_store_text){prev, 64};
+  chain_hash(row, hash);
+  row->hash = (hg_store_text){hash, 64};
+  return b->audit_insert(store->conn, row, err);
+}
+
 hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_error *err) {
   if (!store || !record) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_audit_append: NULL argument");
   if (record->time_ms < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "audit time_ms cannot be negative");
@@ -247,22 +283,12 @@ hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_err
     return st;
 
   const hg_store_backend *b = store->backend;
-  char prev[65], hash[65];
-  int64_t last_seq = 0;
+  char hash[65];
   pthread_mutex_lock(&store->lock);
   /* Reading the end and inserting after it happen in one transaction that shuts out other writers, so two
    * appends (from this process or another) can never both link to the same record. */
   st = b->begin(store->conn, err);
-  if (!st) st = b->audit_last(store->conn, &last_seq, prev, err);
-  if (!st && last_seq == INT64_MAX) st = hg_fail(err, HG_ERR_LIMIT, 0, 0, "the audit chain is full");
-  if (!st) {
-    if (last_seq == 0) memset(prev, '0', 64), prev[64] = 0; /* the first record links to 64 zeros */
-    row.seq = last_seq + 1;
-    row.prev_hash = (hg_store_text){prev, 64};
-    chain_hash(&row, hash);
-    row.hash = (hg_store_text){hash, 64};
-    st = b->audit_insert(store->conn, &row, err);
-  }
+  if (!st) st = append_in_transaction(store, &row, hash, err);
   if (!st) st = b->commit(store->conn, err); /* synchronous: the record is on disk when this returns */
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
@@ -299,6 +325,20 @@ static int verify_row(void *ctx, const hg_audit_row *row) {
     c->first_bad = w->expect_seq;
     snprintf(c->problem, sizeof c->problem, "out of order (a record with seq %" PRId64 " stands before it)", row->seq);
     return 1;
+  }
+  if (row->format != 1 && row->format != 2) {
+    c->first_bad = row->seq;
+    snprintf(c->problem, sizeof c->problem, "unknown format %" PRId64 " (this hegui knows 1 and 2)", row->format);
+    return 1;
+  }
+  if (row->format == 2 && row->text.ptr) {
+    /* text that is still there must be the text the hashed digest stands for; erased text (NULL) keeps the digest */
+    key_hash_hex(row->text.ptr, row->text.len, hash);
+    if (!text_is(row->text_sha256, hash)) {
+      c->first_bad = row->seq;
+      snprintf(c->problem, sizeof c->problem, "changed (its text does not match its text_sha256)");
+      return 1;
+    }
   }
   chain_hash(row, hash);
   if (!text_is(row->hash, hash)) {
@@ -878,5 +918,340 @@ hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_stand
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+/* ---- data-subject requests and retention ------------------------------------------------------------------ *
+ *
+ * A user's rows (user, keys, standing, strikes, standing history) hang off users.id and go entirely on deletion.
+ * Audit records are security logs the law makes us keep (six months at least), and the chain needs every one of
+ * them, so they are never deleted here: what goes is their text, the only field that may hold what the user wrote.
+ * Format-2 records hash text_sha256 rather than text, so erased text leaves a NULL beside its digest and a chain
+ * that still holds. Every erasure leaves a receipt record in the chain, written in the same transaction. */
+
+/* Writes a JSON string (or null); stored fields are UTF-8, so only quotes, backslashes and controls need escapes. */
+static void json_text(FILE *f, const char *p, size_t len) {
+  if (!p) {
+    fputs("null", f);
+    return;
+  }
+  fputc('"', f);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch == '"' || ch == '\\')
+      fputc('\\', f), fputc(ch, f);
+    else if (ch == '\n')
+      fputs("\\n", f);
+    else if (ch < 0x20)
+      fprintf(f, "\\u%04x", ch);
+    else
+      fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static void json_str(FILE *f, const char *s) { json_text(f, s, s ? strlen(s) : 0); }
+
+/* 32 lowercase hex digits: the gateway's pseudonym (16 bytes of keyed BLAKE2b). Anything else could match
+ * "system:..." or "admin:..." actors and erase what is not the user's. */
+static hg_status check_pseudonym(const char *pseudonym, hg_error *err) {
+  int ok = strlen(pseudonym) == 32;
+  for (size_t i = 0; ok && i < 32; i++)
+    ok = (pseudonym[i] >= '0' && pseudonym[i] <= '9') || (pseudonym[i] >= 'a' && pseudonym[i] <= 'f');
+  if (!ok)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a pseudonym is 32 lowercase hex digits (the gateway's keyed hash)");
+  return HG_OK;
+}
+
+/* Who a user is in the audit chain besides the pseudonym: "admin:<name>" for actions taken with an admin key, and
+ * "user":"<name>" inside the detail of strike decisions (the gateway writes detail with jansson, compact). */
+typedef struct dsar_names {
+  const char *pseudonym;
+  char admin_actor[160];
+  char needle[300];
+} dsar_names;
+
+static void dsar_names_make(dsar_names *n, const char *user, const char *pseudonym) {
+  n->pseudonym = pseudonym;
+  snprintf(n->admin_actor, sizeof n->admin_actor, "admin:%s", user);
+  size_t at = (size_t)snprintf(n->needle, sizeof n->needle, "\"user\":\"");
+  for (const char *p = user; *p && at + 4 < sizeof n->needle; p++) {
+    if (*p == '"' || *p == '\\') n->needle[at++] = '\\';
+    n->needle[at++] = *p;
+  }
+  n->needle[at++] = '"';
+  n->needle[at] = 0;
+}
+
+/* 1: the pseudonym's own record, 2: a record that names the user otherwise, 0: neither (the backend's superset). */
+static int record_about(const dsar_names *n, const hg_audit_row *row) {
+  if (text_is(row->actor, n->pseudonym)) return 1;
+  if (text_is(row->actor, n->admin_actor)) return 2;
+  if (row->detail_json.ptr && strstr(row->detail_json.ptr, n->needle)) return 2;
+  return 0;
+}
+
+typedef struct dsar_walk {
+  FILE *out;
+  const dsar_names *names;
+  int want; /* record_about value to write (export) */
+  int64_t rows;
+  int64_t counts[2]; /* records of the pseudonym, records naming the user otherwise */
+} dsar_walk;
+
+static void json_key(dsar_walk *w, const char *key) { fprintf(w->out, "%s\"%s\": ", w->rows++ ? ", " : "", key); }
+
+static int export_audit_row(void *ctx, const hg_audit_row *row) {
+  dsar_walk *w = ctx;
+  if (record_about(w->names, row) != w->want) return 0;
+  FILE *f = w->out;
+  fprintf(f, "%s{\"seq\": %" PRId64 ", \"time_ms\": %" PRId64 ", \"format\": %" PRId64,
+          w->rows++ ? ",\n    " : "\n    ", row->seq, row->time_ms, row->format);
+  const struct {
+    const char *name;
+    hg_store_text value;
+  } fields[] = {{"actor", row->actor},
+                {"route", row->route},
+                {"verdict", row->verdict},
+                {"detail_json", row->detail_json},
+                {"input_sha256", row->input_sha256},
+                {"output_sha256", row->output_sha256},
+                {"text", row->text},
+                {"text_sha256", row->text_sha256},
+                {"prev_hash", row->prev_hash},
+                {"hash", row->hash}};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    fprintf(f, ", \"%s\": ", fields[i].name);
+    json_text(f, fields[i].value.ptr, fields[i].value.len);
+  }
+  fputc('}', f);
+  return 0;
+}
+
+static int export_key(void *ctx, int64_t id, const char *role, int64_t created_ms, int revoked) {
+  dsar_walk *w = ctx;
+  fprintf(w->out, "%s{\"id\": %" PRId64 ", \"role\": ", w->rows++ ? ", " : "", id);
+  json_str(w->out, role);
+  fprintf(w->out, ", \"created_ms\": %" PRId64 ", \"revoked\": %s}", created_ms, revoked ? "true" : "false");
+  return 0;
+}
+
+static int export_history(void *ctx, int64_t time_ms, const char *standing, int64_t until_ms, const char *reason) {
+  dsar_walk *w = ctx;
+  fprintf(w->out, "%s{\"time_ms\": %" PRId64 ", \"standing\": ", w->rows++ ? ", " : "", time_ms);
+  json_str(w->out, standing);
+  fprintf(w->out, ", \"until_ms\": %" PRId64 ", \"reason\": ", until_ms);
+  json_str(w->out, reason);
+  fputc('}', w->out);
+  return 0;
+}
+
+static int export_strike(void *ctx, int64_t time_ms, int64_t audit_seq) {
+  dsar_walk *w = ctx;
+  fprintf(w->out, "%s{\"time_ms\": %" PRId64 ", \"audit_seq\": %" PRId64 "}", w->rows++ ? ", " : "", time_ms,
+          audit_seq);
+  return 0;
+}
+
+/* The export, under the lock and inside a transaction so that it is one consistent picture. */
+static hg_status dsar_export_locked(hg_store *store, const char *user, const dsar_names *names, FILE *f,
+                                    hg_error *err) {
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0, created = 0;
+  hg_error quiet;
+  hg_status st = b->user_get(store->conn, user, &user_id, &created, &quiet);
+  int known = st == HG_OK;
+  if (st && st != HG_ERR_NOT_FOUND) {
+    if (err) *err = quiet;
+    return st;
+  }
+  dsar_walk w = {.out = f, .names = names};
+  fputs("{", f);
+  json_key(&w, "user");
+  json_str(f, user);
+  json_key(&w, "pseudonym");
+  json_str(f, names->pseudonym);
+  json_key(&w, "user_row");
+  if (known) {
+    fprintf(f, "{\"id\": %" PRId64 ", \"name\": ", user_id);
+    json_str(f, user);
+    fprintf(f, ", \"created_ms\": %" PRId64 "}", created);
+  } else {
+    fputs("null", f);
+  }
+  fputs(",\n  \"keys\": [", f);
+  dsar_walk inner = {.out = f, .names = names};
+  if (known && (st = b->user_keys_each(store->conn, user_id, export_key, &inner, err))) return st;
+  fputs("],\n  \"standing\": ", f);
+  hg_standing_row row;
+  if (known && !(st = b->standing_get(store->conn, user_id, &row, &quiet))) {
+    fputs("{\"standing\": ", f);
+    json_str(f, row.standing);
+    fprintf(f,
+            ", \"until_ms\": %" PRId64 ", \"blocked_in_a_row\": %" PRId64 ", \"suspensions\": %" PRId64
+            ", \"updated_ms\": %" PRId64 "}",
+            row.until_ms, row.blocked_in_a_row, row.suspensions, row.updated_ms);
+  } else if (known && st != HG_ERR_NOT_FOUND) {
+    if (err) *err = quiet;
+    return st;
+  } else {
+    fputs("null", f);
+  }
+  fputs(",\n  \"standing_history\": [", f);
+  inner.rows = 0;
+  if (known && (st = b->user_history_each(store->conn, user_id, export_history, &inner, err))) return st;
+  fputs("],\n  \"strikes\": [", f);
+  inner.rows = 0;
+  if (known && (st = b->user_strikes_each(store->conn, user_id, export_strike, &inner, err))) return st;
+  fputs("],\n  \"audit\": [", f);
+  inner.rows = 0;
+  inner.want = 1;
+  st = b->audit_about(store->conn, names->pseudonym, names->admin_actor, "\"user\":\"", export_audit_row, &inner, err);
+  if (st) return st;
+  fputs("],\n  \"audit_naming_user\": [", f);
+  inner.rows = 0;
+  inner.want = 2;
+  st = b->audit_about(store->conn, names->pseudonym, names->admin_actor, "\"user\":\"", export_audit_row, &inner, err);
+  if (st) return st;
+  fputs("]}\n", f);
+  return HG_OK;
+}
+
+hg_status hg_store_dsar_export(hg_store *store, const char *user, const char *pseudonym, FILE *out, hg_error *err) {
+  if (!store || !user || !pseudonym || !out)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_dsar_export: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_pseudonym(pseudonym, err);
+  if (st) return st;
+  dsar_names names;
+  dsar_names_make(&names, user, pseudonym);
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = dsar_export_locked(store, user, &names, out, err);
+  b->rollback(store->conn); /* nothing was written */
+  pthread_mutex_unlock(&store->lock);
+  if (!st && (fflush(out) || ferror(out)))
+    st = hg_fail(err, HG_ERR_IO, 0, 0, "the export could not be written: %s", strerror(errno));
+  return st;
+}
+
+static int count_about(void *ctx, const hg_audit_row *row) {
+  dsar_walk *w = ctx;
+  int about = record_about(w->names, row);
+  if (about) w->counts[about - 1]++;
+  return 0;
+}
+
+/* Appends a receipt (no text) inside the caller's transaction and reports it in receipt_out. */
+static hg_status append_receipt(hg_store *store, const char *actor, const char *route, const char *verdict,
+                                const char *detail, int64_t time_ms, hg_audit_record *receipt_out, hg_error *err) {
+  hg_audit_row row = {.time_ms = time_ms,
+                      .actor = text_of(actor),
+                      .route = text_of(route),
+                      .verdict = text_of(verdict),
+                      .detail_json = text_of(detail)};
+  char hash[65];
+  hg_status st = append_in_transaction(store, &row, hash, err);
+  if (!st && receipt_out) {
+    memset(receipt_out, 0, sizeof *receipt_out);
+    receipt_out->seq = row.seq;
+    receipt_out->time_ms = row.time_ms;
+    memcpy(receipt_out->hash, hash, sizeof receipt_out->hash);
+  }
+  return st;
+}
+
+hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *pseudonym, int64_t now_ms,
+                               hg_audit_record *receipt_out, hg_error *err) {
+  if (!store || !user || !pseudonym) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_dsar_delete: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_pseudonym(pseudonym, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms();
+  dsar_names names;
+  dsar_names_make(&names, user, pseudonym);
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0, created = 0, deleted[5] = {0}, erased = 0, kept = 0;
+  dsar_walk w = {.names = &names};
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  /* the deletions, the erasure and the receipt commit together or not at all */
+  st = b->begin(store->conn, err);
+  if (!st) {
+    st = b->user_get(store->conn, user, &user_id, &created, &quiet);
+    if (!st)
+      st = b->user_delete(store->conn, user_id, deleted, err);
+    else if (st == HG_ERR_NOT_FOUND)
+      st = HG_OK; /* no rows, but the pseudonym may still have records */
+    else if (err)
+      *err = quiet;
+  }
+  if (!st) st = b->audit_erase_text(store->conn, pseudonym, 0, &erased, &kept, err);
+  if (!st) st = b->audit_about(store->conn, pseudonym, names.admin_actor, "\"user\":\"", count_about, &w, err);
+  if (!st) {
+    char detail[600];
+    snprintf(
+        detail, sizeof detail,
+        "{\"pseudonym\":\"%s\",\"users\":%" PRId64 ",\"keys\":%" PRId64 ",\"standing\":%" PRId64 ",\"strikes\":%" PRId64
+        ",\"standing_history\":%" PRId64 ",\"audit_records\":%" PRId64 ",\"audit_text_erased\":%" PRId64
+        ",\"audit_text_kept_v1\":%" PRId64 ",\"audit_records_naming_user\":%" PRId64 "}",
+        pseudonym, deleted[4], deleted[0], deleted[1], deleted[2], deleted[3], w.counts[0], erased, kept, w.counts[1]);
+    st = append_receipt(store, "system:dsar", "dsar/delete", "deleted", detail, now_ms, receipt_out, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_ms, int64_t record_max_age_ms,
+                         hg_purge_counts *out, hg_error *err) {
+  if (!store) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_purge: NULL store");
+  hg_purge_counts ignored;
+  if (!out) out = &ignored;
+  memset(out, 0, sizeof *out);
+  hg_status st = check_time("now_ms", now_ms, err);
+  if (!st) st = check_time("text_max_age_ms", text_max_age_ms, err);
+  if (!st) st = check_time("record_max_age_ms", record_max_age_ms, err);
+  if (st) return st;
+  if (record_max_age_ms && record_max_age_ms < HG_AUDIT_MIN_RETENTION_MS)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "audit records are security logs kept at least six months (183 days, Cybersecurity Law Art. 21); "
+                   "record_max_age_ms %" PRId64 " is shorter",
+                   record_max_age_ms);
+  if (record_max_age_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "deleting audit records is not supported yet: the chain would need a checkpoint of the last "
+                   "deleted hash (docs/store.md); pass 0 and purge text only");
+  if (!now_ms) now_ms = wall_clock_ms();
+  const hg_store_backend *b = store->backend;
+  hg_purge_counts c = {0};
+  int64_t text_before = text_max_age_ms && now_ms > text_max_age_ms ? now_ms - text_max_age_ms : 0;
+  int64_t strikes_before = now_ms > HG_STRIKE_RETENTION_MS ? now_ms - HG_STRIKE_RETENTION_MS : 0;
+  hg_audit_record receipt;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st && text_before)
+    st = b->audit_erase_text(store->conn, NULL, text_before, &c.audit_text_erased, &c.audit_text_kept_v1, err);
+  if (!st) st = b->takedown_delete_expired(store->conn, now_ms, &c.takedowns_deleted, err);
+  if (!st && c.takedowns_deleted) st = b->takedown_version_bump(store->conn, err);
+  if (!st && strikes_before) st = b->strike_delete_before(store->conn, strikes_before, &c.strikes_deleted, err);
+  if (!st) {
+    char detail[400];
+    snprintf(detail, sizeof detail,
+             "{\"text_max_age_ms\":%" PRId64 ",\"audit_text_erased\":%" PRId64 ",\"audit_text_kept_v1\":%" PRId64
+             ",\"takedowns_deleted\":%" PRId64 ",\"strikes_deleted\":%" PRId64 "}",
+             text_max_age_ms, c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted);
+    st = append_receipt(store, "system:purge", "purge", "purged", detail, now_ms, &receipt, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) {
+    c.receipt_seq = receipt.seq;
+    *out = c;
+  }
   return st;
 }

@@ -21,12 +21,17 @@ typedef struct hg_store_text {
   size_t len;
 } hg_store_text;
 
-/* One row of the audit table, fields in the order the chain hash covers them. */
+/* One row of the audit table, fields in the order the chain hash covers them. format says which serialization
+ * the hash covers: 1 (rows written before schema 3) hashes text itself; 2 hashes text_sha256 (SHA-256 hex of
+ * text, NULL when text was NULL) instead, so that text can later be erased (NULL) while text_sha256 stays and the
+ * chain still holds (docs/store.md). */
 typedef struct hg_audit_row {
   int64_t seq;
   int64_t time_ms;
   hg_store_text actor, route, verdict, detail_json, input_sha256, output_sha256, text;
   hg_store_text prev_hash, hash;
+  int64_t format;
+  hg_store_text text_sha256;
 } hg_audit_row;
 
 /* Called for each row in seq order; non-zero stops the walk. Pointers are valid only during the call. */
@@ -102,6 +107,32 @@ typedef struct hg_store_backend {
   hg_status (*strike_insert)(hg_store_conn *conn, int64_t user_id, int64_t time_ms, int64_t audit_seq, hg_error *err);
   hg_status (*strike_count)(hg_store_conn *conn, int64_t user_id, int64_t from_ms, int64_t to_ms, int64_t *count,
                             hg_error *err);
+
+  /* Data-subject requests and retention. user_get is user_find with the row's creation time. The *_each calls
+   * walk one user's rows (keys never with their hash). audit_about walks, in seq order, the records whose actor is
+   * actor or admin_actor and those whose detail_json contains needle (a superset the caller filters). */
+  hg_status (*user_get)(hg_store_conn *conn, const char *name, int64_t *user_id, int64_t *created_ms, hg_error *err);
+  hg_status (*user_keys_each)(hg_store_conn *conn, int64_t user_id,
+                              int (*fn)(void *ctx, int64_t id, const char *role, int64_t created_ms, int revoked),
+                              void *ctx, hg_error *err);
+  hg_status (*user_history_each)(hg_store_conn *conn, int64_t user_id,
+                                 int (*fn)(void *ctx, int64_t time_ms, const char *standing, int64_t until_ms,
+                                           const char *reason),
+                                 void *ctx, hg_error *err);
+  hg_status (*user_strikes_each)(hg_store_conn *conn, int64_t user_id,
+                                 int (*fn)(void *ctx, int64_t time_ms, int64_t audit_seq), void *ctx, hg_error *err);
+  hg_status (*audit_about)(hg_store_conn *conn, const char *actor, const char *admin_actor, const char *needle,
+                           hg_audit_row_fn fn, void *ctx, hg_error *err);
+  /* Deletes the user's keys, standing, strikes, standing history and the user row; counts[] gets the rows deleted
+   * in that order. */
+  hg_status (*user_delete)(hg_store_conn *conn, int64_t user_id, int64_t counts[5], hg_error *err);
+  /* Sets text to NULL on format-2 records that have text and whose actor is actor (when not NULL) and whose
+   * time_ms < before_ms (when before_ms > 0); *kept counts the format-1 records that matched and keep their text,
+   * which their hash covers. */
+  hg_status (*audit_erase_text)(hg_store_conn *conn, const char *actor, int64_t before_ms, int64_t *erased,
+                                int64_t *kept, hg_error *err);
+  hg_status (*takedown_delete_expired)(hg_store_conn *conn, int64_t now_ms, int64_t *deleted, hg_error *err);
+  hg_status (*strike_delete_before)(hg_store_conn *conn, int64_t before_ms, int64_t *deleted, hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

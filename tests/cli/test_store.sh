@@ -77,7 +77,8 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
                hashlib.sha256(b"in%d" % seq).hexdigest(), None if seq % 2 else hashlib.sha256(b"o").hexdigest(),
                None if seq % 5 == 0 else "第%d条 'quoted' 文本\n" % seq, prev]
         h = hashlib.sha256(b"hegui audit v1\n" + b"".join(field(v) for v in rec)).hexdigest()
-        f.write("INSERT INTO audit VALUES (%s);\n" % ", ".join(q(v) for v in rec + [h]))
+        f.write("INSERT INTO audit (seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, "
+                "text, prev_hash, hash) VALUES (%s);\n" % ", ".join(q(v) for v in rec + [h]))
         prev = h
     f.write("COMMIT;\n")
 PY
@@ -99,8 +100,8 @@ names = ["seq", "time_ms", "actor", "route", "verdict", "detail_json", "input_sh
 prev = "0" * 64
 for i, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     r = json.loads(line)
-    assert list(r) == names + ["hash"], list(r)
-    assert r["seq"] == i and r["prev_hash"] == prev
+    assert list(r) == names + ["hash", "format", "text_sha256"], list(r)
+    assert r["seq"] == i and r["prev_hash"] == prev and r["format"] == 1
     ser = b"hegui audit v1\n"
     for n in names:
         v = r[n]

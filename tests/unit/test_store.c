@@ -209,11 +209,11 @@ static void keys(void **state) {
   assert_null(memmem(file, n, k2 + 3, 20));
 
   /* reopening keeps the keys and does not migrate again (one row per migration: 1 keys and audit, 2 complaints,
-   * takedowns and standing) */
+   * takedowns and standing, 3 audit format 2) */
   s = open_ok(t.path); /* a plain path works too */
   assert_int_equal(hg_store_key_lookup(s, k2, strlen(k2), &c, &err), HG_OK);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 2);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 3);
   char mode[16];
   raw_text(t.path, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");
@@ -250,11 +250,14 @@ static void doc_field(crypto_hash_sha256_state *st, const char *p, size_t len) {
   crypto_hash_sha256_update(st, (const unsigned char *)p, len);
 }
 
+/* Format 1 covers text (column 8); format 2 covers text_sha256 (column 12) in its place, under its own tag. */
 static void doc_hash(sqlite3_stmt *s, char hex[65]) {
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
-  crypto_hash_sha256_update(&st, (const unsigned char *)"hegui audit v1\n", 15);
-  for (int i = 0; i < 11 - 1; i++) { /* seq .. prev_hash; integers as their decimal text */
+  int v2 = sqlite3_column_int64(s, 11) == 2;
+  crypto_hash_sha256_update(&st, (const unsigned char *)(v2 ? "hegui audit v2\n" : "hegui audit v1\n"), 15);
+  for (int c = 0; c < 11 - 1; c++) { /* seq .. prev_hash; integers as their decimal text */
+    int i = v2 && c == 8 ? 12 : c;
     const char *p = sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(s, i);
     doc_field(&st, p, (size_t)sqlite3_column_bytes(s, i));
   }
@@ -264,7 +267,8 @@ static void doc_hash(sqlite3_stmt *s, char hex[65]) {
 }
 
 #define AUDIT_COLUMNS                                                                                                  \
-  "seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, prev_hash, hash"
+  "seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, prev_hash, hash, format, "     \
+  "text_sha256"
 
 /* Recomputes every hash from the documented serialization; with fix_seq, rewrites that record's hash to match
  * (the attacker who knows the format). */
@@ -380,7 +384,7 @@ static void audit_chain(void **state) {
 
   copy_file(t.path, x.path); /* a record put before the start */
   raw_sql(x.path, "INSERT INTO audit SELECT 0, time_ms, actor, route, verdict, detail_json, input_sha256,"
-                  " output_sha256, text, prev_hash, hash FROM audit WHERE seq = 1");
+                  " output_sha256, text, prev_hash, hash, format, text_sha256 FROM audit WHERE seq = 1");
   expect_bad(x.url, 1, "out of order");
 
   copy_file(t.path, x.path); /* 500 rewritten and rehashed by someone who knows the format */
