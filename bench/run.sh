@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh BUILD_DIR — runs bench_matcher on the houbb lexicon over the zh-laws corpus and the English
-# Gutenberg texts, adds a rough `grep -F` reference timed in the same script, and saves everything under
+# Gutenberg texts, adds a rough `grep -F` reference timed in the same script, then runs bench_pii (the PII
+# detector, alone and in one pass with the lexicon) on the same files, and saves everything under
 # bench/results/ (gitignored). The data lives outside the repository in ../shared (or $HG_SHARED); without it
 # the bench is skipped, not failed.
 set -euo pipefail
@@ -12,10 +13,13 @@ fi
 build_dir=$1
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 bin="$build_dir/bench/bench_matcher"
-if [ ! -x "$bin" ]; then
-  echo "bench: $bin not found; configure with -DHG_BENCH=ON and build first" >&2
-  exit 2
-fi
+pii_bin="$build_dir/bench/bench_pii"
+for b in "$bin" "$pii_bin"; do
+  if [ ! -x "$b" ]; then
+    echo "bench: $b not found; configure with -DHG_BENCH=ON and build first" >&2
+    exit 2
+  fi
+done
 
 if [ -n "${HG_SHARED:-}" ]; then
   shared=$HG_SHARED
@@ -41,15 +45,17 @@ mkdir -p "$bench_dir/results"
 stamp=$(date +%Y%m%d-%H%M%S)
 out="$bench_dir/results/bench-$stamp.txt"
 json="$bench_dir/results/bench-$stamp.json"
+pii_json="$bench_dir/results/bench-pii-$stamp.json"
 
 {
-  echo "hegui matcher bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "hegui matcher and PII bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "host: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
   echo "commit: $(git -C "$bench_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$bench_dir" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
   echo
 } | tee "$out"
 
-# A failed bench still gets the grep reference and the saved files; its exit status is passed on at the end.
+# A failed bench still gets the grep reference, the PII bench and the saved files; the first non-zero exit status
+# is passed on at the end.
 bench_rc=0
 "$bin" --json "$json" "$lexicon" "$zh" "$en" 2>&1 | tee -a "$out" || bench_rc=$?
 
@@ -81,7 +87,16 @@ grep_line() {
   grep_line "$zh" "$(basename "$zh")"
   grep_line "$en" "$(basename "$en")"
   echo
+} | tee -a "$out"
+
+pii_rc=0
+"$pii_bin" --json "$pii_json" "$lexicon" "$zh" "$en" 2>&1 | tee -a "$out" || pii_rc=$?
+[ "$bench_rc" -ne 0 ] || bench_rc=$pii_rc
+
+{
+  echo
   echo "saved: $out"
   echo "       $json"
+  echo "       $pii_json"
 } | tee -a "$out"
 exit "$bench_rc"

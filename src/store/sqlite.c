@@ -95,8 +95,8 @@ static const char *const migrations[] = {
     /* 3: audit format 2, which hashes text_sha256 instead of text so that text can be erased (data-subject
      * requests, retention) without breaking the chain. Rows already stored keep format 1 and their hashes: nothing
      * is recomputed, and verify checks each row by its own format. */
-    "ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;\n"
-    "ALTER TABLE audit ADD COLUMN text_sha256 TEXT;\n",
+    ("ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;\n"
+     "ALTER TABLE audit ADD COLUMN text_sha256 TEXT;\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 

@@ -77,8 +77,9 @@ static void phones(void **state) {
   expect("座机010-62345678", "landline:010-62345678");
   expect("电话0755-86001234", "landline:0755-86001234");
   expect("座机：(025)87442505", "landline:(025)87442505");
-  expect("电话 024 971 50 30", "");   /* groups of two are not a mainland landline */
-  expect("call +1-984-182-0190", ""); /* another country */
+  expect("电话 024 971 50 30", "");             /* groups of two are not a mainland landline */
+  expect("call +1-984-182-0190", "");           /* another country */
+  expect("x+1 and 1+1=2, a+b+13812345678", ""); /* a '+' glued to a word once looped forever */
 }
 
 static void cards_and_codes(void **state) {
