@@ -30,6 +30,7 @@ bench:
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DHG_BENCH=ON >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
+	@bench/gateway.sh build-bench
 
 fuzz: deps-test
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHG_FUZZ=ON >/dev/null
