@@ -21,68 +21,9 @@
 
 #include "hegui/store.h"
 
-typedef struct tmp_store {
-  char dir[64];
-  char path[128];
-  char url[160];
-} tmp_store;
+#include "store_test_util.h"
 
-static void tmp_init(tmp_store *t) {
-  strcpy(t->dir, "/tmp/hg-test-store-XXXXXX");
-  assert_non_null(mkdtemp(t->dir));
-  snprintf(t->path, sizeof t->path, "%s/hegui.db", t->dir);
-  snprintf(t->url, sizeof t->url, "sqlite:%s", t->path);
-}
-
-static void tmp_remove(tmp_store *t) {
-  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-  char p[200];
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s%s", t->path, suffix[i]);
-    unlink(p);
-  }
-  rmdir(t->dir);
-}
-
-static hg_store *open_ok(const char *url) {
-  hg_store *s = NULL;
-  hg_error err;
-  hg_error_clear(&err);
-  if (hg_store_open(url, &s, &err)) fail_msg("open %s: %s", url, err.message);
-  return s;
-}
-
-/* Runs SQL on the file through a connection of its own, outside hegui. */
-static void raw_sql(const char *path, const char *sql) {
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, msg);
-  assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static int64_t raw_int(const char *path, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *s;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return v;
-}
-
-static void raw_text(const char *path, const char *sql, char *out, size_t cap) {
-  sqlite3 *db;
-  sqlite3_stmt *s;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-}
+static void tmp_init(tmp_store *t) { tmp_init_named(t, "store"); }
 
 static void copy_file(const char *from, const char *to) {
   FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");

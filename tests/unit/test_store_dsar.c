@@ -26,58 +26,10 @@
 static const char alice_p[] = "0123456789abcdef0123456789abcdef";
 static const char bob_p[] = "fedcba9876543210fedcba9876543210";
 
-typedef struct tmp_store {
-  char dir[64];
-  char path[128];
-  char url[160];
-} tmp_store;
+#include "store_test_util.h"
 
-static void tmp_init(tmp_store *t) {
-  strcpy(t->dir, "/tmp/hg-test-dsar-XXXXXX");
-  assert_non_null(mkdtemp(t->dir));
-  snprintf(t->path, sizeof t->path, "%s/hegui.db", t->dir);
-  snprintf(t->url, sizeof t->url, "sqlite:%s", t->path);
-}
+static void tmp_init(tmp_store *t) { tmp_init_named(t, "dsar"); }
 
-static void tmp_remove(tmp_store *t) {
-  const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-  char p[200];
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s%s", t->path, suffix[i]);
-    unlink(p);
-  }
-  rmdir(t->dir);
-}
-
-static hg_store *open_ok(const char *url) {
-  hg_store *s = NULL;
-  hg_error err;
-  hg_error_clear(&err);
-  if (hg_store_open(url, &s, &err)) fail_msg("open %s: %s", url, err.message);
-  return s;
-}
-
-static void raw_sql(const char *path, const char *sql) {
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, msg);
-  assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static int64_t raw_int(const char *path, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *s;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) fail_msg("raw sql '%s': %s", sql, sqlite3_errmsg(db));
-  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return v;
-}
-
-/* How many cells, in every column of every table, contain needle (as text). */
 static int64_t cells_containing(const char *path, const char *needle) {
   sqlite3 *db;
   sqlite3_stmt *tables, *rows;
