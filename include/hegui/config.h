@@ -60,7 +60,11 @@ typedef struct hg_config {
   unsigned terminate_after;           /* the N-th time the ladder fires terminates, default 3 */
   unsigned complaint_due_hours[5];    /* prohibited_content, ip_infringement, privacy, personal_info, other */
   unsigned complaint_rate_per_minute; /* public intake, per client address, default 10 */
-  unsigned takedown_days;             /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
+  /* usage limits (Art. 10): 0 = no limit; per user and per API key; tokens as the model reports them */
+  struct hg_quota {
+    unsigned requests_per_minute, requests_per_day, tokens_per_minute, tokens_per_day;
+  } quota_user, quota_key;
+  unsigned takedown_days; /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
 } hg_config;
 
 /* Fills the defaults. */

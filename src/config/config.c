@@ -606,6 +606,17 @@ static const field due_fields[] = {NUMBER("prohibited_content", complaint_due_ho
 static const field complaints_fields[] = {SECTION("due_hours", due_fields),
                                           NUMBER("rate_per_minute", complaint_rate_per_minute, 1, 100000, ""), END};
 
+static const field quota_user_fields[] = {NUMBER("requests_per_minute", quota_user.requests_per_minute, 0, 1000000, ""),
+                                          NUMBER("requests_per_day", quota_user.requests_per_day, 0, 100000000, ""),
+                                          NUMBER("tokens_per_minute", quota_user.tokens_per_minute, 0, 4000000000u, ""),
+                                          NUMBER("tokens_per_day", quota_user.tokens_per_day, 0, 4000000000u, ""), END};
+static const field quota_key_fields[] = {NUMBER("requests_per_minute", quota_key.requests_per_minute, 0, 1000000, ""),
+                                         NUMBER("requests_per_day", quota_key.requests_per_day, 0, 100000000, ""),
+                                         NUMBER("tokens_per_minute", quota_key.tokens_per_minute, 0, 4000000000u, ""),
+                                         NUMBER("tokens_per_day", quota_key.tokens_per_day, 0, 4000000000u, ""), END};
+static const field quotas_fields[] = {SECTION("per_user", quota_user_fields), SECTION("per_key", quota_key_fields),
+                                      END};
+
 static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
 
 static const field top_fields[] = {STRING("listen", listen, check_listen),
@@ -622,6 +633,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("strikes", strikes_fields),
                                    SECTION("complaints", complaints_fields),
                                    SECTION("takedowns", takedowns_fields),
+                                   SECTION("quotas", quotas_fields),
                                    END};
 
 #define SECTION_FIELDS_MAX 16

@@ -39,6 +39,7 @@ typedef struct chat_req {
   double t0;
   char actor[33];
   char user[128];
+  int64_t key_id;
   int moderated; /* the prompt went through moderation (strikes count it) */
   char id[64];
   char model[128];
@@ -168,6 +169,9 @@ static void finish(chat_req *c, int status) {
   if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
   if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
   finish_record(c);
+  json_t *total = json_object_get(c->usage, "total_tokens");
+  if (json_is_integer(total) && json_integer_value(total) > 0)
+    quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
   metrics *m = &c->gw->metrics;
   int v = !strcmp(c->verdict, "block") ? 2 : !strcmp(c->verdict, "redact") ? 1 : !strcmp(c->verdict, "allow") ? 0 : -1;
   if (v >= 0) atomic_fetch_add(&m->verdicts[v], 1);
@@ -880,6 +884,10 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   }
   const char *fr = json_string_value(json_object_get(choice, "finish_reason"));
   json_t *usage = json_object_get(j, "usage");
+  if (json_is_object(usage)) {
+    json_decref(c->usage);
+    c->usage = json_incref(usage); /* counted against token quotas when the request ends */
+  }
   if (c->blocked_output) {
     c->verdict = "block";
     reply_whole(c, c->gw->cfg.refusal, strlen(c->gw->cfg.refusal), "content_filter", usage);
@@ -1006,6 +1014,10 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, 403, now_seconds() - t0);
     return;
   }
+  if (quota_admit(gw, req, &key)) {
+    metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
+    return;
+  }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t blen = evbuffer_get_length(in);
   const char *braw = (const char *)evbuffer_pullup(in, -1);
@@ -1073,6 +1085,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(gw->cfg.profile)));
   pseudonym(gw, key.user, c->actor);
   snprintf(c->user, sizeof c->user, "%s", key.user);
+  c->key_id = key.key_id;
   c->moderated = 1;
   c->takedowns = acquire_takedowns(gw);
   sha256_hex(braw ? braw : "", blen, c->input_sha);

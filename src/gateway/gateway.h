@@ -126,6 +126,10 @@ void refresh_takedowns(gateway *gw, int force);
 hg_takedown_set *acquire_takedowns(gateway *gw);
 int64_t now_ms(void);
 
+/* quota.c: usage limits per user and per key; quota_admit sends 429 and returns -1 when a limit is reached */
+int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key);
+void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens);
+
 /* chat.c: POST /v1/chat/completions and /v1/completions; moderations */
 void handle_completion(worker *w, struct evhttp_request *req, int chat);
 void handle_moderations(worker *w, struct evhttp_request *req);

@@ -101,6 +101,19 @@ def main():
         bad_input(port, user, reviewer, auditor)
     finally:
         gw.kill()
+    # usage limits per user: the 6th request in a minute is refused with 429 and Retry-After
+    qcfg = os.path.join(TMP, "quota.yaml")
+    with open(qcfg, "w") as f:
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n"
+                "quotas:\n  per_user:\n    requests_per_minute: 5\n" % (data, uport))
+    gq, qport = start([HEGUI, "serve", "--config", qcfg, "--listen", "127.0.0.1:0"], "serving on")
+    try:
+        codes = [chat(qport, user, "你好")[0] for _ in range(6)]
+        check(codes == [200] * 5 + [429], "the 6th request in a minute is refused: %s" % codes)
+        s, j = chat(qport, reviewer, "你好")
+        check(s == 200, "another user is not affected")
+    finally:
+        gq.kill()
     # the overdue list, with the clock pinned a week ahead
     env = dict(os.environ, HEGUI_TEST_NOW_MS=str(int(time.time() * 1000) + 7 * 86400000))
     gw3, port3 = start(serve, "serving on", env)
