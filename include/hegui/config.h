@@ -64,7 +64,8 @@ typedef struct hg_config {
   struct hg_quota {
     unsigned requests_per_minute, requests_per_day, tokens_per_minute, tokens_per_day;
   } quota_user, quota_key;
-  unsigned takedown_days; /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
+  unsigned text_retention_days; /* audit text kept this long, then erased by the purge job; default 180 */
+  unsigned takedown_days;       /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
 } hg_config;
 
 /* Fills the defaults. */

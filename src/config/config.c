@@ -77,6 +77,7 @@ void hg_config_init(hg_config *cfg) {
   memcpy(cfg->complaint_due_hours, due, sizeof due);
   cfg->complaint_rate_per_minute = 10;
   cfg->takedown_days = 90;
+  cfg->text_retention_days = 180;
 }
 
 /* ---- step 1: events to a tree ------------------------------------------------------------------------------ */
@@ -589,7 +590,8 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile),         
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
                                       STRING("producer", content_producer, check_producer), END};
 
-static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), END};
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention),
+                                     NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
                                        NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),

@@ -20,7 +20,8 @@ static pthread_mutex_t quota_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static quota_slot *slot_for(const char *id, int64_t now) {
   uint32_t h = 2166136261u;
-  for (const char *p = id; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  for (const char *p = id; *p; p++)
+    h = (h ^ (uint8_t)*p) * 16777619u;
   quota_slot *s = &slots[h % QUOTA_SLOTS];
   if (strcmp(s->id, id)) { /* a new id (or a collision, which starts the other id's windows afresh) */
     memset(s, 0, sizeof *s);
@@ -69,7 +70,8 @@ int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key)
   char msg[200], retry[16];
   snprintf(msg, sizeof msg, "Rate limit reached for this %s: %s. Please try again %s.", who, why,
            minute ? "in a minute" : "tomorrow (UTC)");
-  snprintf(retry, sizeof retry, "%lld", minute ? (long long)(60 - (now / 1000) % 60) : (long long)(86400 - (now / 1000) % 86400));
+  snprintf(retry, sizeof retry, "%lld",
+           minute ? (long long)(60 - (now / 1000) % 60) : (long long)(86400 - (now / 1000) % 86400));
   evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
   send_error(req, 429, "requests", msg, "rate_limit_exceeded");
   return -1;

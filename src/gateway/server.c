@@ -365,6 +365,12 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     /* takedowns apply to every worker (and every gateway sharing the store) within a second */
     if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, tick % 1200 == 0);
     /* (every minute a full rebuild, so that expired takedowns drop out: expiry does not change the version) */
+    if (tick % 72000 == 1200) { /* the retention job: an hour apart, the first a minute after start */
+      hg_purge_counts pc;
+      hg_error perr;
+      if (hg_store_purge(gw->store, now_ms(), (int64_t)gw->cfg.text_retention_days * 86400000, 0, &pc, &perr))
+        fprintf(stderr, "hegui: purge: %s\n", perr.message);
+    }
     if (atomic_exchange(&gw->reload_requested, 0)) {
       char rmsg[400];
       reload_lexicon(gw, rmsg, sizeof rmsg);
