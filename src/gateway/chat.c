@@ -546,9 +546,6 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     free(v);
   }
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
-  if (c->chat)
-    json_object_set_new(json_object_get(json_array_get(json_object_get(last, "choices"), 0), "delta"), "content",
-                        json_null());
   json_object_set_new(last, "aigc", make_label(c));
   sse_send(c, last);
   if (c->include_usage && c->usage) {
