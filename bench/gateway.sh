@@ -27,6 +27,10 @@ if [ $# -ne 1 ]; then
   echo "usage: $0 BUILD_DIR" >&2
   exit 2
 fi
+if [ ! -d "$1" ]; then
+  echo "bench: build directory $1 not found" >&2
+  exit 2
+fi
 build_dir=$(cd "$1" && pwd)
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 hegui="$build_dir/hegui"
@@ -65,10 +69,13 @@ pids=()
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hegui-gwbench.XXXXXX")
 shm=""
 stop_all() {
-  local p i
+  local p _
   cd /
+  local kids=()
+  read -r -a kids <<<"$(child_pids $$ | tr '\n' ' ')" # also a wrk (under timeout) still running
+  pids+=("${kids[@]}")
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     local alive=0
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ "$alive" -eq 0 ] && break
@@ -85,14 +92,20 @@ trap 'exit 143' TERM
 cd "$tmp" # nothing of this script's is written into the source tree except under bench/results/
 
 log() { echo "gateway bench: $*" >&2; }
+# bg COMMAND...: runs it in the background and waits for it, so that a TERM or INT reaches the trap at once
+# instead of after the command (stop_all then stops it with the other children); its status is ignored
+bg() {
+  "$@" &
+  wait $! || true
+}
 
 free_port() {
   if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
     return
   fi
-  local p i
-  for i in $(seq 100); do
+  local p _
+  for _ in $(seq 100); do
     p=$((20000 + RANDOM % 40000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
@@ -100,10 +113,21 @@ free_port() {
   return 1
 }
 
+child_pids() { # the direct children of a process, from /proc (no procps needed)
+  local f rest fields
+  for f in /proc/[0-9]*/stat; do
+    { read -r rest <"$f"; } 2>/dev/null || continue
+    read -r -a fields <<<"${rest##*) }"
+    [ "${fields[1]}" = "$1" ] || continue
+    f=${f#/proc/}
+    echo "${f%/stat}"
+  done
+}
+
 # wait_port PORT PID: until something accepts on 127.0.0.1:PORT (at most 10 s), failing if PID died.
 wait_port() {
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     kill -0 "$2" 2>/dev/null || { echo "gateway bench: process $2 exited before listening on $1" >&2; return 1; }
     sleep 0.1
@@ -114,12 +138,12 @@ wait_port() {
 
 # start_upstream DELAY_MS -> sets up_pid, up_port
 start_upstream() {
-  local out="$tmp/upstream-$1.out" i
+  local out="$tmp/upstream-$1.out" _
   "$upstream_bin" --listen 127.0.0.1:0 --delay-ms "$1" --quiet >"$out" 2>"$tmp/upstream-$1.err" &
   up_pid=$!
   pids+=("$up_pid")
   up_port=""
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     up_port=$(sed -n 's/^sample_upstream listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
     [ -n "$up_port" ] && return 0
     kill -0 "$up_pid" 2>/dev/null || break
@@ -217,7 +241,18 @@ EOF
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" 2>"$tmp/nginx/start.err" &
 ngx_pid=$!
 pids+=("$ngx_pid")
-wait_port "$ngx_port" "$ngx_pid" && wait_port "$ngx2_port" "$ngx_pid" || { cat "$tmp/nginx/start.err" "$tmp/nginx/error.log" >&2 2>/dev/null; exit 1; }
+if ! wait_port "$ngx_port" "$ngx_pid" || ! wait_port "$ngx2_port" "$ngx_pid"; then
+  cat "$tmp/nginx/start.err" "$tmp/nginx/error.log" >&2 2>/dev/null
+  exit 1
+fi
+
+# nginx's CPU is its master's and its workers' (the workers are counted from here on)
+for _ in $(seq 50); do
+  ngx_workers=$(child_pids "$ngx_pid" | tr '\n' ' ')
+  [ "$(wc -w <<<"$ngx_workers")" -ge 2 ] && break
+  sleep 0.1
+done
+ngx_pids="$ngx_pid $ngx_workers"
 
 start_hegui hegui-disk "$tmp/data-disk" "$up0_port"
 hgd_pid=$hg_pid hgd_port=$hg_port hgd_key=$hg_key
@@ -273,13 +308,12 @@ chunks_long=$(stream_chunks_of "$tmp/stream.json")
 chunks_short=$(stream_chunks_of "$tmp/stream-short.json")
 
 # ---- measuring -------------------------------------------------------------------------------------------------
-ticks() { # CPU ticks (user + system) of the given processes and their direct children (nginx workers)
-  local t=0 p c
+ticks() { # CPU ticks (user + system, all threads) of the given processes
+  local t=0 p rest fields
   for p in "$@"; do
-    for c in "$p" $(pgrep -P "$p" 2>/dev/null || true); do
-      [ -r "/proc/$c/stat" ] || continue
-      t=$((t + $(sed 's/.*) //' "/proc/$c/stat" | awk '{ print $12 + $13 }')))
-    done
+    { read -r rest <"/proc/$p/stat"; } 2>/dev/null || continue
+    read -r -a fields <<<"${rest##*) }"
+    t=$((t + fields[11] + fields[12]))
   done
   echo "$t"
 }
@@ -319,8 +353,8 @@ run_wrk() {
   local out="$tmp/wrk.out" t0 t1 m0 m1
   t0=$(ticks "$@")
   m0=$(machine)
-  timeout $((d + 30)) wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency -s "$lua" "$url" -- "$bodyf" "$key" \
-    >"$out" 2>&1 || true
+  bg timeout $((d + 30)) wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency -s "$lua" "$url" -- "$bodyf" "$key" \
+    >"$out" 2>&1
   m1=$(machine)
   sleep 0.5 # the requests wrk cut off at the end are finished (and recorded) before the CPU is read
   t1=$(ticks "$@")
@@ -343,8 +377,8 @@ run_wrk() {
   fi
 }
 warm() { # warm URL BODY KEY [CONNS]
-  timeout $((warmup + 20)) wrk -t"$threads" -c"${4:-$conns}" -d"${warmup}s" --timeout 10s -s "$lua" "$1" -- "$2" "$3" \
-    >/dev/null 2>&1 || true
+  bg timeout $((warmup + 20)) wrk -t"$threads" -c"${4:-$conns}" -d"${warmup}s" --timeout 10s -s "$lua" "$1" -- "$2" \
+    "$3" >/dev/null 2>&1
   sleep 0.5
 }
 
@@ -372,19 +406,19 @@ declare -A RPS P99 P50 CPUA SCPU SCHUNK SREQ
 # (1) non-streaming, $conns connections
 nonstream() { # nonstream KEY NAME URL APIKEY PID
   warm "$3" "$tmp/chat.json" "$4"
-  run_wrk "non-stream $2" "$3" "$tmp/chat.json" "$4" "$conns" "$duration" "$5"
+  run_wrk "non-stream $2" "$3" "$tmp/chat.json" "$4" "$conns" "$duration" $5 # (unquoted: a list of pids)
   RPS[$1]=$R_RPS P99[$1]=$R_P99 P50[$1]=$R_P50
   CPUA[$1]=$(awk -v c="$R_CPU" -v n="$R_REQS" 'BEGIN { printf "%.0f", n ? c * 1e6 / n : 0 }')
   add_row "non-stream" "$2" "$conns" "$duration" "$R_REQS"
 }
 nonstream direct "direct" "$direct_url" "" "$up0_pid"
-nonstream nginx "nginx" "$nginx_url" "" "$ngx_pid"
+nonstream nginx "nginx" "$nginx_url" "" "$ngx_pids"
 nonstream hegui "hegui, data on $disk_fs" "$hgd_url" "$hgd_key" "$hgd_pid"
 [ "$use_tmpfs" = 1 ] && nonstream hegui_tmpfs "hegui, data on tmpfs" "$hgt_url" "$hgt_key" "$hgt_pid"
 
 # (2) non-streaming, 1 connection: the latency each hop adds, without queueing
 latency1() { # latency1 KEY NAME URL APIKEY
-  timeout 30 wrk -t1 -c1 -d1s -s "$lua" "$3" -- "$tmp/chat.json" "$4" >/dev/null 2>&1 || true
+  bg timeout 30 wrk -t1 -c1 -d1s -s "$lua" "$3" -- "$tmp/chat.json" "$4" >/dev/null 2>&1
   run_wrk "1-conn $2" "$3" "$tmp/chat.json" "$4" 1 "$lat_duration"
   RPS[${1}_1]=$R_RPS P99[${1}_1]=$R_P99 P50[${1}_1]=$R_P50
   add_row "non-stream" "$2" 1 "$lat_duration"
@@ -404,7 +438,7 @@ stream_run() { # stream_run KEY NAME URL APIKEY BODY PID [HEGUI_PORT]
     c0=$(metric "$7" '^hegui_stream_chunks_total$')
     r0=$(metric "$7" '^hegui_requests_total[{]route="/v1/chat/completions"')
   fi
-  run_wrk "stream $2" "$3" "$5" "$4" "$sc" "$d" "$6"
+  run_wrk "stream $2" "$3" "$5" "$4" "$sc" "$d" $6 # (unquoted: a list of pids)
   if [ -n "${7:-}" ]; then
     c1=$(metric "$7" '^hegui_stream_chunks_total$')
     r1=$(metric "$7" '^hegui_requests_total[{]route="/v1/chat/completions"')
@@ -418,7 +452,7 @@ stream_run() { # stream_run KEY NAME URL APIKEY BODY PID [HEGUI_PORT]
   add_row "stream" "$2" "$sc" "$d" "$answers"
 }
 stream_run direct "direct" "$direct_url" "" "$tmp/stream.json" "$up0_pid"
-stream_run nginx "nginx" "$nginx_url" "" "$tmp/stream.json" "$ngx_pid"
+stream_run nginx "nginx" "$nginx_url" "" "$tmp/stream.json" "$ngx_pids"
 stream_run hegui "hegui, data on $disk_fs" "$hgd_url" "$hgd_key" "$tmp/stream.json" "$hgd_pid" "$hgd_port"
 [ "$use_tmpfs" = 1 ] &&
   stream_run hegui_tmpfs "hegui, data on tmpfs" "$hgt_url" "$hgt_key" "$tmp/stream.json" "$hgt_pid" "$hgt_port"
@@ -430,7 +464,7 @@ SDUR=$chunk_duration stream_run hegui_short "hegui, short answer" "$hgd_url" "$h
 SCONNS=$paced_conns SDUR=$chunk_duration stream_run paced_direct "direct, paced 1 ms" "$paced_direct_url" "" \
   "$tmp/stream.json" "$up1_pid"
 SCONNS=$paced_conns SDUR=$chunk_duration stream_run paced_nginx "nginx, paced 1 ms" "$paced_nginx_url" "" \
-  "$tmp/stream.json" "$ngx_pid"
+  "$tmp/stream.json" "$ngx_pids"
 SCONNS=$paced_conns SDUR=$chunk_duration stream_run paced "hegui, paced 1 ms" "$hgp_url" "$hgp_key" \
   "$tmp/stream.json" "$hgp_pid" "$hgp_port"
 SCONNS=$paced_conns SDUR=$chunk_duration stream_run paced_short "hegui, paced, short" "$hgp_url" "$hgp_key" \
@@ -454,12 +488,11 @@ if [ "$use_perf" = 1 ]; then
     : >"$perf_out"
     for mode in fp dwarf; do
       log "perf record ($mode) on hegui (data on $disk_fs) during a ${pd}s non-streaming run"
-      if [ "$mode" = fp ]; then popt=(-g -F 999); else popt=(--call-graph dwarf,16384 -F 99); fi
+      if [ "$mode" = fp ]; then popt=(-g -F 999); else popt=(--call-graph "dwarf,16384" -F 99); fi
       warm "$hgd_url" "$tmp/chat.json" "$hgd_key"
       timeout $((pd + 60)) perf record "${popt[@]}" -p "$hgd_pid" -o "$tmp/perf-$mode.data" -- sleep "$((pd + 1))" \
         >"$tmp/perf-$mode.log" 2>&1 &
       perf_pid=$!
-      pids+=("$perf_pid")
       sleep 0.5
       run_wrk "perf ($mode): non-stream hegui" "$hgd_url" "$tmp/chat.json" "$hgd_key" "$conns" "$pd"
       wait "$perf_pid" || true
@@ -555,9 +588,9 @@ out="$bench_dir/results/gateway-$stamp.txt"
   done
   echo "| (nginx p99 − direct p99, 1 connection) | $(diff_ms "${P99[nginx_1]}" "${P99[direct_1]}") ms | | |"
   read -r pc_all pc_per pc_req <<<"$(per_chunk hegui)"
-  read -r ps_all ps_per ps_req <<<"$(per_chunk hegui_short)"
+  read -r _ ps_per ps_req <<<"$(per_chunk hegui_short)"
   read -r pp_all pp_per pp_req <<<"$(per_chunk paced)"
-  read -r qs_all qs_per qs_req <<<"$(per_chunk paced_short)"
+  read -r _ qs_per qs_req <<<"$(per_chunk paced_short)"
   s=$(slope hegui hegui_short)
   s2=$(slope paced paced_short)
   echo "| hegui CPU per streamed chunk, paced 1 ms, marginal mean | $s2 µs | ≤ 5 µs | $(verdict "$s2" "<=" 5) |"
