@@ -72,6 +72,18 @@ static int feed(check_ctx *c, hg_scanner *sc, const char *buf, size_t n, const c
   return 0;
 }
 
+/* cli_pump's callback: one chunk into the scanner, keeping the window */
+struct pump {
+  check_ctx *c;
+  hg_scanner *sc;
+  const char *name;
+};
+
+static int pump_feed(void *ctx, const char *buf, size_t n) {
+  struct pump *p = ctx;
+  return feed(p->c, p->sc, buf, n, p->name);
+}
+
 int cmd_check(int argc, char **argv) {
   const char *lexicon = NULL, *file = NULL, *text = NULL;
   check_ctx c = {0};
@@ -118,17 +130,8 @@ int cmd_check(int argc, char **argv) {
     return EXIT_ERROR;
   }
   if (c.json && !c.count_only) printf("{\"hits\": [");
-  int rc = 0;
-  if (in) {
-    static char buf[1 << 16];
-    size_t n;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-      rc = feed(&c, sc, buf, n, name);
-    if (!rc && ferror(in)) rc = -1, cli_error("cannot read %s", name);
-    if (in != stdin) fclose(in);
-  } else {
-    rc = feed(&c, sc, text, strlen(text), name);
-  }
+  struct pump pump = {&c, sc, name};
+  int rc = cli_pump(in, text, name, pump_feed, &pump);
   if (!rc) {
     hg_error err;
     hg_error_clear(&err);

@@ -20,6 +20,10 @@ long cli_parse_uint(const char *s, long max);
 /* Parses a comma list of modes; returns 0 on error. */
 unsigned cli_parse_modes(const char *s);
 
+/* Feeds a file or standard input (in, closed unless stdin) or else a text to fn in chunks; stops at the first
+ * non-zero fn result and reports a read error. Returns 0 or -1. */
+int cli_pump(FILE *in, const char *text, const char *name, int (*fn)(void *ctx, const char *buf, size_t n), void *ctx);
+
 int cmd_check(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
 int cmd_fold(int argc, char **argv);

@@ -78,6 +78,18 @@ int cli_load_lexicon(const char *path, const hg_compile_options *opt, const hg_s
   return 0;
 }
 
+int cli_pump(FILE *in, const char *text, const char *name, int (*fn)(void *ctx, const char *buf, size_t n), void *ctx) {
+  if (!in) return fn(ctx, text, strlen(text));
+  static char buf[1 << 16];
+  size_t n;
+  int rc = 0;
+  while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+    rc = fn(ctx, buf, n);
+  if (!rc && ferror(in)) rc = -1, cli_error("cannot read %s", name);
+  if (in != stdin) fclose(in);
+  return rc;
+}
+
 void cli_json_string(FILE *f, const char *s, size_t len) {
   fputc('"', f);
   for (size_t i = 0; i < len; i++) {
