@@ -36,16 +36,26 @@ hg_status hg_role_parse(const char *name, hg_role *out);
  * random bytes) to key_out. Only SHA-256 of the key is stored. */
 hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX], hg_error *err);
 
+/* Same with an expiry: expires_ms > 0 is the Unix time in ms from which the key is refused (0 = never). */
+hg_status hg_store_key_create_ex(hg_store *store, const char *user, hg_role role, int64_t expires_ms,
+                                 char key_out[HG_KEY_MAX], hg_error *err);
+
 typedef struct hg_key_info {
   int64_t key_id;
   char user[128];
   hg_role role;
   int revoked;
+  int64_t created_ms;
+  int64_t expires_ms; /* 0 = never; the caller compares with its clock (the store does not refuse expired keys) */
 } hg_key_info;
 
 /* Looks a presented key up. HG_ERR_NOT_FOUND for an unknown key; a revoked key is found with revoked = 1. */
 hg_status hg_store_key_lookup(hg_store *store, const char *key, size_t len, hg_key_info *out, hg_error *err);
 hg_status hg_store_key_revoke(hg_store *store, int64_t key_id, hg_error *err);
+/* Calls fn for each key (of one user, or of all users when user is NULL), oldest first; key_hash is never given.
+ * HG_ERR_NOT_FOUND when user is given and unknown. fn runs under the store's lock and must not call the store. */
+typedef int (*hg_key_fn)(void *ctx, const hg_key_info *key);
+hg_status hg_store_key_list(hg_store *store, const char *user, hg_key_fn fn, void *ctx, hg_error *err);
 
 /* ---- audit chain ------------------------------------------------------------------------------------------ */
 
@@ -148,16 +158,93 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
 hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                      const char *reason, int64_t now_ms, hg_error *err);
 
+/* ---- real-name identity (draft Art. 9) and minors (Art. 10) -------------------------------------------------- */
+
+typedef enum hg_realname {
+  HG_REALNAME_UNVERIFIED = 0, /* nothing submitted */
+  HG_REALNAME_PENDING = 1,    /* submitted, the verification provider has not answered */
+  HG_REALNAME_VERIFIED = 2,
+  HG_REALNAME_REJECTED = 3
+} hg_realname;
+const char *hg_realname_name(hg_realname s); /* "unverified", "pending", "verified", "rejected" */
+hg_status hg_realname_parse(const char *name, hg_realname *out);
+
+#define HG_IDENTITY_SEALED_MAX 2048 /* bytes of the sealed text, NUL included */
+
+/* What the store keeps of a user's identity. The identity fields themselves (name, ID number, phone) are sealed by
+ * the caller with a key the database never sees (the gateway: libsodium secretbox, key from a file or the
+ * environment) and kept as opaque text; the store only keeps what the gateway needs on every request in clear:
+ * the status and when the user comes of age. */
+typedef struct hg_user_identity {
+  hg_realname status;
+  int64_t updated_ms;    /* last put; 0 = never */
+  int64_t adult_from_ms; /* Unix ms at which the user turns 18 (from the ID number); 0 = unknown */
+  int minor;             /* 1: treated as a minor whatever the ID says (set by an admin or a guardian), else 0 */
+  char sealed[HG_IDENTITY_SEALED_MAX]; /* sealed identity fields, printable ASCII (base64), "" = none */
+  char note[256];                      /* the provider's or reviewer's reason for the status, "" = none */
+} hg_user_identity;
+
+/* The identity of a user. A user the store has never seen, or one without identity, is HG_OK with status
+ * unverified and everything else zero/empty. */
+hg_status hg_store_identity_get(hg_store *store, const char *user, hg_user_identity *out, hg_error *err);
+/* Replaces the identity of a user (created if new): status, adult_from_ms, minor, sealed, note as given;
+ * updated_ms = now_ms. sealed must be printable ASCII shorter than HG_IDENTITY_SEALED_MAX (HG_ERR_INVALID
+ * otherwise). */
+hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user_identity *in, int64_t now_ms,
+                                hg_error *err);
+
+/* Both things the gateway checks before admitting a request, read under one lock: the user's standing at now_ms (as
+ * hg_store_user_standing) and identity (as hg_store_identity_get). Either out may be NULL. */
+hg_status hg_store_user_gate(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *standing,
+                             hg_user_identity *identity, hg_error *err);
+
+/* Users, oldest first, with what an admin list shows. fn runs under the store's lock and must not call the store. */
+typedef struct hg_user_summary {
+  const char *name;
+  int64_t created_ms;
+  hg_realname realname;
+  int minor;             /* the explicit flag */
+  int64_t adult_from_ms; /* 0 = unknown */
+  hg_standing standing;  /* as stored (a suspension past its end still reads suspended here) */
+  int64_t keys;          /* keys not revoked */
+} hg_user_summary;
+typedef int (*hg_user_fn)(void *ctx, const hg_user_summary *u);
+hg_status hg_store_user_list(hg_store *store, hg_user_fn fn, void *ctx, hg_error *err);
+
+/* Usage counters for the minors mode and over-reliance reminders (Art. 10). Only today's counters and the current
+ * run of use are kept, one row per user: no history (the draft's ban on profiling; docs/workflows.md). The caller
+ * numbers days (local days in its time zone) and says how long a pause ends a run of use (gap_ms). */
+typedef struct hg_usage {
+  int64_t day;              /* the day these counts belong to */
+  int64_t requests;         /* requests counted that day */
+  int64_t active_ms;        /* time in use that day: the sum of the pauses between requests shorter than gap_ms */
+  int64_t session_start_ms; /* start of the current run of use (requests less than gap_ms apart), 0 = none */
+  int64_t last_ms;          /* the last request counted, 0 = none */
+  int64_t reminded_ms;      /* when a reminder was last given in this run of use, 0 = not in this run */
+} hg_usage;
+
+/* The counters as of now_ms on day, without counting anything: counts of another day read as 0 (day = day), and a
+ * run of use whose last request is more than gap_ms before now_ms is over (session_start_ms = 0, reminded_ms = 0). */
+hg_status hg_store_usage_get(hg_store *store, const char *user, int64_t day, int64_t now_ms, int64_t gap_ms,
+                             hg_usage *out, hg_error *err);
+/* Counts one request at now_ms on day: requests + 1; active_ms grows by now_ms - last_ms when that is <= gap_ms
+ * (same day); a new run of use starts (session_start_ms = now_ms, reminded_ms = 0) when the last request was more
+ * than gap_ms ago or there was none; reminded != 0 sets reminded_ms = now_ms. *after (may be NULL) gets the row
+ * as stored. The user is created if new. */
+hg_status hg_store_usage_touch(hg_store *store, const char *user, int64_t day, int64_t now_ms, int64_t gap_ms,
+                               int reminded, hg_usage *after, hg_error *err);
+
 /* ---- data-subject requests and retention (PIPL Art. 45, 47; Cybersecurity Law Art. 21) ------------------------ */
 
 /* Writes one JSON object with everything the store holds about a user: the user row, the user's keys (id, role,
- * created, revoked; never a hash), standing and its history, strikes, every audit record whose actor is the
+ * created, expires, revoked; never a hash), the identity (status, updated, adult_from_ms, minor, note, and the
+ * sealed text as stored: the caller unseals it), today's usage row, standing and its history, strikes, every audit record whose actor is the
  * pseudonym (all fields), and the records that name the user otherwise ("admin:<user>" actions, strike decisions
  * whose detail has "user":"<user>"). pseudonym is the gateway's keyed hash of the name (32 lowercase hex). A user
  * the store does not know is exported with a null user row and whatever audit records the pseudonym has. */
 hg_status hg_store_dsar_export(hg_store *store, const char *user, const char *pseudonym, FILE *out, hg_error *err);
 
-/* Erases a user: deletes the user's keys, standing, strikes, standing history and user row, and sets the text of
+/* Erases a user: deletes the user's keys, identity, usage row, standing, strikes, standing history and user row, and sets the text of
  * the pseudonym's audit records to NULL. The records themselves stay (security logs are kept at least six months,
  * Cybersecurity Law Art. 21); format-2 records keep text_sha256, so the chain still holds and the erasure shows.
  * Format-1 records (written before schema 3) hash their text, which therefore stays; the receipt counts them. All of
@@ -172,10 +259,12 @@ typedef struct hg_purge_counts {
   int64_t audit_text_kept_v1; /* format-1 records past the age that keep their text (their hash covers it) */
   int64_t takedowns_deleted;  /* takedowns expired at now_ms */
   int64_t strikes_deleted;    /* strikes older than HG_STRIKE_RETENTION_MS */
+  int64_t usage_deleted;      /* usage rows whose last request is older than HG_USAGE_RETENTION_MS */
   int64_t receipt_seq;        /* the purge's own audit record */
 } hg_purge_counts;
 
 #define HG_STRIKE_RETENTION_MS (INT64_C(400) * 86400000)    /* strikes older than this are purged */
+#define HG_USAGE_RETENTION_MS (INT64_C(2) * 86400000)       /* usage rows idle this long are purged */
 #define HG_AUDIT_MIN_RETENTION_MS (INT64_C(183) * 86400000) /* six months: the least a security log is kept */
 
 /* Retention: erases the text of audit records older than text_max_age_ms (0 keeps text), deletes takedowns expired
