@@ -70,7 +70,17 @@ step "5. Every request left a record in a hash chain; changing any record is det
 "$H" audit verify --data-dir "$DATA"
 say "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^hegui_verdicts_total')"
 
-step "6. The same engine offline: hegui check and hegui pii"
+step "6. The provider's duties over HTTP: a public complaint, the reviewers' queue, the chain verified by an auditor"
+ADMIN=$("$H" keys create --data-dir "$DATA" --user tour-admin --role admin | tail -1)
+AUDITOR=$("$H" keys create --data-dir "$DATA" --user tour-auditor --role auditor | tail -1)
+say "complaint:     $(curl -sS "http://127.0.0.1:$PORT/compliance/complaints" \
+  -d '{"type":"prohibited_content","produce_id":"'"$(field 'd["id"]' <"$T/r1.json")"'","contact":"reader@example.com"}')"
+say "queue:         $(curl -sS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/admin/complaints" |
+  field '", ".join("#%d %s %s" % (c["id"], c["type"], c["status"]) for c in d["complaints"])')"
+say "audit verify:  $(curl -sS -H "Authorization: Bearer $AUDITOR" "http://127.0.0.1:$PORT/admin/audit/verify")"
+say "real names, minors mode, takedowns, strikes, key expiry, policy upload: docs/workflows.md"
+
+step "7. The same engine offline: hegui check and hegui pii"
 "$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"
 "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８"
 "$H" pii redact --operator placeholder "请打13812345678，邮箱zhang.san@example.com" 2>/dev/null

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hegui/identity.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
 #include "hegui/status.h"
@@ -66,7 +67,27 @@ typedef struct hg_config {
   } quota_user, quota_key;
   unsigned text_retention_days; /* audit text kept this long, then erased by the purge job; default 180 */
   unsigned takedown_days;       /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
+  /* real-name identity (draft Art. 9) */
+  int identity_required;       /* -1 (default): as the profile says (draft-2023 requires it), 0 no, 1 yes */
+  char identity_key_file[512]; /* sealing key; "" (default) = <data_dir>/identity.key; env HEGUI_IDENTITY_KEY wins */
+  hg_idv_config idv;           /* the verification provider; url "" = none (a reviewer decides) */
+  /* minors and over-reliance (Art. 10) */
+  int utc_offset_minutes;         /* local time for days and closed hours, default +480 (China Standard Time) */
+  int minors_enabled;             /* default 1 */
+  unsigned minors_daily_minutes;  /* time in use per local day, default 60; 0 = no limit */
+  unsigned minors_daily_requests; /* default 0 = no limit */
+  int minors_closed_from;         /* minutes after local midnight, default 22:00 (1320) */
+  int minors_closed_to;           /* default 08:00 (480); from == to: no closed hours */
+  unsigned reminder_minutes;      /* continuous use that brings a reminder, default 120; 0 = none */
+  unsigned pause_minutes;         /* a pause this long ends continuous use, default 20 */
+  int reminders_all_users;        /* -1 (default): as the profile says (draft-2023: everyone; else minors) */
+  char reminder_text[256];        /* "%d" is replaced by the minutes of continuous use */
 } hg_config;
+
+/* Whether the configuration asks for real-name users, and reminders for every user (not only minors), with the
+ * profile's default applied. */
+int hg_config_identity_required(const hg_config *cfg);
+int hg_config_reminders_all_users(const hg_config *cfg);
 
 /* Fills the defaults. */
 void hg_config_init(hg_config *cfg);

@@ -40,9 +40,17 @@ int cmd_serve(int argc, char **argv) {
   hg_error err;
   hg_error_clear(&err);
   if (config && hg_config_load(&gw.cfg, config, &err)) return cli_error("%s", err.message), EXIT_ERROR;
+  gw.file_cfg = gw.cfg; /* what reloads compare the file with: command-line overrides are not changes */
   if (listen) snprintf(gw.cfg.listen, sizeof gw.cfg.listen, "%s", listen);
   if (up) snprintf(gw.cfg.upstream_url, sizeof gw.cfg.upstream_url, "%s", up);
   if (lexicon) snprintf(gw.cfg.lexicon, sizeof gw.cfg.lexicon, "%s", lexicon);
+  if (lexicon) snprintf(gw.lexicon_override, sizeof gw.lexicon_override, "%s", lexicon);
+  if (config) {
+    /* reloads (SIGHUP, POST /admin/reload, PUT /admin/policy) read and write this file: keep it absolute */
+    char *abs = realpath(config, NULL);
+    snprintf(gw.config_path, sizeof gw.config_path, "%s", abs ? abs : config);
+    free(abs);
+  }
   if (data_dir) {
     /* a store left at its default follows the data directory */
     char dflt[600];

@@ -78,6 +78,33 @@ void hg_config_init(hg_config *cfg) {
   cfg->complaint_rate_per_minute = 10;
   cfg->takedown_days = 90;
   cfg->text_retention_days = 180;
+  cfg->identity_required = -1;
+  /* the provider's protocol defaults (hg_idv_config_init's, spelled out: the config owns its defaults) */
+  cfg->idv.timeout_ms = 5000;
+  strcpy(cfg->idv.field_name, "name");
+  strcpy(cfg->idv.field_id_number, "id_number");
+  strcpy(cfg->idv.field_phone, "phone");
+  strcpy(cfg->idv.result_path, "result");
+  strcpy(cfg->idv.verified_value, "verified");
+  strcpy(cfg->idv.rejected_value, "rejected");
+  strcpy(cfg->idv.reason_path, "reason");
+  cfg->utc_offset_minutes = 480;
+  cfg->minors_enabled = 1;
+  cfg->minors_daily_minutes = 60;
+  cfg->minors_closed_from = 22 * 60;
+  cfg->minors_closed_to = 8 * 60;
+  cfg->reminder_minutes = 120;
+  cfg->pause_minutes = 20;
+  cfg->reminders_all_users = -1;
+  strcpy(cfg->reminder_text, "（提示：您已连续使用%d分钟，请注意休息，合理安排使用时间。）");
+}
+
+int hg_config_identity_required(const hg_config *cfg) {
+  return cfg->identity_required >= 0 ? cfg->identity_required : cfg->profile == HG_PROFILE_DRAFT_2023;
+}
+
+int hg_config_reminders_all_users(const hg_config *cfg) {
+  return cfg->reminders_all_users >= 0 ? cfg->reminders_all_users : cfg->profile == HG_PROFILE_DRAFT_2023;
 }
 
 /* ---- step 1: events to a tree ------------------------------------------------------------------------------ */
@@ -416,6 +443,37 @@ static const char *check_producer(char *v) {
                                    "e.g. hegui";
 }
 
+static const char *check_optional_url(char *v) { return *v ? check_url(v) : NULL; }
+
+static const char *check_member_name(char *v) {
+  return no_control(v) ? NULL : "expected a JSON member name without control characters (empty: not sent)";
+}
+
+static const char *check_json_path(char *v) {
+  if (!*v || !no_control(v) || *v == '.' || v[strlen(v) - 1] == '.' || strstr(v, ".."))
+    return "expected a dotted path into the answer, e.g. result or data.result";
+  return NULL;
+}
+
+static const char *check_optional_json_path(char *v) { return *v ? check_json_path(v) : NULL; }
+
+static const char *check_verdict_value(char *v) {
+  return *v && no_control(v) ? NULL : "expected the provider's value for this verdict, e.g. verified or 1";
+}
+
+static const char *check_reminder(char *v) {
+  if (!*v) return "expected the reminder text (not empty)";
+  for (const char *p = v; *p; p++) {
+    if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7F) return "expected a text without control characters";
+    if (*p == '%' && p[1] != 'd' && p[1] != '%') return "the only placeholder is %d (the minutes); write %% for %";
+    if (*p == '%') p++;
+  }
+  int d = 0;
+  for (const char *p = v; (p = strchr(p, '%')); p += 2)
+    d += p[1] == 'd';
+  return d <= 1 ? NULL : "use %d at most once";
+}
+
 /* ---- the key table ---- */
 
 typedef enum field_kind { FIELD_SECTION, FIELD_NUMBER, FIELD_BOOL, FIELD_STRING, FIELD_CUSTOM } field_kind;
@@ -485,6 +543,66 @@ static hg_status parse_verdict(walk *w, const node *n, const char *path, hg_verd
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) *out = (hg_verdict_action)v;
   return s;
+}
+
+/* auto | true | false -> -1 | 1 | 0 */
+static hg_status tristate(walk *w, const node *n, const char *path, int *out) {
+  static const char *const names[] = {"auto", "false", "true"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 3, &v);
+  if (!s) *out = v - 1;
+  return s;
+}
+
+static hg_status parse_identity_required(walk *w, const node *n, const char *path) {
+  return tristate(w, n, path, &w->cfg->identity_required);
+}
+
+static hg_status parse_all_users(walk *w, const node *n, const char *path) {
+  return tristate(w, n, path, &w->cfg->reminders_all_users);
+}
+
+/* "HH:MM" -> minutes after midnight, -1 when malformed; "24:00" is midnight at the end of the day */
+static int clock_minutes(const char *s, size_t len) {
+  if (len != 5 || s[2] != ':') return -1;
+  for (int i = 0; i < 5; i++)
+    if (i != 2 && (s[i] < '0' || s[i] > '9')) return -1;
+  int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
+  if (m > 59 || h > 24 || (h == 24 && m)) return -1;
+  return h * 60 + m;
+}
+
+/* minors.closed_hours: "22:00-08:00" (may wrap past midnight) or none */
+static hg_status parse_closed_hours(walk *w, const node *n, const char *path) {
+  if (n->kind == NODE_SCALAR && (is_null(n) || (n->plain && !strcmp(n->text, "none")))) {
+    w->cfg->minors_closed_from = w->cfg->minors_closed_to = 0;
+    return HG_OK;
+  }
+  int from = -1, to = -1;
+  if (n->kind == NODE_SCALAR && n->len == 11 && n->text[5] == '-') {
+    from = clock_minutes(n->text, 5);
+    to = clock_minutes(n->text + 6, 5);
+  }
+  if (from < 0 || to < 0 || from == to)
+    return fail_at(w, n, path, "expected \"HH:MM-HH:MM\" local time, e.g. \"22:00-08:00\", or none");
+  w->cfg->minors_closed_from = from % 1440;
+  w->cfg->minors_closed_to = to % 1440;
+  return HG_OK;
+}
+
+/* timezone: "+08:00", "-05:30", "UTC" */
+static hg_status parse_timezone(walk *w, const node *n, const char *path) {
+  if (n->kind == NODE_SCALAR && (!strcmp(n->text, "UTC") || !strcmp(n->text, "Z"))) {
+    w->cfg->utc_offset_minutes = 0;
+    return HG_OK;
+  }
+  int m = -1;
+  if (n->kind == NODE_SCALAR && n->len == 6 && (n->text[0] == '+' || n->text[0] == '-'))
+    m = clock_minutes(n->text + 1, 5);
+  if (m < 0 || m > 14 * 60)
+    return fail_at(w, n, path, "expected a UTC offset such as \"+08:00\" (China Standard Time) or UTC");
+  w->cfg->utc_offset_minutes = n->text[0] == '-' ? -m : m;
+  return HG_OK;
 }
 
 static hg_status expect_list(walk *w, const node *n, const char *path) {
@@ -621,6 +739,30 @@ static const field quotas_fields[] = {SECTION("per_user", quota_user_fields), SE
 
 static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
 
+static const field idv_request_fields[] = {STRING("name", idv.field_name, check_member_name),
+                                           STRING("id_number", idv.field_id_number, check_member_name),
+                                           STRING("phone", idv.field_phone, check_member_name), END};
+static const field idv_fields[] = {STRING("url", idv.url, check_optional_url),
+                                   STRING("token", idv.token, check_api_key),
+                                   NUMBER("timeout_ms", idv.timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
+                                   SECTION("request", idv_request_fields),
+                                   STRING("result_path", idv.result_path, check_json_path),
+                                   STRING("verified_value", idv.verified_value, check_verdict_value),
+                                   STRING("rejected_value", idv.rejected_value, check_verdict_value),
+                                   STRING("reason_path", idv.reason_path, check_optional_json_path),
+                                   END};
+static const field identity_fields[] = {CUSTOM("required", parse_identity_required),
+                                        STRING("key_file", identity_key_file, check_optional_path),
+                                        SECTION("provider", idv_fields), END};
+
+static const field minors_fields[] = {
+    BOOL("enabled", minors_enabled), NUMBER("daily_minutes", minors_daily_minutes, 0, 1440, ""),
+    NUMBER("daily_requests", minors_daily_requests, 0, 100000000, ""), CUSTOM("closed_hours", parse_closed_hours), END};
+
+static const field reliance_fields[] = {
+    NUMBER("reminder_minutes", reminder_minutes, 0, 1440, ""), NUMBER("pause_minutes", pause_minutes, 1, 1440, ""),
+    CUSTOM("all_users", parse_all_users), STRING("reminder", reminder_text, check_reminder), END};
+
 static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    NUMBER("workers", workers, 1, 256, ""),
                                    SECTION("limits", limits_fields),
@@ -636,9 +778,13 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("complaints", complaints_fields),
                                    SECTION("takedowns", takedowns_fields),
                                    SECTION("quotas", quotas_fields),
+                                   SECTION("identity", identity_fields),
+                                   SECTION("minors", minors_fields),
+                                   SECTION("reliance", reliance_fields),
+                                   CUSTOM("timezone", parse_timezone),
                                    END};
 
-#define SECTION_FIELDS_MAX 16
+#define SECTION_FIELDS_MAX 20
 _Static_assert(sizeof top_fields / sizeof top_fields[0] <= SECTION_FIELDS_MAX + 1, "parse_section tracks every key");
 
 /* Edit distance between two short keys, for "did you mean". */
@@ -759,6 +905,12 @@ hg_status hg_config_parse(hg_config *cfg, const char *text, size_t len, const ch
   if (s) return s;
 
   /* the store follows data_dir unless it was set apart, in this file or before */
+  if (!s && work.profile == HG_PROFILE_DRAFT_2023 && work.takedown_days && work.takedown_days < 90)
+    s = hg_fail(err, HG_ERR_INVALID, 0, 0,
+                "%s: takedowns.keep_days: %u days is less than the 3 months profile draft-2023 requires (draft Art. "
+                "15); set 90 or more, or 0 to keep takedowns for good",
+                name, work.takedown_days);
+  if (s) return s;
   char old_default[sizeof cfg->store_url];
   default_store_url(cfg->data_dir, old_default, sizeof old_default);
   if (!w.store_set && !strcmp(cfg->store_url, old_default))

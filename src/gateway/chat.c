@@ -20,8 +20,10 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "sse.h"
 
 #define MAX_UPSTREAM_BODY (16u << 20)
+#define MAX_ERROR_BODY (64u << 10)
 #define MAX_AUDIT_TEXT (64u << 10)
 
 typedef struct span_hit {
@@ -32,6 +34,7 @@ typedef struct span_hit {
 typedef struct chat_req {
   worker *w;
   gateway *gw;
+  const hg_config *cfg;       /* the live configuration when the request came in */
   struct evhttp_request *req; /* NULL once the client is gone */
   struct evhttp_connection *conn;
   int chat, stream, include_usage;
@@ -41,6 +44,7 @@ typedef struct chat_req {
   char user[128];
   int64_t key_id;
   int moderated; /* the prompt went through moderation (strikes count it) */
+  admission adm; /* what admit_user found: minor, reminder due */
   char id[64];
   char model[128];
   long long created;
@@ -60,10 +64,11 @@ typedef struct chat_req {
   struct event *first_byte_timer;
   int got_bytes;
   /* streamed answer */
-  int started; /* headers and the role chunk are out */
-  int done;    /* the reply is complete (or the client is gone) */
-  char *sse;   /* upstream bytes not yet split into events */
-  size_t sse_len, sse_cap;
+  int started;    /* headers and the role chunk are out */
+  int done;       /* the reply is complete (or the client is gone) */
+  sse_parser sse; /* the upstream's event stream */
+  char *head;     /* its first bytes, for the message when the upstream answers with an error instead */
+  size_t head_len, head_cap;
   int saw_done_event;
   char finish_reason[32];
   json_t *usage;
@@ -96,7 +101,8 @@ static void chat_free(chat_req *c) {
   json_decref(c->detail);
   json_decref(c->usage);
   free(c->input_text);
-  free(c->sse);
+  sse_free(&c->sse);
+  free(c->head);
   free(c->held);
   free(c->pii);
   free(c->visible);
@@ -134,10 +140,10 @@ static void finish_record(chat_req *c) {
   char out_sha[65];
   sha256_hex(c->visible ? c->visible : "", c->visible_len, out_sha);
   char *text = NULL;
-  if (gw->cfg.retain_text != HG_RETAIN_NONE) {
+  if (c->cfg->retain_text != HG_RETAIN_NONE) {
     json_t *t = json_object();
     json_object_set_new(t, "input", json_string(c->input_text ? c->input_text : ""));
-    const char *out = gw->cfg.retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
+    const char *out = c->cfg->retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
     json_object_set_new(t, "output", json_stringn(out ? out : "", out ? strlen(out) : 0));
     text = json_dumps(t, JSON_COMPACT);
     json_decref(t);
@@ -154,7 +160,7 @@ static void finish_record(chat_req *c) {
   if (hg_store_audit_append(gw->store, &r, &err))
     fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
   else if (c->moderated && gw->cfg.auth_required)
-    record_strike(gw, c->user, c->blocked_input, r.seq); /* with its record as evidence */
+    record_strike(gw, c->cfg, c->user, c->blocked_input, r.seq); /* with its record as evidence */
   free(detail);
   free(text);
 }
@@ -201,7 +207,7 @@ static void on_client_close(struct evhttp_connection *conn, void *arg) {
 static json_t *make_label(chat_req *c) {
   char *label = NULL;
   hg_error err;
-  if (hg_label_make(c->gw->cfg.content_producer, c->id, c->visible ? c->visible : "", c->visible_len, c->gw->label_sk,
+  if (hg_label_make(c->cfg->content_producer, c->id, c->visible ? c->visible : "", c->visible_len, c->gw->label_sk,
                     &label, &err)) {
     fprintf(stderr, "hegui: label not made: %s\n", err.message);
     return json_null();
@@ -231,7 +237,7 @@ static int lex_hit(void *ctx, const hg_hit *h) {
   scan_acc *a = ctx;
   hg_entry_info e;
   if (hg_lexicon_entry(a->c->lex, h->entry, &e)) return 0;
-  const hg_config *cfg = &a->c->gw->cfg;
+  const hg_config *cfg = a->c->cfg;
   const char *effect = "record";
   if (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) {
     hg_verdict_action act = cfg->category_action[e.category];
@@ -291,9 +297,9 @@ static int pii_hit(void *ctx, const hg_pii_hit *h) {
   return add_span(&a->v, &a->n, &a->cap, (span_hit){h->start, h->end, (int)h->type}) ? 1 : 0;
 }
 
-static void pii_options(const gateway *gw, hg_pii_options *po) {
+static void pii_options(const hg_config *cfg, hg_pii_options *po) {
   hg_pii_options_init(po);
-  po->types = gw->cfg.pii_types;
+  po->types = cfg->pii_types;
 }
 
 /* Moderates one prompt text. Returns the text to send on (malloc-ed: personal data replaced by placeholders,
@@ -315,16 +321,16 @@ static char *moderate_input(chat_req *c, const char *text, size_t len, int *bloc
     return NULL;
   }
   pii_acc p = {c, a.redact, a.nredact, a.redact_cap, c->input_pii};
-  if (c->gw->cfg.pii_action != HG_VERDICT_ALLOW) {
+  if (c->cfg->pii_action != HG_VERDICT_ALLOW) {
     hg_pii_options po;
-    pii_options(c->gw, &po);
+    pii_options(c->cfg, &po);
     if (hg_pii_scan(&po, text, len, pii_hit, &p, &err)) {
       *block = 1;
       free(p.v);
       return NULL;
     }
   }
-  if (p.n && c->gw->cfg.pii_action == HG_VERDICT_BLOCK) {
+  if (p.n && c->cfg->pii_action == HG_VERDICT_BLOCK) {
     for (size_t i = 0; i < p.n; i++)
       if (p.v[i].type >= 0) {
         *block = 1;
@@ -395,17 +401,17 @@ static json_t *usage_zero(void) {
   return json_pack("{s:i, s:i, s:i}", "prompt_tokens", 0, "completion_tokens", 0, "total_tokens", 0);
 }
 
-static const char *notice_sep(const gateway *gw) { return gw->cfg.label_at_end ? "\n\n" : ""; }
+static const char *notice_sep(const hg_config *cfg) { return cfg->label_at_end ? "\n\n" : ""; }
 
 /* The content with the explicit notice at its configured place (malloc-ed). */
-static char *with_notice(const gateway *gw, const char *content, size_t len, size_t *out_len) {
-  const char *n = gw->cfg.label_notice;
-  size_t nl = strlen(n), sl = strlen(notice_sep(gw));
+static char *with_notice(const hg_config *cfg, const char *content, size_t len, size_t *out_len) {
+  const char *n = cfg->label_notice;
+  size_t nl = strlen(n), sl = strlen(notice_sep(cfg));
   char *o = malloc(len + nl + 4);
   if (!o) return NULL;
-  if (gw->cfg.label_at_end) {
+  if (cfg->label_at_end) {
     memcpy(o, content, len);
-    memcpy(o + len, notice_sep(gw), sl);
+    memcpy(o + len, notice_sep(cfg), sl);
     memcpy(o + len + sl, n, nl);
     *out_len = len + sl + nl;
   } else {
@@ -425,10 +431,37 @@ static void set_label_header(chat_req *c, json_t *label) {
   free(s);
 }
 
+/* The over-reliance reminder (Art. 10) that opens an answer when one is due, "" otherwise. */
+static void reminder_text(const chat_req *c, char *out, size_t cap) {
+  out[0] = 0;
+  if (!c->adm.remind_minutes) return;
+    /* the configured text has at most one %d (checked when the configuration was read) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  int n = snprintf(out, cap, c->cfg->reminder_text, (int)c->adm.remind_minutes);
+#pragma GCC diagnostic pop
+  if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
+  if (c->req) {
+    char h[64];
+    snprintf(h, sizeof h, "continuous-use; minutes=%d", (int)c->adm.remind_minutes);
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-Hegui-Reminder", h);
+  }
+}
+
 /* A whole (non-streamed) answer with the given content. */
 static void reply_whole(chat_req *c, const char *content, size_t len, const char *finish_reason, json_t *usage) {
   size_t vl;
-  char *v = with_notice(c->gw, content, len, &vl);
+  char rem[sizeof c->cfg->reminder_text + 64];
+  reminder_text(c, rem, sizeof rem);
+  char *joined = NULL;
+  if (rem[0] && (joined = malloc(strlen(rem) + len + 1))) {
+    memcpy(joined, rem, strlen(rem));
+    memcpy(joined + strlen(rem), content, len);
+    len += strlen(rem);
+    content = joined;
+  }
+  char *v = with_notice(c->cfg, content, len, &vl);
+  free(joined);
   add_visible(c, v, vl);
   json_t *label = make_label(c);
   json_t *choice;
@@ -518,16 +551,22 @@ static void stream_start(chat_req *c) {
   snprintf(hdr, sizeof hdr,
            "{\"Label\":\"1\",\"ContentProducer\":\"%s\",\"ProduceID\":\"%s\",\"ReservedCode1\":\"\","
            "\"ContentPropagator\":\"%s\",\"PropagateID\":\"%s\",\"ReservedCode2\":\"\"}",
-           c->gw->cfg.content_producer, c->id, c->gw->cfg.content_producer, c->id);
+           c->cfg->content_producer, c->id, c->cfg->content_producer, c->id);
   evhttp_add_header(h, "X-AIGC-Label", hdr);
+  char rem[sizeof c->cfg->reminder_text + 64];
+  reminder_text(c, rem, sizeof rem); /* its header goes out with the others */
   evhttp_send_reply_start(c->req, 200, "OK");
   sse_send(c, chunk(c, c->chat ? "" : NULL, 0, NULL, 1));
-  if (!c->gw->cfg.label_at_end) {
-    char *n = with_notice(c->gw, "", 0, &(size_t){0});
+  if (!c->cfg->label_at_end) { /* notice, then reminder: the order of a whole answer */
+    char *n = with_notice(c->cfg, "", 0, &(size_t){0});
     size_t nl = strlen(n);
     add_visible(c, n, nl);
     sse_send(c, chunk(c, n, nl, NULL, 0));
     free(n);
+  }
+  if (rem[0]) {
+    add_visible(c, rem, strlen(rem));
+    sse_send(c, chunk(c, rem, strlen(rem), NULL, 0));
   }
 }
 
@@ -539,9 +578,9 @@ static void stream_text(chat_req *c, const char *s, size_t n) {
 
 static void stream_end(chat_req *c, const char *finish_reason) {
   stream_start(c);
-  if (c->gw->cfg.label_at_end) {
+  if (c->cfg->label_at_end) {
     size_t vl;
-    char *v = with_notice(c->gw, "", 0, &vl);
+    char *v = with_notice(c->cfg, "", 0, &vl);
     stream_text(c, v, vl);
     free(v);
   }
@@ -570,7 +609,7 @@ static int out_lex_hit(void *ctx, const hg_hit *h) {
   hg_entry_info e;
   if (hg_lexicon_entry(c->lex, h->entry, &e)) return 0;
   int block = (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) &&
-              c->gw->cfg.category_action[e.category] != HG_VERDICT_ALLOW;
+              c->cfg->category_action[e.category] != HG_VERDICT_ALLOW;
   if (json_array_size(c->output_hits) < 100)
     json_array_append_new(c->output_hits, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category",
                                                     hg_category_code(e.category), "mode", hg_mode_name(h->mode),
@@ -585,11 +624,11 @@ static int out_lex_hit(void *ctx, const hg_hit *h) {
 
 static int out_pii_hit(void *ctx, const hg_pii_hit *h) {
   chat_req *c = ctx;
-  if (c->gw->cfg.pii_action == HG_VERDICT_ALLOW) return 0;
+  if (c->cfg->pii_action == HG_VERDICT_ALLOW) return 0;
   json_array_append_new(json_object_get(c->detail, "output_pii"),
                         json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start", (json_int_t)h->start,
                                   "end", (json_int_t)h->end));
-  if (c->gw->cfg.pii_action == HG_VERDICT_BLOCK) c->blocked_output = 1;
+  if (c->cfg->pii_action == HG_VERDICT_BLOCK) c->blocked_output = 1;
   add_span(&c->pii, &c->npii, &c->pii_cap, (span_hit){h->start, h->end, (int)h->type});
   return 0;
 }
@@ -614,7 +653,7 @@ static void release(chat_req *c, size_t to) {
 static void stream_block(chat_req *c) {
   stream_start(c);
   c->verdict = "block";
-  const char *r = c->gw->cfg.refusal;
+  const char *r = c->cfg->refusal;
   stream_text(c, "\n", 1);
   stream_text(c, r, strlen(r));
   stream_end(c, "content_filter");
@@ -718,6 +757,19 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
   return 0;
 }
 
+/* One event from the upstream; non-zero stops reading the stream. */
+static int on_sse_event(void *ctx, const char *data, size_t len) {
+  chat_req *c = ctx;
+  int bad = stream_event(c, data, len) < 0;
+  if (c->done) return 1;
+  if (bad || c->blocked_output) {
+    if (c->call) upstream_abort_from_data(c->call);
+    if (bad) snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
+    return 1;
+  }
+  return 0;
+}
+
 static void on_stream_data(void *ctx, const char *data, size_t len) {
   chat_req *c = ctx;
   if (!c->req && c->started && c->call) { /* the client was dropped for not reading: stop the model too */
@@ -727,53 +779,13 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
   c->got_bytes = 1;
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
   if (c->done || c->blocked_output) return;
-  long status = c->upstream_status;
-  if (!status && c->call) {
-    /* not an event stream: keep the body for the error message */
+  if (c->head_len < MAX_ERROR_BODY) {
+    size_t take = len < MAX_ERROR_BODY - c->head_len ? len : MAX_ERROR_BODY - c->head_len;
+    append(&c->head, &c->head_len, &c->head_cap, data, take, MAX_ERROR_BODY);
   }
-  if (append(&c->sse, &c->sse_len, &c->sse_cap, data, len, MAX_UPSTREAM_BODY)) return;
-  /* events end with a blank line; lines may end in \n or \r\n */
-  for (;;) {
-    char *end = NULL;
-    size_t skip = 0;
-    for (size_t i = 0; i + 1 < c->sse_len; i++) {
-      if (c->sse[i] == '\n' && c->sse[i + 1] == '\n') {
-        end = c->sse + i, skip = 2;
-        break;
-      }
-      if (i + 3 < c->sse_len && !memcmp(c->sse + i, "\r\n\r\n", 4)) {
-        end = c->sse + i, skip = 4;
-        break;
-      }
-    }
-    if (!end) break;
-    size_t elen = (size_t)(end - c->sse);
-    /* concatenate the event's data lines */
-    char *dbuf = NULL;
-    size_t dl = 0, dc = 0;
-    for (size_t p = 0; p < elen;) {
-      size_t q = p;
-      while (q < elen && c->sse[q] != '\n')
-        q++;
-      size_t ll = q - p;
-      if (ll && c->sse[p + ll - 1] == '\r') ll--;
-      if (ll >= 5 && !memcmp(c->sse + p, "data:", 5)) {
-        size_t off = 5 + (ll > 5 && c->sse[p + 5] == ' ');
-        if (dl) append(&dbuf, &dl, &dc, "\n", 1, (size_t)-1);
-        append(&dbuf, &dl, &dc, c->sse + p + off, ll - off, (size_t)-1);
-      }
-      p = q + 1;
-    }
-    int bad = dbuf && stream_event(c, dbuf, dl) < 0;
-    free(dbuf);
-    memmove(c->sse, c->sse + elen + skip, c->sse_len - elen - skip);
-    c->sse_len -= elen + skip;
-    if (c->done) return;
-    if (bad || c->blocked_output) {
-      if (c->call) upstream_abort_from_data(c->call);
-      if (bad) snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
-      return;
-    }
+  if (sse_feed(&c->sse, data, len, on_sse_event, c) < 0 && !c->done) {
+    if (c->call) upstream_abort_from_data(c->call);
+    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an event over 16 MiB");
   }
 }
 
@@ -794,7 +806,7 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
     if (result != CURLE_OK)
       snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
     else {
-      json_t *j = json_loadb(c->sse ? c->sse : "", c->sse_len, 0, NULL);
+      json_t *j = json_loadb(c->head ? c->head : "", c->head_len, 0, NULL);
       const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
       snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
       json_decref(j);
@@ -868,7 +880,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
   hg_error err;
   hg_pii_options po;
-  pii_options(c->gw, &po);
+  pii_options(c->cfg, &po);
   if (hg_lexicon_scan(c->lex, t, tl, out_lex_hit, c, &err) || hg_pii_scan(&po, t, tl, out_pii_hit, c, &err))
     c->blocked_output = 1;
   int64_t taken_down = 0;
@@ -887,7 +899,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   }
   if (c->blocked_output) {
     c->verdict = "block";
-    reply_whole(c, c->gw->cfg.refusal, strlen(c->gw->cfg.refusal), "content_filter", usage);
+    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", usage);
   } else {
     if (c->npii) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
     size_t ol;
@@ -903,7 +915,7 @@ static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
   chat_req *c = arg;
   if (c->got_bytes || c->done) return;
   snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent nothing within %u ms",
-           c->gw->cfg.first_byte_timeout_ms);
+           c->cfg->first_byte_timeout_ms);
   up_call *call = c->call;
   c->call = NULL;
   upstream_cancel(call);
@@ -966,11 +978,11 @@ static int moderate_request(chat_req *c, json_t *body, int *changed) {
   }
   json_t *msgs = json_object_get(body, "messages");
   size_t n = json_array_size(msgs), first = 0;
-  unsigned turns = c->gw->cfg.input_max_turns;
+  unsigned turns = c->cfg->input_max_turns;
   if (turns && n > turns) first = n - turns;
   for (size_t i = first; i < n; i++) {
     json_t *m = json_array_get(msgs, i);
-    if (!(role_bit(json_string_value(json_object_get(m, "role"))) & c->gw->cfg.input_roles)) continue;
+    if (!(role_bit(json_string_value(json_object_get(m, "role"))) & c->cfg->input_roles)) continue;
     json_t *content = json_object_get(m, "content");
     if (json_is_string(content)) {
       if (moderate_member(c, m, "content", content, changed)) return -1;
@@ -1007,8 +1019,11 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, 401, now_seconds() - t0);
     return;
   }
-  if (gw->cfg.auth_required && check_standing(gw, req, key.user)) {
-    metrics_request(&gw->metrics, route, 403, now_seconds() - t0);
+  const hg_config *cfg = live_cfg(gw);
+  admission adm;
+  int refused = admit_user(gw, cfg, req, &key, &adm);
+  if (refused) {
+    metrics_request(&gw->metrics, route, refused, now_seconds() - t0);
     return;
   }
   if (quota_admit(gw, req, &key)) {
@@ -1053,6 +1068,11 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
     return;
   }
+  if (admit_count(gw, req, &key, &adm)) { /* a valid request counts as use (minors' time, reminders) */
+    json_decref(body);
+    metrics_request(&gw->metrics, route, 503, now_seconds() - t0);
+    return;
+  }
   chat_req *c = calloc(1, sizeof *c);
   if (!c || hg_vault_new(&c->vault)) {
     free(c);
@@ -1063,6 +1083,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   w->active++;
   c->w = w;
   c->gw = gw;
+  c->cfg = cfg;
   c->req = req;
   c->conn = evhttp_request_get_connection(req);
   c->chat = chat;
@@ -1079,7 +1100,10 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   json_object_set_new(c->detail, "input_pii", c->input_pii);
   json_object_set_new(c->detail, "output_hits", c->output_hits);
   json_object_set_new(c->detail, "output_pii", json_array());
-  json_object_set_new(c->detail, "profile", json_string(hg_profile_name(gw->cfg.profile)));
+  json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
+  if (adm.minor) json_object_set_new(c->detail, "minor", json_true());
+  if (adm.remind_minutes) json_object_set_new(c->detail, "reminder_minutes", json_integer(adm.remind_minutes));
+  c->adm = adm;
   pseudonym(gw, key.user, c->actor);
   snprintf(c->user, sizeof c->user, "%s", key.user);
   c->key_id = key.key_id;
@@ -1097,8 +1121,8 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     c->verdict = "block";
     c->blocked_input = 1;
     /* the first step of the strike ladder: the user is told that repeated attempts suspend the account */
-    char r[sizeof gw->cfg.refusal + 200];
-    snprintf(r, sizeof r, "%s\n（提示：多次输入违规内容将导致账号被暂停使用。）", gw->cfg.refusal);
+    char r[sizeof cfg->refusal + 200];
+    snprintf(r, sizeof r, "%s\n（提示：多次输入违规内容将导致账号被暂停使用。）", cfg->refusal);
     if (c->stream) {
       stream_start(c);
       stream_text(c, r, strlen(r));
@@ -1116,7 +1140,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   if (c->stream) {
     if (hg_scanner_new(c->lex, out_lex_hit, c, &c->lsc)) c->lsc = NULL;
     hg_pii_options po;
-    pii_options(gw, &po);
+    pii_options(cfg, &po);
     if (hg_pii_scanner_new(&po, out_pii_hit, c, &c->psc)) c->psc = NULL;
     if (c->takedowns && hg_takedown_scanner_new(c->takedowns, &c->tsc)) {
       c->tsc = NULL;
@@ -1174,6 +1198,7 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
       {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1, -1}},
       {"illicit", {HG_CAT_A1H, -1, -1, -1}},
   };
+  const hg_config *cfg = live_cfg(gw);
   hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
   json_t *results = json_array();
   size_t n = json_is_string(input) ? 1 : json_array_size(input);
@@ -1183,12 +1208,13 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
     size_t tl = json_is_string(s) ? json_string_length(s) : 0;
     chat_req tmp = {0};
     tmp.gw = gw;
+    tmp.cfg = cfg;
     tmp.lex = lex;
     tmp.output_hits = json_array();
     tmp.detail = json_object();
     json_object_set_new(tmp.detail, "output_pii", json_array());
     hg_pii_options po;
-    pii_options(gw, &po);
+    pii_options(cfg, &po);
     hg_error err;
     int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
     hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);

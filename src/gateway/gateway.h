@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "hegui/config.h"
+#include "hegui/identity.h"
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
@@ -47,7 +48,23 @@ char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
 /* ---- shared state ---- */
 
 typedef struct gateway {
-  hg_config cfg;
+  hg_config cfg; /* as started: what a reload cannot change (listen, workers, limits, upstream, store, auth) */
+  /* The live configuration: cfg with whatever reloads changed since (policy, labels, workflows, lexicon path).
+   * Requests take it once when they start (live_cfg) and keep it to the end. A reload publishes a new copy; the
+   * copies it replaces stay allocated until the gateway closes, so no request ever sees one freed. */
+  _Atomic(hg_config *) live;
+  pthread_mutex_t config_lock; /* serialises reloads and guards what follows */
+  hg_config **retired;
+  size_t nretired;
+  hg_config file_cfg;         /* the file as last read, before command-line overrides (defaults without --config) */
+  char config_path[512];      /* --config, "" = started on defaults */
+  char lexicon_override[512]; /* --lexicon, kept across reloads */
+  char config_sha256[65];     /* of the file as last loaded, "" = defaults */
+  int64_t config_loaded_ms;
+  char lexicon_source[600]; /* where the lexicon in use came from: "starter", a path, or "upload" */
+  int64_t lexicon_loaded_ms;
+  uint8_t identity_key[HG_IDENTITY_KEY_BYTES];
+  atomic_int verifying; /* identity verifications in progress (background threads) */
   hg_lexicon_slot *lexicon;
   hg_store *store;
   uint8_t label_pk[HG_LABEL_PUBLIC_KEY_BYTES], label_sk[HG_LABEL_SECRET_KEY_BYTES];
@@ -105,7 +122,10 @@ void upstream_abort_from_data(up_call *call);
 
 /* ---- helpers shared by the routes ---- */
 
+/* Sends body (taken) as JSON; a NULL body, or one that cannot be encoded, is a 500. The status sent is kept in
+ * last_status (per thread) for the metrics of routes that answer in many places. */
 void send_json(struct evhttp_request *req, int status, json_t *body);
+extern _Thread_local int last_status;
 void send_error(struct evhttp_request *req, int status, const char *type, const char *message, const char *code);
 /* Authenticates the request's bearer key. Returns 0 and fills info, or sends 401 and returns -1. */
 int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info);
@@ -114,13 +134,50 @@ void pseudonym(const gateway *gw, const char *user, char out[33]);
 void sha256_hex(const void *data, size_t len, char out[65]);
 double now_seconds(void);
 
+static inline const hg_config *live_cfg(gateway *gw) { return atomic_load(&gw->live); }
+
+/* Reloads: the configuration from text (NULL = the file the gateway started with, or the defaults) and then the
+ * lexicon the new configuration names. Settings only a restart changes keep their running values; msg says which
+ * differed. Returns 0, or -1 with msg saying why nothing changed. */
+int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap);
+int reload_lexicon(gateway *gw, char *msg, size_t cap);
+
+/* ---- users (users.c): identity, minors, over-reliance ---- */
+
+typedef struct admission {
+  int minor;          /* the user is treated as a minor */
+  int remind_minutes; /* > 0: an over-reliance reminder opens this answer (minutes of continuous use) */
+  int counted;        /* usage is counted for this user (minors; everyone when reminders are for all) */
+  int64_t now, day, gap_ms;
+} admission;
+
+/* Everything checked about a user before a completion request: standing, real-name status when the profile asks
+ * for it, minors' closed hours and daily limits, and whether a reminder is due. Returns 0 when the request may go
+ * on, else the HTTP status it sent (403, 429, 503). Counts nothing: admit_count does, once the request is valid. */
+int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm);
+/* Counts an admitted, valid request in the user's usage (and the reminder as given). 0, or -1 after sending 503. */
+int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm);
+/* /compliance/identity (a user's own) and /admin/users... routes; return 1 when the path was theirs. */
+int handle_identity(worker *w, struct evhttp_request *req, const char *path);
+int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
+/* Waits (bounded) for background verifications to end; at shutdown. */
+void identity_drain(gateway *gw, unsigned timeout_ms);
+
+/* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */
+int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
+/* One audit record of an admin action ("admin:<name>" as actor); takes detail. */
+void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail);
+json_t *read_json_body(struct evhttp_request *req);
+/* Sends 400 naming the first member not in allowed (NULL-terminated) and returns -1; 0 when all are allowed. */
+int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed);
+
 /* workflows.c: complaints, takedowns, strikes, standing */
 void handle_compliance(worker *w, struct evhttp_request *req, const char *path);
 void handle_admin(worker *w, struct evhttp_request *req, const char *path);
-/* Sends 403 and returns -1 when the user is suspended or terminated. */
-int check_standing(gateway *gw, struct evhttp_request *req, const char *user);
+/* Sends 403 and returns -1 when the standing is suspended or terminated. */
+int refuse_standing(struct evhttp_request *req, const hg_user_standing *st);
 /* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
-void record_strike(gateway *gw, const char *user, int blocked, int64_t audit_seq);
+void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq);
 /* Rebuilds the takedown set when the store says it changed (or when forced). */
 void refresh_takedowns(gateway *gw, int force);
 hg_takedown_set *acquire_takedowns(gateway *gw);

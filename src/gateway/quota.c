@@ -42,7 +42,7 @@ static const char *over(const quota_slot *s, const struct hg_quota *q) {
 }
 
 int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
-  const struct hg_quota *qu = &gw->cfg.quota_user, *qk = &gw->cfg.quota_key;
+  const struct hg_quota *qu = &live_cfg(gw)->quota_user, *qk = &live_cfg(gw)->quota_key;
   int user_on = qu->requests_per_minute || qu->requests_per_day || qu->tokens_per_minute || qu->tokens_per_day;
   int key_on = qk->requests_per_minute || qk->requests_per_day || qk->tokens_per_minute || qk->tokens_per_day;
   if (!user_on && !key_on) return 0;
@@ -84,11 +84,11 @@ void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens
   snprintf(kid, sizeof kid, "k:%lld", (long long)key_id);
   int64_t now = now_ms();
   pthread_mutex_lock(&quota_lock);
-  if (gw->cfg.quota_user.tokens_per_minute || gw->cfg.quota_user.tokens_per_day) {
+  if (live_cfg(gw)->quota_user.tokens_per_minute || live_cfg(gw)->quota_user.tokens_per_day) {
     quota_slot *s = slot_for(uid, now);
     s->tok_min += tokens, s->tok_day += tokens;
   }
-  if (gw->cfg.quota_key.tokens_per_minute || gw->cfg.quota_key.tokens_per_day) {
+  if (live_cfg(gw)->quota_key.tokens_per_minute || live_cfg(gw)->quota_key.tokens_per_day) {
     quota_slot *s = slot_for(kid, now);
     s->tok_min += tokens, s->tok_day += tokens;
   }

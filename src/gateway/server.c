@@ -39,9 +39,17 @@ void pseudonym(const gateway *gw, const char *user, char out[33]) {
   sodium_bin2hex(out, 33, h, sizeof h);
 }
 
+_Thread_local int last_status;
+
 void send_json(struct evhttp_request *req, int status, json_t *body) {
-  char *s = json_dumps(body, JSON_COMPACT);
+  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
   json_decref(body);
+  if (!s) { /* a body that could not be made (out of memory, a string that is not UTF-8): never an empty 200 */
+    status = 500;
+    s = strdup("{\"error\":{\"message\":\"the answer could not be encoded\",\"type\":\"server_error\","
+               "\"param\":null,\"code\":null}}");
+  }
+  last_status = status;
   struct evbuffer *b = evbuffer_new();
   if (s) evbuffer_add(b, s, strlen(s));
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
@@ -84,6 +92,16 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
     send_error(req, 503, "server_error", "the key store is unavailable", NULL);
     return -1;
   }
+  if (info->expires_ms && now_ms() >= info->expires_ms) {
+    char msg[160], when[40];
+    time_t t = (time_t)(info->expires_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(msg, sizeof msg, "This API key expired at %s; ask for a new one.", when);
+    send_error(req, 401, "invalid_request_error", msg, "expired_api_key");
+    return -1;
+  }
   return 0;
 }
 
@@ -91,10 +109,26 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
 
 static void handle_models(worker *w, struct evhttp_request *req);
 
-static int reload_lexicon(gateway *gw, char *msg, size_t cap) {
+void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap);
+
+/* Loads the lexicon a configuration names: an upload kept in the data directory wins (DELETE /admin/lexicon removes
+ * it), then `lexicon:`, then the starter lexicon. source gets where it came from. */
+static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *source, size_t cap, hg_error *err) {
+  char upload[1100];
+  lexicon_upload_path(cfg, upload, sizeof upload);
+  if (access(upload, F_OK) == 0) {
+    snprintf(source, cap, "upload (%s)", upload);
+    return hg_lexicon_open(upload, out, err);
+  }
+  snprintf(source, cap, "%s", cfg->lexicon[0] ? cfg->lexicon : "starter");
+  return server_load_lexicon(cfg, out, err);
+}
+
+int reload_lexicon(gateway *gw, char *msg, size_t cap) {
   hg_lexicon *lex;
   hg_error err;
-  hg_status st = server_load_lexicon(&gw->cfg, &lex, &err);
+  char source[sizeof gw->lexicon_source];
+  hg_status st = load_lexicon_for(live_cfg(gw), &lex, source, sizeof source, &err);
   if (st) {
     snprintf(msg, cap, "%s", err.message);
     return -1;
@@ -102,8 +136,117 @@ static int reload_lexicon(gateway *gw, char *msg, size_t cap) {
   hg_lexicon_slot_replace(gw->lexicon, lex);
   size_t n = hg_lexicon_entry_count(lex);
   hg_lexicon_unref(lex);
+  pthread_mutex_lock(&gw->config_lock);
+  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
+  gw->lexicon_loaded_ms = now_ms();
+  pthread_mutex_unlock(&gw->config_lock);
   atomic_fetch_add(&gw->metrics.reloads, 1);
-  snprintf(msg, cap, "lexicon reloaded: %zu entries", n);
+  snprintf(msg, cap, "lexicon reloaded: %zu entries from %s", n, source);
+  return 0;
+}
+
+/* The settings a running gateway cannot change (sockets, threads, the store, keys): a reload keeps the running
+ * values, and says which ones the file changed since it was last read (command-line overrides are not changes). */
+static void keep_fixed(const hg_config *running, const hg_config *file_before, hg_config *next, char *changed,
+                       size_t cap) {
+  changed[0] = 0;
+#define FIXED(member, name)                                                                                            \
+  if (memcmp(&file_before->member, &next->member, sizeof next->member) && strlen(changed) + strlen(name) + 3 < cap)    \
+    strcat(strcat(changed, *changed ? ", " : ""), name);                                                               \
+  memcpy(&next->member, &running->member, sizeof next->member);
+  FIXED(listen, "listen")
+  FIXED(workers, "workers")
+  FIXED(max_body_bytes, "limits.max_body_bytes")
+  FIXED(max_header_bytes, "limits.max_header_bytes")
+  FIXED(header_timeout_ms, "limits.header_timeout_ms")
+  FIXED(body_timeout_ms, "limits.body_timeout_ms")
+  FIXED(max_streams, "limits.max_streams")
+  FIXED(drain_timeout_ms, "limits.drain_timeout_ms")
+  FIXED(upstream_url, "upstream.url")
+  FIXED(upstream_api_key, "upstream.api_key")
+  FIXED(connect_timeout_ms, "upstream.connect_timeout_ms")
+  FIXED(first_byte_timeout_ms, "upstream.first_byte_timeout_ms")
+  FIXED(idle_timeout_ms, "upstream.idle_timeout_ms")
+  FIXED(data_dir, "data_dir")
+  FIXED(store_url, "store")
+  FIXED(auth_required, "auth.required")
+  FIXED(identity_key_file, "identity.key_file")
+#undef FIXED
+}
+
+static char *read_whole(const char *path, size_t *len, char *msg, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return snprintf(msg, cap, "%s: %s", path, strerror(errno)), NULL;
+  char *buf = malloc((4u << 20) + 1);
+  size_t n = buf ? fread(buf, 1, 4u << 20, f) : 0;
+  int bad = !buf || ferror(f);
+  fclose(f);
+  if (bad) return free(buf), snprintf(msg, cap, "%s: cannot read", path), NULL;
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap) {
+  char *owned = NULL;
+  if (!text && gw->config_path[0]) {
+    if (!(owned = read_whole(gw->config_path, &len, msg, cap))) return -1;
+    text = owned;
+    name = gw->config_path;
+  }
+  hg_config *next = malloc(sizeof *next);
+  if (!next) return free(owned), snprintf(msg, cap, "out of memory"), -1;
+  hg_config_init(next);
+  hg_error err;
+  if (text && hg_config_parse(next, text, len, name, &err)) {
+    snprintf(msg, cap, "%s", err.message);
+    free(next);
+    free(owned);
+    return -1;
+  }
+  char sha[65] = "";
+  if (text) sha256_hex(text, len, sha);
+  free(owned);
+  char changed[400];
+  hg_config *parsed = malloc(sizeof *parsed);
+  if (!parsed) return free(next), snprintf(msg, cap, "out of memory"), -1;
+  *parsed = *next;
+  pthread_mutex_lock(&gw->config_lock);
+  keep_fixed(&gw->cfg, &gw->file_cfg, next, changed, sizeof changed);
+  if (gw->lexicon_override[0]) snprintf(next->lexicon, sizeof next->lexicon, "%s", gw->lexicon_override);
+  /* the lexicon the new configuration names is loaded before anything is published: a bad one changes nothing */
+  hg_lexicon *lex = NULL;
+  char source[sizeof gw->lexicon_source];
+  if (load_lexicon_for(next, &lex, source, sizeof source, &err)) {
+    pthread_mutex_unlock(&gw->config_lock);
+    snprintf(msg, cap, "lexicon: %s", err.message);
+    free(next);
+    free(parsed);
+    return -1;
+  }
+  hg_config **r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
+  if (!r) {
+    pthread_mutex_unlock(&gw->config_lock);
+    hg_lexicon_unref(lex);
+    free(next);
+    free(parsed);
+    return snprintf(msg, cap, "out of memory"), -1;
+  }
+  gw->file_cfg = *parsed;
+  free(parsed);
+  gw->retired = r;
+  gw->retired[gw->nretired++] = atomic_exchange(&gw->live, next);
+  hg_lexicon_slot_replace(gw->lexicon, lex);
+  size_t entries = hg_lexicon_entry_count(lex);
+  hg_lexicon_unref(lex);
+  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
+  gw->lexicon_loaded_ms = gw->config_loaded_ms = now_ms();
+  snprintf(gw->config_sha256, sizeof gw->config_sha256, "%s", sha);
+  pthread_mutex_unlock(&gw->config_lock);
+  atomic_fetch_add(&gw->metrics.reloads, 1);
+  snprintf(msg, cap, "configuration reloaded (profile %s); lexicon: %zu entries from %s%s%s%s",
+           hg_profile_name(next->profile), entries, source, *changed ? "; needs a restart to change: " : "", changed,
+           "");
   return 0;
 }
 
@@ -111,12 +254,17 @@ static void route(struct evhttp_request *req, void *arg) {
   worker *w = arg;
   gateway *gw = w->gw;
   const char *uri = evhttp_request_get_uri(req);
-  char path[256];
+  char path[2048];
   size_t i = 0;
   while (uri[i] && uri[i] != '?' && i < sizeof path - 1)
     path[i] = uri[i], i++;
   path[i] = 0;
   double t0 = now_seconds();
+  if (uri[i] && uri[i] != '?') { /* never cut a path: a cut one could name another user */
+    send_error(req, 414, "invalid_request_error", "the request path is too long", NULL);
+    metrics_request(&gw->metrics, R_OTHER, 414, now_seconds() - t0);
+    return;
+  }
   if (!strcmp(path, "/v1/chat/completions")) return handle_completion(w, req, 1);
   if (!strcmp(path, "/v1/completions")) return handle_completion(w, req, 0);
   if (!strcmp(path, "/v1/models")) return handle_models(w, req);
@@ -157,8 +305,8 @@ static void route(struct evhttp_request *req, void *arg) {
       send_error(req, 405, "invalid_request_error", "use POST", NULL);
       return;
     }
-    char msg[400];
-    int bad = reload_lexicon(gw, msg, sizeof msg);
+    char msg[900];
+    int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
     char actor[64];
     snprintf(actor, sizeof actor, "admin:%.50s", key.user);
     hg_audit_record r = {0};
@@ -301,7 +449,8 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
   evhttp_set_max_body_size(w->http, (ev_ssize_t)gw->cfg.max_body_bytes);
   evhttp_set_max_headers_size(w->http, (ev_ssize_t)gw->cfg.max_header_bytes);
   evhttp_set_timeout(w->http, (int)((gw->cfg.header_timeout_ms + 999) / 1000));
-  evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_allowed_methods(w->http,
+                             EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
   evhttp_set_gencb(w->http, route, w);
   w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
   struct timeval tv = {0, 100000};
@@ -368,13 +517,13 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     if (tick % 72000 == 1200) { /* the retention job: an hour apart, the first a minute after start */
       hg_purge_counts pc;
       hg_error perr;
-      if (hg_store_purge(gw->store, now_ms(), (int64_t)gw->cfg.text_retention_days * 86400000, 0, &pc, &perr))
+      if (hg_store_purge(gw->store, now_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc, &perr))
         fprintf(stderr, "hegui: purge: %s\n", perr.message);
     }
     if (atomic_exchange(&gw->reload_requested, 0)) {
-      char rmsg[400];
-      reload_lexicon(gw, rmsg, sizeof rmsg);
-      fprintf(stderr, "hegui: SIGHUP: %s\n", rmsg);
+      char rmsg[900];
+      int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
+      fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);
     }
     int s = atomic_load(&gw->stopping);
     if (s && !stop_at) stop_at = now_seconds() + gw->cfg.drain_timeout_ms / 1000.0;
@@ -389,6 +538,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   atomic_store(&gw->stopping, 2);
   for (unsigned i = 0; i < gw->nworkers; i++)
     pthread_join(gw->workers[i].thread, NULL);
+  identity_drain(gw, 15000); /* background verifications still talking to the provider */
   for (unsigned i = 0; i < gw->nworkers; i++)
     worker_free(&gw->workers[i]);
   free(gw->workers);
@@ -434,7 +584,22 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   mkdir(gw->cfg.data_dir, 0700);
   hg_error err;
   hg_lexicon *lex;
-  if (server_load_lexicon(&gw->cfg, &lex, &err)) return snprintf(msg, cap, "lexicon: %s", err.message), -1;
+  pthread_mutex_init(&gw->config_lock, NULL);
+  hg_config *live = malloc(sizeof *live);
+  if (!live) return snprintf(msg, cap, "out of memory"), -1;
+  *live = gw->cfg;
+  atomic_store(&gw->live, live);
+  gw->config_loaded_ms = now_ms();
+  if (gw->config_path[0]) {
+    size_t len;
+    char *text = read_whole(gw->config_path, &len, msg, cap);
+    if (!text) return -1;
+    sha256_hex(text, len, gw->config_sha256);
+    free(text);
+  }
+  if (load_lexicon_for(&gw->cfg, &lex, gw->lexicon_source, sizeof gw->lexicon_source, &err))
+    return snprintf(msg, cap, "lexicon: %s", err.message), -1;
+  gw->lexicon_loaded_ms = now_ms();
   hg_lexicon_slot_new(lex, &gw->lexicon);
   hg_lexicon_unref(lex);
   char url[700];
@@ -447,6 +612,14 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     return snprintf(msg, cap, "label keys: %s", err.message), -1;
   if (read_or_create_key(gw->cfg.data_dir, "pseudonym.key", gw->pseudonym_key, sizeof gw->pseudonym_key, msg, cap))
     return -1;
+  /* identity fields are sealed with a key kept apart from the database (HEGUI_IDENTITY_KEY wins) */
+  char idkey[1100];
+  if (gw->cfg.identity_key_file[0])
+    snprintf(idkey, sizeof idkey, "%s", gw->cfg.identity_key_file);
+  else
+    snprintf(idkey, sizeof idkey, "%s/identity.key", gw->cfg.data_dir);
+  if (hg_identity_key_load(idkey, 1, gw->identity_key, &err))
+    return snprintf(msg, cap, "identity key: %s", err.message), -1;
   pthread_mutex_init(&gw->takedown_lock, NULL);
   gw->takedown_version = -1;
   refresh_takedowns(gw, 1);
@@ -454,6 +627,14 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
 }
 
 void gateway_close(gateway *gw) {
+  free(atomic_exchange(&gw->live, NULL));
+  for (size_t i = 0; i < gw->nretired; i++)
+    free(gw->retired[i]);
+  free(gw->retired);
+  gw->retired = NULL;
+  gw->nretired = 0;
+  pthread_mutex_destroy(&gw->config_lock);
+  sodium_memzero(gw->identity_key, sizeof gw->identity_key);
   if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
   pthread_mutex_destroy(&gw->takedown_lock);
   hg_lexicon_slot_free(gw->lexicon);

@@ -17,22 +17,31 @@ static const char *const complaint_types[5] = {"prohibited_content", "ip_infring
                                                "other"};
 
 int64_t now_ms(void) {
-  /* tests may pin the clock: HEGUI_TEST_NOW_MS */
+  /* tests may pin the clock: HEGUI_TEST_NOW_MS=<ms>, or =@FILE to read it from a file at every call (a clock the
+   * test moves while the gateway runs) */
   const char *t = getenv("HEGUI_TEST_NOW_MS");
-  if (t && *t) return strtoll(t, NULL, 10);
+  if (t && *t == '@') {
+    FILE *f = fopen(t + 1, "r");
+    long long v = 0;
+    int ok = f && fscanf(f, "%lld", &v) == 1;
+    if (f) fclose(f);
+    if (ok) return v;
+  } else if (t && *t) {
+    return strtoll(t, NULL, 10);
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static json_t *read_body(struct evhttp_request *req) {
+json_t *read_json_body(struct evhttp_request *req) {
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t n = evbuffer_get_length(in);
   return json_loadb((const char *)evbuffer_pullup(in, -1), n, JSON_REJECT_DUPLICATES, NULL);
 }
 
 /* Rejects members other than the allowed ones: a typo must not be silently ignored. */
-static int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed) {
+int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed) {
   const char *key;
   json_t *v;
   json_object_foreach(body, key, v) {
@@ -49,7 +58,7 @@ static int only_members(struct evhttp_request *req, json_t *body, const char *co
   return 0;
 }
 
-static void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
+void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
   char actor[160], *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
   snprintf(actor, sizeof actor, "admin:%s", key->user);
   hg_audit_record r = {0};
@@ -119,8 +128,9 @@ hg_takedown_set *acquire_takedowns(gateway *gw) {
 }
 
 static int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
+  const hg_config *cfg = live_cfg(gw);
   int64_t now = now_ms();
-  int64_t expires = gw->cfg.takedown_days ? now + (int64_t)gw->cfg.takedown_days * 86400000 : 0;
+  int64_t expires = cfg->takedown_days ? now + (int64_t)cfg->takedown_days * 86400000 : 0;
   /* refuse what could never match, or would match far too much, before it is stored */
   char *folded;
   size_t flen, chars = 0;
@@ -171,13 +181,8 @@ static int match_answer(void *ctx, const hg_audit_record *r) {
 
 /* ---- strikes ---- */
 
-int check_standing(gateway *gw, struct evhttp_request *req, const char *user) {
-  hg_user_standing st;
-  hg_error err;
-  if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) { /* fail closed */
-    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
-    return -1;
-  }
+int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
+  hg_user_standing st = *stp;
   if (st.standing == HG_STANDING_ACTIVE) return 0;
   char msg[200];
   if (st.standing == HG_STANDING_TERMINATED)
@@ -197,12 +202,11 @@ int check_standing(gateway *gw, struct evhttp_request *req, const char *user) {
   return -1;
 }
 
-void record_strike(gateway *gw, const char *user, int blocked, int64_t audit_seq) {
+void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq) {
   hg_user_standing st;
   hg_error err;
   int64_t now = now_ms();
   if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err) || !blocked) return;
-  const hg_config *cfg = &gw->cfg;
   if (st.standing != HG_STANDING_ACTIVE) return;
   if (st.blocked_in_a_row < cfg->strikes_in_a_row && st.blocked_today < cfg->strikes_per_day) return;
   char reason[200];
@@ -240,7 +244,7 @@ static int rate_limited(worker *w, struct evhttp_request *req) {
   int64_t minute = now_ms() / 60000;
   struct rate_slot *s = &w->rate[h % (sizeof w->rate / sizeof *w->rate)];
   if (s->key != h || s->minute != minute) s->key = h, s->minute = minute, s->count = 0;
-  return ++s->count > w->gw->cfg.complaint_rate_per_minute;
+  return ++s->count > live_cfg(w->gw)->complaint_rate_per_minute;
 }
 
 static json_t *complaint_json(const hg_complaint *c) {
@@ -252,7 +256,13 @@ static json_t *complaint_json(const hg_complaint *c) {
 
 void handle_compliance(worker *w, struct evhttp_request *req, const char *path) {
   gateway *gw = w->gw;
+  const hg_config *cfg = live_cfg(gw);
   double t0 = now_seconds();
+  last_status = 0;
+  if (handle_identity(w, req, path)) {
+    metrics_request(&gw->metrics, R_ADMIN, last_status, now_seconds() - t0);
+    return;
+  }
   if (strcmp(path, "/compliance/complaints")) {
     send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
     return;
@@ -262,7 +272,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     /* the published process and its time limits */
     json_t *limits = json_object();
     for (int i = 0; i < 5; i++)
-      json_object_set_new(limits, complaint_types[i], json_integer(gw->cfg.complaint_due_hours[i]));
+      json_object_set_new(limits, complaint_types[i], json_integer(cfg->complaint_due_hours[i]));
     send_json(req, 200,
               json_pack("{s:s, s:[s,s,s,s,s], s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
                         "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types",
@@ -276,7 +286,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         "time_limit_hours", limits, "takedown",
                         "upheld content is fingerprinted and blocked in every answer from then on", "authorities",
                         "users may also report to the competent authorities (Art. 18)", "takedown_keep_days",
-                        (json_int_t)gw->cfg.takedown_days, "profile", hg_profile_name(gw->cfg.profile)));
+                        (json_int_t)cfg->takedown_days, "profile", hg_profile_name(cfg->profile)));
     metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
     return;
   }
@@ -289,7 +299,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     metrics_request(&gw->metrics, R_ADMIN, 429, now_seconds() - t0);
     return;
   }
-  json_t *body = read_body(req);
+  json_t *body = read_json_body(req);
   static const char *const allowed[] = {"type", "produce_id", "text", "contact", NULL};
   if (!json_is_object(body)) {
     send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
@@ -315,7 +325,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     json_decref(body);
     return;
   }
-  int64_t now = now_ms(), id = 0, due = now + (int64_t)gw->cfg.complaint_due_hours[ti] * 3600000;
+  int64_t now = now_ms(), id = 0, due = now + (int64_t)cfg->complaint_due_hours[ti] * 3600000;
   hg_error err;
   /* the ticket is on disk before the 2xx goes out: an acknowledged complaint is never lost */
   hg_status st = hg_store_complaint_add(gw->store, type, pid, text, contact, now, due, &id, &err);
@@ -363,10 +373,21 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   double t0 = now_seconds();
   hg_key_info key;
   if (authenticate(gw, req, &key)) return;
+  /* keys, policy, lexicon, audit; users and identity: each route checks its own role */
+  last_status = 0;
+  if (handle_admin_ops(w, req, path, &key) || handle_admin_users(w, req, path, &key)) {
+    metrics_request(&gw->metrics, R_ADMIN, last_status, now_seconds() - t0);
+    return;
+  }
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  int write = cmd == EVHTTP_REQ_POST;
+  int write = cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
   if (need_role(req, &key, write)) {
     metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
+    return;
+  }
+  if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use GET or POST on this route", NULL);
+    metrics_request(&gw->metrics, R_ADMIN, 405, now_seconds() - t0);
     return;
   }
   hg_error err;
@@ -400,7 +421,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       hg_complaint_clear(&c);
       return;
     }
-    json_t *body = read_body(req);
+    json_t *body = read_json_body(req);
     static const char *const allowed[] = {"status", "resolution", NULL};
     if (!json_is_object(body) || only_members(req, body, allowed)) {
       if (!json_is_object(body)) send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
@@ -469,7 +490,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       hg_store_takedown_each(gw->store, now_ms(), list_takedown, &l, &err);
       send_json(req, 200, json_pack("{s:o}", "takedowns", l.arr));
     } else {
-      json_t *body = read_body(req);
+      json_t *body = read_json_body(req);
       static const char *const allowed[] = {"text", NULL};
       const char *text = json_string_value(json_object_get(body, "text"));
       if (!json_is_object(body) || !text) {
@@ -484,48 +505,6 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
         }
       }
       json_decref(body);
-    }
-  } else if (!strncmp(path, "/admin/users/", 13)) {
-    char user[128];
-    snprintf(user, sizeof user, "%s", path + 13);
-    char *slash = strchr(user, '/');
-    int standing_route = slash && !strcmp(slash, "/standing");
-    if (slash) *slash = 0;
-    if (cmd == EVHTTP_REQ_GET && !slash) {
-      hg_user_standing st;
-      if (hg_store_user_standing(gw->store, user, now_ms(), &st, &err)) {
-        send_error(req, 404, "invalid_request_error", "no such user", NULL);
-        return;
-      }
-      send_json(req, 200,
-                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "user", user, "standing", hg_standing_name(st.standing),
-                          "until_ms", (json_int_t)st.until_ms, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
-                          "blocked_today", (json_int_t)st.blocked_today, "suspensions", (json_int_t)st.suspensions));
-    } else if (write && standing_route) {
-      json_t *body = read_body(req);
-      static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
-      const char *s = json_string_value(json_object_get(body, "standing"));
-      hg_standing to = s && !strcmp(s, "active")       ? HG_STANDING_ACTIVE
-                       : s && !strcmp(s, "suspended")  ? HG_STANDING_SUSPENDED
-                       : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
-                                                       : (hg_standing)-1;
-      if (!json_is_object(body) || (int)to < 0) {
-        send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
-      } else if (!only_members(req, body, allowed)) {
-        const char *reason = json_string_value(json_object_get(body, "reason"));
-        int64_t until = json_integer_value(json_object_get(body, "until_ms"));
-        if (hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer", now_ms(), &err)) {
-          send_error(req, 400, "invalid_request_error", err.message, NULL);
-        } else {
-          char who[33];
-          pseudonym(gw, user, who);
-          admin_record(gw, &key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
-          send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
-        }
-      }
-      json_decref(body);
-    } else {
-      send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
     }
   } else {
     send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");

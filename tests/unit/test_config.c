@@ -168,6 +168,100 @@ static void every_key(void **state) {
   assert_int_equal(c.retain_text, HG_RETAIN_FULL);
 }
 
+/* identity, minors, reliance, timezone; the profile's defaults and its 3-month takedown rule */
+static void users_sections(void **state) {
+  (void)state;
+  hg_config c;
+  hg_error err;
+  hg_config_init(&c);
+  assert_int_equal(c.identity_required, -1);
+  assert_int_equal(hg_config_identity_required(&c), 0); /* tc260: real names are not a GenAI duty */
+  assert_int_equal(hg_config_reminders_all_users(&c), 0);
+  assert_int_equal(c.utc_offset_minutes, 480);
+  assert_int_equal(c.minors_enabled, 1);
+  assert_int_equal(c.minors_daily_minutes, 60);
+  assert_int_equal(c.minors_closed_from, 1320);
+  assert_int_equal(c.minors_closed_to, 480);
+  assert_int_equal(c.reminder_minutes, 120);
+  assert_int_equal(c.pause_minutes, 20);
+  assert_string_equal(c.idv.url, "");
+  assert_string_equal(c.idv.result_path, "result");
+  assert_int_equal(parse(&c, "policy: {profile: draft-2023}\n", &err), HG_OK);
+  assert_int_equal(hg_config_identity_required(&c), 1);
+  assert_int_equal(hg_config_reminders_all_users(&c), 1);
+  const char *text = "identity:\n"
+                     "  required: false\n"
+                     "  key_file: /etc/hegui/id.key\n"
+                     "  provider:\n"
+                     "    url: https://idv.example/v2/check/\n"
+                     "    token: abc.def\n"
+                     "    timeout_ms: 2500\n"
+                     "    request: {name: xm, id_number: sfzh, phone: ~}\n"
+                     "    result_path: data.res\n"
+                     "    verified_value: '1'\n"
+                     "    rejected_value: '2'\n"
+                     "    reason_path: ''\n"
+                     "minors: {enabled: false, daily_minutes: 0, daily_requests: 50, closed_hours: '21:30-06:00'}\n"
+                     "reliance: {reminder_minutes: 45, pause_minutes: 5, all_users: true, reminder: '休息%d分钟了'}\n"
+                     "timezone: '-05:30'\n";
+  if (parse(&c, text, &err)) fail_msg("%s", err.message);
+  assert_int_equal(hg_config_identity_required(&c), 0);
+  assert_string_equal(c.identity_key_file, "/etc/hegui/id.key");
+  assert_string_equal(c.idv.url, "https://idv.example/v2/check");
+  assert_string_equal(c.idv.token, "abc.def");
+  assert_int_equal(c.idv.timeout_ms, 2500);
+  assert_string_equal(c.idv.field_name, "xm");
+  assert_string_equal(c.idv.field_id_number, "sfzh");
+  assert_string_equal(c.idv.field_phone, "");
+  assert_string_equal(c.idv.result_path, "data.res");
+  assert_string_equal(c.idv.verified_value, "1");
+  assert_string_equal(c.idv.rejected_value, "2");
+  assert_string_equal(c.idv.reason_path, "");
+  assert_int_equal(c.minors_enabled, 0);
+  assert_int_equal(c.minors_daily_minutes, 0);
+  assert_int_equal(c.minors_daily_requests, 50);
+  assert_int_equal(c.minors_closed_from, 21 * 60 + 30);
+  assert_int_equal(c.minors_closed_to, 360);
+  assert_int_equal(c.reminder_minutes, 45);
+  assert_int_equal(c.pause_minutes, 5);
+  assert_int_equal(hg_config_reminders_all_users(&c), 1);
+  assert_string_equal(c.reminder_text, "休息%d分钟了");
+  assert_int_equal(c.utc_offset_minutes, -330);
+  assert_int_equal(parse(&c, "minors: {closed_hours: none}\ntimezone: UTC\n", &err), HG_OK);
+  assert_int_equal(c.minors_closed_from, c.minors_closed_to);
+  assert_int_equal(c.utc_offset_minutes, 0);
+
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"minors:\n  closed_hours: 22-8\n", "t.yaml:2: minors.closed_hours: expected \"HH:MM-HH:MM\""},
+      {"minors:\n  closed_hours: '22:00-22:00'\n", "t.yaml:2: minors.closed_hours"},
+      {"minors:\n  closed_hours: '25:00-08:00'\n", "t.yaml:2: minors.closed_hours"},
+      {"timezone: '+8'\n", "t.yaml:1: timezone: expected a UTC offset"},
+      {"timezone: '+15:00'\n", "t.yaml:1: timezone"},
+      {"identity: {required: maybe}\n", "t.yaml:1: identity.required: expected auto, false or true"},
+      {"identity:\n  provider: {url: ftp://x}\n", "t.yaml:2: identity.provider.url"},
+      {"identity:\n  provider: {result_path: a..b}\n", "t.yaml:2: identity.provider.result_path"},
+      {"identity:\n  provider: {verified_value: ''}\n", "t.yaml:2: identity.provider.verified_value"},
+      {"reliance: {reminder: '%s'}\n", "t.yaml:1: reliance.reminder: the only placeholder is %d"},
+      {"reliance: {reminder: '%d %d'}\n", "t.yaml:1: reliance.reminder: use %d at most once"},
+      {"reliance: {pause_minutes: 0}\n", "t.yaml:1: reliance.pause_minutes"},
+      {"policy: {profile: draft-2023}\ntakedowns: {keep_days: 30}\n", "3 months profile draft-2023 requires"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    hg_config d;
+    hg_config_init(&d);
+    if (parse(&d, bad[i].text, &err) == HG_OK) fail_msg("accepted: %s", bad[i].text);
+    if (!strstr(err.message, bad[i].want)) fail_msg("'%s': got '%s', want '%s'", bad[i].text, err.message, bad[i].want);
+  }
+  /* draft-2023 with takedowns kept for good, or 90 days and more, is fine; other profiles take any value */
+  hg_config_init(&c);
+  assert_int_equal(parse(&c, "policy: {profile: draft-2023}\ntakedowns: {keep_days: 0}\n", &err), HG_OK);
+  assert_int_equal(parse(&c, "takedowns: {keep_days: 90}\n", &err), HG_OK);
+  hg_config_init(&c);
+  assert_int_equal(parse(&c, "takedowns: {keep_days: 30}\n", &err), HG_OK);
+}
+
 static void store_follows_data_dir(void **state) {
   (void)state;
   hg_config c;
@@ -354,13 +448,10 @@ static void offsets_are_bytes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(defaults),
-      cmocka_unit_test(example_file),
-      cmocka_unit_test(every_key),
-      cmocka_unit_test(store_follows_data_dir),
-      cmocka_unit_test(errors_name_line_and_key),
-      cmocka_unit_test(unchanged_on_error),
-      cmocka_unit_test(offsets_are_bytes),
+      cmocka_unit_test(defaults),           cmocka_unit_test(example_file),
+      cmocka_unit_test(every_key),          cmocka_unit_test(store_follows_data_dir),
+      cmocka_unit_test(users_sections),     cmocka_unit_test(errors_name_line_and_key),
+      cmocka_unit_test(unchanged_on_error), cmocka_unit_test(offsets_are_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

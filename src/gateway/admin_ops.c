@@ -1,0 +1,441 @@
+/* admin_ops.c — running the service through the admin API: API keys (create with an expiry, list, revoke), the
+ * policy (read, upload: validated, written to the configuration file, applied to every worker without a restart),
+ * the lexicon (upload: compiled, kept in the data directory, swapped in; delete to go back to the configured one),
+ * and the audit chain (verify, export as JSON lines that let anyone recompute it). Every change leaves an audit
+ * record naming the admin; uploads are recorded by SHA-256, not by content. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "store/store_internal.h"
+
+#define ROLE_ADMIN (1u << HG_ROLE_ADMIN)
+#define CONFIG_UPLOAD_MAX (4u << 20)
+#define ROLE_AUDIT (1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
+
+static int allowed_role(struct evhttp_request *req, const hg_key_info *key, unsigned mask) {
+  if (mask & (1u << key->role)) return 1;
+  send_error(req, 403, "permission_error",
+             mask == ROLE_ADMIN ? "this call needs an admin key" : "this call needs an admin or auditor key", NULL);
+  return 0;
+}
+
+static const char *query_param(struct evhttp_request *req, struct evkeyvalq *params, const char *name) {
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (!q || evhttp_parse_query_str(q, params)) return NULL;
+  return evhttp_find_header(params, name);
+}
+
+/* Writes data to path through a temporary file and a rename, so a reader sees the old or the new file, never half
+ * of one; the directory entry is synced too. */
+int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap) {
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return snprintf(msg, cap, "cannot write %s: %s", tmp, strerror(errno)), -1;
+  const char *p = data;
+  size_t left = len;
+  while (left) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    p += n, left -= (size_t)n;
+  }
+  int bad = left || fsync(fd);
+  bad |= close(fd) != 0;
+  if (bad || rename(tmp, path)) {
+    snprintf(msg, cap, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) fsync(dfd), close(dfd);
+  return 0;
+}
+
+/* ---- keys ---- */
+
+typedef struct key_list {
+  json_t *arr;
+  int64_t now;
+} key_list;
+
+static int list_key(void *ctx, const hg_key_info *k) {
+  key_list *l = ctx;
+  json_array_append_new(l->arr, json_pack("{s:I, s:s, s:s, s:I, s:I, s:b, s:b}", "id", (json_int_t)k->key_id, "user",
+                                          k->user, "role", hg_role_name(k->role), "created_ms",
+                                          (json_int_t)k->created_ms, "expires_ms", (json_int_t)k->expires_ms,
+                                          "revoked", k->revoked, "expired", k->expires_ms && l->now >= k->expires_ms));
+  return json_array_size(l->arr) >= 10000;
+}
+
+static void keys_route(gateway *gw, struct evhttp_request *req, const char *path, const hg_key_info *key) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  hg_error err;
+  hg_error_clear(&err);
+  if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_GET) {
+    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    struct evkeyvalq params = {0};
+    const char *user = query_param(req, &params, "user");
+    key_list l = {json_array(), now_ms()};
+    hg_status st = hg_store_key_list(gw->store, user && *user ? user : NULL, list_key, &l, &err);
+    if (params.tqh_first) evhttp_clear_headers(&params);
+    if (st) {
+      json_decref(l.arr);
+      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503, st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
+                 st == HG_ERR_NOT_FOUND ? "no such user" : err.message, NULL);
+      return;
+    }
+    send_json(req, 200, json_pack("{s:o}", "keys", l.arr));
+    return;
+  }
+  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_POST) {
+    json_t *body = read_json_body(req);
+    static const char *const allowed[] = {"user", "role", "expires_days", NULL};
+    const char *user = json_string_value(json_object_get(body, "user"));
+    const char *role_s = json_string_value(json_object_get(body, "role"));
+    json_t *days_v = json_object_get(body, "expires_days");
+    hg_role role = HG_ROLE_USER;
+    if (!json_is_object(body)) {
+      send_error(req, 400, "invalid_request_error", "the body must be {\"user\": ..., \"role\": ...}", NULL);
+    } else if (only_members(req, body, allowed)) {
+    } else if (!user || (json_object_get(body, "role") && (!role_s || hg_role_parse(role_s, &role)))) {
+      send_error(req, 400, "invalid_request_error",
+                 "user is required; role is one of user, reviewer, admin, auditor (default user)", NULL);
+    } else if (days_v && (!json_is_integer(days_v) || json_integer_value(days_v) < 1 ||
+                          json_integer_value(days_v) > 36500)) {
+      send_error(req, 400, "invalid_request_error", "expires_days must be a whole number of days, 1-36500", NULL);
+    } else {
+      int64_t expires = days_v ? now_ms() + (int64_t)json_integer_value(days_v) * 86400000 : 0;
+      char k[HG_KEY_MAX];
+      if (hg_store_key_create_ex(gw->store, user, role, expires, k, &err)) {
+        send_error(req, 400, "invalid_request_error", err.message, NULL);
+      } else {
+        hg_key_info info = {0};
+        if (hg_store_key_lookup(gw->store, k, strlen(k), &info, &err)) info.key_id = 0; /* made, but unread */
+        char who[33];
+        pseudonym(gw, user, who);
+        admin_record(gw, key, "admin/key-create", "created",
+                     json_pack("{s:I, s:s, s:s, s:I}", "key_id", (json_int_t)info.key_id, "user", who, "role",
+                               hg_role_name(role), "expires_ms", (json_int_t)expires));
+        /* the key itself is shown once, here; only its hash is kept */
+        send_json(req, 201, json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)info.key_id, "key", k, "user", user,
+                                      "role", hg_role_name(role), "expires_ms", (json_int_t)expires));
+      }
+      sodium_memzero(k, sizeof k);
+    }
+    json_decref(body);
+    return;
+  }
+  long long id = 0;
+  char tail[32] = "";
+  if (sscanf(path, "/admin/keys/%lld/%31s", &id, tail) == 2 && id > 0 && !strcmp(tail, "revoke") &&
+      cmd == EVHTTP_REQ_POST) {
+    hg_status st = hg_store_key_revoke(gw->store, id, &err);
+    if (st) {
+      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503, st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
+                 st == HG_ERR_NOT_FOUND ? "no such key" : err.message, NULL);
+      return;
+    }
+    admin_record(gw, key, "admin/key-revoke", "revoked", json_pack("{s:I}", "key_id", (json_int_t)id));
+    send_json(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+    return;
+  }
+  send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+}
+
+/* ---- policy ---- */
+
+static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  const hg_config *cfg = live_cfg(gw);
+  if (cmd == EVHTTP_REQ_GET) {
+    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    pthread_mutex_lock(&gw->config_lock);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source",
+                          gw->config_path[0] ? gw->config_path : "defaults", "sha256", gw->config_sha256, "loaded_ms",
+                          (json_int_t)gw->config_loaded_ms, "profile", hg_profile_name(cfg->profile),
+                          "identity_required", hg_config_identity_required(cfg), "reminders_all_users",
+                          hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
+    pthread_mutex_unlock(&gw->config_lock);
+    if (gw->config_path[0]) {
+      FILE *f = fopen(gw->config_path, "rb");
+      char *buf = malloc(1u << 20);
+      size_t n = f && buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
+      if (f) fclose(f);
+      if (buf) json_object_set_new(o, "text", json_stringn(buf, n));
+      free(buf);
+    }
+    send_json(req, 200, o);
+    return;
+  }
+  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use GET, or PUT with the YAML configuration as the body", NULL);
+    return;
+  }
+  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (!gw->config_path[0]) {
+    send_error(req, 409, "invalid_request_error",
+               "this gateway was started without --config, so an uploaded policy could not survive a restart; start "
+               "it with --config FILE",
+               NULL);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  const char *text = (const char *)evbuffer_pullup(in, -1);
+  char msg[700], old_sha[65], new_sha[65];
+  if (!len) {
+    send_error(req, 422, "invalid_request_error",
+               "the body is empty: send the whole configuration (an empty one would reset every setting)",
+               "invalid_config");
+    return;
+  }
+  /* the file as it is, to put back if the new one cannot be saved */
+  char *old_text = NULL;
+  size_t old_len = 0;
+  FILE *f = fopen(gw->config_path, "rb");
+  if (f) {
+    old_text = malloc(CONFIG_UPLOAD_MAX + 1);
+    old_len = old_text ? fread(old_text, 1, CONFIG_UPLOAD_MAX, f) : 0;
+    fclose(f);
+  }
+  pthread_mutex_lock(&gw->config_lock);
+  snprintf(old_sha, sizeof old_sha, "%s", gw->config_sha256);
+  pthread_mutex_unlock(&gw->config_lock);
+  sha256_hex(text, len, new_sha);
+  /* validated and applied first (a bad text changes nothing), then saved; a failed save restores the old one */
+  if (reload_config(gw, text, len, "policy upload", msg, sizeof msg)) {
+    send_error(req, 422, "invalid_request_error", msg, "invalid_config");
+    admin_record(gw, key, "admin/policy", "refused", json_pack("{s:s, s:s}", "sha256", new_sha, "message", msg));
+    free(old_text);
+    return;
+  }
+  char wmsg[300], rmsg[700];
+  if (write_file_atomic(gw->config_path, text, len, wmsg, sizeof wmsg)) {
+    int restored = old_text && !reload_config(gw, old_text, old_len, gw->config_path, rmsg, sizeof rmsg);
+    free(old_text);
+    char m[700];
+    snprintf(m, sizeof m, "%s; %s", wmsg, restored ? "the previous policy is in force again" : "the new policy is in force but not saved");
+    send_error(req, 500, "server_error", m, NULL);
+    admin_record(gw, key, "admin/policy", restored ? "not-saved" : "applied-not-saved",
+                 json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", m));
+    return;
+  }
+  free(old_text);
+  admin_record(gw, key, "admin/policy", "applied",
+               json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", msg));
+  send_json(req, 200, json_pack("{s:s, s:s, s:s}", "status", "applied", "sha256", new_sha, "message", msg));
+}
+
+/* ---- lexicon ---- */
+
+void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap) {
+  snprintf(out, cap, "%s/lexicon-upload.tsv", cfg->data_dir);
+}
+
+static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  const hg_config *cfg = live_cfg(gw);
+  char upload[1100], msg[700];
+  lexicon_upload_path(cfg, upload, sizeof upload);
+  if (cmd == EVHTTP_REQ_GET) {
+    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
+    size_t n = hg_lexicon_entry_count(lex);
+    hg_lexicon_unref(lex);
+    pthread_mutex_lock(&gw->config_lock);
+    json_t *o = json_pack("{s:I, s:s, s:I}", "entries", (json_int_t)n, "source", gw->lexicon_source, "loaded_ms",
+                          (json_int_t)gw->lexicon_loaded_ms);
+    pthread_mutex_unlock(&gw->config_lock);
+    send_json(req, 200, o);
+    return;
+  }
+  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (cmd == EVHTTP_REQ_DELETE) {
+    /* set aside, not deleted, until the lexicon it gives way to has loaded */
+    char aside[1200];
+    snprintf(aside, sizeof aside, "%s.removed", upload);
+    int had = rename(upload, aside) == 0;
+    int bad = reload_lexicon(gw, msg, sizeof msg);
+    if (bad && had) rename(aside, upload);
+    if (!bad && had) unlink(aside);
+    admin_record(gw, key, "admin/lexicon", bad ? "error" : had ? "upload-removed" : "unchanged",
+                 json_pack("{s:s}", "message", msg));
+    if (bad)
+      send_error(req, 500, "server_error", msg, NULL);
+    else
+      send_json(req, 200, json_pack("{s:s, s:b}", "status", msg, "upload_removed", had));
+    return;
+  }
+  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  const char *text = (const char *)evbuffer_pullup(in, -1);
+  char sha[65];
+  sha256_hex(text ? text : "", len, sha);
+  /* compiled here first: a lexicon with an error is refused, naming the line, and nothing changes */
+  hg_lexicon_source *src = NULL;
+  hg_lexicon *lex = NULL;
+  hg_error err;
+  hg_error_clear(&err);
+  hg_status st = hg_lexicon_source_new(&src);
+  if (!st) st = hg_lexicon_source_add_text(src, text ? text : "", len, "upload", NULL, &err);
+  if (!st) st = hg_lexicon_compile(src, NULL, &lex, &err);
+  hg_lexicon_source_free(src);
+  if (st || !hg_lexicon_entry_count(lex)) {
+    if (lex) hg_lexicon_unref(lex);
+    snprintf(msg, sizeof msg, "%s", st ? err.message : "the lexicon has no entries");
+    send_error(req, 422, "invalid_request_error", msg, "invalid_lexicon");
+    admin_record(gw, key, "admin/lexicon", "refused", json_pack("{s:s, s:s}", "sha256", sha, "message", msg));
+    return;
+  }
+  size_t n = hg_lexicon_entry_count(lex);
+  hg_lexicon_unref(lex);
+  if (write_file_atomic(upload, text ? text : "", len, msg, sizeof msg) || reload_lexicon(gw, msg, sizeof msg)) {
+    send_error(req, 500, "server_error", msg, NULL);
+    return;
+  }
+  admin_record(gw, key, "admin/lexicon", "uploaded",
+               json_pack("{s:s, s:I, s:I}", "sha256", sha, "bytes", (json_int_t)len, "entries", (json_int_t)n));
+  send_json(req, 200, json_pack("{s:s, s:I, s:s}", "status", "uploaded", "entries", (json_int_t)n, "sha256", sha));
+}
+
+/* ---- audit ---- */
+
+typedef struct export_ctx {
+  struct evbuffer *out;
+  int64_t rows, limit, next;
+} export_ctx;
+
+static json_t *text_or_null(hg_store_text t) {
+  if (!t.ptr) return json_null();
+  json_t *s = json_stringn(t.ptr, t.len);
+  /* a field that is not UTF-8 cannot be JSON text: `hegui audit export` writes it byte for byte */
+  return s ? s : json_string("(not valid UTF-8: use hegui audit export)");
+}
+
+static int export_row(void *ctx, const hg_audit_row *row) {
+  export_ctx *e = ctx;
+  if (e->rows >= e->limit) {
+    e->next = row->seq;
+    return 1;
+  }
+  /* the same fields as `hegui audit export`; detail_json as a string: the exact bytes the hash covers */
+  json_t *o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "seq", (json_int_t)row->seq,
+                        "time_ms", (json_int_t)row->time_ms, "actor", text_or_null(row->actor), "route",
+                        text_or_null(row->route), "verdict", text_or_null(row->verdict), "detail_json",
+                        text_or_null(row->detail_json), "input_sha256", text_or_null(row->input_sha256),
+                        "output_sha256", text_or_null(row->output_sha256), "text", text_or_null(row->text),
+                        "prev_hash", text_or_null(row->prev_hash), "hash", text_or_null(row->hash), "format",
+                        (json_int_t)row->format, "text_sha256", text_or_null(row->text_sha256));
+  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+  json_decref(o);
+  if (!s) return 1;
+  evbuffer_add(e->out, s, strlen(s));
+  evbuffer_add(e->out, "\n", 1);
+  free(s);
+  e->rows++;
+  return 0;
+}
+
+static void audit_route(gateway *gw, struct evhttp_request *req, const char *path, const hg_key_info *key) {
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    send_error(req, 405, "invalid_request_error", "use GET", NULL);
+    return;
+  }
+  if (!allowed_role(req, key, ROLE_AUDIT)) return;
+  hg_error err;
+  hg_error_clear(&err);
+  if (!strcmp(path, "/admin/audit/verify")) {
+    hg_audit_check check;
+    if (hg_store_audit_verify(gw->store, &check, &err)) {
+      send_error(req, 503, "server_error", err.message, NULL);
+      return;
+    }
+    json_t *o = json_pack("{s:b, s:I}", "holds", !check.first_bad, "records", (json_int_t)check.records);
+    json_object_set_new(o, "first_bad", check.first_bad ? json_integer(check.first_bad) : json_null());
+    json_object_set_new(o, "problem", check.first_bad ? json_string(check.problem) : json_null());
+    admin_record(gw, key, "admin/audit-verify", check.first_bad ? "broken" : "holds",
+                 json_pack("{s:I, s:I}", "records", (json_int_t)check.records, "first_bad",
+                           (json_int_t)check.first_bad));
+    send_json(req, 200, o);
+    return;
+  }
+  if (strcmp(path, "/admin/audit/export")) {
+    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+    return;
+  }
+  struct evkeyvalq params = {0};
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  long long from = 1, limit = 10000;
+  int bad = q && evhttp_parse_query_str(q, &params);
+  static const char *const names[] = {"from", "limit"};
+  for (int i = 0; !bad && q && i < 2; i++) {
+    const char *v = evhttp_find_header(&params, names[i]);
+    if (!v) continue;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || !*v || errno || x < 1 || (i == 1 && x > 100000))
+      bad = 1;
+    else
+      *(i == 0 ? &from : &limit) = x;
+  }
+  if (q) evhttp_clear_headers(&params);
+  if (bad) {
+    send_error(req, 400, "invalid_request_error", "from is a record number >= 1; limit is 1-100000 (default 10000)",
+               NULL);
+    return;
+  }
+  export_ctx e = {evbuffer_new(), 0, limit, 0};
+  if (hg_store_audit_rows(gw->store, from, export_row, &e, &err)) {
+    evbuffer_free(e.out);
+    send_error(req, 503, "server_error", err.message, NULL);
+    return;
+  }
+  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+  evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+  if (e.next) {
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)e.next);
+    evhttp_add_header(h, "X-Hegui-Next-From", v); /* more records: ask again from here */
+  }
+  admin_record(gw, key, "admin/audit-export", "exported",
+               json_pack("{s:I, s:I}", "from", (json_int_t)from, "records", (json_int_t)e.rows));
+  evhttp_send_reply(req, 200, "OK", e.out);
+  evbuffer_free(e.out);
+}
+
+int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key) {
+  gateway *gw = w->gw;
+  if (!strcmp(path, "/admin/keys") || !strncmp(path, "/admin/keys/", 12))
+    keys_route(gw, req, path, key);
+  else if (!strcmp(path, "/admin/policy"))
+    policy_route(gw, req, key);
+  else if (!strcmp(path, "/admin/lexicon"))
+    lexicon_route(gw, req, key);
+  else if (!strncmp(path, "/admin/audit/", 13))
+    audit_route(gw, req, path, key);
+  else
+    return 0;
+  return 1;
+}

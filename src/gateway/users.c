@@ -1,0 +1,608 @@
+/* users.c — the user-facing duties: real-name identity (draft Art. 9), minors mode and over-reliance reminders
+ * (Art. 10), and the admin routes over users (standing, identity decisions, the minor flag, data-subject access,
+ * correction and deletion; Art. 11, 19).
+ *
+ * Identity fields are checked with the PII validators, sealed with the identity key (never in the database) and
+ * verified by the configured provider in a background thread, so a slow provider never holds an event loop; the
+ * user reads "pending" until it answers. What the chain keeps of it names the user by pseudonym only and never
+ * holds a field. */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "hegui/text.h"
+#include "gateway/idv.h"
+
+/* Copies UTF-8 text into a fixed buffer, cut at a character boundary when it does not fit. */
+static void copy_text(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) {
+    n = cap - 1;
+    while (n && ((unsigned char)src[n] & 0xC0) == 0x80)
+      n--;
+  }
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
+/* ---- admission ---- */
+
+static int in_closed_hours(const hg_config *cfg, int minute) {
+  int from = cfg->minors_closed_from, to = cfg->minors_closed_to;
+  if (from == to) return 0;
+  return from < to ? minute >= from && minute < to : minute >= from || minute < to;
+}
+
+static void retry_after(struct evhttp_request *req, int64_t seconds) {
+  char v[32];
+  snprintf(v, sizeof v, "%lld", (long long)(seconds < 1 ? 1 : seconds));
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+}
+
+int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm) {
+  memset(adm, 0, sizeof *adm);
+  if (!gw->cfg.auth_required) return 0; /* anonymous service: no per-user state at all */
+  int64_t now = now_ms();
+  hg_user_standing st;
+  hg_user_identity id;
+  hg_error err;
+  if (hg_store_user_gate(gw->store, key->user, now, &st, &id, &err)) { /* fail closed */
+    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
+    return 503;
+  }
+  if (refuse_standing(req, &st)) return 403;
+  if (hg_config_identity_required(cfg) && id.status != HG_REALNAME_VERIFIED) {
+    char msg[600];
+    if (id.status == HG_REALNAME_PENDING)
+      snprintf(msg, sizeof msg,
+               "Real-name verification of this account is in progress; the service is available once it is "
+               "verified (GET /compliance/identity shows the status).");
+    else if (id.status == HG_REALNAME_REJECTED)
+      snprintf(msg, sizeof msg,
+               "Real-name verification of this account was rejected (%s); submit corrected details with POST "
+               "/compliance/identity.",
+               id.note[0] ? id.note : "no reason given");
+    else
+      snprintf(msg, sizeof msg,
+               "This service requires real-name verification (实名认证) before use: submit your name and resident ID "
+               "number with POST /compliance/identity.");
+    send_error(req, 403, "permission_error", msg, "realname_required");
+    return 403;
+  }
+  adm->minor = cfg->minors_enabled && (id.minor || (id.adult_from_ms && now < id.adult_from_ms));
+  int64_t local = now + (int64_t)cfg->utc_offset_minutes * 60000;
+  int64_t day = local >= 0 ? local / 86400000 : -((-local + 86399999) / 86400000);
+  int minute = (int)((local - day * 86400000) / 60000);
+  int64_t to_midnight_s = ((day + 1) * 86400000 - local) / 1000;
+  if (adm->minor && in_closed_hours(cfg, minute)) {
+    char msg[300];
+    int from = cfg->minors_closed_from, to = cfg->minors_closed_to;
+    snprintf(msg, sizeof msg,
+             "未成年人模式：%02d:%02d至%02d:%02d暂停服务。In minors mode the service is closed from %02d:%02d to "
+             "%02d:%02d local time.",
+             from / 60, from % 60, to / 60, to % 60, from / 60, from % 60, to / 60, to % 60);
+    int wait = (to - minute + 1440) % 1440;
+    retry_after(req, (int64_t)wait * 60);
+    send_error(req, 403, "permission_error", msg, "minors_closed_hours");
+    return 403;
+  }
+  int remind_all = hg_config_reminders_all_users(cfg);
+  if (!adm->minor && !(cfg->reminder_minutes && remind_all)) return 0; /* nothing to count for this user */
+  int64_t gap = (int64_t)cfg->pause_minutes * 60000;
+  hg_usage u;
+  if (hg_store_usage_get(gw->store, key->user, day, now, gap, &u, &err)) {
+    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
+    return 503;
+  }
+  if (adm->minor && ((cfg->minors_daily_requests && u.requests >= cfg->minors_daily_requests) ||
+                     (cfg->minors_daily_minutes && u.active_ms >= (int64_t)cfg->minors_daily_minutes * 60000))) {
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "未成年人模式：今日使用已达上限。In minors mode the daily limit (%u minutes, %u requests; 0 = none) is "
+             "reached; the service is available again tomorrow.",
+             cfg->minors_daily_minutes, cfg->minors_daily_requests);
+    retry_after(req, to_midnight_s);
+    send_error(req, 429, "rate_limit_exceeded", msg, "minors_daily_limit");
+    return 429;
+  }
+  int remind = 0;
+  int64_t every = (int64_t)cfg->reminder_minutes * 60000;
+  if (every && (adm->minor || remind_all) && u.session_start_ms) {
+    int64_t run = now - u.session_start_ms;
+    if (run >= every && (!u.reminded_ms || now - u.reminded_ms >= every)) remind = (int)(run / 60000);
+  }
+  adm->remind_minutes = remind;
+  adm->counted = 1;
+  adm->now = now;
+  adm->day = day;
+  adm->gap_ms = gap;
+  return 0;
+}
+
+int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm) {
+  hg_error err;
+  if (!adm->counted) return 0;
+  if (hg_store_usage_touch(gw->store, key->user, adm->day, adm->now, adm->gap_ms, adm->remind_minutes != 0, NULL,
+                           &err)) {
+    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- identity: submission and verification ---- */
+
+static unsigned today_yyyymmdd(int64_t now, int offset_minutes) {
+  time_t t = (time_t)((now + (int64_t)offset_minutes * 60000) / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  return (unsigned)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+static void identity_record(gateway *gw, const char *actor, const char *route, const char *verdict, const char *user,
+                            const char *note) {
+  char who[33];
+  pseudonym(gw, user, who);
+  json_t *d = json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL);
+  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  hg_audit_record r = {0};
+  r.actor = actor;
+  r.route = route;
+  r.verdict = verdict;
+  r.detail_json = ds;
+  hg_error err;
+  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  free(ds);
+  json_decref(d);
+}
+
+typedef struct verify_job {
+  gateway *gw;
+  char user[128];
+  hg_identity_fields fields;
+  char sealed[HG_IDENTITY_SEALED_MAX];
+  hg_idv_config idv;
+} verify_job;
+
+static void *verify_main(void *arg) {
+  verify_job *j = arg;
+  gateway *gw = j->gw;
+  hg_idv_result res = HG_IDV_UNDECIDED;
+  char reason[256] = "";
+  hg_error err;
+  /* a provider that is down or answers 5xx is asked again, three times in all, a second and two apart */
+  for (int attempt = 0; attempt < 3 && !atomic_load(&gw->stopping); attempt++) {
+    if (attempt) sleep((unsigned)attempt);
+    hg_status st = idv_verify(&j->idv, &j->fields, &res, reason, &err);
+    if (st) {
+      res = HG_IDV_UNDECIDED;
+      snprintf(reason, sizeof reason, "provider unavailable: %.200s", err.message);
+      continue;
+    }
+    if (res != HG_IDV_UNDECIDED) break;
+  }
+  sodium_memzero(&j->fields, sizeof j->fields);
+  hg_user_identity id;
+  /* the decision applies only to what was verified: a correction submitted meanwhile waits for its own */
+  if (!hg_store_identity_get(gw->store, j->user, &id, &err) && !strcmp(id.sealed, j->sealed) &&
+      id.status == HG_REALNAME_PENDING) {
+    id.status = res == HG_IDV_VERIFIED   ? HG_REALNAME_VERIFIED
+                : res == HG_IDV_REJECTED ? HG_REALNAME_REJECTED
+                                         : HG_REALNAME_PENDING;
+    copy_text(id.note, sizeof id.note, reason);
+    if (hg_store_identity_put(gw->store, j->user, &id, now_ms(), &err))
+      fprintf(stderr, "hegui: identity decision not stored: %s\n", err.message);
+    else
+      identity_record(gw, "system:identity", "identity/verify",
+                      res == HG_IDV_VERIFIED   ? "verified"
+                      : res == HG_IDV_REJECTED ? "rejected"
+                                               : "undecided",
+                      j->user, reason);
+  }
+  sodium_memzero(j, sizeof *j);
+  free(j);
+  atomic_fetch_sub(&gw->verifying, 1);
+  return NULL;
+}
+
+void identity_drain(gateway *gw, unsigned timeout_ms) {
+  for (unsigned waited = 0; atomic_load(&gw->verifying) > 0 && waited < timeout_ms; waited += 50)
+    usleep(50000);
+}
+
+/* Folds a submitted number (full-width digits, ideographic space) and drops spaces and dashes; -1 when it does not
+ * fit. */
+static int compact_field(const char *in, char *out, size_t cap) {
+  char *folded = NULL;
+  size_t flen = 0, n = 0;
+  hg_error err;
+  if (hg_fold_text(in, strlen(in), 0, &folded, &flen, &err)) return -1;
+  for (size_t i = 0; i < flen; i++) {
+    if (folded[i] == ' ' || folded[i] == '-') continue;
+    if (n + 1 >= cap) {
+      sodium_memzero(folded, flen);
+      free(folded);
+      return -1;
+    }
+    out[n++] = folded[i];
+  }
+  out[n] = 0;
+  sodium_memzero(folded, flen);
+  free(folded);
+  return 0;
+}
+
+/* Checks, seals and stores submitted fields (status pending) and starts the provider's verification. Returns 0, or
+ * the HTTP status sent. correction: a previous identity existed (the chain gets a correction receipt). */
+static int submit_identity(gateway *gw, struct evhttp_request *req, const char *user, json_t *body, const char *actor,
+                           json_t **out) {
+  static const char *const allowed[] = {"name", "id_number", "phone", NULL};
+  if (!json_is_object(body)) {
+    send_error(req, 400, "invalid_request_error", "the body must be a JSON object {name, id_number, phone}", NULL);
+    return 400;
+  }
+  if (only_members(req, body, allowed)) return 400;
+  const char *name = json_string_value(json_object_get(body, "name"));
+  const char *idn = json_string_value(json_object_get(body, "id_number"));
+  json_t *phone_v = json_object_get(body, "phone");
+  const char *phone = json_string_value(phone_v);
+  if (!name || !idn || (phone_v && !json_is_null(phone_v) && !phone)) {
+    send_error(req, 400, "invalid_request_error", "name and id_number are required strings; phone is optional",
+               NULL);
+    return 400;
+  }
+  hg_identity_fields f;
+  memset(&f, 0, sizeof f);
+  hg_error err;
+  hg_error_clear(&err);
+  int64_t now = now_ms(), adult = 0;
+  const hg_config *cfg = live_cfg(gw);
+  /* full-width digits and separators are folded away before the fields' fixed sizes apply */
+  char idbuf[sizeof f.id_number], phbuf[sizeof f.phone];
+  const char *bad = NULL;
+  if (strlen(name) >= sizeof f.name)
+    bad = "name: at most 127 bytes";
+  else if (compact_field(idn, idbuf, sizeof idbuf))
+    bad = "id_number: not a resident ID number (18 characters)";
+  else if (compact_field(phone ? phone : "", phbuf, sizeof phbuf))
+    bad = "phone: not a mainland mobile number";
+  hg_status st = HG_ERR_INVALID;
+  if (bad) {
+    snprintf(err.message, sizeof err.message, "%s", bad);
+  } else {
+    snprintf(f.name, sizeof f.name, "%s", name);
+    snprintf(f.id_number, sizeof f.id_number, "%s", idbuf);
+    snprintf(f.phone, sizeof f.phone, "%s", phbuf);
+    st = hg_identity_check(&f, today_yyyymmdd(now, cfg->utc_offset_minutes), &adult, &err);
+  }
+  sodium_memzero(idbuf, sizeof idbuf);
+  sodium_memzero(phbuf, sizeof phbuf);
+  if (st) {
+    sodium_memzero(&f, sizeof f);
+    send_error(req, 400, "invalid_request_error", err.message, "invalid_identity");
+    return 400;
+  }
+  hg_user_identity prev, id;
+  if (hg_store_identity_get(gw->store, user, &prev, &err)) {
+    sodium_memzero(&f, sizeof f);
+    send_error(req, 503, "server_error", "the user store is unavailable", NULL);
+    return 503;
+  }
+  memset(&id, 0, sizeof id);
+  id.status = HG_REALNAME_PENDING;
+  id.adult_from_ms = adult;
+  id.minor = prev.minor;
+  snprintf(id.note, sizeof id.note, "%s", cfg->idv.url[0] ? "submitted to the verification provider"
+                                                             : "waiting for a reviewer (no provider configured)");
+  if (hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err) ||
+      hg_store_identity_put(gw->store, user, &id, now, &err)) {
+    sodium_memzero(&f, sizeof f);
+    send_error(req, 503, "server_error", err.message, NULL);
+    return 503;
+  }
+  int correction = prev.sealed[0] != 0;
+  identity_record(gw, actor, correction ? "dsar/correct" : "identity/submit", "pending", user, NULL);
+  if (cfg->idv.url[0]) {
+    verify_job *j = calloc(1, sizeof *j);
+    pthread_t t;
+    if (j) {
+      j->gw = gw;
+      snprintf(j->user, sizeof j->user, "%s", user);
+      j->fields = f;
+      memcpy(j->sealed, id.sealed, sizeof j->sealed);
+      j->idv = cfg->idv;
+      atomic_fetch_add(&gw->verifying, 1);
+      if (pthread_create(&t, NULL, verify_main, j)) {
+        atomic_fetch_sub(&gw->verifying, 1);
+        sodium_memzero(j, sizeof *j);
+        free(j);
+      } else {
+        pthread_detach(t);
+      }
+    }
+  }
+  sodium_memzero(&f, sizeof f);
+  *out = json_pack("{s:s, s:s, s:b, s:s}", "user", user, "status", "pending", "correction", correction, "note", id.note);
+  return 0;
+}
+
+/* "张三" -> "张*", "110105194912310021" -> "1101**********0021": enough for the holder to recognise */
+static void mask_name(const char *s, char *out, size_t cap) {
+  size_t first = 1;
+  while (s[first] && ((unsigned char)s[first] & 0xC0) == 0x80)
+    first++;
+  snprintf(out, cap, "%.*s*", (int)first, s);
+}
+
+static json_t *identity_json(gateway *gw, const char *user, const hg_user_identity *id, int reveal) {
+  int64_t now = now_ms();
+  json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:b, s:s}", "user", user, "status", hg_realname_name(id->status),
+                        "updated_ms", (json_int_t)id->updated_ms, "minor_flag", id->minor, "minor",
+                        id->minor || (id->adult_from_ms && now < id->adult_from_ms), "note", id->note);
+  if (id->sealed[0]) {
+    hg_identity_fields f;
+    hg_error err;
+    if (hg_identity_unseal(gw->identity_key, id->sealed, &f, &err)) {
+      json_object_set_new(o, "fields_error", json_string(err.message));
+    } else if (reveal) {
+      json_object_set_new(o, "fields", json_pack("{s:s, s:s, s:s}", "name", f.name, "id_number", f.id_number, "phone",
+                                                 f.phone));
+    } else {
+      char n[16], idm[32], ph[16] = "";
+      mask_name(f.name, n, sizeof n);
+      snprintf(idm, sizeof idm, "%.4s**********%.4s", f.id_number, f.id_number + 14);
+      if (f.phone[0]) snprintf(ph, sizeof ph, "%.3s****%.4s", f.phone, f.phone + 7);
+      json_object_set_new(o, "fields", json_pack("{s:s, s:s, s:s}", "name", n, "id_number", idm, "phone", ph));
+    }
+    sodium_memzero(&f, sizeof f);
+  }
+  return o;
+}
+
+int handle_identity(worker *w, struct evhttp_request *req, const char *path) {
+  if (strcmp(path, "/compliance/identity")) return 0;
+  gateway *gw = w->gw;
+  hg_key_info key;
+  if (authenticate(gw, req, &key)) return 1;
+  if (!gw->cfg.auth_required && !strcmp(key.user, "anonymous")) {
+    send_error(req, 400, "invalid_request_error", "identity needs an API key: this gateway runs without keys", NULL);
+    return 1;
+  }
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  hg_error err;
+  if (cmd == EVHTTP_REQ_GET) {
+    hg_user_identity id;
+    if (hg_store_identity_get(gw->store, key.user, &id, &err)) {
+      send_error(req, 503, "server_error", "the user store is unavailable", NULL);
+      return 1;
+    }
+    send_json(req, 200, identity_json(gw, key.user, &id, 0));
+    return 1;
+  }
+  if (cmd != EVHTTP_REQ_POST) {
+    send_error(req, 405, "invalid_request_error", "use GET or POST", NULL);
+    return 1;
+  }
+  json_t *body = read_json_body(req), *out = NULL;
+  char actor[33];
+  pseudonym(gw, key.user, actor);
+  if (!submit_identity(gw, req, key.user, body, actor, &out)) send_json(req, 202, out);
+  json_decref(body);
+  return 1;
+}
+
+/* ---- admin routes over users ---- */
+
+static int role_in(struct evhttp_request *req, const hg_key_info *key, unsigned mask, const char *who) {
+  if (mask & (1u << key->role)) return 0;
+  char msg[120];
+  snprintf(msg, sizeof msg, "this call needs %s key", who);
+  send_error(req, 403, "permission_error", msg, NULL);
+  return -1;
+}
+
+#define R_REVIEW (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN)
+#define R_READ (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
+#define R_ADMIN_ONLY (1u << HG_ROLE_ADMIN)
+
+static int list_user(void *ctx, const hg_user_summary *u) {
+  json_t *arr = ctx;
+  json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:b, s:I, s:s, s:I}", "user", u->name, "created_ms",
+                                       (json_int_t)u->created_ms, "realname", hg_realname_name(u->realname),
+                                       "minor_flag", u->minor, "adult_from_ms", (json_int_t)u->adult_from_ms,
+                                       "standing", hg_standing_name(u->standing), "keys", (json_int_t)u->keys));
+  return json_array_size(arr) >= 10000;
+}
+
+int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key) {
+  gateway *gw = w->gw;
+  if (strcmp(path, "/admin/users") && strncmp(path, "/admin/users/", 13)) return 0;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  hg_error err;
+  hg_error_clear(&err);
+  if (!strcmp(path, "/admin/users")) {
+    if (cmd != EVHTTP_REQ_GET) return send_error(req, 405, "invalid_request_error", "use GET", NULL), 1;
+    if (role_in(req, key, R_READ, "a reviewer, admin or auditor")) return 1;
+    json_t *arr = json_array();
+    if (hg_store_user_list(gw->store, list_user, arr, &err)) {
+      json_decref(arr);
+      send_error(req, 503, "server_error", err.message, NULL);
+      return 1;
+    }
+    send_json(req, 200, json_pack("{s:o}", "users", arr));
+    return 1;
+  }
+  /* /admin/users/NAME[/ACTION]; names are percent-decoded (they may be UTF-8) */
+  char raw[2048], user[128], *slash;
+  snprintf(raw, sizeof raw, "%s", path + 13);
+  slash = strchr(raw, '/');
+  const char *action = slash ? slash + 1 : "";
+  if (slash) *slash = 0;
+  size_t dlen = 0, bad_at;
+  char *decoded = evhttp_uridecode(raw, 0, &dlen);
+  int bad_name = !decoded || !*decoded || dlen != strlen(decoded) || dlen >= sizeof user ||
+                 hg_utf8_validate(decoded, dlen, &bad_at);
+  for (size_t i = 0; !bad_name && i < dlen; i++)
+    bad_name = (unsigned char)decoded[i] < 0x20 || decoded[i] == 0x7f;
+  if (bad_name) {
+    free(decoded);
+    send_error(req, 404, "invalid_request_error", "no such user", NULL);
+    return 1;
+  }
+  snprintf(user, sizeof user, "%s", decoded);
+  free(decoded);
+  char who[33];
+  pseudonym(gw, user, who);
+
+  if (!*action && cmd == EVHTTP_REQ_GET) {
+    if (role_in(req, key, R_READ, "a reviewer, admin or auditor")) return 1;
+    hg_user_standing st;
+    hg_user_identity id;
+    if (hg_store_user_gate(gw->store, user, now_ms(), &st, &id, &err)) {
+      send_error(req, 503, "server_error", err.message, NULL);
+      return 1;
+    }
+    json_t *o = identity_json(gw, user, &id, 0);
+    json_object_set_new(o, "realname", json_string(hg_realname_name(id.status)));
+    json_object_del(o, "status");
+    json_object_set_new(o, "standing", json_string(hg_standing_name(st.standing)));
+    json_object_set_new(o, "until_ms", json_integer(st.until_ms));
+    json_object_set_new(o, "blocked_in_a_row", json_integer(st.blocked_in_a_row));
+    json_object_set_new(o, "blocked_today", json_integer(st.blocked_today));
+    json_object_set_new(o, "suspensions", json_integer(st.suspensions));
+    send_json(req, 200, o);
+    return 1;
+  }
+  if (!*action && cmd == EVHTTP_REQ_DELETE) {
+    /* data-subject deletion (PIPL Art. 47): records stay, pseudonymous, without text; a receipt joins the chain */
+    if (role_in(req, key, R_ADMIN_ONLY, "an admin")) return 1;
+    hg_audit_record receipt;
+    if (hg_store_dsar_delete(gw->store, user, who, now_ms(), &receipt, &err)) {
+      send_error(req, 400, "invalid_request_error", err.message, NULL);
+      return 1;
+    }
+    admin_record(gw, key, "admin/dsar-delete", "deleted", json_pack("{s:s, s:I}", "user", who, "receipt_seq",
+                                                                    (json_int_t)receipt.seq));
+    send_json(req, 200, json_pack("{s:s, s:I, s:s}", "status", "deleted", "receipt_seq", (json_int_t)receipt.seq,
+                                  "receipt_hash", receipt.hash));
+    return 1;
+  }
+  if (!strcmp(action, "export") && cmd == EVHTTP_REQ_GET) {
+    /* data-subject access (PIPL Art. 45): everything the store holds, identity unsealed for the holder */
+    if (role_in(req, key, R_REVIEW, "a reviewer or admin")) return 1;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    hg_status st = mem ? hg_store_dsar_export(gw->store, user, who, mem, &err) : HG_ERR_NOMEM;
+    if (mem) fclose(mem);
+    json_t *doc = st ? NULL : json_loadb(buf, len, 0, NULL);
+    free(buf);
+    if (!doc) {
+      send_error(req, 503, "server_error", st ? err.message : "the export could not be read back", NULL);
+      return 1;
+    }
+    hg_user_identity id;
+    if (!hg_store_identity_get(gw->store, user, &id, &err) && id.sealed[0]) {
+      json_t *ij = identity_json(gw, user, &id, 1), *fields = json_object_get(ij, "fields");
+      json_object_set(doc, "identity_fields", fields ? fields : json_null());
+      json_decref(ij);
+    }
+    admin_record(gw, key, "admin/dsar-export", "exported", json_pack("{s:s}", "user", who));
+    send_json(req, 200, doc);
+    return 1;
+  }
+  if (cmd != EVHTTP_REQ_POST) {
+    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+    return 1;
+  }
+  json_t *body = read_json_body(req);
+  if (!json_is_object(body)) {
+    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
+    json_decref(body);
+    return 1;
+  }
+  if (!strcmp(action, "identity")) {
+    /* registration on the user's behalf, or a correction (PIPL Art. 46): verified again */
+    json_t *out = NULL;
+    if (!role_in(req, key, R_REVIEW, "a reviewer or admin")) {
+      char actor[160];
+      snprintf(actor, sizeof actor, "admin:%s", key->user);
+      if (!submit_identity(gw, req, user, body, actor, &out)) send_json(req, 202, out);
+    }
+  } else if (!strcmp(action, "realname")) {
+    /* a reviewer's decision, e.g. after checking documents when no provider is configured */
+    static const char *const allowed[] = {"status", "note", NULL};
+    const char *s = json_string_value(json_object_get(body, "status"));
+    const char *note = json_string_value(json_object_get(body, "note"));
+    hg_realname to;
+    hg_user_identity id;
+    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    } else if (!s || hg_realname_parse(s, &to) || (to != HG_REALNAME_VERIFIED && to != HG_REALNAME_REJECTED)) {
+      send_error(req, 400, "invalid_request_error", "status must be verified or rejected", NULL);
+    } else if (hg_store_identity_get(gw->store, user, &id, &err) || !id.sealed[0]) {
+      send_error(req, 409, "invalid_request_error", "this user has submitted no identity to decide on", NULL);
+    } else {
+      id.status = to;
+      copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
+      if (hg_store_identity_put(gw->store, user, &id, now_ms(), &err)) {
+        send_error(req, 400, "invalid_request_error", err.message, NULL);
+      } else {
+        admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
+        send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "status", s));
+      }
+    }
+  } else if (!strcmp(action, "minor")) {
+    /* the explicit minor flag (a guardian's or the service's decision), whatever the ID number says */
+    static const char *const allowed[] = {"minor", NULL};
+    json_t *m = json_object_get(body, "minor");
+    hg_user_identity id;
+    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    } else if (!json_is_boolean(m)) {
+      send_error(req, 400, "invalid_request_error", "minor must be true or false", NULL);
+    } else if (hg_store_identity_get(gw->store, user, &id, &err)) {
+      send_error(req, 503, "server_error", err.message, NULL);
+    } else {
+      id.minor = json_is_true(m);
+      if (hg_store_identity_put(gw->store, user, &id, now_ms(), &err)) {
+        send_error(req, 400, "invalid_request_error", err.message, NULL);
+      } else {
+        admin_record(gw, key, "admin/minor", id.minor ? "set" : "cleared", json_pack("{s:s}", "user", who));
+        send_json(req, 200, json_pack("{s:s, s:b}", "user", user, "minor", id.minor));
+      }
+    }
+  } else if (!strcmp(action, "standing")) {
+    static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
+    const char *s = json_string_value(json_object_get(body, "standing"));
+    hg_standing to = s && !strcmp(s, "active")       ? HG_STANDING_ACTIVE
+                     : s && !strcmp(s, "suspended")  ? HG_STANDING_SUSPENDED
+                     : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
+                                                     : (hg_standing)-1;
+    json_t *until_v = json_object_get(body, "until_ms");
+    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    } else if ((int)to < 0) {
+      send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
+    } else if (until_v && !json_is_integer(until_v)) {
+      send_error(req, 400, "invalid_request_error", "until_ms must be a whole number of Unix milliseconds", NULL);
+    } else {
+      const char *reason = json_string_value(json_object_get(body, "reason"));
+      int64_t until = json_integer_value(until_v);
+      if (hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer", now_ms(), &err)) {
+        send_error(req, 400, "invalid_request_error", err.message, NULL);
+      } else {
+        admin_record(gw, key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
+        send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
+      }
+    }
+  } else {
+    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
+  }
+  json_decref(body);
+  return 1;
+}
