@@ -144,8 +144,10 @@ int cmd_purge(int argc, char **argv) {
          "audit text kept (format 1, covered by its hash): %" PRId64 "\n"
          "expired takedowns deleted: %" PRId64 "\n"
          "strikes older than 400 days deleted: %" PRId64 "\n"
+         "usage counters idle 2 days deleted: %" PRId64 "\n"
          "receipt is audit record %" PRId64 "\n",
-         c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted, c.receipt_seq);
+         c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted, c.usage_deleted,
+         c.receipt_seq);
   if (fflush(stdout) || ferror(stdout)) return cli_error("cannot write the output: %s", strerror(errno)), EXIT_ERROR;
   return 0;
 }

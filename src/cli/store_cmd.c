@@ -1,4 +1,4 @@
-/* store_cmd.c — `hegui keys create|revoke` and `hegui audit verify|export`, over the store in DIR/hegui.db.
+/* store_cmd.c — `hegui keys create|revoke|list` and `hegui audit verify|export`, over the store in DIR/hegui.db.
  *
  * keys create makes the data directory (mode 0700) and the database when they are missing; the other commands
  * need an existing database, so that a mistyped --data-dir is an error and not a fresh, empty chain that "holds". */
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "hegui/store.h"
@@ -31,9 +32,26 @@ static int open_store(const char *dir, int create, hg_store **out) {
   return 0;
 }
 
+#define DAY_MS INT64_C(86400000)
+#define KEY_EXPIRES_DAYS_MAX 36500 /* a hundred years: beyond that, say never (no --expires-days) */
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Unix ms as "2026-11-29T13:24:46Z" (UTC, to the second). */
+static void utc_time(int64_t ms, char out[32]) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  if (!gmtime_r(&secs, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(out, 32, "%" PRId64, ms);
+}
+
 static int keys_create(int argc, char **argv) {
   const char *dir = NULL, *user = NULL;
   hg_role role = HG_ROLE_USER;
+  long expires_days = 0; /* never */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--data-dir")) {
@@ -45,11 +63,15 @@ static int keys_create(int argc, char **argv) {
     } else if (!strcmp(a, "--role")) {
       if (++i >= argc || hg_role_parse(argv[i], &role))
         return cli_error("--role needs user, reviewer, admin or auditor"), EXIT_ERROR;
+    } else if (!strcmp(a, "--expires-days")) {
+      if (++i >= argc || (expires_days = cli_parse_uint(argv[i], KEY_EXPIRES_DAYS_MAX)) < 1)
+        return cli_error("--expires-days needs a whole number of days from 1 to %d", KEY_EXPIRES_DAYS_MAX), EXIT_ERROR;
     } else {
       return cli_error("keys create: unknown argument '%s'", a), EXIT_ERROR;
     }
   }
   if (!user) return cli_error("keys create needs --user NAME"), EXIT_ERROR;
+  int64_t expires_ms = expires_days ? wall_ms() + expires_days * DAY_MS : 0;
   hg_store *store;
   if (open_store(dir, 1, &store)) return EXIT_ERROR;
   char key[HG_KEY_MAX];
@@ -57,13 +79,61 @@ static int keys_create(int argc, char **argv) {
   hg_error err;
   hg_error_clear(&err);
   int rc = 0;
-  if (hg_store_key_create(store, user, role, key, &err) || hg_store_key_lookup(store, key, strlen(key), &info, &err))
+  if (hg_store_key_create_ex(store, user, role, expires_ms, key, &err) ||
+      hg_store_key_lookup(store, key, strlen(key), &info, &err))
     rc = EXIT_ERROR, cli_error("%s", err.message);
   hg_store_close(store);
   if (rc) return rc;
+  char expires[48] = "";
+  if (info.expires_ms) {
+    char when[32];
+    utc_time(info.expires_ms, when);
+    snprintf(expires, sizeof expires, ", expires %s", when);
+  }
   /* the key last and alone on its line, so that scripts can take it with `tail -n 1` */
-  printf("created key for user %s (role %s), id %" PRId64 "; only its hash is stored, so keep it now:\n%s\n", user,
-         hg_role_name(role), info.key_id, key);
+  printf("created key for user %s (role %s), id %" PRId64 "%s; only its hash is stored, so keep it now:\n%s\n", user,
+         hg_role_name(role), info.key_id, expires, key);
+  return 0;
+}
+
+static const char key_list_header[] = "id\tuser\trole\tcreated\texpires\trevoked\n";
+
+static int print_key(void *ctx, const hg_key_info *k) {
+  int *rows = ctx;
+  if (!(*rows)++) fputs(key_list_header, stdout); /* with the first row: an unknown user prints only the error */
+  char created[32], expires[32] = "never";
+  utc_time(k->created_ms, created);
+  if (k->expires_ms) utc_time(k->expires_ms, expires);
+  printf("%" PRId64 "\t%s\t%s\t%s\t%s\t%s\n", k->key_id, k->user, hg_role_name(k->role), created, expires,
+         k->revoked ? "yes" : "no");
+  return ferror(stdout) != 0; /* a closed pipe: stop */
+}
+
+/* One line per key, tab-separated under a header; names hold no tabs or newlines (the store refuses controls). */
+static int keys_list(int argc, char **argv) {
+  const char *dir = NULL, *user = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--data-dir")) {
+      if (++i >= argc) return cli_error("--data-dir needs a directory"), EXIT_ERROR;
+      dir = argv[i];
+    } else if (!strcmp(a, "--user")) {
+      if (++i >= argc) return cli_error("--user needs a name"), EXIT_ERROR;
+      user = argv[i];
+    } else {
+      return cli_error("keys list: unknown argument '%s'", a), EXIT_ERROR;
+    }
+  }
+  hg_store *store;
+  if (open_store(dir, 0, &store)) return EXIT_ERROR;
+  hg_error err;
+  hg_error_clear(&err);
+  int rows = 0;
+  hg_status st = hg_store_key_list(store, user, print_key, &rows, &err);
+  hg_store_close(store);
+  if (st) return cli_error("%s", err.message), EXIT_ERROR;
+  if (!rows) fputs(key_list_header, stdout);
+  if (fflush(stdout) || ferror(stdout)) return cli_error("cannot write the list: %s", strerror(errno)), EXIT_ERROR;
   return 0;
 }
 
@@ -97,10 +167,11 @@ static int keys_revoke(int argc, char **argv) {
 }
 
 int cmd_keys(int argc, char **argv) {
-  if (argc < 2) return cli_error("usage: hegui keys create|revoke --data-dir DIR ..."), EXIT_ERROR;
+  if (argc < 2) return cli_error("usage: hegui keys create|revoke|list --data-dir DIR ..."), EXIT_ERROR;
   if (!strcmp(argv[1], "create")) return keys_create(argc - 1, argv + 1);
   if (!strcmp(argv[1], "revoke")) return keys_revoke(argc - 1, argv + 1);
-  cli_error("unknown keys command '%s' (create, revoke)", argv[1]);
+  if (!strcmp(argv[1], "list")) return keys_list(argc - 1, argv + 1);
+  cli_error("unknown keys command '%s' (create, revoke, list)", argv[1]);
   return EXIT_ERROR;
 }
 

@@ -97,6 +97,27 @@ static const char *const migrations[] = {
      * is recomputed, and verify checks each row by its own format. */
     ("ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;\n"
      "ALTER TABLE audit ADD COLUMN text_sha256 TEXT;\n"),
+    /* 4: key expiry (existing keys never expire), users' real-name identity (sealed fields kept as opaque text)
+     * and the minors' usage counters: one row per user, today's counts and the current run of use only */
+    ("ALTER TABLE api_keys ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;\n"
+     "CREATE TABLE user_identity (\n"
+     "  user_id INTEGER PRIMARY KEY REFERENCES users(id),\n"
+     "  status TEXT NOT NULL,\n"
+     "  updated_ms INTEGER NOT NULL,\n"
+     "  adult_from_ms INTEGER NOT NULL,\n"
+     "  minor INTEGER NOT NULL,\n"
+     "  sealed TEXT,\n"
+     "  note TEXT);\n"
+     "CREATE TABLE user_usage (\n"
+     "  user_id INTEGER PRIMARY KEY REFERENCES users(id),\n"
+     "  day INTEGER NOT NULL,\n"
+     "  requests INTEGER NOT NULL,\n"
+     "  active_ms INTEGER NOT NULL,\n"
+     "  session_start_ms INTEGER NOT NULL,\n"
+     "  last_ms INTEGER NOT NULL,\n"
+     "  reminded_ms INTEGER NOT NULL);\n"
+     "CREATE INDEX user_usage_last ON user_usage (last_ms);\n"
+     "CREATE INDEX api_keys_user ON api_keys (user_id, created_ms);\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -138,6 +159,18 @@ enum {
   Q_COUNT_KEPT,
   Q_TAKEDOWN_DELETE_EXPIRED,
   Q_STRIKE_DELETE_BEFORE,
+  Q_KEY_LIST_ALL,
+  Q_KEY_LIST_USER,
+  Q_IDENTITY_GET,
+  Q_IDENTITY_UPDATE,
+  Q_IDENTITY_INSERT,
+  Q_USER_EACH,
+  Q_USAGE_GET,
+  Q_USAGE_UPDATE,
+  Q_USAGE_INSERT,
+  Q_USAGE_DELETE_BEFORE,
+  Q_DEL_IDENTITY,
+  Q_DEL_USAGE,
   Q_COUNT
 };
 
@@ -146,15 +179,21 @@ enum {
   "seq, time_ms, actor, route, verdict, detail_json, input_sha256, output_sha256, text, prev_hash, hash, format, "     \
   "text_sha256"
 
+/* the columns key_info reads, in its order (never key_hash) */
+#define KEY_COLUMNS "k.id, u.name, k.role, k.revoked, k.created_ms, k.expires_ms"
+
+/* the columns usage_get reads and the puts write, in this order (the puts take user_id last) */
+#define USAGE_COLUMNS "day, requests, active_ms, session_start_ms, last_ms, reminded_ms"
+
 /* the columns complaint_rows reads, in its order */
 #define COMPLAINT_COLUMNS "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution"
 
 static const char *const queries[Q_COUNT] = {
     [Q_USER_FIND] = "SELECT id FROM users WHERE name = ?",
     [Q_USER_INSERT] = "INSERT INTO users (name, created_ms) VALUES (?, ?)",
-    [Q_KEY_INSERT] = "INSERT INTO api_keys (user_id, role, key_hash, created_ms, revoked) VALUES (?, ?, ?, ?, 0)",
-    [Q_KEY_FIND] = "SELECT k.id, u.name, k.role, k.revoked FROM api_keys k JOIN users u ON u.id = k.user_id "
-                   "WHERE k.key_hash = ?",
+    [Q_KEY_INSERT] = "INSERT INTO api_keys (user_id, role, key_hash, created_ms, expires_ms, revoked) "
+                     "VALUES (?, ?, ?, ?, ?, 0)",
+    [Q_KEY_FIND] = "SELECT " KEY_COLUMNS " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked = 1 WHERE id = ?",
     [Q_AUDIT_LAST] = "SELECT seq, hash FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)",
     [Q_AUDIT_INSERT] = "INSERT INTO audit (seq, time_ms, actor, route, verdict, detail_json, input_sha256, "
@@ -185,7 +224,7 @@ static const char *const queries[Q_COUNT] = {
     [Q_STRIKE_INSERT] = "INSERT INTO strikes (user_id, time_ms, audit_seq) VALUES (?, ?, ?)",
     [Q_STRIKE_COUNT] = "SELECT COUNT(*) FROM strikes WHERE user_id = ? AND time_ms >= ? AND time_ms < ?",
     [Q_USER_GET] = "SELECT id, created_ms FROM users WHERE name = ?",
-    [Q_USER_KEYS] = "SELECT id, role, created_ms, revoked FROM api_keys WHERE user_id = ? ORDER BY id",
+    [Q_USER_KEYS] = "SELECT id, role, created_ms, expires_ms, revoked FROM api_keys WHERE user_id = ? ORDER BY id",
     [Q_USER_HISTORY] = "SELECT time_ms, standing, until_ms, reason FROM standing_history WHERE user_id = ? "
                        "ORDER BY time_ms, id",
     [Q_USER_STRIKES] = "SELECT time_ms, audit_seq FROM strikes WHERE user_id = ? ORDER BY time_ms, id",
@@ -204,6 +243,27 @@ static const char *const queries[Q_COUNT] = {
                      "AND (?2 = 0 OR time_ms < ?2)",
     [Q_TAKEDOWN_DELETE_EXPIRED] = "DELETE FROM takedowns WHERE expires_ms <> 0 AND expires_ms <= ?",
     [Q_STRIKE_DELETE_BEFORE] = "DELETE FROM strikes WHERE time_ms < ?",
+    [Q_KEY_LIST_ALL] = "SELECT " KEY_COLUMNS " FROM api_keys k JOIN users u ON u.id = k.user_id "
+                       "ORDER BY k.created_ms, k.id",
+    [Q_KEY_LIST_USER] = "SELECT " KEY_COLUMNS " FROM api_keys k JOIN users u ON u.id = k.user_id "
+                        "WHERE k.user_id = ? ORDER BY k.created_ms, k.id",
+    [Q_IDENTITY_GET] = "SELECT status, updated_ms, adult_from_ms, minor, sealed, note FROM user_identity "
+                       "WHERE user_id = ?",
+    [Q_IDENTITY_UPDATE] = "UPDATE user_identity SET status = ?, updated_ms = ?, adult_from_ms = ?, minor = ?, "
+                          "sealed = ?, note = ? WHERE user_id = ?",
+    [Q_IDENTITY_INSERT] = "INSERT INTO user_identity (status, updated_ms, adult_from_ms, minor, sealed, note, user_id) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_USER_EACH] = "SELECT u.name, u.created_ms, i.status, i.minor, i.adult_from_ms, s.standing, "
+                    "(SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked = 0) "
+                    "FROM users u LEFT JOIN user_identity i ON i.user_id = u.id "
+                    "LEFT JOIN user_standing s ON s.user_id = u.id ORDER BY u.created_ms, u.id",
+    [Q_USAGE_GET] = "SELECT " USAGE_COLUMNS " FROM user_usage WHERE user_id = ?",
+    [Q_USAGE_UPDATE] = "UPDATE user_usage SET day = ?, requests = ?, active_ms = ?, session_start_ms = ?, last_ms = ?, "
+                       "reminded_ms = ? WHERE user_id = ?",
+    [Q_USAGE_INSERT] = "INSERT INTO user_usage (" USAGE_COLUMNS ", user_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_USAGE_DELETE_BEFORE] = "DELETE FROM user_usage WHERE last_ms < ?",
+    [Q_DEL_IDENTITY] = "DELETE FROM user_identity WHERE user_id = ?",
+    [Q_DEL_USAGE] = "DELETE FROM user_usage WHERE user_id = ?",
 };
 
 struct hg_store_conn {
@@ -387,16 +447,33 @@ static hg_status sqlite_user_ensure(hg_store_conn *c, const char *name, int64_t 
 }
 
 static hg_status sqlite_key_insert(hg_store_conn *c, int64_t user_id, const char *role, const char *key_hash,
-                                   int64_t now, hg_error *err) {
+                                   int64_t now, int64_t expires_ms, hg_error *err) {
   sqlite3_stmt *s = query(c, Q_KEY_INSERT, err);
   if (!s) return HG_ERR_STORE;
   sqlite3_bind_int64(s, 1, user_id);
   sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, now);
+  sqlite3_bind_int64(s, 5, expires_ms);
   int rc = sqlite3_step(s);
   done(s);
   if (rc != SQLITE_DONE) return db_fail(c, err, "adding an API key");
+  return HG_OK;
+}
+
+/* Reads a row of KEY_COLUMNS into out. */
+static hg_status key_info(sqlite3_stmt *s, hg_key_info *out, hg_error *err) {
+  memset(out, 0, sizeof *out);
+  out->key_id = sqlite3_column_int64(s, 0);
+  const char *user = (const char *)sqlite3_column_text(s, 1);
+  const char *role = (const char *)sqlite3_column_text(s, 2);
+  snprintf(out->user, sizeof out->user, "%s", user ? user : "");
+  out->revoked = sqlite3_column_int64(s, 3) != 0;
+  out->created_ms = sqlite3_column_int64(s, 4);
+  out->expires_ms = sqlite3_column_int64(s, 5);
+  if (hg_role_parse(role, &out->role))
+    return hg_fail(err, HG_ERR_STORE, 0, 0, "store: API key %" PRId64 " has an unknown role '%s'", out->key_id,
+                   role ? role : "");
   return HG_OK;
 }
 
@@ -407,14 +484,7 @@ static hg_status sqlite_key_find(hg_store_conn *c, const char *key_hash, hg_key_
   int rc = sqlite3_step(s);
   hg_status st = HG_OK;
   if (rc == SQLITE_ROW) {
-    out->key_id = sqlite3_column_int64(s, 0);
-    const char *user = (const char *)sqlite3_column_text(s, 1);
-    const char *role = (const char *)sqlite3_column_text(s, 2);
-    snprintf(out->user, sizeof out->user, "%s", user ? user : "");
-    out->revoked = sqlite3_column_int64(s, 3) != 0;
-    if (hg_role_parse(role, &out->role))
-      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: API key %" PRId64 " has an unknown role '%s'", out->key_id,
-                   role ? role : "");
+    st = key_info(s, out, err);
   } else if (rc == SQLITE_DONE) {
     st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "unknown API key");
   } else {
@@ -433,6 +503,22 @@ static hg_status sqlite_key_revoke(hg_store_conn *c, int64_t key_id, hg_error *e
   if (rc != SQLITE_DONE) return db_fail(c, err, "revoking an API key");
   if (sqlite3_changes(c->db) == 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no API key has id %" PRId64, key_id);
   return HG_OK;
+}
+
+static hg_status sqlite_key_list(hg_store_conn *c, int64_t user_id, hg_key_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, user_id > 0 ? Q_KEY_LIST_USER : Q_KEY_LIST_ALL, err);
+  if (!s) return HG_ERR_STORE;
+  if (user_id > 0) sqlite3_bind_int64(s, 1, user_id);
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_key_info info;
+    if ((st = key_info(s, &info, err))) break;
+    if (fn(ctx, &info)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "listing API keys");
+  done(s);
+  return st;
 }
 
 /* ---- audit ------------------------------------------------------------------------------------------------ */
@@ -809,15 +895,15 @@ static hg_status walk_end(hg_store_conn *c, sqlite3_stmt *s, int rc, const char 
 }
 
 static hg_status sqlite_user_keys_each(hg_store_conn *c, int64_t user_id,
-                                       int (*fn)(void *, int64_t, const char *, int64_t, int), void *ctx,
+                                       int (*fn)(void *, int64_t, const char *, int64_t, int64_t, int), void *ctx,
                                        hg_error *err) {
   sqlite3_stmt *s = query(c, Q_USER_KEYS, err);
   if (!s) return HG_ERR_STORE;
   sqlite3_bind_int64(s, 1, user_id);
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    if (fn(ctx, sqlite3_column_int64(s, 0), column_text(s, 1), sqlite3_column_int64(s, 2),
-           sqlite3_column_int64(s, 3) != 0))
+    if (fn(ctx, sqlite3_column_int64(s, 0), column_text(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+           sqlite3_column_int64(s, 4) != 0))
       break;
   return walk_end(c, s, rc, "reading a user's keys", err);
 }
@@ -862,10 +948,13 @@ static hg_status sqlite_audit_about(hg_store_conn *c, const char *actor, const c
   return st;
 }
 
-static hg_status sqlite_user_delete(hg_store_conn *c, int64_t user_id, int64_t counts[5], hg_error *err) {
+static hg_status sqlite_user_delete(hg_store_conn *c, int64_t user_id, int64_t counts[HG_DEL_COUNT], hg_error *err) {
   /* children first: the foreign keys point at users */
-  static const int deletes[5] = {Q_DEL_KEYS, Q_DEL_STANDING, Q_DEL_STRIKES, Q_DEL_HISTORY, Q_DEL_USER};
-  for (int i = 0; i < 5; i++) {
+  static const int deletes[HG_DEL_COUNT] = {
+      [HG_DEL_KEYS] = Q_DEL_KEYS,       [HG_DEL_STANDING] = Q_DEL_STANDING, [HG_DEL_STRIKES] = Q_DEL_STRIKES,
+      [HG_DEL_HISTORY] = Q_DEL_HISTORY, [HG_DEL_IDENTITY] = Q_DEL_IDENTITY, [HG_DEL_USAGE] = Q_DEL_USAGE,
+      [HG_DEL_USER] = Q_DEL_USER};
+  for (int i = 0; i < HG_DEL_COUNT; i++) {
     sqlite3_stmt *s = query(c, deletes[i], err);
     if (!s) return HG_ERR_STORE;
     sqlite3_bind_int64(s, 1, user_id);
@@ -914,6 +1003,126 @@ static hg_status sqlite_strike_delete_before(hg_store_conn *c, int64_t before_ms
   return delete_before(c, Q_STRIKE_DELETE_BEFORE, before_ms, deleted, "deleting old strikes", err);
 }
 
+static hg_status sqlite_usage_delete_before(hg_store_conn *c, int64_t before_ms, int64_t *deleted, hg_error *err) {
+  return delete_before(c, Q_USAGE_DELETE_BEFORE, before_ms, deleted, "deleting idle usage rows", err);
+}
+
+/* ---- identity, users, usage ------------------------------------------------------------------------------- */
+
+/* Copies a text column into a fixed buffer; NULL reads as "". -1 when the stored value does not fit, which this
+ * code never writes. */
+static int column_copy(sqlite3_stmt *s, int i, char *dst, size_t cap) {
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  size_t len = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
+  if (len >= cap) return -1;
+  if (len) memcpy(dst, t, len);
+  dst[len] = 0;
+  return 0;
+}
+
+static hg_status sqlite_identity_get(hg_store_conn *c, int64_t user_id, hg_identity_row *out, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_IDENTITY_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  if (rc == SQLITE_ROW) {
+    out->updated_ms = sqlite3_column_int64(s, 1);
+    out->adult_from_ms = sqlite3_column_int64(s, 2);
+    out->minor = sqlite3_column_int64(s, 3);
+    if (column_copy(s, 0, out->status, sizeof out->status) || column_copy(s, 4, out->sealed, sizeof out->sealed) ||
+        column_copy(s, 5, out->note, sizeof out->note))
+      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: the identity of user %" PRId64 " is damaged (a field too long)",
+                   user_id);
+  } else if (rc == SQLITE_DONE) {
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "user %" PRId64 " has no identity recorded", user_id);
+  } else {
+    st = db_fail(c, err, "reading a user's identity");
+  }
+  done(s);
+  return st;
+}
+
+/* UPDATE, then INSERT when there was no row, inside the caller's write transaction (as sqlite_standing_put). An
+ * empty sealed text or note is kept as NULL: absent. */
+static hg_status sqlite_identity_put(hg_store_conn *c, int64_t user_id, const hg_identity_row *row, hg_error *err) {
+  static const int update_then_insert[] = {Q_IDENTITY_UPDATE, Q_IDENTITY_INSERT};
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *s = query(c, update_then_insert[i], err);
+    if (!s) return HG_ERR_STORE;
+    sqlite3_bind_text(s, 1, row->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, row->updated_ms);
+    sqlite3_bind_int64(s, 3, row->adult_from_ms);
+    sqlite3_bind_int64(s, 4, row->minor);
+    bind_text_or_null(s, 5, row->sealed[0] ? row->sealed : NULL);
+    bind_text_or_null(s, 6, row->note[0] ? row->note : NULL);
+    sqlite3_bind_int64(s, 7, user_id);
+    hg_status st = step_done(c, s, "writing a user's identity", err);
+    if (st) return st;
+    if (sqlite3_changes(c->db) > 0) return HG_OK;
+  }
+  return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's identity was not written");
+}
+
+static hg_status sqlite_user_each(hg_store_conn *c, hg_user_row_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USER_EACH, err);
+  if (!s) return HG_ERR_STORE;
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_user_row row = {.created_ms = sqlite3_column_int64(s, 1),
+                       .minor = sqlite3_column_int64(s, 3),
+                       .adult_from_ms = sqlite3_column_int64(s, 4),
+                       .keys = sqlite3_column_int64(s, 6)};
+    if (column_field(s, 0, &row.name) || column_field(s, 2, &row.realname) || column_field(s, 5, &row.standing)) {
+      st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory listing users");
+      break;
+    }
+    if (fn(ctx, &row)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "listing users");
+  done(s);
+  return st;
+}
+
+static hg_status sqlite_usage_get(hg_store_conn *c, int64_t user_id, hg_usage *out, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_USAGE_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, user_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    out->day = sqlite3_column_int64(s, 0);
+    out->requests = sqlite3_column_int64(s, 1);
+    out->active_ms = sqlite3_column_int64(s, 2);
+    out->session_start_ms = sqlite3_column_int64(s, 3);
+    out->last_ms = sqlite3_column_int64(s, 4);
+    out->reminded_ms = sqlite3_column_int64(s, 5);
+  }
+  done(s);
+  if (rc == SQLITE_ROW) return HG_OK;
+  if (rc != SQLITE_DONE) return db_fail(c, err, "reading a user's usage");
+  return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "user %" PRId64 " has no usage recorded", user_id);
+}
+
+static hg_status sqlite_usage_put(hg_store_conn *c, int64_t user_id, const hg_usage *row, hg_error *err) {
+  static const int update_then_insert[] = {Q_USAGE_UPDATE, Q_USAGE_INSERT};
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *s = query(c, update_then_insert[i], err);
+    if (!s) return HG_ERR_STORE;
+    sqlite3_bind_int64(s, 1, row->day);
+    sqlite3_bind_int64(s, 2, row->requests);
+    sqlite3_bind_int64(s, 3, row->active_ms);
+    sqlite3_bind_int64(s, 4, row->session_start_ms);
+    sqlite3_bind_int64(s, 5, row->last_ms);
+    sqlite3_bind_int64(s, 6, row->reminded_ms);
+    sqlite3_bind_int64(s, 7, user_id);
+    hg_status st = step_done(c, s, "writing a user's usage", err);
+    if (st) return st;
+    if (sqlite3_changes(c->db) > 0) return HG_OK;
+  }
+  return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's usage was not written");
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -951,4 +1160,11 @@ const hg_store_backend hg_store_sqlite = {
     .audit_erase_text = sqlite_audit_erase_text,
     .takedown_delete_expired = sqlite_takedown_delete_expired,
     .strike_delete_before = sqlite_strike_delete_before,
+    .key_list = sqlite_key_list,
+    .identity_get = sqlite_identity_get,
+    .identity_put = sqlite_identity_put,
+    .user_each = sqlite_user_each,
+    .usage_get = sqlite_usage_get,
+    .usage_put = sqlite_usage_put,
+    .usage_delete_before = sqlite_usage_delete_before,
 };

@@ -1,8 +1,9 @@
 /* store/store.c — the backend-neutral half of the store: URL dispatch, the mutex that lets threads share a handle,
  * API keys (made here, stored only as SHA-256), and the audit chain: how a record is serialized and hashed, how
  * an append links to the end of the chain, and how verification walks it. Then the workflows built on the same
- * rows: complaints (validation and the moves a ticket may make), takedowns with their version, and users' standing
- * (what a strike or a decision does to it, and when a suspension is over), and last data-subject requests and
+ * rows: complaints (validation and the moves a ticket may make), takedowns with their version, users' standing
+ * (what a strike or a decision does to it, and when a suspension is over), real-name identity and the gate that
+ * reads it with the standing, the minors' usage counters (their arithmetic), and last data-subject requests and
  * retention. Backends (store_internal.h) only keep rows, so every backend produces and checks the very same chain and
  * enforces the very same rules.
  *
@@ -65,6 +66,11 @@ static int64_t now_ms(void) {
 static int64_t wall_clock_ms(void) { return now_ms(); }
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
+
+static hg_status check_time(const char *what, int64_t ms, hg_error *err) {
+  if (ms < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "%s is Unix time in milliseconds, not %" PRId64, what, ms);
+  return HG_OK;
+}
 
 hg_status hg_store_open(const char *url, hg_store **out, hg_error *err) {
   if (!url || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_open needs a URL and an out pointer");
@@ -129,9 +135,18 @@ static hg_status check_user_name(const char *user, hg_error *err) {
 
 hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX],
                               hg_error *err) {
+  return hg_store_key_create_ex(store, user, role, 0, key_out, err);
+}
+
+/* An expiry already past is taken as given: the store keeps the time, the caller's clock refuses the key. */
+hg_status hg_store_key_create_ex(hg_store *store, const char *user, hg_role role, int64_t expires_ms,
+                                 char key_out[HG_KEY_MAX], hg_error *err) {
   if (!store || !user || !key_out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_key_create: NULL argument");
   if ((unsigned)role > HG_ROLE_AUDITOR) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown role %d", (int)role);
   hg_status st = check_user_name(user, err);
+  if (!st && expires_ms < 0)
+    st = hg_fail(err, HG_ERR_INVALID, 0, 0, "a key's expires_ms is Unix time in milliseconds (0 = never), not %" PRId64,
+                 expires_ms);
   if (st) return st;
 
   unsigned char raw[32];
@@ -147,7 +162,7 @@ hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, c
   pthread_mutex_lock(&store->lock);
   st = b->begin(store->conn, err);
   if (!st) st = b->user_ensure(store->conn, user, t, &user_id, err);
-  if (!st) st = b->key_insert(store->conn, user_id, hg_role_name(role), hash, t, err);
+  if (!st) st = b->key_insert(store->conn, user_id, hg_role_name(role), hash, t, expires_ms, err);
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
@@ -173,6 +188,20 @@ hg_status hg_store_key_revoke(hg_store *store, int64_t key_id, hg_error *err) {
   if (key_id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a key id is a positive number, not %" PRId64, key_id);
   pthread_mutex_lock(&store->lock);
   hg_status st = store->backend->key_revoke(store->conn, key_id, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_key_list(hg_store *store, const char *user, hg_key_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_key_list: NULL argument");
+  hg_status st = user ? check_user_name(user, err) : HG_OK;
+  if (st) return st;
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0; /* all users */
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  if (user) st = b->user_find(store->conn, user, &user_id, err);
+  if (!st) st = b->key_list(store->conn, user_id, fn, ctx, err);
   pthread_mutex_unlock(&store->lock);
   return st;
 }
@@ -461,11 +490,6 @@ static hg_status take_text(const char *what, const char *value, size_t max, cons
 }
 
 static hg_store_text text_of(const char *s) { return (hg_store_text){s, s ? strlen(s) : 0}; }
-
-static hg_status check_time(const char *what, int64_t ms, hg_error *err) {
-  if (ms < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "%s is Unix time in milliseconds, not %" PRId64, what, ms);
-  return HG_OK;
-}
 
 void hg_complaint_clear(hg_complaint *c) {
   if (!c) return;
@@ -797,23 +821,8 @@ static void standing_clear(hg_user_standing *out) {
 hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *out,
                                  hg_error *err) {
   if (!store || !user || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_standing: NULL argument");
-  standing_clear(out);
-  hg_status st = check_user_name(user, err);
-  if (!st) st = check_time("now_ms", now_ms, err);
-  if (st) return st;
-  int64_t user_id = 0;
-  hg_error quiet;
-  pthread_mutex_lock(&store->lock);
-  st = store->backend->user_find(store->conn, user, &user_id, &quiet);
-  if (st == HG_ERR_NOT_FOUND)
-    st = HG_OK; /* never seen: active, nothing counted */
-  else if (st && err)
-    *err = quiet;
-  else if (!st)
-    st = standing_report(store, user_id, now_ms, out, err);
-  pthread_mutex_unlock(&store->lock);
-  if (st) standing_clear(out);
-  return st;
+  /* the gate without the identity: one code path, so the two can never disagree */
+  return hg_store_user_gate(store, user, now_ms, out, NULL, err);
 }
 
 /* A blocked input adds a strike (kept with its evidence) and lengthens the run; an allowed one ends the run. Which
@@ -921,9 +930,283 @@ hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_stand
   return st;
 }
 
+/* ---- real-name identity, the gate, the user list ----------------------------------------------------------- *
+ *
+ * The store keeps what the gateway checks on every request in clear (the status, when the user comes of age, the
+ * minor flag) and the identity fields themselves only as the caller sealed them: printable text it cannot read. */
+
+static const char *const realname_names[] = {"unverified", "pending", "verified", "rejected"};
+
+const char *hg_realname_name(hg_realname s) {
+  if ((unsigned)s < sizeof realname_names / sizeof realname_names[0]) return realname_names[s];
+  return "unknown";
+}
+
+hg_status hg_realname_parse(const char *name, hg_realname *out) {
+  if (!name || !out) return HG_ERR_INVALID;
+  for (unsigned i = 0; i < sizeof realname_names / sizeof realname_names[0]; i++)
+    if (!strcmp(name, realname_names[i])) {
+      *out = (hg_realname)i;
+      return HG_OK;
+    }
+  return HG_ERR_INVALID;
+}
+
+/* What a user without identity has: unverified, everything else zero or empty. */
+static void identity_clear(hg_user_identity *out) {
+  memset(out, 0, sizeof *out);
+  out->status = HG_REALNAME_UNVERIFIED;
+}
+
+/* Everything in an identity from the caller, checked before the store is touched. The buffers are fixed arrays
+ * the caller filled, so their terminating NUL is looked for within them, never past. */
+static hg_status identity_check(const hg_user_identity *in, hg_error *err) {
+  if ((unsigned)in->status > HG_REALNAME_REJECTED)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown real-name status %d (unverified, pending, verified or rejected)",
+                   (int)in->status);
+  hg_status st = check_time("adult_from_ms", in->adult_from_ms, err);
+  if (st) return st;
+  size_t len = strnlen(in->sealed, sizeof in->sealed);
+  if (len == sizeof in->sealed)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the sealed identity is at most %zu bytes", sizeof in->sealed - 1);
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)in->sealed[i] < 0x20 || (unsigned char)in->sealed[i] > 0x7e)
+      return hg_fail(err, HG_ERR_INVALID, 0, i,
+                     "the sealed identity must be printable ASCII (base64 of the sealed fields); byte offset %zu "
+                     "is not",
+                     i);
+  len = strnlen(in->note, sizeof in->note);
+  size_t bad;
+  if (len == sizeof in->note)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "an identity note is at most %zu bytes", sizeof in->note - 1);
+  if (hg_utf8_validate(in->note, len, &bad))
+    return hg_fail(err, HG_ERR_INVALID, 0, bad, "the identity note is not valid UTF-8 (byte offset %zu)", bad);
+  return HG_OK;
+}
+
+/* The identity of a known user (cleared when there is none). The caller holds the lock. */
+static hg_status identity_load(hg_store *store, int64_t user_id, hg_user_identity *out, hg_error *err) {
+  hg_identity_row row;
+  hg_error quiet;
+  identity_clear(out);
+  hg_status st = store->backend->identity_get(store->conn, user_id, &row, &quiet);
+  if (st == HG_ERR_NOT_FOUND) return HG_OK;
+  if (st) {
+    if (err) *err = quiet;
+    return st;
+  }
+  hg_realname status;
+  if (hg_realname_parse(row.status, &status))
+    return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's real-name status is damaged ('%s')", row.status);
+  out->status = status;
+  out->updated_ms = row.updated_ms;
+  out->adult_from_ms = row.adult_from_ms;
+  out->minor = row.minor != 0;
+  /* the strings only: out was cleared, so the bytes after each NUL are zeros, not what the stack held */
+  memcpy(out->sealed, row.sealed, strlen(row.sealed) + 1);
+  memcpy(out->note, row.note, strlen(row.note) + 1);
+  return HG_OK;
+}
+
+hg_status hg_store_user_gate(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *standing,
+                             hg_user_identity *identity, hg_error *err) {
+  if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_gate: NULL argument");
+  if (standing) standing_clear(standing);
+  if (identity) identity_clear(identity);
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  int64_t user_id = 0;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  st = store->backend->user_find(store->conn, user, &user_id, &quiet);
+  if (st == HG_ERR_NOT_FOUND) {
+    st = HG_OK; /* never seen: active, nothing counted, unverified */
+  } else if (st) {
+    if (err) *err = quiet;
+  } else {
+    if (standing) st = standing_report(store, user_id, now_ms, standing, err);
+    if (!st && identity) st = identity_load(store, user_id, identity, err);
+  }
+  pthread_mutex_unlock(&store->lock);
+  if (st && standing) standing_clear(standing);
+  if (st && identity) identity_clear(identity);
+  return st;
+}
+
+hg_status hg_store_identity_get(hg_store *store, const char *user, hg_user_identity *out, hg_error *err) {
+  if (!store || !user || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_identity_get: NULL argument");
+  return hg_store_user_gate(store, user, 0, NULL, out, err);
+}
+
+hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user_identity *in, int64_t now_ms,
+                                hg_error *err) {
+  if (!store || !user || !in) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_identity_put: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (!st) st = identity_check(in, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms(); /* updated_ms 0 would read as "never put" */
+  hg_identity_row row;
+  memset(&row, 0, sizeof row);
+  snprintf(row.status, sizeof row.status, "%s", hg_realname_name(in->status));
+  row.updated_ms = now_ms;
+  row.adult_from_ms = in->adult_from_ms;
+  row.minor = in->minor != 0;
+  memcpy(row.sealed, in->sealed, strlen(in->sealed) + 1); /* NUL-terminated within the array: checked above */
+  memcpy(row.note, in->note, strlen(in->note) + 1);
+
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = b->user_ensure(store->conn, user, now_ms, &user_id, err);
+  if (!st) st = b->identity_put(store->conn, user_id, &row, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+typedef struct user_walk {
+  hg_user_fn fn;
+  void *ctx;
+  int damaged;    /* a stored status or standing this code never writes */
+  char name[128]; /* whose */
+} user_walk;
+
+static int user_row(void *ctx, const hg_user_row *row) {
+  user_walk *w = ctx;
+  hg_user_summary u = {.name = row->name.ptr,
+                       .created_ms = row->created_ms,
+                       .realname = HG_REALNAME_UNVERIFIED,
+                       .minor = row->minor != 0,
+                       .adult_from_ms = row->adult_from_ms,
+                       .standing = HG_STANDING_ACTIVE,
+                       .keys = row->keys};
+  if ((row->realname.ptr && hg_realname_parse(row->realname.ptr, &u.realname)) ||
+      (row->standing.ptr && standing_parse(row->standing.ptr, &u.standing))) {
+    w->damaged = 1;
+    snprintf(w->name, sizeof w->name, "%s", row->name.ptr);
+    return 1;
+  }
+  return w->fn(w->ctx, &u);
+}
+
+hg_status hg_store_user_list(hg_store *store, hg_user_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_list: NULL argument");
+  user_walk w = {.fn = fn, .ctx = ctx};
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->user_each(store->conn, user_row, &w, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && w.damaged)
+    st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: user '%s' has a damaged real-name status or standing", w.name);
+  return st;
+}
+
+/* ---- usage counters for the minors mode ------------------------------------------------------------------- *
+ *
+ * One row per user: the day it counts, that day's requests and time in use, and the current run of use. The
+ * store does the arithmetic so that every gateway sharing the database counts alike; what the limits are and when
+ * to remind is the gateway's policy. A request stamped before the last one counted (clocks of two gateways a
+ * little apart) counts as a request and adds no time, and last_ms stays the later of the two. */
+
+static hg_status usage_args(const char *user, int64_t day, int64_t now_ms, int64_t gap_ms, hg_error *err) {
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (!st && day < 0) st = hg_fail(err, HG_ERR_INVALID, 0, 0, "a day number cannot be negative (%" PRId64 ")", day);
+  if (!st && gap_ms < 0)
+    st = hg_fail(err, HG_ERR_INVALID, 0, 0, "gap_ms is a length of time in milliseconds, not %" PRId64, gap_ms);
+  return st;
+}
+
+/* Whether a request at now belongs to the run of use that row's last request is part of. */
+static int usage_run_goes_on(const hg_usage *row, int64_t now, int64_t gap_ms) {
+  return row->last_ms != 0 && now - row->last_ms <= gap_ms;
+}
+
+hg_status hg_store_usage_get(hg_store *store, const char *user, int64_t day, int64_t now_ms, int64_t gap_ms,
+                             hg_usage *out, hg_error *err) {
+  if (!store || !user || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_usage_get: NULL argument");
+  memset(out, 0, sizeof *out);
+  out->day = day;
+  hg_status st = usage_args(user, day, now_ms, gap_ms, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms();
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_usage row;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  st = b->user_find(store->conn, user, &user_id, &quiet);
+  if (!st) st = b->usage_get(store->conn, user_id, &row, &quiet);
+  pthread_mutex_unlock(&store->lock);
+  if (st == HG_ERR_NOT_FOUND) return HG_OK; /* never counted: zeros */
+  if (st) {
+    if (err) *err = quiet;
+    return st;
+  }
+  if (row.day == day) {
+    out->requests = row.requests;
+    out->active_ms = row.active_ms;
+  }
+  out->last_ms = row.last_ms;
+  if (usage_run_goes_on(&row, now_ms, gap_ms)) {
+    out->session_start_ms = row.session_start_ms;
+    out->reminded_ms = row.reminded_ms;
+  }
+  return HG_OK;
+}
+
+hg_status hg_store_usage_touch(hg_store *store, const char *user, int64_t day, int64_t now_ms, int64_t gap_ms,
+                               int reminded, hg_usage *after, hg_error *err) {
+  if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_usage_touch: NULL argument");
+  hg_usage ignored;
+  if (!after) after = &ignored;
+  memset(after, 0, sizeof *after);
+  hg_status st = usage_args(user, day, now_ms, gap_ms, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms(); /* last_ms 0 would read as "no request" */
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_usage row = {0}, next = {0};
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  /* read, count and write in one write transaction: gateways sharing the database count the same user */
+  st = b->begin(store->conn, err);
+  if (!st) st = b->user_ensure(store->conn, user, now_ms, &user_id, err);
+  if (!st) {
+    st = b->usage_get(store->conn, user_id, &row, &quiet);
+    if (st == HG_ERR_NOT_FOUND)
+      memset(&row, 0, sizeof row), st = HG_OK; /* last_ms 0: no run to go on */
+    else if (st && err)
+      *err = quiet;
+  }
+  if (!st) {
+    int same_day = row.last_ms != 0 && row.day == day;
+    int goes_on = usage_run_goes_on(&row, now_ms, gap_ms);
+    next.day = day;
+    next.requests = (same_day ? row.requests : 0) + 1;
+    next.active_ms = same_day ? row.active_ms : 0;
+    if (same_day && goes_on && now_ms > row.last_ms) next.active_ms += now_ms - row.last_ms;
+    next.session_start_ms = goes_on ? row.session_start_ms : now_ms;
+    next.reminded_ms = goes_on ? row.reminded_ms : 0;
+    if (reminded) next.reminded_ms = now_ms;
+    next.last_ms = now_ms > row.last_ms ? now_ms : row.last_ms;
+    st = b->usage_put(store->conn, user_id, &next, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) *after = next;
+  return st;
+}
+
 /* ---- data-subject requests and retention ------------------------------------------------------------------ *
  *
- * A user's rows (user, keys, standing, strikes, standing history) hang off users.id and go entirely on deletion.
+ * A user's rows (user, keys, identity, usage, standing, strikes, standing history) hang off users.id and go
+ * entirely on deletion.
  * Audit records are security logs the law makes us keep (six months at least), and the chain needs every one of
  * them, so they are never deleted here: what goes is their text, the only field that may hold what the user wrote.
  * Format-2 records hash text_sha256 rather than text, so erased text leaves a NULL beside its digest and a chain
@@ -1028,12 +1311,58 @@ static int export_audit_row(void *ctx, const hg_audit_row *row) {
   return 0;
 }
 
-static int export_key(void *ctx, int64_t id, const char *role, int64_t created_ms, int revoked) {
+static int export_key(void *ctx, int64_t id, const char *role, int64_t created_ms, int64_t expires_ms, int revoked) {
   dsar_walk *w = ctx;
   fprintf(w->out, "%s{\"id\": %" PRId64 ", \"role\": ", w->rows++ ? ", " : "", id);
   json_str(w->out, role);
-  fprintf(w->out, ", \"created_ms\": %" PRId64 ", \"revoked\": %s}", created_ms, revoked ? "true" : "false");
+  fprintf(w->out, ", \"created_ms\": %" PRId64 ", \"expires_ms\": %" PRId64 ", \"revoked\": %s}", created_ms,
+          expires_ms, revoked ? "true" : "false");
   return 0;
+}
+
+/* The identity row as stored (the status by name, the sealed text still sealed: only the caller can open it), or
+ * null. The caller holds the lock. */
+static hg_status export_identity(hg_store *store, int known, int64_t user_id, FILE *f, hg_error *err) {
+  hg_identity_row row;
+  hg_error quiet;
+  hg_status st = known ? store->backend->identity_get(store->conn, user_id, &row, &quiet) : HG_ERR_NOT_FOUND;
+  if (st == HG_ERR_NOT_FOUND) {
+    fputs("null", f);
+    return HG_OK;
+  }
+  if (st) {
+    if (err) *err = quiet;
+    return st;
+  }
+  fputs("{\"status\": ", f);
+  json_str(f, row.status);
+  fprintf(f, ", \"updated_ms\": %" PRId64 ", \"adult_from_ms\": %" PRId64 ", \"minor\": %s, \"note\": ", row.updated_ms,
+          row.adult_from_ms, row.minor ? "true" : "false");
+  json_str(f, row.note[0] ? row.note : NULL);
+  fputs(", \"sealed\": ", f);
+  json_str(f, row.sealed[0] ? row.sealed : NULL);
+  fputc('}', f);
+  return HG_OK;
+}
+
+/* The usage row as stored (one day's counts, the current run), or null. The caller holds the lock. */
+static hg_status export_usage(hg_store *store, int known, int64_t user_id, FILE *f, hg_error *err) {
+  hg_usage u;
+  hg_error quiet;
+  hg_status st = known ? store->backend->usage_get(store->conn, user_id, &u, &quiet) : HG_ERR_NOT_FOUND;
+  if (st == HG_ERR_NOT_FOUND) {
+    fputs("null", f);
+    return HG_OK;
+  }
+  if (st) {
+    if (err) *err = quiet;
+    return st;
+  }
+  fprintf(f,
+          "{\"day\": %" PRId64 ", \"requests\": %" PRId64 ", \"active_ms\": %" PRId64 ", \"session_start_ms\": %" PRId64
+          ", \"last_ms\": %" PRId64 ", \"reminded_ms\": %" PRId64 "}",
+          u.day, u.requests, u.active_ms, u.session_start_ms, u.last_ms, u.reminded_ms);
+  return HG_OK;
 }
 
 static int export_history(void *ctx, int64_t time_ms, const char *standing, int64_t until_ms, const char *reason) {
@@ -1082,7 +1411,11 @@ static hg_status dsar_export_locked(hg_store *store, const char *user, const dsa
   fputs(",\n  \"keys\": [", f);
   dsar_walk inner = {.out = f, .names = names};
   if (known && (st = b->user_keys_each(store->conn, user_id, export_key, &inner, err))) return st;
-  fputs("],\n  \"standing\": ", f);
+  fputs("],\n  \"identity\": ", f);
+  if ((st = export_identity(store, known, user_id, f, err))) return st;
+  fputs(",\n  \"usage\": ", f);
+  if ((st = export_usage(store, known, user_id, f, err))) return st;
+  fputs(",\n  \"standing\": ", f);
   hg_standing_row row;
   if (known && !(st = b->standing_get(store->conn, user_id, &row, &quiet))) {
     fputs("{\"standing\": ", f);
@@ -1173,7 +1506,7 @@ hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *ps
   dsar_names names;
   dsar_names_make(&names, user, pseudonym);
   const hg_store_backend *b = store->backend;
-  int64_t user_id = 0, created = 0, deleted[5] = {0}, erased = 0, kept = 0;
+  int64_t user_id = 0, created = 0, deleted[HG_DEL_COUNT] = {0}, erased = 0, kept = 0;
   dsar_walk w = {.names = &names};
   hg_error quiet;
   pthread_mutex_lock(&store->lock);
@@ -1192,12 +1525,14 @@ hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *ps
   if (!st) st = b->audit_about(store->conn, pseudonym, names.admin_actor, "\"user\":\"", count_about, &w, err);
   if (!st) {
     char detail[600];
-    snprintf(
-        detail, sizeof detail,
-        "{\"pseudonym\":\"%s\",\"users\":%" PRId64 ",\"keys\":%" PRId64 ",\"standing\":%" PRId64 ",\"strikes\":%" PRId64
-        ",\"standing_history\":%" PRId64 ",\"audit_records\":%" PRId64 ",\"audit_text_erased\":%" PRId64
-        ",\"audit_text_kept_v1\":%" PRId64 ",\"audit_records_naming_user\":%" PRId64 "}",
-        pseudonym, deleted[4], deleted[0], deleted[1], deleted[2], deleted[3], w.counts[0], erased, kept, w.counts[1]);
+    snprintf(detail, sizeof detail,
+             "{\"pseudonym\":\"%s\",\"users\":%" PRId64 ",\"keys\":%" PRId64 ",\"identity\":%" PRId64
+             ",\"usage\":%" PRId64 ",\"standing\":%" PRId64 ",\"strikes\":%" PRId64 ",\"standing_history\":%" PRId64
+             ",\"audit_records\":%" PRId64 ",\"audit_text_erased\":%" PRId64 ",\"audit_text_kept_v1\":%" PRId64
+             ",\"audit_records_naming_user\":%" PRId64 "}",
+             pseudonym, deleted[HG_DEL_USER], deleted[HG_DEL_KEYS], deleted[HG_DEL_IDENTITY], deleted[HG_DEL_USAGE],
+             deleted[HG_DEL_STANDING], deleted[HG_DEL_STRIKES], deleted[HG_DEL_HISTORY], w.counts[0], erased, kept,
+             w.counts[1]);
     st = append_receipt(store, "system:dsar", "dsar/delete", "deleted", detail, now_ms, receipt_out, err);
   }
   if (!st) st = b->commit(store->conn, err);
@@ -1230,6 +1565,7 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
   hg_purge_counts c = {0};
   int64_t text_before = text_max_age_ms && now_ms > text_max_age_ms ? now_ms - text_max_age_ms : 0;
   int64_t strikes_before = now_ms > HG_STRIKE_RETENTION_MS ? now_ms - HG_STRIKE_RETENTION_MS : 0;
+  int64_t usage_before = now_ms > HG_USAGE_RETENTION_MS ? now_ms - HG_USAGE_RETENTION_MS : 0;
   hg_audit_record receipt;
   pthread_mutex_lock(&store->lock);
   st = b->begin(store->conn, err);
@@ -1238,12 +1574,14 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
   if (!st) st = b->takedown_delete_expired(store->conn, now_ms, &c.takedowns_deleted, err);
   if (!st && c.takedowns_deleted) st = b->takedown_version_bump(store->conn, err);
   if (!st && strikes_before) st = b->strike_delete_before(store->conn, strikes_before, &c.strikes_deleted, err);
+  if (!st && usage_before) st = b->usage_delete_before(store->conn, usage_before, &c.usage_deleted, err);
   if (!st) {
     char detail[400];
     snprintf(detail, sizeof detail,
              "{\"text_max_age_ms\":%" PRId64 ",\"audit_text_erased\":%" PRId64 ",\"audit_text_kept_v1\":%" PRId64
-             ",\"takedowns_deleted\":%" PRId64 ",\"strikes_deleted\":%" PRId64 "}",
-             text_max_age_ms, c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted);
+             ",\"takedowns_deleted\":%" PRId64 ",\"strikes_deleted\":%" PRId64 ",\"usage_deleted\":%" PRId64 "}",
+             text_max_age_ms, c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted,
+             c.usage_deleted);
     st = append_receipt(store, "system:purge", "purge", "purged", detail, now_ms, &receipt, err);
   }
   if (!st) st = b->commit(store->conn, err);

@@ -51,6 +51,35 @@ typedef struct hg_standing_row {
   int64_t until_ms, blocked_in_a_row, suspensions, updated_ms;
 } hg_standing_row;
 
+/* A user's identity as stored. status is the hg_realname name; sealed and note are "" when absent (the backend
+ * may keep them as NULL). store.c validates everything before it is put and parses status after it is got. */
+typedef struct hg_identity_row {
+  char status[16]; /* "unverified", "pending", "verified", "rejected" */
+  int64_t updated_ms, adult_from_ms, minor;
+  char sealed[HG_IDENTITY_SEALED_MAX];
+  char note[sizeof((hg_user_identity *)0)->note];
+} hg_identity_row;
+
+/* One user as hg_store_user_list shows it; realname and standing are NULL when the user has no such row. Pointers
+ * are valid only during the row callback. */
+typedef struct hg_user_row {
+  hg_store_text name, realname, standing;
+  int64_t created_ms, minor, adult_from_ms, keys;
+} hg_user_row;
+typedef int (*hg_user_row_fn)(void *ctx, const hg_user_row *row);
+
+/* What user_delete counts, in the order it deletes (children first: their foreign keys point at users). */
+enum hg_user_delete_count {
+  HG_DEL_KEYS,
+  HG_DEL_STANDING,
+  HG_DEL_STRIKES,
+  HG_DEL_HISTORY,
+  HG_DEL_IDENTITY,
+  HG_DEL_USAGE,
+  HG_DEL_USER,
+  HG_DEL_COUNT
+};
+
 typedef struct hg_store_backend {
   const char *name;
   /* Opens the database at target (the URL with its scheme removed) and brings its schema to the current version. */
@@ -65,12 +94,15 @@ typedef struct hg_store_backend {
 
   /* Finds the user by name, creating it when new. */
   hg_status (*user_ensure)(hg_store_conn *conn, const char *name, int64_t now_ms, int64_t *user_id, hg_error *err);
+  /* expires_ms 0 = never */
   hg_status (*key_insert)(hg_store_conn *conn, int64_t user_id, const char *role, const char *key_hash, int64_t now_ms,
-                          hg_error *err);
+                          int64_t expires_ms, hg_error *err);
   /* HG_ERR_NOT_FOUND when no key has this hash. */
   hg_status (*key_find)(hg_store_conn *conn, const char *key_hash, hg_key_info *out, hg_error *err);
   /* HG_ERR_NOT_FOUND when no key has this id. */
   hg_status (*key_revoke)(hg_store_conn *conn, int64_t key_id, hg_error *err);
+  /* The keys of one user (user_id > 0) or of all (0), oldest first, never with their hash; fn non-zero stops. */
+  hg_status (*key_list)(hg_store_conn *conn, int64_t user_id, hg_key_fn fn, void *ctx, hg_error *err);
 
   /* The last record's seq and hash (0 and an empty string on an empty chain). HG_ERR_CORRUPT when the stored hash
    * is not 64 characters: there is nothing sound to link to. */
@@ -108,12 +140,22 @@ typedef struct hg_store_backend {
   hg_status (*strike_count)(hg_store_conn *conn, int64_t user_id, int64_t from_ms, int64_t to_ms, int64_t *count,
                             hg_error *err);
 
+  /* Identity, users and usage. identity_get and usage_get are HG_ERR_NOT_FOUND when the user has no row; the puts
+   * write the whole row (creating it). user_each walks every user, oldest first, with the user's identity and
+   * standing rows (if any) and the number of keys not revoked. */
+  hg_status (*identity_get)(hg_store_conn *conn, int64_t user_id, hg_identity_row *out, hg_error *err);
+  hg_status (*identity_put)(hg_store_conn *conn, int64_t user_id, const hg_identity_row *row, hg_error *err);
+  hg_status (*user_each)(hg_store_conn *conn, hg_user_row_fn fn, void *ctx, hg_error *err);
+  hg_status (*usage_get)(hg_store_conn *conn, int64_t user_id, hg_usage *out, hg_error *err);
+  hg_status (*usage_put)(hg_store_conn *conn, int64_t user_id, const hg_usage *row, hg_error *err);
+
   /* Data-subject requests and retention. user_get is user_find with the row's creation time. The *_each calls
    * walk one user's rows (keys never with their hash). audit_about walks, in seq order, the records whose actor is
    * actor or admin_actor and those whose detail_json contains needle (a superset the caller filters). */
   hg_status (*user_get)(hg_store_conn *conn, const char *name, int64_t *user_id, int64_t *created_ms, hg_error *err);
   hg_status (*user_keys_each)(hg_store_conn *conn, int64_t user_id,
-                              int (*fn)(void *ctx, int64_t id, const char *role, int64_t created_ms, int revoked),
+                              int (*fn)(void *ctx, int64_t id, const char *role, int64_t created_ms, int64_t expires_ms,
+                                        int revoked),
                               void *ctx, hg_error *err);
   hg_status (*user_history_each)(hg_store_conn *conn, int64_t user_id,
                                  int (*fn)(void *ctx, int64_t time_ms, const char *standing, int64_t until_ms,
@@ -123,9 +165,9 @@ typedef struct hg_store_backend {
                                  int (*fn)(void *ctx, int64_t time_ms, int64_t audit_seq), void *ctx, hg_error *err);
   hg_status (*audit_about)(hg_store_conn *conn, const char *actor, const char *admin_actor, const char *needle,
                            hg_audit_row_fn fn, void *ctx, hg_error *err);
-  /* Deletes the user's keys, standing, strikes, standing history and the user row; counts[] gets the rows deleted
-   * in that order. */
-  hg_status (*user_delete)(hg_store_conn *conn, int64_t user_id, int64_t counts[5], hg_error *err);
+  /* Deletes the user's keys, standing, strikes, standing history, identity, usage row and the user row; counts[]
+   * gets the rows deleted, indexed by hg_user_delete_count. */
+  hg_status (*user_delete)(hg_store_conn *conn, int64_t user_id, int64_t counts[HG_DEL_COUNT], hg_error *err);
   /* Sets text to NULL on format-2 records that have text and whose actor is actor (when not NULL) and whose
    * time_ms < before_ms (when before_ms > 0); *kept counts the format-1 records that matched and keep their text,
    * which their hash covers. */
@@ -133,6 +175,8 @@ typedef struct hg_store_backend {
                                 int64_t *kept, hg_error *err);
   hg_status (*takedown_delete_expired)(hg_store_conn *conn, int64_t now_ms, int64_t *deleted, hg_error *err);
   hg_status (*strike_delete_before)(hg_store_conn *conn, int64_t before_ms, int64_t *deleted, hg_error *err);
+  /* Deletes the usage rows whose last_ms < before_ms. */
+  hg_status (*usage_delete_before)(hg_store_conn *conn, int64_t before_ms, int64_t *deleted, hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

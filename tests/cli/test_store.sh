@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_store.sh HEGUI — `hegui keys` and `hegui audit` as an operator runs them: the key printed last, clear errors,
-# a private data directory; an audit chain written by an independent implementation of docs/store.md (Python) that
+# a private data directory, keys that expire after whole days and a tab-separated key list; an audit chain written by an independent implementation of docs/store.md (Python) that
 # `audit verify` accepts, then tampered with the sqlite3 tool and refused with the right seq; export as JSON Lines
 # from which the hashes can be recomputed.
 set -u
@@ -47,7 +47,53 @@ expect_rc 2 "revoke an unknown id" "$HEGUI" keys revoke --data-dir "$D" --id 999
 grep -q "999" "$T/err" && ok || bad "unknown id message: $(cat "$T/err")"
 expect_rc 2 "revoke without --id" "$HEGUI" keys revoke --data-dir "$D"
 expect_rc 2 "revoke in a missing store" "$HEGUI" keys revoke --data-dir "$T/none" --id 1
-expect_rc 2 "unknown keys command" "$HEGUI" keys list --data-dir "$D"
+expect_rc 2 "unknown keys command" "$HEGUI" keys rotate --data-dir "$D"
+grep -q "create, revoke, list" "$T/err" && ok || bad "unknown keys command message: $(cat "$T/err")"
+
+# keys create --expires-days: whole days from 1 to 36500, kept as Unix ms, shown in the message
+nkeys() { sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM api_keys"; }
+for n in 0 36501 -1 1.5 x ""; do
+  expect_rc 2 "--expires-days '$n'" "$HEGUI" keys create --data-dir "$D" --user carol --expires-days "$n"
+  grep -q "from 1 to 36500" "$T/err" && ok || bad "--expires-days '$n' message: $(cat "$T/err")"
+done
+expect_rc 2 "--expires-days without a value" "$HEGUI" keys create --data-dir "$D" --user carol --expires-days
+[ "$(nkeys)" = 2 ] && ok || bad "a refused create made a key: $(nkeys) keys"
+expect_rc 0 "create expiring in 30 days" "$HEGUI" keys create --data-dir "$D" --user carol --expires-days 30
+grep -Eq "^created key for user carol \(role user\), id 3, expires 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z; " \
+  "$T/out" && ok || bad "expiring create message: $(cat "$T/out")"
+key3=$(tail -n 1 "$T/out")
+[[ $key3 =~ ^hg-[A-Za-z0-9_-]{43}$ ]] && ok || bad "expiring key on the last line: $(cat "$T/out")"
+expires3=$(sed -n 's/.*, expires \([^;]*\);.*/\1/p' "$T/out")
+span=$(sqlite3 "$D/hegui.db" "SELECT expires_ms - created_ms FROM api_keys WHERE id = 3")
+[ "$span" -gt $((30 * 86400000 - 5000)) ] && [ "$span" -le $((30 * 86400000)) ] && ok || bad "30 days: span $span ms"
+[ "$(sqlite3 "$D/hegui.db" "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', expires_ms / 1000, 'unixepoch') FROM api_keys WHERE id = 3")" \
+  = "$expires3" ] && ok || bad "expiry shown $expires3 is not the stored one"
+[ "$(sqlite3 "$D/hegui.db" "SELECT expires_ms FROM api_keys WHERE id IN (1, 2)")" = "$(printf '0\n0')" ] && ok \
+  || bad "keys made without --expires-days should never expire"
+expect_rc 0 "create expiring in 36500 days" "$HEGUI" keys create --data-dir "$D" --user carol --expires-days 36500 \
+  --role auditor
+grep -q "id 4, expires 2[0-9]" "$T/out" && ok || bad "a century: $(cat "$T/out")"
+
+# keys list: a header, then one tab-separated line per key, oldest first
+expect_rc 0 "list" "$HEGUI" keys list --data-dir "$D"
+[ "$(head -n 1 "$T/out")" = "$(printf 'id\tuser\trole\tcreated\texpires\trevoked')" ] && ok || bad "list header: $(head -n 1 "$T/out")"
+[ "$(wc -l <"$T/out")" = 5 ] && ok || bad "list lines: $(cat "$T/out")"
+[ "$(awk -F '\t' 'NF != 6' "$T/out" | wc -l)" = 0 ] && ok || bad "list fields: $(cat "$T/out")"
+[ "$(cut -f 1-3,5,6 "$T/out" | tail -n +2 | sed -n 1,3p)" = "$(printf '1\talice\tadmin\tnever\tno\n2\tbob\tuser\tnever\tyes\n3\tcarol\tuser\t%s\tno' "$expires3")" ] \
+  && ok || bad "list rows: $(cat "$T/out")"
+cut -f 4 "$T/out" | tail -n +2 | grep -Evq '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
+  && bad "created column: $(cut -f 4 "$T/out")" || ok
+[ "$(sed -n 5p "$T/out" | cut -f 1,3)" = "$(printf '4\tauditor')" ] && ok || bad "list row 4: $(sed -n 5p "$T/out")"
+grep -qF -- "${key3#hg-}" "$T/out" && bad "the list shows a key" || ok
+expect_rc 0 "list one user" "$HEGUI" keys list --data-dir "$D" --user carol
+[ "$(tail -n +2 "$T/out" | cut -f 1 | tr '\n' ' ')" = "3 4 " ] && ok || bad "list --user carol: $(cat "$T/out")"
+expect_rc 2 "list an unknown user" "$HEGUI" keys list --data-dir "$D" --user nobody
+grep -q "no user is named 'nobody'" "$T/err" && ok || bad "unknown user message: $(cat "$T/err")"
+[ ! -s "$T/out" ] && ok || bad "an unknown user printed: $(cat "$T/out")"
+expect_rc 2 "list a missing store" "$HEGUI" keys list --data-dir "$T/none"
+[ ! -e "$T/none" ] && ok || bad "list created a data directory"
+expect_rc 2 "list an unknown argument" "$HEGUI" keys list --data-dir "$D" --role admin
+expect_rc 2 "list --user without a name" "$HEGUI" keys list --data-dir "$D" --user
 
 # audit: an empty chain holds; a missing store is an error and is not created
 expect_rc 0 "verify empty" "$HEGUI" audit verify --data-dir "$D"
