@@ -3,6 +3,7 @@
 #define HEGUI_H
 
 #include "hegui/config.h"
+#include "hegui/identity.h"
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"

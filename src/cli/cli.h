@@ -34,5 +34,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_dsar(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_label(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
 
 #endif

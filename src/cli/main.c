@@ -151,6 +151,12 @@ static void usage(FILE *f) {
         "  purge --data-dir DIR [--text-days N]\n"
         "                      retention: erase audit text older than N days (180; 0 keeps it), expired\n"
         "                      takedowns, strikes older than 400 days and usage counters idle 2 days\n"
+        "  identity check --name NAME --id ID_NUMBER [--phone PHONE] [--today YYYYMMDD]\n"
+        "                      normalise and check real-name fields; exit 0 valid, 1 refused, 2 error\n"
+        "  identity verify --url URL [--timeout-ms N] [--set KEY=VALUE]... --name NAME --id ID_NUMBER\n"
+        "                  [--phone PHONE]\n"
+        "                      ask an identity-verification provider (token from HEGUI_IDV_TOKEN; KEY as in\n"
+        "                      identity.provider.*); exit 0 verified, 1 rejected or undecided, 2 error\n"
         "  fold [--skip-noise] TEXT\n"
         "                      show the normalized (folded) form of a text\n"
         "  version             print the version\n"
@@ -175,6 +181,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "dsar")) return cmd_dsar(argc - 1, argv + 1);
   if (!strcmp(cmd, "purge")) return cmd_purge(argc - 1, argv + 1);
   if (!strcmp(cmd, "label")) return cmd_label(argc - 1, argv + 1);
+  if (!strcmp(cmd, "identity")) return cmd_identity(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hegui %s\n", hg_version());
     return 0;
