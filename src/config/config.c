@@ -79,15 +79,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->takedown_days = 90;
   cfg->text_retention_days = 180;
   cfg->identity_required = -1;
-  /* the provider's protocol defaults (hg_idv_config_init's, spelled out: the config owns its defaults) */
-  cfg->idv.timeout_ms = 5000;
-  strcpy(cfg->idv.field_name, "name");
-  strcpy(cfg->idv.field_id_number, "id_number");
-  strcpy(cfg->idv.field_phone, "phone");
-  strcpy(cfg->idv.result_path, "result");
-  strcpy(cfg->idv.verified_value, "verified");
-  strcpy(cfg->idv.rejected_value, "rejected");
-  strcpy(cfg->idv.reason_path, "reason");
+  hg_idv_config_init(&cfg->idv);
   cfg->utc_offset_minutes = 480;
   cfg->minors_enabled = 1;
   cfg->minors_daily_minutes = 60;

@@ -78,8 +78,8 @@ static int list_key(void *ctx, const hg_key_info *k) {
   key_list *l = ctx;
   json_array_append_new(l->arr, json_pack("{s:I, s:s, s:s, s:I, s:I, s:b, s:b}", "id", (json_int_t)k->key_id, "user",
                                           k->user, "role", hg_role_name(k->role), "created_ms",
-                                          (json_int_t)k->created_ms, "expires_ms", (json_int_t)k->expires_ms,
-                                          "revoked", k->revoked, "expired", k->expires_ms && l->now >= k->expires_ms));
+                                          (json_int_t)k->created_ms, "expires_ms", (json_int_t)k->expires_ms, "revoked",
+                                          k->revoked, "expired", k->expires_ms && l->now >= k->expires_ms));
   return json_array_size(l->arr) >= 10000;
 }
 
@@ -96,7 +96,8 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
     if (params.tqh_first) evhttp_clear_headers(&params);
     if (st) {
       json_decref(l.arr);
-      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503, st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
+      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
+                 st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
                  st == HG_ERR_NOT_FOUND ? "no such user" : err.message, NULL);
       return;
     }
@@ -117,8 +118,8 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
     } else if (!user || (json_object_get(body, "role") && (!role_s || hg_role_parse(role_s, &role)))) {
       send_error(req, 400, "invalid_request_error",
                  "user is required; role is one of user, reviewer, admin, auditor (default user)", NULL);
-    } else if (days_v && (!json_is_integer(days_v) || json_integer_value(days_v) < 1 ||
-                          json_integer_value(days_v) > 36500)) {
+    } else if (days_v &&
+               (!json_is_integer(days_v) || json_integer_value(days_v) < 1 || json_integer_value(days_v) > 36500)) {
       send_error(req, 400, "invalid_request_error", "expires_days must be a whole number of days, 1-36500", NULL);
     } else {
       int64_t expires = days_v ? now_ms() + (int64_t)json_integer_value(days_v) * 86400000 : 0;
@@ -134,8 +135,9 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
                      json_pack("{s:I, s:s, s:s, s:I}", "key_id", (json_int_t)info.key_id, "user", who, "role",
                                hg_role_name(role), "expires_ms", (json_int_t)expires));
         /* the key itself is shown once, here; only its hash is kept */
-        send_json(req, 201, json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)info.key_id, "key", k, "user", user,
-                                      "role", hg_role_name(role), "expires_ms", (json_int_t)expires));
+        send_json(req, 201,
+                  json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)info.key_id, "key", k, "user", user, "role",
+                            hg_role_name(role), "expires_ms", (json_int_t)expires));
       }
       sodium_memzero(k, sizeof k);
     }
@@ -148,7 +150,8 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
       cmd == EVHTTP_REQ_POST) {
     hg_status st = hg_store_key_revoke(gw->store, id, &err);
     if (st) {
-      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503, st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
+      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
+                 st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error",
                  st == HG_ERR_NOT_FOUND ? "no such key" : err.message, NULL);
       return;
     }
@@ -167,11 +170,11 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
   if (cmd == EVHTTP_REQ_GET) {
     if (!allowed_role(req, key, ROLE_AUDIT)) return;
     pthread_mutex_lock(&gw->config_lock);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source",
-                          gw->config_path[0] ? gw->config_path : "defaults", "sha256", gw->config_sha256, "loaded_ms",
-                          (json_int_t)gw->config_loaded_ms, "profile", hg_profile_name(cfg->profile),
-                          "identity_required", hg_config_identity_required(cfg), "reminders_all_users",
-                          hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source", gw->config_path[0] ? gw->config_path : "defaults",
+                  "sha256", gw->config_sha256, "loaded_ms", (json_int_t)gw->config_loaded_ms, "profile",
+                  hg_profile_name(cfg->profile), "identity_required", hg_config_identity_required(cfg),
+                  "reminders_all_users", hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
     pthread_mutex_unlock(&gw->config_lock);
     if (gw->config_path[0]) {
       FILE *f = fopen(gw->config_path, "rb");
@@ -231,7 +234,8 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
     int restored = old_text && !reload_config(gw, old_text, old_len, gw->config_path, rmsg, sizeof rmsg);
     free(old_text);
     char m[700];
-    snprintf(m, sizeof m, "%s; %s", wmsg, restored ? "the previous policy is in force again" : "the new policy is in force but not saved");
+    snprintf(m, sizeof m, "%s; %s", wmsg,
+             restored ? "the previous policy is in force again" : "the new policy is in force but not saved");
     send_error(req, 500, "server_error", m, NULL);
     admin_record(gw, key, "admin/policy", restored ? "not-saved" : "applied-not-saved",
                  json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", m));
@@ -275,7 +279,10 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     int bad = reload_lexicon(gw, msg, sizeof msg);
     if (bad && had) rename(aside, upload);
     if (!bad && had) unlink(aside);
-    admin_record(gw, key, "admin/lexicon", bad ? "error" : had ? "upload-removed" : "unchanged",
+    admin_record(gw, key, "admin/lexicon",
+                 bad   ? "error"
+                 : had ? "upload-removed"
+                       : "unchanged",
                  json_pack("{s:s}", "message", msg));
     if (bad)
       send_error(req, 500, "server_error", msg, NULL);
@@ -340,12 +347,12 @@ static int export_row(void *ctx, const hg_audit_row *row) {
     return 1;
   }
   /* the same fields as `hegui audit export`; detail_json as a string: the exact bytes the hash covers */
-  json_t *o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "seq", (json_int_t)row->seq,
-                        "time_ms", (json_int_t)row->time_ms, "actor", text_or_null(row->actor), "route",
-                        text_or_null(row->route), "verdict", text_or_null(row->verdict), "detail_json",
+  json_t *o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "seq",
+                        (json_int_t)row->seq, "time_ms", (json_int_t)row->time_ms, "actor", text_or_null(row->actor),
+                        "route", text_or_null(row->route), "verdict", text_or_null(row->verdict), "detail_json",
                         text_or_null(row->detail_json), "input_sha256", text_or_null(row->input_sha256),
-                        "output_sha256", text_or_null(row->output_sha256), "text", text_or_null(row->text),
-                        "prev_hash", text_or_null(row->prev_hash), "hash", text_or_null(row->hash), "format",
+                        "output_sha256", text_or_null(row->output_sha256), "text", text_or_null(row->text), "prev_hash",
+                        text_or_null(row->prev_hash), "hash", text_or_null(row->hash), "format",
                         (json_int_t)row->format, "text_sha256", text_or_null(row->text_sha256));
   char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
   json_decref(o);
@@ -374,9 +381,9 @@ static void audit_route(gateway *gw, struct evhttp_request *req, const char *pat
     json_t *o = json_pack("{s:b, s:I}", "holds", !check.first_bad, "records", (json_int_t)check.records);
     json_object_set_new(o, "first_bad", check.first_bad ? json_integer(check.first_bad) : json_null());
     json_object_set_new(o, "problem", check.first_bad ? json_string(check.problem) : json_null());
-    admin_record(gw, key, "admin/audit-verify", check.first_bad ? "broken" : "holds",
-                 json_pack("{s:I, s:I}", "records", (json_int_t)check.records, "first_bad",
-                           (json_int_t)check.first_bad));
+    admin_record(
+        gw, key, "admin/audit-verify", check.first_bad ? "broken" : "holds",
+        json_pack("{s:I, s:I}", "records", (json_int_t)check.records, "first_bad", (json_int_t)check.first_bad));
     send_json(req, 200, o);
     return;
   }

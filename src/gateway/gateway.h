@@ -160,7 +160,8 @@ int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key,
 /* /compliance/identity (a user's own) and /admin/users... routes; return 1 when the path was theirs. */
 int handle_identity(worker *w, struct evhttp_request *req, const char *path);
 int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
-/* Waits (bounded) for background verifications to end; at shutdown. */
+/* Waits for background verifications to end, at most timeout_ms (0: the provider's timeout + 2 s); at shutdown,
+ * before curl_global_cleanup. */
 void identity_drain(gateway *gw, unsigned timeout_ms);
 
 /* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */

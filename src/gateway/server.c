@@ -117,7 +117,7 @@ static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *
   char upload[1100];
   lexicon_upload_path(cfg, upload, sizeof upload);
   if (access(upload, F_OK) == 0) {
-    snprintf(source, cap, "upload (%s)", upload);
+    snprintf(source, cap, "upload (%.500s)", upload);
     return hg_lexicon_open(upload, out, err);
   }
   snprintf(source, cap, "%s", cfg->lexicon[0] ? cfg->lexicon : "starter");
@@ -538,7 +538,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   atomic_store(&gw->stopping, 2);
   for (unsigned i = 0; i < gw->nworkers; i++)
     pthread_join(gw->workers[i].thread, NULL);
-  identity_drain(gw, 15000); /* background verifications still talking to the provider */
+  identity_drain(gw, 0); /* background verifications still talking to the provider */
   for (unsigned i = 0; i < gw->nworkers; i++)
     worker_free(&gw->workers[i]);
   free(gw->workers);

@@ -14,9 +14,9 @@ typedef struct sse_parser {
   size_t line_len, line_cap;
   char *data; /* the data of the event in progress */
   size_t data_len, data_cap;
-  int has_data;    /* the event in progress has a data field (possibly empty) */
-  int after_cr;    /* the last byte was CR: a LF right after it belongs to the same line end */
-  int failed;      /* a limit was passed or memory ran out: the stream cannot be read on */
+  int has_data; /* the event in progress has a data field (possibly empty) */
+  int after_cr; /* the last byte was CR: a LF right after it belongs to the same line end */
+  int failed;   /* a limit was passed or memory ran out: the stream cannot be read on */
 } sse_parser;
 
 /* Called for each complete event with data; data is NUL-terminated at data[len] and valid only during the call.

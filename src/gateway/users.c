@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "gateway.h"
-#include "hegui/text.h"
 #include "gateway/idv.h"
+#include "hegui/text.h"
 
 /* Copies UTF-8 text into a fixed buffer, cut at a character boundary when it does not fit. */
 static void copy_text(char *dst, size_t cap, const char *src) {
@@ -213,30 +213,10 @@ static void *verify_main(void *arg) {
 }
 
 void identity_drain(gateway *gw, unsigned timeout_ms) {
+  /* a verification stops retrying once the gateway stops: at most the call in progress is left */
+  if (!timeout_ms) timeout_ms = live_cfg(gw)->idv.timeout_ms + 2000;
   for (unsigned waited = 0; atomic_load(&gw->verifying) > 0 && waited < timeout_ms; waited += 50)
     usleep(50000);
-}
-
-/* Folds a submitted number (full-width digits, ideographic space) and drops spaces and dashes; -1 when it does not
- * fit. */
-static int compact_field(const char *in, char *out, size_t cap) {
-  char *folded = NULL;
-  size_t flen = 0, n = 0;
-  hg_error err;
-  if (hg_fold_text(in, strlen(in), 0, &folded, &flen, &err)) return -1;
-  for (size_t i = 0; i < flen; i++) {
-    if (folded[i] == ' ' || folded[i] == '-') continue;
-    if (n + 1 >= cap) {
-      sodium_memzero(folded, flen);
-      free(folded);
-      return -1;
-    }
-    out[n++] = folded[i];
-  }
-  out[n] = 0;
-  sodium_memzero(folded, flen);
-  free(folded);
-  return 0;
 }
 
 /* Checks, seals and stores submitted fields (status pending) and starts the provider's verification. Returns 0, or
@@ -254,8 +234,7 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   json_t *phone_v = json_object_get(body, "phone");
   const char *phone = json_string_value(phone_v);
   if (!name || !idn || (phone_v && !json_is_null(phone_v) && !phone)) {
-    send_error(req, 400, "invalid_request_error", "name and id_number are required strings; phone is optional",
-               NULL);
+    send_error(req, 400, "invalid_request_error", "name and id_number are required strings; phone is optional", NULL);
     return 400;
   }
   hg_identity_fields f;
@@ -264,26 +243,9 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   hg_error_clear(&err);
   int64_t now = now_ms(), adult = 0;
   const hg_config *cfg = live_cfg(gw);
-  /* full-width digits and separators are folded away before the fields' fixed sizes apply */
-  char idbuf[sizeof f.id_number], phbuf[sizeof f.phone];
-  const char *bad = NULL;
-  if (strlen(name) >= sizeof f.name)
-    bad = "name: at most 127 bytes";
-  else if (compact_field(idn, idbuf, sizeof idbuf))
-    bad = "id_number: not a resident ID number (18 characters)";
-  else if (compact_field(phone ? phone : "", phbuf, sizeof phbuf))
-    bad = "phone: not a mainland mobile number";
-  hg_status st = HG_ERR_INVALID;
-  if (bad) {
-    snprintf(err.message, sizeof err.message, "%s", bad);
-  } else {
-    snprintf(f.name, sizeof f.name, "%s", name);
-    snprintf(f.id_number, sizeof f.id_number, "%s", idbuf);
-    snprintf(f.phone, sizeof f.phone, "%s", phbuf);
-    st = hg_identity_check(&f, today_yyyymmdd(now, cfg->utc_offset_minutes), &adult, &err);
-  }
-  sodium_memzero(idbuf, sizeof idbuf);
-  sodium_memzero(phbuf, sizeof phbuf);
+  /* typed forms (full-width digits, +86, dashes) are longer than the fields: _set folds them in */
+  hg_status st = hg_identity_fields_set(&f, name, idn, phone, &err);
+  if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, cfg->utc_offset_minutes), &adult, &err);
   if (st) {
     sodium_memzero(&f, sizeof f);
     send_error(req, 400, "invalid_request_error", err.message, "invalid_identity");
@@ -299,8 +261,9 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   id.status = HG_REALNAME_PENDING;
   id.adult_from_ms = adult;
   id.minor = prev.minor;
-  snprintf(id.note, sizeof id.note, "%s", cfg->idv.url[0] ? "submitted to the verification provider"
-                                                             : "waiting for a reviewer (no provider configured)");
+  snprintf(id.note, sizeof id.note, "%s",
+           cfg->idv.url[0] ? "submitted to the verification provider"
+                           : "waiting for a reviewer (no provider configured)");
   if (hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err) ||
       hg_store_identity_put(gw->store, user, &id, now, &err)) {
     sodium_memzero(&f, sizeof f);
@@ -329,7 +292,8 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
     }
   }
   sodium_memzero(&f, sizeof f);
-  *out = json_pack("{s:s, s:s, s:b, s:s}", "user", user, "status", "pending", "correction", correction, "note", id.note);
+  *out =
+      json_pack("{s:s, s:s, s:b, s:s}", "user", user, "status", "pending", "correction", correction, "note", id.note);
   return 0;
 }
 
@@ -352,8 +316,8 @@ static json_t *identity_json(gateway *gw, const char *user, const hg_user_identi
     if (hg_identity_unseal(gw->identity_key, id->sealed, &f, &err)) {
       json_object_set_new(o, "fields_error", json_string(err.message));
     } else if (reveal) {
-      json_object_set_new(o, "fields", json_pack("{s:s, s:s, s:s}", "name", f.name, "id_number", f.id_number, "phone",
-                                                 f.phone));
+      json_object_set_new(o, "fields",
+                          json_pack("{s:s, s:s, s:s}", "name", f.name, "id_number", f.id_number, "phone", f.phone));
     } else {
       char n[16], idm[32], ph[16] = "";
       mask_name(f.name, n, sizeof n);
@@ -488,10 +452,11 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       send_error(req, 400, "invalid_request_error", err.message, NULL);
       return 1;
     }
-    admin_record(gw, key, "admin/dsar-delete", "deleted", json_pack("{s:s, s:I}", "user", who, "receipt_seq",
-                                                                    (json_int_t)receipt.seq));
-    send_json(req, 200, json_pack("{s:s, s:I, s:s}", "status", "deleted", "receipt_seq", (json_int_t)receipt.seq,
-                                  "receipt_hash", receipt.hash));
+    admin_record(gw, key, "admin/dsar-delete", "deleted",
+                 json_pack("{s:s, s:I}", "user", who, "receipt_seq", (json_int_t)receipt.seq));
+    send_json(req, 200,
+              json_pack("{s:s, s:I, s:s}", "status", "deleted", "receipt_seq", (json_int_t)receipt.seq, "receipt_hash",
+                        receipt.hash));
     return 1;
   }
   if (!strcmp(action, "export") && cmd == EVHTTP_REQ_GET) {

@@ -179,8 +179,8 @@ static void unknown_user_reads_unverified(void **state) {
 }
 
 /* A refused put changes nothing: the identity stays as it was and no user is created. */
-static void expect_put_refused(hg_store *s, const char *path, const char *user, const hg_user_identity *in,
-                               int64_t now, hg_status want, const char *message) {
+static void expect_put_refused(hg_store *s, const char *path, const char *user, const hg_user_identity *in, int64_t now,
+                               hg_status want, const char *message) {
   hg_error err;
   hg_error_clear(&err);
   int64_t users = raw_int(path, "SELECT COUNT(*) FROM users");
