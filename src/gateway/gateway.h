@@ -166,6 +166,8 @@ void identity_drain(gateway *gw, unsigned timeout_ms);
 
 /* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */
 int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
+/* One audit record (detail taken, may be NULL); a failure to write it is logged. */
+void audit_event(gateway *gw, const char *actor, const char *route, const char *verdict, json_t *detail);
 /* One audit record of an admin action ("admin:<name>" as actor); takes detail. */
 void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail);
 json_t *read_json_body(struct evhttp_request *req);

@@ -150,17 +150,7 @@ static void identity_record(gateway *gw, const char *actor, const char *route, c
                             const char *note) {
   char who[33];
   pseudonym(gw, user, who);
-  json_t *d = json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL);
-  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-  hg_audit_record r = {0};
-  r.actor = actor;
-  r.route = route;
-  r.verdict = verdict;
-  r.detail_json = ds;
-  hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
-  free(ds);
-  json_decref(d);
+  audit_event(gw, actor, route, verdict, json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL));
 }
 
 typedef struct verify_job {

@@ -58,9 +58,8 @@ int only_members(struct evhttp_request *req, json_t *body, const char *const *al
   return 0;
 }
 
-void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
-  char actor[160], *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-  snprintf(actor, sizeof actor, "admin:%s", key->user);
+void audit_event(gateway *gw, const char *actor, const char *route, const char *verdict, json_t *detail) {
+  char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   hg_audit_record r = {0};
   r.actor = actor;
   r.route = route;
@@ -70,6 +69,12 @@ void admin_record(gateway *gw, const hg_key_info *key, const char *route, const 
   if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
   free(d);
   json_decref(detail);
+}
+
+void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
+  char actor[160];
+  snprintf(actor, sizeof actor, "admin:%s", key->user);
+  audit_event(gw, actor, route, verdict, detail);
 }
 
 /* ---- takedowns ---- */

@@ -41,19 +41,30 @@ struct hg_store {
 
 static const char *const role_names[] = {"user", "reviewer", "admin", "auditor"};
 
-const char *hg_role_name(hg_role role) {
-  if ((unsigned)role < sizeof role_names / sizeof role_names[0]) return role_names[role];
-  return "unknown";
+/* Names of a small enum: the name of value v, and the value of a name. */
+static const char *enum_name(const char *const *names, unsigned count, unsigned v) {
+  return v < count ? names[v] : "unknown";
 }
 
-hg_status hg_role_parse(const char *name, hg_role *out) {
+static hg_status enum_parse(const char *const *names, unsigned count, const char *name, unsigned *out) {
   if (!name || !out) return HG_ERR_INVALID;
-  for (unsigned i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
-    if (!strcmp(name, role_names[i])) {
-      *out = (hg_role)i;
+  for (unsigned i = 0; i < count; i++)
+    if (!strcmp(name, names[i])) {
+      *out = i;
       return HG_OK;
     }
   return HG_ERR_INVALID;
+}
+
+#define ENUM_COUNT(a) ((unsigned)(sizeof a / sizeof a[0]))
+
+const char *hg_role_name(hg_role role) { return enum_name(role_names, ENUM_COUNT(role_names), (unsigned)role); }
+
+hg_status hg_role_parse(const char *name, hg_role *out) {
+  unsigned v = 0;
+  hg_status st = enum_parse(role_names, ENUM_COUNT(role_names), name, &v);
+  if (!st) *out = (hg_role)v;
+  return st;
 }
 
 static int64_t now_ms(void) {
@@ -938,18 +949,14 @@ hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_stand
 static const char *const realname_names[] = {"unverified", "pending", "verified", "rejected"};
 
 const char *hg_realname_name(hg_realname s) {
-  if ((unsigned)s < sizeof realname_names / sizeof realname_names[0]) return realname_names[s];
-  return "unknown";
+  return enum_name(realname_names, ENUM_COUNT(realname_names), (unsigned)s);
 }
 
 hg_status hg_realname_parse(const char *name, hg_realname *out) {
-  if (!name || !out) return HG_ERR_INVALID;
-  for (unsigned i = 0; i < sizeof realname_names / sizeof realname_names[0]; i++)
-    if (!strcmp(name, realname_names[i])) {
-      *out = (hg_realname)i;
-      return HG_OK;
-    }
-  return HG_ERR_INVALID;
+  unsigned v = 0;
+  hg_status st = enum_parse(realname_names, ENUM_COUNT(realname_names), name, &v);
+  if (!st) *out = (hg_realname)v;
+  return st;
 }
 
 /* What a user without identity has: unverified, everything else zero or empty. */

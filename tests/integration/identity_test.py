@@ -14,23 +14,14 @@ import time
 HEGUI = sys.argv[1]
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_idv.py")
 TMP = tempfile.mkdtemp(prefix="hegui-idv-")
-FAILS, PASSES = [], [0]
 PROCS = []
-
-
-def check(cond, what):
-    if cond:
-        PASSES[0] += 1
-    else:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hgtest  # noqa: E402
+from hgtest import FAILS, PASSES, check  # noqa: E402,F401
 
 
 def cn_id(region, birth, sequence):
-    body = region + birth + sequence
-    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(body))
-    c = (12 - total % 11) % 11
-    return body + ("X" if c == 10 else str(c))
+    return hgtest.cn_id(birth, region=region, seq=sequence)
 
 
 def fake(*args):

@@ -16,67 +16,17 @@ import time
 
 HEGUI, UPSTREAM = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="hegui-wf-")
-FAILS, PASSES = [], [0]
-
-
-def check(cond, what):
-    if cond:
-        PASSES[0] += 1
-    else:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hgtest  # noqa: E402
+from hgtest import FAILS, PASSES, chat, check, request  # noqa: E402,F401
 
 
 def start(cmd, word, env=None):
-    log = open(os.path.join(TMP, "log-%d.txt" % len(os.listdir(TMP))), "w")
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    line = p.stdout.readline()
-    if word not in line:
-        p.kill()
-        raise SystemExit("did not start: %r (%s)" % (line, log.name))
-    return p, int(line.split("127.0.0.1:")[1].split()[0].rstrip(")"))
+    return hgtest.start(cmd, word, TMP, env)
 
 
 def keys_create(data, user, role="user"):
-    out = subprocess.run([HEGUI, "keys", "create", "--data-dir", data, "--user", user, "--role", role],
-                         capture_output=True, text=True, check=True).stdout
-    return out.strip().splitlines()[-1]
-
-
-def request(port, method, path, body=None, key=None, raw=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Authorization"] = "Bearer " + key
-    c.request(method, path, body=raw if raw is not None else (json.dumps(body).encode() if body is not None else None),
-              headers=headers)
-    r = c.getresponse()
-    p = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(p)
-    except ValueError:
-        return r.status, {}
-
-
-def chat(port, key, text, stream=False):
-    s, j = (None, None)
-    body = {"model": "sample-1", "messages": [{"role": "user", "content": text}], "stream": stream}
-    if not stream:
-        return request(port, "POST", "/v1/chat/completions", body, key)
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("POST", "/v1/chat/completions", body=json.dumps(body).encode(),
-              headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-    r = c.getresponse()
-    raw = r.read().decode()
-    c.close()
-    text, finish = "", None
-    for block in raw.split("\n\n"):
-        if block.startswith("data: {"):
-            ch = (json.loads(block[6:]).get("choices") or [{}])[0]
-            text += (ch.get("delta") or {}).get("content") or ""
-            finish = ch.get("finish_reason") or finish
-    return r.status, {"text": text, "finish": finish}
+    return hgtest.keys_create(HEGUI, data, user, role)
 
 
 def main():
