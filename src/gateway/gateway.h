@@ -64,7 +64,8 @@ typedef struct gateway {
   char lexicon_source[600]; /* where the lexicon in use came from: "starter", a path, or "upload" */
   int64_t lexicon_loaded_ms;
   uint8_t identity_key[HG_IDENTITY_KEY_BYTES];
-  atomic_int verifying; /* identity verifications in progress (background threads) */
+  atomic_int verifying;          /* identity verifications in progress (background threads) */
+  pthread_mutex_t identity_lock; /* a submission and a provider's decision never interleave their read and write */
   hg_lexicon_slot *lexicon;
   hg_store *store;
   uint8_t label_pk[HG_LABEL_PUBLIC_KEY_BYTES], label_sk[HG_LABEL_SECRET_KEY_BYTES];

@@ -585,6 +585,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   hg_error err;
   hg_lexicon *lex;
   pthread_mutex_init(&gw->config_lock, NULL);
+  pthread_mutex_init(&gw->identity_lock, NULL);
   hg_config *live = malloc(sizeof *live);
   if (!live) return snprintf(msg, cap, "out of memory"), -1;
   *live = gw->cfg;
@@ -634,6 +635,7 @@ void gateway_close(gateway *gw) {
   gw->retired = NULL;
   gw->nretired = 0;
   pthread_mutex_destroy(&gw->config_lock);
+  pthread_mutex_destroy(&gw->identity_lock);
   sodium_memzero(gw->identity_key, sizeof gw->identity_key);
   if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
   pthread_mutex_destroy(&gw->takedown_lock);

@@ -181,6 +181,7 @@ static void *verify_main(void *arg) {
   sodium_memzero(&j->fields, sizeof j->fields);
   hg_user_identity id;
   /* the decision applies only to what was verified: a correction submitted meanwhile waits for its own */
+  pthread_mutex_lock(&gw->identity_lock);
   if (!hg_store_identity_get(gw->store, j->user, &id, &err) && !strcmp(id.sealed, j->sealed) &&
       id.status == HG_REALNAME_PENDING) {
     id.status = res == HG_IDV_VERIFIED   ? HG_REALNAME_VERIFIED
@@ -196,6 +197,7 @@ static void *verify_main(void *arg) {
                                                : "undecided",
                       j->user, reason);
   }
+  pthread_mutex_unlock(&gw->identity_lock);
   sodium_memzero(j, sizeof *j);
   free(j);
   atomic_fetch_sub(&gw->verifying, 1);
@@ -242,7 +244,9 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
     return 400;
   }
   hg_user_identity prev, id;
+  pthread_mutex_lock(&gw->identity_lock);
   if (hg_store_identity_get(gw->store, user, &prev, &err)) {
+    pthread_mutex_unlock(&gw->identity_lock);
     sodium_memzero(&f, sizeof f);
     send_error(req, 503, "server_error", "the user store is unavailable", NULL);
     return 503;
@@ -254,8 +258,10 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   snprintf(id.note, sizeof id.note, "%s",
            cfg->idv.url[0] ? "submitted to the verification provider"
                            : "waiting for a reviewer (no provider configured)");
-  if (hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err) ||
-      hg_store_identity_put(gw->store, user, &id, now, &err)) {
+  hg_status put = hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err);
+  if (!put) put = hg_store_identity_put(gw->store, user, &id, now, &err);
+  pthread_mutex_unlock(&gw->identity_lock);
+  if (put) {
     sodium_memzero(&f, sizeof f);
     send_error(req, 503, "server_error", err.message, NULL);
     return 503;
@@ -353,6 +359,12 @@ int handle_identity(worker *w, struct evhttp_request *req, const char *path) {
 }
 
 /* ---- admin routes over users ---- */
+
+/* Reads an identity with identity_lock taken (the caller unlocks after its put, whatever happened). */
+static hg_status locked_get(gateway *gw, const char *user, hg_user_identity *id, hg_error *err) {
+  pthread_mutex_lock(&gw->identity_lock);
+  return hg_store_identity_get(gw->store, user, id, err);
+}
 
 static int role_in(struct evhttp_request *req, const hg_key_info *key, unsigned mask, const char *who) {
   if (mask & (1u << key->role)) return 0;
@@ -501,12 +513,15 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
     } else if (!s || hg_realname_parse(s, &to) || (to != HG_REALNAME_VERIFIED && to != HG_REALNAME_REJECTED)) {
       send_error(req, 400, "invalid_request_error", "status must be verified or rejected", NULL);
-    } else if (hg_store_identity_get(gw->store, user, &id, &err) || !id.sealed[0]) {
+    } else if (locked_get(gw, user, &id, &err) || !id.sealed[0]) {
+      pthread_mutex_unlock(&gw->identity_lock);
       send_error(req, 409, "invalid_request_error", "this user has submitted no identity to decide on", NULL);
     } else {
       id.status = to;
       copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
-      if (hg_store_identity_put(gw->store, user, &id, now_ms(), &err)) {
+      hg_status put = hg_store_identity_put(gw->store, user, &id, now_ms(), &err);
+      pthread_mutex_unlock(&gw->identity_lock);
+      if (put) {
         send_error(req, 400, "invalid_request_error", err.message, NULL);
       } else {
         admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
@@ -521,11 +536,14 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
     } else if (!json_is_boolean(m)) {
       send_error(req, 400, "invalid_request_error", "minor must be true or false", NULL);
-    } else if (hg_store_identity_get(gw->store, user, &id, &err)) {
+    } else if (locked_get(gw, user, &id, &err)) {
+      pthread_mutex_unlock(&gw->identity_lock);
       send_error(req, 503, "server_error", err.message, NULL);
     } else {
       id.minor = json_is_true(m);
-      if (hg_store_identity_put(gw->store, user, &id, now_ms(), &err)) {
+      hg_status put = hg_store_identity_put(gw->store, user, &id, now_ms(), &err);
+      pthread_mutex_unlock(&gw->identity_lock);
+      if (put) {
         send_error(req, 400, "invalid_request_error", err.message, NULL);
       } else {
         admin_record(gw, key, "admin/minor", id.minor ? "set" : "cleared", json_pack("{s:s}", "user", who));
