@@ -145,9 +145,10 @@ int cmd_purge(int argc, char **argv) {
          "expired takedowns deleted: %" PRId64 "\n"
          "strikes older than 400 days deleted: %" PRId64 "\n"
          "usage counters idle 2 days deleted: %" PRId64 "\n"
+         "finished complaints whose text and contact were erased: %" PRId64 "\n"
          "receipt is audit record %" PRId64 "\n",
          c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted, c.usage_deleted,
-         c.receipt_seq);
+         c.complaint_text_erased, c.receipt_seq);
   if (fflush(stdout) || ferror(stdout)) return cli_error("cannot write the output: %s", strerror(errno)), EXIT_ERROR;
   return 0;
 }

@@ -169,6 +169,7 @@ enum {
   Q_USAGE_UPDATE,
   Q_USAGE_INSERT,
   Q_USAGE_DELETE_BEFORE,
+  Q_COMPLAINT_ERASE_TEXT,
   Q_DEL_IDENTITY,
   Q_DEL_USAGE,
   Q_COUNT
@@ -262,6 +263,8 @@ static const char *const queries[Q_COUNT] = {
                        "reminded_ms = ? WHERE user_id = ?",
     [Q_USAGE_INSERT] = "INSERT INTO user_usage (" USAGE_COLUMNS ", user_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [Q_USAGE_DELETE_BEFORE] = "DELETE FROM user_usage WHERE last_ms < ?",
+    [Q_COMPLAINT_ERASE_TEXT] = "UPDATE complaints SET text = NULL, contact = NULL WHERE updated_ms < ? AND status IN "
+                               "('upheld', 'rejected', 'closed') AND (text IS NOT NULL OR contact IS NOT NULL)",
     [Q_DEL_IDENTITY] = "DELETE FROM user_identity WHERE user_id = ?",
     [Q_DEL_USAGE] = "DELETE FROM user_usage WHERE user_id = ?",
 };
@@ -1007,6 +1010,10 @@ static hg_status sqlite_usage_delete_before(hg_store_conn *c, int64_t before_ms,
   return delete_before(c, Q_USAGE_DELETE_BEFORE, before_ms, deleted, "deleting idle usage rows", err);
 }
 
+static hg_status sqlite_complaint_erase_text(hg_store_conn *c, int64_t before_ms, int64_t *erased, hg_error *err) {
+  return delete_before(c, Q_COMPLAINT_ERASE_TEXT, before_ms, erased, "erasing the text of finished complaints", err);
+}
+
 /* ---- identity, users, usage ------------------------------------------------------------------------------- */
 
 /* Copies a text column into a fixed buffer; NULL reads as "". -1 when the stored value does not fit, which this
@@ -1167,4 +1174,5 @@ const hg_store_backend hg_store_sqlite = {
     .usage_get = sqlite_usage_get,
     .usage_put = sqlite_usage_put,
     .usage_delete_before = sqlite_usage_delete_before,
+    .complaint_erase_text = sqlite_complaint_erase_text,
 };

@@ -1582,13 +1582,15 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
   if (!st && c.takedowns_deleted) st = b->takedown_version_bump(store->conn, err);
   if (!st && strikes_before) st = b->strike_delete_before(store->conn, strikes_before, &c.strikes_deleted, err);
   if (!st && usage_before) st = b->usage_delete_before(store->conn, usage_before, &c.usage_deleted, err);
+  if (!st && text_before) st = b->complaint_erase_text(store->conn, text_before, &c.complaint_text_erased, err);
   if (!st) {
     char detail[400];
     snprintf(detail, sizeof detail,
              "{\"text_max_age_ms\":%" PRId64 ",\"audit_text_erased\":%" PRId64 ",\"audit_text_kept_v1\":%" PRId64
-             ",\"takedowns_deleted\":%" PRId64 ",\"strikes_deleted\":%" PRId64 ",\"usage_deleted\":%" PRId64 "}",
+             ",\"takedowns_deleted\":%" PRId64 ",\"strikes_deleted\":%" PRId64 ",\"usage_deleted\":%" PRId64
+             ",\"complaint_text_erased\":%" PRId64 "}",
              text_max_age_ms, c.audit_text_erased, c.audit_text_kept_v1, c.takedowns_deleted, c.strikes_deleted,
-             c.usage_deleted);
+             c.usage_deleted, c.complaint_text_erased);
     st = append_receipt(store, "system:purge", "purge", "purged", detail, now_ms, &receipt, err);
   }
   if (!st) st = b->commit(store->conn, err);

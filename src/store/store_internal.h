@@ -177,6 +177,9 @@ typedef struct hg_store_backend {
   hg_status (*strike_delete_before)(hg_store_conn *conn, int64_t before_ms, int64_t *deleted, hg_error *err);
   /* Deletes the usage rows whose last_ms < before_ms. */
   hg_status (*usage_delete_before)(hg_store_conn *conn, int64_t before_ms, int64_t *deleted, hg_error *err);
+  /* Sets text and contact to NULL on finished complaints (upheld, rejected, closed) last moved before before_ms;
+   * *erased counts the tickets changed. */
+  hg_status (*complaint_erase_text)(hg_store_conn *conn, int64_t before_ms, int64_t *erased, hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

@@ -307,6 +307,20 @@ static void purge_erases_old_text_only(void **state) {
   assert_int_equal(hg_store_takedown_add(s, "still on", 0, NOW - 10 * DAY_MS, NOW + DAY_MS, &id, &err), HG_OK);
   assert_int_equal(hg_store_takedown_add(s, "forever", 0, NOW - 10 * DAY_MS, 0, &id, &err), HG_OK);
   assert_int_equal(hg_store_takedown_version(s, &v0, &err), HG_OK);
+  /* complaints: finished long ago (text and contact go), finished lately, and open for long (both stay) */
+  int64_t c_old, c_recent, c_open;
+  assert_int_equal(hg_store_complaint_add(s, "privacy", NULL, "my number 13800138000", "me@example.com",
+                                          NOW - 300 * DAY_MS, NOW - 299 * DAY_MS, &c_old, &err),
+                   HG_OK);
+  assert_int_equal(hg_store_complaint_set_status(s, c_old, "rejected", "not personal data", NOW - 200 * DAY_MS, &err),
+                   HG_OK);
+  assert_int_equal(hg_store_complaint_add(s, "other", "chatcmpl-1", NULL, "you@example.com", NOW - 300 * DAY_MS,
+                                          NOW - 299 * DAY_MS, &c_recent, &err),
+                   HG_OK);
+  assert_int_equal(hg_store_complaint_set_status(s, c_recent, "upheld", NULL, NOW - 10 * DAY_MS, &err), HG_OK);
+  assert_int_equal(hg_store_complaint_add(s, "other", NULL, "still open", "them@example.com", NOW - 300 * DAY_MS,
+                                          NOW - 299 * DAY_MS, &c_open, &err),
+                   HG_OK);
 
   /* the 6-month rule, and no record deletion yet */
   hg_purge_counts pc;
@@ -321,6 +335,12 @@ static void purge_erases_old_text_only(void **state) {
   assert_int_equal(pc.audit_text_kept_v1, 0);
   assert_int_equal(pc.takedowns_deleted, 1);
   assert_int_equal(pc.strikes_deleted, 1);
+  assert_int_equal(pc.complaint_text_erased, 1);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM complaints WHERE text IS NULL AND contact IS NULL AND "
+                                   "resolution = 'not personal data' AND status = 'rejected'"),
+                   1);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM complaints WHERE contact IS NOT NULL"), 2);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM complaints WHERE text = 'still open'"), 1);
   assert_int_equal(pc.receipt_seq, 5);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM audit WHERE text IS NULL AND text_sha256 IS NOT NULL"), 2);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM audit WHERE text IN ('recent text', 'newest')"), 2);
