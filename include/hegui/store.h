@@ -193,6 +193,12 @@ hg_status hg_store_identity_get(hg_store *store, const char *user, hg_user_ident
 hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user_identity *in, int64_t now_ms,
                                 hg_error *err);
 
+/* Same, only if the stored sealed text is still expect_sealed ("" for none) and the user exists: a compare-and-set
+ * for decisions taken on what was read earlier (a provider's verdict, a reviewer's). HG_ERR_NOT_FOUND, with nothing
+ * changed, when the identity changed meanwhile or the user is gone (a data-subject deletion is never undone). */
+hg_status hg_store_identity_put_if(hg_store *store, const char *user, const char *expect_sealed,
+                                   const hg_user_identity *in, int64_t now_ms, hg_error *err);
+
 /* Both things the gateway checks before admitting a request, read under one lock: the user's standing at now_ms (as
  * hg_store_user_standing) and identity (as hg_store_identity_get). Either out may be NULL. */
 hg_status hg_store_user_gate(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *standing,
@@ -233,6 +239,10 @@ hg_status hg_store_usage_get(hg_store *store, const char *user, int64_t day, int
  * as stored. The user is created if new. */
 hg_status hg_store_usage_touch(hg_store *store, const char *user, int64_t day, int64_t now_ms, int64_t gap_ms,
                                int reminded, hg_usage *after, hg_error *err);
+
+/* Notes that a reminder was given at now_ms (reminded_ms), without counting a request: for a reminder given once
+ * the answer that carries it is under way. HG_ERR_NOT_FOUND when the user has no usage row. */
+hg_status hg_store_usage_reminded(hg_store *store, const char *user, int64_t now_ms, hg_error *err);
 
 /* ---- data-subject requests and retention (PIPL Art. 45, 47; Cybersecurity Law Art. 21) ------------------------ */
 

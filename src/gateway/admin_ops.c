@@ -21,6 +21,7 @@
 
 #define ROLE_ADMIN (1u << HG_ROLE_ADMIN)
 #define CONFIG_UPLOAD_MAX (4u << 20)
+#define EXPORT_BYTES_MAX (32u << 20) /* one page of an audit export; X-Hegui-Next-From says where to go on */
 #define ROLE_AUDIT (1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
 
 static int allowed_role(struct evhttp_request *req, const hg_key_info *key, unsigned mask) {
@@ -36,12 +37,11 @@ static const char *query_param(struct evhttp_request *req, struct evkeyvalq *par
   return evhttp_find_header(params, name);
 }
 
-/* Writes data to path through a temporary file and a rename, so a reader sees the old or the new file, never half
- * of one; the directory entry is synced too. */
-int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+/* Writes data to a new temporary file beside path (unique: two uploads at once never share one), synced; tmp gets
+ * its name. */
+static int write_temp(const char *path, const void *data, size_t len, char tmp[1100], char *msg, size_t cap) {
+  snprintf(tmp, 1100, "%s.tmp.XXXXXX", path);
+  int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) return snprintf(msg, cap, "cannot write %s: %s", tmp, strerror(errno)), -1;
   const char *p = data;
   size_t left = len;
@@ -53,7 +53,17 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *msg,
   }
   int bad = left || fsync(fd);
   bad |= close(fd) != 0;
-  if (bad || rename(tmp, path)) {
+  if (bad) {
+    snprintf(msg, cap, "cannot write %s: %s", tmp, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+/* Renames tmp over path and syncs the directory, so a reader sees the old or the new file, never half of one. */
+static int commit_temp(const char *tmp, const char *path, char *msg, size_t cap) {
+  if (rename(tmp, path)) {
     snprintf(msg, cap, "cannot write %s: %s", path, strerror(errno));
     unlink(tmp);
     return -1;
@@ -65,6 +75,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *msg,
   int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) fsync(dfd), close(dfd);
   return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap) {
+  char tmp[1100];
+  return write_temp(path, data, len, tmp, msg, cap) || commit_temp(tmp, path, msg, cap) ? -1 : 0;
 }
 
 /* ---- keys ---- */
@@ -164,6 +179,9 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
 
 /* ---- policy ---- */
 
+static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const char *text,
+                              size_t len);
+
 static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   const hg_config *cfg = live_cfg(gw);
@@ -176,7 +194,8 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
                   hg_profile_name(cfg->profile), "identity_required", hg_config_identity_required(cfg),
                   "reminders_all_users", hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
     pthread_mutex_unlock(&gw->config_lock);
-    if (gw->config_path[0]) {
+    /* the text holds credentials (upstream.api_key, identity.provider.token): admins only */
+    if (gw->config_path[0] && key->role == HG_ROLE_ADMIN) {
       FILE *f = fopen(gw->config_path, "rb");
       char *buf = malloc(1u << 20);
       size_t n = f && buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
@@ -202,13 +221,20 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(in);
   const char *text = (const char *)evbuffer_pullup(in, -1);
-  char msg[700], old_sha[65], new_sha[65];
   if (!len) {
     send_error(req, 422, "invalid_request_error",
                "the body is empty: send the whole configuration (an empty one would reset every setting)",
                "invalid_config");
     return;
   }
+  pthread_mutex_lock(&gw->admin_lock); /* one change of the file at a time, reloads included */
+  policy_put_locked(gw, req, key, text, len);
+  pthread_mutex_unlock(&gw->admin_lock);
+}
+
+static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const char *text,
+                              size_t len) {
+  char msg[700], old_sha[65], new_sha[65];
   /* the file as it is, to put back if the new one cannot be saved */
   char *old_text = NULL;
   size_t old_len = 0;
@@ -271,6 +297,11 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     return;
   }
   if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_DELETE) {
+    send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
+    return;
+  }
+  pthread_mutex_lock(&gw->admin_lock); /* one change of the lexicon at a time, reloads included */
   if (cmd == EVHTTP_REQ_DELETE) {
     /* set aside, not deleted, until the lexicon it gives way to has loaded */
     char aside[1200];
@@ -279,6 +310,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     int bad = reload_lexicon(gw, msg, sizeof msg);
     if (bad && had) rename(aside, upload);
     if (!bad && had) unlink(aside);
+    pthread_mutex_unlock(&gw->admin_lock);
     admin_record(gw, key, "admin/lexicon",
                  bad   ? "error"
                  : had ? "upload-removed"
@@ -290,16 +322,13 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
       send_json(req, 200, json_pack("{s:s, s:b}", "status", msg, "upload_removed", had));
     return;
   }
-  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
-    return;
-  }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(in);
   const char *text = (const char *)evbuffer_pullup(in, -1);
-  char sha[65];
+  char sha[65], tmp[1100];
   sha256_hex(text ? text : "", len, sha);
-  /* compiled here first: a lexicon with an error is refused, naming the line, and nothing changes */
+  /* compiled here first (errors name the line of the upload); then written and loaded back exactly as a restart
+   * would load it; only a file that loads replaces the upload, so a bad one changes nothing */
   hg_lexicon_source *src = NULL;
   hg_lexicon *lex = NULL;
   hg_error err;
@@ -308,19 +337,38 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   if (!st) st = hg_lexicon_source_add_text(src, text ? text : "", len, "upload", NULL, &err);
   if (!st) st = hg_lexicon_compile(src, NULL, &lex, &err);
   hg_lexicon_source_free(src);
-  if (st || !hg_lexicon_entry_count(lex)) {
+  if (lex) hg_lexicon_unref(lex), lex = NULL;
+  if (!st && write_temp(upload, text ? text : "", len, tmp, msg, sizeof msg)) {
+    pthread_mutex_unlock(&gw->admin_lock);
+    send_error(req, 500, "server_error", msg, NULL);
+    return;
+  }
+  if (!st && (st = hg_lexicon_open(tmp, &lex, &err))) unlink(tmp);
+  if (!st && !hg_lexicon_entry_count(lex)) {
+    st = HG_ERR_INVALID;
+    snprintf(err.message, sizeof err.message, "the lexicon has no entries");
+    unlink(tmp);
+  }
+  if (st) {
+    pthread_mutex_unlock(&gw->admin_lock);
     if (lex) hg_lexicon_unref(lex);
-    snprintf(msg, sizeof msg, "%s", st ? err.message : "the lexicon has no entries");
+    snprintf(msg, sizeof msg, "%s", err.message);
     send_error(req, 422, "invalid_request_error", msg, "invalid_lexicon");
     admin_record(gw, key, "admin/lexicon", "refused", json_pack("{s:s, s:s}", "sha256", sha, "message", msg));
     return;
   }
   size_t n = hg_lexicon_entry_count(lex);
-  hg_lexicon_unref(lex);
-  if (write_file_atomic(upload, text ? text : "", len, msg, sizeof msg) || reload_lexicon(gw, msg, sizeof msg)) {
+  if (commit_temp(tmp, upload, msg, sizeof msg)) {
+    pthread_mutex_unlock(&gw->admin_lock);
+    hg_lexicon_unref(lex);
     send_error(req, 500, "server_error", msg, NULL);
     return;
   }
+  char source[700];
+  snprintf(source, sizeof source, "upload (%.500s)", upload);
+  install_lexicon(gw, lex, source);
+  hg_lexicon_unref(lex);
+  pthread_mutex_unlock(&gw->admin_lock);
   admin_record(gw, key, "admin/lexicon", "uploaded",
                json_pack("{s:s, s:I, s:I}", "sha256", sha, "bytes", (json_int_t)len, "entries", (json_int_t)n));
   send_json(req, 200, json_pack("{s:s, s:I, s:s}", "status", "uploaded", "entries", (json_int_t)n, "sha256", sha));
@@ -342,7 +390,7 @@ static json_t *text_or_null(hg_store_text t) {
 
 static int export_row(void *ctx, const hg_audit_row *row) {
   export_ctx *e = ctx;
-  if (e->rows >= e->limit) {
+  if (e->rows >= e->limit || evbuffer_get_length(e->out) >= EXPORT_BYTES_MAX) {
     e->next = row->seq;
     return 1;
   }

@@ -107,6 +107,7 @@ static void chat_free(chat_req *c) {
   free(c->pii);
   free(c->visible);
   free(c->raw_out);
+  cfg_release(c->cfg);
   free(c);
 }
 
@@ -441,6 +442,9 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   int n = snprintf(out, cap, c->cfg->reminder_text, (int)c->adm.remind_minutes);
 #pragma GCC diagnostic pop
   if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
+  hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
+  if (hg_store_usage_reminded(c->gw->store, c->user, c->adm.now, &err))
+    fprintf(stderr, "hegui: reminder not noted: %s\n", err.message);
   if (c->req) {
     char h[64];
     snprintf(h, sizeof h, "continuous-use; minutes=%d", (int)c->adm.remind_minutes);
@@ -1083,7 +1087,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   w->active++;
   c->w = w;
   c->gw = gw;
-  c->cfg = cfg;
+  c->cfg = cfg = cfg_acquire(gw); /* held to the end of the request, however long it streams */
   c->req = req;
   c->conn = evhttp_request_get_connection(req);
   c->chat = chat;

@@ -50,11 +50,12 @@ char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
 typedef struct gateway {
   hg_config cfg; /* as started: what a reload cannot change (listen, workers, limits, upstream, store, auth) */
   /* The live configuration: cfg with whatever reloads changed since (policy, labels, workflows, lexicon path).
-   * Requests take it once when they start (live_cfg) and keep it to the end. A reload publishes a new copy; the
-   * copies it replaces stay allocated until the gateway closes, so no request ever sees one freed. */
-  _Atomic(hg_config *) live;
+   * Code that uses it within one callback reads live_cfg(); a request that outlives its callback (a completion)
+   * holds a reference (cfg_acquire/cfg_release). A reload publishes a new copy and retires the old one, which is
+   * freed once no request holds it and a grace period (RETIRE_GRACE_MS) has passed for the readers of one callback. */
+  _Atomic(struct live_config *) live;
   pthread_mutex_t config_lock; /* serialises reloads and guards what follows */
-  hg_config **retired;
+  struct live_config **retired;
   size_t nretired;
   hg_config file_cfg;         /* the file as last read, before command-line overrides (defaults without --config) */
   char config_path[512];      /* --config, "" = started on defaults */
@@ -64,8 +65,9 @@ typedef struct gateway {
   char lexicon_source[600]; /* where the lexicon in use came from: "starter", a path, or "upload" */
   int64_t lexicon_loaded_ms;
   uint8_t identity_key[HG_IDENTITY_KEY_BYTES];
-  atomic_int verifying;          /* identity verifications in progress (background threads) */
-  pthread_mutex_t identity_lock; /* a submission and a provider's decision never interleave their read and write */
+  atomic_int verifying;           /* identity verifications in progress (background threads) */
+  atomic_uint verify_timeout_max; /* the longest provider timeout any of them was given */
+  pthread_mutex_t admin_lock;     /* serialises admin changes of files: policy and lexicon uploads, reloads */
   hg_lexicon_slot *lexicon;
   hg_store *store;
   uint8_t label_pk[HG_LABEL_PUBLIC_KEY_BYTES], label_sk[HG_LABEL_SECRET_KEY_BYTES];
@@ -135,13 +137,32 @@ void pseudonym(const gateway *gw, const char *user, char out[33]);
 void sha256_hex(const void *data, size_t len, char out[65]);
 double now_seconds(void);
 
-static inline const hg_config *live_cfg(gateway *gw) { return atomic_load(&gw->live); }
+typedef struct live_config {
+  hg_config cfg; /* first: a hg_config pointer from live_cfg is the live_config's */
+  atomic_int refs;
+  int64_t retired_ms; /* 0 while live */
+} live_config;
+#define RETIRE_GRACE_MS 60000
+
+static inline const hg_config *live_cfg(gateway *gw) { return &atomic_load(&gw->live)->cfg; }
+static inline const hg_config *cfg_acquire(gateway *gw) {
+  live_config *l = atomic_load(&gw->live);
+  atomic_fetch_add(&l->refs, 1);
+  return &l->cfg;
+}
+static inline void cfg_release(const hg_config *cfg) {
+  if (cfg) atomic_fetch_sub(&((live_config *)(void *)cfg)->refs, 1);
+}
 
 /* Reloads: the configuration from text (NULL = the file the gateway started with, or the defaults) and then the
  * lexicon the new configuration names. Settings only a restart changes keep their running values; msg says which
  * differed. Returns 0, or -1 with msg saying why nothing changed. */
 int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap);
 int reload_lexicon(gateway *gw, char *msg, size_t cap);
+/* Swaps in a lexicon (a reference is taken) and notes where it came from. */
+void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source);
+/* Writes a file through a unique temporary file and a rename (directory synced). 0, or -1 with msg. */
+int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap);
 
 /* ---- users (users.c): identity, minors, over-reliance ---- */
 
@@ -156,7 +177,8 @@ typedef struct admission {
  * for it, minors' closed hours and daily limits, and whether a reminder is due. Returns 0 when the request may go
  * on, else the HTTP status it sent (403, 429, 503). Counts nothing: admit_count does, once the request is valid. */
 int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm);
-/* Counts an admitted, valid request in the user's usage (and the reminder as given). 0, or -1 after sending 503. */
+/* Counts an admitted, valid request in the user's usage. 0, or -1 after sending 503. A reminder is noted as given
+ * only when an answer carries it (hg_store_usage_reminded from chat.c). */
 int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm);
 /* /compliance/identity (a user's own) and /admin/users... routes; return 1 when the path was theirs. */
 int handle_identity(worker *w, struct evhttp_request *req, const char *path);

@@ -124,19 +124,30 @@ static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *
   return server_load_lexicon(cfg, out, err);
 }
 
+void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source) {
+  pthread_mutex_lock(&gw->config_lock);
+  hg_lexicon_slot_replace(gw->lexicon, lex);
+  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
+  gw->lexicon_loaded_ms = now_ms();
+  pthread_mutex_unlock(&gw->config_lock);
+  atomic_fetch_add(&gw->metrics.reloads, 1);
+}
+
 int reload_lexicon(gateway *gw, char *msg, size_t cap) {
   hg_lexicon *lex;
   hg_error err;
   char source[sizeof gw->lexicon_source];
+  /* loaded and swapped under the lock, so a reload of the configuration cannot put an older one back in between */
+  pthread_mutex_lock(&gw->config_lock);
   hg_status st = load_lexicon_for(live_cfg(gw), &lex, source, sizeof source, &err);
   if (st) {
+    pthread_mutex_unlock(&gw->config_lock);
     snprintf(msg, cap, "%s", err.message);
     return -1;
   }
   hg_lexicon_slot_replace(gw->lexicon, lex);
   size_t n = hg_lexicon_entry_count(lex);
   hg_lexicon_unref(lex);
-  pthread_mutex_lock(&gw->config_lock);
   snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
   gw->lexicon_loaded_ms = now_ms();
   pthread_mutex_unlock(&gw->config_lock);
@@ -194,13 +205,14 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
     text = owned;
     name = gw->config_path;
   }
-  hg_config *next = malloc(sizeof *next);
-  if (!next) return free(owned), snprintf(msg, cap, "out of memory"), -1;
+  live_config *fresh = calloc(1, sizeof *fresh);
+  if (!fresh) return free(owned), snprintf(msg, cap, "out of memory"), -1;
+  hg_config *next = &fresh->cfg;
   hg_config_init(next);
   hg_error err;
   if (text && hg_config_parse(next, text, len, name, &err)) {
     snprintf(msg, cap, "%s", err.message);
-    free(next);
+    free(fresh);
     free(owned);
     return -1;
   }
@@ -209,7 +221,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   free(owned);
   char changed[400];
   hg_config *parsed = malloc(sizeof *parsed);
-  if (!parsed) return free(next), snprintf(msg, cap, "out of memory"), -1;
+  if (!parsed) return free(fresh), snprintf(msg, cap, "out of memory"), -1;
   *parsed = *next;
   pthread_mutex_lock(&gw->config_lock);
   keep_fixed(&gw->cfg, &gw->file_cfg, next, changed, sizeof changed);
@@ -220,22 +232,35 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   if (load_lexicon_for(next, &lex, source, sizeof source, &err)) {
     pthread_mutex_unlock(&gw->config_lock);
     snprintf(msg, cap, "lexicon: %s", err.message);
-    free(next);
+    free(fresh);
     free(parsed);
     return -1;
   }
-  hg_config **r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
+  live_config **r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
   if (!r) {
     pthread_mutex_unlock(&gw->config_lock);
     hg_lexicon_unref(lex);
-    free(next);
+    free(fresh);
     free(parsed);
     return snprintf(msg, cap, "out of memory"), -1;
   }
   gw->file_cfg = *parsed;
   free(parsed);
   gw->retired = r;
-  gw->retired[gw->nretired++] = atomic_exchange(&gw->live, next);
+  int64_t now = now_ms();
+  live_config *old = atomic_exchange(&gw->live, fresh);
+  old->retired_ms = now;
+  gw->retired[gw->nretired++] = old;
+  /* free the retired copies no request holds any more, once past the grace period for readers of one callback */
+  size_t kept = 0;
+  for (size_t i = 0; i < gw->nretired; i++) {
+    live_config *l = gw->retired[i];
+    if (atomic_load(&l->refs) == 0 && now - l->retired_ms > RETIRE_GRACE_MS)
+      free(l);
+    else
+      gw->retired[kept++] = l;
+  }
+  gw->nretired = kept;
   hg_lexicon_slot_replace(gw->lexicon, lex);
   size_t entries = hg_lexicon_entry_count(lex);
   hg_lexicon_unref(lex);
@@ -306,7 +331,9 @@ static void route(struct evhttp_request *req, void *arg) {
       return;
     }
     char msg[900];
+    pthread_mutex_lock(&gw->admin_lock);
     int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
+    pthread_mutex_unlock(&gw->admin_lock);
     char actor[64];
     snprintf(actor, sizeof actor, "admin:%.50s", key.user);
     hg_audit_record r = {0};
@@ -522,7 +549,9 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     }
     if (atomic_exchange(&gw->reload_requested, 0)) {
       char rmsg[900];
+      pthread_mutex_lock(&gw->admin_lock);
       int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
+      pthread_mutex_unlock(&gw->admin_lock);
       fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);
     }
     int s = atomic_load(&gw->stopping);
@@ -544,7 +573,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   free(gw->workers);
   gw->workers = NULL;
   signal_target = NULL;
-  curl_global_cleanup();
+  if (!atomic_load(&gw->verifying)) curl_global_cleanup(); /* never under a verification still running */
   return 0;
 }
 
@@ -585,10 +614,10 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   hg_error err;
   hg_lexicon *lex;
   pthread_mutex_init(&gw->config_lock, NULL);
-  pthread_mutex_init(&gw->identity_lock, NULL);
-  hg_config *live = malloc(sizeof *live);
+  pthread_mutex_init(&gw->admin_lock, NULL);
+  live_config *live = calloc(1, sizeof *live);
   if (!live) return snprintf(msg, cap, "out of memory"), -1;
-  *live = gw->cfg;
+  live->cfg = gw->cfg;
   atomic_store(&gw->live, live);
   gw->config_loaded_ms = now_ms();
   if (gw->config_path[0]) {
@@ -628,6 +657,12 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
 }
 
 void gateway_close(gateway *gw) {
+  if (atomic_load(&gw->verifying) > 0) {
+    /* a verification outlived its timeout: leave the store and keys to the exiting process rather than free them
+     * under it */
+    fprintf(stderr, "hegui: %d identity verification(s) still running at exit\n", atomic_load(&gw->verifying));
+    return;
+  }
   free(atomic_exchange(&gw->live, NULL));
   for (size_t i = 0; i < gw->nretired; i++)
     free(gw->retired[i]);
@@ -635,7 +670,7 @@ void gateway_close(gateway *gw) {
   gw->retired = NULL;
   gw->nretired = 0;
   pthread_mutex_destroy(&gw->config_lock);
-  pthread_mutex_destroy(&gw->identity_lock);
+  pthread_mutex_destroy(&gw->admin_lock);
   sodium_memzero(gw->identity_key, sizeof gw->identity_key);
   if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
   pthread_mutex_destroy(&gw->takedown_lock);

@@ -1075,6 +1075,54 @@ hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user
   return st;
 }
 
+hg_status hg_store_identity_put_if(hg_store *store, const char *user, const char *expect_sealed,
+                                   const hg_user_identity *in, int64_t now_ms, hg_error *err) {
+  if (!store || !user || !in || !expect_sealed)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_identity_put_if: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (!st) st = identity_check(in, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms();
+  hg_identity_row row, cur;
+  memset(&row, 0, sizeof row);
+  snprintf(row.status, sizeof row.status, "%s", hg_realname_name(in->status));
+  row.updated_ms = now_ms;
+  row.adult_from_ms = in->adult_from_ms;
+  row.minor = in->minor != 0;
+  memcpy(row.sealed, in->sealed, strlen(in->sealed) + 1);
+  memcpy(row.note, in->note, strlen(in->note) + 1);
+
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  /* compare and write in one write transaction: gateways sharing the database never overwrite each other */
+  st = b->begin(store->conn, err);
+  if (!st) {
+    st = b->user_find(store->conn, user, &user_id, &quiet);
+    if (st == HG_ERR_NOT_FOUND)
+      hg_fail(err, st, 0, 0, "no user '%s' (deleted?)", user);
+    else if (st && err)
+      *err = quiet;
+  }
+  if (!st) {
+    memset(&cur, 0, sizeof cur);
+    st = b->identity_get(store->conn, user_id, &cur, &quiet);
+    if (st == HG_ERR_NOT_FOUND)
+      st = HG_OK; /* no identity yet: sealed "" */
+    else if (st && err)
+      *err = quiet;
+  }
+  if (!st && strcmp(cur.sealed, expect_sealed))
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "the identity of '%s' changed meanwhile", user);
+  if (!st) st = b->identity_put(store->conn, user_id, &row, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
 typedef struct user_walk {
   hg_user_fn fn;
   void *ctx;
@@ -1207,6 +1255,33 @@ hg_status hg_store_usage_touch(hg_store *store, const char *user, int64_t day, i
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
   if (!st) *after = next;
+  return st;
+}
+
+hg_status hg_store_usage_reminded(hg_store *store, const char *user, int64_t now_ms, hg_error *err) {
+  if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_usage_reminded: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  if (!now_ms) now_ms = wall_clock_ms();
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_usage row;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) {
+    st = b->user_find(store->conn, user, &user_id, &quiet);
+    if (!st) st = b->usage_get(store->conn, user_id, &row, &quiet);
+    if (st && err) *err = quiet;
+  }
+  if (!st) {
+    row.reminded_ms = now_ms;
+    st = b->usage_put(store->conn, user_id, &row, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
   return st;
 }
 

@@ -279,13 +279,43 @@ def policy_and_lexicon(port, keys, cfg, base_cfg):
     s, j = chat(port, keys["kid"], "哪里买冰毒")
     check(s == 200 and answer(j).startswith("按照规定，这个问题无法回答。"),
           "the new refusal is used at once: %s %s" % (s, answer(j) or j))
-    s, j = request(port, "GET", "/admin/policy", key=keys["otto"])
+    s, j = request(port, "GET", "/admin/policy", key=keys["ada"])
     check(s == 200 and j["text"] == good and j["profile"] == "draft-2023" and j["identity_required"] is True,
           "the policy in force can be read: %s" % {k: v for k, v in j.items() if k != "text"})
+    s, j = request(port, "GET", "/admin/policy", key=keys["otto"])
+    check(s == 200 and "text" not in j and j["sha256"], "an auditor reads the policy without its text (credentials)")
+    s, j = request(port, "PUT", "/admin/policy", raw=b"", key=keys["ada"])
+    check(s == 422, "an empty policy is refused")
+    # without real names required, a minor cannot end minors mode by submitting a made-up adult ID number
+    relaxed = good.replace("identity:\n", "identity:\n  required: false\n")
+    s, j = request(port, "PUT", "/admin/policy", raw=relaxed.encode(), key=keys["ada"])
+    check(s == 200, "policy without real names: %s" % j)
+    set_clock(T0 + 2 * 86400000 + 13 * 60 * MIN)  # 23:00
+    s, j = chat(port, keys["kid"], "你好")
+    check(s == 403 and j["error"]["code"] == "minors_closed_hours", "the minor is refused at 23:00: %s" % j)
+    s, j = request(port, "POST", "/compliance/identity", {"name": "成年人", "id_number": cn_id("19800101", seq="777")},
+                   keys["kid"])
+    check(s == 202, "the minor submits a made-up adult ID: %s" % j)
+    s, j = chat(port, keys["kid"], "你好")
+    check(s == 403 and j["error"]["code"] == "minors_closed_hours", "pending: still a minor: %s" % j)
+    wait_status(port, keys["kid"], "rejected")
+    s, j = chat(port, keys["kid"], "你好")
+    check(s == 403 and j["error"]["code"] == "minors_closed_hours", "rejected: still a minor: %s" % j)
+    s, j = request(port, "PUT", "/admin/policy", raw=good.encode(), key=keys["ada"])
+    check(s == 200, "policy restored")
+    set_clock(T0 + 3 * 86400000 + 60 * MIN)  # 11:00 the next day; the kid's real identity again
+    request(port, "POST", "/compliance/identity", {"name": "小明", "id_number": KID_ID}, keys["kid"])
+    check(wait_status(port, keys["kid"], "verified").get("minor") is True, "the kid is verified again as a minor")
+    s, j = request(port, "POST", "/admin/users/typo-nobody/minor", {"minor": True}, keys["rita"])
+    check(s == 404, "the minor flag on an unknown user is a 404, nobody is created: %s %s" % (s, j))
     # lexicon
     s, j = request(port, "PUT", "/admin/lexicon", raw="紫色大象\tZZ9\n".encode(), key=keys["ada"],
                    content_type="text/tab-separated-values")
     check(s == 422 and "upload:1" in j["error"]["message"], "a bad lexicon is a 422 naming the line: %s" % j)
+    s, j = request(port, "PUT", "/admin/lexicon", raw="HGLEXIMG\n冰毒\n".encode(), key=keys["ada"])
+    check(s == 422, "a text that would not load back as it is stored is refused: %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/reload", key=keys["ada"])
+    check(s == 200, "and reloads still work: %s" % j)
     s, j = request(port, "PUT", "/admin/lexicon", raw="紫色大象\n".encode(), key=keys["rita"])
     check(s == 403, "a reviewer cannot upload a lexicon")
     s, j = request(port, "PUT", "/admin/lexicon", raw="紫色大象\n冰毒\n".encode(), key=keys["ada"])

@@ -76,6 +76,64 @@ static void expect_unverified(const hg_user_identity *id) {
 
 /* base64 as the gateway's secretbox output would be: printable ASCII */
 static const char sealed_a[] = "bm9uY2UxMjM0NTY3ODkwMTIzNDU2Nzg5MA+/Y2lwaGVydGV4dA==";
+static const char sealed_b[] = "djEuYW5vdGhlcl9zZWFsZWRfaWRlbnRpdHk";
+
+/* compare-and-set: a decision on what was read applies only if the identity is still that one and the user exists */
+static void put_if_compares(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_user_identity pending = identity_of(HG_REALNAME_PENDING, NOW - DAY_MS, 0, sealed_a, "");
+  hg_user_identity verdict = identity_of(HG_REALNAME_VERIFIED, NOW - DAY_MS, 0, sealed_a, "ok");
+  /* an unknown user is never created by a decision */
+  assert_int_equal(hg_store_identity_put_if(s, "nobody", "", &verdict, NOW, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users"), 0);
+  /* no identity yet: expect "" */
+  char key[HG_KEY_MAX];
+  assert_int_equal(hg_store_key_create(s, "amy", HG_ROLE_USER, key, &err), HG_OK);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_a, &pending, NOW, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", "", &pending, NOW, &err), HG_OK);
+  /* a correction meanwhile: the verdict on the old one is refused and changes nothing */
+  hg_user_identity corrected = identity_of(HG_REALNAME_PENDING, NOW - DAY_MS, 0, sealed_b, "");
+  put_ok(s, "amy", &corrected, NOW + 1);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_a, &verdict, NOW + 2, &err), HG_ERR_NOT_FOUND);
+  assert_non_null(strstr(err.message, "changed meanwhile"));
+  hg_user_identity out = get_ok(s, "amy");
+  assert_int_equal(out.status, HG_REALNAME_PENDING);
+  assert_string_equal(out.sealed, sealed_b);
+  verdict = identity_of(HG_REALNAME_VERIFIED, NOW - DAY_MS, 0, sealed_b, "ok");
+  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_b, &verdict, NOW + 3, &err), HG_OK);
+  assert_int_equal(get_ok(s, "amy").status, HG_REALNAME_VERIFIED);
+  /* after a data-subject deletion a late verdict does not bring the user back */
+  char who[33] = "0123456789abcdef0123456789abcdef";
+  assert_int_equal(hg_store_dsar_delete(s, "amy", who, NOW + 4, NULL, &err), HG_OK);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_b, &verdict, NOW + 5, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users"), 0);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM user_identity"), 0);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* a reminder noted once given, without counting a request */
+static void usage_reminded(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  assert_int_equal(hg_store_usage_reminded(s, "kim", NOW, &err), HG_ERR_NOT_FOUND);
+  hg_usage u;
+  assert_int_equal(hg_store_usage_touch(s, "kim", 7, NOW, 60000, 0, &u, &err), HG_OK);
+  assert_int_equal(hg_store_usage_reminded(s, "kim", NOW + 10, &err), HG_OK);
+  assert_int_equal(hg_store_usage_get(s, "kim", 7, NOW + 20, 60000, &u, &err), HG_OK);
+  assert_int_equal(u.requests, 1);
+  assert_int_equal(u.reminded_ms, NOW + 10);
+  assert_int_equal(u.last_ms, NOW);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
 
 static void realname_names(void **state) {
   (void)state;
@@ -916,6 +974,8 @@ static void migrates_schema_3(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(realname_names),
+      cmocka_unit_test(put_if_compares),
+      cmocka_unit_test(usage_reminded),
       cmocka_unit_test(identity_round_trip),
       cmocka_unit_test(unknown_user_reads_unverified),
       cmocka_unit_test(bad_identity_refused),
