@@ -442,6 +442,7 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   int n = snprintf(out, cap, c->cfg->reminder_text, (int)c->adm.remind_minutes);
 #pragma GCC diagnostic pop
   if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
+  atomic_fetch_add(&c->gw->metrics.reminders, 1);
   hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
   if (hg_store_usage_reminded(c->gw->store, c->user, c->adm.now, &err))
     fprintf(stderr, "hegui: reminder not noted: %s\n", err.message);

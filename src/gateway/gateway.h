@@ -39,7 +39,11 @@ typedef struct metrics {
   atomic_ullong holdback_bytes_sum; /* bytes held back when a chunk arrived, summed */
   atomic_ullong holdback_bytes_max;
   atomic_ullong reloads;
+  atomic_ullong refusals[5]; /* completion requests refused before moderation, by reason (metrics.c) */
+  atomic_ullong reminders;   /* over-reliance reminders given */
 } metrics;
+
+enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
 
 enum route_id { R_CHAT, R_COMPLETIONS, R_MODELS, R_MODERATIONS, R_HEALTH, R_METRICS, R_ADMIN, R_OTHER };
 void metrics_request(metrics *m, int route, int status, double seconds);

@@ -118,5 +118,15 @@ char *metrics_render(const metrics *m) {
       "# HELP hegui_lexicon_reloads_total Lexicon reloads.\n# TYPE hegui_lexicon_reloads_total counter\n"
       "hegui_lexicon_reloads_total %llu\n",
       atomic_load(&m->reloads));
+  static const char *const reasons[5] = {"standing", "realname", "minors_closed_hours", "minors_daily_limit",
+                                         "store_unavailable"};
+  put(&o, "# HELP hegui_admission_refusals_total Completion requests refused before moderation, by reason.\n"
+          "# TYPE hegui_admission_refusals_total counter\n");
+  for (int i = 0; i < 5; i++)
+    put(&o, "hegui_admission_refusals_total{reason=\"%s\"} %llu\n", reasons[i], atomic_load(&m->refusals[i]));
+  put(&o,
+      "# HELP hegui_reminders_total Over-reliance reminders given (answers opened with one).\n"
+      "# TYPE hegui_reminders_total counter\nhegui_reminders_total %llu\n",
+      atomic_load(&m->reminders));
   return o.s;
 }

@@ -53,11 +53,13 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
   hg_user_standing st;
   hg_user_identity id;
   hg_error err;
+  metrics *m = &gw->metrics;
   if (hg_store_user_gate(gw->store, key->user, now, &st, &id, &err)) { /* fail closed */
+    atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
     send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
     return 503;
   }
-  if (refuse_standing(req, &st)) return 403;
+  if (refuse_standing(req, &st)) return atomic_fetch_add(&m->refusals[REFUSED_STANDING], 1), 403;
   if (hg_config_identity_required(cfg) && id.status != HG_REALNAME_VERIFIED) {
     char msg[600];
     if (id.status == HG_REALNAME_PENDING)
@@ -73,6 +75,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
       snprintf(msg, sizeof msg,
                "This service requires real-name verification (实名认证) before use: submit your name and resident ID "
                "number with POST /compliance/identity.");
+    atomic_fetch_add(&m->refusals[REFUSED_REALNAME], 1);
     send_error(req, 403, "permission_error", msg, "realname_required");
     return 403;
   }
@@ -90,6 +93,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
              from / 60, from % 60, to / 60, to % 60, from / 60, from % 60, to / 60, to % 60);
     int wait = (to - minute + 1440) % 1440;
     retry_after(req, (int64_t)wait * 60);
+    atomic_fetch_add(&m->refusals[REFUSED_MINORS_CLOSED], 1);
     send_error(req, 403, "permission_error", msg, "minors_closed_hours");
     return 403;
   }
@@ -98,6 +102,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
   int64_t gap = (int64_t)cfg->pause_minutes * 60000;
   hg_usage u;
   if (hg_store_usage_get(gw->store, key->user, day, now, gap, &u, &err)) {
+    atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
     send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
     return 503;
   }
@@ -109,6 +114,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
              "reached; the service is available again tomorrow.",
              cfg->minors_daily_minutes, cfg->minors_daily_requests);
     retry_after(req, to_midnight_s);
+    atomic_fetch_add(&m->refusals[REFUSED_MINORS_LIMIT], 1);
     send_error(req, 429, "rate_limit_exceeded", msg, "minors_daily_limit");
     return 429;
   }

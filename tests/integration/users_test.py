@@ -18,6 +18,7 @@ import calendar
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -88,6 +89,7 @@ def main():
         key_admin(port, keys)
         policy_and_lexicon(port, keys, cfg, base_cfg)
         audit(port, keys, data)
+        metrics(port)
     finally:
         gw.send_signal(signal.SIGTERM)
         try:
@@ -349,6 +351,23 @@ def audit(port, keys, data):
     db.close()
     s, j = request(port, "GET", "/admin/audit/verify", key=keys["otto"])
     check(s == 200 and j["holds"] is False and j["first_bad"] == 4, "a tampered record is found: %s" % j)
+
+
+def metrics(port):
+    s, text = request(port, "GET", "/metrics")
+    values = {}
+    for line in text.splitlines() if isinstance(text, str) else []:
+        if line.startswith(("hegui_admission_refusals_total", "hegui_reminders_total")):
+            name, value = line.rsplit(" ", 1)
+            values[name] = int(value)
+    check(values.get('hegui_admission_refusals_total{reason="realname"}', 0) >= 2 and
+          values.get('hegui_admission_refusals_total{reason="minors_closed_hours"}', 0) >= 4 and
+          values.get('hegui_admission_refusals_total{reason="minors_daily_limit"}', 0) >= 1 and
+          values.get("hegui_reminders_total", 0) >= 2, "refusals and reminders are counted in /metrics: %s" % values)
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+        check(r.returncode == 0, "promtool check metrics: %s" % (r.stdout + r.stderr).decode())
 
 
 if __name__ == "__main__":
