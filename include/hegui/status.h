@@ -21,7 +21,8 @@ typedef enum hg_status {
   HG_ERR_CORRUPT = 6,   /* a compiled image that is truncated, damaged or of another version */
   HG_ERR_LIMIT = 7,     /* input beyond a documented bound */
   HG_ERR_NOT_FOUND = 8, /* no such record (an unknown API key, user, ticket) */
-  HG_ERR_STORE = 9      /* the store (database) failed */
+  HG_ERR_STORE = 9,     /* the store (database) failed */
+  HG_ERR_CONFLICT = 10  /* the record changed since it was read (a compare-and-set that did not hold) */
 } hg_status;
 
 typedef struct hg_error {

@@ -193,10 +193,11 @@ hg_status hg_store_identity_get(hg_store *store, const char *user, hg_user_ident
 hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user_identity *in, int64_t now_ms,
                                 hg_error *err);
 
-/* Same, only if the stored sealed text is still expect_sealed ("" for none) and the user exists: a compare-and-set
- * for decisions taken on what was read earlier (a provider's verdict, a reviewer's). HG_ERR_NOT_FOUND, with nothing
- * changed, when the identity changed meanwhile or the user is gone (a data-subject deletion is never undone). */
-hg_status hg_store_identity_put_if(hg_store *store, const char *user, const char *expect_sealed,
+/* Same, only if the user exists and the stored identity is still expect (as hg_store_identity_get read it: every
+ * field compared, so a reviewer's change of the minor flag or status in between is seen): a compare-and-set for
+ * decisions taken on what was read earlier. Never creates a user. HG_ERR_NOT_FOUND when the user is gone (a
+ * data-subject deletion is never undone), HG_ERR_CONFLICT when the identity changed meanwhile; nothing changes. */
+hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_user_identity *expect,
                                    const hg_user_identity *in, int64_t now_ms, hg_error *err);
 
 /* Both things the gateway checks before admitting a request, read under one lock: the user's standing at now_ms (as

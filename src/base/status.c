@@ -17,6 +17,7 @@ const char *hg_status_name(hg_status status) {
   case HG_ERR_LIMIT: return "limit exceeded";
   case HG_ERR_NOT_FOUND: return "not found";
   case HG_ERR_STORE: return "store error";
+  case HG_ERR_CONFLICT: return "changed meanwhile";
   }
   return "unknown status";
 }

@@ -82,6 +82,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *msg,
   return write_temp(path, data, len, tmp, msg, cap) || commit_temp(tmp, path, msg, cap) ? -1 : 0;
 }
 
+/* Takes admin_lock without waiting: an event loop never blocks behind another admin change (409 instead). */
+static int busy(gateway *gw, struct evhttp_request *req) {
+  if (!pthread_mutex_trylock(&gw->admin_lock)) return 0;
+  send_error(req, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
+             NULL);
+  return 1;
+}
+
 /* ---- keys ---- */
 
 typedef struct key_list {
@@ -227,7 +235,7 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
                "invalid_config");
     return;
   }
-  pthread_mutex_lock(&gw->admin_lock); /* one change of the file at a time, reloads included */
+  if (busy(gw, req)) return; /* one change of the file at a time, reloads included */
   policy_put_locked(gw, req, key, text, len);
   pthread_mutex_unlock(&gw->admin_lock);
 }
@@ -301,7 +309,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
     return;
   }
-  pthread_mutex_lock(&gw->admin_lock); /* one change of the lexicon at a time, reloads included */
+  if (busy(gw, req)) return; /* one change of the lexicon at a time, reloads included */
   if (cmd == EVHTTP_REQ_DELETE) {
     /* set aside, not deleted, until the lexicon it gives way to has loaded */
     char aside[1200];
@@ -327,23 +335,27 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   const char *text = (const char *)evbuffer_pullup(in, -1);
   char sha[65], tmp[1100];
   sha256_hex(text ? text : "", len, sha);
-  /* compiled here first (errors name the line of the upload); then written and loaded back exactly as a restart
-   * would load it; only a file that loads replaces the upload, so a bad one changes nothing */
-  hg_lexicon_source *src = NULL;
+  /* written and loaded back exactly as a restart would load it (compiled once); only a file that loads replaces the
+   * upload, so a bad one changes nothing */
   hg_lexicon *lex = NULL;
   hg_error err;
   hg_error_clear(&err);
-  hg_status st = hg_lexicon_source_new(&src);
-  if (!st) st = hg_lexicon_source_add_text(src, text ? text : "", len, "upload", NULL, &err);
-  if (!st) st = hg_lexicon_compile(src, NULL, &lex, &err);
-  hg_lexicon_source_free(src);
-  if (lex) hg_lexicon_unref(lex), lex = NULL;
-  if (!st && write_temp(upload, text ? text : "", len, tmp, msg, sizeof msg)) {
+  if (write_temp(upload, text ? text : "", len, tmp, msg, sizeof msg)) {
     pthread_mutex_unlock(&gw->admin_lock);
     send_error(req, 500, "server_error", msg, NULL);
     return;
   }
-  if (!st && (st = hg_lexicon_open(tmp, &lex, &err))) unlink(tmp);
+  hg_status st = hg_lexicon_open(tmp, &lex, &err);
+  if (st) {
+    unlink(tmp);
+    /* errors name the temporary file: say "upload" instead ("upload:3: unknown risk code ...") */
+    char *at = strstr(err.message, tmp);
+    if (at) {
+      char rest[sizeof err.message];
+      snprintf(rest, sizeof rest, "%s", at + strlen(tmp));
+      snprintf(at, sizeof err.message - (size_t)(at - err.message), "upload%s", rest);
+    }
+  }
   if (!st && !hg_lexicon_entry_count(lex)) {
     st = HG_ERR_INVALID;
     snprintf(err.message, sizeof err.message, "the lexicon has no entries");

@@ -198,8 +198,12 @@ static void finish(chat_req *c, int status) {
 static void on_client_close(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   chat_req *c = arg;
+  struct evhttp_request *req = c->req;
   c->req = NULL;
   c->conn = NULL;
+  /* libevent detaches a request still in progress from its dying connection and never frees it: it is ours now
+   * (a request still attached is freed with the connection) */
+  if (req && !evhttp_request_get_connection(req)) evhttp_request_free(req);
   finish(c, 499);
 }
 
@@ -444,7 +448,7 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
   atomic_fetch_add(&c->gw->metrics.reminders, 1);
   hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
-  if (hg_store_usage_reminded(c->gw->store, c->user, c->adm.now, &err))
+  if (hg_store_usage_reminded(c->gw->store, c->user, now_ms(), &err))
     fprintf(stderr, "hegui: reminder not noted: %s\n", err.message);
   if (c->req) {
     char h[64];

@@ -198,6 +198,12 @@ static char *read_whole(const char *path, size_t *len, char *msg, size_t cap) {
   return buf;
 }
 
+static int64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap) {
   char *owned = NULL;
   if (!text && gw->config_path[0]) {
@@ -247,7 +253,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   gw->file_cfg = *parsed;
   free(parsed);
   gw->retired = r;
-  int64_t now = now_ms();
+  int64_t now = monotonic_ms(); /* the grace period must not follow the wall clock (or a test's clock) */
   live_config *old = atomic_exchange(&gw->live, fresh);
   old->retired_ms = now;
   gw->retired[gw->nretired++] = old;
@@ -331,7 +337,11 @@ static void route(struct evhttp_request *req, void *arg) {
       return;
     }
     char msg[900];
-    pthread_mutex_lock(&gw->admin_lock);
+    if (pthread_mutex_trylock(&gw->admin_lock)) { /* never block an event loop behind another admin change */
+      send_error(req, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
+                 NULL);
+      return;
+    }
     int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
     pthread_mutex_unlock(&gw->admin_lock);
     char actor[64];
@@ -547,9 +557,10 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       if (hg_store_purge(gw->store, now_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc, &perr))
         fprintf(stderr, "hegui: purge: %s\n", perr.message);
     }
-    if (atomic_exchange(&gw->reload_requested, 0)) {
+    if (atomic_load(&gw->reload_requested) && !pthread_mutex_trylock(&gw->admin_lock)) {
+      /* an admin change in progress: the reload waits for the next tick rather than block this loop */
+      atomic_store(&gw->reload_requested, 0);
       char rmsg[900];
-      pthread_mutex_lock(&gw->admin_lock);
       int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
       pthread_mutex_unlock(&gw->admin_lock);
       fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);

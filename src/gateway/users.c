@@ -158,7 +158,40 @@ static void identity_record(gateway *gw, const char *actor, const char *route, c
   audit_event(gw, actor, route, verdict, json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL));
 }
 
-#define VERIFY_MAX 32 /* verifications in flight at once, all users together; more are refused with 429 */
+#define VERIFY_MAX 32 /* verifications in flight at once, all users together, one per user; more get 429 */
+
+/* The users with a verification in flight (gw->verifying counts them): one user resubmitting cannot take every
+ * slot, and one user never has two provider calls going. */
+static pthread_mutex_t verify_users_lock = PTHREAD_MUTEX_INITIALIZER;
+static char verify_users[VERIFY_MAX][128];
+
+/* 0 when a slot was taken for the user, 1 when the user already has one, 2 when all are taken. */
+static int verify_slot_take(gateway *gw, const char *user) {
+  pthread_mutex_lock(&verify_users_lock);
+  int free_at = -1, r = 0;
+  for (int i = 0; i < VERIFY_MAX; i++) {
+    if (verify_users[i][0] && !strcmp(verify_users[i], user)) r = 1;
+    if (!verify_users[i][0] && free_at < 0) free_at = i;
+  }
+  if (!r && free_at < 0) r = 2;
+  if (!r) {
+    snprintf(verify_users[free_at], sizeof verify_users[free_at], "%s", user);
+    atomic_fetch_add(&gw->verifying, 1);
+  }
+  pthread_mutex_unlock(&verify_users_lock);
+  return r;
+}
+
+static void verify_slot_release(gateway *gw, const char *user) {
+  pthread_mutex_lock(&verify_users_lock);
+  for (int i = 0; i < VERIFY_MAX; i++)
+    if (verify_users[i][0] && !strcmp(verify_users[i], user)) {
+      verify_users[i][0] = 0;
+      atomic_fetch_sub(&gw->verifying, 1);
+      break;
+    }
+  pthread_mutex_unlock(&verify_users_lock);
+}
 
 typedef struct verify_job {
   gateway *gw;
@@ -188,17 +221,18 @@ static void *verify_main(void *arg) {
     if (res != HG_IDV_UNDECIDED) break;
   }
   sodium_memzero(&j->fields, sizeof j->fields);
-  hg_user_identity id;
-  /* the decision applies only to what was verified (compare-and-set on the sealed text): a correction submitted
-   * meanwhile waits for its own, and a user deleted meanwhile stays deleted */
-  if (!hg_store_identity_get(gw->store, j->user, &id, &err) && !strcmp(id.sealed, j->sealed) &&
-      id.status == HG_REALNAME_PENDING) {
+  hg_user_identity read, id;
+  /* the decision applies only to what was verified, and only if nothing changed since it was read (compare-and-
+   * set on the whole identity): a correction or a reviewer's decision meanwhile wins, a deleted user stays deleted */
+  if (!hg_store_identity_get(gw->store, j->user, &read, &err) && !strcmp(read.sealed, j->sealed) &&
+      read.status == HG_REALNAME_PENDING) {
+    id = read;
     id.status = res == HG_IDV_VERIFIED   ? HG_REALNAME_VERIFIED
                 : res == HG_IDV_REJECTED ? HG_REALNAME_REJECTED
                                          : HG_REALNAME_PENDING;
     if (res == HG_IDV_VERIFIED) id.adult_from_ms = j->adult_from_ms; /* until now the stricter of old and new */
     copy_text(id.note, sizeof id.note, reason[0] ? reason : "no answer from the provider");
-    if (hg_store_identity_put_if(gw->store, j->user, j->sealed, &id, now_ms(), &err))
+    if (hg_store_identity_put_if(gw->store, j->user, &read, &id, now_ms(), &err))
       fprintf(stderr, "hegui: identity decision not stored: %s\n", err.message);
     else
       identity_record(gw, "system:identity", "identity/verify",
@@ -207,9 +241,9 @@ static void *verify_main(void *arg) {
                                                : "undecided",
                       j->user, reason);
   }
+  verify_slot_release(gw, j->user);
   sodium_memzero(j, sizeof *j);
   free(j);
-  atomic_fetch_sub(&gw->verifying, 1);
   return NULL;
 }
 
@@ -254,12 +288,15 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
     return 400;
   }
   int provider = cfg->idv.url[0] != 0;
-  /* a provider is paid per call and a thread waits on each: a bounded number at a time */
-  if (provider && atomic_fetch_add(&gw->verifying, 1) >= VERIFY_MAX) {
-    atomic_fetch_sub(&gw->verifying, 1);
+  /* a provider is paid per call and a thread waits on each: a bounded number at a time, one per user */
+  int slot = provider ? verify_slot_take(gw, user) : 0;
+  if (slot) {
     sodium_memzero(&f, sizeof f);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
-    send_error(req, 429, "rate_limit_exceeded", "too many identity verifications in progress; try again shortly", NULL);
+    send_error(req, 429, "rate_limit_exceeded",
+               slot == 1 ? "a verification of this account is in progress; wait for its result"
+                         : "too many identity verifications in progress; try again shortly",
+               NULL);
     return 429;
   }
   hg_user_identity prev, id;
@@ -274,18 +311,19 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
              provider ? "submitted to the verification provider" : "waiting for a reviewer (no provider configured)");
     st = hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err);
   }
-  /* compare-and-set: two submissions at once, or one racing a deletion, never overwrite each other silently */
-  if (!st)
-    st = prev.sealed[0] ? hg_store_identity_put_if(gw->store, user, prev.sealed, &id, now, &err)
-                        : hg_store_identity_put(gw->store, user, &id, now, &err);
+  /* compare-and-set: two submissions at once, a reviewer's change, or a deletion are never overwritten silently,
+   * and a submission never creates a user (users exist once a key was made for them) */
+  if (!st) st = hg_store_identity_put_if(gw->store, user, &prev, &id, now, &err);
   if (st) {
-    if (provider) atomic_fetch_sub(&gw->verifying, 1);
+    if (provider) verify_slot_release(gw, user);
     sodium_memzero(&f, sizeof f);
-    if (st == HG_ERR_NOT_FOUND)
-      send_error(req, 409, "invalid_request_error", "the identity changed meanwhile; submit again", NULL);
-    else
-      send_error(req, 503, "server_error", err.message, NULL);
-    return st == HG_ERR_NOT_FOUND ? 409 : 503;
+    int code = st == HG_ERR_CONFLICT ? 409 : st == HG_ERR_NOT_FOUND ? 404 : 503;
+    send_error(req, code, code == 503 ? "server_error" : "invalid_request_error",
+               code == 409   ? "the identity changed meanwhile; submit again"
+               : code == 404 ? "no such user (a user exists once a key was made for it)"
+                             : err.message,
+               NULL);
+    return code;
   }
   int correction = prev.sealed[0] != 0;
   identity_record(gw, actor, correction ? "dsar/correct" : "identity/submit", "pending", user, NULL);
@@ -307,14 +345,17 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
       if (started) pthread_detach(t);
     }
     if (!started) {
-      atomic_fetch_sub(&gw->verifying, 1);
+      verify_slot_release(gw, user);
       if (j) sodium_memzero(j, sizeof *j);
       free(j);
       /* say so where the user and reviewers look, rather than "submitted" for good */
-      hg_user_identity now_id = id;
-      snprintf(now_id.note, sizeof now_id.note, "the verification could not be started; submit again");
-      hg_store_identity_put_if(gw->store, user, id.sealed, &now_id, now, &err);
-      snprintf(id.note, sizeof id.note, "%s", now_id.note);
+      hg_user_identity stored, noted;
+      if (!hg_store_identity_get(gw->store, user, &stored, &err) && !strcmp(stored.sealed, id.sealed)) {
+        noted = stored;
+        snprintf(noted.note, sizeof noted.note, "the verification could not be started; submit again");
+        if (!hg_store_identity_put_if(gw->store, user, &stored, &noted, now, &err))
+          snprintf(id.note, sizeof id.note, "%s", noted.note);
+      }
     }
   }
   sodium_memzero(&f, sizeof f);
@@ -529,6 +570,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   if (!json_is_object(body)) {
     send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
     json_decref(body);
+    if (!strcmp(action, "identity")) wipe_body(req); /* malformed, it may still hold an ID number */
     return 1;
   }
   if (!strcmp(action, "identity")) {
@@ -559,8 +601,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     } else if (!id.sealed[0]) {
       send_error(req, 409, "invalid_request_error", "this user has submitted no identity to decide on", NULL);
     } else {
-      char expect[HG_IDENTITY_SEALED_MAX];
-      memcpy(expect, id.sealed, sizeof expect);
+      hg_user_identity expect = id;
       id.status = to;
       copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
       if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on */
@@ -571,10 +612,10 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
           id.adult_from_ms = adult;
         sodium_memzero(&f, sizeof f);
       }
-      st = hg_store_identity_put_if(gw->store, user, expect, &id, now_ms(), &err);
-      if (st == HG_ERR_NOT_FOUND) {
-        send_error(req, 409, "invalid_request_error",
-                   "the identity changed meanwhile (or the user is gone); look again", NULL);
+      st = hg_store_identity_put_if(gw->store, user, &expect, &id, now_ms(), &err);
+      if (st == HG_ERR_CONFLICT || st == HG_ERR_NOT_FOUND) {
+        send_error(req, st == HG_ERR_CONFLICT ? 409 : 404, "invalid_request_error",
+                   st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : "no such user", NULL);
       } else if (st) {
         send_error(req, 503, "server_error", err.message, NULL);
       } else {
@@ -594,14 +635,13 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
       send_error(req, 503, "server_error", err.message, NULL);
     } else {
-      char expect[HG_IDENTITY_SEALED_MAX];
-      memcpy(expect, id.sealed, sizeof expect);
+      hg_user_identity expect = id;
       id.minor = json_is_true(m);
       /* compare-and-set: never creates a user (a typo in the name is a 404), never undoes a change meanwhile */
-      st = hg_store_identity_put_if(gw->store, user, expect, &id, now_ms(), &err);
-      if (st == HG_ERR_NOT_FOUND && !strstr(err.message, "changed meanwhile")) {
+      st = hg_store_identity_put_if(gw->store, user, &expect, &id, now_ms(), &err);
+      if (st == HG_ERR_NOT_FOUND) {
         send_error(req, 404, "invalid_request_error", "no such user", NULL);
-      } else if (st == HG_ERR_NOT_FOUND) {
+      } else if (st == HG_ERR_CONFLICT) {
         send_error(req, 409, "invalid_request_error", "the identity changed meanwhile; try again", NULL);
       } else if (st) {
         send_error(req, 503, "server_error", err.message, NULL);

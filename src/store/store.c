@@ -1075,9 +1075,9 @@ hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user
   return st;
 }
 
-hg_status hg_store_identity_put_if(hg_store *store, const char *user, const char *expect_sealed,
+hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_user_identity *expect,
                                    const hg_user_identity *in, int64_t now_ms, hg_error *err) {
-  if (!store || !user || !in || !expect_sealed)
+  if (!store || !user || !in || !expect)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_identity_put_if: NULL argument");
   hg_status st = check_user_name(user, err);
   if (!st) st = check_time("now_ms", now_ms, err);
@@ -1109,13 +1109,17 @@ hg_status hg_store_identity_put_if(hg_store *store, const char *user, const char
   if (!st) {
     memset(&cur, 0, sizeof cur);
     st = b->identity_get(store->conn, user_id, &cur, &quiet);
-    if (st == HG_ERR_NOT_FOUND)
-      st = HG_OK; /* no identity yet: sealed "" */
-    else if (st && err)
+    if (st == HG_ERR_NOT_FOUND) { /* no identity yet: what hg_store_identity_get reads for it */
+      st = HG_OK;
+      snprintf(cur.status, sizeof cur.status, "%s", hg_realname_name(HG_REALNAME_UNVERIFIED));
+    } else if (st && err) {
       *err = quiet;
+    }
   }
-  if (!st && strcmp(cur.sealed, expect_sealed))
-    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "the identity of '%s' changed meanwhile", user);
+  if (!st && (strcmp(cur.status, hg_realname_name(expect->status)) || cur.updated_ms != expect->updated_ms ||
+              cur.adult_from_ms != expect->adult_from_ms || (cur.minor != 0) != (expect->minor != 0) ||
+              strcmp(cur.sealed, expect->sealed) || strcmp(cur.note, expect->note)))
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "the identity of '%s' changed meanwhile", user);
   if (!st) st = b->identity_put(store->conn, user_id, &row, err);
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);

@@ -78,38 +78,55 @@ static void expect_unverified(const hg_user_identity *id) {
 static const char sealed_a[] = "bm9uY2UxMjM0NTY3ODkwMTIzNDU2Nzg5MA+/Y2lwaGVydGV4dA==";
 static const char sealed_b[] = "djEuYW5vdGhlcl9zZWFsZWRfaWRlbnRpdHk";
 
-/* compare-and-set: a decision on what was read applies only if the identity is still that one and the user exists */
+/* compare-and-set: a decision on what was read applies only if the identity is still that one, every field of it,
+ * and the user exists */
 static void put_if_compares(void **state) {
   (void)state;
   tmp_store t;
   tmp_init(&t);
   hg_store *s = open_ok(t.url);
   hg_error err;
+  hg_user_identity none = get_ok(s, "nobody");
   hg_user_identity pending = identity_of(HG_REALNAME_PENDING, NOW - DAY_MS, 0, sealed_a, "");
-  hg_user_identity verdict = identity_of(HG_REALNAME_VERIFIED, NOW - DAY_MS, 0, sealed_a, "ok");
   /* an unknown user is never created by a decision */
-  assert_int_equal(hg_store_identity_put_if(s, "nobody", "", &verdict, NOW, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_identity_put_if(s, "nobody", &none, &pending, NOW, &err), HG_ERR_NOT_FOUND);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users"), 0);
-  /* no identity yet: expect "" */
   char key[HG_KEY_MAX];
   assert_int_equal(hg_store_key_create(s, "amy", HG_ROLE_USER, key, &err), HG_OK);
-  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_a, &pending, NOW, &err), HG_ERR_NOT_FOUND);
-  assert_int_equal(hg_store_identity_put_if(s, "amy", "", &pending, NOW, &err), HG_OK);
-  /* a correction meanwhile: the verdict on the old one is refused and changes nothing */
-  hg_user_identity corrected = identity_of(HG_REALNAME_PENDING, NOW - DAY_MS, 0, sealed_b, "");
-  put_ok(s, "amy", &corrected, NOW + 1);
-  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_a, &verdict, NOW + 2, &err), HG_ERR_NOT_FOUND);
+  /* no identity yet: expect what identity_get reads for none */
+  hg_user_identity read = get_ok(s, "amy");
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &pending, &pending, NOW, &err), HG_ERR_CONFLICT);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &pending, NOW, &err), HG_OK);
+  /* a verdict taken on that read... */
+  read = get_ok(s, "amy");
+  hg_user_identity verdict = read;
+  verdict.status = HG_REALNAME_VERIFIED;
+  /* ...after a reviewer set the minor flag meanwhile (sealed text unchanged): refused, the flag stays */
+  hg_user_identity flagged = read;
+  flagged.minor = 1;
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &flagged, NOW + 1, &err), HG_OK);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &verdict, NOW + 2, &err), HG_ERR_CONFLICT);
   assert_non_null(strstr(err.message, "changed meanwhile"));
   hg_user_identity out = get_ok(s, "amy");
   assert_int_equal(out.status, HG_REALNAME_PENDING);
-  assert_string_equal(out.sealed, sealed_b);
-  verdict = identity_of(HG_REALNAME_VERIFIED, NOW - DAY_MS, 0, sealed_b, "ok");
-  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_b, &verdict, NOW + 3, &err), HG_OK);
+  assert_int_equal(out.minor, 1);
+  /* on a fresh read it applies */
+  read = get_ok(s, "amy");
+  verdict = read;
+  verdict.status = HG_REALNAME_VERIFIED;
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &verdict, NOW + 3, &err), HG_OK);
   assert_int_equal(get_ok(s, "amy").status, HG_REALNAME_VERIFIED);
+  /* a correction meanwhile: the old verdict is refused */
+  read = get_ok(s, "amy");
+  hg_user_identity corrected = identity_of(HG_REALNAME_PENDING, NOW - DAY_MS, 1, sealed_b, "");
+  put_ok(s, "amy", &corrected, NOW + 4);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &verdict, NOW + 5, &err), HG_ERR_CONFLICT);
+  assert_string_equal(get_ok(s, "amy").sealed, sealed_b);
   /* after a data-subject deletion a late verdict does not bring the user back */
+  read = get_ok(s, "amy");
   char who[33] = "0123456789abcdef0123456789abcdef";
-  assert_int_equal(hg_store_dsar_delete(s, "amy", who, NOW + 4, NULL, &err), HG_OK);
-  assert_int_equal(hg_store_identity_put_if(s, "amy", sealed_b, &verdict, NOW + 5, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_dsar_delete(s, "amy", who, NOW + 6, NULL, &err), HG_OK);
+  assert_int_equal(hg_store_identity_put_if(s, "amy", &read, &verdict, NOW + 7, &err), HG_ERR_NOT_FOUND);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users"), 0);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM user_identity"), 0);
   hg_store_close(s);
