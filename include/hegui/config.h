@@ -54,6 +54,7 @@ typedef struct hg_config {
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* records */
   hg_retention retain_text; /* default redacted */
+  int audit_batch;          /* default 0: each record appended (and synced) by the worker; 1: group commit */
   /* workflows: strikes (Art. 19), complaints (Art. 13), takedowns (Art. 15) */
   unsigned strikes_in_a_row;          /* blocked inputs in a row that suspend, default 3 */
   unsigned strikes_per_day;           /* blocked inputs in a UTC day that suspend, default 5 */

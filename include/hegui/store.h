@@ -75,6 +75,10 @@ typedef struct hg_audit_record {
 /* Appends a record at the end of the chain; on success record->seq and record->hash are set. */
 hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_error *err);
 
+/* Appends records in order in one transaction (one sync for all: group commit). All or none: on an error no record
+ * is appended and every seq is 0; on success each record's seq and hash are set. */
+hg_status hg_store_audit_append_many(hg_store *store, hg_audit_record *records, size_t n, hg_error *err);
+
 typedef struct hg_audit_check {
   int64_t records;   /* records checked */
   int64_t first_bad; /* seq of the first record that does not fit the chain, 0 when all fit */

@@ -700,7 +700,7 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile),         
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
                                       STRING("producer", content_producer, check_producer), END};
 
-static const field audit_fields[] = {CUSTOM("retain_text", parse_retention),
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), BOOL("batch", audit_batch),
                                      NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),

@@ -432,6 +432,7 @@ static void audit_route(gateway *gw, struct evhttp_request *req, const char *pat
   if (!allowed_role(req, key, ROLE_AUDIT)) return;
   hg_error err;
   hg_error_clear(&err);
+  audit_flush(gw); /* every record of a request answered so far is in the chain (group commit) */
   if (!strcmp(path, "/admin/audit/verify")) {
     hg_audit_check check;
     if (hg_store_audit_verify(gw->store, &check, &err)) {

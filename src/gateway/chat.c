@@ -158,10 +158,15 @@ static void finish_record(chat_req *c) {
   r.output_sha256 = out_sha;
   r.text = text;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err))
+  int strikes = c->moderated && gw->cfg.auth_required;
+  if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &r)) {
+    /* group commit: the writer thread appends it; an allowed prompt still ends the user's run of blocked ones now */
+    if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
+  } else if (hg_store_audit_append(gw->store, &r, &err)) {
     fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
-  else if (c->moderated && gw->cfg.auth_required)
+  } else if (strikes) {
     record_strike(gw, c->cfg, c->user, c->blocked_input, r.seq); /* with its record as evidence */
+  }
   free(detail);
   free(text);
 }

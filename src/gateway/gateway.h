@@ -51,6 +51,8 @@ char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
 
 /* ---- shared state ---- */
 
+typedef struct audit_writer audit_writer;
+
 typedef struct gateway {
   hg_config cfg; /* as started: what a reload cannot change (listen, workers, limits, upstream, store, auth) */
   /* The live configuration: cfg with whatever reloads changed since (policy, labels, workflows, lexicon path).
@@ -69,7 +71,8 @@ typedef struct gateway {
   char lexicon_source[600]; /* where the lexicon in use came from: "starter", a path, or "upload" */
   int64_t lexicon_loaded_ms;
   uint8_t identity_key[HG_IDENTITY_KEY_BYTES];
-  atomic_int verifying;           /* identity verifications in progress (background threads) */
+  audit_writer *aw;     /* group commit of audit records (audit.batch), NULL when records are written at once */
+  atomic_int verifying; /* identity verifications in progress (background threads) */
   atomic_uint verify_timeout_max; /* the longest provider timeout any of them was given */
   pthread_mutex_t admin_lock;     /* serialises admin changes of files: policy and lexicon uploads, reloads */
   hg_lexicon_slot *lexicon;
@@ -190,6 +193,15 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
 /* Waits for background verifications to end, at most timeout_ms (0: the provider's timeout + 2 s); at shutdown,
  * before curl_global_cleanup. */
 void identity_drain(gateway *gw, unsigned timeout_ms);
+
+/* ---- audit_writer.c: group commit (audit.batch) ---- */
+int audit_writer_start(gateway *gw);
+/* Queues a copy of the record (its strings are copied); -1 when it could not be queued (write it yourself). */
+int audit_enqueue(gateway *gw, const hg_audit_record *r);
+/* Waits until every record queued so far is in the store; a no-op without group commit. */
+void audit_flush(gateway *gw);
+/* Writes what is queued and stops the writer. */
+void audit_writer_stop(gateway *gw);
 
 /* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */
 int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);

@@ -182,6 +182,7 @@ static void keep_fixed(const hg_config *running, const hg_config *file_before, h
   FIXED(store_url, "store")
   FIXED(auth_required, "auth.required")
   FIXED(identity_key_file, "identity.key_file")
+  FIXED(audit_batch, "audit.batch")
 #undef FIXED
 }
 
@@ -554,6 +555,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     if (tick % 72000 == 1200) { /* the retention job: an hour apart, the first a minute after start */
       hg_purge_counts pc;
       hg_error perr;
+      audit_flush(gw);
       if (hg_store_purge(gw->store, now_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc, &perr))
         fprintf(stderr, "hegui: purge: %s\n", perr.message);
     }
@@ -579,6 +581,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   for (unsigned i = 0; i < gw->nworkers; i++)
     pthread_join(gw->workers[i].thread, NULL);
   identity_drain(gw, 0); /* background verifications still talking to the provider */
+  audit_writer_stop(gw); /* the records still queued are written before the gateway says it stopped */
   for (unsigned i = 0; i < gw->nworkers; i++)
     worker_free(&gw->workers[i]);
   free(gw->workers);
@@ -661,6 +664,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     snprintf(idkey, sizeof idkey, "%s/identity.key", gw->cfg.data_dir);
   if (hg_identity_key_load(idkey, 1, gw->identity_key, &err))
     return snprintf(msg, cap, "identity key: %s", err.message), -1;
+  if (gw->cfg.audit_batch && audit_writer_start(gw)) return snprintf(msg, cap, "cannot start the audit writer"), -1;
   pthread_mutex_init(&gw->takedown_lock, NULL);
   gw->takedown_version = -1;
   refresh_takedowns(gw, 1);
@@ -668,6 +672,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
 }
 
 void gateway_close(gateway *gw) {
+  audit_writer_stop(gw); /* a no-op when server_run stopped it, or without group commit */
   if (atomic_load(&gw->verifying) > 0) {
     /* a verification outlived its timeout: leave the store and keys to the exiting process rather than free them
      * under it */

@@ -525,6 +525,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     /* data-subject deletion (PIPL Art. 47): records stay, pseudonymous, without text; a receipt joins the chain */
     if (role_in(req, key, R_ADMIN_ONLY, "an admin")) return 1;
     hg_audit_record receipt;
+    audit_flush(gw); /* records still queued (group commit) must not keep text after the erasure */
     hg_status st = hg_store_dsar_delete(gw->store, user, who, now_ms(), &receipt, &err);
     if (st) {
       send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
@@ -543,6 +544,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     if (role_in(req, key, R_REVIEW, "a reviewer or admin")) return 1;
     char *buf = NULL;
     size_t len = 0;
+    audit_flush(gw); /* the export has every record of the user's requests answered so far */
     FILE *mem = open_memstream(&buf, &len);
     hg_status st = mem ? hg_store_dsar_export(gw->store, user, who, mem, &err) : HG_ERR_NOMEM;
     if (mem) fclose(mem);

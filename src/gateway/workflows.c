@@ -452,6 +452,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       char *text = c.text ? strdup(c.text) : NULL;
       if (!text && c.produce_id) {
         find_answer f = {c.produce_id, NULL};
+        audit_flush(gw); /* the answer's record may still be queued (group commit) */
         hg_store_audit_each(gw->store, 1, match_answer, &f, &err);
         text = f.text;
       }

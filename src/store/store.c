@@ -338,6 +338,42 @@ hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_err
   return HG_OK;
 }
 
+hg_status hg_store_audit_append_many(hg_store *store, hg_audit_record *records, size_t n, hg_error *err) {
+  if (!store || (!records && n)) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_audit_append_many: NULL argument");
+  if (!n) return HG_OK;
+  hg_audit_row *rows = calloc(n, sizeof *rows);
+  if (!rows) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory appending %zu audit records", n);
+  hg_status st = HG_OK;
+  int64_t now = now_ms();
+  for (size_t i = 0; i < n && !st; i++) {
+    hg_audit_record *r = &records[i];
+    if (r->time_ms < 0) st = hg_fail(err, HG_ERR_INVALID, 0, 0, "audit time_ms cannot be negative (record %zu)", i);
+    rows[i].time_ms = r->time_ms ? r->time_ms : now;
+    if (!st && ((st = take_field("actor", r->actor, 1, &rows[i].actor, err)) ||
+                (st = take_field("route", r->route, 1, &rows[i].route, err)) ||
+                (st = take_field("verdict", r->verdict, 1, &rows[i].verdict, err)) ||
+                (st = take_field("detail_json", r->detail_json, 0, &rows[i].detail_json, err)) ||
+                (st = take_digest("input_sha256", r->input_sha256, &rows[i].input_sha256, err)) ||
+                (st = take_digest("output_sha256", r->output_sha256, &rows[i].output_sha256, err)) ||
+                (st = take_field("text", r->text, 0, &rows[i].text, err))))
+      break;
+  }
+  if (st) return free(rows), st;
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  /* one transaction, one sync for all of them: group commit */
+  st = b->begin(store->conn, err);
+  for (size_t i = 0; i < n && !st; i++)
+    st = append_in_transaction(store, &rows[i], records[i].hash, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  for (size_t i = 0; i < n; i++)
+    records[i].seq = st ? 0 : rows[i].seq;
+  free(rows);
+  return st;
+}
+
 static int text_is(hg_store_text field, const char *s) {
   return field.ptr && field.len == strlen(s) && !memcmp(field.ptr, s, field.len);
 }

@@ -401,6 +401,43 @@ typedef struct worker {
   int id;
 } worker;
 
+/* group commit: a batch lands in order, linked like single appends (the documented hash checks them); a batch
+ * with one bad record appends nothing */
+static void audit_append_many(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  append_ok(s, 1);
+  hg_audit_record batch[3] = {
+      {.time_ms = 1700000000100, .actor = "u1", .route = "/v1/chat/completions", .verdict = "allow", .text = "甲"},
+      {.time_ms = 1700000000101,
+       .actor = "u2",
+       .route = "/v1/chat/completions",
+       .verdict = "redact",
+       .detail_json = "{\"n\":2}"},
+      {.time_ms = 1700000000102, .actor = "u3", .route = "/v1/completions", .verdict = "block", .text = "丙"}};
+  hg_error err;
+  hg_error_clear(&err);
+  assert_int_equal(hg_store_audit_append_many(s, batch, 3, &err), HG_OK);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(batch[i].seq, 2 + i);
+    assert_int_equal(strlen(batch[i].hash), 64);
+  }
+  append_ok(s, 5);
+  hg_audit_record bad[2] = {{.actor = "u1", .route = "/v1/chat/completions", .verdict = "allow"},
+                            {.actor = NULL, .route = "/v1/chat/completions", .verdict = "allow"}};
+  assert_int_equal(hg_store_audit_append_many(s, bad, 2, &err), HG_ERR_INVALID);
+  assert_int_equal(bad[0].seq, 0);
+  assert_int_equal(hg_store_audit_append_many(s, NULL, 0, &err), HG_OK);
+  hg_store_close(s);
+  hg_audit_check c = verify(t.url);
+  assert_int_equal(c.records, 5);
+  assert_int_equal(c.first_bad, 0);
+  check_documented_hashes(t.path, 0);
+  tmp_remove(&t);
+}
+
 static void *append_200(void *p) {
   worker *w = p;
   hg_store *s = w->store ? w->store : open_ok(w->url);
@@ -488,6 +525,7 @@ int main(void) {
       cmocka_unit_test(roles),
       cmocka_unit_test(audit_chain),
       cmocka_unit_test(audit_append_checks),
+      cmocka_unit_test(audit_append_many),
       cmocka_unit_test(threads_share_a_handle),
       cmocka_unit_test(threads_with_own_handles),
       cmocka_unit_test(open_errors),
