@@ -127,7 +127,8 @@ static void every_key(void **state) {
                      "  position: start\n"
                      "  producer: corp.example\n"
                      "audit:\n"
-                     "  retain_text: full\n";
+                     "  retain_text: full\n"
+                     "  batch: true\n";
   hg_config c;
   hg_config_init(&c);
   hg_error err;
@@ -166,6 +167,7 @@ static void every_key(void **state) {
   assert_int_equal(c.label_at_end, 0);
   assert_string_equal(c.content_producer, "corp.example");
   assert_int_equal(c.retain_text, HG_RETAIN_FULL);
+  assert_int_equal(c.audit_batch, 1);
 }
 
 /* identity, minors, reliance, timezone; the profile's defaults and its 3-month takedown rule */
