@@ -94,6 +94,8 @@ typedef struct gateway {
 
 typedef struct worker {
   gateway *gw;
+  hg_store *rstore; /* this worker's own connection for the reads of every request (keys, users): in WAL mode they
+                       never wait behind another thread's append and its sync; NULL = use gw->store */
   unsigned index;
   struct event_base *base;
   struct evhttp *http;
@@ -150,6 +152,11 @@ typedef struct live_config {
   int64_t retired_ms; /* 0 while live */
 } live_config;
 #define RETIRE_GRACE_MS 60000
+
+/* The store to read from on this thread: the worker's own connection, or the shared one elsewhere. Writes always go
+ * through gw->store. */
+extern _Thread_local hg_store *thread_read_store;
+static inline hg_store *read_store(gateway *gw) { return thread_read_store ? thread_read_store : gw->store; }
 
 static inline const hg_config *live_cfg(gateway *gw) { return &atomic_load(&gw->live)->cfg; }
 static inline const hg_config *cfg_acquire(gateway *gw) {

@@ -82,7 +82,7 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
   while (*k == ' ')
     k++;
   hg_error err;
-  hg_status st = hg_store_key_lookup(gw->store, k, strlen(k), info, &err);
+  hg_status st = hg_store_key_lookup(read_store(gw), k, strlen(k), info, &err);
   if (st == HG_ERR_NOT_FOUND || (st == HG_OK && info->revoked)) {
     send_error(req, 401, "invalid_request_error",
                st == HG_OK ? "This API key has been revoked." : "Incorrect API key provided.", "invalid_api_key");
@@ -465,9 +465,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   if (atomic_load(&gw->stopping) && (!w->active || atomic_load(&gw->stopping) == 2)) event_base_loopbreak(w->base);
 }
 
+_Thread_local hg_store *thread_read_store;
+
 static void *worker_main(void *arg) {
   worker *w = arg;
+  thread_read_store = w->rstore;
   event_base_dispatch(w->base);
+  thread_read_store = NULL;
   return NULL;
 }
 
@@ -475,6 +479,12 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
                        size_t cap) {
   w->gw = gw;
   w->index = index;
+  /* a read connection of its own (SQLite; another backend may share one): failing that, reads use the shared one */
+  char url[700];
+  hg_error err;
+  snprintf(url, sizeof url, "%s", gw->cfg.store_url[0] ? gw->cfg.store_url : "");
+  if (!url[0]) snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
+  if (hg_store_open(url, &w->rstore, &err)) w->rstore = NULL;
   w->base = event_base_new();
   w->http = evhttp_new(w->base);
   w->up = upstream_new(w->base, &gw->cfg);
@@ -497,6 +507,8 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
 }
 
 static void worker_free(worker *w) {
+  hg_store_close(w->rstore);
+  w->rstore = NULL;
   if (w->http) evhttp_free(w->http);
   if (w->tick) event_free(w->tick);
   upstream_free(w->up);

@@ -54,7 +54,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
   hg_user_identity id;
   hg_error err;
   metrics *m = &gw->metrics;
-  if (hg_store_user_gate(gw->store, key->user, now, &st, &id, &err)) { /* fail closed */
+  if (hg_store_user_gate(read_store(gw), key->user, now, &st, &id, &err)) { /* fail closed */
     atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
     send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
     return 503;
@@ -101,7 +101,7 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
   if (!adm->minor && !(cfg->reminder_minutes && remind_all)) return 0; /* nothing to count for this user */
   int64_t gap = (int64_t)cfg->pause_minutes * 60000;
   hg_usage u;
-  if (hg_store_usage_get(gw->store, key->user, day, now, gap, &u, &err)) {
+  if (hg_store_usage_get(read_store(gw), key->user, day, now, gap, &u, &err)) {
     atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
     send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
     return 503;
