@@ -3,8 +3,9 @@
  * (chat.c: moderation of prompts and of streamed answers, labels, records) and the metrics (metrics.c).
  *
  * Threads: one event loop per worker, each with its own listening socket on the same port (SO_REUSEPORT) and its
- * own curl multi handle, so a request lives on one thread from accept to audit record. What workers share is
- * read-only (configuration, label keys) or internally synchronised (the lexicon slot, the store, the metrics). */
+ * own curl multi handle and its own store connection for reads, so a request lives on one thread from accept to
+ * audit record. What workers share is read-only (label keys), swapped whole (the live configuration) or internally
+ * synchronised (the lexicon slot, the store for writes, the audit writer's queue, the metrics). */
 #ifndef HG_GATEWAY_H
 #define HG_GATEWAY_H
 
