@@ -19,17 +19,8 @@
 #include "gateway.h"
 #include "store/store_internal.h"
 
-#define ROLE_ADMIN (1u << HG_ROLE_ADMIN)
 #define CONFIG_UPLOAD_MAX (4u << 20)
 #define EXPORT_BYTES_MAX (32u << 20) /* one page of an audit export; X-Hegui-Next-From says where to go on */
-#define ROLE_AUDIT (1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
-
-static int allowed_role(struct evhttp_request *req, const hg_key_info *key, unsigned mask) {
-  if (mask & (1u << key->role)) return 1;
-  send_error(req, 403, "permission_error",
-             mask == ROLE_ADMIN ? "this call needs an admin key" : "this call needs an admin or auditor key", NULL);
-  return 0;
-}
 
 static const char *query_param(struct evhttp_request *req, struct evkeyvalq *params, const char *name) {
   const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -111,7 +102,7 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
   hg_error err;
   hg_error_clear(&err);
   if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_GET) {
-    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    if (role_refused(req, key, ROLES_AUDIT)) return;
     struct evkeyvalq params = {0};
     const char *user = query_param(req, &params, "user");
     key_list l = {json_array(), now_ms()};
@@ -127,7 +118,7 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
     send_json(req, 200, json_pack("{s:o}", "keys", l.arr));
     return;
   }
-  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (role_refused(req, key, ROLES_ADMIN)) return;
   if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_POST) {
     json_t *body = read_json_body(req);
     static const char *const allowed[] = {"user", "role", "expires_days", NULL};
@@ -194,7 +185,7 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   const hg_config *cfg = live_cfg(gw);
   if (cmd == EVHTTP_REQ_GET) {
-    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    if (role_refused(req, key, ROLES_AUDIT)) return;
     pthread_mutex_lock(&gw->config_lock);
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source", gw->config_path[0] ? gw->config_path : "defaults",
@@ -218,7 +209,7 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
     send_error(req, 405, "invalid_request_error", "use GET, or PUT with the YAML configuration as the body", NULL);
     return;
   }
-  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (role_refused(req, key, ROLES_ADMIN)) return;
   if (!gw->config_path[0]) {
     send_error(req, 409, "invalid_request_error",
                "this gateway was started without --config, so an uploaded policy could not survive a restart; start "
@@ -293,7 +284,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   char upload[1100], msg[700];
   lexicon_upload_path(cfg, upload, sizeof upload);
   if (cmd == EVHTTP_REQ_GET) {
-    if (!allowed_role(req, key, ROLE_AUDIT)) return;
+    if (role_refused(req, key, ROLES_AUDIT)) return;
     hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
     size_t n = hg_lexicon_entry_count(lex);
     hg_lexicon_unref(lex);
@@ -304,7 +295,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     send_json(req, 200, o);
     return;
   }
-  if (!allowed_role(req, key, ROLE_ADMIN)) return;
+  if (role_refused(req, key, ROLES_ADMIN)) return;
   if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_DELETE) {
     send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
     return;
@@ -429,7 +420,7 @@ static void audit_route(gateway *gw, struct evhttp_request *req, const char *pat
     send_error(req, 405, "invalid_request_error", "use GET", NULL);
     return;
   }
-  if (!allowed_role(req, key, ROLE_AUDIT)) return;
+  if (role_refused(req, key, ROLES_AUDIT)) return;
   hg_error err;
   hg_error_clear(&err);
   audit_flush(gw); /* every record of a request answered so far is in the chain (group commit) */

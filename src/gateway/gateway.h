@@ -213,6 +213,14 @@ void audit_writer_stop(gateway *gw);
 
 /* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */
 int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
+/* Roles an admin route admits (bit masks of hg_role). */
+#define ROLES_ADMIN (1u << HG_ROLE_ADMIN)
+#define ROLES_REVIEW (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN)
+#define ROLES_AUDIT (1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
+#define ROLES_READ (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
+/* Sends 403 naming the roles the call needs and returns -1 when the key's role is not in mask; 0 otherwise. */
+int role_refused(struct evhttp_request *req, const hg_key_info *key, unsigned mask);
+
 /* One audit record (detail taken, may be NULL); a failure to write it is logged. */
 void audit_event(gateway *gw, const char *actor, const char *route, const char *verdict, json_t *detail);
 /* One audit record of an admin action ("admin:<name>" as actor); takes detail. */

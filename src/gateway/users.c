@@ -441,18 +441,6 @@ int handle_identity(worker *w, struct evhttp_request *req, const char *path) {
 
 /* ---- admin routes over users ---- */
 
-static int role_in(struct evhttp_request *req, const hg_key_info *key, unsigned mask, const char *who) {
-  if (mask & (1u << key->role)) return 0;
-  char msg[120];
-  snprintf(msg, sizeof msg, "this call needs %s key", who);
-  send_error(req, 403, "permission_error", msg, NULL);
-  return -1;
-}
-
-#define R_REVIEW (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN)
-#define R_READ (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN | 1u << HG_ROLE_AUDITOR)
-#define R_ADMIN_ONLY (1u << HG_ROLE_ADMIN)
-
 static int list_user(void *ctx, const hg_user_summary *u) {
   json_t *arr = ctx;
   json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:b, s:I, s:s, s:I}", "user", u->name, "created_ms",
@@ -470,7 +458,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   hg_error_clear(&err);
   if (!strcmp(path, "/admin/users")) {
     if (cmd != EVHTTP_REQ_GET) return send_error(req, 405, "invalid_request_error", "use GET", NULL), 1;
-    if (role_in(req, key, R_READ, "a reviewer, admin or auditor")) return 1;
+    if (role_refused(req, key, ROLES_READ)) return 1;
     json_t *arr = json_array();
     if (hg_store_user_list(gw->store, list_user, arr, &err)) {
       json_decref(arr);
@@ -503,7 +491,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   pseudonym(gw, user, who);
 
   if (!*action && cmd == EVHTTP_REQ_GET) {
-    if (role_in(req, key, R_READ, "a reviewer, admin or auditor")) return 1;
+    if (role_refused(req, key, ROLES_READ)) return 1;
     hg_user_standing st;
     hg_user_identity id;
     if (hg_store_user_gate(gw->store, user, now_ms(), &st, &id, &err)) {
@@ -523,7 +511,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   }
   if (!*action && cmd == EVHTTP_REQ_DELETE) {
     /* data-subject deletion (PIPL Art. 47): records stay, pseudonymous, without text; a receipt joins the chain */
-    if (role_in(req, key, R_ADMIN_ONLY, "an admin")) return 1;
+    if (role_refused(req, key, ROLES_ADMIN)) return 1;
     hg_audit_record receipt;
     audit_flush(gw); /* records still queued (group commit) must not keep text after the erasure */
     hg_status st = hg_store_dsar_delete(gw->store, user, who, now_ms(), &receipt, &err);
@@ -541,7 +529,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   }
   if (!strcmp(action, "export") && cmd == EVHTTP_REQ_GET) {
     /* data-subject access (PIPL Art. 45): everything the store holds, identity unsealed for the holder */
-    if (role_in(req, key, R_REVIEW, "a reviewer or admin")) return 1;
+    if (role_refused(req, key, ROLES_REVIEW)) return 1;
     char *buf = NULL;
     size_t len = 0;
     audit_flush(gw); /* the export has every record of the user's requests answered so far */
@@ -578,7 +566,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   if (!strcmp(action, "identity")) {
     /* registration on the user's behalf, or a correction (PIPL Art. 46): verified again */
     json_t *out = NULL;
-    if (!role_in(req, key, R_REVIEW, "a reviewer or admin")) {
+    if (!role_refused(req, key, ROLES_REVIEW)) {
       char actor[160];
       snprintf(actor, sizeof actor, "admin:%s", key->user);
       if (!submit_identity(gw, req, user, body, actor, &out)) send_json(req, 202, out);
@@ -593,7 +581,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     hg_realname to;
     hg_user_identity id;
     hg_status st;
-    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
     } else if (!s || hg_realname_parse(s, &to) || (to != HG_REALNAME_VERIFIED && to != HG_REALNAME_REJECTED)) {
       send_error(req, 400, "invalid_request_error", "status must be verified or rejected", NULL);
     } else if (note_v && !note) {
@@ -631,7 +619,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     json_t *m = json_object_get(body, "minor");
     hg_user_identity id;
     hg_status st;
-    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
     } else if (!json_is_boolean(m)) {
       send_error(req, 400, "invalid_request_error", "minor must be true or false", NULL);
     } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
@@ -660,7 +648,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
                      : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
                                                      : (hg_standing)-1;
     json_t *until_v = json_object_get(body, "until_ms");
-    if (role_in(req, key, R_REVIEW, "a reviewer or admin") || only_members(req, body, allowed)) {
+    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
     } else if ((int)to < 0) {
       send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
     } else if (until_v && !json_is_integer(until_v)) {

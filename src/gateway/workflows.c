@@ -71,6 +71,25 @@ void audit_event(gateway *gw, const char *actor, const char *route, const char *
   json_decref(detail);
 }
 
+int role_refused(struct evhttp_request *req, const hg_key_info *key, unsigned mask) {
+  if (mask & (1u << key->role)) return 0;
+  char msg[120] = "this call needs a";
+  static const hg_role order[] = {HG_ROLE_REVIEWER, HG_ROLE_ADMIN, HG_ROLE_AUDITOR};
+  int n = 0, total = 0;
+  for (int i = 0; i < 3; i++)
+    total += (mask >> order[i]) & 1;
+  for (int i = 0; i < 3; i++) {
+    if (!((mask >> order[i]) & 1)) continue;
+    const char *name = hg_role_name(order[i]);
+    const char *sep = n == 0 ? (name[0] == 'a' ? "n " : " ") : n == total - 1 ? " or " : ", ";
+    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s%s", sep, name);
+    n++;
+  }
+  snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " key");
+  send_error(req, 403, "permission_error", msg, NULL);
+  return -1;
+}
+
 void admin_record(gateway *gw, const hg_key_info *key, const char *route, const char *verdict, json_t *detail) {
   char actor[160];
   snprintf(actor, sizeof actor, "admin:%s", key->user);
@@ -364,15 +383,6 @@ static int list_takedown(void *ctx, int64_t id, const char *text, int64_t create
   return json_array_size(l->arr) >= 1000;
 }
 
-static int need_role(struct evhttp_request *req, const hg_key_info *key, int write) {
-  int ok = key->role == HG_ROLE_ADMIN || key->role == HG_ROLE_REVIEWER || (!write && key->role == HG_ROLE_AUDITOR);
-  if (!ok)
-    send_error(req, 403, "permission_error",
-               write ? "this call needs a reviewer or admin key" : "this call needs a reviewer, admin or auditor key",
-               NULL);
-  return ok ? 0 : -1;
-}
-
 void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   gateway *gw = w->gw;
   double t0 = now_seconds();
@@ -386,7 +396,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   }
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   int write = cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
-  if (need_role(req, &key, write)) {
+  if (role_refused(req, &key, write ? ROLES_REVIEW : ROLES_READ)) {
     metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
     return;
   }
