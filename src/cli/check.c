@@ -18,6 +18,26 @@ typedef struct check_ctx {
   size_t win_start, win_len, win_cap;
 } check_ctx;
 
+/* Prints a hit's text on one line: a hit may now span line breaks (they are noise), and every control character,
+ * CR and the Unicode line and paragraph separators included, would break the one-hit-per-line output or move a
+ * terminal's cursor, so each is shown as a space. */
+static void put_one_line(const char *text, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char b = (unsigned char)text[i];
+    if (b < 0x20 || b == 0x7F) {
+      putchar(' ');
+    } else if (b == 0xC2 && i + 1 < len && (unsigned char)text[i + 1] >= 0x80 && (unsigned char)text[i + 1] < 0xA0) {
+      putchar(' '); /* C1 controls, NEL among them */
+      i++;
+    } else if (b == 0xE2 && i + 2 < len && text[i + 1] == '\x80' && (text[i + 2] == '\xA8' || text[i + 2] == '\xA9')) {
+      putchar(' '); /* U+2028, U+2029 */
+      i += 2;
+    } else {
+      putchar(b);
+    }
+  }
+}
+
 static int on_hit(void *p, const hg_hit *h) {
   check_ctx *c = p;
   c->hits++;
@@ -37,8 +57,7 @@ static int on_hit(void *p, const hg_hit *h) {
   } else {
     printf("%zu-%zu\t%s\t%s\t%s\t%s\t", h->start, h->end, hg_category_code(e.category), hg_action_name(e.action),
            hg_mode_name(h->mode), e.text);
-    for (size_t i = 0; i < len; i++)
-      putchar(text[i] == '\n' || text[i] == '\t' ? ' ' : text[i]);
+    put_one_line(text, len);
     putchar('\n');
   }
   return 0;

@@ -553,7 +553,7 @@ static int build_cp_map(compiler *c, writer *w) {
         continue;
       }
       uint32_t fc = (cp + v) & FT_CP_MASK;
-      blk[i] = sym_get(&c->fold, fc, 0) | (FT_CHAR_FLAGS(v) << CPM_FLAG_SHIFT) | ((v & FT_BREAK) ? CPM_BREAK : 0);
+      blk[i] = sym_get(&c->fold, fc, 0) | (FT_CHAR_FLAGS(v) << CPM_FLAG_SHIFT);
     }
     uint32_t h = hg_crc32(0, blk, sizeof blk);
     size_t j = h & (hcap - 1);

@@ -156,7 +156,6 @@ static inline uint32_t lex_fold_sym(const struct hg_lexicon *lex, uint32_t cp) {
  * and class flags in one lookup; CPM_SLOW sends ignorable and expanding code points to the general path. */
 #define CPM_SYM_MASK 0x1FFFFFu
 #define CPM_FLAG_SHIFT 21 /* HG_CHAR_* flags in bits 21-25 */
-#define CPM_BREAK (1u << 26)
 #define CPM_SLOW (1u << 27)
 #define CPM_CHAR_FLAGS(m) (((m) >> CPM_FLAG_SHIFT) & 0x1Fu)
 

@@ -12,7 +12,11 @@
  * start (longer first), so a stream reports exactly the same hits in the same order as one buffer, however it is
  * cut. pending_suffix_len is what lies after the earliest live prefix or undecided candidate: every byte before
  * it is final. A noise run longer than a lane's gap limit ends that lane's live prefix, so hold-back stays
- * bounded by the longest entry. */
+ * bounded by the longest entry.
+ *
+ * Line breaks are noise like a space: `法\n轮\n功` is as much a disguise as `法 轮 功`, and answers are often
+ * wrapped. CR LF counts as one noise code point, like LF or CR alone, so that a text has the same hits whatever its
+ * line-ending convention. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +59,8 @@ struct hg_scanner {
   size_t fed;
   uint8_t partial[4];
   int npartial;
-  uint64_t fidx;
+  uint64_t fidx; /* folded code points so far, CR LF counted once; only differences within a live match matter */
+  int prev_cr;   /* the last source code point was CR */
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
   uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_ascii) */
@@ -267,20 +272,21 @@ static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, s
   return 0;
 }
 
-/* One folded code point: fc (needed only by the SOUND lane), its fold symbol, class flags, and whether it is a
- * line break. first says it is the first folded code point of its source code point (the RAW lane runs then). */
-static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, unsigned fl, int brk, const uint8_t *bytes,
-                                 size_t n, size_t bs, size_t be, int first) {
+/* One folded code point: fc (needed only by the SOUND lane), its fold symbol and class flags. first says it is
+ * the first folded code point of its source code point (the RAW lane runs then); step is 1, or 0 for the LF of a
+ * CR LF, which takes no place of its own in the folded stream. */
+static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, unsigned fl, unsigned step,
+                                 const uint8_t *bytes, size_t n, size_t bs, size_t be, int first) {
   /* this code point decides the end rules of earlier candidates before it can make new ones */
   if (sc->pending_ends) resolve_ends(sc, fsym, fl);
   int no_start = (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (sc->prev_flags & HG_CHAR_WORD);
   if (first && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, no_start)) return -1;
-  sc->fidx++;
+  sc->fidx += step;
   if (fl & HG_CHAR_NOISE) {
-    /* a noise run longer than a lane's gap limit, or any line break, ends its live prefix */
+    /* a noise run longer than a lane's gap limit ends its live prefix */
     for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
       lane_run *ln = &sc->lanes[l];
-      if (ln->state && (brk || sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap)) ln->state = 0;
+      if (ln->state && sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap) ln->state = 0;
     }
   } else {
     if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be, no_start)) return -1;
@@ -301,19 +307,18 @@ static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, uns
 static int process_cp(hg_scanner *sc, uint32_t cp, const uint8_t *bytes, size_t n) {
   size_t bs = sc->offset, be = bs + n;
   uint32_t m = lex_cp_map(sc->lex, cp);
+  unsigned step = !(cp == '\n' && sc->prev_cr);
+  sc->prev_cr = cp == '\r';
   if (!(m & CPM_SLOW)) { /* the common case: one folded code point, symbol and flags in one lookup */
     uint32_t fc = sc->lanes[LANE_SOUND].active ? ((cp + hg_fold_value(cp)) & FT_CP_MASK) : 0;
-    if (process_folded(sc, fc, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), (m & CPM_BREAK) != 0, bytes, n, bs, be, 1))
-      return -1;
+    if (process_folded(sc, fc, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, bytes, n, bs, be, 1)) return -1;
   } else {
     uint32_t folded[HG_FOLD_MAX];
     size_t nf = hg_fold(cp, folded);
     if (nf == 0 && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, 0)) return -1;
     for (size_t i = 0; i < nf; i++) {
       uint32_t fc = folded[i], v = hg_fold_value(fc);
-      if (process_folded(sc, fc, lex_fold_sym(sc->lex, fc), FT_CHAR_FLAGS(v), (v & FT_BREAK) != 0, bytes, n, bs, be,
-                         i == 0))
-        return -1;
+      if (process_folded(sc, fc, lex_fold_sym(sc->lex, fc), FT_CHAR_FLAGS(v), 1, bytes, n, bs, be, i == 0)) return -1;
     }
   }
   sc->offset = be;
@@ -392,7 +397,8 @@ static inline int lanes_at_root(const hg_scanner *sc) {
          !sc->lanes[LANE_SOUND].state;
 }
 
-/* Skips the ASCII bytes from s[i] on that cannot change any lane; returns how many. */
+/* Skips the ASCII bytes from s[i] on that cannot change any lane; returns how many. A CR LF among them counts
+ * twice in fidx: with every lane at its root no live match spans them, and only differences matter. */
 static size_t skip_ascii(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) {
   size_t j = i;
   unsigned prev = sc->prev_flags;
@@ -406,6 +412,7 @@ static size_t skip_ascii(hg_scanner *sc, const uint8_t *s, size_t i, size_t len)
     sc->fidx += j - i;
     sc->offset += j - i;
     sc->prev_flags = sc->raw_prev_flags = prev;
+    sc->prev_cr = s[j - 1] == '\r';
   }
   return j - i;
 }
@@ -445,6 +452,7 @@ void hg_scanner_reset(hg_scanner *sc) {
   sc->offset = sc->fed = 0;
   sc->npartial = 0;
   sc->fidx = 0;
+  sc->prev_cr = 0;
   sc->prev_flags = sc->raw_prev_flags = 0;
   sc->head = sc->ncand = sc->pending_ends = 0;
   sc->stopped = sc->failed = 0;

@@ -18,7 +18,7 @@
 #define FT_DIGIT (1u << 24)
 #define FT_HAN (1u << 25)
 #define FT_ALNUM (1u << 26)
-#define FT_BREAK (1u << 27)
+#define FT_BREAK (1u << 27) /* line and paragraph breaks (also noise); the lexicon treats them as any noise */
 #define FT_IGNORABLE (1u << 28)
 #define FT_CHAR_FLAGS(v) (((v) >> FT_FLAG_SHIFT) & 0x1Fu)
 

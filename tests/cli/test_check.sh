@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_check.sh HEGUI — `hegui check` as a user runs it: exit statuses like grep, text/JSON/count output, files,
-# standard input, invalid UTF-8 reported with its offset, empty and large inputs.
+# standard input, invalid UTF-8 reported with its offset, empty and large inputs, entries split over lines.
 set -u
 HEGUI=$1
 T=$(mktemp -d)
@@ -23,6 +23,15 @@ grep -q "冰毒" "$T/out" && ok || bad "hit line names the entry"
 grep -qP "^12-18\tA1h\tblock\tfolded\t冰毒\t冰毒$" "$T/out" && ok || bad "hit line format: $(cat "$T/out")"
 expect_rc 1 "disguised hit" "$HEGUI" check "法 * 轮 _ 功"
 grep -q "noise" "$T/out" && ok || bad "mode shown"
+# line breaks are noise like spaces: an entry split over lines is found, and the hit is printed on one line
+expect_rc 1 "split over lines" "$HEGUI" check $'法\n轮\n功'
+grep -qP "^0-11\tA1h\tblock\tnoise\t法轮功\t法 轮 功$" "$T/out" && ok || bad "split over lines: $(cat "$T/out")"
+expect_rc 1 "split over CR LF" "$HEGUI" check $'冰\r\n毒'
+grep -qP "^0-8\tA1h\tblock\tnoise\t冰毒\t冰  毒$" "$T/out" && ok || bad "CR LF hit on one line: $(cat -A "$T/out")"
+printf '有人在卖冰\r\n毒\r\n' >"$T/crlf.txt"
+expect_rc 1 "file with CR LF" "$HEGUI" check --count --file "$T/crlf.txt"
+[ "$(cat "$T/out")" = 1 ] && ok || bad "CR LF file count: $(cat "$T/out")"
+expect_rc 0 "more line breaks than max_noise" "$HEGUI" check $'冰\n\n\n\n毒'
 expect_rc 1 "traditional + full width" "$HEGUI" check "ＣＯＣＡＩＮＥ 與 臺獨"
 [ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "two hits expected: $(cat "$T/out")"
 expect_rc 0 "whole words" "$HEGUI" check "cocaines are not a word but recocaine neither"

@@ -1,6 +1,6 @@
 /* test_lexicon.c — lexicon parsing and its errors, every match mode and rule (exact, folded, noise with its
- * limit, collapse, pinyin, homophone, whole words, digit boundaries, allowlists), images saved and mapped back,
- * corrupt images refused, and the slot that swaps lexicons under running scans. */
+ * limit and line breaks, collapse, pinyin, homophone, whole words, digit boundaries, allowlists),
+ * images saved and mapped back, corrupt images refused, and the slot that swaps lexicons under running scans. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,8 +148,6 @@ static void mode_noise_limit(void **state) {
   expect_hits(lex, "法 轮功", "");
   hg_lexicon_unref(lex);
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n", 3);
-  expect_hits(lex, "法\n轮功", ""); /* a line break is never skipped */
-  expect_hits(lex, "法\r\n轮功", "");
   expect_hits(lex, "法\t轮功", "0-10:noise:法轮功");
   hg_lexicon_unref(lex);
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n", 0);
@@ -157,6 +155,46 @@ static void mode_noise_limit(void **state) {
   hg_lexicon_unref(lex);
   lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n", 8);
   expect_hits(lex, "法        轮功", "0-17:noise:法轮功");
+  hg_lexicon_unref(lex);
+}
+
+/* A line break is noise like a space: it counts against max_noise, and CR LF counts once. */
+static void line_breaks_are_noise(void **state) {
+  (void)state;
+  hg_lexicon *lex = lex_from_text("法轮功\tA1h\t5\tblock\tnoise\n冰毒\tA1h\t5\tblock\tfolded,noise\n", 3);
+  expect_hits(lex, "法\n轮\n功", "0-11:noise:法轮功");
+  expect_hits(lex, "法 轮 功", "0-11:noise:法轮功"); /* the same as with spaces */
+  expect_hits(lex, "冰\n毒", "0-7:noise:冰毒");
+  expect_hits(lex, "冰\r\n毒", "0-8:noise:冰毒");
+  expect_hits(lex, "冰\r毒", "0-7:noise:冰毒");
+  expect_hits(lex, "冰\v毒 冰\f毒", "0-7:noise:冰毒 8-15:noise:冰毒");
+  expect_hits(lex, "冰\xC2\x85毒", "0-8:noise:冰毒");     /* NEL */
+  expect_hits(lex, "冰\xE2\x80\xA8毒", "0-9:noise:冰毒"); /* LINE SEPARATOR */
+  expect_hits(lex, "冰\xE2\x80\xA9毒", "0-9:noise:冰毒"); /* PARAGRAPH SEPARATOR */
+  /* within max_noise (3), whatever the line-ending convention: CR LF is one line break */
+  expect_hits(lex, "冰\n\n\n毒", "0-9:noise:冰毒");
+  expect_hits(lex, "冰\r\n\r\n\r\n毒", "0-12:noise:冰毒");
+  expect_hits(lex, "冰 \r\n 毒", "0-10:noise:冰毒");
+  expect_hits(lex, "冰\n\r毒", "0-8:noise:冰毒"); /* LF CR is two line breaks, still within */
+  expect_hits(lex, "冰\n\n\n\n毒", "");
+  expect_hits(lex, "冰\r\n\r\n\r\n\r\n毒", "");
+  expect_hits(lex, "冰\r\r\n\r\n\r\n毒", ""); /* a lone CR and three CR LF: four */
+  expect_hits(lex, "冰 \r\n  毒", "");        /* two spaces and a line break: four */
+  expect_hits(lex, "冰\r\n\n\n毒", "0-10:noise:冰毒");
+  expect_hits(lex, "冰\r\n\n\n\n毒", "");
+  hg_lexicon_unref(lex);
+  /* folded mode still allows no noise, and max_noise 0 no line break */
+  lex = lex_from_text("冰毒\n", 3);
+  expect_hits(lex, "冰\n毒", "");
+  hg_lexicon_unref(lex);
+  lex = lex_from_text("冰毒\tA1h\t5\tblock\tnoise\n", 0);
+  expect_hits(lex, "冰\n毒", "");
+  expect_hits(lex, "冰毒", "0-6:noise:冰毒");
+  hg_lexicon_unref(lex);
+  /* where an entry has a space of its own, a line break may stand for it (a wrapped line) */
+  lex = lex_from_text("child porn\tA1f\n", 3);
+  expect_hits(lex, "child\nporn", "0-10:folded:child porn");
+  expect_hits(lex, "child\r\nporn", "0-11:folded:child porn");
   hg_lexicon_unref(lex);
 }
 
@@ -399,6 +437,7 @@ int main(void) {
       cmocka_unit_test(parse_errors_name_the_line),
       cmocka_unit_test(mode_exact_vs_folded),
       cmocka_unit_test(mode_noise_limit),
+      cmocka_unit_test(line_breaks_are_noise),
       cmocka_unit_test(entry_with_spaces),
       cmocka_unit_test(mode_collapse),
       cmocka_unit_test(mode_pinyin),

@@ -1,6 +1,7 @@
 /* test_stream.c — the streaming contract. For thousands of random ways of cutting random texts (cuts inside
  * UTF-8 sequences included), a stream reports exactly the hits of a one-shot scan, in the same order; no hit
- * ever covers a byte that pending_suffix_len had already released; hold-back stays bounded on long noise runs;
+ * ever covers a byte that pending_suffix_len had already released (texts with entries split over lines
+ * included); hold-back stays bounded on long noise runs, line breaks included;
  * and a large input streams in bounded memory with the expected count. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,6 +72,15 @@ static const char *pieces[] = {
     "ﬁ",
     "\n",
     "   ",
+    /* line breaks are noise: entries split over lines, CR LF cut between its two bytes */
+    "法\n轮\n功",
+    "冰\r\n毒",
+    "冰\r",
+    "\n毒",
+    "台\xE2\x80\xA8独",
+    "\r\n",
+    "\r",
+    "\xC2\x85",
 };
 
 static uint64_t rng = 88172645463325252ull;
@@ -110,12 +120,16 @@ static void random_cuts_match_one_shot(void **state) {
   (void)state;
   hg_lexicon *lex = lex_from_text(lexicon_text, 3);
   char text[4096];
-  size_t total_cuttings = 0, total_hits = 0;
+  size_t total_cuttings = 0, total_hits = 0, split_hits = 0;
   for (int t = 0; t < 300; t++) {
     size_t len = random_text(text, sizeof text);
     hit_list one = {0};
     assert_int_equal(hg_lexicon_scan(lex, text, len, collect_hit, &one, NULL), HG_OK);
     total_hits += one.n;
+    for (size_t i = 0; i < one.n; i++) /* hits that span a line break */
+      if (memchr(text + one.v[i].start, '\n', one.v[i].end - one.v[i].start) ||
+          memchr(text + one.v[i].start, '\r', one.v[i].end - one.v[i].start))
+        split_hits++;
     for (int k = 0; k < 12; k++) {
       stream_check c = {0};
       hg_scanner *sc;
@@ -143,8 +157,10 @@ static void random_cuts_match_one_shot(void **state) {
     }
     free(one.v);
   }
-  print_message("%zu cuttings of 300 texts, %zu one-shot hits, all identical\n", total_cuttings, total_hits);
+  print_message("%zu cuttings of 300 texts, %zu one-shot hits (%zu over a line break), all identical\n", total_cuttings,
+                total_hits, split_hits);
   assert_true(total_hits > 1000); /* the texts do exercise the lexicon */
+  assert_true(split_hits > 100);  /* and entries split over lines */
   hg_lexicon_unref(lex);
 }
 
@@ -165,6 +181,12 @@ static void pending_is_minimal_on_clean_text(void **state) {
   assert_int_equal(hg_scanner_feed(sc, "法", 3, NULL), HG_OK);
   for (int i = 0; i < 10000; i++)
     assert_int_equal(hg_scanner_feed(sc, " ", 1, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
+  /* line breaks are noise too: within max_noise the prefix stays live, past it the hold-back ends */
+  assert_int_equal(hg_scanner_feed(sc, "法\r\n", 5, NULL), HG_OK);
+  assert_int_equal(hg_scanner_pending_suffix_len(sc), 5);
+  for (int i = 0; i < 10000; i++)
+    assert_int_equal(hg_scanner_feed(sc, "\r\n", 2, NULL), HG_OK);
   assert_int_equal(hg_scanner_pending_suffix_len(sc), 0);
   /* a Latin word waits for the next character (whole-word rule) */
   assert_int_equal(hg_scanner_feed(sc, "national", 8, NULL), HG_OK);

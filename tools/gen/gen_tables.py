@@ -34,7 +34,9 @@ F_WORD = 1 << 23
 F_DIGIT = 1 << 24
 F_HAN = 1 << 25
 F_ALNUM = 1 << 26
-F_BREAK = 1 << 27  # line and paragraph breaks: noise for word edges, but no match may span them
+# Line and paragraph breaks. They are noise like any other (the lexicon's noise matching steps over them); the
+# flag is there for readers that care about lines.
+F_BREAK = 1 << 27
 F_IGNORABLE = 1 << 28
 BREAKS = {0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029}
 
