@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_check.sh HEGUI — `hegui check` as a user runs it: exit statuses like grep, text/JSON/count output, files,
-# standard input, invalid UTF-8 reported with its offset, empty and large inputs, entries split over lines.
+# standard input, invalid UTF-8 reported with its offset, empty and large inputs, entries split over lines and
+# written with homoglyphs.
 set -u
 HEGUI=$1
 T=$(mktemp -d)
@@ -32,6 +33,12 @@ printf '有人在卖冰\r\n毒\r\n' >"$T/crlf.txt"
 expect_rc 1 "file with CR LF" "$HEGUI" check --count --file "$T/crlf.txt"
 [ "$(cat "$T/out")" = 1 ] && ok || bad "CR LF file count: $(cat "$T/out")"
 expect_rc 0 "more line breaks than max_noise" "$HEGUI" check $'冰\n\n\n\n毒'
+# homoglyphs: a Cyrillic o (U+043E) or a Greek omicron (U+03BF) in a Latin word folds to o
+expect_rc 1 "Cyrillic o" "$HEGUI" check $'buy c\xd0\xbecaine'
+grep -q $'^4-12\tA1h\tblock\tfolded\tcocaine\tc\xd0\xbecaine$' "$T/out" && ok || bad "Cyrillic o hit: $(cat "$T/out")"
+expect_rc 1 "Greek omicron" "$HEGUI" check $'c\xce\xbfcaine'
+expect_rc 0 "homoglyphs keep whole words" "$HEGUI" check $'rec\xd0\xbecaine c\xd0\xbecaines'
+[ "$("$HEGUI" fold $'\xd0\xa1\xd0\x9e\xd0\xa1\xd0\x90\xd0\x86N\xd0\x95')" = cocaine ] && ok || bad "fold of Cyrillic COCAINE"
 expect_rc 1 "traditional + full width" "$HEGUI" check "ＣＯＣＡＩＮＥ 與 臺獨"
 [ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "two hits expected: $(cat "$T/out")"
 expect_rc 0 "whole words" "$HEGUI" check "cocaines are not a word but recocaine neither"

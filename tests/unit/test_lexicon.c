@@ -1,5 +1,5 @@
 /* test_lexicon.c — lexicon parsing and its errors, every match mode and rule (exact, folded, noise with its
- * limit and line breaks, collapse, pinyin, homophone, whole words, digit boundaries, allowlists),
+ * limit and line breaks, collapse, pinyin, homophone, homoglyphs, whole words, digit boundaries, allowlists),
  * images saved and mapped back, corrupt images refused, and the slot that swaps lexicons under running scans. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,6 +274,37 @@ static void whole_word_and_digit_rules(void **state) {
   hg_lexicon_unref(lex);
 }
 
+/* Homoglyphs of Latin letters fold to them, so a Cyrillic or Greek o does not hide an entry; the whole-word rule
+ * still holds, because a folded homoglyph is a word character like the letter it stands for. */
+static void homoglyphs(void **state) {
+  (void)state;
+  /* the look-alikes are written as they are; the comments say which script each one is from */
+  hg_lexicon *lex = lex_from_text("cocaine\tA1h\t4\tblock\n", 3);
+  expect_hits(lex, "cоcaine", "0-8:folded:cocaine");          /* Cyrillic o */
+  expect_hits(lex, "cοcaine", "0-8:folded:cocaine");          /* Greek omicron */
+  expect_hits(lex, "сосаіnе", "0-13:folded:cocaine");         /* Cyrillic but the n */
+  expect_hits(lex, "СОСАІNЕ", "0-13:folded:cocaine");         /* the same in capitals */
+  expect_hits(lex, "buy cоcaine now", "4-12:folded:cocaine"); /* byte offsets are the source's */
+  expect_hits(lex, "cоcaines", "");                           /* whole words only */
+  expect_hits(lex, "reсоcaine", "");                          /* a Cyrillic letter is a letter */
+  expect_hits(lex, "жcоcaine", "");                           /* after Cyrillic zhe */
+  expect_hits(lex, "可卡因cоcaine。", "9-17:folded:cocaine"); /* Han and punctuation are edges */
+  expect_hits(lex, "c0caine", "");                            /* Latin look-alikes do not fold */
+  hg_lexicon_unref(lex);
+  /* the entry may be written with homoglyphs too: both sides fold the same way */
+  lex = lex_from_text("cоcaine\tA1h\t4\tblock\n", 3);
+  expect_hits(lex, "cocaine", "0-7:folded:cоcaine");
+  hg_lexicon_unref(lex);
+  /* exact mode stays exact */
+  lex = lex_from_text("cocaine\tA1h\t4\tblock\texact\n", 3);
+  expect_hits(lex, "cоcaine", "");
+  hg_lexicon_unref(lex);
+  /* a digit entry: Cyrillic be looks like 6 */
+  lex = lex_from_text("64\tA1a\n", 3);
+  expect_hits(lex, "б4 бб", "0-3:folded:64");
+  hg_lexicon_unref(lex);
+}
+
 static void allowlist(void **state) {
   (void)state;
   hg_lexicon *lex = lex_from_text("大麻\tA1h\t4\tblock\n大麻哈鱼\tcustom\t1\tallow\n麻哈\tA1h\n", 3);
@@ -443,6 +474,7 @@ int main(void) {
       cmocka_unit_test(mode_pinyin),
       cmocka_unit_test(mode_homophone),
       cmocka_unit_test(whole_word_and_digit_rules),
+      cmocka_unit_test(homoglyphs),
       cmocka_unit_test(allowlist),
       cmocka_unit_test(overlapping_and_nested),
       cmocka_unit_test(empty_lexicon_and_input),

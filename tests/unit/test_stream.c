@@ -1,7 +1,7 @@
 /* test_stream.c — the streaming contract. For thousands of random ways of cutting random texts (cuts inside
  * UTF-8 sequences included), a stream reports exactly the hits of a one-shot scan, in the same order; no hit
- * ever covers a byte that pending_suffix_len had already released (texts with entries split over lines
- * included); hold-back stays bounded on long noise runs, line breaks included;
+ * ever covers a byte that pending_suffix_len had already released (texts with entries split over lines and written
+ * with homoglyphs included); hold-back stays bounded on long noise runs, line breaks included;
  * and a large input streams in bounded memory with the expected count. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +81,10 @@ static const char *pieces[] = {
     "\r\n",
     "\r",
     "\xC2\x85",
+    /* homoglyphs: "cocaine" with a Cyrillic o, in Cyrillic capitals but the N, "national" with Greek alphas */
+    "cоcaine",
+    "СОСАІNЕ",
+    "nαtionαl",
 };
 
 static uint64_t rng = 88172645463325252ull;

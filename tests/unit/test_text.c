@@ -1,5 +1,6 @@
 /* test_text.c — strict UTF-8 and every fold class: width, case, Traditional->Simplified, variants, number and
- * letter styles, noise and ignorable classes, pinyin, and the normalized view's offsets. */
+ * letter styles, homoglyphs of Latin letters, noise and ignorable classes, pinyin, and the normalized view's
+ * offsets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,7 +83,7 @@ static void fold_width_and_case(void **state) {
   expect_fold("HeLLo WORLD", "hello world", 0);
   expect_fold("ｱｲ", "アイ", 0); /* half-width katakana */
   expect_fold("Straße", "strasse", 0);
-  expect_fold("ΣΑΣ", "σασ", 0);
+  expect_fold("ΣΔΣ", "σδσ", 0);     /* Greek letters that look like no Latin one (Α folds on to a, see homoglyphs) */
   expect_fold("！，。", "!,。", 0); /* full-width punctuation folds to ASCII (and stays noise) */
 }
 
@@ -140,6 +141,41 @@ static void fold_noise_and_ignorable(void **state) {
   assert_true(hg_char_flags(0x4E2D) & HG_CHAR_HAN);
   assert_false(hg_char_flags(0x4E2D) & HG_CHAR_WORD);
   assert_false(hg_char_flags(0x4E2D) & HG_CHAR_NOISE);
+}
+
+/* Homoglyphs (UTS #39 skeletons) of Latin letters and digits in other scripts fold to that letter or digit. */
+static void fold_homoglyphs(void **state) {
+  (void)state;
+  uint32_t f[HG_FOLD_MAX];
+  assert_int_equal(hg_fold(0x043E, f), 1); /* CYRILLIC SMALL LETTER O */
+  assert_int_equal(f[0], 'o');
+  assert_int_equal(hg_char_flags(f[0]) & (HG_CHAR_WORD | HG_CHAR_NOISE), HG_CHAR_WORD);
+  assert_int_equal(hg_fold(0x03BF, f), 1); /* GREEK SMALL LETTER OMICRON */
+  assert_int_equal(f[0], 'o');
+  expect_fold("\xD0\x9E\xCE\x9F", "oo", 0);         /* their capitals follow them */
+  expect_fold("сосаіnе", "cocaine", 0);             /* Cyrillic с о с а і, Latin n, Cyrillic е */
+  expect_fold("СОСАІNЕ", "cocaine", 0);             /* Cyrillic capital I looks like I and folds with its small i */
+  expect_fold("ΑΙΟΡ αιορ", "aiop aiop", 0);         /* Greek */
+  expect_fold("\xE1\x8E\xAA\xEA\xAD\xBA", "aa", 0); /* CHEROKEE LETTER GO and its small form */
+  expect_fold("օս", "ou", 0);                       /* Armenian */
+  expect_fold("℮", "e", 0);                         /* ESTIMATED SYMBOL, a letterlike symbol */
+  expect_fold("ёЁ", "ee", 0);                       /* the mark goes, the base letter folds */
+  expect_fold("б", "6", 0);                         /* looks like a digit: a digit, for 64 and 8964 */
+  assert_true(hg_char_flags('6') & HG_CHAR_DIGIT);
+  /* refused: Greek nu looks like v but its capital like N, so neither is a Latin letter */
+  expect_fold("νΝ", "νν", 0);
+  /* symbols stay noise: a separator that became a letter could no longer be stepped over */
+  expect_fold("×∨", "×∨", 0);
+  assert_true(hg_char_flags(0xD7) & HG_CHAR_NOISE);
+  /* Latin letters never fold into other Latin letters: l, I, 1, 0, O, m, dotless i, alpha-shaped a */
+  expect_fold("lI10Om", "li10om", 0);
+  expect_fold("ıɑ", "ıɑ", 0);
+  /* Han, Kana, Hangul and Bopomofo are never folded by shape: 〇 (a Han numeral) looks like O, katakana ロ and
+   * ニ like the Han 口 and 二, the jamo ᄁ like two ᄀ */
+  expect_fold("〇口ロ二ニ一丨ᄁㄖ", "〇口ロ二ニ一丨ᄁㄖ", 0);
+  /* existing folds stay: a Devanagari zero looks like o but is the digit 0 */
+  expect_fold("०", "0", 0);
+  expect_fold("ｏⓞ", "oo", 0);
 }
 
 static void fold_is_idempotent(void **state) {
@@ -201,6 +237,7 @@ int main(void) {
       cmocka_unit_test(fold_number_styles),
       cmocka_unit_test(fold_letter_styles),
       cmocka_unit_test(fold_noise_and_ignorable),
+      cmocka_unit_test(fold_homoglyphs),
       cmocka_unit_test(fold_is_idempotent),
       cmocka_unit_test(pinyin_readings),
       cmocka_unit_test(normalized_view_offsets),

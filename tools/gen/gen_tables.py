@@ -2,15 +2,18 @@
 """Generate hegui's fold and pinyin tables from authoritative data.
 
 Inputs (Debian packages): unicode-data (UnicodeData.txt, CaseFolding.txt, DerivedCoreProperties.txt,
-Scripts.txt, Unihan_Variants/Readings) and OpenCC (the `opencc` tool with t2s.json). Nothing here is typed by
-hand: every mapping comes from those files. The output is one C file with two-stage lookup tables; see
-src/text/fold.c for how they are read.
+Scripts.txt, Unihan_Variants/Readings), OpenCC (the `opencc` tool with t2s.json) and ICU's UTS #39 confusables
+data (libicu, read through tools/gen/skeletons.c, whose output file is the second argument). Nothing here is typed
+by hand: every mapping comes from those files. The output is one C file with two-stage lookup tables; see
+src/text/fold.c for how they are read. Usage: gen_tables.py OUT.c SKELETONS.txt
 
 Fold of a code point = fixpoint of: NFKD-style decomposition (canonical and the compatibility tags for width,
 circles, fonts, super/subscripts, parenthesised and dotted numbers), combining marks dropped, surrounding
 punctuation of number styles dropped, numeric value for styled digits without a decomposition (e.g. U+2776),
 full case folding, Traditional->Simplified per character (OpenCC), single-valued Unihan kZVariant and
-kSimplifiedVariant. The fold must be idempotent; the generator checks that.
+kSimplifiedVariant. Then homoglyphs of Latin letters and digits in other scripts fold to that letter or digit
+(see confusable_folds for the exact rule). The fold must be idempotent; the generator checks that. With
+HG_CONFUSABLES_DUMP=FILE it also writes the list of homoglyph folds, and the ones it refused, to FILE.
 """
 import bz2
 import os
@@ -39,6 +42,8 @@ F_ALNUM = 1 << 26
 F_BREAK = 1 << 27
 F_IGNORABLE = 1 << 28
 BREAKS = {0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029}
+# scripts written without spaces between words: their letters are not word characters (HG_CHAR_WORD)
+UNSPACED_SCRIPTS = {"Hiragana", "Katakana", "Hangul", "Bopomofo", "Yi", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan"}
 
 
 def read_lines(path):
@@ -149,8 +154,85 @@ def strip_tone(s):
     return "".join(ch for ch in base if not unicodedata.combining(ch)).lower()
 
 
+def load_skeletons(path):
+    """UTS #39 skeletons as printed by tools/gen/skeletons.c: code point -> list of code points."""
+    if not path or not os.path.exists(path):
+        sys.exit("gen_tables: no confusable skeletons file (%r); it is written by the skeletons tool, built "
+                 "with ICU (libicu-dev)" % path)
+    out = {}
+    for line in read_lines(path):
+        cp, skel = line.split(";")
+        out[int(cp, 16)] = [int(x, 16) for x in skel.split()]
+    if len(out) < 1000:
+        sys.exit("gen_tables: %s has only %d skeletons; ICU's confusables data looks missing" % (path, len(out)))
+    return out
+
+
+def confusable_folds(skeletons, base_fold, gc, scripts):
+    """Homoglyphs of Latin letters and digits, from the UTS #39 skeletons (ICU's confusables data).
+
+    The rule, applied to every assigned code point c that the other folds leave alone (its fold is itself, so a
+    code point that already folds somewhere, like U+24B6 or U+FF41 or U+0966, keeps that fold):
+      1. c is a letter or number (general category L* or N*), or a symbol of the Letterlike Symbols block
+         (U+2100..U+214F, e.g. U+212E). Other symbols, punctuation and marks stay noise, because a noise code point
+         that became a letter could no longer be stepped over in noise mode (U+00D7 looks like x, U+2228 like v).
+      2. c is not ASCII and not of the Latin script (never l/I/1, 0/O, rn/m or any Latin letter into another), nor
+         Han, nor of a script written without spaces (Hiragana, Katakana, Hangul, Bopomofo, Yi, Thai, Lao, Khmer,
+         Myanmar, Tibetan): their letters are not word characters, and a Latin letter in their midst would be.
+      3. The skeleton of c is one ASCII letter or digit P. c then folds to the fold of P (a lowercase letter or a
+         digit). Skeletons to other Latin letters (U+043A -> U+0138) or to several code points are left alone.
+      4. Every code point that already folds to c (its capital, its styled forms) must not look like a different
+         Latin letter or digit: when its skeleton is one ASCII letter or digit Q, the fold of P must be the fold of
+         some ASCII character whose skeleton is Q (Q = 'l' stands for 1, I and l). Greek nu looks like v but its
+         capital like N, so neither folds; Cyrillic i (U+0456) looks like i and its capital (U+0406) like I, so
+         both fold to i. A capital that looks like no Latin letter (Greek capital gamma) follows its small letter.
+    Code points that fold to such a c (by case, width or style) fold on to its Latin letter, so folding stays
+    idempotent and case-insensitive, and every other existing fold is unchanged. Capitals whose small letter looks
+    like no Latin letter (Cyrillic K, Greek Eta) are not folded: that would split a case pair.
+    With ICU 72.1 (Unicode 15.0) this gives 211 folds, 388 more code points that reach them (capitals, accented
+    and styled forms), and 8 refused by rule 4. Examples: U+043E CYRILLIC SMALL LETTER O -> o, U+03BF GREEK SMALL
+    LETTER OMICRON -> o, U+13AA CHEROKEE LETTER GO -> a (and U+0431 CYRILLIC SMALL LETTER BE -> 6).
+    Returns {c: Latin code point} and the code points refused by rule 4 with the ones they clash with.
+    """
+    ascii_alnum = [c for c in range(0x30, 0x7B) if chr(c).isalnum()]
+
+    def single_ascii(c):
+        s = skeletons.get(c, [c])
+        return s[0] if len(s) == 1 and s[0] in ascii_alnum else None
+
+    looks_like = {}  # skeleton -> folds of the ASCII letters and digits with that skeleton
+    for a in ascii_alnum:
+        looks_like.setdefault(single_ascii(a), set()).add(base_fold(a)[0])
+    folded_from = {}  # code point -> the other code points whose fold is exactly it
+    for c in gc:
+        f = base_fold(c)
+        if len(f) == 1 and f[0] != c:
+            folded_from.setdefault(f[0], []).append(c)
+    conf = {}
+    refused = []
+    for c in sorted(gc):
+        category = gc[c]
+        if not (category[0] in "LN" or (category[0] == "S" and 0x2100 <= c <= 0x214F)):
+            continue
+        script = scripts.get(c, "Common")
+        if c < 0x80 or script in ("Latin", "Han") or script in UNSPACED_SCRIPTS or base_fold(c) != [c]:
+            continue
+        p = single_ascii(c)
+        if p is None:
+            continue
+        target = base_fold(p)[0]
+        clash = [x for x in folded_from.get(c, [])
+                 if single_ascii(x) is not None and target not in looks_like[single_ascii(x)]]
+        if clash:
+            refused.append((c, target, clash))
+        else:
+            conf[c] = target
+    return conf, refused
+
+
 def main():
     out_c = sys.argv[1]
+    skeletons = load_skeletons(sys.argv[2] if len(sys.argv) > 2 else None)
     gc, decomp, decimal, numeric = load_unicode_data()
     casefold = load_case_folding()
     ignorable = load_property(os.path.join(UNI, "DerivedCoreProperties.txt"), "Default_Ignorable_Code_Point")
@@ -247,7 +329,7 @@ def main():
 
     memo = {}
 
-    def fold(c):
+    def base_fold(c):
         if c in memo:
             return memo[c]
         memo[c] = [c]  # guard against cycles
@@ -264,6 +346,13 @@ def main():
         memo[c] = seq
         return seq
 
+    conf, conf_refused = confusable_folds(skeletons, base_fold, gc, scripts)
+
+    def fold(c):
+        return [conf.get(x, x) for x in base_fold(c)]
+
+    conf_followers = sum(1 for c in gc if c not in conf and fold(c) != base_fold(c))
+
     values = [0] * MAX_CP
     expansions = [0]  # index 0 unused so that an expansion index is never 0
     exp_index = {}
@@ -275,8 +364,7 @@ def main():
             s = scripts.get(c, "Common")
             if s == "Han":
                 f |= F_HAN
-            elif s not in ("Hiragana", "Katakana", "Hangul", "Bopomofo", "Yi", "Thai", "Lao", "Khmer",
-                           "Myanmar", "Tibetan"):
+            elif s not in UNSPACED_SCRIPTS:
                 f |= F_WORD
             if 0x30 <= c <= 0x39:
                 f |= F_DIGIT
@@ -390,12 +478,25 @@ def main():
     out.append("const unsigned hg_fold_t2s_count = %d;" % len(t2s))
     ident = zlib.crc32(repr((values, expansions, pinyin, syllables)).encode("utf-8"))
     out.append("const uint32_t hg_fold_tables_id = 0x%08xu;" % ident)
+    dump = os.environ.get("HG_CONFUSABLES_DUMP")
+    if dump:  # for review: every homoglyph fold, then the refused ones with the code points they clash with
+        with open(dump, "w", encoding="utf-8") as f:
+            for c, t in sorted(conf.items()):
+                f.write("U+%04X\t%s\t%s\t%s\t%s\t%s\n"
+                        % (c, chr(c), chr(t), cat(c), scripts.get(c, "Common"), unicodedata.name(chr(c), "?")))
+            for c, t, clash in conf_refused:
+                f.write("refused U+%04X\t%s\t%s\tclashes with %s\n"
+                        % (c, chr(c), chr(t), " ".join("U+%04X %s" % (x, chr(x)) for x in clash)))
     tmp = out_c + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
     os.replace(tmp, out_c)
     print("gen_tables: %d folded code points (%d T->S), %d fold blocks, %d pinyin syllables, %d pinyin blocks"
           % (mapped_special, len(t2s), nb, len(syllables) - 1, nb2), file=sys.stderr)
+    print("gen_tables: %d homoglyph folds (%d more code points reach them by case or style, %d refused), e.g. %s"
+          % (len(conf), conf_followers, len(conf_refused),
+             ", ".join("U+%04X->%s" % (c, chr(conf[c])) for c in (0x043E, 0x03BF, 0x13AA) if c in conf)),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
