@@ -2,6 +2,7 @@
  * folded text with exact source spans, the streaming contract (thousands of random cuttings of random texts give
  * the one-shot hits, and no hit covers a byte hold_from had released), a differential check against a naive
  * reference that runs PCRE2 over the whole folded text in one go, and the edges (stop, errors, reset, bounds). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -636,6 +637,47 @@ static void large_stream_bounded(void **state) {
   hg_regex_set_unref(set);
 }
 
+typedef struct thread_job {
+  hg_regex_set *set;
+  const char *text;
+  size_t hits;
+} thread_job;
+
+static void *scan_many(void *arg) {
+  thread_job *job = arg;
+  for (int i = 0; i < 40; i++) {
+    regex_hits hits = {0};
+    if (hg_regex_scan(job->set, job->text, strlen(job->text), collect, &hits, NULL)) abort();
+    job->hits += hits.n;
+    free(hits.v);
+  }
+  return NULL;
+}
+
+/* One set, several threads, each with its own scanner: same hits everywhere (and clean under the sanitizers). */
+static void shared_by_threads(void **state) {
+  (void)state;
+  hg_regex_set *set = build_rules(stream_rules, N_STREAM_RULES);
+  char text[8192];
+  size_t len = random_text(text, sizeof text - 1, 2000);
+  text[len] = 0;
+  regex_hits one = {0};
+  assert_int_equal(hg_regex_scan(set, text, len, collect, &one, NULL), HG_OK);
+  pthread_t threads[4];
+  thread_job jobs[4];
+  for (int t = 0; t < 4; t++) {
+    jobs[t] = (thread_job){hg_regex_set_ref(set), text, 0};
+    assert_int_equal(pthread_create(&threads[t], NULL, scan_many, &jobs[t]), 0);
+  }
+  hg_regex_set_unref(set); /* the threads' references keep it alive */
+  for (int t = 0; t < 4; t++) {
+    pthread_join(threads[t], NULL);
+    assert_int_equal(jobs[t].hits, 40 * one.n);
+    hg_regex_set_unref(jobs[t].set);
+  }
+  free(one.v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(analyzer_bounds),
@@ -647,6 +689,7 @@ int main(void) {
       cmocka_unit_test(random_cuts_match_one_shot),
       cmocka_unit_test(differential_against_whole_text),
       cmocka_unit_test(large_stream_bounded),
+      cmocka_unit_test(shared_by_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
