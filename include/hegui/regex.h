@@ -28,7 +28,7 @@ extern "C" {
 #define HG_REGEX_MAX_RULES 4096      /* rules in one set */
 #define HG_REGEX_MAX_PATTERN 4096    /* bytes of one pattern */
 #define HG_REGEX_MAX_NAME 128        /* bytes of one rule name */
-#define HG_REGEX_MATCH_LIMIT 1000000 /* PCRE2 match steps for one search before the scan fails (HG_ERR_LIMIT) */
+#define HG_REGEX_MATCH_LIMIT 1000000 /* PCRE2 steps at one start position before the scan fails (HG_ERR_LIMIT) */
 
 typedef struct hg_regex_rule {
   const char *name;     /* operator's name for the rule, used in errors and verdicts (unique in a set) */

@@ -590,6 +590,15 @@ static void stop_errors_reset(void **state) {
   hg_regex_scanner_free(f.sc);
   assert_int_equal(hg_regex_scan(set, "a\xE4", 2, collect, &(regex_hits){0}, &err), HG_ERR_UTF8);
   hg_regex_set_unref(set);
+  /* bounded but exponential: the step limit ends the scan and names the rule */
+  const char *redos[] = {"(a|a){1,40}b"};
+  set = build_rules(redos, 1);
+  char as[64];
+  memset(as, 'a', sizeof as - 1);
+  as[sizeof as - 1] = 0;
+  assert_int_equal(hg_regex_scan(set, as, strlen(as), collect, &(regex_hits){0}, &err), HG_ERR_LIMIT);
+  assert_non_null(strstr(err.message, "rule 'r0': the search took too many steps"));
+  hg_regex_set_unref(set);
 }
 
 static void large_stream_bounded(void **state) {
