@@ -7,6 +7,7 @@
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
+#include "hegui/regex.h"
 #include "hegui/status.h"
 #include "hegui/store.h"
 #include "hegui/text.h"
