@@ -93,6 +93,17 @@ pii_rc=0
 "$pii_bin" --json "$pii_json" "$lexicon" "$zh" "$en" 2>&1 | tee -a "$out" || pii_rc=$?
 [ "$bench_rc" -ne 0 ] || bench_rc=$pii_rc
 
+# The moderator's one pass: lexicon + PII + takedowns on one normalized view, against the three run separately.
+# Takedowns are cut from the classics corpus, so that the laws corpus does not match them.
+mod_rc=0
+classics=$(compgen -G "$shared/data/corpus/zh-classics-gutenberg/*.txt" | head -1 || true)
+if [ -n "$classics" ]; then
+  { echo; "$build_dir/bench/bench_moderate" "$lexicon" "$classics" "$zh" "$en" 2>&1; } | tee -a "$out" || mod_rc=$?
+else
+  echo "bench_moderate: skipped (no zh-classics-gutenberg corpus for takedowns)" | tee -a "$out"
+fi
+[ "$bench_rc" -ne 0 ] || bench_rc=$mod_rc
+
 {
   echo
   echo "saved: $out"

@@ -6,6 +6,7 @@
 #include "hegui/identity.h"
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
+#include "hegui/moderate.h"
 #include "hegui/pii.h"
 #include "hegui/regex.h"
 #include "hegui/status.h"

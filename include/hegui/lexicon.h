@@ -195,6 +195,12 @@ hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanne
 /* Feeds the next chunk, of any size, cut anywhere (also inside a UTF-8 sequence). Invalid UTF-8 stops the scan
  * with HG_ERR_UTF8 and the stream offset of the bad sequence in err->offset. */
 hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_error *err);
+/* Feeds the next records of a normalized view (hegui/text.h, hg_normalizer) instead of bytes, so that several
+ * scanners share one decoding and folding of the text. Records of one source code point are never split between
+ * calls. stream_bytes is the number of bytes fed to the view so far (it counts a cut UTF-8 sequence, so that
+ * pending_suffix_len stays right). Hits are exactly those hg_scanner_feed finds in the same bytes. */
+typedef struct hg_norm_char hg_norm_char;
+hg_status hg_scanner_feed_view(hg_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes, hg_error *err);
 /* Ends the stream: pending hits are decided and reported. An incomplete UTF-8 sequence at the end is an error. */
 hg_status hg_scanner_finish(hg_scanner *sc, hg_error *err);
 /* Number of trailing bytes of the input fed so far that could still become part of a hit (or are an incomplete

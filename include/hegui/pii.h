@@ -98,6 +98,10 @@ typedef int (*hg_pii_fn)(void *ctx, const hg_pii_hit *hit);
 typedef struct hg_pii_scanner hg_pii_scanner;
 hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, void *ctx, hg_pii_scanner **out);
 hg_status hg_pii_scanner_feed(hg_pii_scanner *sc, const char *chunk, size_t len, hg_error *err);
+/* Feeds records of a normalized view (hegui/text.h) instead of bytes; see hg_scanner_feed_view. */
+typedef struct hg_norm_char hg_norm_char;
+hg_status hg_pii_scanner_feed_view(hg_pii_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes,
+                                   hg_error *err);
 hg_status hg_pii_scanner_finish(hg_pii_scanner *sc, hg_error *err);
 size_t hg_pii_scanner_pending_suffix_len(const hg_pii_scanner *sc);
 size_t hg_pii_scanner_offset(const hg_pii_scanner *sc);

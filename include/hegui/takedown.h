@@ -46,7 +46,23 @@ hg_status hg_takedown_scanner_new(hg_takedown_set *set, hg_takedown_scanner **ou
  * as soon as one has matched enough; 0 otherwise. Invalid UTF-8 is HG_ERR_UTF8. */
 hg_status hg_takedown_scanner_feed(hg_takedown_scanner *sc, const char *chunk, size_t len, int64_t *matched_id,
                                    hg_error *err);
+/* Starts a new answer on the same set. */
+void hg_takedown_scanner_reset(hg_takedown_scanner *sc);
 void hg_takedown_scanner_free(hg_takedown_scanner *sc);
+/* Feeds records of a normalized view (hegui/text.h) instead of bytes; see hg_scanner_feed_view. */
+typedef struct hg_norm_char hg_norm_char;
+hg_status hg_takedown_scanner_feed_view(hg_takedown_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes,
+                                        int64_t *matched_id, hg_error *err);
+/* Hold-back for streams: the source byte offset from which text must not be released yet, because it could be the
+ * start of a taken-down text coming back (SIZE_MAX: nothing). That is the last shingle_chars - 1 code points (a
+ * shingle may be forming) and, while windows keep hitting some takedown's shingles (a run; it ends after
+ * 2 x shingle_chars code points without a hit), everything from the first shingle of the run. So a copy is held
+ * from its first shingle until it has matched enough to block, and nothing of it reaches the client. */
+size_t hg_takedown_scanner_hold_from(const hg_takedown_scanner *sc);
+/* After a match: the byte span of the copy, from the first shingle of its run to the code point that decided the
+ * match (the same however the answer was cut). Returns 0 when nothing matched. */
+int hg_takedown_scanner_match_span(const hg_takedown_scanner *sc, size_t *start, size_t *end);
+
 
 /* One-shot: the id of the first takedown the text matches, or 0. */
 hg_status hg_takedown_match(hg_takedown_set *set, const char *text, size_t len, int64_t *matched_id, hg_error *err);

@@ -55,17 +55,46 @@ unsigned hg_pinyin_count(void);
 const char *hg_pinyin_syllable(unsigned id);
 
 /* One code point of the normalized view: the folded code point, its class flags and the byte span of the source
- * code point it came from. */
+ * code point it came from. The streaming view (hg_normalizer) also fills src_cp and the HG_NORM_* bits of flags. */
 typedef struct hg_norm_char {
   uint32_t cp;
   uint32_t flags;
   size_t src_start;
   size_t src_end;
+  uint32_t src_cp; /* the source code point (its UTF-8 bytes are src_end - src_start long) */
 } hg_norm_char;
+
+/* View bits above the HG_CHAR_* class flags. */
+enum {
+  HG_NORM_FIRST = 1u << 8,      /* the first (or only) folded code point of its source code point */
+  HG_NORM_SOLE = 1u << 9,       /* the source folds to exactly this one code point */
+  HG_NORM_BREAK = 1u << 10,     /* a line break */
+  HG_NORM_IGNORABLE = 1u << 11  /* the source folds to nothing (zero-width, format): cp is 0; kept for byte lanes */
+};
 
 /* Builds the normalized view of a whole text. *out is allocated with malloc; the caller frees it. Ignorable code
  * points leave no trace; everything else maps back to exact source bytes. */
 hg_status hg_normalize(const char *text, size_t len, hg_norm_char **out, size_t *count, hg_error *err);
+
+/* ---- the streaming normalized view --------------------------------------------------------------------------
+ * Decodes and folds a stream once for every detector that reads it (the moderator feeds the lexicon, PII,
+ * takedown and rule scanners from one view). Life cycle: hg_normalizer_new -> _feed ... _feed -> _finish -> _free.
+ * Chunks may be cut anywhere, also inside a UTF-8 sequence: the cut sequence is completed by the next chunk.
+ * Byte offsets count from the start of the stream. */
+typedef struct hg_normalizer hg_normalizer;
+hg_status hg_normalizer_new(hg_normalizer **out);
+/* Normalizes the next chunk. *chars receives the view of every code point the chunk completed, in order,
+ * ignorable ones included (cp 0, HG_NORM_IGNORABLE); the array belongs to the normalizer and stays valid until
+ * the next call. Invalid UTF-8 is HG_ERR_UTF8 with err->offset at the bad sequence; the normalizer then refuses
+ * further input until reset. */
+hg_status hg_normalizer_feed(hg_normalizer *nz, const char *chunk, size_t len, const hg_norm_char **chars, size_t *n,
+                             hg_error *err);
+/* Ends the stream: an incomplete UTF-8 sequence at the end is HG_ERR_UTF8. */
+hg_status hg_normalizer_finish(hg_normalizer *nz, hg_error *err);
+/* Bytes fed so far (a cut sequence included). */
+size_t hg_normalizer_offset(const hg_normalizer *nz);
+void hg_normalizer_reset(hg_normalizer *nz);
+void hg_normalizer_free(hg_normalizer *nz);
 
 /* Folds a whole UTF-8 text into a new malloc-ed, NUL-terminated UTF-8 string. With skip_noise, noise code points
  * are left out too. */

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "hegui/label.h"
+#include "hegui/regex.h"
 
 #define CONFIG_TEXT_MAX ((size_t)1 << 20)
 #define TREE_DEPTH_MAX 16    /* the layout needs 4 */
@@ -530,9 +531,9 @@ static hg_status parse_retention(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_verdict(walk *w, const node *n, const char *path, hg_verdict_action *out) {
-  static const char *const names[] = {"allow", "redact", "block"};
+  static const char *const names[] = {"allow", "redact", "block", "review"};
   int v = 0;
-  hg_status s = enum_value(w, n, path, names, 3, &v);
+  hg_status s = enum_value(w, n, path, names, 4, &v);
   if (!s) *out = (hg_verdict_action)v;
   return s;
 }
@@ -672,6 +673,100 @@ static hg_status parse_actions(walk *w, const node *n, const char *path) {
   return HG_OK;
 }
 
+/* policy.rules: operator rules as regular expressions (docs/rules.md), each a map of name, pattern, category and
+ * action. The pattern is compiled here too, so that a bad or unbounded one is an error naming file:line. */
+static hg_status unknown_key(walk *w, const node *key, const field *fields, const char *path);
+
+/* Builds the one rule alone, so that its errors name the line of its pattern. */
+static hg_status check_rule(walk *w, const node *map, const char *path, const hg_config_rule *rule) {
+  hg_regex_rule r = {rule->name, rule->pattern, rule->category, rule->action};
+  hg_regex_set *set = NULL;
+  hg_error e;
+  if (hg_regex_set_build(&r, 1, &set, &e) == HG_OK) {
+    hg_regex_set_unref(set);
+    return HG_OK;
+  }
+  char key_path[PATH_MAX_LEN];
+  join_path(key_path, path, "pattern");
+  (void)map;
+  return hg_fail(w->err, HG_ERR_PARSE, rule->pattern_line, 0, "%s:%zu: %s: %s", w->name, rule->pattern_line, key_path,
+                 e.message);
+}
+
+static const field rule_fields[] = {CUSTOM("name", NULL), CUSTOM("pattern", NULL), CUSTOM("category", NULL),
+                                    CUSTOM("action", NULL), END};
+
+static hg_status parse_rule(walk *w, const node *map, const char *path, hg_config_rule *rule) {
+  if (map->kind != NODE_MAP)
+    return fail_at(w, map, path, "expected a rule: {name: ..., pattern: ..., category: A1a, action: block}");
+  static const char *const actions[] = {"block", "review", "redact", "log"};
+  int seen[4] = {0};
+  memset(rule, 0, sizeof *rule);
+  rule->category = HG_CAT_CUSTOM;
+  rule->action = HG_ACTION_BLOCK;
+  rule->line = map->line;
+  for (size_t i = 0; i + 1 < map->count; i += 2) {
+    const node *key = map->items[i], *value = map->items[i + 1];
+    if (key->kind != NODE_SCALAR) return fail_at(w, key, path, "keys must be plain names");
+    int f = -1;
+    for (int k = 0; k < 4; k++)
+      if (strlen(rule_fields[k].name) == key->len && !memcmp(rule_fields[k].name, key->text, key->len)) f = k;
+    if (f < 0) return unknown_key(w, key, rule_fields, path);
+    char key_path[PATH_MAX_LEN];
+    join_path(key_path, path, rule_fields[f].name);
+    if (seen[f]++) return fail_at(w, key, key_path, "duplicate key");
+    hg_status s = HG_OK;
+    int v = 0;
+    hg_category cat;
+    switch (f) {
+    case 0:
+      if (!(s = string_value(w, value, key_path, rule->name, sizeof rule->name)) && !rule->name[0])
+        s = fail_at(w, value, key_path, "a rule needs a name");
+      break;
+    case 1:
+      if (!(s = string_value(w, value, key_path, rule->pattern, sizeof rule->pattern)) && !rule->pattern[0])
+        s = fail_at(w, value, key_path, "a rule needs a pattern");
+      rule->pattern_line = value->line;
+      break;
+    case 2:
+      if (value->kind != NODE_SCALAR || strlen(value->text) != value->len ||
+          hg_category_parse(value->text, value->len, &cat))
+        s = fail_at(w, value, key_path, "unknown risk code (expected A1a-A5b as in TC260-003, pii or custom)");
+      else
+        rule->category = cat;
+      break;
+    case 3:
+      if (!(s = enum_value(w, value, key_path, actions, 4, &v)))
+        rule->action = v == 0 ? HG_ACTION_BLOCK : v == 1 ? HG_ACTION_REVIEW : v == 2 ? HG_ACTION_REDACT : HG_ACTION_LOG;
+      break;
+    }
+    if (s) return s;
+  }
+  if (!seen[0] || !seen[1]) return fail_at(w, map, path, "a rule needs a name and a pattern");
+  return check_rule(w, map, path, rule);
+}
+
+static hg_status parse_rules(walk *w, const node *n, const char *path) {
+  if (is_null(n)) {
+    w->cfg->rule_count = 0;
+    return HG_OK;
+  }
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (n->count > HG_CONFIG_MAX_RULES) return fail_at(w, n, path, "at most %d rules", HG_CONFIG_MAX_RULES);
+  for (size_t i = 0; i < n->count; i++) {
+    char item_path[PATH_MAX_LEN + 24];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+    if ((s = parse_rule(w, n->items[i], item_path, &w->cfg->rules[i]))) return s;
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(w->cfg->rules[k].name, w->cfg->rules[i].name))
+        return fail_at(w, n->items[i], item_path, "a second rule named '%s' (first at line %zu)",
+                       w->cfg->rules[i].name, w->cfg->rules[k].line);
+  }
+  w->cfg->rule_count = (unsigned)n->count;
+  return HG_OK;
+}
+
 static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1024, 1ull << 30, "bytes"),
                                       NUMBER("max_header_bytes", max_header_bytes, 1024, 1ull << 20, "bytes"),
                                       NUMBER("header_timeout_ms", header_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
@@ -695,7 +790,8 @@ static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 100
 
 static const field policy_fields[] = {CUSTOM("profile", parse_profile),          SECTION("input", input_fields),
                                       CUSTOM("actions", parse_actions),          CUSTOM("pii_types", parse_pii_types),
-                                      STRING("refusal", refusal, check_refusal), END};
+                                      STRING("refusal", refusal, check_refusal), CUSTOM("rules", parse_rules),
+                                      END};
 
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
                                       STRING("producer", content_producer, check_producer), END};

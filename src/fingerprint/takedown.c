@@ -28,6 +28,7 @@ struct hg_takedown_set {
   atomic_size_t refs;
   unsigned shingle_chars;
   uint64_t short_lengths; /* bit L: some takedown is only L (< shingle_chars) code points long */
+  unsigned short_count;   /* bits set in short_lengths */
   uint64_t base_pow[TD_MAX_SHINGLE_CHARS + 1];
   size_t count;
   int64_t *ids;
@@ -56,7 +57,13 @@ typedef struct td_roll {
 struct hg_takedown_scanner {
   hg_takedown_set *set;
   td_roll roll;
-  uint8_t pending[4]; /* the start of a UTF-8 sequence the next chunk completes */
+  /* Hold-back (hg_takedown_scanner_hold_from): where each of the last code points began, and the current run of
+   * windows that hit some takedown's shingles (run_start = where its first shingle began). */
+  size_t cp_start[TD_RING], cp_end[TD_RING];
+  size_t run_start;
+  size_t match_start, match_end; /* the span of the run that matched */
+  uint64_t run_last_hit; /* code point count at the run's latest hit; 0 = no run */
+  uint8_t pending[4];    /* the start of a UTF-8 sequence the next chunk completes */
   unsigned pending_len;
   uint64_t offset; /* bytes fed so far */
   int64_t matched_id;
@@ -322,6 +329,7 @@ hg_status hg_takedown_set_build(const hg_takedown_entry *entries, size_t n, cons
     set->threshold[e] = threshold_for(count, o);
   }
   key_start[n] = keys.n;
+  set->short_count = (unsigned)__builtin_popcountll(set->short_lengths);
   st = build_table(set, &keys, key_start, err);
 done:
   free(keys.v);
@@ -354,6 +362,21 @@ hg_status hg_takedown_scanner_new(hg_takedown_set *set, hg_takedown_scanner **ou
   sc->set = hg_takedown_set_ref(set);
   *out = sc;
   return HG_OK;
+}
+
+void hg_takedown_scanner_reset(hg_takedown_scanner *sc) {
+  hg_takedown_set *set = sc->set;
+  uint32_t *seen = sc->seen;
+  uint32_t(*tracked)[2] = sc->tracked;
+  size_t seen_slots = sc->seen_slots, tracked_slots = sc->tracked_slots;
+  if (seen) memset(seen, 0, seen_slots * sizeof *seen);
+  if (tracked) memset(tracked, 0, tracked_slots * sizeof *tracked);
+  memset(sc, 0, sizeof *sc);
+  sc->set = set;
+  sc->seen = seen;
+  sc->seen_slots = seen_slots;
+  sc->tracked = tracked;
+  sc->tracked_slots = tracked_slots;
 }
 
 void hg_takedown_scanner_free(hg_takedown_scanner *sc) {
@@ -464,11 +487,23 @@ static int count_shingle(hg_takedown_scanner *sc, uint32_t s, uint32_t *best) {
 
 typedef struct td_batch {
   uint64_t key[TD_BATCH];
+  uint64_t end_cp[TD_BATCH]; /* code point count at the window's last code point */
+  uint8_t len[TD_BATCH];     /* window length in code points */
   size_t word[TD_BATCH];
   uint8_t maybe[TD_BATCH];   /* the filter lets the key through */
   uint8_t ends_cp[TD_BATCH]; /* the last key of a code point: where a match is decided */
   size_t n;
 } td_batch;
+
+/* A window that is some takedown's shingle: it starts or extends the run that is held back. A run ends when
+ * TD_RUN_GAP windows of shingle_chars in a row hit nothing (a copy with a changed character misses at most
+ * shingle_chars windows around it). */
+#define TD_RUN_GAP(set) (2u * (set)->shingle_chars)
+static void note_hit(hg_takedown_scanner *sc, uint64_t end_cp, unsigned len) {
+  uint64_t first = end_cp - len + 1;
+  if (!sc->run_last_hit || end_cp - sc->run_last_hit > TD_RUN_GAP(sc->set)) sc->run_start = sc->cp_start[first % TD_RING];
+  sc->run_last_hit = end_cp;
+}
 
 /* Looks up the batch. Returns 1 when a takedown matched (sc->matched_id is set), -1 on no memory. */
 static int batch_flush(hg_takedown_scanner *sc, td_batch *b) {
@@ -481,9 +516,14 @@ static int batch_flush(hg_takedown_scanner *sc, td_batch *b) {
   }
   for (size_t i = 0; i < b->n; i++) {
     int64_t s = b->maybe[i] ? table_find(set, b->key[i]) : -1;
-    if (s >= 0 && count_shingle(sc, (uint32_t)s, &best)) return -1;
+    if (s >= 0) {
+      note_hit(sc, b->end_cp[i], b->len[i]);
+      if (count_shingle(sc, (uint32_t)s, &best)) return -1;
+    }
     if (b->ends_cp[i] && best != UINT32_MAX) {
       sc->matched_id = set->ids[best];
+      sc->match_start = sc->run_last_hit ? sc->run_start : sc->cp_start[b->end_cp[i] % TD_RING];
+      sc->match_end = sc->cp_end[b->end_cp[i] % TD_RING];
       b->n = 0;
       return 1;
     }
@@ -492,35 +532,48 @@ static int batch_flush(hg_takedown_scanner *sc, td_batch *b) {
   return 0;
 }
 
-static void batch_add(td_batch *b, const hg_takedown_set *set, uint64_t key) {
+static void batch_add(td_batch *b, const hg_takedown_set *set, uint64_t key, uint64_t end_cp, unsigned len) {
   size_t word = filter_word(key, set->filter_words);
   __builtin_prefetch(&set->filter[word]);
+  b->end_cp[b->n] = end_cp;
+  b->len[b->n] = (uint8_t)len;
   b->key[b->n] = key;
   b->word[b->n] = word;
   b->ends_cp[b->n] = 0;
   b->n++;
 }
 
-/* Takes one source code point. Returns 1 when a takedown matched, -1 on no memory. */
-static int scan_cp(hg_takedown_scanner *sc, td_batch *b, uint32_t cp) {
+/* Takes one folded, visible code point that began at source byte src_start. Returns 1 when a takedown matched,
+ * -1 on no memory. */
+static int scan_visible(hg_takedown_scanner *sc, td_batch *b, uint32_t cp, size_t src_start, size_t src_end) {
   const hg_takedown_set *set = sc->set;
-  if (!set->shingles) return 0;
+  if (b->n + 1 + set->short_count > TD_BATCH) {
+    int r = batch_flush(sc, b);
+    if (r) return r;
+  }
+  roll_push(&sc->roll, cp);
+  sc->cp_start[sc->roll.n % TD_RING] = src_start;
+  sc->cp_end[sc->roll.n % TD_RING] = src_end;
+  size_t before = b->n;
+  if (sc->roll.n >= set->shingle_chars)
+    batch_add(b, set, roll_key(&sc->roll, set->base_pow, set->shingle_chars), sc->roll.n, set->shingle_chars);
+  for (uint64_t lengths = set->short_lengths; lengths; lengths &= lengths - 1) {
+    unsigned len = (unsigned)__builtin_ctzll(lengths);
+    if (len <= sc->roll.n) batch_add(b, set, roll_key(&sc->roll, set->base_pow, len), sc->roll.n, len);
+  }
+  if (b->n > before) b->ends_cp[b->n - 1] = 1;
+  return 0;
+}
+
+/* Takes one source code point. Returns 1 when a takedown matched, -1 on no memory. */
+static int scan_cp(hg_takedown_scanner *sc, td_batch *b, uint32_t cp, size_t src_start, size_t src_end) {
+  if (!sc->set->shingles) return 0;
   uint32_t visible[HG_FOLD_MAX];
   int has_alnum = 0;
   size_t nv = fold_visible(cp, visible, &has_alnum);
   for (size_t j = 0; j < nv; j++) {
-    if (b->n + 1 + (size_t)__builtin_popcountll(set->short_lengths) > TD_BATCH) {
-      int r = batch_flush(sc, b);
-      if (r) return r;
-    }
-    roll_push(&sc->roll, visible[j]);
-    size_t before = b->n;
-    if (sc->roll.n >= set->shingle_chars) batch_add(b, set, roll_key(&sc->roll, set->base_pow, set->shingle_chars));
-    for (uint64_t lengths = set->short_lengths; lengths; lengths &= lengths - 1) {
-      unsigned len = (unsigned)__builtin_ctzll(lengths);
-      if (len <= sc->roll.n) batch_add(b, set, roll_key(&sc->roll, set->base_pow, len));
-    }
-    if (b->n > before) b->ends_cp[b->n - 1] = 1;
+    int r = scan_visible(sc, b, visible[j], src_start, src_end);
+    if (r) return r;
   }
   return 0;
 }
@@ -555,7 +608,7 @@ hg_status hg_takedown_scanner_feed(hg_takedown_scanner *sc, const char *chunk, s
       bad_at = base - (sc->pending_len - i);
     } else if (k > 0) {
       sc->pending_len = 0;
-      r = scan_cp(sc, &batch, cp);
+      r = scan_cp(sc, &batch, cp, (size_t)(base + i) - (size_t)k, (size_t)(base + i));
     }
     if (bad) break;
   }
@@ -577,7 +630,7 @@ hg_status hg_takedown_scanner_feed(hg_takedown_scanner *sc, const char *chunk, s
       break;
     }
     i += (size_t)k;
-    r = scan_cp(sc, &batch, cp);
+    r = scan_cp(sc, &batch, cp, (size_t)(base + i) - (size_t)k, (size_t)(base + i));
   }
   /* the code points before bad bytes are decided first, as they would be one by one */
   if (!r) r = batch_flush(sc, &batch);
@@ -586,6 +639,50 @@ hg_status hg_takedown_scanner_feed(hg_takedown_scanner *sc, const char *chunk, s
   if (!r && bad) return utf8_failure(sc, bad_at, err);
   *matched_id = sc->matched_id;
   return HG_OK;
+}
+
+hg_status hg_takedown_scanner_feed_view(hg_takedown_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes,
+                                        int64_t *matched_id, hg_error *err) {
+  if (matched_id) *matched_id = 0;
+  if (!sc || !matched_id || (!v && n)) return hg_fail(err, HG_ERR_INVALID, 0, 0, "invalid scanner arguments");
+  sc->offset = stream_bytes;
+  if (sc->matched_id) {
+    *matched_id = sc->matched_id;
+    return HG_OK;
+  }
+  if (sc->failed) return hg_fail(err, HG_ERR_INVALID, 0, 0, "the scanner stopped at invalid UTF-8");
+  if (!sc->set->shingles) return HG_OK;
+  td_batch batch;
+  batch.n = 0;
+  int r = 0;
+  for (size_t i = 0; i < n && !r; i++)
+    if (!(v[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE))) r = scan_visible(sc, &batch, v[i].cp, v[i].src_start, v[i].src_end);
+  if (!r) r = batch_flush(sc, &batch);
+  if (r < 0) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  *matched_id = sc->matched_id;
+  return HG_OK;
+}
+
+int hg_takedown_scanner_match_span(const hg_takedown_scanner *sc, size_t *start, size_t *end) {
+  if (!sc->matched_id) return 0;
+  *start = sc->match_start;
+  *end = sc->match_end;
+  return 1;
+}
+
+size_t hg_takedown_scanner_hold_from(const hg_takedown_scanner *sc) {
+  const hg_takedown_set *set = sc->set;
+  uint64_t n = sc->roll.n;
+  if (!set->shingles || !n) return SIZE_MAX;
+  size_t hold = SIZE_MAX;
+  if (sc->run_last_hit && n - sc->run_last_hit <= TD_RUN_GAP(set)) hold = sc->run_start;
+  /* the last shingle_chars - 1 code points may begin a shingle that is not complete yet */
+  uint64_t pending = set->shingle_chars - 1;
+  if (pending) {
+    uint64_t first = n > pending ? n - pending + 1 : 1;
+    if (sc->cp_start[first % TD_RING] < hold) hold = sc->cp_start[first % TD_RING];
+  }
+  return hold;
 }
 
 hg_status hg_takedown_match(hg_takedown_set *set, const char *text, size_t len, int64_t *matched_id, hg_error *err) {

@@ -529,6 +529,76 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
   return HG_OK;
 }
 
+/* One source code point from the normalized view: rec[0..nrec) are its records (one with cp 0 when it folds to
+ * nothing). The same steps as process_cp, with the decoding and folding already done by the view. */
+static int process_view_cp(hg_scanner *sc, const hg_norm_char *rec, size_t nrec) {
+  uint8_t bytes[4];
+  size_t n = rec->src_end - rec->src_start, bs = rec->src_start, be = rec->src_end;
+  if (sc->lanes[LANE_RAW].active) hg_utf8_encode(rec->src_cp, (char *)bytes);
+  sc->offset = bs;
+  unsigned step = !(rec->src_cp == '\n' && sc->prev_cr); /* CR LF is one line break */
+  sc->prev_cr = rec->src_cp == '\r';
+  if (rec->flags & HG_NORM_SOLE) {
+    uint32_t m = lex_cp_map(sc->lex, rec->src_cp);
+    if (!(m & CPM_SLOW)) {
+      if (process_folded(sc, rec->cp, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, bytes, n, bs, be, 1)) return -1;
+      sc->offset = be;
+      return 0;
+    }
+  }
+  if (rec->flags & HG_NORM_IGNORABLE) {
+    if (sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, 0)) return -1;
+  } else {
+    for (size_t i = 0; i < nrec; i++)
+      if (process_folded(sc, rec[i].cp, lex_fold_sym(sc->lex, rec[i].cp), rec[i].flags & 0x1Fu, 1, bytes, n, bs, be,
+                         i == 0))
+        return -1;
+  }
+  sc->offset = be;
+  return 0;
+}
+
+hg_status hg_scanner_feed_view(hg_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes, hg_error *err) {
+  if (sc->failed) return hg_fail(err, HG_ERR_INVALID, 0, sc->offset, "scanner stopped after an error; reset it");
+  sc->fed = stream_bytes;
+  if (sc->stopped) return HG_OK;
+  size_t last_emit = sc->offset;
+  for (size_t i = 0; i < n;) {
+    const hg_norm_char *r = &v[i];
+    if (r->src_cp < 0x80 && (r->flags & HG_NORM_SOLE) && !sc->pending_ends && lanes_at_root(sc)) {
+      /* the ASCII fast path of hg_scanner_feed, over records */
+      unsigned prev = sc->prev_flags;
+      size_t j = i;
+      while (j < n && v[j].src_cp < 0x80 && (v[j].flags & HG_NORM_SOLE)) {
+        unsigned k = sc->ascii_skip[v[j].src_cp];
+        if (!(k & ASCII_SKIP_ALWAYS) && !((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) break;
+        prev = sc->ascii_flags[v[j].src_cp];
+        j++;
+      }
+      if (j > i) {
+        sc->fidx += j - i;
+        sc->offset = v[j - 1].src_end;
+        sc->prev_flags = sc->raw_prev_flags = prev;
+        sc->prev_cr = v[j - 1].src_cp == '\r';
+        i = j;
+        continue;
+      }
+    }
+    size_t j = i + 1;
+    while (j < n && !(v[j].flags & HG_NORM_FIRST))
+      j++;
+    if (process_view_cp(sc, r, j - i)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    i = j;
+    if (sc->offset - last_emit >= 4096) {
+      emit(sc, 0);
+      last_emit = sc->offset;
+      if (sc->stopped) return HG_OK;
+    }
+  }
+  emit(sc, 0);
+  return HG_OK;
+}
+
 hg_status hg_scanner_finish(hg_scanner *sc, hg_error *err) {
   if (sc->failed) return hg_fail(err, HG_ERR_INVALID, 0, sc->offset, "scanner stopped after an error; reset it");
   if (sc->npartial && !sc->stopped) {

@@ -55,7 +55,7 @@ struct hg_pii_scanner {
   size_t run_start[RUN_MAX], run_end[RUN_MAX];
   size_t run_len;
   /* folded characters before the run (a ring, newest last) */
-  ctx_char context[CONTEXT_MAX];
+  ctx_char context[4 * CONTEXT_MAX]; /* the last CONTEXT_MAX are the context; older ones wait for a bulk move */
   size_t ncontext;
   /* an open private-key block */
   int pem_open;
@@ -111,7 +111,7 @@ static const char *const context_words[HG_PII_TYPE_COUNT][8] = {
 static int has_context(const hg_pii_scanner *sc, hg_pii_type type, size_t i0) {
   char buf[CONTEXT_MAX * 4 + 64 + 1];
   size_t n = 0;
-  for (size_t k = 0; k < sc->ncontext; k++)
+  for (size_t k = sc->ncontext > CONTEXT_MAX ? sc->ncontext - CONTEXT_MAX : 0; k < sc->ncontext; k++)
     n += hg_utf8_encode(sc->context[k].cp, buf + n);
   size_t from = i0 > 64 ? i0 - 64 : 0;
   for (size_t k = from; k < i0; k++)
@@ -738,28 +738,26 @@ static void push_han(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
 static int run_char(uint32_t cp) { return (cp >= 0x20 && cp < 0x7F) || cp == 0xB7 || cp == 0x2022 || cp == 0x30FB; }
 
 static void push_context(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
-  if (sc->ncontext == CONTEXT_MAX) {
-    memmove(sc->context, sc->context + 1, (CONTEXT_MAX - 1) * sizeof *sc->context);
-    sc->ncontext--;
+  if (sc->ncontext == 4 * CONTEXT_MAX) { /* one move per 3 x CONTEXT_MAX characters, not one per character */
+    memmove(sc->context, sc->context + sc->ncontext - (CONTEXT_MAX - 1), (CONTEXT_MAX - 1) * sizeof *sc->context);
+    sc->ncontext = CONTEXT_MAX - 1;
   }
   sc->context[sc->ncontext++] = (ctx_char){cp, bs, be};
 }
 
-static void process_cp(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
-  uint32_t f[HG_FOLD_MAX];
-  size_t nf = hg_fold(cp, f);
-  for (size_t i = 0; i < nf && !sc->stopped; i++) {
-    uint32_t c = f[i];
+/* One folded code point c of source code point cp (sole: cp folds to c alone). */
+static void process_folded(hg_pii_scanner *sc, uint32_t c, uint32_t cp, int sole, size_t bs, size_t be) {
+  {
     if (run_char(c)) {
       if (sc->nhan) flush_names(sc, 1); /* keep hits in order of position */
       if (sc->run_len == RUN_MAX) flush_run(sc);
       /* keep the case as written (keys, plates and passports are upper case), but not the width */
       uint32_t keep = cp < 0x80 ? cp : (cp >= 0xFF01 && cp <= 0xFF5E) ? cp - 0xFEE0 : c;
-      sc->run[sc->run_len] = (keep < 0x80 && nf == 1) ? (char)keep : (c < 0x80) ? (char)c : '.';
+      sc->run[sc->run_len] = (keep < 0x80 && sole) ? (char)keep : (c < 0x80) ? (char)c : '.';
       sc->run_start[sc->run_len] = bs;
       sc->run_end[sc->run_len] = be;
       sc->run_len++;
-      continue;
+      return;
     }
     if (sc->run_len) flush_run(sc);
     if (sc->pem_open && be - sc->pem_start > PEM_MAX) { /* an unterminated block: report what was held */
@@ -778,6 +776,13 @@ static void process_cp(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
         flush_names(sc, 1);
     }
   }
+}
+
+static void process_cp(hg_pii_scanner *sc, uint32_t cp, size_t bs, size_t be) {
+  uint32_t f[HG_FOLD_MAX];
+  size_t nf = hg_fold(cp, f);
+  for (size_t i = 0; i < nf && !sc->stopped; i++)
+    process_folded(sc, f[i], cp, nf == 1, bs, be);
 }
 
 hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, void *ctx, hg_pii_scanner **out) {
@@ -840,6 +845,18 @@ hg_status hg_pii_scanner_feed(hg_pii_scanner *sc, const char *chunk, size_t len,
     process_cp(sc, cp, sc->offset, sc->offset + (size_t)r);
     sc->offset += (size_t)r;
     i += (size_t)r;
+  }
+  return HG_OK;
+}
+
+hg_status hg_pii_scanner_feed_view(hg_pii_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes,
+                                   hg_error *err) {
+  if (sc->failed) return hg_fail(err, HG_ERR_INVALID, 0, sc->offset, "scanner stopped after an error; reset it");
+  sc->fed = stream_bytes;
+  for (size_t i = 0; i < n && !sc->stopped; i++) {
+    const hg_norm_char *r = &v[i];
+    if (!(r->flags & HG_NORM_IGNORABLE)) process_folded(sc, r->cp, r->src_cp, (r->flags & HG_NORM_SOLE) != 0, r->src_start, r->src_end);
+    sc->offset = r->src_end;
   }
   return HG_OK;
 }

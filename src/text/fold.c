@@ -71,7 +71,7 @@ hg_status hg_normalize(const char *text, size_t len, hg_norm_char **out, size_t 
       v = nv;
     }
     for (size_t j = 0; j < nf; j++)
-      v[n++] = (hg_norm_char){f[j], hg_char_flags(f[j]), i, i + (size_t)k};
+      v[n++] = (hg_norm_char){f[j], hg_char_flags(f[j]), i, i + (size_t)k, cp};
     i += (size_t)k;
   }
   *out = v;

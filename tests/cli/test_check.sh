@@ -40,7 +40,8 @@ expect_rc 1 "Greek omicron" "$HEGUI" check $'c\xce\xbfcaine'
 expect_rc 0 "homoglyphs keep whole words" "$HEGUI" check $'rec\xd0\xbecaine c\xd0\xbecaines'
 [ "$("$HEGUI" fold $'\xd0\xa1\xd0\x9e\xd0\xa1\xd0\x90\xd0\x86N\xd0\x95')" = cocaine ] && ok || bad "fold of Cyrillic COCAINE"
 expect_rc 1 "traditional + full width" "$HEGUI" check "ＣＯＣＡＩＮＥ 與 臺獨"
-[ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "two hits expected: $(cat "$T/out")"
+[ "$(grep -vc '^verdict' "$T/out")" -eq 2 ] && ok || bad "two hits expected: $(cat "$T/out")"
+[ "$(tail -n1 "$T/out")" = "$(printf 'verdict\tblock\t2 reasons')" ] && ok || bad "verdict line: $(tail -n1 "$T/out")"
 expect_rc 0 "whole words" "$HEGUI" check "cocaines are not a word but recocaine neither"
 expect_rc 0 "allowlist" "$HEGUI" check "大麻哈鱼是一种鱼"
 
@@ -59,14 +60,35 @@ for h in d["hits"]:
     assert raw[h["start"]:h["end"]].decode() == h["text"], h
 PY
 expect_rc 0 "json clean" "$HEGUI" check --json "hello"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"hits":[],"count":0}, d' "$T/out" && ok || bad "json clean output"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"hits":[],"count":0,"verdict":"allow","direction":"input"}, d' "$T/out" && ok || bad "json clean output"
 expect_rc 1 "json escapes" "$HEGUI" check --json $'冰毒\t"quoted"\n'
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" && ok || bad "json escaping"
+
+# the verdict: one moderator for every caller, so the policy decides what a hit does
+expect_rc 0 "clean verdict" "$HEGUI" check "今天天气很好"
+[ "$(cat "$T/out")" = "$(printf 'verdict\tallow\t0 reasons')" ] && ok || bad "allow verdict: $(cat "$T/out")"
+expect_rc 1 "personal data" "$HEGUI" check "我的手机是13812345678"
+grep -qP "^15-26\tpii\tredact\tpii\tmobile\t13812345678$" "$T/out" && ok || bad "pii reason: $(cat "$T/out")"
+grep -qP "^verdict\tredact\t1 reason$" "$T/out" && ok || bad "redact verdict: $(cat "$T/out")"
+cat >"$T/policy.yaml" <<'YAML'
+policy:
+  actions: {A1h: review, pii: allow}
+YAML
+expect_rc 1 "--policy review" "$HEGUI" check --policy "$T/policy.yaml" "有人在卖冰毒，电话13812345678"
+grep -qP "^12-18\tA1h\treview\tfolded\t冰毒\t冰毒$" "$T/out" && ok || bad "policy applied: $(cat "$T/out")"
+grep -q "mobile" "$T/out" && bad "pii: allow runs no detector: $(cat "$T/out")" || ok
+grep -qP "^verdict\treview\t1 reason$" "$T/out" && ok || bad "review verdict: $(cat "$T/out")"
+printf 'policy:\n  actoins: {A1h: review}\n' >"$T/bad.yaml"
+expect_rc 2 "bad policy file" "$HEGUI" check --policy "$T/bad.yaml" "x"
+grep -q "bad.yaml:2" "$T/err" && grep -q "did you mean 'policy.actions'" "$T/err" && ok || bad "policy error names file:line: $(cat "$T/err")"
+expect_rc 2 "bad direction" "$HEGUI" check --direction sideways "x"
+expect_rc 1 "direction output" "$HEGUI" check --json --direction output "冰毒"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdict"]=="block" and d["direction"]=="output" and d["hits"][0]["detector"]=="lexicon" and d["hits"][0]["effect"]=="block", d' "$T/out" && ok || bad "json verdict: $(cat "$T/out")"
 
 # files and stdin
 printf '第一行\n第二行有冰毒\n第三行有 cocaine\n' >"$T/in.txt"
 expect_rc 1 "file" "$HEGUI" check --file "$T/in.txt"
-[ "$(wc -l <"$T/out")" -eq 2 ] && ok || bad "file hits"
+[ "$(grep -vc '^verdict' "$T/out")" -eq 2 ] && ok || bad "file hits"
 expect_rc 1 "stdin" sh -c "\"$HEGUI\" check - < \"$T/in.txt\""
 expect_rc 1 "count" "$HEGUI" check --count --file "$T/in.txt"
 [ "$(cat "$T/out")" = 2 ] && ok || bad "count prints 2: $(cat "$T/out")"

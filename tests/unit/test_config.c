@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hegui/config.h"
+#include "hegui/moderate.h"
 
 #ifndef HG_SOURCE_DIR
 #define HG_SOURCE_DIR "."
@@ -328,7 +329,16 @@ static const bad_case bad_cases[] = {
     {"policy:\n  input: {max_turns: 1.5}\n", "t.yaml:2: policy.input.max_turns: expected a whole number (0-1000000)"},
     /* enum values */
     {"policy:\n  profile: tc261\n", "t.yaml:2: policy.profile: expected draft-2023, interim-2023 or tc260"},
-    {"policy:\n  actions:\n    A1a: deny\n", "t.yaml:3: policy.actions.A1a: expected allow, redact or block"},
+    {"policy:\n  actions:\n    A1a: deny\n", "t.yaml:3: policy.actions.A1a: expected allow, redact, block or review"},
+    {"policy:\n  rules:\n    - name: qq\n      pattern: 'qq\\d+'\n",
+     "t.yaml:4: policy.rules[0].pattern: rule 'qq': pattern is unbounded at offset 4 ('+'); write {1,20} instead"},
+    {"policy:\n  rules:\n    - {name: a, pattern: 'x', categroy: A1a}\n",
+     "t.yaml:3: unknown key 'policy.rules[0].categroy' (did you mean 'policy.rules[0].category'?)"},
+    {"policy:\n  rules:\n    - {name: a, pattern: 'x', action: deny}\n",
+     "t.yaml:3: policy.rules[0].action: expected block, review, redact or log"},
+    {"policy:\n  rules:\n    - {name: a}\n", "t.yaml:3: policy.rules[0]: a rule needs a name and a pattern"},
+    {"policy:\n  rules:\n    - {name: a, pattern: x}\n    - {name: a, pattern: y}\n",
+     "t.yaml:4: policy.rules[1]: a second rule named 'a' (first at line 3)"},
     {"policy:\n  actions:\n    A9z: block\n",
      "t.yaml:3: policy.actions.A9z: unknown risk code (expected A1a-A5b as in TC260-003, pii, custom or default)"},
     {"policy:\n  input:\n    roles: [user, admin]\n",
@@ -381,6 +391,28 @@ static const bad_case bad_cases[] = {
     {"workers: &w 2\nmax: *w\n", "t.yaml:2: aliases (*w) are not supported in a hegui configuration"},
     {"a: [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]\n", "t.yaml:1: nested more than 16 levels deep"},
 };
+
+static void policy_rules(void **state) {
+  (void)state;
+  hg_config c;
+  hg_config_init(&c);
+  hg_error err;
+  hg_error_clear(&err);
+  const char *y = "policy:\n  rules:\n    - {name: qq, pattern: 'qq\\d{5,11}', category: A4b, action: review}\n"
+                  "    - name: wx\n      pattern: '(?:微信|vx)[:：]?[a-z0-9_-]{6,20}'\n";
+  assert_int_equal(parse(&c, y, &err), HG_OK);
+  assert_int_equal(c.rule_count, 2);
+  assert_string_equal(c.rules[0].name, "qq");
+  assert_string_equal(c.rules[0].pattern, "qq\\d{5,11}");
+  assert_int_equal(c.rules[0].category, HG_CAT_A4B);
+  assert_int_equal(c.rules[0].action, HG_ACTION_REVIEW);
+  assert_int_equal(c.rules[1].category, HG_CAT_CUSTOM);
+  assert_int_equal(c.rules[1].action, HG_ACTION_BLOCK);
+  hg_policy *p;
+  assert_int_equal(hg_policy_from_config(&c, &p, &err), HG_OK);
+  assert_int_equal(hg_regex_set_count(hg_policy_rules(p)), 2);
+  hg_policy_unref(p);
+}
 
 static void errors_name_line_and_key(void **state) {
   (void)state;
@@ -454,6 +486,7 @@ int main(void) {
       cmocka_unit_test(every_key),          cmocka_unit_test(store_follows_data_dir),
       cmocka_unit_test(users_sections),     cmocka_unit_test(errors_name_line_and_key),
       cmocka_unit_test(unchanged_on_error), cmocka_unit_test(offsets_are_bytes),
+      cmocka_unit_test(policy_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,123 @@
+/* hegui/moderate.h — the policy layer: one moderator for every caller (the gateway's prompts and streamed answers,
+ * /v1/moderations, `hegui check`, the scan and eval tools), so that a rule is written once.
+ *
+ * An hg_policy is built once from the configuration (per-category actions, what personal data does, which
+ * detectors run in which direction, operator rules) and is immutable and shared by reference. An hg_moderator
+ * runs it over one text, one-shot or as a stream, with the scanners' life cycle:
+ *   hg_moderator_new(policy, direction, lexicon, takedowns) -> _feed ... _feed -> _finish -> _free
+ * It decodes and folds the text once (the normalized view, hegui/text.h) and feeds every detector from it. Each
+ * finding becomes a reason (detector, TC260 risk code, score, rule, effect and the original byte span); the
+ * verdict is the strongest effect of all reasons. Reasons are added as soon as they are certain, and
+ * hg_moderator_pending_suffix_len says how many trailing bytes could still become part of one: a stream may
+ * release everything before them. Where input and output differ, it is a rule of the policy (hg_policy_effect),
+ * listed in docs/moderation.md. */
+#ifndef HEGUI_MODERATE_H
+#define HEGUI_MODERATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hegui/config.h"
+#include "hegui/lexicon.h"
+#include "hegui/pii.h"
+#include "hegui/regex.h"
+#include "hegui/status.h"
+#include "hegui/takedown.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a reason does, weakest first; a verdict is the strongest of its reasons. */
+typedef enum hg_decision {
+  HG_DECIDE_ALLOW = 0,  /* recorded only */
+  HG_DECIDE_REVIEW = 1, /* let through, queued for a person */
+  HG_DECIDE_REDACT = 2, /* the span is replaced (placeholders for personal data in prompts, masks elsewhere) */
+  HG_DECIDE_BLOCK = 3   /* the prompt is refused / the answer is stopped */
+} hg_decision;
+const char *hg_decision_name(hg_decision d); /* "allow", "review", "redact", "block" */
+
+typedef enum hg_direction { HG_DIR_INPUT = 0, HG_DIR_OUTPUT = 1 } hg_direction;
+const char *hg_direction_name(hg_direction d); /* "input", "output" */
+
+typedef enum hg_detector {
+  HG_DETECTOR_LEXICON,
+  HG_DETECTOR_PII,
+  HG_DETECTOR_RULE, /* operator regular expressions (hegui/regex.h) */
+  HG_DETECTOR_TAKEDOWN,
+  HG_DETECTOR_TEXT /* the text itself: not valid UTF-8 (fail closed) */
+} hg_detector;
+const char *hg_detector_name(hg_detector d); /* "lexicon", "pii", "rule", "takedown", "text" */
+
+typedef struct hg_reason {
+  hg_detector detector;
+  hg_decision effect;   /* under the policy and direction */
+  hg_category category; /* TC260 risk code; HG_CAT_PII for personal data; HG_CAT_CUSTOM for takedowns */
+  float score;          /* 0..1: 1 for lexicon, rule and takedown matches; the PII detector's confidence */
+  const char *rule;     /* lexicon entry text, PII type name, rule name, "takedown" or the error; lives as long as
+                           the moderator (or the policy/lexicon it came from) */
+  int64_t rule_id;      /* lexicon entry index, hg_pii_type, rule index, takedown id */
+  hg_mode mode;         /* lexicon: how the entry matched; 0 otherwise */
+  size_t start, end;    /* byte span in the moderated text (stream offsets), [start, end) */
+} hg_reason;
+
+/* ---- policies ---- */
+
+typedef struct hg_policy_config {
+  hg_decision category_action[HG_CATEGORY_COUNT]; /* what a lexicon or rule hit of each risk does (default block;
+                                                     pii redact) */
+  hg_decision pii_action;                         /* what the PII detector's hits do (default redact) */
+  hg_pii_options pii;                             /* which PII types, thresholds */
+  unsigned takedown_directions;                   /* bit (1 << hg_direction): default output only */
+  const hg_regex_rule *rules;                     /* operator rules, compiled into the policy */
+  size_t rule_count;
+} hg_policy_config;
+void hg_policy_config_init(hg_policy_config *pc);
+
+typedef struct hg_policy hg_policy;
+hg_status hg_policy_new(const hg_policy_config *pc, hg_policy **out, hg_error *err);
+/* The policy of a gateway configuration (policy.actions, policy.pii_types, policy.rules, ...). */
+hg_status hg_policy_from_config(const hg_config *cfg, hg_policy **out, hg_error *err);
+hg_policy *hg_policy_ref(hg_policy *p);
+void hg_policy_unref(hg_policy *p);
+/* The operator rules compiled with the policy (NULL when none). */
+hg_regex_set *hg_policy_rules(const hg_policy *p);
+
+/* The one place where a finding becomes an effect. entry_action is the lexicon entry's or rule's own action
+ * (HG_ACTION_BLOCK for PII and takedowns). */
+hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector det, hg_category cat,
+                             hg_action entry_action);
+
+/* ---- moderators ---- */
+
+typedef struct hg_moderator hg_moderator;
+/* lexicon and takedowns may be NULL (that detector does not run); both are referenced, not copied. */
+hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, hg_takedown_set *takedowns,
+                           hg_moderator **out, hg_error *err);
+/* Feeds the next chunk (any size, cut anywhere). Invalid UTF-8 adds a block reason (detector "text") and returns
+ * HG_ERR_UTF8; the moderator then takes no more input. */
+hg_status hg_moderator_feed(hg_moderator *m, const char *chunk, size_t len, hg_error *err);
+/* Ends the text: every pending reason is decided. */
+hg_status hg_moderator_finish(hg_moderator *m, hg_error *err);
+/* Trailing bytes of the text fed so far that could still become part of a reason; everything before is final. */
+size_t hg_moderator_pending_suffix_len(const hg_moderator *m);
+/* The verdict so far: the strongest effect among the reasons (HG_DECIDE_ALLOW with none). */
+hg_decision hg_moderator_decision(const hg_moderator *m);
+/* The reasons so far, in the order they became certain; the array lives until the next feed/finish/reset.
+ * At most HG_MODERATOR_MAX_REASONS are kept; hg_moderator_reason_total counts them all (a verdict is never
+ * weakened by the cap: a reason that could not be kept and would redact turns the verdict into a block). */
+#define HG_MODERATOR_MAX_REASONS 4096
+const hg_reason *hg_moderator_reasons(const hg_moderator *m, size_t *count);
+size_t hg_moderator_reason_total(const hg_moderator *m);
+/* Drops the reasons kept so far (the decision and the total stay): a long stream's consumer takes the reasons
+ * after each feed and forgets them, so that memory stays bounded and the cap never bites. */
+void hg_moderator_forget_reasons(hg_moderator *m);
+/* Bytes fed so far. */
+size_t hg_moderator_offset(const hg_moderator *m);
+void hg_moderator_reset(hg_moderator *m);
+void hg_moderator_free(hg_moderator *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,401 @@
+/* moderate.c — the policy and the moderator: every detector over one normalized view, every finding turned into
+ * an effect by one function (hg_policy_effect), one verdict.
+ *
+ * A chunk is decoded and folded once by the view (src/text/view.c) in slices of SLICE_BYTES, and each slice's
+ * records go to the lexicon scanner, the PII scanner, the takedown scanner and the operator rules in turn. Each
+ * detector reports through its own callback; the callbacks turn findings into reasons. Hold-back is the largest
+ * of the detectors' own: the lexicon's and PII's pending suffixes, the takedown run, the rules' window. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "hegui/moderate.h"
+#include "hegui/text.h"
+#include "policy_rules.h"
+
+#define SLICE_BYTES 16384 /* view records of one slice stay in L2 */
+
+struct hg_policy {
+  atomic_int refs;
+  hg_decision category_action[HG_CATEGORY_COUNT];
+  hg_decision pii_action;
+  hg_pii_options pii;
+  unsigned takedown_directions;
+  hg_regex_set *rules;
+};
+
+struct hg_moderator {
+  hg_policy *policy;
+  hg_direction dir;
+  hg_lexicon *lex;
+  hg_normalizer *view;
+  hg_scanner *lsc;
+  hg_pii_scanner *psc;
+  hg_takedown_scanner *tsc;
+  policy_rules_scanner *rsc;
+  int64_t takedown_id; /* a matched takedown, reported once */
+  size_t complete;     /* bytes of complete code points (the view's records end there) */
+  hg_reason *reasons;
+  size_t nreasons, cap, total;
+  hg_decision decision;
+  int failed;
+  char error[320];
+};
+
+/* ---- names ---- */
+
+const char *hg_decision_name(hg_decision d) {
+  static const char *const n[] = {"allow", "review", "redact", "block"};
+  return (unsigned)d < 4 ? n[d] : "?";
+}
+
+const char *hg_direction_name(hg_direction d) { return d == HG_DIR_OUTPUT ? "output" : "input"; }
+
+const char *hg_detector_name(hg_detector d) {
+  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text"};
+  return (unsigned)d < 5 ? n[d] : "?";
+}
+
+/* ---- policies ---- */
+
+void hg_policy_config_init(hg_policy_config *pc) {
+  memset(pc, 0, sizeof *pc);
+  for (int c = 0; c < HG_CATEGORY_COUNT; c++)
+    pc->category_action[c] = HG_DECIDE_BLOCK;
+  pc->category_action[HG_CAT_PII] = HG_DECIDE_REDACT;
+  pc->pii_action = HG_DECIDE_REDACT;
+  hg_pii_options_init(&pc->pii);
+  pc->takedown_directions = 1u << HG_DIR_OUTPUT;
+}
+
+hg_status hg_policy_new(const hg_policy_config *pc, hg_policy **out, hg_error *err) {
+  *out = NULL;
+  hg_policy *p = calloc(1, sizeof *p);
+  if (!p) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  atomic_init(&p->refs, 1);
+  memcpy(p->category_action, pc->category_action, sizeof p->category_action);
+  p->pii_action = pc->pii_action;
+  p->pii = pc->pii;
+  p->takedown_directions = pc->takedown_directions;
+  if (pc->rule_count) {
+    hg_status st = policy_rules_build(pc->rules, pc->rule_count, &p->rules, err);
+    if (st) {
+      free(p);
+      return st;
+    }
+  }
+  *out = p;
+  return HG_OK;
+}
+
+static hg_decision decision_of(hg_verdict_action a) {
+  switch (a) {
+  case HG_VERDICT_ALLOW: return HG_DECIDE_ALLOW;
+  case HG_VERDICT_REVIEW: return HG_DECIDE_REVIEW;
+  case HG_VERDICT_REDACT: return HG_DECIDE_REDACT;
+  case HG_VERDICT_BLOCK: break;
+  }
+  return HG_DECIDE_BLOCK;
+}
+
+hg_status hg_policy_from_config(const hg_config *cfg, hg_policy **out, hg_error *err) {
+  hg_policy_config pc;
+  hg_policy_config_init(&pc);
+  for (int c = 0; c < HG_CATEGORY_COUNT; c++)
+    pc.category_action[c] = decision_of(cfg->category_action[c]);
+  pc.pii_action = decision_of(cfg->pii_action);
+  pc.pii.types = cfg->pii_types;
+  hg_regex_rule *rules = NULL;
+  size_t nrules = 0;
+  hg_status st = policy_rules_from_config(cfg, &rules, &nrules, err);
+  if (st) return st;
+  pc.rules = rules;
+  pc.rule_count = nrules;
+  st = hg_policy_new(&pc, out, err);
+  free(rules);
+  return st;
+}
+
+hg_policy *hg_policy_ref(hg_policy *p) {
+  if (p) atomic_fetch_add(&p->refs, 1);
+  return p;
+}
+
+void hg_policy_unref(hg_policy *p) {
+  if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
+  policy_rules_unref(p->rules);
+  free(p);
+}
+
+hg_regex_set *hg_policy_rules(const hg_policy *p) { return p->rules; }
+
+/* The rules, in one place (docs/moderation.md has them as a table):
+ * - A lexicon entry or rule says what it wants (block, redact, review, log); the category's action is a ceiling
+ *   over block and redact: a category set to allow records them, review queues them, redact turns a block into a
+ *   redact, block keeps what the entry says. Input and output are the same.
+ * - Personal data does what policy.actions.pii says, in both directions; how a redaction looks differs (a prompt
+ *   gets placeholders that the answer restores, an answer gets masks), which is the caller's rendering.
+ * - Takedowns block where the policy runs them (answers, by default): a prompt may quote a reported text, for
+ *   example in a complaint, but the model must not produce it again.
+ * - Text that is not UTF-8 is blocked: what cannot be read is not passed on. */
+hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector det, hg_category cat,
+                             hg_action entry_action) {
+  switch (det) {
+  case HG_DETECTOR_LEXICON:
+  case HG_DETECTOR_RULE: {
+    if (entry_action == HG_ACTION_LOG || entry_action == HG_ACTION_ALLOW) return HG_DECIDE_ALLOW;
+    if (entry_action == HG_ACTION_REVIEW)
+      return p->category_action[cat] == HG_DECIDE_ALLOW ? HG_DECIDE_ALLOW : HG_DECIDE_REVIEW;
+    hg_decision want = entry_action == HG_ACTION_REDACT ? HG_DECIDE_REDACT : HG_DECIDE_BLOCK;
+    hg_decision ceiling = p->category_action[cat];
+    return want < ceiling ? want : ceiling;
+  }
+  case HG_DETECTOR_PII: return p->pii_action;
+  case HG_DETECTOR_TAKEDOWN: return (p->takedown_directions >> dir) & 1u ? HG_DECIDE_BLOCK : HG_DECIDE_ALLOW;
+  case HG_DETECTOR_TEXT: break;
+  }
+  return HG_DECIDE_BLOCK;
+}
+
+/* ---- reasons ---- */
+
+static int add_reason(hg_moderator *m, const hg_reason *r) {
+  m->total++;
+  hg_decision d = r->effect;
+  if (m->nreasons == HG_MODERATOR_MAX_REASONS) {
+    /* a redaction that cannot be kept cannot be applied: the text is refused instead */
+    if (d == HG_DECIDE_REDACT) d = HG_DECIDE_BLOCK;
+  } else {
+    if (m->nreasons == m->cap) {
+      size_t cap = m->cap ? m->cap * 2 : 16;
+      hg_reason *v = realloc(m->reasons, cap * sizeof *v);
+      if (!v) {
+        m->decision = HG_DECIDE_BLOCK;
+        return 1;
+      }
+      m->reasons = v;
+      m->cap = cap;
+    }
+    m->reasons[m->nreasons++] = *r;
+  }
+  if (d > m->decision) m->decision = d;
+  return 0;
+}
+
+static int on_lex(void *ctx, const hg_hit *h) {
+  hg_moderator *m = ctx;
+  hg_entry_info e;
+  if (hg_lexicon_entry(m->lex, h->entry, &e)) return 0;
+  hg_reason r = {HG_DETECTOR_LEXICON,
+                 hg_policy_effect(m->policy, m->dir, HG_DETECTOR_LEXICON, e.category, e.action),
+                 e.category,
+                 1.0f,
+                 e.text,
+                 h->entry,
+                 h->mode,
+                 h->start,
+                 h->end};
+  add_reason(m, &r);
+  return 0;
+}
+
+static int on_pii(void *ctx, const hg_pii_hit *h) {
+  hg_moderator *m = ctx;
+  hg_reason r = {HG_DETECTOR_PII,
+                 hg_policy_effect(m->policy, m->dir, HG_DETECTOR_PII, HG_CAT_PII, HG_ACTION_REDACT),
+                 HG_CAT_PII,
+                 h->confidence,
+                 hg_pii_type_name(h->type),
+                 h->type,
+                 0,
+                 h->start,
+                 h->end};
+  add_reason(m, &r);
+  return 0;
+}
+
+static int on_rule(void *ctx, uint32_t rule, hg_category cat, hg_action action, const char *name, size_t start,
+                   size_t end) {
+  hg_moderator *m = ctx;
+  hg_reason r = {HG_DETECTOR_RULE,
+                 hg_policy_effect(m->policy, m->dir, HG_DETECTOR_RULE, cat, action),
+                 cat,
+                 1.0f,
+                 name,
+                 rule,
+                 0,
+                 start,
+                 end};
+  add_reason(m, &r);
+  return 0;
+}
+
+/* ---- moderators ---- */
+
+hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, hg_takedown_set *takedowns,
+                           hg_moderator **out, hg_error *err) {
+  *out = NULL;
+  if (!p) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no policy");
+  hg_moderator *m = calloc(1, sizeof *m);
+  if (!m) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  m->policy = hg_policy_ref(p);
+  m->dir = dir;
+  hg_status st = hg_normalizer_new(&m->view);
+  if (!st && lexicon) {
+    m->lex = hg_lexicon_ref(lexicon);
+    st = hg_scanner_new(lexicon, on_lex, m, &m->lsc);
+  }
+  if (!st && p->pii_action != HG_DECIDE_ALLOW && p->pii.types) st = hg_pii_scanner_new(&p->pii, on_pii, m, &m->psc);
+  if (!st && takedowns && hg_takedown_set_count(takedowns) && ((p->takedown_directions >> dir) & 1u))
+    st = hg_takedown_scanner_new(takedowns, &m->tsc);
+  if (!st && p->rules) st = policy_rules_scanner_new(p->rules, on_rule, m, &m->rsc);
+  if (st) {
+    hg_moderator_free(m);
+    return hg_fail(err, st, 0, 0, "out of memory");
+  }
+  *out = m;
+  return HG_OK;
+}
+
+void hg_moderator_free(hg_moderator *m) {
+  if (!m) return;
+  hg_scanner_free(m->lsc);
+  hg_pii_scanner_free(m->psc);
+  hg_takedown_scanner_free(m->tsc);
+  policy_rules_scanner_free(m->rsc);
+  hg_normalizer_free(m->view);
+  hg_lexicon_unref(m->lex);
+  hg_policy_unref(m->policy);
+  free(m->reasons);
+  free(m);
+}
+
+void hg_moderator_reset(hg_moderator *m) {
+  hg_normalizer_reset(m->view);
+  if (m->lsc) hg_scanner_reset(m->lsc);
+  if (m->psc) hg_pii_scanner_reset(m->psc);
+  if (m->tsc) hg_takedown_scanner_reset(m->tsc);
+  if (m->rsc) policy_rules_scanner_reset(m->rsc);
+  m->takedown_id = 0;
+  m->complete = 0;
+  m->nreasons = m->total = 0;
+  m->decision = HG_DECIDE_ALLOW;
+  m->failed = 0;
+}
+
+static hg_status fail_text(hg_moderator *m, const hg_error *e, hg_error *err) {
+  /* what cannot be read is not passed on */
+  m->failed = 1;
+  snprintf(m->error, sizeof m->error, "%s", e->message);
+  hg_reason r = {HG_DETECTOR_TEXT, HG_DECIDE_BLOCK, HG_CAT_CUSTOM, 1.0f, m->error, 0, 0, e->offset, e->offset};
+  add_reason(m, &r);
+  if (err) *err = *e;
+  return e->status;
+}
+
+static hg_status feed_records(hg_moderator *m, const hg_norm_char *v, size_t n, hg_error *err) {
+  size_t fed = hg_normalizer_offset(m->view);
+  hg_status st;
+  if (n) m->complete = v[n - 1].src_end;
+  if (m->lsc && (st = hg_scanner_feed_view(m->lsc, v, n, fed, err))) return st;
+  if (m->psc && (st = hg_pii_scanner_feed_view(m->psc, v, n, fed, err))) return st;
+  if (m->tsc && !m->takedown_id) {
+    int64_t id = 0;
+    if ((st = hg_takedown_scanner_feed_view(m->tsc, v, n, fed, &id, err))) return st;
+    if (id) {
+      m->takedown_id = id;
+      size_t start = 0, end = 0;
+      hg_takedown_scanner_match_span(m->tsc, &start, &end);
+      hg_reason r = {HG_DETECTOR_TAKEDOWN,
+                     hg_policy_effect(m->policy, m->dir, HG_DETECTOR_TAKEDOWN, HG_CAT_CUSTOM, HG_ACTION_BLOCK),
+                     HG_CAT_CUSTOM,
+                     1.0f,
+                     "takedown",
+                     id,
+                     0,
+                     start,
+                     end};
+      add_reason(m, &r);
+    }
+  }
+  if (m->rsc && (st = policy_rules_scanner_feed(m->rsc, v, n, err))) return st;
+  return HG_OK;
+}
+
+hg_status hg_moderator_feed(hg_moderator *m, const char *chunk, size_t len, hg_error *err) {
+  if (m->failed) return hg_fail(err, HG_ERR_INVALID, 0, 0, "moderator stopped after an error; reset it");
+  hg_error e;
+  while (len) {
+    size_t take = len < SLICE_BYTES ? len : SLICE_BYTES;
+    const hg_norm_char *v;
+    size_t n;
+    hg_status st = hg_normalizer_feed(m->view, chunk, take, &v, &n, &e);
+    if (st == HG_ERR_UTF8) {
+      feed_records(m, v, n, NULL); /* what came before the bad bytes is judged too */
+      return fail_text(m, &e, err);
+    }
+    if (st || (st = feed_records(m, v, n, &e))) {
+      m->failed = 1;
+      if (err) *err = e;
+      m->decision = HG_DECIDE_BLOCK;
+      return st;
+    }
+    chunk += take;
+    len -= take;
+  }
+  return HG_OK;
+}
+
+hg_status hg_moderator_finish(hg_moderator *m, hg_error *err) {
+  if (m->failed) return hg_fail(err, HG_ERR_INVALID, 0, 0, "moderator stopped after an error; reset it");
+  hg_error e;
+  hg_status st = hg_normalizer_finish(m->view, &e);
+  if (st == HG_ERR_UTF8) return fail_text(m, &e, err);
+  if (!st && m->lsc) st = hg_scanner_finish(m->lsc, &e);
+  if (!st && m->psc) st = hg_pii_scanner_finish(m->psc, &e);
+  if (!st && m->rsc) st = policy_rules_scanner_finish(m->rsc, &e);
+  if (st) {
+    m->failed = 1;
+    m->decision = HG_DECIDE_BLOCK;
+    if (err) *err = e;
+  }
+  return st;
+}
+
+size_t hg_moderator_pending_suffix_len(const hg_moderator *m) {
+  size_t fed = hg_normalizer_offset(m->view), hold = 0;
+  if (m->lsc) {
+    size_t l = hg_scanner_pending_suffix_len(m->lsc);
+    if (l > hold) hold = l;
+  }
+  if (m->psc) {
+    size_t l = hg_pii_scanner_pending_suffix_len(m->psc);
+    if (l > hold) hold = l;
+  }
+  if (m->tsc && !m->takedown_id) {
+    size_t from = hg_takedown_scanner_hold_from(m->tsc);
+    if (from < fed && fed - from > hold) hold = fed - from;
+  }
+  if (m->rsc) {
+    size_t from = policy_rules_scanner_hold_from(m->rsc);
+    if (from < fed && fed - from > hold) hold = fed - from;
+  }
+  /* a UTF-8 sequence cut at the end is never released half */
+  if (fed - m->complete > hold) hold = fed - m->complete;
+  return hold > fed ? fed : hold;
+}
+
+hg_decision hg_moderator_decision(const hg_moderator *m) { return m->decision; }
+
+const hg_reason *hg_moderator_reasons(const hg_moderator *m, size_t *count) {
+  *count = m->nreasons;
+  return m->reasons;
+}
+
+size_t hg_moderator_reason_total(const hg_moderator *m) { return m->total; }
+
+void hg_moderator_forget_reasons(hg_moderator *m) { m->nreasons = 0; }
+
+size_t hg_moderator_offset(const hg_moderator *m) { return hg_normalizer_offset(m->view); }
