@@ -1509,25 +1509,68 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   evtimer_add(c->first_byte_timer, &tv);
 }
 
-/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
-void handle_moderations(worker *w, struct evhttp_request *req) {
-  gateway *gw = w->gw;
-  double t0 = now_seconds();
-  hg_key_info key;
-  if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
-    return;
+/* ---- POST /v1/moderations ---- */
+
+#define MAX_MODERATION_INPUTS 256 /* per request: each is a result, and the answer must stay bounded */
+#define MAX_LISTED_FINDINGS 16    /* lexicon hits, and personal data, listed per result (the verdict counts all) */
+
+/* The texts of a moderations request, as a new array of strings: a string; an array of strings; or OpenAI's array
+ * of parts, which is one input (its text parts joined by line breaks, as a prompt's are). NULL after a 400. */
+static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
+  char param[48];
+  if (json_is_string(input)) return json_pack("[O]", input);
+  if (!json_is_array(input)) {
+    send_error_param(req, 400, "invalid_request_error",
+                     "'input' must be a string, an array of strings or an array of text parts", "input",
+                     "invalid_input");
+    return NULL;
   }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t blen = evbuffer_get_length(in);
-  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
-  json_t *input = json_object_get(body, "input");
-  if (!json_is_string(input) && !json_is_array(input)) {
-    send_error(req, 400, "invalid_request_error", "'input' must be a string or an array of strings", "invalid_input");
-    json_decref(body);
-    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
-    return;
+  size_t n = json_array_size(input);
+  if (n > MAX_MODERATION_INPUTS) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'input' has %zu items; hegui moderates at most %d in one request", n,
+             MAX_MODERATION_INPUTS);
+    send_error_param(req, 400, "invalid_request_error", msg, "input", "invalid_input");
+    return NULL;
   }
+  int parts = n && json_is_object(json_array_get(input, 0));
+  char *joined = NULL;
+  size_t jl = 0, jc = 0;
+  json_t *texts = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *item = json_array_get(input, i), *text = json_object_get(item, "text");
+    const char *type = json_string_value(json_object_get(item, "type"));
+    const char *problem = NULL;
+    if (!parts && !json_is_string(item))
+      problem = "'input' must be a string, an array of strings or an array of text parts";
+    else if (parts && !json_is_object(item))
+      problem = "an array of parts must hold only parts";
+    else if (parts && type && !strcmp(type, "image_url"))
+      problem = "images are not supported: hegui moderates text";
+    else if (parts && (!type || strcmp(type, "text") || !json_is_string(text)))
+      problem = "a part must be {\"type\": \"text\", \"text\": string}";
+    if (problem) {
+      snprintf(param, sizeof param, "input[%zu]", i);
+      send_error_param(req, 400, "invalid_request_error", problem, param, "invalid_input");
+      json_decref(texts);
+      free(joined);
+      return NULL;
+    }
+    if (!parts) {
+      json_array_append(texts, item);
+    } else {
+      if (i) append(&joined, &jl, &jc, PROMPT_SEPARATOR, PROMPT_SEPARATOR_LEN, (size_t)-1);
+      append(&joined, &jl, &jc, json_string_value(text), json_string_length(text), (size_t)-1);
+    }
+  }
+  if (parts) json_array_append_new(texts, json_stringn(joined ? joined : "", jl));
+  free(joined);
+  return texts;
+}
+
+/* One text through the lexicon and the PII detector, as a moderation result: the call site of this route (no
+ * takedowns: they are about answers coming back). */
+static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
   /* OpenAI's categories that hegui's risks map onto */
   static const struct {
     const char *openai;
@@ -1540,47 +1583,72 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
       {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1, -1}},
       {"illicit", {HG_CAT_A1H, -1, -1, -1}},
   };
+  chat_req tmp = {0};
+  tmp.gw = gw;
+  tmp.cfg = cfg;
+  tmp.lex = lex;
+  tmp.output_hits = json_array();
+  tmp.detail = json_object();
+  json_object_set_new(tmp.detail, "output_pii", json_array());
+  hg_pii_options po;
+  pii_options(cfg, &po);
+  hg_error err;
+  int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
+  hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
+  json_t *cats = json_object(), *scores = json_object();
+  int flagged = tmp.blocked_output || bad;
+  for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
+    int hit = 0;
+    for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
+      hg_category cat;
+      const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
+      if (code && !hg_category_parse(code, strlen(code), &cat))
+        for (int q = 0; q < 4; q++)
+          hit |= map[k].cats[q] == (int)cat;
+    }
+    json_object_set_new(cats, map[k].openai, json_boolean(hit));
+    json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
+  }
+  json_t *pii = json_object_get(tmp.detail, "output_pii");
+  int truncated = json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
+  while (json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS)
+    json_array_remove(tmp.output_hits, json_array_size(tmp.output_hits) - 1);
+  while (json_array_size(pii) > MAX_LISTED_FINDINGS)
+    json_array_remove(pii, json_array_size(pii) - 1);
+  json_t *hegui = json_pack("{s:o, s:O, s:O}", "flagged", json_boolean(flagged), "hits", tmp.output_hits, "pii", pii);
+  if (truncated) json_object_set_new(hegui, "truncated", json_true());
+  json_t *result = json_pack("{s:b, s:o, s:o, s:o}", "flagged", flagged, "categories", cats, "category_scores", scores,
+                             "hegui", hegui);
+  json_decref(tmp.output_hits);
+  json_decref(tmp.detail);
+  free(tmp.pii);
+  return result;
+}
+
+/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
+void handle_moderations(worker *w, struct evhttp_request *req) {
+  gateway *gw = w->gw;
+  double t0 = now_seconds();
+  hg_key_info key;
+  if (authenticate(gw, req, &key)) {
+    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t blen = evbuffer_get_length(in);
+  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
+  json_t *texts = moderation_texts(req, json_object_get(body, "input"));
+  if (!texts) {
+    json_decref(body);
+    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
+    return;
+  }
   const hg_config *cfg = live_cfg(gw);
   hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
   json_t *results = json_array();
-  size_t n = json_is_string(input) ? 1 : json_array_size(input);
-  for (size_t i = 0; i < n; i++) {
-    json_t *s = json_is_string(input) ? input : json_array_get(input, i);
-    const char *t = json_is_string(s) ? json_string_value(s) : "";
-    size_t tl = json_is_string(s) ? json_string_length(s) : 0;
-    chat_req tmp = {0};
-    tmp.gw = gw;
-    tmp.cfg = cfg;
-    tmp.lex = lex;
-    tmp.output_hits = json_array();
-    tmp.detail = json_object();
-    json_object_set_new(tmp.detail, "output_pii", json_array());
-    hg_pii_options po;
-    pii_options(cfg, &po);
-    hg_error err;
-    int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
-    hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
-    json_t *cats = json_object(), *scores = json_object();
-    int flagged = tmp.blocked_output || bad;
-    for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
-      int hit = 0;
-      for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
-        hg_category cat;
-        const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
-        if (code && !hg_category_parse(code, strlen(code), &cat))
-          for (int q = 0; q < 4; q++)
-            hit |= map[k].cats[q] == (int)cat;
-      }
-      json_object_set_new(cats, map[k].openai, json_boolean(hit));
-      json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
-    }
-    json_array_append_new(results,
-                          json_pack("{s:b, s:o, s:o, s:{s:o, s:O, s:O}}", "flagged", flagged, "categories", cats,
-                                    "category_scores", scores, "hegui", "flagged", json_boolean(flagged), "hits",
-                                    tmp.output_hits, "pii", json_object_get(tmp.detail, "output_pii")));
-    json_decref(tmp.output_hits);
-    json_decref(tmp.detail);
-    free(tmp.pii);
+  for (size_t i = 0; i < json_array_size(texts); i++) {
+    json_t *s = json_array_get(texts, i);
+    json_array_append_new(results, moderation_result(gw, cfg, lex, json_string_value(s), json_string_length(s)));
   }
   hg_lexicon_unref(lex);
   unsigned char r[12];
@@ -1589,6 +1657,7 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
   sodium_bin2hex(hex, sizeof hex, r, sizeof r);
   snprintf(id, sizeof id, "modr-hg%s", hex);
   send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
+  json_decref(texts);
   json_decref(body);
-  metrics_request(&gw->metrics, R_MODERATIONS, 200, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_MODERATIONS, last_status, now_seconds() - t0);
 }

@@ -1,6 +1,6 @@
 // openai_client.mjs PORT KEY — the official openai npm client against `hegui serve`: whole and streamed answers,
 // a blocked prompt, a blocked answer cut mid-stream, a redacted phone number restored, a tool call round trip (whole,
-// and streamed through the client's own accumulating helper), moderations, and the
+// and streamed through the client's own accumulating helper), moderations in the string and the parts form, and the
 // client's own errors for a bad key and a refused request. Prints "N passed, M failed" and exits non-zero on any
 // failure.
 import OpenAI from "openai";
@@ -81,6 +81,14 @@ const models = await client.models.list();
 check(models.data.length > 0, "models passthrough");
 const mod = await client.moderations.create({ input: "卖冰毒" });
 check(mod.results[0].flagged === true, "moderations flags a prohibited word");
+const modParts = await client.moderations.create({ input: [{ type: "text", text: "哪里" }, { type: "text", text: "卖冰毒" }] });
+check(modParts.results.length === 1 && modParts.results[0].flagged === true, "moderations, parts form: one result");
+try {
+  await client.moderations.create({ input: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] });
+  check(false, "an image to moderations must fail");
+} catch (e) {
+  check(e instanceof OpenAI.BadRequestError && e.param === "input[0]", "moderations: an image is a 400 naming it");
+}
 try {
   await client.chat.completions.create({ model: "sample-1", messages: [{ role: "User", content: "hi" }] });
   check(false, "an unknown role must fail");

@@ -8,7 +8,8 @@ sent as an object). Strings are moderated as the model reads them, joined in ord
 mask) lands in the string it belongs to: the sample upstream records every request it receives, so the test reads
 what reached the model. What the upstream sends: the model name, finish_reason and usage come back only in forms
 that carry no text of the upstream's choosing; tool calls (whole and streamed, the arguments cut across deltas) are
-relayed with their arguments moderated like answer text."""
+relayed with their arguments moderated like answer text. /v1/moderations: OpenAI's parts form, bad inputs refused,
+the number of inputs and the size of the answer bounded."""
 import http.client
 import http.server
 import json
@@ -416,6 +417,37 @@ def scripted_cases(port, key):
           "an id with text in it is replaced: %s" % calls)
 
 
+# ---- 5. /v1/moderations ----
+
+def moderation_cases(port, key):
+    s, j, _ = post(port, key, "/v1/moderations", {"input": [{"type": "text", "text": "哪里买"},
+                                                            {"type": "text", "text": WORD}]})
+    r = (j or {}).get("results") or []
+    check(s == 200 and len(r) == 1 and r[0]["flagged"] and r[0]["categories"]["illicit"] and
+          set(r[0]) == {"flagged", "categories", "category_scores", "hegui"},
+          "parts form: one result for the parts, flagged: %s %s" % (s, j))
+    s, j, _ = post(port, key, "/v1/moderations", {"input": [{"type": "text", "text": "你好"}]})
+    check(s == 200 and not j["results"][0]["flagged"], "parts form: a clean text is not flagged")
+    s, j, _ = post(port, key, "/v1/moderations", {"input": [{"type": "text", "text": "看图"}, {
+        "type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]})
+    check(s == 400 and "images are not supported" in j["error"]["message"] and j["error"]["param"] == "input[1]",
+          "an image part: 400 images are not supported: %s %s" % (s, j))
+    for bad in ([1, 2], ["你好", 1], [{"type": "text", "text": "a"}, "b"], [{"type": "text"}], {"text": WORD}, 7):
+        s, j, _ = post(port, key, "/v1/moderations", {"input": bad})
+        check(s == 400 and (j or {}).get("error", {}).get("type") == "invalid_request_error",
+              "input %r is refused with 400: %s %s" % (bad, s, j))
+    s, j, _ = post(port, key, "/v1/moderations", {"input": ["你好"] * 256})
+    check(s == 200 and len(j["results"]) == 256, "256 inputs are moderated: %s" % s)
+    s, j, raw = post(port, key, "/v1/moderations", {"input": [WORD] * 40000})
+    check(s == 400 and len(raw) < 1000 and j["error"]["param"] == "input",
+          "40000 inputs: 400, not an answer of megabytes: %s %d bytes" % (s, len(raw)))
+    s, j, raw = post(port, key, "/v1/moderations", {"input": [(WORD + "，13812345678；") * 300] * 8})
+    h = j["results"][0]["hegui"] if s == 200 else {}
+    check(s == 200 and len(h.get("hits", [])) <= 16 and len(h.get("pii", [])) <= 16 and h.get("truncated") is True and
+          j["results"][0]["flagged"], "hits listed per input are capped: %d hits" % len(h.get("hits", [])))
+    check(len(raw) < 200000, "the answer stays small: %d bytes" % len(raw))
+
+
 def main():
     up, up_port = hgtest.start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet", "--record-requests", REQUESTS],
                                "listening", TMP)
@@ -440,6 +472,7 @@ def main():
         join_cases(ports["all"], key, data)
         upstream_field_cases(ports["out"], key, data)
         tool_cases(ports["out"], ports["all"], key, data)
+        moderation_cases(ports["all"], key)
         srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Scripted)
         srv.daemon_threads = True
         threading.Thread(target=srv.serve_forever, daemon=True).start()
