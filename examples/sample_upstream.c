@@ -4,7 +4,8 @@
  * It serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions, as JSON or as a server-sent event
  * stream shaped like api.openai.com's. The answers are canned and deterministic, chosen from the last user message
  * (the table is in examples/README.md); markers such as __stall__ or __bytes__ in that message make the server
- * misbehave the ways real upstreams do, so that the gateway's handling of each can be tested.
+ * misbehave the ways real upstreams do, so that the gateway's handling of each can be tested. "tool: NAME ARGS"
+ * asks for a tool call instead of text, and a conversation that ends with a tool's result gets that result back.
  *
  * One libevent loop on one thread. A reply that takes time (a stream, a delay, a pathology) is a `job`: a small
  * state machine advanced by a timer, which owns its answer and learns when the client has gone away — from
@@ -37,6 +38,7 @@
 #define SPLIT_GAP_MS 5      /* between the two halves of a __splitutf8__ event, so they arrive apart */
 #define DROP_AFTER_DELTAS 3 /* content deltas a __drop__ stream sends before it hangs up */
 #define DROP_RECHECK_MS 10  /* __drop__ waits for what it sent to leave the process before closing */
+#define MAX_TOOL_CALLS 8    /* "tool:" requests in one message that are answered */
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* The canned answers.                                                                                          */
@@ -75,6 +77,8 @@ enum {
   MARK_500 = 1u << 6,
   MARK_429 = 1u << 7,
   MARK_SLOWSTART = 1u << 8,
+  MARK_ODDFIELDS = 1u << 9,
+  MARK_FUNCTION_CALL = 1u << 10,
 };
 static const struct {
   const char *text;
@@ -89,6 +93,8 @@ static const struct {
     {"__500__", MARK_500},
     {"__429__", MARK_429},
     {"__slowstart__", MARK_SLOWSTART},
+    {"__oddfields__", MARK_ODDFIELDS},
+    {"__function_call__", MARK_FUNCTION_CALL},
 };
 #define MARKS_IN_PIECES (MARK_BYTES | MARK_SPLITUTF8)
 
@@ -174,6 +180,37 @@ static char *choose_answer(const char *text, unsigned marks, size_t *len_out) {
   return huge;
 }
 
+/* A tool call the answer makes instead of text. */
+typedef struct tool_spec {
+  char *name, *arguments;
+} tool_spec;
+
+/* "tool: NAME ARGUMENTS", once per call: the name is the word after "tool:", the arguments the rest up to the next
+ * "tool:" (or the end), without the spaces around them. Returns the number of calls found (at most cap). */
+static size_t parse_tool_calls(const char *text, tool_spec *out, size_t cap) {
+  size_t n = 0;
+  const char *at = strstr(text, "tool:");
+  while (at && n < cap) {
+    const char *p = at + 5, *next = strstr(p, "tool:"), *end = next ? next : p + strlen(p);
+    while (p < end && *p == ' ')
+      p++;
+    const char *name_end = p;
+    while (name_end < end && *name_end != ' ' && *name_end != '\n')
+      name_end++;
+    const char *args = name_end;
+    while (args < end && (*args == ' ' || *args == '\n'))
+      args++;
+    const char *args_end = end;
+    while (args_end > args && (args_end[-1] == ' ' || args_end[-1] == '\n'))
+      args_end--;
+    out[n].name = copy_bytes(p, (size_t)(name_end - p));
+    out[n].arguments = copy_bytes(args, (size_t)(args_end - args));
+    n++;
+    at = next;
+  }
+  return n;
+}
+
 /* ------------------------------------------------------------------------------------------------------------ */
 /* The server and its jobs.                                                                                     */
 
@@ -186,6 +223,7 @@ typedef struct server {
   struct evhttp *http;
   unsigned delay_ms;
   int quiet;
+  const char *record_path;              /* --record-requests: each request body is appended here, one JSON line */
   unsigned long long responses_started; /* numbers the response ids */
   job *jobs;                            /* every live job, so that shutdown can free them */
 } server;
@@ -219,6 +257,10 @@ struct job {
   char *model, *answer;
   size_t answer_len, answer_pos;
   unsigned deltas_sent;
+  /* tool calls answered instead of text: the one being streamed, and how much of its arguments went out */
+  tool_spec calls[MAX_TOOL_CALLS];
+  size_t ncalls, call_at, call_pos;
+  int call_opened;
   /* The event being written in pieces (__bytes__, __splitutf8__): bytes before piece_pos have been handed over. */
   char *piece_data;
   size_t piece_len, piece_pos, piece_split;
@@ -298,6 +340,10 @@ static void job_free(job *j) {
   free(j->model);
   free(j->answer);
   free(j->piece_data);
+  for (size_t i = 0; i < j->ncalls; i++) {
+    free(j->calls[i].name);
+    free(j->calls[i].arguments);
+  }
   free(j);
 }
 
@@ -439,8 +485,46 @@ static char *sse_event(json_t *chunk, int break_json, size_t *len_out) {
 }
 
 static json_t *usage_object(const job *j) {
-  return checked(json_pack("{s:I, s:I, s:I}", "prompt_tokens", j->prompt_tokens, "completion_tokens",
-                           j->completion_tokens, "total_tokens", j->prompt_tokens + j->completion_tokens));
+  json_t *usage = checked(json_pack("{s:I, s:I, s:I}", "prompt_tokens", j->prompt_tokens, "completion_tokens",
+                                    j->completion_tokens, "total_tokens", j->prompt_tokens + j->completion_tokens));
+  if (j->marks & MARK_ODDFIELDS) { /* members no client expects, some holding text */
+    json_t *odd =
+        checked(json_pack("{s:s, s:{s:i, s:s, s:i}, s:{s:i}, s:{s:i}}", "note", "冰毒", "prompt_tokens_details",
+                          "cached_tokens", 0, "冰毒", "毒品", "毒", 1, "completion_tokens_details", "reasoning_tokens",
+                          0, "bingdu_tokens_details", "bingdu_tokens", 1));
+    json_object_update(usage, odd);
+    json_decref(odd);
+  }
+  return usage;
+}
+
+/* __oddfields__ answers with a finish reason no client expects, holding a word the gateway blocks. */
+static const char *finish_reason_of(const job *j) {
+  if (j->marks & MARK_ODDFIELDS) return "冰毒";
+  if (j->ncalls) return (j->marks & MARK_FUNCTION_CALL) ? "function_call" : "tool_calls";
+  return "stop";
+}
+
+/* The model name in answers: the request's own, or with __oddfields__ one holding a word the gateway blocks. */
+static const char *model_of(const job *j) { return (j->marks & MARK_ODDFIELDS) ? "sample-1-冰毒" : j->model; }
+
+static const char *call_id(const job *j, size_t i, char *out, size_t cap) {
+  snprintf(out, cap, "call_%zu%s", i, j->id + strlen(j->id) - 8);
+  return out;
+}
+
+/* The message's tool calls ("tool_calls", or "function_call" with __function_call__) for a whole answer. */
+static json_t *calls_member(const job *j) {
+  char id[48];
+  if (j->marks & MARK_FUNCTION_CALL)
+    return checked(
+        json_pack("{s:{s:s, s:s}}", "function_call", "name", j->calls[0].name, "arguments", j->calls[0].arguments));
+  json_t *calls = checked(json_array());
+  for (size_t i = 0; i < j->ncalls; i++)
+    json_array_append_new(
+        calls, checked(json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", call_id(j, i, id, sizeof id), "type", "function",
+                                 "function", "name", j->calls[i].name, "arguments", j->calls[i].arguments)));
+  return checked(json_pack("{s:o}", "tool_calls", calls));
 }
 
 /* One streamed chunk with one choice: for chat, `delta` is the delta object (taken); for completions, `text` is the
@@ -453,9 +537,9 @@ static json_t *stream_chunk(const job *j, json_t *delta, const char *text, size_
   json_t *chunk =
       j->api == API_CHAT
           ? json_pack("{s:s, s:s, s:I, s:s, s:n, s:[o]}", "id", j->id, "object", "chat.completion.chunk", "created",
-                      j->created, "model", j->model, "system_fingerprint", "choices", checked(choice))
+                      j->created, "model", model_of(j), "system_fingerprint", "choices", checked(choice))
           : json_pack("{s:s, s:s, s:I, s:s, s:[o]}", "id", j->id, "object", "text_completion", "created", j->created,
-                      "model", j->model, "choices", checked(choice));
+                      "model", model_of(j), "choices", checked(choice));
   checked(chunk);
   /* With include_usage, OpenAI puts "usage": null in every chunk before the last. */
   if (j->include_usage) json_object_set_new(chunk, "usage", json_null());
@@ -467,9 +551,9 @@ static json_t *usage_chunk(const job *j) {
   json_t *chunk =
       j->api == API_CHAT
           ? json_pack("{s:s, s:s, s:I, s:s, s:n, s:[], s:o}", "id", j->id, "object", "chat.completion.chunk", "created",
-                      j->created, "model", j->model, "system_fingerprint", "choices", "usage", usage_object(j))
+                      j->created, "model", model_of(j), "system_fingerprint", "choices", "usage", usage_object(j))
           : json_pack("{s:s, s:s, s:I, s:s, s:[], s:o}", "id", j->id, "object", "text_completion", "created",
-                      j->created, "model", j->model, "choices", "usage", usage_object(j));
+                      j->created, "model", model_of(j), "choices", "usage", usage_object(j));
   return checked(chunk);
 }
 
@@ -478,13 +562,21 @@ static char *full_response_text(const job *j, size_t *len_out) {
   json_t *doc =
       j->api == API_CHAT
           ? json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s%}, s:n, s:s}], s:o, s:n}", "id", j->id, "object",
-                      "chat.completion", "created", j->created, "model", j->model, "choices", "index", 0, "message",
-                      "role", "assistant", "content", j->answer, j->answer_len, "logprobs", "finish_reason", "stop",
-                      "usage", usage_object(j), "system_fingerprint")
+                      "chat.completion", "created", j->created, "model", model_of(j), "choices", "index", 0, "message",
+                      "role", "assistant", "content", j->answer, j->answer_len, "logprobs", "finish_reason",
+                      finish_reason_of(j), "usage", usage_object(j), "system_fingerprint")
           : json_pack("{s:s, s:s, s:I, s:s, s:[{s:s%, s:i, s:n, s:s}], s:o}", "id", j->id, "object", "text_completion",
-                      "created", j->created, "model", j->model, "choices", "text", j->answer, j->answer_len, "index", 0,
-                      "logprobs", "finish_reason", "stop", "usage", usage_object(j));
-  char *text = checked(json_dumps(checked(doc), JSON_COMPACT));
+                      "created", j->created, "model", model_of(j), "choices", "text", j->answer, j->answer_len, "index",
+                      0, "logprobs", "finish_reason", finish_reason_of(j), "usage", usage_object(j));
+  checked(doc);
+  if (j->ncalls) { /* a tool call's message has no content */
+    json_t *message = json_object_get(json_array_get(json_object_get(doc, "choices"), 0), "message");
+    json_t *calls = calls_member(j);
+    json_object_set_new(message, "content", json_null());
+    json_object_update(message, calls);
+    json_decref(calls);
+  }
+  char *text = checked(json_dumps(doc, JSON_COMPACT));
   json_decref(doc);
   *len_out = strlen(text);
   if (j->marks & MARK_BADJSON) (*len_out)--;
@@ -513,6 +605,44 @@ static void job_emit_content_delta(job *j) {
                       : stream_chunk(j, NULL, piece, take, NULL);
   size_t len;
   char *event = sse_event(chunk, (j->marks & MARK_BADJSON) != 0, &len);
+  job_emit(j, event, len);
+}
+
+/* One delta of the tool calls: a call opens with its id and name and empty arguments, then the arguments follow in
+ * pieces of 1 to 3 characters (the content's cycle), so that they arrive cut across several deltas. */
+static void job_emit_tool_delta(job *j) {
+  static const unsigned char chars_per_delta[] = {2, 1, 3, 2, 3, 1, 1, 2};
+  tool_spec *call = &j->calls[j->call_at];
+  size_t args_len = strlen(call->arguments);
+  int legacy = (j->marks & MARK_FUNCTION_CALL) != 0, opening = !j->call_opened;
+  json_t *function;
+  char id[48];
+  if (opening) {
+    j->call_opened = 1;
+    function = checked(json_pack("{s:s, s:s}", "name", call->name, "arguments", ""));
+  } else {
+    size_t take = utf8_prefix_bytes(call->arguments + j->call_pos, args_len - j->call_pos,
+                                    chars_per_delta[j->deltas_sent++ % sizeof chars_per_delta]);
+    function = checked(json_pack("{s:s%}", "arguments", call->arguments + j->call_pos, take));
+    j->call_pos += take;
+  }
+  json_t *delta;
+  if (legacy)
+    delta = checked(json_pack("{s:o}", "function_call", function));
+  else if (opening)
+    delta = checked(json_pack("{s:[{s:I, s:s, s:s, s:o}]}", "tool_calls", "index", (json_int_t)j->call_at, "id",
+                              call_id(j, j->call_at, id, sizeof id), "type", "function", "function", function));
+  else
+    delta = checked(json_pack("{s:[{s:I, s:o}]}", "tool_calls", "index", (json_int_t)j->call_at, "function", function));
+  /* once a call is out, the next one (a legacy answer has only one) */
+  if (opening ? args_len == 0 : j->call_pos == args_len) {
+    j->call_at = legacy ? j->ncalls : j->call_at + 1;
+    j->call_opened = 0;
+    j->call_pos = 0;
+  }
+  if (j->call_at == j->ncalls) j->phase = PHASE_FINISH;
+  size_t len;
+  char *event = sse_event(stream_chunk(j, delta, NULL, 0, NULL), 0, &len);
   job_emit(j, event, len);
 }
 
@@ -591,7 +721,9 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
     job_emit(j, event, len);
     break;
   case PHASE_CONTENT:
-    if (j->answer_pos < j->answer_len) {
+    if (j->call_at < j->ncalls) {
+      job_emit_tool_delta(j);
+    } else if (j->answer_pos < j->answer_len) {
       job_emit_content_delta(j);
     } else { /* an empty answer has no content deltas */
       j->phase = (j->marks & MARK_DROP) ? PHASE_DROP : (j->marks & MARK_STALL) ? PHASE_STALLED : PHASE_FINISH;
@@ -600,8 +732,8 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
     break;
   case PHASE_FINISH:
     j->phase = j->include_usage ? PHASE_USAGE : PHASE_DONE;
-    event = sse_event(j->api == API_CHAT ? stream_chunk(j, checked(json_object()), NULL, 0, "stop")
-                                         : stream_chunk(j, NULL, "", 0, "stop"),
+    event = sse_event(j->api == API_CHAT ? stream_chunk(j, checked(json_object()), NULL, 0, finish_reason_of(j))
+                                         : stream_chunk(j, NULL, "", 0, finish_reason_of(j)),
                       0, &len);
     job_emit(j, event, len);
     break;
@@ -659,12 +791,15 @@ typedef struct prompt_problem {
 } prompt_problem;
 
 /* Finds the text the answer is chosen from (the last user message, or the last prompt string) and counts the
- * characters of the whole prompt. Returns 0, or -1 with *problem set for a request OpenAI would refuse. */
-static int read_prompt(json_t *root, api_kind api, char **text_out, size_t *prompt_chars, prompt_problem *problem) {
+ * characters of the whole prompt; *tool_result_out gets the content of the last message when it is a tool's (or a
+ * function's) result, NULL otherwise. Returns 0, or -1 with *problem set for a request OpenAI would refuse. */
+static int read_prompt(json_t *root, api_kind api, char **text_out, char **tool_result_out, size_t *prompt_chars,
+                       prompt_problem *problem) {
   struct evbuffer *last = checked(evbuffer_new()), *all = checked(evbuffer_new());
   size_t i;
   json_t *item;
   *problem = (prompt_problem){0};
+  *tool_result_out = NULL;
   if (api == API_CHAT) {
     json_t *messages = json_object_get(root, "messages");
     if (!messages) {
@@ -690,6 +825,14 @@ static int read_prompt(json_t *root, api_kind api, char **text_out, size_t *prom
           evbuffer_drain(last, evbuffer_get_length(last));
           append_content(json_object_get(item, "content"), last);
         }
+      }
+      json_t *final = json_array_get(messages, json_array_size(messages) - 1);
+      const char *final_role = json_string_value(json_object_get(final, "role"));
+      if (!problem->message && final_role && (!strcmp(final_role, "tool") || !strcmp(final_role, "function"))) {
+        struct evbuffer *result = checked(evbuffer_new());
+        append_content(json_object_get(final, "content"), result);
+        *tool_result_out = buffer_to_string(result);
+        evbuffer_free(result);
       }
     }
   } else {
@@ -724,9 +867,16 @@ static void handle_completion(server *srv, struct evhttp_request *req, api_kind 
   json_error_t parse_error;
   json_t *root = body_len ? json_loadb((const char *)evbuffer_pullup(input, -1), body_len, 0, &parse_error) : NULL;
   json_t *model = json_object_get(root, "model");
-  char *text = NULL;
+  char *text = NULL, *tool_result = NULL;
   size_t prompt_chars = 0;
   prompt_problem problem;
+  if (srv->record_path && json_is_object(root)) { /* what reached the model, for the tests to read */
+    FILE *f = fopen(srv->record_path, "a");
+    char *line = json_dumps(root, JSON_COMPACT);
+    if (f && line) fprintf(f, "%s\n", line);
+    if (f) fclose(f);
+    free(line);
+  }
   if (!json_is_object(root)) {
     send_error(srv, req, 400, "invalid_request_error", NULL, NULL,
                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
@@ -734,7 +884,7 @@ static void handle_completion(server *srv, struct evhttp_request *req, api_kind 
                "JSON.)");
   } else if (!json_is_string(model) || json_string_length(model) == 0) {
     send_error(srv, req, 400, "invalid_request_error", NULL, NULL, "you must provide a model parameter");
-  } else if (read_prompt(root, api, &text, &prompt_chars, &problem) != 0) {
+  } else if (read_prompt(root, api, &text, &tool_result, &prompt_chars, &problem) != 0) {
     send_error(srv, req, 400, "invalid_request_error", problem.param, problem.code, "%s", problem.message);
   } else {
     unsigned marks = find_marks(text);
@@ -749,8 +899,21 @@ static void handle_completion(server *srv, struct evhttp_request *req, api_kind 
                  MODEL_ID);
     } else {
       size_t answer_len;
-      char *answer = choose_answer(text, marks, &answer_len);
+      char *answer;
+      tool_spec calls[MAX_TOOL_CALLS];
+      size_t ncalls = api == API_CHAT && !tool_result ? parse_tool_calls(text, calls, MAX_TOOL_CALLS) : 0;
+      if (tool_result) { /* the tool answered: say what it said */
+        answer_len = strlen("tool result: ") + strlen(tool_result);
+        answer = checked(malloc(answer_len + 1));
+        snprintf(answer, answer_len + 1, "tool result: %s", tool_result);
+      } else if (ncalls) {
+        answer = copy_bytes("", 0), answer_len = 0;
+      } else {
+        answer = choose_answer(text, marks, &answer_len);
+      }
       job *j = job_new(srv, req, api, json_string_value(model), answer, answer_len, marks);
+      memcpy(j->calls, calls, ncalls * sizeof *calls);
+      j->ncalls = ncalls;
       j->stream = json_is_true(json_object_get(root, "stream"));
       j->include_usage =
           j->stream && json_is_true(json_object_get(json_object_get(root, "stream_options"), "include_usage"));
@@ -774,6 +937,7 @@ static void handle_completion(server *srv, struct evhttp_request *req, api_kind 
     }
   }
   free(text);
+  free(tool_result);
   json_decref(root);
 }
 
@@ -834,11 +998,12 @@ static void free_jobs(server *srv) {
 }
 
 static void usage(FILE *to) {
-  fputs("usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet]\n"
+  fputs("usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet] [--record-requests FILE]\n"
         "  A small OpenAI-protocol model server with canned answers (see examples/README.md).\n"
         "  --listen HOST:PORT  address to bind, e.g. 127.0.0.1:8000; port 0 picks a free one; [::1]:PORT for IPv6\n"
         "  --delay-ms N        pause N ms between streamed events, and before a non-streaming reply\n"
-        "  --quiet             do not log each request on stderr\n",
+        "  --quiet             do not log each request on stderr\n"
+        "  --record-requests FILE  append each completion request's body to FILE, one JSON object a line\n",
         to);
 }
 
@@ -866,17 +1031,16 @@ static int parse_listen(char *spec, char **host, unsigned *port) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option options[] = {{"listen", required_argument, NULL, 'l'},
-                                          {"delay-ms", required_argument, NULL, 'd'},
-                                          {"quiet", no_argument, NULL, 'q'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+  static const struct option options[] = {
+      {"listen", required_argument, NULL, 'l'}, {"delay-ms", required_argument, NULL, 'd'},
+      {"quiet", no_argument, NULL, 'q'},        {"record-requests", required_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   server srv = {0};
   char *listen_spec = NULL, *host = NULL, *end;
   unsigned port = 0;
   unsigned long delay;
   int opt;
-  while ((opt = getopt_long(argc, argv, "l:d:qh", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "l:d:qr:h", options, NULL)) != -1) {
     switch (opt) {
     case 'l': listen_spec = optarg; break;
     case 'd':
@@ -889,6 +1053,7 @@ int main(int argc, char **argv) {
       srv.delay_ms = (unsigned)delay;
       break;
     case 'q': srv.quiet = 1; break;
+    case 'r': srv.record_path = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

@@ -7,7 +7,7 @@ D=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 "$B/hegui" lexicon compile "$D/corpus/lexicon_source/tsv.txt" "$work/seed.img" >/dev/null 2>&1 || true
 mkdir -p "$work/image" && cp "$work/seed.img" "$work/image/" 2>/dev/null || true
-for t in lexicon_source scan pii config label takedown sse idv regex; do
+for t in lexicon_source scan pii config label takedown sse idv regex prompt moderate; do
   mkdir -p "$work/$t" && cp "$D/corpus/$t/"* "$work/$t/"
   "$B/fuzz/fuzz_$t" -max_total_time="$S" "$work/$t"
 done

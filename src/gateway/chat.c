@@ -1,16 +1,20 @@
 /* chat.c — the main job: an OpenAI completion request through moderation, the model, and moderation again.
  *
- * Prompt: the selected messages are scanned with the lexicon and the PII detector. A blocking hit answers at once
- * with the configured refusal (代答) and finish_reason "content_filter"; the model is never called. Personal data
- * is replaced by placeholders from a per-request vault before the request leaves.
+ * Prompt: every string of the request the model reads (prompt.c finds them, or refuses the request) is joined as the
+ * model reads it and scanned as one text with the lexicon and the PII detector (moderate_request, moderate_input). A
+ * blocking hit answers at once with the configured refusal (代答) and finish_reason "content_filter"; the model is
+ * never called. Personal data is replaced by placeholders from a per-request vault, in the string it was in, before
+ * the request leaves.
  *
  * Answer: streamed or not, the model's text goes through the same two scanners. A streamed answer is parsed event
  * by event; content is held back only as far as the scanners' pending suffixes say (plus a placeholder that may
  * still be incomplete), so nothing that could become part of a prohibited term or of personal data reaches the
  * client before it is decided. On a block the upstream is stopped, the refusal is sent and the stream ends with
  * "content_filter". Placeholders are turned back into the user's own values only on their way out, after the
- * scan, so the user's own data is never mistaken for new data. Every answer carries the explicit notice and the
- * signed implicit label, and every request leaves one audit record. */
+ * scan, so the user's own data is never mistaken for new data. Tool calls are moderated whole, each as one text
+ * (moderate_answer_text, as a whole answer's content is); a stream holds them until the model is done. Of the rest
+ * of the upstream's answer only what carries no text of its choosing is passed on. Every answer carries the explicit
+ * notice and the signed implicit label, and every request leaves one audit record. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -20,16 +24,27 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "prompt.h"
 #include "sse.h"
 
 #define MAX_UPSTREAM_BODY (16u << 20)
 #define MAX_ERROR_BODY (64u << 10)
 #define MAX_AUDIT_TEXT (64u << 10)
+#define MAX_TOOL_CALLS 128             /* in one answer */
+#define MAX_TOOL_CALL_BYTES (8u << 20) /* names and arguments of a streamed answer's calls, together */
 
 typedef struct span_hit {
   size_t start, end;
   int type; /* hg_pii_type for PII */
 } span_hit;
+
+/* A tool call of the answer as the upstream sent it. A streamed one is built from its deltas. */
+typedef struct tool_call {
+  int index;   /* the upstream's index; -1 for a legacy function_call */
+  char id[80]; /* as the upstream named it (cut; call_id decides what the client gets) */
+  char *name, *arguments;
+  size_t name_len, name_cap, arguments_len, arguments_cap;
+} tool_call;
 
 typedef struct chat_req {
   worker *w;
@@ -46,7 +61,7 @@ typedef struct chat_req {
   int moderated; /* the prompt went through moderation (strikes count it) */
   admission adm; /* what admit_user found: minor, reminder due */
   char id[64];
-  char model[128];
+  char *model; /* the model the client asked for: what every answer names (the upstream's is only recorded) */
   long long created;
   hg_lexicon *lex;
   hg_vault *vault;
@@ -81,11 +96,19 @@ typedef struct chat_req {
   span_hit *pii;
   size_t npii, pii_cap;
   int blocked_output;
+  /* tool calls: a streamed call is held until it is complete (the next one starts, or the stream ends), then
+   * moderated; moderated calls wait for the end of the stream, so a client gets all of them or the refusal */
+  tool_call open_call;
+  int call_open, last_call_index;
+  size_t call_bytes;
+  json_t *calls_out; /* the calls as the client gets them */
   /* what the client saw, for the label and the record */
   char *visible;
   size_t visible_len, visible_cap;
   char *raw_out; /* the model's text as it came (placeholders, not values): the redacted record */
   size_t raw_len, raw_cap;
+  char *calls_text; /* the tool calls' names and arguments as the client got them: the full record */
+  size_t calls_text_len, calls_text_cap;
 } chat_req;
 
 static void chat_free(chat_req *c) {
@@ -107,12 +130,18 @@ static void chat_free(chat_req *c) {
   free(c->pii);
   free(c->visible);
   free(c->raw_out);
+  free(c->open_call.name);
+  free(c->open_call.arguments);
+  json_decref(c->calls_out);
+  free(c->calls_text);
+  free(c->model);
   cfg_release(c->cfg);
   free(c);
 }
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
-  if (*len + n > limit) n = limit > *len ? limit - *len : 0;
+  /* a text cut at the limit is cut between characters: a record's text must stay UTF-8 */
+  if (*len + n > limit) n = limit > *len ? utf8_prefix_len(s, n, limit - *len) : 0;
   if (*len + n + 1 > *cap) {
     size_t nc = (*len + n + 1) * 2;
     char *nb = realloc(*buf, nc);
@@ -145,7 +174,12 @@ static void finish_record(chat_req *c) {
     json_t *t = json_object();
     json_object_set_new(t, "input", json_string(c->input_text ? c->input_text : ""));
     const char *out = c->cfg->retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
-    json_object_set_new(t, "output", json_stringn(out ? out : "", out ? strlen(out) : 0));
+    json_t *o;
+    if (c->cfg->retain_text == HG_RETAIN_FULL && c->calls_text_len) /* content, then the calls as sent */
+      o = json_pack("s++", out ? out : "", "\n", c->calls_text);
+    else /* the raw text has the calls as the model wrote them */
+      o = json_stringn(out ? out : "", out ? strlen(out) : 0);
+    json_object_set_new(t, "output", o);
     text = json_dumps(t, JSON_COMPACT);
     json_decref(t);
   }
@@ -312,66 +346,64 @@ static void pii_options(const hg_config *cfg, hg_pii_options *po) {
   po->types = cfg->pii_types;
 }
 
-/* Moderates one prompt text. Returns the text to send on (malloc-ed: personal data replaced by placeholders,
- * redact-spans masked), or NULL with *block set. *changed tells whether anything was replaced. */
-static char *moderate_input(chat_req *c, const char *text, size_t len, int *block, int *changed) {
+/* Moderates one prompt text: the request's strings joined as the model reads them (prompt.c). Returns -1 when it
+ * blocks; otherwise 0 with *edits (malloc-ed, sorted, not overlapping; NULL when there are none) saying what to
+ * replace before the request leaves: personal data by a placeholder from the vault, redact-spans by asterisks. */
+static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit **edits, size_t *nedits) {
   scan_acc a = {c, text, c->input_hits, 0, NULL, 0, 0, HG_CAT_CUSTOM};
   hg_error err;
-  *changed = 0;
+  *edits = NULL;
+  *nedits = 0;
   if (hg_lexicon_scan(c->lex, text, len, lex_hit, &a, &err)) {
-    *block = 1; /* text that is not UTF-8 is refused: fail closed */
+    /* text that is not UTF-8 is refused: fail closed */
     json_object_set_new(c->detail, "input_error", json_string(err.message));
     free(a.redact);
-    return NULL;
+    return -1;
   }
   if (a.block) {
-    *block = 1;
     json_object_set_new(c->detail, "block_category", json_string(hg_category_code(a.block_category)));
     free(a.redact);
-    return NULL;
+    return -1;
   }
   pii_acc p = {c, a.redact, a.nredact, a.redact_cap, c->input_pii};
   if (c->cfg->pii_action != HG_VERDICT_ALLOW) {
     hg_pii_options po;
     pii_options(c->cfg, &po);
     if (hg_pii_scan(&po, text, len, pii_hit, &p, &err)) {
-      *block = 1;
       free(p.v);
-      return NULL;
+      return -1;
     }
   }
   if (p.n && c->cfg->pii_action == HG_VERDICT_BLOCK) {
     for (size_t i = 0; i < p.n; i++)
       if (p.v[i].type >= 0) {
-        *block = 1;
         json_object_set_new(c->detail, "block_category", json_string("pii"));
         free(p.v);
-        return NULL;
+        return -1;
       }
   }
-  if (p.n) qsort(p.v, p.n, sizeof *p.v, span_cmp);
-  char *out = NULL;
-  size_t ol = 0, oc = 0, pos = 0;
+  if (!p.n) return 0;
+  qsort(p.v, p.n, sizeof *p.v, span_cmp);
+  prompt_edit *out = calloc(p.n, sizeof *out);
+  if (!out) { /* what could not be replaced must not leave */
+    free(p.v);
+    return -1;
+  }
+  size_t n = 0, pos = 0;
   for (size_t i = 0; i < p.n; i++) {
     span_hit *s = &p.v[i];
     if (s->start < pos) continue;
-    append(&out, &ol, &oc, text + pos, s->start - pos, (size_t)-1);
-    if (s->type >= 0) {
-      char ph[48];
-      if (hg_vault_placeholder(c->vault, (hg_pii_type)s->type, text + s->start, s->end - s->start, ph, sizeof ph))
-        strcpy(ph, "<REDACTED>");
-      append(&out, &ol, &oc, ph, strlen(ph), (size_t)-1);
-    } else {
-      for (size_t k = s->start; k < s->end; k++)
-        if (((unsigned char)text[k] & 0xC0) != 0x80) append(&out, &ol, &oc, "*", 1, (size_t)-1);
-    }
+    prompt_edit *e = &out[n++];
+    *e = (prompt_edit){s->start, s->end, s->type < 0, ""};
+    if (s->type >= 0 && hg_vault_placeholder(c->vault, (hg_pii_type)s->type, text + s->start, s->end - s->start,
+                                             e->replacement, sizeof e->replacement))
+      strcpy(e->replacement, "<REDACTED>");
     pos = s->end;
-    *changed = 1;
   }
-  append(&out, &ol, &oc, text + pos, len - pos, (size_t)-1);
-  if (!out) out = calloc(1, 1);
   free(p.v);
-  return out;
+  *edits = out;
+  *nedits = n;
+  return 0;
 }
 
 /* The answer's text on its way out: new personal data masked, placeholders back to the user's values. */
@@ -462,8 +494,10 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   }
 }
 
-/* A whole (non-streamed) answer with the given content. */
-static void reply_whole(chat_req *c, const char *content, size_t len, const char *finish_reason, json_t *usage) {
+/* A whole (non-streamed) answer with the given content; calls (taken, may be NULL) holds the message's moderated
+ * "tool_calls" or "function_call". */
+static void reply_whole(chat_req *c, const char *content, size_t len, const char *finish_reason, json_t *usage,
+                        json_t *calls) {
   size_t vl;
   char rem[sizeof c->cfg->reminder_text + 64];
   reminder_text(c, rem, sizeof rem);
@@ -479,10 +513,12 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   add_visible(c, v, vl);
   json_t *label = make_label(c);
   json_t *choice;
-  if (c->chat)
-    choice = json_pack("{s:i, s:{s:s, s:s%}, s:n, s:s}", "index", 0, "message", "role", "assistant", "content", v, vl,
-                       "logprobs", "finish_reason", finish_reason);
-  else
+  if (c->chat) {
+    json_t *message = json_pack("{s:s, s:s%}", "role", "assistant", "content", v, vl);
+    if (message && calls) json_object_update(message, calls);
+    choice =
+        json_pack("{s:i, s:o, s:n, s:s}", "index", 0, "message", message, "logprobs", "finish_reason", finish_reason);
+  } else
     choice = json_pack("{s:i, s:s%, s:n, s:s}", "index", 0, "text", v, vl, "logprobs", "finish_reason", finish_reason);
   json_t *resp =
       json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:O}", "id", c->id, "object",
@@ -490,6 +526,7 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
                 "choices", choice, "usage", usage ? json_incref(usage) : usage_zero(), "aigc", label);
   set_label_header(c, label);
   json_decref(label);
+  json_decref(calls);
   free(v);
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
   if (c->req)
@@ -639,11 +676,303 @@ static int out_lex_hit(void *ctx, const hg_hit *h) {
 static int out_pii_hit(void *ctx, const hg_pii_hit *h) {
   chat_req *c = ctx;
   if (c->cfg->pii_action == HG_VERDICT_ALLOW) return 0;
-  json_array_append_new(json_object_get(c->detail, "output_pii"),
-                        json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start", (json_int_t)h->start,
-                                  "end", (json_int_t)h->end));
+  json_t *log = json_object_get(c->detail, "output_pii");
+  if (json_array_size(log) < 100) /* listed like lexicon hits: an answer full of numbers must not swell its record */
+    json_array_append_new(log, json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start",
+                                         (json_int_t)h->start, "end", (json_int_t)h->end));
   if (c->cfg->pii_action == HG_VERDICT_BLOCK) c->blocked_output = 1;
   add_span(&c->pii, &c->npii, &c->pii_cap, (span_hit){h->start, h->end, (int)h->type});
+  return 0;
+}
+
+/* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */
+
+/* Moderates one whole text of the answer: a whole answer's content, or a tool call's name and arguments joined by a
+ * line break, with the lexicon, the PII detector and the takedown fingerprints. Returns 1 when it blocks
+ * (c->blocked_output is set and the record says why); otherwise 0 with *pii (malloc-ed, sorted, NULL when empty) the
+ * new personal data to mask. This is the one call site of the one-shot answer scanners; a stream's content goes
+ * through stream_content and the streaming scanners instead. */
+static int moderate_answer_text(chat_req *c, const char *text, size_t len, span_hit **pii, size_t *npii) {
+  /* out_pii_hit gathers into c->pii, where a stream keeps the spans of its held text: those wait aside */
+  span_hit *stream_pii = c->pii;
+  size_t stream_npii = c->npii, stream_cap = c->pii_cap;
+  c->pii = NULL;
+  c->npii = c->pii_cap = 0;
+  hg_error err;
+  hg_pii_options po;
+  pii_options(c->cfg, &po);
+  if (hg_lexicon_scan(c->lex, text, len, out_lex_hit, c, &err) || hg_pii_scan(&po, text, len, out_pii_hit, c, &err))
+    c->blocked_output = 1;
+  int64_t taken_down = 0;
+  if (!c->blocked_output && c->takedowns && hg_takedown_match(c->takedowns, text, len, &taken_down, &err))
+    c->blocked_output = 1;
+  if (!c->blocked_output && taken_down) {
+    c->blocked_output = 1;
+    json_object_set_new(c->detail, "block_category", json_string("takedown"));
+    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
+  }
+  *pii = c->pii;
+  *npii = c->npii;
+  if (*npii) qsort(*pii, *npii, sizeof **pii, span_cmp);
+  c->pii = stream_pii;
+  c->npii = stream_npii;
+  c->pii_cap = stream_cap;
+  return c->blocked_output;
+}
+
+/* The finish reasons a client gets as the upstream sent them. The field is text of the upstream's choosing, so any
+ * other becomes "stop" (the record keeps what it was). */
+static const char *allowed_finish_reason(chat_req *c, const char *reason) {
+  static const char *const passed[] = {"stop", "length", "content_filter", "tool_calls", "function_call"};
+  if (!reason) return "stop";
+  for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
+    if (!strcmp(reason, passed[i])) return passed[i];
+  json_object_set_new(c->detail, "upstream_finish_reason",
+                      json_stringn(reason, utf8_prefix_len(reason, strlen(reason), 64)));
+  return "stop";
+}
+
+/* The usage a client gets and the quotas count: OpenAI's counters, by name. Any other member, or member name, would
+ * be text of the upstream's choosing that no scanner reads. */
+static json_t *usage_known(json_t *usage) {
+  static const char *const counters[] = {"prompt_tokens", "completion_tokens", "total_tokens"};
+  static const struct {
+    const char *object;
+    const char *counters[5];
+  } details[] = {
+      {"prompt_tokens_details", {"cached_tokens", "audio_tokens"}},
+      {"completion_tokens_details",
+       {"reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"}},
+  };
+  json_t *out = json_object();
+  for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+    json_t *v = json_object_get(usage, counters[i]);
+    if (json_is_number(v)) json_object_set(out, counters[i], v);
+  }
+  for (size_t i = 0; i < sizeof details / sizeof *details; i++) {
+    json_t *d = json_object_get(usage, details[i].object), *kept = json_object();
+    for (size_t k = 0; d && k < 5 && details[i].counters[k]; k++) {
+      json_t *v = json_object_get(d, details[i].counters[k]);
+      if (json_is_number(v)) json_object_set(kept, details[i].counters[k], v);
+    }
+    if (json_object_size(kept))
+      json_object_set_new(out, details[i].object, kept);
+    else
+      json_decref(kept);
+  }
+  return out;
+}
+
+/* Answers name the model the client asked for, which it knows already; what the upstream called it is recorded. */
+static void note_upstream_model(chat_req *c, json_t *model) {
+  const char *m = json_string_value(model);
+  if (!m || !strcmp(m, c->model) || json_object_get(c->detail, "upstream_model")) return;
+  json_object_set_new(c->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, strlen(m), 128)));
+}
+
+/* The first choice (index 0). With n > 1, or several prompts, the upstream sends more: they are not passed on. */
+static json_t *choice_zero(json_t *choices) {
+  for (size_t i = 0; i < json_array_size(choices); i++) {
+    json_t *choice = json_array_get(choices, i), *index = json_object_get(choice, "index");
+    if (json_is_object(choice) && (!index || (json_is_integer(index) && json_integer_value(index) == 0))) return choice;
+  }
+  return NULL;
+}
+
+/* The id a client gets for a tool call: the upstream's when it is an identifier (letters, digits, '_' and '-', up to
+ * 64 of them), since the client sends it back and a model server may check it; otherwise one of ours, so no text of
+ * the upstream's choosing reaches the client through it. */
+static void call_id(const char *upstream, char out[72]) {
+  size_t n = strlen(upstream);
+  int ok = n > 0 && n <= 64;
+  for (size_t i = 0; ok && i < n; i++) {
+    char ch = upstream[i];
+    ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+  }
+  if (ok) {
+    memcpy(out, upstream, n + 1);
+    return;
+  }
+  unsigned char r[12];
+  randombytes_buf(r, sizeof r);
+  memcpy(out, "call_hg", 7);
+  sodium_bin2hex(out + 7, 25, r, sizeof r);
+}
+
+/* Adds `member` to each hit logged from index `from` on: which part of the answer it was found in. */
+static void mark_member(json_t *log, size_t from, const char *member) {
+  for (size_t i = from; i < json_array_size(log); i++)
+    json_object_set_new(json_array_get(log, i), "member", json_string(member));
+}
+
+/* Moderates one complete tool call, its name and arguments as one text, and renders it for the client: new personal
+ * data masked, the user's own values back in place of their placeholders. Returns a tool call object (with
+ * "index" = position when position >= 0: a stream's delta) or, for a legacy function_call, {name, arguments}; NULL
+ * when it blocks, or when it could not be made (then it blocks too: fail closed). */
+static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
+  size_t nl = tc->name_len, al = tc->arguments_len, tl = nl + 1 + al;
+  char *t = malloc(tl + 1);
+  json_t *call = NULL;
+  if (!t) {
+    c->blocked_output = 1;
+    return NULL;
+  }
+  if (nl) memcpy(t, tc->name, nl);
+  t[nl] = '\n';
+  if (al) memcpy(t + nl + 1, tc->arguments, al);
+  t[tl] = 0;
+  append(&c->raw_out, &c->raw_len, &c->raw_cap, "\n", 1, MAX_AUDIT_TEXT);
+  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
+  json_t *pii_log = json_object_get(c->detail, "output_pii");
+  size_t hits_from = json_array_size(c->output_hits), pii_from = json_array_size(pii_log);
+  span_hit *pii;
+  size_t npii;
+  if (!moderate_answer_text(c, t, tl, &pii, &npii)) {
+    size_t rnl = 0, ral = 0;
+    char *name = render_output(c, t, nl, 0, pii, npii, &rnl);
+    char *args = render_output(c, t + nl + 1, al, nl + 1, pii, npii, &ral);
+    json_t *fn = name && args ? json_pack("{s:s%, s:s%}", "name", name, rnl, "arguments", args, ral) : NULL;
+    char id[72];
+    call_id(tc->id, id);
+    if (fn && tc->index < 0)
+      call = fn;
+    else if (fn && position >= 0)
+      call = json_pack("{s:i, s:s, s:s, s:o}", "index", position, "id", id, "type", "function", "function", fn);
+    else if (fn)
+      call = json_pack("{s:s, s:s, s:o}", "id", id, "type", "function", "function", fn);
+    if (call) {
+      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, name, rnl, MAX_AUDIT_TEXT);
+      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, " ", 1, MAX_AUDIT_TEXT);
+      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, args, ral, MAX_AUDIT_TEXT);
+      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, "\n", 1, MAX_AUDIT_TEXT);
+    } else {
+      c->blocked_output = 1;
+      json_object_set_new(c->detail, "output_error", json_string("a tool call could not be passed on"));
+    }
+    free(name);
+    free(args);
+  }
+  char member[40];
+  if (tc->index < 0)
+    snprintf(member, sizeof member, "function_call");
+  else
+    snprintf(member, sizeof member, "tool_calls[%d]", tc->index);
+  mark_member(c->output_hits, hits_from, member);
+  mark_member(pii_log, pii_from, member);
+  free(pii);
+  free(t);
+  return call;
+}
+
+/* A whole answer's calls are shaped like OpenAI's: objects whose function has a string name and string (or no)
+ * arguments. */
+static int call_shaped(json_t *function) {
+  json_t *args = json_object_get(function, "arguments");
+  return json_is_string(json_object_get(function, "name")) && (!args || json_is_null(args) || json_is_string(args));
+}
+
+static int calls_shaped(json_t *tool_calls, json_t *function_call) {
+  size_t n = json_array_size(tool_calls);
+  if (n > MAX_TOOL_CALLS) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!call_shaped(json_object_get(json_array_get(tool_calls, i), "function"))) return 0;
+  return n || !function_call || call_shaped(function_call);
+}
+
+/* A tool call of a whole answer, its strings borrowed from the answer. */
+static void borrow_call(tool_call *tc, int index, json_t *id, json_t *function) {
+  json_t *name = json_object_get(function, "name"), *args = json_object_get(function, "arguments");
+  memset(tc, 0, sizeof *tc);
+  tc->index = index;
+  if (json_is_string(id)) snprintf(tc->id, sizeof tc->id, "%s", json_string_value(id));
+  tc->name = (char *)json_string_value(name);
+  tc->name_len = json_string_length(name);
+  tc->arguments = json_is_string(args) ? (char *)json_string_value(args) : NULL;
+  tc->arguments_len = json_string_length(args);
+}
+
+/* The tool calls of a whole answer (shaped: calls_shaped), each moderated: the message's {"tool_calls": [...]} or
+ * {"function_call": {...}}; NULL when one blocks. */
+static json_t *whole_calls(chat_req *c, json_t *tool_calls, json_t *function_call) {
+  tool_call tc;
+  size_t n = json_array_size(tool_calls);
+  if (!n) {
+    borrow_call(&tc, -1, NULL, function_call);
+    json_t *call = answer_call(c, &tc, -1);
+    return call ? json_pack("{s:o}", "function_call", call) : NULL;
+  }
+  json_t *out = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *item = json_array_get(tool_calls, i);
+    borrow_call(&tc, (int)i, json_object_get(item, "id"), json_object_get(item, "function"));
+    json_t *call = answer_call(c, &tc, -1);
+    if (!call) {
+      json_decref(out);
+      return NULL;
+    }
+    json_array_append_new(out, call);
+  }
+  return json_pack("{s:o}", "tool_calls", out);
+}
+
+/* A streamed call is complete: moderated now, kept for the end of the stream. -1 when it blocks. */
+static int close_open_call(chat_req *c) {
+  c->call_open = 0;
+  c->last_call_index = c->open_call.index;
+  json_t *call = answer_call(c, &c->open_call, (int)json_array_size(c->calls_out));
+  free(c->open_call.name);
+  free(c->open_call.arguments);
+  memset(&c->open_call, 0, sizeof c->open_call);
+  if (!call) return -1;
+  json_array_append_new(c->calls_out, call);
+  return 0;
+}
+
+static int stream_broken(chat_req *c, const char *why) {
+  snprintf(c->upstream_error, sizeof c->upstream_error, "%s", why);
+  return -1;
+}
+
+/* One tool-call delta of a stream (index -1: a legacy function_call's). A call is held while its deltas come; the
+ * first delta of another index completes it. Returns -1 (c->upstream_error says why) when the stream is broken. */
+static int stream_call_delta(chat_req *c, long long index, json_t *id, json_t *name, json_t *arguments) {
+  if (c->call_open && c->open_call.index != index && close_open_call(c)) return 0; /* blocked: the caller sees it */
+  if (!c->call_open) {
+    if (index <= c->last_call_index) return stream_broken(c, "upstream sent a tool call out of order");
+    if (index >= MAX_TOOL_CALLS || json_array_size(c->calls_out) >= MAX_TOOL_CALLS)
+      return stream_broken(c, "upstream sent more tool calls than hegui passes on");
+    c->open_call.index = (int)index;
+    c->call_open = 1;
+  }
+  if (json_is_string(id) && !c->open_call.id[0])
+    snprintf(c->open_call.id, sizeof c->open_call.id, "%s", json_string_value(id));
+  size_t nn = json_string_length(name), an = json_string_length(arguments);
+  if (c->call_bytes + nn + an > MAX_TOOL_CALL_BYTES)
+    return stream_broken(c, "upstream sent tool calls larger than hegui holds");
+  c->call_bytes += nn + an;
+  tool_call *tc = &c->open_call;
+  if ((nn && append(&tc->name, &tc->name_len, &tc->name_cap, json_string_value(name), nn, (size_t)-1)) ||
+      (an &&
+       append(&tc->arguments, &tc->arguments_len, &tc->arguments_cap, json_string_value(arguments), an, (size_t)-1)))
+    return stream_broken(c, "out of memory holding a tool call");
+  return 0;
+}
+
+/* The tool calls and function_call of one streamed delta. -1 when the stream is broken. */
+static int stream_delta_calls(chat_req *c, json_t *delta) {
+  json_t *calls = json_object_get(delta, "tool_calls"), *legacy = json_object_get(delta, "function_call");
+  for (size_t i = 0; i < json_array_size(calls) && !c->blocked_output; i++) {
+    json_t *tc = json_array_get(calls, i), *index = json_object_get(tc, "index");
+    json_t *fn = json_object_get(tc, "function");
+    if (!json_is_object(tc) || (index && (!json_is_integer(index) || json_integer_value(index) < 0)))
+      return stream_broken(c, "upstream sent a tool call that is not one");
+    if (stream_call_delta(c, index ? json_integer_value(index) : 0, json_object_get(tc, "id"),
+                          json_object_get(fn, "name"), json_object_get(fn, "arguments")))
+      return -1;
+  }
+  if (json_is_object(legacy) && !c->blocked_output &&
+      stream_call_delta(c, -1, NULL, json_object_get(legacy, "name"), json_object_get(legacy, "arguments")))
+    return -1;
   return 0;
 }
 
@@ -718,13 +1047,14 @@ static void stream_close(chat_req *c, const char *error) {
     json_object_set_new(c->detail, "output_error", json_string(err.message));
     c->blocked_output = 1;
   }
+  if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
   if (c->blocked_output) {
     stream_block(c);
     return;
   }
   stream_start(c);
   release(c, c->fed);
-  if (error) {
+  if (error) { /* calls of a broken answer, complete or not, are not passed on */
     /* the stream had started: tell the client in OpenAI's in-stream error shape */
     c->verdict = "error";
     if (c->req)
@@ -732,6 +1062,16 @@ static void stream_close(chat_req *c, const char *error) {
                             "code"));
     stream_end(c, "error");
     return;
+  }
+  /* the text is decided: now the calls, one delta each */
+  for (size_t i = 0; i < json_array_size(c->calls_out); i++) {
+    json_t *call = json_array_get(c->calls_out, i), *ch = chunk(c, NULL, 0, NULL, 0);
+    json_t *delta = json_object_get(json_array_get(json_object_get(ch, "choices"), 0), "delta");
+    if (json_object_get(call, "type"))
+      json_object_set_new(delta, "tool_calls", json_pack("[O]", call));
+    else
+      json_object_set(delta, "function_call", call);
+    sse_send(c, ch);
   }
   stream_end(c, c->finish_reason[0] ? c->finish_reason : "stop");
 }
@@ -751,19 +1091,21 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
   json_t *u = json_object_get(j, "usage");
   if (json_is_object(u)) {
     json_decref(c->usage);
-    c->usage = json_incref(u);
+    c->usage = usage_known(u);
   }
-  json_t *m = json_object_get(j, "model");
-  if (json_is_string(m)) snprintf(c->model, sizeof c->model, "%s", json_string_value(m));
-  json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
+  note_upstream_model(c, json_object_get(j, "model"));
+  json_t *choice = choice_zero(json_object_get(j, "choices"));
+  int broken = 0;
   if (choice) {
-    json_t *text =
-        c->chat ? json_object_get(json_object_get(choice, "delta"), "content") : json_object_get(choice, "text");
+    json_t *delta = json_object_get(choice, "delta");
+    json_t *text = c->chat ? json_object_get(delta, "content") : json_object_get(choice, "text");
     if (json_is_string(text)) stream_content(c, json_string_value(text), json_string_length(text));
+    if (c->chat && !c->blocked_output) broken = stream_delta_calls(c, delta);
     json_t *fr = json_object_get(choice, "finish_reason");
-    if (json_is_string(fr)) snprintf(c->finish_reason, sizeof c->finish_reason, "%s", json_string_value(fr));
+    if (json_is_string(fr))
+      snprintf(c->finish_reason, sizeof c->finish_reason, "%s", allowed_finish_reason(c, json_string_value(fr)));
   }
-  if (json_is_object(json_object_get(j, "error"))) {
+  if (broken || json_is_object(json_object_get(j, "error"))) {
     json_decref(j);
     return -1;
   }
@@ -778,7 +1120,8 @@ static int on_sse_event(void *ctx, const char *data, size_t len) {
   if (c->done) return 1;
   if (bad || c->blocked_output) {
     if (c->call) upstream_abort_from_data(c->call);
-    if (bad) snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
+    if (bad && !c->upstream_error[0])
+      snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
     return 1;
   }
   return 0;
@@ -817,7 +1160,9 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
     char msg[512];
-    if (result != CURLE_OK)
+    if (result != CURLE_OK && c->upstream_error[0]) /* stopped by hegui: it knows why */
+      snprintf(msg, sizeof msg, "%s", c->upstream_error);
+    else if (result != CURLE_OK)
       snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
     else {
       json_t *j = json_loadb(c->head ? c->head : "", c->head_len, 0, NULL);
@@ -864,10 +1209,16 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   size_t len = evbuffer_get_length(c->body);
   const char *body = (const char *)evbuffer_pullup(c->body, -1);
   json_t *j = result == CURLE_OK ? json_loadb(body ? body : "", len, 0, NULL) : NULL;
-  json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
-  json_t *text =
-      c->chat ? json_object_get(json_object_get(choice, "message"), "content") : json_object_get(choice, "text");
-  if (result != CURLE_OK || status != 200 || !json_is_string(text)) {
+  json_t *choice = choice_zero(json_object_get(j, "choices"));
+  json_t *message = c->chat ? json_object_get(choice, "message") : NULL;
+  json_t *text = c->chat ? json_object_get(message, "content") : json_object_get(choice, "text");
+  json_t *tool_calls = c->chat ? json_object_get(message, "tool_calls") : NULL;
+  json_t *function_call = c->chat ? json_object_get(message, "function_call") : NULL;
+  int has_calls = json_array_size(tool_calls) > 0 || json_is_object(function_call);
+  /* the content of an answer that calls tools may be null */
+  int answered = (json_is_string(text) || (has_calls && (!text || json_is_null(text)))) &&
+                 (!has_calls || calls_shaped(tool_calls, function_call));
+  if (result != CURLE_OK || status != 200 || !answered) {
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
     char msg[512];
@@ -887,40 +1238,31 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     finish(c, code);
     return;
   }
-  json_t *m = json_object_get(j, "model");
-  if (json_is_string(m)) snprintf(c->model, sizeof c->model, "%s", json_string_value(m));
-  const char *t = json_string_value(text);
-  size_t tl = json_string_length(text);
-  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
-  hg_error err;
-  hg_pii_options po;
-  pii_options(c->cfg, &po);
-  if (hg_lexicon_scan(c->lex, t, tl, out_lex_hit, c, &err) || hg_pii_scan(&po, t, tl, out_pii_hit, c, &err))
-    c->blocked_output = 1;
-  int64_t taken_down = 0;
-  if (!c->blocked_output && c->takedowns && hg_takedown_match(c->takedowns, t, tl, &taken_down, &err))
-    c->blocked_output = 1;
-  if (!c->blocked_output && taken_down) {
-    c->blocked_output = 1;
-    json_object_set_new(c->detail, "block_category", json_string("takedown"));
-    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
-  }
-  const char *fr = json_string_value(json_object_get(choice, "finish_reason"));
+  note_upstream_model(c, json_object_get(j, "model"));
   json_t *usage = json_object_get(j, "usage");
   if (json_is_object(usage)) {
     json_decref(c->usage);
-    c->usage = json_incref(usage); /* counted against token quotas when the request ends */
+    c->usage = usage_known(usage); /* counted against token quotas when the request ends */
   }
+  const char *t = json_is_string(text) ? json_string_value(text) : "";
+  size_t tl = json_string_length(text);
+  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
+  span_hit *pii;
+  size_t npii;
+  json_t *calls = NULL; /* the same verdict as a stream: the content, then each call, each as one text */
+  if (!moderate_answer_text(c, t, tl, &pii, &npii) && has_calls) calls = whole_calls(c, tool_calls, function_call);
+  const char *fr = allowed_finish_reason(c, json_string_value(json_object_get(choice, "finish_reason")));
   if (c->blocked_output) {
     c->verdict = "block";
-    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", usage);
+    json_decref(calls);
+    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
   } else {
-    if (c->npii) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
     size_t ol;
-    char *out = render_output(c, t, tl, 0, c->pii, c->npii, &ol);
-    reply_whole(c, out ? out : "", out ? ol : 0, fr ? fr : "stop", usage);
+    char *out = render_output(c, t, tl, 0, pii, npii, &ol);
+    reply_whole(c, out ? out : "", out ? ol : 0, fr, c->usage, calls);
     free(out);
   }
+  free(pii);
   json_decref(j);
 }
 
@@ -941,73 +1283,37 @@ static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- the request ---- */
 
-static int role_bit(const char *role) {
-  if (!role) return 0;
-  if (!strcmp(role, "user")) return 1;
-  if (!strcmp(role, "system") || !strcmp(role, "developer")) return 2;
-  if (!strcmp(role, "assistant")) return 4;
-  if (!strcmp(role, "tool")) return 8;
-  return 0;
+/* Adds to each hit logged from index `from` on the request member it fell in. */
+static void name_members(json_t *log, size_t from, const prompt_text *pt) {
+  for (size_t i = from; i < json_array_size(log); i++) {
+    json_t *hit = json_array_get(log, i);
+    json_int_t start = json_integer_value(json_object_get(hit, "start"));
+    json_object_set_new(hit, "member", json_string(prompt_member(pt, (size_t)start)));
+  }
 }
 
-/* Moderates one string member in place: replaces it with the redacted text. Returns -1 on a block. */
-static int moderate_member(chat_req *c, json_t *holder, const char *key, json_t *value, int *changed_any) {
-  int block = 0, changed = 0;
-  char *out = moderate_input(c, json_string_value(value), json_string_length(value), &block, &changed);
-  if (block) return -1;
-  if (changed) {
-    if (json_is_array(holder))
-      json_array_set_new(holder, (size_t)(uintptr_t)key, json_string(out));
+/* The prompt's one way through moderation: the strings of the request that the policy selects (prompt.c), joined
+ * as the model reads them, go through moderate_input as one text; its edits go back onto the strings they fall in.
+ * The record keeps the joined text as it leaves. Returns -1 when the prompt is blocked. */
+static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
+  if (prompt_join(pt, c->cfg->input_roles, c->cfg->input_max_turns)) return -1; /* unread text does not leave */
+  size_t hits_from = json_array_size(c->input_hits), pii_from = json_array_size(c->input_pii);
+  prompt_edit *edits;
+  size_t nedits;
+  int r = moderate_input(c, pt->joined, pt->joined_len, &edits, &nedits);
+  name_members(c->input_hits, hits_from, pt);
+  name_members(c->input_pii, pii_from, pt);
+  if (!r && nedits) {
+    if (prompt_apply(pt, edits, nedits))
+      r = -1;
     else
-      json_object_set_new(holder, key, json_string(out));
-    *changed_any = 1;
+      *changed = 1;
   }
-  size_t il = c->input_text ? strlen(c->input_text) : 0;
-  if (il < MAX_AUDIT_TEXT) {
-    char *t = realloc(c->input_text, il + strlen(out) + 2);
-    if (t) {
-      c->input_text = t;
-      if (il)
-        strcat(t, "\n");
-      else
-        t[0] = 0;
-      strcat(t, out);
-    }
-  }
-  free(out);
-  return 0;
-}
-
-/* Walks the messages (chat) or prompt (completions) the policy selects; -1 when one blocks. */
-static int moderate_request(chat_req *c, json_t *body, int *changed) {
-  if (!c->chat) {
-    json_t *p = json_object_get(body, "prompt");
-    if (json_is_string(p)) return moderate_member(c, body, "prompt", p, changed);
-    if (json_is_array(p))
-      for (size_t i = 0; i < json_array_size(p); i++) {
-        json_t *s = json_array_get(p, i);
-        if (json_is_string(s) && moderate_member(c, p, (const char *)(uintptr_t)i, s, changed)) return -1;
-      }
-    return 0;
-  }
-  json_t *msgs = json_object_get(body, "messages");
-  size_t n = json_array_size(msgs), first = 0;
-  unsigned turns = c->cfg->input_max_turns;
-  if (turns && n > turns) first = n - turns;
-  for (size_t i = first; i < n; i++) {
-    json_t *m = json_array_get(msgs, i);
-    if (!(role_bit(json_string_value(json_object_get(m, "role"))) & c->cfg->input_roles)) continue;
-    json_t *content = json_object_get(m, "content");
-    if (json_is_string(content)) {
-      if (moderate_member(c, m, "content", content, changed)) return -1;
-    } else if (json_is_array(content)) {
-      for (size_t k = 0; k < json_array_size(content); k++) {
-        json_t *part = json_array_get(content, k);
-        json_t *t = json_object_get(part, "text");
-        if (json_is_string(t) && moderate_member(c, part, "text", t, changed)) return -1;
-      }
-    }
-  }
+  free(edits);
+  if (r) return -1;
+  size_t keep = utf8_prefix_len(pt->joined, pt->joined_len, MAX_AUDIT_TEXT);
+  free(c->input_text);
+  c->input_text = strndup(pt->joined, keep);
   return 0;
 }
 
@@ -1076,24 +1382,43 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, 400, now_seconds() - t0);
     return;
   }
+  /* every string the model will read, or a 400 naming the member that hegui does not pass */
+  prompt_text pt;
+  int shape = prompt_collect(body, chat, &pt);
+  if (shape) {
+    if (shape == PROMPT_REFUSED)
+      send_error_param(req, 400, "invalid_request_error", pt.message, pt.param, pt.code);
+    else
+      send_error(req, 500, "server_error", "out of memory", NULL);
+    prompt_free(&pt);
+    json_decref(body);
+    metrics_request(&gw->metrics, route, shape == PROMPT_REFUSED ? 400 : 500, now_seconds() - t0);
+    return;
+  }
   if (json_is_true(json_object_get(body, "stream")) && w->streams >= (int)gw->cfg.max_streams) {
     send_error(req, 429, "rate_limit_exceeded", "too many streamed answers in progress; try again shortly", NULL);
+    prompt_free(&pt);
     json_decref(body);
     metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
     return;
   }
   if (admit_count(gw, req, &key, &adm)) { /* a valid request counts as use (minors' time, reminders) */
+    prompt_free(&pt);
     json_decref(body);
     metrics_request(&gw->metrics, route, 503, now_seconds() - t0);
     return;
   }
   chat_req *c = calloc(1, sizeof *c);
-  if (!c || hg_vault_new(&c->vault)) {
+  char *model = strdup(json_string_value(json_object_get(body, "model")));
+  if (!c || !model || hg_vault_new(&c->vault)) {
     free(c);
+    free(model);
+    prompt_free(&pt);
     json_decref(body);
     send_error(req, 500, "server_error", "out of memory", NULL);
     return;
   }
+  c->model = model;
   w->active++;
   c->w = w;
   c->gw = gw;
@@ -1110,6 +1435,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   c->input_hits = json_array();
   c->input_pii = json_array();
   c->output_hits = json_array();
+  c->calls_out = json_array();
   json_object_set_new(c->detail, "input_hits", c->input_hits);
   json_object_set_new(c->detail, "input_pii", c->input_pii);
   json_object_set_new(c->detail, "output_hits", c->output_hits);
@@ -1125,13 +1451,15 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   c->takedowns = acquire_takedowns(gw);
   sha256_hex(braw ? braw : "", blen, c->input_sha);
   make_id(c);
-  snprintf(c->model, sizeof c->model, "%s", json_string_value(json_object_get(body, "model")));
+  c->last_call_index = -2; /* below every index, the legacy function_call's -1 included */
   c->stream = json_is_true(json_object_get(body, "stream"));
   c->include_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
   if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
 
   int changed = 0;
-  if (moderate_request(c, body, &changed)) {
+  int blocked = moderate_request(c, &pt, &changed);
+  prompt_free(&pt);
+  if (blocked) {
     c->verdict = "block";
     c->blocked_input = 1;
     /* the first step of the strike ladder: the user is told that repeated attempts suspend the account */
@@ -1142,7 +1470,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
       stream_text(c, r, strlen(r));
       stream_end(c, "content_filter");
     } else {
-      reply_whole(c, r, strlen(r), "content_filter", NULL);
+      reply_whole(c, r, strlen(r), "content_filter", NULL, NULL);
     }
     json_decref(body);
     return;
@@ -1181,25 +1509,68 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   evtimer_add(c->first_byte_timer, &tv);
 }
 
-/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
-void handle_moderations(worker *w, struct evhttp_request *req) {
-  gateway *gw = w->gw;
-  double t0 = now_seconds();
-  hg_key_info key;
-  if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
-    return;
+/* ---- POST /v1/moderations ---- */
+
+#define MAX_MODERATION_INPUTS 256 /* per request: each is a result, and the answer must stay bounded */
+#define MAX_LISTED_FINDINGS 16    /* lexicon hits, and personal data, listed per result (the verdict counts all) */
+
+/* The texts of a moderations request, as a new array of strings: a string; an array of strings; or OpenAI's array
+ * of parts, which is one input (its text parts joined by line breaks, as a prompt's are). NULL after a 400. */
+static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
+  char param[48];
+  if (json_is_string(input)) return json_pack("[O]", input);
+  if (!json_is_array(input)) {
+    send_error_param(req, 400, "invalid_request_error",
+                     "'input' must be a string, an array of strings or an array of text parts", "input",
+                     "invalid_input");
+    return NULL;
   }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t blen = evbuffer_get_length(in);
-  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
-  json_t *input = json_object_get(body, "input");
-  if (!json_is_string(input) && !json_is_array(input)) {
-    send_error(req, 400, "invalid_request_error", "'input' must be a string or an array of strings", "invalid_input");
-    json_decref(body);
-    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
-    return;
+  size_t n = json_array_size(input);
+  if (n > MAX_MODERATION_INPUTS) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'input' has %zu items; hegui moderates at most %d in one request", n,
+             MAX_MODERATION_INPUTS);
+    send_error_param(req, 400, "invalid_request_error", msg, "input", "invalid_input");
+    return NULL;
   }
+  int parts = n && json_is_object(json_array_get(input, 0));
+  char *joined = NULL;
+  size_t jl = 0, jc = 0;
+  json_t *texts = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *item = json_array_get(input, i), *text = json_object_get(item, "text");
+    const char *type = json_string_value(json_object_get(item, "type"));
+    const char *problem = NULL;
+    if (!parts && !json_is_string(item))
+      problem = "'input' must be a string, an array of strings or an array of text parts";
+    else if (parts && !json_is_object(item))
+      problem = "an array of parts must hold only parts";
+    else if (parts && type && !strcmp(type, "image_url"))
+      problem = "images are not supported: hegui moderates text";
+    else if (parts && (!type || strcmp(type, "text") || !json_is_string(text)))
+      problem = "a part must be {\"type\": \"text\", \"text\": string}";
+    if (problem) {
+      snprintf(param, sizeof param, "input[%zu]", i);
+      send_error_param(req, 400, "invalid_request_error", problem, param, "invalid_input");
+      json_decref(texts);
+      free(joined);
+      return NULL;
+    }
+    if (!parts) {
+      json_array_append(texts, item);
+    } else {
+      if (i) append(&joined, &jl, &jc, PROMPT_SEPARATOR, PROMPT_SEPARATOR_LEN, (size_t)-1);
+      append(&joined, &jl, &jc, json_string_value(text), json_string_length(text), (size_t)-1);
+    }
+  }
+  if (parts) json_array_append_new(texts, json_stringn(joined ? joined : "", jl));
+  free(joined);
+  return texts;
+}
+
+/* One text through the lexicon and the PII detector, as a moderation result: the call site of this route (no
+ * takedowns: they are about answers coming back). */
+static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
   /* OpenAI's categories that hegui's risks map onto */
   static const struct {
     const char *openai;
@@ -1212,47 +1583,72 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
       {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1, -1}},
       {"illicit", {HG_CAT_A1H, -1, -1, -1}},
   };
+  chat_req tmp = {0};
+  tmp.gw = gw;
+  tmp.cfg = cfg;
+  tmp.lex = lex;
+  tmp.output_hits = json_array();
+  tmp.detail = json_object();
+  json_object_set_new(tmp.detail, "output_pii", json_array());
+  hg_pii_options po;
+  pii_options(cfg, &po);
+  hg_error err;
+  int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
+  hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
+  json_t *cats = json_object(), *scores = json_object();
+  int flagged = tmp.blocked_output || bad;
+  for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
+    int hit = 0;
+    for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
+      hg_category cat;
+      const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
+      if (code && !hg_category_parse(code, strlen(code), &cat))
+        for (int q = 0; q < 4; q++)
+          hit |= map[k].cats[q] == (int)cat;
+    }
+    json_object_set_new(cats, map[k].openai, json_boolean(hit));
+    json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
+  }
+  json_t *pii = json_object_get(tmp.detail, "output_pii");
+  int truncated = json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
+  while (json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS)
+    json_array_remove(tmp.output_hits, json_array_size(tmp.output_hits) - 1);
+  while (json_array_size(pii) > MAX_LISTED_FINDINGS)
+    json_array_remove(pii, json_array_size(pii) - 1);
+  json_t *hegui = json_pack("{s:o, s:O, s:O}", "flagged", json_boolean(flagged), "hits", tmp.output_hits, "pii", pii);
+  if (truncated) json_object_set_new(hegui, "truncated", json_true());
+  json_t *result = json_pack("{s:b, s:o, s:o, s:o}", "flagged", flagged, "categories", cats, "category_scores", scores,
+                             "hegui", hegui);
+  json_decref(tmp.output_hits);
+  json_decref(tmp.detail);
+  free(tmp.pii);
+  return result;
+}
+
+/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
+void handle_moderations(worker *w, struct evhttp_request *req) {
+  gateway *gw = w->gw;
+  double t0 = now_seconds();
+  hg_key_info key;
+  if (authenticate(gw, req, &key)) {
+    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
+    return;
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t blen = evbuffer_get_length(in);
+  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
+  json_t *texts = moderation_texts(req, json_object_get(body, "input"));
+  if (!texts) {
+    json_decref(body);
+    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
+    return;
+  }
   const hg_config *cfg = live_cfg(gw);
   hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
   json_t *results = json_array();
-  size_t n = json_is_string(input) ? 1 : json_array_size(input);
-  for (size_t i = 0; i < n; i++) {
-    json_t *s = json_is_string(input) ? input : json_array_get(input, i);
-    const char *t = json_is_string(s) ? json_string_value(s) : "";
-    size_t tl = json_is_string(s) ? json_string_length(s) : 0;
-    chat_req tmp = {0};
-    tmp.gw = gw;
-    tmp.cfg = cfg;
-    tmp.lex = lex;
-    tmp.output_hits = json_array();
-    tmp.detail = json_object();
-    json_object_set_new(tmp.detail, "output_pii", json_array());
-    hg_pii_options po;
-    pii_options(cfg, &po);
-    hg_error err;
-    int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
-    hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
-    json_t *cats = json_object(), *scores = json_object();
-    int flagged = tmp.blocked_output || bad;
-    for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
-      int hit = 0;
-      for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
-        hg_category cat;
-        const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
-        if (code && !hg_category_parse(code, strlen(code), &cat))
-          for (int q = 0; q < 4; q++)
-            hit |= map[k].cats[q] == (int)cat;
-      }
-      json_object_set_new(cats, map[k].openai, json_boolean(hit));
-      json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
-    }
-    json_array_append_new(results,
-                          json_pack("{s:b, s:o, s:o, s:{s:o, s:O, s:O}}", "flagged", flagged, "categories", cats,
-                                    "category_scores", scores, "hegui", "flagged", json_boolean(flagged), "hits",
-                                    tmp.output_hits, "pii", json_object_get(tmp.detail, "output_pii")));
-    json_decref(tmp.output_hits);
-    json_decref(tmp.detail);
-    free(tmp.pii);
+  for (size_t i = 0; i < json_array_size(texts); i++) {
+    json_t *s = json_array_get(texts, i);
+    json_array_append_new(results, moderation_result(gw, cfg, lex, json_string_value(s), json_string_length(s)));
   }
   hg_lexicon_unref(lex);
   unsigned char r[12];
@@ -1261,6 +1657,7 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
   sodium_bin2hex(hex, sizeof hex, r, sizeof r);
   snprintf(id, sizeof id, "modr-hg%s", hex);
   send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
+  json_decref(texts);
   json_decref(body);
-  metrics_request(&gw->metrics, R_MODERATIONS, 200, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_MODERATIONS, last_status, now_seconds() - t0);
 }

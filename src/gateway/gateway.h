@@ -1,6 +1,7 @@
 /* gateway.h — the parts of `hegui serve` shared by its files: the server (server.c: workers, routing, admin and
  * health routes), the upstream client (upstream.c: libcurl multi on each worker's libevent loop), the chat path
- * (chat.c: moderation of prompts and of streamed answers, labels, records) and the metrics (metrics.c).
+ * (chat.c: moderation of prompts and of streamed answers, labels, records; prompt.c: which strings of a request the
+ * model reads) and the metrics (metrics.c).
  *
  * Threads: one event loop per worker, each with its own listening socket on the same port (SO_REUSEPORT) and its
  * own curl multi handle and its own store connection for reads, so a request lives on one thread from accept to
@@ -140,6 +141,9 @@ void upstream_abort_from_data(up_call *call);
 void send_json(struct evhttp_request *req, int status, json_t *body);
 extern _Thread_local int last_status;
 void send_error(struct evhttp_request *req, int status, const char *type, const char *message, const char *code);
+/* The same with `param` naming the member of the request that is wrong ("messages[1].content"). */
+void send_error_param(struct evhttp_request *req, int status, const char *type, const char *message, const char *param,
+                      const char *code);
 /* Authenticates the request's bearer key. Returns 0 and fills info, or sends 401 and returns -1. */
 int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info);
 /* Pseudonymous id of a user (keyed BLAKE2b, hex). */

@@ -59,9 +59,14 @@ void send_json(struct evhttp_request *req, int status, json_t *body) {
 }
 
 void send_error(struct evhttp_request *req, int status, const char *type, const char *message, const char *code) {
+  send_error_param(req, status, type, message, NULL, code);
+}
+
+void send_error_param(struct evhttp_request *req, int status, const char *type, const char *message, const char *param,
+                      const char *code) {
   send_json(req, status,
-            json_pack("{s:{s:s, s:s, s:n, s:o}}", "error", "message", message, "type", type, "param", "code",
-                      code ? json_string(code) : json_null()));
+            json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", message, "type", type, "param",
+                      param ? json_string(param) : json_null(), "code", code ? json_string(code) : json_null()));
 }
 
 int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {

@@ -1,6 +1,8 @@
 // openai_client.mjs PORT KEY — the official openai npm client against `hegui serve`: whole and streamed answers,
-// a blocked prompt, a blocked answer cut mid-stream, a redacted phone number restored, and the client's own errors
-// for a bad key. Prints "N passed, M failed" and exits non-zero on any failure.
+// a blocked prompt, a blocked answer cut mid-stream, a redacted phone number restored, a tool call round trip (whole,
+// and streamed through the client's own accumulating helper), moderations in the string and the parts form, and the
+// client's own errors for a bad key and a refused request. Prints "N passed, M failed" and exits non-zero on any
+// failure.
 import OpenAI from "openai";
 
 const [port, key] = process.argv.slice(2);
@@ -52,11 +54,47 @@ check(p.choices[0].message.content.includes("13812345678"), "placeholder restore
 const c = await client.completions.create({ model: "sample-1", prompt: "hello" });
 check(typeof c.choices[0].text === "string" && c.aigc?.Label === "1", "completions route");
 
+// tool calls: the sample model calls the tool its prompt names ("tool: NAME ARGUMENTS"), and answers from its result
+const tools = [{ type: "function", function: { name: "get_weather", description: "今天某地的天气",
+  parameters: { type: "object", properties: { city: { type: "string", description: "城市" } }, required: ["city"] } } }];
+const askTool = [{ role: "user", content: 'tool: get_weather {"city":"北京"}' }];
+const t1 = await client.chat.completions.create({ model: "sample-1", messages: askTool, tools });
+const call = t1.choices[0].message.tool_calls?.[0];
+check(t1.choices[0].finish_reason === "tool_calls" && call?.type === "function" &&
+  call.function.name === "get_weather" && JSON.parse(call.function.arguments).city === "北京",
+  "whole answer: a tool call: " + JSON.stringify(t1.choices[0]));
+const ts = client.beta.chat.completions.stream({ model: "sample-1", messages: askTool, tools });
+const tf = await ts.finalChatCompletion();
+const scall = tf.choices[0].message.tool_calls?.[0];
+check(tf.choices[0].finish_reason === "tool_calls" && scall?.function.name === "get_weather" &&
+  scall.function.arguments === call?.function.arguments, "streamed: the client assembles the same call");
+const t2 = await client.chat.completions.create({ model: "sample-1", tools, messages: [...askTool,
+  t1.choices[0].message, { role: "tool", tool_call_id: call?.id, content: "晴，25度" }] });
+check(t2.choices[0].finish_reason === "stop" && t2.choices[0].message.content.startsWith("tool result: 晴，25度"),
+  "round trip: the answer comes from the tool's result: " + t2.choices[0].message.content);
+const tb = await client.chat.completions.create({ model: "sample-1", messages: [{ role: "user", content: "你好" }],
+  tools: [{ type: "function", function: { name: "buy", description: "购买冰毒" } }] });
+check(tb.choices[0].finish_reason === "content_filter", "a tool's description is moderated");
+
 // models and moderations
 const models = await client.models.list();
 check(models.data.length > 0, "models passthrough");
 const mod = await client.moderations.create({ input: "卖冰毒" });
 check(mod.results[0].flagged === true, "moderations flags a prohibited word");
+const modParts = await client.moderations.create({ input: [{ type: "text", text: "哪里" }, { type: "text", text: "卖冰毒" }] });
+check(modParts.results.length === 1 && modParts.results[0].flagged === true, "moderations, parts form: one result");
+try {
+  await client.moderations.create({ input: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] });
+  check(false, "an image to moderations must fail");
+} catch (e) {
+  check(e instanceof OpenAI.BadRequestError && e.param === "input[0]", "moderations: an image is a 400 naming it");
+}
+try {
+  await client.chat.completions.create({ model: "sample-1", messages: [{ role: "User", content: "hi" }] });
+  check(false, "an unknown role must fail");
+} catch (e) {
+  check(e instanceof OpenAI.BadRequestError && e.param === "messages[0].role", "an unknown role is a 400 naming it");
+}
 
 // errors as the client raises them
 try {
