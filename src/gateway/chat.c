@@ -87,10 +87,8 @@ typedef struct chat_req {
   int saw_done_event;
   char finish_reason[32];
   json_t *usage;
-  hg_scanner *lsc;
-  hg_pii_scanner *psc;
+  hg_moderator *mod; /* the streamed answer's */
   hg_takedown_set *takedowns;
-  hg_takedown_scanner *tsc;
   char *held; /* model text from offset `released` on, not yet sent */
   size_t held_len, held_cap, released, fed;
   span_hit *pii;
@@ -115,10 +113,8 @@ static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
   if (c->first_byte_timer) event_free(c->first_byte_timer);
   if (c->body) evbuffer_free(c->body);
-  if (c->lsc) hg_scanner_free(c->lsc);
-  if (c->tsc) hg_takedown_scanner_free(c->tsc);
+  hg_moderator_free(c->mod);
   if (c->takedowns) hg_takedown_set_unref(c->takedowns);
-  if (c->psc) hg_pii_scanner_free(c->psc);
   hg_lexicon_unref(c->lex);
   hg_vault_free(c->vault);
   json_decref(c->detail);
@@ -267,49 +263,6 @@ static void add_visible(chat_req *c, const char *s, size_t n) {
 
 /* ---- moderation helpers ---- */
 
-typedef struct scan_acc {
-  chat_req *c;
-  const char *text;
-  json_t *hits;
-  int block;
-  span_hit *redact; /* lexicon spans to mask (category action redact) */
-  size_t nredact, redact_cap;
-  hg_category block_category;
-} scan_acc;
-
-static int lex_hit(void *ctx, const hg_hit *h) {
-  scan_acc *a = ctx;
-  hg_entry_info e;
-  if (hg_lexicon_entry(a->c->lex, h->entry, &e)) return 0;
-  const hg_config *cfg = a->c->cfg;
-  const char *effect = "record";
-  if (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) {
-    hg_verdict_action act = cfg->category_action[e.category];
-    if (e.action == HG_ACTION_REDACT && act == HG_VERDICT_BLOCK) act = HG_VERDICT_REDACT;
-    if (act == HG_VERDICT_BLOCK) {
-      if (!a->block) a->block_category = e.category;
-      a->block = 1;
-      effect = "block";
-    } else if (act == HG_VERDICT_REDACT) {
-      effect = "redact";
-      if (a->nredact == a->redact_cap) {
-        a->redact_cap = a->redact_cap ? a->redact_cap * 2 : 8;
-        span_hit *n = realloc(a->redact, a->redact_cap * sizeof *n);
-        if (!n) return 1;
-        a->redact = n;
-      }
-      a->redact[a->nredact++] = (span_hit){h->start, h->end, -1};
-    }
-  }
-  if (a->hits && json_array_size(a->hits) < 100) {
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category", hg_category_code(e.category), "mode",
-                  hg_mode_name(h->mode), "effect", effect, "start", (json_int_t)h->start, "end", (json_int_t)h->end);
-    json_array_append_new(a->hits, o);
-  }
-  return 0;
-}
-
 static int span_cmp(const void *x, const void *y) {
   const span_hit *a = x, *b = y;
   return a->start < b->start ? -1 : a->start > b->start;
@@ -326,72 +279,104 @@ static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
   return 0;
 }
 
-typedef struct pii_acc {
-  chat_req *c;
-  span_hit *v;
-  size_t n, cap;
-  json_t *log;
-} pii_acc;
+/* Every text of a request is judged by the moderator (hegui/moderate.h) under the policy of the configuration the
+ * request holds: a prompt in the input direction, an answer (whole, streamed, or a tool call) in the output
+ * direction. What a finding does is the policy's business (hg_policy_effect); here it is only carried out. */
+static hg_policy *req_policy(const chat_req *c) { return ((live_config *)(void *)c->cfg)->policy; }
 
-static int pii_hit(void *ctx, const hg_pii_hit *h) {
-  pii_acc *a = ctx;
-  if (a->log && json_array_size(a->log) < 100)
-    json_array_append_new(a->log, json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start",
-                                            (json_int_t)h->start, "end", (json_int_t)h->end));
-  return add_span(&a->v, &a->n, &a->cap, (span_hit){h->start, h->end, (int)h->type}) ? 1 : 0;
+#define MAX_LOGGED_FINDINGS 100 /* per list in a record: a text full of hits must not swell it */
+
+/* Takes the reasons the moderator has found so far: each is listed in the record (personal data in pii_log, the rest
+ * in hits_log), the first block names its category, a review marks the request, and redactions are gathered as
+ * spans (type: the hg_pii_type, or -1 for a mask). Returns -1 when a span could not be kept (out of memory). */
+static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
+                        span_hit **spans, size_t *nspans, size_t *cap) {
+  size_t n;
+  const hg_reason *r = hg_moderator_reasons(m, &n);
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const hg_reason *x = &r[i];
+    const char *effect = x->effect == HG_DECIDE_ALLOW ? "record" : hg_decision_name(x->effect);
+    if (x->detector == HG_DETECTOR_PII) {
+      if (pii_log && json_array_size(pii_log) < MAX_LOGGED_FINDINGS)
+        json_array_append_new(pii_log, json_pack("{s:s, s:s, s:I, s:I}", "type", x->rule, "effect", effect, "start",
+                                                 (json_int_t)x->start, "end", (json_int_t)x->end));
+    } else if (x->detector == HG_DETECTOR_TEXT) {
+      json_object_set_new(c->detail, error_key, json_string(x->rule));
+    } else if (hits_log && json_array_size(hits_log) < MAX_LOGGED_FINDINGS) {
+      json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "detector", hg_detector_name(x->detector), "entry",
+                            x->rule, "category", hg_category_code(x->category), "effect", effect, "start",
+                            (json_int_t)x->start, "end", (json_int_t)x->end);
+      if (x->detector == HG_DETECTOR_LEXICON) json_object_set_new(o, "mode", json_string(hg_mode_name(x->mode)));
+      if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(o, "takedown_id", json_integer(x->rule_id));
+      json_array_append_new(hits_log, o);
+    }
+    if (x->effect == HG_DECIDE_BLOCK && !json_object_get(c->detail, "block_category")) {
+      const char *cat = x->detector == HG_DETECTOR_TAKEDOWN ? "takedown"
+                        : x->detector == HG_DETECTOR_TEXT   ? "text"
+                                                            : hg_category_code(x->category);
+      json_object_set_new(c->detail, "block_category", json_string(cat));
+      if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(c->detail, "takedown_id", json_integer(x->rule_id));
+    } else if (x->effect == HG_DECIDE_REVIEW) {
+      json_object_set_new(c->detail, "review", json_true());
+    } else if (x->effect == HG_DECIDE_REDACT && spans &&
+               add_span(spans, nspans, cap,
+                        (span_hit){x->start, x->end, x->detector == HG_DETECTOR_PII ? (int)x->rule_id : -1})) {
+      failed = 1;
+    }
+  }
+  hg_moderator_forget_reasons(m);
+  return failed ? -1 : 0;
 }
 
-static void pii_options(const hg_config *cfg, hg_pii_options *po) {
-  hg_pii_options_init(po);
-  po->types = cfg->pii_types;
+/* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
+ * the redaction spans, sorted (malloc-ed; NULL when none). */
+static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
+                                  size_t *nspans) {
+  const char *error_key = dir == HG_DIR_INPUT ? "input_error" : "output_error";
+  json_t *hits = dir == HG_DIR_INPUT ? c->input_hits : c->output_hits;
+  json_t *pii = dir == HG_DIR_INPUT ? c->input_pii : json_object_get(c->detail, "output_pii");
+  *spans = NULL;
+  *nspans = 0;
+  size_t cap = 0;
+  hg_moderator *m;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_moderator_new(req_policy(c), dir, c->lex, c->takedowns, &m, &err)) {
+    json_object_set_new(c->detail, error_key, json_string(err.message)); /* what cannot be judged is not passed */
+    return HG_DECIDE_BLOCK;
+  }
+  hg_status st = hg_moderator_feed(m, text, len, &err);
+  if (!st) st = hg_moderator_finish(m, &err);
+  int lost = take_reasons(c, m, hits, pii, error_key, spans, nspans, &cap);
+  hg_decision d = hg_moderator_decision(m);
+  hg_moderator_free(m);
+  if (st || lost) d = HG_DECIDE_BLOCK;
+  if (*nspans) qsort(*spans, *nspans, sizeof **spans, span_cmp);
+  return d;
 }
 
 /* Moderates one prompt text: the request's strings joined as the model reads them (prompt.c). Returns -1 when it
  * blocks; otherwise 0 with *edits (malloc-ed, sorted, not overlapping; NULL when there are none) saying what to
- * replace before the request leaves: personal data by a placeholder from the vault, redact-spans by asterisks. */
+ * replace before the request leaves: personal data by a placeholder from the vault, other redactions by asterisks. */
 static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit **edits, size_t *nedits) {
-  scan_acc a = {c, text, c->input_hits, 0, NULL, 0, 0, HG_CAT_CUSTOM};
-  hg_error err;
   *edits = NULL;
   *nedits = 0;
-  if (hg_lexicon_scan(c->lex, text, len, lex_hit, &a, &err)) {
-    /* text that is not UTF-8 is refused: fail closed */
-    json_object_set_new(c->detail, "input_error", json_string(err.message));
-    free(a.redact);
+  span_hit *v;
+  size_t nv;
+  if (moderate_whole(c, HG_DIR_INPUT, text, len, &v, &nv) == HG_DECIDE_BLOCK) {
+    free(v);
     return -1;
   }
-  if (a.block) {
-    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(a.block_category)));
-    free(a.redact);
-    return -1;
-  }
-  pii_acc p = {c, a.redact, a.nredact, a.redact_cap, c->input_pii};
-  if (c->cfg->pii_action != HG_VERDICT_ALLOW) {
-    hg_pii_options po;
-    pii_options(c->cfg, &po);
-    if (hg_pii_scan(&po, text, len, pii_hit, &p, &err)) {
-      free(p.v);
-      return -1;
-    }
-  }
-  if (p.n && c->cfg->pii_action == HG_VERDICT_BLOCK) {
-    for (size_t i = 0; i < p.n; i++)
-      if (p.v[i].type >= 0) {
-        json_object_set_new(c->detail, "block_category", json_string("pii"));
-        free(p.v);
-        return -1;
-      }
-  }
-  if (!p.n) return 0;
-  qsort(p.v, p.n, sizeof *p.v, span_cmp);
-  prompt_edit *out = calloc(p.n, sizeof *out);
+  if (!nv) return 0;
+  prompt_edit *out = calloc(nv, sizeof *out);
   if (!out) { /* what could not be replaced must not leave */
-    free(p.v);
+    free(v);
     return -1;
   }
   size_t n = 0, pos = 0;
-  for (size_t i = 0; i < p.n; i++) {
-    span_hit *s = &p.v[i];
+  for (size_t i = 0; i < nv; i++) {
+    span_hit *s = &v[i];
     if (s->start < pos) continue;
     prompt_edit *e = &out[n++];
     *e = (prompt_edit){s->start, s->end, s->type < 0, ""};
@@ -400,7 +385,7 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
       strcpy(e->replacement, "<REDACTED>");
     pos = s->end;
   }
-  free(p.v);
+  free(v);
   *edits = out;
   *nedits = n;
   return 0;
@@ -418,6 +403,12 @@ static char *render_output(chat_req *c, const char *raw, size_t len, size_t base
     size_t s = pii[i].start < base ? 0 : pii[i].start - base, e = pii[i].end - base > len ? len : pii[i].end - base;
     if (s < pos) continue;
     append(&masked, &ml, &mc, raw + pos, s - pos, (size_t)-1);
+    if (pii[i].type < 0) { /* a redacted lexicon entry or rule: one asterisk per character */
+      for (size_t k = s; k < e; k++)
+        if (((unsigned char)raw[k] & 0xC0) != 0x80) append(&masked, &ml, &mc, "*", 1, (size_t)-1);
+      pos = e;
+      continue;
+    }
     char *rep;
     size_t rl;
     if (!hg_redact_value(&ro, NULL, (hg_pii_type)pii[i].type, raw + s, e - s, &rep, &rl, NULL)) {
@@ -655,68 +646,13 @@ static void stream_end(chat_req *c, const char *finish_reason) {
   finish(c, 200);
 }
 
-static int out_lex_hit(void *ctx, const hg_hit *h) {
-  chat_req *c = ctx;
-  hg_entry_info e;
-  if (hg_lexicon_entry(c->lex, h->entry, &e)) return 0;
-  int block = (e.action == HG_ACTION_BLOCK || e.action == HG_ACTION_REDACT) &&
-              c->cfg->category_action[e.category] != HG_VERDICT_ALLOW;
-  if (json_array_size(c->output_hits) < 100)
-    json_array_append_new(c->output_hits, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "entry", e.text, "category",
-                                                    hg_category_code(e.category), "mode", hg_mode_name(h->mode),
-                                                    "effect", block ? "block" : "record", "start", (json_int_t)h->start,
-                                                    "end", (json_int_t)h->end));
-  if (block && !c->blocked_output) {
-    c->blocked_output = 1;
-    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(e.category)));
-  }
-  return 0;
-}
-
-static int out_pii_hit(void *ctx, const hg_pii_hit *h) {
-  chat_req *c = ctx;
-  if (c->cfg->pii_action == HG_VERDICT_ALLOW) return 0;
-  json_t *log = json_object_get(c->detail, "output_pii");
-  if (json_array_size(log) < 100) /* listed like lexicon hits: an answer full of numbers must not swell its record */
-    json_array_append_new(log, json_pack("{s:s, s:I, s:I}", "type", hg_pii_type_name(h->type), "start",
-                                         (json_int_t)h->start, "end", (json_int_t)h->end));
-  if (c->cfg->pii_action == HG_VERDICT_BLOCK) c->blocked_output = 1;
-  add_span(&c->pii, &c->npii, &c->pii_cap, (span_hit){h->start, h->end, (int)h->type});
-  return 0;
-}
-
 /* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */
 
 /* Moderates one whole text of the answer: a whole answer's content, or a tool call's name and arguments joined by a
- * line break, with the lexicon, the PII detector and the takedown fingerprints. Returns 1 when it blocks
- * (c->blocked_output is set and the record says why); otherwise 0 with *pii (malloc-ed, sorted, NULL when empty) the
- * new personal data to mask. This is the one call site of the one-shot answer scanners; a stream's content goes
- * through stream_content and the streaming scanners instead. */
+ * line break. Returns 1 when it blocks (c->blocked_output is set and the record says why); otherwise 0 with *pii
+ * (malloc-ed, sorted, NULL when empty) the spans to mask. A stream's content goes through stream_content. */
 static int moderate_answer_text(chat_req *c, const char *text, size_t len, span_hit **pii, size_t *npii) {
-  /* out_pii_hit gathers into c->pii, where a stream keeps the spans of its held text: those wait aside */
-  span_hit *stream_pii = c->pii;
-  size_t stream_npii = c->npii, stream_cap = c->pii_cap;
-  c->pii = NULL;
-  c->npii = c->pii_cap = 0;
-  hg_error err;
-  hg_pii_options po;
-  pii_options(c->cfg, &po);
-  if (hg_lexicon_scan(c->lex, text, len, out_lex_hit, c, &err) || hg_pii_scan(&po, text, len, out_pii_hit, c, &err))
-    c->blocked_output = 1;
-  int64_t taken_down = 0;
-  if (!c->blocked_output && c->takedowns && hg_takedown_match(c->takedowns, text, len, &taken_down, &err))
-    c->blocked_output = 1;
-  if (!c->blocked_output && taken_down) {
-    c->blocked_output = 1;
-    json_object_set_new(c->detail, "block_category", json_string("takedown"));
-    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
-  }
-  *pii = c->pii;
-  *npii = c->npii;
-  if (*npii) qsort(*pii, *npii, sizeof **pii, span_cmp);
-  c->pii = stream_pii;
-  c->npii = stream_npii;
-  c->pii_cap = stream_cap;
+  if (moderate_whole(c, HG_DIR_OUTPUT, text, len, pii, npii) == HG_DECIDE_BLOCK) c->blocked_output = 1;
   return c->blocked_output;
 }
 
@@ -978,6 +914,9 @@ static int stream_delta_calls(chat_req *c, json_t *delta) {
 
 /* Sends the held text up to stream offset `to`, rendered. */
 static void release(chat_req *c, size_t to) {
+  /* a redaction is rendered whole (a mask keeps the last characters of the whole value): never cut one */
+  for (size_t i = 0; i < c->npii; i++)
+    if (c->pii[i].start < to && c->pii[i].end > to) to = c->pii[i].start;
   if (to <= c->released) return;
   size_t n = to - c->released, ol;
   char *out = render_output(c, c->held, n, c->released, c->pii, c->npii, &ol);
@@ -1002,31 +941,24 @@ static void stream_block(chat_req *c) {
   stream_end(c, "content_filter");
 }
 
-/* New model text: scan, then release what is certain. */
+/* Takes what the stream's moderator found; a block stops the answer. */
+static void stream_reasons(chat_req *c) {
+  if (take_reasons(c, c->mod, c->output_hits, json_object_get(c->detail, "output_pii"), "output_error", &c->pii,
+                   &c->npii, &c->pii_cap) ||
+      hg_moderator_decision(c->mod) == HG_DECIDE_BLOCK)
+    c->blocked_output = 1;
+}
+
+/* New model text: moderate, then release what is certain. */
 static void stream_content(chat_req *c, const char *s, size_t n) {
   if (!n || c->blocked_output) return;
   append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
   append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1);
   c->fed += n;
-  hg_error err;
-  if (hg_scanner_feed(c->lsc, s, n, &err) || hg_pii_scanner_feed(c->psc, s, n, &err)) {
-    json_object_set_new(c->detail, "output_error", json_string(err.message));
-    c->blocked_output = 1;
-  }
-  int64_t taken_down = 0;
-  if (c->tsc && !c->blocked_output && hg_takedown_scanner_feed(c->tsc, s, n, &taken_down, &err)) {
-    c->blocked_output = 1;
-    json_object_set_new(c->detail, "output_error", json_string(err.message));
-  }
-  if (c->tsc && !c->blocked_output && taken_down) {
-    /* reported content is coming back: stop it from here on */
-    c->blocked_output = 1;
-    json_object_set_new(c->detail, "block_category", json_string("takedown"));
-    json_object_set_new(c->detail, "takedown_id", json_integer(taken_down));
-  }
+  hg_moderator_feed(c->mod, s, n, NULL); /* a failure is a block reason: what cannot be read is not sent */
+  stream_reasons(c);
   if (c->blocked_output) return;
-  size_t lp = hg_scanner_pending_suffix_len(c->lsc), pp = hg_pii_scanner_pending_suffix_len(c->psc);
-  size_t hold = lp > pp ? lp : pp;
+  size_t hold = hg_moderator_pending_suffix_len(c->mod);
   size_t vp = hg_vault_pending_len(c->held, c->held_len);
   if (vp > hold) hold = vp;
   if (hold > c->held_len) hold = c->held_len;
@@ -1036,16 +968,17 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   while (hold > mx && !atomic_compare_exchange_weak(&c->gw->metrics.holdback_bytes_max, &mx, hold)) {
   }
   stream_start(c);
+  if (c->npii > 1) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
   release(c, c->fed - hold);
 }
 
 /* The model's answer ended (normally or not): decide what is still held, then close. */
 static void stream_close(chat_req *c, const char *error) {
   if (c->done) return;
-  hg_error err;
-  if (!c->blocked_output && (hg_scanner_finish(c->lsc, &err) || hg_pii_scanner_finish(c->psc, &err))) {
-    json_object_set_new(c->detail, "output_error", json_string(err.message));
-    c->blocked_output = 1;
+  if (!c->blocked_output) {
+    hg_moderator_finish(c->mod, NULL);
+    stream_reasons(c);
+    if (c->npii > 1) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
   }
   if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
   if (c->blocked_output) {
@@ -1480,21 +1413,13 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   json_decref(body);
   up_handlers h;
   if (c->stream) {
-    if (hg_scanner_new(c->lex, out_lex_hit, c, &c->lsc)) c->lsc = NULL;
-    hg_pii_options po;
-    pii_options(cfg, &po);
-    if (hg_pii_scanner_new(&po, out_pii_hit, c, &c->psc)) c->psc = NULL;
-    if (c->takedowns && hg_takedown_scanner_new(c->takedowns, &c->tsc)) {
-      c->tsc = NULL;
-      c->blocked_output = 1; /* fail closed: an answer that cannot be checked is not sent */
-      json_object_set_new(c->detail, "output_error", json_string("takedown check unavailable"));
-    }
+    if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
     h = (up_handlers){on_stream_data, on_stream_done, c};
   } else {
     c->body = evbuffer_new();
     h = (up_handlers){on_whole_data, on_whole_done, c};
   }
-  if (out && (!c->stream || (c->lsc && c->psc)) && (c->stream || c->body))
+  if (out && (!c->stream || c->mod) && (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
     c->call = upstream_start(w->up, "POST", chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
   free(out);
   if (!c->call) {
@@ -1568,8 +1493,9 @@ static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
   return texts;
 }
 
-/* One text through the lexicon and the PII detector, as a moderation result: the call site of this route (no
- * takedowns: they are about answers coming back). */
+/* One text through the moderator in the input direction (what a provider checks with this route is what users
+ * send; takedowns are about answers coming back and do not run), as a moderation result. flagged is true when the
+ * verdict is block or review: what a provider would act on; the verdict itself is in hegui.verdict. */
 static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
   /* OpenAI's categories that hegui's risks map onto */
   static const struct {
@@ -1587,41 +1513,45 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
   tmp.gw = gw;
   tmp.cfg = cfg;
   tmp.lex = lex;
-  tmp.output_hits = json_array();
+  tmp.input_hits = json_array();
+  tmp.input_pii = json_array();
   tmp.detail = json_object();
-  json_object_set_new(tmp.detail, "output_pii", json_array());
-  hg_pii_options po;
-  pii_options(cfg, &po);
-  hg_error err;
-  int bad = hg_lexicon_scan(lex, t, tl, out_lex_hit, &tmp, &err) != HG_OK;
-  hg_pii_scan(&po, t, tl, out_pii_hit, &tmp, &err);
+  span_hit *spans;
+  size_t nspans;
+  hg_decision d = moderate_whole(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans);
+  free(spans);
   json_t *cats = json_object(), *scores = json_object();
-  int flagged = tmp.blocked_output || bad;
+  int flagged = d == HG_DECIDE_BLOCK || d == HG_DECIDE_REVIEW;
   for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
     int hit = 0;
-    for (size_t h = 0; h < json_array_size(tmp.output_hits); h++) {
+    for (size_t h = 0; h < json_array_size(tmp.input_hits); h++) {
       hg_category cat;
-      const char *code = json_string_value(json_object_get(json_array_get(tmp.output_hits, h), "category"));
-      if (code && !hg_category_parse(code, strlen(code), &cat))
+      json_t *x = json_array_get(tmp.input_hits, h);
+      const char *code = json_string_value(json_object_get(x, "category"));
+      if (strcmp(json_string_value(json_object_get(x, "effect")), "record") && code &&
+          !hg_category_parse(code, strlen(code), &cat))
         for (int q = 0; q < 4; q++)
           hit |= map[k].cats[q] == (int)cat;
     }
     json_object_set_new(cats, map[k].openai, json_boolean(hit));
     json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
   }
-  json_t *pii = json_object_get(tmp.detail, "output_pii");
-  int truncated = json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
-  while (json_array_size(tmp.output_hits) > MAX_LISTED_FINDINGS)
-    json_array_remove(tmp.output_hits, json_array_size(tmp.output_hits) - 1);
+  json_t *hits = tmp.input_hits, *pii = tmp.input_pii;
+  int truncated = json_array_size(hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
+  while (json_array_size(hits) > MAX_LISTED_FINDINGS)
+    json_array_remove(hits, json_array_size(hits) - 1);
   while (json_array_size(pii) > MAX_LISTED_FINDINGS)
     json_array_remove(pii, json_array_size(pii) - 1);
-  json_t *hegui = json_pack("{s:o, s:O, s:O}", "flagged", json_boolean(flagged), "hits", tmp.output_hits, "pii", pii);
+  json_t *hegui = json_pack("{s:o, s:s, s:O, s:O}", "flagged", json_boolean(flagged), "verdict", hg_decision_name(d),
+                            "hits", hits, "pii", pii);
+  json_t *error = json_object_get(tmp.detail, "input_error");
+  if (error) json_object_set(hegui, "error", error);
   if (truncated) json_object_set_new(hegui, "truncated", json_true());
   json_t *result = json_pack("{s:b, s:o, s:o, s:o}", "flagged", flagged, "categories", cats, "category_scores", scores,
                              "hegui", hegui);
-  json_decref(tmp.output_hits);
+  json_decref(tmp.input_hits);
+  json_decref(tmp.input_pii);
   json_decref(tmp.detail);
-  free(tmp.pii);
   return result;
 }
 

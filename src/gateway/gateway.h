@@ -21,6 +21,7 @@
 #include "hegui/identity.h"
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
+#include "hegui/moderate.h"
 #include "hegui/pii.h"
 #include "hegui/store.h"
 #include "hegui/takedown.h"
@@ -152,7 +153,8 @@ void sha256_hex(const void *data, size_t len, char out[65]);
 double now_seconds(void);
 
 typedef struct live_config {
-  hg_config cfg; /* first: a hg_config pointer from live_cfg is the live_config's */
+  hg_config cfg;     /* first: a hg_config pointer from live_cfg is the live_config's */
+  hg_policy *policy; /* built from cfg: what every text of a request holding this configuration is judged by */
   atomic_int refs;
   int64_t retired_ms; /* 0 while live */
 } live_config;

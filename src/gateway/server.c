@@ -228,12 +228,18 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
     free(owned);
     return -1;
   }
+  if (hg_policy_from_config(next, &fresh->policy, &err)) {
+    snprintf(msg, cap, "policy: %s", err.message);
+    free(fresh);
+    free(owned);
+    return -1;
+  }
   char sha[65] = "";
   if (text) sha256_hex(text, len, sha);
   free(owned);
   char changed[400];
   hg_config *parsed = malloc(sizeof *parsed);
-  if (!parsed) return free(fresh), snprintf(msg, cap, "out of memory"), -1;
+  if (!parsed) return hg_policy_unref(fresh->policy), free(fresh), snprintf(msg, cap, "out of memory"), -1;
   *parsed = *next;
   pthread_mutex_lock(&gw->config_lock);
   keep_fixed(&gw->cfg, &gw->file_cfg, next, changed, sizeof changed);
@@ -244,6 +250,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   if (load_lexicon_for(next, &lex, source, sizeof source, &err)) {
     pthread_mutex_unlock(&gw->config_lock);
     snprintf(msg, cap, "lexicon: %s", err.message);
+    hg_policy_unref(fresh->policy);
     free(fresh);
     free(parsed);
     return -1;
@@ -252,6 +259,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   if (!r) {
     pthread_mutex_unlock(&gw->config_lock);
     hg_lexicon_unref(lex);
+    hg_policy_unref(fresh->policy);
     free(fresh);
     free(parsed);
     return snprintf(msg, cap, "out of memory"), -1;
@@ -267,9 +275,10 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   size_t kept = 0;
   for (size_t i = 0; i < gw->nretired; i++) {
     live_config *l = gw->retired[i];
-    if (atomic_load(&l->refs) == 0 && now - l->retired_ms > RETIRE_GRACE_MS)
+    if (atomic_load(&l->refs) == 0 && now - l->retired_ms > RETIRE_GRACE_MS) {
+      hg_policy_unref(l->policy);
       free(l);
-    else
+    } else
       gw->retired[kept++] = l;
   }
   gw->nretired = kept;
@@ -649,6 +658,10 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   live_config *live = calloc(1, sizeof *live);
   if (!live) return snprintf(msg, cap, "out of memory"), -1;
   live->cfg = gw->cfg;
+  if (hg_policy_from_config(&live->cfg, &live->policy, &err)) {
+    free(live);
+    return snprintf(msg, cap, "policy: %s", err.message), -1;
+  }
   atomic_store(&gw->live, live);
   gw->config_loaded_ms = now_ms();
   if (gw->config_path[0]) {
@@ -696,9 +709,13 @@ void gateway_close(gateway *gw) {
     fprintf(stderr, "hegui: %d identity verification(s) still running at exit\n", atomic_load(&gw->verifying));
     return;
   }
-  free(atomic_exchange(&gw->live, NULL));
-  for (size_t i = 0; i < gw->nretired; i++)
+  live_config *live = atomic_exchange(&gw->live, NULL);
+  if (live) hg_policy_unref(live->policy);
+  free(live);
+  for (size_t i = 0; i < gw->nretired; i++) {
+    hg_policy_unref(gw->retired[i]->policy);
     free(gw->retired[i]);
+  }
   free(gw->retired);
   gw->retired = NULL;
   gw->nretired = 0;

@@ -111,7 +111,7 @@ def verify_label(data, response_json):
 
 def audit_records(data):
     out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [json.loads(line) for line in out.split("\n") if line.strip()]  # not splitlines: U+2028 may be in a text
 
 
 NOTICE = "本内容由人工智能生成"
@@ -322,9 +322,12 @@ class FakeUpstream(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    calls = set()  # the seeds the gateway let through to the model
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         seed = int(body["messages"][-1]["content"].split("#")[1])
+        FakeUpstream.calls.add(seed)
         answer = FakeUpstream.answers[seed]
         rnd = random.Random(seed)
         events = [{"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "fake",
@@ -363,20 +366,41 @@ def leak_test(data, lex):
     cfg = os.path.join(TMP, "leak.yaml")
     with open(cfg, "w") as f:
         f.write("workers: 2\ndata_dir: %s\nlexicon: %s\nupstream:\n  url: http://127.0.0.1:%d\n"
-                "policy:\n  input:\n    roles: [system]\n" % (data, lex, fport))
+                "policy:\n  input:\n    roles: [system]\n"
+                "strikes:\n  suspend_in_a_row: 1000\n  suspend_per_day: 100000\n" % (data, lex, fport))
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
     key = keys_create(data, "leaktest")
+    reviewer = keys_create(data, "leakreviewer", "reviewer")
     filler = "今天的天气很好我们一起去公园散步然后吃饭聊天看书写字"
-    words = ["冰毒", "冰 毒", "法轮功", "法-轮-功"]
+    # a line break inside a word is noise like a space (CR LF counts once)
+    words = ["冰毒", "冰 毒", "法轮功", "法-轮-功", "冰\n毒", "法\n轮\n功", "法\r\n轮功", "冰\u2028毒"]
+    # a reported answer, taken down: it must not come back, not even its first part (none of its characters are in
+    # the filler, so what was released can be compared by position)
+    taken = "据可靠消息某某企业的董事长已经携款潜逃至海外其公司账户里的全部资金早已被转移干净投资者请尽快报警维权不要再相信任何说法"
+    s, _, p = request(port, "POST", "/admin/takedowns", {"text": taken}, reviewer)
+    check(s == 201, "a takedown for the leak test: %s %s" % (s, p[:200]))
+    # takedowns reach the gateway's set within a second: wait until a copy is blocked (a condition, not a sleep)
+    FakeUpstream.answers[-1] = taken
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        _, _, st, _ = chat(port, key, "case #-1#", stream=True)
+        if st["finish"] == "content_filter":
+            break
+        time.sleep(0.1)
+    check(st["finish"] == "content_filter", "the takedown is applied: %s" % st)
     phones = ["13812345678", "139 1234 5678", "+86 137-1234-5678"]
     n = int(os.environ.get("HG_LEAK_CASES", "2000"))
-    leaks = blocked = masked = 0
+    leaks = blocked = masked = taken_down = 0
     try:
         for seed in range(n):
             rnd = random.Random(seed)
             a = "".join(rnd.choice(filler) for _ in range(rnd.randint(5, 60)))
             word = phone = None
-            if rnd.random() < 0.5:
+            if rnd.random() < 0.15:
+                word = taken[:rnd.randint(len(taken) * 3 // 4, len(taken))]  # most of it is enough to block
+                taken_down += 1
+                a += word
+            elif rnd.random() < 0.5:
                 word = rnd.choice(words)
                 a += word
             a += "".join(rnd.choice(filler) for _ in range(rnd.randint(0, 30)))
@@ -394,18 +418,50 @@ def leak_test(data, lex):
                 # nothing at or after the word's first character
                 if not a.startswith(released) or len(released) > cut:
                     leaks += 1
+                    if leaks <= 3:
+                        print("leak: %r -> %r (%s)" % (a, got, st["finish"]), flush=True)
             digits = "".join(ch for ch in (phone or "") if ch.isdigit())
             if phone and (phone in got or (digits and digits[-8:-4] in got.replace(" ", "").replace("-", ""))):
                 leaks += 1
+                if leaks <= 3:
+                    print("leak of a number: %r -> %r (%s)" % (a, got, st["finish"]), flush=True)
             if phone and not word:
                 masked += "****" in got
+        # prompts: an entry split across messages or parts, with or without a line break or a space in between,
+        # is judged as the model reads the conversation (joined by line breaks): refused, the model never called
+        prompt_cases = prompt_leaks = 0
+        for seed in range(n, n + n // 4):
+            rnd = random.Random(seed)
+            word = rnd.choice(["法轮功", "冰毒"])
+            cut = rnd.randint(1, len(word) - 1)
+            first, rest = word[:cut], word[cut:]
+            if rnd.random() < 0.3:
+                first += rnd.choice(["\n", " ", "\r\n"])
+            lead = "".join(rnd.choice(filler) for _ in range(rnd.randint(0, 10)))
+            if rnd.random() < 0.5:  # two system messages (the leak test's policy moderates system messages)
+                msgs = [{"role": "system", "content": lead + first}, {"role": "system", "content": rest}]
+            else:  # two text parts of one message
+                msgs = [{"role": "system", "content": [{"type": "text", "text": lead + first},
+                                                       {"type": "text", "text": rest}]}]
+            msgs.append({"role": "user", "content": "case #%d#" % seed})
+            FakeUpstream.answers[seed] = "好的"
+            s, _, p = request(port, "POST", "/v1/chat/completions",
+                              {"model": "sample-1", "messages": msgs, "stream": rnd.random() < 0.5}, key)
+            prompt_cases += 1
+            if s != 200 or b"content_filter" not in p or seed in FakeUpstream.calls:
+                prompt_leaks += 1
+                if prompt_leaks <= 3:
+                    print("prompt passed: %r -> %s %r" % (msgs, s, p[:300]), flush=True)
     finally:
         gw.kill()
         srv.shutdown()
-    print("leak test: %d randomly chunked answers, %d blocked, %d with a masked number, %d leaks" %
-          (n, blocked, masked, leaks), flush=True)
-    check(leaks == 0, "no leaked bytes of blocked words or unredacted numbers (%d leaks)" % leaks)
+    print("leak test: %d randomly chunked answers, %d blocked (%d taken-down copies), %d with a masked number, "
+          "%d leaks; %d prompts split across messages or parts, %d passed" %
+          (n, blocked, taken_down, masked, leaks, prompt_cases, prompt_leaks), flush=True)
+    check(leaks == 0, "no leaked bytes of blocked words, taken-down text or unredacted numbers (%d leaks)" % leaks)
     check(blocked > n // 4, "the leak test did block answers (%d)" % blocked)
+    check(taken_down > n // 10, "the leak test did send taken-down copies (%d)" % taken_down)
+    check(prompt_leaks == 0, "no prompt split across messages or parts reached the model (%d did)" % prompt_leaks)
 
 
 if __name__ == "__main__":

@@ -233,6 +233,7 @@ def surface_cases(port, key, data):
 def join_cases(port, key, data):
     # an entry split across turns or parts gets the verdict of the joined text (turns and parts joined by "\n")
     joined_flagged = flagged(port, key, "法轮\n功")
+    check(joined_flagged, "a line break inside an entry is noise: 法轮\\n功 is flagged by /v1/moderations")
     for what, messages in (("two user messages", [user("法轮"), user("功")]),
                            ("two text parts", [{"role": "user", "content": [{"type": "text", "text": "法轮"},
                                                                             {"type": "text", "text": "功"}]}]),
@@ -242,9 +243,6 @@ def join_cases(port, key, data):
         check(s == 200 and blocked == joined_flagged,
               "an entry split across %s is judged as the joined text 法轮\\n功 (flagged: %s): %s" %
               (what, joined_flagged, finish_of(j)))
-    if not joined_flagged:
-        print("note: the lexicon does not yet let an entry span a line break; the split-entry checks pass on the "
-              "joined text's verdict (not blocked) until it does", flush=True)
     # edits land in the string they belong to; the record holds the joined text as it left
     messages = [user("echo: 我的电话"), {"role": "user", "content": [
         {"type": "text", "text": "是 13812345678"}, {"type": "text", "text": "内部代号是X"}]}]
