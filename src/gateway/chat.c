@@ -210,12 +210,18 @@ static void finish(chat_req *c, int status) {
   }
   if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
   if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
+  /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
+  if (!strcmp(c->verdict, "allow") && json_is_true(json_object_get(c->detail, "review"))) c->verdict = "review";
   finish_record(c);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
     quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
   metrics *m = &c->gw->metrics;
-  int v = !strcmp(c->verdict, "block") ? 2 : !strcmp(c->verdict, "redact") ? 1 : !strcmp(c->verdict, "allow") ? 0 : -1;
+  int v = !strcmp(c->verdict, "block")    ? 2
+          : !strcmp(c->verdict, "redact") ? 1
+          : !strcmp(c->verdict, "review") ? 3
+          : !strcmp(c->verdict, "allow")  ? 0
+                                          : -1;
   if (v >= 0) atomic_fetch_add(&m->verdicts[v], 1);
   if (v == 2) {
     hg_category cat;

@@ -31,7 +31,7 @@
 #define METRIC_LATENCY_BUCKETS 12
 typedef struct metrics {
   atomic_ullong requests[8][6];                          /* route x status class (1xx..5xx, other) */
-  atomic_ullong verdicts[3];                             /* allow, redact, block */
+  atomic_ullong verdicts[4];                             /* allow, redact, block, review */
   atomic_ullong verdict_category[HG_CATEGORY_COUNT + 1]; /* blocks by category; last = pii */
   atomic_ullong latency_bucket[8][METRIC_LATENCY_BUCKETS + 1];
   atomic_ullong latency_sum_us[8];

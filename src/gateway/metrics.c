@@ -67,8 +67,8 @@ char *metrics_render(const metrics *m) {
     }
   put(&o, "# HELP hegui_verdicts_total Moderation verdicts of completion requests.\n"
           "# TYPE hegui_verdicts_total counter\n");
-  static const char *const vnames[3] = {"allow", "redact", "block"};
-  for (int v = 0; v < 3; v++)
+  static const char *const vnames[4] = {"allow", "redact", "block", "review"};
+  for (int v = 0; v < 4; v++)
     put(&o, "hegui_verdicts_total{verdict=\"%s\"} %llu\n", vnames[v], atomic_load(&m->verdicts[v]));
   put(&o, "# HELP hegui_blocks_by_category_total Blocked prompts and answers by risk category.\n"
           "# TYPE hegui_blocks_by_category_total counter\n");
