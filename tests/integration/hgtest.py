@@ -86,6 +86,12 @@ def chat(port, key, text, stream=False, headers_out=None):
     return r.status, {"text": text, "finish": finish}
 
 
+def records(hegui, data):
+    """The audit chain as `hegui audit export` gives it (split on "\n" only: a text may hold U+2028)."""
+    out = subprocess.run([hegui, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.split("\n") if line.strip()]
+
+
 def answer(j):
     """The text of a whole chat answer ("" when there is none)."""
     try:

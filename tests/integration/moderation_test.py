@@ -11,6 +11,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hgtest  # noqa: E402
 from hgtest import answer, chat, check, keys_create, report, request, start  # noqa: E402
 
 # Prompts are moderated in system messages (policy.input.roles: [system]), so that a user message "echo: X" makes
@@ -42,8 +43,7 @@ def seen():
 
 
 def records(data):
-    out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.split("\n") if line.strip()]
+    return hgtest.records(HEGUI, data)
 
 
 def metrics(port):

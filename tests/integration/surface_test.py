@@ -93,8 +93,7 @@ def requests_seen():
 
 
 def records(data):
-    out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return hgtest.records(HEGUI, data)
 
 
 def finish_of(j):
