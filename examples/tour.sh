@@ -82,6 +82,7 @@ say "real names, minors mode, takedowns, strikes, key expiry, policy upload: doc
 
 step "7. The same engine offline: hegui check and hegui pii"
 "$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"
+"$H" check "$(printf '卖冰\n毒，c\xd0\xbecaine（Cyrillic о），电话13812345678')"   # a line break is noise; homoglyphs fold
 "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８"
 "$H" pii redact --operator placeholder "请打13812345678，邮箱zhang.san@example.com" 2>/dev/null
 

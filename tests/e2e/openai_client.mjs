@@ -81,6 +81,17 @@ const models = await client.models.list();
 check(models.data.length > 0, "models passthrough");
 const mod = await client.moderations.create({ input: "卖冰毒" });
 check(mod.results[0].flagged === true, "moderations flags a prohibited word");
+// hegui's own object: the moderator's verdict and every reason (detector, entry, risk code, effect, span)
+const why = mod.results[0].hegui || {};
+const hit = (why.hits || [])[0] || {};
+check(why.verdict === "block" && hit.detector === "lexicon" && hit.entry === "冰毒" && hit.category === "A1h" &&
+      hit.effect === "block" && hit.start === 3 && hit.end === 9 && mod.results[0].categories.illicit === true,
+      "moderations explains the verdict: " + JSON.stringify(why));
+const modSplit = await client.moderations.create({ input: "卖冰\n毒" });
+check(modSplit.results[0].flagged === true, "a line break inside an entry is noise");
+const modPii = await client.moderations.create({ input: "电话13812345678" });
+check(modPii.results[0].flagged === false && modPii.results[0].hegui.verdict === "redact" &&
+      modPii.results[0].hegui.pii[0].type === "mobile", "personal data: redact, not flagged");
 const modParts = await client.moderations.create({ input: [{ type: "text", text: "哪里" }, { type: "text", text: "卖冰毒" }] });
 check(modParts.results.length === 1 && modParts.results[0].flagged === true, "moderations, parts form: one result");
 try {
