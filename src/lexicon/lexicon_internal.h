@@ -122,7 +122,20 @@ typedef struct lane_view {
   const img_state *states;
   const img_edge *edges;
   const img_out *outs;
+  /* The pairs (x, y) for which some state whose last symbol is x has an edge y, as a one-hash filter built when the
+   * image is loaded (not stored in it). Every state on a failure chain ends with the same symbol as the state it
+   * starts from, so when (last symbol, next symbol) is not in the filter no state of the chain has the edge and the
+   * step goes straight to the root's: the usual case in text, where it saves loading the chain's states and edges.
+   * NULL for the byte lane. */
+  uint64_t *pairs;
+  unsigned pairs_shift; /* 64 - log2(bits) */
 } lane_view;
+
+static inline int lane_pair_possible(const lane_view *v, uint32_t x, uint32_t y) {
+  uint64_t h = (((uint64_t)x << 32) | y) * 0x9E3779B97F4A7C15ull;
+  uint64_t bit = h >> v->pairs_shift;
+  return (v->pairs[bit >> 6] >> (bit & 63)) & 1;
+}
 
 struct hg_lexicon {
   int refs;             /* atomic */

@@ -232,7 +232,9 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
     ln->last_fidx = sc->fidx;
     return 0;
   }
-  ln->state = ac_step(ln->v, ln->state, sym, no_start);
+  uint32_t from = ln->state;
+  if (from && !lane_pair_possible(ln->v, ln->ring[(ln->npos - 1) & ln->mask].sym, sym)) from = 0; /* see pairs */
+  ln->state = ac_step(ln->v, from, sym, no_start);
   if (!ln->state) return 0;
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, sc->fidx, sc->fidx, sym, sc->prev_flags};
