@@ -41,9 +41,15 @@ static hg_takedown_set *takedowns(void) {
 static hg_policy *policy(void) {
   static hg_policy *p;
   if (p) return p;
+  static const hg_regex_rule rules[] = {{"qq", "qq\\d{5,11}", HG_CAT_A4B, HG_ACTION_REDACT},
+                                        {"behind", "(?<=联系)[a-z]{2,8}\\b", HG_CAT_CUSTOM, HG_ACTION_BLOCK},
+                                        {"end", "再见$", HG_CAT_CUSTOM, HG_ACTION_REVIEW},
+                                        {"ahead", "卡号(?=\\d{4})", HG_CAT_CUSTOM, HG_ACTION_LOG}};
   hg_policy_config pc;
   hg_policy_config_init(&pc);
   pc.pii.today_yyyymmdd = 20260101;
+  pc.rules = rules;
+  pc.rule_count = sizeof rules / sizeof *rules;
   if (hg_policy_new(&pc, &p, NULL)) abort();
   return p;
 }

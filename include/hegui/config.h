@@ -21,7 +21,12 @@ const char *hg_profile_name(hg_profile p);
 typedef enum hg_retention { HG_RETAIN_REDACTED, HG_RETAIN_NONE, HG_RETAIN_FULL } hg_retention;
 
 /* policy.actions values; review lets the text through and queues it for a person (hegui/moderate.h) */
-typedef enum hg_verdict_action { HG_VERDICT_ALLOW, HG_VERDICT_REDACT, HG_VERDICT_BLOCK, HG_VERDICT_REVIEW } hg_verdict_action;
+typedef enum hg_verdict_action {
+  HG_VERDICT_ALLOW,
+  HG_VERDICT_REDACT,
+  HG_VERDICT_BLOCK,
+  HG_VERDICT_REVIEW
+} hg_verdict_action;
 
 /* policy.rules: an operator rule as a regular expression (docs/rules.md). */
 #define HG_CONFIG_MAX_RULES 64
@@ -59,7 +64,7 @@ typedef struct hg_config {
   hg_verdict_action pii_action;                         /* default redact */
   uint64_t pii_types;                                   /* default: hg_pii_options_init's */
   char refusal[1024];                                   /* 代答 text for a blocked prompt or answer */
-  hg_config_rule rules[HG_CONFIG_MAX_RULES];             /* policy.rules */
+  hg_config_rule rules[HG_CONFIG_MAX_RULES];            /* policy.rules */
   unsigned rule_count;
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */

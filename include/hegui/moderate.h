@@ -45,9 +45,10 @@ typedef enum hg_detector {
   HG_DETECTOR_PII,
   HG_DETECTOR_RULE, /* operator regular expressions (hegui/regex.h) */
   HG_DETECTOR_TAKEDOWN,
-  HG_DETECTOR_TEXT /* the text itself: not valid UTF-8 (fail closed) */
+  HG_DETECTOR_TEXT, /* the text itself: not valid UTF-8 (fail closed) */
+  HG_DETECTOR_ERROR /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
 } hg_detector;
-const char *hg_detector_name(hg_detector d); /* "lexicon", "pii", "rule", "takedown", "text" */
+const char *hg_detector_name(hg_detector d); /* "lexicon", "pii", "rule", "takedown", "text", "error" */
 
 typedef struct hg_reason {
   hg_detector detector;
@@ -83,8 +84,8 @@ void hg_policy_unref(hg_policy *p);
 /* The operator rules compiled with the policy (NULL when none). */
 hg_regex_set *hg_policy_rules(const hg_policy *p);
 
-/* The one place where a finding becomes an effect. entry_action is the lexicon entry's or rule's own action
- * (HG_ACTION_BLOCK for PII and takedowns). */
+/* The one place where a finding becomes an effect. entry_action is the lexicon entry's or rule's own action (it
+ * does not count for the other detectors). */
 hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector det, hg_category cat,
                              hg_action entry_action);
 
@@ -95,9 +96,10 @@ typedef struct hg_moderator hg_moderator;
 hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, hg_takedown_set *takedowns,
                            hg_moderator **out, hg_error *err);
 /* Feeds the next chunk (any size, cut anywhere). Invalid UTF-8 adds a block reason (detector "text") and returns
- * HG_ERR_UTF8; the moderator then takes no more input. */
+ * HG_ERR_UTF8; a detector that fails adds a block reason (detector "error") and returns its status; either way the
+ * moderator then takes no more input. Feeding after finish is HG_ERR_INVALID and changes nothing. */
 hg_status hg_moderator_feed(hg_moderator *m, const char *chunk, size_t len, hg_error *err);
-/* Ends the text: every pending reason is decided. */
+/* Ends the text: every pending reason is decided. A second call does nothing. */
 hg_status hg_moderator_finish(hg_moderator *m, hg_error *err);
 /* Trailing bytes of the text fed so far that could still become part of a reason; everything before is final. */
 size_t hg_moderator_pending_suffix_len(const hg_moderator *m);

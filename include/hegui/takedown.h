@@ -56,13 +56,15 @@ hg_status hg_takedown_scanner_feed_view(hg_takedown_scanner *sc, const hg_norm_c
 /* Hold-back for streams: the source byte offset from which text must not be released yet, because it could be the
  * start of a taken-down text coming back (SIZE_MAX: nothing). That is the last shingle_chars - 1 code points (a
  * shingle may be forming) and, while windows keep hitting some takedown's shingles (a run; it ends after
- * 2 x shingle_chars code points without a hit), everything from the first shingle of the run. So a copy is held
- * from its first shingle until it has matched enough to block, and nothing of it reaches the client. */
+ * 2 x shingle_chars code points without a hit), everything from the first shingle of the run. So a copy that comes
+ * back in one run (changed characters and inserted noise included) is held from its first shingle until it has
+ * matched enough to block, and nothing of it reaches the client. The limit: a copy interrupted by more than
+ * 2 x shingle_chars code points of other text starts a new run, and its earlier part may already have gone out
+ * when the later part completes the match (the answer is still stopped there). */
 size_t hg_takedown_scanner_hold_from(const hg_takedown_scanner *sc);
 /* After a match: the byte span of the copy, from the first shingle of its run to the code point that decided the
  * match (the same however the answer was cut). Returns 0 when nothing matched. */
 int hg_takedown_scanner_match_span(const hg_takedown_scanner *sc, size_t *start, size_t *end);
-
 
 /* One-shot: the id of the first takedown the text matches, or 0. */
 hg_status hg_takedown_match(hg_takedown_set *set, const char *text, size_t len, int64_t *matched_id, hg_error *err);

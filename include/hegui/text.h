@@ -66,10 +66,10 @@ typedef struct hg_norm_char {
 
 /* View bits above the HG_CHAR_* class flags. */
 enum {
-  HG_NORM_FIRST = 1u << 8,      /* the first (or only) folded code point of its source code point */
-  HG_NORM_SOLE = 1u << 9,       /* the source folds to exactly this one code point */
-  HG_NORM_BREAK = 1u << 10,     /* a line break */
-  HG_NORM_IGNORABLE = 1u << 11  /* the source folds to nothing (zero-width, format): cp is 0; kept for byte lanes */
+  HG_NORM_FIRST = 1u << 8,     /* the first (or only) folded code point of its source code point */
+  HG_NORM_SOLE = 1u << 9,      /* the source folds to exactly this one code point */
+  HG_NORM_BREAK = 1u << 10,    /* a line break */
+  HG_NORM_IGNORABLE = 1u << 11 /* the source folds to nothing (zero-width, format): cp is 0; kept for byte lanes */
 };
 
 /* Builds the normalized view of a whole text. *out is allocated with malloc; the caller frees it. Ignorable code

@@ -198,6 +198,7 @@ int cmd_check(int argc, char **argv) {
   hg_error_clear(&err);
   if (hg_moderator_new(policy, dir, c.lex, NULL, &c.m, &err)) {
     cli_error("%s", err.message);
+    if (in && in != stdin) fclose(in);
     hg_lexicon_unref(c.lex);
     hg_policy_unref(policy);
     return EXIT_ERROR;

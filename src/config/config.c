@@ -760,8 +760,8 @@ static hg_status parse_rules(walk *w, const node *n, const char *path) {
     if ((s = parse_rule(w, n->items[i], item_path, &w->cfg->rules[i]))) return s;
     for (size_t k = 0; k < i; k++)
       if (!strcmp(w->cfg->rules[k].name, w->cfg->rules[i].name))
-        return fail_at(w, n->items[i], item_path, "a second rule named '%s' (first at line %zu)",
-                       w->cfg->rules[i].name, w->cfg->rules[k].line);
+        return fail_at(w, n->items[i], item_path, "a second rule named '%s' (first at line %zu)", w->cfg->rules[i].name,
+                       w->cfg->rules[k].line);
   }
   w->cfg->rule_count = (unsigned)n->count;
   return HG_OK;
@@ -788,9 +788,12 @@ static const field auth_fields[] = {BOOL("required", auth_required), END};
 static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""), CUSTOM("roles", parse_roles),
                                      END};
 
-static const field policy_fields[] = {CUSTOM("profile", parse_profile),          SECTION("input", input_fields),
-                                      CUSTOM("actions", parse_actions),          CUSTOM("pii_types", parse_pii_types),
-                                      STRING("refusal", refusal, check_refusal), CUSTOM("rules", parse_rules),
+static const field policy_fields[] = {CUSTOM("profile", parse_profile),
+                                      SECTION("input", input_fields),
+                                      CUSTOM("actions", parse_actions),
+                                      CUSTOM("pii_types", parse_pii_types),
+                                      STRING("refusal", refusal, check_refusal),
+                                      CUSTOM("rules", parse_rules),
                                       END};
 
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),

@@ -62,8 +62,8 @@ struct hg_takedown_scanner {
   size_t cp_start[TD_RING], cp_end[TD_RING];
   size_t run_start;
   size_t match_start, match_end; /* the span of the run that matched */
-  uint64_t run_last_hit; /* code point count at the run's latest hit; 0 = no run */
-  uint8_t pending[4];    /* the start of a UTF-8 sequence the next chunk completes */
+  uint64_t run_last_hit;         /* code point count at the run's latest hit; 0 = no run */
+  uint8_t pending[4];            /* the start of a UTF-8 sequence the next chunk completes */
   unsigned pending_len;
   uint64_t offset; /* bytes fed so far */
   int64_t matched_id;
@@ -501,7 +501,8 @@ typedef struct td_batch {
 #define TD_RUN_GAP(set) (2u * (set)->shingle_chars)
 static void note_hit(hg_takedown_scanner *sc, uint64_t end_cp, unsigned len) {
   uint64_t first = end_cp - len + 1;
-  if (!sc->run_last_hit || end_cp - sc->run_last_hit > TD_RUN_GAP(sc->set)) sc->run_start = sc->cp_start[first % TD_RING];
+  if (!sc->run_last_hit || end_cp - sc->run_last_hit > TD_RUN_GAP(sc->set))
+    sc->run_start = sc->cp_start[first % TD_RING];
   sc->run_last_hit = end_cp;
 }
 
@@ -656,7 +657,8 @@ hg_status hg_takedown_scanner_feed_view(hg_takedown_scanner *sc, const hg_norm_c
   batch.n = 0;
   int r = 0;
   for (size_t i = 0; i < n && !r; i++)
-    if (!(v[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE))) r = scan_visible(sc, &batch, v[i].cp, v[i].src_start, v[i].src_end);
+    if (!(v[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE)))
+      r = scan_visible(sc, &batch, v[i].cp, v[i].src_start, v[i].src_end);
   if (!r) r = batch_flush(sc, &batch);
   if (r < 0) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   *matched_id = sc->matched_id;

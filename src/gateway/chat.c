@@ -271,18 +271,39 @@ static void add_visible(chat_req *c, const char *s, size_t n) {
 
 static int span_cmp(const void *x, const void *y) {
   const span_hit *a = x, *b = y;
-  return a->start < b->start ? -1 : a->start > b->start;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  return a->end > b->end ? -1 : a->end < b->end; /* the longer first */
 }
 
 static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
   if (*n == *cap) {
-    *cap = *cap ? *cap * 2 : 8;
-    span_hit *nv = realloc(*v, *cap * sizeof *nv);
+    size_t grown = *cap ? *cap * 2 : 8;
+    span_hit *nv = realloc(*v, grown * sizeof *nv);
     if (!nv) return -1;
     *v = nv;
+    *cap = grown;
   }
   (*v)[(*n)++] = s;
   return 0;
+}
+
+/* Sorts redaction spans and merges the ones that overlap into disjoint unions, so that every span is applied whole
+ * and none is skipped for touching another (a rule next to a phone number, two overlapping redact entries). A union
+ * of one span keeps its type (a placeholder or a mask that keeps the last digits); a union of several is masked
+ * whole (-1), since keeping part of one could show what another covers. */
+static void merge_spans(span_hit *v, size_t *n) {
+  if (*n < 2) return;
+  qsort(v, *n, sizeof *v, span_cmp);
+  size_t k = 0;
+  for (size_t i = 1; i < *n; i++) {
+    if (v[i].start < v[k].end) {
+      if (v[i].start != v[k].start || v[i].end != v[k].end || v[i].type != v[k].type) v[k].type = -1;
+      if (v[i].end > v[k].end) v[k].end = v[i].end;
+    } else {
+      v[++k] = v[i];
+    }
+  }
+  *n = k + 1;
 }
 
 /* Every text of a request is judged by the moderator (hegui/moderate.h) under the policy of the configuration the
@@ -291,6 +312,7 @@ static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
 static hg_policy *req_policy(const chat_req *c) { return ((live_config *)(void *)c->cfg)->policy; }
 
 #define MAX_LOGGED_FINDINGS 100 /* per list in a record: a text full of hits must not swell it */
+#define WHOLE_SLICE (64u << 10) /* a whole text goes to the moderator in pieces this long */
 
 /* Takes the reasons the moderator has found so far: each is listed in the record (personal data in pii_log, the rest
  * in hits_log), the first block names its category, a review marks the request, and redactions are gathered as
@@ -307,7 +329,7 @@ static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *
       if (pii_log && json_array_size(pii_log) < MAX_LOGGED_FINDINGS)
         json_array_append_new(pii_log, json_pack("{s:s, s:s, s:I, s:I}", "type", x->rule, "effect", effect, "start",
                                                  (json_int_t)x->start, "end", (json_int_t)x->end));
-    } else if (x->detector == HG_DETECTOR_TEXT) {
+    } else if (x->detector == HG_DETECTOR_TEXT || x->detector == HG_DETECTOR_ERROR) {
       json_object_set_new(c->detail, error_key, json_string(x->rule));
     } else if (hits_log && json_array_size(hits_log) < MAX_LOGGED_FINDINGS) {
       json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "detector", hg_detector_name(x->detector), "entry",
@@ -320,6 +342,7 @@ static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *
     if (x->effect == HG_DECIDE_BLOCK && !json_object_get(c->detail, "block_category")) {
       const char *cat = x->detector == HG_DETECTOR_TAKEDOWN ? "takedown"
                         : x->detector == HG_DETECTOR_TEXT   ? "text"
+                        : x->detector == HG_DETECTOR_ERROR  ? "error"
                                                             : hg_category_code(x->category);
       json_object_set_new(c->detail, "block_category", json_string(cat));
       if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(c->detail, "takedown_id", json_integer(x->rule_id));
@@ -352,13 +375,20 @@ static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *tex
     json_object_set_new(c->detail, error_key, json_string(err.message)); /* what cannot be judged is not passed */
     return HG_DECIDE_BLOCK;
   }
-  hg_status st = hg_moderator_feed(m, text, len, &err);
-  if (!st) st = hg_moderator_finish(m, &err);
-  int lost = take_reasons(c, m, hits, pii, error_key, spans, nspans, &cap);
+  /* in slices, taking the reasons after each as a stream does, so that a long text never meets the moderator's
+   * cap on kept reasons and gets the verdict its stream would */
+  hg_status st = HG_OK;
+  int lost = 0;
+  for (size_t pos = 0; pos < len && !st && !lost; pos += WHOLE_SLICE) {
+    st = hg_moderator_feed(m, text + pos, len - pos < WHOLE_SLICE ? len - pos : WHOLE_SLICE, &err);
+    lost = take_reasons(c, m, hits, pii, error_key, spans, nspans, &cap);
+  }
+  if (!st && !lost) st = hg_moderator_finish(m, &err);
+  if (!lost) lost = take_reasons(c, m, hits, pii, error_key, spans, nspans, &cap);
   hg_decision d = hg_moderator_decision(m);
   hg_moderator_free(m);
   if (st || lost) d = HG_DECIDE_BLOCK;
-  if (*nspans) qsort(*spans, *nspans, sizeof **spans, span_cmp);
+  merge_spans(*spans, nspans);
   return d;
 }
 
@@ -380,16 +410,14 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
     free(v);
     return -1;
   }
-  size_t n = 0, pos = 0;
-  for (size_t i = 0; i < nv; i++) {
+  size_t n = 0;
+  for (size_t i = 0; i < nv; i++) { /* disjoint (merge_spans) */
     span_hit *s = &v[i];
-    if (s->start < pos) continue;
     prompt_edit *e = &out[n++];
     *e = (prompt_edit){s->start, s->end, s->type < 0, ""};
     if (s->type >= 0 && hg_vault_placeholder(c->vault, (hg_pii_type)s->type, text + s->start, s->end - s->start,
                                              e->replacement, sizeof e->replacement))
       strcpy(e->replacement, "<REDACTED>");
-    pos = s->end;
   }
   free(v);
   *edits = out;
@@ -953,13 +981,18 @@ static void stream_reasons(chat_req *c) {
                    &c->npii, &c->pii_cap) ||
       hg_moderator_decision(c->mod) == HG_DECIDE_BLOCK)
     c->blocked_output = 1;
+  merge_spans(c->pii, &c->npii); /* new spans start at or after what was released: nothing released is merged */
 }
 
 /* New model text: moderate, then release what is certain. */
 static void stream_content(chat_req *c, const char *s, size_t n) {
   if (!n || c->blocked_output) return;
   append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
-  append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1);
+  if (append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1)) {
+    json_object_set_new(c->detail, "output_error", json_string("out of memory holding the answer"));
+    c->blocked_output = 1; /* what cannot be held cannot be judged: fail closed */
+    return;
+  }
   c->fed += n;
   hg_moderator_feed(c->mod, s, n, NULL); /* a failure is a block reason: what cannot be read is not sent */
   stream_reasons(c);
@@ -974,7 +1007,6 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   while (hold > mx && !atomic_compare_exchange_weak(&c->gw->metrics.holdback_bytes_max, &mx, hold)) {
   }
   stream_start(c);
-  if (c->npii > 1) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
   release(c, c->fed - hold);
 }
 
@@ -984,7 +1016,6 @@ static void stream_close(chat_req *c, const char *error) {
   if (!c->blocked_output) {
     hg_moderator_finish(c->mod, NULL);
     stream_reasons(c);
-    if (c->npii > 1) qsort(c->pii, c->npii, sizeof *c->pii, span_cmp);
   }
   if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
   if (c->blocked_output) {
@@ -1400,10 +1431,13 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   prompt_free(&pt);
   if (blocked) {
     c->verdict = "block";
-    c->blocked_input = 1;
+    const char *why = json_string_value(json_object_get(c->detail, "block_category"));
+    int engine = why && !strcmp(why, "error"); /* a detector failed: not the user's doing, so no strike */
+    c->blocked_input = !engine;
+    if (engine) c->moderated = 0;
     /* the first step of the strike ladder: the user is told that repeated attempts suspend the account */
     char r[sizeof cfg->refusal + 200];
-    snprintf(r, sizeof r, "%s\n（提示：多次输入违规内容将导致账号被暂停使用。）", cfg->refusal);
+    snprintf(r, sizeof r, "%s%s", cfg->refusal, engine ? "" : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
     if (c->stream) {
       stream_start(c);
       stream_text(c, r, strlen(r));

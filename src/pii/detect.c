@@ -855,7 +855,8 @@ hg_status hg_pii_scanner_feed_view(hg_pii_scanner *sc, const hg_norm_char *v, si
   sc->fed = stream_bytes;
   for (size_t i = 0; i < n && !sc->stopped; i++) {
     const hg_norm_char *r = &v[i];
-    if (!(r->flags & HG_NORM_IGNORABLE)) process_folded(sc, r->cp, r->src_cp, (r->flags & HG_NORM_SOLE) != 0, r->src_start, r->src_end);
+    if (!(r->flags & HG_NORM_IGNORABLE))
+      process_folded(sc, r->cp, r->src_cp, (r->flags & HG_NORM_SOLE) != 0, r->src_start, r->src_end);
     sc->offset = r->src_end;
   }
   return HG_OK;

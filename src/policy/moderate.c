@@ -40,7 +40,7 @@ struct hg_moderator {
   hg_reason *reasons;
   size_t nreasons, cap, total;
   hg_decision decision;
-  int failed;
+  int failed, finished;
   char error[320];
 };
 
@@ -54,8 +54,8 @@ const char *hg_decision_name(hg_decision d) {
 const char *hg_direction_name(hg_direction d) { return d == HG_DIR_OUTPUT ? "output" : "input"; }
 
 const char *hg_detector_name(hg_detector d) {
-  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text"};
-  return (unsigned)d < 5 ? n[d] : "?";
+  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text", "error"};
+  return (unsigned)d < 6 ? n[d] : "?";
 }
 
 /* ---- policies ---- */
@@ -139,7 +139,7 @@ hg_regex_set *hg_policy_rules(const hg_policy *p) { return p->rules; }
  *   gets placeholders that the answer restores, an answer gets masks), which is the caller's rendering.
  * - Takedowns block where the policy runs them (answers, by default): a prompt may quote a reported text, for
  *   example in a complaint, but the model must not produce it again.
- * - Text that is not UTF-8 is blocked: what cannot be read is not passed on. */
+ * - Text that is not UTF-8 is blocked, and so is text a detector failed on: what was not judged is not passed on. */
 hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector det, hg_category cat,
                              hg_action entry_action) {
   switch (det) {
@@ -154,7 +154,8 @@ hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector d
   }
   case HG_DETECTOR_PII: return p->pii_action;
   case HG_DETECTOR_TAKEDOWN: return (p->takedown_directions >> dir) & 1u ? HG_DECIDE_BLOCK : HG_DECIDE_ALLOW;
-  case HG_DETECTOR_TEXT: break;
+  case HG_DETECTOR_TEXT:
+  case HG_DETECTOR_ERROR: break;
   }
   return HG_DECIDE_BLOCK;
 }
@@ -187,7 +188,12 @@ static int add_reason(hg_moderator *m, const hg_reason *r) {
 static int on_lex(void *ctx, const hg_hit *h) {
   hg_moderator *m = ctx;
   hg_entry_info e;
-  if (hg_lexicon_entry(m->lex, h->entry, &e)) return 0;
+  if (hg_lexicon_entry(m->lex, h->entry, &e)) { /* cannot happen with a validated image; if it did, fail closed */
+    hg_reason r = {HG_DETECTOR_ERROR, HG_DECIDE_BLOCK, HG_CAT_CUSTOM, 1.0f,  "lexicon entry out of range",
+                   h->entry,          h->mode,         h->start,      h->end};
+    add_reason(m, &r);
+    return 0;
+  }
   hg_reason r = {HG_DETECTOR_LEXICON,
                  hg_policy_effect(m->policy, m->dir, HG_DETECTOR_LEXICON, e.category, e.action),
                  e.category,
@@ -253,7 +259,8 @@ hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, 
   if (!st && p->rules) st = policy_rules_scanner_new(p->rules, on_rule, m, &m->rsc);
   if (st) {
     hg_moderator_free(m);
-    return hg_fail(err, st, 0, 0, "out of memory");
+    return hg_fail(err, st, 0, 0, st == HG_ERR_NOMEM ? "out of memory" : "a detector could not start (%s)",
+                   hg_status_name(st));
   }
   *out = m;
   return HG_OK;
@@ -282,15 +289,16 @@ void hg_moderator_reset(hg_moderator *m) {
   m->complete = 0;
   m->nreasons = m->total = 0;
   m->decision = HG_DECIDE_ALLOW;
-  m->failed = 0;
+  m->failed = m->finished = 0;
 }
 
-static hg_status fail_text(hg_moderator *m, const hg_error *e, hg_error *err) {
-  /* what cannot be read is not passed on */
+/* What cannot be read, or was not judged because a detector failed, is not passed on; the reason says why. */
+static hg_status fail_with(hg_moderator *m, hg_detector det, const hg_error *e, hg_error *err) {
   m->failed = 1;
   snprintf(m->error, sizeof m->error, "%s", e->message);
-  hg_reason r = {HG_DETECTOR_TEXT, HG_DECIDE_BLOCK, HG_CAT_CUSTOM, 1.0f, m->error, 0, 0, e->offset, e->offset};
+  hg_reason r = {det, HG_DECIDE_BLOCK, HG_CAT_CUSTOM, 1.0f, m->error, e->status, 0, e->offset, e->offset};
   add_reason(m, &r);
+  m->decision = HG_DECIDE_BLOCK;
   if (err) *err = *e;
   return e->status;
 }
@@ -326,22 +334,21 @@ static hg_status feed_records(hg_moderator *m, const hg_norm_char *v, size_t n, 
 
 hg_status hg_moderator_feed(hg_moderator *m, const char *chunk, size_t len, hg_error *err) {
   if (m->failed) return hg_fail(err, HG_ERR_INVALID, 0, 0, "moderator stopped after an error; reset it");
+  if (m->finished) return hg_fail(err, HG_ERR_INVALID, 0, 0, "the text was finished; reset the moderator");
   hg_error e;
+  hg_error_clear(&e);
   while (len) {
     size_t take = len < SLICE_BYTES ? len : SLICE_BYTES;
     const hg_norm_char *v;
     size_t n;
     hg_status st = hg_normalizer_feed(m->view, chunk, take, &v, &n, &e);
     if (st == HG_ERR_UTF8) {
-      feed_records(m, v, n, NULL); /* what came before the bad bytes is judged too */
-      return fail_text(m, &e, err);
+      hg_error before;
+      if (feed_records(m, v, n, &before)) /* what came before the bad bytes is judged too */
+        return fail_with(m, HG_DETECTOR_ERROR, &before, err);
+      return fail_with(m, HG_DETECTOR_TEXT, &e, err);
     }
-    if (st || (st = feed_records(m, v, n, &e))) {
-      m->failed = 1;
-      if (err) *err = e;
-      m->decision = HG_DECIDE_BLOCK;
-      return st;
-    }
+    if (st || (st = feed_records(m, v, n, &e))) return fail_with(m, HG_DETECTOR_ERROR, &e, err);
     chunk += take;
     len -= take;
   }
@@ -350,18 +357,16 @@ hg_status hg_moderator_feed(hg_moderator *m, const char *chunk, size_t len, hg_e
 
 hg_status hg_moderator_finish(hg_moderator *m, hg_error *err) {
   if (m->failed) return hg_fail(err, HG_ERR_INVALID, 0, 0, "moderator stopped after an error; reset it");
+  if (m->finished) return HG_OK;
+  m->finished = 1;
   hg_error e;
+  hg_error_clear(&e);
   hg_status st = hg_normalizer_finish(m->view, &e);
-  if (st == HG_ERR_UTF8) return fail_text(m, &e, err);
+  if (st == HG_ERR_UTF8) return fail_with(m, HG_DETECTOR_TEXT, &e, err);
   if (!st && m->lsc) st = hg_scanner_finish(m->lsc, &e);
   if (!st && m->psc) st = hg_pii_scanner_finish(m->psc, &e);
   if (!st && m->rsc) st = policy_rules_scanner_finish(m->rsc, &e);
-  if (st) {
-    m->failed = 1;
-    m->decision = HG_DECIDE_BLOCK;
-    if (err) *err = e;
-  }
-  return st;
+  return st ? fail_with(m, HG_DETECTOR_ERROR, &e, err) : HG_OK;
 }
 
 size_t hg_moderator_pending_suffix_len(const hg_moderator *m) {

@@ -22,7 +22,7 @@ TMP = tempfile.mkdtemp(prefix="hg-moderation-")
 REQUESTS = os.path.join(TMP, "requests.jsonl")
 
 LEXICON = "冰毒\tA1h\t5\tblock\tfolded,noise\n法轮功\tA1h\t5\tblock\tfolded,noise\ncocaine\tA1h\t4\tblock\n" \
-          "内部代号\tcustom\t2\tredact\n敏感话题\tA3a\t2\treview\n"
+          "内部代号\tcustom\t2\tredact\n代号是\tcustom\t2\tredact\n敏感话题\tA3a\t2\treview\n"
 POLICY = """strikes: {suspend_in_a_row: 1000, suspend_per_day: 100000}
 policy:
   input:
@@ -32,6 +32,8 @@ policy:
     - {name: qq, pattern: 'qq\\d{5,11}', category: A4b, action: block}
     - {name: wechat, pattern: '(?:微信|vx)[:：]?[a-z0-9_]{6,20}', category: A5a, action: block}
     - {name: ticket, pattern: '工单[0-9]{6}', action: redact}
+    - {name: tel, pattern: '电话\\d{3}', action: redact}
+    - {name: backtrack, pattern: '(a|a){1,40}b', action: log}
 """
 
 
@@ -102,9 +104,34 @@ def cases(port, key, admin, data, cfg):
     # a redact rule and a redact entry: masked before the model sees them
     s, j = ask(port, key, "请查工单123456，内部代号是X")
     sent = seen()[-1]["messages"][0]["content"]
-    check(s == 200 and "123456" not in sent and "内部代号" not in sent and "请查********，****是X" == sent,
+    check(s == 200 and "123456" not in sent and "内部代号" not in sent and "请查********，*****X" == sent,
           "redactions are masked before the request leaves: %r" % sent)
     check(records(data)[-1]["verdict"] == "redact", "the record says redact")
+
+    # overlapping redactions (a rule over the start of a phone number; two entries that overlap) are merged and
+    # applied whole: nothing of either goes out
+    s, j = ask(port, key, "电话13812345678")
+    sent = seen()[-1]["messages"][0]["content"]
+    check(s == 200 and not any(ch.isdigit() for ch in sent) and sent == "*" * 13,
+          "overlapping rule and phone number masked whole before the model: %r" % sent)
+    for stream in (False, True):
+        s, j = chat(port, key, "echo: 电话13812345678，内部代号是X", stream=stream)
+        txt = j.get("text") if stream else answer(j)
+        check(s == 200 and txt.startswith("*************，*****X"),
+              "overlapping redactions masked whole in the answer (stream=%s): %r" % (stream, txt))
+
+    # a detector that fails (a rule over its step limit) blocks, says why, and counts no strike
+    s, j = ask(port, key, "a" * 63)
+    rec = records(data)[-1]
+    detail = json.loads(rec["detail_json"])
+    refusal = answer(j)
+    check(s == 200 and finish(j) == "content_filter" and "多次输入" not in refusal and
+          detail.get("block_category") == "error" and "too many steps" in detail.get("input_error", ""),
+          "an engine error blocks with its reason and no strike warning: %r %s" % (refusal, detail))
+    s, j = request(port, "POST", "/v1/moderations", {"input": "a" * 63}, key)
+    r = (j.get("results") or [{}])[0]
+    check(r.get("hegui", {}).get("verdict") == "block" and "too many steps" in r.get("hegui", {}).get("error", ""),
+          "/v1/moderations says why: %s" % r.get("hegui"))
 
     # review: let through, the record says review, the metric counts it
     before = metrics(port)

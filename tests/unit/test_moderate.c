@@ -209,6 +209,41 @@ static void test_rules_regex(void **state) {
   assert_non_null(strstr(err.message, "rule 'loose'"));
 }
 
+/* A detector that fails blocks, and the reason says why; the life cycle is guarded. */
+static void test_engine_error_and_life_cycle(void **state) {
+  (void)state;
+  static const hg_regex_rule rules[] = {{"backtrack", "(a|a){1,40}b", HG_CAT_CUSTOM, HG_ACTION_LOG}};
+  hg_policy_config pc;
+  hg_policy_config_init(&pc);
+  pc.rules = rules;
+  pc.rule_count = 1;
+  hg_policy *p;
+  assert_int_equal(hg_policy_new(&pc, &p, NULL), HG_OK);
+  char text[64];
+  memset(text, 'a', 63);
+  text[63] = 0;
+  verdict v;
+  moderate_text(p, HG_DIR_INPUT, NULL, text, &v);
+  assert_int_equal(v.decision, HG_DECIDE_BLOCK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(v.r[0].detector, HG_DETECTOR_ERROR);
+  assert_int_equal(v.r[0].effect, HG_DECIDE_BLOCK);
+  assert_int_equal(v.r[0].rule_id, HG_ERR_LIMIT); /* the message lived in the moderator, freed by now */
+  /* a clean text: finish twice is one finish; feeding after it is refused and changes nothing */
+  hg_moderator *m;
+  assert_int_equal(hg_moderator_new(p, HG_DIR_INPUT, NULL, NULL, &m, NULL), HG_OK);
+  assert_int_equal(hg_moderator_feed(m, "ok", 2, NULL), HG_OK);
+  assert_int_equal(hg_moderator_finish(m, NULL), HG_OK);
+  assert_int_equal(hg_moderator_finish(m, NULL), HG_OK);
+  hg_error err;
+  assert_int_equal(hg_moderator_feed(m, "x", 1, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_moderator_decision(m), HG_DECIDE_ALLOW);
+  hg_moderator_reset(m);
+  assert_int_equal(hg_moderator_feed(m, "ok", 2, NULL), HG_OK);
+  hg_moderator_free(m);
+  hg_policy_unref(p);
+}
+
 /* ---- differential: the moderator against a naive reference ---- */
 
 static const char *const entries[] = {"法轮功", "冰毒", "赌博", "轮功", "毒品交易", "博彩"};
@@ -456,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_rules_pii),
       cmocka_unit_test(test_rules_takedown_and_text),
       cmocka_unit_test(test_rules_regex),
+      cmocka_unit_test(test_engine_error_and_life_cycle),
       cmocka_unit_test(test_differential_naive),
       cmocka_unit_test(test_view_equals_scanners),
       cmocka_unit_test(test_stream_holdback),
