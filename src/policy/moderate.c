@@ -15,7 +15,7 @@
 #include "hegui/text.h"
 #include "policy_rules.h"
 
-#define SLICE_BYTES 16384 /* view records of one slice stay in L2 */
+#define SLICE_BYTES 4096 /* a slice's view records (up to 40 bytes per byte of ASCII) stay in L2 */
 
 struct hg_policy {
   atomic_int refs;
