@@ -212,6 +212,10 @@ static void finish(chat_req *c, int status) {
   if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
   /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
   if (!strcmp(c->verdict, "allow") && json_is_true(json_object_get(c->detail, "review"))) c->verdict = "review";
+  /* personal data or a redact entry masked in the answer is a redaction too, not only one in the prompt */
+  if (strcmp(c->verdict, "block") && strcmp(c->verdict, "error") &&
+      json_is_true(json_object_get(c->detail, "output_redacted")))
+    c->verdict = "redact";
   finish_record(c);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
@@ -348,9 +352,13 @@ static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *
       if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(c->detail, "takedown_id", json_integer(x->rule_id));
     } else if (x->effect == HG_DECIDE_REVIEW) {
       json_object_set_new(c->detail, "review", json_true());
-    } else if (x->effect == HG_DECIDE_REDACT && spans &&
-               add_span(spans, nspans, cap,
-                        (span_hit){x->start, x->end, x->detector == HG_DETECTOR_PII ? (int)x->rule_id : -1})) {
+    } else if (x->effect == HG_DECIDE_REDACT && hits_log == c->output_hits &&
+               !json_object_get(c->detail, "output_redacted")) {
+      json_object_set_new(c->detail, "output_redacted", json_true());
+    }
+    if (x->effect == HG_DECIDE_REDACT && x->detector != HG_DETECTOR_TEXT && spans &&
+        add_span(spans, nspans, cap,
+                 (span_hit){x->start, x->end, x->detector == HG_DETECTOR_PII ? (int)x->rule_id : -1})) {
       failed = 1;
     }
   }

@@ -160,6 +160,7 @@ def cases(port, key, admin, data, cfg):
         txt = j.get("text") if stream else answer(j)
         check(s == 200 and "654321" not in txt and txt.startswith("********已处理"),
               "a redact rule masks an answer (stream=%s): %r" % (stream, txt))
+        check(records(data)[-1]["verdict"] == "redact", "an answer's redaction makes the record's verdict redact")
 
     # homoglyphs and line breaks: folded like everything else
     for text in ("c\u043ecaine", "c\u03bfcaine", "冰\n毒", "法\r\n轮\n功"):
