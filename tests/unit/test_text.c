@@ -227,6 +227,40 @@ static void normalized_view_offsets(void **state) {
   assert_non_null(strstr(err.message, "offset 2"));
 }
 
+/* The streaming view decodes like hg_utf8_decode (it has its own path for three-byte sequences): every three-byte
+ * lead with every second byte and a good or bad third byte, cut after each byte too. */
+static void normalizer_decodes_like_utf8_decode(void **state) {
+  (void)state;
+  hg_normalizer *nz;
+  assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+  for (unsigned b0 = 0xE0; b0 <= 0xEF; b0++)
+    for (unsigned b1 = 0x70; b1 <= 0xC5; b1++)
+      for (unsigned b2 = 0x70; b2 <= 0xC5; b2 += 3)
+        for (size_t cut = 0; cut <= 3; cut++) {
+          uint8_t in[4] = {(uint8_t)b0, (uint8_t)b1, (uint8_t)b2, 'x'};
+          uint32_t want_cp = 0;
+          int want = hg_utf8_decode(in, 4, &want_cp);
+          hg_normalizer_reset(nz);
+          const hg_norm_char *v;
+          size_t n, total = 0;
+          uint32_t got_cp = 0;
+          hg_status st = hg_normalizer_feed(nz, (const char *)in, cut, &v, &n, NULL);
+          if (!st && n) got_cp = v[0].src_cp, total += n;
+          if (!st) {
+            st = hg_normalizer_feed(nz, (const char *)in + cut, 4 - cut, &v, &n, NULL);
+            if (!st && n && !total) got_cp = v[0].src_cp;
+          }
+          if (want < 0) {
+            if (st != HG_ERR_UTF8)
+              fail_msg("%02X %02X %02X cut %zu: accepted, hg_utf8_decode refuses", b0, b1, b2, cut);
+          } else {
+            if (st != HG_OK) fail_msg("%02X %02X %02X cut %zu: refused, hg_utf8_decode accepts", b0, b1, b2, cut);
+            assert_int_equal(got_cp, want_cp);
+          }
+        }
+  hg_normalizer_free(nz);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(decode_valid),
@@ -241,6 +275,7 @@ int main(void) {
       cmocka_unit_test(fold_is_idempotent),
       cmocka_unit_test(pinyin_readings),
       cmocka_unit_test(normalized_view_offsets),
+      cmocka_unit_test(normalizer_decodes_like_utf8_decode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
