@@ -98,17 +98,38 @@ def idle_mid_stream(port, key, data):
           "the record says the upstream went idle mid-stream: %s" % d)
 
 
+def limiters(port):
+    # 6. the complaint intake's limit (3 a minute here) is the gateway's, whatever worker a connection lands on:
+    # twelve complaints on twelve connections (SO_REUSEPORT spreads them over both workers) get 3 tickets, and each
+    # refusal says when to come back
+    if time.time() % 60 > 55:  # one window for the whole burst
+        time.sleep(61 - time.time() % 60)
+    codes, retry = [], []
+    for i in range(12):
+        h = {}
+        st, j = request(port, "POST", "/compliance/complaints", {"type": "other", "text": "complaint %d" % i,
+                                                                 "contact": "x@example.com"}, headers_out=h)
+        codes.append(st)
+        if st == 429:
+            retry.append(h.get("retry-after", ""))
+    check(sum(c in (200, 201) for c in codes) == 3, "3 complaints a minute for the whole gateway: %s" % codes)
+    check(retry and all(r.isdigit() and 1 <= int(r) <= 60 for r in retry),
+          "the intake's 429 carries Retry-After: %s" % retry)
+
+
 def main():
     up, uport = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
     data = os.path.join(TMP, "data")
     user = keys_create(data, "alice")
     cfg = os.path.join(TMP, "hegui.yaml")
     with open(cfg, "w") as f:
-        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: %d\n"
-                "limits:\n  header_timeout_ms: %d\n  body_timeout_ms: %d\n" % (data, uport, IDLE_MS, HEAD_MS, HEAD_MS))
+        f.write("data_dir: %s\nworkers: 2\nupstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: %d\n"
+                "limits:\n  header_timeout_ms: %d\n  body_timeout_ms: %d\ncomplaints:\n  rate_per_minute: 3\n"
+                % (data, uport, IDLE_MS, HEAD_MS, HEAD_MS))
     serve = [HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"]
     gw, port = start(serve, "serving on")
     try:
+        limiters(port)
         pauses(port, user, data)
     finally:
         gw.kill()
