@@ -117,10 +117,34 @@ def limiters(port):
           "the intake's 429 carries Retry-After: %s" % retry)
 
 
+def names_and_standing(port, data, admin, reviewer):
+    # 5. names with format characters (U+202E turns "eve\u202ecod.exe" around) or controls are refused: the CLI,
+    # the admin key route and the admin user routes
+    for name in ("eve\u202e", "a\u200bb", "x\u0085y", "tag\U000e0041"):
+        r = subprocess.run([HEGUI, "keys", "create", "--data-dir", data, "--user", name], capture_output=True, text=True)
+        check(r.returncode != 0 and ("format character" in r.stderr or "control character" in r.stderr),
+              "hegui keys create refuses %r: %s" % (name, r.stderr.strip()))
+        st, j = request(port, "POST", "/admin/keys", {"user": name, "role": "user"}, admin)
+        check(st == 400, "POST /admin/keys refuses %r: %s %s" % (name, st, j))
+    st, j = request(port, "POST", "/admin/users/eve%E2%80%AE/minor", {"minor": True}, admin)
+    check(st in (400, 404), "the admin user routes refuse such a name too: %s %s" % (st, j))
+    # a reviewer, suspended, cannot lift the suspension; nobody changes their own standing
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "suspended", "reason": "test"}, admin)
+    check(st == 200, "an admin suspends a reviewer: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "active", "reason": "mine"}, reviewer)
+    check(st == 403, "a reviewer cannot lift their own suspension: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/ada/standing", {"standing": "terminated", "reason": "oops"}, admin)
+    check(st == 403, "an admin cannot change their own standing either: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "active", "reason": "back"}, admin)
+    check(st == 200, "another person can: %s %s" % (st, j))
+
+
 def main():
     up, uport = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
     data = os.path.join(TMP, "data")
     user = keys_create(data, "alice")
+    admin = keys_create(data, "ada", "admin")
+    reviewer = keys_create(data, "rita", "reviewer")
     cfg = os.path.join(TMP, "hegui.yaml")
     with open(cfg, "w") as f:
         f.write("data_dir: %s\nworkers: 2\nupstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: %d\n"
@@ -129,6 +153,7 @@ def main():
     serve = [HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"]
     gw, port = start(serve, "serving on")
     try:
+        names_and_standing(port, data, admin, reviewer)
         limiters(port)
         pauses(port, user, data)
     finally:
