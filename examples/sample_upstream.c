@@ -34,6 +34,7 @@
 #define MAX_HEADER_BYTES (64 << 10)
 #define HUGE_ANSWER_BYTES (200 << 10)
 #define SLOWSTART_MS 3000
+#define PAUSE_MS 2500 /* __pause__: longer than a gateway's short test timeouts, far below its idle timeout */
 #define LIVENESS_POLL_MS 200
 #define SPLIT_GAP_MS 5      /* between the two halves of a __splitutf8__ event, so they arrive apart */
 #define DROP_AFTER_DELTAS 3 /* content deltas a __drop__ stream sends before it hangs up */
@@ -79,6 +80,7 @@ enum {
   MARK_SLOWSTART = 1u << 8,
   MARK_ODDFIELDS = 1u << 9,
   MARK_FUNCTION_CALL = 1u << 10,
+  MARK_PAUSE = 1u << 11,
 };
 static const struct {
   const char *text;
@@ -95,6 +97,7 @@ static const struct {
     {"__slowstart__", MARK_SLOWSTART},
     {"__oddfields__", MARK_ODDFIELDS},
     {"__function_call__", MARK_FUNCTION_CALL},
+    {"__pause__", MARK_PAUSE},
 };
 #define MARKS_IN_PIECES (MARK_BYTES | MARK_SPLITUTF8)
 
@@ -249,7 +252,7 @@ struct job {
   int client_gone;
   struct event *step_timer, *liveness_timer;
   api_kind api;
-  int stream, include_usage, slowstart_done, delay_done, reply_started;
+  int stream, include_usage, slowstart_done, delay_done, reply_started, paused;
   unsigned marks;
   job_phase phase;
   char id[64];
@@ -721,7 +724,10 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
     job_emit(j, event, len);
     break;
   case PHASE_CONTENT:
-    if (j->call_at < j->ncalls) {
+    if ((j->marks & MARK_PAUSE) && !j->paused && j->answer_pos) { /* once, after the first text: silence */
+      j->paused = 1;
+      job_schedule(j, PAUSE_MS);
+    } else if (j->call_at < j->ncalls) {
       job_emit_tool_delta(j);
     } else if (j->answer_pos < j->answer_len) {
       job_emit_content_delta(j);

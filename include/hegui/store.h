@@ -32,6 +32,10 @@ hg_status hg_role_parse(const char *name, hg_role *out);
 
 #define HG_KEY_MAX 64 /* bytes of a key as printed, NUL included */
 
+/* Checks a user name as every store call does: 1-127 bytes of UTF-8, no control or format (Unicode Cf) character.
+ * HG_OK, or HG_ERR_INVALID / HG_ERR_LIMIT / HG_ERR_UTF8 with a message naming the offending byte. */
+hg_status hg_user_name_check(const char *name, hg_error *err);
+
 /* Creates a key for a user (created if new) with a role; writes the key ("hg-" + 43 base64url characters of 32
  * random bytes) to key_out. Only SHA-256 of the key is stored. */
 hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX], hg_error *err);

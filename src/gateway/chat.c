@@ -78,6 +78,10 @@ typedef struct chat_req {
   char upstream_error[512];
   struct event *first_byte_timer;
   int got_bytes;
+  /* after the first byte: the upstream's silence is measured here, not by curl's low-speed average (which lets a
+   * burst hide a stall for seconds), and a started stream gets SSE comments while it lasts (stream_quiet) */
+  struct event *quiet_timer;
+  int64_t last_upstream_ms, last_sent_ms; /* monotonic */
   /* streamed answer */
   int started;    /* headers and the role chunk are out */
   int done;       /* the reply is complete (or the client is gone) */
@@ -109,9 +113,12 @@ typedef struct chat_req {
   size_t calls_text_len, calls_text_cap;
 } chat_req;
 
+static int64_t mono_ms(void) { return (int64_t)(now_seconds() * 1000); }
+
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
   if (c->first_byte_timer) event_free(c->first_byte_timer);
+  if (c->quiet_timer) event_free(c->quiet_timer);
   if (c->body) evbuffer_free(c->body);
   hg_moderator_free(c->mod);
   if (c->takedowns) hg_takedown_set_unref(c->takedowns);
@@ -208,6 +215,7 @@ static void finish(chat_req *c, int status) {
     upstream_cancel(c->call);
     c->call = NULL;
   }
+  if (c->quiet_timer) evtimer_del(c->quiet_timer);
   if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
   if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
   /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
@@ -601,6 +609,7 @@ static void sse_send(chat_req *c, json_t *obj) {
   struct evbuffer *b = evbuffer_new();
   evbuffer_add_printf(b, "data: %s\n\n", s);
   evhttp_send_reply_chunk(c->req, b);
+  c->last_sent_ms = mono_ms();
   evbuffer_free(b);
   free(s);
 }
@@ -640,6 +649,10 @@ static void stream_start(chat_req *c) {
   char rem[sizeof c->cfg->reminder_text + 64];
   reminder_text(c, rem, sizeof rem); /* its header goes out with the others */
   evhttp_send_reply_start(c->req, 200, "OK");
+  /* libevent's connection timeout (limits.header_timeout_ms) restarts with each write, and would cut a stream whose
+   * model pauses longer than that; the keep-alive comments come well within this one, so only a client that
+   * stops reading (or a gateway that stops writing) is cut by it, and the upstream's silence is judged apart */
+  if (c->conn) evhttp_connection_set_timeout(c->conn, (int)(c->cfg->idle_timeout_ms / 1000) + 2);
   sse_send(c, chunk(c, c->chat ? "" : NULL, 0, NULL, 1));
   if (!c->cfg->label_at_end) { /* notice, then reminder: the order of a whole answer */
     char *n = with_notice(c->cfg, "", 0, &(size_t){0});
@@ -682,6 +695,8 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     evbuffer_add_printf(b, "data: [DONE]\n\n");
     evhttp_send_reply_chunk(c->req, b);
     evbuffer_free(b);
+    /* the connection may carry another request: its head gets the usual time again */
+    if (c->conn) evhttp_connection_set_timeout(c->conn, (int)((c->gw->cfg.header_timeout_ms + 999) / 1000));
     evhttp_send_reply_end(c->req);
   }
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
@@ -1105,6 +1120,62 @@ static int on_sse_event(void *ctx, const char *data, size_t len) {
   return 0;
 }
 
+static void on_stream_done(void *ctx, CURLcode result, long status, const char *error);
+static void on_whole_done(void *ctx, CURLcode result, long status, const char *error);
+
+/* The interval of keep-alive comments: well inside upstream.idle_timeout_ms and the stream's connection timeout,
+ * and short enough for proxies in front that close an idle connection after some seconds. */
+static int64_t keepalive_ms(const hg_config *cfg) {
+  int64_t k = cfg->idle_timeout_ms / 3;
+  return k > 5000 ? 5000 : k < 100 ? 100 : k;
+}
+
+static void arm_quiet(chat_req *c, int64_t in_ms) {
+  struct timeval tv = {(time_t)(in_ms / 1000), (suseconds_t)((in_ms % 1000) * 1000)};
+  evtimer_add(c->quiet_timer, &tv);
+}
+
+/* The upstream has been silent a while: past upstream.idle_timeout_ms the answer is broken (and the record says so,
+ * rather than blame the client); before that, a started stream gets an SSE comment, which clients ignore. */
+static void on_quiet(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  chat_req *c = arg;
+  if (c->done || !c->call) return;
+  int64_t now = mono_ms(), silent = now - c->last_upstream_ms;
+  if (silent >= (int64_t)c->cfg->idle_timeout_ms) {
+    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream idle timeout: nothing for %lld ms",
+             (long long)silent);
+    up_call *call = c->call;
+    c->call = NULL;
+    upstream_cancel(call);
+    if (c->stream)
+      on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+    else
+      on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+    return;
+  }
+  int64_t every = keepalive_ms(c->cfg);
+  if (c->stream && c->started && c->req && now - c->last_sent_ms >= every) {
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+      evbuffer_add(b, ": keep-alive\n\n", 14);
+      evhttp_send_reply_chunk(c->req, b);
+      evbuffer_free(b);
+      c->last_sent_ms = now;
+    }
+  }
+  /* next: whichever comes first, the idle deadline or the next comment due */
+  int64_t next = (int64_t)c->cfg->idle_timeout_ms - silent, due = c->last_sent_ms + every - now;
+  if (c->stream && c->started && due < next) next = due;
+  arm_quiet(c, next > 0 ? next : 1);
+}
+
+/* Every byte from the upstream restarts its silence; the first starts the watch. */
+static void upstream_heard(chat_req *c) {
+  c->last_upstream_ms = mono_ms();
+  if (!c->quiet_timer && (c->quiet_timer = evtimer_new(c->w->base, on_quiet, c))) arm_quiet(c, keepalive_ms(c->cfg));
+}
+
 static void on_stream_data(void *ctx, const char *data, size_t len) {
   chat_req *c = ctx;
   if (!c->req && c->started && c->call) { /* the client was dropped for not reading: stop the model too */
@@ -1114,6 +1185,7 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
   c->got_bytes = 1;
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
   if (c->done || c->blocked_output) return;
+  upstream_heard(c);
   if (c->head_len < MAX_ERROR_BODY) {
     size_t take = len < MAX_ERROR_BODY - c->head_len ? len : MAX_ERROR_BODY - c->head_len;
     append(&c->head, &c->head_len, &c->head_cap, data, take, MAX_ERROR_BODY);
@@ -1171,6 +1243,7 @@ static void on_whole_data(void *ctx, const char *data, size_t len) {
   chat_req *c = ctx;
   c->got_bytes = 1;
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
+  upstream_heard(c);
   if (evbuffer_get_length(c->body) + len > MAX_UPSTREAM_BODY) {
     snprintf(c->upstream_error, sizeof c->upstream_error, "upstream answer larger than %u bytes", MAX_UPSTREAM_BODY);
     upstream_abort_from_data(c->call);

@@ -90,6 +90,14 @@ typedef struct gateway {
   hg_takedown_set *takedowns;
   int64_t takedown_version;
   atomic_int takedown_refresh; /* an admin call asks for a rebuild now */
+  /* the public complaint intake's limit, per client address in fixed one-minute windows: one table for the gateway
+   * (a table per worker let each worker admit the limit again), under its own lock */
+  pthread_mutex_t rate_lock;
+  struct rate_slot {
+    uint32_t key;
+    int64_t minute;
+    unsigned count;
+  } rate[256];
   struct worker *workers;
   unsigned nworkers;
   unsigned port; /* the port actually bound */
@@ -108,11 +116,6 @@ typedef struct worker {
   struct evhttp_bound_socket *bound;
   int streams;       /* streamed answers in progress on this worker */
   atomic_int active; /* requests in progress (read by the main thread while draining) */
-  struct rate_slot {
-    uint32_t key;
-    int64_t minute;
-    unsigned count;
-  } rate[256]; /* public complaint intake, per client address, fixed one-minute windows */
 } worker;
 
 /* ---- upstream ---- */

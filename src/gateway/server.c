@@ -655,6 +655,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   hg_lexicon *lex;
   pthread_mutex_init(&gw->config_lock, NULL);
   pthread_mutex_init(&gw->admin_lock, NULL);
+  pthread_mutex_init(&gw->rate_lock, NULL);
   live_config *live = calloc(1, sizeof *live);
   if (!live) return snprintf(msg, cap, "out of memory"), -1;
   live->cfg = gw->cfg;
@@ -721,6 +722,7 @@ void gateway_close(gateway *gw) {
   gw->nretired = 0;
   pthread_mutex_destroy(&gw->config_lock);
   pthread_mutex_destroy(&gw->admin_lock);
+  pthread_mutex_destroy(&gw->rate_lock);
   sodium_memzero(gw->identity_key, sizeof gw->identity_key);
   if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
   pthread_mutex_destroy(&gw->takedown_lock);

@@ -474,13 +474,11 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
   slash = strchr(raw, '/');
   const char *action = slash ? slash + 1 : "";
   if (slash) *slash = 0;
-  size_t dlen = 0, bad_at;
+  size_t dlen = 0;
   char *decoded = evhttp_uridecode(raw, 0, &dlen);
-  int bad_name = !decoded || !*decoded || dlen != strlen(decoded) || dlen >= sizeof user ||
-                 hg_utf8_validate(decoded, dlen, &bad_at);
-  for (size_t i = 0; !bad_name && i < dlen; i++)
-    bad_name = (unsigned char)decoded[i] < 0x20 || decoded[i] == 0x7f;
-  if (bad_name) {
+  hg_error name_err;
+  int bad_name = !decoded || dlen != strlen(decoded) || dlen >= sizeof user || hg_user_name_check(decoded, &name_err);
+  if (bad_name) { /* a name no user can have (a control or format character, a NUL): nobody by that name */
     free(decoded);
     send_error(req, 404, "invalid_request_error", "no such user", NULL);
     return 1;
@@ -649,6 +647,8 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
                                                      : (hg_standing)-1;
     json_t *until_v = json_object_get(body, "until_ms");
     if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
+    } else if (!strcmp(user, key->user)) { /* a suspended reviewer must not lift their own suspension */
+      send_error(req, 403, "permission_error", "nobody changes their own standing; ask another reviewer", NULL);
     } else if ((int)to < 0) {
       send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
     } else if (until_v && !json_is_integer(until_v)) {

@@ -257,7 +257,8 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
 
 /* ---- public complaint channel ---- */
 
-static int rate_limited(worker *w, struct evhttp_request *req) {
+/* 0 when the client may file one more complaint this minute; otherwise the seconds until it may (Retry-After). */
+static int rate_limited(gateway *gw, struct evhttp_request *req) {
   char *addr = NULL;
   ev_uint16_t port;
   struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -265,10 +266,13 @@ static int rate_limited(worker *w, struct evhttp_request *req) {
   uint32_t h = 2166136261u;
   for (const char *p = addr ? addr : ""; *p; p++)
     h = (h ^ (uint8_t)*p) * 16777619u;
-  int64_t minute = now_ms() / 60000;
-  struct rate_slot *s = &w->rate[h % (sizeof w->rate / sizeof *w->rate)];
+  int64_t now = now_ms(), minute = now / 60000;
+  pthread_mutex_lock(&gw->rate_lock);
+  struct rate_slot *s = &gw->rate[h % (sizeof gw->rate / sizeof *gw->rate)];
   if (s->key != h || s->minute != minute) s->key = h, s->minute = minute, s->count = 0;
-  return ++s->count > live_cfg(w->gw)->complaint_rate_per_minute;
+  int over = ++s->count > live_cfg(gw)->complaint_rate_per_minute;
+  pthread_mutex_unlock(&gw->rate_lock);
+  return over ? (int)(60 - (now / 1000) % 60) : 0;
 }
 
 static json_t *complaint_json(const hg_complaint *c) {
@@ -318,7 +322,11 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     send_error(req, 405, "invalid_request_error", "use GET or POST", NULL);
     return;
   }
-  if (rate_limited(w, req)) {
+  int retry = rate_limited(gw, req);
+  if (retry) {
+    char v[16];
+    snprintf(v, sizeof v, "%d", retry);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
     send_error(req, 429, "rate_limit_exceeded", "too many complaints from this address; try again in a minute", NULL);
     metrics_request(&gw->metrics, R_ADMIN, 429, now_seconds() - t0);
     return;

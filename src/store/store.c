@@ -129,7 +129,26 @@ static void key_hash_hex(const char *key, size_t len, char hex[65]) {
   sodium_bin2hex(hex, 65, digest, sizeof digest);
 }
 
-/* Names show up in CLI output and logs, so they are printable UTF-8 of a size hg_key_info can hold. */
+/* Format characters (Unicode Cf, from the generated tables): a name holding U+202E shows as another name. */
+extern const uint32_t hg_format_ranges[][2];
+extern const unsigned hg_format_range_count;
+
+static int is_format_char(uint32_t cp) {
+  unsigned lo = 0, hi = hg_format_range_count;
+  while (lo < hi) {
+    unsigned mid = (lo + hi) / 2;
+    if (cp < hg_format_ranges[mid][0])
+      hi = mid;
+    else if (cp > hg_format_ranges[mid][1])
+      lo = mid + 1;
+    else
+      return 1;
+  }
+  return 0;
+}
+
+/* Names show up in CLI output, logs and the console, so they are printable UTF-8 of a size hg_key_info can hold:
+ * no controls (C0, DEL, C1) and no format characters, which would make one name look like another. */
 static hg_status check_user_name(const char *user, hg_error *err) {
   size_t len = strlen(user);
   size_t bad;
@@ -138,11 +157,21 @@ static hg_status check_user_name(const char *user, hg_error *err) {
     return hg_fail(err, HG_ERR_LIMIT, 0, 0, "a user name is at most %zu bytes", sizeof((hg_key_info *)0)->user - 1);
   if (hg_utf8_validate(user, len, &bad))
     return hg_fail(err, HG_ERR_UTF8, 0, bad, "the user name is not valid UTF-8 (byte offset %zu)", bad);
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)user[i] < 0x20 || user[i] == 0x7f)
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    int n = hg_utf8_decode((const uint8_t *)user + i, len - i, &cp);
+    if (n <= 0) return hg_fail(err, HG_ERR_UTF8, 0, i, "the user name is not valid UTF-8 (byte offset %zu)", i);
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
       return hg_fail(err, HG_ERR_INVALID, 0, i, "the user name holds a control character at byte offset %zu", i);
+    if (is_format_char(cp))
+      return hg_fail(err, HG_ERR_INVALID, 0, i, "the user name holds a format character (U+%04X) at byte offset %zu",
+                     (unsigned)cp, i);
+    i += (size_t)n;
+  }
   return HG_OK;
 }
+
+hg_status hg_user_name_check(const char *name, hg_error *err) { return check_user_name(name, err); }
 
 hg_status hg_store_key_create(hg_store *store, const char *user, hg_role role, char key_out[HG_KEY_MAX],
                               hg_error *err) {

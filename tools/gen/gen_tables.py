@@ -474,6 +474,20 @@ def main():
         out.append("  " + ",".join('"%s"' % s for s in syllables[i:i + 10]) + ",")
     out.append("};")
     out.append("const unsigned hg_pinyin_syllable_count = %d;" % len(syllables))
+    # format characters (general category Cf: bidi controls, zero-width joiners, tags), as sorted ranges: names a
+    # person reads (user names) must not hold them, for they change how the text around them is shown
+    fmt = sorted(c for c, g in gc.items() if g == "Cf")
+    ranges = []
+    for c in fmt:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    out.append("const uint32_t hg_format_ranges[%d][2] = {" % len(ranges))
+    for i in range(0, len(ranges), 6):
+        out.append("  " + ",".join("{0x%x,0x%x}" % (a, b) for a, b in ranges[i:i + 6]) + ",")
+    out.append("};")
+    out.append("const unsigned hg_format_range_count = %d;" % len(ranges))
     out.append("const unsigned hg_fold_mapped_count = %d;" % mapped_special)
     out.append("const unsigned hg_fold_t2s_count = %d;" % len(t2s))
     ident = zlib.crc32(repr((values, expansions, pinyin, syllables)).encode("utf-8"))

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""hostile_test.py HEGUI SAMPLE_UPSTREAM — what an attacker tried against `hegui serve`, each case as it was found.
+
+Timeouts are configured short (a second or two) so that every case is decided by what the client receives, never
+by sleeping and hoping: streams that pause (kept open with SSE comments, cut only by the upstream idle timeout),
+clients that trickle a request head or body (a total deadline, not one that restarts on every byte), request heads
+a front proxy could read another way (400), lexicon paths that are not regular files, user names with format
+characters, a reviewer's own standing, and limiters that count per gateway rather than per worker thread."""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HEGUI, UPSTREAM = sys.argv[1], sys.argv[2]
+TMP = tempfile.mkdtemp(prefix="hegui-hostile-")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hgtest  # noqa: E402
+from hgtest import FAILS, PASSES, check, request  # noqa: E402,F401
+
+IDLE_MS = 4000  # upstream.idle_timeout_ms of the gateway under test
+HEAD_MS = 1000  # limits.header_timeout_ms and limits.body_timeout_ms
+
+
+def start(cmd, word, env=None):
+    return hgtest.start(cmd, word, TMP, env)
+
+
+def keys_create(data, user, role="user"):
+    return hgtest.keys_create(HEGUI, data, user, role)
+
+
+def raw_stream(port, key, text, timeout=30):
+    """A streamed chat answer read as raw bytes until the server ends it; returns (status, body text, seconds)."""
+    body = json.dumps({"model": "sample-1", "messages": [{"role": "user", "content": text}], "stream": True})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.time()
+    c.request("POST", "/v1/chat/completions", body=body.encode(),
+              headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    r = c.getresponse()
+    out = b""
+    try:
+        while True:
+            piece = r.read1(65536) if hasattr(r, "read1") else r.read(1)
+            if not piece:
+                break
+            out += piece
+    except (http.client.IncompleteRead, ConnectionError) as e:
+        out += getattr(e, "partial", b"") or b""
+    c.close()
+    return r.status, out.decode("utf-8", "replace"), time.time() - t0
+
+
+def last_record(data, route="/v1/chat/completions"):
+    recs = [r for r in hgtest.records(HEGUI, data) if r.get("route") == route]
+    return recs[-1] if recs else {}
+
+
+def detail_of(rec):
+    d = rec.get("detail_json")
+    return json.loads(d) if isinstance(d, str) else (d or {})
+
+
+def pauses(port, key, data):
+    # 1. a pause inside a stream, longer than the head/body timeouts and shorter than the idle timeout: the client
+    # stays connected, gets keep-alive comments while the upstream is silent, and the whole answer with [DONE]
+    status, raw, secs = raw_stream(port, key, "你好 __pause__")
+    check(status == 200 and "data: [DONE]" in raw, "a stream that pauses 2.5 s is not cut (%.1f s): %r" % (secs, raw[-300:]))
+    check(": keep-alive\n\n" in raw, "keep-alive comments are sent while the upstream is silent: %r" % raw)
+    check('"error"' not in raw, "no error event in a paused stream")
+    d = detail_of(last_record(data))
+    check(not d.get("client_gone") and not d.get("upstream_error"), "the record of a paused stream is clean: %s" % d)
+    # the upstream silent from the start (after its role chunk) past the idle timeout: nothing was sent to the
+    # client yet, so an HTTP error that names the idle timeout, at the idle timeout
+    t0 = time.time()
+    status, j = hgtest.chat(port, key, "你好 __stall__", stream=True)
+    secs = time.time() - t0
+    msg = json.dumps(j, ensure_ascii=False)
+    check(status == 504 and "idle" in msg, "a stall before any text is a 504 naming the idle timeout: %s %s" % (status, msg))
+    check(IDLE_MS / 1000 - 0.5 < secs < IDLE_MS / 1000 + 2, "the stall is cut at the idle timeout: %.1f s" % secs)
+    d = detail_of(last_record(data))
+    check(not d.get("client_gone") and "idle" in d.get("upstream_error", ""),
+          "the record says the upstream went idle, not that the client left: %s" % d)
+
+
+def idle_mid_stream(port, key, data):
+    # a pause longer than upstream.idle_timeout_ms after text was sent: an error event and [DONE], and the record
+    # names the upstream's silence
+    status, raw, secs = raw_stream(port, key, "你好 __pause__")
+    check(status == 200 and '"error"' in raw and "idle" in raw and raw.rstrip().endswith("data: [DONE]"),
+          "a pause past the idle timeout ends with an error event and [DONE]: %r" % raw[-300:])
+    check(secs < 2.4, "the stream is ended at the idle timeout, not when the upstream goes on: %.1f s" % secs)
+    d = detail_of(last_record(data))
+    check(not d.get("client_gone") and "idle" in d.get("upstream_error", ""),
+          "the record says the upstream went idle mid-stream: %s" % d)
+
+
+def limiters(port):
+    # 6. the complaint intake's limit (3 a minute here) is the gateway's, whatever worker a connection lands on:
+    # twelve complaints on twelve connections (SO_REUSEPORT spreads them over both workers) get 3 tickets, and each
+    # refusal says when to come back
+    if time.time() % 60 > 55:  # one window for the whole burst
+        time.sleep(61 - time.time() % 60)
+    codes, retry = [], []
+    for i in range(12):
+        h = {}
+        st, j = request(port, "POST", "/compliance/complaints", {"type": "other", "text": "complaint %d" % i,
+                                                                 "contact": "x@example.com"}, headers_out=h)
+        codes.append(st)
+        if st == 429:
+            retry.append(h.get("retry-after", ""))
+    check(sum(c in (200, 201) for c in codes) == 3, "3 complaints a minute for the whole gateway: %s" % codes)
+    check(retry and all(r.isdigit() and 1 <= int(r) <= 60 for r in retry),
+          "the intake's 429 carries Retry-After: %s" % retry)
+
+
+def names_and_standing(port, data, admin, reviewer):
+    # 5. names with format characters (U+202E turns "eve\u202ecod.exe" around) or controls are refused: the CLI,
+    # the admin key route and the admin user routes
+    for name in ("eve\u202e", "a\u200bb", "x\u0085y", "tag\U000e0041"):
+        r = subprocess.run([HEGUI, "keys", "create", "--data-dir", data, "--user", name], capture_output=True, text=True)
+        check(r.returncode != 0 and ("format character" in r.stderr or "control character" in r.stderr),
+              "hegui keys create refuses %r: %s" % (name, r.stderr.strip()))
+        st, j = request(port, "POST", "/admin/keys", {"user": name, "role": "user"}, admin)
+        check(st == 400, "POST /admin/keys refuses %r: %s %s" % (name, st, j))
+    st, j = request(port, "POST", "/admin/users/eve%E2%80%AE/minor", {"minor": True}, admin)
+    check(st in (400, 404), "the admin user routes refuse such a name too: %s %s" % (st, j))
+    # a reviewer, suspended, cannot lift the suspension; nobody changes their own standing
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "suspended", "reason": "test"}, admin)
+    check(st == 200, "an admin suspends a reviewer: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "active", "reason": "mine"}, reviewer)
+    check(st == 403, "a reviewer cannot lift their own suspension: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/ada/standing", {"standing": "terminated", "reason": "oops"}, admin)
+    check(st == 403, "an admin cannot change their own standing either: %s %s" % (st, j))
+    st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "active", "reason": "back"}, admin)
+    check(st == 200, "another person can: %s %s" % (st, j))
+
+
+def main():
+    up, uport = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
+    data = os.path.join(TMP, "data")
+    user = keys_create(data, "alice")
+    admin = keys_create(data, "ada", "admin")
+    reviewer = keys_create(data, "rita", "reviewer")
+    cfg = os.path.join(TMP, "hegui.yaml")
+    with open(cfg, "w") as f:
+        f.write("data_dir: %s\nworkers: 2\nupstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: %d\n"
+                "limits:\n  header_timeout_ms: %d\n  body_timeout_ms: %d\ncomplaints:\n  rate_per_minute: 3\n"
+                % (data, uport, IDLE_MS, HEAD_MS, HEAD_MS))
+    serve = [HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"]
+    gw, port = start(serve, "serving on")
+    try:
+        names_and_standing(port, data, admin, reviewer)
+        limiters(port)
+        pauses(port, user, data)
+    finally:
+        gw.kill()
+    # a second gateway whose idle timeout (1.5 s) is shorter than the upstream's __pause__ (2.5 s)
+    cfg2 = os.path.join(TMP, "idle.yaml")
+    with open(cfg2, "w") as f:
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: 1500\n" % (data, uport))
+    gw, port = start([HEGUI, "serve", "--config", cfg2, "--listen", "127.0.0.1:0"], "serving on")
+    try:
+        idle_mid_stream(port, user, data)
+    finally:
+        gw.kill()
+        up.kill()
+    return hgtest.report("hostile")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
