@@ -66,6 +66,7 @@ typedef struct hg_config {
   char refusal[1024];                                   /* 代答 text for a blocked prompt or answer */
   hg_config_rule rules[HG_CONFIG_MAX_RULES];            /* policy.rules */
   unsigned rule_count;
+  int allow_empty_lexicon; /* policy.allow_empty_lexicon, default 0: a lexicon of no entries is refused */
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
   int label_at_end;           /* default 1 */

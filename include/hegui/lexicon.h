@@ -87,6 +87,8 @@ typedef enum hg_mode {
 const char *hg_mode_name(hg_mode mode);
 
 #define HG_ENTRY_MAX_CHARS 64 /* longest entry, in code points after folding */
+/* A lexicon file (source or image) is a regular file of at most this many bytes; anything else is refused on open. */
+#define HG_LEXICON_MAX_FILE_BYTES (256ull << 20)
 
 typedef struct hg_entry_info {
   const char *text; /* as written in the lexicon (NUL-terminated) */

@@ -794,6 +794,7 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile),
                                       CUSTOM("pii_types", parse_pii_types),
                                       STRING("refusal", refusal, check_refusal),
                                       CUSTOM("rules", parse_rules),
+                                      BOOL("allow_empty_lexicon", allow_empty_lexicon),
                                       END};
 
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),

@@ -347,9 +347,11 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
       snprintf(at, sizeof err.message - (size_t)(at - err.message), "upload%s", rest);
     }
   }
-  if (!st && !hg_lexicon_entry_count(lex)) {
+  if (!st && !hg_lexicon_entry_count(lex) && !live_cfg(gw)->allow_empty_lexicon) {
     st = HG_ERR_INVALID;
-    snprintf(err.message, sizeof err.message, "the lexicon has no entries");
+    snprintf(err.message, sizeof err.message,
+             "the lexicon has no entries: word moderation would be off (set policy.allow_empty_lexicon: true if "
+             "that is meant)");
     unlink(tmp);
   }
   if (st) {

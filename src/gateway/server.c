@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/error.h"
 #include "gateway.h"
 #include "server.h"
 
@@ -121,12 +122,24 @@ void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap);
 static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *source, size_t cap, hg_error *err) {
   char upload[1100];
   lexicon_upload_path(cfg, upload, sizeof upload);
+  hg_status st;
   if (access(upload, F_OK) == 0) {
     snprintf(source, cap, "upload (%.500s)", upload);
-    return hg_lexicon_open(upload, out, err);
+    st = hg_lexicon_open(upload, out, err);
+  } else {
+    snprintf(source, cap, "%s", cfg->lexicon[0] ? cfg->lexicon : "starter");
+    st = server_load_lexicon(cfg, out, err);
   }
-  snprintf(source, cap, "%s", cfg->lexicon[0] ? cfg->lexicon : "starter");
-  return server_load_lexicon(cfg, out, err);
+  /* an empty file would turn word moderation off without a word: only on purpose */
+  if (!st && !hg_lexicon_entry_count(*out) && !cfg->allow_empty_lexicon) {
+    hg_lexicon_unref(*out);
+    *out = NULL;
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "%.300s has no entries: word moderation would be off (set policy.allow_empty_lexicon: true if that "
+                   "is meant)",
+                   source);
+  }
+  return st;
 }
 
 void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source) {

@@ -216,14 +216,10 @@ const void *hg_lexicon_image(const hg_lexicon *lex, size_t *len) {
 
 hg_status hg_lexicon_open(const char *path, hg_lexicon **out, hg_error *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
   struct stat sb;
+  int fd = hg_open_lexicon_file(path, &sb, err);
+  if (fd < 0) return err ? err->status : HG_ERR_IO;
   char magic[8] = {0};
-  if (fstat(fd, &sb) != 0) {
-    close(fd);
-    return hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
-  }
   ssize_t got = sb.st_size >= 8 ? pread(fd, magic, 8, 0) : 0;
   if (got == 8 && memcmp(magic, IMG_MAGIC, 8) == 0) {
     size_t len = (size_t)sb.st_size;

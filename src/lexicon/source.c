@@ -5,10 +5,14 @@
  * be left out and empty ones take the defaults. Lines starting with '#' are comments. A CR before the LF, a UTF-8
  * BOM and surrounding spaces are ignored. Any error names the line and leaves the source as it was. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "hegui/lexicon.h"
@@ -360,35 +364,57 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
   return st;
 }
 
+/* Opens a lexicon file for reading: a regular file only, opened without blocking (a FIFO would hold the caller
+ * forever, a device such as /dev/zero would never end), no larger than HG_LEXICON_MAX_FILE_BYTES. */
+int hg_open_lexicon_file(const char *path, struct stat *sb, hg_error *err) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno)), -1;
+  if (fstat(fd, sb) != 0) {
+    hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (!S_ISREG(sb->st_mode)) {
+    hg_fail(err, HG_ERR_IO, 0, 0, "%s is not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  if ((uint64_t)sb->st_size > HG_LEXICON_MAX_FILE_BYTES) {
+    hg_fail(err, HG_ERR_LIMIT, 0, 0, "%s is %lld bytes; a lexicon file may have at most %llu", path,
+            (long long)sb->st_size, (unsigned long long)HG_LEXICON_MAX_FILE_BYTES);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 hg_status hg_read_file(const char *path, char **out, size_t *len, hg_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
+  struct stat sb;
+  int fd = hg_open_lexicon_file(path, &sb, err);
+  if (fd < 0) return err ? err->status : HG_ERR_IO;
+  size_t cap = (size_t)sb.st_size + 1, n = 0;
   char *buf = malloc(cap);
   if (!buf) {
-    fclose(f);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+    close(fd);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading %s", path);
   }
-  for (;;) {
-    if (n == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading %s", path);
-      }
-      buf = nb;
+  for (;;) { /* bounded by the size it had when opened, plus one byte to see that it grew */
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      free(buf);
+      close(fd);
+      return hg_fail(err, HG_ERR_IO, 0, 0, "cannot read %s: %s", path, strerror(errno));
     }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
     if (r == 0) break;
+    n += (size_t)r;
+    if (n == cap) {
+      free(buf);
+      close(fd);
+      return hg_fail(err, HG_ERR_IO, 0, 0, "%s changed while it was read", path);
+    }
   }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return hg_fail(err, HG_ERR_IO, 0, 0, "cannot read %s", path);
-  }
+  close(fd);
   *out = buf;
   *len = n;
   return HG_OK;

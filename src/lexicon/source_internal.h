@@ -30,5 +30,9 @@ struct hg_lexicon_source {
 
 /* Reads a whole file into a malloc-ed buffer. */
 hg_status hg_read_file(const char *path, char **out, size_t *len, hg_error *err);
+struct stat;
+/* A lexicon file, opened for reading: regular files only, without blocking, size capped (source.c). Returns the
+ * descriptor and fills sb, or -1 with err filled. */
+int hg_open_lexicon_file(const char *path, struct stat *sb, hg_error *err);
 
 #endif

@@ -139,6 +139,39 @@ def names_and_standing(port, data, admin, reviewer):
     check(st == 200, "another person can: %s %s" % (st, j))
 
 
+def lexicon_paths(port, data, admin, cfg):
+    # a lexicon path that is not a regular file, or names an empty one, is refused at once (422), the running
+    # configuration stays, and the gateway keeps answering
+    with open(cfg) as f:
+        base = f.read()
+    fifo = os.path.join(TMP, "lexicon.fifo")
+    os.mkfifo(fifo)
+    empty = os.path.join(TMP, "empty.txt")
+    open(empty, "w").close()
+    for path, want in (("/dev/zero", "not a regular file"), (fifo, "not a regular file"), (TMP, "not a regular file"),
+                       (empty, "no entries")):
+        t0 = time.time()
+        st, j = request(port, "PUT", "/admin/policy", raw=(base + "lexicon: %s\n" % path).encode(), key=admin,
+                        content_type="text/yaml")
+        took = time.time() - t0
+        check(st == 422 and want in json.dumps(j, ensure_ascii=False) and took < 5,
+              "lexicon: %s is refused (%s) in %.1f s: %s %s" % (path, want, took, st, j))
+        st, _ = request(port, "GET", "/healthz")
+        check(st == 200, "the gateway still answers after lexicon: %s" % path)
+    st, j = request(port, "PUT", "/admin/policy",
+                    raw=(base + "lexicon: %s\npolicy:\n  allow_empty_lexicon: true\n" % empty).encode(), key=admin,
+                    content_type="text/yaml")
+    check(st == 200, "an empty lexicon on purpose (policy.allow_empty_lexicon: true) is taken: %s %s" % (st, j))
+    st, j = request(port, "PUT", "/admin/policy", raw=base.encode(), key=admin, content_type="text/yaml")
+    check(st == 200, "the configuration goes back: %s %s" % (st, j))
+    # the command line and the server refuse them the same way
+    r = subprocess.run([HEGUI, "check", "--lexicon", "/dev/zero", "x"], capture_output=True, text=True, timeout=20)
+    check(r.returncode == 2 and "not a regular file" in r.stderr, "hegui check --lexicon /dev/zero: %r" % r.stderr)
+    r = subprocess.run([HEGUI, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--lexicon", empty],
+                       capture_output=True, text=True, timeout=20)
+    check(r.returncode != 0 and "no entries" in r.stderr, "hegui serve refuses an empty lexicon: %r" % r.stderr[-300:])
+
+
 def main():
     up, uport = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
     data = os.path.join(TMP, "data")
@@ -154,6 +187,7 @@ def main():
     gw, port = start(serve, "serving on")
     try:
         names_and_standing(port, data, admin, reviewer)
+        lexicon_paths(port, data, admin, cfg)
         limiters(port)
         pauses(port, user, data)
     finally:
