@@ -1,0 +1,302 @@
+/* model.c — loading, checking and running a classifier image, and the feature hashing it was trained with.
+ *
+ * A score is one dot product per label over the hashed n-grams of the folded text: the text is folded (width,
+ * case, Traditional variants collapse), noise is left out (so "傻*逼" and "傻逼" share their bigram), every
+ * 1-, 2- and 3-gram of code points is hashed to a bucket, and each bucket holds one int8 weight per label. The
+ * loader checks every size and field before a single weight is read, so scoring never leaves the image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/crc32.h"
+#include "base/error.h"
+#include "classify_internal.h"
+#include "hegui/lexicon.h"
+#include "hegui/text.h"
+
+static const char *const abuse_codes[] = {"insult", "spam", "fraud", "malware"};
+
+hg_status hg_classifier_code_parse(const char *code, size_t len, char out[8]) {
+  for (size_t i = 0; i < sizeof abuse_codes / sizeof *abuse_codes; i++)
+    if (len == strlen(abuse_codes[i]) && !strncasecmp(code, abuse_codes[i], len)) {
+      memset(out, 0, 8);
+      memcpy(out, abuse_codes[i], len);
+      return HG_OK;
+    }
+  hg_category cat;
+  if (hg_category_parse(code, len, &cat) || cat > HG_CAT_A5B) return HG_ERR_PARSE;
+  memset(out, 0, 8);
+  memcpy(out, hg_category_code(cat), strlen(hg_category_code(cat)));
+  return HG_OK;
+}
+
+/* A 64-bit finaliser (the murmur3 constants): n-gram hashes are chained, so each step must mix all bits. */
+static inline uint64_t mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+hg_status cls_features(const char *text, size_t len, unsigned bits, uint32_t **out, size_t *count, hg_error *err) {
+  *out = NULL;
+  *count = 0;
+  char *folded;
+  size_t flen;
+  hg_status st = hg_fold_text(text, len, 1, &folded, &flen, err);
+  if (st) return st;
+  /* at most one code point per byte, CLS_NGRAM_MAX features per code point */
+  uint32_t *f = malloc((flen ? flen : 1) * CLS_NGRAM_MAX * sizeof *f);
+  if (!f) {
+    free(folded);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  size_t n = 0, pos = 0;
+  unsigned shift = 64 - bits;
+  uint64_t h1 = 0, h2 = 0; /* hashes of the 1- and 2-gram ending at the previous code point */
+  size_t seen = 0;
+  while (pos < flen) {
+    uint32_t cp;
+    int l = hg_utf8_decode((const uint8_t *)folded + pos, flen - pos, &cp);
+    if (l <= 0) break; /* the fold writes valid UTF-8; stop rather than trust otherwise */
+    pos += (size_t)l;
+    uint64_t g1 = mix64(((uint64_t)cp << 8) | 1);
+    f[n++] = (uint32_t)(g1 >> shift);
+    if (seen >= 1) f[n++] = (uint32_t)(mix64(h1 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 2)) >> shift);
+    if (seen >= 2) f[n++] = (uint32_t)(mix64(h2 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 3)) >> shift);
+    h2 = seen >= 1 ? mix64(h1 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 2)) : 0;
+    h1 = g1;
+    seen++;
+  }
+  free(folded);
+  *out = f;
+  *count = n;
+  return HG_OK;
+}
+
+static hg_status corrupt(hg_error *err, const char *what) {
+  return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "classifier model is corrupt: %s", what);
+}
+
+static const void *section(const hg_classifier *m, const cls_section *tab, int id, size_t elem, size_t *count) {
+  const cls_section *s = &tab[id];
+  if (s->offset < m->hdr->header_size || s->offset > m->size || s->size > m->size - s->offset || s->offset % 8 ||
+      s->size % elem)
+    return NULL;
+  *count = (size_t)(s->size / elem);
+  return m->base + s->offset;
+}
+
+static hg_status check_image(hg_classifier *m, hg_error *err) {
+  if (m->size < sizeof(cls_header) || memcmp(m->base, CLS_MAGIC, 8) != 0)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "not a hegui classifier model (bad magic)");
+  const cls_header *h = (const cls_header *)m->base;
+  m->hdr = h;
+  if (h->version != CLS_VERSION)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "classifier model version %u, this hegui reads version %u: retrain it",
+                   h->version, CLS_VERSION);
+  if (h->total_size != m->size)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0,
+                   "classifier model is truncated or padded: header says %llu bytes, found %zu",
+                   (unsigned long long)h->total_size, m->size);
+  if (h->section_count != CS_COUNT || h->header_size != sizeof(cls_header) + CS_COUNT * sizeof(cls_section) ||
+      h->header_size > m->size)
+    return corrupt(err, "section table");
+  if (hg_crc32(0, m->base + sizeof *h, m->size - sizeof *h) != h->crc)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "classifier model checksum mismatch: the file is damaged");
+  if (h->tables_id != hg_tables_id())
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0,
+                   "classifier model was trained with other Unicode/OpenCC fold tables than this hegui: retrain it");
+  if (h->label_count < 1 || h->label_count > HG_CLASSIFIER_MAX_LABELS ||
+      h->bucket_bits < HG_CLASSIFIER_MIN_BUCKET_BITS || h->bucket_bits > HG_CLASSIFIER_MAX_BUCKET_BITS ||
+      h->ngram_max != CLS_NGRAM_MAX || h->feature_set != CLS_FEATURES_CHAR123 || h->reserved || h->reserved2)
+    return corrupt(err, "header fields");
+  const cls_section *tab = (const cls_section *)(m->base + sizeof(cls_header));
+  size_t n, strings_len;
+  if (!(m->labels = section(m, tab, CS_LABELS, sizeof(cls_label), &n)) || n != h->label_count)
+    return corrupt(err, "labels");
+  if (!(m->strings = section(m, tab, CS_STRINGS, 1, &strings_len))) return corrupt(err, "strings");
+  if (!(m->weights = section(m, tab, CS_WEIGHTS, 1, &n)) || n != ((size_t)1 << h->bucket_bits) * h->label_count)
+    return corrupt(err, "weights");
+  m->label_count = h->label_count;
+  for (uint32_t i = 0; i < m->label_count; i++) {
+    const cls_label *l = &m->labels[i];
+    char canon[8];
+    size_t clen = strnlen(l->code, 8);
+    if (l->name_len < 1 || l->name_len > HG_CLASSIFIER_MAX_NAME || (uint64_t)l->name_off + l->name_len >= strings_len ||
+        m->strings[l->name_off + l->name_len] != 0 || memchr(m->strings + l->name_off, 0, l->name_len))
+      return corrupt(err, "label name");
+    if (clen == 8 || hg_classifier_code_parse(l->code, clen, canon) || memcmp(canon, l->code, 8))
+      return corrupt(err, "label code");
+    size_t bad;
+    if (hg_utf8_validate(m->strings + l->name_off, l->name_len, &bad)) return corrupt(err, "label name encoding");
+    if (!(l->threshold >= 0.0f && l->threshold <= 1.0f) || !(l->scale >= 0.0f && isfinite(l->scale)) ||
+        !isfinite(l->bias) || l->reserved)
+      return corrupt(err, "label numbers");
+  }
+  return HG_OK;
+}
+
+hg_status cls_adopt_image(unsigned char *owned, void *map, size_t len, hg_classifier **out, hg_error *err) {
+  *out = NULL;
+  hg_classifier *m = calloc(1, sizeof *m);
+  if (!m) {
+    free(owned);
+    if (map) munmap(map, len);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  m->refs = 1;
+  m->owned = owned;
+  m->map = map;
+  m->map_len = len;
+  m->base = owned ? owned : map;
+  m->size = len;
+  hg_status st = check_image(m, err);
+  if (st) {
+    hg_classifier_unref(m);
+    return st;
+  }
+  *out = m;
+  return HG_OK;
+}
+
+hg_status hg_classifier_from_image(const void *data, size_t len, hg_classifier **out, hg_error *err) {
+  *out = NULL;
+  unsigned char *copy = malloc(len ? len : 1);
+  if (!copy) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  if (len) memcpy(copy, data, len);
+  return cls_adopt_image(copy, NULL, len, out, err);
+}
+
+hg_status hg_classifier_open(const char *path, hg_classifier **out, hg_error *err) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    close(fd);
+    return hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
+  }
+  if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(cls_header)) {
+    close(fd);
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "%.200s: not a hegui classifier model (too short)", path);
+  }
+  size_t len = (size_t)sb.st_size;
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot map %s: %s", path, strerror(errno));
+  hg_status st = cls_adopt_image(NULL, map, len, out, err);
+  if (st && err) {
+    char msg[sizeof err->message];
+    memcpy(msg, err->message, sizeof msg);
+    size_t pl = strlen(path);
+    if (pl > 120) pl = 120;
+    snprintf(err->message, sizeof err->message, "%.*s: %.*s", (int)pl, path, (int)(sizeof msg - pl - 3), msg);
+  }
+  return st;
+}
+
+const void *hg_classifier_image(const hg_classifier *model, size_t *len) {
+  *len = model->size;
+  return model->base;
+}
+
+hg_status hg_classifier_save(const hg_classifier *model, const char *path, hg_error *err) {
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 24);
+  if (!tmp) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  snprintf(tmp, plen + 24, "%s.tmp%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  int ok = fwrite(model->base, 1, model->size, f) == model->size;
+  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, path) != 0) {
+    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return st;
+  }
+  free(tmp);
+  return HG_OK;
+}
+
+hg_classifier *hg_classifier_ref(hg_classifier *model) {
+  if (model) __atomic_add_fetch(&model->refs, 1, __ATOMIC_RELAXED);
+  return model;
+}
+
+void hg_classifier_unref(hg_classifier *model) {
+  if (!model || __atomic_sub_fetch(&model->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  free(model->owned);
+  if (model->map) munmap(model->map, model->map_len);
+  free(model);
+}
+
+size_t hg_classifier_label_count(const hg_classifier *model) { return model->label_count; }
+unsigned hg_classifier_bucket_bits(const hg_classifier *model) { return model->hdr->bucket_bits; }
+
+hg_status hg_classifier_label(const hg_classifier *model, size_t index, hg_classifier_label_info *out) {
+  if (index >= model->label_count) return HG_ERR_INVALID;
+  const cls_label *l = &model->labels[index];
+  out->name = model->strings + l->name_off;
+  out->code = l->code; /* NUL-padded to 8 bytes and checked to hold a NUL at load */
+  out->threshold = l->threshold;
+  return HG_OK;
+}
+
+/* int8 sums in int32 lanes: 127 * 2^23 < 2^31, so the lanes are folded into int64 totals every 2^23 features. */
+#define CLS_FLUSH_EVERY (1u << 23)
+
+hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
+  uint32_t *f;
+  size_t n;
+  hg_status st = cls_features(text, len, model->hdr->bucket_bits, &f, &n, err);
+  if (st) return st;
+  uint32_t L = model->label_count;
+  int32_t acc[HG_CLASSIFIER_MAX_LABELS] = {0};
+  int64_t total[HG_CLASSIFIER_MAX_LABELS] = {0};
+  const int8_t *w = model->weights;
+  for (size_t i = 0; i < n;) {
+    size_t end = n - i > CLS_FLUSH_EVERY ? i + CLS_FLUSH_EVERY : n;
+    if (L == 1) {
+      int32_t a = 0;
+      for (; i < end; i++)
+        a += w[f[i]];
+      acc[0] = a;
+    } else {
+      for (; i < end; i++) {
+        const int8_t *row = w + (size_t)f[i] * L;
+        for (uint32_t l = 0; l < L; l++)
+          acc[l] += row[l];
+      }
+    }
+    for (uint32_t l = 0; l < L; l++) {
+      total[l] += acc[l];
+      acc[l] = 0;
+    }
+  }
+  free(f);
+  /* each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the same) */
+  double norm = n ? 1.0 / sqrt((double)n) : 0.0;
+  for (uint32_t l = 0; l < L; l++) {
+    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)total[l] * norm;
+    if (z > 40) z = 40;
+    if (z < -40) z = -40;
+    scores[l] = (float)(1.0 / (1.0 + exp(-z)));
+  }
+  return HG_OK;
+}
