@@ -69,7 +69,16 @@ struct hg_classifier {
 
 uint32_t hg_tables_id(void);
 
-/* Hashes the features of UTF-8 text into buckets (< 2^bits). *out is malloc-ed. An empty text gives none. */
+/* Hashes the features of UTF-8 text into buckets (< 2^bits) and hands them to sink in batches. The text is folded
+ * chunk_bytes at a time (cut at code point boundaries, the n-gram state carried across), so memory stays bounded
+ * whatever the text's length; the features do not depend on chunk_bytes. Invalid UTF-8 is HG_ERR_UTF8 with
+ * err->offset in the whole text. */
+#define CLS_CHUNK_BYTES 65536
+typedef void (*cls_sink)(void *ctx, const uint32_t *buckets, size_t n);
+hg_status cls_walk(const char *text, size_t len, unsigned bits, size_t chunk_bytes, cls_sink sink, void *ctx,
+                   hg_error *err);
+
+/* All features of a text in one malloc-ed array (*out; NULL when there are none). */
 hg_status cls_features(const char *text, size_t len, unsigned bits, uint32_t **out, size_t *count, hg_error *err);
 
 /* Takes an image (owned or mapped), checks it and returns a model. */

@@ -47,40 +47,100 @@ static inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
-hg_status cls_features(const char *text, size_t len, unsigned bits, uint32_t **out, size_t *count, hg_error *err) {
-  *out = NULL;
-  *count = 0;
-  char *folded;
-  size_t flen;
-  hg_status st = hg_fold_text(text, len, 1, &folded, &flen, err);
-  if (st) return st;
-  /* at most one code point per byte, CLS_NGRAM_MAX features per code point */
-  uint32_t *f = malloc((flen ? flen : 1) * CLS_NGRAM_MAX * sizeof *f);
-  if (!f) {
-    free(folded);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  }
-  size_t n = 0, pos = 0;
+hg_status cls_walk(const char *text, size_t len, unsigned bits, size_t chunk_bytes, cls_sink sink, void *ctx,
+                   hg_error *err) {
   unsigned shift = 64 - bits;
-  uint64_t h1 = 0, h2 = 0; /* hashes of the 1- and 2-gram ending at the previous code point */
-  size_t seen = 0;
-  while (pos < flen) {
-    uint32_t cp;
-    int l = hg_utf8_decode((const uint8_t *)folded + pos, flen - pos, &cp);
-    if (l <= 0) break; /* the fold writes valid UTF-8; stop rather than trust otherwise */
-    pos += (size_t)l;
-    uint64_t g1 = mix64(((uint64_t)cp << 8) | 1);
-    f[n++] = (uint32_t)(g1 >> shift);
-    if (seen >= 1) f[n++] = (uint32_t)(mix64(h1 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 2)) >> shift);
-    if (seen >= 2) f[n++] = (uint32_t)(mix64(h2 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 3)) >> shift);
-    h2 = seen >= 1 ? mix64(h1 * 0x9E3779B97F4A7C15ull ^ (((uint64_t)cp << 8) | 2)) : 0;
-    h1 = g1;
-    seen++;
+  uint64_t h1 = 0, h2 = 0; /* hashes of the 1- and 2-gram ending at the previous kept code point */
+  size_t seen = 0, cap = 0, pos = 0;
+  uint32_t *f = NULL;
+  if (chunk_bytes < 1) chunk_bytes = 1;
+  while (pos < len) {
+    size_t end = len - pos > chunk_bytes ? pos + chunk_bytes : len, cut = end;
+    while (cut > pos && cut < len && ((unsigned char)text[cut] & 0xC0) == 0x80)
+      cut--; /* back to a code point's first byte */
+    if (cut > pos)
+      end = cut;
+    else /* a chunk shorter than its first code point: take the whole code point (stray bytes fail the check) */
+      while (end < len && end - pos < 4 && ((unsigned char)text[end] & 0xC0) == 0x80)
+        end++;
+    hg_norm_char *v;
+    size_t n;
+    hg_error local;
+    hg_status st = hg_normalize(text + pos, end - pos, &v, &n, &local);
+    if (st) {
+      free(f);
+      if (st == HG_ERR_UTF8)
+        return hg_fail(err, HG_ERR_UTF8, 0, pos + local.offset, "invalid UTF-8 at byte offset %zu", pos + local.offset);
+      return hg_fail(err, st, 0, 0, "%s", local.message);
+    }
+    if (n * CLS_NGRAM_MAX > cap) {
+      cap = n * CLS_NGRAM_MAX;
+      uint32_t *nf = realloc(f, cap * sizeof *nf);
+      if (!nf) {
+        free(v);
+        free(f);
+        return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+      }
+      f = nf;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (v[i].flags & HG_CHAR_NOISE) continue; /* the view keeps no ignorable code points */
+      uint64_t cp = v[i].cp;
+      uint64_t g1 = mix64((cp << 8) | 1), g2 = 0;
+      f[k++] = (uint32_t)(g1 >> shift);
+      if (seen >= 1) {
+        g2 = mix64(h1 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 2));
+        f[k++] = (uint32_t)(g2 >> shift);
+      }
+      if (seen >= 2) f[k++] = (uint32_t)(mix64(h2 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 3)) >> shift);
+      h2 = g2;
+      h1 = g1;
+      seen++;
+    }
+    free(v);
+    if (k) sink(ctx, f, k);
+    pos = end;
   }
-  free(folded);
-  *out = f;
-  *count = n;
+  free(f);
   return HG_OK;
+}
+
+typedef struct collect_ctx {
+  uint32_t *v;
+  size_t n, cap;
+  int failed;
+} collect_ctx;
+
+static void collect(void *ctx, const uint32_t *buckets, size_t n) {
+  collect_ctx *c = ctx;
+  if (c->failed) return;
+  if (c->n + n > c->cap) {
+    size_t ncap = c->cap ? c->cap : 256;
+    while (ncap < c->n + n)
+      ncap *= 2;
+    uint32_t *nv = realloc(c->v, ncap * sizeof *nv);
+    if (!nv) {
+      c->failed = 1;
+      return;
+    }
+    c->v = nv, c->cap = ncap;
+  }
+  memcpy(c->v + c->n, buckets, n * sizeof *buckets);
+  c->n += n;
+}
+
+hg_status cls_features(const char *text, size_t len, unsigned bits, uint32_t **out, size_t *count, hg_error *err) {
+  collect_ctx c = {0};
+  hg_status st = cls_walk(text, len, bits, CLS_CHUNK_BYTES, collect, &c, err);
+  if (!st && c.failed) st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  if (st) {
+    free(c.v);
+    c.v = NULL, c.n = 0;
+  }
+  *out = c.v;
+  *count = c.n;
+  return st;
 }
 
 static hg_status corrupt(hg_error *err, const char *what) {
@@ -258,42 +318,47 @@ hg_status hg_classifier_label(const hg_classifier *model, size_t index, hg_class
   return HG_OK;
 }
 
-/* int8 sums in int32 lanes: 127 * 2^23 < 2^31, so the lanes are folded into int64 totals every 2^23 features. */
-#define CLS_FLUSH_EVERY (1u << 23)
+_Static_assert((uint64_t)HG_FOLD_MAX *CLS_CHUNK_BYTES *CLS_NGRAM_MAX < (1u << 23), "batch bound of score_batch");
+
+typedef struct score_ctx {
+  const int8_t *weights;
+  uint32_t labels;
+  int64_t total[HG_CLASSIFIER_MAX_LABELS];
+  size_t count;
+} score_ctx;
+
+/* A batch is at most 6 * CLS_CHUNK_BYTES * 3 n-grams (< 2^23), so int8 sums fit int32 lanes (127 * 2^23 < 2^31);
+ * they are folded into int64 totals after every batch, so nothing overflows on any text length. */
+static void score_batch(void *ctx, const uint32_t *f, size_t n) {
+  score_ctx *s = ctx;
+  const int8_t *w = s->weights;
+  uint32_t L = s->labels;
+  s->count += n;
+  if (L == 1) {
+    int32_t a = 0;
+    for (size_t i = 0; i < n; i++)
+      a += w[f[i]];
+    s->total[0] += a;
+    return;
+  }
+  int32_t acc[HG_CLASSIFIER_MAX_LABELS] = {0};
+  for (size_t i = 0; i < n; i++) {
+    const int8_t *row = w + (size_t)f[i] * L;
+    for (uint32_t l = 0; l < L; l++)
+      acc[l] += row[l];
+  }
+  for (uint32_t l = 0; l < L; l++)
+    s->total[l] += acc[l];
+}
 
 hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
-  uint32_t *f;
-  size_t n;
-  hg_status st = cls_features(text, len, model->hdr->bucket_bits, &f, &n, err);
+  score_ctx s = {.weights = model->weights, .labels = model->label_count};
+  hg_status st = cls_walk(text, len, model->hdr->bucket_bits, CLS_CHUNK_BYTES, score_batch, &s, err);
   if (st) return st;
-  uint32_t L = model->label_count;
-  int32_t acc[HG_CLASSIFIER_MAX_LABELS] = {0};
-  int64_t total[HG_CLASSIFIER_MAX_LABELS] = {0};
-  const int8_t *w = model->weights;
-  for (size_t i = 0; i < n;) {
-    size_t end = n - i > CLS_FLUSH_EVERY ? i + CLS_FLUSH_EVERY : n;
-    if (L == 1) {
-      int32_t a = 0;
-      for (; i < end; i++)
-        a += w[f[i]];
-      acc[0] = a;
-    } else {
-      for (; i < end; i++) {
-        const int8_t *row = w + (size_t)f[i] * L;
-        for (uint32_t l = 0; l < L; l++)
-          acc[l] += row[l];
-      }
-    }
-    for (uint32_t l = 0; l < L; l++) {
-      total[l] += acc[l];
-      acc[l] = 0;
-    }
-  }
-  free(f);
   /* each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the same) */
-  double norm = n ? 1.0 / sqrt((double)n) : 0.0;
-  for (uint32_t l = 0; l < L; l++) {
-    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)total[l] * norm;
+  double norm = s.count ? 1.0 / sqrt((double)s.count) : 0.0;
+  for (uint32_t l = 0; l < s.labels; l++) {
+    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)s.total[l] * norm;
     if (z > 40) z = 40;
     if (z < -40) z = -40;
     scores[l] = (float)(1.0 / (1.0 + exp(-z)));

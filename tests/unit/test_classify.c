@@ -281,6 +281,16 @@ static void test_scores_in_range(void **state) {
     for (int l = 0; l < 2; l++)
       assert_true(s[l] >= 0.0f && s[l] <= 1.0f && !isnan(s[l]));
   }
+  /* a text of many chunks: the insult label stays confident */
+  size_t big_len = 300000;
+  char *big = malloc(big_len);
+  for (size_t i = 0; i < big_len; i += 12)
+    memcpy(big + i, "朋友傻逼", 12);
+  assert_int_equal(hg_classifier_score(m, big, big_len, s, NULL), HG_OK);
+  hg_classifier_label_info info;
+  hg_classifier_label(m, 0, &info);
+  assert_true(s[0] >= info.threshold && s[0] <= 1.0f);
+  free(big);
   hg_error err;
   assert_int_equal(hg_classifier_score(m, "ab\xff", 3, s, &err), HG_ERR_UTF8);
   assert_int_equal(err.offset, 2);
@@ -322,6 +332,53 @@ static void test_bad_options(void **state) {
   assert_true(info.threshold == 0.7f);
   hg_classifier_unref(m);
   free_data(&tr);
+}
+
+static void collect_buckets(void *ctx, const uint32_t *b, size_t n) {
+  uint32_t **cursor = ctx;
+  memcpy(*cursor, b, n * sizeof *b);
+  *cursor += n;
+}
+
+/* Texts are folded a chunk at a time; the features must not depend on where the chunks are cut. */
+static void test_features_chunk_independent(void **state) {
+  (void)state;
+  const char text[] = "加微信 VX领取！⑩傻*逼\xe2\x80\x8b😀ＡＢＣ abc 領取。\r\n第二行 ok";
+  size_t len = sizeof text - 1;
+  uint32_t *whole, ref[1024], got[1024];
+  size_t n;
+  assert_int_equal(cls_features(text, len, 18, &whole, &n, NULL), HG_OK);
+  assert_true(n > 30 && n < 1024);
+  memcpy(ref, whole, n * sizeof *ref);
+  free(whole);
+  for (size_t chunk = 1; chunk < 40; chunk++) {
+    uint32_t *cursor = got;
+    assert_int_equal(cls_walk(text, len, 18, chunk, collect_buckets, &cursor, NULL), HG_OK);
+    assert_int_equal((size_t)(cursor - got), n);
+    assert_memory_equal(got, ref, n * sizeof *ref);
+  }
+  /* the noise-free fold: punctuation and spaces between characters change nothing */
+  uint32_t *a, *b;
+  size_t na, nb;
+  assert_int_equal(cls_features("傻逼", 6, 18, &a, &na, NULL), HG_OK);
+  assert_int_equal(cls_features("傻 * 逼", 9, 18, &b, &nb, NULL), HG_OK);
+  assert_int_equal(na, 3);
+  assert_int_equal(nb, 3);
+  assert_memory_equal(a, b, 3 * sizeof *a);
+  free(a);
+  free(b);
+  /* an error past the first chunk reports its offset in the whole text */
+  char bad[200];
+  memset(bad, 'a', sizeof bad);
+  bad[150] = (char)0xff;
+  hg_error err;
+  uint32_t *cursor = got;
+  uint32_t *big = malloc(sizeof bad * 3 * sizeof *big);
+  cursor = big;
+  assert_int_equal(cls_walk(bad, sizeof bad, 18, 16, collect_buckets, &cursor, &err), HG_ERR_UTF8);
+  assert_int_equal(err.offset, 150);
+  assert_non_null(strstr(err.message, "150"));
+  free(big);
 }
 
 /* ---- the table reader ---- */
@@ -426,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_every_corruption_refused),
       cmocka_unit_test(test_scores_in_range),
       cmocka_unit_test(test_bad_options),
+      cmocka_unit_test(test_features_chunk_independent),
       cmocka_unit_test(test_csv),
       cmocka_unit_test(test_tsv_and_jsonl),
   };
