@@ -6,6 +6,7 @@
  * label (a 4x smaller, cache-friendlier image), and the thresholds are chosen on the held-out split by scoring it
  * with the quantised model itself, so they fit what will actually run. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,7 +183,12 @@ hg_status hg_classifier_train(const hg_classifier_example *examples, size_t n, c
     uint32_t *f;
     size_t k;
     if ((st = cls_features(examples[i].text, examples[i].len, o->bucket_bits, &f, &k, err))) {
-      if (err) err->line = i + 1;
+      if (err) {
+        char msg[sizeof err->message];
+        memcpy(msg, err->message, sizeof msg);
+        snprintf(err->message, sizeof err->message, "example %zu: %.280s", i + 1, msg);
+        err->line = i + 1;
+      }
       goto done;
     }
     if (used + k > cap) {

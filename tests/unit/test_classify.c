@@ -325,6 +325,7 @@ static void test_bad_options(void **state) {
   hg_classifier_example badtext = {"ok\xc3", 3, &y};
   assert_int_equal(hg_classifier_train(&badtext, 1, &o, &m, &err), HG_ERR_UTF8);
   assert_int_equal(err.line, 1);
+  assert_non_null(strstr(err.message, "example 1: invalid UTF-8"));
   bad[0].threshold = 0.7f; /* a given threshold is kept */
   assert_int_equal(hg_classifier_train(tr.ex, tr.n, &o, &m, &err), HG_OK);
   hg_classifier_label_info info;
