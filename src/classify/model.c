@@ -246,7 +246,11 @@ hg_status hg_classifier_open(const char *path, hg_classifier **out, hg_error *er
     close(fd);
     return hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
   }
-  if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(cls_header)) {
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    return hg_fail(err, HG_ERR_IO, 0, 0, "%.200s is not a regular file", path);
+  }
+  if (sb.st_size < (off_t)sizeof(cls_header)) { /* mmap of an empty file fails; say what is wrong instead */
     close(fd);
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "%.200s: not a hegui classifier model (too short)", path);
   }
