@@ -1,9 +1,10 @@
 /* classify_cmd.c — `hegui classifier train|eval` and `hegui classify`: training a classifier model from labelled
  * CSV/TSV/JSON Lines files, measuring it on held-out files, and scoring a text with it.
  *
- * Label columns are named on the command line as COLUMN[=NAME[:CODE]]: the column holds 0/1 (or true/false,
- * yes/no) for one label; NAME is the label's name in the model (the column's name by default) and CODE the risk
- * it stands for (TC260 A1a..A5b or insult, spam, fraud, malware; may be left out when NAME is itself a code). */
+ * Label columns are named on the command line as COLUMN[@VALUE][=NAME[:CODE]]: the column holds 0/1 (or
+ * true/false, yes/no) for one label, or with @VALUE the label is 1 where the column equals VALUE (for columns of
+ * class names); NAME is the label's name in the model (the column's name by default) and CODE the risk it stands
+ * for (TC260 A1a..A5b or insult, spam, fraud, malware; may be left out when NAME is itself a code). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +63,8 @@ static char *read_all(const char *path, size_t max, size_t *len) {
 
 typedef struct label_col {
   char column[128];
+  char match[128]; /* with has_match: the value that means 1 */
+  int has_match;
   char name[HG_CLASSIFIER_MAX_NAME + 1];
   char code[8];
   int has_code;
@@ -71,11 +74,18 @@ static int parse_label_col(const char *spec, label_col *out) {
   memset(out, 0, sizeof *out);
   const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
   size_t cl = eq ? (size_t)(eq - spec) : strlen(spec);
+  const char *at = memchr(spec, '@', cl);
+  size_t ml = at ? cl - (size_t)(at - spec) - 1 : 0;
+  if (at) cl = (size_t)(at - spec);
   const char *name = eq ? eq + 1 : spec;
-  size_t nl = colon ? (size_t)(colon - name) : strlen(name);
-  if (!cl || cl >= sizeof out->column || !nl || nl > HG_CLASSIFIER_MAX_NAME)
-    return cli_error("--label-column '%s': expected COLUMN[=NAME[:CODE]]", spec), -1;
+  size_t nl = colon ? (size_t)(colon - name) : eq ? strlen(name) : cl;
+  if (!cl || cl >= sizeof out->column || !nl || nl > HG_CLASSIFIER_MAX_NAME || ml >= sizeof out->match || (at && !ml))
+    return cli_error("--label-column '%s': expected COLUMN[@VALUE][=NAME[:CODE]]", spec), -1;
   memcpy(out->column, spec, cl);
+  if (at) {
+    memcpy(out->match, at + 1, ml);
+    out->has_match = 1;
+  }
   memcpy(out->name, name, nl);
   if (colon) {
     if (hg_classifier_code_parse(colon + 1, strlen(colon + 1), out->code))
@@ -117,7 +127,7 @@ static int data_option(data_args *d, int argc, char **argv, int *i) {
     return 1;
   }
   if (!strcmp(a, "--label-column")) {
-    if (++*i >= argc) return cli_error("--label-column needs COLUMN[=NAME[:CODE]]"), -1;
+    if (++*i >= argc) return cli_error("--label-column needs COLUMN[@VALUE][=NAME[:CODE]]"), -1;
     if (d->nlabels == HG_CLASSIFIER_MAX_LABELS) return cli_error("at most %d labels", HG_CLASSIFIER_MAX_LABELS), -1;
     if (parse_label_col(argv[*i], &d->labels[d->nlabels])) return -1;
     for (size_t k = 0; k < d->nlabels; k++)
@@ -146,7 +156,7 @@ static int data_option(data_args *d, int argc, char **argv, int *i) {
 static int check_data_args(const data_args *d, const char *cmd) {
   if (!d->nfiles || !d->text_column || !d->nlabels)
     return cli_error("usage: hegui classifier %s --data FILE... --text-column NAME --label-column "
-                     "COLUMN[=NAME[:CODE]]...",
+                     "COLUMN[@VALUE][=NAME[:CODE]]...",
                      cmd),
            -1;
   return 0;
@@ -161,6 +171,7 @@ typedef struct example_set {
   size_t count, cap;
   size_t nlabels;
   const char *file;
+  const label_col *labels;
 } example_set;
 
 static int truth_value(const char *v, size_t n, uint8_t *out) {
@@ -192,7 +203,11 @@ static hg_status add_row(void *ctx, size_t line, const char *const *values, cons
     s->cap = nc;
   }
   uint8_t *truth = s->truth + s->count * s->nlabels;
-  for (size_t l = 0; l < s->nlabels; l++)
+  for (size_t l = 0; l < s->nlabels; l++) {
+    if (s->labels[l].has_match) {
+      truth[l] = lens[1 + l] == strlen(s->labels[l].match) && !memcmp(values[1 + l], s->labels[l].match, lens[1 + l]);
+      continue;
+    }
     if (truth_value(values[1 + l], lens[1 + l], &truth[l])) {
       if (err) {
         hg_error_clear(err);
@@ -203,6 +218,7 @@ static hg_status add_row(void *ctx, size_t line, const char *const *values, cons
       }
       return HG_ERR_PARSE;
     }
+  }
   if (s->text_len + lens[0] > s->text_cap) {
     size_t nc = s->text_cap ? s->text_cap : 1 << 20;
     while (nc < s->text_len + lens[0])
@@ -236,6 +252,7 @@ static void example_set_free(example_set *s) {
 static int load_examples(const data_args *d, example_set *s) {
   memset(s, 0, sizeof *s);
   s->nlabels = d->nlabels;
+  s->labels = d->labels;
   const char *columns[1 + HG_CLASSIFIER_MAX_LABELS];
   columns[0] = d->text_column;
   for (size_t l = 0; l < d->nlabels; l++)

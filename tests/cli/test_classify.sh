@@ -32,19 +32,20 @@ with open(d + "/train.csv", "w") as f:
     for i, (t, a, b) in enumerate(rows[:400]):
         f.write('%d,"%s",%d,%d\r\n' % (i, t.replace('"', '""'), a, b))
 with open(d + "/test.tsv", "w") as f:
-    f.write("text\tabuse\tlure\n")
+    f.write("text\tabuse\tlure\tkind\n")
     for t, a, b in rows[400:]:
-        f.write("%s\t%s\t%s\n" % (t.replace("\n", " "), "true" if a else "false", "yes" if b else "no"))
+        f.write("%s\t%s\t%s\t%s\n" % (t.replace("\n", " "), "true" if a else "false", "yes" if b else "no",
+                                     "abusive" if a else "clean"))
 with open(d + "/test.jsonl", "w") as f:
     for t, a, b in rows[400:]:
         f.write(json.dumps({"text": t, "abuse": a, "lure": bool(b)}, ensure_ascii=False) + "\n")
 PY
 
 [ "$(run "$HEGUI" classifier train --data "$T/train.csv" --text-column text --label-column abuse=abuse:insult \
-  --label-column lure=lure:A2h --out "$T/m.bin" --seed 7 --epochs 8 --bits 14)" = 0 ] && ok || bad "train: $(cat "$T/err")"
+  --label-column lure=lure:A1h --out "$T/m.bin" --seed 7 --epochs 8 --bits 14)" = 0 ] && ok || bad "train: $(cat "$T/err")"
 grep -q "trained .*400 examples, 2 labels" "$T/out" && ok || bad "train summary: $(cat "$T/out")"
 "$HEGUI" classifier train --data "$T/train.csv" --text-column text --label-column abuse=abuse:insult \
-  --label-column lure=lure:A2h --out "$T/m2.bin" --seed 7 --epochs 8 --bits 14 >/dev/null
+  --label-column lure=lure:A1h --out "$T/m2.bin" --seed 7 --epochs 8 --bits 14 >/dev/null
 cmp -s "$T/m.bin" "$T/m2.bin" && ok || bad "same seed, different model bytes"
 
 # eval on TSV and JSON Lines: the same rows, so the same figures; the task is easy
@@ -58,6 +59,12 @@ for f in test.tsv test.jsonl; do
 done
 diff <(grep -v scored "$T/eval-test.tsv") <(grep -v scored "$T/eval-test.jsonl") >/dev/null && ok || bad "TSV and JSONL disagree"
 
+# a column of class names: COLUMN@VALUE is 1 where the column holds VALUE
+"$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column abuse | grep "^abuse" >"$T/e1"
+"$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column kind@abusive=abuse |
+  grep "^abuse" >"$T/e2"
+[ -s "$T/e1" ] && cmp -s "$T/e1" "$T/e2" && ok || bad "kind@abusive differs: $(cat "$T/e1" "$T/e2")"
+
 # classify: a text argument, standard input, a file, JSON
 [ "$(run "$HEGUI" classify --model "$T/m.bin" "朋友，你这个傻逼")" = 1 ] && ok || bad "insult not flagged: $(cat "$T/out" "$T/err")"
 grep -q "^abuse .*FLAGGED" "$T/out" && ok || bad "classify output: $(cat "$T/out")"
@@ -68,7 +75,7 @@ python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 lure = [l for l in j["labels"] if l["name"] == "lure"][0]
-assert j["flagged"] and lure["flagged"] and lure["code"] == "A2h" and 0 <= lure["score"] <= 1
+assert j["flagged"] and lure["flagged"] and lure["code"] == "A1h" and 0 <= lure["score"] <= 1
 ' "$T/out" && ok || bad "classify --json: $(cat "$T/out")"
 
 # errors name the file and line
