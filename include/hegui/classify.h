@@ -62,10 +62,14 @@ typedef struct hg_classifier_train_label {
   float threshold;  /* in (0,1); or negative: chosen on the held-out split to maximise F1 */
 } hg_classifier_train_label;
 
+/* An example's value for a label it was not annotated for (a data set that covers other risks): the example then
+ * neither trains that label nor counts when its threshold is chosen, so data sets for different risks combine. */
+#define HG_CLASSIFIER_UNKNOWN 255
+
 typedef struct hg_classifier_example {
   const char *text;
   size_t len;
-  const uint8_t *labels; /* one 0/1 per label of the options */
+  const uint8_t *labels; /* per label of the options: 0, 1 (any other value but HG_CLASSIFIER_UNKNOWN) or unknown */
 } hg_classifier_example;
 
 typedef struct hg_classifier_train_options {

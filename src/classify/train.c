@@ -127,7 +127,7 @@ static hg_status build_image(const hg_classifier_train_options *o, char (*codes)
 }
 
 /* Picks per label the threshold (0.01 steps) with the best F1 on the held-out examples; when a run of steps ties,
- * its middle, which leaves the most room on both sides. No positive held out: 0.5. */
+ * its middle, which leaves the most room on both sides. No positive held out: 0.5. Unknown values do not count. */
 static void choose_thresholds(hg_classifier *m, const hg_classifier_train_options *o, const float *scores,
                               const uint8_t *truth, size_t n) {
   uint32_t L = m->label_count;
@@ -141,6 +141,7 @@ static void choose_thresholds(hg_classifier *m, const hg_classifier_train_option
       size_t tp = 0, fp = 0, fn = 0;
       for (size_t i = 0; i < n; i++) {
         int pred = scores[i * L + l] >= th, y = truth[i * L + l];
+        if (y == HG_CLASSIFIER_UNKNOWN) continue;
         tp += pred && y;
         fp += pred && !y;
         fn += !pred && y;
@@ -235,11 +236,16 @@ hg_status hg_classifier_train(const hg_classifier_example *examples, size_t n, c
           z[l] += row[l];
       }
       for (uint32_t l = 0; l < L; l++) {
+        uint8_t y = examples[i].labels[l];
+        if (y == HG_CLASSIFIER_UNKNOWN) {
+          grad[l] = 0.0f;
+          continue;
+        }
         double zz = bias[l] + z[l] * x;
         if (zz > 40) zz = 40;
         if (zz < -40) zz = -40;
         float p = (float)(1.0 / (1.0 + exp(-zz)));
-        float g = p - (examples[i].labels[l] ? 1.0f : 0.0f);
+        float g = p - (y ? 1.0f : 0.0f);
         bias_g2[l] += g * g;
         bias[l] -= lr * g / sqrtf(bias_g2[l] + 1e-8f);
         grad[l] = g * x;
@@ -266,7 +272,7 @@ hg_status hg_classifier_train(const hg_classifier_example *examples, size_t n, c
       const hg_classifier_example *e = &examples[order[h]];
       if ((st = hg_classifier_score(m, e->text, e->len, scores + h * L, err))) goto done;
       for (uint32_t l = 0; l < L; l++)
-        truth[h * L + l] = e->labels[l] ? 1 : 0;
+        truth[h * L + l] = e->labels[l] == HG_CLASSIFIER_UNKNOWN ? HG_CLASSIFIER_UNKNOWN : e->labels[l] ? 1 : 0;
     }
     choose_thresholds(m, o, scores, truth, held);
   }

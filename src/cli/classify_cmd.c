@@ -3,8 +3,9 @@
  *
  * Label columns are named on the command line as COLUMN[@VALUE][=NAME[:CODE]]: the column holds 0/1 (or
  * true/false, yes/no) for one label, or with @VALUE the label is 1 where the column equals VALUE (for columns of
- * class names); NAME is the label's name in the model (the column's name by default) and CODE the risk it stands
- * for (TC260 A1a..A5b or insult, spam, fraud, malware; may be left out when NAME is itself a code). */
+ * class names); an empty value means the row was not annotated for that label (HG_CLASSIFIER_UNKNOWN); NAME is the
+ * label's name in the model (the column's name by default) and CODE the risk it stands for (TC260 A1a..A5b or insult,
+ * spam, fraud, malware; may be left out when NAME is itself a code). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -179,6 +180,7 @@ static int truth_value(const char *v, size_t n, uint8_t *out) {
     v++, n--;
   while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
     n--;
+  if (!n) return *out = HG_CLASSIFIER_UNKNOWN, 0; /* not annotated for this label */
   static const char *const yes[] = {"1", "true", "yes", "y", "1.0"}, *const no[] = {"0", "false", "no", "n", "0.0"};
   for (size_t i = 0; i < 5; i++) {
     if (n == strlen(yes[i]) && !strncasecmp(v, yes[i], n)) return *out = 1, 0;
@@ -205,7 +207,9 @@ static hg_status add_row(void *ctx, size_t line, const char *const *values, cons
   uint8_t *truth = s->truth + s->count * s->nlabels;
   for (size_t l = 0; l < s->nlabels; l++) {
     if (s->labels[l].has_match) {
-      truth[l] = lens[1 + l] == strlen(s->labels[l].match) && !memcmp(values[1 + l], s->labels[l].match, lens[1 + l]);
+      truth[l] = !lens[1 + l] ? HG_CLASSIFIER_UNKNOWN
+                              : lens[1 + l] == strlen(s->labels[l].match) &&
+                                    !memcmp(values[1 + l], s->labels[l].match, lens[1 + l]);
       continue;
     }
     if (truth_value(values[1 + l], lens[1 + l], &truth[l])) {
@@ -357,12 +361,15 @@ static int classifier_train(int argc, char **argv) {
   printf("trained %s: %zu examples, %zu labels, 2^%u buckets, %u epochs, seed %llu\n", out_path, s.count, d.nlabels,
          o.bucket_bits, o.epochs, (unsigned long long)o.seed);
   for (size_t l = 0; l < d.nlabels; l++) {
-    size_t pos = 0;
-    for (size_t i = 0; i < s.count; i++)
-      pos += s.truth[i * s.nlabels + l];
+    size_t pos = 0, unknown = 0;
+    for (size_t i = 0; i < s.count; i++) {
+      pos += s.truth[i * s.nlabels + l] == 1;
+      unknown += s.truth[i * s.nlabels + l] == HG_CLASSIFIER_UNKNOWN;
+    }
     hg_classifier_label_info info;
     hg_classifier_label(m, l, &info);
-    printf("  %-20s %-8s positives %zu, threshold %.2f\n", info.name, info.code, pos, info.threshold);
+    printf("  %-20s %-8s positives %zu, unknown %zu, threshold %.2f\n", info.name, info.code, pos, unknown,
+           info.threshold);
   }
   printf("read %.2f s, trained %.2f s, model %zu bytes\n", t1 - t0, t2 - t1, size);
   hg_classifier_unref(m);
@@ -371,7 +378,7 @@ static int classifier_train(int argc, char **argv) {
 }
 
 typedef struct counts {
-  size_t tp, fp, fn;
+  size_t tp, fp, fn, known; /* known: examples annotated for the label */
 } counts;
 
 static void prf(counts c, double *p, double *r, double *f1) {
@@ -435,6 +442,8 @@ static int classifier_eval(int argc, char **argv) {
       hg_classifier_label_info info;
       hg_classifier_label(m, map[k], &info);
       int y = s.truth[i * s.nlabels + k];
+      if (y == HG_CLASSIFIER_UNKNOWN) continue;
+      at[k].known++;
       float sc = scores[map[k]];
       int pred = sc >= info.threshold;
       at[k].tp += pred && y, at[k].fp += pred && !y, at[k].fn += !pred && y;
@@ -463,12 +472,12 @@ static int classifier_eval(int argc, char **argv) {
   for (size_t k = 0; k < d.nlabels; k++) {
     hg_classifier_label_info info;
     hg_classifier_label(m, map[k], &info);
-    size_t tn = s.count - at[k].tp - at[k].fp - at[k].fn;
+    size_t tn = at[k].known - at[k].tp - at[k].fp - at[k].fn;
     double p, r, f1,
         f1_neg = 2 * tn + at[k].fp + at[k].fn ? 2.0 * (double)tn / (double)(2 * tn + at[k].fp + at[k].fn) : 0.0;
     prf(at[k], &p, &r, &f1);
-    printf("%s: accuracy %.4f, two-class macro F1 %.4f\n", info.name, (double)(at[k].tp + tn) / (double)s.count,
-           (f1 + f1_neg) / 2.0);
+    printf("%s: accuracy %.4f, two-class macro F1 %.4f\n", info.name,
+           at[k].known ? (double)(at[k].tp + tn) / (double)at[k].known : 0.0, (f1 + f1_neg) / 2.0);
   }
   printf("threshold sweep (precision/recall/F1):\n");
   for (size_t k = 0; k < d.nlabels; k++) {

@@ -59,6 +59,18 @@ for f in test.tsv test.jsonl; do
 done
 diff <(grep -v scored "$T/eval-test.tsv") <(grep -v scored "$T/eval-test.jsonl") >/dev/null && ok || bad "TSV and JSONL disagree"
 
+# an empty value: the row is not annotated for that label (it trains the others)
+python3 - "$T" <<'PY'
+import sys
+d = sys.argv[1]
+lines = open(d + "/train.csv", encoding="utf-8", newline="").read().split("\r\n")
+out = [lines[0]] + [l[: l.rindex(",")] + "," if i % 2 and l else l for i, l in enumerate(lines[1:])]
+open(d + "/partial.csv", "w", encoding="utf-8", newline="").write("\r\n".join(out))
+PY
+[ "$(run "$HEGUI" classifier train --data "$T/partial.csv" --text-column text --label-column abuse=abuse:insult \
+  --label-column lure=lure:A1h --out "$T/p.bin" --bits 14 --epochs 8)" = 0 ] && ok || bad "partial: $(cat "$T/err")"
+grep -q "lure .*unknown 200," "$T/out" && ok || bad "partial summary: $(cat "$T/out")"
+
 # a column of class names: COLUMN@VALUE is 1 where the column holds VALUE
 "$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column abuse | grep "^abuse" >"$T/e1"
 "$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column kind@abusive=abuse |

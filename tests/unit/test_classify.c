@@ -118,6 +118,37 @@ static void test_learns_separable_task(void **state) {
   free_data(&te);
 }
 
+/* Unknown values neither train a label nor choose its threshold: a label unknown everywhere stays at its prior
+ * (bias 0, no weights: exactly 0.5, threshold 0.5); one unknown for half the examples still learns. */
+static void test_unknown_labels(void **state) {
+  (void)state;
+  dataset tr = make_data(1200, 21), te = make_data(300, 22);
+  for (size_t i = 0; i < tr.n; i++)
+    tr.truth[2 * i + 1] = HG_CLASSIFIER_UNKNOWN;
+  hg_classifier *m = train(&tr, 14, 1);
+  hg_classifier_label_info info;
+  hg_classifier_label(m, 1, &info);
+  assert_true(info.threshold == 0.5f);
+  float s[2];
+  assert_int_equal(hg_classifier_score(m, "加微信vx领取", strlen("加微信vx领取"), s, NULL), HG_OK);
+  assert_true(s[1] == 0.5f);
+  hg_classifier_unref(m);
+  for (size_t i = 0; i < tr.n; i += 2) /* half annotated again, from the same generator's truth */
+    tr.truth[2 * i + 1] = (uint8_t)(strstr(tr.texts[i], "微信") || strstr(tr.texts[i], "vx") ||
+                                    strstr(tr.texts[i], "发票") || strstr(tr.texts[i], "刷单"));
+  m = train(&tr, 14, 1);
+  hg_classifier_label(m, 1, &info);
+  size_t wrong = 0;
+  for (size_t i = 0; i < te.n; i++) {
+    assert_int_equal(hg_classifier_score(m, te.ex[i].text, te.ex[i].len, s, NULL), HG_OK);
+    wrong += (s[1] >= info.threshold) != te.truth[2 * i + 1];
+  }
+  assert_true(wrong <= te.n / 50);
+  hg_classifier_unref(m);
+  free_data(&tr);
+  free_data(&te);
+}
+
 static void test_deterministic(void **state) {
   (void)state;
   dataset tr = make_data(400, 3);
@@ -479,6 +510,7 @@ static void test_tsv_and_jsonl(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_separable_task),
+      cmocka_unit_test(test_unknown_labels),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_every_corruption_refused),
