@@ -284,6 +284,8 @@ static int classifier_train(int argc, char **argv) {
   const char *out_path = NULL;
   hg_classifier_train_options o;
   hg_classifier_train_options_init(&o);
+  const char *thresholds[HG_CLASSIFIER_MAX_LABELS];
+  size_t nthresholds = 0;
   for (int i = 1; i < argc; i++) {
     int r = data_option(&d, argc, argv, &i);
     if (r < 0) return EXIT_ERROR;
@@ -308,6 +310,10 @@ static int classifier_train(int argc, char **argv) {
                          HG_CLASSIFIER_MAX_BUCKET_BITS),
                EXIT_ERROR;
       o.bucket_bits = (unsigned)v;
+    } else if (!strcmp(a, "--threshold")) {
+      if (++i >= argc || !strchr(argv[i], '=')) return cli_error("--threshold needs NAME=VALUE"), EXIT_ERROR;
+      if (nthresholds == HG_CLASSIFIER_MAX_LABELS) return cli_error("too many --threshold"), EXIT_ERROR;
+      thresholds[nthresholds++] = argv[i];
     } else if (!strcmp(a, "--holdout") || !strcmp(a, "--learning-rate")) {
       char *end;
       double x = i + 1 < argc ? strtod(argv[++i], &end) : NAN;
@@ -330,6 +336,19 @@ static int classifier_train(int argc, char **argv) {
                        d.labels[l].name, d.labels[l].column, d.labels[l].name),
              EXIT_ERROR;
     labels[l] = (hg_classifier_train_label){d.labels[l].name, d.labels[l].code, -1.0f};
+  }
+  for (size_t t = 0; t < nthresholds; t++) { /* a given threshold is kept; the others come from the held-out split */
+    const char *eq = strchr(thresholds[t], '=');
+    char *end;
+    double v = strtod(eq + 1, &end);
+    size_t l = 0;
+    while (l < d.nlabels && (strlen(d.labels[l].name) != (size_t)(eq - thresholds[t]) ||
+                             strncmp(d.labels[l].name, thresholds[t], (size_t)(eq - thresholds[t]))))
+      l++;
+    if (l == d.nlabels) return cli_error("--threshold %s: no such label", thresholds[t]), EXIT_ERROR;
+    if (*end || !(v > 0.0 && v < 1.0))
+      return cli_error("--threshold %s: a threshold is a number between 0 and 1", thresholds[t]), EXIT_ERROR;
+    labels[l].threshold = (float)v;
   }
   o.labels = labels;
   o.label_count = d.nlabels;

@@ -71,6 +71,13 @@ PY
   --label-column lure=lure:A1h --out "$T/p.bin" --bits 14 --epochs 8)" = 0 ] && ok || bad "partial: $(cat "$T/err")"
 grep -q "lure .*unknown 200," "$T/out" && ok || bad "partial summary: $(cat "$T/out")"
 
+# a given threshold is kept
+[ "$(run "$HEGUI" classifier train --data "$T/train.csv" --text-column text --label-column abuse=abuse:insult \
+  --out "$T/t.bin" --bits 12 --threshold abuse=0.73)" = 0 ] && ok || bad "threshold: $(cat "$T/err")"
+grep -q "abuse .*threshold 0.73" "$T/out" && ok || bad "threshold kept: $(cat "$T/out")"
+[ "$(run "$HEGUI" classifier train --data "$T/train.csv" --text-column text --label-column abuse=abuse:insult \
+  --out "$T/t.bin" --threshold other=0.5)" = 2 ] && ok || bad "threshold of an unknown label accepted"
+
 # a column of class names: COLUMN@VALUE is 1 where the column holds VALUE
 "$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column abuse | grep "^abuse" >"$T/e1"
 "$HEGUI" classifier eval --model "$T/m.bin" --data "$T/test.tsv" --text-column text --label-column kind@abusive=abuse |
