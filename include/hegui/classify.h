@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hegui/status.h"
+#include "hegui/text.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +54,11 @@ unsigned hg_classifier_bucket_bits(const hg_classifier *model);
 /* Scores UTF-8 text: scores[i] in [0,1] for every label i (hg_classifier_label_count of them). Invalid UTF-8 is
  * HG_ERR_UTF8 with err->offset at the bad byte. An empty text scores the labels' prior. */
 hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err);
+
+/* Scores a text already in the normalized view (hg_normalize, or the chars an hg_normalizer gave for a whole
+ * text, ignorable ones included): exactly the scores hg_classifier_score gives for the text, without folding it a
+ * second time. This is the entry point for a caller that folds once for every detector (the moderator). */
+void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores);
 
 /* ---- training ---------------------------------------------------------------------------------------------- */
 

@@ -47,11 +47,38 @@ static inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
+/* The n-gram hashes ending at the last kept code point, carried from one piece of a text to the next. */
+typedef struct ngram_state {
+  uint64_t h1, h2; /* hashes of the 1- and 2-gram ending at the previous kept code point */
+  size_t seen;
+  unsigned shift;
+} ngram_state;
+
+/* Hashes the n-grams of a piece of the view into f (room for CLS_NGRAM_MAX per char); returns how many. Noise and
+ * ignorable code points (the streaming view keeps the latter, as cp 0) are left out. */
+static size_t hash_view(ngram_state *s, const hg_norm_char *v, size_t n, uint32_t *f) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE)) continue;
+    uint64_t cp = v[i].cp;
+    uint64_t g1 = mix64((cp << 8) | 1), g2 = 0;
+    f[k++] = (uint32_t)(g1 >> s->shift);
+    if (s->seen >= 1) {
+      g2 = mix64(s->h1 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 2));
+      f[k++] = (uint32_t)(g2 >> s->shift);
+    }
+    if (s->seen >= 2) f[k++] = (uint32_t)(mix64(s->h2 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 3)) >> s->shift);
+    s->h2 = g2;
+    s->h1 = g1;
+    s->seen++;
+  }
+  return k;
+}
+
 hg_status cls_walk(const char *text, size_t len, unsigned bits, size_t chunk_bytes, cls_sink sink, void *ctx,
                    hg_error *err) {
-  unsigned shift = 64 - bits;
-  uint64_t h1 = 0, h2 = 0; /* hashes of the 1- and 2-gram ending at the previous kept code point */
-  size_t seen = 0, cap = 0, pos = 0;
+  ngram_state ns = {.shift = 64 - bits};
+  size_t cap = 0, pos = 0;
   uint32_t *f = NULL;
   if (chunk_bytes < 1) chunk_bytes = 1;
   while (pos < len) {
@@ -83,21 +110,7 @@ hg_status cls_walk(const char *text, size_t len, unsigned bits, size_t chunk_byt
       }
       f = nf;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (v[i].flags & HG_CHAR_NOISE) continue; /* the view keeps no ignorable code points */
-      uint64_t cp = v[i].cp;
-      uint64_t g1 = mix64((cp << 8) | 1), g2 = 0;
-      f[k++] = (uint32_t)(g1 >> shift);
-      if (seen >= 1) {
-        g2 = mix64(h1 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 2));
-        f[k++] = (uint32_t)(g2 >> shift);
-      }
-      if (seen >= 2) f[k++] = (uint32_t)(mix64(h2 * 0x9E3779B97F4A7C15ull ^ ((cp << 8) | 3)) >> shift);
-      h2 = g2;
-      h1 = g1;
-      seen++;
-    }
+    size_t k = hash_view(&ns, v, n, f);
     free(v);
     if (k) sink(ctx, f, k);
     pos = end;
@@ -355,17 +368,34 @@ static void score_batch(void *ctx, const uint32_t *f, size_t n) {
     s->total[l] += acc[l];
 }
 
-hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
-  score_ctx s = {.weights = model->weights, .labels = model->label_count};
-  hg_status st = cls_walk(text, len, model->hdr->bucket_bits, CLS_CHUNK_BYTES, score_batch, &s, err);
-  if (st) return st;
+static void finish_scores(const hg_classifier *model, const score_ctx *s, float *scores) {
   /* each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the same) */
-  double norm = s.count ? 1.0 / sqrt((double)s.count) : 0.0;
-  for (uint32_t l = 0; l < s.labels; l++) {
-    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)s.total[l] * norm;
+  double norm = s->count ? 1.0 / sqrt((double)s->count) : 0.0;
+  for (uint32_t l = 0; l < s->labels; l++) {
+    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)s->total[l] * norm;
     if (z > 40) z = 40;
     if (z < -40) z = -40;
     scores[l] = (float)(1.0 / (1.0 + exp(-z)));
   }
+}
+
+hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
+  score_ctx s = {.weights = model->weights, .labels = model->label_count};
+  hg_status st = cls_walk(text, len, model->hdr->bucket_bits, CLS_CHUNK_BYTES, score_batch, &s, err);
+  if (st) return st;
+  finish_scores(model, &s, scores);
   return HG_OK;
+}
+
+#define VIEW_BATCH 1024 /* chars hashed per batch of hg_classifier_score_view: 12 KiB of buckets on the stack */
+
+void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores) {
+  score_ctx s = {.weights = model->weights, .labels = model->label_count};
+  ngram_state ns = {.shift = 64 - model->hdr->bucket_bits};
+  uint32_t f[VIEW_BATCH * CLS_NGRAM_MAX];
+  for (size_t i = 0; i < n; i += VIEW_BATCH) {
+    size_t k = hash_view(&ns, chars + i, n - i > VIEW_BATCH ? VIEW_BATCH : n - i, f);
+    if (k) score_batch(&s, f, k);
+  }
+  finish_scores(model, &s, scores);
 }

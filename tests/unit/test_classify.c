@@ -149,6 +149,49 @@ static void test_unknown_labels(void **state) {
   free_data(&te);
 }
 
+/* The view entry point gives the very scores of the text entry point, from the whole-text view and from the
+ * streaming normalizer's (which keeps ignorable code points as cp 0), chunks cut anywhere. */
+static void test_score_view(void **state) {
+  (void)state;
+  dataset tr = make_data(300, 31);
+  hg_classifier *m = train(&tr, 12, 1);
+  const char *texts[] = {"", "加微信 VX领取！", "傻\xe2\x80\x8b逼 ⑩ＡＢＣ", "a", "朋友。\r\n吃饭 😀 領取"};
+  char *big = malloc(100000);
+  for (size_t i = 0; i + 10 <= 100000; i += 10)
+    memcpy(big + i, "傻逼, ok\xe2\x80\x8b", 10);
+  for (size_t t = 0; t < 6; t++) {
+    const char *text = t < 5 ? texts[t] : big;
+    size_t len = t < 5 ? strlen(text) : 100000;
+    float a[2], b[2], c[2];
+    assert_int_equal(hg_classifier_score(m, text, len, a, NULL), HG_OK);
+    hg_norm_char *v;
+    size_t n;
+    assert_int_equal(hg_normalize(text, len, &v, &n, NULL), HG_OK);
+    hg_classifier_score_view(m, v, n, b);
+    free(v);
+    assert_memory_equal(a, b, sizeof a);
+    hg_normalizer *nz;
+    assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+    hg_norm_char *all = malloc((len + 1) * sizeof *all);
+    size_t total = 0;
+    for (size_t pos = 0; pos < len; pos += 7) {
+      const hg_norm_char *chars;
+      size_t k;
+      assert_int_equal(hg_normalizer_feed(nz, text + pos, len - pos < 7 ? len - pos : 7, &chars, &k, NULL), HG_OK);
+      memcpy(all + total, chars, k * sizeof *chars);
+      total += k;
+    }
+    assert_int_equal(hg_normalizer_finish(nz, NULL), HG_OK);
+    hg_normalizer_free(nz);
+    hg_classifier_score_view(m, all, total, c);
+    free(all);
+    assert_memory_equal(a, c, sizeof a);
+  }
+  free(big);
+  hg_classifier_unref(m);
+  free_data(&tr);
+}
+
 static void test_deterministic(void **state) {
   (void)state;
   dataset tr = make_data(400, 3);
@@ -511,6 +554,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_separable_task),
       cmocka_unit_test(test_unknown_labels),
+      cmocka_unit_test(test_score_view),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_every_corruption_refused),
