@@ -85,7 +85,8 @@ typedef struct hg_classifier_train_options {
   unsigned epochs;      /* default 6 */
   uint64_t seed;        /* default 1; the same seed, data and options give the same bytes */
   float learning_rate;  /* AdaGrad step; default 0.4 */
-  float holdout;        /* share of examples kept out of training to choose thresholds; default 0.1 */
+  float holdout;        /* share of examples kept out of training to choose thresholds; default 0.1 (none is kept
+                           when every label's threshold is given) */
 } hg_classifier_train_options;
 
 void hg_classifier_train_options_init(hg_classifier_train_options *o);

@@ -214,7 +214,10 @@ hg_status hg_classifier_train(const hg_classifier_example *examples, size_t n, c
   uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
   if (!rng) rng = 1;
   shuffle(order, n, &rng);
-  size_t held = (size_t)((double)o->holdout * (double)n);
+  int choose = 0; /* is any threshold left to the held-out split? if not, every example trains */
+  for (size_t l = 0; l < o->label_count; l++)
+    choose |= o->labels[l].threshold < 0.0f;
+  size_t held = choose ? (size_t)((double)o->holdout * (double)n) : 0;
   if (held >= n) held = n - 1;
   size_t *train = order + held, ntrain = n - held;
   float bias[HG_CLASSIFIER_MAX_LABELS] = {0}, bias_g2[HG_CLASSIFIER_MAX_LABELS] = {0};
