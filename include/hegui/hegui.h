@@ -2,6 +2,7 @@
 #ifndef HEGUI_H
 #define HEGUI_H
 
+#include "hegui/classify.h"
 #include "hegui/config.h"
 #include "hegui/identity.h"
 #include "hegui/label.h"

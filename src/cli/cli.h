@@ -35,5 +35,7 @@ int cmd_dsar(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_label(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
+int cmd_classifier(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 
 #endif

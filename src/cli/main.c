@@ -157,6 +157,15 @@ static void usage(FILE *f) {
         "                  [--phone PHONE]\n"
         "                      ask an identity-verification provider (token from HEGUI_IDV_TOKEN; KEY as in\n"
         "                      identity.provider.*); exit 0 verified, 1 rejected or undecided, 2 error\n"
+        "  classifier train --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME[:CODE]]...\n"
+        "                   --out MODEL [--seed N] [--epochs N] [--bits N] [--holdout F] [--threshold NAME=F]...\n"
+        "                   [--format csv|tsv|jsonl]\n"
+        "                      train a classifier model from CSV, TSV or JSON Lines (0/1 columns, or @VALUE)\n"
+        "  classifier eval --model MODEL --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME]...\n"
+        "                      precision, recall and F1 per label, macro F1 and a threshold sweep\n"
+        "  classify [--model MODEL] [--json] [--file PATH | TEXT | -]\n"
+        "                      score a text (model also from HEGUI_CLASSIFIER_MODEL); exit 0 none flagged,\n"
+        "                      1 flagged, 2 error\n"
         "  fold [--skip-noise] TEXT\n"
         "                      show the normalized (folded) form of a text\n"
         "  version             print the version\n"
@@ -182,6 +191,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "purge")) return cmd_purge(argc - 1, argv + 1);
   if (!strcmp(cmd, "label")) return cmd_label(argc - 1, argv + 1);
   if (!strcmp(cmd, "identity")) return cmd_identity(argc - 1, argv + 1);
+  if (!strcmp(cmd, "classifier")) return cmd_classifier(argc - 1, argv + 1);
+  if (!strcmp(cmd, "classify")) return cmd_classify(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("hegui %s\n", hg_version());
     return 0;
