@@ -118,16 +118,7 @@ hg_status hg_normalizer_feed(hg_normalizer *nz, const char *chunk, size_t len, c
         continue;
       }
     }
-    int r;
-    if (s[i] >= 0xE0 && s[i] <= 0xEF && len - i >= 3 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 &&
-        !(s[i] == 0xE0 && s[i + 1] < 0xA0) && !(s[i] == 0xED && s[i + 1] > 0x9F)) {
-      /* the three-byte form of Chinese text, decoded here: the same checks as hg_utf8_decode (no overlong form, no
-       * surrogate), without a call per character */
-      cp = ((uint32_t)(s[i] & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-      r = 3;
-    } else {
-      r = hg_utf8_decode(s + i, len - i, &cp);
-    }
+    int r = hg_utf8_decode(s + i, len - i, &cp);
     if (r < 0) {
       *chars = nz->v;
       *n = k; /* the records before the bad bytes are good */
