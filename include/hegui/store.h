@@ -144,9 +144,13 @@ hg_status hg_store_takedown_version(hg_store *store, int64_t *version, hg_error 
 typedef enum hg_standing { HG_STANDING_ACTIVE = 0, HG_STANDING_SUSPENDED = 1, HG_STANDING_TERMINATED = 2 } hg_standing;
 const char *hg_standing_name(hg_standing s);
 
+/* Who made the last change of a user's standing. */
+typedef enum hg_standing_source { HG_STANDING_BY_LADDER = 0, HG_STANDING_BY_REVIEWER = 1 } hg_standing_source;
+
 typedef struct hg_user_standing {
   hg_standing standing;
-  int64_t until_ms; /* end of a suspension, 0 = until a reviewer lifts it */
+  hg_standing_source set_by; /* the strike ladder, or a person's decision */
+  int64_t until_ms;          /* end of a suspension, 0 = until a reviewer lifts it */
   int64_t blocked_in_a_row;
   int64_t blocked_today; /* blocked inputs since the start of the UTC day of now_ms */
   int64_t suspensions;   /* suspensions so far */
@@ -165,6 +169,10 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
  * it; suspensions counts moves into a suspension, not extensions of one still running. */
 hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                      const char *reason, int64_t now_ms, hg_error *err);
+/* The same, saying who decides: hg_store_user_set_standing is a person's decision (HG_STANDING_BY_REVIEWER); the
+ * strike ladder sets standing with HG_STANDING_BY_LADDER, so that the user can be told the real cause. */
+hg_status hg_store_user_set_standing_by(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
+                                        const char *reason, hg_standing_source by, int64_t now_ms, hg_error *err);
 
 /* ---- real-name identity (draft Art. 9) and minors (Art. 10) -------------------------------------------------- */
 

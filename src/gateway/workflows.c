@@ -209,15 +209,18 @@ int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
   hg_user_standing st = *stp;
   if (st.standing == HG_STANDING_ACTIVE) return 0;
   char msg[200];
+  /* the real cause: the strike ladder, or a person's decision (which is not about prohibited prompts, or not only) */
+  const char *why = st.set_by == HG_STANDING_BY_LADDER ? "for repeatedly submitting prohibited content"
+                                                       : "by a decision of the service's reviewers";
   if (st.standing == HG_STANDING_TERMINATED)
-    snprintf(msg, sizeof msg, "This account has been terminated for repeatedly submitting prohibited content.");
+    snprintf(msg, sizeof msg, "This account has been terminated %s.", why);
   else if (st.until_ms) {
     time_t t = (time_t)(st.until_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(msg, sizeof msg, "This account is suspended until %s for repeatedly submitting prohibited content.", when);
+    snprintf(msg, sizeof msg, "This account is suspended until %s %s.", when, why);
   } else {
     snprintf(msg, sizeof msg, "This account is suspended until a reviewer lifts the suspension.");
   }
@@ -238,7 +241,7 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
   snprintf(reason, sizeof reason, "%lld blocked inputs in a row, %lld today (evidence: audit record %lld)",
            (long long)st.blocked_in_a_row, (long long)st.blocked_today, (long long)audit_seq);
   int64_t until = to == HG_STANDING_SUSPENDED ? now + (int64_t)cfg->suspend_minutes * 60000 : 0;
-  if (hg_store_user_set_standing(gw->store, user, to, until, reason, now, &err)) return;
+  if (hg_store_user_set_standing_by(gw->store, user, to, until, reason, HG_STANDING_BY_LADDER, now, &err)) return;
   hg_audit_record r = {0};
   r.actor = "system:strikes";
   r.route = "strikes";

@@ -118,6 +118,9 @@ static const char *const migrations[] = {
      "  reminded_ms INTEGER NOT NULL);\n"
      "CREATE INDEX user_usage_last ON user_usage (last_ms);\n"
      "CREATE INDEX api_keys_user ON api_keys (user_id, created_ms);\n"),
+    /* 5: who set a user's standing last: the strike ladder or a person (a reviewer's suspension must not be told to
+     * the user as one for prohibited content); rows from before say ladder, as the message they got did */
+    "ALTER TABLE user_standing ADD COLUMN set_by TEXT NOT NULL DEFAULT 'ladder';\n",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -214,12 +217,12 @@ static const char *const queries[Q_COUNT] = {
                         "ORDER BY id",
     [Q_TAKEDOWN_VERSION_BUMP] = "UPDATE takedown_version SET version = version + 1 WHERE id = 1",
     [Q_TAKEDOWN_VERSION] = "SELECT version FROM takedown_version WHERE id = 1",
-    [Q_STANDING_GET] = "SELECT standing, until_ms, blocked_in_a_row, suspensions, updated_ms FROM user_standing "
-                       "WHERE user_id = ?",
+    [Q_STANDING_GET] = "SELECT standing, until_ms, blocked_in_a_row, suspensions, updated_ms, set_by FROM "
+                       "user_standing WHERE user_id = ?",
     [Q_STANDING_UPDATE] = "UPDATE user_standing SET standing = ?, until_ms = ?, blocked_in_a_row = ?, suspensions = ?, "
-                          "updated_ms = ? WHERE user_id = ?",
+                          "updated_ms = ?, set_by = ? WHERE user_id = ?",
     [Q_STANDING_INSERT] = "INSERT INTO user_standing (standing, until_ms, blocked_in_a_row, suspensions, updated_ms, "
-                          "user_id) VALUES (?, ?, ?, ?, ?, ?)",
+                          "set_by, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [Q_STANDING_HISTORY_INSERT] = "INSERT INTO standing_history (user_id, time_ms, standing, until_ms, reason) "
                                   "VALUES (?, ?, ?, ?, ?)",
     [Q_STRIKE_INSERT] = "INSERT INTO strikes (user_id, time_ms, audit_seq) VALUES (?, ?, ?)",
@@ -800,6 +803,8 @@ static hg_status sqlite_standing_get(hg_store_conn *c, int64_t user_id, hg_stand
     out->blocked_in_a_row = sqlite3_column_int64(s, 2);
     out->suspensions = sqlite3_column_int64(s, 3);
     out->updated_ms = sqlite3_column_int64(s, 4);
+    const char *by = (const char *)sqlite3_column_text(s, 5);
+    snprintf(out->set_by, sizeof out->set_by, "%s", by ? by : "ladder");
   } else if (rc == SQLITE_DONE) {
     st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "user %" PRId64 " has no standing recorded", user_id);
   } else {
@@ -821,7 +826,8 @@ static hg_status sqlite_standing_put(hg_store_conn *c, int64_t user_id, const hg
     sqlite3_bind_int64(s, 3, row->blocked_in_a_row);
     sqlite3_bind_int64(s, 4, row->suspensions);
     sqlite3_bind_int64(s, 5, row->updated_ms);
-    sqlite3_bind_int64(s, 6, user_id);
+    sqlite3_bind_text(s, 6, row->set_by[0] ? row->set_by : "ladder", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, user_id);
     hg_status st = step_done(c, s, "writing a user's standing", err);
     if (st) return st;
     if (sqlite3_changes(c->db) > 0) return HG_OK;

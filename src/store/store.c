@@ -843,6 +843,7 @@ static int standing_parse(const char *name, hg_standing *out) {
 static hg_standing_row standing_row_new(void) {
   hg_standing_row row = {.until_ms = 0};
   snprintf(row.standing, sizeof row.standing, "%s", standing_names[HG_STANDING_ACTIVE]);
+  snprintf(row.set_by, sizeof row.set_by, "ladder");
   return row;
 }
 
@@ -864,6 +865,7 @@ static hg_status standing_at(const hg_standing_row *row, int64_t now, hg_user_st
   if (standing_parse(row->standing, &s))
     return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's standing is damaged ('%s')", row->standing);
   out->standing = s;
+  out->set_by = strcmp(row->set_by, "reviewer") ? HG_STANDING_BY_LADDER : HG_STANDING_BY_REVIEWER;
   out->until_ms = s == HG_STANDING_SUSPENDED ? row->until_ms : 0;
   if (s == HG_STANDING_SUSPENDED && row->until_ms && now >= row->until_ms) {
     out->standing = HG_STANDING_ACTIVE;
@@ -963,8 +965,15 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
  * (not the extension of one still running) counts in suspensions. */
 hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                      const char *reason, int64_t now_ms, hg_error *err) {
+  return hg_store_user_set_standing_by(store, user, standing, until_ms, reason, HG_STANDING_BY_REVIEWER, now_ms, err);
+}
+
+hg_status hg_store_user_set_standing_by(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
+                                        const char *reason, hg_standing_source by, int64_t now_ms, hg_error *err) {
   if (!store || !user || !reason)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_set_standing: NULL argument");
+  if (by != HG_STANDING_BY_LADDER && by != HG_STANDING_BY_REVIEWER)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_set_standing: unknown source %d", (int)by);
   if ((unsigned)standing > HG_STANDING_TERMINATED)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown standing %d", (int)standing);
   const char *why;
@@ -997,6 +1006,7 @@ hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_stand
     row.until_ms = until_ms;
     row.blocked_in_a_row = 0;
     row.updated_ms = now_ms;
+    snprintf(row.set_by, sizeof row.set_by, "%s", by == HG_STANDING_BY_LADDER ? "ladder" : "reviewer");
     st = b->standing_put(store->conn, user_id, &row, err);
   }
   if (!st) st = b->standing_history_insert(store->conn, user_id, now_ms, row.standing, until_ms, why, err);

@@ -49,6 +49,7 @@ typedef int (*hg_complaint_row_fn)(void *ctx, const hg_complaint_row *row);
 typedef struct hg_standing_row {
   char standing[16]; /* "active", "suspended", "terminated" */
   int64_t until_ms, blocked_in_a_row, suspensions, updated_ms;
+  char set_by[16]; /* "ladder" or "reviewer": who made the last change */
 } hg_standing_row;
 
 /* A user's identity as stored. status is the hg_realname name; sealed and note are "" when absent (the backend

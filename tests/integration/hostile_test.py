@@ -131,6 +131,23 @@ def names_and_standing(port, data, admin, reviewer):
     # a reviewer, suspended, cannot lift the suspension; nobody changes their own standing
     st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "suspended", "reason": "test"}, admin)
     check(st == 200, "an admin suspends a reviewer: %s %s" % (st, j))
+    # the suspended user is told the real cause: a person's decision, not "repeatedly submitting prohibited content"
+    st, j = request(port, "POST", "/v1/chat/completions",
+                    {"model": "sample-1", "messages": [{"role": "user", "content": "你好"}]}, reviewer)
+    msg = (j.get("error") or {}).get("message", "") if isinstance(j, dict) else ""
+    check(st == 403 and "reviewer" in msg and "prohibited" not in msg,
+          "a reviewer's suspension names its real cause: %s %r" % (st, msg))
+    # and a timed one too (the ladder's are timed: the message must still tell them apart)
+    until = int(time.time() * 1000) + 3600 * 1000
+    st, j = request(port, "POST", "/admin/users/bob/standing",
+                    {"standing": "suspended", "until_ms": until, "reason": "abuse of the complaint channel"}, admin)
+    check(st == 200, "an admin suspends bob for an hour: %s %s" % (st, j))
+    bob = keys_create(data, "bob")
+    st, j = request(port, "POST", "/v1/chat/completions",
+                    {"model": "sample-1", "messages": [{"role": "user", "content": "你好"}]}, bob)
+    msg = (j.get("error") or {}).get("message", "") if isinstance(j, dict) else ""
+    check(st == 403 and "reviewers" in msg and "prohibited" not in msg and "suspended until" in msg,
+          "a timed suspension by a person names its cause: %s %r" % (st, msg))
     st, j = request(port, "POST", "/admin/users/rita/standing", {"standing": "active", "reason": "mine"}, reviewer)
     check(st == 403, "a reviewer cannot lift their own suspension: %s %s" % (st, j))
     st, j = request(port, "POST", "/admin/users/ada/standing", {"standing": "terminated", "reason": "oops"}, admin)

@@ -934,8 +934,10 @@ static void migrates_schema_3(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 3);
 
   hg_store *s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 4);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 4);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 5);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 5);
+  /* migration 5: a standing set before it says the ladder set it, as the message it was given did */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM user_standing WHERE set_by = 'ladder'"), 1);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM api_keys WHERE expires_ms = 0"), 2);
 
   /* old keys work as before, never expire, and keep their creation time */
@@ -984,7 +986,7 @@ static void migrates_schema_3(void **state) {
   /* a second open does not migrate again */
   s = open_ok(t.url);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 4);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 5);
   tmp_remove(&t);
 }
 

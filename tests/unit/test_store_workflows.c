@@ -649,6 +649,15 @@ static void standing(void **state) {
   u = standing_of(s, "dave", DAY0);
   assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
   assert_int_equal(u.suspensions, 1);
+  /* who decided is kept, so that the user is told the real cause: a person here, the ladder below */
+  assert_int_equal(u.set_by, HG_STANDING_BY_REVIEWER);
+  assert_int_equal(hg_store_user_set_standing_by(s, "dave", HG_STANDING_SUSPENDED, DAY0 + 2 * DAY_MS, "5 today",
+                                                 HG_STANDING_BY_LADDER, DAY0 + 1, &err),
+                   HG_OK);
+  assert_int_equal(standing_of(s, "dave", DAY0 + 1).set_by, HG_STANDING_BY_LADDER);
+  assert_int_equal(
+      hg_store_user_set_standing_by(s, "dave", HG_STANDING_ACTIVE, 0, "r", (hg_standing_source)7, DAY0 + 2, &err),
+      HG_ERR_INVALID);
 
   /* refused changes */
   assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, DAY0, "r", DAY0, &err), HG_ERR_INVALID);
@@ -666,7 +675,7 @@ static void standing(void **state) {
   assert_int_equal(hg_store_user_set_standing(s, "erin", HG_STANDING_SUSPENDED, -1, "r", DAY0, &err), HG_ERR_INVALID);
   assert_int_equal(standing_of(s, "erin", DAY0).standing, HG_STANDING_ACTIVE);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM users WHERE name = 'erin'"), 0);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM standing_history"), 6);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM standing_history"), 7);
 
   /* a damaged standing is reported, not read as active */
   raw_sql(t.path, "UPDATE user_standing SET standing = 'pardoned' WHERE user_id = "
@@ -699,8 +708,8 @@ static void migrates_version_1(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 4);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 4);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 5);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 5);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
