@@ -9,6 +9,7 @@ with `hegui label verify-text`; API keys; body limits; models, moderations, heal
 reload on SIGHUP; the audit chain; and a graceful shutdown that lets a running stream finish. Then a leak test runs
 thousands of randomly chunked answers from an in-process fake upstream and counts leaked bytes (must be zero).
 Every case must end in a clean answer or an OpenAI-shaped error, and leave an audit record."""
+import atexit
 import http.client
 import http.server
 import json
@@ -119,6 +120,7 @@ NOTICE = "本内容由人工智能生成"
 
 def main():
     up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening")
+    atexit.register(up.kill)  # also when a case raises: no sample model server is left running
     data = os.path.join(TMP, "data")
     key = keys_create(data, "alice")
     admin = keys_create(data, "root", "admin")
