@@ -21,6 +21,8 @@ extern "C" {
 #define HG_CLASSIFIER_MAX_NAME 63        /* bytes of a label name */
 #define HG_CLASSIFIER_MIN_BUCKET_BITS 10 /* 2^10 .. 2^22 feature buckets */
 #define HG_CLASSIFIER_MAX_BUCKET_BITS 22
+/* A model file is a regular file of at most this many bytes (2^22 buckets x 64 labels of int8 weights fit). */
+#define HG_CLASSIFIER_MAX_FILE_BYTES (512ull << 20)
 
 typedef struct hg_classifier hg_classifier;
 

@@ -17,6 +17,7 @@
 
 #include "base/crc32.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "classify_internal.h"
 #include "hegui/lexicon.h"
 #include "hegui/text.h"
@@ -252,17 +253,9 @@ hg_status hg_classifier_from_image(const void *data, size_t len, hg_classifier *
 
 hg_status hg_classifier_open(const char *path, hg_classifier **out, hg_error *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    close(fd);
-    return hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    close(fd);
-    return hg_fail(err, HG_ERR_IO, 0, 0, "%.200s is not a regular file", path);
-  }
+  struct stat sb; /* a FIFO or a device is refused before anything waits on it (base/file.h) */
+  int fd = hg_file_open_regular(path, HG_CLASSIFIER_MAX_FILE_BYTES, &sb, err);
+  if (fd < 0) return err ? err->status : HG_ERR_IO;
   if (sb.st_size < (off_t)sizeof(cls_header)) { /* mmap of an empty file fails; say what is wrong instead */
     close(fd);
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "%.200s: not a hegui classifier model (too short)", path);
@@ -288,27 +281,7 @@ const void *hg_classifier_image(const hg_classifier *model, size_t *len) {
 }
 
 hg_status hg_classifier_save(const hg_classifier *model, const char *path, hg_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 24);
-  if (!tmp) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  snprintf(tmp, plen + 24, "%s.tmp%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
-    free(tmp);
-    return st;
-  }
-  int ok = fwrite(model->base, 1, model->size, f) == model->size;
-  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, path) != 0) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return st;
-  }
-  free(tmp);
-  return HG_OK;
+  return hg_file_write_atomic(path, model->base, model->size, err);
 }
 
 hg_classifier *hg_classifier_ref(hg_classifier *model) {

@@ -16,6 +16,7 @@
 
 #include "base/crc32.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "hegui/text.h"
 #include "lexicon_internal.h"
 #include "source_internal.h"
@@ -246,27 +247,7 @@ hg_status hg_lexicon_open(const char *path, hg_lexicon **out, hg_error *err) {
 }
 
 hg_status hg_lexicon_save(const hg_lexicon *lex, const char *path, hg_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
-    free(tmp);
-    return st;
-  }
-  int ok = fwrite(lex->base, 1, lex->size, f) == lex->size;
-  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, path) != 0) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return st;
-  }
-  free(tmp);
-  return HG_OK;
+  return hg_file_write_atomic(path, lex->base, lex->size, err);
 }
 
 hg_lexicon *hg_lexicon_ref(hg_lexicon *lex) {

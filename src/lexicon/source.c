@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "hegui/lexicon.h"
 #include "hegui/text.h"
 #include "source_internal.h"
@@ -364,28 +365,9 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
   return st;
 }
 
-/* Opens a lexicon file for reading: a regular file only, opened without blocking (a FIFO would hold the caller
- * forever, a device such as /dev/zero would never end), no larger than HG_LEXICON_MAX_FILE_BYTES. */
+/* A lexicon file, opened as every file from outside is (base/file.h), with the lexicons' size bound. */
 int hg_open_lexicon_file(const char *path, struct stat *sb, hg_error *err) {
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno)), -1;
-  if (fstat(fd, sb) != 0) {
-    hg_fail(err, HG_ERR_IO, 0, 0, "cannot stat %s: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
-  if (!S_ISREG(sb->st_mode)) {
-    hg_fail(err, HG_ERR_IO, 0, 0, "%s is not a regular file", path);
-    close(fd);
-    return -1;
-  }
-  if ((uint64_t)sb->st_size > HG_LEXICON_MAX_FILE_BYTES) {
-    hg_fail(err, HG_ERR_LIMIT, 0, 0, "%s is %lld bytes; a lexicon file may have at most %llu", path,
-            (long long)sb->st_size, (unsigned long long)HG_LEXICON_MAX_FILE_BYTES);
-    close(fd);
-    return -1;
-  }
-  return fd;
+  return hg_file_open_regular(path, HG_LEXICON_MAX_FILE_BYTES, sb, err);
 }
 
 hg_status hg_read_file(const char *path, char **out, size_t *len, hg_error *err) {

@@ -124,6 +124,10 @@ python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[
 [ "$(run "$HEGUI" classify --model "$T/flip.bin" x)" = 2 ] && ok || bad "damaged model accepted"
 grep -q "checksum" "$T/err" && ok || bad "checksum message: $(cat "$T/err")"
 [ "$(run "$HEGUI" classify x)" = 2 ] && ok || bad "classify without a model"
+# a model path that is not a regular file is refused at once (a FIFO would block an open for reading forever)
+mkfifo "$T/model.fifo"
+[ "$(run timeout 10 "$HEGUI" classify --model "$T/model.fifo" x)" = 2 ] && ok || bad "a FIFO as the model"
+grep -q "not a regular file" "$T/err" && ok || bad "FIFO message: $(cat "$T/err")"
 
 echo "classify cli: $pass passed, $fails failed"
 [ "$fails" = 0 ]
