@@ -39,6 +39,8 @@ hg_status hg_classifier_code_parse(const char *code, size_t len, char out[8]);
 hg_status hg_classifier_open(const char *path, hg_classifier **out, hg_error *err);
 /* Uses an image already in memory; the bytes are copied. */
 hg_status hg_classifier_from_image(const void *data, size_t len, hg_classifier **out, hg_error *err);
+/* The default model built into hegui (data/models/hegui-risk.hgcls, docs/classifier.md), checked like a file. */
+hg_status hg_classifier_builtin(hg_classifier **out, hg_error *err);
 /* The image bytes (valid while the model lives). */
 const void *hg_classifier_image(const hg_classifier *model, size_t *len);
 /* Writes the image atomically (a temporary file renamed into place). */

@@ -38,6 +38,14 @@ typedef struct hg_config_rule {
   size_t line, pattern_line;
 } hg_config_rule;
 
+/* classifier.thresholds: a label (its name or its code) and the threshold the policy applies to it. */
+#define HG_CONFIG_MAX_THRESHOLDS 64
+typedef struct hg_config_threshold {
+  char label[64];
+  float value; /* [0, 1] */
+  size_t line;
+} hg_config_threshold;
+
 typedef struct hg_config {
   /* server */
   char listen[128];                            /* "127.0.0.1:8080" */
@@ -67,6 +75,14 @@ typedef struct hg_config {
   hg_config_rule rules[HG_CONFIG_MAX_RULES];            /* policy.rules */
   unsigned rule_count;
   int allow_empty_lexicon; /* policy.allow_empty_lexicon, default 0: a lexicon of no entries is refused */
+  /* the learned classifier (docs/classifier.md, docs/moderation.md) */
+  char classifier_model[512];  /* "builtin" (default), "none", or a model file */
+  int classifier_hold;         /* hg_classifier_hold: 0 sentence (default), 1 none */
+  int classifier_input;        /* default 1: prompts are classified */
+  int classifier_output;       /* default 1: answers are classified, sentence by sentence */
+  hg_action classifier_action; /* block (default), review, redact or log; under policy.actions like an entry's */
+  hg_config_threshold classifier_thresholds[HG_CONFIG_MAX_THRESHOLDS];
+  unsigned classifier_threshold_count;
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
   int label_at_end;           /* default 1 */

@@ -19,7 +19,10 @@
 extern "C" {
 #endif
 
-/* Risk categories: the 31 risks of TC260-003 Appendix A, then pii and custom. Codes as written in lexicons. */
+/* Risk categories: the 31 risks of TC260-003 Appendix A, then pii and custom, then hegui's abuse codes (insult,
+ * spam, fraud, malware: what the strike ladder acts on beyond the 31 risks; the classifier reports them and a
+ * lexicon entry may use them). Codes as written in lexicons. The numbers are stored in lexicon images: new codes
+ * are added at the end. */
 typedef enum hg_category {
   HG_CAT_A1A,
   HG_CAT_A1B,
@@ -54,10 +57,14 @@ typedef enum hg_category {
   HG_CAT_A5B,
   HG_CAT_PII,
   HG_CAT_CUSTOM,
+  HG_CAT_INSULT,
+  HG_CAT_SPAM,
+  HG_CAT_FRAUD,
+  HG_CAT_MALWARE,
   HG_CATEGORY_COUNT
 } hg_category;
 
-/* "A1a" ... "A5b", "pii", "custom". */
+/* "A1a" ... "A5b", "pii", "custom", "insult", "spam", "fraud", "malware". */
 const char *hg_category_code(hg_category cat);
 /* A short English description of the risk. */
 const char *hg_category_title(hg_category cat);

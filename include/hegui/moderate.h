@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hegui/classify.h"
 #include "hegui/config.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
@@ -27,6 +28,21 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* How a stream waits for the classifier, which judges whole sentences (docs/moderation.md):
+ * - HG_HOLD_SENTENCE: the unfinished sentence is part of the pending suffix, so a sentence is released only after
+ *   it was judged: nothing the classifier flags ever reaches a client, at the cost of a sentence of delay.
+ * - HG_HOLD_NONE: text is released as the other detectors allow; a sentence judged later may still stop the
+ *   stream (its reason then spans bytes that were already released). */
+typedef enum hg_classifier_hold { HG_HOLD_SENTENCE = 0, HG_HOLD_NONE = 1 } hg_classifier_hold;
+
+/* A sentence ends after 。！？!?；…; a line break, or '.' followed by white space, once it holds at least
+ * HG_SENTENCE_MIN_WORDS letters, digits or ideographs (a shorter fragment runs on into the next sentence, and one
+ * left at the end is not judged: character n-grams of one or two characters are no evidence). A run longer than
+ * HG_SENTENCE_SOFT_MAX code points is cut at its last comma or space, and at HG_SENTENCE_MAX code points anyway. */
+#define HG_SENTENCE_MIN_WORDS 3
+#define HG_SENTENCE_SOFT_MAX 160
+#define HG_SENTENCE_MAX 320
 
 /* What a reason does, weakest first; a verdict is the strongest of its reasons. */
 typedef enum hg_decision {
@@ -45,19 +61,22 @@ typedef enum hg_detector {
   HG_DETECTOR_PII,
   HG_DETECTOR_RULE, /* operator regular expressions (hegui/regex.h) */
   HG_DETECTOR_TAKEDOWN,
-  HG_DETECTOR_TEXT, /* the text itself: not valid UTF-8 (fail closed) */
-  HG_DETECTOR_ERROR /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
+  HG_DETECTOR_TEXT,      /* the text itself: not valid UTF-8 (fail closed) */
+  HG_DETECTOR_ERROR,     /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
+  HG_DETECTOR_CLASSIFIER /* the learned classifier (hegui/classify.h), one sentence at a time */
 } hg_detector;
-const char *hg_detector_name(hg_detector d); /* "lexicon", "pii", "rule", "takedown", "text", "error" */
+/* "lexicon", "pii", "rule", "takedown", "text", "error", "classifier" */
+const char *hg_detector_name(hg_detector d);
 
 typedef struct hg_reason {
   hg_detector detector;
   hg_decision effect;   /* under the policy and direction */
   hg_category category; /* TC260 risk code; HG_CAT_PII for personal data; HG_CAT_CUSTOM for takedowns */
-  float score;          /* 0..1: 1 for lexicon, rule and takedown matches; the PII detector's confidence */
-  const char *rule;     /* lexicon entry text, PII type name, rule name, "takedown" or the error; lives as long as
-                           the moderator (or the policy/lexicon it came from) */
-  int64_t rule_id;      /* lexicon entry index, hg_pii_type, rule index, takedown id */
+  float score;          /* 0..1: 1 for lexicon, rule and takedown matches; the PII detector's confidence; the
+                           classifier's score of the sentence */
+  const char *rule;     /* lexicon entry text, PII type name, rule name, classifier label name, "takedown" or the
+                           error; lives as long as the moderator (or the policy/lexicon it came from) */
+  int64_t rule_id;      /* lexicon entry index, hg_pii_type, rule index, classifier label index, takedown id */
   hg_mode mode;         /* lexicon: how the entry matched; 0 otherwise */
   size_t start, end;    /* byte span in the moderated text (stream offsets), [start, end) */
 } hg_reason;
@@ -72,6 +91,14 @@ typedef struct hg_policy_config {
   unsigned takedown_directions;                   /* bit (1 << hg_direction): default output only */
   const hg_regex_rule *rules;                     /* operator rules, compiled into the policy */
   size_t rule_count;
+  /* The learned classifier (referenced by the policy; NULL: it does not run). Its labels' codes are categories;
+   * a passing label is a reason whose effect is classifier_action under the category's action, like a lexicon
+   * entry's own action. */
+  hg_classifier *classifier;
+  unsigned classifier_directions;                       /* bit (1 << hg_direction): default both */
+  hg_classifier_hold classifier_hold;                   /* default HG_HOLD_SENTENCE */
+  hg_action classifier_action;                          /* default block */
+  float classifier_threshold[HG_CLASSIFIER_MAX_LABELS]; /* per label; negative (default): the model's own */
 } hg_policy_config;
 void hg_policy_config_init(hg_policy_config *pc);
 
@@ -83,6 +110,9 @@ hg_policy *hg_policy_ref(hg_policy *p);
 void hg_policy_unref(hg_policy *p);
 /* The operator rules compiled with the policy (NULL when none). */
 hg_regex_set *hg_policy_rules(const hg_policy *p);
+/* The classifier of the policy (NULL when none) and the threshold the policy applies to its label i. */
+hg_classifier *hg_policy_classifier(const hg_policy *p);
+float hg_policy_threshold(const hg_policy *p, size_t label);
 
 /* The one place where a finding becomes an effect. entry_action is the lexicon entry's or rule's own action (it
  * does not count for the other detectors). */
@@ -114,6 +144,9 @@ size_t hg_moderator_reason_total(const hg_moderator *m);
 /* Drops the reasons kept so far (the decision and the total stay): a long stream's consumer takes the reasons
  * after each feed and forgets them, so that memory stays bounded and the cap never bites. */
 void hg_moderator_forget_reasons(hg_moderator *m);
+/* The classifier's highest score per label over the sentences judged so far (NULL and 0 when the classifier does
+ * not run); valid until the next feed/finish/reset. Labels in the model's order (hg_classifier_label). */
+const float *hg_moderator_scores(const hg_moderator *m, size_t *count);
 /* Bytes fed so far. */
 size_t hg_moderator_offset(const hg_moderator *m);
 void hg_moderator_reset(hg_moderator *m);

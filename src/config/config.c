@@ -65,6 +65,9 @@ void hg_config_init(hg_config *cfg) {
   hg_pii_options_init(&o);
   cfg->pii_types = o.types;
   strcpy(cfg->refusal, "很抱歉，这个问题我无法回答。");
+  strcpy(cfg->classifier_model, "builtin");
+  cfg->classifier_input = cfg->classifier_output = 1;
+  cfg->classifier_action = HG_ACTION_BLOCK;
   strcpy(cfg->label_notice, "本内容由人工智能生成");
   cfg->label_at_end = 1;
   strcpy(cfg->content_producer, "hegui");
@@ -767,6 +770,70 @@ static hg_status parse_rules(walk *w, const node *n, const char *path) {
   return HG_OK;
 }
 
+static hg_status parse_classifier_hold(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"sentence", "none"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 2, &v);
+  if (!s) w->cfg->classifier_hold = v;
+  return s;
+}
+
+static hg_status parse_classifier_action(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"block", "review", "redact", "log"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 4, &v);
+  if (!s) w->cfg->classifier_action = (hg_action)v; /* the names are in hg_action's order */
+  return s;
+}
+
+static const char *check_model(char *v) {
+  return *v && no_control(v) ? NULL : "expected builtin, none, or the path of a model file (hegui classifier train)";
+}
+
+/* classifier.thresholds: label name or code -> a number in [0, 1]. Whether the model has the label is checked when
+ * the policy is built (the model is loaded then), with the line kept here. */
+static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
+  if (is_null(n)) {
+    w->cfg->classifier_threshold_count = 0;
+    return HG_OK;
+  }
+  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as insult: 0.7, A2e: 0.6");
+  if (n->count / 2 > HG_CONFIG_MAX_THRESHOLDS)
+    return fail_at(w, n, path, "at most %d labels", HG_CONFIG_MAX_THRESHOLDS);
+  unsigned count = 0;
+  for (size_t i = 0; i + 1 < n->count; i += 2) {
+    const node *key = n->items[i], *value = n->items[i + 1];
+    char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
+    key_shown(key, shown);
+    join_path(key_path, path, shown);
+    hg_config_threshold *t = &w->cfg->classifier_thresholds[count];
+    if (key->kind != NODE_SCALAR || !key->len || key->len >= sizeof t->label || strlen(key->text) != key->len ||
+        !no_control(key->text))
+      return fail_at(w, key, key_path, "expected a label name or code of at most %zu bytes", sizeof t->label - 1);
+    for (unsigned k = 0; k < count; k++)
+      if (!strcmp(w->cfg->classifier_thresholds[k].label, key->text))
+        return fail_at(w, key, key_path, "duplicate key (first at line %zu)", w->cfg->classifier_thresholds[k].line);
+    char *end = NULL;
+    double v = value->kind == NODE_SCALAR && value->plain && value->len ? strtod(value->text, &end) : -1.0;
+    if (!end || *end || !(v >= 0.0 && v <= 1.0))
+      return fail_at(w, value, key_path, "expected a threshold between 0 and 1, such as 0.7");
+    memcpy(t->label, key->text, key->len + 1);
+    t->value = (float)v;
+    t->line = key->line;
+    count++;
+  }
+  w->cfg->classifier_threshold_count = count;
+  return HG_OK;
+}
+
+static const field classifier_fields[] = {STRING("model", classifier_model, check_model),
+                                          CUSTOM("hold", parse_classifier_hold),
+                                          BOOL("input", classifier_input),
+                                          BOOL("output", classifier_output),
+                                          CUSTOM("action", parse_classifier_action),
+                                          CUSTOM("thresholds", parse_thresholds),
+                                          END};
+
 static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1024, 1ull << 30, "bytes"),
                                       NUMBER("max_header_bytes", max_header_bytes, 1024, 1ull << 20, "bytes"),
                                       NUMBER("header_timeout_ms", header_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
@@ -864,6 +931,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    STRING("lexicon", lexicon, check_optional_path),
                                    SECTION("auth", auth_fields),
                                    SECTION("policy", policy_fields),
+                                   SECTION("classifier", classifier_fields),
                                    SECTION("labels", labels_fields),
                                    SECTION("audit", audit_fields),
                                    SECTION("strikes", strikes_fields),

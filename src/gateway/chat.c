@@ -349,6 +349,8 @@ static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *
                             (json_int_t)x->start, "end", (json_int_t)x->end);
       if (x->detector == HG_DETECTOR_LEXICON) json_object_set_new(o, "mode", json_string(hg_mode_name(x->mode)));
       if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(o, "takedown_id", json_integer(x->rule_id));
+      if (x->detector == HG_DETECTOR_CLASSIFIER)
+        json_object_set_new(o, "score", json_real((double)(int)(x->score * 10000.0f + 0.5f) / 10000.0));
       json_array_append_new(hits_log, o);
     }
     if (x->effect == HG_DECIDE_BLOCK && !json_object_get(c->detail, "block_category")) {
@@ -375,9 +377,10 @@ static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *
 }
 
 /* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
- * the redaction spans, sorted (malloc-ed; NULL when none). */
-static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
-                                  size_t *nspans) {
+ * the redaction spans, sorted (malloc-ed; NULL when none); with scores, also the classifier's highest score per
+ * label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
+static hg_decision moderate_scored(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
+                                   size_t *nspans, float *scores, size_t *nscores) {
   const char *error_key = dir == HG_DIR_INPUT ? "input_error" : "output_error";
   json_t *hits = dir == HG_DIR_INPUT ? c->input_hits : c->output_hits;
   json_t *pii = dir == HG_DIR_INPUT ? c->input_pii : json_object_get(c->detail, "output_pii");
@@ -402,10 +405,20 @@ static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *tex
   if (!st && !lost) st = hg_moderator_finish(m, &err);
   if (!lost) lost = take_reasons(c, m, hits, pii, error_key, spans, nspans, &cap);
   hg_decision d = hg_moderator_decision(m);
+  if (scores) {
+    const float *best = hg_moderator_scores(m, nscores);
+    if (*nscores > HG_CLASSIFIER_MAX_LABELS) *nscores = HG_CLASSIFIER_MAX_LABELS;
+    if (*nscores) memcpy(scores, best, *nscores * sizeof *scores);
+  }
   hg_moderator_free(m);
   if (st || lost) d = HG_DECIDE_BLOCK;
   merge_spans(*spans, nspans);
   return d;
+}
+
+static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
+                                  size_t *nspans) {
+  return moderate_scored(c, dir, text, len, spans, nspans, NULL, NULL);
 }
 
 /* Moderates one prompt text: the request's strings joined as the model reads them (prompt.c). Returns -1 when it
@@ -1618,17 +1631,19 @@ static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
  * send; takedowns are about answers coming back and do not run), as a moderation result. flagged is true when the
  * verdict is block or review: what a provider would act on; the verdict itself is in hegui.verdict. */
 static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
-  /* OpenAI's categories that hegui's risks map onto */
+  /* OpenAI's categories that hegui's risks map onto (docs/gateway.md) */
   static const struct {
     const char *openai;
-    int cats[4];
+    int cats[11];
   } map[] = {
-      {"hate", {HG_CAT_A1E, HG_CAT_A2A, HG_CAT_A2B, HG_CAT_A2C}},
-      {"harassment", {HG_CAT_A4C, HG_CAT_A4D, -1, -1}},
-      {"self-harm", {HG_CAT_A4A, -1, -1, -1}},
-      {"sexual", {HG_CAT_A1F, -1, -1, -1}},
-      {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1, -1}},
-      {"illicit", {HG_CAT_A1H, -1, -1, -1}},
+      {"hate",
+       {HG_CAT_A1E, HG_CAT_A2A, HG_CAT_A2B, HG_CAT_A2C, HG_CAT_A2D, HG_CAT_A2E, HG_CAT_A2F, HG_CAT_A2G, HG_CAT_A2H,
+        HG_CAT_A2I, -1}},
+      {"harassment", {HG_CAT_A4C, HG_CAT_A4D, HG_CAT_INSULT, -1}},
+      {"self-harm", {HG_CAT_A4A, -1}},
+      {"sexual", {HG_CAT_A1F, -1}},
+      {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1}},
+      {"illicit", {HG_CAT_A1H, HG_CAT_FRAUD, HG_CAT_MALWARE, -1}},
   };
   chat_req tmp = {0};
   tmp.gw = gw;
@@ -1638,24 +1653,45 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
   tmp.input_pii = json_array();
   tmp.detail = json_object();
   span_hit *spans;
-  size_t nspans;
-  hg_decision d = moderate_whole(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans);
+  size_t nspans, nscores = 0;
+  float best[HG_CLASSIFIER_MAX_LABELS];
+  hg_decision d = moderate_scored(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
   free(spans);
+  /* the classifier's labels by category: a category's score is its highest label's */
+  const hg_policy *policy = ((const live_config *)(const void *)cfg)->policy;
+  hg_classifier *model = hg_policy_classifier(policy);
+  float cat_score[HG_CATEGORY_COUNT] = {0};
+  json_t *labels = json_array();
+  for (size_t l = 0; l < nscores; l++) {
+    hg_classifier_label_info info;
+    hg_category cat;
+    if (hg_classifier_label(model, l, &info) || hg_category_parse(info.code, strlen(info.code), &cat)) continue;
+    if (best[l] > cat_score[cat]) cat_score[cat] = best[l];
+    double sc = (double)(int)(best[l] * 10000.0f + 0.5f) / 10000.0;
+    double th = (double)(int)(hg_policy_threshold(policy, l) * 10000.0f + 0.5f) / 10000.0;
+    json_array_append_new(
+        labels, json_pack("{s:s, s:s, s:f, s:f}", "label", info.name, "code", info.code, "score", sc, "threshold", th));
+  }
   json_t *cats = json_object(), *scores = json_object();
   int flagged = d == HG_DECIDE_BLOCK || d == HG_DECIDE_REVIEW;
   for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
     int hit = 0;
+    double score = 0.0;
     for (size_t h = 0; h < json_array_size(tmp.input_hits); h++) {
       hg_category cat;
       json_t *x = json_array_get(tmp.input_hits, h);
       const char *code = json_string_value(json_object_get(x, "category"));
       if (strcmp(json_string_value(json_object_get(x, "effect")), "record") && code &&
           !hg_category_parse(code, strlen(code), &cat))
-        for (int q = 0; q < 4; q++)
+        for (int q = 0; q < 11 && map[k].cats[q] >= 0; q++)
           hit |= map[k].cats[q] == (int)cat;
     }
+    /* a listed word or a rule is certain (1); otherwise the classifier's highest score in the category */
+    for (int q = 0; q < 11 && map[k].cats[q] >= 0; q++)
+      if (cat_score[map[k].cats[q]] > score) score = cat_score[map[k].cats[q]];
+    if (hit) score = 1.0;
     json_object_set_new(cats, map[k].openai, json_boolean(hit));
-    json_object_set_new(scores, map[k].openai, json_real(hit ? 1.0 : 0.0));
+    json_object_set_new(scores, map[k].openai, json_real((double)(int)(score * 10000.0 + 0.5) / 10000.0));
   }
   json_t *hits = tmp.input_hits, *pii = tmp.input_pii;
   int truncated = json_array_size(hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
@@ -1663,8 +1699,8 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
     json_array_remove(hits, json_array_size(hits) - 1);
   while (json_array_size(pii) > MAX_LISTED_FINDINGS)
     json_array_remove(pii, json_array_size(pii) - 1);
-  json_t *hegui = json_pack("{s:o, s:s, s:O, s:O}", "flagged", json_boolean(flagged), "verdict", hg_decision_name(d),
-                            "hits", hits, "pii", pii);
+  json_t *hegui = json_pack("{s:o, s:s, s:O, s:O, s:o}", "flagged", json_boolean(flagged), "verdict",
+                            hg_decision_name(d), "hits", hits, "pii", pii, "classifier", labels);
   json_t *error = json_object_get(tmp.detail, "input_error");
   if (error) json_object_set(hegui, "error", error);
   if (truncated) json_object_set_new(hegui, "truncated", json_true());

@@ -56,6 +56,10 @@ static const struct {
     {"A5b", "unreliable content for the service type"},
     {"pii", "personal information"},
     {"custom", "custom category"},
+    {"insult", "insults and abuse of a person"},
+    {"spam", "spam and unsolicited advertising"},
+    {"fraud", "fraud and scams"},
+    {"malware", "requests for malware or intrusion"},
 };
 
 const char *hg_category_code(hg_category cat) { return (unsigned)cat < HG_CATEGORY_COUNT ? categories[cat].code : "?"; }

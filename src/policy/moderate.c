@@ -4,11 +4,18 @@
  * A chunk is decoded and folded once by the view (src/text/view.c) in slices of SLICE_BYTES, and each slice's
  * records go to the lexicon scanner, the PII scanner, the takedown scanner and the operator rules in turn. Each
  * detector reports through its own callback; the callbacks turn findings into reasons. Hold-back is the largest
- * of the detectors' own: the lexicon's and PII's pending suffixes, the takedown run, the rules' window. */
+ * of the detectors' own: the lexicon's and PII's pending suffixes, the takedown run, the rules' window, and under
+ * hold: sentence the sentence the classifier has not judged yet.
+ *
+ * The classifier judges sentences: the view records of the current sentence are copied into a bounded buffer
+ * (at most HG_SENTENCE_MAX of them) and scored once when the sentence ends, so every code point is hashed once
+ * however the stream was cut. The sentence boundaries depend only on the text, never on the chunking, so a
+ * stream and the whole text give the same reasons. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/error.h"
 #include "hegui/moderate.h"
@@ -24,7 +31,27 @@ struct hg_policy {
   hg_pii_options pii;
   unsigned takedown_directions;
   hg_regex_set *rules;
+  hg_classifier *classifier;
+  unsigned classifier_directions;
+  hg_classifier_hold hold;
+  hg_action classifier_action;
+  size_t labels;
+  float threshold[HG_CLASSIFIER_MAX_LABELS];
+  hg_category label_category[HG_CLASSIFIER_MAX_LABELS];
+  const char *label_name[HG_CLASSIFIER_MAX_LABELS];
 };
+
+/* The sentence the classifier has not judged yet. */
+typedef struct sentence {
+  hg_norm_char chars[HG_SENTENCE_MAX];
+  size_t n;
+  int after_dot; /* the previous record was '.', which ends a sentence when white space follows */
+  int searched;  /* the run past HG_SENTENCE_SOFT_MAX was searched for a soft break */
+  size_t words;  /* records of the sentence that are not noise */
+  float scores[HG_CLASSIFIER_MAX_LABELS];
+  float best[HG_CLASSIFIER_MAX_LABELS]; /* per label, the highest score so far */
+  int judged;                           /* at least one sentence was scored */
+} sentence;
 
 struct hg_moderator {
   hg_policy *policy;
@@ -35,6 +62,7 @@ struct hg_moderator {
   hg_pii_scanner *psc;
   hg_takedown_scanner *tsc;
   policy_rules_scanner *rsc;
+  sentence *sent;      /* NULL when the classifier does not run in this direction */
   int64_t takedown_id; /* a matched takedown, reported once */
   size_t complete;     /* bytes of complete code points (the view's records end there) */
   hg_reason *reasons;
@@ -54,8 +82,8 @@ const char *hg_decision_name(hg_decision d) {
 const char *hg_direction_name(hg_direction d) { return d == HG_DIR_OUTPUT ? "output" : "input"; }
 
 const char *hg_detector_name(hg_detector d) {
-  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text", "error"};
-  return (unsigned)d < 6 ? n[d] : "?";
+  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text", "error", "classifier"};
+  return (unsigned)d < 7 ? n[d] : "?";
 }
 
 /* ---- policies ---- */
@@ -68,6 +96,37 @@ void hg_policy_config_init(hg_policy_config *pc) {
   pc->pii_action = HG_DECIDE_REDACT;
   hg_pii_options_init(&pc->pii);
   pc->takedown_directions = 1u << HG_DIR_OUTPUT;
+  pc->classifier_directions = 1u << HG_DIR_INPUT | 1u << HG_DIR_OUTPUT;
+  pc->classifier_hold = HG_HOLD_SENTENCE;
+  pc->classifier_action = HG_ACTION_BLOCK;
+  for (size_t i = 0; i < HG_CLASSIFIER_MAX_LABELS; i++)
+    pc->classifier_threshold[i] = -1.0f;
+}
+
+/* The classifier's labels as the policy applies them: each code a category, each threshold the policy's. */
+static hg_status policy_classifier(hg_policy *p, const hg_policy_config *pc, hg_error *err) {
+  size_t n = hg_classifier_label_count(pc->classifier);
+  if (n > HG_CLASSIFIER_MAX_LABELS) return hg_fail(err, HG_ERR_INVALID, 0, 0, "the classifier has too many labels");
+  if (pc->classifier_action > HG_ACTION_LOG)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the classifier's action must be block, review, redact or log");
+  for (size_t i = 0; i < n; i++) {
+    hg_classifier_label_info info;
+    hg_status st = hg_classifier_label(pc->classifier, i, &info);
+    if (st) return hg_fail(err, st, 0, 0, "classifier label %zu: %s", i, hg_status_name(st));
+    if (hg_category_parse(info.code, strlen(info.code), &p->label_category[i]))
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "classifier label '%s' has the unknown code '%s'", info.name,
+                     info.code);
+    float t = pc->classifier_threshold[i];
+    if (t > 1.0f || t != t) return hg_fail(err, HG_ERR_INVALID, 0, 0, "threshold of '%s' is not in [0, 1]", info.name);
+    p->threshold[i] = t >= 0.0f ? t : info.threshold;
+    p->label_name[i] = info.name;
+  }
+  p->labels = n;
+  p->classifier = hg_classifier_ref(pc->classifier);
+  p->classifier_directions = pc->classifier_directions;
+  p->hold = pc->classifier_hold;
+  p->classifier_action = pc->classifier_action;
+  return HG_OK;
 }
 
 hg_status hg_policy_new(const hg_policy_config *pc, hg_policy **out, hg_error *err) {
@@ -79,12 +138,14 @@ hg_status hg_policy_new(const hg_policy_config *pc, hg_policy **out, hg_error *e
   p->pii_action = pc->pii_action;
   p->pii = pc->pii;
   p->takedown_directions = pc->takedown_directions;
-  if (pc->rule_count) {
-    hg_status st = policy_rules_build(pc->rules, pc->rule_count, &p->rules, err);
-    if (st) {
-      free(p);
-      return st;
-    }
+  hg_status st = HG_OK;
+  if (pc->rule_count) st = policy_rules_build(pc->rules, pc->rule_count, &p->rules, err);
+  if (!st && pc->classifier) st = policy_classifier(p, pc, err);
+  if (st) {
+    policy_rules_unref(p->rules);
+    hg_classifier_unref(p->classifier);
+    free(p);
+    return st;
   }
   *out = p;
   return HG_OK;
@@ -100,21 +161,73 @@ static hg_decision decision_of(hg_verdict_action a) {
   return HG_DECIDE_BLOCK;
 }
 
+/* The model classifier.model names: the built-in one, none, or a file. */
+static hg_status config_classifier(const hg_config *cfg, hg_classifier **out, hg_error *err) {
+  *out = NULL;
+  if (!strcmp(cfg->classifier_model, "none") || (!cfg->classifier_input && !cfg->classifier_output)) return HG_OK;
+  hg_status st = !strcmp(cfg->classifier_model, "builtin") ? hg_classifier_builtin(out, err)
+                                                           : hg_classifier_open(cfg->classifier_model, out, err);
+  if (st && err) {
+    char msg[sizeof err->message];
+    memcpy(msg, err->message, sizeof msg);
+    snprintf(err->message, sizeof err->message, "classifier.model: %.*s", (int)(sizeof msg - 20), msg);
+  }
+  return st;
+}
+
+/* classifier.thresholds: each key names a label of the model, by name or by code. */
+static hg_status config_thresholds(const hg_config *cfg, const hg_classifier *model, float *threshold, hg_error *err) {
+  size_t n = hg_classifier_label_count(model);
+  for (unsigned t = 0; t < cfg->classifier_threshold_count; t++) {
+    const hg_config_threshold *ct = &cfg->classifier_thresholds[t];
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+      hg_classifier_label_info info;
+      if (hg_classifier_label(model, i, &info)) continue;
+      if (!strcmp(info.name, ct->label) || !strcasecmp(info.code, ct->label)) {
+        threshold[i] = ct->value;
+        found = 1;
+      }
+    }
+    if (!found) {
+      char names[200] = "";
+      size_t used = 0;
+      for (size_t i = 0; i < n && used + 1 < sizeof names; i++) {
+        hg_classifier_label_info info;
+        if (hg_classifier_label(model, i, &info)) continue;
+        int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", info.name);
+        used += w > 0 ? (size_t)w : 0;
+      }
+      return hg_fail(err, HG_ERR_INVALID, ct->line, 0,
+                     "classifier.thresholds.%s (line %zu): the model has no such label (its labels: %s)", ct->label,
+                     ct->line, names);
+    }
+  }
+  return HG_OK;
+}
+
 hg_status hg_policy_from_config(const hg_config *cfg, hg_policy **out, hg_error *err) {
+  *out = NULL;
   hg_policy_config pc;
   hg_policy_config_init(&pc);
   for (int c = 0; c < HG_CATEGORY_COUNT; c++)
     pc.category_action[c] = decision_of(cfg->category_action[c]);
   pc.pii_action = decision_of(cfg->pii_action);
   pc.pii.types = cfg->pii_types;
+  pc.classifier_directions =
+      (cfg->classifier_input ? 1u << HG_DIR_INPUT : 0) | (cfg->classifier_output ? 1u << HG_DIR_OUTPUT : 0);
+  pc.classifier_hold = cfg->classifier_hold ? HG_HOLD_NONE : HG_HOLD_SENTENCE;
+  pc.classifier_action = cfg->classifier_action;
+  hg_status st = config_classifier(cfg, &pc.classifier, err);
+  if (!st && pc.classifier) st = config_thresholds(cfg, pc.classifier, pc.classifier_threshold, err);
   hg_regex_rule *rules = NULL;
   size_t nrules = 0;
-  hg_status st = policy_rules_from_config(cfg, &rules, &nrules, err);
-  if (st) return st;
+  if (!st) st = policy_rules_from_config(cfg, &rules, &nrules, err);
   pc.rules = rules;
   pc.rule_count = nrules;
-  st = hg_policy_new(&pc, out, err);
+  if (!st) st = hg_policy_new(&pc, out, err);
   free(rules);
+  hg_classifier_unref(pc.classifier);
   return st;
 }
 
@@ -126,15 +239,21 @@ hg_policy *hg_policy_ref(hg_policy *p) {
 void hg_policy_unref(hg_policy *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   policy_rules_unref(p->rules);
+  hg_classifier_unref(p->classifier);
   free(p);
 }
 
 hg_regex_set *hg_policy_rules(const hg_policy *p) { return p->rules; }
 
+hg_classifier *hg_policy_classifier(const hg_policy *p) { return p->classifier; }
+
+float hg_policy_threshold(const hg_policy *p, size_t label) { return label < p->labels ? p->threshold[label] : 1.0f; }
+
 /* The rules, in one place (docs/moderation.md has them as a table):
  * - A lexicon entry or rule says what it wants (block, redact, review, log); the category's action is a ceiling
  *   over block and redact: a category set to allow records them, review queues them, redact turns a block into a
- *   redact, block keeps what the entry says. Input and output are the same.
+ *   redact, block keeps what the entry says. Input and output are the same. A classifier label that passes its
+ *   threshold is the same as an entry of its category whose action is the policy's classifier action.
  * - Personal data does what policy.actions.pii says, in both directions; how a redaction looks differs (a prompt
  *   gets placeholders that the answer restores, an answer gets masks), which is the caller's rendering.
  * - Takedowns block where the policy runs them (answers, by default): a prompt may quote a reported text, for
@@ -144,7 +263,8 @@ hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector d
                              hg_action entry_action) {
   switch (det) {
   case HG_DETECTOR_LEXICON:
-  case HG_DETECTOR_RULE: {
+  case HG_DETECTOR_RULE:
+  case HG_DETECTOR_CLASSIFIER: {
     if (entry_action == HG_ACTION_LOG || entry_action == HG_ACTION_ALLOW) return HG_DECIDE_ALLOW;
     if (entry_action == HG_ACTION_REVIEW)
       return p->category_action[cat] == HG_DECIDE_ALLOW ? HG_DECIDE_ALLOW : HG_DECIDE_REVIEW;
@@ -238,6 +358,102 @@ static int on_rule(void *ctx, uint32_t rule, hg_category cat, hg_action action, 
   return 0;
 }
 
+/* ---- sentences for the classifier ---- */
+
+static int ends_sentence(uint32_t cp) {
+  switch (cp) {
+  case 0x3002: /* 。 */
+  case 0xFF01: /* ！ */
+  case 0xFF1F: /* ？ */
+  case 0xFF1B: /* ； */
+  case 0x2026: /* … */
+  case '!':
+  case '?':
+  case ';':
+  case '\n':
+  case '\r': return 1;
+  }
+  return 0;
+}
+
+static int soft_break(uint32_t cp) {
+  return cp == 0xFF0C /* ， */ || cp == 0x3001 /* 、 */ || cp == ',' || cp == ' ' || cp == '\t' || cp == 0x3000;
+}
+
+static int is_space(uint32_t cp) { return cp == ' ' || cp == '\t' || cp == 0x3000; }
+
+/* Scores the first k records of the sentence, adds a reason per passing label, and keeps the rest. */
+static void judge(hg_moderator *m, size_t k) {
+  sentence *s = m->sent;
+  const hg_policy *p = m->policy;
+  size_t words = 0;
+  for (size_t i = 0; i < k; i++)
+    words += !(s->chars[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
+  if (words >= HG_SENTENCE_MIN_WORDS) {
+    hg_classifier_score_view(p->classifier, s->chars, k, s->scores);
+    s->judged = 1;
+    for (size_t l = 0; l < p->labels; l++) {
+      float sc = s->scores[l];
+      if (sc > s->best[l]) s->best[l] = sc;
+      if (sc < p->threshold[l]) continue;
+      hg_category cat = p->label_category[l];
+      hg_reason r = {HG_DETECTOR_CLASSIFIER,
+                     hg_policy_effect(p, m->dir, HG_DETECTOR_CLASSIFIER, cat, p->classifier_action),
+                     cat,
+                     sc,
+                     p->label_name[l],
+                     (int64_t)l,
+                     0,
+                     s->chars[0].src_start,
+                     s->chars[k - 1].src_end};
+      add_reason(m, &r);
+    }
+  }
+  memmove(s->chars, s->chars + k, (s->n - k) * sizeof *s->chars);
+  s->n -= k;
+  s->searched = 0;
+  s->words = 0;
+  for (size_t i = 0; i < s->n; i++)
+    s->words += !(s->chars[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
+}
+
+/* Adds the records to the sentence, judging each sentence as it ends. Where a sentence ends depends only on the
+ * text: a run past HG_SENTENCE_SOFT_MAX is searched once for its last soft break (after the first half), then
+ * each new record is one; the part after a cut is always shorter than HG_SENTENCE_SOFT_MAX / 2. */
+static void sentence_feed(hg_moderator *m, const hg_norm_char *v, size_t n) {
+  sentence *s = m->sent;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t cp = v[i].src_cp;
+    s->chars[s->n++] = v[i];
+    s->words += !(v[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
+    /* a code point that folds to several records ends a sentence only after its last one */
+    int last = i + 1 == n || (v[i + 1].flags & HG_NORM_FIRST) || v[i + 1].src_start != v[i].src_start;
+    if (!last) {
+      if (s->n == HG_SENTENCE_MAX) judge(m, s->n);
+      continue;
+    }
+    int dot = s->after_dot;
+    s->after_dot = cp == '.';
+    if ((ends_sentence(cp) || (v[i].flags & HG_NORM_BREAK) || (dot && is_space(cp))) &&
+        s->words >= HG_SENTENCE_MIN_WORDS) {
+      judge(m, s->n);
+    } else if (s->n >= HG_SENTENCE_SOFT_MAX) {
+      size_t cut = 0;
+      if (!s->searched) {
+        s->searched = 1;
+        for (size_t k = s->n; k > HG_SENTENCE_SOFT_MAX / 2 && !cut; k--)
+          if (soft_break(s->chars[k - 1].src_cp)) cut = k;
+      } else if (soft_break(cp)) {
+        cut = s->n;
+      }
+      if (cut)
+        judge(m, cut);
+      else if (s->n == HG_SENTENCE_MAX)
+        judge(m, s->n);
+    }
+  }
+}
+
 /* ---- moderators ---- */
 
 hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, hg_takedown_set *takedowns,
@@ -257,6 +473,8 @@ hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, 
   if (!st && takedowns && hg_takedown_set_count(takedowns) && ((p->takedown_directions >> dir) & 1u))
     st = hg_takedown_scanner_new(takedowns, &m->tsc);
   if (!st && p->rules) st = policy_rules_scanner_new(p->rules, on_rule, m, &m->rsc);
+  if (!st && p->classifier && ((p->classifier_directions >> dir) & 1u) && !(m->sent = calloc(1, sizeof *m->sent)))
+    st = HG_ERR_NOMEM;
   if (st) {
     hg_moderator_free(m);
     return hg_fail(err, st, 0, 0, st == HG_ERR_NOMEM ? "out of memory" : "a detector could not start (%s)",
@@ -272,6 +490,7 @@ void hg_moderator_free(hg_moderator *m) {
   hg_pii_scanner_free(m->psc);
   hg_takedown_scanner_free(m->tsc);
   policy_rules_scanner_free(m->rsc);
+  free(m->sent);
   hg_normalizer_free(m->view);
   hg_lexicon_unref(m->lex);
   hg_policy_unref(m->policy);
@@ -285,6 +504,7 @@ void hg_moderator_reset(hg_moderator *m) {
   if (m->psc) hg_pii_scanner_reset(m->psc);
   if (m->tsc) hg_takedown_scanner_reset(m->tsc);
   if (m->rsc) policy_rules_scanner_reset(m->rsc);
+  if (m->sent) memset(m->sent, 0, sizeof *m->sent);
   m->takedown_id = 0;
   m->complete = 0;
   m->nreasons = m->total = 0;
@@ -329,6 +549,7 @@ static hg_status feed_records(hg_moderator *m, const hg_norm_char *v, size_t n, 
     }
   }
   if (m->rsc && (st = policy_rules_scanner_feed(m->rsc, v, n, err))) return st;
+  if (m->sent) sentence_feed(m, v, n);
   return HG_OK;
 }
 
@@ -366,6 +587,7 @@ hg_status hg_moderator_finish(hg_moderator *m, hg_error *err) {
   if (!st && m->lsc) st = hg_scanner_finish(m->lsc, &e);
   if (!st && m->psc) st = hg_pii_scanner_finish(m->psc, &e);
   if (!st && m->rsc) st = policy_rules_scanner_finish(m->rsc, &e);
+  if (!st && m->sent && m->sent->n) judge(m, m->sent->n);
   return st ? fail_with(m, HG_DETECTOR_ERROR, &e, err) : HG_OK;
 }
 
@@ -387,6 +609,10 @@ size_t hg_moderator_pending_suffix_len(const hg_moderator *m) {
     size_t from = policy_rules_scanner_hold_from(m->rsc);
     if (from < fed && fed - from > hold) hold = fed - from;
   }
+  if (m->sent && m->policy->hold == HG_HOLD_SENTENCE && m->sent->n) {
+    size_t from = m->sent->chars[0].src_start;
+    if (from < fed && fed - from > hold) hold = fed - from;
+  }
   /* a UTF-8 sequence cut at the end is never released half */
   if (fed - m->complete > hold) hold = fed - m->complete;
   return hold > fed ? fed : hold;
@@ -402,5 +628,14 @@ const hg_reason *hg_moderator_reasons(const hg_moderator *m, size_t *count) {
 size_t hg_moderator_reason_total(const hg_moderator *m) { return m->total; }
 
 void hg_moderator_forget_reasons(hg_moderator *m) { m->nreasons = 0; }
+
+const float *hg_moderator_scores(const hg_moderator *m, size_t *count) {
+  if (!m->sent) {
+    *count = 0;
+    return NULL;
+  }
+  *count = m->policy->labels;
+  return m->sent->best;
+}
 
 size_t hg_moderator_offset(const hg_moderator *m) { return hg_normalizer_offset(m->view); }

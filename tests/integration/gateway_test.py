@@ -191,7 +191,10 @@ def run_cases(port, key, admin, data, lex, up_port):
             check(s == 200 and finish == "content_filter", "blocked answer %r stream=%s: %s" % (marker, stream, finish))
             check("冰" not in content and "毒" not in content, "nothing of the word leaked %r: %r" % (marker, content))
             if stream and not marker.startswith("__huge__"):
-                check(content.startswith("开头的话。这里讲"), "text before the word was released: %r" % content)
+                # the sentence before is released; the sentence of the word is held until the classifier has judged
+                # it (classifier.hold: sentence, the default), so none of it goes out
+                check(content.startswith("开头的话。") and "这里讲" not in content,
+                      "the sentence before the word was released, the word's sentence held: %r" % content)
     # personal data: a number the model repeats is the user's own; a new one is masked
     s, h, j, _ = chat(port, key, "echo: 请联系 13912345678 谢谢")
     check("13912345678" not in j["choices"][0]["message"]["content"] or True, "")

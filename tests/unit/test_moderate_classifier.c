@@ -1,0 +1,379 @@
+/* test_moderate_classifier.c — the classifier as a detector of the moderator: sentences cut where docs/moderation.md
+ * says (checked against a naive splitter written here over code points, with threshold 0 so that every sentence
+ * becomes a reason and its span shows the cut), scores equal to scoring each sentence's text alone, streamed =
+ * whole on random cuttings, hold: sentence never releasing a byte of a sentence before it was judged (and hold:
+ * none releasing it), and the policy's thresholds, action, directions and category ceiling. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hegui/classify.h"
+#include "hegui/moderate.h"
+#include "test_util.h"
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+/* ---- a small model: "bad" when a sentence holds one of two insults ---- */
+
+static const char *const neutral[] = {"今天", "天气", "很好", "我们", "去",   "公园", "散步", "吃饭",
+                                      "学习", "工作", "朋友", "电影", "下午", "一起", "喜欢", "看书"};
+static const char *const insults[] = {"蠢货", "狗东西"};
+
+static hg_classifier *model;
+
+static int setup(void **state) {
+  (void)state;
+  enum { N = 600 };
+  static char texts[N][128];
+  static uint8_t labels[N];
+  hg_classifier_example ex[N];
+  for (size_t i = 0; i < N; i++) {
+    int bad = i % 2;
+    size_t words = 3 + rnd() % 5, pos = bad ? rnd() % words : words, len = 0;
+    for (size_t w = 0; w < words; w++) {
+      const char *t = w == pos ? insults[rnd() % 2] : neutral[rnd() % 16];
+      len += (size_t)snprintf(texts[i] + len, sizeof texts[i] - len, "%s", t);
+    }
+    labels[i] = (uint8_t)bad;
+    ex[i] = (hg_classifier_example){texts[i], len, &labels[i]};
+  }
+  hg_classifier_train_label l = {"abuse", "insult", 0.5f};
+  hg_classifier_train_options o;
+  hg_classifier_train_options_init(&o);
+  o.labels = &l;
+  o.label_count = 1;
+  o.bucket_bits = 12;
+  hg_error err;
+  assert_int_equal(hg_classifier_train(ex, N, &o, &model, &err), HG_OK);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  hg_classifier_unref(model);
+  return 0;
+}
+
+static hg_policy *policy_with(float threshold, hg_classifier_hold hold, hg_action action, unsigned directions,
+                              hg_decision insult_ceiling) {
+  hg_policy_config pc;
+  hg_policy_config_init(&pc);
+  pc.classifier = model;
+  pc.classifier_threshold[0] = threshold;
+  pc.classifier_hold = hold;
+  pc.classifier_action = action;
+  pc.classifier_directions = directions;
+  pc.category_action[HG_CAT_INSULT] = insult_ceiling;
+  pc.pii_action = HG_DECIDE_ALLOW; /* only the classifier runs */
+  hg_policy *p;
+  hg_error err;
+  assert_int_equal(hg_policy_new(&pc, &p, &err), HG_OK);
+  return p;
+}
+
+/* ---- the naive reference: sentences over code points, as docs/moderation.md states the rule ---- */
+
+static int is_ender(uint32_t c) {
+  return c == 0x3002 || c == 0xFF01 || c == 0xFF1F || c == 0xFF1B || c == 0x2026 || c == '!' || c == '?' || c == ';' ||
+         c == '\n' || c == '\r';
+}
+static int is_soft(uint32_t c) {
+  return c == 0xFF0C || c == 0x3001 || c == ',' || c == ' ' || c == '\t' || c == 0x3000;
+}
+static int is_noise(uint32_t c) { return is_ender(c) || is_soft(c) || c == '.'; }
+
+typedef struct span {
+  size_t start, end;
+} span;
+
+static size_t decode(const char *s, size_t len, uint32_t *cps, size_t *offs) {
+  size_t n = 0, i = 0;
+  while (i < len) {
+    unsigned char b = (unsigned char)s[i];
+    size_t k = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    uint32_t c = k == 1 ? b : b & (0x3Fu >> (k - 1));
+    for (size_t j = 1; j < k; j++)
+      c = c << 6 | ((unsigned char)s[i + j] & 0x3F);
+    cps[n] = c;
+    offs[n++] = i;
+    i += k;
+  }
+  offs[n] = len;
+  return n;
+}
+
+static size_t words_in(const uint32_t *cps, size_t from, size_t to) {
+  size_t w = 0;
+  for (size_t j = from; j < to; j++)
+    w += !is_noise(cps[j]);
+  return w;
+}
+
+/* The sentences of a text that are judged (at least HG_SENTENCE_MIN_WORDS words), as byte spans. */
+static size_t naive_sentences(const char *text, size_t len, span *out) {
+  static uint32_t cps[8192];
+  static size_t offs[8193];
+  size_t n = decode(text, len, cps, offs), count = 0, start = 0;
+  for (size_t i = 0; i <= n; i++) {
+    size_t cut = 0; /* exclusive end, in code points */
+    if (i == n)
+      cut = n;
+    else if ((is_ender(cps[i]) ||
+              (i > 0 && cps[i - 1] == '.' && (cps[i] == ' ' || cps[i] == '\t' || cps[i] == 0x3000))) &&
+             words_in(cps, start, i + 1) >= HG_SENTENCE_MIN_WORDS)
+      cut = i + 1;
+    else if (i + 1 - start >= HG_SENTENCE_SOFT_MAX) {
+      for (size_t j = i + 1; j > start + HG_SENTENCE_SOFT_MAX / 2 && !cut; j--)
+        if (is_soft(cps[j - 1])) cut = j;
+      if (!cut && i + 1 - start == HG_SENTENCE_MAX) cut = i + 1;
+    }
+    if (!cut || cut <= start) continue;
+    if (words_in(cps, start, cut) >= HG_SENTENCE_MIN_WORDS) out[count++] = (span){offs[start], offs[cut]};
+    start = cut;
+  }
+  return count;
+}
+
+/* ---- running the moderator ---- */
+
+typedef struct run {
+  hg_reason r[1024];
+  size_t n;
+  hg_decision decision;
+  float best;
+  int leaked; /* a byte of a flagged sentence was released before its reason */
+} run;
+
+/* Feeds text in pieces (cuts: sorted byte offsets); after each piece checks that nothing released lies in a
+ * flagged sentence (expected) whose reason has not come yet. */
+static void moderate(hg_policy *p, hg_direction dir, const char *text, size_t len, const size_t *cuts, size_t ncuts,
+                     const span *flagged, size_t nflagged, run *out) {
+  memset(out, 0, sizeof *out);
+  hg_moderator *m;
+  hg_error err;
+  assert_int_equal(hg_moderator_new(p, dir, NULL, NULL, &m, &err), HG_OK);
+  size_t pos = 0;
+  for (size_t i = 0; i <= ncuts; i++) {
+    size_t end = i < ncuts ? cuts[i] : len;
+    assert_int_equal(hg_moderator_feed(m, text + pos, end - pos, &err), HG_OK);
+    pos = end;
+    size_t n;
+    const hg_reason *r = hg_moderator_reasons(m, &n);
+    for (size_t k = 0; k < n && out->n < 1024; k++)
+      out->r[out->n++] = r[k];
+    hg_moderator_forget_reasons(m);
+    size_t released = hg_moderator_offset(m) - hg_moderator_pending_suffix_len(m);
+    for (size_t f = 0; f < nflagged; f++) {
+      if (released <= flagged[f].start) continue;
+      int seen = 0;
+      for (size_t k = 0; k < out->n; k++)
+        seen |= out->r[k].start == flagged[f].start && out->r[k].end == flagged[f].end;
+      if (!seen) out->leaked = 1;
+    }
+  }
+  assert_int_equal(hg_moderator_finish(m, &err), HG_OK);
+  size_t n;
+  const hg_reason *r = hg_moderator_reasons(m, &n);
+  for (size_t k = 0; k < n && out->n < 1024; k++)
+    out->r[out->n++] = r[k];
+  size_t ns;
+  const float *best = hg_moderator_scores(m, &ns);
+  out->best = ns ? best[0] : -1.0f;
+  out->decision = hg_moderator_decision(m);
+  hg_moderator_free(m);
+}
+
+/* A random text of sentences: neutral words, sometimes an insult, enders and soft breaks, now and then a long run
+ * with no punctuation (to reach the soft and hard cuts) and ". " (an English stop). */
+static size_t random_text(char *buf, size_t cap) {
+  static const char *const punct[] = {"。", "！",   "？", "；", "…", "!", "?",  ";",
+                                      "\n", "\r\n", "，", "、", ",", " ", ". ", "."};
+  size_t len = 0, sentences = 1 + rnd() % 12;
+  for (size_t s = 0; s < sentences; s++) {
+    size_t words = rnd() % 4 == 0 ? 60 + rnd() % 140 : 1 + rnd() % 12;
+    for (size_t w = 0; w < words && len + 64 < cap; w++) {
+      const char *t = rnd() % 9 == 0 ? insults[rnd() % 2] : neutral[rnd() % 16];
+      len += (size_t)snprintf(buf + len, cap - len, "%s", t);
+      if (rnd() % 11 == 0) len += (size_t)snprintf(buf + len, cap - len, "%s", punct[10 + rnd() % 6]);
+    }
+    if (len + 8 < cap) len += (size_t)snprintf(buf + len, cap - len, "%s", punct[rnd() % 16]);
+  }
+  return len;
+}
+
+/* ---- tests ---- */
+
+/* Threshold 0: every sentence with a word is a reason, so the reasons' spans are the sentences; they must be the
+ * naive splitter's, with the scores of each sentence's text scored alone, however the stream is cut. */
+static void test_sentences_match_reference(void **state) {
+  (void)state;
+  hg_policy *p = policy_with(0.0f, HG_HOLD_SENTENCE, HG_ACTION_LOG, 3, HG_DECIDE_BLOCK);
+  static char text[16384];
+  static span expect[2048];
+  static run got;
+  size_t checked = 0;
+  for (int iter = 0; iter < 300; iter++) {
+    size_t len = random_text(text, sizeof text);
+    size_t ne = naive_sentences(text, len, expect);
+    size_t cuts[16], nc = rnd() % 16;
+    for (size_t i = 0; i < nc; i++)
+      cuts[i] = len ? rnd() % len : 0;
+    for (size_t i = 1; i < nc; i++) /* insertion sort */
+      for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+        size_t t = cuts[j];
+        cuts[j] = cuts[j - 1];
+        cuts[j - 1] = t;
+      }
+    moderate(p, HG_DIR_OUTPUT, text, len, cuts, nc, NULL, 0, &got);
+    if (got.n != ne)
+      fail_msg("iteration %d: %zu sentences, the reference has %zu\n%.*s", iter, got.n, ne, (int)len, text);
+    float best = 0.0f;
+    for (size_t i = 0; i < ne; i++) {
+      if (got.r[i].start != expect[i].start || got.r[i].end != expect[i].end)
+        fail_msg("iteration %d sentence %zu: [%zu,%zu) instead of [%zu,%zu)", iter, i, got.r[i].start, got.r[i].end,
+                 expect[i].start, expect[i].end);
+      assert_int_equal(got.r[i].detector, HG_DETECTOR_CLASSIFIER);
+      assert_int_equal(got.r[i].category, HG_CAT_INSULT);
+      assert_int_equal(got.r[i].effect, HG_DECIDE_ALLOW); /* action log: recorded only */
+      assert_string_equal(got.r[i].rule, "abuse");
+      float alone;
+      hg_error err;
+      assert_int_equal(
+          hg_classifier_score(model, text + expect[i].start, expect[i].end - expect[i].start, &alone, &err), HG_OK);
+      if (fabsf(alone - got.r[i].score) > 1e-6f) fail_msg("score %f, alone %f", (double)got.r[i].score, (double)alone);
+      if (alone > best) best = alone;
+      checked++;
+    }
+    if (ne) assert_true(fabsf(got.best - best) <= 1e-6f);
+  }
+  assert_true(checked > 1000);
+  hg_policy_unref(p);
+}
+
+/* hold: sentence never releases a byte of a flagged sentence before its reason, in any cutting (the leak
+ * property); hold: none does, when the cut falls inside the sentence. */
+static void test_hold(void **state) {
+  (void)state;
+  hg_policy *hold = policy_with(0.5f, HG_HOLD_SENTENCE, HG_ACTION_BLOCK, 3, HG_DECIDE_BLOCK);
+  hg_policy *none = policy_with(0.5f, HG_HOLD_NONE, HG_ACTION_BLOCK, 3, HG_DECIDE_BLOCK);
+  hg_policy *all = policy_with(0.0f, HG_HOLD_SENTENCE, HG_ACTION_LOG, 3, HG_DECIDE_BLOCK);
+  static char text[16384];
+  static span sent[2048], flagged[2048];
+  static run got;
+  size_t nflagged_total = 0, leaks_none = 0;
+  for (int iter = 0; iter < 300; iter++) {
+    size_t len = random_text(text, sizeof text);
+    size_t ns = naive_sentences(text, len, sent), nf = 0;
+    for (size_t i = 0; i < ns; i++) {
+      float sc;
+      hg_error err;
+      assert_int_equal(hg_classifier_score(model, text + sent[i].start, sent[i].end - sent[i].start, &sc, &err), HG_OK);
+      if (sc >= 0.5f) flagged[nf++] = sent[i];
+    }
+    nflagged_total += nf;
+    /* every byte a cut: the finest stream */
+    static size_t cuts[16384];
+    for (size_t i = 0; i + 1 < len; i++)
+      cuts[i] = i + 1;
+    size_t nc = len ? len - 1 : 0;
+    moderate(hold, HG_DIR_OUTPUT, text, len, cuts, nc, flagged, nf, &got);
+    if (got.leaked) fail_msg("iteration %d: hold: sentence released a flagged sentence\n%.*s", iter, (int)len, text);
+    size_t blocks = 0;
+    for (size_t k = 0; k < got.n; k++)
+      blocks += got.r[k].effect == HG_DECIDE_BLOCK;
+    assert_int_equal(blocks, nf);
+    assert_int_equal(got.decision, nf ? HG_DECIDE_BLOCK : HG_DECIDE_ALLOW);
+    moderate(none, HG_DIR_OUTPUT, text, len, cuts, nc, flagged, nf, &got);
+    leaks_none += got.leaked;
+    (void)all;
+  }
+  assert_true(nflagged_total > 50);
+  assert_true(leaks_none > 0); /* the difference between the two is real */
+  hg_policy_unref(hold);
+  hg_policy_unref(none);
+  hg_policy_unref(all);
+}
+
+/* The policy: thresholds, the classifier's action under the category's ceiling, the directions. */
+static void test_policy(void **state) {
+  (void)state;
+  const char *t = "我们今天去公园散步。你这个蠢货狗东西！";
+  size_t len = strlen(t);
+  static run got;
+  hg_policy *p = policy_with(-1.0f, HG_HOLD_SENTENCE, HG_ACTION_BLOCK, 3, HG_DECIDE_BLOCK); /* the model's 0.5 */
+  assert_float_equal(hg_policy_threshold(p, 0), 0.5f, 1e-6);
+  moderate(p, HG_DIR_INPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.n, 1);
+  assert_int_equal(got.r[0].start, strlen("我们今天去公园散步。"));
+  assert_int_equal(got.r[0].end, len);
+  assert_int_equal(got.decision, HG_DECIDE_BLOCK);
+  assert_true(got.r[0].score >= 0.5f);
+  hg_policy_unref(p);
+
+  p = policy_with(1.0f, HG_HOLD_SENTENCE, HG_ACTION_BLOCK, 3, HG_DECIDE_BLOCK); /* nothing reaches 1 */
+  moderate(p, HG_DIR_INPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.n, 0);
+  assert_true(got.best > 0.5f); /* the score is still reported */
+  hg_policy_unref(p);
+
+  p = policy_with(-1.0f, HG_HOLD_SENTENCE, HG_ACTION_REVIEW, 3, HG_DECIDE_BLOCK);
+  moderate(p, HG_DIR_INPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.decision, HG_DECIDE_REVIEW);
+  hg_policy_unref(p);
+
+  p = policy_with(-1.0f, HG_HOLD_SENTENCE, HG_ACTION_BLOCK, 3, HG_DECIDE_ALLOW); /* policy.actions.insult: allow */
+  moderate(p, HG_DIR_INPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.n, 1);
+  assert_int_equal(got.r[0].effect, HG_DECIDE_ALLOW);
+  assert_int_equal(got.decision, HG_DECIDE_ALLOW);
+  hg_policy_unref(p);
+
+  p = policy_with(-1.0f, HG_HOLD_SENTENCE, HG_ACTION_BLOCK, 1u << HG_DIR_OUTPUT, HG_DECIDE_BLOCK);
+  moderate(p, HG_DIR_INPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.n, 0);
+  assert_true(got.best < 0.0f); /* did not run: no scores */
+  moderate(p, HG_DIR_OUTPUT, t, len, NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.decision, HG_DECIDE_BLOCK);
+  hg_policy_unref(p);
+
+  /* a threshold out of range is refused */
+  hg_policy_config pc;
+  hg_policy_config_init(&pc);
+  pc.classifier = model;
+  pc.classifier_threshold[0] = 1.5f;
+  hg_policy *bad = NULL;
+  hg_error err;
+  assert_int_equal(hg_policy_new(&pc, &bad, &err), HG_ERR_INVALID);
+  assert_null(bad);
+}
+
+/* A sentence of punctuation alone is not scored; the prior of an empty sentence would otherwise be a reason. */
+static void test_noise_only(void **state) {
+  (void)state;
+  static run got;
+  hg_policy *p = policy_with(0.0f, HG_HOLD_SENTENCE, HG_ACTION_LOG, 3, HG_DECIDE_BLOCK);
+  const char *t = "。。！？\n\n…… ，、";
+  moderate(p, HG_DIR_OUTPUT, t, strlen(t), NULL, 0, NULL, 0, &got);
+  assert_int_equal(got.n, 0);
+  hg_policy_unref(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sentences_match_reference),
+      cmocka_unit_test(test_hold),
+      cmocka_unit_test(test_policy),
+      cmocka_unit_test(test_noise_only),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
