@@ -31,6 +31,7 @@ bench:
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 	@bench/gateway.sh build-bench
+	@python3 bench/ttfb.py build-bench
 
 fuzz: deps-test
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHG_FUZZ=ON >/dev/null

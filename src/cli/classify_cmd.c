@@ -427,7 +427,9 @@ static int classifier_eval(int argc, char **argv) {
   hg_classifier *m;
   hg_error err;
   hg_error_clear(&err);
-  if (hg_classifier_open(model_path, &m, &err)) return cli_error("%s", err.message), EXIT_ERROR;
+  /* without --model (or HEGUI_CLASSIFIER_MODEL): the model built into hegui (docs/classifier.md) */
+  if (model_path ? hg_classifier_open(model_path, &m, &err) : hg_classifier_builtin(&m, &err))
+    return cli_error("%s", err.message), EXIT_ERROR;
   size_t L = hg_classifier_label_count(m), map[HG_CLASSIFIER_MAX_LABELS];
   for (size_t k = 0; k < d.nlabels; k++) {
     map[k] = (size_t)-1;
@@ -547,14 +549,13 @@ int cmd_classify(int argc, char **argv) {
         text = a;
     }
   }
-  if (!model_path)
-    return cli_error("classify needs --model MODEL (or HEGUI_CLASSIFIER_MODEL); hegui has no built-in model yet"),
-           EXIT_ERROR;
   if (!text && !file) return cli_error("usage: hegui classify [--model MODEL] [--json] TEXT|-|--file PATH"), EXIT_ERROR;
   hg_classifier *m;
   hg_error err;
   hg_error_clear(&err);
-  if (hg_classifier_open(model_path, &m, &err)) return cli_error("%s", err.message), EXIT_ERROR;
+  /* without --model (or HEGUI_CLASSIFIER_MODEL): the model built into hegui (docs/classifier.md) */
+  if (model_path ? hg_classifier_open(model_path, &m, &err) : hg_classifier_builtin(&m, &err))
+    return cli_error("%s", err.message), EXIT_ERROR;
   size_t len;
   char *buf = NULL;
   if (file) {
