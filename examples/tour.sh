@@ -46,12 +46,19 @@ ask '{"model":"sample-1","messages":[{"role":"user","content":"哪里能买到�
 say "answer:        $(field 'd["choices"][0]["message"]["content"]' <"$T/r2.json")"
 say "finish_reason: $(field 'd["choices"][0]["finish_reason"]' <"$T/r2.json")"
 
-step "3. A phone number is replaced before it leaves and restored in the answer"
+step "3. A discriminatory prompt with no listed word: the learned classifier refuses it and says why"
+ask '{"model":"sample-1","messages":[{"role":"user","content":"女人天生就不适合当领导，只配在家带孩子"}]}' >"$T/r3c.json"
+say "answer:        $(field 'd["choices"][0]["message"]["content"].split(chr(10))[0]' <"$T/r3c.json")"
+say "the reason:    $("$H" audit export --data-dir "$DATA" | tail -1 | field '"; ".join("%s %s %s score %.2f" % (h["detector"], h["entry"], h["category"], h["score"]) for h in json.loads(d["detail_json"])["input_hits"] if h["detector"] == "classifier")')"
+printf 'classifier: {model: none}\n' >"$T/words-only.yaml"
+say "words alone:   $("$H" check --policy "$T/words-only.yaml" "女人天生就不适合当领导，只配在家带孩子" | tail -1)   (no listed word)"
+
+step "4. A phone number is replaced before it leaves and restored in the answer"
 ask '{"model":"sample-1","messages":[{"role":"user","content":"echo: 好的，我会打 13812345678 联系你"}]}' >"$T/r3.json"
 say "the user sees: $(field 'd["choices"][0]["message"]["content"].split(chr(10))[0]' <"$T/r3.json")"
 say "the model saw: $("$H" audit export --data-dir "$DATA" | tail -1 | field 'json.loads(d["text"])["input"]')"
 
-step "4. A streamed answer that turns to a prohibited word is cut there: nothing of the word reaches the client"
+step "5. A streamed answer that turns to a prohibited word is cut there: nothing of the word reaches the client"
 curl -sSN "$URL" -H "Authorization: Bearer $KEY" \
   -d '{"model":"sample-1","stream":true,"messages":[{"role":"user","content":"讲一个危险的故事"}]}' >"$T/s4.txt"
 python3 - "$T/s4.txt" <<'PY'
@@ -66,11 +73,11 @@ print("streamed text: " + text.replace("\n", " / "))
 print("finish_reason: %s   (the model went on to say 冰毒: %s)" % (finish, "冰" in text))
 PY
 
-step "5. Every request left a record in a hash chain; changing any record is detected"
+step "6. Every request left a record in a hash chain; changing any record is detected"
 "$H" audit verify --data-dir "$DATA"
 say "$(curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^hegui_verdicts_total')"
 
-step "6. The provider's duties over HTTP: a public complaint, the reviewers' queue, the chain verified by an auditor"
+step "7. The provider's duties over HTTP: a public complaint, the reviewers' queue, the chain verified by an auditor"
 ADMIN=$("$H" keys create --data-dir "$DATA" --user tour-admin --role admin | tail -1)
 AUDITOR=$("$H" keys create --data-dir "$DATA" --user tour-auditor --role auditor | tail -1)
 say "complaint:     $(curl -sS "http://127.0.0.1:$PORT/compliance/complaints" \
@@ -80,7 +87,7 @@ say "queue:         $(curl -sS -H "Authorization: Bearer $ADMIN" "http://127.0.0
 say "audit verify:  $(curl -sS -H "Authorization: Bearer $AUDITOR" "http://127.0.0.1:$PORT/admin/audit/verify")"
 say "real names, minors mode, takedowns, strikes, key expiry, policy upload: docs/workflows.md"
 
-step "7. The same engine offline: hegui check and hegui pii"
+step "8. The same engine offline: hegui check and hegui pii"
 "$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"
 "$H" check "$(printf '卖冰\n毒，c\xd0\xbecaine（Cyrillic о），电话13812345678')"   # a line break is noise; homoglyphs fold
 "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８"
