@@ -1,8 +1,9 @@
 /* fuzz_moderate.c — differential libFuzzer target for the moderator and its normalized view. Any input, cut into
  * chunks chosen by the input itself, must give the reasons of the byte-fed scanners run separately over the
- * whole text (the view must decode and fold exactly as each scanner does alone), the same reasons as one-shot,
- * and no blocking or redacting reason may cover bytes that pending_suffix_len had already released. Aborts on
- * any difference. */
+ * whole text (the view must decode and fold exactly as each scanner does alone), the same reasons as one-shot
+ * (the classifier's sentences and scores included: the built-in model at a low threshold, hold: sentence), and no
+ * blocking or redacting reason may cover bytes that pending_suffix_len had already released. Aborts on any
+ * difference. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,7 +51,11 @@ static hg_policy *policy(void) {
   pc.pii.today_yyyymmdd = 20260101;
   pc.rules = rules;
   pc.rule_count = sizeof rules / sizeof *rules;
+  if (hg_classifier_builtin(&pc.classifier, NULL)) abort();
+  for (size_t i = 0; i < HG_CLASSIFIER_MAX_LABELS; i++)
+    pc.classifier_threshold[i] = 0.2f; /* many sentences become reasons */
   if (hg_policy_new(&pc, &p, NULL)) abort();
+  hg_classifier_unref(pc.classifier);
   return p;
 }
 
@@ -96,7 +101,7 @@ static void moderate(const char *text, size_t len, unsigned seed, run *r) {
 
 static int same(const hg_reason *a, const hg_reason *b) {
   return a->detector == b->detector && a->effect == b->effect && a->rule_id == b->rule_id && a->start == b->start &&
-         a->end == b->end && a->mode == b->mode;
+         a->end == b->end && a->mode == b->mode && a->score == b->score;
 }
 
 typedef struct lex_run {
@@ -123,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (one.n != streamed.n) abort();
   /* the same reasons, in the order they became certain, except that takedown and lexicon may interleave
      differently with chunking: compare per detector */
-  for (int det = 0; det <= HG_DETECTOR_TEXT; det++) {
+  for (int det = 0; det <= HG_DETECTOR_CLASSIFIER; det++) {
     size_t i = 0, j = 0;
     for (;;) {
       while (i < one.n && (int)one.r[i].detector != det)
