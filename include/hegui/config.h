@@ -46,6 +46,37 @@ typedef struct hg_config_threshold {
   size_t line;
 } hg_config_threshold;
 
+/* guard: an external guard model (docs/guard.md). */
+#define HG_CONFIG_MAX_GUARD_CATEGORIES 32
+#define HG_CONFIG_MAX_GUARD_POLICIES 8
+typedef struct hg_guard_config {
+  char url[512]; /* base URL of an OpenAI-compatible server; "" (default): no guard */
+  char api_key[256];
+  char model[128];         /* the model name sent; default the format's name */
+  int format;              /* hg_guard_format (hegui/guard.h), default qwen3guard */
+  int input, output;       /* judge prompts / answers; default 1, 1 */
+  unsigned timeout_ms;     /* per call, default 3000 */
+  unsigned retries;        /* after a failed call, default 1 */
+  unsigned max_concurrent; /* calls in flight in the whole gateway, default 16; beyond: a failure (on_error) */
+  unsigned cache_entries;  /* verdicts kept by content hash, default 4096; 0: none */
+  int on_error_block;      /* on_error: allow (0, default: fail open) or block (1: fail closed) */
+  hg_action action;        /* what an unsafe verdict does under policy.actions: block (default), review, log */
+  hg_action controversial; /* Qwen3Guard's Controversial: review (default), block or log */
+  float threshold;         /* ShieldGemma's P(Yes) at or above which it is unsafe, default 0.5 */
+  char prompt[2048];       /* judge: the system prompt ("" = hegui's) */
+  struct hg_guard_category_map {
+    char name[48];
+    hg_category category;
+    size_t line;
+  } categories[HG_CONFIG_MAX_GUARD_CATEGORIES]; /* guard category -> risk code, over the format's defaults */
+  unsigned category_count;
+  struct hg_guard_policy {
+    char name[48];                          /* the guard category it reports (mapped like the others) */
+    char text[512];                         /* the principle ShieldGemma is asked about */
+  } policies[HG_CONFIG_MAX_GUARD_POLICIES]; /* shieldgemma: one call each; none = the four harm types */
+  unsigned policy_count;
+} hg_guard_config;
+
 typedef struct hg_config {
   /* server */
   char listen[128];                            /* "127.0.0.1:8080" */
@@ -83,6 +114,7 @@ typedef struct hg_config {
   hg_action classifier_action; /* block (default), review, redact or log; under policy.actions like an entry's */
   hg_config_threshold classifier_thresholds[HG_CONFIG_MAX_THRESHOLDS];
   unsigned classifier_threshold_count;
+  hg_guard_config guard;
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
   int label_at_end;           /* default 1 */

@@ -4,6 +4,7 @@
 
 #include "hegui/classify.h"
 #include "hegui/config.h"
+#include "hegui/guard.h"
 #include "hegui/identity.h"
 #include "hegui/label.h"
 #include "hegui/lexicon.h"

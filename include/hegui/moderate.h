@@ -63,9 +63,10 @@ typedef enum hg_detector {
   HG_DETECTOR_TAKEDOWN,
   HG_DETECTOR_TEXT,      /* the text itself: not valid UTF-8 (fail closed) */
   HG_DETECTOR_ERROR,     /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
-  HG_DETECTOR_CLASSIFIER /* the learned classifier (hegui/classify.h), one sentence at a time */
+  HG_DETECTOR_CLASSIFIER, /* the learned classifier (hegui/classify.h), one sentence at a time */
+  HG_DETECTOR_GUARD       /* an external guard model (hegui/guard.h); run by the gateway, judged by this policy */
 } hg_detector;
-/* "lexicon", "pii", "rule", "takedown", "text", "error", "classifier" */
+/* "lexicon", "pii", "rule", "takedown", "text", "error", "classifier", "guard" */
 const char *hg_detector_name(hg_detector d);
 
 typedef struct hg_reason {

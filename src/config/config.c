@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "base/error.h"
@@ -66,6 +67,14 @@ void hg_config_init(hg_config *cfg) {
   cfg->pii_types = o.types;
   strcpy(cfg->refusal, "很抱歉，这个问题我无法回答。");
   strcpy(cfg->classifier_model, "builtin");
+  cfg->guard.input = cfg->guard.output = 1;
+  cfg->guard.timeout_ms = 3000;
+  cfg->guard.retries = 1;
+  cfg->guard.max_concurrent = 16;
+  cfg->guard.cache_entries = 4096;
+  cfg->guard.action = HG_ACTION_BLOCK;
+  cfg->guard.controversial = HG_ACTION_REVIEW;
+  cfg->guard.threshold = 0.5f;
   cfg->classifier_input = cfg->classifier_output = 1;
   cfg->classifier_action = HG_ACTION_BLOCK;
   strcpy(cfg->label_notice, "本内容由人工智能生成");
@@ -790,6 +799,16 @@ static const char *check_model(char *v) {
   return *v && no_control(v) ? NULL : "expected builtin, none, or the path of a model file (hegui classifier train)";
 }
 
+/* A number in [0, 1] (a threshold). */
+static hg_status fraction_value(walk *w, const node *n, const char *path, float *out) {
+  char *end = NULL;
+  double v = n->kind == NODE_SCALAR && n->plain && n->len ? strtod(n->text, &end) : -1.0;
+  if (!end || *end || !(v >= 0.0 && v <= 1.0))
+    return fail_at(w, n, path, "expected a threshold between 0 and 1, such as 0.7");
+  *out = (float)v;
+  return HG_OK;
+}
+
 /* classifier.thresholds: label name or code -> a number in [0, 1]. Whether the model has the label is checked when
  * the policy is built (the model is loaded then), with the line kept here. */
 static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
@@ -813,18 +832,152 @@ static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
     for (unsigned k = 0; k < count; k++)
       if (!strcmp(w->cfg->classifier_thresholds[k].label, key->text))
         return fail_at(w, key, key_path, "duplicate key (first at line %zu)", w->cfg->classifier_thresholds[k].line);
-    char *end = NULL;
-    double v = value->kind == NODE_SCALAR && value->plain && value->len ? strtod(value->text, &end) : -1.0;
-    if (!end || *end || !(v >= 0.0 && v <= 1.0))
-      return fail_at(w, value, key_path, "expected a threshold between 0 and 1, such as 0.7");
+    hg_status s = fraction_value(w, value, key_path, &t->value);
+    if (s) return s;
     memcpy(t->label, key->text, key->len + 1);
-    t->value = (float)v;
     t->line = key->line;
     count++;
   }
   w->cfg->classifier_threshold_count = count;
   return HG_OK;
 }
+
+static hg_status parse_guard_format(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"qwen3guard", "llamaguard3", "shieldgemma", "judge"}; /* hg_guard_format */
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 4, &v);
+  if (!s) w->cfg->guard.format = v;
+  return s;
+}
+
+static hg_status parse_guard_on_error(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"allow", "block"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 2, &v);
+  if (!s) w->cfg->guard.on_error_block = v;
+  return s;
+}
+
+static hg_status guard_action(walk *w, const node *n, const char *path, hg_action *out) {
+  static const char *const names[] = {"block", "review", "redact", "log"}; /* hg_action's order */
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 4, &v);
+  if (!s && v == HG_ACTION_REDACT) return fail_at(w, n, path, "a guard judges a whole text: block, review or log");
+  if (!s) *out = (hg_action)v;
+  return s;
+}
+
+static hg_status parse_guard_action(walk *w, const node *n, const char *path) {
+  return guard_action(w, n, path, &w->cfg->guard.action);
+}
+
+static hg_status parse_guard_controversial(walk *w, const node *n, const char *path) {
+  return guard_action(w, n, path, &w->cfg->guard.controversial);
+}
+
+static hg_status parse_guard_threshold(walk *w, const node *n, const char *path) {
+  return fraction_value(w, n, path, &w->cfg->guard.threshold);
+}
+
+static const char *check_guard_prompt(char *v) {
+  for (const char *p = v; *p; p++)
+    if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
+      return "expected a text without control characters other than line breaks and tabs";
+  return NULL;
+}
+
+static const char *check_model_name(char *v) {
+  return no_control(v) ? NULL : "expected a model name without control characters";
+}
+
+/* guard.categories: a guard's category name -> a risk code (over the format's defaults, docs/guard.md). */
+static hg_status parse_guard_categories(walk *w, const node *n, const char *path) {
+  hg_guard_config *g = &w->cfg->guard;
+  if (is_null(n)) {
+    g->category_count = 0;
+    return HG_OK;
+  }
+  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as S10: A2a, Violent: A1d");
+  if (n->count / 2 > HG_CONFIG_MAX_GUARD_CATEGORIES)
+    return fail_at(w, n, path, "at most %d categories", HG_CONFIG_MAX_GUARD_CATEGORIES);
+  unsigned count = 0;
+  for (size_t i = 0; i + 1 < n->count; i += 2) {
+    const node *key = n->items[i], *value = n->items[i + 1];
+    char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
+    key_shown(key, shown);
+    join_path(key_path, path, shown);
+    struct hg_guard_category_map *m = &g->categories[count];
+    if (key->kind != NODE_SCALAR || !key->len || key->len >= sizeof m->name || strlen(key->text) != key->len ||
+        !no_control(key->text))
+      return fail_at(w, key, key_path, "expected a guard category of at most %zu bytes", sizeof m->name - 1);
+    for (unsigned k = 0; k < count; k++)
+      if (!strcasecmp(g->categories[k].name, key->text))
+        return fail_at(w, key, key_path, "duplicate key (first at line %zu)", g->categories[k].line);
+    if (value->kind != NODE_SCALAR || hg_category_parse(value->text, value->len, &m->category))
+      return fail_at(w, value, key_path, "expected a risk code (A1a-A5b, insult, spam, fraud, malware, custom)");
+    memcpy(m->name, key->text, key->len + 1);
+    m->line = key->line;
+    count++;
+  }
+  g->category_count = count;
+  return HG_OK;
+}
+
+/* guard.policies: [{name, text}] — the principles ShieldGemma is asked about, one call each. */
+static hg_status parse_guard_policies(walk *w, const node *n, const char *path) {
+  hg_guard_config *g = &w->cfg->guard;
+  if (is_null(n)) {
+    g->policy_count = 0;
+    return HG_OK;
+  }
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (n->count > HG_CONFIG_MAX_GUARD_POLICIES)
+    return fail_at(w, n, path, "at most %d policies", HG_CONFIG_MAX_GUARD_POLICIES);
+  for (size_t i = 0; i < n->count; i++) {
+    const node *item = n->items[i];
+    char item_path[PATH_MAX_LEN + 24];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+    struct hg_guard_policy *p = &g->policies[i];
+    memset(p, 0, sizeof *p);
+    if (item->kind != NODE_MAP) return fail_at(w, item, item_path, "expected {name: ..., text: ...}");
+    for (size_t k = 0; k + 1 < item->count; k += 2) {
+      const node *key = item->items[k], *value = item->items[k + 1];
+      char key_path[PATH_MAX_LEN];
+      join_path(key_path, item_path, key->kind == NODE_SCALAR ? key->text : "?");
+      if (key->kind == NODE_SCALAR && !strcmp(key->text, "name"))
+        s = string_value(w, value, key_path, p->name, sizeof p->name);
+      else if (key->kind == NODE_SCALAR && !strcmp(key->text, "text"))
+        s = string_value(w, value, key_path, p->text, sizeof p->text);
+      else
+        s = fail_at(w, key, key_path, "unknown key (a policy has name and text)");
+      if (s) return s;
+    }
+    if (!p->name[0] || !p->text[0]) return fail_at(w, item, item_path, "a policy needs a name and a text");
+  }
+  g->policy_count = (unsigned)n->count;
+  return HG_OK;
+}
+
+#define GMEMBER(m) guard.m
+static const field guard_fields[] = {STRING("url", GMEMBER(url), check_optional_url),
+                                     STRING("api_key", GMEMBER(api_key), check_api_key),
+                                     STRING("model", GMEMBER(model), check_model_name),
+                                     CUSTOM("format", parse_guard_format),
+                                     BOOL("input", GMEMBER(input)),
+                                     BOOL("output", GMEMBER(output)),
+                                     NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
+                                     NUMBER("retries", GMEMBER(retries), 0, 5, ""),
+                                     NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),
+                                     NUMBER("cache_entries", GMEMBER(cache_entries), 0, 1u << 20, ""),
+                                     CUSTOM("on_error", parse_guard_on_error),
+                                     CUSTOM("action", parse_guard_action),
+                                     CUSTOM("controversial", parse_guard_controversial),
+                                     CUSTOM("threshold", parse_guard_threshold),
+                                     STRING("prompt", GMEMBER(prompt), check_guard_prompt),
+                                     CUSTOM("categories", parse_guard_categories),
+                                     CUSTOM("policies", parse_guard_policies),
+                                     END};
 
 static const field classifier_fields[] = {STRING("model", classifier_model, check_model),
                                           CUSTOM("hold", parse_classifier_hold),
@@ -932,6 +1085,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("auth", auth_fields),
                                    SECTION("policy", policy_fields),
                                    SECTION("classifier", classifier_fields),
+                                   SECTION("guard", guard_fields),
                                    SECTION("labels", labels_fields),
                                    SECTION("audit", audit_fields),
                                    SECTION("strikes", strikes_fields),
@@ -944,7 +1098,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    CUSTOM("timezone", parse_timezone),
                                    END};
 
-#define SECTION_FIELDS_MAX 20
+#define SECTION_FIELDS_MAX 24
 _Static_assert(sizeof top_fields / sizeof top_fields[0] <= SECTION_FIELDS_MAX + 1, "parse_section tracks every key");
 
 /* Edit distance between two short keys, for "did you mean". */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "guard_client.h"
 #include "prompt.h"
 #include "sse.h"
 
@@ -111,12 +112,27 @@ typedef struct chat_req {
   size_t raw_len, raw_cap;
   char *calls_text; /* the tool calls' names and arguments as the client got them: the full record */
   size_t calls_text_len, calls_text_cap;
+  /* the guard model (guard_client.h): the call in flight, the prompt as it left (the guard judges answers with
+   * it), and what waits for the verdict: the request body for the model, or a whole answer */
+  struct {
+    guard_job *job;
+    char *prompt;
+    size_t prompt_len;
+    char *out; /* the request for the model, or the rendered whole answer */
+    size_t out_len;
+    json_t *calls;
+    char finish[32];
+  } guard;
 } chat_req;
 
 static int64_t mono_ms(void) { return (int64_t)(now_seconds() * 1000); }
 
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
+  guard_cancel(c->guard.job);
+  free(c->guard.prompt);
+  free(c->guard.out);
+  json_decref(c->guard.calls);
   if (c->first_byte_timer) event_free(c->first_byte_timer);
   if (c->quiet_timer) event_free(c->quiet_timer);
   if (c->body) evbuffer_free(c->body);
@@ -215,6 +231,8 @@ static void finish(chat_req *c, int status) {
     upstream_cancel(c->call);
     c->call = NULL;
   }
+  guard_cancel(c->guard.job);
+  c->guard.job = NULL;
   if (c->quiet_timer) evtimer_del(c->quiet_timer);
   if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
   if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
@@ -1046,6 +1064,17 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   release(c, c->fed - hold);
 }
 
+static void stream_close_rest(chat_req *c, const char *error);
+static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o);
+
+/* The guard's verdict on a whole streamed answer: what was released is out; what is held waits for it. */
+static void on_stream_guard(void *ctx, const guard_outcome *o) {
+  chat_req *c = ctx;
+  c->guard.job = NULL;
+  if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+  stream_close_rest(c, NULL);
+}
+
 /* The model's answer ended (normally or not): decide what is still held, then close. */
 static void stream_close(chat_req *c, const char *error) {
   if (c->done) return;
@@ -1054,6 +1083,19 @@ static void stream_close(chat_req *c, const char *error) {
     stream_reasons(c);
   }
   if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
+  if (!c->blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
+    /* the guard judges the whole answer at its end (docs/guard.md): the part still held waits for it */
+    guard_outcome now;
+    if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
+                     c->raw_out ? c->raw_out : "", c->raw_len, on_stream_guard, c, &now, &c->guard.job))
+      return;
+    if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+  }
+  stream_close_rest(c, error);
+}
+
+static void stream_close_rest(chat_req *c, const char *error) {
+  if (c->done) return;
   if (c->blocked_output) {
     stream_block(c);
     return;
@@ -1265,6 +1307,23 @@ static void on_whole_data(void *ctx, const char *data, size_t len) {
   evbuffer_add(c->body, data, len);
 }
 
+/* The guard's verdict on a whole answer: the refusal, or the answer that waited. */
+static void on_whole_guard(void *ctx, const guard_outcome *o) {
+  chat_req *c = ctx;
+  c->guard.job = NULL;
+  json_t *calls = c->guard.calls;
+  c->guard.calls = NULL;
+  if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) {
+    c->blocked_output = 1;
+    c->verdict = "block";
+    json_decref(calls);
+    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
+  } else {
+    reply_whole(c, c->guard.out ? c->guard.out : "", c->guard.out ? c->guard.out_len : 0, c->guard.finish, c->usage,
+                calls);
+  }
+}
+
 static void on_whole_done(void *ctx, CURLcode result, long status, const char *error) {
   chat_req *c = ctx;
   c->call = NULL;
@@ -1320,6 +1379,15 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     c->verdict = "block";
     json_decref(calls);
     reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
+  } else if (guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
+    /* the answer waits for the guard's verdict on the model's text (placeholders, not personal data) */
+    c->guard.out = render_output(c, t, tl, 0, pii, npii, &c->guard.out_len);
+    c->guard.calls = calls;
+    snprintf(c->guard.finish, sizeof c->guard.finish, "%s", fr ? fr : "stop");
+    guard_outcome now;
+    if (guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, t, tl,
+                    on_whole_guard, c, &now, &c->guard.job))
+      on_whole_guard(c, &now);
   } else {
     size_t ol;
     char *out = render_output(c, t, tl, 0, pii, npii, &ol);
@@ -1379,6 +1447,100 @@ static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
   free(c->input_text);
   c->input_text = strndup(pt->joined, keep);
   return 0;
+}
+
+/* A refused prompt: the refusal (代答) instead of an answer; unless a detector failed (not the user's doing), the
+ * first step of the strike ladder: the user is told that repeated attempts suspend the account. */
+static void refuse_prompt(chat_req *c) {
+  c->verdict = "block";
+  const char *why = json_string_value(json_object_get(c->detail, "block_category"));
+  int engine = why && !strcmp(why, "error");
+  c->blocked_input = !engine;
+  if (engine) c->moderated = 0;
+  char r[sizeof c->cfg->refusal + 200];
+  snprintf(r, sizeof r, "%s%s", c->cfg->refusal, engine ? "" : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
+  if (c->stream) {
+    stream_start(c);
+    stream_text(c, r, strlen(r));
+    stream_end(c, "content_filter");
+  } else {
+    reply_whole(c, r, strlen(r), "content_filter", NULL, NULL);
+  }
+}
+
+/* The request goes to the model (out: its body, freed here). */
+static void start_upstream(chat_req *c, char *out) {
+  worker *w = c->w;
+  gateway *gw = c->gw;
+  up_handlers h;
+  if (c->stream) {
+    if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
+    h = (up_handlers){on_stream_data, on_stream_done, c};
+  } else {
+    c->body = evbuffer_new();
+    h = (up_handlers){on_whole_data, on_whole_done, c};
+  }
+  if (out && (!c->stream || c->mod) && (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
+    c->call = upstream_start(w->up, "POST", c->chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
+  free(out);
+  if (!c->call) {
+    c->verdict = "error";
+    snprintf(c->upstream_error, sizeof c->upstream_error, "could not start the upstream request");
+    if (c->req) send_error(c->req, 502, "upstream_error", c->upstream_error, NULL);
+    finish(c, 502);
+    return;
+  }
+  c->first_byte_timer = evtimer_new(w->base, on_first_byte_timeout, c);
+  struct timeval tv = {gw->cfg.first_byte_timeout_ms / 1000, (gw->cfg.first_byte_timeout_ms % 1000) * 1000};
+  evtimer_add(c->first_byte_timer, &tv);
+}
+
+/* The guard's verdict as a reason of the policy (hg_policy_effect, like every detector's): listed with the
+ * request's findings and in the record; returns its effect. A guard that could not judge follows guard.on_error:
+ * the record says why either way, and a block for it counts no strike (it is not the user's doing). */
+static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o) {
+  int in = dir == HG_DIR_INPUT;
+  if (o->failed) {
+    json_object_set_new(c->detail, in ? "input_guard_error" : "output_guard_error", json_string(o->error));
+    if (!c->cfg->guard.on_error_block) return HG_DECIDE_ALLOW;
+    json_object_set_new(c->detail, in ? "input_error" : "output_error", json_string(o->error));
+    if (!json_object_get(c->detail, "block_category"))
+      json_object_set_new(c->detail, "block_category", json_string("error"));
+    return HG_DECIDE_BLOCK;
+  }
+  double score = (double)(int)(o->score * 10000.0f + 0.5f) / 10000.0;
+  json_object_set_new(c->detail, in ? "input_guard" : "output_guard",
+                      json_pack("{s:s, s:f, s:b}", "verdict",
+                                o->unsafe          ? "unsafe"
+                                : o->controversial ? "controversial"
+                                                   : "safe",
+                                "score", score, "cached", o->cached));
+  if (!o->unsafe && !o->controversial) return HG_DECIDE_ALLOW;
+  hg_action a = o->unsafe ? c->cfg->guard.action : c->cfg->guard.controversial;
+  hg_decision d = hg_policy_effect(req_policy(c), dir, HG_DETECTOR_GUARD, o->risk, a);
+  json_array_append_new(in ? c->input_hits : c->output_hits,
+                        json_pack("{s:s, s:s, s:s, s:s, s:f}", "detector", "guard", "entry", o->category, "category",
+                                  hg_category_code(o->risk), "effect",
+                                  d == HG_DECIDE_ALLOW ? "record" : hg_decision_name(d), "score", score));
+  if (d == HG_DECIDE_BLOCK && !json_object_get(c->detail, "block_category"))
+    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(o->risk)));
+  else if (d == HG_DECIDE_REVIEW)
+    json_object_set_new(c->detail, "review", json_true());
+  return d;
+}
+
+/* The guard's verdict on the prompt: refused, or on to the model. */
+static void on_input_guard(void *ctx, const guard_outcome *o) {
+  chat_req *c = ctx;
+  c->guard.job = NULL;
+  char *out = c->guard.out;
+  c->guard.out = NULL;
+  if (guard_reason(c, HG_DIR_INPUT, o) == HG_DECIDE_BLOCK) {
+    free(out);
+    refuse_prompt(c);
+    return;
+  }
+  start_upstream(c, out);
 }
 
 static void make_id(chat_req *c) {
@@ -1522,50 +1684,33 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
 
   int changed = 0;
   int blocked = moderate_request(c, &pt, &changed);
+  if (!blocked && (guard_wanted(cfg, HG_DIR_INPUT) || guard_wanted(cfg, HG_DIR_OUTPUT))) {
+    /* the guard reads the prompt as it leaves (redactions applied), for prompts and for the answers to them */
+    c->guard.prompt = malloc(pt.joined_len + 1);
+    if (c->guard.prompt) {
+      memcpy(c->guard.prompt, pt.joined ? pt.joined : "", pt.joined_len);
+      c->guard.prompt[pt.joined_len] = '\0';
+      c->guard.prompt_len = pt.joined_len;
+    }
+  }
   prompt_free(&pt);
   if (blocked) {
-    c->verdict = "block";
-    const char *why = json_string_value(json_object_get(c->detail, "block_category"));
-    int engine = why && !strcmp(why, "error"); /* a detector failed: not the user's doing, so no strike */
-    c->blocked_input = !engine;
-    if (engine) c->moderated = 0;
-    /* the first step of the strike ladder: the user is told that repeated attempts suspend the account */
-    char r[sizeof cfg->refusal + 200];
-    snprintf(r, sizeof r, "%s%s", cfg->refusal, engine ? "" : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
-    if (c->stream) {
-      stream_start(c);
-      stream_text(c, r, strlen(r));
-      stream_end(c, "content_filter");
-    } else {
-      reply_whole(c, r, strlen(r), "content_filter", NULL, NULL);
-    }
+    refuse_prompt(c);
     json_decref(body);
     return;
   }
   if (changed) c->verdict = "redact";
   char *out = json_dumps(body, JSON_COMPACT);
   json_decref(body);
-  up_handlers h;
-  if (c->stream) {
-    if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
-    h = (up_handlers){on_stream_data, on_stream_done, c};
-  } else {
-    c->body = evbuffer_new();
-    h = (up_handlers){on_whole_data, on_whole_done, c};
-  }
-  if (out && (!c->stream || c->mod) && (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
-    c->call = upstream_start(w->up, "POST", chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
-  free(out);
-  if (!c->call) {
-    c->verdict = "error";
-    snprintf(c->upstream_error, sizeof c->upstream_error, "could not start the upstream request");
-    if (c->req) send_error(c->req, 502, "upstream_error", c->upstream_error, NULL);
-    finish(c, 502);
+  if (guard_wanted(cfg, HG_DIR_INPUT)) {
+    c->guard.out = out;
+    guard_outcome now;
+    if (guard_judge(w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, NULL, 0,
+                    on_input_guard, c, &now, &c->guard.job))
+      on_input_guard(c, &now);
     return;
   }
-  c->first_byte_timer = evtimer_new(w->base, on_first_byte_timeout, c);
-  struct timeval tv = {gw->cfg.first_byte_timeout_ms / 1000, (gw->cfg.first_byte_timeout_ms % 1000) * 1000};
-  evtimer_add(c->first_byte_timer, &tv);
+  start_upstream(c, out);
 }
 
 /* ---- POST /v1/moderations ---- */

@@ -44,6 +44,7 @@ typedef struct metrics {
   atomic_ullong reloads;
   atomic_ullong refusals[5]; /* completion requests refused before moderation, by reason (metrics.c) */
   atomic_ullong reminders;   /* over-reliance reminders given */
+  atomic_ullong guard[5];    /* guard judgments: safe, unsafe, controversial, error, cached (guard_client.c) */
 } metrics;
 
 enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
@@ -101,6 +102,9 @@ typedef struct gateway {
   struct worker *workers;
   unsigned nworkers;
   unsigned port; /* the port actually bound */
+  /* guard models (guard_client.c): the verdict cache and the calls in flight, for the whole gateway */
+  struct guard_cache *guard_cache;
+  atomic_uint guard_in_flight;
 } gateway;
 
 typedef struct worker {
@@ -133,6 +137,9 @@ void upstream_free(upstream *up);
 /* Starts a request: body may be NULL for GET. Returns NULL when curl cannot start it (on_done is not called). */
 up_call *upstream_start(upstream *up, const char *method, const char *path, const char *body, size_t body_len,
                         const up_handlers *h);
+/* The same to any URL (a guard model's server): its own API key, and a limit on the whole call (0: none). */
+up_call *upstream_start_url(upstream *up, const char *method, const char *url, const char *api_key,
+                            unsigned timeout_ms, const char *body, size_t body_len, const up_handlers *h);
 /* Stops a call; on_done is not called afterwards. Safe from any callback except on_data of the same call. */
 void upstream_cancel(up_call *call);
 /* From within on_data: ask the transfer to stop; on_done follows with CURLE_WRITE_ERROR. */

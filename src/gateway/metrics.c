@@ -128,5 +128,11 @@ char *metrics_render(const metrics *m) {
       "# HELP hegui_reminders_total Over-reliance reminders given (answers opened with one).\n"
       "# TYPE hegui_reminders_total counter\nhegui_reminders_total %llu\n",
       atomic_load(&m->reminders));
+  put(&o, "# HELP hegui_guard_judgments_total Guard model verdicts (docs/guard.md): safe, unsafe, controversial, "
+          "error (the guard could not judge; guard.on_error decided), cached (answered from the cache, also counted "
+          "by its verdict).\n# TYPE hegui_guard_judgments_total counter\n");
+  static const char *const gnames[5] = {"safe", "unsafe", "controversial", "error", "cached"};
+  for (int g = 0; g < 5; g++)
+    put(&o, "hegui_guard_judgments_total{result=\"%s\"} %llu\n", gnames[g], atomic_load(&m->guard[g]));
   return o.s;
 }

@@ -19,6 +19,7 @@
 
 #include "base/error.h"
 #include "gateway.h"
+#include "guard_client.h"
 #include "server.h"
 
 double now_seconds(void) {
@@ -689,6 +690,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     return snprintf(msg, cap, "lexicon: %s", err.message), -1;
   gw->lexicon_loaded_ms = now_ms();
   hg_lexicon_slot_new(lex, &gw->lexicon);
+  gw->guard_cache = guard_cache_new(gw->cfg.guard.cache_entries); /* NULL: no cache (0 entries, or no memory) */
   hg_lexicon_unref(lex);
   char url[700];
   if (gw->cfg.store_url[0])
@@ -740,6 +742,8 @@ void gateway_close(gateway *gw) {
   if (gw->takedowns) hg_takedown_set_unref(gw->takedowns);
   pthread_mutex_destroy(&gw->takedown_lock);
   hg_lexicon_slot_free(gw->lexicon);
+  guard_cache_free(gw->guard_cache);
+  gw->guard_cache = NULL;
   hg_store_close(gw->store);
   sodium_memzero(gw->label_sk, sizeof gw->label_sk);
 }

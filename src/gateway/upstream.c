@@ -141,6 +141,15 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *userdata) {
 
 up_call *upstream_start(upstream *up, const char *method, const char *path, const char *body, size_t body_len,
                         const up_handlers *h) {
+  char url[1024];
+  const char *base = up->cfg->upstream_url;
+  size_t bl = strlen(base);
+  snprintf(url, sizeof url, "%.*s%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, path);
+  return upstream_start_url(up, method, url, up->cfg->upstream_api_key, 0, body, body_len, h);
+}
+
+up_call *upstream_start_url(upstream *up, const char *method, const char *url, const char *api_key, unsigned timeout_ms,
+                            const char *body, size_t body_len, const up_handlers *h) {
   up_call *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->up = up;
@@ -150,10 +159,6 @@ up_call *upstream_start(upstream *up, const char *method, const char *path, cons
     free(c);
     return NULL;
   }
-  char url[1024];
-  const char *base = up->cfg->upstream_url;
-  size_t bl = strlen(base);
-  snprintf(url, sizeof url, "%.*s%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, path);
   curl_easy_setopt(c->easy, CURLOPT_URL, url);
   curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
   curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, write_cb);
@@ -161,6 +166,7 @@ up_call *upstream_start(upstream *up, const char *method, const char *path, cons
   curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->error);
   curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)up->cfg->connect_timeout_ms);
+  if (timeout_ms) curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms); /* the whole call */
   /* no progress at all for idle_timeout: curl's low-speed limit (1 byte/s over the idle window) */
   curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, (long)((up->cfg->idle_timeout_ms + 999) / 1000));
@@ -168,9 +174,9 @@ up_call *upstream_start(upstream *up, const char *method, const char *path, cons
   c->headers = curl_slist_append(NULL, "Content-Type: application/json");
   c->headers = curl_slist_append(c->headers, "Accept: application/json, text/event-stream");
   c->headers = curl_slist_append(c->headers, "Expect:");
-  if (up->cfg->upstream_api_key[0]) {
+  if (api_key && api_key[0]) {
     char auth[300];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", up->cfg->upstream_api_key);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_key);
     c->headers = curl_slist_append(c->headers, auth);
   }
   curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);

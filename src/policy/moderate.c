@@ -82,8 +82,8 @@ const char *hg_decision_name(hg_decision d) {
 const char *hg_direction_name(hg_direction d) { return d == HG_DIR_OUTPUT ? "output" : "input"; }
 
 const char *hg_detector_name(hg_detector d) {
-  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text", "error", "classifier"};
-  return (unsigned)d < 7 ? n[d] : "?";
+  static const char *const n[] = {"lexicon", "pii", "rule", "takedown", "text", "error", "classifier", "guard"};
+  return (unsigned)d < 8 ? n[d] : "?";
 }
 
 /* ---- policies ---- */
@@ -253,7 +253,8 @@ float hg_policy_threshold(const hg_policy *p, size_t label) { return label < p->
  * - A lexicon entry or rule says what it wants (block, redact, review, log); the category's action is a ceiling
  *   over block and redact: a category set to allow records them, review queues them, redact turns a block into a
  *   redact, block keeps what the entry says. Input and output are the same. A classifier label that passes its
- *   threshold is the same as an entry of its category whose action is the policy's classifier action.
+ *   threshold is the same as an entry of its category whose action is the policy's classifier action; a guard
+ *   model's unsafe verdict, one whose action is guard.action (guard.controversial for Qwen3Guard's third answer).
  * - Personal data does what policy.actions.pii says, in both directions; how a redaction looks differs (a prompt
  *   gets placeholders that the answer restores, an answer gets masks), which is the caller's rendering.
  * - Takedowns block where the policy runs them (answers, by default): a prompt may quote a reported text, for
@@ -264,7 +265,8 @@ hg_decision hg_policy_effect(const hg_policy *p, hg_direction dir, hg_detector d
   switch (det) {
   case HG_DETECTOR_LEXICON:
   case HG_DETECTOR_RULE:
-  case HG_DETECTOR_CLASSIFIER: {
+  case HG_DETECTOR_CLASSIFIER:
+  case HG_DETECTOR_GUARD: {
     if (entry_action == HG_ACTION_LOG || entry_action == HG_ACTION_ALLOW) return HG_DECIDE_ALLOW;
     if (entry_action == HG_ACTION_REVIEW)
       return p->category_action[cat] == HG_DECIDE_ALLOW ? HG_DECIDE_ALLOW : HG_DECIDE_REVIEW;
