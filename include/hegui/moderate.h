@@ -61,8 +61,8 @@ typedef enum hg_detector {
   HG_DETECTOR_PII,
   HG_DETECTOR_RULE, /* operator regular expressions (hegui/regex.h) */
   HG_DETECTOR_TAKEDOWN,
-  HG_DETECTOR_TEXT,      /* the text itself: not valid UTF-8 (fail closed) */
-  HG_DETECTOR_ERROR,     /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
+  HG_DETECTOR_TEXT,       /* the text itself: not valid UTF-8 (fail closed) */
+  HG_DETECTOR_ERROR,      /* a detector failed (out of memory, a rule over its step limit): the text is not passed on */
   HG_DETECTOR_CLASSIFIER, /* the learned classifier (hegui/classify.h), one sentence at a time */
   HG_DETECTOR_GUARD       /* an external guard model (hegui/guard.h); run by the gateway, judged by this policy */
 } hg_detector;
@@ -145,6 +145,12 @@ size_t hg_moderator_reason_total(const hg_moderator *m);
 /* Drops the reasons kept so far (the decision and the total stay): a long stream's consumer takes the reasons
  * after each feed and forgets them, so that memory stays bounded and the cap never bites. */
 void hg_moderator_forget_reasons(hg_moderator *m);
+/* Sentences for a caller that judges them itself (an external guard model, docs/guard.md): after this call the
+ * moderator cuts the text into sentences by the rules above even when the classifier does not run, and
+ * hg_moderator_sentence_end gives the byte offset where the last complete sentence ends (0 before the first).
+ * Call it right after hg_moderator_new. */
+hg_status hg_moderator_track_sentences(hg_moderator *m);
+size_t hg_moderator_sentence_end(const hg_moderator *m);
 /* The classifier's highest score per label over the sentences judged so far (NULL and 0 when the classifier does
  * not run); valid until the next feed/finish/reset. Labels in the model's order (hg_classifier_label). */
 const float *hg_moderator_scores(const hg_moderator *m, size_t *count);

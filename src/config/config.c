@@ -867,6 +867,14 @@ static hg_status guard_action(walk *w, const node *n, const char *path, hg_actio
   return s;
 }
 
+static hg_status parse_guard_stream(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"sentence", "end"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 2, &v);
+  if (!s) w->cfg->guard.stream_at_end = v;
+  return s;
+}
+
 static hg_status parse_guard_action(walk *w, const node *n, const char *path) {
   return guard_action(w, n, path, &w->cfg->guard.action);
 }
@@ -966,6 +974,7 @@ static const field guard_fields[] = {STRING("url", GMEMBER(url), check_optional_
                                      CUSTOM("format", parse_guard_format),
                                      BOOL("input", GMEMBER(input)),
                                      BOOL("output", GMEMBER(output)),
+                                     CUSTOM("stream", parse_guard_stream),
                                      NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
                                      NUMBER("retries", GMEMBER(retries), 0, 5, ""),
                                      NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),

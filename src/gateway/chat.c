@@ -122,6 +122,9 @@ typedef struct chat_req {
     size_t out_len;
     json_t *calls;
     char finish[32];
+    /* a stream judged sentence by sentence (guard.stream: sentence): the answer's bytes asked about and approved */
+    size_t asked, ok;
+    int closing, close_error, asked_end;
   } guard;
 } chat_req;
 
@@ -1038,6 +1041,67 @@ static void stream_reasons(chat_req *c) {
   merge_spans(c->pii, &c->npii); /* new spans start at or after what was released: nothing released is merged */
 }
 
+static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o);
+
+static int guard_by_sentence(const chat_req *c) {
+  return guard_wanted(c->cfg, HG_DIR_OUTPUT) && !c->cfg->guard.stream_at_end;
+}
+
+/* Where the text may be released to: what the moderator holds back (and a placeholder cut at the end) stays, and
+ * under a guard judging sentences, nothing past what it approved goes out. */
+static size_t releasable(chat_req *c, size_t *hold_out) {
+  size_t hold = hg_moderator_pending_suffix_len(c->mod);
+  size_t vp = hg_vault_pending_len(c->held, c->held_len);
+  if (vp > hold) hold = vp;
+  if (hold > c->held_len) hold = c->held_len;
+  if (hold_out) *hold_out = hold;
+  size_t to = c->fed - hold;
+  if (guard_by_sentence(c) && to > c->guard.ok) to = c->guard.ok;
+  return to;
+}
+
+static void on_sentence_guard(void *ctx, const guard_outcome *o);
+static void stream_close_guarded(chat_req *c);
+
+/* A guard verdict on the answer up to c->guard.asked: released, or the stream stopped. */
+static void sentence_verdict(chat_req *c, const guard_outcome *o) {
+  if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) {
+    c->blocked_output = 1;
+    if (!c->guard.closing) stream_block(c);
+    return;
+  }
+  c->guard.ok = c->guard.asked;
+  stream_start(c);
+  release(c, releasable(c, NULL));
+}
+
+/* Asks the guard about the sentences completed since the last question (one question in flight at a time; the
+ * guard reads the whole answer so far, with the prompt). Cached verdicts are applied at once. */
+static void guard_next(chat_req *c) {
+  while (guard_by_sentence(c) && !c->guard.job && !c->blocked_output && !c->done) {
+    size_t se = hg_moderator_sentence_end(c->mod);
+    if (se > c->raw_len) se = c->raw_len; /* the guard reads what the record keeps (MAX_AUDIT_TEXT) */
+    if (se <= c->guard.asked) return;
+    c->guard.asked = se;
+    guard_outcome now;
+    if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
+                     c->raw_out, se, on_sentence_guard, c, &now, &c->guard.job))
+      return;
+    sentence_verdict(c, &now);
+  }
+}
+
+static void on_sentence_guard(void *ctx, const guard_outcome *o) {
+  chat_req *c = ctx;
+  c->guard.job = NULL;
+  sentence_verdict(c, o);
+  if (c->done) return;
+  if (c->guard.closing)
+    stream_close_guarded(c);
+  else
+    guard_next(c);
+}
+
 /* New model text: moderate, then release what is certain. */
 static void stream_content(chat_req *c, const char *s, size_t n) {
   if (!n || c->blocked_output) return;
@@ -1051,28 +1115,26 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   hg_moderator_feed(c->mod, s, n, NULL); /* a failure is a block reason: what cannot be read is not sent */
   stream_reasons(c);
   if (c->blocked_output) return;
-  size_t hold = hg_moderator_pending_suffix_len(c->mod);
-  size_t vp = hg_vault_pending_len(c->held, c->held_len);
-  if (vp > hold) hold = vp;
-  if (hold > c->held_len) hold = c->held_len;
+  size_t hold;
+  size_t to = releasable(c, &hold);
   atomic_fetch_add(&c->gw->metrics.holdback_bytes_sum, hold);
   atomic_fetch_add(&c->gw->metrics.stream_chunks, 1);
   unsigned long long mx = atomic_load(&c->gw->metrics.holdback_bytes_max);
   while (hold > mx && !atomic_compare_exchange_weak(&c->gw->metrics.holdback_bytes_max, &mx, hold)) {
   }
   stream_start(c);
-  release(c, c->fed - hold);
+  release(c, to);
+  guard_next(c);
 }
 
 static void stream_close_rest(chat_req *c, const char *error);
-static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o);
 
 /* The guard's verdict on a whole streamed answer: what was released is out; what is held waits for it. */
 static void on_stream_guard(void *ctx, const guard_outcome *o) {
   chat_req *c = ctx;
   c->guard.job = NULL;
   if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) c->blocked_output = 1;
-  stream_close_rest(c, NULL);
+  stream_close_rest(c, c->guard.close_error ? c->upstream_error : NULL);
 }
 
 /* The model's answer ended (normally or not): decide what is still held, then close. */
@@ -1083,13 +1145,28 @@ static void stream_close(chat_req *c, const char *error) {
     stream_reasons(c);
   }
   if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
+  c->guard.closing = 1;
+  c->guard.close_error = error != NULL;
+  stream_close_guarded(c);
+}
+
+/* The guard's last word before the end: under guard.stream: sentence the rest of the answer (the moderator's
+ * finish ended its last sentence), under end the whole answer; what is still held waits for it. */
+static void stream_close_guarded(chat_req *c) {
+  const char *error = c->guard.close_error ? c->upstream_error : NULL;
   if (!c->blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
-    /* the guard judges the whole answer at its end (docs/guard.md): the part still held waits for it */
-    guard_outcome now;
-    if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                     c->raw_out ? c->raw_out : "", c->raw_len, on_stream_guard, c, &now, &c->guard.job))
-      return;
-    if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+    if (guard_by_sentence(c)) {
+      if (c->guard.job) return; /* its verdict comes back here */
+      guard_next(c);
+      if (c->guard.job) return;
+    } else if (!c->guard.asked_end) {
+      c->guard.asked_end = 1;
+      guard_outcome now;
+      if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
+                       c->raw_out ? c->raw_out : "", c->raw_len, on_stream_guard, c, &now, &c->guard.job))
+        return;
+      if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+    }
   }
   stream_close_rest(c, error);
 }
@@ -1475,6 +1552,10 @@ static void start_upstream(chat_req *c, char *out) {
   up_handlers h;
   if (c->stream) {
     if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
+    if (c->mod && guard_by_sentence(c) && hg_moderator_track_sentences(c->mod)) {
+      hg_moderator_free(c->mod);
+      c->mod = NULL;
+    }
     h = (up_handlers){on_stream_data, on_stream_done, c};
   } else {
     c->body = evbuffer_new();

@@ -82,6 +82,8 @@ typedef struct slot {
 
 struct guard_job {
   worker *w;
+  struct event *kick; /* starts the calls from the loop: guard_judge may be called inside a curl callback (a
+                         streamed answer's data), where curl refuses new transfers */
   const hg_guard_config *g;
   unsigned char key[32];
   guard_done done;
@@ -137,11 +139,13 @@ static void fail(guard_outcome *o, const char *fmt, const char *detail) {
 static void on_data(void *ctx, const char *data, size_t len);
 static void on_done(void *ctx, CURLcode result, long status, const char *error);
 
+/* Starts (or restarts) a slot's call; 0, or -1 with the reason in the slot's outcome. */
 static int start_call(slot *s) {
   guard_job *j = s->job;
   gateway *gw = j->w->gw;
   if (atomic_fetch_add(&gw->guard_in_flight, 1) >= j->g->max_concurrent) {
     atomic_fetch_sub(&gw->guard_in_flight, 1);
+    fail(&s->o, "%s", "guard busy: guard.max_concurrent calls in flight");
     return -1;
   }
   char url[600];
@@ -153,12 +157,14 @@ static int start_call(slot *s) {
   s->call = upstream_start_url(j->w->up, "POST", url, j->g->api_key, j->g->timeout_ms, s->body, s->body_len, &h);
   if (!s->call) {
     atomic_fetch_sub(&gw->guard_in_flight, 1);
+    fail(&s->o, "%s", "the call to the guard could not be started");
     return -1;
   }
   return 0;
 }
 
 static void job_free(guard_job *j) {
+  if (j->kick) event_free(j->kick);
   for (size_t i = 0; i < j->nslots; i++) {
     free(j->slots[i].body);
     free(j->slots[i].answer);
@@ -242,10 +248,25 @@ static void on_done(void *ctx, CURLcode result, long status, const char *error) 
     /* transport failures, server errors and unreadable answers are retried; a client error (4xx) is not */
     int retry = s->tries <= j->g->retries && !(status >= 400 && status < 500 && result == CURLE_OK);
     if (retry && !start_call(s)) return;
-    fail(&s->o, "%s", why);
+    fail(&s->o, "%s", why); /* the first failure says more than a failed restart */
   }
   s->done = 1;
   if (--j->pending == 0) job_finish(j);
+}
+
+/* The calls start here, on the loop, outside any curl callback. A call that cannot start is a failed slot. */
+static void kick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  guard_job *j = arg;
+  j->pending = j->nslots;
+  size_t failed = 0;
+  for (size_t i = 0; i < j->nslots; i++)
+    if (start_call(&j->slots[i])) {
+      j->slots[i].done = 1;
+      failed++;
+    }
+  j->pending -= failed;
+  if (!j->pending) job_finish(j);
 }
 
 /* The cache key: everything that decides a verdict. */
@@ -314,18 +335,13 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
       return 1;
     }
   }
-  for (size_t i = 0; i < j->nslots; i++) {
-    if (start_call(&j->slots[i])) {
-      for (size_t k = 0; k < i; k++) {
-        upstream_cancel(j->slots[k].call);
-        atomic_fetch_sub(&w->gw->guard_in_flight, 1);
-      }
-      fail(now, "%s", "guard busy: guard.max_concurrent calls in flight");
-      count(w->gw, now);
-      job_free(j);
-      return 1;
-    }
-    j->pending++;
+  j->kick = evtimer_new(w->base, kick, j);
+  struct timeval zero = {0, 0};
+  if (!j->kick || evtimer_add(j->kick, &zero)) {
+    fail(now, "%s", "out of memory");
+    count(w->gw, now);
+    job_free(j);
+    return 1;
   }
   *job = j;
   return 0;

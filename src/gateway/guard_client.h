@@ -5,10 +5,12 @@
  * judgment beyond the cap fails at once: it never queues behind a slow guard); verdicts are cached by a hash of
  * everything that decides them (url, model, format, prompt, policies, direction, text), shared by the workers.
  *
- * Callback contract: guard_judge either answers at once — returns 1 and fills *now (a cached verdict, or a failure
- * such as the cap or a text that cannot be sent) — or returns 0, sets *job, and later calls done exactly once from
- * the worker's loop, unless guard_cancel(job) comes first (after which done is never called). The outcome passed to
- * done lives only during the call. */
+ * Callback contract: guard_judge either answers at once — returns 1 and fills *now (a cached verdict, or a request that
+ * cannot be built) — or returns 0, sets *job, and later calls done exactly once from the worker's loop (never from
+ * inside guard_judge), unless guard_cancel(job) comes first (after which done is never called). The calls start
+ * from a zero timer on the loop, so guard_judge may be called from inside a curl callback (a streamed answer's
+ * data), where curl refuses to add transfers; the cap is checked then (a judgment over it fails, via done). The outcome
+ * passed to done lives only during the call. */
 #ifndef HG_GATEWAY_GUARD_CLIENT_H
 #define HG_GATEWAY_GUARD_CLIENT_H
 

@@ -51,6 +51,7 @@ typedef struct sentence {
   float scores[HG_CLASSIFIER_MAX_LABELS];
   float best[HG_CLASSIFIER_MAX_LABELS]; /* per label, the highest score so far */
   int judged;                           /* at least one sentence was scored */
+  size_t last_end;                      /* where the last complete sentence ends */
 } sentence;
 
 struct hg_moderator {
@@ -62,7 +63,8 @@ struct hg_moderator {
   hg_pii_scanner *psc;
   hg_takedown_scanner *tsc;
   policy_rules_scanner *rsc;
-  sentence *sent;      /* NULL when the classifier does not run in this direction */
+  sentence *sent;      /* NULL when neither the classifier nor a caller (track_sentences) needs sentences */
+  int classify;        /* the classifier runs in this direction */
   int64_t takedown_id; /* a matched takedown, reported once */
   size_t complete;     /* bytes of complete code points (the view's records end there) */
   hg_reason *reasons;
@@ -391,7 +393,8 @@ static void judge(hg_moderator *m, size_t k) {
   size_t words = 0;
   for (size_t i = 0; i < k; i++)
     words += !(s->chars[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
-  if (words >= HG_SENTENCE_MIN_WORDS) {
+  if (k) s->last_end = s->chars[k - 1].src_end;
+  if (words >= HG_SENTENCE_MIN_WORDS && p->classifier && m->classify) {
     hg_classifier_score_view(p->classifier, s->chars, k, s->scores);
     s->judged = 1;
     for (size_t l = 0; l < p->labels; l++) {
@@ -475,8 +478,8 @@ hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, 
   if (!st && takedowns && hg_takedown_set_count(takedowns) && ((p->takedown_directions >> dir) & 1u))
     st = hg_takedown_scanner_new(takedowns, &m->tsc);
   if (!st && p->rules) st = policy_rules_scanner_new(p->rules, on_rule, m, &m->rsc);
-  if (!st && p->classifier && ((p->classifier_directions >> dir) & 1u) && !(m->sent = calloc(1, sizeof *m->sent)))
-    st = HG_ERR_NOMEM;
+  m->classify = p->classifier && ((p->classifier_directions >> dir) & 1u);
+  if (!st && m->classify && !(m->sent = calloc(1, sizeof *m->sent))) st = HG_ERR_NOMEM;
   if (st) {
     hg_moderator_free(m);
     return hg_fail(err, st, 0, 0, st == HG_ERR_NOMEM ? "out of memory" : "a detector could not start (%s)",
@@ -611,7 +614,7 @@ size_t hg_moderator_pending_suffix_len(const hg_moderator *m) {
     size_t from = policy_rules_scanner_hold_from(m->rsc);
     if (from < fed && fed - from > hold) hold = fed - from;
   }
-  if (m->sent && m->policy->hold == HG_HOLD_SENTENCE && m->sent->n) {
+  if (m->classify && m->policy->hold == HG_HOLD_SENTENCE && m->sent->n) {
     size_t from = m->sent->chars[0].src_start;
     if (from < fed && fed - from > hold) hold = fed - from;
   }
@@ -631,8 +634,15 @@ size_t hg_moderator_reason_total(const hg_moderator *m) { return m->total; }
 
 void hg_moderator_forget_reasons(hg_moderator *m) { m->nreasons = 0; }
 
+hg_status hg_moderator_track_sentences(hg_moderator *m) {
+  if (!m->sent && !(m->sent = calloc(1, sizeof *m->sent))) return HG_ERR_NOMEM;
+  return HG_OK;
+}
+
+size_t hg_moderator_sentence_end(const hg_moderator *m) { return m->sent ? m->sent->last_end : 0; }
+
 const float *hg_moderator_scores(const hg_moderator *m, size_t *count) {
-  if (!m->sent) {
+  if (!m->classify) {
     *count = 0;
     return NULL;
   }

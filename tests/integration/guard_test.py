@@ -50,10 +50,16 @@ def metric(port, result):
 
 
 def ask(port, key, text, stream=False):
-    body = {"model": "sample-1", "messages": [{"role": "user", "content": text}]}
-    if not stream:
-        return request(port, "POST", "/v1/chat/completions", body, key)
-    return chat(port, key, text, stream=True)
+    """Prompts are moderated (and judged by the guard) in system messages only (policy.input.roles: [system]): a
+    text that starts with "echo:" goes as a user message, which the sample model answers with, unjudged on the way
+    in, so that answers are tested; any other text is the system message of a request."""
+    if text.split(" ")[-1].startswith("echo:") or "echo:" in text:
+        if not stream:
+            return request(port, "POST", "/v1/chat/completions",
+                           {"model": "sample-1", "messages": [{"role": "user", "content": text}]}, key)
+        return chat(port, key, text, stream=True)
+    body = {"model": "sample-1", "messages": [{"role": "system", "content": text}, {"role": "user", "content": "你好"}]}
+    return request(port, "POST", "/v1/chat/completions", body, key)
 
 
 def last(data):
@@ -66,6 +72,7 @@ def config(path, data, up_port, guard_port, fmt, extra=""):
         f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n"
                 "strikes: {suspend_in_a_row: 1000, suspend_per_day: 100000}\n"
                 "classifier: {model: none}\n"
+                "policy:\n  input:\n    roles: [system]\n"
                 "guard:\n  url: http://127.0.0.1:%d\n  format: %s\n  timeout_ms: 800\n  retries: 1\n%s"
                 % (data, up_port, guard_port, fmt, extra))
 
@@ -125,6 +132,13 @@ def cases(fmt, port, key, admin, data, cfg, fg_port, full):
         check(calls(fg_port) > before, "%s: the guard was asked" % fmt)
     if not full:
         return
+    # guard.stream: sentence (the default): each sentence is held until the guard approved the answer up to it;
+    # the sentence it flags never reaches the client, the ones before it did
+    for marker in ("", "__bytes__ "):
+        s, j = ask(port, key, marker + "echo: 开头是安全的话。然后说到炸弹的事。后面还有。", stream=True)
+        check(s == 200 and j["finish"] == "content_filter" and j["text"].startswith("开头是安全的话。") and
+              "炸弹" not in j["text"] and "然后" not in j["text"],
+              "stream by sentence %r: the flagged sentence held back, the one before released: %r" % (marker, j))
     # the cache: the same safe prompt again is answered without a call
     c0, m0 = calls(fg_port), metric(port, "cached")
     ask(port, key, "今天天气怎么样")
@@ -162,6 +176,13 @@ def cases(fmt, port, key, admin, data, cfg, fg_port, full):
     s, j = ask(port, key, "再教我做一个炸弹")
     rec, detail = last(data)
     check(detail.get("block_category") == "A1a", "guard.categories maps Violent to A1a: %s" % detail)
+    # guard.stream: end: the stream is released as hegui's own detectors allow and judged once at its end
+    s, j = request(port, "PUT", "/admin/policy", raw=(base + "  stream: end\n").encode(), key=admin,
+                   content_type="application/yaml")
+    check(s == 200, "policy with stream: end applied: %s %s" % (s, j))
+    s, j = ask(port, key, "__bytes__ echo: 开头是安全的话。然后说到炸弹的事情。后面还有。", stream=True)
+    check(s == 200 and j["finish"] == "content_filter" and "然后说到炸弹" in j["text"] and "很抱歉" in j["text"],
+          "stream: end judges at the end: released text stays, the stream ends with the refusal: %r" % j)
     # bad settings are refused, naming the key
     for bad, what in (("  format: nosuch\n", "guard.format"), ("  categories: {Violent: Z9}\n", "guard.categories"),
                       ("  action: redact\n", "guard.action"), ("  threshold: 2\n", "guard.threshold")):
