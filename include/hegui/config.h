@@ -55,6 +55,7 @@ typedef struct hg_guard_config {
   char model[128];         /* the model name sent; default the format's name */
   int format;              /* hg_guard_format (hegui/guard.h), default qwen3guard */
   int input, output;       /* judge prompts / answers; default 1, 1 */
+  int images;              /* the guard sees images (a vision model): image parts of prompts go to it; default 0 */
   int stream_at_end;       /* guard.stream: sentence (0, default: each sentence held until judged) or end (1) */
   unsigned timeout_ms;     /* per call, default 3000 */
   unsigned retries;        /* after a failed call, default 1 */

@@ -975,6 +975,7 @@ static const field guard_fields[] = {STRING("url", GMEMBER(url), check_optional_
                                      BOOL("input", GMEMBER(input)),
                                      BOOL("output", GMEMBER(output)),
                                      CUSTOM("stream", parse_guard_stream),
+                                     BOOL("images", GMEMBER(images)),
                                      NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
                                      NUMBER("retries", GMEMBER(retries), 0, 5, ""),
                                      NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),

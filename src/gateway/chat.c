@@ -1085,7 +1085,7 @@ static void guard_next(chat_req *c) {
     c->guard.asked = se;
     guard_outcome now;
     if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                     c->raw_out, se, on_sentence_guard, c, &now, &c->guard.job))
+                     c->raw_out, se, NULL, 0, on_sentence_guard, c, &now, &c->guard.job))
       return;
     sentence_verdict(c, &now);
   }
@@ -1163,7 +1163,7 @@ static void stream_close_guarded(chat_req *c) {
       c->guard.asked_end = 1;
       guard_outcome now;
       if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                       c->raw_out ? c->raw_out : "", c->raw_len, on_stream_guard, c, &now, &c->guard.job))
+                       c->raw_out ? c->raw_out : "", c->raw_len, NULL, 0, on_stream_guard, c, &now, &c->guard.job))
         return;
       if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->blocked_output = 1;
     }
@@ -1463,7 +1463,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     snprintf(c->guard.finish, sizeof c->guard.finish, "%s", fr ? fr : "stop");
     guard_outcome now;
     if (guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, t, tl,
-                    on_whole_guard, c, &now, &c->guard.job))
+                    NULL, 0, on_whole_guard, c, &now, &c->guard.job))
       on_whole_guard(c, &now);
   } else {
     size_t ol;
@@ -1608,6 +1608,33 @@ static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outco
   else if (d == HG_DECIDE_REVIEW)
     json_object_set_new(c->detail, "review", json_true());
   return d;
+}
+
+/* The URLs of the image parts in the messages the policy moderates (policy.input.roles, the last max_turns), for a
+ * vision guard; at most cap (the caller refuses more). The strings belong to body. */
+static size_t prompt_images(const chat_req *c, json_t *body, const char **out, size_t cap) {
+  json_t *messages = json_object_get(body, "messages");
+  size_t n = json_array_size(messages), from = 0, count = 0;
+  if (c->cfg->input_max_turns && n > c->cfg->input_max_turns) from = n - c->cfg->input_max_turns;
+  for (size_t i = from; i < n && count < cap; i++) {
+    json_t *m = json_array_get(messages, i);
+    const char *role = json_string_value(json_object_get(m, "role"));
+    int bit = !role                                                   ? -1
+              : !strcmp(role, "user")                                 ? 0
+              : !strcmp(role, "system") || !strcmp(role, "developer") ? 1
+              : !strcmp(role, "assistant")                            ? 2
+              : !strcmp(role, "tool") || !strcmp(role, "function")    ? 3
+                                                                      : -1;
+    if (bit < 0 || !((c->cfg->input_roles >> bit) & 1)) continue;
+    json_t *content = json_object_get(m, "content");
+    for (size_t k = 0; k < json_array_size(content) && count < cap; k++) {
+      json_t *part = json_array_get(content, k);
+      const char *type = json_string_value(json_object_get(part, "type"));
+      const char *url = json_string_value(json_object_get(json_object_get(part, "image_url"), "url"));
+      if (type && !strcmp(type, "image_url") && url) out[count++] = url;
+    }
+  }
+  return count;
 }
 
 /* The guard's verdict on the prompt: refused, or on to the model. */
@@ -1782,15 +1809,18 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   }
   if (changed) c->verdict = "redact";
   char *out = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
   if (guard_wanted(cfg, HG_DIR_INPUT)) {
     c->guard.out = out;
     guard_outcome now;
-    if (guard_judge(w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, NULL, 0,
-                    on_input_guard, c, &now, &c->guard.job))
-      on_input_guard(c, &now);
+    const char *images[GUARD_MAX_IMAGES + 1];
+    size_t nimages = cfg->guard.images ? prompt_images(c, body, images, GUARD_MAX_IMAGES + 1) : 0;
+    int at_once = guard_judge(w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, NULL,
+                              0, images, nimages, on_input_guard, c, &now, &c->guard.job);
+    json_decref(body);
+    if (at_once) on_input_guard(c, &now);
     return;
   }
+  json_decref(body);
   start_upstream(c, out);
 }
 

@@ -271,7 +271,7 @@ static void kick(evutil_socket_t fd, short what, void *arg) {
 
 /* The cache key: everything that decides a verdict. */
 static void job_key(const hg_config *cfg, hg_direction dir, const char *prompt, size_t plen, const char *answer,
-                    size_t alen, unsigned char key[32]) {
+                    size_t alen, const char *const *images, size_t nimages, unsigned char key[32]) {
   const hg_guard_config *g = &cfg->guard;
   crypto_generichash_state st;
   crypto_generichash_init(&st, NULL, 0, 32);
@@ -287,12 +287,20 @@ static void job_key(const hg_config *cfg, hg_direction dir, const char *prompt, 
     crypto_generichash_update(&st, (const unsigned char *)&g->policies[i], sizeof g->policies[i]);
   crypto_generichash_update(&st, (const unsigned char *)prompt, plen);
   if (answer) crypto_generichash_update(&st, (const unsigned char *)answer, alen);
+  for (size_t i = 0; i < nimages; i++)
+    crypto_generichash_update(&st, (const unsigned char *)images[i], strlen(images[i]) + 1);
   crypto_generichash_final(&st, key, 32);
 }
 
 int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
-                const char *answer, size_t answer_len, guard_done done, void *ctx, guard_outcome *now,
-                guard_job **job) {
+                const char *answer, size_t answer_len, const char *const *images, size_t nimages, guard_done done,
+                void *ctx, guard_outcome *now, guard_job **job) {
+  if (!cfg->guard.images) nimages = 0;
+  if (nimages > GUARD_MAX_IMAGES) { /* not judged is not passed as judged: the caller's on_error decides */
+    fail(now, "%s", "more images in one prompt than the guard is sent (8)");
+    count(w->gw, now);
+    return 1;
+  }
   *job = NULL;
   const hg_guard_config *g = &cfg->guard;
   guard_job *j = calloc(1, sizeof *j);
@@ -305,7 +313,7 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
   j->g = g;
   j->done = done;
   j->ctx = ctx;
-  job_key(cfg, dir, prompt, prompt_len, answer, answer_len, j->key);
+  job_key(cfg, dir, prompt, prompt_len, answer, answer_len, images, nimages, j->key);
   if (cache_get(w->gw->guard_cache, j->key, now)) {
     now->cached = 1;
     count(w->gw, now);
@@ -319,8 +327,15 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
   for (size_t i = 0; i < j->nslots; i++) {
     slot *s = &j->slots[i];
     s->job = j;
-    hg_guard_request r = {
-        f, g->model[0] ? g->model : hg_guard_format_name(f), prompt, prompt_len, answer, answer_len, NULL, 0, NULL};
+    hg_guard_request r = {f,
+                          g->model[0] ? g->model : hg_guard_format_name(f),
+                          prompt,
+                          prompt_len,
+                          answer,
+                          answer_len,
+                          nimages ? images : NULL,
+                          nimages,
+                          NULL};
     if (f == HG_GUARD_SHIELDGEMMA) {
       r.policy = pol[i].text;
       s->policy_name = pol[i].name;

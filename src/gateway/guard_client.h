@@ -32,8 +32,12 @@ typedef struct guard_job guard_job;
 
 /* Whether the configuration asks the guard about this direction. */
 int guard_wanted(const hg_config *cfg, hg_direction dir);
+/* images: URLs of the prompt's image parts, sent to a vision guard (guard.images) with the prompt; may be NULL.
+ * More than GUARD_MAX_IMAGES is a failure (on_error decides): what is not judged is not passed as judged. */
+#define GUARD_MAX_IMAGES 8
 int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
-                const char *answer, size_t answer_len, guard_done done, void *ctx, guard_outcome *now, guard_job **job);
+                const char *answer, size_t answer_len, const char *const *images, size_t nimages, guard_done done,
+                void *ctx, guard_outcome *now, guard_job **job);
 void guard_cancel(guard_job *job);
 
 /* The verdict cache (gateway-wide; entries fixed at start). */

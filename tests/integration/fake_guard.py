@@ -6,6 +6,7 @@ judge (like qwen3guard, with TC260 codes). It reads the conversation it is sent,
 
   炸弹 -> unsafe (violence)      争议 -> controversial (qwen3guard; others: unsafe)    SLOW -> answers after 3 s
   MALFORMED -> an answer not in the format      FAIL500 -> HTTP 500      FLAKY -> HTTP 500 on the first call only
+  an image part whose URL holds "unsafe-image" -> unsafe (a vision guard)
 
 It checks that the request has the shape the format needs (messages, roles, the ShieldGemma question, logprobs) and
 answers 400 otherwise. GET /calls gives the number of chat calls so far; prints "listening on 127.0.0.1:PORT"."""
@@ -17,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FORMAT = sys.argv[1]
 LOCK = threading.Lock()
-STATE = {"calls": 0, "flaky": set()}
+STATE = {"calls": 0, "flaky": set(), "images": 0}
 
 
 def verdict_text(kind, policy=""):
@@ -49,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/calls":
             with LOCK:
-                self.send(200, {"calls": STATE["calls"]})
+                self.send(200, {"calls": STATE["calls"], "images": STATE["images"]})
         else:
             self.send(404, {"error": {"message": "no such route"}})
 
@@ -64,6 +65,10 @@ class Handler(BaseHTTPRequestHandler):
         roles = [m.get("role") for m in msgs]
         text = "\n".join(m["content"] if isinstance(m.get("content"), str) else
                          " ".join(p.get("text", "") for p in m.get("content") or []) for m in msgs)
+        images = [p.get("image_url", {}).get("url", "") for m in msgs if isinstance(m.get("content"), list)
+                  for p in m["content"] if p.get("type") == "image_url"]
+        with LOCK:
+            STATE["images"] = len(images)
         problem = None
         if not req.get("model"):
             problem = "no model"
@@ -89,7 +94,9 @@ class Handler(BaseHTTPRequestHandler):
         if "SLOW" in text:
             time.sleep(3)
         kind = "safe"
-        if "炸弹" in text and (FORMAT != "shieldgemma" or "Dangerous Content" in text):
+        if any("unsafe-image" in u for u in images):
+            kind = "unsafe"
+        elif "炸弹" in text and (FORMAT != "shieldgemma" or "Dangerous Content" in text):
             kind = "unsafe"
         elif "争议" in text:
             kind = "controversial"

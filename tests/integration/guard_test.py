@@ -150,6 +150,29 @@ def cases(fmt, port, key, admin, data, cfg, fg_port, full):
     rec, detail = last(data)
     check(s == 200 and j["choices"][0]["finish_reason"] == "stop" and "input_guard_error" not in detail and
           calls(fg_port) >= c0 + 2, "a failed call is retried: %s" % detail)
+    # a vision guard (guard.images: true): the prompt's image parts go to it; an unsafe image refuses the prompt
+    with open(cfg) as f:
+        base0 = f.read()
+    s, j = request(port, "PUT", "/admin/policy", raw=(base0 + "  images: true\n").encode(), key=admin,
+                   content_type="application/yaml")
+    check(s == 200, "policy with images: true applied: %s %s" % (s, j))
+
+    def with_images(urls):
+        parts = [{"type": "text", "text": "看看这张图"}] + [{"type": "image_url", "image_url": {"url": u}} for u in urls]
+        return request(port, "POST", "/v1/chat/completions",
+                       {"model": "sample-1", "messages": [{"role": "system", "content": parts},
+                                                          {"role": "user", "content": "你好"}]}, key)
+    s, j = with_images(["data:image/png;base64,unsafe-image"])
+    check(s == 200 and j["choices"][0]["finish_reason"] == "content_filter" and
+          json.loads(urllib.request.urlopen("http://127.0.0.1:%d/calls" % fg_port).read())["images"] == 1,
+          "a vision guard refuses an unsafe image: %s" % j)
+    s, j = with_images(["data:image/png;base64,a-cat"])
+    check(s == 200 and j["choices"][0]["finish_reason"] == "stop", "a safe image passes: %s" % j)
+    s, j = with_images(["data:image/png;base64,n%d" % i for i in range(9)])
+    rec, detail = last(data)
+    check(s == 200 and "more images" in detail.get("input_guard_error", ""),
+          "more images than the guard is sent: a failure under on_error: %s" % detail)
+    s, j = request(port, "PUT", "/admin/policy", raw=base0.encode(), key=admin, content_type="application/yaml")
     # failures under on_error: allow (the default): answered, the record says why, the metric counts it
     e0 = metric(port, "error")
     for word, why in (("SLOW", "timed out"), ("FAIL500", "HTTP 500"), ("MALFORMED", "Safety")):
