@@ -116,7 +116,8 @@ typedef struct worker {
   struct evhttp *http;
   pthread_t thread;
   struct upstream *up;
-  struct event *tick; /* checks stop and reload requests */
+  struct framing *framing; /* strict framing and request deadlines (framing.c) */
+  struct event *tick;      /* checks stop and reload requests */
   struct evhttp_bound_socket *bound;
   int streams;       /* streamed answers in progress on this worker */
   atomic_int active; /* requests in progress (read by the main thread while draining) */
@@ -138,8 +139,8 @@ void upstream_free(upstream *up);
 up_call *upstream_start(upstream *up, const char *method, const char *path, const char *body, size_t body_len,
                         const up_handlers *h);
 /* The same to any URL (a guard model's server): its own API key, and a limit on the whole call (0: none). */
-up_call *upstream_start_url(upstream *up, const char *method, const char *url, const char *api_key,
-                            unsigned timeout_ms, const char *body, size_t body_len, const up_handlers *h);
+up_call *upstream_start_url(upstream *up, const char *method, const char *url, const char *api_key, unsigned timeout_ms,
+                            const char *body, size_t body_len, const up_handlers *h);
 /* Stops a call; on_done is not called afterwards. Safe from any callback except on_data of the same call. */
 void upstream_cancel(up_call *call);
 /* From within on_data: ask the transfer to stop; on_done follows with CURLE_WRITE_ERROR. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "framing.h"
 #include "gateway.h"
 #include "guard_client.h"
 #include "server.h"
@@ -320,6 +321,10 @@ static void route(struct evhttp_request *req, void *arg) {
     path[i] = uri[i], i++;
   path[i] = 0;
   double t0 = now_seconds();
+  if (framing_refused(w, req)) { /* bytes a front proxy could read otherwise: 400, and the connection closes */
+    metrics_request(&gw->metrics, R_OTHER, 400, now_seconds() - t0);
+    return;
+  }
   if (uri[i] && uri[i] != '?') { /* never cut a path: a cut one could name another user */
     send_error(req, 414, "invalid_request_error", "the request path is too long", NULL);
     metrics_request(&gw->metrics, R_OTHER, 414, now_seconds() - t0);
@@ -485,6 +490,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   worker *w = arg;
   gateway *gw = w->gw;
+  framing_tick(w);
   if (atomic_load(&gw->stopping) && w->bound) {
     /* stop accepting; answers in progress go on */
     evhttp_del_accept_socket(w->http, w->bound);
@@ -516,7 +522,7 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
   w->base = event_base_new();
   w->http = evhttp_new(w->base);
   w->up = upstream_new(w->base, &gw->cfg);
-  if (!w->base || !w->http || !w->up) return snprintf(msg, cap, "out of memory"), -1;
+  if (!w->base || !w->http || !w->up || framing_attach(w)) return snprintf(msg, cap, "out of memory"), -1;
   int fd = listen_socket(host, *port, msg, cap);
   if (fd < 0) return -1;
   if (!*port) *port = bound_port(fd);
@@ -538,6 +544,7 @@ static void worker_free(worker *w) {
   hg_store_close(w->rstore);
   w->rstore = NULL;
   if (w->http) evhttp_free(w->http);
+  framing_detach(w);
   if (w->tick) event_free(w->tick);
   upstream_free(w->up);
   if (w->base) event_base_free(w->base);

@@ -64,6 +64,108 @@ def detail_of(rec):
     return json.loads(d) if isinstance(d, str) else (d or {})
 
 
+def raw_exchange(port, chunks, gap=0.0, timeout=5.0):
+    """Sends chunks over one connection (gap seconds apart, stopping if the server closes) and reads until it
+    closes; returns (status or None, the whole answer, seconds from the first byte sent to the end)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.time()
+    out = b""
+    try:
+        for i, piece in enumerate(chunks):
+            if i and gap:
+                time.sleep(gap)
+            try:
+                s.sendall(piece)
+            except OSError:
+                break
+            s.setblocking(False)
+            try:  # an answer already there ends the trickle
+                got = s.recv(65536)
+                out += got
+                if not got or b"\r\n\r\n" in out:
+                    break
+            except BlockingIOError:
+                pass
+            finally:
+                s.setblocking(True)
+                s.settimeout(timeout)
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            out += got
+    except OSError:
+        pass
+    secs = time.time() - t0
+    s.close()
+    status = int(out.split(b" ")[1]) if out.startswith(b"HTTP/1.") else None
+    return status, out, secs
+
+
+def slow_clients(port, key):
+    # 2. a head trickled one byte every 0.1 s: the deadline counts from its first byte, so it is cut near 1 s with
+    # a 408, long before it would be complete (evhttp's own timeout restarts on every byte)
+    head = b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"a" * 40 + b"\r\n\r\n"
+    status, out, secs = raw_exchange(port, [head[i:i + 1] for i in range(len(head))], gap=0.1)
+    check(status == 408 and secs < HEAD_MS / 1000 + 1.5,
+          "a trickled head is answered 408 at limits.header_timeout_ms (%.1f s): %r" % (secs, out[:120]))
+    # the body: a whole head, then one byte every 0.1 s of a 60-byte body
+    head = ("POST /v1/moderations HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: 60\r\n\r\n" % key).encode()
+    body = json.dumps({"input": "x" * 45}).encode().ljust(60)
+    status, out, secs = raw_exchange(port, [head] + [body[i:i + 1] for i in range(len(body))], gap=0.1)
+    check(status == 408 and secs < HEAD_MS / 1000 + 1.5,
+          "a trickled body is answered 408 at limits.body_timeout_ms (%.1f s): %r" % (secs, out[:120]))
+    # a client as fast as it should be is not troubled, on a connection kept alive for three requests
+    good = ("POST /v1/moderations HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n" % key).encode()
+    b = json.dumps({"input": "hello"}).encode()
+    chunked = good + b"%x\r\n%s\r\n0\r\n\r\n" % (len(b), b)  # (evhttp answers 413 to chunk extensions)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    answers = 0
+    for _ in range(3):
+        s.sendall(chunked)
+        got = b""
+        while b'"results"' not in got or not got.rstrip().endswith(b"}"):
+            piece = s.recv(65536)
+            if not piece:
+                break
+            got += piece
+        answers += got.startswith(b"HTTP/1.1 200")
+        time.sleep(0.6)  # between requests: the idle wait is not a head deadline
+    s.close()
+    check(answers == 3, "a chunked body is read, and a kept-alive connection serves request after request")
+
+
+BAD_HEADS = [
+    ("two different Content-Length headers",
+     b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 4\r\n\r\nabcd"),
+    ("Content-Length: +4", b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: +4\r\n\r\nabcd"),
+    ("Transfer-Encoding : chunked", b"POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
+    ("a NUL byte in a header value", b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Note: a\x00b\r\n\r\n"),
+    ("two Authorization headers",
+     b"GET /healthz HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"),
+    ("Content-Length and Transfer-Encoding",
+     b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    ("Transfer-Encoding: gzip, chunked",
+     b"POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+    ("a folded header line", b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n"),
+    ("a bare LF", b"GET /healthz HTTP/1.1\nHost: a\n\n"),
+]
+
+
+def lenient_heads(port):
+    # 3. heads a front proxy could read otherwise: 400, in OpenAI's error shape, and the connection closed
+    for what, head in BAD_HEADS:
+        status, out, secs = raw_exchange(port, [head], timeout=3)
+        # evhttp itself refuses a head with both Content-Length and Transfer-Encoding (its own HTML 400) before
+        # the router; every other case reaches the router, which answers from the strict reader's verdict
+        shaped = b'"invalid_request_error"' in out or what == "Content-Length and Transfer-Encoding"
+        check(status == 400 and shaped and b"Connection: close" in out, "%s is a 400: %r" % (what, out[:160]))
+    status, out, secs = raw_exchange(port, [b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"])
+    check(status == 200, "a plain head is still served: %r" % out[:80])
+
+
 def pauses(port, key, data):
     # 1. a pause inside a stream, longer than the head/body timeouts and shorter than the idle timeout: the client
     # stays connected, gets keep-alive comments while the upstream is silent, and the whole answer with [DONE]
@@ -206,6 +308,8 @@ def main():
         names_and_standing(port, data, admin, reviewer)
         lexicon_paths(port, data, admin, cfg)
         limiters(port)
+        lenient_heads(port)
+        slow_clients(port, user)
         pauses(port, user, data)
     finally:
         gw.kill()
