@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gateway.h"
+#include "offload.h"
 #include "store/store_internal.h"
 
 #define CONFIG_UPLOAD_MAX (4u << 20)
@@ -71,14 +72,6 @@ static int commit_temp(const char *tmp, const char *path, char *msg, size_t cap)
 int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap) {
   char tmp[1100];
   return write_temp(path, data, len, tmp, msg, cap) || commit_temp(tmp, path, msg, cap) ? -1 : 0;
-}
-
-/* Takes admin_lock without waiting: an event loop never blocks behind another admin change (409 instead). */
-static int busy(gateway *gw, struct evhttp_request *req) {
-  if (!pthread_mutex_trylock(&gw->admin_lock)) return 0;
-  send_error(req, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
-             NULL);
-  return 1;
 }
 
 /* ---- keys ---- */
@@ -178,10 +171,67 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
 
 /* ---- policy ---- */
 
-static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const char *text,
-                              size_t len);
+static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len);
 
-static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
+/* A change the admin API makes off the event loop (offload.h): the body copied, the key it came with. */
+typedef struct admin_job {
+  gateway *gw;
+  hg_key_info key;
+  enum evhttp_cmd_type cmd;
+  char *text;
+  size_t len;
+} admin_job;
+
+static void admin_job_free(void *arg) {
+  admin_job *a = arg;
+  free(a->text);
+  free(a);
+}
+
+/* Hands the change to a thread of its own; 0 when it was taken (the answer comes later). */
+static int admin_offload(worker *w, struct evhttp_request *req, const hg_key_info *key, offload_work work) {
+  gateway *gw = w->gw;
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  const char *text = (const char *)evbuffer_pullup(in, -1);
+  admin_job *a = calloc(1, sizeof *a);
+  if (a) a->text = malloc(len + 1);
+  if (!a || !a->text) {
+    free(a);
+    send_error(req, 503, "server_error", "out of memory", NULL);
+    return -1;
+  }
+  a->gw = gw;
+  a->key = *key;
+  a->cmd = evhttp_request_get_command(req);
+  if (len) memcpy(a->text, text, len);
+  a->text[len] = '\0';
+  a->len = len;
+  if (offload(w, req, work, a, admin_job_free)) {
+    admin_job_free(a);
+    send_error(req, 503, "server_error", "the change could not be started; try again", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+/* One change of the file at a time, reloads included: never waited for (409 instead). */
+static int job_busy(gateway *gw, reply *out) {
+  if (!pthread_mutex_trylock(&gw->admin_lock)) return 0;
+  reply_error(out, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
+              NULL);
+  return 1;
+}
+
+static void policy_put_job(void *arg, reply *out) {
+  admin_job *a = arg;
+  if (job_busy(a->gw, out)) return;
+  policy_put_locked(a->gw, out, &a->key, a->text, a->len);
+  pthread_mutex_unlock(&a->gw->admin_lock);
+}
+
+static void policy_route(worker *w, struct evhttp_request *req, const hg_key_info *key) {
+  gateway *gw = w->gw;
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   const hg_config *cfg = live_cfg(gw);
   if (cmd == EVHTTP_REQ_GET) {
@@ -217,22 +267,16 @@ static void policy_route(gateway *gw, struct evhttp_request *req, const hg_key_i
                NULL);
     return;
   }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
-  const char *text = (const char *)evbuffer_pullup(in, -1);
-  if (!len) {
+  if (!evbuffer_get_length(evhttp_request_get_input_buffer(req))) {
     send_error(req, 422, "invalid_request_error",
                "the body is empty: send the whole configuration (an empty one would reset every setting)",
                "invalid_config");
     return;
   }
-  if (busy(gw, req)) return; /* one change of the file at a time, reloads included */
-  policy_put_locked(gw, req, key, text, len);
-  pthread_mutex_unlock(&gw->admin_lock);
+  admin_offload(w, req, key, policy_put_job); /* loading a lexicon and a model: never on the event loop */
 }
 
-static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const char *text,
-                              size_t len) {
+static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len) {
   char msg[700], old_sha[65], new_sha[65];
   /* the file as it is, to put back if the new one cannot be saved */
   char *old_text = NULL;
@@ -249,7 +293,7 @@ static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_
   sha256_hex(text, len, new_sha);
   /* validated and applied first (a bad text changes nothing), then saved; a failed save restores the old one */
   if (reload_config(gw, text, len, "policy upload", msg, sizeof msg)) {
-    send_error(req, 422, "invalid_request_error", msg, "invalid_config");
+    reply_error(out, 422, "invalid_request_error", msg, "invalid_config");
     admin_record(gw, key, "admin/policy", "refused", json_pack("{s:s, s:s}", "sha256", new_sha, "message", msg));
     free(old_text);
     return;
@@ -261,7 +305,7 @@ static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_
     char m[700];
     snprintf(m, sizeof m, "%s; %s", wmsg,
              restored ? "the previous policy is in force again" : "the new policy is in force but not saved");
-    send_error(req, 500, "server_error", m, NULL);
+    reply_error(out, 500, "server_error", m, NULL);
     admin_record(gw, key, "admin/policy", restored ? "not-saved" : "applied-not-saved",
                  json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", m));
     return;
@@ -269,7 +313,7 @@ static void policy_put_locked(gateway *gw, struct evhttp_request *req, const hg_
   free(old_text);
   admin_record(gw, key, "admin/policy", "applied",
                json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", msg));
-  send_json(req, 200, json_pack("{s:s, s:s, s:s}", "status", "applied", "sha256", new_sha, "message", msg));
+  reply_json(out, 200, json_pack("{s:s, s:s, s:s}", "status", "applied", "sha256", new_sha, "message", msg));
 }
 
 /* ---- lexicon ---- */
@@ -278,11 +322,11 @@ void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap) {
   snprintf(out, cap, "%s/lexicon-upload.tsv", cfg->data_dir);
 }
 
-static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
+static void lexicon_change_job(void *arg, reply *out);
+
+static void lexicon_route(worker *w, struct evhttp_request *req, const hg_key_info *key) {
+  gateway *gw = w->gw;
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  const hg_config *cfg = live_cfg(gw);
-  char upload[1100], msg[700];
-  lexicon_upload_path(cfg, upload, sizeof upload);
   if (cmd == EVHTTP_REQ_GET) {
     if (role_refused(req, key, ROLES_AUDIT)) return;
     hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
@@ -300,7 +344,18 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
     return;
   }
-  if (busy(gw, req)) return; /* one change of the lexicon at a time, reloads included */
+  admin_offload(w, req, key, lexicon_change_job); /* compiling a lexicon: never on the event loop */
+}
+
+/* PUT (an upload, compiled and loaded back as a restart would) or DELETE (back to the configured lexicon). */
+static void lexicon_change_job(void *arg, reply *out) {
+  admin_job *a = arg;
+  gateway *gw = a->gw;
+  const hg_key_info *key = &a->key;
+  enum evhttp_cmd_type cmd = a->cmd;
+  char upload[1100], msg[700];
+  lexicon_upload_path(live_cfg(gw), upload, sizeof upload);
+  if (job_busy(gw, out)) return; /* one change of the lexicon at a time, reloads included */
   if (cmd == EVHTTP_REQ_DELETE) {
     /* set aside, not deleted, until the lexicon it gives way to has loaded */
     char aside[1200];
@@ -316,14 +371,13 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
                        : "unchanged",
                  json_pack("{s:s}", "message", msg));
     if (bad)
-      send_error(req, 500, "server_error", msg, NULL);
+      reply_error(out, 500, "server_error", msg, NULL);
     else
-      send_json(req, 200, json_pack("{s:s, s:b}", "status", msg, "upload_removed", had));
+      reply_json(out, 200, json_pack("{s:s, s:b}", "status", msg, "upload_removed", had));
     return;
   }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
-  const char *text = (const char *)evbuffer_pullup(in, -1);
+  size_t len = a->len;
+  const char *text = a->text;
   char sha[65], tmp[1100];
   sha256_hex(text ? text : "", len, sha);
   /* written and loaded back exactly as a restart would load it (compiled once); only a file that loads replaces the
@@ -333,7 +387,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   hg_error_clear(&err);
   if (write_temp(upload, text ? text : "", len, tmp, msg, sizeof msg)) {
     pthread_mutex_unlock(&gw->admin_lock);
-    send_error(req, 500, "server_error", msg, NULL);
+    reply_error(out, 500, "server_error", msg, NULL);
     return;
   }
   hg_status st = hg_lexicon_open(tmp, &lex, &err);
@@ -358,7 +412,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
     pthread_mutex_unlock(&gw->admin_lock);
     if (lex) hg_lexicon_unref(lex);
     snprintf(msg, sizeof msg, "%s", err.message);
-    send_error(req, 422, "invalid_request_error", msg, "invalid_lexicon");
+    reply_error(out, 422, "invalid_request_error", msg, "invalid_lexicon");
     admin_record(gw, key, "admin/lexicon", "refused", json_pack("{s:s, s:s}", "sha256", sha, "message", msg));
     return;
   }
@@ -366,7 +420,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   if (commit_temp(tmp, upload, msg, sizeof msg)) {
     pthread_mutex_unlock(&gw->admin_lock);
     hg_lexicon_unref(lex);
-    send_error(req, 500, "server_error", msg, NULL);
+    reply_error(out, 500, "server_error", msg, NULL);
     return;
   }
   char source[700];
@@ -376,7 +430,7 @@ static void lexicon_route(gateway *gw, struct evhttp_request *req, const hg_key_
   pthread_mutex_unlock(&gw->admin_lock);
   admin_record(gw, key, "admin/lexicon", "uploaded",
                json_pack("{s:s, s:I, s:I}", "sha256", sha, "bytes", (json_int_t)len, "entries", (json_int_t)n));
-  send_json(req, 200, json_pack("{s:s, s:I, s:s}", "status", "uploaded", "entries", (json_int_t)n, "sha256", sha));
+  reply_json(out, 200, json_pack("{s:s, s:I, s:s}", "status", "uploaded", "entries", (json_int_t)n, "sha256", sha));
 }
 
 /* ---- audit ---- */
@@ -491,9 +545,9 @@ int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, co
   if (!strcmp(path, "/admin/keys") || !strncmp(path, "/admin/keys/", 12))
     keys_route(gw, req, path, key);
   else if (!strcmp(path, "/admin/policy"))
-    policy_route(gw, req, key);
+    policy_route(w, req, key);
   else if (!strcmp(path, "/admin/lexicon"))
-    lexicon_route(gw, req, key);
+    lexicon_route(w, req, key);
   else if (!strncmp(path, "/admin/audit/", 13))
     audit_route(gw, req, path, key);
   else

@@ -121,6 +121,7 @@ typedef struct worker {
   struct evhttp_bound_socket *bound;
   int streams;       /* streamed answers in progress on this worker */
   atomic_int active; /* requests in progress (read by the main thread while draining) */
+  atomic_int jobs;   /* offloaded admin work still running on its thread (offload.c) */
 } worker;
 
 /* ---- upstream ---- */

@@ -21,6 +21,7 @@
 #include "framing.h"
 #include "gateway.h"
 #include "guard_client.h"
+#include "offload.h"
 #include "server.h"
 
 double now_seconds(void) {
@@ -311,6 +312,42 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   return 0;
 }
 
+/* POST /admin/reload, on a thread of its own (offload.h): the configuration file and the lexicon it names are read
+ * and compiled there, never on an event loop. */
+typedef struct reload_job {
+  gateway *gw;
+  char user[128];
+} reload_job;
+
+static void reload_work(void *arg, reply *out) {
+  reload_job *j = arg;
+  gateway *gw = j->gw;
+  char msg[900];
+  if (pthread_mutex_trylock(&gw->admin_lock)) {
+    reply_error(out, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
+                NULL);
+    return;
+  }
+  int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
+  pthread_mutex_unlock(&gw->admin_lock);
+  char actor[160];
+  snprintf(actor, sizeof actor, "admin:%.50s", j->user);
+  hg_audit_record r = {0};
+  r.actor = actor;
+  r.route = "/admin/reload";
+  r.verdict = bad ? "error" : "ok";
+  json_t *d = json_pack("{s:s}", "message", msg);
+  char *ds = json_dumps(d, JSON_COMPACT);
+  r.detail_json = ds;
+  hg_store_audit_append(gw->store, &r, NULL);
+  free(ds);
+  json_decref(d);
+  if (bad)
+    reply_error(out, 422, "invalid_request_error", msg, NULL);
+  else
+    reply_json(out, 200, json_pack("{s:s}", "status", msg));
+}
+
 static void route(struct evhttp_request *req, void *arg) {
   worker *w = arg;
   gateway *gw = w->gw;
@@ -370,31 +407,14 @@ static void route(struct evhttp_request *req, void *arg) {
       send_error(req, 405, "invalid_request_error", "use POST", NULL);
       return;
     }
-    char msg[900];
-    if (pthread_mutex_trylock(&gw->admin_lock)) { /* never block an event loop behind another admin change */
-      send_error(req, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
-                 NULL);
+    reload_job *j = malloc(sizeof *j);
+    if (!j || (j->gw = gw, snprintf(j->user, sizeof j->user, "%s", key.user), offload(w, req, reload_work, j, free))) {
+      free(j);
+      send_error(req, 503, "server_error", "the reload could not be started; try again", NULL);
+      metrics_request(&gw->metrics, R_ADMIN, 503, now_seconds() - t0);
       return;
     }
-    int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
-    pthread_mutex_unlock(&gw->admin_lock);
-    char actor[64];
-    snprintf(actor, sizeof actor, "admin:%.50s", key.user);
-    hg_audit_record r = {0};
-    r.actor = actor;
-    r.route = "/admin/reload";
-    r.verdict = bad ? "error" : "ok";
-    json_t *d = json_pack("{s:s}", "message", msg);
-    char *ds = json_dumps(d, JSON_COMPACT);
-    r.detail_json = ds;
-    hg_store_audit_append(gw->store, &r, NULL);
-    free(ds);
-    json_decref(d);
-    if (bad)
-      send_error(req, 422, "invalid_request_error", msg, NULL);
-    else
-      send_json(req, 200, json_pack("{s:s}", "status", msg));
-    metrics_request(&gw->metrics, R_ADMIN, bad ? 422 : 200, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0); /* counted when taken; the answer follows */
     return;
   }
   send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.", "unknown_url");
@@ -543,6 +563,8 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
 static void worker_free(worker *w) {
   hg_store_close(w->rstore);
   w->rstore = NULL;
+  while (atomic_load(&w->jobs)) /* an offloaded job still running will touch this loop once more */
+    usleep(10000);
   if (w->http) evhttp_free(w->http);
   framing_detach(w);
   if (w->tick) event_free(w->tick);

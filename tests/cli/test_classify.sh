@@ -123,7 +123,9 @@ cp "$T/m.bin" "$T/flip.bin"
 python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x55; open(p, "wb").write(b)' "$T/flip.bin"
 [ "$(run "$HEGUI" classify --model "$T/flip.bin" x)" = 2 ] && ok || bad "damaged model accepted"
 grep -q "checksum" "$T/err" && ok || bad "checksum message: $(cat "$T/err")"
-[ "$(run "$HEGUI" classify x)" = 2 ] && ok || bad "classify without a model"
+# without --model: the built-in model (data/models/hegui-risk.hgcls), every label scored
+rc=$(run env -u HEGUI_CLASSIFIER_MODEL "$HEGUI" classify --json "今天天气很好")
+{ [ "$rc" = 0 ] || [ "$rc" = 1 ]; } && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["labels"] and all(0 <= l["score"] <= 1 for l in d["labels"])' "$T/out" && ok || bad "classify with the built-in model: rc $rc $(cat "$T/out" "$T/err")"
 # a model path that is not a regular file is refused at once (a FIFO would block an open for reading forever)
 mkfifo "$T/model.fifo"
 [ "$(run timeout 10 "$HEGUI" classify --model "$T/model.fifo" x)" = 2 ] && ok || bad "a FIFO as the model"

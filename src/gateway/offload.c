@@ -1,0 +1,96 @@
+/* offload.c — admin work on a thread of its own, answered from the worker's loop (offload.h has the contract). */
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "offload.h"
+
+typedef struct job {
+  worker *w;
+  struct evhttp_request *req; /* NULL once the client is gone */
+  struct evhttp_connection *conn;
+  struct event *done;
+  offload_work work;
+  void *arg;
+  void (*free_arg)(void *);
+  reply r;
+} job;
+
+void reply_json(reply *r, int status, json_t *body) {
+  json_decref(r->body);
+  r->status = status;
+  r->body = body;
+}
+
+void reply_error(reply *r, int status, const char *type, const char *message, const char *code) {
+  reply_json(r, status,
+             json_pack("{s:{s:s, s:s, s:n, s:o}}", "error", "message", message, "type", type, "param", "code",
+                       code ? json_string(code) : json_null()));
+}
+
+static void on_gone(struct evhttp_connection *conn, void *arg) {
+  (void)conn;
+  job *j = arg;
+  struct evhttp_request *req = j->req;
+  j->req = NULL;
+  j->conn = NULL;
+  /* a request still in progress is detached from its dying connection and left to us (as in chat.c) */
+  if (req && !evhttp_request_get_connection(req)) evhttp_request_free(req);
+}
+
+/* On the worker's loop: the answer, if anyone still waits for it. */
+static void on_done(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  job *j = arg;
+  if (j->conn) evhttp_connection_set_closecb(j->conn, NULL, NULL);
+  if (j->req) {
+    if (!j->r.body) reply_error(&j->r, 500, "server_error", "the work ended without an answer", NULL);
+    send_json(j->req, j->r.status, j->r.body);
+    j->r.body = NULL;
+  }
+  json_decref(j->r.body);
+  event_free(j->done);
+  if (j->free_arg) j->free_arg(j->arg);
+  j->w->active--;
+  free(j);
+}
+
+static void *run(void *arg) {
+  job *j = arg;
+  worker *w = j->w;
+  j->work(j->arg, &j->r);
+  event_active(j->done, EV_TIMEOUT, 0); /* thread-safe: the gateway turned on libevent's pthreads locking */
+  atomic_fetch_sub(&w->jobs, 1);        /* after this, the worker may free its loop (worker_free waits for it) */
+  return NULL;
+}
+
+int offload(worker *w, struct evhttp_request *req, offload_work work, void *arg, void (*free_arg)(void *)) {
+  job *j = calloc(1, sizeof *j);
+  if (!j) return -1;
+  j->w = w;
+  j->req = req;
+  j->conn = evhttp_request_get_connection(req);
+  j->work = work;
+  j->arg = arg;
+  j->free_arg = free_arg;
+  j->done = event_new(w->base, -1, 0, on_done, j);
+  atomic_fetch_add(&w->jobs, 1);
+  pthread_t t;
+  pthread_attr_t attr;
+  int ok = j->done && !pthread_attr_init(&attr);
+  if (ok) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = !pthread_create(&t, &attr, run, j);
+    pthread_attr_destroy(&attr);
+  }
+  if (!ok) {
+    atomic_fetch_sub(&w->jobs, 1);
+    if (j->done) event_free(j->done);
+    free(j);
+    return -1;
+  }
+  w->active++; /* a draining worker waits for the answer */
+  if (j->conn) evhttp_connection_set_closecb(j->conn, on_gone, j);
+  return 0;
+}

@@ -1,0 +1,25 @@
+/* offload.[ch] — admin work that must never run on an event loop (compiling an uploaded lexicon, loading a policy
+ * with its lexicon and classifier model, a reload): it runs on a thread of its own, and its answer is sent from
+ * the worker's loop when it is done, so that one large upload never stalls the requests of that worker.
+ *
+ * Contract: offload() takes the request; work(arg, &reply) runs on the new thread and fills the reply (a status and
+ * a JSON body; reply_error shapes OpenAI's error object); then, on the worker's loop, the reply is sent unless the
+ * client went away meanwhile (its connection's close is watched), and free_arg(arg) is called either way. Returns -1
+ * (nothing taken, nothing called) when the thread cannot start: the caller answers 503 itself. */
+#ifndef HG_GATEWAY_OFFLOAD_H
+#define HG_GATEWAY_OFFLOAD_H
+
+#include "gateway.h"
+
+typedef struct reply {
+  int status;
+  json_t *body;
+} reply;
+
+void reply_json(reply *r, int status, json_t *body);
+void reply_error(reply *r, int status, const char *type, const char *message, const char *code);
+
+typedef void (*offload_work)(void *arg, reply *out);
+int offload(worker *w, struct evhttp_request *req, offload_work work, void *arg, void (*free_arg)(void *));
+
+#endif
