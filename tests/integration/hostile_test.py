@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HEGUI, UPSTREAM = sys.argv[1], sys.argv[2]
@@ -258,6 +259,42 @@ def names_and_standing(port, data, admin, reviewer):
     check(st == 200, "another person can: %s %s" % (st, j))
 
 
+def upload_off_loop(data, uport):
+    # a configuration whose lexicon is large is loaded off the event loop: on a gateway of one worker, /healthz is
+    # answered while the policy upload compiles its 100,000-entry lexicon. The upload is a small body (the YAML
+    # names the lexicon file), so that the time between sending it and its answer is the compile, and what is
+    # counted is an ordering (answers that came back in that window), not a duration.
+    cfg = os.path.join(TMP, "one-worker.yaml")
+    base = "data_dir: %s\nworkers: 1\nupstream:\n  url: http://127.0.0.1:%d\n" % (data, uport)
+    with open(cfg, "w") as f:
+        f.write(base)
+    big = os.path.join(TMP, "big-lexicon.tsv")
+    with open(big, "w") as f:
+        f.write("".join("词条%07d\tA1h\t3\tblock\tfolded,noise\n" % i for i in range(100000)))
+    admin = keys_create(data, "ollie", "admin")
+    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
+    try:
+        done = {}
+
+        def upload():
+            done["r"] = request(port, "PUT", "/admin/policy", raw=(base + "lexicon: %s\n" % big).encode(), key=admin,
+                                content_type="text/yaml")[0]
+
+        t = threading.Thread(target=upload)
+        t.start()
+        during = 0
+        while "r" not in done and t.is_alive():  # /healthz until the upload has answered
+            st, _ = request(port, "GET", "/healthz")
+            during += st == 200 and "r" not in done
+        t.join(120)
+        # compiled on the loop, at most the one /healthz already waiting could come back before the upload's answer
+        check(done.get("r") == 200 and during >= 5,
+              "a policy with a 100,000-entry lexicon is loaded off the loop: %d /healthz answered meanwhile (%s)"
+              % (during, done.get("r")))
+    finally:
+        gw.kill()
+
+
 def lexicon_paths(port, data, admin, cfg):
     # a lexicon path that is not a regular file, or names an empty one, is refused at once (422), the running
     # configuration stays, and the gateway keeps answering
@@ -313,6 +350,7 @@ def main():
         pauses(port, user, data)
     finally:
         gw.kill()
+    upload_off_loop(data, uport)
     # a second gateway whose idle timeout (1.5 s) is shorter than the upstream's __pause__ (2.5 s)
     cfg2 = os.path.join(TMP, "idle.yaml")
     with open(cfg2, "w") as f:
