@@ -401,6 +401,9 @@ static hg_status sqlite_open(const char *path, hg_store_conn **out, hg_error *er
     st = pragma(c, "PRAGMA journal_mode=WAL", in_memory ? "memory" : "wal", err);
     if (!st) st = pragma(c, "PRAGMA synchronous=FULL", NULL, err);
     if (!st) st = pragma(c, "PRAGMA foreign_keys=ON", NULL, err);
+    /* what a deletion or a purge removes is overwritten with zeros, also on pages that go to the freelist: a deleted
+     * user's text must not stay readable in the file (the WAL is truncated after such a change: sqlite_scrub) */
+    if (!st) st = pragma(c, "PRAGMA secure_delete=ON", "1", err);
     if (!st) st = migrate(c, err);
     if (st && err && !strstr(err->message, path)) {
       /* name the file: "file is not a database" alone does not say which */
@@ -974,6 +977,23 @@ static hg_status sqlite_user_delete(hg_store_conn *c, int64_t user_id, int64_t c
   return HG_OK;
 }
 
+/* The write-ahead log still holds the pages as they were before a deletion: checkpoint it into the database (where
+ * secure_delete zeroed the content) and truncate it. A reader in the middle of a query keeps the checkpoint from
+ * finishing: it is tried again for up to two seconds. */
+static hg_status sqlite_scrub(hg_store_conn *c, hg_error *err) {
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int log = -1, done_frames = -1;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done_frames);
+    if (rc == SQLITE_OK) return HG_OK;
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return db_fail(c, err, "truncating the write-ahead log");
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return hg_fail(err, HG_ERR_STORE, 0, 0,
+                 "store: the deletion is committed, but readers kept the write-ahead log from being truncated for 2 "
+                 "s; its old pages are still on disk until the next checkpoint (retry the operation)");
+}
+
 static void bind_erase_filter(sqlite3_stmt *s, const char *actor, int64_t before_ms) {
   bind_text_or_null(s, 1, actor);
   sqlite3_bind_int64(s, 2, before_ms);
@@ -1171,6 +1191,7 @@ const hg_store_backend hg_store_sqlite = {
     .audit_about = sqlite_audit_about,
     .user_delete = sqlite_user_delete,
     .audit_erase_text = sqlite_audit_erase_text,
+    .scrub = sqlite_scrub,
     .takedown_delete_expired = sqlite_takedown_delete_expired,
     .strike_delete_before = sqlite_strike_delete_before,
     .key_list = sqlite_key_list,

@@ -1698,6 +1698,7 @@ hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *ps
   }
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
+  if (!st && b->scrub) st = b->scrub(store->conn, err); /* nothing of what was deleted stays readable on disk */
   pthread_mutex_unlock(&store->lock);
   return st;
 }
@@ -1749,6 +1750,7 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
   }
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
+  if (!st && b->scrub) st = b->scrub(store->conn, err);
   pthread_mutex_unlock(&store->lock);
   if (!st) {
     c.receipt_seq = receipt.seq;

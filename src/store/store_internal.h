@@ -181,6 +181,10 @@ typedef struct hg_store_backend {
   /* Sets text and contact to NULL on finished complaints (upheld, rejected, closed) last moved before before_ms;
    * *erased counts the tickets changed. */
   hg_status (*complaint_erase_text)(hg_store_conn *conn, int64_t before_ms, int64_t *erased, hg_error *err);
+  /* After a deletion or a purge has committed: leaves nothing of the deleted content readable in any file the
+   * backend keeps (SQLite: deleted cells and freed pages are zeroed by secure_delete, and the write-ahead log, which
+   * still holds the old pages, is checkpointed into the database and truncated). */
+  hg_status (*scrub)(hg_store_conn *conn, hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

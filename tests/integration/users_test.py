@@ -203,6 +203,17 @@ def answer_has_reminder(text, minutes):
     return text.startswith("（提示：您已连续使用%d分钟" % minutes)
 
 
+def files_holding(data, text):
+    """The files under the data directory whose bytes contain text (UTF-8): the database, its -wal and -shm."""
+    needle, found = text.encode(), []
+    for root, _, names in os.walk(data):
+        for n in names:
+            with open(os.path.join(root, n), "rb") as f:
+                if needle in f.read():
+                    found.append(n)
+    return found
+
+
 def subject_requests(port, keys, data):
     # correction (by a reviewer, on the user's request): verified again, and a receipt in the chain
     s, j = request(port, "POST", "/admin/users/alice/identity",
@@ -219,6 +230,11 @@ def subject_requests(port, keys, data):
     s, j = request(port, "GET", "/admin/users", key=keys["otto"])
     check(s == 200 and any(u["user"] == "alice" and u["realname"] == "verified" for u in j["users"]),
           "the user list shows real-name status: %s" % str(j)[:200])
+    # a name typed in a prompt (not detected: person_name is off by default) is in the record's text, on disk
+    marker = "我叫欧阳锦绣QZX7"
+    s, j = chat(port, keys["alice"], "你好，" + marker)
+    check(s == 200, "a prompt with the user's own name: %s" % s)
+    check(files_holding(data, marker), "before deletion the typed name is on disk (the check below can fail)")
     s, j = request(port, "DELETE", "/admin/users/alice", key=keys["rita"])
     check(s == 403, "only an admin deletes a data subject")
     s, j = request(port, "DELETE", "/admin/users/alice", key=keys["ada"])
@@ -228,6 +244,8 @@ def subject_requests(port, keys, data):
     export = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
     check("alice" not in export and ALICE_ID not in export and ALICE_NAME not in export,
           "after deletion no record names the user")
+    left = files_holding(data, marker)
+    check(not left, "after deletion no file of the data directory holds the typed name (WAL, freed pages): %s" % left)
     routes = [json.loads(l)["route"] for l in export.splitlines()]
     for r in ("identity/submit", "identity/verify", "dsar/correct", "dsar/delete", "admin/minor"):
         check(r in routes, "the chain has a %s record" % r)
