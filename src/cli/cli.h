@@ -24,6 +24,14 @@ unsigned cli_parse_modes(const char *s);
  * non-zero fn result and reports a read error. Returns 0 or -1. */
 int cli_pump(FILE *in, const char *text, const char *name, int (*fn)(void *ctx, const char *buf, size_t n), void *ctx);
 
+/* Records a change the command line made to the store in the audit chain, as the admin API records its own: actor
+ * "cli:" and the operating-system user, the route ("cli/key-create"), the verdict and a JSON object of details.
+ * Returns 0, or -1 after printing why (the change itself is already made: the caller says so). */
+/* The pseudonym the gateway records a user under (DIR/pseudonym.key, docs/store.md) in out (32 hex digits + NUL).
+ * -1 when the key cannot be read (printed unless quiet). */
+int cli_pseudonym(const char *dir, const char *user, char out[33], int quiet);
+int cli_record(hg_store *store, const char *route, const char *verdict, const char *detail_json);
+
 int cmd_check(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
 int cmd_fold(int argc, char **argv);

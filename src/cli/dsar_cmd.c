@@ -33,32 +33,6 @@ static int open_existing(const char *dir, hg_store **out) {
 }
 
 /* The gateway's pseudonym of user: 16 bytes of BLAKE2b keyed with the 32 bytes of DIR/pseudonym.key, as hex. */
-static int pseudonym_of(const char *dir, const char *user, char out[33]) {
-  char path[PATH_MAX];
-  if ((size_t)snprintf(path, sizeof path, "%s/pseudonym.key", dir) >= sizeof path)
-    return cli_error("the data directory path is too long"), -1;
-  unsigned char key[32], extra;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return cli_error("cannot read %s: %s (the gateway makes it on its first start; without it the user's audit "
-                     "records cannot be found)",
-                     path, strerror(errno)),
-           -1;
-  size_t n = fread(key, 1, sizeof key, f);
-  int longer = fread(&extra, 1, 1, f) == 1;
-  fclose(f);
-  if (n != sizeof key || longer) {
-    sodium_memzero(key, sizeof key);
-    return cli_error("%s: a pseudonym key is exactly 32 bytes", path), -1;
-  }
-  if (sodium_init() < 0) return cli_error("libsodium could not be initialised"), -1;
-  unsigned char h[16];
-  crypto_generichash(h, sizeof h, (const unsigned char *)user, strlen(user), key, sizeof key);
-  sodium_memzero(key, sizeof key);
-  sodium_bin2hex(out, 33, h, sizeof h);
-  return 0;
-}
-
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -90,7 +64,7 @@ static int dsar_run(int delete, int argc, char **argv) {
   if (parse_user_args(delete ? "delete" : "export", argc, argv, &dir, &user)) return EXIT_ERROR;
   hg_store *store;
   if (open_existing(dir, &store)) return EXIT_ERROR;
-  if (pseudonym_of(dir, user, pseudonym)) {
+  if (cli_pseudonym(dir, user, pseudonym, 0)) {
     hg_store_close(store);
     return EXIT_ERROR;
   }
@@ -102,8 +76,17 @@ static int dsar_run(int delete, int argc, char **argv) {
     st = hg_store_dsar_delete(store, user, pseudonym, wall_ms(), &receipt, &err);
   else
     st = hg_store_dsar_export(store, user, pseudonym, stdout, &err);
+  int unrecorded = 0;
+  if (!st) { /* who did it, as the admin API records admin/dsar-delete beside the store's receipt; never the name */
+    char detail[160];
+    snprintf(detail, sizeof detail, "{\"pseudonym\":\"%s\",\"receipt_seq\":%" PRId64 "}", pseudonym,
+             delete ? receipt.seq : 0);
+    unrecorded =
+        cli_record(store, delete ? "cli/dsar-delete" : "cli/dsar-export", delete ? "deleted" : "exported", detail);
+  }
   hg_store_close(store);
   if (st) return cli_error("%s", err.message), EXIT_ERROR;
+  if (unrecorded) return EXIT_ERROR;
   if (delete) printf("deleted; receipt is audit record %" PRId64 "\n", receipt.seq);
   if (fflush(stdout) || ferror(stdout)) return cli_error("cannot write the output: %s", strerror(errno)), EXIT_ERROR;
   return 0;
@@ -138,8 +121,15 @@ int cmd_purge(int argc, char **argv) {
   hg_error_clear(&err);
   hg_purge_counts c;
   hg_status st = hg_store_purge(store, wall_ms(), (int64_t)text_days * DAY_MS, 0, &c, &err);
+  int unrecorded = 0;
+  if (!st) {
+    char detail[96];
+    snprintf(detail, sizeof detail, "{\"text_days\":%ld,\"receipt_seq\":%" PRId64 "}", text_days, c.receipt_seq);
+    unrecorded = cli_record(store, "cli/purge", "purged", detail);
+  }
   hg_store_close(store);
   if (st) return cli_error("%s", err.message), EXIT_ERROR;
+  if (unrecorded) return EXIT_ERROR;
   printf("audit text erased: %" PRId64 "\n"
          "audit text kept (format 1, covered by its hash): %" PRId64 "\n"
          "expired takedowns deleted: %" PRId64 "\n"

@@ -1,8 +1,14 @@
 /* main.c — the hegui command: dispatch to subcommands, shared helpers. Each subcommand lives in its own file and
  * returns its exit status; errors go to stderr as "hegui: ..." with exit status 2. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -73,6 +79,55 @@ int cli_load_lexicon(const char *path, const hg_compile_options *opt, const hg_s
   }
   if (st) {
     cli_error("%s", err.message);
+    return -1;
+  }
+  return 0;
+}
+
+int cli_pseudonym(const char *dir, const char *user, char out[33], int quiet) {
+  char path[PATH_MAX];
+  if ((size_t)snprintf(path, sizeof path, "%s/pseudonym.key", dir) >= sizeof path)
+    return cli_error("the data directory path is too long"), -1;
+  unsigned char key[32], extra;
+  FILE *f = fopen(path, "rb");
+  if (!f && quiet) return -1;
+  if (!f)
+    return cli_error("cannot read %s: %s (the gateway makes it on its first start; without it the user's audit "
+                     "records cannot be found)",
+                     path, strerror(errno)),
+           -1;
+  size_t n = fread(key, 1, sizeof key, f);
+  int longer = fread(&extra, 1, 1, f) == 1;
+  fclose(f);
+  if (n != sizeof key || longer) {
+    sodium_memzero(key, sizeof key);
+    return cli_error("%s: a pseudonym key is exactly 32 bytes", path), -1;
+  }
+  if (sodium_init() < 0) return cli_error("libsodium could not be initialised"), -1;
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, (const unsigned char *)user, strlen(user), key, sizeof key);
+  sodium_memzero(key, sizeof key);
+  sodium_bin2hex(out, 33, h, sizeof h);
+  return 0;
+}
+
+int cli_record(hg_store *store, const char *route, const char *verdict, const char *detail_json) {
+  char actor[160];
+  struct passwd pw, *found = NULL;
+  char buf[1024];
+  if (!getpwuid_r(geteuid(), &pw, buf, sizeof buf, &found) && found)
+    snprintf(actor, sizeof actor, "cli:%.100s", found->pw_name);
+  else
+    snprintf(actor, sizeof actor, "cli:uid-%lu", (unsigned long)geteuid());
+  hg_audit_record r = {0};
+  r.actor = actor;
+  r.route = route;
+  r.verdict = verdict;
+  r.detail_json = detail_json;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_audit_append(store, &r, &err)) {
+    cli_error("the change is made, but its audit record was not written: %s", err.message);
     return -1;
   }
   return 0;

@@ -4,6 +4,7 @@
  * need an existing database, so that a mistyped --data-dir is an error and not a fresh, empty chain that "holds". */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,21 @@ static int keys_create(int argc, char **argv) {
   hg_error_clear(&err);
   int rc = 0;
   if (hg_store_key_create_ex(store, user, role, expires_ms, key, &err) ||
-      hg_store_key_lookup(store, key, strlen(key), &info, &err))
+      hg_store_key_lookup(store, key, strlen(key), &info, &err)) {
     rc = EXIT_ERROR, cli_error("%s", err.message);
+  } else {
+    /* recorded as the admin API records it (admin/key-create), with the operating-system user as the actor */
+    /* the user as the API records it, by pseudonym (never the name: a deletion must leave no record naming them);
+     * before the gateway's first start there is no pseudonym key yet, and the key id says whose key it is */
+    char who[33];
+    json_t *d = json_pack("{s:I, s:s, s:I}", "key_id", (json_int_t)info.key_id, "role", hg_role_name(role),
+                          "expires_ms", (json_int_t)info.expires_ms);
+    if (d && !cli_pseudonym(dir, user, who, 1)) json_object_set_new(d, "user", json_string(who));
+    char *detail = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(d);
+    if (!detail || cli_record(store, "cli/key-create", "created", detail)) rc = EXIT_ERROR;
+    free(detail);
+  }
   hg_store_close(store);
   if (rc) return rc;
   char expires[48] = "";
@@ -158,10 +172,14 @@ static int keys_revoke(int argc, char **argv) {
   hg_error err;
   hg_error_clear(&err);
   int rc = 0;
-  if (hg_store_key_revoke(store, id, &err))
+  if (hg_store_key_revoke(store, id, &err)) {
     rc = EXIT_ERROR, cli_error("%s", err.message);
-  else
+  } else {
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"key_id\":%ld}", id);
     printf("revoked key %ld\n", id);
+    if (cli_record(store, "cli/key-revoke", "revoked", detail)) rc = EXIT_ERROR;
+  }
   hg_store_close(store);
   return rc;
 }

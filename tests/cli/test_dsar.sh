@@ -76,6 +76,10 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
     f.write("COMMIT;\n")
 PY
 read -r PA PB <"$T/pseudonyms"
+# the chain below is written from seq 1; the records `keys create` made (cli/key-create) are removed first
+[ "$(sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM audit WHERE route = 'cli/key-create' AND actor = 'cli:$(id -un)'")" -ge 2 ] \
+  && ok || bad "keys create left its records"
+sqlite3 "$D/hegui.db" "DELETE FROM audit"
 sqlite3 "$D/hegui.db" <"$T/insert.sql" && ok || bad "inserting the Python chain"
 expect_rc 0 "verify the Python format-2 chain" "$HEGUI" audit verify --data-dir "$D"
 [ "$(cat "$T/out")" = "audit chain holds: 6 records" ] && ok || bad "verify: $(cat "$T/out")"
@@ -96,26 +100,33 @@ PY
 
 # delete
 expect_rc 0 "delete" "$HEGUI" dsar delete --data-dir "$D" --user alice
-[ "$(cat "$T/out")" = "deleted; receipt is audit record 7" ] && ok || bad "delete output: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "deleted; receipt is audit record 8" ] && ok || bad "delete output: $(cat "$T/out")"
 expect_rc 0 "verify after delete" "$HEGUI" audit verify --data-dir "$D"
-[ "$(cat "$T/out")" = "audit chain holds: 7 records" ] && ok || bad "verify after delete: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "audit chain holds: 9 records" ] && ok || bad "verify after delete: $(cat "$T/out")"
+[ "$(sqlite3 "$D/hegui.db" "SELECT actor || ' ' || route || ' ' || detail_json FROM audit WHERE seq = 9")" = \
+  "cli:$(id -un) cli/dsar-delete {\"pseudonym\":\"$PA\",\"receipt_seq\":8}" ] && ok \
+  || bad "the deletion is recorded with its operator: $(sqlite3 "$D/hegui.db" "SELECT * FROM audit WHERE seq = 9")"
 sqlite3 "$D/hegui.db" .dump >"$T/dump"
 ! grep -q alice "$T/dump" && ok || bad "the dump still names alice: $(grep alice "$T/dump" | head -3)"
 [ "$(sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM audit WHERE actor = '$PA' AND text IS NULL")" = 3 ] && ok \
   || bad "alice's text not erased"
-[ "$(sqlite3 "$D/hegui.db" "SELECT actor || ' ' || route FROM audit WHERE seq = 7")" = "system:dsar dsar/delete" ] \
-  && ok || bad "receipt: $(sqlite3 "$D/hegui.db" "SELECT * FROM audit WHERE seq = 7")"
+[ "$(sqlite3 "$D/hegui.db" "SELECT actor || ' ' || route FROM audit WHERE seq = 7")" = "cli:$(id -un) cli/dsar-export" ] \
+  && ok || bad "the export is recorded with its operator"
+[ "$(sqlite3 "$D/hegui.db" "SELECT actor || ' ' || route FROM audit WHERE seq = 8")" = "system:dsar dsar/delete" ] \
+  && ok || bad "receipt: $(sqlite3 "$D/hegui.db" "SELECT * FROM audit WHERE seq = 8")"
 [ "$(sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM api_keys")" = 1 ] && ok || bad "bob's key should stay"
 
 # purge
 expect_rc 2 "purge bad --text-days" "$HEGUI" purge --data-dir "$D" --text-days x
 expect_rc 0 "purge" "$HEGUI" purge --data-dir "$D"
 grep -q "^audit text erased: 1$" "$T/out" && ok || bad "purge counts: $(cat "$T/out")"
-grep -q "^receipt is audit record 8$" "$T/out" && ok || bad "purge receipt: $(cat "$T/out")"
+grep -q "^receipt is audit record 10$" "$T/out" && ok || bad "purge receipt: $(cat "$T/out")"
 [ "$(sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM audit WHERE text IS NOT NULL")" = 2 ] && ok \
   || bad "recent text should stay: $(sqlite3 "$D/hegui.db" "SELECT seq, text FROM audit")"
 expect_rc 0 "verify after purge" "$HEGUI" audit verify --data-dir "$D"
-[ "$(cat "$T/out")" = "audit chain holds: 8 records" ] && ok || bad "verify after purge: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "audit chain holds: 11 records" ] && ok || bad "verify after purge: $(cat "$T/out")"
+[ "$(sqlite3 "$D/hegui.db" "SELECT actor || ' ' || route FROM audit WHERE seq = 11")" = "cli:$(id -un) cli/purge" ] && ok \
+  || bad "the purge is recorded with its operator"
 expect_rc 0 "audit export after purge" "$HEGUI" audit export --data-dir "$D"
 python3 - "$T/out" <<'PY' && ok || bad "export after purge: $(head -c 600 "$T/out")"
 import hashlib, json, sys

@@ -43,6 +43,16 @@ grep -qF -- "${key2#hg-}" "$D/hegui.db" && bad "the key itself is in the databas
 id2=$(sqlite3 "$D/hegui.db" "SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.name = 'bob'")
 expect_rc 0 "revoke" "$HEGUI" keys revoke --data-dir "$D" --id "$id2"
 [ "$(sqlite3 "$D/hegui.db" "SELECT revoked FROM api_keys WHERE id = $id2")" = 1 ] && ok || bad "revoked flag"
+# changes made on the command line are in the audit chain like the API's, the OS user as the actor
+me=$(id -un)
+[ "$(sqlite3 "$D/hegui.db" "SELECT COUNT(*) FROM audit WHERE actor = 'cli:$me' AND route = 'cli/key-create' AND verdict = 'created'")" = 2 ] \
+  && ok || bad "keys create leaves a cli/key-create record: $(sqlite3 "$D/hegui.db" "SELECT actor, route FROM audit")"
+sqlite3 "$D/hegui.db" "SELECT detail_json FROM audit WHERE route = 'cli/key-create'" | grep -q '"key_id":2,"role":"user"' \
+  && ok || bad "the record has the key's id and role"
+sqlite3 "$D/hegui.db" "SELECT detail_json FROM audit" | grep -q 'bob' && bad "a record names the user (not a pseudonym)" || ok
+[ "$(sqlite3 "$D/hegui.db" "SELECT detail_json FROM audit WHERE actor = 'cli:$me' AND route = 'cli/key-revoke'")" = "{\"key_id\":$id2}" ] \
+  && ok || bad "keys revoke leaves a cli/key-revoke record"
+grep -qF -- "${key2#hg-}" "$D/hegui.db" && bad "the key itself is in the chain" || ok
 expect_rc 2 "revoke an unknown id" "$HEGUI" keys revoke --data-dir "$D" --id 999
 grep -q "999" "$T/err" && ok || bad "unknown id message: $(cat "$T/err")"
 expect_rc 2 "revoke without --id" "$HEGUI" keys revoke --data-dir "$D"
@@ -95,7 +105,9 @@ expect_rc 2 "list a missing store" "$HEGUI" keys list --data-dir "$T/none"
 expect_rc 2 "list an unknown argument" "$HEGUI" keys list --data-dir "$D" --role admin
 expect_rc 2 "list --user without a name" "$HEGUI" keys list --data-dir "$D" --user
 
-# audit: an empty chain holds; a missing store is an error and is not created
+# audit: an empty chain holds; a missing store is an error and is not created. The chain cases below write their
+# own records from seq 1: the records the key commands made (checked above) are removed first.
+sqlite3 "$D/hegui.db" "DELETE FROM audit"
 expect_rc 0 "verify empty" "$HEGUI" audit verify --data-dir "$D"
 [ "$(cat "$T/out")" = "audit chain holds: 0 records" ] && ok || bad "empty verify: $(cat "$T/out")"
 expect_rc 2 "verify a missing store" "$HEGUI" audit verify --data-dir "$T/none"
