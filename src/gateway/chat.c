@@ -1504,6 +1504,32 @@ static void name_members(json_t *log, size_t from, const prompt_text *pt) {
 /* The prompt's one way through moderation: the strings of the request that the policy selects (prompt.c), joined
  * as the model reads them, go through moderate_input as one text; its edits go back onto the strings they fall in.
  * The record keeps the joined text as it leaves. Returns -1 when the prompt is blocked. */
+/* A refused prompt's text is kept in its record as the retention rules keep every other text (audit.retain_text:
+ * redacted = personal data replaced by the request's placeholders, full, or none), so that a reviewer hearing an
+ * appeal sees what was written. */
+static void blocked_input_text(chat_req *c, const prompt_text *pt) {
+  if (c->cfg->retain_text == HG_RETAIN_NONE || !pt->joined) return;
+  char *kept = NULL;
+  size_t kl = 0;
+  if (c->cfg->retain_text == HG_RETAIN_FULL) {
+    kept = strndup(pt->joined, pt->joined_len);
+    kl = pt->joined_len;
+  } else {
+    hg_pii_options detect;
+    hg_pii_options_init(&detect);
+    detect.types = c->cfg->pii_types;
+    hg_redact_options ro;
+    hg_redact_options_init(&ro);
+    ro.op = HG_REDACT_PLACEHOLDER;
+    size_t count;
+    if (hg_pii_redact(&detect, &ro, c->vault, pt->joined, pt->joined_len, &kept, &kl, &count, NULL)) kept = NULL;
+  }
+  if (!kept) return; /* out of memory: the record goes without the text rather than with it unredacted */
+  free(c->input_text);
+  c->input_text = strndup(kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
+  free(kept);
+}
+
 static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
   if (prompt_join(pt, c->cfg->input_roles, c->cfg->input_max_turns)) return -1; /* unread text does not leave */
   size_t hits_from = json_array_size(c->input_hits), pii_from = json_array_size(c->input_pii);
@@ -1519,7 +1545,10 @@ static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
       *changed = 1;
   }
   free(edits);
-  if (r) return -1;
+  if (r) {
+    blocked_input_text(c, pt);
+    return -1;
+  }
   size_t keep = utf8_prefix_len(pt->joined, pt->joined_len, MAX_AUDIT_TEXT);
   free(c->input_text);
   c->input_text = strndup(pt->joined, keep);

@@ -101,6 +101,14 @@ def cases(port, key, admin, data, cfg):
     check(rec["verdict"] == "block" and detail.get("block_category") == "A4b" and rule_hits and
           rule_hits[0]["entry"] == "qq", "the record names the rule and its risk code: %s" % detail)
 
+    # a refused prompt keeps its text in the record (personal data as placeholders, audit.retain_text: redacted),
+    # so that a reviewer hearing an appeal sees what was written
+    s, j = ask(port, key, "有人在卖冰毒，电话13812345678")
+    rec = records(data)[-1]
+    kept = json.loads(rec["text"] or "{}").get("input", "")
+    check(rec["verdict"] == "block" and "有人在卖冰毒" in kept and "<PHONE_1>" in kept and "13812345678" not in kept,
+          "a blocked prompt's text is kept, personal data replaced: %r" % kept)
+
     # a redact rule and a redact entry: masked before the model sees them
     s, j = ask(port, key, "请查工单123456，内部代号是X")
     sent = seen()[-1]["messages"][0]["content"]
