@@ -370,6 +370,10 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                err.message, NULL);
     return;
   }
+  /* the intake is in the chain like every other step of the ticket (not its text or contact: personal data) */
+  audit_event(gw, "public", "complaints/intake", "received",
+              json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", type, "due_ms", (json_int_t)due,
+                        "produce_id_given", pid != NULL));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
   metrics_request(&gw->metrics, R_ADMIN, 201, now_seconds() - t0);

@@ -115,6 +115,10 @@ def complaints(gw, port, serve, user, reviewer, auditor, data):
                    {"type": "prohibited_content", "produce_id": produce_id, "contact": "reader@example.com"})
     check(s == 201 and j["status"] == "received", "complaint taken in without a key: %s %s" % (s, j))
     ticket = j.get("id")
+    intake = [r for r in hgtest.records(HEGUI, data) if r["route"] == "complaints/intake"]
+    check(intake and json.loads(intake[-1]["detail_json"]).get("complaint_id") == ticket and
+          intake[-1]["actor"] == "public" and "reader@example.com" not in intake[-1]["detail_json"],
+          "the public intake is in the chain (the ticket, not the contact): %s" % intake[-1:])
     # acknowledged means durable: kill -9 right after the 2xx, restart, the ticket is there
     s, j2 = request(port, "POST", "/compliance/complaints", {"type": "privacy", "text": "我的电话被公开了", "contact": "x"})
     gw.send_signal(signal.SIGKILL)
