@@ -364,7 +364,8 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
   hg_error err;
   /* the ticket is on disk before the 2xx goes out: an acknowledged complaint is never lost */
   hg_status st = hg_store_complaint_add(gw->store, type, pid, text, contact, now, due, &id, &err);
-  json_decref(body);
+  int has_pid = pid != NULL;
+  json_decref(body); /* type, pid, text and contact point into it */
   if (st) {
     send_error(req, st == HG_ERR_INVALID ? 400 : 503, st == HG_ERR_INVALID ? "invalid_request_error" : "server_error",
                err.message, NULL);
@@ -372,8 +373,8 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
   }
   /* the intake is in the chain like every other step of the ticket (not its text or contact: personal data) */
   audit_event(gw, "public", "complaints/intake", "received",
-              json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", type, "due_ms", (json_int_t)due,
-                        "produce_id_given", pid != NULL));
+              json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", complaint_types[ti], "due_ms",
+                        (json_int_t)due, "produce_id_given", has_pid));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
   metrics_request(&gw->metrics, R_ADMIN, 201, now_seconds() - t0);

@@ -58,8 +58,9 @@ def main():
             t.join()
         check(len(results) == 120 and all(s == 200 for s in results), "120 requests answered: %s" % set(results))
         s, j = request(port, "GET", "/admin/audit/verify", key=auditor)
-        check(s == 200 and j["holds"] is True and j["records"] == 120,
-              "verify over the API sees every answered request (flushed): %s" % j)
+        cli = sum(1 for r in export(data) if r["route"].startswith("cli/"))  # keys create's own records
+        check(s == 200 and j["holds"] is True and j["records"] == 120 + cli,
+              "verify over the API sees every answered request (flushed): %s, %d made by the CLI" % (j, cli))
         # the strike ladder still acts at once on blocked prompts (their records are written by the worker)
         codes = [chat(port, keys["mal"], "哪里买冰毒 %d" % i)[0] for i in range(3)]
         s, j = chat(port, keys["mal"], "你好")
