@@ -158,6 +158,29 @@ static void identity_record(gateway *gw, const char *actor, const char *route, c
   audit_event(gw, actor, route, verdict, json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL));
 }
 
+/* Article 10: a change from minor to adult is never self-service. A verified identity that would end minors mode
+ * (the user is a minor now by the explicit flag's absence and an age not reached, and the new identity's age is
+ * reached) keeps the stricter age until a reviewer approves the change (POST /admin/users/{name}/adult): a minor
+ * could otherwise submit an adult's real identity, have it verified, and be served in closed hours. */
+#define ADULT_WAITS_NOTE "verified; the change from minor to adult waits for a reviewer (POST /admin/users/NAME/adult)"
+
+static int minor_at(const hg_user_identity *id, int64_t now) {
+  return id->minor || (id->adult_from_ms && now < id->adult_from_ms);
+}
+
+/* The age a verification applies: the new identity's, unless that would end minors mode (then the old one stays
+ * and the note says a reviewer must approve). Returns 1 when the change waits for a reviewer. */
+static int apply_verified_age(hg_user_identity *id, int64_t prev_adult_from_ms, int was_minor,
+                              int64_t new_adult_from_ms, int64_t now) {
+  if (was_minor && (!new_adult_from_ms || new_adult_from_ms <= now)) {
+    id->adult_from_ms = prev_adult_from_ms > new_adult_from_ms ? prev_adult_from_ms : new_adult_from_ms;
+    copy_text(id->note, sizeof id->note, ADULT_WAITS_NOTE);
+    return 1;
+  }
+  id->adult_from_ms = new_adult_from_ms;
+  return 0;
+}
+
 #define VERIFY_MAX 32 /* verifications in flight at once, all users together, one per user; more get 429 */
 
 /* The users with a verification in flight (gw->verifying counts them): one user resubmitting cannot take every
@@ -198,6 +221,7 @@ typedef struct verify_job {
   char user[128];
   hg_identity_fields fields;
   int64_t adult_from_ms; /* what the submitted ID number says: in force once verified */
+  int was_minor;         /* the user was a minor when the identity was submitted */
   char sealed[HG_IDENTITY_SEALED_MAX];
   hg_idv_config idv;
 } verify_job;
@@ -230,16 +254,20 @@ static void *verify_main(void *arg) {
     id.status = res == HG_IDV_VERIFIED   ? HG_REALNAME_VERIFIED
                 : res == HG_IDV_REJECTED ? HG_REALNAME_REJECTED
                                          : HG_REALNAME_PENDING;
-    if (res == HG_IDV_VERIFIED) id.adult_from_ms = j->adult_from_ms; /* until now the stricter of old and new */
     copy_text(id.note, sizeof id.note, reason[0] ? reason : "no answer from the provider");
-    if (hg_store_identity_put_if(gw->store, j->user, &read, &id, now_ms(), &err))
+    int waits = res == HG_IDV_VERIFIED && apply_verified_age(&id, read.adult_from_ms, j->was_minor, j->adult_from_ms,
+                                                             now_ms()); /* until now the stricter of old and new */
+    if (hg_store_identity_put_if(gw->store, j->user, &read, &id, now_ms(), &err)) {
       fprintf(stderr, "hegui: identity decision not stored: %s\n", err.message);
-    else
+    } else {
       identity_record(gw, "system:identity", "identity/verify",
                       res == HG_IDV_VERIFIED   ? "verified"
                       : res == HG_IDV_REJECTED ? "rejected"
                                                : "undecided",
                       j->user, reason);
+      if (waits)
+        identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", j->user, ADULT_WAITS_NOTE);
+    }
   }
   verify_slot_release(gw, j->user);
   sodium_memzero(j, sizeof *j);
@@ -336,6 +364,7 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
       snprintf(j->user, sizeof j->user, "%s", user);
       j->fields = f;
       j->adult_from_ms = adult;
+      j->was_minor = minor_at(&prev, now);
       memcpy(j->sealed, id.sealed, sizeof j->sealed);
       j->idv = cfg->idv;
       unsigned t_ms = j->idv.timeout_ms;
@@ -592,12 +621,14 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       hg_user_identity expect = id;
       id.status = to;
       copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
-      if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on */
+      int waits = 0;
+      if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on, unless it ends minors
+                                           mode: that waits for the adult approval */
         hg_identity_fields f;
-        int64_t adult = 0;
+        int64_t adult = 0, now = now_ms();
         if (!hg_identity_unseal(gw->identity_key, id.sealed, &f, &err) &&
-            !hg_identity_check(&f, today_yyyymmdd(now_ms(), live_cfg(gw)->utc_offset_minutes), &adult, &err))
-          id.adult_from_ms = adult;
+            !hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err))
+          waits = apply_verified_age(&id, expect.adult_from_ms, minor_at(&expect, now), adult, now);
         sodium_memzero(&f, sizeof f);
       }
       st = hg_store_identity_put_if(gw->store, user, &expect, &id, now_ms(), &err);
@@ -608,7 +639,48 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
         send_error(req, 503, "server_error", err.message, NULL);
       } else {
         admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
-        send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "status", s));
+        if (waits) identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", user, ADULT_WAITS_NOTE);
+        send_json(req, 200, json_pack("{s:s, s:s, s:b}", "user", user, "status", s, "adult_change_waits", waits));
+      }
+    }
+  } else if (!strcmp(action, "adult")) {
+    /* a reviewer approves (or refuses) a verified identity's end of minors mode, having looked at the evidence: the
+     * export's identity, the chain's submissions and corrections (identity/submit, dsar/correct), the phone */
+    static const char *const allowed[] = {"approve", "note", NULL};
+    json_t *ap = json_object_get(body, "approve");
+    json_t *note_v = json_object_get(body, "note");
+    const char *note = json_string_value(note_v);
+    hg_user_identity id;
+    hg_status st;
+    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
+    } else if (!json_is_boolean(ap) || !note || !*note) {
+      send_error_param(req, 400, "invalid_request_error",
+                       "approve (true or false) and a note saying what was checked are required", "approve", NULL);
+    } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
+      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
+                 st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error", err.message, NULL);
+    } else if (id.status != HG_REALNAME_VERIFIED || strcmp(id.note, ADULT_WAITS_NOTE)) {
+      send_error(req, 409, "invalid_request_error", "no change from minor to adult waits for this user", NULL);
+    } else {
+      hg_user_identity expect = id;
+      int64_t adult = 0, now = now_ms();
+      hg_identity_fields f;
+      st = hg_identity_unseal(gw->identity_key, id.sealed, &f, &err);
+      if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err);
+      sodium_memzero(&f, sizeof f);
+      if (!st && json_is_true(ap)) id.adult_from_ms = adult;
+      copy_text(id.note, sizeof id.note, note);
+      if (!st) st = hg_store_identity_put_if(gw->store, user, &expect, &id, now, &err);
+      if (st) {
+        send_error(req, st == HG_ERR_CONFLICT ? 409 : 503,
+                   st == HG_ERR_CONFLICT ? "invalid_request_error" : "server_error",
+                   st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : err.message, NULL);
+      } else {
+        admin_record(gw, key, "admin/minor-to-adult", json_is_true(ap) ? "approved" : "refused",
+                     json_pack("{s:s, s:s}", "user", who, "note", note));
+        send_json(
+            req, 200,
+            json_pack("{s:s, s:b, s:b}", "user", user, "approved", json_is_true(ap), "minor", minor_at(&id, now)));
       }
     }
   } else if (!strcmp(action, "minor")) {

@@ -87,7 +87,7 @@ def main():
         minors(port, keys)
         subject_requests(port, keys, data)
         key_admin(port, keys)
-        policy_and_lexicon(port, keys, cfg, base_cfg)
+        policy_and_lexicon(port, keys, cfg, base_cfg, data)
         audit(port, keys, data)
         metrics(port)
     finally:
@@ -279,7 +279,7 @@ def key_admin(port, keys):
     check(s == 404, "revoking an unknown key is a 404")
 
 
-def policy_and_lexicon(port, keys, cfg, base_cfg):
+def policy_and_lexicon(port, keys, cfg, base_cfg, data):
     new_cfg = base_cfg + "  reminder: \"（休息一下：已连续使用%d分钟）\"\n" + \
         "policy_refusal_placeholder: 1\n"
     s, j = request(port, "PUT", "/admin/policy", raw=new_cfg.encode(), key=keys["ada"], content_type="text/yaml")
@@ -327,6 +327,34 @@ def policy_and_lexicon(port, keys, cfg, base_cfg):
     set_clock(T0 + 3 * 86400000 + 60 * MIN)  # 11:00 the next day; the kid's real identity again
     request(port, "POST", "/compliance/identity", {"name": "小明", "id_number": KID_ID}, keys["kid"])
     check(wait_status(port, keys["kid"], "verified").get("minor") is True, "the kid is verified again as a minor")
+    # Article 10: a minor who submits another person's real adult identity is verified, but stays a minor until a
+    # reviewer approves the change (today's code served the kid in closed hours once the provider said verified)
+    set_clock(T0 + 3 * 86400000 + 13 * 60 * MIN)  # 23:00
+    s, j = request(port, "POST", "/compliance/identity", {"name": "王五", "id_number": BOB_ID}, keys["kid"])
+    check(s == 202, "the minor submits a real adult identity the provider knows: %s %s" % (s, j))
+    j = wait_status(port, keys["kid"], "verified")
+    check(j.get("minor") is True, "verified, and still a minor: %s" % j)
+    s, j = chat(port, keys["kid"], "你好")
+    check(s == 403 and j["error"]["code"] == "minors_closed_hours", "the change waits: still refused at 23:00: %s" % j)
+    s, j = request(port, "POST", "/admin/users/kid/adult", {"approve": True, "note": "x"}, keys["otto"])
+    check(s == 403, "an auditor cannot approve the change: %s" % s)
+    s, j = request(port, "POST", "/admin/users/kid/adult", {"approve": True}, keys["rita"])
+    check(s == 400, "an approval says what was checked (note): %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/users/kid/adult",
+                   {"approve": True, "note": "guardian called; face check by the provider passed"}, keys["rita"])
+    check(s == 200 and j["approved"] is True and j["minor"] is False, "a reviewer approves the change: %s %s" % (s, j))
+    s, j = chat(port, keys["kid"], "你好")
+    check(s == 200, "approved: served at 23:00: %s" % s)
+    s, j = request(port, "POST", "/admin/users/kid/adult", {"approve": True, "note": "again"}, keys["rita"])
+    check(s == 409, "nothing waits any more: %s %s" % (s, j))
+    out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
+    routes = [json.loads(line)["route"] for line in out.split("\n") if line.strip()]
+    check("identity/minor-to-adult" in routes and "admin/minor-to-adult" in routes,
+          "the wait and the approval are in the chain")
+    # the kid's own identity again (a change towards minors mode applies at once)
+    request(port, "POST", "/compliance/identity", {"name": "小明", "id_number": KID_ID}, keys["kid"])
+    check(wait_status(port, keys["kid"], "verified").get("minor") is True, "the kid's own identity: a minor again")
+    set_clock(T0 + 3 * 86400000 + 60 * MIN)  # 11:00
     s, j = request(port, "POST", "/admin/users/typo-nobody/minor", {"minor": True}, keys["rita"])
     check(s == 404, "the minor flag on an unknown user is a 404, nobody is created: %s %s" % (s, j))
     # lexicon
