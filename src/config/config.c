@@ -809,37 +809,49 @@ static hg_status fraction_value(walk *w, const node *n, const char *path, float 
   return HG_OK;
 }
 
-/* classifier.thresholds: label name or code -> a number in [0, 1]. Whether the model has the label is checked when
- * the policy is built (the model is loaded then), with the line kept here. */
-static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
-  if (is_null(n)) {
-    w->cfg->classifier_threshold_count = 0;
-    return HG_OK;
-  }
-  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as insult: 0.7, A2e: 0.6");
-  if (n->count / 2 > HG_CONFIG_MAX_THRESHOLDS)
-    return fail_at(w, n, path, "at most %d labels", HG_CONFIG_MAX_THRESHOLDS);
-  unsigned count = 0;
+/* A map of short names to values (classifier.thresholds, guard.categories): every key a scalar of 1..name_cap-1
+ * bytes without control characters, no key twice (compared without case), at most max of them; each pair handed to
+ * each() with its index. A null value is an empty map. */
+typedef hg_status (*named_pair_fn)(walk *w, const node *key, const node *value, const char *key_path, size_t index);
+
+static hg_status walk_named_map(walk *w, const node *n, const char *path, size_t max, size_t name_cap,
+                                const char *example, named_pair_fn each, unsigned *count) {
+  *count = 0;
+  if (is_null(n)) return HG_OK;
+  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as %s", example);
+  if (n->count / 2 > max) return fail_at(w, n, path, "at most %zu keys", max);
   for (size_t i = 0; i + 1 < n->count; i += 2) {
     const node *key = n->items[i], *value = n->items[i + 1];
     char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
     key_shown(key, shown);
     join_path(key_path, path, shown);
-    hg_config_threshold *t = &w->cfg->classifier_thresholds[count];
-    if (key->kind != NODE_SCALAR || !key->len || key->len >= sizeof t->label || strlen(key->text) != key->len ||
+    if (key->kind != NODE_SCALAR || !key->len || key->len >= name_cap || strlen(key->text) != key->len ||
         !no_control(key->text))
-      return fail_at(w, key, key_path, "expected a label name or code of at most %zu bytes", sizeof t->label - 1);
-    for (unsigned k = 0; k < count; k++)
-      if (!strcmp(w->cfg->classifier_thresholds[k].label, key->text))
-        return fail_at(w, key, key_path, "duplicate key (first at line %zu)", w->cfg->classifier_thresholds[k].line);
-    hg_status s = fraction_value(w, value, key_path, &t->value);
+      return fail_at(w, key, key_path, "expected a name of at most %zu bytes", name_cap - 1);
+    for (size_t k = 0; k < i; k += 2)
+      if (!strcasecmp(n->items[k]->text, key->text))
+        return fail_at(w, key, key_path, "duplicate key (first at line %zu)", n->items[k]->line);
+    hg_status s = each(w, key, value, key_path, i / 2);
     if (s) return s;
-    memcpy(t->label, key->text, key->len + 1);
-    t->line = key->line;
-    count++;
   }
-  w->cfg->classifier_threshold_count = count;
+  *count = (unsigned)(n->count / 2);
   return HG_OK;
+}
+
+/* classifier.thresholds: label name or code -> a number in [0, 1]. Whether the model has the label is checked when
+ * the policy is built (the model is loaded then), with the line kept here. */
+static hg_status threshold_pair(walk *w, const node *key, const node *value, const char *key_path, size_t index) {
+  hg_config_threshold *t = &w->cfg->classifier_thresholds[index];
+  hg_status s = fraction_value(w, value, key_path, &t->value);
+  if (s) return s;
+  memcpy(t->label, key->text, key->len + 1);
+  t->line = key->line;
+  return HG_OK;
+}
+
+static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
+  return walk_named_map(w, n, path, HG_CONFIG_MAX_THRESHOLDS, sizeof w->cfg->classifier_thresholds[0].label,
+                        "insult: 0.7, A2e: 0.6", threshold_pair, &w->cfg->classifier_threshold_count);
 }
 
 static hg_status parse_guard_format(walk *w, const node *n, const char *path) {
@@ -899,36 +911,18 @@ static const char *check_model_name(char *v) {
 }
 
 /* guard.categories: a guard's category name -> a risk code (over the format's defaults, docs/guard.md). */
-static hg_status parse_guard_categories(walk *w, const node *n, const char *path) {
-  hg_guard_config *g = &w->cfg->guard;
-  if (is_null(n)) {
-    g->category_count = 0;
-    return HG_OK;
-  }
-  if (n->kind != NODE_MAP) return fail_at(w, n, path, "expected keys such as S10: A2a, Violent: A1d");
-  if (n->count / 2 > HG_CONFIG_MAX_GUARD_CATEGORIES)
-    return fail_at(w, n, path, "at most %d categories", HG_CONFIG_MAX_GUARD_CATEGORIES);
-  unsigned count = 0;
-  for (size_t i = 0; i + 1 < n->count; i += 2) {
-    const node *key = n->items[i], *value = n->items[i + 1];
-    char shown[KEY_SHOWN_MAX + 1], key_path[PATH_MAX_LEN];
-    key_shown(key, shown);
-    join_path(key_path, path, shown);
-    struct hg_guard_category_map *m = &g->categories[count];
-    if (key->kind != NODE_SCALAR || !key->len || key->len >= sizeof m->name || strlen(key->text) != key->len ||
-        !no_control(key->text))
-      return fail_at(w, key, key_path, "expected a guard category of at most %zu bytes", sizeof m->name - 1);
-    for (unsigned k = 0; k < count; k++)
-      if (!strcasecmp(g->categories[k].name, key->text))
-        return fail_at(w, key, key_path, "duplicate key (first at line %zu)", g->categories[k].line);
-    if (value->kind != NODE_SCALAR || hg_category_parse(value->text, value->len, &m->category))
-      return fail_at(w, value, key_path, "expected a risk code (A1a-A5b, insult, spam, fraud, malware, custom)");
-    memcpy(m->name, key->text, key->len + 1);
-    m->line = key->line;
-    count++;
-  }
-  g->category_count = count;
+static hg_status guard_category_pair(walk *w, const node *key, const node *value, const char *key_path, size_t index) {
+  struct hg_guard_category_map *m = &w->cfg->guard.categories[index];
+  if (value->kind != NODE_SCALAR || hg_category_parse(value->text, value->len, &m->category))
+    return fail_at(w, value, key_path, "expected a risk code (A1a-A5b, insult, spam, fraud, malware, custom)");
+  memcpy(m->name, key->text, key->len + 1);
+  m->line = key->line;
   return HG_OK;
+}
+
+static hg_status parse_guard_categories(walk *w, const node *n, const char *path) {
+  return walk_named_map(w, n, path, HG_CONFIG_MAX_GUARD_CATEGORIES, sizeof w->cfg->guard.categories[0].name,
+                        "S10: A2a, Violent: A1d", guard_category_pair, &w->cfg->guard.category_count);
 }
 
 /* guard.policies: [{name, text}] — the principles ShieldGemma is asked about, one call each. */
