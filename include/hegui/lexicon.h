@@ -93,7 +93,7 @@ typedef enum hg_mode {
 /* Name of one mode ("exact", "folded", "noise", "collapse", "pinyin", "homophone"). */
 const char *hg_mode_name(hg_mode mode);
 
-#define HG_ENTRY_MAX_CHARS 64 /* longest entry, in code points after folding */
+#define HG_ENTRY_MAX_CHARS 256 /* longest entry, in code points after folding */
 /* A lexicon file (source or image) is a regular file of at most this many bytes; anything else is refused on open. */
 #define HG_LEXICON_MAX_FILE_BYTES (256ull << 20)
 
@@ -116,6 +116,10 @@ typedef struct hg_source_defaults {
   unsigned severity;    /* default 3 */
   hg_action action;     /* default HG_ACTION_BLOCK */
   unsigned modes;       /* default HG_MODE_FOLDED */
+  /* Added to the modes of a plain-list line (no columns) whose entry holds two or more CJK ideographs: default
+   * HG_MODE_NOISE, so that 法 轮 功 is found by a list that says 法轮功 (docs/lexicon.md has the false-positive cost);
+   * 0 when the caller chose the modes itself. Latin entries keep whole-word matching. */
+  unsigned plain_cjk_modes;
 } hg_source_defaults;
 
 void hg_source_defaults_init(hg_source_defaults *d);
@@ -129,6 +133,14 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
                                      const hg_source_defaults *defaults, hg_error *err);
 hg_status hg_lexicon_source_add_file(hg_lexicon_source *src, const char *path, const hg_source_defaults *defaults,
                                      hg_error *err);
+/* Lenient parsing (off by default): a line that cannot be an entry (too long, not UTF-8, bad columns) is skipped
+ * and counted instead of failing the whole text; the first HG_SOURCE_SKIP_MESSAGES messages (file:line: why) are
+ * kept. Running out of memory still fails. */
+#define HG_SOURCE_SKIP_MESSAGES 20
+void hg_lexicon_source_set_lenient(hg_lexicon_source *src, int lenient);
+size_t hg_lexicon_source_skipped(const hg_lexicon_source *src);
+/* The i-th kept message (i < min(skipped, HG_SOURCE_SKIP_MESSAGES)), or NULL. */
+const char *hg_lexicon_source_skip_message(const hg_lexicon_source *src, size_t i);
 hg_status hg_lexicon_source_add_entry(hg_lexicon_source *src, const hg_entry_info *entry, hg_error *err);
 size_t hg_lexicon_source_count(const hg_lexicon_source *src);
 /* Entries dropped because the same text with the same action was already present. */

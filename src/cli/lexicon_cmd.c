@@ -17,10 +17,12 @@ static int lexicon_compile(int argc, char **argv) {
   hg_source_defaults d;
   hg_source_defaults_init(&d);
   const char *paths[256];
-  int np = 0;
+  int np = 0, strict = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--max-noise")) {
+    if (!strcmp(a, "--strict")) {
+      strict = 1;
+    } else if (!strcmp(a, "--max-noise")) {
       long v = i + 1 < argc ? cli_parse_uint(argv[++i], 64) : -1;
       if (v < 0) return cli_error("--max-noise needs a number from 0 to 64"), EXIT_ERROR;
       opt.max_noise = (unsigned)v;
@@ -30,6 +32,7 @@ static int lexicon_compile(int argc, char **argv) {
     } else if (!strcmp(a, "--modes")) {
       if (++i >= argc || !(d.modes = cli_parse_modes(argv[i])))
         return cli_error("--modes needs a comma list of exact, folded, noise, collapse, pinyin, homophone"), EXIT_ERROR;
+      d.plain_cjk_modes = 0; /* the modes asked for, and nothing added to plain lines */
     } else if (a[0] == '-' && a[1]) {
       return cli_error("lexicon compile: unknown option '%s'", a), EXIT_ERROR;
     } else {
@@ -41,6 +44,9 @@ static int lexicon_compile(int argc, char **argv) {
   const char *out_path = paths[np - 1];
   hg_lexicon_source *src;
   if (hg_lexicon_source_new(&src)) return cli_error("out of memory"), EXIT_ERROR;
+  /* public lists have the odd line that cannot be an entry (the houbb list has 7 longer than 256 characters...):
+   * each is named and skipped, with a count at the end; --strict makes the first fatal */
+  hg_lexicon_source_set_lenient(src, !strict);
   hg_error err;
   hg_error_clear(&err);
   double t0 = now_s();
@@ -54,7 +60,11 @@ static int lexicon_compile(int argc, char **argv) {
   hg_lexicon *lex;
   hg_status st = hg_lexicon_compile(src, &opt, &lex, &err);
   double t2 = now_s();
-  size_t dups = hg_lexicon_source_duplicates(src);
+  size_t dups = hg_lexicon_source_duplicates(src), skipped = hg_lexicon_source_skipped(src);
+  for (size_t i = 0; i < skipped && i < HG_SOURCE_SKIP_MESSAGES; i++)
+    fprintf(stderr, "hegui: skipped %s\n", hg_lexicon_source_skip_message(src, i));
+  if (skipped > HG_SOURCE_SKIP_MESSAGES)
+    fprintf(stderr, "hegui: ... and %zu more lines skipped\n", skipped - HG_SOURCE_SKIP_MESSAGES);
   hg_lexicon_source_free(src);
   if (st) return cli_error("%s", err.message), EXIT_ERROR;
   if (hg_lexicon_save(lex, out_path, &err)) {
@@ -64,9 +74,9 @@ static int lexicon_compile(int argc, char **argv) {
   }
   hg_lexicon_stats s;
   hg_lexicon_stats_get(lex, &s);
-  printf("compiled %zu entries (%zu allowlist, %zu duplicates dropped) into %s: %zu states, %zu bytes; "
-         "parse %.3f s, compile %.3f s\n",
-         s.total + s.allow, s.allow, dups, out_path, s.states, s.image_bytes, t1 - t0, t2 - t1);
+  printf("compiled %zu entries (%zu allowlist, %zu duplicates dropped, %zu lines skipped) into %s: %zu states, %zu "
+         "bytes; parse %.3f s, compile %.3f s\n",
+         s.total + s.allow, s.allow, dups, skipped, out_path, s.states, s.image_bytes, t1 - t0, t2 - t1);
   hg_lexicon_unref(lex);
   return 0;
 }

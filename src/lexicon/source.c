@@ -104,6 +104,28 @@ void hg_source_defaults_init(hg_source_defaults *d) {
   d->severity = 3;
   d->action = HG_ACTION_BLOCK;
   d->modes = HG_MODE_FOLDED;
+  d->plain_cjk_modes = HG_MODE_NOISE;
+}
+
+void hg_lexicon_source_set_lenient(hg_lexicon_source *src, int lenient) { src->lenient = lenient != 0; }
+size_t hg_lexicon_source_skipped(const hg_lexicon_source *src) { return src->skipped; }
+const char *hg_lexicon_source_skip_message(const hg_lexicon_source *src, size_t i) {
+  return i < src->skipped && i < HG_SOURCE_SKIP_MESSAGES ? src->skip_msg[i] : NULL;
+}
+
+/* Two or more CJK ideographs (folded): an entry of Chinese words, for which a plain list adds plain_cjk_modes. */
+static int cjk_entry(const char *text, size_t len) {
+  size_t han = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    int n = hg_utf8_decode((const uint8_t *)text + i, len - i, &cp);
+    if (n <= 0) return 0;
+    i += (size_t)n;
+    uint32_t f[HG_FOLD_MAX];
+    size_t nf = hg_fold(cp, f);
+    han += nf && (hg_char_flags(f[0]) & HG_CHAR_HAN);
+  }
+  return han >= 2;
 }
 
 hg_status hg_lexicon_source_new(hg_lexicon_source **out) {
@@ -317,6 +339,10 @@ static hg_status parse_line(const char *line, size_t len, const hg_source_defaul
                      "%s:%zu: bad action '%.*s' (expected block, review, redact, log or allow)", name, lineno,
                      (int)(clen[3] > 40 ? 40 : clen[3]), col[3]);
   }
+  size_t bad_at;
+  if (ncol == 1 && d->plain_cjk_modes && !hg_utf8_validate(e->text, e->text_len, &bad_at) &&
+      cjk_entry(e->text, e->text_len))
+    e->modes |= d->plain_cjk_modes;
   if (ncol > 4 && clen[4] && parse_modes(col[4], clen[4], &e->modes))
     return hg_fail(err, HG_ERR_PARSE, lineno, 0,
                    "%s:%zu: bad modes '%.*s' (expected a comma list of exact, folded, noise, collapse, pinyin, "
@@ -346,7 +372,17 @@ hg_status hg_lexicon_source_add_text(hg_lexicon_source *src, const char *text, s
     trim(&line, &llen);
     if (!llen || line[0] == '#') continue;
     hg_entry_info e;
-    st = parse_line(line, llen, defaults, &e, name, lineno, err);
+    hg_error line_err;
+    hg_error_clear(&line_err);
+    st = parse_line(line, llen, defaults, &e, name, lineno, &line_err);
+    if (st && src->lenient && st != HG_ERR_NOMEM) { /* skipped, counted, the first messages kept */
+      if (src->skipped < HG_SOURCE_SKIP_MESSAGES)
+        snprintf(src->skip_msg[src->skipped], sizeof src->skip_msg[0], "%s", line_err.message);
+      src->skipped++;
+      st = HG_OK;
+      continue;
+    }
+    if (st && err) *err = line_err;
     if (!st && append(src, &e)) st = hg_fail(err, HG_ERR_NOMEM, lineno, 0, "out of memory");
     if (st && err && !err->offset) err->offset = (size_t)(line - text);
   }

@@ -26,6 +26,9 @@ struct hg_lexicon_source {
   size_t duplicates;
   src_slot *hash; /* open addressing over (text, action) for duplicate detection */
   size_t hash_cap;
+  int lenient; /* skip bad lines (hg_lexicon_source_set_lenient) */
+  size_t skipped;
+  char skip_msg[HG_SOURCE_SKIP_MESSAGES][sizeof(((hg_error *)0)->message)];
 };
 
 /* Reads a whole file into a malloc-ed buffer. */

@@ -36,14 +36,28 @@ printf 'HGLEXIMG' >"$T/magic.img"
 [ "$(run "$HEGUI" check --lexicon "$T/magic.img" x)" = 2 ] && ok || bad "header-only image accepted"
 [ "$(run "$HEGUI" lexicon stats "$T/half.img")" = 2 ] && ok || bad "stats on damaged image"
 
-# parse errors name file and line; nothing is written
+# parse errors name file and line: --strict writes nothing; by default the line is named, skipped and counted
 printf 'ok\n坏\tA9z\n' >"$T/badcat.tsv"
-[ "$(run "$HEGUI" lexicon compile "$T/badcat.tsv" "$T/never.img")" = 2 ] && ok || bad "bad category accepted"
+[ "$(run "$HEGUI" lexicon compile --strict "$T/badcat.tsv" "$T/never.img")" = 2 ] && ok || bad "bad category accepted"
 grep -q "badcat.tsv:2: unknown risk category 'A9z'" "$T/err" && ok || bad "category message: $(cat "$T/err")"
 [ ! -e "$T/never.img" ] && ok || bad "image written despite error"
 printf 'x\t\t\tzap\n' >"$T/badact.tsv"
-[ "$(run "$HEGUI" lexicon compile "$T/badact.tsv" "$T/never.img")" = 2 ] && ok || bad "bad action accepted"
+[ "$(run "$HEGUI" lexicon compile --strict "$T/badact.tsv" "$T/never.img")" = 2 ] && ok || bad "bad action accepted"
 grep -q "badact.tsv:1: bad action 'zap'" "$T/err" && ok || bad "action message: $(cat "$T/err")"
+[ "$(run "$HEGUI" lexicon compile "$T/badcat.tsv" "$T/some.img")" = 0 ] && ok || bad "a bad line fails the whole list"
+grep -q "skipped .*badcat.tsv:2: unknown risk category" "$T/err" && ok || bad "skip message: $(cat "$T/err")"
+grep -q "compiled 1 entries (0 allowlist, 0 duplicates dropped, 1 lines skipped)" "$T/out" && ok || bad "skip count: $(cat "$T/out")"
+# an entry of 256 characters is taken, one of 257 skipped (named)
+python3 -c 'print("长" * 256); print("长" * 257); print("短词")' >"$T/long.txt"
+[ "$(run "$HEGUI" lexicon compile "$T/long.txt" "$T/long.img")" = 0 ] && ok || bad "long entries: $(cat "$T/err")"
+grep -q "long.txt:2: entry longer than 256 characters" "$T/err" && grep -q "2 entries" "$T/out" && ok || bad "257: $(cat "$T/out" "$T/err")"
+# plain lines of two or more CJK characters catch spaced-out text; --modes folded does not add it
+printf '法轮功\nhello world\n' >"$T/plain2.txt"
+printf 'classifier: {model: none}\n' >"$T/words.yaml"  # the words alone
+[ "$(run "$HEGUI" check --policy "$T/words.yaml" --lexicon "$T/plain2.txt" "法 轮 功")" = 1 ] && grep -qP "\tnoise\t法轮功" "$T/out" && ok || bad "plain CJK noise: $(cat "$T/out")"
+[ "$(run "$HEGUI" check --policy "$T/words.yaml" --lexicon "$T/plain2.txt" "hel lo world")" = 0 ] && ok || bad "Latin entries stay whole words: $(cat "$T/out")"
+"$HEGUI" lexicon compile --modes folded "$T/plain2.txt" "$T/plain2.img" >/dev/null 2>&1
+[ "$(run "$HEGUI" check --policy "$T/words.yaml" --lexicon "$T/plain2.img" "法 轮 功")" = 0 ] && ok || bad "--modes folded added noise: $(cat "$T/out")"
 [ "$(run "$HEGUI" lexicon compile "$T/lex.tsv")" = 2 ] && ok || bad "compile without output accepted"
 [ "$(run "$HEGUI" lexicon compile --category Q1 "$T/lex.tsv" "$T/x.img")" = 2 ] && ok || bad "bad --category accepted"
 [ "$(run "$HEGUI" lexicon compile --max-noise 999 "$T/lex.tsv" "$T/x.img")" = 2 ] && ok || bad "bad --max-noise accepted"

@@ -96,15 +96,18 @@ static void parse_errors_name_the_line(void **state) {
   assert_non_null(strstr(err.message, "no letters"));
   assert_int_equal(parse("ok\n\xC0\xAF\n", &err), HG_ERR_UTF8);
   assert_int_equal(err.line, 2);
-  char longer[400];
-  memset(longer, 'a', 300);
-  longer[300] = 0;
+  char longer[1200];
+  memset(longer, 'a', 1100); /* over 4 x HG_ENTRY_MAX_CHARS bytes */
+  longer[1100] = 0;
   assert_int_equal(parse(longer, &err), HG_ERR_LIMIT);
-  char chars65[66];
-  for (int i = 0; i < 65; i++)
-    chars65[i] = "ab"[i % 2];
-  chars65[65] = 0;
-  assert_int_equal(parse(chars65, &err), HG_ERR_LIMIT);
+  char chars257[258], chars256[257];
+  for (int i = 0; i < 257; i++)
+    chars257[i] = "ab"[i % 2];
+  chars257[257] = 0;
+  assert_int_equal(parse(chars257, &err), HG_ERR_LIMIT);
+  memcpy(chars256, chars257, 256);
+  chars256[256] = 0;
+  assert_int_equal(parse(chars256, &err), HG_OK);
   assert_int_equal(parse("", &err), HG_OK);
   /* a failed add leaves the source unchanged */
   hg_lexicon_source *src;
@@ -124,7 +127,7 @@ static void parse_errors_name_the_line(void **state) {
 
 static void mode_exact_vs_folded(void **state) {
   (void)state;
-  hg_lexicon *lex = lex_from_text("坏蛋\tA1h\t3\tblock\texact\nＸＸ\tcustom\t3\tblock\texact\n好人\n", 3);
+  hg_lexicon *lex = lex_from_text("坏蛋\tA1h\t3\tblock\texact\nＸＸ\tcustom\t3\tblock\texact\n好人\t\t\t\tfolded\n", 3);
   expect_hits(lex, "坏蛋 壞蛋", "0-6:exact:坏蛋");
   expect_hits(lex, "ＸＸ xx", "0-6:exact:ＸＸ");
   expect_hits(lex, "好人 好 人 ＨＯＯ", "0-6:folded:好人");
@@ -184,8 +187,12 @@ static void line_breaks_are_noise(void **state) {
   expect_hits(lex, "冰\r\n\n\n\n毒", "");
   hg_lexicon_unref(lex);
   /* folded mode still allows no noise, and max_noise 0 no line break */
-  lex = lex_from_text("冰毒\n", 3);
+  lex = lex_from_text("冰毒\t\t\t\tfolded\n", 3);
   expect_hits(lex, "冰\n毒", "");
+  hg_lexicon_unref(lex);
+  /* a plain line of two or more ideographs is folded + noise (docs/lexicon.md); Latin and one ideograph are not */
+  lex = lex_from_text("冰毒\nhello world\n坏\n", 3);
+  expect_hits(lex, "冰\n毒 hel lo world 坏", "0-7:noise:冰毒 21-24:folded:坏");
   hg_lexicon_unref(lex);
   lex = lex_from_text("冰毒\tA1h\t5\tblock\tnoise\n", 0);
   expect_hits(lex, "冰\n毒", "");
