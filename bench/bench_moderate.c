@@ -217,8 +217,14 @@ int main(int argc, char **argv) {
   hg_policy_config pc;
   hg_policy_config_init(&pc);
   pc.pii.today_yyyymmdd = 20260101;
-  hg_policy *pol;
+  hg_policy *pol, *pol_cls = NULL;
   if (hg_policy_new(&pc, &pol, NULL)) return 1;
+  /* the same policy with the built-in classifier judging every sentence (docs/moderation.md) */
+  if (!hg_classifier_builtin(&pc.classifier, NULL)) {
+    if (hg_policy_new(&pc, &pol_cls, NULL)) pol_cls = NULL;
+    hg_classifier_unref(pc.classifier);
+    pc.classifier = NULL;
+  }
   printf("bench_moderate: lexicon %zu entries, %zu takedowns of %d code points, %d KiB chunks, best of %d\n",
          hg_lexicon_entry_count(lex), hg_takedown_set_count(set), TAKEDOWN_CHARS, CHUNK / 1024, ROUNDS);
   printf("%-16s %10s %10s %10s %10s %10s %12s %10s\n", "corpus", "lexicon", "pii", "takedowns", "sum", "one pass",
@@ -251,6 +257,14 @@ int main(int argc, char **argv) {
     const char *target = one.best_s < sum && (!zh || one_mbs >= 150.0) ? "met" : "NOT met";
     printf("%-16.16s %8.1f   %8.1f   %8.1f   %8.1f   %8.1f   %10.2f   %s%s\n", name, mb / lx.best_s, mb / pi.best_s,
            mb / td.best_s, mb / sum, one_mbs, one.best_s / sum, target, zh ? " (>=150 MB/s, < sum)" : " (< sum)");
+    if (pol_cls) {
+      pass cl = {0};
+      for (int r = 0; r < ROUNDS; r++)
+        if (run_moderator(pol_cls, lex, set, t, len, &cl)) return 1;
+      printf("  with the classifier (built-in model, %zu labels, every sentence): one pass %.1f MB/s, %.2f of the "
+             "pass without it\n",
+             hg_classifier_label_count(hg_policy_classifier(pol_cls)), mb / cl.best_s, one.best_s / cl.best_s);
+    }
     if (one.lex != lx.lex || one.pii != pi.pii) {
       printf("  WARNING: the one pass found %zu lexicon / %zu PII hits, the separate passes %zu / %zu\n", one.lex,
              one.pii, lx.lex, pi.pii);
@@ -262,6 +276,7 @@ int main(int argc, char **argv) {
     free(t);
   }
   hg_policy_unref(pol);
+  hg_policy_unref(pol_cls);
   hg_takedown_set_unref(set);
   hg_lexicon_unref(lex);
   return rc;
