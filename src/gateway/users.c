@@ -158,6 +158,12 @@ static void identity_record(gateway *gw, const char *actor, const char *route, c
   audit_event(gw, actor, route, verdict, json_pack("{s:s, s:s?}", "user", who, "note", note && *note ? note : NULL));
 }
 
+/* The key list of a user, read only to learn whether the user exists. */
+static int no_key(void *ctx, const hg_key_info *k) {
+  (void)ctx, (void)k;
+  return 1;
+}
+
 /* Article 10: a change from minor to adult is never self-service. A verified identity that would end minors mode
  * (the user is a minor now by the explicit flag's absence and an age not reached, and the new identity's age is
  * reached) keeps the stricter age until a reviewer approves the change (POST /admin/users/{name}/adult): a minor
@@ -641,6 +647,45 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
         admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
         if (waits) identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", user, ADULT_WAITS_NOTE);
         send_json(req, 200, json_pack("{s:s, s:s, s:b}", "user", user, "status", s, "adult_change_waits", waits));
+      }
+    }
+  } else if (!strcmp(action, "strike")) {
+    /* a reviewer's manual strike (Art. 19: behaviour a word list does not see — hype, spam, malicious posting),
+     * counted by the same ladder as a blocked prompt, its record the evidence */
+    static const char *const allowed[] = {"note", NULL};
+    const char *note = json_string_value(json_object_get(body, "note"));
+    hg_user_standing before;
+    hg_status st;
+    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
+    } else if (!note || !*note) {
+      send_error_param(req, 400, "invalid_request_error", "a note saying what the user did is required", "note", NULL);
+    } else if ((st = hg_store_key_list(gw->store, user, no_key, NULL, &err)) == HG_ERR_NOT_FOUND) {
+      send_error(req, 404, "invalid_request_error", "no such user (a user exists once a key was made for it)", NULL);
+    } else if (st || (st = hg_store_user_standing(gw->store, user, now_ms(), &before, &err))) {
+      send_error(req, 503, "server_error", err.message, NULL);
+    } else {
+      char actor[160];
+      snprintf(actor, sizeof actor, "admin:%s", key->user);
+      hg_audit_record r = {0};
+      r.actor = actor;
+      r.route = "admin/strike";
+      r.verdict = "strike";
+      json_t *d = json_pack("{s:s, s:s}", "user", who, "note", note);
+      char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+      r.detail_json = ds;
+      st = hg_store_audit_append(gw->store, &r, &err);
+      free(ds);
+      json_decref(d);
+      if (st) {
+        send_error(req, 503, "server_error", err.message, NULL);
+      } else {
+        record_strike(gw, live_cfg(gw), user, 1, r.seq);
+        hg_user_standing after;
+        if (hg_store_user_standing(gw->store, user, now_ms(), &after, &err)) after = before;
+        send_json(req, 200,
+                  json_pack("{s:s, s:I, s:I, s:s, s:I}", "user", user, "blocked_in_a_row",
+                            (json_int_t)after.blocked_in_a_row, "blocked_today", (json_int_t)after.blocked_today,
+                            "standing", hg_standing_name(after.standing), "evidence_audit_seq", (json_int_t)r.seq));
       }
     }
   } else if (!strcmp(action, "adult")) {

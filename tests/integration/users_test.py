@@ -70,7 +70,7 @@ def main():
     fport = int(re.findall(r"\d+", fake.stdout.readline())[-1])
     data = os.path.join(TMP, "data")
     keys = {u: keys_create(HEGUI, data, u, r) for u, r in
-            [("alice", "user"), ("bob", "user"), ("kid", "user"), ("nora", "user"), ("rita", "reviewer"),
+            [("alice", "user"), ("bob", "user"), ("kid", "user"), ("nora", "user"), ("sam", "user"), ("rita", "reviewer"),
              ("ada", "admin"), ("otto", "auditor")]}
     cfg = os.path.join(TMP, "hegui.yaml")
     base_cfg = ("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\npolicy:\n  profile: draft-2023\n"
@@ -87,6 +87,7 @@ def main():
         minors(port, keys)
         subject_requests(port, keys, data)
         key_admin(port, keys)
+        manual_strikes(port, keys, data)
         policy_and_lexicon(port, keys, cfg, base_cfg, data)
         audit(port, keys, data)
         metrics(port)
@@ -249,6 +250,32 @@ def subject_requests(port, keys, data):
     routes = [json.loads(l)["route"] for l in export.splitlines()]
     for r in ("identity/submit", "identity/verify", "dsar/correct", "dsar/delete", "admin/minor"):
         check(r in routes, "the chain has a %s record" % r)
+
+
+def manual_strikes(port, keys, data):
+    # Article 19 is about behaviour: a reviewer strikes a user for what no word list sees (a content farm, spam);
+    # the strikes feed the same ladder as blocked prompts (3 in a row suspend), each record the evidence
+    s, j = request(port, "POST", "/admin/users/sam/strike", {"note": "x"}, keys["otto"])
+    check(s == 403, "an auditor cannot strike: %s" % s)
+    s, j = request(port, "POST", "/admin/users/sam/strike", {}, keys["rita"])
+    check(s == 400, "a strike needs a note: %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/users/nobody-here/strike", {"note": "x"}, keys["rita"])
+    check(s == 404, "an unknown user is a 404: %s %s" % (s, j))
+    standing = []
+    for i in range(3):
+        s, j = request(port, "POST", "/admin/users/sam/strike",
+                       {"note": "posted the same advertisement 40 times in an hour (%d)" % i}, keys["rita"])
+        standing.append((s, j.get("standing"), j.get("evidence_audit_seq")))
+    check([x[1] for x in standing] == ["active", "active", "suspended"] and all(x[0] == 200 and x[2] for x in standing),
+          "three manual strikes suspend by the ladder: %s" % standing)
+    out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
+    recs = [json.loads(line) for line in out.split("\n") if line.strip()]
+    strikes = [r for r in recs if r["route"] == "admin/strike"]
+    ladder = [r for r in recs if r["route"] == "strikes" and r["verdict"] == "suspended"]
+    check(len(strikes) == 3 and re.fullmatch(r"[0-9a-f]{32}", json.loads(strikes[0]["detail_json"])["user"]) and
+          ladder and json.loads(ladder[-1]["detail_json"])["evidence_audit_seq"] == standing[2][2],
+          "each strike is recorded (by pseudonym) and the suspension cites the last as evidence: %s %s"
+          % ([r["detail_json"] for r in strikes], [r["detail_json"] for r in ladder]))
 
 
 def key_admin(port, keys):
