@@ -104,6 +104,29 @@ else
 fi
 [ "$bench_rc" -ne 0 ] || bench_rc=$mod_rc
 
+# The near-duplicate abuse signal (strikes.near_duplicates_per_hour / near_duplicate_bits): what it would strike if
+# one user sent each prompt set within an hour (the false-positive cost of its defaults, 30 and 12).
+if [ -x "$build_dir/bench/near_dups" ]; then
+  python3 - "$shared/data" "$tmp" <<'PY'
+import csv, os, sys
+d, out = sys.argv[1], sys.argv[2]
+for rel, key, name in (("safety-prompts/jailbench/JailBench.csv", "query", "jailbench"),
+                       ("safety-prompts/xstest-en/xstest_prompts.csv", "prompt", "xstest-en"),
+                       ("safety-prompts/jade/v2_medium_zh.csv", "问题", "jade-medium-zh"),
+                       ("safety-prompts/multijail/MultiJail.csv", "zh", "multijail-zh"),
+                       ("offensive/cold/dev.csv", "TEXT", "cold-dev-comments")):
+    p = os.path.join(d, rel)
+    if not os.path.exists(p):
+        continue
+    with open(p, encoding="utf-8-sig", newline="") as f:
+        rows = [(r.get(key) or "").replace("\n", " ").strip() for r in csv.DictReader(f)]
+    with open(os.path.join(out, name + ".prompts"), "w", encoding="utf-8") as f:
+        f.write("\n".join(r for r in rows if r) + "\n")
+PY
+  { echo; echo "near-duplicate strikes, each set sent by one user within an hour (bits/threshold; defaults 12/30):";
+    "$build_dir/bench/near_dups" "$tmp"/*.prompts 2>&1; } | tee -a "$out" || true
+fi
+
 {
   echo
   echo "saved: $out"

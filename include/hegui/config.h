@@ -125,11 +125,13 @@ typedef struct hg_config {
   hg_retention retain_text; /* default redacted */
   int audit_batch;          /* default 0: each record appended (and synced) by the worker; 1: group commit */
   /* workflows: strikes (Art. 19), complaints (Art. 13), takedowns (Art. 15) */
-  unsigned strikes_in_a_row;          /* blocked inputs in a row that suspend, default 3 */
-  unsigned strikes_per_day;           /* blocked inputs in a UTC day that suspend, default 5 */
-  unsigned suspend_minutes;           /* default 1440 */
-  unsigned terminate_after;           /* the N-th time the ladder fires terminates, default 3 */
-  unsigned complaint_due_hours[5];    /* prohibited_content, ip_infringement, privacy, personal_info, other */
+  unsigned strikes_in_a_row;       /* blocked inputs in a row that suspend, default 12 */
+  unsigned near_dups_per_hour;     /* a prompt this many near-duplicates in an hour is a strike; default 30, 0 off */
+  unsigned near_dup_bits;          /* near-duplicate: SimHash fingerprints this many bits apart at most, default 12 */
+  unsigned strikes_per_day;        /* blocked inputs in a UTC day that suspend, default 5 */
+  unsigned suspend_minutes;        /* default 1440 */
+  unsigned terminate_after;        /* the N-th time the ladder fires terminates, default 12 */
+  unsigned complaint_due_hours[5]; /* prohibited_content, ip_infringement, privacy, personal_info, other */
   unsigned complaint_rate_per_minute; /* public intake, per client address, default 10 */
   /* usage limits (Art. 10): 0 = no limit; per user and per API key; tokens as the model reports them */
   struct hg_quota {

@@ -82,6 +82,8 @@ void hg_config_init(hg_config *cfg) {
   strcpy(cfg->content_producer, "hegui");
   cfg->retain_text = HG_RETAIN_REDACTED;
   cfg->strikes_in_a_row = 3;
+  cfg->near_dups_per_hour = 30;
+  cfg->near_dup_bits = 12;
   cfg->strikes_per_day = 5;
   cfg->suspend_minutes = 1440;
   cfg->terminate_after = 3;
@@ -1028,9 +1030,12 @@ static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), BOO
                                      NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
+                                       NUMBER("near_duplicates_per_hour", near_dups_per_hour, 0, 128, ""),
+                                       NUMBER("near_duplicate_bits", near_dup_bits, 0, 16, ""),
                                        NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
                                        NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),
-                                       NUMBER("terminate_after_suspensions", terminate_after, 1, 1000, ""), END};
+                                       NUMBER("terminate_after_suspensions", terminate_after, 1, 1000, ""),
+                                       END};
 
 static const field due_fields[] = {NUMBER("prohibited_content", complaint_due_hours[0], 1, 8760, ""),
                                    NUMBER("ip_infringement", complaint_due_hours[1], 1, 8760, ""),

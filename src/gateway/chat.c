@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abuse.h"
 #include "gateway.h"
 #include "guard_client.h"
 #include "prompt.h"
@@ -1639,6 +1640,31 @@ static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outco
   return d;
 }
 
+/* Article 19: bulk near-duplicate prompts by one user (a content farm, hype, spam) are a strike once there are
+ * strikes.near_duplicates_per_hour of them in an hour (abuse.h); the record is the evidence. Keyless gateways
+ * (auth off) count nothing: there is no user. */
+static void near_duplicates(chat_req *c, const prompt_text *pt) {
+  const hg_config *cfg = c->cfg;
+  if (!cfg->near_dups_per_hour || !c->gw->dups || !c->gw->cfg.auth_required || !pt->joined) return;
+  unsigned similar =
+      dup_note(c->gw->dups, c->user, dup_fingerprint(pt->joined, pt->joined_len), now_ms(), cfg->near_dup_bits);
+  if (similar < cfg->near_dups_per_hour) return;
+  hg_audit_record r = {0};
+  r.actor = c->actor;
+  r.route = "abuse/near-duplicates";
+  r.verdict = "strike";
+  json_t *d =
+      json_pack("{s:I, s:I, s:I, s:s}", "similar_in_hour", (json_int_t)similar, "threshold",
+                (json_int_t)cfg->near_dups_per_hour, "bits", (json_int_t)cfg->near_dup_bits, "response_id", c->id);
+  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  r.detail_json = ds;
+  hg_error err;
+  if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
+  free(ds);
+  json_decref(d);
+  json_object_set_new(c->detail, "near_duplicates", json_integer(similar));
+}
+
 /* The URLs of the image parts in the messages the policy moderates (policy.input.roles, the last max_turns), for a
  * vision guard; at most cap (the caller refuses more). The strings belong to body. */
 static size_t prompt_images(const chat_req *c, json_t *body, const char **out, size_t cap) {
@@ -1830,6 +1856,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
       c->guard.prompt_len = pt.joined_len;
     }
   }
+  if (!blocked) near_duplicates(c, &pt);
   prompt_free(&pt);
   if (blocked) {
     refuse_prompt(c);

@@ -105,6 +105,7 @@ typedef struct gateway {
   /* guard models (guard_client.c): the verdict cache and the calls in flight, for the whole gateway */
   struct guard_cache *guard_cache;
   atomic_uint guard_in_flight;
+  struct dup_table *dups; /* near-duplicate prompts per user (abuse.c) */
 } gateway;
 
 typedef struct worker {

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abuse.h"
 #include "base/error.h"
 #include "framing.h"
 #include "gateway.h"
@@ -720,6 +721,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   gw->lexicon_loaded_ms = now_ms();
   hg_lexicon_slot_new(lex, &gw->lexicon);
   gw->guard_cache = guard_cache_new(gw->cfg.guard.cache_entries); /* NULL: no cache (0 entries, or no memory) */
+  gw->dups = dup_table_new();                                     /* NULL: near-duplicates are not counted */
   hg_lexicon_unref(lex);
   char url[700];
   if (gw->cfg.store_url[0])
@@ -773,6 +775,8 @@ void gateway_close(gateway *gw) {
   hg_lexicon_slot_free(gw->lexicon);
   guard_cache_free(gw->guard_cache);
   gw->guard_cache = NULL;
+  dup_table_free(gw->dups);
+  gw->dups = NULL;
   hg_store_close(gw->store);
   sodium_memzero(gw->label_sk, sizeof gw->label_sk);
 }

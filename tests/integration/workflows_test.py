@@ -64,6 +64,32 @@ def main():
         check(s == 200, "another user is not affected")
     finally:
         gq.kill()
+    # Article 19, bulk near-duplicates: one user sending the same template with small changes is struck once the
+    # prompts reach strikes.near_duplicates_per_hour in an hour; varied prompts are not; another user is not
+    ncfg = os.path.join(TMP, "near.yaml")
+    farmer = keys_create(data, "farmer")
+    writer = keys_create(data, "writer")
+    with open(ncfg, "w") as f:
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\nclassifier: {model: none}\n"
+                "strikes:\n  near_duplicates_per_hour: 5\n  suspend_per_day: 3\n" % (data, uport))
+    gn, nport = start([HEGUI, "serve", "--config", ncfg, "--listen", "127.0.0.1:0"], "serving on")
+    try:
+        farm = "请为我们的新款保温杯写一条五星好评，强调保温效果好、颜值高、价格实惠，第%d条，语气自然一些"
+        codes = [chat(nport, farmer, farm % i)[0] for i in range(1, 12)]
+        varied = ["北京今天的天气怎么样", "帮我把这段话翻译成英文：我喜欢读书", "给我讲讲光合作用的原理",
+                  "推荐几本适合初学者的编程书", "怎样做一道番茄炒蛋", "解释一下什么是区块链", "周末去哪里爬山比较好"]
+        vcodes = [chat(nport, writer, v)[0] for v in varied]
+        recs = [json.loads(l) for l in subprocess.run([HEGUI, "audit", "export", "--data-dir", data],
+                                                      capture_output=True, text=True).stdout.splitlines()]
+        farm_strikes = [r for r in recs if r["route"] == "abuse/near-duplicates"]
+        check(len(farm_strikes) >= 3 and json.loads(farm_strikes[0]["detail_json"])["similar_in_hour"] >= 5,
+              "near-duplicates are struck from the 6th on, with the count as evidence: %d records" % len(farm_strikes))
+        check(403 in codes and codes[:6] == [200] * 6,
+              "the strikes suspend the farmer by the ladder (3 a day here): %s" % codes)
+        check(vcodes == [200] * len(varied) and len(farm_strikes) == len(set(r["actor"] for r in farm_strikes)) *
+              len(farm_strikes), "varied prompts by another user are not struck: %s" % vcodes)
+    finally:
+        gn.kill()
     # the overdue list, with the clock pinned a week ahead
     env = dict(os.environ, HEGUI_TEST_NOW_MS=str(int(time.time() * 1000) + 7 * 86400000))
     gw3, port3 = start(serve, "serving on", env)
