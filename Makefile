@@ -3,7 +3,7 @@
 #   make test   installs what is missing, builds with ASan+UBSan and runs every test (CTest)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build run test deps deps-test bench fuzz format clean
+.PHONY: all build run test deps deps-test bench fuzz format clean model
 
 all: build
 
@@ -32,6 +32,10 @@ bench:
 	@bench/run.sh build-bench
 	@bench/gateway.sh build-bench
 	@python3 bench/ttfb.py build-bench
+
+# the default classifier, rebuilt from ../shared/data (tools/models/, docs/classifier.md "The default model")
+model: build
+	@tools/models/build_model.sh build/hegui
 
 fuzz: deps-test
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHG_FUZZ=ON >/dev/null

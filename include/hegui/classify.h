@@ -69,7 +69,8 @@ void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *ch
 typedef struct hg_classifier_train_label {
   const char *name;
   const char *code; /* as hg_classifier_code_parse reads it */
-  float threshold;  /* in (0,1); or negative: chosen on the held-out split to maximise F1 */
+  float threshold;  /* in (0,1]; or negative: chosen on the held-out split to maximise F1. 1: the label is scored
+                       but a moderator never flags it (a label with too little data to act on) */
 } hg_classifier_train_label;
 
 /* An example's value for a label it was not annotated for (a data set that covers other risks): the example then

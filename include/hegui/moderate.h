@@ -99,7 +99,9 @@ typedef struct hg_policy_config {
   unsigned classifier_directions;                       /* bit (1 << hg_direction): default both */
   hg_classifier_hold classifier_hold;                   /* default HG_HOLD_SENTENCE */
   hg_action classifier_action;                          /* default block */
-  float classifier_threshold[HG_CLASSIFIER_MAX_LABELS]; /* per label; negative (default): the model's own */
+  float classifier_threshold[HG_CLASSIFIER_MAX_LABELS]; /* per label; negative (default): the model's own; 1.00:
+                                                           the label is scored (hg_moderator_scores) but never
+                                                           flags */
 } hg_policy_config;
 void hg_policy_config_init(hg_policy_config *pc);
 

@@ -65,8 +65,9 @@ static hg_status check_options(const hg_classifier_train_options *o, char (*code
       return hg_fail(err, HG_ERR_INVALID, 0, 0,
                      "label '%s': code '%.40s' is neither a TC260 risk (A1a..A5b) nor insult, spam, fraud, malware",
                      l->name, l->code ? l->code : "");
-    if (l->threshold >= 0.0f && !(l->threshold > 0.0f && l->threshold < 1.0f))
-      return hg_fail(err, HG_ERR_INVALID, 0, 0, "label '%s': a threshold must be in (0,1)", l->name);
+    if (l->threshold >= 0.0f && !(l->threshold > 0.0f && l->threshold <= 1.0f))
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "label '%s': a threshold must be in (0,1] (1: scored, never flags)",
+                     l->name);
   }
   return HG_OK;
 }

@@ -346,8 +346,10 @@ static int classifier_train(int argc, char **argv) {
                              strncmp(d.labels[l].name, thresholds[t], (size_t)(eq - thresholds[t]))))
       l++;
     if (l == d.nlabels) return cli_error("--threshold %s: no such label", thresholds[t]), EXIT_ERROR;
-    if (*end || !(v > 0.0 && v < 1.0))
-      return cli_error("--threshold %s: a threshold is a number between 0 and 1", thresholds[t]), EXIT_ERROR;
+    if (*end || !(v > 0.0 && v <= 1.0))
+      return cli_error("--threshold %s: a threshold is a number above 0, at most 1 (1: scored, never flags)",
+                       thresholds[t]),
+             EXIT_ERROR;
     labels[l].threshold = (float)v;
   }
   o.labels = labels;
@@ -523,12 +525,45 @@ int cmd_classifier(int argc, char **argv) {
   return EXIT_ERROR;
 }
 
+/* --lines: every line of the text scored on its own, one tab-separated line of scores (the model's label order,
+ * six decimals) per input line; a header names the labels. For calibrating thresholds on many texts at once. */
+static int classify_lines(hg_classifier *m, const char *text, size_t len, char *buf) {
+  size_t L = hg_classifier_label_count(m);
+  for (size_t l = 0; l < L; l++) {
+    hg_classifier_label_info info;
+    hg_classifier_label(m, l, &info);
+    printf("%s%s", l ? "\t" : "", info.name);
+  }
+  putchar('\n');
+  float scores[HG_CLASSIFIER_MAX_LABELS];
+  hg_error err;
+  int rc = EXIT_NONE_FOUND;
+  for (size_t pos = 0; pos < len;) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+    if (hg_classifier_score(m, text + pos, n, scores, &err)) {
+      cli_error("line at byte %zu: %s", pos, err.message);
+      rc = EXIT_ERROR;
+      break;
+    }
+    for (size_t l = 0; l < L; l++)
+      printf("%s%.6f", l ? "\t" : "", scores[l]);
+    putchar('\n');
+    pos += n + (nl ? 1 : 0);
+  }
+  free(buf);
+  hg_classifier_unref(m);
+  return rc;
+}
+
 int cmd_classify(int argc, char **argv) {
   const char *model_path = getenv("HEGUI_CLASSIFIER_MODEL"), *file = NULL, *text = NULL;
-  int json = 0;
+  int json = 0, lines = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--model")) {
+    if (!strcmp(a, "--lines")) {
+      lines = 1;
+    } else if (!strcmp(a, "--model")) {
       if (++i >= argc) return cli_error("--model needs a file"), EXIT_ERROR;
       model_path = argv[i];
     } else if (!strcmp(a, "--file") || !strcmp(a, "-f")) {
@@ -549,7 +584,8 @@ int cmd_classify(int argc, char **argv) {
         text = a;
     }
   }
-  if (!text && !file) return cli_error("usage: hegui classify [--model MODEL] [--json] TEXT|-|--file PATH"), EXIT_ERROR;
+  if (!text && !file)
+    return cli_error("usage: hegui classify [--model MODEL] [--json | --lines] TEXT|-|--file PATH"), EXIT_ERROR;
   hg_classifier *m;
   hg_error err;
   hg_error_clear(&err);
@@ -565,6 +601,7 @@ int cmd_classify(int argc, char **argv) {
     len = strlen(text);
   }
   float scores[HG_CLASSIFIER_MAX_LABELS];
+  if (lines) return classify_lines(m, text, len, buf);
   hg_status st = hg_classifier_score(m, text, len, scores, &err);
   free(buf);
   if (st) {

@@ -1065,42 +1065,50 @@ static void on_sentence_guard(void *ctx, const guard_outcome *o);
 static void stream_close_guarded(chat_req *c);
 
 /* A guard verdict on the answer up to c->guard.asked: released, or the stream stopped. */
-static void sentence_verdict(chat_req *c, const guard_outcome *o) {
+/* may_end: the caller can take the request ending here (stream_block frees it: the caller returns at once when 1
+ * comes back). Inside the upstream's data callback it cannot (the call may not be cancelled from its own
+ * callback): a block only sets blocked_output there, and the stream ends with the refusal when the upstream does. */
+static int sentence_verdict(chat_req *c, const guard_outcome *o, int may_end) {
   if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) {
     c->blocked_output = 1;
-    if (!c->guard.closing) stream_block(c);
-    return;
+    if (may_end && !c->guard.closing) {
+      stream_block(c);
+      return 1;
+    }
+    return 0;
   }
   c->guard.ok = c->guard.asked;
   stream_start(c);
   release(c, releasable(c, NULL));
+  return 0;
 }
 
 /* Asks the guard about the sentences completed since the last question (one question in flight at a time; the
  * guard reads the whole answer so far, with the prompt). Cached verdicts are applied at once. */
-static void guard_next(chat_req *c) {
+static int guard_next(chat_req *c, int may_end) {
   while (guard_by_sentence(c) && !c->guard.job && !c->blocked_output && !c->done) {
     size_t se = hg_moderator_sentence_end(c->mod);
     if (se > c->raw_len) se = c->raw_len; /* the guard reads what the record keeps (MAX_AUDIT_TEXT) */
-    if (se <= c->guard.asked) return;
+    if (se <= c->guard.asked) return 0;
     c->guard.asked = se;
     guard_outcome now;
     if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
                      c->raw_out, se, NULL, 0, on_sentence_guard, c, &now, &c->guard.job))
-      return;
-    sentence_verdict(c, &now);
+      return 0;
+    if (sentence_verdict(c, &now, may_end)) return 1;
   }
+  return 0;
 }
 
 static void on_sentence_guard(void *ctx, const guard_outcome *o) {
   chat_req *c = ctx;
   c->guard.job = NULL;
-  sentence_verdict(c, o);
+  if (sentence_verdict(c, o, 1)) return; /* the stream ended (and c with it) */
   if (c->done) return;
   if (c->guard.closing)
     stream_close_guarded(c);
   else
-    guard_next(c);
+    guard_next(c, 1);
 }
 
 /* New model text: moderate, then release what is certain. */
@@ -1125,7 +1133,7 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   }
   stream_start(c);
   release(c, to);
-  guard_next(c);
+  guard_next(c, 0); /* inside the upstream's data callback: a cached block ends the stream when the upstream does */
 }
 
 static void stream_close_rest(chat_req *c, const char *error);
@@ -1158,7 +1166,7 @@ static void stream_close_guarded(chat_req *c) {
   if (!c->blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
     if (guard_by_sentence(c)) {
       if (c->guard.job) return; /* its verdict comes back here */
-      guard_next(c);
+      guard_next(c, 0);         /* closing: a block is handled by stream_close_rest below */
       if (c->guard.job) return;
     } else if (!c->guard.asked_end) {
       c->guard.asked_end = 1;

@@ -400,7 +400,7 @@ static void judge(hg_moderator *m, size_t k) {
     for (size_t l = 0; l < p->labels; l++) {
       float sc = s->scores[l];
       if (sc > s->best[l]) s->best[l] = sc;
-      if (sc < p->threshold[l]) continue;
+      if (sc < p->threshold[l] || p->threshold[l] >= 1.0f) continue; /* 1.00: scored, never flags */
       hg_category cat = p->label_category[l];
       hg_reason r = {HG_DETECTOR_CLASSIFIER,
                      hg_policy_effect(p, m->dir, HG_DETECTOR_CLASSIFIER, cat, p->classifier_action),
