@@ -32,6 +32,7 @@ bench:
 	@bench/run.sh build-bench
 	@bench/gateway.sh build-bench
 	@python3 bench/ttfb.py build-bench
+	@python3 tools/eval/classifier_eval.py --hegui build-bench/hegui
 
 # the default classifier, rebuilt from ../shared/data (tools/models/, docs/classifier.md "The default model")
 model: build

@@ -92,6 +92,8 @@ typedef struct hg_classifier_train_options {
   float learning_rate;  /* AdaGrad step; default 0.4 */
   float holdout;        /* share of examples kept out of training to choose thresholds; default 0.1 (none is kept
                            when every label's threshold is given) */
+  int plain_sgd;        /* 0 (default): AdaGrad; 1: plain SGD with the constant step learning_rate, the textbook
+                           baseline tools/eval/classifier_eval.py compares against */
 } hg_classifier_train_options;
 
 void hg_classifier_train_options_init(hg_classifier_train_options *o);

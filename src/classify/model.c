@@ -312,13 +312,24 @@ _Static_assert((uint64_t)HG_FOLD_MAX *CLS_CHUNK_BYTES *CLS_NGRAM_MAX < (1u << 23
 
 typedef struct score_ctx {
   const int8_t *weights;
+  size_t rows; /* buckets in the table */
   uint32_t labels;
   int64_t total[HG_CLASSIFIER_MAX_LABELS];
   size_t count;
 } score_ctx;
 
 /* A batch is at most 6 * CLS_CHUNK_BYTES * 3 n-grams (< 2^23), so int8 sums fit int32 lanes (127 * 2^23 < 2^31);
- * they are folded into int64 totals after every batch, so nothing overflows on any text length. */
+ * they are folded into int64 totals after every batch, so nothing overflows on any text length.
+ *
+ * The time is in the rows: each n-gram reads its own row of L bytes somewhere in the table (2^17 x 30 bytes is
+ * larger than L2), so the rows of the n-grams PREFETCH ahead are asked for while the current one is added, and a
+ * row is added 32 labels at a time in int16 lanes (GCC/Clang vector extensions, no intrinsics), folded into the
+ * int32 sums every 256 n-grams (127 * 256 < 2^15). Rows that end within 64 bytes of the table's end take the
+ * scalar path, so no load reads past the table. Measured with bench/bench_moderate (docs/classifier.md). */
+#define PREFETCH 8
+typedef int8_t v32i8 __attribute__((vector_size(32)));
+typedef int16_t v32i16 __attribute__((vector_size(64)));
+
 static void score_batch(void *ctx, const uint32_t *f, size_t n) {
   score_ctx *s = ctx;
   const int8_t *w = s->weights;
@@ -332,10 +343,28 @@ static void score_batch(void *ctx, const uint32_t *f, size_t n) {
     return;
   }
   int32_t acc[HG_CLASSIFIER_MAX_LABELS] = {0};
-  for (size_t i = 0; i < n; i++) {
-    const int8_t *row = w + (size_t)f[i] * L;
-    for (uint32_t l = 0; l < L; l++)
-      acc[l] += row[l];
+  unsigned lanes = L <= 32 ? 1 : 2;
+  /* rows whose 32- or 64-byte window stays inside the table (a short row reads into the next ones) */
+  size_t rows = s->rows, span = (32u * lanes + L - 1) / L, vec_rows = rows > span ? rows - span : 0;
+  for (size_t i = 0; i < n;) {
+    v32i16 a16[2] = {{0}, {0}};
+    size_t end = n - i > 256 ? i + 256 : n;
+    for (; i < end; i++) {
+      if (i + PREFETCH < n) __builtin_prefetch(w + (size_t)f[i + PREFETCH] * L);
+      const int8_t *row = w + (size_t)f[i] * L;
+      if (f[i] < vec_rows) {
+        for (unsigned v = 0; v < lanes; v++) {
+          v32i8 b;
+          memcpy(&b, row + 32 * v, sizeof b);
+          a16[v] += __builtin_convertvector(b, v32i16);
+        }
+      } else {
+        for (uint32_t l = 0; l < L; l++)
+          acc[l] += row[l];
+      }
+    }
+    for (uint32_t l = 0; l < L; l++) /* lanes past L hold the next row's bytes: never read */
+      acc[l] += a16[l / 32][l % 32];
   }
   for (uint32_t l = 0; l < L; l++)
     s->total[l] += acc[l];
@@ -353,7 +382,7 @@ static void finish_scores(const hg_classifier *model, const score_ctx *s, float 
 }
 
 hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
-  score_ctx s = {.weights = model->weights, .labels = model->label_count};
+  score_ctx s = {.weights = model->weights, .rows = (size_t)1 << model->hdr->bucket_bits, .labels = model->label_count};
   hg_status st = cls_walk(text, len, model->hdr->bucket_bits, CLS_CHUNK_BYTES, score_batch, &s, err);
   if (st) return st;
   finish_scores(model, &s, scores);
@@ -363,7 +392,7 @@ hg_status hg_classifier_score(const hg_classifier *model, const char *text, size
 #define VIEW_BATCH 1024 /* chars hashed per batch of hg_classifier_score_view: 12 KiB of buckets on the stack */
 
 void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores) {
-  score_ctx s = {.weights = model->weights, .labels = model->label_count};
+  score_ctx s = {.weights = model->weights, .rows = (size_t)1 << model->hdr->bucket_bits, .labels = model->label_count};
   ngram_state ns = {.shift = 64 - model->hdr->bucket_bits};
   uint32_t f[VIEW_BATCH * CLS_NGRAM_MAX];
   for (size_t i = 0; i < n; i += VIEW_BATCH) {

@@ -251,13 +251,17 @@ hg_status hg_classifier_train(const hg_classifier_example *examples, size_t n, c
         float p = (float)(1.0 / (1.0 + exp(-zz)));
         float g = p - (y ? 1.0f : 0.0f);
         bias_g2[l] += g * g;
-        bias[l] -= lr * g / sqrtf(bias_g2[l] + 1e-8f);
+        bias[l] -= o->plain_sgd ? lr * g : lr * g / sqrtf(bias_g2[l] + 1e-8f);
         grad[l] = g * x;
       }
       for (size_t j = 0; j < k; j++) {
         float *row = w + (size_t)f[j] * L, *acc = g2 + (size_t)f[j] * L;
         for (uint32_t l = 0; l < L; l++) {
           if (grad[l] == 0.0f) continue;
+          if (o->plain_sgd) {
+            row[l] -= lr * grad[l];
+            continue;
+          }
           acc[l] += grad[l] * grad[l];
           row[l] -= lr * grad[l] / sqrtf(acc[l] + 1e-8f);
         }

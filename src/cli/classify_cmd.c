@@ -310,6 +310,10 @@ static int classifier_train(int argc, char **argv) {
                          HG_CLASSIFIER_MAX_BUCKET_BITS),
                EXIT_ERROR;
       o.bucket_bits = (unsigned)v;
+    } else if (!strcmp(a, "--optimizer")) {
+      if (++i >= argc || (strcmp(argv[i], "adagrad") && strcmp(argv[i], "sgd")))
+        return cli_error("--optimizer needs adagrad (default) or sgd (plain, constant step: the baseline)"), EXIT_ERROR;
+      o.plain_sgd = !strcmp(argv[i], "sgd");
     } else if (!strcmp(a, "--threshold")) {
       if (++i >= argc || !strchr(argv[i], '=')) return cli_error("--threshold needs NAME=VALUE"), EXIT_ERROR;
       if (nthresholds == HG_CLASSIFIER_MAX_LABELS) return cli_error("too many --threshold"), EXIT_ERROR;
