@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# test_label_files.sh HEGUI — `hegui label add|read|verify` on real files, read back by independent tools: exiftool
+# (XMP in PNG/JPEG, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
+# (Markdown front matter), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
+# messages. Every input is generated here (ffmpeg, Python); nothing third-party is committed.
+set -u
+HEGUI=$1
+export HEGUI_BIN=$HEGUI
+for tool in exiftool ffmpeg ffprobe pdfinfo; do
+  command -v $tool >/dev/null || { echo "skipped: $tool is not installed (scripts/install-deps.sh test)"; exit 77; }
+done
+python3 -c 'import yaml, cryptography' 2>/dev/null || { echo "skipped: python3-yaml or python3-cryptography missing"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 2
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+rc() { "$@" >out 2>err; echo $?; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+label_of() { "$HEGUI" label read --json "$1" | python3 -c 'import json,sys; print(json.dumps({"AIGC": json.load(sys.stdin)["label"]}, separators=(",", ":")))'; }
+
+# ---- inputs ----
+mkdir media
+ff() { ffmpeg -nostdin -loglevel error -y "$@"; }
+ff -f lavfi -i testsrc=size=64x48 -frames:v 1 media/a.png
+ff -f lavfi -i testsrc=size=64x48 -frames:v 1 media/a.jpg
+ff -f lavfi -i sine=d=0.3 media/a.wav
+ff -f lavfi -i sine=d=0.3 -metadata title=Tone media/a.mp3
+ff -f lavfi -i sine=d=0.3 -metadata title=Tone media/a.flac
+python3 - media/a.pdf <<'PY'
+import sys
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>", None,
+        b"<< /Title (Report \\(draft\\)) /Producer (test) >>"]
+stream = b"BT /F1 12 Tf 20 100 Td (Hello) Tj ET"
+objs[3] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+out, offs = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
+for i, o in enumerate(objs):
+    offs.append(len(out)); out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+x = len(out)
+out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offs)
+out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
+open(sys.argv[1], "wb").write(out)
+PY
+printf -- '---\ntitle: Notes\n---\n# Notes\n\nGenerated text.\n' >media/a.md
+printf '# Plain\n\nno front matter\n' >media/b.md
+echo "not a format" >media/readme.txt
+cp -r media orig
+
+# ---- add, then every file reads back as labelled, and verifies ----
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
+[ "$(grep -c labelled out)" = 8 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 8: $(cat out)"
+[ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
+[ "$(grep -c ': intact' out)" = 8 ] && ok || bad "verify dir: $(cat out)"
+[ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
+
+# the original bytes of the content are all still there (labels add, never re-encode)
+ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv media/a.png >p1
+ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv orig/a.png >p2
+cmp -s p1 p2 && ok || bad "png stream changed"
+for f in a.wav a.mp3 a.flac; do
+  [ "$(ffmpeg -nostdin -loglevel error -i media/$f -f md5 -)" = "$(ffmpeg -nostdin -loglevel error -i orig/$f -f md5 -)" ] \
+    && ok || bad "$f decodes differently after labelling"
+done
+
+# ---- independent readers ----
+for f in a.png a.jpg; do
+  want=$(label_of media/$f)
+  got=$(exiftool -s3 -XMP-TC260:Aigc media/$f)
+  [ "$got" = "$want" ] && ok || bad "exiftool XMP-TC260:Aigc of $f: '$got' want '$want'"
+done
+[ "$(exiftool -b -U -RIFF:Unknown_AIGC media/a.wav)" = "$(label_of media/a.wav)" ] && ok || bad "exiftool RIFF AIGC chunk"
+[ "$(exiftool -s3 -ID3:UserDefinedText media/a.mp3)" = "(AIGC) $(label_of media/a.mp3)" ] && ok || bad "exiftool ID3 TXXX: $(exiftool -s3 -ID3:UserDefinedText media/a.mp3)"
+[ "$(exiftool -s3 -Vorbis:Aigc media/a.flac)" = "$(label_of media/a.flac)" ] && ok || bad "exiftool Vorbis AIGC"
+[ "$(exiftool -s3 -PDF:AIGC media/a.pdf)" = "$(label_of media/a.pdf)" ] && ok || bad "exiftool PDF Info AIGC"
+for f in a.mp3 a.flac; do
+  [ "$(ffprobe -v error -show_entries format_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
+    && ok || bad "ffprobe AIGC tag of $f"
+  [ "$(ffprobe -v error -show_entries format_tags=title -of default=nw=1:nk=1 media/$f)" = Tone ] && ok || bad "$f lost its title"
+done
+[ "$(pdfinfo -custom media/a.pdf | sed -n 's/^AIGC: *//p')" = "$(label_of media/a.pdf)" ] && ok || bad "pdfinfo AIGC: $(pdfinfo -custom media/a.pdf)"
+[ "$(pdfinfo media/a.pdf | sed -n 's/^Title: *//p')" = "Report (draft)" ] && ok || bad "pdf lost its Title"
+[ "$(pdfinfo media/a.pdf | sed -n 's/^Pages: *//p')" = 1 ] && ok || bad "pdf pages"
+for f in a.md b.md; do
+  got=$(python3 -c 'import sys,yaml; t=open(sys.argv[1]).read(); print(yaml.safe_load(t.split("---\n")[1])["AIGC"])' media/$f)
+  [ "$got" = "$(label_of media/$f)" ] && ok || bad "yaml front matter of $f: $got"
+done
+grep -q '^title: Notes$' media/a.md && tail -n 3 media/a.md | cmp -s - <(tail -n 3 orig/a.md) && ok || bad "a.md other front matter or body lost"
+tail -c +1 orig/b.md | cmp -s - <(tail -n 3 media/b.md) && ok || bad "b.md body changed"
+
+# ---- the signature, checked outside hegui over the documented messages (BLAKE2b-256 of the content) ----
+python3 - keys orig/b.md media/b.md orig/a.pdf media/a.pdf <<'PY' && ok || bad "independent signature check"
+import base64, hashlib, json, subprocess, sys, os
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+keys, pairs = sys.argv[1], list(zip(sys.argv[2::2], sys.argv[3::2]))
+pk = Ed25519PublicKey.from_public_bytes(open(keys + "/label.pub", "rb").read())
+b64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+for orig, labelled in pairs:
+    rep = json.loads(subprocess.check_output([os.environ.get("HEGUI_BIN", "hegui"), "label", "read", "--json", labelled]))
+    l = rep["label"]
+    h = hashlib.blake2b(open(orig, "rb").read(), digest_size=32).digest()  # these carriers leave the original intact
+    sig, stored = l["ReservedCode1"].split(".")
+    assert b64(stored) == h, (orig, "stored hash")
+    pk.verify(b64(sig), "\n".join(["hegui-aigc-file-v1 producer", l["ContentProducer"], l["ProduceID"], h.hex()]).encode())
+    pk.verify(b64(l["ReservedCode2"]), "\n".join(["hegui-aigc-file-v1 propagator", l["Label"], l["ContentProducer"],
+              l["ProduceID"], l["ReservedCode1"], l["ContentPropagator"], l["PropagateID"], h.hex()]).encode())
+PY
+
+# ---- labelling again overwrites: still exactly one label, content hash unchanged ----
+h1=$("$HEGUI" label read --json media/a.png | field content_blake2b)
+for f in a.png a.jpg a.wav a.mp3 a.flac a.pdf a.md; do
+  "$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-1 media/$f >/dev/null || bad "relabel $f"
+  [ "$("$HEGUI" label read --json media/$f | field labels_found)" = 1 ] && ok || bad "$f carries more than one label"
+done
+[ "$("$HEGUI" label read --json media/a.png | field content_blake2b)" = "$h1" ] && ok || bad "content hash moved"
+[ "$(exiftool -s3 -XMP-TC260:Aigc media/a.png | grep -c again-1)" = 1 ] && ok || bad "exiftool sees the old label"
+[ "$(grep -c hegui-aigc-begin media/a.pdf)" = 1 ] && ok || bad "pdf: second label appended instead of replacing"
+[ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify after relabel: $(cat out)"
+
+# ---- tampering: the content, the label, the key ----
+cp media/a.md t.md && sed -i 's/Generated text/Edited text/' t.md
+[ "$(rc "$HEGUI" label verify --data-dir keys t.md)" = 1 ] && grep -q "content changed" out && ok || bad "changed md content: $(cat out)"
+python3 -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[200]^=1; open(sys.argv[2],"wb").write(d)' media/a.wav t.wav
+[ "$(rc "$HEGUI" label verify --json --data-dir keys t.wav)" = 1 ] && [ "$(field content_unchanged <out)" = False ] && ok || bad "changed wav samples: $(cat out)"
+sed 's/Hello/Jello/' media/a.pdf >t.pdf
+[ "$(rc "$HEGUI" label verify --data-dir keys t.pdf)" = 1 ] && ok || bad "changed pdf page"
+sed 's/acme-ai/acme-AI/' media/a.flac >t.flac
+[ "$(rc "$HEGUI" label verify --json --data-dir keys t.flac)" = 1 ] && [ "$(field producer_signature <out)" = invalid ] && ok || bad "forged producer: $(cat out)"
+python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(d.replace(b"\"Label\":\"1\"", b"\"Label\":\"3\""))' media/a.mp3 t.mp3
+[ "$(rc "$HEGUI" label verify --json --data-dir keys t.mp3)" = 1 ] && [ "$(field propagator_signature <out)" = invalid ] && ok || bad "changed Label: $(cat out)"
+"$HEGUI" label show-key --data-dir other >/dev/null
+[ "$(rc "$HEGUI" label verify --data-dir other media/a.jpg)" = 1 ] && ok || bad "another key verified"
+[ "$(rc "$HEGUI" label verify --data-dir keys orig/a.png)" = 1 ] && grep -q "no label" out && ok || bad "unlabelled png: $(cat out)"
+
+# ---- two different labels in one file: a conflict (a tEXt AIGC chunk beside the XMP) ----
+python3 - media/a.png conflict.png <<'PY'
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+text = b'AIGC\0{"AIGC":{"Label":"1","ContentProducer":"someone-else","ProduceID":"x","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}'
+chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+i = d.index(b"IEND") - 4
+open(sys.argv[2], "wb").write(d[:i] + chunk + d[i:])
+PY
+[ "$(rc "$HEGUI" label read --json conflict.png)" = 1 ] && [ "$(field conflict <out)" = True ] && ok || bad "conflict not reported: $(cat out)"
+[ "$(rc "$HEGUI" label verify --data-dir keys conflict.png)" = 1 ] && grep -q "two different labels" out && ok || bad "verify conflict: $(cat out)"
+cp conflict.png c2.png
+[ "$(rc "$HEGUI" label add --data-dir keys --platform --propagator plat --propagate-id p c2.png)" = 2 ] && cmp -s conflict.png c2.png && ok || bad "platform on a conflict must refuse, file untouched"
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai conflict.png)" = 0 ] && [ "$("$HEGUI" label read --json conflict.png | field labels_found)" = 1 ] && ok || bad "producer relabel leaves one label"
+[ "$(exiftool -s3 -PNG:AIGC conflict.png)" = "" ] && ok || bad "tEXt AIGC left behind"
+
+# ---- truncated and corrupt files: error 2, never a changed file ----
+head -c 300 orig/a.png >trunc.png && cp trunc.png trunc0.png
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai trunc.png)" = 2 ] && cmp -s trunc.png trunc0.png && ok || bad "truncated png: $(cat out err)"
+grep -q "trunc.png.*offset" err && ok || bad "error names file and offset: $(cat err)"
+[ "$(rc "$HEGUI" label read trunc.png)" = 2 ] && ok || bad "read truncated png"
+python3 -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[40:44]=b"\xff\xff\xff\x7f"; open(sys.argv[2],"wb").write(d)' orig/a.wav corrupt.wav
+cp corrupt.wav corrupt0.wav
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai corrupt.wav)" = 2 ] && cmp -s corrupt.wav corrupt0.wav && ok || bad "corrupt wav"
+head -c 1000 orig/a.flac >trunc.flac
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai trunc.flac)" = 2 ] || [ "$(rc "$HEGUI" label verify --data-dir keys trunc.flac)" = 1 ] && ok || bad "truncated flac"
+head -c 20 orig/a.jpg >trunc.jpg
+[ "$(rc "$HEGUI" label read trunc.jpg)" = 2 ] && ok || bad "truncated jpeg"
+ls media | grep -q 'hg-label' && bad "temporary file left behind" || ok
+[ "$(stat -c %a media/a.png)" = "$(stat -c %a orig/a.png)" ] && ok || bad "file mode changed"
+
+# ---- platform mode: propagator fields and ReservedCode2 change, the producer's stay ----
+cp media/a.jpg p.jpg
+before=$("$HEGUI" label read --json p.jpg)
+[ "$(rc "$HEGUI" label add --data-dir platkeys --platform --propagator big-platform --propagate-id post-77 --label 2 p.jpg)" = 0 ] && ok || bad "platform add: $(cat err)"
+after=$("$HEGUI" label read --json p.jpg)
+python3 - "$before" "$after" <<'PY' && ok || bad "platform mode touched the producer's fields"
+import json, sys
+b, a = (json.loads(x)["label"] for x in sys.argv[1:])
+assert all(a[k] == b[k] for k in ("ContentProducer", "ProduceID", "ReservedCode1")), (a, b)
+assert (a["Label"], a["ContentPropagator"], a["PropagateID"]) == ("2", "big-platform", "post-77")
+assert a["ReservedCode2"] != b["ReservedCode2"]
+PY
+[ "$(rc "$HEGUI" label verify --data-dir keys --public-key platkeys/label.pub p.jpg)" = 0 ] && ok || bad "verify with both keys: $(cat out)"
+[ "$(rc "$HEGUI" label verify --json --data-dir keys p.jpg)" = 1 ] && [ "$(field producer_signature <out)" = valid ] && ok || bad "producer key alone: $(cat out)"
+cp orig/a.jpg q.jpg
+[ "$(rc "$HEGUI" label add --data-dir platkeys --platform --propagator big-platform --propagate-id post-78 q.jpg)" = 2 ] && ok || bad "platform on an unlabelled file needs --label"
+[ "$(rc "$HEGUI" label add --data-dir platkeys --platform --propagator big-platform --propagate-id post-78 --label 3 q.jpg)" = 0 ] && ok || bad "platform label 3"
+[ "$(rc "$HEGUI" label verify --json --public-key platkeys/label.pub q.jpg)" = 0 ] && [ "$(field producer_signature <out)" = absent ] && ok || bad "platform-only label: $(cat out)"
+
+# ---- content handed out without the explicit label: a record of who received it ----
+cp orig/a.png r.png
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai --no-explicit --recipient user-42 r.png)" = 0 ] && ok || bad "no-explicit: $(cat err)"
+"$HEGUI" audit export --data-dir keys >audit.jsonl 2>&1
+grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "handout record missing: $(cat audit.jsonl)"
+[ "$(rc "$HEGUI" audit verify --data-dir keys)" = 0 ] && ok || bad "audit chain: $(cat out err)"
+[ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai --no-explicit r.png)" = 2 ] && ok || bad "--no-explicit without --recipient"
+
+# ---- --json for every file, one object a line ----
+"$HEGUI" label verify --json --data-dir keys media >all.jsonl
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 8 ] && ok || bad "json lines: $(cat all.jsonl)"
+
+echo "label files: $pass passed, $fails failed"
+[ $fails -eq 0 ]
