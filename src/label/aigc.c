@@ -67,7 +67,7 @@ static hg_status find_object(json_t *node, int depth, json_t *owned, json_t **la
 hg_status hg_aigc_parse(const char *json, size_t len, hg_aigc *out, hg_error *err) {
   memset(out, 0, sizeof *out);
   json_error_t jerr;
-  json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!root)
     return hg_fail(err, HG_ERR_PARSE, 0, (size_t)(jerr.position > 0 ? jerr.position : 0),
                    "AIGC label is not JSON: %s", jerr.text);
