@@ -89,29 +89,35 @@ static int ifd_find(const tiff *t, uint32_t ifd, uint16_t tag, uint32_t *count, 
   return 0;
 }
 
-static void scan_exif(const segment *s, lf_scan *sc) {
-  if (s->data_len < 14 || memcmp(s->data, "Exif\0\0", 6)) return;
+/* The UserComment value of an Exif APP1: its offset in the file and length; 0 when there is none. The value is
+ * left out of the content hash whatever it holds, so that the writer may blank a label found there. */
+static int user_comment(const segment *s, size_t *offset, size_t *len) {
+  if (s->marker != 0xE1 || s->data_len < 14 || memcmp(s->data, "Exif\0\0", 6)) return 0;
   tiff t = {s->data + 6, s->data_len - 6, s->data[6] == 'M'};
-  uint32_t count, at, exif_ifd;
-  if (!ifd_find(&t, tiff_u32(&t, 4), 0x8769, &count, &at) || t.n - at < 4) return;
-  exif_ifd = tiff_u32(&t, at);
-  if (!ifd_find(&t, exif_ifd, 0x9286, &count, &at) || count < 8) return;
-  const uint8_t *v = t.d + at;
-  char text[2048];
+  uint32_t count, at;
+  if (!ifd_find(&t, tiff_u32(&t, 4), 0x8769, &count, &at) || t.n - at < 4) return 0;
+  if (!ifd_find(&t, tiff_u32(&t, at), 0x9286, &count, &at) || count < 8) return 0;
+  *offset = (size_t)(t.d + at - s->data) + (s->offset + s->len - s->data_len);
+  *len = count;
+  return 1;
+}
+
+/* Decodes a UserComment (8-byte character code, then text) to ASCII; 1 when it names AIGC, taken for a label then
+ * (a UserComment is otherwise anyone's note). */
+static int user_comment_label(const uint8_t *v, size_t count, int big_endian, char *text, size_t cap) {
   size_t len = 0;
   if (!memcmp(v, "UNICODE\0", 8)) { /* UTF-16 in the TIFF byte order; a label is ASCII */
-    for (uint32_t i = 8; i + 1 < count && len + 1 < sizeof text; i += 2) {
-      uint16_t c = t.big_endian ? lf_u16be(v + i) : (uint16_t)(v[i] | v[i + 1] << 8);
+    for (size_t i = 8; i + 1 < count && len + 1 < cap; i += 2) {
+      uint16_t c = big_endian ? lf_u16be(v + i) : (uint16_t)(v[i] | v[i + 1] << 8);
       if (!c) break;
       text[len++] = c < 0x80 ? (char)c : '?';
     }
   } else {
-    for (uint32_t i = 8; i < count && v[i] && len + 1 < sizeof text; i++)
+    for (size_t i = 8; i < count && v[i] && len + 1 < cap; i++)
       text[len++] = (char)v[i];
   }
   text[len] = '\0';
-  /* a UserComment is anyone's note; only one that names AIGC is taken for a label */
-  if (strcasestr(text, "aigc")) lf_found_text(sc, "jpeg Exif UserComment", s->offset, text, len);
+  return strcasestr(text, "aigc") != NULL;
 }
 
 static hg_status scan(const uint8_t *d, size_t n, lf_scan *s, hg_error *err) {
@@ -125,8 +131,16 @@ static hg_status scan(const uint8_t *d, size_t n, lf_scan *s, hg_error *err) {
       lf_found_xmp(s, "jpeg APP1 XMP", seg.offset, (const char *)seg.data + XMP_ID_LEN, seg.data_len - XMP_ID_LEN);
       continue;
     }
-    if (seg.marker == 0xE1) scan_exif(&seg, s);
-    lf_hash(s, d + seg.offset, seg.len);
+    size_t uc, uc_len;
+    if (user_comment(&seg, &uc, &uc_len)) {
+      char text[2048];
+      if (user_comment_label(d + uc, uc_len, seg.data[6] == 'M', text, sizeof text))
+        lf_found_text(s, "jpeg Exif UserComment", uc, text, strlen(text));
+      lf_hash(s, d + seg.offset, uc - seg.offset);
+      lf_hash(s, d + uc + uc_len, seg.offset + seg.len - uc - uc_len);
+    } else {
+      lf_hash(s, d + seg.offset, seg.len);
+    }
   }
   if (r < 0) return HG_ERR_PARSE;
   lf_hash(s, d + seg.offset, n - seg.offset);
@@ -172,6 +186,11 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
       placed = 1;
     }
     if (!st && !is_xmp(&seg)) st = lf_put(out, d + seg.offset, seg.len);
+    size_t uc, uc_len;
+    char text[2048];
+    if (!st && user_comment(&seg, &uc, &uc_len) &&
+        user_comment_label(d + uc, uc_len, seg.data[6] == 'M', text, sizeof text))
+      memset(out->data + out->len - (seg.offset + seg.len - uc), 0, uc_len); /* the label moves to XMP */
   }
   if (!st && !placed) st = put_xmp_segment(out, &packet);
   if (!st) st = lf_put(out, d + seg.offset, n - seg.offset);
