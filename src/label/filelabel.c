@@ -400,6 +400,11 @@ static hg_status add_to_buffer(const lf_format *f, const uint8_t *data, size_t l
   if ((st = build_label(&before, o, sk, &label, err))) return st;
   char *json;
   if ((st = hg_aigc_format(&label, &json, err))) return st;
+  /* the output is the input plus a label: one allocation up front instead of a doubling series of copies */
+  if (!out->data && len < SIZE_MAX - 65536) {
+    out->data = malloc(len + 65536);
+    out->cap = out->data ? len + 65536 : 0;
+  }
   st = f->write(data, len, json, out, err);
   free(json);
   if (st) return st;
