@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_label_files.sh HEGUI — `hegui label add|read|verify` on real files, read back by independent tools: exiftool
-# (XMP in PNG/JPEG, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
+# (XMP in PNG/JPEG/WebP, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
 # (Markdown front matter), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
 # messages. Every input is generated here (ffmpeg, Python); nothing third-party is committed.
 set -u
@@ -26,6 +26,8 @@ mkdir media
 ff() { ffmpeg -nostdin -loglevel error -y "$@"; }
 ff -f lavfi -i testsrc=size=64x48 -frames:v 1 media/a.png
 ff -f lavfi -i testsrc=size=64x48 -frames:v 1 media/a.jpg
+ff -f lavfi -i testsrc=size=64x48 -frames:v 1 media/a.webp
+ff -f lavfi -i testsrc=size=64x48 -frames:v 1 -lossless 1 media/lossless.webp
 ff -f lavfi -i sine=d=0.3 media/a.wav
 ff -f lavfi -i sine=d=0.3 -metadata title=Tone media/a.mp3
 ff -f lavfi -i sine=d=0.3 -metadata title=Tone media/a.flac
@@ -51,22 +53,22 @@ cp -r media orig
 
 # ---- add, then every file reads back as labelled, and verifies ----
 [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
-[ "$(grep -c labelled out)" = 8 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 8: $(cat out)"
+[ "$(grep -c labelled out)" = 10 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 10: $(cat out)"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
-[ "$(grep -c ': intact' out)" = 8 ] && ok || bad "verify dir: $(cat out)"
+[ "$(grep -c ': intact' out)" = 10 ] && ok || bad "verify dir: $(cat out)"
 [ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
 
 # the original bytes of the content are all still there (labels add, never re-encode)
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv media/a.png >p1
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv orig/a.png >p2
 cmp -s p1 p2 && ok || bad "png stream changed"
-for f in a.wav a.mp3 a.flac; do
+for f in a.wav a.mp3 a.flac a.webp lossless.webp; do
   [ "$(ffmpeg -nostdin -loglevel error -i media/$f -f md5 -)" = "$(ffmpeg -nostdin -loglevel error -i orig/$f -f md5 -)" ] \
     && ok || bad "$f decodes differently after labelling"
 done
 
 # ---- independent readers ----
-for f in a.png a.jpg; do
+for f in a.png a.jpg a.webp lossless.webp; do
   want=$(label_of media/$f)
   got=$(exiftool -s3 -XMP-TC260:Aigc media/$f)
   [ "$got" = "$want" ] && ok || bad "exiftool XMP-TC260:Aigc of $f: '$got' want '$want'"
@@ -110,7 +112,7 @@ PY
 
 # ---- labelling again overwrites: still exactly one label, content hash unchanged ----
 h1=$("$HEGUI" label read --json media/a.png | field content_blake2b)
-for f in a.png a.jpg a.wav a.mp3 a.flac a.pdf a.md; do
+for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md; do
   "$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-1 media/$f >/dev/null || bad "relabel $f"
   [ "$("$HEGUI" label read --json media/$f | field labels_found)" = 1 ] && ok || bad "$f carries more than one label"
 done
@@ -194,7 +196,7 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 
 # ---- --json for every file, one object a line ----
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
-[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 8 ] && ok || bad "json lines: $(cat all.jsonl)"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 10 ] && ok || bad "json lines: $(cat all.jsonl)"
 
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]
