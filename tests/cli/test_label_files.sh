@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_label_files.sh HEGUI — `hegui label add|read|verify` on real files, read back by independent tools: exiftool
-# (XMP in PNG/JPEG/WebP, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
+# (XMP in PNG/JPEG/WebP, MP4 keys, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
 # (Markdown front matter), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
 # messages. Every input is generated here (ffmpeg, Python); nothing third-party is committed.
 set -u
@@ -46,6 +46,9 @@ out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d
 out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
 open(sys.argv[1], "wb").write(out)
 PY
+ff -f lavfi -i testsrc=size=64x48:d=0.5 -f lavfi -i sine=d=0.5 -c:v libx264 -c:a aac -shortest media/a.mp4
+ff -f lavfi -i testsrc=size=64x48:d=0.5 -c:v libx264 -movflags +faststart media/faststart.mp4
+ff -f lavfi -i sine=d=0.5 -c:a aac media/a.m4a
 printf -- '---\ntitle: Notes\n---\n# Notes\n\nGenerated text.\n' >media/a.md
 printf '# Plain\n\nno front matter\n' >media/b.md
 echo "not a format" >media/readme.txt
@@ -53,16 +56,16 @@ cp -r media orig
 
 # ---- add, then every file reads back as labelled, and verifies ----
 [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
-[ "$(grep -c labelled out)" = 10 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 10: $(cat out)"
+[ "$(grep -c labelled out)" = 13 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 13: $(cat out)"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
-[ "$(grep -c ': intact' out)" = 10 ] && ok || bad "verify dir: $(cat out)"
+[ "$(grep -c ': intact' out)" = 13 ] && ok || bad "verify dir: $(cat out)"
 [ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
 
 # the original bytes of the content are all still there (labels add, never re-encode)
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv media/a.png >p1
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv orig/a.png >p2
 cmp -s p1 p2 && ok || bad "png stream changed"
-for f in a.wav a.mp3 a.flac a.webp lossless.webp; do
+for f in a.wav a.mp3 a.flac a.webp lossless.webp a.mp4 faststart.mp4 a.m4a; do
   [ "$(ffmpeg -nostdin -loglevel error -i media/$f -f md5 -)" = "$(ffmpeg -nostdin -loglevel error -i orig/$f -f md5 -)" ] \
     && ok || bad "$f decodes differently after labelling"
 done
@@ -77,6 +80,11 @@ done
 [ "$(exiftool -s3 -ID3:UserDefinedText media/a.mp3)" = "(AIGC) $(label_of media/a.mp3)" ] && ok || bad "exiftool ID3 TXXX: $(exiftool -s3 -ID3:UserDefinedText media/a.mp3)"
 [ "$(exiftool -s3 -Vorbis:Aigc media/a.flac)" = "$(label_of media/a.flac)" ] && ok || bad "exiftool Vorbis AIGC"
 [ "$(exiftool -s3 -PDF:AIGC media/a.pdf)" = "$(label_of media/a.pdf)" ] && ok || bad "exiftool PDF Info AIGC"
+for f in a.mp4 faststart.mp4 a.m4a; do
+  [ "$(ffprobe -v error -show_entries format_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
+    && ok || bad "ffprobe AIGC tag of $f"
+  [ "$(exiftool -s3 -Keys:AIGC media/$f)" = "$(label_of media/$f)" ] && ok || bad "exiftool Keys:AIGC of $f"
+done
 for f in a.mp3 a.flac; do
   [ "$(ffprobe -v error -show_entries format_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
     && ok || bad "ffprobe AIGC tag of $f"
@@ -110,15 +118,33 @@ for orig, labelled in pairs:
               l["ProduceID"], l["ReservedCode1"], l["ContentPropagator"], l["PropagateID"], h.hex()]).encode())
 PY
 
+# ---- labels written by another writer (ffmpeg's muxers) are read by hegui ----
+L2='{"AIGC":{"Label":"2","ContentProducer":"other-tool","ProduceID":"x-1","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}'
+ff -f lavfi -i sine=d=0.2 -metadata AIGC="$L2" ext.mp3
+ff -f lavfi -i sine=d=0.2 -metadata AIGC="$L2" ext.flac
+ff -f lavfi -i testsrc=size=32x32:d=0.2 -c:v libx264 -movflags use_metadata_tags -metadata AIGC="$L2" ext.mp4
+for f in ext.mp3 ext.flac ext.mp4; do
+  [ "$(rc "$HEGUI" label read --json $f)" = 0 ] && [ "$(label_of $f)" = "$L2" ] && ok || bad "ffmpeg-written label in $f: $(cat out err)"
+  [ "$(rc "$HEGUI" label verify --json --data-dir keys $f)" = 1 ] && [ "$(field producer_signature <out)" = absent ] && ok || bad "unsigned label verifies: $f"
+done
+cp orig/a.jpg ext.jpg
+exiftool -q -overwrite_original -UserComment="$L2" ext.jpg
+[ "$(label_of ext.jpg)" = "$L2" ] && ok || bad "exiftool-written Exif UserComment label not read"
+"$HEGUI" label add --data-dir keys --producer acme-ai ext.jpg >/dev/null
+[ "$(exiftool -s3 -UserComment ext.jpg)" = "" ] && [ "$("$HEGUI" label read --json ext.jpg | field labels_found)" = 1 ] && ok || bad "Exif label not moved to XMP"
+
 # ---- labelling again overwrites: still exactly one label, content hash unchanged ----
 h1=$("$HEGUI" label read --json media/a.png | field content_blake2b)
-for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md; do
+for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md a.mp4 faststart.mp4; do
   "$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-1 media/$f >/dev/null || bad "relabel $f"
   [ "$("$HEGUI" label read --json media/$f | field labels_found)" = 1 ] && ok || bad "$f carries more than one label"
 done
 [ "$("$HEGUI" label read --json media/a.png | field content_blake2b)" = "$h1" ] && ok || bad "content hash moved"
 [ "$(exiftool -s3 -XMP-TC260:Aigc media/a.png | grep -c again-1)" = 1 ] && ok || bad "exiftool sees the old label"
 [ "$(grep -c hegui-aigc-begin media/a.pdf)" = 1 ] && ok || bad "pdf: second label appended instead of replacing"
+s1=$(stat -c %s media/faststart.mp4)
+"$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-2 media/faststart.mp4 >/dev/null
+[ "$(stat -c %s media/faststart.mp4)" = "$s1" ] && ok || bad "mp4 grows on every relabel"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify after relabel: $(cat out)"
 
 # ---- tampering: the content, the label, the key ----
@@ -196,7 +222,7 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 
 # ---- --json for every file, one object a line ----
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
-[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 10 ] && ok || bad "json lines: $(cat all.jsonl)"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 13 ] && ok || bad "json lines: $(cat all.jsonl)"
 
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]
