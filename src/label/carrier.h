@@ -62,6 +62,6 @@ typedef struct lf_format {
   hg_status (*write)(const uint8_t *data, size_t len, const char *label_json, lf_buf *out, hg_error *err);
 } lf_format;
 
-extern const lf_format lf_png, lf_jpeg, lf_webp, lf_mp4, lf_wav, lf_mp3, lf_flac, lf_pdf, lf_markdown;
+extern const lf_format lf_png, lf_jpeg, lf_webp, lf_mp4, lf_ogg, lf_wav, lf_mp3, lf_flac, lf_pdf, lf_markdown;
 
 #endif

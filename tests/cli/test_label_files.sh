@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_label_files.sh HEGUI — `hegui label add|read|verify` on real files, read back by independent tools: exiftool
-# (XMP in PNG/JPEG/WebP, MP4 keys, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
+# (XMP in PNG/JPEG/WebP, MP4 keys, Ogg comments, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
 # (Markdown front matter), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
 # messages. Every input is generated here (ffmpeg, Python); nothing third-party is committed.
 set -u
@@ -49,6 +49,10 @@ PY
 ff -f lavfi -i testsrc=size=64x48:d=0.5 -f lavfi -i sine=d=0.5 -c:v libx264 -c:a aac -shortest media/a.mp4
 ff -f lavfi -i testsrc=size=64x48:d=0.5 -c:v libx264 -movflags +faststart media/faststart.mp4
 ff -f lavfi -i sine=d=0.5 -c:a aac media/a.m4a
+ff -f lavfi -i sine=d=0.5 -c:a libvorbis -metadata title=Tone media/a.ogg
+ff -f lavfi -i sine=d=0.5 -c:a libopus -metadata title=Tone media/a.opus
+python3 -c "print(';FFMETADATA1\nbig=' + 'x' * 150000)" >meta.txt  # a comment header over many pages
+ff -f lavfi -i sine=d=0.5 -i meta.txt -map_metadata 1 -c:a libvorbis media/bigcomment.ogg
 printf -- '---\ntitle: Notes\n---\n# Notes\n\nGenerated text.\n' >media/a.md
 printf '# Plain\n\nno front matter\n' >media/b.md
 echo "not a format" >media/readme.txt
@@ -56,16 +60,16 @@ cp -r media orig
 
 # ---- add, then every file reads back as labelled, and verifies ----
 [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
-[ "$(grep -c labelled out)" = 13 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 13: $(cat out)"
+[ "$(grep -c labelled out)" = 16 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 16: $(cat out)"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
-[ "$(grep -c ': intact' out)" = 13 ] && ok || bad "verify dir: $(cat out)"
+[ "$(grep -c ': intact' out)" = 16 ] && ok || bad "verify dir: $(cat out)"
 [ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
 
 # the original bytes of the content are all still there (labels add, never re-encode)
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv media/a.png >p1
 ffprobe -v error -show_entries stream=codec_name,sample_rate,width,height -of csv orig/a.png >p2
 cmp -s p1 p2 && ok || bad "png stream changed"
-for f in a.wav a.mp3 a.flac a.webp lossless.webp a.mp4 faststart.mp4 a.m4a; do
+for f in a.wav a.mp3 a.flac a.webp lossless.webp a.mp4 faststart.mp4 a.m4a a.ogg a.opus bigcomment.ogg; do
   [ "$(ffmpeg -nostdin -loglevel error -i media/$f -f md5 -)" = "$(ffmpeg -nostdin -loglevel error -i orig/$f -f md5 -)" ] \
     && ok || bad "$f decodes differently after labelling"
 done
@@ -85,6 +89,13 @@ for f in a.mp4 faststart.mp4 a.m4a; do
     && ok || bad "ffprobe AIGC tag of $f"
   [ "$(exiftool -s3 -Keys:AIGC media/$f)" = "$(label_of media/$f)" ] && ok || bad "exiftool Keys:AIGC of $f"
 done
+for f in a.ogg a.opus bigcomment.ogg; do
+  [ "$(ffprobe -v error -show_entries stream_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
+    && ok || bad "ffprobe AIGC comment of $f"
+  [ "$(exiftool -s3 -Vorbis:Aigc media/$f)" = "$(label_of media/$f)" ] && ok || bad "exiftool Vorbis:Aigc of $f"
+done
+[ "$(ffprobe -v error -show_entries stream_tags=title -of default=nw=1:nk=1 media/a.opus)" = Tone ] && ok || bad "opus lost its title"
+ffmpeg -nostdin -v error -err_detect crccheck -i media/bigcomment.ogg -f null - 2>crc.err && [ ! -s crc.err ] && ok || bad "ogg pages: $(cat crc.err)"
 for f in a.mp3 a.flac; do
   [ "$(ffprobe -v error -show_entries format_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
     && ok || bad "ffprobe AIGC tag of $f"
@@ -122,8 +133,9 @@ PY
 L2='{"AIGC":{"Label":"2","ContentProducer":"other-tool","ProduceID":"x-1","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}'
 ff -f lavfi -i sine=d=0.2 -metadata AIGC="$L2" ext.mp3
 ff -f lavfi -i sine=d=0.2 -metadata AIGC="$L2" ext.flac
+ff -f lavfi -i sine=d=0.2 -c:a libopus -metadata AIGC="$L2" ext.opus
 ff -f lavfi -i testsrc=size=32x32:d=0.2 -c:v libx264 -movflags use_metadata_tags -metadata AIGC="$L2" ext.mp4
-for f in ext.mp3 ext.flac ext.mp4; do
+for f in ext.mp3 ext.flac ext.mp4 ext.opus; do
   [ "$(rc "$HEGUI" label read --json $f)" = 0 ] && [ "$(label_of $f)" = "$L2" ] && ok || bad "ffmpeg-written label in $f: $(cat out err)"
   [ "$(rc "$HEGUI" label verify --json --data-dir keys $f)" = 1 ] && [ "$(field producer_signature <out)" = absent ] && ok || bad "unsigned label verifies: $f"
 done
@@ -135,7 +147,7 @@ exiftool -q -overwrite_original -UserComment="$L2" ext.jpg
 
 # ---- labelling again overwrites: still exactly one label, content hash unchanged ----
 h1=$("$HEGUI" label read --json media/a.png | field content_blake2b)
-for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md a.mp4 faststart.mp4; do
+for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md a.mp4 faststart.mp4 a.ogg a.opus; do
   "$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-1 media/$f >/dev/null || bad "relabel $f"
   [ "$("$HEGUI" label read --json media/$f | field labels_found)" = 1 ] && ok || bad "$f carries more than one label"
 done
@@ -222,7 +234,7 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 
 # ---- --json for every file, one object a line ----
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
-[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 13 ] && ok || bad "json lines: $(cat all.jsonl)"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 16 ] && ok || bad "json lines: $(cat all.jsonl)"
 
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]
