@@ -92,7 +92,7 @@ static size_t skip_value(const uint8_t *d, size_t n, size_t at, int depth) {
   if (at == start && d[start - 1] != '/') return 0;
   /* an indirect reference: N G R */
   unsigned long v;
-  if (is_digit(d[start]) && read_uint(d, n, start, &v) == at) {
+  if (start < n && is_digit(d[start]) && read_uint(d, n, start, &v) == at) {
     size_t g = skip_ws(d, n, at), g_end = read_uint(d, n, g, &v);
     if (g_end) {
       size_t r = skip_ws(d, n, g_end);
