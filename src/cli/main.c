@@ -134,7 +134,7 @@ static void usage(FILE *f) {
         "                      check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"
         "  label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
         "            --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--json] FILE|DIR...\n"
-        "                      write the signed implicit AIGC label into PNG, JPEG, WebP, MP4, Ogg, WAV, MP3, FLAC, PDF, MD\n"
+        "                      write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD\n"
         "  label read [--json] FILE|DIR...\n"
         "                      print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"
         "  label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...\n"

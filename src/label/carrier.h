@@ -39,6 +39,9 @@ void lf_hash(lf_scan *s, const void *data, size_t len);
 void lf_found_text(lf_scan *s, const char *carrier, size_t offset, const char *text, size_t len);
 /* Records the label inside an XMP packet, when it holds one (TC260:AIGC, attribute or element). */
 void lf_found_xmp(lf_scan *s, const char *carrier, size_t offset, const char *xmp, size_t len);
+/* Undoes XML's character escapes into out (cap bytes, NUL-terminated); the length, or -1 when the value does not
+ * fit, is malformed, or holds a character outside ASCII (a label is ASCII). */
+long lf_xml_unescape(const char *v, size_t len, char *out, size_t cap);
 /* 1 when an XMP packet holds a TC260 AIGC property. */
 int lf_xmp_has_label(const char *xmp, size_t len);
 /* Builds an XMP packet carrying label_json as TC260:AIGC: a new packet, or the existing one (may be NULL) with its
@@ -62,6 +65,6 @@ typedef struct lf_format {
   hg_status (*write)(const uint8_t *data, size_t len, const char *label_json, lf_buf *out, hg_error *err);
 } lf_format;
 
-extern const lf_format lf_png, lf_jpeg, lf_webp, lf_mp4, lf_ogg, lf_wav, lf_mp3, lf_flac, lf_pdf, lf_markdown;
+extern const lf_format lf_png, lf_jpeg, lf_webp, lf_mp4, lf_ogg, lf_ooxml, lf_wav, lf_mp3, lf_flac, lf_pdf, lf_markdown;
 
 #endif

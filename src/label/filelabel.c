@@ -28,7 +28,7 @@
 #define HASH_B64_LEN sodium_base64_ENCODED_LEN(HG_LABEL_CONTENT_HASH_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
 #define SIG_B64_LEN sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
 
-static const lf_format *const FORMATS[] = {&lf_png, &lf_jpeg, &lf_webp, &lf_wav, &lf_flac, &lf_pdf, &lf_mp4, &lf_ogg, &lf_mp3, &lf_markdown};
+static const lf_format *const FORMATS[] = {&lf_png, &lf_jpeg, &lf_webp, &lf_wav, &lf_flac, &lf_pdf, &lf_mp4, &lf_ogg, &lf_ooxml, &lf_mp3, &lf_markdown};
 #define NFORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
 /* ---- buffers and scan records ------------------------------------------------------------------------------ */

@@ -106,7 +106,7 @@ static int next_label(const char *x, size_t len, size_t from, char prefixes[PREF
 }
 
 /* Undoes XML escapes into out (cap bytes); returns the length or -1 when the value does not fit or is malformed. */
-static long xml_unescape(const char *v, size_t len, char *out, size_t cap) {
+long lf_xml_unescape(const char *v, size_t len, char *out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < len;) {
     if (n + 1 >= cap) return -1;
@@ -149,7 +149,7 @@ void lf_found_xmp(lf_scan *s, const char *carrier, size_t offset, const char *xm
   span sp;
   char value[4096];
   for (size_t at = 0; next_label(xmp, len, at, prefixes, np, &sp); at = sp.end) {
-    long n = xml_unescape(xmp + sp.value_start, sp.value_end - sp.value_start, value, sizeof value);
+    long n = lf_xml_unescape(xmp + sp.value_start, sp.value_end - sp.value_start, value, sizeof value);
     if (n < 0) {
       s->unreadable++;
       continue;

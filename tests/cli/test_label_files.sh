@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # test_label_files.sh HEGUI — `hegui label add|read|verify` on real files, read back by independent tools: exiftool
-# (XMP in PNG/JPEG/WebP, MP4 keys, Ogg comments, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
-# (Markdown front matter), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
+# (XMP in PNG/JPEG/WebP, MP4 keys, Ogg comments, OOXML custom properties, RIFF chunk, ID3, Vorbis comment, PDF Info), ffprobe (MP3, FLAC), pdfinfo (PDF Info), PyYAML
+# (Markdown front matter), unzip and Python's zipfile (OOXML), and the signature checked by Python's own Ed25519 and BLAKE2b over the documented
 # messages. Every input is generated here (ffmpeg, Python); nothing third-party is committed.
 set -u
 HEGUI=$1
 export HEGUI_BIN=$HEGUI
-for tool in exiftool ffmpeg ffprobe pdfinfo; do
+for tool in exiftool ffmpeg ffprobe pdfinfo unzip; do
   command -v $tool >/dev/null || { echo "skipped: $tool is not installed (scripts/install-deps.sh test)"; exit 77; }
 done
 python3 -c 'import yaml, cryptography' 2>/dev/null || { echo "skipped: python3-yaml or python3-cryptography missing"; exit 77; }
@@ -53,6 +53,17 @@ ff -f lavfi -i sine=d=0.5 -c:a libvorbis -metadata title=Tone media/a.ogg
 ff -f lavfi -i sine=d=0.5 -c:a libopus -metadata title=Tone media/a.opus
 python3 -c "print(';FFMETADATA1\nbig=' + 'x' * 150000)" >meta.txt  # a comment header over many pages
 ff -f lavfi -i sine=d=0.5 -i meta.txt -map_metadata 1 -c:a libvorbis media/bigcomment.ogg
+python3 - media/a.docx media/custom.xlsx <<'PY'
+import sys, zipfile
+ct = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+rels = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+doc = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Generated text</w:t></w:r></w:p></w:body></w:document>'
+custom = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="Client"><vt:lpwstr>ACME</vt:lpwstr></property></Properties>'
+for path, extra in ((sys.argv[1], False), (sys.argv[2], True)):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", ct); z.writestr("_rels/.rels", rels); z.writestr("word/document.xml", doc)
+        if extra: z.writestr("docProps/custom.xml", custom)
+PY
 printf -- '---\ntitle: Notes\n---\n# Notes\n\nGenerated text.\n' >media/a.md
 printf '# Plain\n\nno front matter\n' >media/b.md
 echo "not a format" >media/readme.txt
@@ -60,9 +71,9 @@ cp -r media orig
 
 # ---- add, then every file reads back as labelled, and verifies ----
 [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
-[ "$(grep -c labelled out)" = 16 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 16: $(cat out)"
+[ "$(grep -c labelled out)" = 18 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 18: $(cat out)"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
-[ "$(grep -c ': intact' out)" = 16 ] && ok || bad "verify dir: $(cat out)"
+[ "$(grep -c ': intact' out)" = 18 ] && ok || bad "verify dir: $(cat out)"
 [ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
 
 # the original bytes of the content are all still there (labels add, never re-encode)
@@ -96,6 +107,20 @@ for f in a.ogg a.opus bigcomment.ogg; do
 done
 [ "$(ffprobe -v error -show_entries stream_tags=title -of default=nw=1:nk=1 media/a.opus)" = Tone ] && ok || bad "opus lost its title"
 ffmpeg -nostdin -v error -err_detect crccheck -i media/bigcomment.ogg -f null - 2>crc.err && [ ! -s crc.err ] && ok || bad "ogg pages: $(cat crc.err)"
+for f in a.docx custom.xlsx; do
+  unzip -tq media/$f >/dev/null && ok || bad "unzip -t $f"
+  got=$(python3 -c 'import sys, zipfile, xml.etree.ElementTree as E
+z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None
+ns = {"p": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties", "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"}
+root = E.fromstring(z.read("docProps/custom.xml"))
+props = {p.get("name"): p.find("vt:lpwstr", ns).text for p in root.findall("p:property", ns)}
+assert "/docProps/custom.xml" in z.read("[Content_Types].xml").decode() and "docProps/custom.xml" in z.read("_rels/.rels").decode()
+assert z.read("word/document.xml").decode().count("Generated text") == 1
+print(props["AIGC"], props.get("Client"))' media/$f)
+  want="$(label_of media/$f) $([ $f = custom.xlsx ] && echo ACME || echo None)"
+  [ "$got" = "$want" ] && ok || bad "zipfile reads $f: $got"
+  [ "$(exiftool -s3 -AIGC media/$f)" = "$(label_of media/$f)" ] && ok || bad "exiftool AIGC of $f: $(exiftool -s3 -AIGC -Warning media/$f)"
+done
 for f in a.mp3 a.flac; do
   [ "$(ffprobe -v error -show_entries format_tags=AIGC -of default=nw=1:nk=1 media/$f)" = "$(label_of media/$f)" ] \
     && ok || bad "ffprobe AIGC tag of $f"
@@ -147,7 +172,7 @@ exiftool -q -overwrite_original -UserComment="$L2" ext.jpg
 
 # ---- labelling again overwrites: still exactly one label, content hash unchanged ----
 h1=$("$HEGUI" label read --json media/a.png | field content_blake2b)
-for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md a.mp4 faststart.mp4 a.ogg a.opus; do
+for f in a.png a.jpg a.webp a.wav a.mp3 a.flac a.pdf a.md a.mp4 faststart.mp4 a.ogg a.opus a.docx custom.xlsx; do
   "$HEGUI" label add --data-dir keys --producer acme-ai --produce-id again-1 media/$f >/dev/null || bad "relabel $f"
   [ "$("$HEGUI" label read --json media/$f | field labels_found)" = 1 ] && ok || bad "$f carries more than one label"
 done
@@ -234,7 +259,7 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 
 # ---- --json for every file, one object a line ----
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
-[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 16 ] && ok || bad "json lines: $(cat all.jsonl)"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 18 ] && ok || bad "json lines: $(cat all.jsonl)"
 
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]
