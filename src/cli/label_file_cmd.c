@@ -167,15 +167,53 @@ static void do_file(run *r, const char *path, int named) {
   if (status > r->worst) r->worst = status;
 }
 
+/* A directory's files are listed first and labelled after: writing beside a file while readdir runs over the same
+ * directory could show the walk a temporary file, or a replaced file twice. */
+typedef struct path_list {
+  char **v;
+  size_t n, cap;
+  int failed;
+} path_list;
+
+static path_list *the_list;
+
 static int walk_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
   (void)sb;
   (void)ftw;
-  if (type == FTW_F) do_file(the_run, path, 0);
-  else if (type == FTW_DNR || type == FTW_NS) {
+  path_list *l = the_list;
+  if (type == FTW_DNR || type == FTW_NS) {
     cli_error("%s: cannot read", path);
     the_run->worst = EXIT_ERROR;
+    return 0;
   }
+  if (type != FTW_F) return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    char **bigger = realloc(l->v, cap * sizeof *bigger);
+    if (!bigger) return l->failed = 1;
+    l->v = bigger;
+    l->cap = cap;
+  }
+  if (!(l->v[l->n] = strdup(path))) return l->failed = 1;
+  l->n++;
   return 0;
+}
+
+static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void do_directory(run *r, const char *dir) {
+  path_list l = {0};
+  the_list = &l;
+  if (nftw(dir, walk_entry, 32, FTW_PHYS) != 0 || l.failed) {
+    cli_error("%s: %s", dir, l.failed ? "out of memory" : strerror(errno));
+    r->worst = EXIT_ERROR;
+  }
+  if (l.n) qsort(l.v, l.n, sizeof *l.v, compare_paths); /* the same order on every file system */
+  for (size_t i = 0; i < l.n; i++) {
+    do_file(r, l.v[i], 0);
+    free(l.v[i]);
+  }
+  free(l.v);
 }
 
 static int take_value(int argc, char **argv, int *i, const char **out) {
@@ -261,10 +299,7 @@ int cmd_label_files(int argc, char **argv) {
   for (int i = first_file; i < argc; i++) {
     struct stat sb;
     if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
-      if (nftw(argv[i], walk_entry, 32, FTW_PHYS) != 0) {
-        cli_error("%s: %s", argv[i], strerror(errno));
-        r.worst = EXIT_ERROR;
-      }
+      do_directory(&r, argv[i]);
     } else {
       do_file(&r, argv[i], 1);
     }
