@@ -3,7 +3,7 @@
 # verify` on ~1 MB and ~20 MB files of each format, against exiftool writing (and reading) the same XMP property
 # in -stay_open mode: one exiftool process for the whole run, one command per file, as a platform would keep it.
 # exiftool's start-up (measured on an empty run) is subtracted. hegui runs as one process over all files too.
-# exiftool writes XMP into PNG, JPEG and PDF only; for WAV, MP3 and FLAC hegui's figures are printed alone.
+# exiftool writes XMP into PNG, JPEG, WebP, MP4 and PDF; for WAV, MP3, FLAC and Ogg hegui's figures are printed alone.
 # A measurement, not a test: the 10x target is reported as met or NOT met, the exit status does not depend on it.
 set -euo pipefail
 HEGUI=$(realpath "$1")
@@ -57,6 +57,11 @@ o += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % v for 
 o += b"trailer\n<< /Size 6 /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % x
 open(out, "wb").write(o)
 PY
+  webp) local side=$((mb == 1 ? 700 : 3200))
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=gray:s=${side}x${side},noise=alls=80:allf=t" -frames:v 1 -lossless 1 "$out" ;;
+  mp4) ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=gray:s=320x240:d=$((mb * 2)),noise=alls=60:allf=t" \
+      -c:v libx264 -b:v 4M -maxrate 4M -bufsize 1M -preset ultrafast "$out" ;;
+  ogg) ffmpeg -nostdin -loglevel error -y -f lavfi -i "anoisesrc=d=$((mb * 16)):r=44100" -c:a libvorbis -b:a 500k "$out" ;;
   wav) ffmpeg -nostdin -loglevel error -y -f lavfi -i "anoisesrc=d=$((mb * 6)):r=44100" -ac 2 "$out" ;;
   mp3) ffmpeg -nostdin -loglevel error -y -f lavfi -i "anoisesrc=d=$((mb * 32)):r=44100" -b:a 256k "$out" ;;
   flac) ffmpeg -nostdin -loglevel error -y -f lavfi -i "anoisesrc=d=$((mb * 6)):r=44100" -ac 2 "$out" ;;
@@ -75,7 +80,7 @@ ex_rate() { # ARGS_FILE COUNT: files per second of one stay_open exiftool over t
 }
 for mb in 1 20; do
   n=$([ $mb = 1 ] && echo "$N1" || echo "$N20")
-  for fmt in png jpeg pdf wav mp3 flac; do
+  for fmt in png jpeg webp mp4 pdf wav mp3 flac ogg; do
     ext=$([ $fmt = jpeg ] && echo jpg || echo $fmt)
     make_file $fmt $mb base.$ext
     size=$(du -k base.$ext | cut -f1)
@@ -87,7 +92,7 @@ for mb in 1 20; do
     a=$(now); "$HEGUI" label verify --data-dir keys h >/dev/null; b=$(now)
     h_vfy=$(echo "$n / ($b - $a)" | bc -l)
     x_add=- x_vfy=- r_add=- r_vfy=-
-    if [ $fmt = png ] || [ $fmt = jpeg ] || [ $fmt = pdf ]; then
+    if [ $fmt = png ] || [ $fmt = jpeg ] || [ $fmt = webp ] || [ $fmt = mp4 ] || [ $fmt = pdf ]; then
       : >write.args; : >read.args
       for i in $(seq $n); do
         printf -- '-overwrite_original\n-XMP-TC260:AIGC=%s\nx/%s\n-execute\n' "$LABEL" "$i.$ext" >>write.args
