@@ -30,7 +30,7 @@ static int setup_keys(void **state) {
 /* ---- tiny files ---- */
 
 typedef struct buf {
-  uint8_t d[4096];
+  uint8_t d[16384];
   size_t n;
 } buf;
 
@@ -231,6 +231,50 @@ static void pdf_roundtrip(void **state) {
   roundtrip("pdf", b, 20);
 }
 
+/* a seed file of the fuzz corpus (generated for this repository, see fuzz/corpus) */
+static buf seed(const char *rel) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/fuzz/corpus/%s", HG_SOURCE_DIR, rel);
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("%s: cannot open", path);
+  buf b = {.n = 0};
+  b.n = fread(b.d, 1, sizeof b.d, f);
+  assert_false(ferror(f));
+  assert_true(feof(f) || b.n < sizeof b.d);
+  fclose(f);
+  return b;
+}
+
+static void webp_roundtrip(void **state) {
+  (void)state;
+  roundtrip("webp", seed("label_webp/simple.webp"), 40); /* inside the VP8L chunk, after the new VP8X */
+}
+static void mp4_roundtrip(void **state) {
+  (void)state;
+  roundtrip("mp4", seed("label_mp4/faststart.mp4"), 10); /* the ftyp brand; moov moves to the end */
+}
+static void ogg_roundtrip(void **state) {
+  (void)state;
+  roundtrip("ogg", seed("label_ogg/plain.ogg"), -3); /* the last audio page */
+}
+static void ooxml_roundtrip(void **state) {
+  (void)state;
+  buf b = seed("label_ooxml/custom.docx");
+  add("ooxml", &b, &(hg_label_add_options){.producer = "acme", .produce_id = "id-1"}, SK);
+  hg_label_report r = read_verify("ooxml", &b);
+  assert_int_equal(r.labels_found, 1);
+  assert_true(r.intact);
+  assert_non_null(memmem(b.d, b.n, "name=\"Client\"", 13)); /* the other custom property stays */
+  uint8_t *doc = b.d; /* the entry's local header, not the name inside [Content_Types].xml */
+  do
+    doc = memmem(doc + 1, b.n - (size_t)(doc + 1 - b.d), "word/document.xml", 17);
+  while (doc && (doc - b.d < 30 || memcmp(doc - 30, "PK\3\4", 4)));
+  assert_non_null(doc);
+  doc[17 + 5] ^= 1; /* compressed bytes of the document body */
+  r = read_verify("ooxml", &b);
+  assert_int_equal(r.content_unchanged, 0);
+}
+
 static void label_change_found(void **state) {
   (void)state;
   buf b = make_wav();
@@ -359,7 +403,9 @@ int main(void) {
       cmocka_unit_test(pdf_roundtrip),          cmocka_unit_test(label_change_found),
       cmocka_unit_test(platform_mode),          cmocka_unit_test(conflict_reported),
       cmocka_unit_test(xmp_other_properties_kept), cmocka_unit_test(truncated_refused),
-      cmocka_unit_test(detect_formats),
+      cmocka_unit_test(detect_formats),        cmocka_unit_test(webp_roundtrip),
+      cmocka_unit_test(mp4_roundtrip),         cmocka_unit_test(ogg_roundtrip),
+      cmocka_unit_test(ooxml_roundtrip),
   };
   return cmocka_run_group_tests(tests, setup_keys, NULL);
 }
