@@ -64,6 +64,19 @@ for path, extra in ((sys.argv[1], False), (sys.argv[2], True)):
         z.writestr("[Content_Types].xml", ct); z.writestr("_rels/.rels", rels); z.writestr("word/document.xml", doc)
         if extra: z.writestr("docProps/custom.xml", custom)
 PY
+python3 - media/xrefstream.pdf <<'PY'  # PDF 1.5: a cross-reference stream instead of a table
+import struct, sys
+objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>", 4: b"<< /Title (XS test) /Producer (test) >>"}
+out, offs = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n"), {}
+for k, v in objs.items():
+    offs[k] = len(out); out += b"%d 0 obj\n" % k + v + b"\nendobj\n"
+xs = len(out)
+rows = b"\x00\x00\x00\xff" + b"".join(b"\x01" + struct.pack(">H", offs[k]) + b"\x00" for k in range(1, 5)) + b"\x01" + struct.pack(">H", xs) + b"\x00"
+out += b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 2 1] /Root 1 0 R /Info 4 0 R /Length %d >>\nstream\n" % len(rows) + rows
+out += b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xs
+open(sys.argv[1], "wb").write(out)
+PY
 printf -- '---\ntitle: Notes\n---\n# Notes\n\nGenerated text.\n' >media/a.md
 printf '# Plain\n\nno front matter\n' >media/b.md
 echo "not a format" >media/readme.txt
@@ -71,9 +84,9 @@ cp -r media orig
 
 # ---- add, then every file reads back as labelled, and verifies ----
 [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai media)" = 0 ] && ok || bad "add dir: $(cat out err)"
-[ "$(grep -c labelled out)" = 18 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 18: $(cat out)"
+[ "$(grep -c labelled out)" = 19 ] && ok || bad "add dir labelled $(grep -c labelled out) files, want 19: $(cat out)"
 [ "$(rc "$HEGUI" label verify --data-dir keys media)" = 0 ] && ok || bad "verify dir: $(cat out err)"
-[ "$(grep -c ': intact' out)" = 18 ] && ok || bad "verify dir: $(cat out)"
+[ "$(grep -c ': intact' out)" = 19 ] && ok || bad "verify dir: $(cat out)"
 [ "$(rc "$HEGUI" label read media/readme.txt)" = 2 ] && ok || bad "unknown format named on the command line is an error"
 
 # the original bytes of the content are all still there (labels add, never re-encode)
@@ -129,6 +142,8 @@ done
 [ "$(pdfinfo -custom media/a.pdf | sed -n 's/^AIGC: *//p')" = "$(label_of media/a.pdf)" ] && ok || bad "pdfinfo AIGC: $(pdfinfo -custom media/a.pdf)"
 [ "$(pdfinfo media/a.pdf | sed -n 's/^Title: *//p')" = "Report (draft)" ] && ok || bad "pdf lost its Title"
 [ "$(pdfinfo media/a.pdf | sed -n 's/^Pages: *//p')" = 1 ] && ok || bad "pdf pages"
+[ "$(pdfinfo -custom media/xrefstream.pdf | sed -n 's/^AIGC: *//p')" = "$(label_of media/xrefstream.pdf)" ] && ok || bad "pdfinfo AIGC (xref stream)"
+[ "$(pdfinfo media/xrefstream.pdf | sed -n 's/^Title: *//p')" = "XS test" ] && ok || bad "xref-stream pdf lost its Title"
 for f in a.md b.md; do
   got=$(python3 -c 'import sys,yaml; t=open(sys.argv[1]).read(); print(yaml.safe_load(t.split("---\n")[1])["AIGC"])' media/$f)
   [ "$got" = "$(label_of media/$f)" ] && ok || bad "yaml front matter of $f: $got"
@@ -259,7 +274,7 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 
 # ---- --json for every file, one object a line ----
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
-[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 18 ] && ok || bad "json lines: $(cat all.jsonl)"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 19 ] && ok || bad "json lines: $(cat all.jsonl)"
 
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]
