@@ -290,6 +290,9 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
     if (tail == n) base = start;
     at = end;
   }
+  /* strings of an encrypted file are encrypted: a plain /AIGC would read as noise */
+  if (memmem(d, base, "/Encrypt", 8))
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "PDF is encrypted: hegui does not write labels into encrypted PDFs");
   unsigned long prev, size, root_num, root_gen;
   size_t root_at;
   if (!last_number(d, base, "startxref", &prev, NULL) || prev >= base)
