@@ -55,13 +55,13 @@ typedef enum hg_sig_state { HG_SIG_ABSENT = 0, HG_SIG_VALID = 1, HG_SIG_INVALID 
 
 /* What reading a file found. */
 typedef struct hg_label_report {
-  const char *format;      /* "png", "jpeg", ... */
-  int labels_found;        /* label carriers found (the same label in two carriers counts twice) */
-  int conflict;            /* two carriers hold different labels */
-  int unreadable;          /* carriers whose value is not a label */
-  hg_aigc label;           /* the first label found */
-  char carrier[48];        /* where it was: "png iTXt XMP", "wav AIGC chunk", ... */
-  size_t carrier_offset;   /* byte offset of that carrier in the file */
+  const char *format;    /* "png", "jpeg", ... */
+  int labels_found;      /* label carriers found (the same label in two carriers counts twice) */
+  int conflict;          /* two carriers hold different labels */
+  int unreadable;        /* carriers whose value is not a label */
+  hg_aigc label;         /* the first label found */
+  char carrier[48];      /* where it was: "png iTXt XMP", "wav AIGC chunk", ... */
+  size_t carrier_offset; /* byte offset of that carrier in the file */
   uint8_t content_hash[HG_LABEL_CONTENT_HASH_BYTES]; /* of the file without its label carriers */
   /* filled by hg_label_report_verify */
   hg_sig_state producer_signature;   /* ReservedCode1: ContentProducer, ProduceID, content hash at labelling */
@@ -90,7 +90,7 @@ typedef struct hg_label_add_options {
   const char *produce_id;
   /* platform mode (platform = 1): keep the producer's fields and ReservedCode1, set these */
   int platform;
-  const char *label;        /* "1", "2" or "3"; NULL keeps the existing one (platform) or "1" (producer) */
+  const char *label; /* "1", "2" or "3"; NULL keeps the existing one (platform) or "1" (producer) */
   const char *propagator;
   const char *propagate_id;
 } hg_label_add_options;
@@ -101,8 +101,7 @@ hg_status hg_label_file_add(const char *path, const hg_label_add_options *option
                             hg_error *err);
 
 /* The same over bytes in memory: *out (malloc-ed, *out_len bytes) is the labelled file. */
-hg_status hg_label_buffer_add(const char *format, const uint8_t *data, size_t len,
-                              const hg_label_add_options *options,
+hg_status hg_label_buffer_add(const char *format, const uint8_t *data, size_t len, const hg_label_add_options *options,
                               const uint8_t secret_key[HG_LABEL_SECRET_KEY_BYTES], uint8_t **out, size_t *out_len,
                               hg_error *err);
 

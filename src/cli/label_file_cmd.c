@@ -71,7 +71,9 @@ static void report_json(const run *r, const char *path, const hg_label_report *r
   if (r->mode == MODE_VERIFY) {
     printf(",\"intact\":%s,\"producer_signature\":\"%s\",\"propagator_signature\":\"%s\",\"content_unchanged\":%s",
            rep->intact ? "true" : "false", sig_name(rep->producer_signature), sig_name(rep->propagator_signature),
-           rep->content_unchanged < 0 ? "null" : rep->content_unchanged ? "true" : "false");
+           rep->content_unchanged < 0 ? "null"
+           : rep->content_unchanged   ? "true"
+                                      : "false");
     if (!rep->intact) {
       printf(",\"problem\":");
       cli_json_string(stdout, rep->problem, strlen(rep->problem));
@@ -113,14 +115,14 @@ static int record_handout(run *r, const char *path, const hg_label_report *rep, 
   size_t at = (size_t)snprintf(detail, cap, "{\"file\":\"");
   for (const unsigned char *p = (const unsigned char *)path; *p; p++)
     at += (size_t)(*p == '"' || *p == '\\' ? snprintf(detail + at, cap - at, "\\%c", *p)
-                   : *p < 0x20          ? snprintf(detail + at, cap - at, "\\u%04x", *p)
-                                        : snprintf(detail + at, cap - at, "%c", *p));
+                   : *p < 0x20             ? snprintf(detail + at, cap - at, "\\u%04x", *p)
+                                           : snprintf(detail + at, cap - at, "%c", *p));
   snprintf(detail + at, cap - at,
            "\",\"format\":\"%s\",\"content_blake2b\":\"%s\",\"ProduceID\":\"%s\",\"ContentProducer\":\"%s\","
            "\"explicit_label\":false}",
            rep->format, hex, rep->label.value[HG_AIGC_PRODUCE_ID], rep->label.value[HG_AIGC_PRODUCER]);
-  hg_audit_record rec = {.actor = r->recipient, .route = "label/unlabeled-handout", .verdict = "unlabeled",
-                         .detail_json = detail};
+  hg_audit_record rec = {
+      .actor = r->recipient, .route = "label/unlabeled-handout", .verdict = "unlabeled", .detail_json = detail};
   int bad = hg_store_audit_append(r->store, &rec, err) != HG_OK;
   free(detail);
   return bad ? -1 : 0;
@@ -160,9 +162,12 @@ static void do_file(run *r, const char *path, int named) {
     st = HG_ERR_STORE;
     status = EXIT_ERROR;
   }
-  if (r->json) report_json(r, path, &rep, status, st ? err.message : NULL);
-  else if (st) cli_error("%s", err.message);
-  else report_text(r, path, &rep, status);
+  if (r->json)
+    report_json(r, path, &rep, status, st ? err.message : NULL);
+  else if (st)
+    cli_error("%s", err.message);
+  else
+    report_text(r, path, &rep, status);
   if (r->progress) fprintf(stderr, "\r%ld files", r->files);
   if (status > r->worst) r->worst = status;
 }
@@ -235,16 +240,26 @@ int cmd_label_files(int argc, char **argv) {
     if (!strcmp(a, "--")) {
       first_file = i + 1;
       break;
-    } else if (!strcmp(a, "--json")) r.json = 1;
-    else if (!strcmp(a, "--platform")) r.add.platform = 1;
-    else if (!strcmp(a, "--no-explicit")) r.no_explicit = 1;
-    else if (!strcmp(a, "--data-dir")) bad = take_value(argc, argv, &i, &r.data_dir);
-    else if (!strcmp(a, "--producer")) bad = take_value(argc, argv, &i, &r.add.producer);
-    else if (!strcmp(a, "--produce-id")) bad = take_value(argc, argv, &i, &r.add.produce_id);
-    else if (!strcmp(a, "--propagator")) bad = take_value(argc, argv, &i, &r.add.propagator);
-    else if (!strcmp(a, "--propagate-id")) bad = take_value(argc, argv, &i, &r.add.propagate_id);
-    else if (!strcmp(a, "--label")) bad = take_value(argc, argv, &i, &r.add.label);
-    else if (!strcmp(a, "--recipient")) bad = take_value(argc, argv, &i, &r.recipient);
+    } else if (!strcmp(a, "--json"))
+      r.json = 1;
+    else if (!strcmp(a, "--platform"))
+      r.add.platform = 1;
+    else if (!strcmp(a, "--no-explicit"))
+      r.no_explicit = 1;
+    else if (!strcmp(a, "--data-dir"))
+      bad = take_value(argc, argv, &i, &r.data_dir);
+    else if (!strcmp(a, "--producer"))
+      bad = take_value(argc, argv, &i, &r.add.producer);
+    else if (!strcmp(a, "--produce-id"))
+      bad = take_value(argc, argv, &i, &r.add.produce_id);
+    else if (!strcmp(a, "--propagator"))
+      bad = take_value(argc, argv, &i, &r.add.propagator);
+    else if (!strcmp(a, "--propagate-id"))
+      bad = take_value(argc, argv, &i, &r.add.propagate_id);
+    else if (!strcmp(a, "--label"))
+      bad = take_value(argc, argv, &i, &r.add.label);
+    else if (!strcmp(a, "--recipient"))
+      bad = take_value(argc, argv, &i, &r.recipient);
     else if (!strcmp(a, "--public-key")) {
       if (nkey_files == KEYS_MAX) return cli_error("label: at most %d --public-key", KEYS_MAX), EXIT_ERROR;
       bad = take_value(argc, argv, &i, &key_files[nkey_files++]);

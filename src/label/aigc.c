@@ -12,9 +12,8 @@
 /* the forms carriers produce nest at most: a string holding {"AIGC": {...}} */
 #define AIGC_NESTING_MAX 4
 
-static const char *const FIELD_NAMES[HG_AIGC_FIELDS] = {"Label",         "ContentProducer",   "ProduceID",
-                                                       "ReservedCode1", "ContentPropagator", "PropagateID",
-                                                       "ReservedCode2"};
+static const char *const FIELD_NAMES[HG_AIGC_FIELDS] = {
+    "Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2"};
 
 const char *hg_aigc_field_name(enum hg_aigc_field field) {
   return (unsigned)field < HG_AIGC_FIELDS ? FIELD_NAMES[field] : "?";
@@ -69,8 +68,8 @@ hg_status hg_aigc_parse(const char *json, size_t len, hg_aigc *out, hg_error *er
   json_error_t jerr;
   json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!root)
-    return hg_fail(err, HG_ERR_PARSE, 0, (size_t)(jerr.position > 0 ? jerr.position : 0),
-                   "AIGC label is not JSON: %s", jerr.text);
+    return hg_fail(err, HG_ERR_PARSE, 0, (size_t)(jerr.position > 0 ? jerr.position : 0), "AIGC label is not JSON: %s",
+                   jerr.text);
   json_t *owned = json_array();
   json_t *label = NULL;
   hg_status s = owned ? find_object(root, 0, owned, &label, err) : hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");

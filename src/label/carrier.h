@@ -18,9 +18,9 @@
 
 typedef struct lf_scan {
   crypto_generichash_state hash;
-  int found;                      /* carriers found that hold a label */
-  int unreadable;                 /* carriers that hold something that is not a label */
-  hg_aigc labels[LF_MAX_LABELS];  /* the first LF_MAX_LABELS found */
+  int found;                     /* carriers found that hold a label */
+  int unreadable;                /* carriers that hold something that is not a label */
+  hg_aigc labels[LF_MAX_LABELS]; /* the first LF_MAX_LABELS found */
   char carriers[LF_MAX_LABELS][48];
   size_t offsets[LF_MAX_LABELS];
 } lf_scan;
@@ -46,8 +46,7 @@ long lf_xml_unescape(const char *v, size_t len, char *out, size_t cap);
 int lf_xmp_has_label(const char *xmp, size_t len);
 /* Builds an XMP packet carrying label_json as TC260:AIGC: a new packet, or the existing one (may be NULL) with its
  * TC260:AIGC replaced or a description added, every other property kept. */
-hg_status lf_xmp_build(const char *existing, size_t existing_len, const char *label_json, lf_buf *out,
-                       hg_error *err);
+hg_status lf_xmp_build(const char *existing, size_t existing_len, const char *label_json, lf_buf *out, hg_error *err);
 
 static inline uint32_t lf_u32be(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

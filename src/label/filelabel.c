@@ -28,7 +28,8 @@
 #define HASH_B64_LEN sodium_base64_ENCODED_LEN(HG_LABEL_CONTENT_HASH_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
 #define SIG_B64_LEN sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
 
-static const lf_format *const FORMATS[] = {&lf_png, &lf_jpeg, &lf_webp, &lf_wav, &lf_flac, &lf_pdf, &lf_mp4, &lf_ogg, &lf_ooxml, &lf_mp3, &lf_markdown};
+static const lf_format *const FORMATS[] = {&lf_png, &lf_jpeg, &lf_webp,  &lf_wav, &lf_flac,    &lf_pdf,
+                                           &lf_mp4, &lf_ogg,  &lf_ooxml, &lf_mp3, &lf_markdown};
 #define NFORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
 /* ---- buffers and scan records ------------------------------------------------------------------------------ */
@@ -60,9 +61,7 @@ hg_status lf_put_u32le(lf_buf *b, uint32_t v) {
   return lf_put(b, p, 4);
 }
 
-void lf_hash(lf_scan *s, const void *data, size_t len) {
-  crypto_generichash_update(&s->hash, data, len);
-}
+void lf_hash(lf_scan *s, const void *data, size_t len) { crypto_generichash_update(&s->hash, data, len); }
 
 void lf_found_text(lf_scan *s, const char *carrier, size_t offset, const char *text, size_t len) {
   hg_aigc label;
@@ -97,8 +96,7 @@ const char *hg_label_format_detect(const uint8_t *data, size_t len, const char *
   return f ? f->name : NULL;
 }
 
-static hg_status scan_buffer(const lf_format *f, const uint8_t *data, size_t len, hg_label_report *r,
-                             hg_error *err) {
+static hg_status scan_buffer(const lf_format *f, const uint8_t *data, size_t len, hg_label_report *r, hg_error *err) {
   lf_scan *s = calloc(1, sizeof *s);
   if (!s) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   memset(r, 0, sizeof *r);
@@ -121,8 +119,7 @@ static hg_status scan_buffer(const lf_format *f, const uint8_t *data, size_t len
   return st;
 }
 
-hg_status hg_label_buffer_read(const char *format, const uint8_t *data, size_t len, hg_label_report *r,
-                               hg_error *err) {
+hg_status hg_label_buffer_read(const char *format, const uint8_t *data, size_t len, hg_label_report *r, hg_error *err) {
   if (sodium_init() < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "libsodium failed to initialise");
   const lf_format *f = format ? format_named(format) : format_for(data, len, NULL);
   if (!f) return hg_fail(err, HG_ERR_PARSE, 0, 0, "not a file format hegui labels");
@@ -197,8 +194,8 @@ static hg_status replace_file(const char *path, const uint8_t *data, size_t len,
   snprintf(tmp, plen + 24, "%s.hg-label.XXXXXX", path);
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "%s: cannot create a temporary file beside it: %s", path,
-                           strerror(errno));
+    hg_status st =
+        hg_fail(err, HG_ERR_IO, 0, 0, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
     free(tmp);
     return st;
   }
@@ -291,8 +288,9 @@ void hg_label_report_verify(hg_label_report *r, const uint8_t (*keys)[HG_LABEL_P
     const char *dot = strchr(rc1, '.');
     uint8_t stored[HG_LABEL_CONTENT_HASH_BYTES];
     size_t got = 0;
-    if (!dot || sodium_base642bin(stored, sizeof stored, dot + 1, strlen(dot + 1), NULL, &got, NULL,
-                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
+    if (!dot ||
+        sodium_base642bin(stored, sizeof stored, dot + 1, strlen(dot + 1), NULL, &got, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
         got != sizeof stored) {
       r->producer_signature = HG_SIG_INVALID;
     } else {
@@ -302,7 +300,8 @@ void hg_label_report_verify(hg_label_report *r, const uint8_t (*keys)[HG_LABEL_P
   }
   const char *rc2 = l->value[HG_AIGC_RESERVED2];
   if (*rc2)
-    r->propagator_signature = check_sig(rc2, strlen(rc2), msg, propagator_message(l, r->content_hash, msg), keys, nkeys);
+    r->propagator_signature =
+        check_sig(rc2, strlen(rc2), msg, propagator_message(l, r->content_hash, msg), keys, nkeys);
   free(msg);
 
   if (r->conflict)
@@ -376,8 +375,8 @@ static hg_status build_label(const hg_label_report *before, const hg_label_add_o
     snprintf(l->value[HG_AIGC_PROPAGATOR], sizeof l->value[0], "%s", o->propagator);
     snprintf(l->value[HG_AIGC_PROPAGATE_ID], sizeof l->value[0], "%s", o->propagate_id);
     if (strlen(o->propagator) > HG_AIGC_VALUE_MAX || strlen(o->propagate_id) > HG_AIGC_VALUE_MAX) {
-      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "ContentPropagator and PropagateID must be 1-%d bytes",
-                   HG_AIGC_VALUE_MAX);
+      st =
+          hg_fail(err, HG_ERR_INVALID, 0, 0, "ContentPropagator and PropagateID must be 1-%d bytes", HG_AIGC_VALUE_MAX);
       goto done;
     }
   }
@@ -418,8 +417,7 @@ static hg_status add_to_buffer(const lf_format *f, const uint8_t *data, size_t l
   if (after->labels_found != 1 || after->unreadable || !hg_aigc_equal(&after->label, &label) ||
       memcmp(after->content_hash, before.content_hash, sizeof before.content_hash))
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0,
-                   "the %s writer did not produce exactly one label over unchanged content; file not changed",
-                   f->name);
+                   "the %s writer did not produce exactly one label over unchanged content; file not changed", f->name);
   return HG_OK;
 }
 

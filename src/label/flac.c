@@ -64,7 +64,9 @@ static int each_comment(const block *b, void (*fn)(void *ctx, const uint8_t *c, 
   return 0;
 }
 
-static int is_label_comment(const uint8_t *c, uint32_t len) { return len >= 5 && !strncasecmp((const char *)c, "aigc=", 5); }
+static int is_label_comment(const uint8_t *c, uint32_t len) {
+  return len >= 5 && !strncasecmp((const char *)c, "aigc=", 5);
+}
 
 static void scan_comment(void *ctx, const uint8_t *c, uint32_t len, size_t offset) {
   if (is_label_comment(c, len)) lf_found_text(ctx, "flac Vorbis comment AIGC", offset, (const char *)c + 5, len - 5);

@@ -67,9 +67,7 @@ typedef struct tiff {
   int big_endian;
 } tiff;
 
-static uint32_t tiff_u32(const tiff *t, size_t at) {
-  return t->big_endian ? lf_u32be(t->d + at) : lf_u32le(t->d + at);
-}
+static uint32_t tiff_u32(const tiff *t, size_t at) { return t->big_endian ? lf_u32be(t->d + at) : lf_u32le(t->d + at); }
 static uint16_t tiff_u16(const tiff *t, size_t at) {
   return t->big_endian ? lf_u16be(t->d + at) : (uint16_t)(t->d[at] | t->d[at + 1] << 8);
 }

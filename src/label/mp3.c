@@ -78,8 +78,8 @@ static int txxx_text(const frame *f, char *desc, size_t desc_cap, char *value, s
   for (int part = 0; part < 2; part++) {
     size_t k = 0;
     int big = enc == 2;
-    if (wide && f->data_len - at >= 2 && ((f->data[at] == 0xFF && f->data[at + 1] == 0xFE) ||
-                                          (f->data[at] == 0xFE && f->data[at + 1] == 0xFF))) {
+    if (wide && f->data_len - at >= 2 &&
+        ((f->data[at] == 0xFF && f->data[at + 1] == 0xFE) || (f->data[at] == 0xFE && f->data[at + 1] == 0xFF))) {
       big = f->data[at] == 0xFE;
       at += 2;
     }
@@ -132,8 +132,8 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
   if (!t.present && !sniff(d, n, NULL)) return hg_fail(err, HG_ERR_PARSE, 0, 0, "not an MP3 file");
   if (t.present && ((t.major != 3 && t.major != 4) || (t.flags & 0x80) || (t.flags & 0x10)))
     return hg_fail(err, HG_ERR_PARSE, 0, 3,
-                   "ID3v2.%d tag%s: hegui rewrites only v2.3 and v2.4 tags without unsynchronisation or footer", t.major,
-                   (t.flags & 0x80) ? " with unsynchronisation" : "");
+                   "ID3v2.%d tag%s: hegui rewrites only v2.3 and v2.4 tags without unsynchronisation or footer",
+                   t.major, (t.flags & 0x80) ? " with unsynchronisation" : "");
   int major = t.present ? t.major : 4;
   size_t json_len = strlen(label_json);
   st = lf_put(out, "ID3", 3);
@@ -152,7 +152,13 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
   if (!st) st = lf_put(out, "TXXX", 4);
   if (!st) st = put_size(out, major == 4, (uint32_t)(1 + 5 + json_len));
   if (!st) st = lf_put(out, "\0\0", 2);
-  if (!st) st = lf_put(out, major == 4 ? "\x03" "AIGC" : "\x00" "AIGC", 6);
+  if (!st)
+    st = lf_put(out,
+                major == 4 ? "\x03"
+                             "AIGC"
+                           : "\x00"
+                             "AIGC",
+                6);
   if (!st) st = lf_put(out, label_json, json_len);
   /* padding: room for later edits in place, and readers (exiftool) that look for a frame header after a frame */
   static const uint8_t padding[256];

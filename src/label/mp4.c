@@ -14,10 +14,9 @@
 
 #include "label/carrier.h"
 
-
 typedef struct box {
-  size_t offset, len;   /* whole box */
-  size_t header;        /* 8 or 16 bytes */
+  size_t offset, len; /* whole box */
+  size_t header;      /* 8 or 16 bytes */
   const uint8_t *type;
   const uint8_t *body;
   size_t body_len;
@@ -89,8 +88,7 @@ static uint32_t find_key(const uint8_t *d, const box *m, box *ilst) {
       if (size < 8 || size > b.body_len - k) break;
       const char *key = (const char *)b.body + k + 8;
       size_t key_len = size - 8;
-      if (key_len >= 4 && !strncasecmp(key + key_len - 4, "aigc", 4) &&
-          (key_len == 4 || key[key_len - 5] == '.'))
+      if (key_len >= 4 && !strncasecmp(key + key_len - 4, "aigc", 4) && (key_len == 4 || key[key_len - 5] == '.'))
         index = i;
       k += size;
     }
@@ -158,8 +156,7 @@ static hg_status put_box_header(lf_buf *b, const char *type, size_t body_len) {
 /* Our meta box: full box, hdlr mdta, keys [AIGC], ilst [1: data UTF-8 label]. */
 static hg_status put_meta(lf_buf *b, const char *label_json) {
   size_t json_len = strlen(label_json);
-  size_t hdlr = 8 + 4 + 4 + 4 + 12 + 1, keys = 8 + 8 + 12, data = 8 + 8 + json_len, item = 8 + data,
-         ilst = 8 + item;
+  size_t hdlr = 8 + 4 + 4 + 4 + 12 + 1, keys = 8 + 8 + 12, data = 8 + 8 + json_len, item = 8 + data, ilst = 8 + item;
   hg_status st = put_box_header(b, "meta", 4 + hdlr + keys + ilst);
   if (!st) st = lf_put(b, "\0\0\0\0", 4);
   if (!st) st = put_box_header(b, "hdlr", hdlr - 8);
@@ -244,8 +241,22 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
       memcpy(head, h8, 8);
     } else {
       uint64_t sz = moov.len;
-      uint8_t h16[16] = {0, 0, 0, 1, 'f', 'r', 'e', 'e', (uint8_t)(sz >> 56), (uint8_t)(sz >> 48), (uint8_t)(sz >> 40),
-                         (uint8_t)(sz >> 32), (uint8_t)(sz >> 24), (uint8_t)(sz >> 16), (uint8_t)(sz >> 8), (uint8_t)sz};
+      uint8_t h16[16] = {0,
+                         0,
+                         0,
+                         1,
+                         'f',
+                         'r',
+                         'e',
+                         'e',
+                         (uint8_t)(sz >> 56),
+                         (uint8_t)(sz >> 48),
+                         (uint8_t)(sz >> 40),
+                         (uint8_t)(sz >> 32),
+                         (uint8_t)(sz >> 24),
+                         (uint8_t)(sz >> 16),
+                         (uint8_t)(sz >> 8),
+                         (uint8_t)sz};
       memcpy(head, h16, 16);
     }
     st = lf_put(out, head, hl);

@@ -94,9 +94,12 @@ static hg_status read_headers(const uint8_t *d, size_t n, headers *h, hg_error *
       if (p.lacing[i] < 255) {
         if (h->count == 0) { /* the identification header names the codec */
           const lf_buf *id = &h->packet[0];
-          if (id->len >= 7 && !memcmp(id->data, "\x01vorbis", 7)) h->wanted = 3, h->prefix = 7;
-          else if (id->len >= 8 && !memcmp(id->data, "OpusHead", 8)) h->wanted = 2, h->prefix = 8;
-          else return hg_fail(err, HG_ERR_PARSE, 0, 0, "Ogg stream is neither Vorbis nor Opus");
+          if (id->len >= 7 && !memcmp(id->data, "\x01vorbis", 7))
+            h->wanted = 3, h->prefix = 7;
+          else if (id->len >= 8 && !memcmp(id->data, "OpusHead", 8))
+            h->wanted = 2, h->prefix = 8;
+          else
+            return hg_fail(err, HG_ERR_PARSE, 0, 0, "Ogg stream is neither Vorbis nor Opus");
           h->comment = 1;
         }
         h->count++;
@@ -135,7 +138,9 @@ static size_t each_comment(const lf_buf *c, size_t prefix, void (*fn)(void *ctx,
   return at;
 }
 
-static int is_label_comment(const uint8_t *c, uint32_t len) { return len >= 5 && !strncasecmp((const char *)c, "aigc=", 5); }
+static int is_label_comment(const uint8_t *c, uint32_t len) {
+  return len >= 5 && !strncasecmp((const char *)c, "aigc=", 5);
+}
 
 typedef struct found_ctx {
   lf_scan *s;
@@ -150,8 +155,8 @@ static void scan_comment(void *ctx, const uint8_t *c, uint32_t len) {
 static void hash_audio_pages(const uint8_t *d, size_t n, size_t at, lf_scan *s) {
   page p;
   while (next_page(d, n, &at, &p, NULL) > 0) {
-    lf_hash(s, d + p.offset, 18);                        /* capture, version, flags, granule, serial */
-    lf_hash(s, d + p.offset + 26, p.len - 26);           /* segment table and payload (not seq, not CRC) */
+    lf_hash(s, d + p.offset, 18);              /* capture, version, flags, granule, serial */
+    lf_hash(s, d + p.offset + 26, p.len - 26); /* segment table and payload (not seq, not CRC) */
   }
 }
 
@@ -171,8 +176,10 @@ static hg_status scan(const uint8_t *d, size_t n, lf_scan *s, hg_error *err) {
     int r;
     while ((r = next_page(d, n, &at, &p, err)) > 0) {
     }
-    if (r < 0) st = HG_ERR_PARSE;
-    else hash_audio_pages(d, n, h.audio_at, s);
+    if (r < 0)
+      st = HG_ERR_PARSE;
+    else
+      hash_audio_pages(d, n, h.audio_at, s);
   }
   free_headers(&h);
   return st;
@@ -204,8 +211,8 @@ static void set_u32le(uint8_t *p, uint32_t v) {
 }
 
 /* Writes packets as pages of at most 255 segments, starting with sequence number *seq. */
-static hg_status paginate(const crc_table *crc, lf_buf *out, const lf_buf *packets, int count, uint32_t serial, uint8_t first_flags,
-                          uint32_t *seq) {
+static hg_status paginate(const crc_table *crc, lf_buf *out, const lf_buf *packets, int count, uint32_t serial,
+                          uint8_t first_flags, uint32_t *seq) {
   int pk = 0;
   size_t pos = 0; /* in packets[pk] */
   int continued = 0;

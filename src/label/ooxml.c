@@ -97,7 +97,8 @@ static hg_status read_archive(const uint8_t *d, size_t n, archive *a, hg_error *
 /* Inflates (or copies) an entry into a NUL-terminated buffer. */
 static hg_status part_text(const uint8_t *d, const entry *e, char **out, hg_error *err) {
   *out = NULL;
-  if (e->usize > PART_MAX) return hg_fail(err, HG_ERR_LIMIT, 0, e->local, "zip part %.*s over 32 MiB", (int)e->name_len, e->name);
+  if (e->usize > PART_MAX)
+    return hg_fail(err, HG_ERR_LIMIT, 0, e->local, "zip part %.*s over 32 MiB", (int)e->name_len, e->name);
   char *buf = malloc((size_t)e->usize + 1);
   if (!buf) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   if (e->method == 0) {
@@ -169,8 +170,8 @@ static hg_status scan(const uint8_t *d, size_t n, lf_scan *s, hg_error *err) {
     const entry *e = &a.e[i];
     if (named(e, TYPES) || named(e, RELS)) continue;
     if (!named(e, CUSTOM)) {
-      uint8_t head[10] = {(uint8_t)e->method, (uint8_t)(e->method >> 8), (uint8_t)e->crc, (uint8_t)(e->crc >> 8),
-                          (uint8_t)(e->crc >> 16), (uint8_t)(e->crc >> 24)};
+      uint8_t head[10] = {(uint8_t)e->method,     (uint8_t)(e->method >> 8), (uint8_t)e->crc,
+                          (uint8_t)(e->crc >> 8), (uint8_t)(e->crc >> 16),   (uint8_t)(e->crc >> 24)};
       lf_hash(s, e->name, e->name_len);
       lf_hash(s, head, 6);
       lf_hash(s, d + e->data, e->csize);
@@ -182,8 +183,10 @@ static hg_status scan(const uint8_t *d, size_t n, lf_scan *s, hg_error *err) {
     char value[4096];
     while (find_property(x, at, &ps, &pe, &vs, &ve)) {
       long len = lf_xml_unescape(x + vs, ve - vs, value, sizeof value);
-      if (len < 0) s->unreadable++;
-      else lf_found_text(s, "ooxml docProps/custom.xml AIGC", e->local, value, (size_t)len);
+      if (len < 0)
+        s->unreadable++;
+      else
+        lf_found_text(s, "ooxml docProps/custom.xml AIGC", e->local, value, (size_t)len);
       at = pe;
     }
     free(x);
@@ -245,7 +248,10 @@ static char *escape_xml(const char *s) {
   char *out = malloc(n), *o = out;
   if (!out) return NULL;
   for (const char *p = s; *p; p++)
-    o += *p == '&' ? sprintf(o, "&amp;") : *p == '<' ? sprintf(o, "&lt;") : *p == '>' ? sprintf(o, "&gt;") : (*o = *p, 1);
+    o += *p == '&'   ? sprintf(o, "&amp;")
+         : *p == '<' ? sprintf(o, "&lt;")
+         : *p == '>' ? sprintf(o, "&gt;")
+                     : (*o = *p, 1);
   *o = '\0';
   return out;
 }
@@ -304,8 +310,7 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
   }
   if (!st && (!types || !rels))
     st = hg_fail(err, HG_ERR_PARSE, 0, 0, "not an Office Open XML package (no [Content_Types].xml or _rels/.rels)");
-  char *old_custom = NULL, *old_types = NULL, *old_rels = NULL, *new_custom = NULL, *new_types = NULL,
-       *new_rels = NULL;
+  char *old_custom = NULL, *old_types = NULL, *old_rels = NULL, *new_custom = NULL, *new_types = NULL, *new_rels = NULL;
   if (!st && custom) st = part_text(d, custom, &old_custom, err);
   if (!st) st = part_text(d, types, &old_types, err);
   if (!st) st = part_text(d, rels, &old_rels, err);
@@ -358,8 +363,10 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
     if (!st) st = lf_put_u32le(out, cd_off);
     if (!st) st = put_u16(out, 0);
   }
-  if (st == HG_ERR_LIMIT) hg_fail(err, st, 0, 0, "zip with the label exceeds zip's 32-bit limits");
-  else if (st == HG_ERR_NOMEM) hg_fail(err, st, 0, 0, "out of memory");
+  if (st == HG_ERR_LIMIT)
+    hg_fail(err, st, 0, 0, "zip with the label exceeds zip's 32-bit limits");
+  else if (st == HG_ERR_NOMEM)
+    hg_fail(err, st, 0, 0, "out of memory");
   free(cd.data);
   free(old_custom);
   free(old_types);

@@ -28,11 +28,13 @@ static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 static size_t skip_ws(const uint8_t *d, size_t n, size_t at) {
   while (at < n) {
-    if (is_ws(d[at])) at++;
+    if (is_ws(d[at]))
+      at++;
     else if (d[at] == '%')
       while (at < n && d[at] != '\n' && d[at] != '\r')
         at++;
-    else break;
+    else
+      break;
   }
   return at;
 }
@@ -54,9 +56,12 @@ static size_t skip_value(const uint8_t *d, size_t n, size_t at, int depth) {
   if (d[at] == '(') {
     int nest = 0;
     for (; at < n; at++) {
-      if (d[at] == '\\') at++;
-      else if (d[at] == '(') nest++;
-      else if (d[at] == ')' && --nest == 0) return at + 1;
+      if (d[at] == '\\')
+        at++;
+      else if (d[at] == '(')
+        nest++;
+      else if (d[at] == ')' && --nest == 0)
+        return at + 1;
     }
     return 0;
   }
@@ -84,8 +89,10 @@ static size_t skip_value(const uint8_t *d, size_t n, size_t at, int depth) {
       at = next;
     }
   }
-  if (d[at] == '/') at++;
-  else if (is_delim(d[at])) return 0;
+  if (d[at] == '/')
+    at++;
+  else if (is_delim(d[at]))
+    return 0;
   size_t start = at;
   while (at < n && !is_ws(d[at]) && !is_delim(d[at]))
     at++;
@@ -118,10 +125,14 @@ static long decode_string(const uint8_t *d, size_t start, size_t end, char *out,
             v = v * 8 + (unsigned)(d[i++] - '0');
           i--;
           c = (uint8_t)v;
-        } else if (c == 'n') c = '\n';
-        else if (c == 'r') c = '\r';
-        else if (c == 't') c = '\t';
-        else if (c == '\r' || c == '\n') continue; /* a line continuation */
+        } else if (c == 'n')
+          c = '\n';
+        else if (c == 'r')
+          c = '\r';
+        else if (c == 't')
+          c = '\t';
+        else if (c == '\r' || c == '\n')
+          continue; /* a line continuation */
       }
       raw[k++] = c;
     }
@@ -133,7 +144,8 @@ static long decode_string(const uint8_t *d, size_t start, size_t end, char *out,
               : d[i] >= 'A' && d[i] <= 'F' ? d[i] - 'A' + 10
                                            : -1;
       if (v < 0) continue;
-      if (hi < 0) hi = v;
+      if (hi < 0)
+        hi = v;
       else {
         raw[k++] = (uint8_t)(hi * 16 + v);
         hi = -1;
@@ -189,7 +201,8 @@ static void find_info(const uint8_t *d, size_t n, info *inf) {
 
 /* Calls fn for each key/value of the dictionary d[start..end). */
 static void each_entry(const uint8_t *d, size_t start, size_t end,
-                       void (*fn)(void *ctx, const uint8_t *d, size_t key, size_t key_end, size_t value, size_t value_end),
+                       void (*fn)(void *ctx, const uint8_t *d, size_t key, size_t key_end, size_t value,
+                                  size_t value_end),
                        void *ctx) {
   size_t at = start + 2;
   for (;;) {
@@ -327,8 +340,9 @@ static hg_status put_label(const uint8_t *d, size_t n, const char *label_json, l
   size_t xref_offset = out->len;
   len = snprintf(line, sizeof line, "xref\n%lu 1\n%010zu %05lu n \ntrailer\n", num, obj_offset, gen);
   if (!st) st = lf_put(out, line, (size_t)len);
-  len = snprintf(line, sizeof line, "<< /Size %lu /Root %lu %lu R /Info %lu %lu R /Prev %lu >>\nstartxref\n%zu\n%%%%EOF",
-                 size, root_num, root_gen, num, gen, prev, xref_offset);
+  len =
+      snprintf(line, sizeof line, "<< /Size %lu /Root %lu %lu R /Info %lu %lu R /Prev %lu >>\nstartxref\n%zu\n%%%%EOF",
+               size, root_num, root_gen, num, gen, prev, xref_offset);
   if (!st) st = lf_put(out, line, (size_t)len);
   if (!st) st = lf_put(out, "\n", 1);
   if (!st) st = lf_put(out, END, sizeof END - 1);

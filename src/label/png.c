@@ -44,7 +44,8 @@ static int next_chunk(const uint8_t *d, size_t n, size_t *at, chunk *c, hg_error
 
 /* Text chunks: the keyword ends at a NUL within 80 bytes. */
 static carrier_kind classify(const chunk *c, const uint8_t **text, size_t *text_len) {
-  int is_text = !memcmp(c->type, "tEXt", 4), is_itxt = !memcmp(c->type, "iTXt", 4), is_ztxt = !memcmp(c->type, "zTXt", 4);
+  int is_text = !memcmp(c->type, "tEXt", 4), is_itxt = !memcmp(c->type, "iTXt", 4),
+      is_ztxt = !memcmp(c->type, "zTXt", 4);
   if (!is_text && !is_itxt && !is_ztxt) return NOT_CARRIER;
   const uint8_t *nul = memchr(c->data, 0, c->len < 80 ? c->len : 80);
   if (!nul) return NOT_CARRIER;

@@ -23,8 +23,8 @@ static hg_status walk(const uint8_t *d, size_t n, size_t *body_end,
     if (end - at < 8) return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV truncated: chunk header at offset %zu", at);
     uint32_t size = lf_u32le(d + at + 4);
     if (size > end - at - 8)
-      return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV chunk at offset %zu claims %u bytes, more than the file holds",
-                     at, size);
+      return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV chunk at offset %zu claims %u bytes, more than the file holds", at,
+                     size);
     size_t len = 8 + (size_t)size + (size & 1);
     if (len > end - at) len = end - at; /* a missing pad byte at the very end */
     hg_status st = fn(ctx, d + at, at, len);

@@ -168,10 +168,14 @@ int lf_xmp_has_label(const char *xmp, size_t len) {
 static hg_status put_escaped(lf_buf *b, const char *s) {
   hg_status st = HG_OK;
   for (; *s && !st; s++) {
-    if (*s == '&') st = lf_put(b, "&amp;", 5);
-    else if (*s == '<') st = lf_put(b, "&lt;", 4);
-    else if (*s == '>') st = lf_put(b, "&gt;", 4);
-    else st = lf_put(b, s, 1);
+    if (*s == '&')
+      st = lf_put(b, "&amp;", 5);
+    else if (*s == '<')
+      st = lf_put(b, "&lt;", 4);
+    else if (*s == '>')
+      st = lf_put(b, "&gt;", 4);
+    else
+      st = lf_put(b, s, 1);
   }
   return st;
 }
@@ -185,8 +189,7 @@ static hg_status put_description(lf_buf *b, const char *label_json) {
   return st;
 }
 
-hg_status lf_xmp_build(const char *existing, size_t existing_len, const char *label_json, lf_buf *out,
-                       hg_error *err) {
+hg_status lf_xmp_build(const char *existing, size_t existing_len, const char *label_json, lf_buf *out, hg_error *err) {
   hg_status st;
   const char *rdf = existing ? find_bytes(existing, existing_len, 0, "<rdf:RDF") : NULL;
   const char *rdf_gt = rdf ? memchr(rdf, '>', existing_len - (size_t)(rdf - existing)) : NULL;

@@ -81,7 +81,10 @@ static buf make_flac(void) {
   put(&b, si, 4);
   uint8_t body[34] = {0x10, 0, 0x10, 0};
   put(&b, body, 34);
-  put(&b, "\xff\xf8" "frames", 8);
+  put(&b,
+      "\xff\xf8"
+      "frames",
+      8);
   return b;
 }
 static buf make_text(const char *s) {
@@ -213,7 +216,8 @@ static void markdown_roundtrip(void **state) {
 }
 static void mp3_roundtrip(void **state) {
   (void)state;
-  buf b = make_text("\xff\xfb\x90\x64" " mpeg frames follow here");
+  buf b = make_text("\xff\xfb\x90\x64"
+                    " mpeg frames follow here");
   roundtrip("mp3", b, -3);
 }
 static void jpeg_roundtrip(void **state) {
@@ -221,7 +225,10 @@ static void jpeg_roundtrip(void **state) {
   buf b = {.n = 0};
   put(&b, "\xff\xd8\xff\xe0\x00\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 20);
   put(&b, "\xff\xdb\x00\x04\x00\x01", 6); /* a (short) DQT */
-  put(&b, "\xff\xda\x00\x02" "scan-data\xff\xd9", 15);
+  put(&b,
+      "\xff\xda\x00\x02"
+      "scan-data\xff\xd9",
+      15);
   roundtrip("jpeg", b, -5);
 }
 static void pdf_roundtrip(void **state) {
@@ -297,8 +304,8 @@ static void platform_mode(void **state) {
   buf b = make_png();
   add("png", &b, &(hg_label_add_options){.producer = "acme", .produce_id = "id-1"}, SK);
   hg_label_report first = read_verify("png", &b);
-  add("png", &b,
-      &(hg_label_add_options){.platform = 1, .label = "2", .propagator = "plat", .propagate_id = "post-1"}, SK2);
+  add("png", &b, &(hg_label_add_options){.platform = 1, .label = "2", .propagator = "plat", .propagate_id = "post-1"},
+      SK2);
   hg_label_report r = read_verify("png", &b);
   assert_true(r.intact);
   for (int f = HG_AIGC_PRODUCER; f <= HG_AIGC_RESERVED1; f++)
@@ -396,15 +403,24 @@ static void detect_formats(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(object_strict_writer),   cmocka_unit_test(object_tolerant_reader),
-      cmocka_unit_test(png_roundtrip),          cmocka_unit_test(wav_roundtrip),
-      cmocka_unit_test(flac_roundtrip),         cmocka_unit_test(markdown_roundtrip),
-      cmocka_unit_test(mp3_roundtrip),          cmocka_unit_test(jpeg_roundtrip),
-      cmocka_unit_test(pdf_roundtrip),          cmocka_unit_test(label_change_found),
-      cmocka_unit_test(platform_mode),          cmocka_unit_test(conflict_reported),
-      cmocka_unit_test(xmp_other_properties_kept), cmocka_unit_test(truncated_refused),
-      cmocka_unit_test(detect_formats),        cmocka_unit_test(webp_roundtrip),
-      cmocka_unit_test(mp4_roundtrip),         cmocka_unit_test(ogg_roundtrip),
+      cmocka_unit_test(object_strict_writer),
+      cmocka_unit_test(object_tolerant_reader),
+      cmocka_unit_test(png_roundtrip),
+      cmocka_unit_test(wav_roundtrip),
+      cmocka_unit_test(flac_roundtrip),
+      cmocka_unit_test(markdown_roundtrip),
+      cmocka_unit_test(mp3_roundtrip),
+      cmocka_unit_test(jpeg_roundtrip),
+      cmocka_unit_test(pdf_roundtrip),
+      cmocka_unit_test(label_change_found),
+      cmocka_unit_test(platform_mode),
+      cmocka_unit_test(conflict_reported),
+      cmocka_unit_test(xmp_other_properties_kept),
+      cmocka_unit_test(truncated_refused),
+      cmocka_unit_test(detect_formats),
+      cmocka_unit_test(webp_roundtrip),
+      cmocka_unit_test(mp4_roundtrip),
+      cmocka_unit_test(ogg_roundtrip),
       cmocka_unit_test(ooxml_roundtrip),
   };
   return cmocka_run_group_tests(tests, setup_keys, NULL);
