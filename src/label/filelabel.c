@@ -13,6 +13,7 @@
  * writing a label does not change it; every write is checked by reading the result again before it replaces the
  * file. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,7 +452,12 @@ hg_status hg_label_file_add(const char *path, const hg_label_add_options *o,
   lf_buf b = {0};
   st = f ? add_to_buffer(f, m.data, m.len, o, sk, &b, r, err)
          : hg_fail(err, HG_ERR_PARSE, 0, 0, "%s: not a file format hegui labels", path);
-  if (!st) st = replace_file(path, b.data, b.len, m.mode, err);
+  if (!st) { /* through a symbolic link the file it names is replaced, and the link stays a link */
+    char *target = realpath(path, NULL);
+    st = target ? replace_file(target, b.data, b.len, m.mode, err)
+                : hg_fail(err, HG_ERR_IO, 0, 0, "%s: %s", path, strerror(errno));
+    free(target);
+  }
   free(b.data);
   unmap_file(&m);
   return name_file(st, path, err);

@@ -244,6 +244,9 @@ head -c 20 orig/a.jpg >trunc.jpg
 [ "$(rc "$HEGUI" label read trunc.jpg)" = 2 ] && ok || bad "truncated jpeg"
 ls media | grep -q 'hg-label' && bad "temporary file left behind" || ok
 [ "$(stat -c %a media/a.png)" = "$(stat -c %a orig/a.png)" ] && ok || bad "file mode changed"
+cp orig/a.wav linked.wav && ln -s linked.wav link.wav
+"$HEGUI" label add --data-dir keys --producer acme-ai link.wav >/dev/null && [ -L link.wav ] \
+  && [ "$("$HEGUI" label read --json linked.wav | field labels_found)" = 1 ] && ok || bad "a symlink was replaced by a file"
 
 # ---- platform mode: propagator fields and ReservedCode2 change, the producer's stay ----
 cp media/a.jpg p.jpg
