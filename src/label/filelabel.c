@@ -219,7 +219,7 @@ static hg_status replace_file(const char *path, const uint8_t *data, size_t len,
   }
   if (!ok) unlink(tmp);
   free(tmp);
-  return ok ? HG_OK : hg_fail(err, HG_ERR_IO, 0, 0, "%s: cannot write: %s", path, strerror(e ? e : EIO));
+  return ok ? HG_OK : hg_fail(err, HG_ERR_IO, 0, 0, "cannot write: %s", strerror(e ? e : EIO));
 }
 
 /* ---- signatures ------------------------------------------------------------------------------------------ */

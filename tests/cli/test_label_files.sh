@@ -244,6 +244,11 @@ head -c 20 orig/a.jpg >trunc.jpg
 [ "$(rc "$HEGUI" label read trunc.jpg)" = 2 ] && ok || bad "truncated jpeg"
 ls media | grep -q 'hg-label' && bad "temporary file left behind" || ok
 [ "$(stat -c %a media/a.png)" = "$(stat -c %a orig/a.png)" ] && ok || bad "file mode changed"
+mkdir locked && cp orig/a.png locked/ && if chattr +i locked 2>/dev/null; then  # no temporary file can be made
+  [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai locked/a.png)" = 2 ] && cmp -s locked/a.png orig/a.png \
+    && grep -q "locked/a.png: cannot create a temporary file" err && ok || bad "write failure: $(cat err)"
+  chattr -i locked
+fi
 cp orig/a.wav linked.wav && ln -s linked.wav link.wav
 "$HEGUI" label add --data-dir keys --producer acme-ai link.wav >/dev/null && [ -L link.wav ] \
   && [ "$("$HEGUI" label read --json linked.wav | field labels_found)" = 1 ] && ok || bad "a symlink was replaced by a file"
