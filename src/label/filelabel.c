@@ -13,8 +13,8 @@
  * writing a label does not change it; every write is checked by reading the result again before it replaces the
  * file. */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +195,7 @@ static hg_status replace_file(const char *path, const uint8_t *data, size_t len,
   snprintf(tmp, plen + 24, "%s.hg-label.XXXXXX", path);
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
-    hg_status st =
-        hg_fail(err, HG_ERR_IO, 0, 0, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create a temporary file beside it: %s", strerror(errno));
     free(tmp);
     return st;
   }

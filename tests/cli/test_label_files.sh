@@ -246,7 +246,7 @@ ls media | grep -q 'hg-label' && bad "temporary file left behind" || ok
 [ "$(stat -c %a media/a.png)" = "$(stat -c %a orig/a.png)" ] && ok || bad "file mode changed"
 mkdir locked && cp orig/a.png locked/ && if chattr +i locked 2>/dev/null; then  # no temporary file can be made
   [ "$(rc "$HEGUI" label add --data-dir keys --producer acme-ai locked/a.png)" = 2 ] && cmp -s locked/a.png orig/a.png \
-    && grep -q "locked/a.png: cannot create a temporary file" err && ok || bad "write failure: $(cat err)"
+    && grep -q "^hegui: locked/a.png: cannot create a temporary file" err && ok || bad "write failure: $(cat err)"
   chattr -i locked
 fi
 cp orig/a.wav linked.wav && ln -s linked.wav link.wav
