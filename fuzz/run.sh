@@ -7,7 +7,8 @@ D=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 "$B/hegui" lexicon compile "$D/corpus/lexicon_source/tsv.txt" "$work/seed.img" >/dev/null 2>&1 || true
 mkdir -p "$work/image" && cp "$work/seed.img" "$work/image/" 2>/dev/null || true
-for t in lexicon_source scan pii config label takedown sse idv regex prompt moderate classifier_table; do
+for t in lexicon_source scan pii config label takedown sse idv regex prompt moderate classifier_table \
+  label_png label_jpeg label_webp label_mp4 label_ogg label_ooxml label_wav label_mp3 label_flac label_pdf label_markdown; do
   mkdir -p "$work/$t" && cp "$D/corpus/$t/"* "$work/$t/"
   "$B/fuzz/fuzz_$t" -max_total_time="$S" "$work/$t"
 done

@@ -42,6 +42,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_dsar(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_label(int argc, char **argv);
+int cmd_label_files(int argc, char **argv); /* label add|read|verify FILE... */
 int cmd_identity(int argc, char **argv);
 int cmd_classifier(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

@@ -192,6 +192,9 @@ static int show_key(int argc, char **argv) {
 int cmd_label(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "verify-text")) return verify_text(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "show-key")) return show_key(argc - 1, argv + 1);
-  cli_error("usage: hegui label verify-text ... | hegui label show-key --data-dir DIR (try 'hegui help')");
+  if (argc >= 2 && (!strcmp(argv[1], "add") || !strcmp(argv[1], "read") || !strcmp(argv[1], "verify")))
+    return cmd_label_files(argc - 1, argv + 1);
+  cli_error("usage: hegui label add|read|verify [OPTIONS] FILE... | hegui label verify-text ... | hegui label "
+            "show-key --data-dir DIR (try 'hegui help')");
   return EXIT_ERROR;
 }

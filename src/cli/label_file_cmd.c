@@ -1,0 +1,326 @@
+/* label_file_cmd.c — `hegui label add|read|verify FILE|DIR...`: implicit labels in files (src/label/filelabel.c).
+ * Directories are walked recursively (files of formats hegui does not know are skipped there, and are an error
+ * when named). Exit status, as `check`: 0 every file labelled (add, read) or intact (verify), 1 some file without a
+ * label or with a broken one, 2 an error. `add --no-explicit --recipient WHO` also writes, per file, a record of
+ * who received content without the explicit label to the audit chain in DIR/hegui.db (Labeling Measures Art. 9). */
+#include <errno.h>
+#include <ftw.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "hegui/filelabel.h"
+#include "hegui/store.h"
+
+#define KEYS_MAX 8
+
+typedef enum mode { MODE_ADD, MODE_READ, MODE_VERIFY } mode;
+
+typedef struct run {
+  mode mode;
+  int json, progress;
+  const char *data_dir, *recipient;
+  int no_explicit;
+  hg_label_add_options add;
+  uint8_t sk[HG_LABEL_SECRET_KEY_BYTES];
+  uint8_t keys[KEYS_MAX][HG_LABEL_PUBLIC_KEY_BYTES];
+  size_t nkeys;
+  hg_store *store;
+  int worst; /* the exit status so far */
+  long files;
+} run;
+
+static run *the_run; /* nftw gives its callback no context */
+
+static void print_label_json(const hg_aigc *l) {
+  putchar('{');
+  for (int f = 0; f < HG_AIGC_FIELDS; f++) {
+    printf("%s\"%s\":", f ? "," : "", hg_aigc_field_name(f));
+    cli_json_string(stdout, l->value[f], strlen(l->value[f]));
+  }
+  putchar('}');
+}
+
+static const char *sig_name(hg_sig_state s) {
+  return s == HG_SIG_VALID ? "valid" : s == HG_SIG_INVALID ? "invalid" : "absent";
+}
+
+static void report_json(const run *r, const char *path, const hg_label_report *rep, int status, const char *error) {
+  printf("{\"file\":");
+  cli_json_string(stdout, path, strlen(path));
+  printf(",\"status\":%d", status);
+  if (error) {
+    printf(",\"error\":");
+    cli_json_string(stdout, error, strlen(error));
+    printf("}\n");
+    return;
+  }
+  char hex[2 * HG_LABEL_CONTENT_HASH_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, rep->content_hash, sizeof rep->content_hash);
+  printf(",\"format\":\"%s\",\"labels_found\":%d,\"conflict\":%s,\"unreadable\":%d,\"content_blake2b\":\"%s\"",
+         rep->format, rep->labels_found, rep->conflict ? "true" : "false", rep->unreadable, hex);
+  if (rep->labels_found) {
+    printf(",\"carrier\":");
+    cli_json_string(stdout, rep->carrier, strlen(rep->carrier));
+    printf(",\"offset\":%zu,\"label\":", rep->carrier_offset);
+    print_label_json(&rep->label);
+  }
+  if (r->mode == MODE_VERIFY) {
+    printf(",\"intact\":%s,\"producer_signature\":\"%s\",\"propagator_signature\":\"%s\",\"content_unchanged\":%s",
+           rep->intact ? "true" : "false", sig_name(rep->producer_signature), sig_name(rep->propagator_signature),
+           rep->content_unchanged < 0 ? "null"
+           : rep->content_unchanged   ? "true"
+                                      : "false");
+    if (!rep->intact) {
+      printf(",\"problem\":");
+      cli_json_string(stdout, rep->problem, strlen(rep->problem));
+    }
+  }
+  printf("}\n");
+}
+
+static void report_text(const run *r, const char *path, const hg_label_report *rep, int status) {
+  const hg_aigc *l = &rep->label;
+  if (r->mode == MODE_VERIFY) {
+    if (rep->intact)
+      printf("%s: intact: Label=%s ContentProducer=%s ProduceID=%s ContentPropagator=%s (%s)\n", path,
+             l->value[HG_AIGC_LABEL], l->value[HG_AIGC_PRODUCER], l->value[HG_AIGC_PRODUCE_ID],
+             l->value[HG_AIGC_PROPAGATOR], rep->carrier);
+    else
+      printf("%s: NOT intact: %s\n", path, rep->problem);
+    return;
+  }
+  if (!rep->labels_found) {
+    printf("%s: no label%s\n", path, rep->unreadable ? " (an AIGC carrier holds something else)" : "");
+    return;
+  }
+  printf("%s: %s%s%s at offset %zu: Label=%s ContentProducer=%s ProduceID=%s ContentPropagator=%s PropagateID=%s\n",
+         path, r->mode == MODE_ADD ? "labelled, " : "", rep->conflict ? "CONFLICT (two different labels), " : "",
+         rep->carrier, rep->carrier_offset, l->value[HG_AIGC_LABEL], l->value[HG_AIGC_PRODUCER],
+         l->value[HG_AIGC_PRODUCE_ID], l->value[HG_AIGC_PROPAGATOR], l->value[HG_AIGC_PROPAGATE_ID]);
+  (void)status;
+}
+
+/* The record that content left without its explicit label, and to whom. */
+static int record_handout(run *r, const char *path, const hg_label_report *rep, hg_error *err) {
+  char hex[2 * HG_LABEL_CONTENT_HASH_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, rep->content_hash, sizeof rep->content_hash);
+  size_t cap = strlen(path) * 6 + 2048;
+  char *detail = malloc(cap);
+  if (!detail) return -1;
+  /* the file name is escaped by hand: only ", \ and control bytes need it in JSON */
+  size_t at = (size_t)snprintf(detail, cap, "{\"file\":\"");
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+    at += (size_t)(*p == '"' || *p == '\\' ? snprintf(detail + at, cap - at, "\\%c", *p)
+                   : *p < 0x20             ? snprintf(detail + at, cap - at, "\\u%04x", *p)
+                                           : snprintf(detail + at, cap - at, "%c", *p));
+  snprintf(detail + at, cap - at,
+           "\",\"format\":\"%s\",\"content_blake2b\":\"%s\",\"ProduceID\":\"%s\",\"ContentProducer\":\"%s\","
+           "\"explicit_label\":false}",
+           rep->format, hex, rep->label.value[HG_AIGC_PRODUCE_ID], rep->label.value[HG_AIGC_PRODUCER]);
+  hg_audit_record rec = {
+      .actor = r->recipient, .route = "label/unlabeled-handout", .verdict = "unlabeled", .detail_json = detail};
+  int bad = hg_store_audit_append(r->store, &rec, err) != HG_OK;
+  free(detail);
+  return bad ? -1 : 0;
+}
+
+static void do_file(run *r, const char *path, int named) {
+  hg_label_report rep;
+  hg_error err;
+  hg_error_clear(&err);
+  memset(&rep, 0, sizeof rep);
+  hg_status st;
+  char id[33];
+  hg_label_add_options add = r->add;
+  if (r->mode == MODE_ADD) {
+    if (!add.platform && !add.produce_id) { /* one id per file: 16 random bytes, hex */
+      uint8_t raw[16];
+      randombytes_buf(raw, sizeof raw);
+      sodium_bin2hex(id, sizeof id, raw, sizeof raw);
+      add.produce_id = id;
+    }
+    st = hg_label_file_add(path, &add, r->sk, &rep, &err);
+  } else {
+    st = hg_label_file_read(path, &rep, &err);
+  }
+  if (st == HG_ERR_PARSE && !named && strstr(err.message, "not a file format hegui labels")) return;
+  r->files++;
+  int status;
+  if (st) {
+    status = EXIT_ERROR;
+  } else if (r->mode == MODE_VERIFY) {
+    hg_label_report_verify(&rep, (const uint8_t(*)[HG_LABEL_PUBLIC_KEY_BYTES])r->keys, r->nkeys);
+    status = rep.intact ? 0 : 1;
+  } else {
+    status = rep.labels_found && !rep.conflict ? 0 : 1;
+  }
+  if (!st && r->mode == MODE_ADD && r->no_explicit && record_handout(r, path, &rep, &err)) {
+    st = HG_ERR_STORE;
+    status = EXIT_ERROR;
+  }
+  if (r->json)
+    report_json(r, path, &rep, status, st ? err.message : NULL);
+  else if (st)
+    cli_error("%s", err.message);
+  else
+    report_text(r, path, &rep, status);
+  if (r->progress) fprintf(stderr, "\r%ld files", r->files);
+  if (status > r->worst) r->worst = status;
+}
+
+/* A directory's files are listed first and labelled after: writing beside a file while readdir runs over the same
+ * directory could show the walk a temporary file, or a replaced file twice. */
+typedef struct path_list {
+  char **v;
+  size_t n, cap;
+  int failed;
+} path_list;
+
+static path_list *the_list;
+
+static int walk_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  path_list *l = the_list;
+  if (type == FTW_DNR || type == FTW_NS) {
+    cli_error("%s: cannot read", path);
+    the_run->worst = EXIT_ERROR;
+    return 0;
+  }
+  if (type != FTW_F) return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    char **bigger = realloc(l->v, cap * sizeof *bigger);
+    if (!bigger) return l->failed = 1;
+    l->v = bigger;
+    l->cap = cap;
+  }
+  if (!(l->v[l->n] = strdup(path))) return l->failed = 1;
+  l->n++;
+  return 0;
+}
+
+static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void do_directory(run *r, const char *dir) {
+  path_list l = {0};
+  the_list = &l;
+  if (nftw(dir, walk_entry, 32, FTW_PHYS) != 0 || l.failed) {
+    cli_error("%s: %s", dir, l.failed ? "out of memory" : strerror(errno));
+    r->worst = EXIT_ERROR;
+  }
+  if (l.n) qsort(l.v, l.n, sizeof *l.v, compare_paths); /* the same order on every file system */
+  for (size_t i = 0; i < l.n; i++) {
+    do_file(r, l.v[i], 0);
+    free(l.v[i]);
+  }
+  free(l.v);
+}
+
+static int take_value(int argc, char **argv, int *i, const char **out) {
+  if (*i + 1 >= argc) return cli_error("label: %s needs a value", argv[*i]), -1;
+  *out = argv[++*i];
+  return 0;
+}
+
+int cmd_label_files(int argc, char **argv) {
+  static run r; /* large (keys) and used by the nftw callback */
+  memset(&r, 0, sizeof r);
+  r.mode = !strcmp(argv[0], "add") ? MODE_ADD : !strcmp(argv[0], "read") ? MODE_READ : MODE_VERIFY;
+  const char *key_files[KEYS_MAX];
+  size_t nkey_files = 0;
+  int first_file = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int bad = 0;
+    if (!strcmp(a, "--")) {
+      first_file = i + 1;
+      break;
+    } else if (!strcmp(a, "--json"))
+      r.json = 1;
+    else if (!strcmp(a, "--platform"))
+      r.add.platform = 1;
+    else if (!strcmp(a, "--no-explicit"))
+      r.no_explicit = 1;
+    else if (!strcmp(a, "--data-dir"))
+      bad = take_value(argc, argv, &i, &r.data_dir);
+    else if (!strcmp(a, "--producer"))
+      bad = take_value(argc, argv, &i, &r.add.producer);
+    else if (!strcmp(a, "--produce-id"))
+      bad = take_value(argc, argv, &i, &r.add.produce_id);
+    else if (!strcmp(a, "--propagator"))
+      bad = take_value(argc, argv, &i, &r.add.propagator);
+    else if (!strcmp(a, "--propagate-id"))
+      bad = take_value(argc, argv, &i, &r.add.propagate_id);
+    else if (!strcmp(a, "--label"))
+      bad = take_value(argc, argv, &i, &r.add.label);
+    else if (!strcmp(a, "--recipient"))
+      bad = take_value(argc, argv, &i, &r.recipient);
+    else if (!strcmp(a, "--public-key")) {
+      if (nkey_files == KEYS_MAX) return cli_error("label: at most %d --public-key", KEYS_MAX), EXIT_ERROR;
+      bad = take_value(argc, argv, &i, &key_files[nkey_files++]);
+    } else if (a[0] == '-' && a[1]) {
+      return cli_error("label %s: unknown option '%s'", argv[0], a), EXIT_ERROR;
+    } else {
+      first_file = i;
+      break;
+    }
+    if (bad) return EXIT_ERROR;
+  }
+  if (!first_file || first_file >= argc) return cli_error("label %s: no FILE given", argv[0]), EXIT_ERROR;
+  for (int i = first_file; i < argc; i++) /* options after the first file are a mistake, not a file name */
+    if (argv[i][0] == '-' && argv[i][1] && first_file != i)
+      return cli_error("label %s: options go before the files ('%s')", argv[0], argv[i]), EXIT_ERROR;
+
+  hg_error err;
+  hg_error_clear(&err);
+  if (r.mode == MODE_ADD) {
+    if (!r.data_dir) return cli_error("label add: --data-dir DIR is needed (it holds the signing key)"), EXIT_ERROR;
+    if (!r.add.platform && !r.add.producer)
+      return cli_error("label add: --producer NAME is needed (or --platform with --propagator and "
+                       "--propagate-id)"),
+             EXIT_ERROR;
+    if (r.no_explicit != !!r.recipient)
+      return cli_error("label add: --no-explicit and --recipient WHO go together (who received the content "
+                       "without its explicit label)"),
+             EXIT_ERROR;
+    if (hg_label_keys_load(r.data_dir, r.keys[0], r.sk, &err)) return cli_error("%s", err.message), EXIT_ERROR;
+    if (r.no_explicit) {
+      char url[4200];
+      if ((size_t)snprintf(url, sizeof url, "sqlite:%s/hegui.db", r.data_dir) >= sizeof url)
+        return cli_error("%s: path too long", r.data_dir), EXIT_ERROR;
+      if (hg_store_open(url, &r.store, &err)) return cli_error("%s", err.message), EXIT_ERROR;
+    }
+  } else if (r.mode == MODE_VERIFY) {
+    char pub[4200];
+    if (r.data_dir) {
+      if ((size_t)snprintf(pub, sizeof pub, "%s/label.pub", r.data_dir) >= sizeof pub)
+        return cli_error("%s: path too long", r.data_dir), EXIT_ERROR;
+      if (nkey_files == KEYS_MAX) return cli_error("label verify: too many keys"), EXIT_ERROR;
+      key_files[nkey_files++] = pub; /* read, never created: verifying must not make a key pair appear */
+    }
+    if (!nkey_files) return cli_error("label verify: give --data-dir DIR or --public-key FILE"), EXIT_ERROR;
+    for (size_t k = 0; k < nkey_files; k++)
+      if (hg_label_public_key_read(key_files[k], r.keys[k], &err)) return cli_error("%s", err.message), EXIT_ERROR;
+    r.nkeys = nkey_files;
+  }
+
+  r.progress = !r.json && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
+  the_run = &r;
+  for (int i = first_file; i < argc; i++) {
+    struct stat sb;
+    if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+      do_directory(&r, argv[i]);
+    } else {
+      do_file(&r, argv[i], 1);
+    }
+  }
+  if (r.progress) fputc('\n', stderr);
+  sodium_memzero(r.sk, sizeof r.sk);
+  if (r.store) hg_store_close(r.store);
+  return r.worst;
+}
