@@ -123,6 +123,10 @@ cp "$T/m.bin" "$T/flip.bin"
 python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x55; open(p, "wb").write(b)' "$T/flip.bin"
 [ "$(run "$HEGUI" classify --model "$T/flip.bin" x)" = 2 ] && ok || bad "damaged model accepted"
 grep -q "checksum" "$T/err" && ok || bad "checksum message: $(cat "$T/err")"
+# --lines: one line of scores per input line, under the label names; --optimizer sgd trains; a threshold of 1 is kept
+printf 'first line\nsecond line\n' >"$T/two.txt"
+[ "$(run "$HEGUI" classify --lines --file "$T/two.txt")" = 0 ] && [ "$(wc -l <"$T/out")" = 3 ] && \
+  [ "$(tail -n 1 "$T/out" | tr '\t' '\n' | wc -l)" = "$(head -n 1 "$T/out" | tr '\t' '\n' | wc -l)" ] && ok || bad "classify --lines: $(cat "$T/out" "$T/err")"
 # without --model: the built-in model (data/models/hegui-risk.hgcls), every label scored
 rc=$(run env -u HEGUI_CLASSIFIER_MODEL "$HEGUI" classify --json "今天天气很好")
 { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["labels"] and all(0 <= l["score"] <= 1 for l in d["labels"])' "$T/out" && ok || bad "classify with the built-in model: rc $rc $(cat "$T/out" "$T/err")"
