@@ -18,6 +18,7 @@
 #include "base/crc32.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/mix.h"
 #include "classify_internal.h"
 #include "hegui/lexicon.h"
 #include "hegui/text.h"
@@ -38,15 +39,8 @@ hg_status hg_classifier_code_parse(const char *code, size_t len, char out[8]) {
   return HG_OK;
 }
 
-/* A 64-bit finaliser (the murmur3 constants): n-gram hashes are chained, so each step must mix all bits. */
-static inline uint64_t mix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
+/* n-gram hashes are chained, so each step must mix all bits (base/mix.h) */
+#define mix64 hg_mix64
 
 /* The n-gram hashes ending at the last kept code point, carried from one piece of a text to the next. */
 typedef struct ngram_state {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "abuse.h"
+#include "base/mix.h"
 #include "hegui/text.h"
 
 #define HOUR_MS 3600000
@@ -33,14 +34,7 @@ void dup_table_free(dup_table *t) {
   free(t);
 }
 
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
+#define mix hg_mix64
 
 uint64_t dup_fingerprint(const char *text, size_t len) {
   char *folded = NULL;

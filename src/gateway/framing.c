@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/mix.h"
 #include "framing.h"
 #include "httpguard.h"
 
@@ -37,13 +38,7 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t hash_ptr(const void *p, size_t cap) {
-  uint64_t x = (uint64_t)(uintptr_t)p;
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  return (size_t)x & (cap - 1);
-}
+static size_t hash_ptr(const void *p, size_t cap) { return (size_t)hg_mix64((uint64_t)(uintptr_t)p) & (cap - 1); }
 
 static int table_put(framing *f, conn_state *s);
 
