@@ -198,6 +198,8 @@ typedef struct hg_user_identity {
   int minor;             /* 1: treated as a minor whatever the ID says (set by an admin or a guardian), else 0 */
   char sealed[HG_IDENTITY_SEALED_MAX]; /* sealed identity fields, printable ASCII (base64), "" = none */
   char note[256];                      /* the provider's or reviewer's reason for the status, "" = none */
+  char id_hash[65]; /* a keyed hash of the ID number (hex, the gateway's), "" = none: finds the same ID number on
+                       other accounts without unsealing anything */
 } hg_user_identity;
 
 /* The identity of a user. A user the store has never seen, or one without identity, is HG_OK with status
@@ -218,6 +220,10 @@ hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_u
 
 /* Both things the gateway checks before admitting a request, read under one lock: the user's standing at now_ms (as
  * hg_store_user_standing) and identity (as hg_store_identity_get). Either out may be NULL. */
+/* How many other users' identities carry id_hash (the same ID number). */
+hg_status hg_store_identity_same_id(hg_store *store, const char *user, const char *id_hash, int64_t *others,
+                                    hg_error *err);
+
 hg_status hg_store_user_gate(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *standing,
                              hg_user_identity *identity, hg_error *err);
 

@@ -164,6 +164,18 @@ static int no_key(void *ctx, const hg_key_info *k) {
   return 1;
 }
 
+/* The keyed hash of an ID number (BLAKE2b-256 under the identity key, with a domain prefix): equal for equal ID
+ * numbers of this gateway's users, useless to anyone without the key. */
+static void id_number_hash(gateway *gw, const hg_identity_fields *f, char out[65]) {
+  crypto_generichash_state st;
+  unsigned char h[32];
+  crypto_generichash_init(&st, gw->identity_key, sizeof gw->identity_key, sizeof h);
+  crypto_generichash_update(&st, (const unsigned char *)"hegui id-number v1\n", 19);
+  crypto_generichash_update(&st, (const unsigned char *)f->id_number, strlen(f->id_number));
+  crypto_generichash_final(&st, h, sizeof h);
+  sodium_bin2hex(out, 65, h, sizeof h);
+}
+
 /* Article 10: a change from minor to adult is never self-service. A verified identity that would end minors mode
  * (the user is a minor now by the explicit flag's absence and an age not reached, and the new identity's age is
  * reached) keeps the stricter age until a reviewer approves the change (POST /admin/users/{name}/adult): a minor
@@ -343,6 +355,7 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
     id.minor = prev.minor;
     snprintf(id.note, sizeof id.note, "%s",
              provider ? "submitted to the verification provider" : "waiting for a reviewer (no provider configured)");
+    id_number_hash(gw, &f, id.id_hash);
     st = hg_identity_seal(gw->identity_key, &f, id.sealed, sizeof id.sealed, &err);
   }
   /* compare-and-set: two submissions at once, a reviewer's change, or a deletion are never overwritten silently,
@@ -394,8 +407,18 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
     }
   }
   sodium_memzero(&f, sizeof f);
-  *out =
-      json_pack("{s:s, s:s, s:b, s:s}", "user", user, "status", "pending", "correction", correction, "note", id.note);
+  /* one ID number on several accounts (a minor borrowing an adult's identity, an account farm): said to the caller
+   * and recorded for a reviewer; the verification goes on */
+  int64_t others = 0;
+  if (hg_store_identity_same_id(gw->store, user, id.id_hash, &others, &err)) others = 0;
+  if (others > 0) {
+    char note[120];
+    snprintf(note, sizeof note, "the ID number is also on %lld other account%s", (long long)others,
+             others == 1 ? "" : "s");
+    identity_record(gw, "system:identity", "identity/duplicate-id", "flagged", user, note);
+  }
+  *out = json_pack("{s:s, s:s, s:b, s:s, s:I}", "user", user, "status", "pending", "correction", correction, "note",
+                   id.note, "id_number_on_other_accounts", (json_int_t)others);
   return 0;
 }
 

@@ -121,6 +121,10 @@ static const char *const migrations[] = {
     /* 5: who set a user's standing last: the strike ladder or a person (a reviewer's suspension must not be told to
      * the user as one for prohibited content); rows from before say ladder, as the message they got did */
     "ALTER TABLE user_standing ADD COLUMN set_by TEXT NOT NULL DEFAULT 'ladder';\n",
+    /* 6: a keyed hash of each identity's ID number, so that one ID number on several accounts is found (Art. 10: a
+     * minor using an adult's identity) without unsealing every identity */
+    ("ALTER TABLE user_identity ADD COLUMN id_hash TEXT;\n"
+     "CREATE INDEX user_identity_id_hash ON user_identity (id_hash);\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -167,6 +171,7 @@ enum {
   Q_IDENTITY_GET,
   Q_IDENTITY_UPDATE,
   Q_IDENTITY_INSERT,
+  Q_IDENTITY_SAME_ID,
   Q_USER_EACH,
   Q_USAGE_GET,
   Q_USAGE_UPDATE,
@@ -251,12 +256,13 @@ static const char *const queries[Q_COUNT] = {
                        "ORDER BY k.created_ms, k.id",
     [Q_KEY_LIST_USER] = "SELECT " KEY_COLUMNS " FROM api_keys k JOIN users u ON u.id = k.user_id "
                         "WHERE k.user_id = ? ORDER BY k.created_ms, k.id",
-    [Q_IDENTITY_GET] = "SELECT status, updated_ms, adult_from_ms, minor, sealed, note FROM user_identity "
+    [Q_IDENTITY_GET] = "SELECT status, updated_ms, adult_from_ms, minor, sealed, note, id_hash FROM user_identity "
                        "WHERE user_id = ?",
     [Q_IDENTITY_UPDATE] = "UPDATE user_identity SET status = ?, updated_ms = ?, adult_from_ms = ?, minor = ?, "
-                          "sealed = ?, note = ? WHERE user_id = ?",
-    [Q_IDENTITY_INSERT] = "INSERT INTO user_identity (status, updated_ms, adult_from_ms, minor, sealed, note, user_id) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          "sealed = ?, note = ?, id_hash = ? WHERE user_id = ?",
+    [Q_IDENTITY_INSERT] = "INSERT INTO user_identity (status, updated_ms, adult_from_ms, minor, sealed, note, id_hash, "
+                          "user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_IDENTITY_SAME_ID] = "SELECT COUNT(*) FROM user_identity WHERE id_hash = ? AND user_id <> ?",
     [Q_USER_EACH] = "SELECT u.name, u.created_ms, i.status, i.minor, i.adult_from_ms, s.standing, "
                     "(SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked = 0) "
                     "FROM users u LEFT JOIN user_identity i ON i.user_id = u.id "
@@ -1064,7 +1070,7 @@ static hg_status sqlite_identity_get(hg_store_conn *c, int64_t user_id, hg_ident
     out->adult_from_ms = sqlite3_column_int64(s, 2);
     out->minor = sqlite3_column_int64(s, 3);
     if (column_copy(s, 0, out->status, sizeof out->status) || column_copy(s, 4, out->sealed, sizeof out->sealed) ||
-        column_copy(s, 5, out->note, sizeof out->note))
+        column_copy(s, 5, out->note, sizeof out->note) || column_copy(s, 6, out->id_hash, sizeof out->id_hash))
       st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: the identity of user %" PRId64 " is damaged (a field too long)",
                    user_id);
   } else if (rc == SQLITE_DONE) {
@@ -1089,12 +1095,25 @@ static hg_status sqlite_identity_put(hg_store_conn *c, int64_t user_id, const hg
     sqlite3_bind_int64(s, 4, row->minor);
     bind_text_or_null(s, 5, row->sealed[0] ? row->sealed : NULL);
     bind_text_or_null(s, 6, row->note[0] ? row->note : NULL);
-    sqlite3_bind_int64(s, 7, user_id);
+    bind_text_or_null(s, 7, row->id_hash[0] ? row->id_hash : NULL);
+    sqlite3_bind_int64(s, 8, user_id);
     hg_status st = step_done(c, s, "writing a user's identity", err);
     if (st) return st;
     if (sqlite3_changes(c->db) > 0) return HG_OK;
   }
   return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's identity was not written");
+}
+
+static hg_status sqlite_identity_same_id(hg_store_conn *c, const char *id_hash, int64_t user_id, int64_t *count,
+                                         hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_IDENTITY_SAME_ID, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, user_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *count = sqlite3_column_int64(s, 0);
+  done(s);
+  return rc == SQLITE_ROW ? HG_OK : db_fail(c, err, "looking for an ID number on other accounts");
 }
 
 static hg_status sqlite_user_each(hg_store_conn *c, hg_user_row_fn fn, void *ctx, hg_error *err) {
@@ -1197,6 +1216,7 @@ const hg_store_backend hg_store_sqlite = {
     .key_list = sqlite_key_list,
     .identity_get = sqlite_identity_get,
     .identity_put = sqlite_identity_put,
+    .identity_same_id = sqlite_identity_same_id,
     .user_each = sqlite_user_each,
     .usage_get = sqlite_usage_get,
     .usage_put = sqlite_usage_put,

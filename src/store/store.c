@@ -1057,6 +1057,12 @@ static hg_status identity_check(const hg_user_identity *in, hg_error *err) {
                      "the sealed identity must be printable ASCII (base64 of the sealed fields); byte offset %zu "
                      "is not",
                      i);
+  len = strnlen(in->id_hash, sizeof in->id_hash);
+  if (len == sizeof in->id_hash)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the ID number hash is at most 64 hex digits");
+  for (size_t i = 0; i < len; i++)
+    if (!((in->id_hash[i] >= '0' && in->id_hash[i] <= '9') || (in->id_hash[i] >= 'a' && in->id_hash[i] <= 'f')))
+      return hg_fail(err, HG_ERR_INVALID, 0, i, "the ID number hash must be lower-case hex");
   len = strnlen(in->note, sizeof in->note);
   size_t bad;
   if (len == sizeof in->note)
@@ -1087,6 +1093,7 @@ static hg_status identity_load(hg_store *store, int64_t user_id, hg_user_identit
   /* the strings only: out was cleared, so the bytes after each NUL are zeros, not what the stack held */
   memcpy(out->sealed, row.sealed, strlen(row.sealed) + 1);
   memcpy(out->note, row.note, strlen(row.note) + 1);
+  memcpy(out->id_hash, row.id_hash, strlen(row.id_hash) + 1);
   return HG_OK;
 }
 
@@ -1137,6 +1144,7 @@ hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user
   row.minor = in->minor != 0;
   memcpy(row.sealed, in->sealed, strlen(in->sealed) + 1); /* NUL-terminated within the array: checked above */
   memcpy(row.note, in->note, strlen(in->note) + 1);
+  memcpy(row.id_hash, in->id_hash, strlen(in->id_hash) + 1);
 
   const hg_store_backend *b = store->backend;
   int64_t user_id = 0;
@@ -1167,6 +1175,7 @@ hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_u
   row.minor = in->minor != 0;
   memcpy(row.sealed, in->sealed, strlen(in->sealed) + 1);
   memcpy(row.note, in->note, strlen(in->note) + 1);
+  memcpy(row.id_hash, in->id_hash, strlen(in->id_hash) + 1);
 
   const hg_store_backend *b = store->backend;
   int64_t user_id = 0;
@@ -1198,6 +1207,24 @@ hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_u
   if (!st) st = b->identity_put(store->conn, user_id, &row, err);
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_identity_same_id(hg_store *store, const char *user, const char *id_hash, int64_t *others,
+                                    hg_error *err) {
+  if (!store || !user || !id_hash || !others)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_identity_same_id: NULL argument");
+  *others = 0;
+  if (!*id_hash) return HG_OK;
+  const hg_store_backend *b = store->backend;
+  int64_t user_id = 0;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = b->user_find(store->conn, user, &user_id, &quiet);
+  if (st == HG_ERR_NOT_FOUND) user_id = 0, st = HG_OK; /* every identity is another user's */
+  if (st && err) *err = quiet;
+  if (!st) st = b->identity_same_id(store->conn, id_hash, user_id, others, err);
   pthread_mutex_unlock(&store->lock);
   return st;
 }

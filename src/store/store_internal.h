@@ -59,6 +59,7 @@ typedef struct hg_identity_row {
   int64_t updated_ms, adult_from_ms, minor;
   char sealed[HG_IDENTITY_SEALED_MAX];
   char note[sizeof((hg_user_identity *)0)->note];
+  char id_hash[sizeof((hg_user_identity *)0)->id_hash];
 } hg_identity_row;
 
 /* One user as hg_store_user_list shows it; realname and standing are NULL when the user has no such row. Pointers
@@ -146,6 +147,9 @@ typedef struct hg_store_backend {
    * standing rows (if any) and the number of keys not revoked. */
   hg_status (*identity_get)(hg_store_conn *conn, int64_t user_id, hg_identity_row *out, hg_error *err);
   hg_status (*identity_put)(hg_store_conn *conn, int64_t user_id, const hg_identity_row *row, hg_error *err);
+  /* Counts the identities of users other than user_id whose id_hash is id_hash. */
+  hg_status (*identity_same_id)(hg_store_conn *conn, const char *id_hash, int64_t user_id, int64_t *count,
+                                hg_error *err);
   hg_status (*user_each)(hg_store_conn *conn, hg_user_row_fn fn, void *ctx, hg_error *err);
   hg_status (*usage_get)(hg_store_conn *conn, int64_t user_id, hg_usage *out, hg_error *err);
   hg_status (*usage_put)(hg_store_conn *conn, int64_t user_id, const hg_usage *row, hg_error *err);

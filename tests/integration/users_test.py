@@ -359,6 +359,8 @@ def policy_and_lexicon(port, keys, cfg, base_cfg, data):
     set_clock(T0 + 3 * 86400000 + 13 * 60 * MIN)  # 23:00
     s, j = request(port, "POST", "/compliance/identity", {"name": "王五", "id_number": BOB_ID}, keys["kid"])
     check(s == 202, "the minor submits a real adult identity the provider knows: %s %s" % (s, j))
+    check(j.get("id_number_on_other_accounts") == 1,
+          "the ID number is already on bob's account: the answer says so: %s" % j)
     j = wait_status(port, keys["kid"], "verified")
     check(j.get("minor") is True, "verified, and still a minor: %s" % j)
     s, j = chat(port, keys["kid"], "你好")
@@ -376,8 +378,8 @@ def policy_and_lexicon(port, keys, cfg, base_cfg, data):
     check(s == 409, "nothing waits any more: %s %s" % (s, j))
     out = subprocess.run([HEGUI, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout
     routes = [json.loads(line)["route"] for line in out.split("\n") if line.strip()]
-    check("identity/minor-to-adult" in routes and "admin/minor-to-adult" in routes,
-          "the wait and the approval are in the chain")
+    check("identity/minor-to-adult" in routes and "admin/minor-to-adult" in routes and
+          "identity/duplicate-id" in routes, "the wait, the approval and the shared ID number are in the chain")
     # the kid's own identity again (a change towards minors mode applies at once)
     request(port, "POST", "/compliance/identity", {"name": "小明", "id_number": KID_ID}, keys["kid"])
     check(wait_status(port, keys["kid"], "verified").get("minor") is True, "the kid's own identity: a minor again")

@@ -934,8 +934,11 @@ static void migrates_schema_3(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 3);
 
   hg_store *s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 5);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 5);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 6);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 6);
+  /* migration 6: identities get an ID-number hash column, empty for rows from before */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM pragma_table_info('user_identity') WHERE name = 'id_hash'"),
+                   1);
   /* migration 5: a standing set before it says the ladder set it, as the message it was given did */
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM user_standing WHERE set_by = 'ladder'"), 1);
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM api_keys WHERE expires_ms = 0"), 2);
@@ -986,7 +989,38 @@ static void migrates_schema_3(void **state) {
   /* a second open does not migrate again */
   s = open_ok(t.url);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 5);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 6);
+  tmp_remove(&t);
+}
+
+/* One ID number on two accounts: found by its hash, never the user's own, nothing for an empty hash. */
+static void same_id_number(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_user_identity id;
+  memset(&id, 0, sizeof id);
+  id.status = HG_REALNAME_PENDING;
+  snprintf(id.id_hash, sizeof id.id_hash, "%s", "ab12");
+  assert_int_equal(hg_store_identity_put(s, "one", &id, 1000, &err), HG_OK);
+  int64_t n = -1;
+  assert_int_equal(hg_store_identity_same_id(s, "one", "ab12", &n, &err), HG_OK);
+  assert_int_equal(n, 0); /* the user's own row does not count */
+  assert_int_equal(hg_store_identity_put(s, "two", &id, 1000, &err), HG_OK);
+  assert_int_equal(hg_store_identity_same_id(s, "one", "ab12", &n, &err), HG_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(hg_store_identity_same_id(s, "stranger", "ab12", &n, &err), HG_OK);
+  assert_int_equal(n, 2); /* a user the store does not know: every row is another's */
+  assert_int_equal(hg_store_identity_same_id(s, "one", "", &n, &err), HG_OK);
+  assert_int_equal(n, 0);
+  hg_user_identity back;
+  assert_int_equal(hg_store_identity_get(s, "two", &back, &err), HG_OK);
+  assert_string_equal(back.id_hash, "ab12");
+  snprintf(id.id_hash, sizeof id.id_hash, "%s", "AB12"); /* lower-case hex only */
+  assert_int_equal(hg_store_identity_put(s, "one", &id, 1000, &err), HG_ERR_INVALID);
+  hg_store_close(s);
   tmp_remove(&t);
 }
 
@@ -1006,6 +1040,7 @@ int main(void) {
       cmocka_unit_test(purge_deletes_idle_usage),
       cmocka_unit_test(dsar_identity_and_usage),
       cmocka_unit_test(migrates_schema_3),
+      cmocka_unit_test(same_id_number),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
