@@ -109,12 +109,19 @@ typedef struct hg_complaint {
   char *text;       /* the pasted text, may be NULL */
   char *contact;    /* how to answer the complainant, may be NULL */
   char *resolution; /* the reviewer's note, may be NULL */
+  char channel[16]; /* how it arrived, and how the complainant is answered: web (the public intake), phone, email,
+                       letter or in_person (entered by staff) */
 } hg_complaint;
 void hg_complaint_clear(hg_complaint *c); /* frees the strings */
 
 /* Adds a ticket; durable (on disk) before it returns HG_OK, so an acknowledged complaint is never lost. */
 hg_status hg_store_complaint_add(hg_store *store, const char *type, const char *produce_id, const char *text,
                                  const char *contact, int64_t created_ms, int64_t due_ms, int64_t *id, hg_error *err);
+/* The same for a complaint that arrived by another channel and was entered by staff: channel is phone, email, letter,
+ * in_person or web; created_ms is when it arrived (its time limit runs from then, not from when it was typed in). */
+hg_status hg_store_complaint_add_from(hg_store *store, const char *channel, const char *type, const char *produce_id,
+                                      const char *text, const char *contact, int64_t created_ms, int64_t due_ms,
+                                      int64_t *id, hg_error *err);
 hg_status hg_store_complaint_get(hg_store *store, int64_t id, hg_complaint *out, hg_error *err);
 /* Moves a ticket: received -> in_review -> upheld | rejected -> closed (also received -> upheld | rejected).
  * Other moves are HG_ERR_INVALID with the allowed ones named. */

@@ -279,10 +279,68 @@ static int rate_limited(gateway *gw, struct evhttp_request *req) {
 }
 
 static json_t *complaint_json(const hg_complaint *c) {
-  return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)c->id, "type", c->type,
-                   "status", c->status, "created_ms", (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms,
-                   "updated_ms", (json_int_t)c->updated_ms, "produce_id", c->produce_id, "text", c->text, "contact",
-                   c->contact, "resolution", c->resolution);
+  return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)c->id, "type",
+                   c->type, "status", c->status, "channel", c->channel[0] ? c->channel : "web", "created_ms",
+                   (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms, "updated_ms", (json_int_t)c->updated_ms,
+                   "produce_id", c->produce_id, "text", c->text, "contact", c->contact, "resolution", c->resolution);
+}
+
+/* POST /admin/complaints: a complaint that came by telephone, e-mail, letter or in person, entered by staff with the
+ * time it arrived (its time limit runs from then) and the channel the complainant is answered by. */
+static void staff_complaint(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
+  if (role_refused(req, key, ROLES_REVIEW)) return;
+  static const char *const allowed[] = {"type", "produce_id", "text", "contact", "channel", "received_ms", NULL};
+  json_t *body = read_json_body(req);
+  if (!json_is_object(body)) {
+    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
+    json_decref(body);
+    return;
+  }
+  if (only_members(req, body, allowed)) {
+    json_decref(body);
+    return;
+  }
+  const hg_config *cfg = live_cfg(gw);
+  const char *type = json_string_value(json_object_get(body, "type"));
+  const char *channel = json_string_value(json_object_get(body, "channel"));
+  json_t *rv = json_object_get(body, "received_ms");
+  int ti = -1;
+  for (int i = 0; type && i < 5; i++)
+    if (!strcmp(type, complaint_types[i])) ti = i;
+  int64_t now = now_ms(), received = json_is_integer(rv) ? (int64_t)json_integer_value(rv) : now;
+  const char *problem = NULL, *param = NULL;
+  if (ti < 0)
+    problem = "type must be one of prohibited_content, ip_infringement, privacy, personal_info, other", param = "type";
+  else if (!channel)
+    problem = "channel is required: phone, email, letter, in_person or web", param = "channel";
+  else if (rv && (!json_is_integer(rv) || received <= 0 || received > now))
+    problem = "received_ms is when the complaint arrived: Unix milliseconds, not in the future", param = "received_ms";
+  if (problem) {
+    send_error_param(req, 400, "invalid_request_error", problem, param, NULL);
+    json_decref(body);
+    return;
+  }
+  int64_t id = 0, due = received + (int64_t)cfg->complaint_due_hours[ti] * 3600000;
+  hg_error err;
+  hg_status st =
+      hg_store_complaint_add_from(gw->store, channel, type, json_string_value(json_object_get(body, "produce_id")),
+                                  json_string_value(json_object_get(body, "text")),
+                                  json_string_value(json_object_get(body, "contact")), received, due, &id, &err);
+  char chan[16];
+  snprintf(chan, sizeof chan, "%s", channel); /* channel points into body */
+  channel = chan;
+  json_decref(body);
+  if (st) {
+    send_error(req, st == HG_ERR_INVALID ? 400 : 503, st == HG_ERR_INVALID ? "invalid_request_error" : "server_error",
+               err.message, NULL);
+    return;
+  }
+  admin_record(gw, key, "admin/complaint-entry", "received",
+               json_pack("{s:I, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)id, "type", complaint_types[ti],
+                         "channel", channel, "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
+  send_json(req, 201,
+            json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received", "channel", channel,
+                      "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
 }
 
 void handle_compliance(worker *w, struct evhttp_request *req, const char *path) {
@@ -423,7 +481,9 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   }
   hg_error err;
   hg_error_clear(&err);
-  if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_GET) {
+  if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_POST) {
+    staff_complaint(gw, req, &key);
+  } else if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_GET) {
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     struct evkeyvalq params;
     int overdue = 0;

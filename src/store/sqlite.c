@@ -125,6 +125,9 @@ static const char *const migrations[] = {
      * minor using an adult's identity) without unsealing every identity */
     ("ALTER TABLE user_identity ADD COLUMN id_hash TEXT;\n"
      "CREATE INDEX user_identity_id_hash ON user_identity (id_hash);\n"),
+    /* 7: the channel a complaint came by (staff enter telephone, e-mail and letter complaints), the public intake's
+     * tickets from before are web */
+    "ALTER TABLE complaints ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';\n",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -195,7 +198,8 @@ enum {
 #define USAGE_COLUMNS "day, requests, active_ms, session_start_ms, last_ms, reminded_ms"
 
 /* the columns complaint_rows reads, in its order */
-#define COMPLAINT_COLUMNS "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution"
+#define COMPLAINT_COLUMNS                                                                                              \
+  "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution, channel"
 
 static const char *const queries[Q_COUNT] = {
     [Q_USER_FIND] = "SELECT id FROM users WHERE name = ?",
@@ -210,7 +214,7 @@ static const char *const queries[Q_COUNT] = {
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_AUDIT_EACH] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq >= ? ORDER BY seq",
     [Q_COMPLAINT_INSERT] = "INSERT INTO complaints (type, status, created_ms, due_ms, updated_ms, produce_id, text, "
-                           "contact, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "contact, resolution, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_COMPLAINT_GET] = "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE id = ?",
     [Q_COMPLAINT_UPDATE] = "UPDATE complaints SET status = ?, resolution = COALESCE(?, resolution), updated_ms = ? "
                            "WHERE id = ? AND status = ?",
@@ -669,6 +673,7 @@ static hg_status sqlite_complaint_insert(hg_store_conn *c, const hg_complaint_ro
   bind_field(s, 7, row->text);
   bind_field(s, 8, row->contact);
   bind_field(s, 9, row->resolution);
+  bind_field(s, 10, row->channel);
   hg_status st = step_done(c, s, "adding a complaint", err);
   if (!st) *id = sqlite3_last_insert_rowid(c->db);
   return st;
@@ -685,7 +690,8 @@ static hg_status complaint_rows(hg_store_conn *c, sqlite3_stmt *s, hg_complaint_
                             .created_ms = sqlite3_column_int64(s, 1),
                             .due_ms = sqlite3_column_int64(s, 2),
                             .updated_ms = sqlite3_column_int64(s, 3)};
-    hg_store_text *fields[] = {&row.type, &row.status, &row.produce_id, &row.text, &row.contact, &row.resolution};
+    hg_store_text *fields[] = {&row.type,    &row.status,     &row.produce_id, &row.text,
+                               &row.contact, &row.resolution, &row.channel};
     int bad = 0;
     for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
       bad |= column_field(s, 4 + i, fields[i]);

@@ -578,7 +578,21 @@ void hg_complaint_clear(hg_complaint *c) {
 
 hg_status hg_store_complaint_add(hg_store *store, const char *type, const char *produce_id, const char *text,
                                  const char *contact, int64_t created_ms, int64_t due_ms, int64_t *id, hg_error *err) {
-  if (!store || !type || !id) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_add: NULL argument");
+  return hg_store_complaint_add_from(store, "web", type, produce_id, text, contact, created_ms, due_ms, id, err);
+}
+
+static const char *const complaint_channels[] = {"web", "phone", "email", "letter", "in_person"};
+
+hg_status hg_store_complaint_add_from(hg_store *store, const char *channel, const char *type, const char *produce_id,
+                                      const char *text, const char *contact, int64_t created_ms, int64_t due_ms,
+                                      int64_t *id, hg_error *err) {
+  if (!store || !type || !id || !channel)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_add: NULL argument");
+  int channel_known = 0;
+  for (size_t i = 0; i < sizeof complaint_channels / sizeof complaint_channels[0]; i++)
+    channel_known |= !strcmp(channel, complaint_channels[i]);
+  if (!channel_known)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the channel must be one of web, phone, email, letter, in_person");
   int known = 0;
   for (size_t i = 0; i < sizeof complaint_types / sizeof complaint_types[0]; i++)
     known |= !strcmp(type, complaint_types[i]);
@@ -586,7 +600,7 @@ hg_status hg_store_complaint_add(hg_store *store, const char *type, const char *
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "the complaint type must be one of prohibited_content, ip_infringement, privacy, personal_info, "
                    "other");
-  hg_complaint_row row = {.type = text_of(type), .status = text_of("received")};
+  hg_complaint_row row = {.type = text_of(type), .status = text_of("received"), .channel = text_of(channel)};
   const char *p, *t, *c;
   hg_status st;
   if ((st = take_text("the produce_id", produce_id, HG_COMPLAINT_PRODUCE_ID_MAX, &p, err)) ||
@@ -647,7 +661,8 @@ static int copy_complaint(void *ctx, const hg_complaint_row *row) {
   c->created_ms = row->created_ms;
   c->due_ms = row->due_ms;
   c->updated_ms = row->updated_ms;
-  if (copy_name(c->type, sizeof c->type, row->type) || copy_name(c->status, sizeof c->status, row->status))
+  if (copy_name(c->type, sizeof c->type, row->type) || copy_name(c->status, sizeof c->status, row->status) ||
+      copy_name(c->channel, sizeof c->channel, row->channel))
     cc->failed = 2;
   else if (dup_text(&c->produce_id, row->produce_id) || dup_text(&c->text, row->text) ||
            dup_text(&c->contact, row->contact) || dup_text(&c->resolution, row->resolution))
@@ -749,6 +764,7 @@ static int complaint_row(void *ctx, const hg_complaint_row *row) {
                     .resolution = (char *)row->resolution.ptr};
   if (copy_name(c.type, sizeof c.type, row->type)) snprintf(c.type, sizeof c.type, "?");
   if (copy_name(c.status, sizeof c.status, row->status)) snprintf(c.status, sizeof c.status, "?");
+  if (copy_name(c.channel, sizeof c.channel, row->channel)) snprintf(c.channel, sizeof c.channel, "?");
   return w->fn(w->ctx, &c);
 }
 

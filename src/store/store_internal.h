@@ -40,7 +40,7 @@ typedef int (*hg_audit_row_fn)(void *ctx, const hg_audit_row *row);
 /* One complaint as stored; text fields as in hg_store_text (valid only during a row callback). */
 typedef struct hg_complaint_row {
   int64_t id, created_ms, due_ms, updated_ms;
-  hg_store_text type, status, produce_id, text, contact, resolution;
+  hg_store_text type, status, produce_id, text, contact, resolution, channel;
 } hg_complaint_row;
 typedef int (*hg_complaint_row_fn)(void *ctx, const hg_complaint_row *row);
 

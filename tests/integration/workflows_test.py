@@ -141,6 +141,27 @@ def complaints(gw, port, serve, user, reviewer, auditor, data):
                    {"type": "prohibited_content", "produce_id": produce_id, "contact": "reader@example.com"})
     check(s == 201 and j["status"] == "received", "complaint taken in without a key: %s %s" % (s, j))
     ticket = j.get("id")
+    # a complaint by telephone, entered by staff with the time it arrived: its time limit runs from then
+    arrived = int(time.time() * 1000) - 2 * 86400000
+    s, j = request(port, "POST", "/admin/complaints", {"type": "privacy", "text": "电话里说他的住址被公开了",
+                                                       "contact": "电话 010-12345678", "channel": "phone",
+                                                       "received_ms": arrived}, reviewer)
+    check(s == 201 and j["channel"] == "phone" and j["received_ms"] == arrived and j["due_ms"] > arrived and
+          j["due_ms"] - arrived < 30 * 86400000, "staff enter a telephone complaint with its arrival time: %s %s" % (s, j))
+    phone_ticket = j.get("id")
+    s, j = request(port, "POST", "/admin/complaints", {"type": "privacy", "text": "x", "channel": "phone"}, auditor)
+    check(s == 403, "an auditor cannot enter complaints: %s" % s)
+    for bad, why in (({"type": "privacy", "text": "x"}, "channel"), ({"type": "privacy", "text": "x", "channel": "fax"},
+                     "channel"), ({"type": "privacy", "text": "x", "channel": "email",
+                                   "received_ms": int(time.time() * 1000) + 86400000}, "received_ms")):
+        s, j = request(port, "POST", "/admin/complaints", bad, reviewer)
+        check(s == 400, "a staff complaint without a valid %s is refused: %s %s" % (why, s, j))
+    s, j = request(port, "GET", "/admin/complaints", key=auditor)
+    listed = [c for c in j.get("complaints", []) if c["id"] == phone_ticket]
+    check(listed and listed[0]["channel"] == "phone" and listed[0]["created_ms"] == arrived,
+          "the list shows the channel and when it arrived: %s" % listed)
+    check(all(c["channel"] == "web" for c in j.get("complaints", []) if c["id"] == ticket),
+          "the public intake's tickets are web")
     intake = [r for r in hgtest.records(HEGUI, data) if r["route"] == "complaints/intake"]
     check(intake and json.loads(intake[-1]["detail_json"]).get("complaint_id") == ticket and
           intake[-1]["actor"] == "public" and "reader@example.com" not in intake[-1]["detail_json"],

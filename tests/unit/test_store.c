@@ -154,7 +154,7 @@ static void keys(void **state) {
   s = open_ok(t.path); /* a plain path works too */
   assert_int_equal(hg_store_key_lookup(s, k2, strlen(k2), &c, &err), HG_OK);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 6);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 7);
   char mode[16];
   raw_text(t.path, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");

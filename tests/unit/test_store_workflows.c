@@ -708,8 +708,8 @@ static void migrates_version_1(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 6);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 6);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 7);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 7);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
