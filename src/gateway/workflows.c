@@ -513,7 +513,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       return;
     }
     json_t *body = read_json_body(req);
-    static const char *const allowed[] = {"status", "resolution", NULL};
+    static const char *const allowed[] = {"status", "resolution", "subject", NULL};
     if (!json_is_object(body) || only_members(req, body, allowed)) {
       if (!json_is_object(body)) send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
       json_decref(body);
@@ -524,8 +524,8 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
     const char *resolution = json_string_value(json_object_get(body, "resolution"));
     int64_t td_id = 0;
     int content = !strcmp(c.type, "prohibited_content") || !strcmp(c.type, "ip_infringement");
-    if (status && !strcmp(status, "upheld") && content && strcmp(c.status, "received") &&
-        strcmp(c.status, "in_review")) {
+    if (status && !strcmp(status, "upheld") && (content || !strcmp(c.type, "personal_info")) &&
+        strcmp(c.status, "received") && strcmp(c.status, "in_review")) { /* checked before anything is done */
       char msg[160];
       snprintf(msg, sizeof msg, "a %s ticket cannot be upheld (only received or in_review ones)", c.status);
       send_error(req, 400, "invalid_request_error", msg, NULL);
@@ -559,6 +559,80 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
         return;
       }
     }
+    /* a personal_info ticket is upheld with what was done for the data subject (the published process promises
+     * correction or deletion): delete (admin: the data-subject deletion, its receipt linked), correct (the identity
+     * corrected through /admin/users/{name}/identity), or takedown (the personal data in an answer, fingerprinted) */
+    json_t *subject = json_object_get(body, "subject");
+    json_t *link = NULL;
+    if (status && !strcmp(status, "upheld") && !strcmp(c.type, "personal_info")) {
+      const char *who_name = json_string_value(json_object_get(subject, "user"));
+      const char *action = json_string_value(json_object_get(subject, "action"));
+      const char *problem = NULL;
+      int code = 400;
+      if (!action || (strcmp(action, "delete") && strcmp(action, "correct") && strcmp(action, "takedown")))
+        problem = "a personal_info ticket is upheld with what was done: subject {action: delete | correct | takedown, "
+                  "user}";
+      else if (strcmp(action, "takedown") && !who_name)
+        problem = "subject.user names the data subject";
+      else if (!strcmp(action, "delete") && key.role != HG_ROLE_ADMIN)
+        problem = "deleting a data subject needs an admin key", code = 403;
+      if (problem) {
+        send_error_param(req, code, code == 403 ? "permission_error" : "invalid_request_error", problem, "subject",
+                         NULL);
+        json_decref(body);
+        hg_complaint_clear(&c);
+        return;
+      }
+      char who[33] = "";
+      if (who_name) pseudonym(gw, who_name, who);
+      if (!strcmp(action, "delete")) {
+        hg_audit_record receipt;
+        audit_flush(gw);
+        if (hg_store_dsar_delete(gw->store, who_name, who, now_ms(), &receipt, &err)) {
+          send_error(req, 400, "invalid_request_error", err.message, NULL);
+          json_decref(body);
+          hg_complaint_clear(&c);
+          return;
+        }
+        link = json_pack("{s:s, s:s, s:I}", "action", "delete", "user", who, "receipt_seq", (json_int_t)receipt.seq);
+      } else if (!strcmp(action, "correct")) {
+        hg_user_identity id;
+        if (hg_store_identity_get(gw->store, who_name, &id, &err) || !id.sealed[0]) {
+          send_error_param(req, 409, "invalid_request_error",
+                           "correct: the user has no identity to correct (POST /admin/users/{name}/identity first)",
+                           "subject", NULL);
+          json_decref(body);
+          hg_complaint_clear(&c);
+          return;
+        }
+        link = json_pack("{s:s, s:s, s:s}", "action", "correct", "user", who, "identity_status",
+                         hg_realname_name(id.status));
+      } else {
+        char *text = c.text ? strdup(c.text) : NULL;
+        if (!text && c.produce_id) {
+          find_answer f = {c.produce_id, NULL};
+          audit_flush(gw);
+          hg_store_audit_each(gw->store, 1, match_answer, &f, &err);
+          text = f.text;
+        }
+        int bad = !text || add_takedown(gw, text, c.id, &td_id, &err);
+        free(text);
+        if (bad) {
+          send_error(req, 422, "invalid_request_error",
+                     td_id || !c.produce_id ? err.message : "the answer of this ProduceID is not retained", NULL);
+          json_decref(body);
+          hg_complaint_clear(&c);
+          return;
+        }
+        link = json_pack("{s:s, s:I}", "action", "takedown", "takedown", (json_int_t)td_id);
+      }
+    } else if (subject) {
+      send_error_param(req, 400, "invalid_request_error", "subject is for upholding a personal_info ticket", "subject",
+                       NULL);
+      json_decref(body);
+      hg_complaint_clear(&c);
+      return;
+    }
     hg_status st =
         status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, now_ms(), &err) : HG_ERR_INVALID;
     if (st) {
@@ -568,12 +642,15 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       hg_store_complaint_get(gw->store, c.id, &now, &err);
       json_t *out = complaint_json(&now);
       if (td_id) json_object_set_new(out, "takedown_id", json_integer(td_id));
-      admin_record(
-          gw, &key, "admin/complaint", status,
-          json_pack("{s:I, s:s, s:I}", "complaint", (json_int_t)c.id, "status", status, "takedown", (json_int_t)td_id));
+      if (link) json_object_set(out, "subject", link);
+      json_t *d =
+          json_pack("{s:I, s:s, s:I}", "complaint", (json_int_t)c.id, "status", status, "takedown", (json_int_t)td_id);
+      if (link) json_object_set(d, "subject", link);
+      admin_record(gw, &key, "admin/complaint", status, d);
       send_json(req, 200, out);
       hg_complaint_clear(&now);
     }
+    json_decref(link);
     json_decref(body);
     hg_complaint_clear(&c);
   } else if (!strcmp(path, "/admin/takedowns")) {

@@ -162,10 +162,41 @@ def complaints(gw, port, serve, user, reviewer, auditor, data):
           "the list shows the channel and when it arrived: %s" % listed)
     check(all(c["channel"] == "web" for c in j.get("complaints", []) if c["id"] == ticket),
           "the public intake's tickets are web")
+    # a personal_info ticket is upheld with what was done for the data subject, not with a status alone
+    s, j = request(port, "POST", "/compliance/complaints", {"type": "personal_info", "text": "请删除我的账号和记录",
+                                                            "contact": "alice@example.com"})
+    pi_ticket = j.get("id")
+    s, j = request(port, "POST", "/admin/complaints/%s" % pi_ticket, {"status": "upheld"}, reviewer)
+    check(s == 400 and "subject" in json.dumps(j), "upholding personal_info needs the subject action: %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/complaints/%s" % pi_ticket,
+                   {"status": "upheld", "subject": {"action": "delete", "user": "nobody-x"}}, reviewer)
+    check(s == 403, "a deletion through a ticket needs an admin key: %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/complaints/%s" % pi_ticket,
+                   {"status": "upheld", "subject": {"action": "correct", "user": "alice"}}, reviewer)
+    check(s == 409, "correct needs an identity to have been corrected: %s %s" % (s, j))
+    s, j = request(port, "POST", "/admin/complaints/%s" % pi_ticket,
+                   {"status": "upheld", "subject": {"action": "takedown"},
+                    "resolution": "the answer repeated the complainant's address"}, reviewer)
+    check(s == 200 and j["status"] == "upheld" and j.get("subject", {}).get("action") == "takedown" and
+          j.get("takedown_id"), "upheld with a takedown of the personal data, linked: %s %s" % (s, j))
+    # and by an admin, the data subject's deletion itself, its receipt linked to the ticket
+    admin = keys_create(data, "adm", "admin")
+    victim = keys_create(data, "victim")
+    s, j = request(port, "POST", "/compliance/complaints", {"type": "personal_info", "text": "请删除我的全部数据",
+                                                            "contact": "victim@example.com"})
+    s, j = request(port, "POST", "/admin/complaints/%s" % j.get("id"),
+                   {"status": "upheld", "subject": {"action": "delete", "user": "victim"}}, admin)
+    check(s == 200 and j.get("subject", {}).get("action") == "delete" and j["subject"].get("receipt_seq"),
+          "upheld by deleting the data subject, the receipt linked: %s %s" % (s, j))
+    s, j = chat(port, victim, "你好")
+    check(s == 401, "the deleted subject's key is gone: %s" % s)
+    s, j = request(port, "POST", "/admin/complaints/%s" % ticket, {"status": "rejected", "subject": {"action": "x"}},
+                   reviewer)
+    check(s == 400, "subject is only for upholding personal_info: %s" % s)
     intake = [r for r in hgtest.records(HEGUI, data) if r["route"] == "complaints/intake"]
-    check(intake and json.loads(intake[-1]["detail_json"]).get("complaint_id") == ticket and
-          intake[-1]["actor"] == "public" and "reader@example.com" not in intake[-1]["detail_json"],
-          "the public intake is in the chain (the ticket, not the contact): %s" % intake[-1:])
+    mine = [r for r in intake if json.loads(r["detail_json"]).get("complaint_id") == ticket]
+    check(mine and mine[0]["actor"] == "public" and "reader@example.com" not in mine[0]["detail_json"],
+          "the public intake is in the chain (the ticket, not the contact): %s" % mine)
     # acknowledged means durable: kill -9 right after the 2xx, restart, the ticket is there
     s, j2 = request(port, "POST", "/compliance/complaints", {"type": "privacy", "text": "我的电话被公开了", "contact": "x"})
     gw.send_signal(signal.SIGKILL)
