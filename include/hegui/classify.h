@@ -63,6 +63,9 @@ hg_status hg_classifier_score(const hg_classifier *model, const char *text, size
  * text, ignorable ones included): exactly the scores hg_classifier_score gives for the text, without folding it a
  * second time. This is the entry point for a caller that folds once for every detector (the moderator). */
 void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores);
+/* The same before the sigmoid: margins[i] = the label's logit (score = 1 / (1 + e^-margin)), for a caller that
+ * compares many texts with thresholds and needs few probabilities (the moderator, per sentence). */
+void hg_classifier_margins_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *margins);
 
 /* ---- training ---------------------------------------------------------------------------------------------- */
 

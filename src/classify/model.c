@@ -364,15 +364,22 @@ static void score_batch(void *ctx, const uint32_t *f, size_t n) {
     s->total[l] += acc[l];
 }
 
-static void finish_scores(const hg_classifier *model, const score_ctx *s, float *scores) {
-  /* each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the same) */
+/* The logits; each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the
+ * same). Clamped to +-40, where the sigmoid is 0 or 1 in float anyway. */
+static void finish_margins(const hg_classifier *model, const score_ctx *s, float *margins) {
   double norm = s->count ? 1.0 / sqrt((double)s->count) : 0.0;
   for (uint32_t l = 0; l < s->labels; l++) {
     double z = model->labels[l].bias + (double)model->labels[l].scale * (double)s->total[l] * norm;
     if (z > 40) z = 40;
     if (z < -40) z = -40;
-    scores[l] = (float)(1.0 / (1.0 + exp(-z)));
+    margins[l] = (float)z;
   }
+}
+
+static void finish_scores(const hg_classifier *model, const score_ctx *s, float *scores) {
+  finish_margins(model, s, scores);
+  for (uint32_t l = 0; l < s->labels; l++)
+    scores[l] = (float)(1.0 / (1.0 + exp(-(double)scores[l])));
 }
 
 hg_status hg_classifier_score(const hg_classifier *model, const char *text, size_t len, float *scores, hg_error *err) {
@@ -385,13 +392,25 @@ hg_status hg_classifier_score(const hg_classifier *model, const char *text, size
 
 #define VIEW_BATCH 1024 /* chars hashed per batch of hg_classifier_score_view: 12 KiB of buckets on the stack */
 
-void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores) {
+static void view_sums(const hg_classifier *model, const hg_norm_char *chars, size_t n, score_ctx *s);
+
+void hg_classifier_margins_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *margins) {
   score_ctx s = {.weights = model->weights, .rows = (size_t)1 << model->hdr->bucket_bits, .labels = model->label_count};
+  view_sums(model, chars, n, &s);
+  finish_margins(model, &s, margins);
+}
+
+static void view_sums(const hg_classifier *model, const hg_norm_char *chars, size_t n, score_ctx *s) {
   ngram_state ns = {.shift = 64 - model->hdr->bucket_bits};
   uint32_t f[VIEW_BATCH * CLS_NGRAM_MAX];
   for (size_t i = 0; i < n; i += VIEW_BATCH) {
     size_t k = hash_view(&ns, chars + i, n - i > VIEW_BATCH ? VIEW_BATCH : n - i, f);
-    if (k) score_batch(&s, f, k);
+    if (k) score_batch(s, f, k);
   }
+}
+
+void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *chars, size_t n, float *scores) {
+  score_ctx s = {.weights = model->weights, .rows = (size_t)1 << model->hdr->bucket_bits, .labels = model->label_count};
+  view_sums(model, chars, n, &s);
   finish_scores(model, &s, scores);
 }

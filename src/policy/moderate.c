@@ -11,6 +11,7 @@
  * (at most HG_SENTENCE_MAX of them) and scored once when the sentence ends, so every code point is hashed once
  * however the stream was cut. The sentence boundaries depend only on the text, never on the chunking, so a
  * stream and the whole text give the same reasons. */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct hg_policy {
   hg_action classifier_action;
   size_t labels;
   float threshold[HG_CLASSIFIER_MAX_LABELS];
+  float margin_threshold[HG_CLASSIFIER_MAX_LABELS]; /* the threshold as a logit: judged before any sigmoid */
   hg_category label_category[HG_CLASSIFIER_MAX_LABELS];
   const char *label_name[HG_CLASSIFIER_MAX_LABELS];
 };
@@ -48,10 +50,11 @@ typedef struct sentence {
   int after_dot; /* the previous record was '.', which ends a sentence when white space follows */
   int searched;  /* the run past HG_SENTENCE_SOFT_MAX was searched for a soft break */
   size_t words;  /* records of the sentence that are not noise */
-  float scores[HG_CLASSIFIER_MAX_LABELS];
-  float best[HG_CLASSIFIER_MAX_LABELS]; /* per label, the highest score so far */
-  int judged;                           /* at least one sentence was scored */
-  size_t last_end;                      /* where the last complete sentence ends */
+  float margins[HG_CLASSIFIER_MAX_LABELS];
+  float best[HG_CLASSIFIER_MAX_LABELS];        /* per label, the highest score so far */
+  float best_margin[HG_CLASSIFIER_MAX_LABELS]; /* and its logit (a sigmoid only when it rises) */
+  int judged;                                  /* at least one sentence was scored */
+  size_t last_end;                             /* where the last complete sentence ends */
 } sentence;
 
 struct hg_moderator {
@@ -121,6 +124,10 @@ static hg_status policy_classifier(hg_policy *p, const hg_policy_config *pc, hg_
     float t = pc->classifier_threshold[i];
     if (t > 1.0f || t != t) return hg_fail(err, HG_ERR_INVALID, 0, 0, "threshold of '%s' is not in [0, 1]", info.name);
     p->threshold[i] = t >= 0.0f ? t : info.threshold;
+    /* 1.00 never flags; 0 always does; otherwise a margin at or above the logit of the threshold, with the float
+       edge taken by the sigmoid itself in judge() */
+    float th = p->threshold[i];
+    p->margin_threshold[i] = th >= 1.0f ? INFINITY : th <= 0.0f ? -INFINITY : (float)log(th / (1.0 - th)) - 1e-3f;
     p->label_name[i] = info.name;
   }
   p->labels = n;
@@ -395,11 +402,14 @@ static void judge(hg_moderator *m, size_t k) {
     words += !(s->chars[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
   if (k) s->last_end = s->chars[k - 1].src_end;
   if (words >= HG_SENTENCE_MIN_WORDS && p->classifier && m->classify) {
-    hg_classifier_score_view(p->classifier, s->chars, k, s->scores);
-    s->judged = 1;
+    /* logits first: most sentences pass no threshold and raise no maximum, and need no sigmoid at all */
+    hg_classifier_margins_view(p->classifier, s->chars, k, s->margins);
     for (size_t l = 0; l < p->labels; l++) {
-      float sc = s->scores[l];
-      if (sc > s->best[l]) s->best[l] = sc;
+      float z = s->margins[l];
+      int rises = !s->judged || z > s->best_margin[l];
+      if (!rises && z < p->margin_threshold[l]) continue;
+      float sc = (float)(1.0 / (1.0 + exp(-(double)z)));
+      if (rises) s->best_margin[l] = z, s->best[l] = sc;
       if (sc < p->threshold[l] || p->threshold[l] >= 1.0f) continue; /* 1.00: scored, never flags */
       hg_category cat = p->label_category[l];
       hg_reason r = {HG_DETECTOR_CLASSIFIER,
@@ -413,6 +423,7 @@ static void judge(hg_moderator *m, size_t k) {
                      s->chars[k - 1].src_end};
       add_reason(m, &r);
     }
+    s->judged = 1;
   }
   memmove(s->chars, s->chars + k, (s->n - k) * sizeof *s->chars);
   s->n -= k;
