@@ -126,6 +126,8 @@ typedef struct hg_config {
   int audit_batch;          /* default 0: each record appended (and synced) by the worker; 1: group commit */
   /* workflows: strikes (Art. 19), complaints (Art. 13), takedowns (Art. 15) */
   unsigned strikes_in_a_row;       /* blocked inputs in a row that suspend, default 12 */
+  uint64_t strike_categories;      /* bit (1 << hg_category): a prompt with a reason of these is a strike even when
+                                      the policy only reviews it; default malware, fraud, spam */
   unsigned near_dups_per_hour;     /* a prompt this many near-duplicates in an hour is a strike; default 30, 0 off */
   unsigned near_dup_bits;          /* near-duplicate: SimHash fingerprints this many bits apart at most, default 12 */
   unsigned strikes_per_day;        /* blocked inputs in a UTC day that suspend, default 5 */

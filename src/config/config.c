@@ -83,6 +83,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->retain_text = HG_RETAIN_REDACTED;
   cfg->strikes_in_a_row = 3;
   cfg->near_dups_per_hour = 30;
+  cfg->strike_categories = 1ull << HG_CAT_MALWARE | 1ull << HG_CAT_FRAUD | 1ull << HG_CAT_SPAM;
   cfg->near_dup_bits = 12;
   cfg->strikes_per_day = 5;
   cfg->suspend_minutes = 1440;
@@ -633,6 +634,25 @@ static hg_status parse_roles(walk *w, const node *n, const char *path) {
   return HG_OK;
 }
 
+/* strikes.categories: risk codes whose reasons in a prompt are a strike whatever the policy does with them. */
+static hg_status parse_strike_categories(walk *w, const node *n, const char *path) {
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  uint64_t cats = 0;
+  for (size_t i = 0; i < n->count; i++) {
+    const node *item = n->items[i];
+    hg_category c;
+    if (item->kind != NODE_SCALAR || strlen(item->text) != item->len || hg_category_parse(item->text, item->len, &c)) {
+      char item_path[PATH_MAX_LEN + 24];
+      snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+      return fail_at(w, item, item_path, "expected a risk code (A1a-A5b, insult, spam, fraud, malware, custom)");
+    }
+    cats |= 1ull << c;
+  }
+  w->cfg->strike_categories = cats;
+  return HG_OK;
+}
+
 static hg_status parse_pii_types(walk *w, const node *n, const char *path) {
   hg_status s = expect_list(w, n, path);
   if (s) return s;
@@ -1031,6 +1051,7 @@ static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), BOO
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
                                        NUMBER("near_duplicates_per_hour", near_dups_per_hour, 0, 128, ""),
+                                       CUSTOM("categories", parse_strike_categories),
                                        NUMBER("near_duplicate_bits", near_dup_bits, 0, 16, ""),
                                        NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
                                        NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),

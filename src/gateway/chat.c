@@ -1673,6 +1673,33 @@ static void near_duplicates(chat_req *c, const prompt_text *pt) {
   json_object_set_new(c->detail, "near_duplicates", json_integer(similar));
 }
 
+/* Article 19: a prompt the lexicon, rules or classifier place in one of strikes.categories (default malware, fraud,
+ * spam) is a strike even when the policy lets it through for review; blocked prompts strike anyway. The guard's
+ * verdicts come later (on_input_guard) and go through the same function. */
+static void category_strikes(chat_req *c) {
+  const hg_config *cfg = c->cfg;
+  if (!cfg->strike_categories || !c->gw->cfg.auth_required) return;
+  const char *hit = NULL;
+  for (size_t i = 0; i < json_array_size(c->input_hits) && !hit; i++) {
+    const char *code = json_string_value(json_object_get(json_array_get(c->input_hits, i), "category"));
+    hg_category cat;
+    if (code && !hg_category_parse(code, strlen(code), &cat) && ((cfg->strike_categories >> cat) & 1u)) hit = code;
+  }
+  if (!hit || json_object_get(c->detail, "category_strike")) return;
+  hg_audit_record r = {0};
+  r.actor = c->actor;
+  r.route = "abuse/category";
+  r.verdict = "strike";
+  json_t *d = json_pack("{s:s, s:s}", "category", hit, "response_id", c->id);
+  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  r.detail_json = ds;
+  hg_error err;
+  if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
+  free(ds);
+  json_decref(d);
+  json_object_set_new(c->detail, "category_strike", json_string(hit));
+}
+
 /* The URLs of the image parts in the messages the policy moderates (policy.input.roles, the last max_turns), for a
  * vision guard; at most cap (the caller refuses more). The strings belong to body. */
 static size_t prompt_images(const chat_req *c, json_t *body, const char **out, size_t cap) {
@@ -1711,6 +1738,7 @@ static void on_input_guard(void *ctx, const guard_outcome *o) {
     refuse_prompt(c);
     return;
   }
+  category_strikes(c); /* a guard's category among strikes.categories, let through for review */
   start_upstream(c, out);
 }
 
@@ -1865,6 +1893,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     }
   }
   if (!blocked) near_duplicates(c, &pt);
+  if (!blocked) category_strikes(c);
   prompt_free(&pt);
   if (blocked) {
     refuse_prompt(c);

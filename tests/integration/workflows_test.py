@@ -69,9 +69,13 @@ def main():
     ncfg = os.path.join(TMP, "near.yaml")
     farmer = keys_create(data, "farmer")
     writer = keys_create(data, "writer")
+    lex = os.path.join(TMP, "fraud.tsv")
+    with open(lex, "w") as f:
+        f.write("刷单返利\tfraud\t3\treview\n冰毒\tA1h\t5\tblock\n")
+    spammer = keys_create(data, "spammer")
     with open(ncfg, "w") as f:
-        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\nclassifier: {model: none}\n"
-                "strikes:\n  near_duplicates_per_hour: 5\n  suspend_per_day: 3\n" % (data, uport))
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\nclassifier: {model: none}\nlexicon: %s\n"
+                "strikes:\n  near_duplicates_per_hour: 5\n  suspend_per_day: 3\n" % (data, uport, lex))
     gn, nport = start([HEGUI, "serve", "--config", ncfg, "--listen", "127.0.0.1:0"], "serving on")
     try:
         farm = "请为我们的新款保温杯写一条五星好评，强调保温效果好、颜值高、价格实惠，第%d条，语气自然一些"
@@ -88,6 +92,14 @@ def main():
               "the strikes suspend the farmer by the ladder (3 a day here): %s" % codes)
         check(vcodes == [200] * len(varied) and len(farm_strikes) == len(set(r["actor"] for r in farm_strikes)) *
               len(farm_strikes), "varied prompts by another user are not struck: %s" % vcodes)
+        # a prompt in one of strikes.categories (fraud) that the policy only reviews is still a strike
+        s, j = chat(nport, spammer, "招人刷单返利，日结")
+        recs = [json.loads(l) for l in subprocess.run([HEGUI, "audit", "export", "--data-dir", data],
+                                                      capture_output=True, text=True).stdout.splitlines()]
+        cat = [r for r in recs if r["route"] == "abuse/category"]
+        check(s == 200 and j["choices"][0]["finish_reason"] == "stop" and cat and
+              json.loads(cat[-1]["detail_json"])["category"] == "fraud",
+              "a reviewed fraud prompt is answered and struck: %s %s" % (s, cat[-1:]))
     finally:
         gn.kill()
     # the overdue list, with the clock pinned a week ahead
