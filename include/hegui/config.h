@@ -140,6 +140,7 @@ typedef struct hg_config {
     unsigned requests_per_minute, requests_per_day, tokens_per_minute, tokens_per_day;
   } quota_user, quota_key;
   unsigned text_retention_days; /* audit text kept this long, then erased by the purge job; default 180 */
+  double review_sample_rate;     /* the share of allowed answers queued for review (docs/workflows.md), default 0.01 */
   unsigned takedown_days;       /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
   /* real-name identity (draft Art. 9) */
   int identity_required;       /* -1 (default): as the profile says (draft-2023 requires it), 0 no, 1 yes */

@@ -85,6 +85,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->near_dups_per_hour = 30;
   cfg->strike_categories = 1ull << HG_CAT_MALWARE | 1ull << HG_CAT_FRAUD | 1ull << HG_CAT_SPAM;
   cfg->near_dup_bits = 12;
+  cfg->review_sample_rate = 0.01;
   cfg->strikes_per_day = 5;
   cfg->suspend_minutes = 1440;
   cfg->terminate_after = 3;
@@ -921,6 +922,16 @@ static hg_status parse_guard_threshold(walk *w, const node *n, const char *path)
   return fraction_value(w, n, path, &w->cfg->guard.threshold);
 }
 
+/* review.sample_rate: the share of allowed answers queued for people, in [0, 1] */
+static hg_status parse_review_sample(walk *w, const node *n, const char *path) {
+  char *end = NULL;
+  double v = n->kind == NODE_SCALAR && n->plain && n->len ? strtod(n->text, &end) : -1.0;
+  if (!end || *end || !(v >= 0.0 && v <= 1.0))
+    return fail_at(w, n, path, "expected a share between 0 and 1, such as 0.01 for one answer in a hundred");
+  w->cfg->review_sample_rate = v;
+  return HG_OK;
+}
+
 static const char *check_guard_prompt(char *v) {
   for (const char *p = v; *p; p++)
     if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
@@ -1079,6 +1090,8 @@ static const field quota_key_fields[] = {NUMBER("requests_per_minute", quota_key
 static const field quotas_fields[] = {SECTION("per_user", quota_user_fields), SECTION("per_key", quota_key_fields),
                                       END};
 
+static const field review_fields[] = {CUSTOM("sample_rate", parse_review_sample), END};
+
 static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
 
 static const field idv_request_fields[] = {STRING("name", idv.field_name, check_member_name),
@@ -1121,6 +1134,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("strikes", strikes_fields),
                                    SECTION("complaints", complaints_fields),
                                    SECTION("takedowns", takedowns_fields),
+                                   SECTION("review", review_fields),
                                    SECTION("quotas", quotas_fields),
                                    SECTION("identity", identity_fields),
                                    SECTION("minors", minors_fields),

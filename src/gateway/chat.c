@@ -247,6 +247,9 @@ static void finish(chat_req *c, int status) {
       json_is_true(json_object_get(c->detail, "output_redacted")))
     c->verdict = "redact";
   finish_record(c);
+  if (c->moderated)
+    review_enqueue(c->gw, c->cfg, c->id, c->actor, c->chat ? "/v1/chat/completions" : "/v1/completions", c->verdict,
+                   c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->visible_len > 0);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
     quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));

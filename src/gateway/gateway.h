@@ -258,6 +258,20 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
 /* Rebuilds the takedown set when the store says it changed (or when forced). */
 void refresh_takedowns(gateway *gw, int force);
 hg_takedown_set *acquire_takedowns(gateway *gw);
+/* Fingerprints a text as a takedown (checked first: at least 8 letters or digits) and applies it now. 0, or -1 with
+ * err saying why. */
+int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err);
+/* The prompt and the answer of a ProduceID as its audit record keeps them (malloc-ed; NULL when not retained or not
+ * found; either pointer may be NULL). -1 when the store could not be read. */
+int answer_texts(gateway *gw, const char *response_id, char **input, char **output, hg_error *err);
+
+/* review.c: the review queue (a person in the loop) */
+/* After an answer: queues it when its verdict is review, or as a sample of allowed answers (review.sample_rate);
+ * answered: the upstream gave an answer. */
+void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, const char *actor, const char *route,
+                    const char *verdict, json_t *detail, int answered);
+/* /admin/review routes; return 1 when the path was theirs. */
+int handle_admin_review(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
 int64_t now_ms(void);
 
 /* quota.c: usage limits per user and per key; quota_admit sends 429 and returns -1 when a limit is reached */

@@ -151,7 +151,7 @@ hg_takedown_set *acquire_takedowns(gateway *gw) {
   return s;
 }
 
-static int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
+int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
   const hg_config *cfg = live_cfg(gw);
   int64_t now = now_ms();
   int64_t expires = cfg->takedown_days ? now + (int64_t)cfg->takedown_days * 86400000 : 0;
@@ -179,10 +179,11 @@ static int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int
   return 0;
 }
 
-/* The answer text of a ProduceID, from its audit record (kept as the retention policy allows). */
+/* The texts of a ProduceID, from its audit record (kept as the retention policy allows). */
 typedef struct find_answer {
   const char *id;
-  char *text;
+  char *text;  /* the answer */
+  char *input; /* the prompt */
 } find_answer;
 
 static int match_answer(void *ctx, const hg_audit_record *r) {
@@ -193,14 +194,26 @@ static int match_answer(void *ctx, const hg_audit_record *r) {
   if (rid && !strcmp(rid, f->id)) {
     json_t *t = json_loads(r->text, 0, NULL);
     const char *out = json_string_value(json_object_get(t, "output"));
-    if (out && *out) {
-      free(f->text);
-      f->text = strdup(out);
-    }
+    const char *in = json_string_value(json_object_get(t, "input"));
+    free(f->text);
+    free(f->input);
+    f->text = out && *out ? strdup(out) : NULL;
+    f->input = in && *in ? strdup(in) : NULL;
     json_decref(t);
   }
   json_decref(d);
   return 0;
+}
+
+int answer_texts(gateway *gw, const char *response_id, char **input, char **output, hg_error *err) {
+  find_answer f = {response_id, NULL, NULL};
+  audit_flush(gw); /* the answer's record may still be queued (group commit) */
+  hg_status st = hg_store_audit_each(gw->store, 1, match_answer, &f, err);
+  if (input) *input = f.input;
+  else free(f.input);
+  if (output) *output = f.text;
+  else free(f.text);
+  return st ? -1 : 0;
 }
 
 /* ---- strikes ---- */
@@ -464,7 +477,8 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   if (authenticate(gw, req, &key)) return;
   /* keys, policy, lexicon, audit; users and identity: each route checks its own role */
   last_status = 0;
-  if (handle_admin_ops(w, req, path, &key) || handle_admin_users(w, req, path, &key)) {
+  if (handle_admin_ops(w, req, path, &key) || handle_admin_users(w, req, path, &key) ||
+      handle_admin_review(w, req, path, &key)) {
     metrics_request(&gw->metrics, R_ADMIN, last_status, now_seconds() - t0);
     return;
   }
@@ -536,12 +550,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
     if (status && !strcmp(status, "upheld") && content) {
       /* the content complained about must not come back: fingerprint it first, so a failure changes nothing */
       char *text = c.text ? strdup(c.text) : NULL;
-      if (!text && c.produce_id) {
-        find_answer f = {c.produce_id, NULL};
-        audit_flush(gw); /* the answer's record may still be queued (group commit) */
-        hg_store_audit_each(gw->store, 1, match_answer, &f, &err);
-        text = f.text;
-      }
+      if (!text && c.produce_id) answer_texts(gw, c.produce_id, NULL, &text, &err);
       if (!text) {
         send_error(req, 422, "invalid_request_error",
                    "the answer of this ProduceID is not retained; reject it or add the text with POST /admin/takedowns",
@@ -609,12 +618,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
                          hg_realname_name(id.status));
       } else {
         char *text = c.text ? strdup(c.text) : NULL;
-        if (!text && c.produce_id) {
-          find_answer f = {c.produce_id, NULL};
-          audit_flush(gw);
-          hg_store_audit_each(gw->store, 1, match_answer, &f, &err);
-          text = f.text;
-        }
+        if (!text && c.produce_id) answer_texts(gw, c.produce_id, NULL, &text, &err);
         int bad = !text || add_takedown(gw, text, c.id, &td_id, &err);
         free(text);
         if (bad) {

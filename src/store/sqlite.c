@@ -128,6 +128,22 @@ static const char *const migrations[] = {
     /* 7: the channel a complaint came by (staff enter telephone, e-mail and letter complaints), the public intake's
      * tickets from before are web */
     "ALTER TABLE complaints ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';\n",
+    /* 8: the review queue: answers with a review verdict and a sample of allowed ones, for people to decide */
+    ("CREATE TABLE review_items (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  response_id TEXT NOT NULL,\n"
+     "  actor TEXT NOT NULL,\n"
+     "  route TEXT NOT NULL,\n"
+     "  verdict TEXT NOT NULL,\n"
+     "  sampled INTEGER NOT NULL,\n"
+     "  reasons TEXT,\n"
+     "  status TEXT NOT NULL,\n"
+     "  decided_ms INTEGER NOT NULL DEFAULT 0,\n"
+     "  decided_by TEXT,\n"
+     "  note TEXT,\n"
+     "  assignee TEXT);\n"
+     "CREATE INDEX review_items_status ON review_items (status, created_ms);\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -183,8 +199,22 @@ enum {
   Q_COMPLAINT_ERASE_TEXT,
   Q_DEL_IDENTITY,
   Q_DEL_USAGE,
+  Q_REVIEW_INSERT,
+  Q_REVIEW_LIST,
+  Q_REVIEW_LIST_STATUS,
+  Q_REVIEW_DECIDE,
+  Q_REVIEW_EXISTS,
+  Q_REVIEW_GET,
+  Q_REVIEW_ASSIGN,
+  Q_REVIEW_OPEN,
+  Q_REVIEW_DAYS,
   Q_COUNT
 };
+
+/* the columns review_rows reads, in its order */
+#define REVIEW_COLUMNS                                                                                                 \
+  "id, created_ms, decided_ms, sampled, response_id, actor, route, verdict, reasons, status, decided_by, note, "       \
+  "assignee"
 
 /* the columns audit_rows reads, in its order */
 #define AUDIT_COLUMNS                                                                                                  \
@@ -280,6 +310,20 @@ static const char *const queries[Q_COUNT] = {
                                "('upheld', 'rejected', 'closed') AND (text IS NOT NULL OR contact IS NOT NULL)",
     [Q_DEL_IDENTITY] = "DELETE FROM user_identity WHERE user_id = ?",
     [Q_DEL_USAGE] = "DELETE FROM user_usage WHERE user_id = ?",
+    [Q_REVIEW_INSERT] = "INSERT INTO review_items (created_ms, response_id, actor, route, verdict, sampled, reasons, "
+                        "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+    [Q_REVIEW_LIST] = "SELECT " REVIEW_COLUMNS " FROM review_items ORDER BY created_ms DESC, id DESC LIMIT ?",
+    [Q_REVIEW_LIST_STATUS] = "SELECT " REVIEW_COLUMNS " FROM review_items WHERE status = ? "
+                             "ORDER BY created_ms DESC, id DESC LIMIT ?",
+    [Q_REVIEW_DECIDE] = "UPDATE review_items SET status = ?, decided_by = ?, note = ?, decided_ms = ? "
+                        "WHERE id = ? AND status = 'open'",
+    [Q_REVIEW_EXISTS] = "SELECT COUNT(*) FROM review_items WHERE id = ?",
+    [Q_REVIEW_GET] = "SELECT " REVIEW_COLUMNS " FROM review_items WHERE id = ?",
+    [Q_REVIEW_ASSIGN] = "UPDATE review_items SET assignee = ? WHERE id = ? AND status = 'open'",
+    [Q_REVIEW_OPEN] = "SELECT COUNT(*) FROM review_items WHERE status = 'open'",
+    /* the sample's decided items per local day (the offset in ms shifts UTC to local time) */
+    [Q_REVIEW_DAYS] = "SELECT (created_ms + ?1) / 86400000 AS day, COUNT(*), SUM(status = 'allowed') FROM review_items "
+                      "WHERE sampled = 1 AND status <> 'open' AND created_ms >= ?2 GROUP BY day ORDER BY day",
 };
 
 struct hg_store_conn {
@@ -1122,6 +1166,110 @@ static hg_status sqlite_identity_same_id(hg_store_conn *c, const char *id_hash, 
   return rc == SQLITE_ROW ? HG_OK : db_fail(c, err, "looking for an ID number on other accounts");
 }
 
+/* ---- the review queue ---- */
+
+static hg_status sqlite_review_insert(hg_store_conn *c, const hg_review_item *in, int64_t now_ms, int64_t *id,
+                                      hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_REVIEW_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, now_ms);
+  sqlite3_bind_text(s, 2, in->response_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, in->actor, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, in->route, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, in->verdict, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, in->sampled != 0);
+  bind_text_or_null(s, 7, in->reasons);
+  hg_status st = step_done(c, s, "adding a review item", err);
+  if (!st) *id = sqlite3_last_insert_rowid(c->db);
+  return st;
+}
+
+static hg_status sqlite_review_each(hg_store_conn *c, int64_t id, const char *status, int64_t limit, hg_review_fn fn,
+                                    void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, id ? Q_REVIEW_GET : status ? Q_REVIEW_LIST_STATUS : Q_REVIEW_LIST, err);
+  if (!s) return HG_ERR_STORE;
+  if (id) {
+    sqlite3_bind_int64(s, 1, id);
+  } else {
+    int k = 1;
+    if (status) sqlite3_bind_text(s, k++, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, k, limit);
+  }
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_review_item it = {.id = sqlite3_column_int64(s, 0),
+                         .created_ms = sqlite3_column_int64(s, 1),
+                         .decided_ms = sqlite3_column_int64(s, 2),
+                         .sampled = sqlite3_column_int64(s, 3) != 0,
+                         .response_id = column_text(s, 4),
+                         .actor = column_text(s, 5),
+                         .route = column_text(s, 6),
+                         .verdict = column_text(s, 7),
+                         .reasons = (const char *)sqlite3_column_text(s, 8),
+                         .status = column_text(s, 9),
+                         .decided_by = (const char *)sqlite3_column_text(s, 10),
+                         .note = (const char *)sqlite3_column_text(s, 11),
+                         .assignee = (const char *)sqlite3_column_text(s, 12)};
+    if (fn(ctx, &it)) break;
+  }
+  return walk_end(c, s, rc, "reading the review queue", err);
+}
+
+static hg_status sqlite_review_decide(hg_store_conn *c, int64_t id, const char *decision, const char *by,
+                                      const char *note, int64_t now_ms, int *changed, int *exists, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_REVIEW_DECIDE, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, decision, -1, SQLITE_STATIC);
+  bind_text_or_null(s, 2, by);
+  bind_text_or_null(s, 3, note);
+  sqlite3_bind_int64(s, 4, now_ms);
+  sqlite3_bind_int64(s, 5, id);
+  hg_status st = step_done(c, s, "deciding a review item", err);
+  if (st) return st;
+  *changed = sqlite3_changes(c->db);
+  if (!(s = query(c, Q_REVIEW_EXISTS, err))) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  *exists = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) > 0;
+  done(s);
+  return rc == SQLITE_ROW ? HG_OK : db_fail(c, err, "looking up a review item");
+}
+
+static hg_status sqlite_review_assign(hg_store_conn *c, int64_t id, const char *who, int *changed, int *exists,
+                                      hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_REVIEW_ASSIGN, err);
+  if (!s) return HG_ERR_STORE;
+  bind_text_or_null(s, 1, who);
+  sqlite3_bind_int64(s, 2, id);
+  hg_status st = step_done(c, s, "assigning a review item", err);
+  if (st) return st;
+  *changed = sqlite3_changes(c->db);
+  if (!(s = query(c, Q_REVIEW_EXISTS, err))) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  *exists = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) > 0;
+  done(s);
+  return rc == SQLITE_ROW ? HG_OK : db_fail(c, err, "looking up a review item");
+}
+
+static hg_status sqlite_review_stats(hg_store_conn *c, int64_t since_ms, int64_t offset_ms, int64_t *open,
+                                     hg_review_day_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_REVIEW_OPEN, err);
+  if (!s) return HG_ERR_STORE;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *open = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc != SQLITE_ROW) return db_fail(c, err, "counting the review queue");
+  if (!(s = query(c, Q_REVIEW_DAYS, err))) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, offset_ms);
+  sqlite3_bind_int64(s, 2, since_ms);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    if (fn && fn(ctx, sqlite3_column_int64(s, 0) * 86400000 - offset_ms, sqlite3_column_int64(s, 1),
+                 sqlite3_column_int64(s, 2)))
+      break;
+  return walk_end(c, s, rc, "reading the review sample's days", err);
+}
+
 static hg_status sqlite_user_each(hg_store_conn *c, hg_user_row_fn fn, void *ctx, hg_error *err) {
   sqlite3_stmt *s = query(c, Q_USER_EACH, err);
   if (!s) return HG_ERR_STORE;
@@ -1217,6 +1365,11 @@ const hg_store_backend hg_store_sqlite = {
     .user_delete = sqlite_user_delete,
     .audit_erase_text = sqlite_audit_erase_text,
     .scrub = sqlite_scrub,
+    .review_insert = sqlite_review_insert,
+    .review_each = sqlite_review_each,
+    .review_decide = sqlite_review_decide,
+    .review_assign = sqlite_review_assign,
+    .review_stats = sqlite_review_stats,
     .takedown_delete_expired = sqlite_takedown_delete_expired,
     .strike_delete_before = sqlite_strike_delete_before,
     .key_list = sqlite_key_list,

@@ -1801,3 +1801,90 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
   }
   return st;
 }
+
+/* ---- the review queue ---- */
+
+hg_status hg_store_review_add(hg_store *store, const hg_review_item *in, int64_t now_ms, int64_t *id, hg_error *err) {
+  if (!store || !in || !id) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_add: NULL argument");
+  if (!in->response_id || !*in->response_id || !in->actor || !in->route || !in->verdict)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a review item needs a response id, an actor, a route and a verdict");
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_insert(store->conn, in, now_ms, id, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_review_list(hg_store *store, const char *status, int64_t limit, hg_review_fn fn, void *ctx,
+                               hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_list: NULL argument");
+  if (status && strcmp(status, "open") && strcmp(status, "allowed") && strcmp(status, "blocked"))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "review status \"%s\": expected open, allowed or blocked", status);
+  if (limit <= 0) limit = 100;
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_each(store->conn, 0, status, limit, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+typedef struct review_one {
+  hg_review_fn fn;
+  void *ctx;
+  int seen;
+} review_one;
+
+static int review_seen(void *ctx, const hg_review_item *item) {
+  review_one *o = ctx;
+  o->seen = 1;
+  return o->fn(o->ctx, item);
+}
+
+hg_status hg_store_review_get(hg_store *store, int64_t id, hg_review_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_get: NULL argument");
+  if (id <= 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no review item %lld", (long long)id);
+  review_one o = {fn, ctx, 0};
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_each(store->conn, id, NULL, 1, review_seen, &o, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && !o.seen) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no review item %lld", (long long)id);
+  return st;
+}
+
+hg_status hg_store_review_decide(hg_store *store, int64_t id, const char *decision, const char *by, const char *note,
+                                 int64_t now_ms, hg_error *err) {
+  if (!store || !decision) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_decide: NULL argument");
+  if (strcmp(decision, "allowed") && strcmp(decision, "blocked"))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "review decision \"%s\": expected allowed or blocked", decision);
+  int changed = 0, exists = 0;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_decide(store->conn, id, decision, by, note, now_ms, &changed, &exists, err);
+  pthread_mutex_unlock(&store->lock);
+  if (st) return st;
+  if (!exists) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no review item %lld", (long long)id);
+  if (!changed) return hg_fail(err, HG_ERR_CONFLICT, 0, 0, "review item %lld was decided already", (long long)id);
+  return HG_OK;
+}
+
+hg_status hg_store_review_assign(hg_store *store, int64_t id, const char *who, hg_error *err) {
+  if (!store) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_assign: NULL argument");
+  int changed = 0, exists = 0;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_assign(store->conn, id, who, &changed, &exists, err);
+  pthread_mutex_unlock(&store->lock);
+  if (st) return st;
+  if (!exists) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no review item %lld", (long long)id);
+  if (!changed) return hg_fail(err, HG_ERR_CONFLICT, 0, 0, "review item %lld was decided already", (long long)id);
+  return HG_OK;
+}
+
+hg_status hg_store_review_stats(hg_store *store, int64_t since_ms, int64_t offset_ms, int64_t *open,
+                                hg_review_day_fn fn, void *ctx, hg_error *err) {
+  if (!store || !open) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_review_stats: NULL argument");
+  *open = 0;
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->review_stats(store->conn, since_ms, offset_ms, open, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}

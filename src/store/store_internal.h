@@ -189,6 +189,18 @@ typedef struct hg_store_backend {
    * backend keeps (SQLite: deleted cells and freed pages are zeroed by secure_delete, and the write-ahead log, which
    * still holds the old pages, is checkpointed into the database and truncated). */
   hg_status (*scrub)(hg_store_conn *conn, hg_error *err);
+  /* The review queue (hegui/store.h). */
+  hg_status (*review_insert)(hg_store_conn *conn, const hg_review_item *in, int64_t now_ms, int64_t *id, hg_error *err);
+  /* id > 0: that item only; else the newest items (of a status when not NULL), at most limit */
+  hg_status (*review_each)(hg_store_conn *conn, int64_t id, const char *status, int64_t limit, hg_review_fn fn,
+                           void *ctx, hg_error *err);
+  /* UPDATE ... WHERE id = ? AND status = 'open'; *changed is the rows changed, *exists whether the id is there. */
+  hg_status (*review_decide)(hg_store_conn *conn, int64_t id, const char *decision, const char *by, const char *note,
+                             int64_t now_ms, int *changed, int *exists, hg_error *err);
+  hg_status (*review_assign)(hg_store_conn *conn, int64_t id, const char *who, int *changed, int *exists,
+                             hg_error *err);
+  hg_status (*review_stats)(hg_store_conn *conn, int64_t since_ms, int64_t offset_ms, int64_t *open,
+                            hg_review_day_fn fn, void *ctx, hg_error *err);
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;

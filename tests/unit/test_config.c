@@ -250,6 +250,9 @@ static void users_sections(void **state) {
       {"reliance: {reminder: '%d %d'}\n", "t.yaml:1: reliance.reminder: use %d at most once"},
       {"reliance: {pause_minutes: 0}\n", "t.yaml:1: reliance.pause_minutes"},
       {"policy: {profile: draft-2023}\ntakedowns: {keep_days: 30}\n", "3 months profile draft-2023 requires"},
+      {"review: {sample_rate: 1.5}\n", "t.yaml:1: review.sample_rate: expected a share between 0 and 1"},
+      {"review: {sample_rate: '0.1'}\n", "t.yaml:1: review.sample_rate"},
+      {"review: {sample_rat: 0.1}\n", "did you mean"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     hg_config d;
@@ -263,6 +266,13 @@ static void users_sections(void **state) {
   assert_int_equal(parse(&c, "takedowns: {keep_days: 90}\n", &err), HG_OK);
   hg_config_init(&c);
   assert_int_equal(parse(&c, "takedowns: {keep_days: 30}\n", &err), HG_OK);
+  /* the review sample: 1% by default, any share from 0 (none) to 1 (every allowed answer) */
+  hg_config_init(&c);
+  assert_true(c.review_sample_rate == 0.01);
+  assert_int_equal(parse(&c, "review: {sample_rate: 0}\n", &err), HG_OK);
+  assert_true(c.review_sample_rate == 0.0);
+  assert_int_equal(parse(&c, "review: {sample_rate: 0.25}\n", &err), HG_OK);
+  assert_true(c.review_sample_rate == 0.25);
 }
 
 static void store_follows_data_dir(void **state) {

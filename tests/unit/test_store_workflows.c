@@ -688,6 +688,119 @@ static void standing(void **state) {
 
 /* ---- schema and concurrency ------------------------------------------------------------------------------- */
 
+/* The review queue: items added, listed newest first and by status, read by id, assigned and decided once (a second
+ * decision or an assignment after it is HG_ERR_CONFLICT, an unknown id HG_ERR_NOT_FOUND), and the sample's decided
+ * items counted per local day, checked against counts made here from what was added. */
+typedef struct review_seen {
+  int n;
+  int64_t ids[16];
+  char status[16][16];
+  char assignee[32];
+} review_seen;
+
+static int review_collect(void *ctx, const hg_review_item *it) {
+  review_seen *r = ctx;
+  if (r->n < 16) {
+    r->ids[r->n] = it->id;
+    snprintf(r->status[r->n], sizeof r->status[0], "%s", it->status);
+    r->n++;
+  }
+  snprintf(r->assignee, sizeof r->assignee, "%s", it->assignee ? it->assignee : "");
+  return 0;
+}
+
+typedef struct review_days {
+  int n;
+  int64_t start[8], decided[8], allowed[8];
+} review_days;
+
+static int review_day(void *ctx, int64_t day_start_ms, int64_t decided, int64_t allowed) {
+  review_days *d = ctx;
+  if (d->n < 8) d->start[d->n] = day_start_ms, d->decided[d->n] = decided, d->allowed[d->n] = allowed, d->n++;
+  return 0;
+}
+
+static void review_queue(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  const int64_t day = 86400000, offset = 8 * 3600000;
+  /* local days (UTC+8) 0, 0, 1 of six sampled items and two review verdicts, created at known times */
+  const int64_t base = 1800000000000 - (1800000000000 + offset) % day; /* a local midnight */
+  int64_t ids[8];
+  for (int i = 0; i < 8; i++) {
+    char rid[32];
+    snprintf(rid, sizeof rid, "chatcmpl-%d", i);
+    hg_review_item in = {.response_id = rid,
+                         .actor = "0123456789abcdef0123456789abcdef",
+                         .route = "/v1/chat/completions",
+                         .verdict = i < 6 ? "allow" : "review",
+                         .sampled = i < 6,
+                         .reasons = i < 6 ? NULL : "{\"input_hits\":[]}"};
+    int64_t created = base + (i < 4 ? 3600000 * i : day + 3600000 * i);
+    assert_int_equal(hg_store_review_add(s, &in, created, &ids[i], &err), HG_OK);
+  }
+  hg_review_item bad = {.response_id = "", .actor = "x", .route = "r", .verdict = "allow"};
+  int64_t bad_id;
+  assert_int_equal(hg_store_review_add(s, &bad, base, &bad_id, &err), HG_ERR_INVALID);
+
+  review_seen all = {0};
+  assert_int_equal(hg_store_review_list(s, NULL, 100, review_collect, &all, &err), HG_OK);
+  assert_int_equal(all.n, 8);
+  assert_true(all.ids[0] == ids[7] && all.ids[7] == ids[0]); /* newest first */
+  review_seen two = {0};
+  assert_int_equal(hg_store_review_list(s, "open", 2, review_collect, &two, &err), HG_OK);
+  assert_int_equal(two.n, 2);
+  assert_int_equal(hg_store_review_list(s, "closed", 2, review_collect, &two, &err), HG_ERR_INVALID);
+
+  /* decisions: sampled items 0 allowed, 1 blocked (local day 0), 4 allowed, 5 allowed (day 1); 2, 3 stay open */
+  assert_int_equal(hg_store_review_assign(s, ids[0], "rita", &err), HG_OK);
+  review_seen one = {0};
+  assert_int_equal(hg_store_review_get(s, ids[0], review_collect, &one, &err), HG_OK);
+  assert_int_equal(one.n, 1);
+  assert_string_equal(one.assignee, "rita");
+  const char *decisions[6] = {"allowed", "blocked", NULL, NULL, "allowed", "allowed"};
+  for (int i = 0; i < 6; i++)
+    if (decisions[i])
+      assert_int_equal(hg_store_review_decide(s, ids[i], decisions[i], "rita", "ok", base + 9, &err), HG_OK);
+  assert_int_equal(hg_store_review_decide(s, ids[0], "blocked", "bob", NULL, base + 10, &err), HG_ERR_CONFLICT);
+  assert_int_equal(hg_store_review_assign(s, ids[0], "bob", &err), HG_ERR_CONFLICT);
+  assert_int_equal(hg_store_review_decide(s, 424242, "allowed", "bob", NULL, base, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_review_assign(s, 424242, "bob", &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_review_decide(s, ids[2], "maybe", "bob", NULL, base, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_review_get(s, 424242, review_collect, &one, &err), HG_ERR_NOT_FOUND);
+  review_seen still = {0};
+  assert_int_equal(hg_store_review_get(s, ids[0], review_collect, &still, &err), HG_OK);
+  assert_string_equal(still.status[0], "allowed"); /* the first decision stands */
+
+  /* the reference: counted here from the decisions and the creation days */
+  int64_t ref_decided[2] = {0}, ref_allowed[2] = {0};
+  for (int i = 0; i < 6; i++)
+    if (decisions[i]) {
+      int d = i < 4 ? 0 : 1;
+      ref_decided[d]++;
+      ref_allowed[d] += !strcmp(decisions[i], "allowed");
+    }
+  review_days days = {0};
+  int64_t open = -1;
+  assert_int_equal(hg_store_review_stats(s, base, offset, &open, review_day, &days, &err), HG_OK);
+  assert_int_equal(open, 4); /* 2, 3 and the two review verdicts */
+  assert_int_equal(days.n, 2);
+  for (int d = 0; d < 2; d++) {
+    assert_int_equal(days.start[d], base + d * day);
+    assert_int_equal(days.decided[d], ref_decided[d]);
+    assert_int_equal(days.allowed[d], ref_allowed[d]);
+  }
+  review_days later = {0};
+  assert_int_equal(hg_store_review_stats(s, base + day, offset, &open, review_day, &later, &err), HG_OK);
+  assert_int_equal(later.n, 1);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
 /* A database made by the version-1 hegui (keys and audit only) gains the new tables and keeps its data. */
 static void migrates_version_1(void **state) {
   (void)state;
@@ -703,13 +816,13 @@ static void migrates_version_1(void **state) {
                   "DROP TABLE user_standing; DROP TABLE strikes; DROP TABLE standing_history; "
                   "ALTER TABLE audit DROP COLUMN format; ALTER TABLE audit DROP COLUMN text_sha256; "
                   "DROP TABLE user_identity; DROP TABLE user_usage; DROP INDEX api_keys_user; "
-                  "ALTER TABLE api_keys DROP COLUMN expires_ms; "
+                  "ALTER TABLE api_keys DROP COLUMN expires_ms; DROP TABLE review_items; "
                   "DELETE FROM schema_version WHERE version > 1");
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 7);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 7);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 8);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 8);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
@@ -765,6 +878,7 @@ int main(void) {
       cmocka_unit_test(takedowns),
       cmocka_unit_test(strikes),
       cmocka_unit_test(standing),
+      cmocka_unit_test(review_queue),
       cmocka_unit_test(migrates_version_1),
       cmocka_unit_test(strikes_from_four_handles),
   };
