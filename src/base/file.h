@@ -14,8 +14,23 @@
  * with err filled (HG_ERR_IO, or HG_ERR_LIMIT for a file over the bound). */
 int hg_file_open_regular(const char *path, uint64_t max_bytes, struct stat *sb, hg_error *err);
 
-/* Writes data to path atomically: a unique temporary file in the same directory, flushed to disk, renamed into
- * place. On any error the file at path is untouched and the temporary file is removed. */
+/* Writing a file so that a reader, or the disk after a crash, has the old file or the new one, never half of one:
+ * the data goes to a unique temporary file beside path (mode as given), is flushed (fsync), renamed over path (or,
+ * with HG_FILE_EXCLUSIVE, linked to it so an existing file is never replaced), and the directory is flushed so the
+ * rename itself is durable. This is the one implementation; every module that replaces a file uses it.
+ *
+ * The two steps are separate for callers that check the new file before it takes the old one's place (a lexicon
+ * upload compiled from its temporary file): hg_file_temp_write gives the temporary's name (malloc-ed), and
+ * hg_file_commit or hg_file_temp_discard takes it (freed in every case). On any error path is untouched and the
+ * temporary file is removed. */
+#define HG_FILE_EXCLUSIVE 1u /* never replace an existing path: HG_ERR_CONFLICT when it exists */
+hg_status hg_file_temp_write(const char *path, const void *data, size_t len, mode_t mode, char **tmp_out,
+                             hg_error *err);
+hg_status hg_file_commit(char *tmp, const char *path, unsigned flags, hg_error *err);
+void hg_file_temp_discard(char *tmp);
+hg_status hg_file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,
+                                    hg_error *err);
+/* The same with mode 0644, replacing. */
 hg_status hg_file_write_atomic(const char *path, const void *data, size_t len, hg_error *err);
 
 #endif

@@ -14,18 +14,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "classify/table.h"
 #include "cli/cli.h"
 
 #define MAX_DATA_FILES 64
 #define MAX_DATA_BYTES ((size_t)1 << 30)  /* one data file */
 #define MAX_TEXT_BYTES ((size_t)64 << 20) /* one text to classify */
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Reads a whole file (or stdin for "-") into a malloc-ed buffer of at most max bytes. */
 static char *read_all(const char *path, size_t max, size_t *len) {
@@ -359,18 +354,18 @@ static int classifier_train(int argc, char **argv) {
   o.labels = labels;
   o.label_count = d.nlabels;
   example_set s;
-  double t0 = now_s();
+  double t0 = hg_clock_mono_s();
   if (load_examples(&d, &s)) return example_set_free(&s), EXIT_ERROR;
   hg_classifier_example *ex = malloc(s.count * sizeof *ex);
   if (!ex) return example_set_free(&s), cli_error("out of memory"), EXIT_ERROR;
   for (size_t i = 0; i < s.count; i++)
     ex[i] = (hg_classifier_example){s.text + s.off[i], s.len[i], s.truth + i * s.nlabels};
-  double t1 = now_s();
+  double t1 = hg_clock_mono_s();
   hg_classifier *m;
   hg_error err;
   hg_error_clear(&err);
   hg_status st = hg_classifier_train(ex, s.count, &o, &m, &err);
-  double t2 = now_s();
+  double t2 = hg_clock_mono_s();
   free(ex);
   if (st) {
     example_set_free(&s);
@@ -457,7 +452,7 @@ static int classifier_eval(int argc, char **argv) {
   }
   counts at[HG_CLASSIFIER_MAX_LABELS] = {0}, sweep[HG_CLASSIFIER_MAX_LABELS][SWEEP_STEPS] = {0};
   float scores[HG_CLASSIFIER_MAX_LABELS];
-  double t0 = now_s();
+  double t0 = hg_clock_mono_s();
   for (size_t i = 0; i < s.count; i++) {
     if (hg_classifier_score(m, s.text + s.off[i], s.len[i], scores, &err)) {
       cli_error("example %zu: %s", i + 1, err.message);
@@ -480,7 +475,7 @@ static int classifier_eval(int argc, char **argv) {
       }
     }
   }
-  double t1 = now_s();
+  double t1 = hg_clock_mono_s();
   printf("%zu examples, scored in %.2f s (%.1f MB/s)\n", s.count, t1 - t0,
          t1 > t0 ? (double)s.text_len / (t1 - t0) / 1e6 : 0.0);
   printf("%-20s %-8s %9s %9s %9s %9s %9s\n", "label", "code", "threshold", "precision", "recall", "F1", "positives");

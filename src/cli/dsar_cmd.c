@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "hegui/store.h"
 
@@ -33,11 +34,6 @@ static int open_existing(const char *dir, hg_store **out) {
 }
 
 /* The gateway's pseudonym of user: 16 bytes of BLAKE2b keyed with the 32 bytes of DIR/pseudonym.key, as hex. */
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --data-dir DIR --user NAME, nothing else. */
 static int parse_user_args(const char *what, int argc, char **argv, const char **dir, const char **user) {
@@ -73,7 +69,7 @@ static int dsar_run(int delete, int argc, char **argv) {
   hg_status st;
   hg_audit_record receipt;
   if (delete)
-    st = hg_store_dsar_delete(store, user, pseudonym, wall_ms(), &receipt, &err);
+    st = hg_store_dsar_delete(store, user, pseudonym, hg_clock_wall_ms(), &receipt, &err);
   else
     st = hg_store_dsar_export(store, user, pseudonym, stdout, &err);
   int unrecorded = 0;
@@ -120,7 +116,7 @@ int cmd_purge(int argc, char **argv) {
   hg_error err;
   hg_error_clear(&err);
   hg_purge_counts c;
-  hg_status st = hg_store_purge(store, wall_ms(), (int64_t)text_days * DAY_MS, 0, &c, &err);
+  hg_status st = hg_store_purge(store, hg_clock_wall_ms(), (int64_t)text_days * DAY_MS, 0, &c, &err);
   int unrecorded = 0;
   if (!st) {
     char detail[96];

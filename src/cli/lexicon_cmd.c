@@ -3,13 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int lexicon_compile(int argc, char **argv) {
   hg_compile_options opt;
@@ -49,17 +44,17 @@ static int lexicon_compile(int argc, char **argv) {
   hg_lexicon_source_set_lenient(src, !strict);
   hg_error err;
   hg_error_clear(&err);
-  double t0 = now_s();
+  double t0 = hg_clock_mono_s();
   for (int i = 0; i < np - 1; i++)
     if (hg_lexicon_source_add_file(src, paths[i], &d, &err)) {
       cli_error("%s", err.message);
       hg_lexicon_source_free(src);
       return EXIT_ERROR;
     }
-  double t1 = now_s();
+  double t1 = hg_clock_mono_s();
   hg_lexicon *lex;
   hg_status st = hg_lexicon_compile(src, &opt, &lex, &err);
-  double t2 = now_s();
+  double t2 = hg_clock_mono_s();
   size_t dups = hg_lexicon_source_duplicates(src), skipped = hg_lexicon_source_skipped(src);
   for (size_t i = 0; i < skipped && i < HG_SOURCE_SKIP_MESSAGES; i++)
     fprintf(stderr, "hegui: skipped %s\n", hg_lexicon_source_skip_message(src, i));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 
 extern const unsigned char hg_starter_lexicon[];
@@ -170,6 +171,7 @@ static void usage(FILE *f) {
         "\n"
         "commands:\n"
         "  serve [--config FILE] [--listen HOST:PORT] [--upstream URL] [--lexicon FILE] [--data-dir DIR]\n"
+        "        [--test-clock MS|@FILE]   (tests: the wall clock pinned, or read from FILE)\n"
         "                      the OpenAI-compatible gateway (moderation, labels, records)\n"
         "  check [--lexicon FILE] [--json|--count] [--file PATH | TEXT | -]\n"
         "                      find lexicon entries in text; exit 0 none, 1 found, 2 error\n"
@@ -189,7 +191,8 @@ static void usage(FILE *f) {
         "                      check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"
         "  label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
         "            --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--json] FILE|DIR...\n"
-        "                      write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD\n"
+        "                      write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML "
+        "MD\n"
         "  label read [--json] FILE|DIR...\n"
         "                      print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"
         "  label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...\n"
@@ -242,6 +245,11 @@ int main(int argc, char **argv) {
     return EXIT_ERROR;
   }
   const char *cmd = argv[1];
+  /* a test's clock, read once (base/clock.h); `serve --test-clock` sets it too */
+  if (hg_clock_from_env()) {
+    cli_error("HEGUI_TEST_NOW_MS: expected milliseconds since the epoch, or @FILE");
+    return EXIT_ERROR;
+  }
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "lexicon")) return cmd_lexicon(argc - 1, argv + 1);
   if (!strcmp(cmd, "fold")) return cmd_fold(argc - 1, argv + 1);

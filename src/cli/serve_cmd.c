@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "gateway/server.h"
 
@@ -18,16 +19,17 @@ static void ready(gateway *gw, void *ctx) {
 int cmd_serve(int argc, char **argv) {
   static gateway gw; /* large; one per process */
   hg_config_init(&gw.cfg);
-  const char *config = NULL, *listen = NULL, *up = NULL, *lexicon = NULL, *data_dir = NULL;
+  const char *config = NULL, *listen = NULL, *up = NULL, *lexicon = NULL, *data_dir = NULL, *test_clock = NULL;
   int no_auth = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    const char **slot = !strcmp(a, "--config")     ? &config
-                        : !strcmp(a, "--listen")   ? &listen
-                        : !strcmp(a, "--upstream") ? &up
-                        : !strcmp(a, "--lexicon")  ? &lexicon
-                        : !strcmp(a, "--data-dir") ? &data_dir
-                                                   : NULL;
+    const char **slot = !strcmp(a, "--config")       ? &config
+                        : !strcmp(a, "--listen")     ? &listen
+                        : !strcmp(a, "--upstream")   ? &up
+                        : !strcmp(a, "--lexicon")    ? &lexicon
+                        : !strcmp(a, "--data-dir")   ? &data_dir
+                        : !strcmp(a, "--test-clock") ? &test_clock
+                                                     : NULL;
     if (slot) {
       if (++i >= argc) return cli_error("%s needs a value", a), EXIT_ERROR;
       *slot = argv[i];
@@ -37,6 +39,9 @@ int cmd_serve(int argc, char **argv) {
       return cli_error("serve: unknown option '%s'", a), EXIT_ERROR;
     }
   }
+  /* tests only: the wall clock pinned (MS) or read from a file the test rewrites (@FILE); base/clock.h */
+  if (test_clock && hg_clock_set(test_clock))
+    return cli_error("--test-clock: expected milliseconds since the epoch, or @FILE"), EXIT_ERROR;
   hg_error err;
   hg_error_clear(&err);
   if (config && hg_config_load(&gw.cfg, config, &err)) return cli_error("%s", err.message), EXIT_ERROR;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "hegui/store.h"
 #include "store/store_internal.h"
@@ -35,12 +36,6 @@ static int open_store(const char *dir, int create, hg_store **out) {
 
 #define DAY_MS INT64_C(86400000)
 #define KEY_EXPIRES_DAYS_MAX 36500 /* a hundred years: beyond that, say never (no --expires-days) */
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Unix ms as "2026-11-29T13:24:46Z" (UTC, to the second). */
 static void utc_time(int64_t ms, char out[32]) {
@@ -72,7 +67,7 @@ static int keys_create(int argc, char **argv) {
     }
   }
   if (!user) return cli_error("keys create needs --user NAME"), EXIT_ERROR;
-  int64_t expires_ms = expires_days ? wall_ms() + expires_days * DAY_MS : 0;
+  int64_t expires_ms = expires_days ? hg_clock_wall_ms() + expires_days * DAY_MS : 0;
   hg_store *store;
   if (open_store(dir, 1, &store)) return EXIT_ERROR;
   char key[HG_KEY_MAX];

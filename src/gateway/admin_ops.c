@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
+#include "base/clock.h"
 #include "gateway.h"
 #include "offload.h"
 #include "store/store_internal.h"
@@ -29,50 +31,6 @@ static const char *query_param(struct evhttp_request *req, struct evkeyvalq *par
   return evhttp_find_header(params, name);
 }
 
-/* Writes data to a new temporary file beside path (unique: two uploads at once never share one), synced; tmp gets
- * its name. */
-static int write_temp(const char *path, const void *data, size_t len, char tmp[1100], char *msg, size_t cap) {
-  snprintf(tmp, 1100, "%s.tmp.XXXXXX", path);
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) return snprintf(msg, cap, "cannot write %s: %s", tmp, strerror(errno)), -1;
-  const char *p = data;
-  size_t left = len;
-  while (left) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    p += n, left -= (size_t)n;
-  }
-  int bad = left || fsync(fd);
-  bad |= close(fd) != 0;
-  if (bad) {
-    snprintf(msg, cap, "cannot write %s: %s", tmp, strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-
-/* Renames tmp over path and syncs the directory, so a reader sees the old or the new file, never half of one. */
-static int commit_temp(const char *tmp, const char *path, char *msg, size_t cap) {
-  if (rename(tmp, path)) {
-    snprintf(msg, cap, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  char dir[1100];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) fsync(dfd), close(dfd);
-  return 0;
-}
-
-int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap) {
-  char tmp[1100];
-  return write_temp(path, data, len, tmp, msg, cap) || commit_temp(tmp, path, msg, cap) ? -1 : 0;
-}
 
 /* ---- keys ---- */
 
@@ -98,7 +56,7 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
     if (role_refused(req, key, ROLES_AUDIT)) return;
     struct evkeyvalq params = {0};
     const char *user = query_param(req, &params, "user");
-    key_list l = {json_array(), now_ms()};
+    key_list l = {json_array(), hg_clock_wall_ms()};
     hg_status st = hg_store_key_list(gw->store, user && *user ? user : NULL, list_key, &l, &err);
     if (params.tqh_first) evhttp_clear_headers(&params);
     if (st) {
@@ -129,7 +87,7 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
                (!json_is_integer(days_v) || json_integer_value(days_v) < 1 || json_integer_value(days_v) > 36500)) {
       send_error(req, 400, "invalid_request_error", "expires_days must be a whole number of days, 1-36500", NULL);
     } else {
-      int64_t expires = days_v ? now_ms() + (int64_t)json_integer_value(days_v) * 86400000 : 0;
+      int64_t expires = days_v ? hg_clock_wall_ms() + (int64_t)json_integer_value(days_v) * 86400000 : 0;
       char k[HG_KEY_MAX];
       if (hg_store_key_create_ex(gw->store, user, role, expires, k, &err)) {
         send_error(req, 400, "invalid_request_error", err.message, NULL);
@@ -298,8 +256,11 @@ static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, c
     free(old_text);
     return;
   }
-  char wmsg[300], rmsg[700];
-  if (write_file_atomic(gw->config_path, text, len, wmsg, sizeof wmsg)) {
+  char wmsg[sizeof(hg_error){0}.message], rmsg[700];
+  hg_error werr;
+  /* 0600: the file may hold the upstream's API key */
+  if (hg_file_write_atomic_mode(gw->config_path, text, len, 0600, 0, &werr)) {
+    snprintf(wmsg, sizeof wmsg, "%s", werr.message);
     int restored = old_text && !reload_config(gw, old_text, old_len, gw->config_path, rmsg, sizeof rmsg);
     free(old_text);
     char m[700];
@@ -378,21 +339,20 @@ static void lexicon_change_job(void *arg, reply *out) {
   }
   size_t len = a->len;
   const char *text = a->text;
-  char sha[65], tmp[1100];
+  char sha[65], *tmp = NULL;
   sha256_hex(text ? text : "", len, sha);
   /* written and loaded back exactly as a restart would load it (compiled once); only a file that loads replaces the
    * upload, so a bad one changes nothing */
   hg_lexicon *lex = NULL;
   hg_error err;
   hg_error_clear(&err);
-  if (write_temp(upload, text ? text : "", len, tmp, msg, sizeof msg)) {
+  if (hg_file_temp_write(upload, text ? text : "", len, 0600, &tmp, &err)) {
     pthread_mutex_unlock(&gw->admin_lock);
-    reply_error(out, 500, "server_error", msg, NULL);
+    reply_error(out, 500, "server_error", err.message, NULL);
     return;
   }
   hg_status st = hg_lexicon_open(tmp, &lex, &err);
   if (st) {
-    unlink(tmp);
     /* errors name the temporary file: say "upload" instead ("upload:3: unknown risk code ...") */
     char *at = strstr(err.message, tmp);
     if (at) {
@@ -406,9 +366,9 @@ static void lexicon_change_job(void *arg, reply *out) {
     snprintf(err.message, sizeof err.message,
              "the lexicon has no entries: word moderation would be off (set policy.allow_empty_lexicon: true if "
              "that is meant)");
-    unlink(tmp);
   }
   if (st) {
+    hg_file_temp_discard(tmp);
     pthread_mutex_unlock(&gw->admin_lock);
     if (lex) hg_lexicon_unref(lex);
     snprintf(msg, sizeof msg, "%s", err.message);
@@ -417,10 +377,10 @@ static void lexicon_change_job(void *arg, reply *out) {
     return;
   }
   size_t n = hg_lexicon_entry_count(lex);
-  if (commit_temp(tmp, upload, msg, sizeof msg)) {
+  if (hg_file_commit(tmp, upload, 0, &err)) {
     pthread_mutex_unlock(&gw->admin_lock);
     hg_lexicon_unref(lex);
-    reply_error(out, 500, "server_error", msg, NULL);
+    reply_error(out, 500, "server_error", err.message, NULL);
     return;
   }
   char source[700];

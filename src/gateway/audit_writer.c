@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "gateway.h"
 
 #define BATCH_MAX 32 /* records in one transaction: more would hold the store (and the workers reading it) too long */
@@ -104,7 +105,7 @@ int audit_enqueue(gateway *gw, const hg_audit_record *r) {
   j->detail = dup_or_null(r->detail_json);
   j->text = dup_or_null(r->text);
   if ((r->detail_json && !j->detail) || (r->text && !j->text)) return job_free(j), -1;
-  j->rec = (hg_audit_record){.time_ms = r->time_ms ? r->time_ms : now_ms(),
+  j->rec = (hg_audit_record){.time_ms = r->time_ms ? r->time_ms : hg_clock_wall_ms(),
                              .actor = j->actor,
                              .route = j->route,
                              .verdict = j->verdict,

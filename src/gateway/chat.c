@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "abuse.h"
+#include "base/clock.h"
 #include "gateway.h"
 #include "guard_client.h"
 #include "prompt.h"
@@ -128,8 +129,6 @@ typedef struct chat_req {
     int closing, close_error, asked_end;
   } guard;
 } chat_req;
-
-static int64_t mono_ms(void) { return (int64_t)(now_seconds() * 1000); }
 
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
@@ -268,7 +267,7 @@ static void finish(chat_req *c, int status) {
     else if (code && !hg_category_parse(code, strlen(code), &cat))
       atomic_fetch_add(&m->verdict_category[cat], 1);
   }
-  metrics_request(m, c->route, status, now_seconds() - c->t0);
+  metrics_request(m, c->route, status, hg_clock_mono_s() - c->t0);
   c->w->active--;
   chat_free(c);
 }
@@ -564,7 +563,7 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
   atomic_fetch_add(&c->gw->metrics.reminders, 1);
   hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
-  if (hg_store_usage_reminded(c->gw->store, c->user, now_ms(), &err))
+  if (hg_store_usage_reminded(c->gw->store, c->user, hg_clock_wall_ms(), &err))
     fprintf(stderr, "hegui: reminder not noted: %s\n", err.message);
   if (c->req) {
     char h[64];
@@ -647,7 +646,7 @@ static void sse_send(chat_req *c, json_t *obj) {
   struct evbuffer *b = evbuffer_new();
   evbuffer_add_printf(b, "data: %s\n\n", s);
   evhttp_send_reply_chunk(c->req, b);
-  c->last_sent_ms = mono_ms();
+  c->last_sent_ms = hg_clock_mono_ms();
   evbuffer_free(b);
   free(s);
 }
@@ -1285,7 +1284,7 @@ static void on_quiet(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   chat_req *c = arg;
   if (c->done || !c->call) return;
-  int64_t now = mono_ms(), silent = now - c->last_upstream_ms;
+  int64_t now = hg_clock_mono_ms(), silent = now - c->last_upstream_ms;
   if (silent >= (int64_t)c->cfg->idle_timeout_ms) {
     snprintf(c->upstream_error, sizeof c->upstream_error, "upstream idle timeout: nothing for %lld ms",
              (long long)silent);
@@ -1316,7 +1315,7 @@ static void on_quiet(evutil_socket_t fd, short what, void *arg) {
 
 /* Every byte from the upstream restarts its silence; the first starts the watch. */
 static void upstream_heard(chat_req *c) {
-  c->last_upstream_ms = mono_ms();
+  c->last_upstream_ms = hg_clock_mono_ms();
   if (!c->quiet_timer && (c->quiet_timer = evtimer_new(c->w->base, on_quiet, c))) arm_quiet(c, keepalive_ms(c->cfg));
 }
 
@@ -1657,8 +1656,8 @@ static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outco
 static void near_duplicates(chat_req *c, const prompt_text *pt) {
   const hg_config *cfg = c->cfg;
   if (!cfg->near_dups_per_hour || !c->gw->dups || !c->gw->cfg.auth_required || !pt->joined) return;
-  unsigned similar =
-      dup_note(c->gw->dups, c->user, dup_fingerprint(pt->joined, pt->joined_len), now_ms(), cfg->near_dup_bits);
+  unsigned similar = dup_note(c->gw->dups, c->user, dup_fingerprint(pt->joined, pt->joined_len), hg_clock_wall_ms(),
+                              cfg->near_dup_bits);
   if (similar < cfg->near_dups_per_hour) return;
   hg_audit_record r = {0};
   r.actor = c->actor;
@@ -1757,25 +1756,25 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
   gateway *gw = w->gw;
   hg_key_info key;
   int route = chat ? R_CHAT : R_COMPLETIONS;
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
     send_error(req, 405, "invalid_request_error", "use POST", NULL);
-    metrics_request(&gw->metrics, route, 405, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 405, hg_clock_mono_s() - t0);
     return;
   }
   if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, route, 401, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 401, hg_clock_mono_s() - t0);
     return;
   }
   const hg_config *cfg = live_cfg(gw);
   admission adm;
   int refused = admit_user(gw, cfg, req, &key, &adm);
   if (refused) {
-    metrics_request(&gw->metrics, route, refused, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, refused, hg_clock_mono_s() - t0);
     return;
   }
   if (quota_admit(gw, req, &key)) {
-    metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 429, hg_clock_mono_s() - t0);
     return;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -1807,7 +1806,7 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
       snprintf(msg, sizeof msg, "%s", problem);
     send_error(req, 400, "invalid_request_error", msg, NULL);
     json_decref(body);
-    metrics_request(&gw->metrics, route, 400, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 400, hg_clock_mono_s() - t0);
     return;
   }
   /* every string the model will read, or a 400 naming the member that hegui does not pass */
@@ -1820,20 +1819,20 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
       send_error(req, 500, "server_error", "out of memory", NULL);
     prompt_free(&pt);
     json_decref(body);
-    metrics_request(&gw->metrics, route, shape == PROMPT_REFUSED ? 400 : 500, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, shape == PROMPT_REFUSED ? 400 : 500, hg_clock_mono_s() - t0);
     return;
   }
   if (json_is_true(json_object_get(body, "stream")) && w->streams >= (int)gw->cfg.max_streams) {
     send_error(req, 429, "rate_limit_exceeded", "too many streamed answers in progress; try again shortly", NULL);
     prompt_free(&pt);
     json_decref(body);
-    metrics_request(&gw->metrics, route, 429, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 429, hg_clock_mono_s() - t0);
     return;
   }
   if (admit_count(gw, req, &key, &adm)) { /* a valid request counts as use (minors' time, reminders) */
     prompt_free(&pt);
     json_decref(body);
-    metrics_request(&gw->metrics, route, 503, now_seconds() - t0);
+    metrics_request(&gw->metrics, route, 503, hg_clock_mono_s() - t0);
     return;
   }
   chat_req *c = calloc(1, sizeof *c);
@@ -2067,10 +2066,10 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
 /* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
 void handle_moderations(worker *w, struct evhttp_request *req) {
   gateway *gw = w->gw;
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   hg_key_info key;
   if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, R_MODERATIONS, 401, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_MODERATIONS, 401, hg_clock_mono_s() - t0);
     return;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -2079,7 +2078,7 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
   json_t *texts = moderation_texts(req, json_object_get(body, "input"));
   if (!texts) {
     json_decref(body);
-    metrics_request(&gw->metrics, R_MODERATIONS, 400, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_MODERATIONS, 400, hg_clock_mono_s() - t0);
     return;
   }
   const hg_config *cfg = live_cfg(gw);
@@ -2098,5 +2097,5 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
   send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
   json_decref(texts);
   json_decref(body);
-  metrics_request(&gw->metrics, R_MODERATIONS, last_status, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_MODERATIONS, last_status, hg_clock_mono_s() - t0);
 }

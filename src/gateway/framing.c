@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/clock.h"
 #include "base/mix.h"
 #include "framing.h"
 #include "httpguard.h"
@@ -31,12 +32,6 @@ struct framing {
   size_t cap, used, live;
 };
 #define TOMBSTONE ((conn_state *)1)
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t hash_ptr(const void *p, size_t cap) { return (size_t)hg_mix64((uint64_t)(uintptr_t)p) & (cap - 1); }
 
@@ -106,12 +101,12 @@ static void feed(conn_state *s, unsigned char *p, size_t n, const hg_config *cfg
     switch (ev) {
     case GUARD_START:
       s->phase = P_HEAD;
-      s->deadline_ms = mono_ms() + cfg->header_timeout_ms;
+      s->deadline_ms = hg_clock_mono_ms() + cfg->header_timeout_ms;
       break;
     case GUARD_HEAD_DONE:
       if (http_guard_in_body(&s->g)) {
         s->phase = P_BODY;
-        s->deadline_ms = mono_ms() + cfg->body_timeout_ms;
+        s->deadline_ms = hg_clock_mono_ms() + cfg->body_timeout_ms;
       } else {
         s->phase = P_IDLE;
       }
@@ -214,7 +209,7 @@ static void time_out(conn_state *s) {
 void framing_tick(worker *w) {
   framing *f = w->framing;
   if (!f) return;
-  int64_t now = mono_ms();
+  int64_t now = hg_clock_mono_ms();
   for (size_t i = 0; i < f->cap; i++) {
     conn_state *s = f->slots[i];
     if (!s || s == TOMBSTONE) continue;

@@ -26,6 +26,8 @@
 #include "hegui/store.h"
 #include "hegui/takedown.h"
 
+#include "base/clock.h"
+
 /* ---- metrics ---- */
 
 #define METRIC_LATENCY_BUCKETS 12
@@ -163,7 +165,6 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info);
 /* Pseudonymous id of a user (keyed BLAKE2b, hex). */
 void pseudonym(const gateway *gw, const char *user, char out[33]);
 void sha256_hex(const void *data, size_t len, char out[65]);
-double now_seconds(void);
 
 typedef struct live_config {
   hg_config cfg;     /* first: a hg_config pointer from live_cfg is the live_config's */
@@ -195,8 +196,6 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
 int reload_lexicon(gateway *gw, char *msg, size_t cap);
 /* Swaps in a lexicon (a reference is taken) and notes where it came from. */
 void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source);
-/* Writes a file through a unique temporary file and a rename (directory synced). 0, or -1 with msg. */
-int write_file_atomic(const char *path, const void *data, size_t len, char *msg, size_t cap);
 
 /* ---- users (users.c): identity, minors, over-reliance ---- */
 
@@ -272,7 +271,6 @@ void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, 
                     const char *verdict, json_t *detail, int answered);
 /* /admin/review routes; return 1 when the path was theirs. */
 int handle_admin_review(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
-int64_t now_ms(void);
 
 /* quota.c: usage limits per user and per key; quota_admit sends 429 and returns -1 when a limit is reached */
 int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "gateway.h"
 
 #define QUOTA_SLOTS 8192
@@ -49,7 +50,7 @@ int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key)
   char uid[160], kid[40];
   snprintf(uid, sizeof uid, "u:%s", key->user);
   snprintf(kid, sizeof kid, "k:%lld", (long long)key->key_id);
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   pthread_mutex_lock(&quota_lock);
   quota_slot *su = user_on ? slot_for(uid, now) : NULL;
   const char *why = su ? over(su, qu) : NULL;
@@ -82,7 +83,7 @@ void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens
   char uid[160], kid[40];
   snprintf(uid, sizeof uid, "u:%s", user);
   snprintf(kid, sizeof kid, "k:%lld", (long long)key_id);
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   pthread_mutex_lock(&quota_lock);
   if (live_cfg(gw)->quota_user.tokens_per_minute || live_cfg(gw)->quota_user.tokens_per_day) {
     quota_slot *s = slot_for(uid, now);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/mix.h"
 #include "gateway.h"
 
@@ -55,7 +56,7 @@ void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, 
                        .reasons = reasons};
   int64_t id;
   hg_error err;
-  if (hg_store_review_add(gw->store, &it, now_ms(), &id, &err))
+  if (hg_store_review_add(gw->store, &it, hg_clock_wall_ms(), &id, &err))
     fprintf(stderr, "hegui: review item for %s not queued: %s\n", response_id, err.message);
   free(reasons);
 }
@@ -153,7 +154,7 @@ static void stats(gateway *gw, struct evhttp_request *req) {
   if (q) evhttp_clear_headers(&params);
   if (days < 0) return;
   const hg_config *cfg = live_cfg(gw);
-  int64_t offset = (int64_t)cfg->utc_offset_minutes * 60000, now = now_ms();
+  int64_t offset = (int64_t)cfg->utc_offset_minutes * 60000, now = hg_clock_wall_ms();
   /* from the local midnight days-1 days ago */
   int64_t since = ((now + offset) / 86400000 - (days - 1)) * 86400000 - offset;
   day_walk d = {json_array(), 0, 0};
@@ -270,7 +271,7 @@ static void decide(gateway *gw, struct evhttp_request *req, const hg_key_info *k
     char by[160];
     snprintf(by, sizeof by, "%s", key->user);
     const char *status = !strcmp(decision, "allow") ? "allowed" : "blocked";
-    if ((st = hg_store_review_decide(gw->store, id, status, by, note, now_ms(), &err))) {
+    if ((st = hg_store_review_decide(gw->store, id, status, by, note, hg_clock_wall_ms(), &err))) {
       send_error(req, st == HG_ERR_CONFLICT ? 409 : 503,
                  st == HG_ERR_CONFLICT ? "invalid_request_error" : "server_error", err.message, NULL);
       goto out;

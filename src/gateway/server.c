@@ -18,18 +18,13 @@
 #include <unistd.h>
 
 #include "abuse.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "framing.h"
 #include "gateway.h"
 #include "guard_client.h"
 #include "offload.h"
 #include "server.h"
-
-double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void sha256_hex(const void *data, size_t len, char out[65]) {
   unsigned char h[crypto_hash_sha256_BYTES];
@@ -102,7 +97,7 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
     send_error(req, 503, "server_error", "the key store is unavailable", NULL);
     return -1;
   }
-  if (info->expires_ms && now_ms() >= info->expires_ms) {
+  if (info->expires_ms && hg_clock_wall_ms() >= info->expires_ms) {
     char msg[160], when[40];
     time_t t = (time_t)(info->expires_ms / 1000);
     struct tm tm;
@@ -150,7 +145,7 @@ void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source) {
   pthread_mutex_lock(&gw->config_lock);
   hg_lexicon_slot_replace(gw->lexicon, lex);
   snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
-  gw->lexicon_loaded_ms = now_ms();
+  gw->lexicon_loaded_ms = hg_clock_wall_ms();
   pthread_mutex_unlock(&gw->config_lock);
   atomic_fetch_add(&gw->metrics.reloads, 1);
 }
@@ -171,7 +166,7 @@ int reload_lexicon(gateway *gw, char *msg, size_t cap) {
   size_t n = hg_lexicon_entry_count(lex);
   hg_lexicon_unref(lex);
   snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
-  gw->lexicon_loaded_ms = now_ms();
+  gw->lexicon_loaded_ms = hg_clock_wall_ms();
   pthread_mutex_unlock(&gw->config_lock);
   atomic_fetch_add(&gw->metrics.reloads, 1);
   snprintf(msg, cap, "lexicon reloaded: %zu entries from %s", n, source);
@@ -219,12 +214,6 @@ static char *read_whole(const char *path, size_t *len, char *msg, size_t cap) {
   buf[n] = 0;
   *len = n;
   return buf;
-}
-
-static int64_t monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap) {
@@ -284,7 +273,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   gw->file_cfg = *parsed;
   free(parsed);
   gw->retired = r;
-  int64_t now = monotonic_ms(); /* the grace period must not follow the wall clock (or a test's clock) */
+  int64_t now = hg_clock_mono_ms(); /* the grace period must not follow the wall clock (or a test's clock) */
   live_config *old = atomic_exchange(&gw->live, fresh);
   old->retired_ms = now;
   gw->retired[gw->nretired++] = old;
@@ -303,7 +292,7 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
   size_t entries = hg_lexicon_entry_count(lex);
   hg_lexicon_unref(lex);
   snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
-  gw->lexicon_loaded_ms = gw->config_loaded_ms = now_ms();
+  gw->lexicon_loaded_ms = gw->config_loaded_ms = hg_clock_wall_ms();
   snprintf(gw->config_sha256, sizeof gw->config_sha256, "%s", sha);
   pthread_mutex_unlock(&gw->config_lock);
   atomic_fetch_add(&gw->metrics.reloads, 1);
@@ -358,14 +347,14 @@ static void route(struct evhttp_request *req, void *arg) {
   while (uri[i] && uri[i] != '?' && i < sizeof path - 1)
     path[i] = uri[i], i++;
   path[i] = 0;
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   if (framing_refused(w, req)) { /* bytes a front proxy could read otherwise: 400, and the connection closes */
-    metrics_request(&gw->metrics, R_OTHER, 400, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_OTHER, 400, hg_clock_mono_s() - t0);
     return;
   }
   if (uri[i] && uri[i] != '?') { /* never cut a path: a cut one could name another user */
     send_error(req, 414, "invalid_request_error", "the request path is too long", NULL);
-    metrics_request(&gw->metrics, R_OTHER, 414, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_OTHER, 414, hg_clock_mono_s() - t0);
     return;
   }
   if (!strcmp(path, "/v1/chat/completions")) return handle_completion(w, req, 1);
@@ -374,13 +363,13 @@ static void route(struct evhttp_request *req, void *arg) {
   if (!strcmp(path, "/v1/moderations")) return handle_moderations(w, req);
   if (!strcmp(path, "/healthz")) {
     send_json(req, 200, json_pack("{s:s}", "status", "ok"));
-    metrics_request(&gw->metrics, R_HEALTH, 200, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_HEALTH, 200, hg_clock_mono_s() - t0);
     return;
   }
   if (!strcmp(path, "/readyz")) {
     int ready = !atomic_load(&gw->stopping);
     send_json(req, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "stopping"));
-    metrics_request(&gw->metrics, R_HEALTH, ready ? 200 : 503, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_HEALTH, ready ? 200 : 503, hg_clock_mono_s() - t0);
     return;
   }
   if (!strcmp(path, "/metrics")) {
@@ -391,7 +380,7 @@ static void route(struct evhttp_request *req, void *arg) {
     evhttp_send_reply(req, 200, "OK", b);
     evbuffer_free(b);
     free(text);
-    metrics_request(&gw->metrics, R_METRICS, 200, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_METRICS, 200, hg_clock_mono_s() - t0);
     return;
   }
   if (!strncmp(path, "/compliance/", 12)) return handle_compliance(w, req, path);
@@ -401,7 +390,7 @@ static void route(struct evhttp_request *req, void *arg) {
     if (authenticate(gw, req, &key)) return;
     if (key.role != HG_ROLE_ADMIN) {
       send_error(req, 403, "permission_error", "this call needs an admin key", NULL);
-      metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
+      metrics_request(&gw->metrics, R_ADMIN, 403, hg_clock_mono_s() - t0);
       return;
     }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -412,14 +401,14 @@ static void route(struct evhttp_request *req, void *arg) {
     if (!j || (j->gw = gw, snprintf(j->user, sizeof j->user, "%s", key.user), offload(w, req, reload_work, j, free))) {
       free(j);
       send_error(req, 503, "server_error", "the reload could not be started; try again", NULL);
-      metrics_request(&gw->metrics, R_ADMIN, 503, now_seconds() - t0);
+      metrics_request(&gw->metrics, R_ADMIN, 503, hg_clock_mono_s() - t0);
       return;
     }
-    metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0); /* counted when taken; the answer follows */
+    metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0); /* counted when taken; the answer follows */
     return;
   }
   send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.", "unknown_url");
-  metrics_request(&gw->metrics, R_OTHER, 404, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_OTHER, 404, hg_clock_mono_s() - t0);
 }
 
 typedef struct models_call {
@@ -446,7 +435,7 @@ static void models_done(void *ctx, CURLcode result, long status, const char *err
     evhttp_add_header(evhttp_request_get_output_headers(m->req), "Content-Type", "application/json");
     evhttp_send_reply(m->req, (int)status, NULL, m->body);
   }
-  metrics_request(&m->w->gw->metrics, R_MODELS, (int)status, now_seconds() - m->t0);
+  metrics_request(&m->w->gw->metrics, R_MODELS, (int)status, hg_clock_mono_s() - m->t0);
   m->w->active--;
   evbuffer_free(m->body);
   free(m);
@@ -454,9 +443,9 @@ static void models_done(void *ctx, CURLcode result, long status, const char *err
 
 static void handle_models(worker *w, struct evhttp_request *req) {
   hg_key_info key;
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   if (authenticate(w->gw, req, &key)) {
-    metrics_request(&w->gw->metrics, R_MODELS, 401, now_seconds() - t0);
+    metrics_request(&w->gw->metrics, R_MODELS, 401, hg_clock_mono_s() - t0);
     return;
   }
   models_call *m = calloc(1, sizeof *m);
@@ -626,7 +615,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       hg_purge_counts pc;
       hg_error perr;
       audit_flush(gw);
-      if (hg_store_purge(gw->store, now_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc, &perr))
+      if (hg_store_purge(gw->store, hg_clock_wall_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc,
+                         &perr))
         fprintf(stderr, "hegui: purge: %s\n", perr.message);
     }
     if (atomic_load(&gw->reload_requested) && !pthread_mutex_trylock(&gw->admin_lock)) {
@@ -638,8 +628,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);
     }
     int s = atomic_load(&gw->stopping);
-    if (s && !stop_at) stop_at = now_seconds() + gw->cfg.drain_timeout_ms / 1000.0;
-    if (s && now_seconds() > stop_at) atomic_store(&gw->stopping, 2);
+    if (s && !stop_at) stop_at = hg_clock_mono_s() + gw->cfg.drain_timeout_ms / 1000.0;
+    if (s && hg_clock_mono_s() > stop_at) atomic_store(&gw->stopping, 2);
     if (s) {
       int all_done = 1;
       for (unsigned i = 0; i < gw->nworkers; i++)
@@ -708,7 +698,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     return snprintf(msg, cap, "policy: %s", err.message), -1;
   }
   atomic_store(&gw->live, live);
-  gw->config_loaded_ms = now_ms();
+  gw->config_loaded_ms = hg_clock_wall_ms();
   if (gw->config_path[0]) {
     size_t len;
     char *text = read_whole(gw->config_path, &len, msg, cap);
@@ -718,7 +708,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   }
   if (load_lexicon_for(&gw->cfg, &lex, gw->lexicon_source, sizeof gw->lexicon_source, &err))
     return snprintf(msg, cap, "lexicon: %s", err.message), -1;
-  gw->lexicon_loaded_ms = now_ms();
+  gw->lexicon_loaded_ms = hg_clock_wall_ms();
   hg_lexicon_slot_new(lex, &gw->lexicon);
   gw->guard_cache = guard_cache_new(gw->cfg.guard.cache_entries); /* NULL: no cache (0 entries, or no memory) */
   gw->dups = dup_table_new();                                     /* NULL: near-duplicates are not counted */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "gateway.h"
 #include "gateway/idv.h"
 #include "hegui/text.h"
@@ -49,7 +50,7 @@ static void retry_after(struct evhttp_request *req, int64_t seconds) {
 int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm) {
   memset(adm, 0, sizeof *adm);
   if (!gw->cfg.auth_required) return 0; /* anonymous service: no per-user state at all */
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   hg_user_standing st;
   hg_user_identity id;
   hg_error err;
@@ -273,9 +274,10 @@ static void *verify_main(void *arg) {
                 : res == HG_IDV_REJECTED ? HG_REALNAME_REJECTED
                                          : HG_REALNAME_PENDING;
     copy_text(id.note, sizeof id.note, reason[0] ? reason : "no answer from the provider");
-    int waits = res == HG_IDV_VERIFIED && apply_verified_age(&id, read.adult_from_ms, j->was_minor, j->adult_from_ms,
-                                                             now_ms()); /* until now the stricter of old and new */
-    if (hg_store_identity_put_if(gw->store, j->user, &read, &id, now_ms(), &err)) {
+    int waits =
+        res == HG_IDV_VERIFIED && apply_verified_age(&id, read.adult_from_ms, j->was_minor, j->adult_from_ms,
+                                                     hg_clock_wall_ms()); /* until now the stricter of old and new */
+    if (hg_store_identity_put_if(gw->store, j->user, &read, &id, hg_clock_wall_ms(), &err)) {
       fprintf(stderr, "hegui: identity decision not stored: %s\n", err.message);
     } else {
       identity_record(gw, "system:identity", "identity/verify",
@@ -323,7 +325,7 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   memset(&f, 0, sizeof f);
   hg_error err;
   hg_error_clear(&err);
-  int64_t now = now_ms(), adult = 0;
+  int64_t now = hg_clock_wall_ms(), adult = 0;
   const hg_config *cfg = live_cfg(gw);
   /* typed forms (full-width digits, +86, dashes) are longer than the fields: _set folds them in */
   hg_status st = hg_identity_fields_set(&f, name, idn, phone, &err);
@@ -431,7 +433,7 @@ static void mask_name(const char *s, char *out, size_t cap) {
 }
 
 static json_t *identity_json(gateway *gw, const char *user, const hg_user_identity *id, int reveal) {
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:b, s:s}", "user", user, "status", hg_realname_name(id->status),
                         "updated_ms", (json_int_t)id->updated_ms, "minor_flag", id->minor, "minor",
                         id->minor || (id->adult_from_ms && now < id->adult_from_ms), "note", id->note);
@@ -550,7 +552,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     if (role_refused(req, key, ROLES_READ)) return 1;
     hg_user_standing st;
     hg_user_identity id;
-    if (hg_store_user_gate(gw->store, user, now_ms(), &st, &id, &err)) {
+    if (hg_store_user_gate(gw->store, user, hg_clock_wall_ms(), &st, &id, &err)) {
       send_error(req, 503, "server_error", err.message, NULL);
       return 1;
     }
@@ -570,7 +572,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     if (role_refused(req, key, ROLES_ADMIN)) return 1;
     hg_audit_record receipt;
     audit_flush(gw); /* records still queued (group commit) must not keep text after the erasure */
-    hg_status st = hg_store_dsar_delete(gw->store, user, who, now_ms(), &receipt, &err);
+    hg_status st = hg_store_dsar_delete(gw->store, user, who, hg_clock_wall_ms(), &receipt, &err);
     if (st) {
       send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
                  err.message, NULL);
@@ -654,13 +656,13 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on, unless it ends minors
                                            mode: that waits for the adult approval */
         hg_identity_fields f;
-        int64_t adult = 0, now = now_ms();
+        int64_t adult = 0, now = hg_clock_wall_ms();
         if (!hg_identity_unseal(gw->identity_key, id.sealed, &f, &err) &&
             !hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err))
           waits = apply_verified_age(&id, expect.adult_from_ms, minor_at(&expect, now), adult, now);
         sodium_memzero(&f, sizeof f);
       }
-      st = hg_store_identity_put_if(gw->store, user, &expect, &id, now_ms(), &err);
+      st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
       if (st == HG_ERR_CONFLICT || st == HG_ERR_NOT_FOUND) {
         send_error(req, st == HG_ERR_CONFLICT ? 409 : 404, "invalid_request_error",
                    st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : "no such user", NULL);
@@ -684,7 +686,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       send_error_param(req, 400, "invalid_request_error", "a note saying what the user did is required", "note", NULL);
     } else if ((st = hg_store_key_list(gw->store, user, no_key, NULL, &err)) == HG_ERR_NOT_FOUND) {
       send_error(req, 404, "invalid_request_error", "no such user (a user exists once a key was made for it)", NULL);
-    } else if (st || (st = hg_store_user_standing(gw->store, user, now_ms(), &before, &err))) {
+    } else if (st || (st = hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &before, &err))) {
       send_error(req, 503, "server_error", err.message, NULL);
     } else {
       char actor[160];
@@ -704,7 +706,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       } else {
         record_strike(gw, live_cfg(gw), user, 1, r.seq);
         hg_user_standing after;
-        if (hg_store_user_standing(gw->store, user, now_ms(), &after, &err)) after = before;
+        if (hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &after, &err)) after = before;
         send_json(req, 200,
                   json_pack("{s:s, s:I, s:I, s:s, s:I}", "user", user, "blocked_in_a_row",
                             (json_int_t)after.blocked_in_a_row, "blocked_today", (json_int_t)after.blocked_today,
@@ -731,7 +733,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       send_error(req, 409, "invalid_request_error", "no change from minor to adult waits for this user", NULL);
     } else {
       hg_user_identity expect = id;
-      int64_t adult = 0, now = now_ms();
+      int64_t adult = 0, now = hg_clock_wall_ms();
       hg_identity_fields f;
       st = hg_identity_unseal(gw->identity_key, id.sealed, &f, &err);
       if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err);
@@ -766,7 +768,7 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
       hg_user_identity expect = id;
       id.minor = json_is_true(m);
       /* compare-and-set: never creates a user (a typo in the name is a 404), never undoes a change meanwhile */
-      st = hg_store_identity_put_if(gw->store, user, &expect, &id, now_ms(), &err);
+      st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
       if (st == HG_ERR_NOT_FOUND) {
         send_error(req, 404, "invalid_request_error", "no such user", NULL);
       } else if (st == HG_ERR_CONFLICT) {
@@ -798,8 +800,8 @@ int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, 
     } else {
       const char *reason = json_string_value(json_object_get(body, "reason"));
       int64_t until = json_integer_value(until_v);
-      hg_status st =
-          hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer", now_ms(), &err);
+      hg_status st = hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer",
+                                                hg_clock_wall_ms(), &err);
       if (st) {
         send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
                    err.message, NULL);

@@ -10,29 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "gateway.h"
 #include "hegui/text.h"
 
 static const char *const complaint_types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
                                                "other"};
-
-int64_t now_ms(void) {
-  /* tests may pin the clock: HEGUI_TEST_NOW_MS=<ms>, or =@FILE to read it from a file at every call (a clock the
-   * test moves while the gateway runs) */
-  const char *t = getenv("HEGUI_TEST_NOW_MS");
-  if (t && *t == '@') {
-    FILE *f = fopen(t + 1, "r");
-    long long v = 0;
-    int ok = f && fscanf(f, "%lld", &v) == 1;
-    if (f) fclose(f);
-    if (ok) return v;
-  } else if (t && *t) {
-    return strtoll(t, NULL, 10);
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 json_t *read_json_body(struct evhttp_request *req) {
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -125,7 +108,7 @@ void refresh_takedowns(gateway *gw, int force) {
   if (hg_store_takedown_version(gw->store, &version, &err)) return;
   if (!force && version == gw->takedown_version) return;
   td_collect c = {0};
-  if (hg_store_takedown_each(gw->store, now_ms(), collect_takedown, &c, &err)) goto out;
+  if (hg_store_takedown_each(gw->store, hg_clock_wall_ms(), collect_takedown, &c, &err)) goto out;
   hg_takedown_set *set = NULL;
   if (c.n && hg_takedown_set_build(c.v, c.n, NULL, &set, &err)) {
     fprintf(stderr, "hegui: takedowns not rebuilt: %s\n", err.message);
@@ -153,7 +136,7 @@ hg_takedown_set *acquire_takedowns(gateway *gw) {
 
 int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *id, hg_error *err) {
   const hg_config *cfg = live_cfg(gw);
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   int64_t expires = cfg->takedown_days ? now + (int64_t)cfg->takedown_days * 86400000 : 0;
   /* refuse what could never match, or would match far too much, before it is stored */
   char *folded;
@@ -209,10 +192,14 @@ int answer_texts(gateway *gw, const char *response_id, char **input, char **outp
   find_answer f = {response_id, NULL, NULL};
   audit_flush(gw); /* the answer's record may still be queued (group commit) */
   hg_status st = hg_store_audit_each(gw->store, 1, match_answer, &f, err);
-  if (input) *input = f.input;
-  else free(f.input);
-  if (output) *output = f.text;
-  else free(f.text);
+  if (input)
+    *input = f.input;
+  else
+    free(f.input);
+  if (output)
+    *output = f.text;
+  else
+    free(f.text);
   return st ? -1 : 0;
 }
 
@@ -245,7 +232,7 @@ int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq) {
   hg_user_standing st;
   hg_error err;
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err) || !blocked) return;
   if (st.standing != HG_STANDING_ACTIVE) return;
   if (st.blocked_in_a_row < cfg->strikes_in_a_row && st.blocked_today < cfg->strikes_per_day) return;
@@ -282,7 +269,7 @@ static int rate_limited(gateway *gw, struct evhttp_request *req) {
   uint32_t h = 2166136261u;
   for (const char *p = addr ? addr : ""; *p; p++)
     h = (h ^ (uint8_t)*p) * 16777619u;
-  int64_t now = now_ms(), minute = now / 60000;
+  int64_t now = hg_clock_wall_ms(), minute = now / 60000;
   pthread_mutex_lock(&gw->rate_lock);
   struct rate_slot *s = &gw->rate[h % (sizeof gw->rate / sizeof *gw->rate)];
   if (s->key != h || s->minute != minute) s->key = h, s->minute = minute, s->count = 0;
@@ -320,7 +307,7 @@ static void staff_complaint(gateway *gw, struct evhttp_request *req, const hg_ke
   int ti = -1;
   for (int i = 0; type && i < 5; i++)
     if (!strcmp(type, complaint_types[i])) ti = i;
-  int64_t now = now_ms(), received = json_is_integer(rv) ? (int64_t)json_integer_value(rv) : now;
+  int64_t now = hg_clock_wall_ms(), received = json_is_integer(rv) ? (int64_t)json_integer_value(rv) : now;
   const char *problem = NULL, *param = NULL;
   if (ti < 0)
     problem = "type must be one of prohibited_content, ip_infringement, privacy, personal_info, other", param = "type";
@@ -359,10 +346,10 @@ static void staff_complaint(gateway *gw, struct evhttp_request *req, const hg_ke
 void handle_compliance(worker *w, struct evhttp_request *req, const char *path) {
   gateway *gw = w->gw;
   const hg_config *cfg = live_cfg(gw);
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   last_status = 0;
   if (handle_identity(w, req, path)) {
-    metrics_request(&gw->metrics, R_ADMIN, last_status, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, last_status, hg_clock_mono_s() - t0);
     return;
   }
   if (strcmp(path, "/compliance/complaints")) {
@@ -389,7 +376,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         "upheld content is fingerprinted and blocked in every answer from then on", "authorities",
                         "users may also report to the competent authorities (Art. 18)", "takedown_keep_days",
                         (json_int_t)cfg->takedown_days, "profile", hg_profile_name(cfg->profile)));
-    metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0);
     return;
   }
   if (cmd != EVHTTP_REQ_POST) {
@@ -402,7 +389,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     snprintf(v, sizeof v, "%d", retry);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
     send_error(req, 429, "rate_limit_exceeded", "too many complaints from this address; try again in a minute", NULL);
-    metrics_request(&gw->metrics, R_ADMIN, 429, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, 429, hg_clock_mono_s() - t0);
     return;
   }
   json_t *body = read_json_body(req);
@@ -431,7 +418,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
     json_decref(body);
     return;
   }
-  int64_t now = now_ms(), id = 0, due = now + (int64_t)cfg->complaint_due_hours[ti] * 3600000;
+  int64_t now = hg_clock_wall_ms(), id = 0, due = now + (int64_t)cfg->complaint_due_hours[ti] * 3600000;
   hg_error err;
   /* the ticket is on disk before the 2xx goes out: an acknowledged complaint is never lost */
   hg_status st = hg_store_complaint_add(gw->store, type, pid, text, contact, now, due, &id, &err);
@@ -448,7 +435,7 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         (json_int_t)due, "produce_id_given", has_pid));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
-  metrics_request(&gw->metrics, R_ADMIN, 201, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_ADMIN, 201, hg_clock_mono_s() - t0);
 }
 
 /* ---- admin ---- */
@@ -472,25 +459,25 @@ static int list_takedown(void *ctx, int64_t id, const char *text, int64_t create
 
 void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   gateway *gw = w->gw;
-  double t0 = now_seconds();
+  double t0 = hg_clock_mono_s();
   hg_key_info key;
   if (authenticate(gw, req, &key)) return;
   /* keys, policy, lexicon, audit; users and identity: each route checks its own role */
   last_status = 0;
   if (handle_admin_ops(w, req, path, &key) || handle_admin_users(w, req, path, &key) ||
       handle_admin_review(w, req, path, &key)) {
-    metrics_request(&gw->metrics, R_ADMIN, last_status, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, last_status, hg_clock_mono_s() - t0);
     return;
   }
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   int write = cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
   if (role_refused(req, &key, write ? ROLES_REVIEW : ROLES_READ)) {
-    metrics_request(&gw->metrics, R_ADMIN, 403, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, 403, hg_clock_mono_s() - t0);
     return;
   }
   if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
     send_error(req, 405, "invalid_request_error", "use GET or POST on this route", NULL);
-    metrics_request(&gw->metrics, R_ADMIN, 405, now_seconds() - t0);
+    metrics_request(&gw->metrics, R_ADMIN, 405, hg_clock_mono_s() - t0);
     return;
   }
   hg_error err;
@@ -507,7 +494,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       evhttp_clear_headers(&params);
     }
     list_ctx l = {json_array()};
-    if (hg_store_complaint_list(gw->store, overdue, now_ms(), list_complaint, &l, &err)) {
+    if (hg_store_complaint_list(gw->store, overdue, hg_clock_wall_ms(), list_complaint, &l, &err)) {
       json_decref(l.arr);
       send_error(req, 503, "server_error", err.message, NULL);
       return;
@@ -597,7 +584,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       if (!strcmp(action, "delete")) {
         hg_audit_record receipt;
         audit_flush(gw);
-        if (hg_store_dsar_delete(gw->store, who_name, who, now_ms(), &receipt, &err)) {
+        if (hg_store_dsar_delete(gw->store, who_name, who, hg_clock_wall_ms(), &receipt, &err)) {
           send_error(req, 400, "invalid_request_error", err.message, NULL);
           json_decref(body);
           hg_complaint_clear(&c);
@@ -637,8 +624,8 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       hg_complaint_clear(&c);
       return;
     }
-    hg_status st =
-        status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, now_ms(), &err) : HG_ERR_INVALID;
+    hg_status st = status ? hg_store_complaint_set_status(gw->store, c.id, status, resolution, hg_clock_wall_ms(), &err)
+                          : HG_ERR_INVALID;
     if (st) {
       send_error(req, 400, "invalid_request_error", status ? err.message : "status is required", NULL);
     } else {
@@ -660,7 +647,7 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   } else if (!strcmp(path, "/admin/takedowns")) {
     if (cmd == EVHTTP_REQ_GET) {
       list_ctx l = {json_array()};
-      hg_store_takedown_each(gw->store, now_ms(), list_takedown, &l, &err);
+      hg_store_takedown_each(gw->store, hg_clock_wall_ms(), list_takedown, &l, &err);
       send_json(req, 200, json_pack("{s:o}", "takedowns", l.arr));
     } else {
       json_t *body = read_json_body(req);
@@ -682,5 +669,5 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
   } else {
     send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
   }
-  metrics_request(&gw->metrics, R_ADMIN, 200, now_seconds() - t0);
+  metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0);
 }

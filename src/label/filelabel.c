@@ -187,40 +187,6 @@ hg_status hg_label_file_read(const char *path, hg_label_report *r, hg_error *err
   return name_file(st, path, err);
 }
 
-/* Replaces path with data: a temporary file beside it with the original's mode, flushed, renamed over it. */
-static hg_status replace_file(const char *path, const uint8_t *data, size_t len, mode_t mode, hg_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 24);
-  if (!tmp) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  snprintf(tmp, plen + 24, "%s.hg-label.XXXXXX", path);
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    hg_status st = hg_fail(err, HG_ERR_IO, 0, 0, "cannot create a temporary file beside it: %s", strerror(errno));
-    free(tmp);
-    return st;
-  }
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, data + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int ok = done == len && fchmod(fd, mode) == 0 && fsync(fd) == 0;
-  int e = errno;
-  if (close(fd) != 0 && ok) {
-    ok = 0;
-    e = errno;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = 0;
-    e = errno;
-  }
-  if (!ok) unlink(tmp);
-  free(tmp);
-  return ok ? HG_OK : hg_fail(err, HG_ERR_IO, 0, 0, "cannot write: %s", strerror(e ? e : EIO));
-}
-
 /* ---- signatures ------------------------------------------------------------------------------------------ */
 
 static void hash_hex(const uint8_t hash[HG_LABEL_CONTENT_HASH_BYTES], char hex[2 * HG_LABEL_CONTENT_HASH_BYTES + 1]) {
@@ -453,7 +419,7 @@ hg_status hg_label_file_add(const char *path, const hg_label_add_options *o,
          : hg_fail(err, HG_ERR_PARSE, 0, 0, "%s: not a file format hegui labels", path);
   if (!st) { /* through a symbolic link the file it names is replaced, and the link stays a link */
     char *target = realpath(path, NULL);
-    st = target ? replace_file(target, b.data, b.len, m.mode, err)
+    st = target ? hg_file_write_atomic_mode(target, b.data, b.len, m.mode, 0, err)
                 : hg_fail(err, HG_ERR_IO, 0, 0, "%s: %s", path, strerror(errno));
     free(target);
   }

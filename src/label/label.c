@@ -3,6 +3,7 @@
  *
  * The signature (Ed25519, in ReservedCode1) covers one canonical message built from the label's fields and the
  * SHA-256 of the content; see signed_message() for its exact form. Keys live in the data directory as raw bytes. */
+#include "base/file.h"
 #include "hegui/label.h"
 
 #include <errno.h>
@@ -59,32 +60,6 @@ static hg_status read_small_file(const char *path, uint8_t *buf, size_t cap, siz
   return HG_OK;
 }
 
-/* Writes data to path through a temporary file in the same directory. With exclusive set, an existing path is
- * never replaced (link() fails with EEXIST), so two processes starting at once cannot end up with two keys. */
-static hg_status write_file_atomic(const char *path, const uint8_t *data, size_t len, mode_t mode, int exclusive,
-                                   hg_error *err) {
-  char tmp[1100];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-    return hg_fail(err, HG_ERR_INVALID, 0, 0, "%s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "%s: %s", tmp, strerror(errno));
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = write(fd, data + done, len - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += (size_t)n;
-  }
-  int ok = done == len && fsync(fd) == 0;
-  int saved = errno;
-  close(fd);
-  if (ok) ok = exclusive ? link(tmp, path) == 0 : rename(tmp, path) == 0;
-  if (!ok) saved = errno;
-  unlink(tmp);
-  if (!ok) return hg_fail(err, saved == EEXIST ? HG_ERR_INVALID : HG_ERR_IO, 0, 0, "%s: %s", path, strerror(saved));
-  return HG_OK;
-}
-
 /* mkdir -p: the data directory may be configured a few levels below one that exists */
 static hg_status make_dir(const char *dir, hg_error *err) {
   char path[1024];
@@ -128,7 +103,7 @@ static hg_status load_existing(const char *key_path, const char *pub_path, uint8
 
   uint8_t on_disk[HG_LABEL_PUBLIC_KEY_BYTES + 1];
   s = read_small_file(pub_path, on_disk, sizeof on_disk, &got, err);
-  if (s == HG_ERR_NOT_FOUND) return write_file_atomic(pub_path, pk, HG_LABEL_PUBLIC_KEY_BYTES, 0644, 0, err);
+  if (s == HG_ERR_NOT_FOUND) return hg_file_write_atomic_mode(pub_path, pk, HG_LABEL_PUBLIC_KEY_BYTES, 0644, 0, err);
   if (s) return s;
   if (got != HG_LABEL_PUBLIC_KEY_BYTES || memcmp(on_disk, pk, HG_LABEL_PUBLIC_KEY_BYTES) != 0)
     return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "%s does not belong to %s; remove it and it will be written again",
@@ -156,13 +131,13 @@ hg_status hg_label_keys_load(const char *dir, uint8_t pk[HG_LABEL_PUBLIC_KEY_BYT
                    key_path, pub_path);
 
   crypto_sign_keypair(pk, sk);
-  s = write_file_atomic(key_path, sk, HG_LABEL_SECRET_KEY_BYTES, 0600, 1, err);
-  if (s == HG_ERR_INVALID) { /* another process created the key first: use that one */
+  s = hg_file_write_atomic_mode(key_path, sk, HG_LABEL_SECRET_KEY_BYTES, 0600, HG_FILE_EXCLUSIVE, err);
+  if (s == HG_ERR_CONFLICT) { /* another process created the key first: use that one */
     hg_error_clear(err);
     return load_existing(key_path, pub_path, pk, sk, err);
   }
   if (s) return s;
-  return write_file_atomic(pub_path, pk, HG_LABEL_PUBLIC_KEY_BYTES, 0644, 0, err);
+  return hg_file_write_atomic_mode(pub_path, pk, HG_LABEL_PUBLIC_KEY_BYTES, 0644, 0, err);
 }
 
 static int hex_value(int c) {

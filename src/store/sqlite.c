@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "store/store_internal.h"
 
@@ -354,12 +355,6 @@ static void done(sqlite3_stmt *s) {
   sqlite3_clear_bindings(s);
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- opening and migrating -------------------------------------------------------------------------------- */
 
 static hg_status pragma(hg_store_conn *c, const char *sql, const char *want, hg_error *err) {
@@ -409,7 +404,7 @@ static hg_status migrate(hg_store_conn *c, hg_error *err) {
       st = db_fail(c, err, "recording a schema migration");
     if (!st) {
       sqlite3_bind_int64(s, 1, v + 1);
-      sqlite3_bind_int64(s, 2, now_ms());
+      sqlite3_bind_int64(s, 2, hg_clock_wall_ms());
       if (sqlite3_step(s) != SQLITE_DONE) st = db_fail(c, err, "recording a schema migration");
     }
     sqlite3_finalize(s);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "hegui/text.h"
 #include "store/store_internal.h"
@@ -66,15 +67,6 @@ hg_status hg_role_parse(const char *name, hg_role *out) {
   if (!st) *out = (hg_role)v;
   return st;
 }
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* now_ms() for functions whose now_ms parameter hides it */
-static int64_t wall_clock_ms(void) { return now_ms(); }
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
@@ -198,7 +190,7 @@ hg_status hg_store_key_create_ex(hg_store *store, const char *user, hg_role role
   key_hash_hex(key_out, strlen(key_out), hash);
 
   const hg_store_backend *b = store->backend;
-  int64_t user_id = 0, t = now_ms();
+  int64_t user_id = 0, t = hg_clock_wall_ms();
   pthread_mutex_lock(&store->lock);
   st = b->begin(store->conn, err);
   if (!st) st = b->user_ensure(store->conn, user, t, &user_id, err);
@@ -340,7 +332,7 @@ static hg_status append_in_transaction(hg_store *store, hg_audit_row *row, char 
 hg_status hg_store_audit_append(hg_store *store, hg_audit_record *record, hg_error *err) {
   if (!store || !record) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_audit_append: NULL argument");
   if (record->time_ms < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "audit time_ms cannot be negative");
-  hg_audit_row row = {.time_ms = record->time_ms ? record->time_ms : now_ms()};
+  hg_audit_row row = {.time_ms = record->time_ms ? record->time_ms : hg_clock_wall_ms()};
   hg_status st;
   if ((st = take_field("actor", record->actor, 1, &row.actor, err)) ||
       (st = take_field("route", record->route, 1, &row.route, err)) ||
@@ -373,7 +365,7 @@ hg_status hg_store_audit_append_many(hg_store *store, hg_audit_record *records, 
   hg_audit_row *rows = calloc(n, sizeof *rows);
   if (!rows) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory appending %zu audit records", n);
   hg_status st = HG_OK;
-  int64_t now = now_ms();
+  int64_t now = hg_clock_wall_ms();
   for (size_t i = 0; i < n && !st; i++) {
     hg_audit_record *r = &records[i];
     if (r->time_ms < 0) st = hg_fail(err, HG_ERR_INVALID, 0, 0, "audit time_ms cannot be negative (record %zu)", i);
@@ -1151,7 +1143,7 @@ hg_status hg_store_identity_put(hg_store *store, const char *user, const hg_user
   if (!st) st = check_time("now_ms", now_ms, err);
   if (!st) st = identity_check(in, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms(); /* updated_ms 0 would read as "never put" */
+  if (!now_ms) now_ms = hg_clock_wall_ms(); /* updated_ms 0 would read as "never put" */
   hg_identity_row row;
   memset(&row, 0, sizeof row);
   snprintf(row.status, sizeof row.status, "%s", hg_realname_name(in->status));
@@ -1182,7 +1174,7 @@ hg_status hg_store_identity_put_if(hg_store *store, const char *user, const hg_u
   if (!st) st = check_time("now_ms", now_ms, err);
   if (!st) st = identity_check(in, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms();
+  if (!now_ms) now_ms = hg_clock_wall_ms();
   hg_identity_row row, cur;
   memset(&row, 0, sizeof row);
   snprintf(row.status, sizeof row.status, "%s", hg_realname_name(in->status));
@@ -1310,7 +1302,7 @@ hg_status hg_store_usage_get(hg_store *store, const char *user, int64_t day, int
   out->day = day;
   hg_status st = usage_args(user, day, now_ms, gap_ms, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms();
+  if (!now_ms) now_ms = hg_clock_wall_ms();
   const hg_store_backend *b = store->backend;
   int64_t user_id = 0;
   hg_usage row;
@@ -1344,7 +1336,7 @@ hg_status hg_store_usage_touch(hg_store *store, const char *user, int64_t day, i
   memset(after, 0, sizeof *after);
   hg_status st = usage_args(user, day, now_ms, gap_ms, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms(); /* last_ms 0 would read as "no request" */
+  if (!now_ms) now_ms = hg_clock_wall_ms(); /* last_ms 0 would read as "no request" */
   const hg_store_backend *b = store->backend;
   int64_t user_id = 0;
   hg_usage row = {0}, next = {0};
@@ -1385,7 +1377,7 @@ hg_status hg_store_usage_reminded(hg_store *store, const char *user, int64_t now
   hg_status st = check_user_name(user, err);
   if (!st) st = check_time("now_ms", now_ms, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms();
+  if (!now_ms) now_ms = hg_clock_wall_ms();
   const hg_store_backend *b = store->backend;
   int64_t user_id = 0;
   hg_usage row;
@@ -1706,7 +1698,7 @@ hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *ps
   if (!st) st = check_pseudonym(pseudonym, err);
   if (!st) st = check_time("now_ms", now_ms, err);
   if (st) return st;
-  if (!now_ms) now_ms = wall_clock_ms();
+  if (!now_ms) now_ms = hg_clock_wall_ms();
   dsar_names names;
   dsar_names_make(&names, user, pseudonym);
   const hg_store_backend *b = store->backend;
@@ -1765,7 +1757,7 @@ hg_status hg_store_purge(hg_store *store, int64_t now_ms, int64_t text_max_age_m
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "deleting audit records is not supported yet: the chain would need a checkpoint of the last "
                    "deleted hash (docs/store.md); pass 0 and purge text only");
-  if (!now_ms) now_ms = wall_clock_ms();
+  if (!now_ms) now_ms = hg_clock_wall_ms();
   const hg_store_backend *b = store->backend;
   hg_purge_counts c = {0};
   int64_t text_before = text_max_age_ms && now_ms > text_max_age_ms ? now_ms - text_max_age_ms : 0;

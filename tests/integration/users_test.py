@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """users_test.py HEGUI SAMPLE_UPSTREAM FAKE_IDV — users and the admin API over HTTP against a real SQLite store, with
 a fake identity-verification provider speaking the configured protocol (tests/integration/fake_idv.py) and a clock
-the test moves (HEGUI_TEST_NOW_MS=@FILE):
+the test moves (serve --test-clock @FILE):
 
 - real names (profile draft-2023): an unverified user is refused; bad identity input is a 400 naming the field; a
   submission is verified by the provider (after a 503 it retries), a mismatch is rejected with the provider's
@@ -80,8 +80,8 @@ def main():
     with open(cfg, "w") as f:
         f.write(base_cfg)
     set_clock(T0)
-    env = dict(os.environ, HEGUI_TEST_NOW_MS="@" + CLOCK)
-    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on", TMP, env)
+    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--test-clock", "@" + CLOCK],
+                     "serving on", TMP)
     try:
         identity(port, keys, data, idv_log)
         minors(port, keys)

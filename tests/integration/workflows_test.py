@@ -103,8 +103,7 @@ def main():
     finally:
         gn.kill()
     # the overdue list, with the clock pinned a week ahead
-    env = dict(os.environ, HEGUI_TEST_NOW_MS=str(int(time.time() * 1000) + 7 * 86400000))
-    gw3, port3 = start(serve, "serving on", env)
+    gw3, port3 = start(serve + ["--test-clock", str(int(time.time() * 1000) + 7 * 86400000)], "serving on")
     try:
         s, j = request(port3, "GET", "/admin/complaints?overdue=1", key=auditor)
         check(s == 200 and any(c["status"] == "received" for c in j["complaints"]),
