@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hegui/identity.h"
 #include "hegui/lexicon.h"
 #include "hegui/pii.h"
 #include "hegui/status.h"
@@ -49,6 +48,22 @@ typedef struct hg_config_threshold {
 /* guard: an external guard model (docs/guard.md). */
 #define HG_CONFIG_MAX_GUARD_CATEGORIES 32
 #define HG_CONFIG_MAX_GUARD_POLICIES 8
+/* The identity-verification provider (docs/identity.md; its protocol in hegui/identity.h). */
+typedef struct hg_idv_config {
+  char url[512];       /* POST target; "" = no provider (submissions stay pending for a reviewer) */
+  char token[256];     /* sent as "Authorization: Bearer <token>" when not "" */
+  unsigned timeout_ms; /* whole call, default 5000 */
+  char field_name[64]; /* request member names; "" = field not sent. Defaults: name, id_number, phone */
+  char field_id_number[64];
+  char field_phone[64];
+  char result_path[128];   /* dotted path of the verdict in the answer, default "result" ("data.result" etc.) */
+  char verified_value[64]; /* verdict meaning verified, default "verified" (compared as string; numbers and */
+  char rejected_value[64]; /* booleans in the answer are compared by their JSON text: 1, true). default "rejected" */
+  char reason_path[128];   /* dotted path of the provider's reason, default "reason"; "" = none */
+} hg_idv_config;
+
+void hg_idv_config_init(hg_idv_config *c); /* the defaults above, url "" */
+
 typedef struct hg_guard_config {
   char url[512]; /* base URL of an OpenAI-compatible server; "" (default): no guard */
   char api_key[256];

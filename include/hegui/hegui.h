@@ -14,14 +14,6 @@
 #include "hegui/status.h"
 #include "hegui/store.h"
 #include "hegui/text.h"
+#include "hegui/version.h"
 
-#define HG_VERSION_STRING "0.1.0"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-const char *hg_version(void);
-#ifdef __cplusplus
-}
-#endif
 #endif

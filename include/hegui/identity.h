@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hegui/config.h"
 #include "hegui/status.h"
 
 #ifdef __cplusplus
@@ -58,20 +59,7 @@ hg_status hg_identity_unseal(const uint8_t key[HG_IDENTITY_KEY_BYTES], const cha
 
 /* ---- the verification provider's protocol ---- */
 
-typedef struct hg_idv_config {
-  char url[512];       /* POST target; "" = no provider (submissions stay pending for a reviewer) */
-  char token[256];     /* sent as "Authorization: Bearer <token>" when not "" */
-  unsigned timeout_ms; /* whole call, default 5000 */
-  char field_name[64]; /* request member names; "" = field not sent. Defaults: name, id_number, phone */
-  char field_id_number[64];
-  char field_phone[64];
-  char result_path[128];   /* dotted path of the verdict in the answer, default "result" ("data.result" etc.) */
-  char verified_value[64]; /* verdict meaning verified, default "verified" (compared as string; numbers and */
-  char rejected_value[64]; /* booleans in the answer are compared by their JSON text: 1, true). default "rejected" */
-  char reason_path[128];   /* dotted path of the provider's reason, default "reason"; "" = none */
-} hg_idv_config;
-
-void hg_idv_config_init(hg_idv_config *c); /* the defaults above, url "" */
+/* hg_idv_config, the provider's settings, is in hegui/config.h (settings are the lower layer). */
 
 #define HG_IDV_RESPONSE_MAX (1u << 20) /* bytes of a provider's answer that are read; a longer one is HG_ERR_LIMIT */
 

@@ -98,6 +98,36 @@ hg_status hg_store_audit_verify(hg_store *store, hg_audit_check *check, hg_error
 typedef int (*hg_audit_fn)(void *ctx, const hg_audit_record *record);
 hg_status hg_store_audit_each(hg_store *store, int64_t from_seq, hg_audit_fn fn, void *ctx, hg_error *err);
 
+/* The audit table's rows exactly as stored, for exports and checks that must see the bytes the chain hash covers
+ * (hegui audit export, GET /admin/audit/export). */
+/* A column as the database holds it: ptr NULL for SQL NULL, else NUL-terminated at ptr[len]. The length is kept
+ * beside the bytes so that the chain check sees exactly what is stored, a NUL written into a field included. */
+typedef struct hg_store_text {
+  const char *ptr;
+  size_t len;
+} hg_store_text;
+
+/* One row of the audit table, fields in the order the chain hash covers them. format says which serialization
+ * the hash covers: 1 (rows written before schema 3) hashes text itself; 2 hashes text_sha256 (SHA-256 hex of
+ * text, NULL when text was NULL) instead, so that text can later be erased (NULL) while text_sha256 stays and the
+ * chain still holds (docs/store.md). */
+typedef struct hg_audit_row {
+  int64_t seq;
+  int64_t time_ms;
+  hg_store_text actor, route, verdict, detail_json, input_sha256, output_sha256, text;
+  hg_store_text prev_hash, hash;
+  int64_t format;
+  hg_store_text text_sha256;
+} hg_audit_row;
+
+/* Called for each row in seq order; non-zero stops the walk. Pointers are valid only during the call. */
+typedef int (*hg_audit_row_fn)(void *ctx, const hg_audit_row *row);
+
+/* Like hg_store_audit_each, every stored column exactly as stored (prev_hash too, which hg_audit_record does not
+ * carry), so that an export lets anyone recompute the chain. In seq order from from_seq, under the store's lock (fn
+ * must not call back into this store). */
+hg_status hg_store_audit_rows(hg_store *store, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err);
+
 /* ---- the review queue (a person in the loop) ------------------------------------------------------------------ *
  * Items for people to look at: every answer whose verdict is review, and a sample of allowed answers (the manual
  * checks of a security assessment). Each names the response (its audit record has the same response_id), the

@@ -1,4 +1,4 @@
 /* version.c — the library's version string. */
-#include "hegui/hegui.h"
+#include "hegui/version.h"
 
 const char *hg_version(void) { return HG_VERSION_STRING; }

@@ -14,7 +14,6 @@
 #include "base/clock.h"
 #include "cli/cli.h"
 #include "hegui/store.h"
-#include "store/store_internal.h"
 
 static int open_store(const char *dir, int create, hg_store **out) {
   if (!dir) return cli_error("--data-dir DIR is needed (the directory that holds hegui.db)"), -1;

@@ -37,6 +37,19 @@ static void default_store_url(const char *data_dir, char *out, size_t size) {
   snprintf(out, size, "sqlite:%s/hegui.db", data_dir);
 }
 
+/* The provider's defaults (hegui/config.h), url "" */
+void hg_idv_config_init(hg_idv_config *c) {
+  memset(c, 0, sizeof *c);
+  c->timeout_ms = 5000;
+  snprintf(c->field_name, sizeof c->field_name, "name");
+  snprintf(c->field_id_number, sizeof c->field_id_number, "id_number");
+  snprintf(c->field_phone, sizeof c->field_phone, "phone");
+  snprintf(c->result_path, sizeof c->result_path, "result");
+  snprintf(c->verified_value, sizeof c->verified_value, "verified");
+  snprintf(c->rejected_value, sizeof c->rejected_value, "rejected");
+  snprintf(c->reason_path, sizeof c->reason_path, "reason");
+}
+
 void hg_config_init(hg_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   strcpy(cfg->listen, "127.0.0.1:8080");

@@ -20,7 +20,6 @@
 #include "base/clock.h"
 #include "gateway.h"
 #include "offload.h"
-#include "store/store_internal.h"
 
 #define CONFIG_UPLOAD_MAX (4u << 20)
 #define EXPORT_BYTES_MAX (32u << 20) /* one page of an audit export; X-Hegui-Next-From says where to go on */

@@ -492,18 +492,6 @@ hg_status hg_identity_unseal(const uint8_t key[HG_IDENTITY_KEY_BYTES], const cha
 
 #define COPY(dst, lit) snprintf((dst), sizeof(dst), "%s", (lit))
 
-void hg_idv_config_init(hg_idv_config *c) {
-  memset(c, 0, sizeof *c);
-  c->timeout_ms = 5000;
-  COPY(c->field_name, "name");
-  COPY(c->field_id_number, "id_number");
-  COPY(c->field_phone, "phone");
-  COPY(c->result_path, "result");
-  COPY(c->verified_value, "verified");
-  COPY(c->rejected_value, "rejected");
-  COPY(c->reason_path, "reason");
-}
-
 /* Every string of the configuration ends inside its array; a configuration that does not is refused. */
 static int config_terminated(const hg_idv_config *c) {
   return field_terminated(c->url, sizeof c->url) && field_terminated(c->token, sizeof c->token) &&

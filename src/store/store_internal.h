@@ -14,28 +14,7 @@
 /* A backend's connection; each backend defines the struct. */
 typedef struct hg_store_conn hg_store_conn;
 
-/* A column as the database holds it: ptr NULL for SQL NULL, else NUL-terminated at ptr[len]. The length is kept
- * beside the bytes so that the chain check sees exactly what is stored, a NUL written into a field included. */
-typedef struct hg_store_text {
-  const char *ptr;
-  size_t len;
-} hg_store_text;
-
-/* One row of the audit table, fields in the order the chain hash covers them. format says which serialization
- * the hash covers: 1 (rows written before schema 3) hashes text itself; 2 hashes text_sha256 (SHA-256 hex of
- * text, NULL when text was NULL) instead, so that text can later be erased (NULL) while text_sha256 stays and the
- * chain still holds (docs/store.md). */
-typedef struct hg_audit_row {
-  int64_t seq;
-  int64_t time_ms;
-  hg_store_text actor, route, verdict, detail_json, input_sha256, output_sha256, text;
-  hg_store_text prev_hash, hash;
-  int64_t format;
-  hg_store_text text_sha256;
-} hg_audit_row;
-
-/* Called for each row in seq order; non-zero stops the walk. Pointers are valid only during the call. */
-typedef int (*hg_audit_row_fn)(void *ctx, const hg_audit_row *row);
+/* hg_store_text and hg_audit_row (the audit table's rows as stored) are public: hegui/store.h. */
 
 /* One complaint as stored; text fields as in hg_store_text (valid only during a row callback). */
 typedef struct hg_complaint_row {
@@ -204,9 +183,5 @@ typedef struct hg_store_backend {
 } hg_store_backend;
 
 extern const hg_store_backend hg_store_sqlite;
-
-/* Like hg_store_audit_each, with every stored column exactly as stored (prev_hash too, which hg_audit_record does
- * not carry): for `hegui audit export`, whose output must let anyone recompute the chain. */
-hg_status hg_store_audit_rows(hg_store *store, int64_t from_seq, hg_audit_row_fn fn, void *ctx, hg_error *err);
 
 #endif
