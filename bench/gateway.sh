@@ -18,7 +18,7 @@
 #
 # Environment (all optional): HG_BENCH_DURATION (s per measured run, default 15), HG_BENCH_WARMUP (s, 3),
 # HG_BENCH_CONNS (64), HG_BENCH_THREADS (2), HG_BENCH_LAT_DURATION (s for the 1-connection runs, 10),
-# HG_BENCH_AUDIT_BATCH (1: hegui with audit.batch: true, group commit of the audit chain),
+# HG_BENCH_DURABILITY (audit.durability of the hegui under test: group, the default, sync or async),
 # HG_BENCH_CHUNK_DURATION (s for the per-chunk runs, 10), HG_BENCH_TMPFS (1: also run hegui with its data dir
 # on /dev/shm), HG_BENCH_PACED_CONNS (16), HG_BENCH_PERF (1: afterwards, profile hegui with
 # `perf record -g` and with `--call-graph dwarf` during two more non-streaming runs and save the reports; needs perf).
@@ -62,7 +62,7 @@ chunk_duration=${HG_BENCH_CHUNK_DURATION:-10}
 paced_conns=${HG_BENCH_PACED_CONNS:-16}
 use_tmpfs=${HG_BENCH_TMPFS:-1}
 use_perf=${HG_BENCH_PERF:-0}
-audit_batch=${HG_BENCH_AUDIT_BATCH:-0}
+durability=${HG_BENCH_DURABILITY:-group}
 [ -d /dev/shm ] && [ -w /dev/shm ] || use_tmpfs=0
 clk_tck=$(getconf CLK_TCK)
 
@@ -170,7 +170,7 @@ upstream:
   url: http://127.0.0.1:$uport
 data_dir: $dir
 EOF
-  [ "$audit_batch" = 1 ] && printf 'audit:\n  batch: true\n' >>"$tmp/$name.yaml"
+  printf 'audit:\n  durability: %s\n' "$durability" >>"$tmp/$name.yaml"
   "$hegui" serve --config "$tmp/$name.yaml" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   hg_pid=$!
   pids+=("$hg_pid")

@@ -48,6 +48,13 @@ typedef struct hg_config_threshold {
 /* guard: an external guard model (docs/guard.md). */
 #define HG_CONFIG_MAX_GUARD_CATEGORIES 32
 #define HG_CONFIG_MAX_GUARD_POLICIES 8
+/* When the record of an answer is on disk, relative to the answer's last byte (audit.durability). */
+typedef enum hg_durability {
+  HG_DURABILITY_SYNC = 0,  /* the worker appends and syncs the record, then sends the last byte */
+  HG_DURABILITY_GROUP = 1, /* the writer thread commits many records with one sync; the last byte waits for it */
+  HG_DURABILITY_ASYNC = 2  /* the last byte goes at once; the record follows (a crash can lose the last moments) */
+} hg_durability;
+
 /* The identity-verification provider (docs/identity.md; its protocol in hegui/identity.h). */
 typedef struct hg_idv_config {
   char url[512];       /* POST target; "" = no provider (submissions stay pending for a reviewer) */
@@ -137,8 +144,8 @@ typedef struct hg_config {
   int label_at_end;           /* default 1 */
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* records */
-  hg_retention retain_text; /* default redacted */
-  int audit_batch;          /* default 0: each record appended (and synced) by the worker; 1: group commit */
+  hg_retention retain_text;       /* default redacted */
+  hg_durability audit_durability; /* audit.durability, default group (docs/store.md, "Durability") */
   /* workflows: strikes (Art. 19), complaints (Art. 13), takedowns (Art. 15) */
   unsigned strikes_in_a_row;       /* blocked inputs in a row that suspend, default 12 */
   uint64_t strike_categories;      /* bit (1 << hg_category): a prompt with a reason of these is a strike even when
@@ -155,7 +162,7 @@ typedef struct hg_config {
     unsigned requests_per_minute, requests_per_day, tokens_per_minute, tokens_per_day;
   } quota_user, quota_key;
   unsigned text_retention_days; /* audit text kept this long, then erased by the purge job; default 180 */
-  double review_sample_rate;     /* the share of allowed answers queued for review (docs/workflows.md), default 0.01 */
+  double review_sample_rate;    /* the share of allowed answers queued for review (docs/workflows.md), default 0.01 */
   unsigned takedown_days;       /* how long a takedown blocks, default 90 (>= 3 months); 0 = forever */
   /* real-name identity (draft Art. 9) */
   int identity_required;       /* -1 (default): as the profile says (draft-2023 requires it), 0 no, 1 yes */

@@ -94,6 +94,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->label_at_end = 1;
   strcpy(cfg->content_producer, "hegui");
   cfg->retain_text = HG_RETAIN_REDACTED;
+  cfg->audit_durability = HG_DURABILITY_GROUP;
   cfg->strikes_in_a_row = 3;
   cfg->near_dups_per_hour = 30;
   cfg->strike_categories = 1ull << HG_CAT_MALWARE | 1ull << HG_CAT_FRAUD | 1ull << HG_CAT_SPAM;
@@ -556,6 +557,24 @@ static hg_status parse_retention(walk *w, const node *n, const char *path) {
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) w->cfg->retain_text = (hg_retention)v;
+  return s;
+}
+
+/* audit.durability: when an answer's record must be on disk (hg_durability) */
+static hg_status parse_durability(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"sync", "group", "async"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 3, &v);
+  if (!s) w->cfg->audit_durability = (hg_durability)v;
+  return s;
+}
+
+/* audit.batch, the older spelling: true is group, false sync */
+static hg_status parse_batch(walk *w, const node *n, const char *path) {
+  static const char *const names[] = {"false", "true"};
+  int v = 0;
+  hg_status s = enum_value(w, n, path, names, 2, &v);
+  if (!s) w->cfg->audit_durability = v ? HG_DURABILITY_GROUP : HG_DURABILITY_SYNC;
   return s;
 }
 
@@ -1070,7 +1089,8 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile),
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
                                       STRING("producer", content_producer, check_producer), END};
 
-static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), BOOL("batch", audit_batch),
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), CUSTOM("durability", parse_durability),
+                                     CUSTOM("batch", parse_batch),
                                      NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),

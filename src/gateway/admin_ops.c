@@ -16,10 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "base/clock.h"
+#include "base/file.h"
 #include "gateway.h"
 #include "offload.h"
+#include "router.h"
 
 #define CONFIG_UPLOAD_MAX (4u << 20)
 #define EXPORT_BYTES_MAX (32u << 20) /* one page of an audit export; X-Hegui-Next-From says where to go on */
@@ -29,7 +30,6 @@ static const char *query_param(struct evhttp_request *req, struct evkeyvalq *par
   if (!q || evhttp_parse_query_str(q, params)) return NULL;
   return evhttp_find_header(params, name);
 }
-
 
 /* ---- keys ---- */
 
@@ -47,12 +47,12 @@ static int list_key(void *ctx, const hg_key_info *k) {
   return json_array_size(l->arr) >= 10000;
 }
 
-static void keys_route(gateway *gw, struct evhttp_request *req, const char *path, const hg_key_info *key) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+void route_keys_list(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   hg_error err;
   hg_error_clear(&err);
-  if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_GET) {
-    if (role_refused(req, key, ROLES_AUDIT)) return;
+  {
     struct evkeyvalq params = {0};
     const char *user = query_param(req, &params, "user");
     key_list l = {json_array(), hg_clock_wall_ms()};
@@ -66,19 +66,23 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
       return;
     }
     send_json(req, 200, json_pack("{s:o}", "keys", l.arr));
-    return;
   }
-  if (role_refused(req, key, ROLES_ADMIN)) return;
-  if (!strcmp(path, "/admin/keys") && cmd == EVHTTP_REQ_POST) {
-    json_t *body = read_json_body(req);
+}
+
+void route_keys_create(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  const hg_key_info *key = &rq->key;
+  hg_error err;
+  hg_error_clear(&err);
+  {
+    json_t *body = rq->body;
     static const char *const allowed[] = {"user", "role", "expires_days", NULL};
     const char *user = json_string_value(json_object_get(body, "user"));
     const char *role_s = json_string_value(json_object_get(body, "role"));
     json_t *days_v = json_object_get(body, "expires_days");
     hg_role role = HG_ROLE_USER;
-    if (!json_is_object(body)) {
-      send_error(req, 400, "invalid_request_error", "the body must be {\"user\": ..., \"role\": ...}", NULL);
-    } else if (only_members(req, body, allowed)) {
+    if (only_members(req, body, allowed)) {
     } else if (!user || (json_object_get(body, "role") && (!role_s || hg_role_parse(role_s, &role)))) {
       send_error(req, 400, "invalid_request_error",
                  "user is required; role is one of user, reviewer, admin, auditor (default user)", NULL);
@@ -105,13 +109,21 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
       }
       sodium_memzero(k, sizeof k);
     }
-    json_decref(body);
+  }
+}
+
+void route_key_revoke(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  hg_error err;
+  hg_error_clear(&err);
+  char *end;
+  long long id = strtoll(rq->arg, &end, 10);
+  if (*end || id <= 0) {
+    send_error(req, 404, "invalid_request_error", "no such key", NULL);
     return;
   }
-  long long id = 0;
-  char tail[32] = "";
-  if (sscanf(path, "/admin/keys/%lld/%31s", &id, tail) == 2 && id > 0 && !strcmp(tail, "revoke") &&
-      cmd == EVHTTP_REQ_POST) {
+  {
     hg_status st = hg_store_key_revoke(gw->store, id, &err);
     if (st) {
       send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
@@ -119,11 +131,9 @@ static void keys_route(gateway *gw, struct evhttp_request *req, const char *path
                  st == HG_ERR_NOT_FOUND ? "no such key" : err.message, NULL);
       return;
     }
-    admin_record(gw, key, "admin/key-revoke", "revoked", json_pack("{s:I}", "key_id", (json_int_t)id));
+    admin_record(gw, &rq->key, "admin/key-revoke", "revoked", json_pack("{s:I}", "key_id", (json_int_t)id));
     send_json(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
-    return;
   }
-  send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
 }
 
 /* ---- policy ---- */
@@ -146,8 +156,9 @@ static void admin_job_free(void *arg) {
 }
 
 /* Hands the change to a thread of its own; 0 when it was taken (the answer comes later). */
-static int admin_offload(worker *w, struct evhttp_request *req, const hg_key_info *key, offload_work work) {
-  gateway *gw = w->gw;
+static int admin_offload(route_req *rq, offload_work work) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(in);
   const char *text = (const char *)evbuffer_pullup(in, -1);
@@ -156,17 +167,19 @@ static int admin_offload(worker *w, struct evhttp_request *req, const hg_key_inf
   if (!a || !a->text) {
     free(a);
     send_error(req, 503, "server_error", "out of memory", NULL);
+    route_metrics(gw, rq->metric, 503, rq->t0);
     return -1;
   }
   a->gw = gw;
-  a->key = *key;
+  a->key = rq->key;
   a->cmd = evhttp_request_get_command(req);
   if (len) memcpy(a->text, text, len);
   a->text[len] = '\0';
   a->len = len;
-  if (offload(w, req, work, a, admin_job_free)) {
+  if (offload(rq->w, req, rq->metric, rq->t0, work, a, admin_job_free)) {
     admin_job_free(a);
     send_error(req, 503, "server_error", "the change could not be started; try again", NULL);
+    route_metrics(gw, rq->metric, 503, rq->t0);
     return -1;
   }
   return 0;
@@ -187,12 +200,11 @@ static void policy_put_job(void *arg, reply *out) {
   pthread_mutex_unlock(&a->gw->admin_lock);
 }
 
-static void policy_route(worker *w, struct evhttp_request *req, const hg_key_info *key) {
-  gateway *gw = w->gw;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+void route_policy_get(route_req *rq) {
+  gateway *gw = rq->gw;
+  const hg_key_info *key = &rq->key;
   const hg_config *cfg = live_cfg(gw);
-  if (cmd == EVHTTP_REQ_GET) {
-    if (role_refused(req, key, ROLES_AUDIT)) return;
+  {
     pthread_mutex_lock(&gw->config_lock);
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source", gw->config_path[0] ? gw->config_path : "defaults",
@@ -209,28 +221,30 @@ static void policy_route(worker *w, struct evhttp_request *req, const hg_key_inf
       if (buf) json_object_set_new(o, "text", json_stringn(buf, n));
       free(buf);
     }
-    send_json(req, 200, o);
-    return;
+    send_json(rq->req, 200, o);
   }
-  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET, or PUT with the YAML configuration as the body", NULL);
-    return;
-  }
-  if (role_refused(req, key, ROLES_ADMIN)) return;
+}
+
+/* PUT (or POST) /admin/policy: an ASYNC route (the work is offloaded); what is refused here is counted here. */
+void route_policy_put(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   if (!gw->config_path[0]) {
     send_error(req, 409, "invalid_request_error",
                "this gateway was started without --config, so an uploaded policy could not survive a restart; start "
                "it with --config FILE",
                NULL);
+    route_metrics(gw, rq->metric, 409, rq->t0);
     return;
   }
   if (!evbuffer_get_length(evhttp_request_get_input_buffer(req))) {
     send_error(req, 422, "invalid_request_error",
                "the body is empty: send the whole configuration (an empty one would reset every setting)",
                "invalid_config");
+    route_metrics(gw, rq->metric, 422, rq->t0);
     return;
   }
-  admin_offload(w, req, key, policy_put_job); /* loading a lexicon and a model: never on the event loop */
+  admin_offload(rq, policy_put_job); /* loading a lexicon and a model: never on the event loop */
 }
 
 static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len) {
@@ -284,11 +298,9 @@ void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap) {
 
 static void lexicon_change_job(void *arg, reply *out);
 
-static void lexicon_route(worker *w, struct evhttp_request *req, const hg_key_info *key) {
-  gateway *gw = w->gw;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (cmd == EVHTTP_REQ_GET) {
-    if (role_refused(req, key, ROLES_AUDIT)) return;
+void route_lexicon_get(route_req *rq) {
+  gateway *gw = rq->gw;
+  {
     hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
     size_t n = hg_lexicon_entry_count(lex);
     hg_lexicon_unref(lex);
@@ -296,15 +308,13 @@ static void lexicon_route(worker *w, struct evhttp_request *req, const hg_key_in
     json_t *o = json_pack("{s:I, s:s, s:I}", "entries", (json_int_t)n, "source", gw->lexicon_source, "loaded_ms",
                           (json_int_t)gw->lexicon_loaded_ms);
     pthread_mutex_unlock(&gw->config_lock);
-    send_json(req, 200, o);
-    return;
+    send_json(rq->req, 200, o);
   }
-  if (role_refused(req, key, ROLES_ADMIN)) return;
-  if (cmd != EVHTTP_REQ_PUT && cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_DELETE) {
-    send_error(req, 405, "invalid_request_error", "use GET, PUT (the lexicon as TSV or a plain list) or DELETE", NULL);
-    return;
-  }
-  admin_offload(w, req, key, lexicon_change_job); /* compiling a lexicon: never on the event loop */
+}
+
+/* PUT (or POST) an upload, DELETE back to the configured lexicon: an ASYNC route (offloaded) */
+void route_lexicon_change(route_req *rq) {
+  admin_offload(rq, lexicon_change_job); /* compiling a lexicon: never on the event loop */
 }
 
 /* PUT (an upload, compiled and loaded back as a restart would) or DELETE (back to the configured lexicon). */
@@ -430,16 +440,14 @@ static int export_row(void *ctx, const hg_audit_row *row) {
   return 0;
 }
 
-static void audit_route(gateway *gw, struct evhttp_request *req, const char *path, const hg_key_info *key) {
-  if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-    send_error(req, 405, "invalid_request_error", "use GET", NULL);
-    return;
-  }
-  if (role_refused(req, key, ROLES_AUDIT)) return;
+void route_audit_verify(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  const hg_key_info *key = &rq->key;
   hg_error err;
   hg_error_clear(&err);
   audit_flush(gw); /* every record of a request answered so far is in the chain (group commit) */
-  if (!strcmp(path, "/admin/audit/verify")) {
+  {
     hg_audit_check check;
     if (hg_store_audit_verify(gw->store, &check, &err)) {
       send_error(req, 503, "server_error", err.message, NULL);
@@ -452,12 +460,16 @@ static void audit_route(gateway *gw, struct evhttp_request *req, const char *pat
         gw, key, "admin/audit-verify", check.first_bad ? "broken" : "holds",
         json_pack("{s:I, s:I}", "records", (json_int_t)check.records, "first_bad", (json_int_t)check.first_bad));
     send_json(req, 200, o);
-    return;
   }
-  if (strcmp(path, "/admin/audit/export")) {
-    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
-    return;
-  }
+}
+
+void route_audit_export(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  const hg_key_info *key = &rq->key;
+  hg_error err;
+  hg_error_clear(&err);
+  audit_flush(gw); /* every record of a request answered so far is in the chain (group commit) */
   struct evkeyvalq params = {0};
   const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
   long long from = 1, limit = 10000;
@@ -496,20 +508,6 @@ static void audit_route(gateway *gw, struct evhttp_request *req, const char *pat
   admin_record(gw, key, "admin/audit-export", "exported",
                json_pack("{s:I, s:I}", "from", (json_int_t)from, "records", (json_int_t)e.rows));
   evhttp_send_reply(req, 200, "OK", e.out);
+  last_status = 200;
   evbuffer_free(e.out);
-}
-
-int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key) {
-  gateway *gw = w->gw;
-  if (!strcmp(path, "/admin/keys") || !strncmp(path, "/admin/keys/", 12))
-    keys_route(gw, req, path, key);
-  else if (!strcmp(path, "/admin/policy"))
-    policy_route(w, req, key);
-  else if (!strcmp(path, "/admin/lexicon"))
-    lexicon_route(w, req, key);
-  else if (!strncmp(path, "/admin/audit/", 13))
-    audit_route(gw, req, path, key);
-  else
-    return 0;
-  return 1;
 }

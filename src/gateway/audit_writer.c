@@ -1,9 +1,12 @@
-/* audit_writer.c — group commit for the audit chain (`audit.batch: true`). The records of completion requests are
- * queued by the workers and appended by one thread, all that is waiting in one transaction and one sync, so an
- * event loop never waits for the disk and a busy gateway pays one sync for many requests. Records of blocked
- * prompts are still written at once by the worker (the strike ladder cites their seq). Whoever reads the chain for a
- * decision in this process (an upheld complaint's ProduceID, audit verify and export, data-subject requests, the
- * purge) flushes the queue first; another process reading the database sees a record a few milliseconds late. */
+/* audit_writer.c — group commit for the audit chain (`audit.durability: group`, the default, and `async`). The
+ * records of completion requests are queued by the workers and appended by one thread, all that is waiting in one
+ * transaction and one sync, so an event loop never waits for the disk and a busy gateway pays one sync for many
+ * requests. With group, the answer's last byte waits for its record: the job carries a callback that the writer
+ * calls once the transaction holding the record is committed (synced), and the worker sends the rest from it. Records
+ * of blocked prompts are still written at once by the worker (the strike ladder cites their seq). Whoever reads the
+ * chain for a decision in this process (an upheld complaint's ProduceID, audit verify and export, data-subject
+ * requests, the purge) flushes the queue first; another process reading the database sees a record a few milliseconds
+ * late. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@ typedef struct audit_job {
   hg_audit_record rec;
   char actor[160], route[64], verdict[32], input_sha[65], output_sha[65];
   char *detail, *text;
+  audit_done_fn done; /* NULL, or called on the writer thread once the record is committed (ok) or failed */
+  void *done_ctx;
 } audit_job;
 
 struct audit_writer {
@@ -59,10 +64,12 @@ static void *writer_main(void *arg) {
     for (size_t i = 0; i < n; i++)
       recs[i] = jobs[i]->rec;
     hg_error err;
-    if (recs && jobs && hg_store_audit_append_many(w->gw->store, recs, n, &err))
-      fprintf(stderr, "hegui: %zu audit records not written: %s\n", n, err.message);
-    for (size_t i = 0; i < n; i++)
+    int ok = recs && jobs && !hg_store_audit_append_many(w->gw->store, recs, n, &err);
+    if (!ok) fprintf(stderr, "hegui: %zu audit records not written: %s\n", n, recs && jobs ? err.message : "no memory");
+    for (size_t i = 0; i < n; i++) {
+      if (jobs[i]->done) jobs[i]->done(jobs[i]->done_ctx, ok);
       job_free(jobs[i]);
+    }
     pthread_mutex_lock(&w->lock);
     w->busy = 0;
     if (!w->head) pthread_cond_broadcast(&w->idle);
@@ -93,10 +100,14 @@ int audit_writer_start(gateway *gw) {
   return 0;
 }
 
-int audit_enqueue(gateway *gw, const hg_audit_record *r) {
+int audit_enqueue(gateway *gw, const hg_audit_record *r) { return audit_enqueue_then(gw, r, NULL, NULL); }
+
+int audit_enqueue_then(gateway *gw, const hg_audit_record *r, audit_done_fn done, void *ctx) {
   audit_writer *w = gw->aw;
   audit_job *j = calloc(1, sizeof *j);
   if (!w || !j) return free(j), -1;
+  j->done = done;
+  j->done_ctx = ctx;
   snprintf(j->actor, sizeof j->actor, "%s", r->actor ? r->actor : "");
   snprintf(j->route, sizeof j->route, "%s", r->route ? r->route : "");
   snprintf(j->verdict, sizeof j->verdict, "%s", r->verdict ? r->verdict : "");

@@ -28,6 +28,7 @@
 #include "gateway.h"
 #include "guard_client.h"
 #include "prompt.h"
+#include "router.h"
 #include "sse.h"
 
 #define MAX_UPSTREAM_BODY (16u << 20)
@@ -114,6 +115,14 @@ typedef struct chat_req {
   size_t raw_len, raw_cap;
   char *calls_text; /* the tool calls' names and arguments as the client got them: the full record */
   size_t calls_text_len, calls_text_cap;
+  /* the answer's last bytes, held until its record is durable (audit.durability: group): the whole answer, or the
+   * stream's tail (the closing chunks and [DONE]); sse_send appends to tail while it is set */
+  json_t *final_json;
+  struct evbuffer *tail;
+  struct event *durable_ev; /* activated by the audit writer's thread once the record is committed */
+  int waiting;              /* the record is queued and the last bytes wait for it */
+  atomic_int commit_ok;
+  int recorded; /* the audit record is written or queued */
   /* the guard model (guard_client.h): the call in flight, the prompt as it left (the guard judges answers with
    * it), and what waits for the verdict: the request body for the model, or a whole answer */
   struct {
@@ -157,6 +166,9 @@ static void chat_free(chat_req *c) {
   json_decref(c->calls_out);
   free(c->calls_text);
   free(c->model);
+  json_decref(c->final_json);
+  if (c->tail) evbuffer_free(c->tail);
+  if (c->durable_ev) event_free(c->durable_ev);
   cfg_release(c->cfg);
   free(c);
 }
@@ -179,8 +191,15 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n,
 
 /* ---- the audit record ---- */
 
-static void finish_record(chat_req *c) {
+/* The answer's audit record. With wait (audit.durability: group, the answer's last bytes held in final_json or
+ * tail), the record is queued with a callback and 1 is returned: the last bytes go out from on_durable. Otherwise
+ * it is written now (sync: appended and synced by this thread; async: queued) and 0 is returned. */
+static void on_committed(void *ctx, int ok);
+static void on_durable(evutil_socket_t fd, short what, void *arg);
+
+static int finish_record(chat_req *c, int wait) {
   gateway *gw = c->gw;
+  c->recorded = 1;
   json_object_set_new(c->detail, "model", json_string(c->model));
   json_object_set_new(c->detail, "stream", json_boolean(c->stream));
   json_object_set_new(c->detail, "upstream_status", json_integer(c->upstream_status));
@@ -214,8 +233,14 @@ static void finish_record(chat_req *c) {
   r.output_sha256 = out_sha;
   r.text = text;
   hg_error err;
-  int strikes = c->moderated && gw->cfg.auth_required;
-  if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &r)) {
+  int strikes = c->moderated && gw->cfg.auth_required, waits = 0;
+  /* a blocked prompt is appended at once (its seq is the strike's evidence): synced before its refusal is sent */
+  if (wait && gw->aw && !(strikes && c->blocked_input) &&
+      (c->durable_ev || (c->durable_ev = event_new(c->w->base, -1, 0, on_durable, c))) &&
+      !audit_enqueue_then(gw, &r, on_committed, c)) {
+    waits = c->waiting = 1;
+    if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
+  } else if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &r)) {
     /* group commit: the writer thread appends it; an allowed prompt still ends the user's run of blocked ones now */
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
   } else if (hg_store_audit_append(gw->store, &r, &err)) {
@@ -225,11 +250,11 @@ static void finish_record(chat_req *c) {
   }
   free(detail);
   free(text);
+  return waits;
 }
 
-static void finish(chat_req *c, int status) {
-  if (c->done) return;
-  c->done = 1;
+/* Stops what could still call back into the request: the upstream call, the guard, the quiet timer. */
+static void stop_sources(chat_req *c) {
   if (c->call) {
     upstream_cancel(c->call);
     c->call = NULL;
@@ -237,15 +262,26 @@ static void finish(chat_req *c, int status) {
   guard_cancel(c->guard.job);
   c->guard.job = NULL;
   if (c->quiet_timer) evtimer_del(c->quiet_timer);
-  if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
-  if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
+}
+
+/* The verdict as recorded: review and an answer's redaction raise an allow. Idempotent. */
+static void settle_verdict(chat_req *c) {
   /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
   if (!strcmp(c->verdict, "allow") && json_is_true(json_object_get(c->detail, "review"))) c->verdict = "review";
   /* personal data or a redact entry masked in the answer is a redaction too, not only one in the prompt */
   if (strcmp(c->verdict, "block") && strcmp(c->verdict, "error") &&
       json_is_true(json_object_get(c->detail, "output_redacted")))
     c->verdict = "redact";
-  finish_record(c);
+}
+
+static void finish(chat_req *c, int status) {
+  if (c->done) return;
+  c->done = 1;
+  stop_sources(c);
+  if (c->req && c->conn) evhttp_connection_set_closecb(c->conn, NULL, NULL);
+  if (c->stream && c->started) atomic_fetch_sub(&c->gw->metrics.streams_active, 1), c->w->streams--;
+  settle_verdict(c);
+  if (!c->recorded) finish_record(c, 0);
   if (c->moderated)
     review_enqueue(c->gw, c->cfg, c->id, c->actor, c->chat ? "/v1/chat/completions" : "/v1/completions", c->verdict,
                    c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->visible_len > 0);
@@ -272,6 +308,77 @@ static void finish(chat_req *c, int status) {
   chat_free(c);
 }
 
+/* ---- the last bytes, after the record (audit.durability) ---- */
+
+/* Sends what was held: the whole answer, or the stream's tail and its end. */
+static void send_final(chat_req *c) {
+  if (c->final_json) {
+    if (c->req)
+      send_json(c->req, 200, c->final_json);
+    else
+      json_decref(c->final_json);
+    c->final_json = NULL;
+  }
+  if (c->tail) {
+    struct evbuffer *tail = c->tail;
+    c->tail = NULL;
+    if (c->req) {
+      evhttp_send_reply_chunk(c->req, tail);
+      /* the connection may carry another request: its head gets the usual time again */
+      if (c->conn) evhttp_connection_set_timeout(c->conn, (int)((c->gw->cfg.header_timeout_ms + 999) / 1000));
+      evhttp_send_reply_end(c->req);
+    }
+    evbuffer_free(tail);
+  }
+}
+
+/* The answer is complete and its last bytes are held (final_json or tail): the record first, then the bytes. With
+ * group durability the record is queued and on_durable sends them once it is committed; with sync it is appended
+ * and synced here; with async it is queued and the bytes go at once. */
+static void complete(chat_req *c) {
+  stop_sources(c); /* nothing may call back into the request while it waits */
+  settle_verdict(c);
+  int group = c->cfg->audit_durability == HG_DURABILITY_GROUP && c->req;
+  if (finish_record(c, group)) return;
+  send_final(c);
+  finish(c, 200);
+}
+
+/* The audit writer's thread: hand over to the request's loop. */
+static void on_committed(void *ctx, int ok) {
+  chat_req *c = ctx;
+  atomic_store(&c->commit_ok, ok);
+  event_active(c->durable_ev, EV_TIMEOUT, 0); /* thread-safe: libevent's pthreads locking is on */
+}
+
+/* On the request's loop, once its record is committed: the last bytes, or, when the record could not be written,
+ * none of them (a whole answer becomes a 503; a stream is cut short, so the client never takes it for complete). */
+static void on_durable(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  chat_req *c = arg;
+  c->waiting = 0;
+  if (atomic_load(&c->commit_ok)) {
+    send_final(c);
+    finish(c, c->req ? 200 : 499);
+    return;
+  }
+  json_object_set_new(c->detail, "record_failed", json_true());
+  json_decref(c->final_json), c->final_json = NULL;
+  if (c->tail) evbuffer_free(c->tail), c->tail = NULL;
+  if (c->req && !c->started) {
+    send_error(c->req, 503, "server_error", "the answer's record could not be written; it was not sent", NULL);
+    finish(c, 503);
+  } else if (c->req) {
+    struct evhttp_connection *conn = c->conn;
+    evhttp_connection_set_closecb(conn, NULL, NULL);
+    c->req = NULL, c->conn = NULL;
+    evhttp_connection_free(conn);
+    finish(c, 503);
+  } else {
+    finish(c, 499);
+  }
+}
+
 static void on_client_close(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   chat_req *c = arg;
@@ -281,6 +388,7 @@ static void on_client_close(struct evhttp_connection *conn, void *arg) {
   /* libevent detaches a request still in progress from its dying connection and never frees it: it is ours now
    * (a request still attached is freed with the connection) */
   if (req && !evhttp_request_get_connection(req)) evhttp_request_free(req);
+  if (c->waiting) return; /* the audit writer still holds c: on_durable finishes it */
   finish(c, 499);
 }
 
@@ -607,11 +715,8 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   json_decref(calls);
   free(v);
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
-  if (c->req)
-    send_json(c->req, 200, resp);
-  else
-    json_decref(resp);
-  finish(c, 200);
+  c->final_json = resp;
+  complete(c); /* the record first (audit.durability), then the answer */
 }
 
 /* ---- streamed answers ---- */
@@ -643,6 +748,11 @@ static void sse_send(chat_req *c, json_t *obj) {
   char *s = json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!s) return;
+  if (c->tail) { /* the stream's last chunks wait for the record (complete) */
+    evbuffer_add_printf(c->tail, "data: %s\n\n", s);
+    free(s);
+    return;
+  }
   struct evbuffer *b = evbuffer_new();
   evbuffer_add_printf(b, "data: %s\n\n", s);
   evhttp_send_reply_chunk(c->req, b);
@@ -712,6 +822,9 @@ static void stream_text(chat_req *c, const char *s, size_t n) {
 
 static void stream_end(chat_req *c, const char *finish_reason) {
   stream_start(c);
+  /* from here the chunks are held: the notice at the end, the signed label, usage and [DONE] go out once the
+   * record is durable (complete) */
+  if (c->req && !c->tail) c->tail = evbuffer_new();
   if (c->cfg->label_at_end) {
     size_t vl;
     char *v = with_notice(c->cfg, "", 0, &vl);
@@ -727,17 +840,9 @@ static void stream_end(chat_req *c, const char *finish_reason) {
                           "model", c->model, "choices", "usage", c->usage);
     sse_send(c, u);
   }
-  if (c->req) {
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "data: [DONE]\n\n");
-    evhttp_send_reply_chunk(c->req, b);
-    evbuffer_free(b);
-    /* the connection may carry another request: its head gets the usual time again */
-    if (c->conn) evhttp_connection_set_timeout(c->conn, (int)((c->gw->cfg.header_timeout_ms + 999) / 1000));
-    evhttp_send_reply_end(c->req);
-  }
+  if (c->tail) evbuffer_add_printf(c->tail, "data: [DONE]\n\n");
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
-  finish(c, 200);
+  complete(c); /* the record first (audit.durability), then the tail */
 }
 
 /* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */
@@ -1752,20 +1857,15 @@ static void make_id(chat_req *c) {
   snprintf(c->id, sizeof c->id, "%s-hg%s", c->chat ? "chatcmpl" : "cmpl", hex);
 }
 
-void handle_completion(worker *w, struct evhttp_request *req, int chat) {
+/* POST /v1/chat/completions and /v1/completions (ROUTE_ASYNC: the answer comes from the upstream; every exit
+ * records its metrics) */
+static void handle_completion(route_req *rq, int chat) {
+  worker *w = rq->w;
   gateway *gw = w->gw;
-  hg_key_info key;
+  struct evhttp_request *req = rq->req;
+  hg_key_info key = rq->key;
   int route = chat ? R_CHAT : R_COMPLETIONS;
-  double t0 = hg_clock_mono_s();
-  if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use POST", NULL);
-    metrics_request(&gw->metrics, route, 405, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, route, 401, hg_clock_mono_s() - t0);
-    return;
-  }
+  double t0 = rq->t0;
   const hg_config *cfg = live_cfg(gw);
   admission adm;
   int refused = admit_user(gw, cfg, req, &key, &adm);
@@ -1773,8 +1873,8 @@ void handle_completion(worker *w, struct evhttp_request *req, int chat) {
     metrics_request(&gw->metrics, route, refused, hg_clock_mono_s() - t0);
     return;
   }
-  if (quota_admit(gw, req, &key)) {
-    metrics_request(&gw->metrics, route, 429, hg_clock_mono_s() - t0);
+  if ((refused = quota_admit(gw, req, &key))) {
+    metrics_request(&gw->metrics, route, refused, hg_clock_mono_s() - t0);
     return;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -2064,21 +2164,20 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
 }
 
 /* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
-void handle_moderations(worker *w, struct evhttp_request *req) {
-  gateway *gw = w->gw;
-  double t0 = hg_clock_mono_s();
-  hg_key_info key;
-  if (authenticate(gw, req, &key)) {
-    metrics_request(&gw->metrics, R_MODERATIONS, 401, hg_clock_mono_s() - t0);
-    return;
-  }
+void route_chat(route_req *rq) { handle_completion(rq, 1); }
+
+void route_completions(route_req *rq) { handle_completion(rq, 0); }
+
+/* POST /v1/moderations: the dispatcher counts the request */
+void route_moderations(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t blen = evbuffer_get_length(in);
   json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
   json_t *texts = moderation_texts(req, json_object_get(body, "input"));
   if (!texts) {
     json_decref(body);
-    metrics_request(&gw->metrics, R_MODERATIONS, 400, hg_clock_mono_s() - t0);
     return;
   }
   const hg_config *cfg = live_cfg(gw);
@@ -2097,5 +2196,4 @@ void handle_moderations(worker *w, struct evhttp_request *req) {
   send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
   json_decref(texts);
   json_decref(body);
-  metrics_request(&gw->metrics, R_MODERATIONS, last_status, hg_clock_mono_s() - t0);
 }

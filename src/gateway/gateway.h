@@ -1,7 +1,8 @@
-/* gateway.h — the parts of `hegui serve` shared by its files: the server (server.c: workers, routing, admin and
- * health routes), the upstream client (upstream.c: libcurl multi on each worker's libevent loop), the chat path
- * (chat.c: moderation of prompts and of streamed answers, labels, records; prompt.c: which strings of a request the
- * model reads) and the metrics (metrics.c).
+/* gateway.h — the parts of `hegui serve` shared by its files: the server (server.c: workers, reloads, health
+ * routes), the route table and its dispatcher (router.[ch]: every route, its roles and its metrics), the upstream
+ * client (upstream.c: libcurl multi on each worker's libevent loop), the chat path (chat.c: moderation of prompts and
+ * of streamed answers, labels, records; prompt.c: which strings of a request the model reads) and the metrics
+ * (metrics.c).
  *
  * Threads: one event loop per worker, each with its own listening socket on the same port (SO_REUSEPORT) and its
  * own curl multi handle and its own store connection for reads, so a request lives on one thread from accept to
@@ -30,14 +31,27 @@
 
 /* ---- metrics ---- */
 
+enum route_id {
+  R_CHAT,
+  R_COMPLETIONS,
+  R_MODELS,
+  R_MODERATIONS,
+  R_HEALTH,
+  R_METRICS,
+  R_ADMIN,
+  R_OTHER,
+  R_COMPLIANCE, /* the public complaint intake and a user's own identity */
+  ROUTE_METRICS
+};
+
 #define METRIC_LATENCY_BUCKETS 12
 typedef struct metrics {
-  atomic_ullong requests[8][6];                          /* route x status class (1xx..5xx, other) */
+  atomic_ullong requests[ROUTE_METRICS][6];              /* route x status class (1xx..5xx, other) */
   atomic_ullong verdicts[4];                             /* allow, redact, block, review */
   atomic_ullong verdict_category[HG_CATEGORY_COUNT + 1]; /* blocks by category; last = pii */
-  atomic_ullong latency_bucket[8][METRIC_LATENCY_BUCKETS + 1];
-  atomic_ullong latency_sum_us[8];
-  atomic_ullong latency_count[8];
+  atomic_ullong latency_bucket[ROUTE_METRICS][METRIC_LATENCY_BUCKETS + 1];
+  atomic_ullong latency_sum_us[ROUTE_METRICS];
+  atomic_ullong latency_count[ROUTE_METRICS];
   atomic_ullong upstream_errors;
   atomic_ullong streams_active;
   atomic_ullong stream_chunks;
@@ -51,7 +65,6 @@ typedef struct metrics {
 
 enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
 
-enum route_id { R_CHAT, R_COMPLETIONS, R_MODELS, R_MODERATIONS, R_HEALTH, R_METRICS, R_ADMIN, R_OTHER };
 void metrics_request(metrics *m, int route, int status, double seconds);
 char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
 
@@ -213,24 +226,25 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
 /* Counts an admitted, valid request in the user's usage. 0, or -1 after sending 503. A reminder is noted as given
  * only when an answer carries it (hg_store_usage_reminded from chat.c). */
 int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm);
-/* /compliance/identity (a user's own) and /admin/users... routes; return 1 when the path was theirs. */
-int handle_identity(worker *w, struct evhttp_request *req, const char *path);
-int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
 /* Waits for background verifications to end, at most timeout_ms (0: the provider's timeout + 2 s); at shutdown,
  * before curl_global_cleanup. */
 void identity_drain(gateway *gw, unsigned timeout_ms);
 
-/* ---- audit_writer.c: group commit (audit.batch) ---- */
+/* ---- audit_writer.c: group commit (audit.durability: group, async) ---- */
 int audit_writer_start(gateway *gw);
 /* Queues a copy of the record (its strings are copied); -1 when it could not be queued (write it yourself). */
 int audit_enqueue(gateway *gw, const hg_audit_record *r);
+/* The same, with done(ctx, ok) called on the writer thread once the transaction holding the record is committed and
+ * synced (ok 1) or failed (ok 0): what `audit.durability: group` waits for before an answer's last byte. done must
+ * only hand over to the worker's loop (event_active); it is not called when -1 is returned. */
+typedef void (*audit_done_fn)(void *ctx, int ok);
+int audit_enqueue_then(gateway *gw, const hg_audit_record *r, audit_done_fn done, void *ctx);
 /* Waits until every record queued so far is in the store; a no-op without group commit. */
 void audit_flush(gateway *gw);
 /* Writes what is queued and stops the writer. */
 void audit_writer_stop(gateway *gw);
 
-/* ---- admin operations (admin_ops.c): keys, policy and lexicon upload, audit export and verify ---- */
-int handle_admin_ops(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
+/* ---- admin routes (router.h has the table; each file its handlers) ---- */
 /* Roles an admin route admits (bit masks of hg_role). */
 #define ROLES_ADMIN (1u << HG_ROLE_ADMIN)
 #define ROLES_REVIEW (1u << HG_ROLE_REVIEWER | 1u << HG_ROLE_ADMIN)
@@ -248,8 +262,6 @@ json_t *read_json_body(struct evhttp_request *req);
 int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed);
 
 /* workflows.c: complaints, takedowns, strikes, standing */
-void handle_compliance(worker *w, struct evhttp_request *req, const char *path);
-void handle_admin(worker *w, struct evhttp_request *req, const char *path);
 /* Sends 403 and returns -1 when the standing is suspended or terminated. */
 int refuse_standing(struct evhttp_request *req, const hg_user_standing *st);
 /* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
@@ -269,15 +281,11 @@ int answer_texts(gateway *gw, const char *response_id, char **input, char **outp
  * answered: the upstream gave an answer. */
 void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, const char *actor, const char *route,
                     const char *verdict, json_t *detail, int answered);
-/* /admin/review routes; return 1 when the path was theirs. */
-int handle_admin_review(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key);
 
-/* quota.c: usage limits per user and per key; quota_admit sends 429 and returns -1 when a limit is reached */
+/* quota.c: usage limits per user and per key, counted in the store (shared by every gateway on it). quota_admit
+ * returns 0 to go on, or the status it sent: 429 (with Retry-After) when a limit is reached, 503 when the store
+ * could not be asked (quotas fail closed). Without limits configured it touches nothing. */
 int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key);
 void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens);
-
-/* chat.c: POST /v1/chat/completions and /v1/completions; moderations */
-void handle_completion(worker *w, struct evhttp_request *req, int chat);
-void handle_moderations(worker *w, struct evhttp_request *req);
 
 #endif

@@ -7,19 +7,14 @@
 
 #include "gateway.h"
 
-static const char *const route_names[8] = {"/v1/chat/completions",
-                                           "/v1/completions",
-                                           "/v1/models",
-                                           "/v1/moderations",
-                                           "health",
-                                           "/metrics",
-                                           "/admin",
-                                           "other"};
+static const char *const route_names[ROUTE_METRICS] = {
+    "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations", "health", "/metrics", "/admin", "other",
+    "/compliance"};
 static const double bounds[METRIC_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                       0.1,   0.25,   0.5,   1,    2.5,   10};
 
 void metrics_request(metrics *m, int route, int status, double seconds) {
-  if (route < 0 || route > 7) route = R_OTHER;
+  if (route < 0 || route >= ROUTE_METRICS) route = R_OTHER;
   int cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
   atomic_fetch_add_explicit(&m->requests[route][cls], 1, memory_order_relaxed);
   int b = 0;
@@ -60,7 +55,7 @@ char *metrics_render(const metrics *m) {
   static const char *const cls[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
   put(&o, "# HELP hegui_requests_total HTTP requests by route and status class.\n"
           "# TYPE hegui_requests_total counter\n");
-  for (int r = 0; r < 8; r++)
+  for (int r = 0; r < ROUTE_METRICS; r++)
     for (int c = 0; c < 6; c++) {
       unsigned long long v = atomic_load(&m->requests[r][c]);
       if (v) put(&o, "hegui_requests_total{route=\"%s\",status=\"%s\"} %llu\n", route_names[r], cls[c], v);
@@ -80,7 +75,7 @@ char *metrics_render(const metrics *m) {
   }
   put(&o, "# HELP hegui_request_duration_seconds Time from request to the end of the answer.\n"
           "# TYPE hegui_request_duration_seconds histogram\n");
-  for (int r = 0; r < 8; r++) {
+  for (int r = 0; r < ROUTE_METRICS; r++) {
     unsigned long long count = atomic_load(&m->latency_count[r]);
     if (!count) continue;
     unsigned long long cum = 0;

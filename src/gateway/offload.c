@@ -15,6 +15,8 @@ typedef struct job {
   void *arg;
   void (*free_arg)(void *);
   reply r;
+  int metric; /* the route's, recorded with the status sent (499 when the client went away) */
+  double t0;
 } job;
 
 void reply_json(reply *r, int status, json_t *body) {
@@ -44,11 +46,14 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   job *j = arg;
   if (j->conn) evhttp_connection_set_closecb(j->conn, NULL, NULL);
+  int status = 499;
   if (j->req) {
     if (!j->r.body) reply_error(&j->r, 500, "server_error", "the work ended without an answer", NULL);
     send_json(j->req, j->r.status, j->r.body);
+    status = last_status;
     j->r.body = NULL;
   }
+  metrics_request(&j->w->gw->metrics, j->metric, status, hg_clock_mono_s() - j->t0);
   json_decref(j->r.body);
   event_free(j->done);
   if (j->free_arg) j->free_arg(j->arg);
@@ -65,10 +70,13 @@ static void *run(void *arg) {
   return NULL;
 }
 
-int offload(worker *w, struct evhttp_request *req, offload_work work, void *arg, void (*free_arg)(void *)) {
+int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
+            void (*free_arg)(void *)) {
   job *j = calloc(1, sizeof *j);
   if (!j) return -1;
   j->w = w;
+  j->metric = metric;
+  j->t0 = t0;
   j->req = req;
   j->conn = evhttp_request_get_connection(req);
   j->work = work;

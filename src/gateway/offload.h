@@ -4,7 +4,8 @@
  *
  * Contract: offload() takes the request; work(arg, &reply) runs on the new thread and fills the reply (a status and
  * a JSON body; reply_error shapes OpenAI's error object); then, on the worker's loop, the reply is sent unless the
- * client went away meanwhile (its connection's close is watched), and free_arg(arg) is called either way. Returns -1
+ * client went away meanwhile (its connection's close is watched), the request is counted in the metrics (metric, the
+ * status sent or 499, the time since t0), and free_arg(arg) is called either way. Returns -1
  * (nothing taken, nothing called) when the thread cannot start: the caller answers 503 itself. */
 #ifndef HG_GATEWAY_OFFLOAD_H
 #define HG_GATEWAY_OFFLOAD_H
@@ -20,6 +21,7 @@ void reply_json(reply *r, int status, json_t *body);
 void reply_error(reply *r, int status, const char *type, const char *message, const char *code);
 
 typedef void (*offload_work)(void *arg, reply *out);
-int offload(worker *w, struct evhttp_request *req, offload_work work, void *arg, void (*free_arg)(void *));
+int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
+            void (*free_arg)(void *));
 
 #endif

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/mix.h"
 #include "gateway.h"
+#include "router.h"
 
 #define REVIEW_LIST_MAX 1000
 #define REVIEW_NOTE_MAX 2000
@@ -192,14 +193,9 @@ static void show(gateway *gw, struct evhttp_request *req, int64_t id) {
   send_json(req, 200, item);
 }
 
-static void decide(gateway *gw, struct evhttp_request *req, const hg_key_info *key, int64_t id) {
-  json_t *body = read_json_body(req);
+static void decide(gateway *gw, struct evhttp_request *req, const hg_key_info *key, json_t *request_body, int64_t id) {
+  json_t *body = json_incref(request_body); /* released on every path below */
   static const char *const allowed[] = {"decision", "note", "takedown", "assign", NULL};
-  if (!json_is_object(body)) {
-    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
-    json_decref(body);
-    return;
-  }
   if (only_members(req, body, allowed)) {
     json_decref(body);
     return;
@@ -292,39 +288,27 @@ out:
   json_decref(body);
 }
 
-int handle_admin_review(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key) {
-  if (strcmp(path, "/admin/review") && strncmp(path, "/admin/review/", 14)) return 0;
-  gateway *gw = w->gw;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET or POST on this route", NULL);
-    return 1;
-  }
-  if (role_refused(req, key, cmd == EVHTTP_REQ_GET ? ROLES_READ : ROLES_REVIEW)) return 1;
-  if (!strcmp(path, "/admin/review")) {
-    if (cmd == EVHTTP_REQ_GET)
-      list_items(gw, req);
-    else
-      send_error(req, 405, "invalid_request_error", "items are queued by the gateway; use GET", NULL);
-    return 1;
-  }
-  const char *rest = path + 14;
-  if (!strcmp(rest, "stats")) {
-    if (cmd == EVHTTP_REQ_GET)
-      stats(gw, req);
-    else
-      send_error(req, 405, "invalid_request_error", "use GET on this route", NULL);
-    return 1;
-  }
+void route_review_list(route_req *rq) { list_items(rq->gw, rq->req); }
+
+void route_review_stats(route_req *rq) { stats(rq->gw, rq->req); }
+
+/* The item id of rq->arg, or a 404 (sent) and 0. */
+static int64_t item_arg(route_req *rq) {
   char *end;
-  long long id = strtoll(rest, &end, 10);
-  if (!*rest || *end || id <= 0) {
-    send_error(req, 404, "invalid_request_error", "no such review item", NULL);
-    return 1;
+  long long id = strtoll(rq->arg, &end, 10);
+  if (*end || id <= 0) {
+    send_error(rq->req, 404, "invalid_request_error", "no such review item", NULL);
+    return 0;
   }
-  if (cmd == EVHTTP_REQ_GET)
-    show(gw, req, id);
-  else
-    decide(gw, req, key, id);
-  return 1;
+  return id;
+}
+
+void route_review_get(route_req *rq) {
+  int64_t id = item_arg(rq);
+  if (id) show(rq->gw, rq->req, id);
+}
+
+void route_review_decide(route_req *rq) {
+  int64_t id = item_arg(rq);
+  if (id) decide(rq->gw, rq->req, &rq->key, rq->body, id);
 }

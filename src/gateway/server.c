@@ -24,6 +24,7 @@
 #include "gateway.h"
 #include "guard_client.h"
 #include "offload.h"
+#include "router.h"
 #include "server.h"
 
 void sha256_hex(const void *data, size_t len, char out[65]) {
@@ -112,8 +113,6 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
 
 /* ---- routes ---- */
 
-static void handle_models(worker *w, struct evhttp_request *req);
-
 void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap);
 
 /* Loads the lexicon a configuration names: an upload kept in the data directory wins (DELETE /admin/lexicon removes
@@ -199,7 +198,7 @@ static void keep_fixed(const hg_config *running, const hg_config *file_before, h
   FIXED(store_url, "store")
   FIXED(auth_required, "auth.required")
   FIXED(identity_key_file, "identity.key_file")
-  FIXED(audit_batch, "audit.batch")
+  FIXED(audit_durability, "audit.durability")
 #undef FIXED
 }
 
@@ -338,77 +337,32 @@ static void reload_work(void *arg, reply *out) {
     reply_json(out, 200, json_pack("{s:s}", "status", msg));
 }
 
-static void route(struct evhttp_request *req, void *arg) {
-  worker *w = arg;
-  gateway *gw = w->gw;
-  const char *uri = evhttp_request_get_uri(req);
-  char path[2048];
-  size_t i = 0;
-  while (uri[i] && uri[i] != '?' && i < sizeof path - 1)
-    path[i] = uri[i], i++;
-  path[i] = 0;
-  double t0 = hg_clock_mono_s();
-  if (framing_refused(w, req)) { /* bytes a front proxy could read otherwise: 400, and the connection closes */
-    metrics_request(&gw->metrics, R_OTHER, 400, hg_clock_mono_s() - t0);
-    return;
+void route_healthz(route_req *rq) { send_json(rq->req, 200, json_pack("{s:s}", "status", "ok")); }
+
+void route_readyz(route_req *rq) {
+  int ready = !atomic_load(&rq->gw->stopping);
+  send_json(rq->req, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "stopping"));
+}
+
+void route_metrics_text(route_req *rq) {
+  char *text = metrics_render(&rq->gw->metrics);
+  struct evbuffer *b = evbuffer_new();
+  if (text) evbuffer_add(b, text, strlen(text));
+  evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Content-Type", "text/plain; version=0.0.4");
+  evhttp_send_reply(rq->req, 200, "OK", b);
+  last_status = 200;
+  evbuffer_free(b);
+  free(text);
+}
+
+void route_reload(route_req *rq) {
+  reload_job *j = malloc(sizeof *j);
+  if (!j || (j->gw = rq->gw, snprintf(j->user, sizeof j->user, "%s", rq->key.user),
+             offload(rq->w, rq->req, rq->metric, rq->t0, reload_work, j, free))) {
+    free(j);
+    send_error(rq->req, 503, "server_error", "the reload could not be started; try again", NULL);
+    route_metrics(rq->gw, rq->metric, 503, rq->t0);
   }
-  if (uri[i] && uri[i] != '?') { /* never cut a path: a cut one could name another user */
-    send_error(req, 414, "invalid_request_error", "the request path is too long", NULL);
-    metrics_request(&gw->metrics, R_OTHER, 414, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (!strcmp(path, "/v1/chat/completions")) return handle_completion(w, req, 1);
-  if (!strcmp(path, "/v1/completions")) return handle_completion(w, req, 0);
-  if (!strcmp(path, "/v1/models")) return handle_models(w, req);
-  if (!strcmp(path, "/v1/moderations")) return handle_moderations(w, req);
-  if (!strcmp(path, "/healthz")) {
-    send_json(req, 200, json_pack("{s:s}", "status", "ok"));
-    metrics_request(&gw->metrics, R_HEALTH, 200, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (!strcmp(path, "/readyz")) {
-    int ready = !atomic_load(&gw->stopping);
-    send_json(req, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "stopping"));
-    metrics_request(&gw->metrics, R_HEALTH, ready ? 200 : 503, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (!strcmp(path, "/metrics")) {
-    char *text = metrics_render(&gw->metrics);
-    struct evbuffer *b = evbuffer_new();
-    if (text) evbuffer_add(b, text, strlen(text));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-    free(text);
-    metrics_request(&gw->metrics, R_METRICS, 200, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (!strncmp(path, "/compliance/", 12)) return handle_compliance(w, req, path);
-  if (!strncmp(path, "/admin/", 7) && strcmp(path, "/admin/reload")) return handle_admin(w, req, path);
-  if (!strcmp(path, "/admin/reload")) {
-    hg_key_info key;
-    if (authenticate(gw, req, &key)) return;
-    if (key.role != HG_ROLE_ADMIN) {
-      send_error(req, 403, "permission_error", "this call needs an admin key", NULL);
-      metrics_request(&gw->metrics, R_ADMIN, 403, hg_clock_mono_s() - t0);
-      return;
-    }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-      send_error(req, 405, "invalid_request_error", "use POST", NULL);
-      return;
-    }
-    reload_job *j = malloc(sizeof *j);
-    if (!j || (j->gw = gw, snprintf(j->user, sizeof j->user, "%s", key.user), offload(w, req, reload_work, j, free))) {
-      free(j);
-      send_error(req, 503, "server_error", "the reload could not be started; try again", NULL);
-      metrics_request(&gw->metrics, R_ADMIN, 503, hg_clock_mono_s() - t0);
-      return;
-    }
-    metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0); /* counted when taken; the answer follows */
-    return;
-  }
-  send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.", "unknown_url");
-  metrics_request(&gw->metrics, R_OTHER, 404, hg_clock_mono_s() - t0);
 }
 
 typedef struct models_call {
@@ -441,17 +395,17 @@ static void models_done(void *ctx, CURLcode result, long status, const char *err
   free(m);
 }
 
-static void handle_models(worker *w, struct evhttp_request *req) {
-  hg_key_info key;
-  double t0 = hg_clock_mono_s();
-  if (authenticate(w->gw, req, &key)) {
-    metrics_request(&w->gw->metrics, R_MODELS, 401, hg_clock_mono_s() - t0);
+void route_models(route_req *rq) {
+  worker *w = rq->w;
+  models_call *m = calloc(1, sizeof *m);
+  if (!m) {
+    send_error(rq->req, 503, "server_error", "out of memory", NULL);
+    route_metrics(rq->gw, R_MODELS, 503, rq->t0);
     return;
   }
-  models_call *m = calloc(1, sizeof *m);
   m->w = w;
-  m->req = req;
-  m->t0 = t0;
+  m->req = rq->req;
+  m->t0 = rq->t0;
   m->body = evbuffer_new();
   up_handlers h = {models_data, models_done, m};
   w->active++;
@@ -543,7 +497,7 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
   evhttp_set_timeout(w->http, (int)((gw->cfg.header_timeout_ms + 999) / 1000));
   evhttp_set_allowed_methods(w->http,
                              EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-  evhttp_set_gencb(w->http, route, w);
+  evhttp_set_gencb(w->http, route_dispatch, w);
   w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
   struct timeval tv = {0, 100000};
   event_add(w->tick, &tv);
@@ -731,7 +685,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     snprintf(idkey, sizeof idkey, "%s/identity.key", gw->cfg.data_dir);
   if (hg_identity_key_load(idkey, 1, gw->identity_key, &err))
     return snprintf(msg, cap, "identity key: %s", err.message), -1;
-  if (gw->cfg.audit_batch && audit_writer_start(gw)) return snprintf(msg, cap, "cannot start the audit writer"), -1;
+  if (gw->cfg.audit_durability != HG_DURABILITY_SYNC && audit_writer_start(gw)) return snprintf(msg, cap, "cannot start the audit writer"), -1;
   pthread_mutex_init(&gw->takedown_lock, NULL);
   gw->takedown_version = -1;
   refresh_takedowns(gw, 1);

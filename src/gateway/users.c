@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "gateway/idv.h"
 #include "hegui/text.h"
+#include "router.h"
 
 /* Copies UTF-8 text into a fixed buffer, cut at a character boundary when it does not fit. */
 static void copy_text(char *dst, size_t cap, const char *src) {
@@ -459,44 +460,32 @@ static json_t *identity_json(gateway *gw, const char *user, const hg_user_identi
 
 /* The request body held identity fields: its bytes are wiped before libevent frees them. (The copies jansson made
  * while parsing are freed unwiped: a known limit, docs/identity.md.) */
-static void wipe_body(struct evhttp_request *req) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t n = evbuffer_get_length(in);
-  unsigned char *p = n ? evbuffer_pullup(in, -1) : NULL;
-  if (p) sodium_memzero(p, n);
+
+/* /compliance/identity: a user's own identity (ROLES_KEY) */
+static int keyless(route_req *rq) {
+  if (rq->gw->cfg.auth_required || strcmp(rq->key.user, "anonymous")) return 0;
+  send_error(rq->req, 400, "invalid_request_error", "identity needs an API key: this gateway runs without keys", NULL);
+  return 1;
 }
 
-int handle_identity(worker *w, struct evhttp_request *req, const char *path) {
-  if (strcmp(path, "/compliance/identity")) return 0;
-  gateway *gw = w->gw;
-  hg_key_info key;
-  if (authenticate(gw, req, &key)) return 1;
-  if (!gw->cfg.auth_required && !strcmp(key.user, "anonymous")) {
-    send_error(req, 400, "invalid_request_error", "identity needs an API key: this gateway runs without keys", NULL);
-    return 1;
-  }
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+void route_identity_get(route_req *rq) {
+  if (keyless(rq)) return;
+  hg_user_identity id;
   hg_error err;
-  if (cmd == EVHTTP_REQ_GET) {
-    hg_user_identity id;
-    if (hg_store_identity_get(gw->store, key.user, &id, &err)) {
-      send_error(req, 503, "server_error", "the user store is unavailable", NULL);
-      return 1;
-    }
-    send_json(req, 200, identity_json(gw, key.user, &id, 0));
-    return 1;
+  if (hg_store_identity_get(rq->gw->store, rq->key.user, &id, &err)) {
+    send_error(rq->req, 503, "server_error", "the user store is unavailable", NULL);
+    return;
   }
-  if (cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET or POST", NULL);
-    return 1;
-  }
-  json_t *body = read_json_body(req), *out = NULL;
+  send_json(rq->req, 200, identity_json(rq->gw, rq->key.user, &id, 0));
+}
+
+/* ROUTE_SECRET: the body's bytes are wiped by the dispatcher once parsed */
+void route_identity_submit(route_req *rq) {
+  if (keyless(rq)) return;
+  json_t *out = NULL;
   char actor[33];
-  pseudonym(gw, key.user, actor);
-  if (!submit_identity(gw, req, key.user, body, actor, &out)) send_json(req, 202, out);
-  json_decref(body);
-  wipe_body(req);
-  return 1;
+  pseudonym(rq->gw, rq->key.user, actor);
+  if (!submit_identity(rq->gw, rq->req, rq->key.user, rq->body, actor, &out)) send_json(rq->req, 202, out);
 }
 
 /* ---- admin routes over users ---- */
@@ -510,309 +499,321 @@ static int list_user(void *ctx, const hg_user_summary *u) {
   return json_array_size(arr) >= 10000;
 }
 
-int handle_admin_users(worker *w, struct evhttp_request *req, const char *path, const hg_key_info *key) {
-  gateway *gw = w->gw;
-  if (strcmp(path, "/admin/users") && strncmp(path, "/admin/users/", 13)) return 0;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+void route_users_list(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   hg_error err;
   hg_error_clear(&err);
-  if (!strcmp(path, "/admin/users")) {
-    if (cmd != EVHTTP_REQ_GET) return send_error(req, 405, "invalid_request_error", "use GET", NULL), 1;
-    if (role_refused(req, key, ROLES_READ)) return 1;
-    json_t *arr = json_array();
-    if (hg_store_user_list(gw->store, list_user, arr, &err)) {
-      json_decref(arr);
-      send_error(req, 503, "server_error", err.message, NULL);
-      return 1;
-    }
-    send_json(req, 200, json_pack("{s:o}", "users", arr));
-    return 1;
+  json_t *arr = json_array();
+  if (hg_store_user_list(gw->store, list_user, arr, &err)) {
+    json_decref(arr);
+    send_error(req, 503, "server_error", err.message, NULL);
+    return;
   }
-  /* /admin/users/NAME[/ACTION]; names are percent-decoded (they may be UTF-8) */
-  char raw[2048], user[128], *slash;
-  snprintf(raw, sizeof raw, "%s", path + 13);
-  slash = strchr(raw, '/');
-  const char *action = slash ? slash + 1 : "";
-  if (slash) *slash = 0;
-  size_t dlen = 0;
-  char *decoded = evhttp_uridecode(raw, 0, &dlen);
-  hg_error name_err;
-  int bad_name = !decoded || dlen != strlen(decoded) || dlen >= sizeof user || hg_user_name_check(decoded, &name_err);
-  if (bad_name) { /* a name no user can have (a control or format character, a NUL): nobody by that name */
-    free(decoded);
-    send_error(req, 404, "invalid_request_error", "no such user", NULL);
-    return 1;
-  }
-  snprintf(user, sizeof user, "%s", decoded);
-  free(decoded);
-  char who[33];
-  pseudonym(gw, user, who);
+  send_json(req, 200, json_pack("{s:o}", "users", arr));
+}
 
-  if (!*action && cmd == EVHTTP_REQ_GET) {
-    if (role_refused(req, key, ROLES_READ)) return 1;
-    hg_user_standing st;
-    hg_user_identity id;
-    if (hg_store_user_gate(gw->store, user, hg_clock_wall_ms(), &st, &id, &err)) {
-      send_error(req, 503, "server_error", err.message, NULL);
-      return 1;
-    }
-    json_t *o = identity_json(gw, user, &id, 0);
-    json_object_set_new(o, "realname", json_string(hg_realname_name(id.status)));
-    json_object_del(o, "status");
-    json_object_set_new(o, "standing", json_string(hg_standing_name(st.standing)));
-    json_object_set_new(o, "until_ms", json_integer(st.until_ms));
-    json_object_set_new(o, "blocked_in_a_row", json_integer(st.blocked_in_a_row));
-    json_object_set_new(o, "blocked_today", json_integer(st.blocked_today));
-    json_object_set_new(o, "suspensions", json_integer(st.suspensions));
-    send_json(req, 200, o);
-    return 1;
+/* The user named by rq->arg (percent-decoded: names may be UTF-8) and its pseudonym; a name no user can have (a
+ * control or format character, a NUL) is nobody: a 404 (sent) and -1. */
+static int user_arg(route_req *rq, char user[128], char who[33]) {
+  size_t dlen = 0;
+  char *decoded = evhttp_uridecode(rq->arg, 0, &dlen);
+  hg_error name_err;
+  int bad_name = !decoded || dlen != strlen(decoded) || dlen >= 128 || hg_user_name_check(decoded, &name_err);
+  if (bad_name) {
+    free(decoded);
+    send_error(rq->req, 404, "invalid_request_error", "no such user", NULL);
+    return -1;
   }
-  if (!*action && cmd == EVHTTP_REQ_DELETE) {
-    /* data-subject deletion (PIPL Art. 47): records stay, pseudonymous, without text; a receipt joins the chain */
-    if (role_refused(req, key, ROLES_ADMIN)) return 1;
-    hg_audit_record receipt;
-    audit_flush(gw); /* records still queued (group commit) must not keep text after the erasure */
-    hg_status st = hg_store_dsar_delete(gw->store, user, who, hg_clock_wall_ms(), &receipt, &err);
+  snprintf(user, 128, "%s", decoded);
+  free(decoded);
+  pseudonym(rq->gw, user, who);
+  return 0;
+}
+
+/* what every /admin/users/{name}... handler starts with */
+#define USER_ROUTE()                                                                                                   \
+  gateway *gw = rq->gw;                                                                                                \
+  struct evhttp_request *req = rq->req;                                                                                \
+  const hg_key_info *key = &rq->key;                                                                                   \
+  hg_error err;                                                                                                        \
+  hg_error_clear(&err);                                                                                                \
+  char user[128], who[33];                                                                                             \
+  if (user_arg(rq, user, who)) return;                                                                                 \
+  (void)key, (void)err, (void)gw
+
+void route_user_get(route_req *rq) {
+  USER_ROUTE();
+  hg_user_standing st;
+  hg_user_identity id;
+  if (hg_store_user_gate(gw->store, user, hg_clock_wall_ms(), &st, &id, &err)) {
+    send_error(req, 503, "server_error", err.message, NULL);
+    return;
+  }
+  json_t *o = identity_json(gw, user, &id, 0);
+  json_object_set_new(o, "realname", json_string(hg_realname_name(id.status)));
+  json_object_del(o, "status");
+  json_object_set_new(o, "standing", json_string(hg_standing_name(st.standing)));
+  json_object_set_new(o, "until_ms", json_integer(st.until_ms));
+  json_object_set_new(o, "blocked_in_a_row", json_integer(st.blocked_in_a_row));
+  json_object_set_new(o, "blocked_today", json_integer(st.blocked_today));
+  json_object_set_new(o, "suspensions", json_integer(st.suspensions));
+  send_json(req, 200, o);
+  return;
+}
+
+void route_user_delete(route_req *rq) {
+  USER_ROUTE();
+  /* data-subject deletion (PIPL Art. 47): records stay, pseudonymous, without text; a receipt joins the chain */
+  hg_audit_record receipt;
+  audit_flush(gw); /* records still queued (group commit) must not keep text after the erasure */
+  hg_status st = hg_store_dsar_delete(gw->store, user, who, hg_clock_wall_ms(), &receipt, &err);
+  if (st) {
+    send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
+               err.message, NULL);
+    return;
+  }
+  admin_record(gw, key, "admin/dsar-delete", "deleted",
+               json_pack("{s:s, s:I}", "user", who, "receipt_seq", (json_int_t)receipt.seq));
+  send_json(req, 200,
+            json_pack("{s:s, s:I, s:s}", "status", "deleted", "receipt_seq", (json_int_t)receipt.seq, "receipt_hash",
+                      receipt.hash));
+  return;
+}
+
+void route_user_export(route_req *rq) {
+  USER_ROUTE();
+  /* data-subject access (PIPL Art. 45): everything the store holds, identity unsealed for the holder */
+  char *buf = NULL;
+  size_t len = 0;
+  audit_flush(gw); /* the export has every record of the user's requests answered so far */
+  FILE *mem = open_memstream(&buf, &len);
+  hg_status st = mem ? hg_store_dsar_export(gw->store, user, who, mem, &err) : HG_ERR_NOMEM;
+  if (mem) fclose(mem);
+  json_t *doc = st ? NULL : json_loadb(buf, len, 0, NULL);
+  free(buf);
+  if (!doc) {
+    send_error(req, 503, "server_error", st ? err.message : "the export could not be read back", NULL);
+    return;
+  }
+  hg_user_identity id;
+  if (!hg_store_identity_get(gw->store, user, &id, &err) && id.sealed[0]) {
+    json_t *ij = identity_json(gw, user, &id, 1), *fields = json_object_get(ij, "fields");
+    json_object_set(doc, "identity_fields", fields ? fields : json_null());
+    json_decref(ij);
+  }
+  admin_record(gw, key, "admin/dsar-export", "exported", json_pack("{s:s}", "user", who));
+  send_json(req, 200, doc);
+  return;
+}
+
+void route_user_identity(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  /* registration on the user's behalf, or a correction (PIPL Art. 46): verified again */
+  json_t *out = NULL;
+  {
+    char actor[160];
+    snprintf(actor, sizeof actor, "admin:%s", key->user);
+    if (!submit_identity(gw, req, user, body, actor, &out)) send_json(req, 202, out);
+  }
+}
+
+void route_user_realname(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  /* a reviewer's decision, e.g. after checking documents when no provider is configured */
+  static const char *const allowed[] = {"status", "note", NULL};
+  const char *s = json_string_value(json_object_get(body, "status"));
+  json_t *note_v = json_object_get(body, "note");
+  const char *note = json_string_value(note_v);
+  hg_realname to;
+  hg_user_identity id;
+  hg_status st;
+  if (only_members(req, body, allowed)) {
+  } else if (!s || hg_realname_parse(s, &to) || (to != HG_REALNAME_VERIFIED && to != HG_REALNAME_REJECTED)) {
+    send_error(req, 400, "invalid_request_error", "status must be verified or rejected", NULL);
+  } else if (note_v && !note) {
+    send_error(req, 400, "invalid_request_error", "note must be a string", NULL);
+  } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
+    send_error(req, 503, "server_error", err.message, NULL);
+  } else if (!id.sealed[0]) {
+    send_error(req, 409, "invalid_request_error", "this user has submitted no identity to decide on", NULL);
+  } else {
+    hg_user_identity expect = id;
+    id.status = to;
+    copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
+    int waits = 0;
+    if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on, unless it ends minors
+                                         mode: that waits for the adult approval */
+      hg_identity_fields f;
+      int64_t adult = 0, now = hg_clock_wall_ms();
+      if (!hg_identity_unseal(gw->identity_key, id.sealed, &f, &err) &&
+          !hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err))
+        waits = apply_verified_age(&id, expect.adult_from_ms, minor_at(&expect, now), adult, now);
+      sodium_memzero(&f, sizeof f);
+    }
+    st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
+    if (st == HG_ERR_CONFLICT || st == HG_ERR_NOT_FOUND) {
+      send_error(req, st == HG_ERR_CONFLICT ? 409 : 404, "invalid_request_error",
+                 st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : "no such user", NULL);
+    } else if (st) {
+      send_error(req, 503, "server_error", err.message, NULL);
+    } else {
+      admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
+      if (waits) identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", user, ADULT_WAITS_NOTE);
+      send_json(req, 200, json_pack("{s:s, s:s, s:b}", "user", user, "status", s, "adult_change_waits", waits));
+    }
+  }
+}
+
+void route_user_strike(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  /* a reviewer's manual strike (Art. 19: behaviour a word list does not see — hype, spam, malicious posting),
+   * counted by the same ladder as a blocked prompt, its record the evidence */
+  static const char *const allowed[] = {"note", NULL};
+  const char *note = json_string_value(json_object_get(body, "note"));
+  hg_user_standing before;
+  hg_status st;
+  if (only_members(req, body, allowed)) {
+  } else if (!note || !*note) {
+    send_error_param(req, 400, "invalid_request_error", "a note saying what the user did is required", "note", NULL);
+  } else if ((st = hg_store_key_list(gw->store, user, no_key, NULL, &err)) == HG_ERR_NOT_FOUND) {
+    send_error(req, 404, "invalid_request_error", "no such user (a user exists once a key was made for it)", NULL);
+  } else if (st || (st = hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &before, &err))) {
+    send_error(req, 503, "server_error", err.message, NULL);
+  } else {
+    char actor[160];
+    snprintf(actor, sizeof actor, "admin:%s", key->user);
+    hg_audit_record r = {0};
+    r.actor = actor;
+    r.route = "admin/strike";
+    r.verdict = "strike";
+    json_t *d = json_pack("{s:s, s:s}", "user", who, "note", note);
+    char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    r.detail_json = ds;
+    st = hg_store_audit_append(gw->store, &r, &err);
+    free(ds);
+    json_decref(d);
+    if (st) {
+      send_error(req, 503, "server_error", err.message, NULL);
+    } else {
+      record_strike(gw, live_cfg(gw), user, 1, r.seq);
+      hg_user_standing after;
+      if (hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &after, &err)) after = before;
+      send_json(req, 200,
+                json_pack("{s:s, s:I, s:I, s:s, s:I}", "user", user, "blocked_in_a_row",
+                          (json_int_t)after.blocked_in_a_row, "blocked_today", (json_int_t)after.blocked_today,
+                          "standing", hg_standing_name(after.standing), "evidence_audit_seq", (json_int_t)r.seq));
+    }
+  }
+}
+
+void route_user_adult(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  /* a reviewer approves (or refuses) a verified identity's end of minors mode, having looked at the evidence: the
+   * export's identity, the chain's submissions and corrections (identity/submit, dsar/correct), the phone */
+  static const char *const allowed[] = {"approve", "note", NULL};
+  json_t *ap = json_object_get(body, "approve");
+  json_t *note_v = json_object_get(body, "note");
+  const char *note = json_string_value(note_v);
+  hg_user_identity id;
+  hg_status st;
+  if (only_members(req, body, allowed)) {
+  } else if (!json_is_boolean(ap) || !note || !*note) {
+    send_error_param(req, 400, "invalid_request_error",
+                     "approve (true or false) and a note saying what was checked are required", "approve", NULL);
+  } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
+    send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
+               st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error", err.message, NULL);
+  } else if (id.status != HG_REALNAME_VERIFIED || strcmp(id.note, ADULT_WAITS_NOTE)) {
+    send_error(req, 409, "invalid_request_error", "no change from minor to adult waits for this user", NULL);
+  } else {
+    hg_user_identity expect = id;
+    int64_t adult = 0, now = hg_clock_wall_ms();
+    hg_identity_fields f;
+    st = hg_identity_unseal(gw->identity_key, id.sealed, &f, &err);
+    if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err);
+    sodium_memzero(&f, sizeof f);
+    if (!st && json_is_true(ap)) id.adult_from_ms = adult;
+    copy_text(id.note, sizeof id.note, note);
+    if (!st) st = hg_store_identity_put_if(gw->store, user, &expect, &id, now, &err);
+    if (st) {
+      send_error(req, st == HG_ERR_CONFLICT ? 409 : 503,
+                 st == HG_ERR_CONFLICT ? "invalid_request_error" : "server_error",
+                 st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : err.message, NULL);
+    } else {
+      admin_record(gw, key, "admin/minor-to-adult", json_is_true(ap) ? "approved" : "refused",
+                   json_pack("{s:s, s:s}", "user", who, "note", note));
+      send_json(req, 200,
+                json_pack("{s:s, s:b, s:b}", "user", user, "approved", json_is_true(ap), "minor", minor_at(&id, now)));
+    }
+  }
+}
+
+void route_user_minor(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  /* the explicit minor flag (a guardian's or the service's decision), whatever the ID number says */
+  static const char *const allowed[] = {"minor", NULL};
+  json_t *m = json_object_get(body, "minor");
+  hg_user_identity id;
+  hg_status st;
+  if (only_members(req, body, allowed)) {
+  } else if (!json_is_boolean(m)) {
+    send_error(req, 400, "invalid_request_error", "minor must be true or false", NULL);
+  } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
+    send_error(req, 503, "server_error", err.message, NULL);
+  } else {
+    hg_user_identity expect = id;
+    id.minor = json_is_true(m);
+    /* compare-and-set: never creates a user (a typo in the name is a 404), never undoes a change meanwhile */
+    st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
+    if (st == HG_ERR_NOT_FOUND) {
+      send_error(req, 404, "invalid_request_error", "no such user", NULL);
+    } else if (st == HG_ERR_CONFLICT) {
+      send_error(req, 409, "invalid_request_error", "the identity changed meanwhile; try again", NULL);
+    } else if (st) {
+      send_error(req, 503, "server_error", err.message, NULL);
+    } else {
+      admin_record(gw, key, "admin/minor", id.minor ? "set" : "cleared", json_pack("{s:s}", "user", who));
+      send_json(req, 200, json_pack("{s:s, s:b}", "user", user, "minor", id.minor));
+    }
+  }
+}
+
+void route_user_standing(route_req *rq) {
+  USER_ROUTE();
+  json_t *body = rq->body;
+  static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
+  const char *s = json_string_value(json_object_get(body, "standing"));
+  hg_standing to = s && !strcmp(s, "active")       ? HG_STANDING_ACTIVE
+                   : s && !strcmp(s, "suspended")  ? HG_STANDING_SUSPENDED
+                   : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
+                                                   : (hg_standing)-1;
+  json_t *until_v = json_object_get(body, "until_ms");
+  if (only_members(req, body, allowed)) {
+  } else if (!strcmp(user, key->user)) { /* a suspended reviewer must not lift their own suspension */
+    send_error(req, 403, "permission_error", "nobody changes their own standing; ask another reviewer", NULL);
+  } else if ((int)to < 0) {
+    send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
+  } else if (until_v && !json_is_integer(until_v)) {
+    send_error(req, 400, "invalid_request_error", "until_ms must be a whole number of Unix milliseconds", NULL);
+  } else if (json_object_get(body, "reason") && !json_is_string(json_object_get(body, "reason"))) {
+    send_error(req, 400, "invalid_request_error", "reason must be a string", NULL);
+  } else {
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    int64_t until = json_integer_value(until_v);
+    hg_status st = hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer",
+                                              hg_clock_wall_ms(), &err);
     if (st) {
       send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
                  err.message, NULL);
-      return 1;
-    }
-    admin_record(gw, key, "admin/dsar-delete", "deleted",
-                 json_pack("{s:s, s:I}", "user", who, "receipt_seq", (json_int_t)receipt.seq));
-    send_json(req, 200,
-              json_pack("{s:s, s:I, s:s}", "status", "deleted", "receipt_seq", (json_int_t)receipt.seq, "receipt_hash",
-                        receipt.hash));
-    return 1;
-  }
-  if (!strcmp(action, "export") && cmd == EVHTTP_REQ_GET) {
-    /* data-subject access (PIPL Art. 45): everything the store holds, identity unsealed for the holder */
-    if (role_refused(req, key, ROLES_REVIEW)) return 1;
-    char *buf = NULL;
-    size_t len = 0;
-    audit_flush(gw); /* the export has every record of the user's requests answered so far */
-    FILE *mem = open_memstream(&buf, &len);
-    hg_status st = mem ? hg_store_dsar_export(gw->store, user, who, mem, &err) : HG_ERR_NOMEM;
-    if (mem) fclose(mem);
-    json_t *doc = st ? NULL : json_loadb(buf, len, 0, NULL);
-    free(buf);
-    if (!doc) {
-      send_error(req, 503, "server_error", st ? err.message : "the export could not be read back", NULL);
-      return 1;
-    }
-    hg_user_identity id;
-    if (!hg_store_identity_get(gw->store, user, &id, &err) && id.sealed[0]) {
-      json_t *ij = identity_json(gw, user, &id, 1), *fields = json_object_get(ij, "fields");
-      json_object_set(doc, "identity_fields", fields ? fields : json_null());
-      json_decref(ij);
-    }
-    admin_record(gw, key, "admin/dsar-export", "exported", json_pack("{s:s}", "user", who));
-    send_json(req, 200, doc);
-    return 1;
-  }
-  if (cmd != EVHTTP_REQ_POST) {
-    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
-    return 1;
-  }
-  json_t *body = read_json_body(req);
-  if (!json_is_object(body)) {
-    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
-    json_decref(body);
-    if (!strcmp(action, "identity")) wipe_body(req); /* malformed, it may still hold an ID number */
-    return 1;
-  }
-  if (!strcmp(action, "identity")) {
-    /* registration on the user's behalf, or a correction (PIPL Art. 46): verified again */
-    json_t *out = NULL;
-    if (!role_refused(req, key, ROLES_REVIEW)) {
-      char actor[160];
-      snprintf(actor, sizeof actor, "admin:%s", key->user);
-      if (!submit_identity(gw, req, user, body, actor, &out)) send_json(req, 202, out);
-    }
-    wipe_body(req);
-  } else if (!strcmp(action, "realname")) {
-    /* a reviewer's decision, e.g. after checking documents when no provider is configured */
-    static const char *const allowed[] = {"status", "note", NULL};
-    const char *s = json_string_value(json_object_get(body, "status"));
-    json_t *note_v = json_object_get(body, "note");
-    const char *note = json_string_value(note_v);
-    hg_realname to;
-    hg_user_identity id;
-    hg_status st;
-    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
-    } else if (!s || hg_realname_parse(s, &to) || (to != HG_REALNAME_VERIFIED && to != HG_REALNAME_REJECTED)) {
-      send_error(req, 400, "invalid_request_error", "status must be verified or rejected", NULL);
-    } else if (note_v && !note) {
-      send_error(req, 400, "invalid_request_error", "note must be a string", NULL);
-    } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
-      send_error(req, 503, "server_error", err.message, NULL);
-    } else if (!id.sealed[0]) {
-      send_error(req, 409, "invalid_request_error", "this user has submitted no identity to decide on", NULL);
     } else {
-      hg_user_identity expect = id;
-      id.status = to;
-      copy_text(id.note, sizeof id.note, note ? note : "decided by a reviewer");
-      int waits = 0;
-      if (to == HG_REALNAME_VERIFIED) { /* the verified identity's own age applies from now on, unless it ends minors
-                                           mode: that waits for the adult approval */
-        hg_identity_fields f;
-        int64_t adult = 0, now = hg_clock_wall_ms();
-        if (!hg_identity_unseal(gw->identity_key, id.sealed, &f, &err) &&
-            !hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err))
-          waits = apply_verified_age(&id, expect.adult_from_ms, minor_at(&expect, now), adult, now);
-        sodium_memzero(&f, sizeof f);
-      }
-      st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
-      if (st == HG_ERR_CONFLICT || st == HG_ERR_NOT_FOUND) {
-        send_error(req, st == HG_ERR_CONFLICT ? 409 : 404, "invalid_request_error",
-                   st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : "no such user", NULL);
-      } else if (st) {
-        send_error(req, 503, "server_error", err.message, NULL);
-      } else {
-        admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
-        if (waits) identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", user, ADULT_WAITS_NOTE);
-        send_json(req, 200, json_pack("{s:s, s:s, s:b}", "user", user, "status", s, "adult_change_waits", waits));
-      }
+      admin_record(gw, key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
+      send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
     }
-  } else if (!strcmp(action, "strike")) {
-    /* a reviewer's manual strike (Art. 19: behaviour a word list does not see — hype, spam, malicious posting),
-     * counted by the same ladder as a blocked prompt, its record the evidence */
-    static const char *const allowed[] = {"note", NULL};
-    const char *note = json_string_value(json_object_get(body, "note"));
-    hg_user_standing before;
-    hg_status st;
-    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
-    } else if (!note || !*note) {
-      send_error_param(req, 400, "invalid_request_error", "a note saying what the user did is required", "note", NULL);
-    } else if ((st = hg_store_key_list(gw->store, user, no_key, NULL, &err)) == HG_ERR_NOT_FOUND) {
-      send_error(req, 404, "invalid_request_error", "no such user (a user exists once a key was made for it)", NULL);
-    } else if (st || (st = hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &before, &err))) {
-      send_error(req, 503, "server_error", err.message, NULL);
-    } else {
-      char actor[160];
-      snprintf(actor, sizeof actor, "admin:%s", key->user);
-      hg_audit_record r = {0};
-      r.actor = actor;
-      r.route = "admin/strike";
-      r.verdict = "strike";
-      json_t *d = json_pack("{s:s, s:s}", "user", who, "note", note);
-      char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-      r.detail_json = ds;
-      st = hg_store_audit_append(gw->store, &r, &err);
-      free(ds);
-      json_decref(d);
-      if (st) {
-        send_error(req, 503, "server_error", err.message, NULL);
-      } else {
-        record_strike(gw, live_cfg(gw), user, 1, r.seq);
-        hg_user_standing after;
-        if (hg_store_user_standing(gw->store, user, hg_clock_wall_ms(), &after, &err)) after = before;
-        send_json(req, 200,
-                  json_pack("{s:s, s:I, s:I, s:s, s:I}", "user", user, "blocked_in_a_row",
-                            (json_int_t)after.blocked_in_a_row, "blocked_today", (json_int_t)after.blocked_today,
-                            "standing", hg_standing_name(after.standing), "evidence_audit_seq", (json_int_t)r.seq));
-      }
-    }
-  } else if (!strcmp(action, "adult")) {
-    /* a reviewer approves (or refuses) a verified identity's end of minors mode, having looked at the evidence: the
-     * export's identity, the chain's submissions and corrections (identity/submit, dsar/correct), the phone */
-    static const char *const allowed[] = {"approve", "note", NULL};
-    json_t *ap = json_object_get(body, "approve");
-    json_t *note_v = json_object_get(body, "note");
-    const char *note = json_string_value(note_v);
-    hg_user_identity id;
-    hg_status st;
-    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
-    } else if (!json_is_boolean(ap) || !note || !*note) {
-      send_error_param(req, 400, "invalid_request_error",
-                       "approve (true or false) and a note saying what was checked are required", "approve", NULL);
-    } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
-      send_error(req, st == HG_ERR_NOT_FOUND ? 404 : 503,
-                 st == HG_ERR_NOT_FOUND ? "invalid_request_error" : "server_error", err.message, NULL);
-    } else if (id.status != HG_REALNAME_VERIFIED || strcmp(id.note, ADULT_WAITS_NOTE)) {
-      send_error(req, 409, "invalid_request_error", "no change from minor to adult waits for this user", NULL);
-    } else {
-      hg_user_identity expect = id;
-      int64_t adult = 0, now = hg_clock_wall_ms();
-      hg_identity_fields f;
-      st = hg_identity_unseal(gw->identity_key, id.sealed, &f, &err);
-      if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, live_cfg(gw)->utc_offset_minutes), &adult, &err);
-      sodium_memzero(&f, sizeof f);
-      if (!st && json_is_true(ap)) id.adult_from_ms = adult;
-      copy_text(id.note, sizeof id.note, note);
-      if (!st) st = hg_store_identity_put_if(gw->store, user, &expect, &id, now, &err);
-      if (st) {
-        send_error(req, st == HG_ERR_CONFLICT ? 409 : 503,
-                   st == HG_ERR_CONFLICT ? "invalid_request_error" : "server_error",
-                   st == HG_ERR_CONFLICT ? "the identity changed meanwhile; look again" : err.message, NULL);
-      } else {
-        admin_record(gw, key, "admin/minor-to-adult", json_is_true(ap) ? "approved" : "refused",
-                     json_pack("{s:s, s:s}", "user", who, "note", note));
-        send_json(
-            req, 200,
-            json_pack("{s:s, s:b, s:b}", "user", user, "approved", json_is_true(ap), "minor", minor_at(&id, now)));
-      }
-    }
-  } else if (!strcmp(action, "minor")) {
-    /* the explicit minor flag (a guardian's or the service's decision), whatever the ID number says */
-    static const char *const allowed[] = {"minor", NULL};
-    json_t *m = json_object_get(body, "minor");
-    hg_user_identity id;
-    hg_status st;
-    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
-    } else if (!json_is_boolean(m)) {
-      send_error(req, 400, "invalid_request_error", "minor must be true or false", NULL);
-    } else if ((st = hg_store_identity_get(gw->store, user, &id, &err))) {
-      send_error(req, 503, "server_error", err.message, NULL);
-    } else {
-      hg_user_identity expect = id;
-      id.minor = json_is_true(m);
-      /* compare-and-set: never creates a user (a typo in the name is a 404), never undoes a change meanwhile */
-      st = hg_store_identity_put_if(gw->store, user, &expect, &id, hg_clock_wall_ms(), &err);
-      if (st == HG_ERR_NOT_FOUND) {
-        send_error(req, 404, "invalid_request_error", "no such user", NULL);
-      } else if (st == HG_ERR_CONFLICT) {
-        send_error(req, 409, "invalid_request_error", "the identity changed meanwhile; try again", NULL);
-      } else if (st) {
-        send_error(req, 503, "server_error", err.message, NULL);
-      } else {
-        admin_record(gw, key, "admin/minor", id.minor ? "set" : "cleared", json_pack("{s:s}", "user", who));
-        send_json(req, 200, json_pack("{s:s, s:b}", "user", user, "minor", id.minor));
-      }
-    }
-  } else if (!strcmp(action, "standing")) {
-    static const char *const allowed[] = {"standing", "until_ms", "reason", NULL};
-    const char *s = json_string_value(json_object_get(body, "standing"));
-    hg_standing to = s && !strcmp(s, "active")       ? HG_STANDING_ACTIVE
-                     : s && !strcmp(s, "suspended")  ? HG_STANDING_SUSPENDED
-                     : s && !strcmp(s, "terminated") ? HG_STANDING_TERMINATED
-                                                     : (hg_standing)-1;
-    json_t *until_v = json_object_get(body, "until_ms");
-    if (role_refused(req, key, ROLES_REVIEW) || only_members(req, body, allowed)) {
-    } else if (!strcmp(user, key->user)) { /* a suspended reviewer must not lift their own suspension */
-      send_error(req, 403, "permission_error", "nobody changes their own standing; ask another reviewer", NULL);
-    } else if ((int)to < 0) {
-      send_error(req, 400, "invalid_request_error", "standing must be active, suspended or terminated", NULL);
-    } else if (until_v && !json_is_integer(until_v)) {
-      send_error(req, 400, "invalid_request_error", "until_ms must be a whole number of Unix milliseconds", NULL);
-    } else if (json_object_get(body, "reason") && !json_is_string(json_object_get(body, "reason"))) {
-      send_error(req, 400, "invalid_request_error", "reason must be a string", NULL);
-    } else {
-      const char *reason = json_string_value(json_object_get(body, "reason"));
-      int64_t until = json_integer_value(until_v);
-      hg_status st = hg_store_user_set_standing(gw->store, user, to, until, reason ? reason : "by a reviewer",
-                                                hg_clock_wall_ms(), &err);
-      if (st) {
-        send_error(req, st == HG_ERR_STORE ? 503 : 400, st == HG_ERR_STORE ? "server_error" : "invalid_request_error",
-                   err.message, NULL);
-      } else {
-        admin_record(gw, key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
-        send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
-      }
-    }
-  } else {
-    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
   }
-  json_decref(body);
-  return 1;
 }

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "gateway.h"
 #include "hegui/text.h"
+#include "router.h"
 
 static const char *const complaint_types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
                                                "other"};
@@ -287,15 +288,12 @@ static json_t *complaint_json(const hg_complaint *c) {
 
 /* POST /admin/complaints: a complaint that came by telephone, e-mail, letter or in person, entered by staff with the
  * time it arrived (its time limit runs from then) and the channel the complainant is answered by. */
-static void staff_complaint(gateway *gw, struct evhttp_request *req, const hg_key_info *key) {
-  if (role_refused(req, key, ROLES_REVIEW)) return;
+void route_complaints_enter(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  const hg_key_info *key = &rq->key;
   static const char *const allowed[] = {"type", "produce_id", "text", "contact", "channel", "received_ms", NULL};
-  json_t *body = read_json_body(req);
-  if (!json_is_object(body)) {
-    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
-    json_decref(body);
-    return;
-  }
+  json_t *body = json_incref(rq->body); /* released on every path below */
   if (only_members(req, body, allowed)) {
     json_decref(body);
     return;
@@ -343,22 +341,11 @@ static void staff_complaint(gateway *gw, struct evhttp_request *req, const hg_ke
                       "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
 }
 
-void handle_compliance(worker *w, struct evhttp_request *req, const char *path) {
-  gateway *gw = w->gw;
-  const hg_config *cfg = live_cfg(gw);
-  double t0 = hg_clock_mono_s();
-  last_status = 0;
-  if (handle_identity(w, req, path)) {
-    metrics_request(&gw->metrics, R_ADMIN, last_status, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (strcmp(path, "/compliance/complaints")) {
-    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
-    return;
-  }
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (cmd == EVHTTP_REQ_GET) {
-    /* the published process and its time limits */
+/* GET /compliance/complaints: the published process and its time limits */
+void route_complaints_process(route_req *rq) {
+  const hg_config *cfg = live_cfg(rq->gw);
+  struct evhttp_request *req = rq->req;
+  {
     json_t *limits = json_object();
     for (int i = 0; i < 5; i++)
       json_object_set_new(limits, complaint_types[i], json_integer(cfg->complaint_due_hours[i]));
@@ -376,29 +363,24 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         "upheld content is fingerprinted and blocked in every answer from then on", "authorities",
                         "users may also report to the competent authorities (Art. 18)", "takedown_keep_days",
                         (json_int_t)cfg->takedown_days, "profile", hg_profile_name(cfg->profile)));
-    metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0);
-    return;
   }
-  if (cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET or POST", NULL);
-    return;
-  }
+}
+
+/* POST /compliance/complaints: the public intake (no key), rate-limited per client address */
+void route_complaints_intake(route_req *rq) {
+  gateway *gw = rq->gw;
+  const hg_config *cfg = live_cfg(gw);
+  struct evhttp_request *req = rq->req;
   int retry = rate_limited(gw, req);
   if (retry) {
     char v[16];
     snprintf(v, sizeof v, "%d", retry);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
     send_error(req, 429, "rate_limit_exceeded", "too many complaints from this address; try again in a minute", NULL);
-    metrics_request(&gw->metrics, R_ADMIN, 429, hg_clock_mono_s() - t0);
     return;
   }
-  json_t *body = read_json_body(req);
+  json_t *body = json_incref(rq->body); /* released on every path below */
   static const char *const allowed[] = {"type", "produce_id", "text", "contact", NULL};
-  if (!json_is_object(body)) {
-    send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
-    json_decref(body);
-    return;
-  }
   if (only_members(req, body, allowed)) {
     json_decref(body);
     return;
@@ -435,7 +417,6 @@ void handle_compliance(worker *w, struct evhttp_request *req, const char *path) 
                         (json_int_t)due, "produce_id_given", has_pid));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
-  metrics_request(&gw->metrics, R_ADMIN, 201, hg_clock_mono_s() - t0);
 }
 
 /* ---- admin ---- */
@@ -457,34 +438,12 @@ static int list_takedown(void *ctx, int64_t id, const char *text, int64_t create
   return json_array_size(l->arr) >= 1000;
 }
 
-void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
-  gateway *gw = w->gw;
-  double t0 = hg_clock_mono_s();
-  hg_key_info key;
-  if (authenticate(gw, req, &key)) return;
-  /* keys, policy, lexicon, audit; users and identity: each route checks its own role */
-  last_status = 0;
-  if (handle_admin_ops(w, req, path, &key) || handle_admin_users(w, req, path, &key) ||
-      handle_admin_review(w, req, path, &key)) {
-    metrics_request(&gw->metrics, R_ADMIN, last_status, hg_clock_mono_s() - t0);
-    return;
-  }
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  int write = cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD;
-  if (role_refused(req, &key, write ? ROLES_REVIEW : ROLES_READ)) {
-    metrics_request(&gw->metrics, R_ADMIN, 403, hg_clock_mono_s() - t0);
-    return;
-  }
-  if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
-    send_error(req, 405, "invalid_request_error", "use GET or POST on this route", NULL);
-    metrics_request(&gw->metrics, R_ADMIN, 405, hg_clock_mono_s() - t0);
-    return;
-  }
+void route_complaints_list(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
   hg_error err;
   hg_error_clear(&err);
-  if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_POST) {
-    staff_complaint(gw, req, &key);
-  } else if (!strcmp(path, "/admin/complaints") && cmd == EVHTTP_REQ_GET) {
+  {
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     struct evkeyvalq params;
     int overdue = 0;
@@ -500,23 +459,40 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
       return;
     }
     send_json(req, 200, json_pack("{s:o}", "complaints", l.arr));
-  } else if (!strncmp(path, "/admin/complaints/", 18)) {
-    char *end;
-    long long id = strtoll(path + 18, &end, 10);
+  }
+}
+
+/* The ticket of rq->arg, or a 404 (sent) and -1. */
+static int complaint_arg(route_req *rq, hg_complaint *c) {
+  char *end;
+  long long id = strtoll(rq->arg, &end, 10);
+  hg_error err;
+  if (*end || id <= 0 || hg_store_complaint_get(rq->gw->store, id, c, &err)) {
+    send_error(rq->req, 404, "invalid_request_error", "no such complaint", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+void route_complaint_get(route_req *rq) {
+  hg_complaint c = {0};
+  if (complaint_arg(rq, &c)) return;
+  send_json(rq->req, 200, complaint_json(&c));
+  hg_complaint_clear(&c);
+}
+
+void route_complaint_move(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  hg_key_info key = rq->key;
+  hg_error err;
+  hg_error_clear(&err);
+  {
     hg_complaint c = {0};
-    if (*end || id <= 0 || hg_store_complaint_get(gw->store, id, &c, &err)) {
-      send_error(req, 404, "invalid_request_error", "no such complaint", NULL);
-      return;
-    }
-    if (cmd == EVHTTP_REQ_GET) {
-      send_json(req, 200, complaint_json(&c));
-      hg_complaint_clear(&c);
-      return;
-    }
-    json_t *body = read_json_body(req);
+    if (complaint_arg(rq, &c)) return;
+    json_t *body = json_incref(rq->body); /* released on every path below */
     static const char *const allowed[] = {"status", "resolution", "subject", NULL};
-    if (!json_is_object(body) || only_members(req, body, allowed)) {
-      if (!json_is_object(body)) send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
+    if (only_members(req, body, allowed)) {
       json_decref(body);
       hg_complaint_clear(&c);
       return;
@@ -644,30 +620,42 @@ void handle_admin(worker *w, struct evhttp_request *req, const char *path) {
     json_decref(link);
     json_decref(body);
     hg_complaint_clear(&c);
-  } else if (!strcmp(path, "/admin/takedowns")) {
-    if (cmd == EVHTTP_REQ_GET) {
-      list_ctx l = {json_array()};
-      hg_store_takedown_each(gw->store, hg_clock_wall_ms(), list_takedown, &l, &err);
-      send_json(req, 200, json_pack("{s:o}", "takedowns", l.arr));
-    } else {
-      json_t *body = read_json_body(req);
+  }
+}
+
+void route_takedowns_list(route_req *rq) {
+  hg_error err;
+  list_ctx l = {json_array()};
+  if (hg_store_takedown_each(rq->gw->store, hg_clock_wall_ms(), list_takedown, &l, &err)) {
+    json_decref(l.arr);
+    send_error(rq->req, 503, "server_error", err.message, NULL);
+    return;
+  }
+  send_json(rq->req, 200, json_pack("{s:o}", "takedowns", l.arr));
+}
+
+void route_takedowns_add(route_req *rq) {
+  gateway *gw = rq->gw;
+  struct evhttp_request *req = rq->req;
+  const hg_key_info *key = &rq->key;
+  hg_error err;
+  hg_error_clear(&err);
+  {
+    {
+      json_t *body = rq->body;
       static const char *const allowed[] = {"text", NULL};
       const char *text = json_string_value(json_object_get(body, "text"));
-      if (!json_is_object(body) || !text) {
+      if (!text) {
         send_error(req, 400, "invalid_request_error", "the body must be {\"text\": \"...\"}", NULL);
       } else if (!only_members(req, body, allowed)) {
         int64_t id;
         if (add_takedown(gw, text, 0, &id, &err)) {
           send_error(req, 422, "invalid_request_error", err.message, NULL);
         } else {
-          admin_record(gw, &key, "admin/takedown", "added", json_pack("{s:I}", "takedown", (json_int_t)id));
+          admin_record(gw, key, "admin/takedown", "added", json_pack("{s:I}", "takedown", (json_int_t)id));
           send_json(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
         }
       }
-      json_decref(body);
     }
-  } else {
-    send_error(req, 404, "invalid_request_error", "Unknown request URL.", "unknown_url");
   }
-  metrics_request(&gw->metrics, R_ADMIN, 200, hg_clock_mono_s() - t0);
 }

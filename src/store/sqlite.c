@@ -145,6 +145,16 @@ static const char *const migrations[] = {
      "  note TEXT,\n"
      "  assignee TEXT);\n"
      "CREATE INDEX review_items_status ON review_items (status, created_ms);\n"),
+    /* 9: usage quota counters shared by every gateway on the store: requests and tokens per subject ("u:<user>",
+     * "k:<key id>") and window (kind 0: the UTC minute number, 1: the UTC day number); old windows are deleted as
+     * new ones start (store.c). WITHOUT ROWID: the rows are small and always found by their whole key. */
+    ("CREATE TABLE quota_counters (\n"
+     "  subject TEXT NOT NULL,\n"
+     "  window_kind INTEGER NOT NULL,\n"
+     "  window_number INTEGER NOT NULL,\n"
+     "  requests INTEGER NOT NULL,\n"
+     "  tokens INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (subject, window_kind, window_number)) WITHOUT ROWID;\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -209,6 +219,10 @@ enum {
   Q_REVIEW_ASSIGN,
   Q_REVIEW_OPEN,
   Q_REVIEW_DAYS,
+  Q_QUOTA_GET,
+  Q_QUOTA_ADD,
+  Q_QUOTA_DELETE_SUBJECT,
+  Q_QUOTA_DELETE_ALL,
   Q_COUNT
 };
 
@@ -325,11 +339,24 @@ static const char *const queries[Q_COUNT] = {
     /* the sample's decided items per local day (the offset in ms shifts UTC to local time) */
     [Q_REVIEW_DAYS] = "SELECT (created_ms + ?1) / 86400000 AS day, COUNT(*), SUM(status = 'allowed') FROM review_items "
                       "WHERE sampled = 1 AND status <> 'open' AND created_ms >= ?2 GROUP BY day ORDER BY day",
+    [Q_QUOTA_GET] = "SELECT requests, tokens FROM quota_counters WHERE subject = ? AND window_kind = ? "
+                    "AND window_number = ?",
+    /* an upsert (PostgreSQL spells it the same): the first add of a window and a concurrent one cannot collide */
+    [Q_QUOTA_ADD] = "INSERT INTO quota_counters (subject, window_kind, window_number, requests, tokens) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, window_kind, window_number) DO UPDATE SET "
+                    "requests = quota_counters.requests + excluded.requests, "
+                    "tokens = quota_counters.tokens + excluded.tokens",
+    /* ?1: subject, ?2: minute_before, ?3: day_before (the subject first: the primary key's prefix) */
+    [Q_QUOTA_DELETE_SUBJECT] = "DELETE FROM quota_counters WHERE subject = ?1 AND ((window_kind = 0 AND "
+                               "window_number < ?2) OR (window_kind = 1 AND window_number < ?3))",
+    [Q_QUOTA_DELETE_ALL] = "DELETE FROM quota_counters WHERE (window_kind = 0 AND window_number < ?2) "
+                           "OR (window_kind = 1 AND window_number < ?3)",
 };
 
 struct hg_store_conn {
   sqlite3 *db;
   sqlite3_stmt *stmt[Q_COUNT]; /* prepared on first use, reset after each */
+  int relaxed;                 /* synchronous=NORMAL for a begin_counters transaction; FULL again when it ends */
 };
 
 static hg_status db_fail(hg_store_conn *c, hg_error *err, const char *what) {
@@ -470,16 +497,40 @@ static hg_status sqlite_open(const char *path, hg_store_conn **out, hg_error *er
 
 /* ---- transactions ----------------------------------------------------------------------------------------- */
 
+/* Every commit syncs (synchronous=FULL) except a counters transaction's, which sets NORMAL for itself: in WAL mode
+ * its commit is then written but not synced, and it is durable once the next FULL commit (or checkpoint) syncs the
+ * log after it. Ending it sets FULL again; a begin finding it still set (that failed) sets it first. */
+static hg_status durable_again(hg_store_conn *c, hg_error *err) {
+  if (!c->relaxed) return HG_OK;
+  hg_status st = exec(c, "PRAGMA synchronous=FULL", "making commits durable again", err);
+  if (!st) c->relaxed = 0;
+  return st;
+}
+
 /* IMMEDIATE takes the write lock at once: a deferred BEGIN that reads the chain's end and then writes could find
  * another connection has appended in between (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). */
 static hg_status sqlite_begin(hg_store_conn *c, hg_error *err) {
-  return exec(c, "BEGIN IMMEDIATE", "starting a transaction", err);
+  hg_status st = durable_again(c, err);
+  return st ? st : exec(c, "BEGIN IMMEDIATE", "starting a transaction", err);
 }
 
-static hg_status sqlite_commit(hg_store_conn *c, hg_error *err) { return exec(c, "COMMIT", "committing", err); }
+static hg_status sqlite_begin_counters(hg_store_conn *c, hg_error *err) {
+  c->relaxed = 1; /* before the pragma: whatever happens next, the end of this transaction sets FULL again */
+  hg_status st = exec(c, "PRAGMA synchronous=NORMAL", "starting a counters transaction", err);
+  if (!st) st = exec(c, "BEGIN IMMEDIATE", "starting a transaction", err);
+  if (st) durable_again(c, NULL);
+  return st;
+}
+
+static hg_status sqlite_commit(hg_store_conn *c, hg_error *err) {
+  hg_status st = exec(c, "COMMIT", "committing", err);
+  if (!st) st = durable_again(c, err);
+  return st;
+}
 
 static void sqlite_rollback(hg_store_conn *c) {
   if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+  durable_again(c, NULL);
 }
 
 /* ---- keys ------------------------------------------------------------------------------------------------- */
@@ -1324,6 +1375,51 @@ static hg_status sqlite_usage_put(hg_store_conn *c, int64_t user_id, const hg_us
   return hg_fail(err, HG_ERR_STORE, 0, 0, "store: a user's usage was not written");
 }
 
+/* ---- usage quotas ----------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_quota_get(hg_store_conn *c, const char *subject, int kind, int64_t window, int64_t *requests,
+                                  int64_t *tokens, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_QUOTA_GET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 2, kind);
+  sqlite3_bind_int64(s, 3, window);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *requests = sqlite3_column_int64(s, 0);
+    *tokens = sqlite3_column_int64(s, 1);
+  }
+  done(s);
+  if (rc == SQLITE_ROW) return HG_OK;
+  if (rc != SQLITE_DONE) return db_fail(c, err, "reading a quota counter");
+  *requests = *tokens = 0;
+  return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no quota counter for this window");
+}
+
+static hg_status sqlite_quota_add(hg_store_conn *c, const char *subject, int kind, int64_t window, int64_t requests,
+                                  int64_t tokens, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_QUOTA_ADD, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 2, kind);
+  sqlite3_bind_int64(s, 3, window);
+  sqlite3_bind_int64(s, 4, requests);
+  sqlite3_bind_int64(s, 5, tokens);
+  return step_done(c, s, "counting against a quota", err);
+}
+
+static hg_status sqlite_quota_delete_before(hg_store_conn *c, const char *subject, int64_t minute_before,
+                                            int64_t day_before, int64_t *deleted, hg_error *err) {
+  sqlite3_stmt *s = query(c, subject ? Q_QUOTA_DELETE_SUBJECT : Q_QUOTA_DELETE_ALL, err);
+  if (!s) return HG_ERR_STORE;
+  if (subject) sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, minute_before);
+  sqlite3_bind_int64(s, 3, day_before);
+  hg_status st = step_done(c, s, "deleting old quota counters", err);
+  if (!st && deleted) *deleted = sqlite3_changes(c->db);
+  return st;
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1331,6 +1427,7 @@ const hg_store_backend hg_store_sqlite = {
     .begin = sqlite_begin,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
+    .begin_counters = sqlite_begin_counters,
     .user_ensure = sqlite_user_ensure,
     .key_insert = sqlite_key_insert,
     .key_find = sqlite_key_find,
@@ -1376,4 +1473,7 @@ const hg_store_backend hg_store_sqlite = {
     .usage_put = sqlite_usage_put,
     .usage_delete_before = sqlite_usage_delete_before,
     .complaint_erase_text = sqlite_complaint_erase_text,
+    .quota_get = sqlite_quota_get,
+    .quota_add = sqlite_quota_add,
+    .quota_delete_before = sqlite_quota_delete_before,
 };

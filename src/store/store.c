@@ -3,9 +3,9 @@
  * an append links to the end of the chain, and how verification walks it. Then the workflows built on the same
  * rows: complaints (validation and the moves a ticket may make), takedowns with their version, users' standing
  * (what a strike or a decision does to it, and when a suspension is over), real-name identity and the gate that
- * reads it with the standing, the minors' usage counters (their arithmetic), and last data-subject requests and
- * retention. Backends (store_internal.h) only keep rows, so every backend produces and checks the very same chain and
- * enforces the very same rules.
+ * reads it with the standing, the minors' usage counters (their arithmetic), the usage quotas (compare-and-count
+ * in one transaction), and last data-subject requests and retention. Backends (store_internal.h) only keep rows,
+ * so every backend produces and checks the very same chain and enforces the very same rules.
  *
  * The chain cannot see the removal of its newest records: what is left is still a sound chain. A signed
  * checkpoint of the last (seq, hash), kept outside the database, will close that gap (docs/store.md). */
@@ -37,7 +37,8 @@ static const char chain_tag_v2[] = "hegui audit v2\n";
 struct hg_store {
   const hg_store_backend *backend;
   hg_store_conn *conn;
-  pthread_mutex_t lock; /* one connection, one caller at a time */
+  pthread_mutex_t lock;    /* one connection, one caller at a time */
+  int64_t quota_swept_day; /* the UTC day whose older quota windows this handle has deleted (guarded by lock) */
 };
 
 static const char *const role_names[] = {"user", "reviewer", "admin", "auditor"};
@@ -1399,6 +1400,181 @@ hg_status hg_store_usage_reminded(hg_store *store, const char *user, int64_t now
   return st;
 }
 
+/* ---- usage quotas ----------------------------------------------------------------------------------------- *
+ *
+ * Fixed windows: a counter row per subject and UTC minute, and per subject and UTC day. An admission reads the
+ * current minute and day of every subject, compares with the limits and, only if none is reached, adds one request
+ * to each, all inside one write transaction: begin excludes every other writer, in this process or another, until
+ * commit, so the counters two gateways see can never both be one under the limit for the same last request. A
+ * refusal counts nothing (rollback), for no subject: a key over its limit does not use up its user's requests.
+ * These transactions are the backend's counters kind: not synced at commit (a power loss may forget the last few
+ * counts, letting as many requests more through), so that a quota costs no disk sync per request.
+ *
+ * Rows of old windows are deleted as part of the work rather than by a job: a subject whose current minute has no
+ * row yet (its first request of the minute) loses its rows from before the previous minute and day in the same
+ * transaction, and once per UTC day each handle deletes the rows of every window before that day (subjects that went
+ * quiet). */
+
+#define QUOTA_MINUTE_MS INT64_C(60000)
+#define QUOTA_DAY_MS INT64_C(86400000)
+
+static const char *const quota_limit_names[] = {"", "requests per minute", "requests per day", "tokens per minute",
+                                                "tokens per day"};
+
+const char *hg_quota_limit_name(hg_quota_limit limit) {
+  return enum_name(quota_limit_names, ENUM_COUNT(quota_limit_names), (unsigned)limit);
+}
+
+static hg_status quota_subjects_check(const hg_quota_subject *subjects, size_t n, hg_error *err) {
+  if (n && !subjects) return hg_fail(err, HG_ERR_INVALID, 0, 0, "%zu quota subjects and no array of them", n);
+  for (size_t i = 0; i < n; i++) {
+    const char *subject = subjects[i].subject;
+    size_t len = subject ? strnlen(subject, HG_QUOTA_SUBJECT_MAX + 1) : 0;
+    if (!len || len > HG_QUOTA_SUBJECT_MAX)
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "quota subject %zu must be 1-%d bytes", i, HG_QUOTA_SUBJECT_MAX);
+  }
+  return HG_OK;
+}
+
+/* One window's counters as read; fresh when the window has no row yet. */
+typedef struct quota_counts {
+  int64_t requests, tokens;
+  int fresh;
+} quota_counts;
+
+static hg_status quota_read(hg_store *store, const char *subject, int kind, int64_t window, quota_counts *out,
+                            hg_error *err) {
+  hg_error quiet;
+  hg_status st = store->backend->quota_get(store->conn, subject, kind, window, &out->requests, &out->tokens, &quiet);
+  out->fresh = st == HG_ERR_NOT_FOUND;
+  if (out->fresh) {
+    out->requests = out->tokens = 0;
+    return HG_OK;
+  }
+  if (st && err) *err = quiet;
+  return st;
+}
+
+/* Whether count has reached limit (0 = none). A negative count, which only a damaged row holds, reaches every limit:
+ * quotas fail closed. */
+static int quota_reached(uint64_t limit, int64_t count) { return limit && (count < 0 || (uint64_t)count >= limit); }
+
+/* The first limit of l that the subject's counters reach, with its count in *used. */
+static hg_quota_limit quota_first_reached(const hg_quota_limits *l, const quota_counts *minute, const quota_counts *day,
+                                          int64_t *used) {
+  if (!l) return HG_QUOTA_NONE;
+  if (quota_reached(l->requests_per_minute, minute->requests))
+    return *used = minute->requests, HG_QUOTA_REQUESTS_PER_MINUTE;
+  if (quota_reached(l->requests_per_day, day->requests)) return *used = day->requests, HG_QUOTA_REQUESTS_PER_DAY;
+  if (quota_reached(l->tokens_per_minute, minute->tokens)) return *used = minute->tokens, HG_QUOTA_TOKENS_PER_MINUTE;
+  if (quota_reached(l->tokens_per_day, day->tokens)) return *used = day->tokens, HG_QUOTA_TOKENS_PER_DAY;
+  return HG_QUOTA_NONE;
+}
+
+/* Deletes every row of windows before the day of now, once per day on this handle, in a transaction of its own (a
+ * refused admission rolls back, and must not leave the sweep to be repeated by every refusal). Called locked. */
+static hg_status quota_sweep(hg_store *store, int64_t day, hg_error *err) {
+  if (day <= store->quota_swept_day) return HG_OK;
+  const hg_store_backend *b = store->backend;
+  hg_status st = b->begin_counters(store->conn, err);
+  if (!st) st = b->quota_delete_before(store->conn, NULL, day * (QUOTA_DAY_MS / QUOTA_MINUTE_MS), day, NULL, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st)
+    b->rollback(store->conn);
+  else
+    store->quota_swept_day = day;
+  return st;
+}
+
+/* Deletes a subject's rows of windows before the previous minute and the previous day: the previous ones stay for a
+ * gateway whose clock is a little behind this one's, which still counts in them. */
+static hg_status quota_forget_old(hg_store *store, const char *subject, int64_t minute, int64_t day, hg_error *err) {
+  return store->backend->quota_delete_before(store->conn, subject, minute - 1, day - 1, NULL, err);
+}
+
+hg_status hg_store_quota_admit(hg_store *store, const hg_quota_subject *subjects, size_t n, int64_t now_ms,
+                               hg_quota_hit *hit, hg_error *err) {
+  if (!store || !hit) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_quota_admit: NULL argument");
+  memset(hit, 0, sizeof *hit);
+  hg_status st = quota_subjects_check(subjects, n, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st || !n) return st;
+  if (!now_ms) now_ms = hg_clock_wall_ms();
+  const hg_store_backend *b = store->backend;
+  int64_t minute = now_ms / QUOTA_MINUTE_MS, day = now_ms / QUOTA_DAY_MS;
+  hg_quota_hit found = {0};
+  pthread_mutex_lock(&store->lock);
+  st = quota_sweep(store, day, err);
+  if (!st) st = b->begin_counters(store->conn, err);
+  for (size_t i = 0; !st && !found.limit && i < n; i++) {
+    const char *subject = subjects[i].subject;
+    quota_counts in_minute, in_day;
+    st = quota_read(store, subject, HG_QUOTA_WINDOW_MINUTE, minute, &in_minute, err);
+    if (!st) st = quota_read(store, subject, HG_QUOTA_WINDOW_DAY, day, &in_day, err);
+    if (st) break;
+    found.limit = quota_first_reached(subjects[i].limits, &in_minute, &in_day, &found.used);
+    if (found.limit) {
+      int per_minute = found.limit == HG_QUOTA_REQUESTS_PER_MINUTE || found.limit == HG_QUOTA_TOKENS_PER_MINUTE;
+      found.subject = i;
+      found.retry_after_ms = per_minute ? (minute + 1) * QUOTA_MINUTE_MS - now_ms : (day + 1) * QUOTA_DAY_MS - now_ms;
+    } else if (in_minute.fresh) { /* the subject's first request this minute: its older windows are over */
+      st = quota_forget_old(store, subject, minute, day, err);
+    }
+  }
+  for (size_t i = 0; !st && !found.limit && i < n; i++) {
+    st = b->quota_add(store->conn, subjects[i].subject, HG_QUOTA_WINDOW_MINUTE, minute, 1, 0, err);
+    if (!st) st = b->quota_add(store->conn, subjects[i].subject, HG_QUOTA_WINDOW_DAY, day, 1, 0, err);
+  }
+  if (!st && !found.limit) st = b->commit(store->conn, err);
+  if (st || found.limit) b->rollback(store->conn); /* a refusal counts nothing */
+  pthread_mutex_unlock(&store->lock);
+  if (!st) *hit = found;
+  return st;
+}
+
+hg_status hg_store_quota_add_tokens(hg_store *store, const hg_quota_subject *subjects, size_t n, uint64_t tokens,
+                                    int64_t now_ms, hg_error *err) {
+  if (!store) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_quota_add_tokens: NULL store");
+  hg_status st = quota_subjects_check(subjects, n, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st || !n || !tokens) return st;
+  if (!now_ms) now_ms = hg_clock_wall_ms();
+  /* the count comes from the upstream's answer: bounded, so that sums stay far from overflowing */
+  int64_t add = tokens > (uint64_t)HG_QUOTA_TOKENS_MAX ? HG_QUOTA_TOKENS_MAX : (int64_t)tokens;
+  const hg_store_backend *b = store->backend;
+  int64_t minute = now_ms / QUOTA_MINUTE_MS, day = now_ms / QUOTA_DAY_MS;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin_counters(store->conn, err);
+  for (size_t i = 0; !st && i < n; i++) {
+    const char *subject = subjects[i].subject;
+    /* an answer may end in a later minute than its admission: the older windows go here too */
+    st = quota_forget_old(store, subject, minute, day, err);
+    if (!st) st = b->quota_add(store->conn, subject, HG_QUOTA_WINDOW_MINUTE, minute, 0, add, err);
+    if (!st) st = b->quota_add(store->conn, subject, HG_QUOTA_WINDOW_DAY, day, 0, add, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_quota_get(hg_store *store, const char *subject, int64_t now_ms, hg_quota_usage *out, hg_error *err) {
+  if (!store || !subject || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_quota_get: NULL argument");
+  memset(out, 0, sizeof *out);
+  hg_quota_subject one = {subject, NULL};
+  hg_status st = quota_subjects_check(&one, 1, err);
+  if (!st) st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  if (!now_ms) now_ms = hg_clock_wall_ms();
+  quota_counts in_minute, in_day;
+  pthread_mutex_lock(&store->lock);
+  st = quota_read(store, subject, HG_QUOTA_WINDOW_MINUTE, now_ms / QUOTA_MINUTE_MS, &in_minute, err);
+  if (!st) st = quota_read(store, subject, HG_QUOTA_WINDOW_DAY, now_ms / QUOTA_DAY_MS, &in_day, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) *out = (hg_quota_usage){in_minute.requests, in_day.requests, in_minute.tokens, in_day.tokens};
+  return st;
+}
+
 /* ---- data-subject requests and retention ------------------------------------------------------------------ *
  *
  * A user's rows (user, keys, identity, usage, standing, strikes, standing history) hang off users.id and go
@@ -1716,6 +1892,11 @@ hg_status hg_store_dsar_delete(hg_store *store, const char *user, const char *ps
       st = HG_OK; /* no rows, but the pseudonym may still have records */
     else if (err)
       *err = quiet;
+  }
+  if (!st) { /* the user's quota counters name the user (hegui/store.h: "u:<user>") */
+    char subject[HG_QUOTA_SUBJECT_MAX + 1];
+    snprintf(subject, sizeof subject, "u:%s", user);
+    st = b->quota_delete_before(store->conn, subject, INT64_MAX, INT64_MAX, NULL, err);
   }
   if (!st) st = b->audit_erase_text(store->conn, pseudonym, 0, &erased, &kept, err);
   if (!st) st = b->audit_about(store->conn, pseudonym, names.admin_actor, "\"user\":\"", count_about, &w, err);

@@ -72,6 +72,11 @@ typedef struct hg_store_backend {
   hg_status (*begin)(hg_store_conn *conn, hg_error *err);
   hg_status (*commit)(hg_store_conn *conn, hg_error *err);
   void (*rollback)(hg_store_conn *conn);
+  /* The same write transaction, for counters only (quotas): its commit need not reach the disk before it returns, so
+   * a power loss may lose it whole, never half of it, and it costs no sync (SQLite: synchronous=NORMAL in WAL mode
+   * for this transaction; PostgreSQL: SET LOCAL synchronous_commit = off). commit and rollback end it as usual, and
+   * every other transaction stays durable. */
+  hg_status (*begin_counters)(hg_store_conn *conn, hg_error *err);
 
   /* Finds the user by name, creating it when new. */
   hg_status (*user_ensure)(hg_store_conn *conn, const char *name, int64_t now_ms, int64_t *user_id, hg_error *err);
@@ -180,7 +185,22 @@ typedef struct hg_store_backend {
                              hg_error *err);
   hg_status (*review_stats)(hg_store_conn *conn, int64_t since_ms, int64_t offset_ms, int64_t *open,
                             hg_review_day_fn fn, void *ctx, hg_error *err);
+
+  /* Usage quotas (hegui/store.h): one counter row per (subject, window kind, window number); kind 0 numbers UTC
+   * minutes, kind 1 UTC days (enum hg_quota_window). store.c does the checking inside begin/commit; a backend only
+   * keeps rows. quota_get is HG_ERR_NOT_FOUND when there is no row. quota_add adds to a row, creating it (one
+   * statement: an upsert, so that a concurrent first add cannot fail on the key). quota_delete_before deletes the rows
+   * of minutes before minute_before and of days before day_before: of one subject, or of all when subject is NULL. */
+  hg_status (*quota_get)(hg_store_conn *conn, const char *subject, int kind, int64_t window, int64_t *requests,
+                         int64_t *tokens, hg_error *err);
+  hg_status (*quota_add)(hg_store_conn *conn, const char *subject, int kind, int64_t window, int64_t requests,
+                         int64_t tokens, hg_error *err);
+  hg_status (*quota_delete_before)(hg_store_conn *conn, const char *subject, int64_t minute_before, int64_t day_before,
+                                   int64_t *deleted, hg_error *err);
 } hg_store_backend;
+
+/* The windows of quota counters, as stored (window_kind). */
+enum hg_quota_window { HG_QUOTA_WINDOW_MINUTE = 0, HG_QUOTA_WINDOW_DAY = 1 };
 
 extern const hg_store_backend hg_store_sqlite;
 

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 HEGUI = sys.argv[1]
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_idv.py")
@@ -140,13 +139,11 @@ def main():
     check(rc == 0 and out.get("result") == "verified", "after 503: %r %r" % (rc, out))
     check(len(log_lines(log2)) == 2, "two requests to the flaky provider")
 
-    # the timeout bounds the whole call
+    # the timeout bounds the whole call: the provider would answer "verified" after 3 s, so a 300 ms timeout that
+    # did not hold shows as that answer (no assertion on how long it took: a loaded machine is slow)
     url3, _ = fake("--known", registry, "--delay-ms", "3000")
-    t0 = time.monotonic()
     rc, out, err = verify(url3, "张三", known_id, "--timeout-ms", "300")
-    took = time.monotonic() - t0
-    check(rc == 2 and "timed out" in err.lower(), "timeout: %r %r" % (rc, err))
-    check(took < 2.5, "timeout took %.2f s" % took)
+    check(rc == 2 and "timed out" in err.lower() and out.get("result") != "verified", "timeout: %r %r" % (rc, err))
 
     # an answer larger than 1 MiB is not read
     url4, _ = fake("--known", registry, "--pad-bytes", str(2 << 20))

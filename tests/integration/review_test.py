@@ -42,6 +42,42 @@ def items(port, key, query=""):
     return s, (j.get("items") if isinstance(j, dict) else None) or []
 
 
+def metric(port, route, cls):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+        text = r.read().decode()
+    want = 'hegui_requests_total{route="%s",status="%s"} ' % (route, cls)
+    return sum(int(line.split()[-1]) for line in text.splitlines() if line.startswith(want))
+
+
+def router(port, reviewer, auditor):
+    """The dispatcher: 405 with Allow for a known path, 404 for an unknown one, 401/403 before any handler, and every
+    request counted once under its route with the status actually sent."""
+    before4, before2 = metric(port, "/admin", "4xx"), metric(port, "/admin", "2xx")
+    h = {}
+    s, j = request(port, "DELETE", "/admin/review", key=reviewer, headers_out=h)
+    check(s == 405 and h.get("allow") == "GET", "405 names the methods the route takes: %s %s" % (s, h.get("allow")))
+    s, j = request(port, "GET", "/admin/review/abc", key=reviewer)
+    check(s == 404, "a malformed item id: %s" % s)
+    s, j = request(port, "POST", "/admin/review/1", {"decision": "allow"}, key=auditor)
+    check(s == 403 and "reviewer" in j["error"]["message"], "the role check names the roles: %s %s" % (s, j))
+    s, j = request(port, "GET", "/admin/review", key="sk-hg-not-a-key")
+    check(s == 401, "an unknown key: %s" % s)
+    s, j = request(port, "POST", "/admin/review/1", raw=b"[1,2]", key=reviewer)
+    check(s == 400 and "JSON object" in j["error"]["message"], "a body that is not an object: %s %s" % (s, j))
+    s, j = request(port, "GET", "/admin/review/stats", key=reviewer)
+    check(s == 200, "stats: %s" % s)
+    after4, after2 = metric(port, "/admin", "4xx"), metric(port, "/admin", "2xx")
+    check(after4 - before4 == 5 and after2 - before2 == 1,
+          "each request counted once with its real status: 4xx +%d (want 5), 2xx +%d (want 1)" %
+          (after4 - before4, after2 - before2))
+    s, j = request(port, "GET", "/no/such/route", key=reviewer)
+    check(s == 404 and j["error"]["code"] == "unknown_url", "an unknown path: %s %s" % (s, j))
+    c0 = metric(port, "/compliance", "2xx")
+    s, j = request(port, "GET", "/compliance/complaints")
+    check(s == 200 and metric(port, "/compliance", "2xx") == c0 + 1, "/compliance is counted as its own route")
+
+
 def main():
     data = os.path.join(TMP, "data")
     lex = os.path.join(TMP, "lexicon.tsv")
@@ -57,6 +93,7 @@ def main():
     auditor = keys_create(HEGUI, data, "audrey", "auditor")
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on", TMP)
     try:
+        router(port, reviewer, auditor)
         cases(port, user, reviewer, auditor, data)
     finally:
         gw.kill()

@@ -168,7 +168,7 @@ static void every_key(void **state) {
   assert_int_equal(c.label_at_end, 0);
   assert_string_equal(c.content_producer, "corp.example");
   assert_int_equal(c.retain_text, HG_RETAIN_FULL);
-  assert_int_equal(c.audit_batch, 1);
+  assert_int_equal(c.audit_durability, HG_DURABILITY_GROUP);
 }
 
 /* identity, minors, reliance, timezone; the profile's defaults and its 3-month takedown rule */

@@ -3,7 +3,9 @@
  * validation, durability: a complaint written by a process that dies right after the call is read by another),
  * takedowns (add, each, expiry, the version that moves with every add), and users' standing (strikes in a row and
  * per UTC day across a day boundary, suspensions that end, lifting, termination, the history of changes), plus the
- * migration of a version-1 database and strikes recorded from 4 handles at once. Times are injected throughout. */
+ * migration of a version-1 database and strikes recorded from 4 handles at once; usage quotas (limits per window,
+ * roll-over, two subjects, 20,000 subjects against a reference, 4 handles admitting at once). Times are injected
+ * throughout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -816,13 +818,13 @@ static void migrates_version_1(void **state) {
                   "DROP TABLE user_standing; DROP TABLE strikes; DROP TABLE standing_history; "
                   "ALTER TABLE audit DROP COLUMN format; ALTER TABLE audit DROP COLUMN text_sha256; "
                   "DROP TABLE user_identity; DROP TABLE user_usage; DROP INDEX api_keys_user; "
-                  "ALTER TABLE api_keys DROP COLUMN expires_ms; DROP TABLE review_items; "
+                  "ALTER TABLE api_keys DROP COLUMN expires_ms; DROP TABLE review_items; DROP TABLE quota_counters; "
                   "DELETE FROM schema_version WHERE version > 1");
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 8);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 8);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
@@ -869,6 +871,281 @@ static void strikes_from_four_handles(void **state) {
   tmp_remove(&t);
 }
 
+/* ---- usage quotas ---- */
+
+#define MINUTE_MS INT64_C(60000)
+
+static hg_quota_hit admit(hg_store *s, const hg_quota_subject *subjects, size_t n, int64_t now) {
+  hg_quota_hit hit;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_quota_admit(s, subjects, n, now, &hit, &err)) fail_msg("quota admit: %s", err.message);
+  return hit;
+}
+
+static hg_quota_hit admit_one(hg_store *s, const char *subject, const hg_quota_limits *limits, int64_t now) {
+  hg_quota_subject one = {subject, limits};
+  return admit(s, &one, 1, now);
+}
+
+static hg_quota_usage quota_of(hg_store *s, const char *subject, int64_t now) {
+  hg_quota_usage u;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_quota_get(s, subject, now, &u, &err)) fail_msg("quota get %s: %s", subject, err.message);
+  return u;
+}
+
+static void tokens_ok(hg_store *s, const char *subject, uint64_t tokens, int64_t now) {
+  hg_quota_subject one = {subject, NULL};
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_store_quota_add_tokens(s, &one, 1, tokens, now, &err)) fail_msg("quota tokens: %s", err.message);
+}
+
+static int64_t quota_rows(const char *path, const char *subject) {
+  char sql[300];
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM quota_counters WHERE subject = '%s'", subject);
+  return raw_int(path, sql);
+}
+
+/* Counting, each limit in its window, roll-over of minutes and days, tokens, two subjects in one admission, old
+ * windows deleted, a data-subject deletion, bad arguments. Times are passed in. */
+static void quotas(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+
+  /* requests per minute: 3 admitted, the 4th refused until the minute ends, and the refusal counts nothing */
+  hg_quota_limits per_minute = {.requests_per_minute = 3, .requests_per_day = 5};
+  int64_t now = DAY0 + 1000;
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(admit_one(s, "u:alice", &per_minute, now + i).limit, HG_QUOTA_NONE);
+  hg_quota_hit hit = admit_one(s, "u:alice", &per_minute, now + 10);
+  assert_int_equal(hit.limit, HG_QUOTA_REQUESTS_PER_MINUTE);
+  assert_string_equal(hg_quota_limit_name(hit.limit), "requests per minute");
+  assert_int_equal(hit.subject, 0);
+  assert_int_equal(hit.used, 3);
+  assert_int_equal(hit.retry_after_ms, MINUTE_MS - 1010);
+  hg_quota_usage u = quota_of(s, "u:alice", now + 10);
+  assert_int_equal(u.requests_minute, 3);
+  assert_int_equal(u.requests_day, 3);
+  /* the last millisecond of the minute is still in it; the next minute starts afresh, the day goes on */
+  assert_int_equal(admit_one(s, "u:alice", &per_minute, DAY0 + MINUTE_MS - 1).limit, HG_QUOTA_REQUESTS_PER_MINUTE);
+  assert_int_equal(admit_one(s, "u:alice", &per_minute, DAY0 + MINUTE_MS).limit, HG_QUOTA_NONE);
+  assert_int_equal(admit_one(s, "u:alice", &per_minute, DAY0 + MINUTE_MS + 1).limit, HG_QUOTA_NONE);
+  /* requests per day: 5 reached in the second minute; retry at the next UTC midnight */
+  hit = admit_one(s, "u:alice", &per_minute, DAY0 + 2 * MINUTE_MS);
+  assert_int_equal(hit.limit, HG_QUOTA_REQUESTS_PER_DAY);
+  assert_int_equal(hit.used, 5);
+  assert_int_equal(hit.retry_after_ms, DAY_MS - 2 * MINUTE_MS);
+  assert_int_equal(admit_one(s, "u:alice", &per_minute, DAY0 + DAY_MS - 1).limit, HG_QUOTA_REQUESTS_PER_DAY);
+  u = quota_of(s, "u:alice", DAY0 + 2 * MINUTE_MS);
+  assert_int_equal(u.requests_minute, 0);
+  assert_int_equal(u.requests_day, 5);
+  /* a new UTC day: admitted again, and only the current minute and day of alice are kept */
+  assert_int_equal(admit_one(s, "u:alice", &per_minute, DAY0 + DAY_MS).limit, HG_QUOTA_NONE);
+  u = quota_of(s, "u:alice", DAY0 + DAY_MS);
+  assert_int_equal(u.requests_minute, 1);
+  assert_int_equal(u.requests_day, 1);
+  assert_int_equal(quota_rows(t.path, "u:alice"), 2);
+
+  /* tokens: counted when reported, over the limit the next admission is refused; minute and day alike */
+  hg_quota_limits tokens = {.tokens_per_minute = 100, .tokens_per_day = 250};
+  int64_t d1 = DAY0 + DAY_MS;
+  assert_int_equal(admit_one(s, "k:7", &tokens, d1).limit, HG_QUOTA_NONE);
+  tokens_ok(s, "k:7", 60, d1 + 1);
+  assert_int_equal(admit_one(s, "k:7", &tokens, d1 + 2).limit, HG_QUOTA_NONE);
+  tokens_ok(s, "k:7", 40, d1 + 3);
+  hit = admit_one(s, "k:7", &tokens, d1 + 4);
+  assert_int_equal(hit.limit, HG_QUOTA_TOKENS_PER_MINUTE);
+  assert_int_equal(hit.used, 100);
+  assert_int_equal(hit.retry_after_ms, MINUTE_MS - 4);
+  tokens_ok(s, "k:7", 200, d1 + MINUTE_MS); /* an answer that ends in the next minute counts there */
+  hit = admit_one(s, "k:7", &tokens, d1 + MINUTE_MS + 1);
+  assert_int_equal(hit.limit, HG_QUOTA_TOKENS_PER_MINUTE);
+  hit = admit_one(s, "k:7", &tokens, d1 + 2 * MINUTE_MS);
+  assert_int_equal(hit.limit, HG_QUOTA_TOKENS_PER_DAY);
+  assert_int_equal(hit.used, 300);
+  u = quota_of(s, "k:7", d1 + 2 * MINUTE_MS);
+  assert_int_equal(u.requests_day, 2);
+  assert_int_equal(u.tokens_day, 300);
+  assert_int_equal(u.tokens_minute, 0);
+  /* a count from a damaged upstream is bounded */
+  tokens_ok(s, "k:huge", UINT64_MAX, d1);
+  assert_int_equal(quota_of(s, "k:huge", d1).tokens_day, HG_QUOTA_TOKENS_MAX);
+  tokens_ok(s, "k:huge", UINT64_MAX, d1);
+  assert_int_equal(quota_of(s, "k:huge", d1).tokens_day, 2 * HG_QUOTA_TOKENS_MAX);
+
+  /* two subjects: the key over its limit refuses the request, and the user is not counted either */
+  hg_quota_limits user_limits = {.requests_per_minute = 10}, key_limits = {.requests_per_minute = 2};
+  hg_quota_subject both[2] = {{"u:bob", &user_limits}, {"k:42", &key_limits}};
+  assert_int_equal(admit(s, both, 2, d1).limit, HG_QUOTA_NONE);
+  assert_int_equal(admit(s, both, 2, d1 + 1).limit, HG_QUOTA_NONE);
+  hit = admit(s, both, 2, d1 + 2);
+  assert_int_equal(hit.limit, HG_QUOTA_REQUESTS_PER_MINUTE);
+  assert_int_equal(hit.subject, 1);
+  assert_int_equal(quota_of(s, "u:bob", d1).requests_minute, 2);
+  assert_int_equal(quota_of(s, "k:42", d1).requests_minute, 2);
+  /* bob's other key still works, and counts against bob */
+  hg_quota_subject other_key[2] = {{"u:bob", &user_limits}, {"k:43", &key_limits}};
+  assert_int_equal(admit(s, other_key, 2, d1 + 3).limit, HG_QUOTA_NONE);
+  assert_int_equal(quota_of(s, "u:bob", d1).requests_minute, 3);
+  /* the user over the limit: refused as the user (subject 0), the key not counted */
+  hg_quota_limits user_one = {.requests_per_minute = 3};
+  hg_quota_subject tight[2] = {{"u:bob", &user_one}, {"k:44", &key_limits}};
+  hit = admit(s, tight, 2, d1 + 4);
+  assert_int_equal(hit.limit, HG_QUOTA_REQUESTS_PER_MINUTE);
+  assert_int_equal(hit.subject, 0);
+  assert_int_equal(quota_rows(t.path, "k:44"), 0);
+  /* no limits: counted only; no subjects: admitted without a store write */
+  assert_int_equal(admit_one(s, "u:carol", NULL, d1).limit, HG_QUOTA_NONE);
+  assert_int_equal(quota_of(s, "u:carol", d1).requests_day, 1);
+  assert_int_equal(admit(s, NULL, 0, d1).limit, HG_QUOTA_NONE);
+
+  /* old windows: a subject seen on day 0 only (dave) is deleted by the first admission of a later day on a handle */
+  assert_int_equal(admit_one(s, "u:dave", NULL, DAY0 + 5).limit, HG_QUOTA_NONE);
+  hg_store_close(s);
+  s = open_ok(t.url);
+  assert_int_equal(quota_rows(t.path, "u:dave"), 2);
+  assert_int_equal(admit_one(s, "u:erin", NULL, DAY0 + 2 * DAY_MS).limit, HG_QUOTA_NONE);
+  assert_int_equal(quota_rows(t.path, "u:dave"), 0);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM quota_counters WHERE window_kind = 1 AND window_number < "
+                                   "(1709251200000 / 86400000 + 2)"),
+                   0);
+
+  /* a data-subject deletion takes the user's counters with it */
+  assert_int_equal(admit_one(s, "u:frank", &per_minute, DAY0 + 2 * DAY_MS).limit, HG_QUOTA_NONE);
+  assert_int_equal(quota_rows(t.path, "u:frank"), 2);
+  assert_int_equal(hg_store_dsar_delete(s, "frank", "0123456789abcdef0123456789abcdef", DAY0 + 2 * DAY_MS, NULL, &err),
+                   HG_OK);
+  assert_int_equal(quota_rows(t.path, "u:frank"), 0);
+  assert_int_equal(quota_rows(t.path, "u:erin"), 2);
+
+  /* bad arguments */
+  hg_quota_subject empty = {"", NULL}, missing = {NULL, NULL};
+  char long_subject[HG_QUOTA_SUBJECT_MAX + 2];
+  memset(long_subject, 'x', sizeof long_subject - 1);
+  long_subject[sizeof long_subject - 1] = 0;
+  hg_quota_subject too_long = {long_subject, NULL};
+  assert_int_equal(hg_store_quota_admit(s, &empty, 1, DAY0, &hit, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_admit(s, &missing, 1, DAY0, &hit, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_admit(s, &too_long, 1, DAY0, &hit, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "1-256 bytes"));
+  assert_int_equal(hg_store_quota_admit(s, NULL, 2, DAY0, &hit, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_admit(s, &empty, 0, -1, &hit, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_admit(s, NULL, 0, DAY0, NULL, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_add_tokens(s, &too_long, 1, 5, DAY0, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_quota_get(s, "", DAY0, &u, &err), HG_ERR_INVALID);
+  assert_string_equal(hg_quota_limit_name(HG_QUOTA_TOKENS_PER_DAY), "tokens per day");
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* 20,000 subjects (every name collides with others under any small hash table) in a random order over three
+ * minutes, with per-minute and per-day limits: each admission's answer and every final count match a reference
+ * counted here. */
+#define QUOTA_SUBJECTS 20000
+static void quota_subjects_apart(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  static int64_t minute_count[QUOTA_SUBJECTS], day_count[QUOTA_SUBJECTS];
+  static unsigned minute_rows[QUOTA_SUBJECTS]; /* bit m: the subject has a row for minute m */
+  memset(minute_count, 0, sizeof minute_count);
+  memset(day_count, 0, sizeof day_count);
+  memset(minute_rows, 0, sizeof minute_rows);
+  hg_quota_limits limits = {.requests_per_minute = 2, .requests_per_day = 3};
+  uint64_t rng = 0x9E3779B97F4A7C15u;
+  char name[32];
+  int64_t admitted = 0, refused = 0;
+  int admissions = 3 * QUOTA_SUBJECTS;
+  for (int i = 0; i < admissions; i++) {
+    int minute = i / QUOTA_SUBJECTS; /* three minutes of one day, in order */
+    if (i % QUOTA_SUBJECTS == 0) memset(minute_count, 0, sizeof minute_count);
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    int who = (int)(rng % QUOTA_SUBJECTS);
+    snprintf(name, sizeof name, "u:user-%d", who);
+    int64_t now = DAY0 + minute * MINUTE_MS + (i % QUOTA_SUBJECTS);
+    hg_quota_limit want = minute_count[who] >= 2 ? HG_QUOTA_REQUESTS_PER_MINUTE
+                          : day_count[who] >= 3  ? HG_QUOTA_REQUESTS_PER_DAY
+                                                 : HG_QUOTA_NONE;
+    hg_quota_hit hit = admit_one(s, name, &limits, now);
+    if (hit.limit != want) fail_msg("admission %d of %s: limit %d, expected %d", i, name, hit.limit, want);
+    if (want == HG_QUOTA_NONE) {
+      minute_count[who]++, day_count[who]++, admitted++;
+      /* a first row of a minute deletes the subject's rows from before the previous minute */
+      if (!(minute_rows[who] & (1u << minute)) && minute >= 2) minute_rows[who] &= ~((1u << (minute - 1)) - 1);
+      minute_rows[who] |= 1u << minute;
+    } else {
+      refused++;
+    }
+  }
+  int64_t rows = 0;
+  for (int who = 0; who < QUOTA_SUBJECTS; who++)
+    rows += __builtin_popcount(minute_rows[who]);
+  int64_t end = DAY0 + 2 * MINUTE_MS;
+  for (int who = 0; who < QUOTA_SUBJECTS; who++) {
+    snprintf(name, sizeof name, "u:user-%d", who);
+    hg_quota_usage u = quota_of(s, name, end);
+    if (u.requests_day != day_count[who] || u.requests_minute != minute_count[who])
+      fail_msg("%s: counted %" PRId64 "/%" PRId64 ", expected %" PRId64 "/%" PRId64, name, u.requests_minute,
+               u.requests_day, minute_count[who], day_count[who]);
+  }
+  assert_true(admitted > 0 && refused > 0);
+  assert_int_equal(raw_int(t.path, "SELECT SUM(requests) FROM quota_counters WHERE window_kind = 1"), admitted);
+  /* the minute rows left are those the reference keeps: older minutes went when the subject's next one started */
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM quota_counters WHERE window_kind = 0"), rows);
+  assert_true(rows < 2 * QUOTA_SUBJECTS);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+typedef struct quota_racer {
+  const char *url;
+  int admitted;
+} quota_racer;
+
+static void *admit_50(void *p) {
+  quota_racer *r = p;
+  hg_store *s = open_ok(r->url);
+  hg_quota_limits limits = {.requests_per_minute = 100};
+  hg_quota_subject one = {"u:shared", &limits};
+  for (int i = 0; i < 50; i++) {
+    hg_quota_hit hit;
+    if (hg_store_quota_admit(s, &one, 1, DAY0 + i, &hit, NULL)) fail_msg("admission %d", i);
+    if (hit.limit == HG_QUOTA_NONE) r->admitted++;
+  }
+  hg_store_close(s);
+  return NULL;
+}
+
+/* Four gateways (handles) admit for one user at once, 200 tries for a limit of 100: exactly 100 get in. */
+static void quota_from_four_handles(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store_close(open_ok(t.url));
+  pthread_t th[4];
+  quota_racer r[4];
+  for (int i = 0; i < 4; i++) {
+    r[i] = (quota_racer){t.url, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, admit_50, &r[i]), 0);
+  }
+  int total = 0;
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL), total += r[i].admitted;
+  assert_int_equal(total, 100);
+  assert_int_equal(raw_int(t.path, "SELECT requests FROM quota_counters WHERE subject = 'u:shared' AND "
+                                   "window_kind = 0"),
+                   100);
+  tmp_remove(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(complaints),
@@ -881,6 +1158,9 @@ int main(void) {
       cmocka_unit_test(review_queue),
       cmocka_unit_test(migrates_version_1),
       cmocka_unit_test(strikes_from_four_handles),
+      cmocka_unit_test(quotas),
+      cmocka_unit_test(quota_subjects_apart),
+      cmocka_unit_test(quota_from_four_handles),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
