@@ -130,6 +130,15 @@ printf 'first line\nsecond line\n' >"$T/two.txt"
 # without --model: the built-in model (data/models/hegui-risk.hgcls), every label scored
 rc=$(run env -u HEGUI_CLASSIFIER_MODEL "$HEGUI" classify --json "今天天气很好")
 { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["labels"] and all(0 <= l["score"] <= 1 for l in d["labels"])' "$T/out" && ok || bad "classify with the built-in model: rc $rc $(cat "$T/out" "$T/err")"
+# plain English and Chinese prose passes the built-in model: it once flagged a plain English answer as an insult
+# (English had been seen only in harmful prompts). Written here, not taken from any data set.
+for t in "This answer is a plain sample used to measure the gateway under load." \
+         "Performance is measured on the same machine with the same data, so that two runs can be compared fairly." \
+         "The team keeps a short list of tasks and reviews every change before it is merged." \
+         "Please summarise the meeting notes and send them to everyone by Friday." \
+         "我们记录每一次测量的日期、提交版本和机器配置。"; do
+  [ "$(run env -u HEGUI_CLASSIFIER_MODEL "$HEGUI" classify "$t")" = 0 ] && ok || bad "plain text flagged: $t: $(cat "$T/out")"
+done
 # a model path that is not a regular file is refused at once (a FIFO would block an open for reading forever)
 mkfifo "$T/model.fifo"
 [ "$(run timeout 10 "$HEGUI" classify --model "$T/model.fifo" x)" = 2 ] && ok || bad "a FIFO as the model"

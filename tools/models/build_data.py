@@ -7,13 +7,15 @@ nor counts it when choosing its threshold). Standard library only; deterministic
 Labels and sources: tools/models/label_map.tsv (and MULTIJAIL_TAGS below). Negatives: COLD's non-offensive
 comments, CValues responsibility prompts (ordinary questions on sensitive topics, which must pass), and sentences
 of the clean corpora: 70% of zh-laws and two of the four classic novels train, the next 10% and the third novel
-calibrate the thresholds, the last 20% and the fourth novel measure the flagged share of clean text. Not used for training, by their use notes or by the issue's
+calibrate the thresholds, the last 20% and the fourth novel measure the flagged share of clean text; the same for
+the English novels of corpus/en-gutenberg (70% of the books train, 10% calibrate, 20% measure). English positives
+of the offensive label: Davidson et al.'s tweets (hate speech or offensive language; "neither" as negatives). Not used for training, by their use notes or by the issue's
 evaluation plan: thu-safety-prompts (evaluation only), MHC HateCheck-zh and CHBias (out-of-distribution tests).
 
 Writes OUT_DIR/train.jsonl, OUT_DIR/heldout.jsonl (10% of every labeled source, same columns), OUT_DIR/labels.tsv
 (name, code, positives in train), OUT_DIR/calibration.txt (the clean training sentences and the ordinary questions,
 one per line: thresholds are raised until few of them pass), and the clean held-out text OUT_DIR/clean-laws.txt, OUT_DIR/clean-classics.txt
-(one sentence per line)."""
+and OUT_DIR/clean-english.txt (one sentence per line)."""
 import csv
 import json
 import os
@@ -51,6 +53,22 @@ def read_map():
 
 def sentences(text, min_chars):
     return [s.strip() for s in re.split(r"[。！？；!?;\n]", text) if len(s.strip()) >= min_chars]
+
+
+def gutenberg_body(text):
+    """A Project Gutenberg book without its header and footer (the licence text is not prose)."""
+    start = re.search(r"\*\*\* ?START OF[^\n]*\n", text)
+    end = re.search(r"\*\*\* ?END OF", text)
+    return text[start.end() if start else 0:end.start() if end else len(text)]
+
+
+def english_sentences(text, min_chars):
+    """Sentences of wrapped English prose: lines joined into paragraphs, cut after . ! ? ; or :"""
+    out = []
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        out += [s.strip() for s in re.split(r"(?<=[.!?;:])\s+", para) if len(s.strip()) >= min_chars]
+    return out
 
 
 def main():
@@ -102,6 +120,18 @@ def main():
             for lang in ("zh", "en"):
                 if names and r.get(lang, "").strip():
                     rows.append(("multijail", r[lang], {n: 1 for n in names}))
+    # Davidson et al.: English tweets, offensive (hate speech or offensive language) or neither: the English
+    # complement of COLD for the offensive label (the only English positives before were MultiJail's prompts)
+    with open(os.path.join(d, "offensive/davidson-hate-offensive-en/labeled_data.csv"), encoding="utf-8",
+              newline="") as f:
+        tweets = [(re.sub(r"&amp;", "&", r["tweet"]), 0 if r["class"] == "2" else 1) for r in csv.DictReader(f)]
+    # as many offensive tweets as "neither" ones (about 4,000 each): the full 20,000 offensive tweets outweighed
+    # COLD's Chinese comments and cost the label recall on COLD dev
+    neither = [t for t in tweets if not t[1]]
+    offensive = [t for t in tweets if t[1]]
+    rng.shuffle(offensive)
+    for text, off in neither + offensive[:len(neither)]:
+        rows.append(("davidson", text, {"offensive": off}))
     # XSTest: English prompts, safe ones (which look unsafe) as negatives
     with open(os.path.join(d, "safety-prompts/xstest-en/xstest_prompts.csv"), encoding="utf-8-sig", newline="") as f:
         for r in csv.DictReader(f):
@@ -124,9 +154,26 @@ def main():
     rng.shuffle(train_clean)
     for s in train_clean[:40000]:
         rows.append(("clean", s, {n: 0 for n in labels}))
+    # clean English prose (public-domain novels): without it, any English sentence looked like MultiJail's English
+    # harmful prompts to the model (a plain "This answer is a plain sample..." scored 0.77 offensive). Books in
+    # file-name order: the first 70% train, the next 10% calibrate, the last 20% measure the flagged share
+    en_dir = os.path.join(d, "corpus/en-gutenberg")
+    en_books = sorted(p for p in os.listdir(en_dir) if p.endswith(".txt"))
+    n_en = len(en_books)
+    en_cut1, en_cut2 = int(n_en * 0.7), int(n_en * 0.8)
+    en_text = [gutenberg_body(open(os.path.join(en_dir, b), encoding="utf-8", errors="replace").read())
+               for b in en_books]
+    en_train = [s for t in en_text[:en_cut1] for s in english_sentences(t, 20)]
+    rng.shuffle(en_train)
+    for s in en_train[:25000]:
+        rows.append(("clean", s, {n: 0 for n in labels}))
+    en_calib = [s for t in en_text[en_cut1:en_cut2] for s in english_sentences(t, 20)]
+    rng.shuffle(en_calib)
+    en_held = [s for t in en_text[en_cut2:] for s in english_sentences(t, 20)]
+    rng.shuffle(en_held)
     # the texts thresholds are calibrated on (train_model.py): clean text the model did not train on, and the
     # ordinary questions
-    calib = sentences(laws[cut1:cut2], 3) + sentences(book[2], 3)
+    calib = sentences(laws[cut1:cut2], 3) + sentences(book[2], 3) + en_calib[:2000]
     with open(os.path.join(out, "calibration.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(s.replace("\n", " ") for s in calib +
                            [t.replace("\n", " ") for src, t, _ in rows if src in ("cvalues", "xstest")]) + "\n")
@@ -134,6 +181,8 @@ def main():
         f.write("\n".join(sentences(laws[cut2:], 3)) + "\n")
     with open(os.path.join(out, "clean-classics.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(sentences(book[3], 3)) + "\n")
+    with open(os.path.join(out, "clean-english.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(en_held[:20000]) + "\n")
 
     # 10% of every labeled source held out (the clean sentences have their own held-out text)
     rng.shuffle(rows)

@@ -95,7 +95,7 @@ def main():
         cold = run([hegui, "classifier", "eval", "--model", out, "--data", os.path.join(shared, "offensive/cold/dev.csv"),
                     "--text-column", "TEXT", "--label-column", "label=offensive"])
     clean = {}
-    for f in ("clean-laws.txt", "clean-classics.txt"):
+    for f in ("clean-laws.txt", "clean-classics.txt", "clean-english.txt"):
         n, hit = flagged_share(hegui, out, os.path.join(d, f))
         clean[f] = (n, hit)
     size = os.path.getsize(out)
