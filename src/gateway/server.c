@@ -580,6 +580,8 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
       pthread_mutex_unlock(&gw->admin_lock);
       fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);
+      /* in the chain like an admin's reload: a policy that changed by signal is a policy change all the same */
+      audit_event(gw, "system:signal", "/admin/reload", bad ? "error" : "ok", json_pack("{s:s}", "message", rmsg));
     }
     int s = atomic_load(&gw->stopping);
     if (s && !stop_at) stop_at = hg_clock_mono_s() + gw->cfg.drain_timeout_ms / 1000.0;
