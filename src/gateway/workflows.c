@@ -15,8 +15,10 @@
 #include "hegui/text.h"
 #include "router.h"
 
-static const char *const complaint_types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
-                                               "other"};
+/* The complaint types are the store's (hegui/complaints.h): a type's number indexes its time limit in the
+ * configuration. */
+_Static_assert(sizeof((hg_config *)0)->complaint_due_hours == HG_COMPLAINT_TYPES * sizeof(unsigned),
+               "one time limit per complaint type");
 
 json_t *read_json_body(struct evhttp_request *req) {
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -234,14 +236,15 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
   hg_user_standing st;
   hg_error err;
   int64_t now = hg_clock_wall_ms();
-  if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err) || !blocked) return;
-  if (st.standing != HG_STANDING_ACTIVE) return;
-  if (st.blocked_in_a_row < cfg->strikes_in_a_row && st.blocked_today < cfg->strikes_per_day) return;
+  if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err)) return;
+  const hg_strike_ladder ladder = {cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
+                                   cfg->terminate_after};
+  int64_t until;
+  hg_standing to = hg_strike_ladder_decide(&ladder, &st, blocked, now, &until);
+  if (to == st.standing) return; /* the ladder does not move this user */
   char reason[200];
-  hg_standing to = st.suspensions + 1 >= cfg->terminate_after ? HG_STANDING_TERMINATED : HG_STANDING_SUSPENDED;
   snprintf(reason, sizeof reason, "%lld blocked inputs in a row, %lld today (evidence: audit record %lld)",
            (long long)st.blocked_in_a_row, (long long)st.blocked_today, (long long)audit_seq);
-  int64_t until = to == HG_STANDING_SUSPENDED ? now + (int64_t)cfg->suspend_minutes * 60000 : 0;
   if (hg_store_user_set_standing_by(gw->store, user, to, until, reason, HG_STANDING_BY_LADDER, now, &err)) return;
   hg_audit_record r = {0};
   r.actor = "system:strikes";
@@ -302,14 +305,16 @@ void route_complaints_enter(route_req *rq) {
   const char *type = json_string_value(json_object_get(body, "type"));
   const char *channel = json_string_value(json_object_get(body, "channel"));
   json_t *rv = json_object_get(body, "received_ms");
-  int ti = -1;
-  for (int i = 0; type && i < 5; i++)
-    if (!strcmp(type, complaint_types[i])) ti = i;
+  hg_complaint_type ti = HG_COMPLAINT_OTHER;
+  int typed = !hg_complaint_type_parse(type, &ti);
   int64_t now = hg_clock_wall_ms(), received = json_is_integer(rv) ? (int64_t)json_integer_value(rv) : now;
   const char *problem = NULL, *param = NULL;
-  if (ti < 0)
-    problem = "type must be one of prohibited_content, ip_infringement, privacy, personal_info, other", param = "type";
-  else if (!channel)
+  char types[96], type_problem[128];
+  if (!typed) {
+    hg_complaint_type_list(types, sizeof types);
+    snprintf(type_problem, sizeof type_problem, "type must be one of %s", types);
+    problem = type_problem, param = "type";
+  } else if (!channel)
     problem = "channel is required: phone, email, letter, in_person or web", param = "channel";
   else if (rv && (!json_is_integer(rv) || received <= 0 || received > now))
     problem = "received_ms is when the complaint arrived: Unix milliseconds, not in the future", param = "received_ms";
@@ -334,8 +339,9 @@ void route_complaints_enter(route_req *rq) {
     return;
   }
   admin_record(gw, key, "admin/complaint-entry", "received",
-               json_pack("{s:I, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)id, "type", complaint_types[ti],
-                         "channel", channel, "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
+               json_pack("{s:I, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)id, "type",
+                         hg_complaint_type_name(ti), "channel", channel, "received_ms", (json_int_t)received, "due_ms",
+                         (json_int_t)due));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received", "channel", channel,
                       "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
@@ -346,14 +352,16 @@ void route_complaints_process(route_req *rq) {
   const hg_config *cfg = live_cfg(rq->gw);
   struct evhttp_request *req = rq->req;
   {
-    json_t *limits = json_object();
-    for (int i = 0; i < 5; i++)
-      json_object_set_new(limits, complaint_types[i], json_integer(cfg->complaint_due_hours[i]));
+    json_t *limits = json_object(), *types = json_array();
+    for (int i = 0; i < HG_COMPLAINT_TYPES; i++) {
+      json_array_append_new(types, json_string(hg_complaint_type_name((hg_complaint_type)i)));
+      json_object_set_new(limits, hg_complaint_type_name((hg_complaint_type)i),
+                          json_integer(cfg->complaint_due_hours[i]));
+    }
     send_json(req, 200,
-              json_pack("{s:s, s:[s,s,s,s,s], s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
-                        "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types",
-                        complaint_types[0], complaint_types[1], complaint_types[2], complaint_types[3],
-                        complaint_types[4], "process", "received: the ticket id is returned at once",
+              json_pack("{s:s, s:o, s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
+                        "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types", types,
+                        "process", "received: the ticket id is returned at once",
                         "in_review: a reviewer examines the content named by produce_id (the ProduceID in the "
                         "answer's AIGC label) or the pasted text",
                         "upheld: the content is taken down and will not be generated again; personal information "
@@ -386,17 +394,16 @@ void route_complaints_intake(route_req *rq) {
     return;
   }
   const char *type = json_string_value(json_object_get(body, "type"));
-  int ti = -1;
-  for (int i = 0; type && i < 5; i++)
-    if (!strcmp(type, complaint_types[i])) ti = i;
+  hg_complaint_type ti = HG_COMPLAINT_OTHER;
+  int typed = !hg_complaint_type_parse(type, &ti);
   const char *pid = json_string_value(json_object_get(body, "produce_id"));
   const char *text = json_string_value(json_object_get(body, "text"));
   const char *contact = json_string_value(json_object_get(body, "contact"));
-  if (ti < 0 || (!pid && !text)) {
-    send_error(req, 400, "invalid_request_error",
-               "type must be one of prohibited_content, ip_infringement, privacy, personal_info, other; give "
-               "produce_id or text",
-               NULL);
+  if (!typed || (!pid && !text)) {
+    char types[96], msg[160];
+    hg_complaint_type_list(types, sizeof types);
+    snprintf(msg, sizeof msg, "type must be one of %s; give produce_id or text", types);
+    send_error(req, 400, "invalid_request_error", msg, NULL);
     json_decref(body);
     return;
   }
@@ -413,8 +420,8 @@ void route_complaints_intake(route_req *rq) {
   }
   /* the intake is in the chain like every other step of the ticket (not its text or contact: personal data) */
   audit_event(gw, "public", "complaints/intake", "received",
-              json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", complaint_types[ti], "due_ms",
-                        (json_int_t)due, "produce_id_given", has_pid));
+              json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", hg_complaint_type_name(ti),
+                        "due_ms", (json_int_t)due, "produce_id_given", has_pid));
   send_json(req, 201,
             json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
 }
@@ -500,11 +507,15 @@ void route_complaint_move(route_req *rq) {
     const char *status = json_string_value(json_object_get(body, "status"));
     const char *resolution = json_string_value(json_object_get(body, "resolution"));
     int64_t td_id = 0;
-    int content = !strcmp(c.type, "prohibited_content") || !strcmp(c.type, "ip_infringement");
-    if (status && !strcmp(status, "upheld") && (content || !strcmp(c.type, "personal_info")) &&
-        strcmp(c.status, "received") && strcmp(c.status, "in_review")) { /* checked before anything is done */
-      char msg[160];
-      snprintf(msg, sizeof msg, "a %s ticket cannot be upheld (only received or in_review ones)", c.status);
+    hg_complaint_type type = HG_COMPLAINT_OTHER;
+    int typed = !hg_complaint_type_parse(c.type, &type);
+    int content = typed && (type == HG_COMPLAINT_PROHIBITED_CONTENT || type == HG_COMPLAINT_IP_INFRINGEMENT);
+    int personal = typed && type == HG_COMPLAINT_PERSONAL_INFO;
+    if (status && !strcmp(status, "upheld") && (content || personal) &&
+        !hg_complaint_move_allowed(c.status, "upheld")) { /* checked before anything is done */
+      char msg[160], from[96];
+      hg_complaint_moves_into("upheld", from, sizeof from);
+      snprintf(msg, sizeof msg, "a %s ticket cannot be upheld (only %s ones)", c.status, from);
       send_error(req, 400, "invalid_request_error", msg, NULL);
       json_decref(body);
       hg_complaint_clear(&c);
@@ -536,7 +547,7 @@ void route_complaint_move(route_req *rq) {
      * corrected through /admin/users/{name}/identity), or takedown (the personal data in an answer, fingerprinted) */
     json_t *subject = json_object_get(body, "subject");
     json_t *link = NULL;
-    if (status && !strcmp(status, "upheld") && !strcmp(c.type, "personal_info")) {
+    if (status && !strcmp(status, "upheld") && personal) {
       const char *who_name = json_string_value(json_object_get(subject, "user"));
       const char *action = json_string_value(json_object_get(subject, "action"));
       const char *problem = NULL;

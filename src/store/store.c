@@ -1,8 +1,9 @@
 /* store/store.c — the backend-neutral half of the store: URL dispatch, the mutex that lets threads share a handle,
  * API keys (made here, stored only as SHA-256), and the audit chain: how a record is serialized and hashed, how
  * an append links to the end of the chain, and how verification walks it. Then the workflows built on the same
- * rows: complaints (validation and the moves a ticket may make), takedowns with their version, users' standing
- * (what a strike or a decision does to it, and when a suspension is over), real-name identity and the gate that
+ * rows: complaints (their types, validation and the one table of moves a ticket may make), takedowns with their
+ * version, users' standing (what a strike or a decision does to it, when a suspension is over, and the strike
+ * ladder that decides when blocked inputs suspend or terminate), real-name identity and the gate that
  * reads it with the standing, the minors' usage counters (their arithmetic), the usage quotas (compare-and-count
  * in one transaction), and last data-subject requests and retention. Backends (store_internal.h) only keep rows,
  * so every backend produces and checks the very same chain and enforces the very same rules.
@@ -523,26 +524,86 @@ hg_status hg_store_audit_rows(hg_store *store, int64_t from_seq, hg_audit_row_fn
 #define HG_COMPLAINT_PRODUCE_ID_MAX 256u
 #define HG_STANDING_REASON_MAX 4096u
 
-static const char *const complaint_types[] = {"prohibited_content", "ip_infringement", "privacy", "personal_info",
-                                              "other"};
-
-/* A ticket's life, each status with the statuses it may move to; "closed" is final. Moving forward only keeps
- * the record honest: a rejected complaint cannot quietly become "received" again. */
-static const struct complaint_move {
-  const char *from;
-  const char *to[3];
-} complaint_moves[] = {
-    {"received", {"in_review", "upheld", "rejected"}},
-    {"in_review", {"upheld", "rejected", NULL}},
-    {"upheld", {"closed", NULL, NULL}},
-    {"rejected", {"closed", NULL, NULL}},
-    {"closed", {NULL, NULL, NULL}},
+static const char *const complaint_type_names[HG_COMPLAINT_TYPES] = {
+    [HG_COMPLAINT_PROHIBITED_CONTENT] = "prohibited_content",
+    [HG_COMPLAINT_IP_INFRINGEMENT] = "ip_infringement",
+    [HG_COMPLAINT_PRIVACY] = "privacy",
+    [HG_COMPLAINT_PERSONAL_INFO] = "personal_info",
+    [HG_COMPLAINT_OTHER] = "other",
 };
 
-static const struct complaint_move *complaint_move_from(const char *status) {
-  for (size_t i = 0; i < sizeof complaint_moves / sizeof complaint_moves[0]; i++)
-    if (!strcmp(status, complaint_moves[i].from)) return &complaint_moves[i];
-  return NULL;
+static const char *const complaint_status_names[HG_COMPLAINT_STATUSES] = {
+    [HG_COMPLAINT_RECEIVED] = "received", [HG_COMPLAINT_IN_REVIEW] = "in_review", [HG_COMPLAINT_UPHELD] = "upheld",
+    [HG_COMPLAINT_REJECTED] = "rejected", [HG_COMPLAINT_CLOSED] = "closed",
+};
+
+/* A ticket's life: complaint_moves[from][to] is 1 when a ticket may move from one status to the other; "closed" is
+ * final. Moving forward only keeps the record honest: a rejected complaint cannot quietly become "received" again.
+ * Every check of a move, the store's and the gateway's, reads this table (hg_complaint_move_allowed). */
+static const unsigned char complaint_moves[HG_COMPLAINT_STATUSES][HG_COMPLAINT_STATUSES] = {
+    /* to:                      received, in_review, upheld, rejected, closed */
+    [HG_COMPLAINT_RECEIVED] = {0, 1, 1, 1, 0},  /* -> in_review, upheld, rejected */
+    [HG_COMPLAINT_IN_REVIEW] = {0, 0, 1, 1, 0}, /* -> upheld, rejected */
+    [HG_COMPLAINT_UPHELD] = {0, 0, 0, 0, 1},    /* -> closed */
+    [HG_COMPLAINT_REJECTED] = {0, 0, 0, 0, 1},  /* -> closed */
+    [HG_COMPLAINT_CLOSED] = {0, 0, 0, 0, 0},    /* final */
+};
+
+const char *hg_complaint_type_name(hg_complaint_type type) {
+  return enum_name(complaint_type_names, HG_COMPLAINT_TYPES, (unsigned)type);
+}
+
+hg_status hg_complaint_type_parse(const char *name, hg_complaint_type *out) {
+  unsigned v;
+  hg_status st = enum_parse(complaint_type_names, HG_COMPLAINT_TYPES, name, &v);
+  if (!st && out) *out = (hg_complaint_type)v;
+  return st;
+}
+
+const char *hg_complaint_status_name(hg_complaint_status status) {
+  return enum_name(complaint_status_names, HG_COMPLAINT_STATUSES, (unsigned)status);
+}
+
+hg_status hg_complaint_status_parse(const char *name, hg_complaint_status *out) {
+  unsigned v;
+  hg_status st = enum_parse(complaint_status_names, HG_COMPLAINT_STATUSES, name, &v);
+  if (!st && out) *out = (hg_complaint_status)v;
+  return st;
+}
+
+int hg_complaint_move_allowed(const char *from, const char *to) {
+  hg_complaint_status f, t;
+  if (hg_complaint_status_parse(from, &f) || hg_complaint_status_parse(to, &t)) return 0;
+  return complaint_moves[f][t];
+}
+
+/* Joins the names whose pick is set, in order: "a, b or c" with last = " or ", "a, b, c" with last = ", ". */
+static void join_names(const char *const *names, const unsigned char *pick, unsigned count, const char *last, char *buf,
+                       size_t cap) {
+  unsigned n = 0, done = 0;
+  for (unsigned i = 0; i < count; i++)
+    n += !pick || pick[i];
+  if (!buf || !cap) return;
+  buf[0] = 0;
+  for (unsigned i = 0; i < count; i++) {
+    if (pick && !pick[i]) continue;
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%s%s", done == 0 ? "" : done + 1 == n ? last : ", ", names[i]);
+    done++;
+  }
+}
+
+void hg_complaint_type_list(char *buf, size_t cap) {
+  join_names(complaint_type_names, NULL, HG_COMPLAINT_TYPES, ", ", buf, cap);
+}
+
+void hg_complaint_moves_into(const char *to, char *buf, size_t cap) {
+  unsigned char from[HG_COMPLAINT_STATUSES] = {0};
+  hg_complaint_status t;
+  if (!hg_complaint_status_parse(to, &t))
+    for (unsigned i = 0; i < HG_COMPLAINT_STATUSES; i++)
+      from[i] = complaint_moves[i][t];
+  join_names(complaint_status_names, from, HG_COMPLAINT_STATUSES, " or ", buf, cap);
 }
 
 /* An optional string from outside: NULL and "" both mean absent; otherwise valid UTF-8 of at most max bytes. The
@@ -586,13 +647,11 @@ hg_status hg_store_complaint_add_from(hg_store *store, const char *channel, cons
     channel_known |= !strcmp(channel, complaint_channels[i]);
   if (!channel_known)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "the channel must be one of web, phone, email, letter, in_person");
-  int known = 0;
-  for (size_t i = 0; i < sizeof complaint_types / sizeof complaint_types[0]; i++)
-    known |= !strcmp(type, complaint_types[i]);
-  if (!known)
-    return hg_fail(err, HG_ERR_INVALID, 0, 0,
-                   "the complaint type must be one of prohibited_content, ip_infringement, privacy, personal_info, "
-                   "other");
+  if (hg_complaint_type_parse(type, NULL)) {
+    char types[96];
+    hg_complaint_type_list(types, sizeof types);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the complaint type must be one of %s", types);
+  }
   hg_complaint_row row = {.type = text_of(type), .status = text_of("received"), .channel = text_of(channel)};
   const char *p, *t, *c;
   hg_status st;
@@ -678,16 +737,9 @@ hg_status hg_store_complaint_get(hg_store *store, int64_t id, hg_complaint *out,
   return st;
 }
 
-/* "in_review, upheld or rejected" */
-static void list_moves(const struct complaint_move *m, char *buf, size_t cap) {
-  size_t n = 0;
-  while (n < 3 && m->to[n])
-    n++;
-  buf[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t used = strlen(buf);
-    snprintf(buf + used, cap - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", m->to[i]);
-  }
+/* "in_review, upheld or rejected": where a ticket in status from may go */
+static void list_moves(hg_complaint_status from, char *buf, size_t cap) {
+  join_names(complaint_status_names, complaint_moves[from], HG_COMPLAINT_STATUSES, " or ", buf, cap);
 }
 
 static int copy_status(void *ctx, const hg_complaint_row *row) {
@@ -700,9 +752,11 @@ hg_status hg_store_complaint_set_status(hg_store *store, int64_t id, const char 
                                         int64_t now_ms, hg_error *err) {
   if (!store || !status) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_set_status: NULL argument");
   if (id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint id is a positive number, not %" PRId64, id);
-  if (!complaint_move_from(status))
-    return hg_fail(err, HG_ERR_INVALID, 0, 0,
-                   "a complaint's status is one of received, in_review, upheld, rejected, closed");
+  if (hg_complaint_status_parse(status, NULL)) {
+    char statuses[96];
+    join_names(complaint_status_names, NULL, HG_COMPLAINT_STATUSES, ", ", statuses, sizeof statuses);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint's status is one of %s", statuses);
+  }
   const char *res;
   hg_status st;
   if ((st = take_text("the resolution", resolution, HG_COMPLAINT_TEXT_MAX, &res, err)) ||
@@ -716,20 +770,18 @@ hg_status hg_store_complaint_set_status(hg_store *store, int64_t id, const char 
   st = b->begin(store->conn, err);
   if (!st) st = b->complaint_get(store->conn, id, copy_status, current, err);
   if (!st) {
-    const struct complaint_move *m = complaint_move_from(current);
-    int allowed = 0;
-    for (int i = 0; m && i < 3 && m->to[i]; i++)
-      allowed |= !strcmp(m->to[i], status);
-    char moves[64];
-    if (!m) {
+    hg_complaint_status from;
+    char moves[96];
+    if (hg_complaint_status_parse(current, &from)) {
       st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: complaint %" PRId64 " has a damaged status", id);
-    } else if (!allowed && !m->to[0]) {
-      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s, which is final; it cannot move to %s", id,
-                   current, status);
-    } else if (!allowed) {
-      list_moves(m, moves, sizeof moves);
-      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s; from there it can move to %s, not to %s",
-                   id, current, moves, status);
+    } else if (!hg_complaint_move_allowed(current, status)) {
+      list_moves(from, moves, sizeof moves);
+      if (!moves[0])
+        st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s, which is final; it cannot move to %s", id,
+                     current, status);
+      else
+        st = hg_fail(err, HG_ERR_INVALID, 0, 0, "complaint %" PRId64 " is %s; from there it can move to %s, not to %s",
+                     id, current, moves, status);
     }
   }
   if (!st) st = b->complaint_update(store->conn, id, current, status, res, now_ms, err);
@@ -913,8 +965,9 @@ hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_
 }
 
 /* A blocked input adds a strike (kept with its evidence) and lengthens the run; an allowed one ends the run. Which
- * counts lead to a suspension is the gateway's policy, not the store's. Allowed inputs are nearly every request,
- * so one that has no run to end writes nothing. */
+ * counts lead to a suspension is the strike ladder's decision (hg_strike_ladder_decide, below), taken by the caller
+ * on what this returns, with its own thresholds. Allowed inputs are nearly every request, so one that has no run to
+ * end writes nothing. */
 hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
                                  hg_user_standing *after, hg_error *err) {
   if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_record: NULL argument");
@@ -1023,6 +1076,28 @@ hg_status hg_store_user_set_standing_by(hg_store *store, const char *user, hg_st
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
   return st;
+}
+
+/* The strike ladder: only a blocked input moves anyone, and only a user who is active (a suspension past its end
+ * reads as active). Either threshold suffices; the move that would be the terminate_after-th suspension terminates
+ * instead. The decision is here, beside the counts it reads, so that every caller applies the same ladder. */
+hg_standing hg_strike_ladder_decide(const hg_strike_ladder *ladder, const hg_user_standing *after, int blocked,
+                                    int64_t now_ms, int64_t *until_ms) {
+  int64_t ignored;
+  if (!until_ms) until_ms = &ignored;
+  *until_ms = 0;
+  if (!ladder || !after) return HG_STANDING_ACTIVE;
+  *until_ms = after->until_ms;
+  if (!blocked || after->standing != HG_STANDING_ACTIVE) return after->standing;
+  if (after->blocked_in_a_row < ladder->suspend_in_a_row && after->blocked_today < ladder->suspend_per_day)
+    return after->standing;
+  if (after->suspensions + 1 >= ladder->terminate_after) {
+    *until_ms = 0;
+    return HG_STANDING_TERMINATED;
+  }
+  int64_t length = ladder->suspend_ms > 0 ? ladder->suspend_ms : 0;
+  *until_ms = now_ms > INT64_MAX - length ? INT64_MAX : now_ms + length; /* saturates rather than wraps */
+  return HG_STANDING_SUSPENDED;
 }
 
 /* ---- real-name identity, the gate, the user list ----------------------------------------------------------- *

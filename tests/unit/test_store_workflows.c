@@ -1,8 +1,9 @@
 /* test_store_workflows.c — the store's workflows against a real SQLite file in a temporary directory: complaints
- * (add, get, list newest first, overdue, every legal status move and the illegal ones with their messages, input
- * validation, durability: a complaint written by a process that dies right after the call is read by another),
- * takedowns (add, each, expiry, the version that moves with every add), and users' standing (strikes in a row and
- * per UTC day across a day boundary, suspensions that end, lifting, termination, the history of changes), plus the
+ * (add, get, list newest first, overdue, every legal status move and the illegal ones with their messages, the move
+ * table for every from x to pair against one written out here, the types, input validation, durability: a complaint
+ * written by a process that dies right after the call is read by another), takedowns (add, each, expiry, the version
+ * that moves with every add), and users' standing (strikes in a row and per UTC day across a day boundary, the strike
+ * ladder's decision at its boundaries, suspensions that end, lifting, termination, the history of changes), plus the
  * migration of a version-1 database and strikes recorded from 4 handles at once; usage quotas (limits per window,
  * roll-over, two subjects, 20,000 subjects against a reference, 4 handles admitting at once). Times are injected
  * throughout. */
@@ -243,6 +244,108 @@ static void complaint_moves(void **state) {
   assert_non_null(strstr(err.message, "damaged"));
   hg_store_close(s);
   tmp_remove(&t);
+}
+
+/* The move table, every from x to pair, against the table written out here from docs/workflows.md: received ->
+ * in_review -> upheld | rejected -> closed, and received -> upheld | rejected. Then the store itself: a ticket
+ * driven into each status accepts exactly the moves of the table and refuses the rest. */
+static const char *const statuses[5] = {"received", "in_review", "upheld", "rejected", "closed"};
+static const int moves_expected[5][5] = {
+    /* to: received in_review upheld rejected closed */
+    {0, 1, 1, 1, 0}, /* from received */
+    {0, 0, 1, 1, 0}, /* from in_review */
+    {0, 0, 0, 0, 1}, /* from upheld */
+    {0, 0, 0, 0, 1}, /* from rejected */
+    {0, 0, 0, 0, 0}, /* from closed */
+};
+
+static void complaint_move_table(void **state) {
+  (void)state;
+  for (int f = 0; f < 5; f++)
+    for (int t = 0; t < 5; t++)
+      if (hg_complaint_move_allowed(statuses[f], statuses[t]) != moves_expected[f][t])
+        fail_msg("%s -> %s: table says %d, expected %d", statuses[f], statuses[t],
+                 hg_complaint_move_allowed(statuses[f], statuses[t]), moves_expected[f][t]);
+
+  /* names that are no status move nowhere, in either place */
+  const char *bad[] = {NULL, "", "Received", "closed ", "done", "upheld\n"};
+  for (int i = 0; i < 6; i++)
+    for (int s = 0; s < 5; s++) {
+      assert_false(hg_complaint_move_allowed(bad[i], statuses[s]));
+      assert_false(hg_complaint_move_allowed(statuses[s], bad[i]));
+    }
+
+  /* names and numbers of the statuses */
+  assert_int_equal(HG_COMPLAINT_STATUSES, 5);
+  for (int s = 0; s < 5; s++) {
+    hg_complaint_status got;
+    assert_string_equal(hg_complaint_status_name((hg_complaint_status)s), statuses[s]);
+    assert_int_equal(hg_complaint_status_parse(statuses[s], &got), HG_OK);
+    assert_int_equal(got, s);
+  }
+  assert_string_equal(hg_complaint_status_name((hg_complaint_status)5), "unknown");
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(hg_complaint_status_parse(bad[i], NULL), HG_ERR_INVALID);
+
+  /* where each status can be reached from, for messages */
+  const char *into[5] = {"", "received", "received or in_review", "received or in_review", "upheld or rejected"};
+  char buf[96];
+  for (int s = 0; s < 5; s++) {
+    hg_complaint_moves_into(statuses[s], buf, sizeof buf);
+    assert_string_equal(buf, into[s]);
+  }
+  hg_complaint_moves_into("done", buf, sizeof buf);
+  assert_string_equal(buf, "");
+  hg_complaint_moves_into("upheld", buf, 9); /* truncated, still terminated */
+  assert_string_equal(buf, "received");
+  hg_complaint_moves_into("upheld", NULL, 0); /* nothing to write to */
+
+  /* the store follows the same table: one ticket per (from, to), driven into from along a legal path */
+  static const char *const path[5][2] = {
+      {NULL, NULL}, {"in_review", NULL}, {"upheld", NULL}, {"rejected", NULL}, {"rejected", "closed"}};
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  for (int f = 0; f < 5; f++)
+    for (int to = 0; to < 5; to++) {
+      int64_t id = add_ok(s, "other", NULL, "text", NULL, DAY0, DAY0 + DAY_MS);
+      for (int p = 0; p < 2 && path[f][p]; p++)
+        move_ok(s, id, path[f][p], NULL, DAY0 + 1 + p);
+      hg_error_clear(&err);
+      hg_status st = hg_store_complaint_set_status(s, id, statuses[to], NULL, DAY0 + 10, &err);
+      if ((st == HG_OK) != moves_expected[f][to])
+        fail_msg("store: %s -> %s gave %d (%s), the table says %d", statuses[f], statuses[to], (int)st, err.message,
+                 moves_expected[f][to]);
+      if (st) assert_int_equal(st, HG_ERR_INVALID);
+    }
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* The complaint types: names in the order of the configuration's time limits, parse, and the list for messages. */
+static void complaint_type_table(void **state) {
+  (void)state;
+  const char *types[5] = {"prohibited_content", "ip_infringement", "privacy", "personal_info", "other"};
+  assert_int_equal(HG_COMPLAINT_TYPES, 5);
+  for (int i = 0; i < 5; i++) {
+    hg_complaint_type got;
+    assert_string_equal(hg_complaint_type_name((hg_complaint_type)i), types[i]);
+    assert_int_equal(hg_complaint_type_parse(types[i], &got), HG_OK);
+    assert_int_equal(got, i);
+  }
+  assert_int_equal(HG_COMPLAINT_PROHIBITED_CONTENT, 0);
+  assert_int_equal(HG_COMPLAINT_PERSONAL_INFO, 3);
+  assert_int_equal(HG_COMPLAINT_OTHER, 4);
+  assert_string_equal(hg_complaint_type_name((hg_complaint_type)5), "unknown");
+  const char *bad[] = {NULL, "", "Other", "spam", "other ", "prohibited_content\n"};
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(hg_complaint_type_parse(bad[i], NULL), HG_ERR_INVALID);
+  char buf[96];
+  hg_complaint_type_list(buf, sizeof buf);
+  assert_string_equal(buf, "prohibited_content, ip_infringement, privacy, personal_info, other");
+  hg_complaint_type_list(buf, 8);
+  assert_string_equal(buf, "prohibi");
 }
 
 static void complaint_validation(void **state) {
@@ -522,7 +625,7 @@ static void strikes(void **state) {
     u = strike(s, "alice", 1, 100 + i, now + i);
     assert_int_equal(u.blocked_in_a_row, i);
     assert_int_equal(u.blocked_today, i);
-    assert_int_equal(u.standing, HG_STANDING_ACTIVE); /* the store counts; the gateway decides */
+    assert_int_equal(u.standing, HG_STANDING_ACTIVE); /* recording only counts; the ladder decides (strike_ladder) */
   }
   u = strike(s, "alice", 0, 0, now + 10);
   assert_int_equal(u.blocked_in_a_row, 0);
@@ -574,6 +677,118 @@ static void strikes(void **state) {
   assert_int_equal(hg_store_user_standing(s, "bob", -1, &u, &err), HG_ERR_INVALID);
   assert_int_equal(hg_store_user_standing(s, "bob", midnight, NULL, &err), HG_ERR_INVALID);
   assert_int_equal(standing_of(s, "bob", midnight + 7).blocked_in_a_row, 2);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+/* The strike ladder's decision at its boundaries: each threshold reached exactly and missed by one, the
+ * suspension that becomes termination, users who are not active, allowed inputs, and the end of a suspension. */
+static hg_user_standing counted(hg_standing standing, int64_t in_a_row, int64_t today, int64_t suspensions) {
+  hg_user_standing u = {
+      .standing = standing, .blocked_in_a_row = in_a_row, .blocked_today = today, .suspensions = suspensions};
+  return u;
+}
+
+static void strike_ladder(void **state) {
+  (void)state;
+  const int64_t now = DAY0 + 5 * HOUR_MS, hour = HOUR_MS;
+  const hg_strike_ladder ladder = {
+      .suspend_in_a_row = 3, .suspend_per_day = 5, .suspend_ms = hour, .terminate_after = 3};
+  int64_t until = -1;
+  hg_user_standing u;
+
+  /* below both thresholds: nothing moves */
+  u = counted(HG_STANDING_ACTIVE, 2, 4, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_ACTIVE);
+  assert_int_equal(until, 0);
+  u = counted(HG_STANDING_ACTIVE, 0, 0, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_ACTIVE);
+
+  /* either threshold, reached exactly, suspends for suspend_ms */
+  u = counted(HG_STANDING_ACTIVE, 3, 3, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, now + hour);
+  u = counted(HG_STANDING_ACTIVE, 1, 5, 0);
+  until = -1;
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, now + hour);
+  u = counted(HG_STANDING_ACTIVE, 2, 5, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  u = counted(HG_STANDING_ACTIVE, 40, 90, 0); /* past both */
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+
+  /* the terminate_after-th suspension terminates instead: suspensions so far + 1 >= terminate_after */
+  u = counted(HG_STANDING_ACTIVE, 3, 3, 1);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, now + hour);
+  u = counted(HG_STANDING_ACTIVE, 3, 3, 2);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_TERMINATED);
+  assert_int_equal(until, 0);
+  u = counted(HG_STANDING_ACTIVE, 0, 5, 7);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_TERMINATED);
+  u = counted(HG_STANDING_ACTIVE, 2, 4, 7); /* below the thresholds, many suspensions: still nothing */
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_ACTIVE);
+
+  /* an allowed input never moves anyone, whatever was counted (the day's count outlives a lifted suspension) */
+  u = counted(HG_STANDING_ACTIVE, 0, 9, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 0, now, &until), HG_STANDING_ACTIVE);
+  assert_int_equal(until, 0);
+
+  /* a user who is not active stays as is, with the suspension's end */
+  u = counted(HG_STANDING_SUSPENDED, 9, 9, 1);
+  u.until_ms = now + 7;
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, now + 7);
+  u = counted(HG_STANDING_TERMINATED, 9, 9, 2);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, &until), HG_STANDING_TERMINATED);
+  assert_int_equal(until, 0);
+
+  /* thresholds of 1: the first blocked input suspends; terminate_after 1: the first firing terminates */
+  const hg_strike_ladder strict = {1, 1, 1, 1};
+  const hg_strike_ladder one = {1, 1, 1, 2};
+  u = counted(HG_STANDING_ACTIVE, 1, 1, 0);
+  assert_int_equal(hg_strike_ladder_decide(&strict, &u, 1, now, &until), HG_STANDING_TERMINATED);
+  assert_int_equal(hg_strike_ladder_decide(&one, &u, 1, now, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, now + 1);
+
+  /* the end of a suspension saturates instead of wrapping; until_ms may be NULL; NULL moves nobody */
+  u = counted(HG_STANDING_ACTIVE, 3, 3, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, INT64_MAX - 10, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, INT64_MAX);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now, NULL), HG_STANDING_SUSPENDED);
+  assert_int_equal(hg_strike_ladder_decide(NULL, &u, 1, now, &until), HG_STANDING_ACTIVE);
+  assert_int_equal(until, 0);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, NULL, 1, now, &until), HG_STANDING_ACTIVE);
+
+  /* on the store's own counts: the third blocked input in a row suspends, and the store takes the decision */
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_error_clear(&err);
+  for (int i = 1; i <= 3; i++) {
+    u = strike(s, "carol", 1, i, now + i);
+    hg_standing to = hg_strike_ladder_decide(&ladder, &u, 1, now + i, &until);
+    assert_int_equal(to, i < 3 ? HG_STANDING_ACTIVE : HG_STANDING_SUSPENDED);
+  }
+  assert_int_equal(hg_store_user_set_standing_by(s, "carol", HG_STANDING_SUSPENDED, until, "ladder",
+                                                 HG_STANDING_BY_LADDER, now + 3, &err),
+                   HG_OK);
+  u = standing_of(s, "carol", now + 4);
+  assert_int_equal(u.standing, HG_STANDING_SUSPENDED);
+  assert_int_equal(u.until_ms, now + 3 + hour);
+  assert_int_equal(u.suspensions, 1);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, now + 4, &until), HG_STANDING_SUSPENDED); /* stays */
+  /* once it is over the run starts anew, and the day's count reaches suspend_per_day at the fifth */
+  int64_t later = now + 3 + hour;
+  u = strike(s, "carol", 1, 4, later);
+  assert_int_equal(u.standing, HG_STANDING_ACTIVE);
+  assert_int_equal(u.blocked_in_a_row, 1);
+  assert_int_equal(u.blocked_today, 4);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, later, &until), HG_STANDING_ACTIVE);
+  u = strike(s, "carol", 1, 5, later + 1);
+  assert_int_equal(hg_strike_ladder_decide(&ladder, &u, 1, later + 1, &until), HG_STANDING_SUSPENDED);
+  assert_int_equal(until, later + 1 + hour);
   hg_store_close(s);
   tmp_remove(&t);
 }
@@ -1150,10 +1365,13 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(complaints),
       cmocka_unit_test(complaint_moves),
+      cmocka_unit_test(complaint_move_table),
+      cmocka_unit_test(complaint_type_table),
       cmocka_unit_test(complaint_validation),
       cmocka_unit_test(complaint_durability),
       cmocka_unit_test(takedowns),
       cmocka_unit_test(strikes),
+      cmocka_unit_test(strike_ladder),
       cmocka_unit_test(standing),
       cmocka_unit_test(review_queue),
       cmocka_unit_test(migrates_version_1),
