@@ -1859,29 +1859,47 @@ static void make_id(chat_req *c) {
 
 /* POST /v1/chat/completions and /v1/completions (ROUTE_ASYNC: the answer comes from the upstream; every exit
  * records its metrics) */
-static void handle_completion(route_req *rq, int chat) {
-  worker *w = rq->w;
-  gateway *gw = w->gw;
+/* ---- the chat request, stage by stage ----
+ *
+ * POST /v1/chat/completions and /v1/completions run these stages in order; each either lets the request go on
+ * (returns 0) or answers it and returns the status it sent, which handle_completion counts in the metrics — the
+ * one exit of a refused request:
+ *   admission   the user's standing, real name, minors' hours and limits (users.c), the quota (quota.c)
+ *   parsing     the body: model, messages or prompt, every string the model reads (prompt.c), a stream slot, the
+ *               use counted
+ *   opening     the request's state (chat_req): configuration, lexicon and takedowns held to the end
+ *   moderation  the prompt through the policy's moderator, near-duplicates and category strikes (abuse.c); a
+ *               blocked prompt is refused here with its record
+ *   relay       the guard model on the prompt when configured, then the upstream (the answer streamed or whole)
+ * The answer's stages follow from the upstream's callbacks: moderation of the answer, labels (make_label), and
+ * the record (complete: the audit record durable before the last byte, then strikes, usage, metrics in finish). */
+
+typedef struct chat_input {
+  json_t *body;    /* the request body */
+  prompt_text pt;  /* every string the model reads */
+  admission adm;   /* what admission found */
+  const char *raw; /* the body's bytes, for its digest */
+  size_t raw_len;
+} chat_input;
+
+static void input_free(chat_input *in) {
+  prompt_free(&in->pt);
+  json_decref(in->body);
+  in->body = NULL;
+}
+
+static int stage_admit(route_req *rq, chat_input *in) {
+  int refused = admit_user(rq->gw, live_cfg(rq->gw), rq->req, &rq->key, &in->adm);
+  return refused ? refused : quota_admit(rq->gw, rq->req, &rq->key);
+}
+
+static int stage_parse(route_req *rq, int chat, chat_input *in) {
   struct evhttp_request *req = rq->req;
-  hg_key_info key = rq->key;
-  int route = chat ? R_CHAT : R_COMPLETIONS;
-  double t0 = rq->t0;
-  const hg_config *cfg = live_cfg(gw);
-  admission adm;
-  int refused = admit_user(gw, cfg, req, &key, &adm);
-  if (refused) {
-    metrics_request(&gw->metrics, route, refused, hg_clock_mono_s() - t0);
-    return;
-  }
-  if ((refused = quota_admit(gw, req, &key))) {
-    metrics_request(&gw->metrics, route, refused, hg_clock_mono_s() - t0);
-    return;
-  }
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t blen = evbuffer_get_length(in);
-  const char *braw = (const char *)evbuffer_pullup(in, -1);
+  struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+  in->raw_len = evbuffer_get_length(buf);
+  in->raw = (const char *)evbuffer_pullup(buf, -1);
   json_error_t je;
-  json_t *body = json_loadb(braw ? braw : "", blen, 0, &je);
+  json_t *body = in->body = json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
   const char *problem = NULL;
   if (!json_is_object(body))
     problem = "the request body is not a JSON object";
@@ -1905,56 +1923,47 @@ static void handle_completion(route_req *rq, int chat) {
     else
       snprintf(msg, sizeof msg, "%s", problem);
     send_error(req, 400, "invalid_request_error", msg, NULL);
-    json_decref(body);
-    metrics_request(&gw->metrics, route, 400, hg_clock_mono_s() - t0);
-    return;
+    return 400;
   }
   /* every string the model will read, or a 400 naming the member that hegui does not pass */
-  prompt_text pt;
-  int shape = prompt_collect(body, chat, &pt);
+  int shape = prompt_collect(body, chat, &in->pt);
+  if (shape == PROMPT_REFUSED) {
+    send_error_param(req, 400, "invalid_request_error", in->pt.message, in->pt.param, in->pt.code);
+    return 400;
+  }
   if (shape) {
-    if (shape == PROMPT_REFUSED)
-      send_error_param(req, 400, "invalid_request_error", pt.message, pt.param, pt.code);
-    else
-      send_error(req, 500, "server_error", "out of memory", NULL);
-    prompt_free(&pt);
-    json_decref(body);
-    metrics_request(&gw->metrics, route, shape == PROMPT_REFUSED ? 400 : 500, hg_clock_mono_s() - t0);
-    return;
+    send_error(req, 500, "server_error", "out of memory", NULL);
+    return 500;
   }
-  if (json_is_true(json_object_get(body, "stream")) && w->streams >= (int)gw->cfg.max_streams) {
+  if (json_is_true(json_object_get(body, "stream")) && rq->w->streams >= (int)rq->gw->cfg.max_streams) {
     send_error(req, 429, "rate_limit_exceeded", "too many streamed answers in progress; try again shortly", NULL);
-    prompt_free(&pt);
-    json_decref(body);
-    metrics_request(&gw->metrics, route, 429, hg_clock_mono_s() - t0);
-    return;
+    return 429;
   }
-  if (admit_count(gw, req, &key, &adm)) { /* a valid request counts as use (minors' time, reminders) */
-    prompt_free(&pt);
-    json_decref(body);
-    metrics_request(&gw->metrics, route, 503, hg_clock_mono_s() - t0);
-    return;
-  }
+  /* a valid request counts as use (minors' time, reminders) */
+  return admit_count(rq->gw, req, &rq->key, &in->adm) ? 503 : 0;
+}
+
+static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
+  worker *w = rq->w;
+  gateway *gw = rq->gw;
   chat_req *c = calloc(1, sizeof *c);
-  char *model = strdup(json_string_value(json_object_get(body, "model")));
+  char *model = strdup(json_string_value(json_object_get(in->body, "model")));
   if (!c || !model || hg_vault_new(&c->vault)) {
     free(c);
     free(model);
-    prompt_free(&pt);
-    json_decref(body);
-    send_error(req, 500, "server_error", "out of memory", NULL);
-    return;
+    send_error(rq->req, 500, "server_error", "out of memory", NULL);
+    return NULL;
   }
   c->model = model;
   w->active++;
   c->w = w;
   c->gw = gw;
-  c->cfg = cfg = cfg_acquire(gw); /* held to the end of the request, however long it streams */
-  c->req = req;
-  c->conn = evhttp_request_get_connection(req);
+  const hg_config *cfg = c->cfg = cfg_acquire(gw); /* held to the end of the request, however long it streams */
+  c->req = rq->req;
+  c->conn = evhttp_request_get_connection(rq->req);
   c->chat = chat;
-  c->route = route;
-  c->t0 = t0;
+  c->route = chat ? R_CHAT : R_COMPLETIONS;
+  c->t0 = rq->t0;
   c->created = (long long)time(NULL);
   c->verdict = "allow";
   c->lex = hg_lexicon_slot_acquire(gw->lexicon);
@@ -1968,55 +1977,78 @@ static void handle_completion(route_req *rq, int chat) {
   json_object_set_new(c->detail, "output_hits", c->output_hits);
   json_object_set_new(c->detail, "output_pii", json_array());
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
-  if (adm.minor) json_object_set_new(c->detail, "minor", json_true());
-  if (adm.remind_minutes) json_object_set_new(c->detail, "reminder_minutes", json_integer(adm.remind_minutes));
-  c->adm = adm;
-  pseudonym(gw, key.user, c->actor);
-  snprintf(c->user, sizeof c->user, "%s", key.user);
-  c->key_id = key.key_id;
+  if (in->adm.minor) json_object_set_new(c->detail, "minor", json_true());
+  if (in->adm.remind_minutes) json_object_set_new(c->detail, "reminder_minutes", json_integer(in->adm.remind_minutes));
+  c->adm = in->adm;
+  pseudonym(gw, rq->key.user, c->actor);
+  snprintf(c->user, sizeof c->user, "%s", rq->key.user);
+  c->key_id = rq->key.key_id;
   c->moderated = 1;
   c->takedowns = acquire_takedowns(gw);
-  sha256_hex(braw ? braw : "", blen, c->input_sha);
+  sha256_hex(in->raw ? in->raw : "", in->raw_len, c->input_sha);
   make_id(c);
   c->last_call_index = -2; /* below every index, the legacy function_call's -1 included */
-  c->stream = json_is_true(json_object_get(body, "stream"));
-  c->include_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+  c->stream = json_is_true(json_object_get(in->body, "stream"));
+  c->include_usage = json_is_true(json_object_get(json_object_get(in->body, "stream_options"), "include_usage"));
   if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
+  return c;
+}
 
+/* 1 when the prompt was refused (the refusal and its record are sent; c is finished) */
+static int stage_moderate(chat_req *c, chat_input *in) {
+  const hg_config *cfg = c->cfg;
   int changed = 0;
-  int blocked = moderate_request(c, &pt, &changed);
+  int blocked = moderate_request(c, &in->pt, &changed);
   if (!blocked && (guard_wanted(cfg, HG_DIR_INPUT) || guard_wanted(cfg, HG_DIR_OUTPUT))) {
     /* the guard reads the prompt as it leaves (redactions applied), for prompts and for the answers to them */
-    c->guard.prompt = malloc(pt.joined_len + 1);
+    c->guard.prompt = malloc(in->pt.joined_len + 1);
     if (c->guard.prompt) {
-      memcpy(c->guard.prompt, pt.joined ? pt.joined : "", pt.joined_len);
-      c->guard.prompt[pt.joined_len] = '\0';
-      c->guard.prompt_len = pt.joined_len;
+      memcpy(c->guard.prompt, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
+      c->guard.prompt[in->pt.joined_len] = '\0';
+      c->guard.prompt_len = in->pt.joined_len;
     }
   }
-  if (!blocked) near_duplicates(c, &pt);
+  if (!blocked) near_duplicates(c, &in->pt);
   if (!blocked) category_strikes(c);
-  prompt_free(&pt);
   if (blocked) {
     refuse_prompt(c);
-    json_decref(body);
-    return;
+    return 1;
   }
   if (changed) c->verdict = "redact";
+  return 0;
+}
+
+static void stage_relay(chat_req *c, json_t *body) {
+  const hg_config *cfg = c->cfg;
   char *out = json_dumps(body, JSON_COMPACT);
   if (guard_wanted(cfg, HG_DIR_INPUT)) {
     c->guard.out = out;
     guard_outcome now;
     const char *images[GUARD_MAX_IMAGES + 1];
     size_t nimages = cfg->guard.images ? prompt_images(c, body, images, GUARD_MAX_IMAGES + 1) : 0;
-    int at_once = guard_judge(w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len, NULL,
-                              0, images, nimages, on_input_guard, c, &now, &c->guard.job);
-    json_decref(body);
+    int at_once = guard_judge(c->w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
+                              NULL, 0, images, nimages, on_input_guard, c, &now, &c->guard.job);
     if (at_once) on_input_guard(c, &now);
     return;
   }
-  json_decref(body);
   start_upstream(c, out);
+}
+
+/* ROUTE_ASYNC: a refusal before the request's state exists is counted here; afterwards finish() counts it */
+static void handle_completion(route_req *rq, int chat) {
+  chat_input in = {0};
+  int status = stage_admit(rq, &in);
+  if (!status) status = stage_parse(rq, chat, &in);
+  chat_req *c = status ? NULL : stage_open(rq, chat, &in);
+  if (!c) {
+    input_free(&in);
+    route_metrics(rq->gw, chat ? R_CHAT : R_COMPLETIONS, status ? status : 500, rq->t0);
+    return;
+  }
+  int refused = stage_moderate(c, &in);
+  prompt_free(&in.pt);
+  if (!refused) stage_relay(c, in.body); /* c may be finished when this returns */
+  json_decref(in.body);
 }
 
 /* ---- POST /v1/moderations ---- */

@@ -31,16 +31,17 @@ class Handler(BaseHTTPRequestHandler):
         if ARGS.pad_bytes:
             obj = dict(obj, padding="x" * ARGS.pad_bytes)
         payload = json.dumps(obj, ensure_ascii=False).encode()
+        entry["status"] = status
+        entry["answer"] = {k: v for k, v in obj.items() if k != "padding"}
+        # logged before the answer goes out: a test reads the log as soon as its call returns
+        if ARGS.log:
+            with LOCK, open(ARGS.log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        entry["status"] = status
-        entry["answer"] = {k: v for k, v in obj.items() if k != "padding"}
-        if ARGS.log:
-            with LOCK, open(ARGS.log, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def do_GET(self):
         self.answer(405, {"error": "POST only"}, {"method": "GET", "path": self.path})
