@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "hegui/complaints.h"
 #include "hegui/config.h"
 #include "hegui/moderate.h"
 
@@ -266,6 +267,18 @@ static void users_sections(void **state) {
   assert_int_equal(parse(&c, "takedowns: {keep_days: 90}\n", &err), HG_OK);
   hg_config_init(&c);
   assert_int_equal(parse(&c, "takedowns: {keep_days: 30}\n", &err), HG_OK);
+  /* complaints.due_hours has a key for every complaint type, at the type's index (the store's table is the one
+   * list of types; the configuration's keys must follow it) */
+  for (int t = 0; t < HG_COMPLAINT_TYPES; t++) {
+    char yaml[160];
+    snprintf(yaml, sizeof yaml, "complaints:\n  due_hours:\n    %s: %d\n", hg_complaint_type_name((hg_complaint_type)t),
+             700 + t);
+    hg_config_init(&c);
+    if (parse(&c, yaml, &err)) fail_msg("%s: %s", yaml, err.message);
+    for (int u = 0; u < HG_COMPLAINT_TYPES; u++)
+      if ((c.complaint_due_hours[u] == (unsigned)(700 + t)) != (u == t))
+        fail_msg("due_hours of type %d set index %d", t, u);
+  }
   /* the review sample: 1% by default, any share from 0 (none) to 1 (every allowed answer) */
   hg_config_init(&c);
   assert_true(c.review_sample_rate == 0.01);
