@@ -483,7 +483,13 @@ static int worker_init(worker *w, gateway *gw, unsigned index, const char *host,
   snprintf(url, sizeof url, "%s", gw->cfg.store_url[0] ? gw->cfg.store_url : "");
   if (!url[0]) snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
   if (hg_store_open(url, &w->rstore, &err)) w->rstore = NULL;
-  w->base = event_base_new();
+  /* epoll's changelist: a socket's interest changed and changed back within one loop turn (a read turned off and
+   * on again around a write, as libevent's http layer does per chunk) costs no epoll_ctl at all */
+  struct event_config *ec = event_config_new();
+  if (ec) event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+  w->base = ec ? event_base_new_with_config(ec) : NULL;
+  if (ec) event_config_free(ec);
+  if (!w->base) w->base = event_base_new();
   w->http = evhttp_new(w->base);
   w->up = upstream_new(w->base, &gw->cfg);
   if (!w->base || !w->http || !w->up || framing_attach(w)) return snprintf(msg, cap, "out of memory"), -1;
