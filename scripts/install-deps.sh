@@ -14,6 +14,11 @@ case "${1:-build}" in
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
+# node and npm for the e2e test with the official openai client: Debian's nodejs and npm, unless a node that
+# brings its own npm is there already (Debian's npm would conflict with it)
+if [ "${1:-build}" != build ] && ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
 # libhyperscan-dev exists only on x86-64
 if [ "$(dpkg --print-architecture 2>/dev/null)" != amd64 ]; then
   want=("${want[@]/libhyperscan-dev}")

@@ -1,21 +1,53 @@
 #!/usr/bin/env bash
 # test_openai.sh HEGUI SAMPLE_UPSTREAM — `hegui serve` with the official openai npm client and with curl.
-# Installs the client from the npm registry into the build tree (skips cleanly, exit 77, when npm or the
-# registry is not there).
+# Installs the client from the npm registry into the build tree. It skips (exit 77) only when it cannot get the
+# client through no fault of the code: node/npm not installed, or no npm registry reachable from here (a clone
+# without network). It fails when the registry answers and the install breaks, and it never skips in CI (CI set to
+# anything but 0/false, as CI services set it, or HG_E2E_REQUIRED=1): there a skip would hide a broken install.
 set -u
 HEGUI=$1
 UPSTREAM=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
-cleanup() { kill "$GW" "$UP" 2>/dev/null; rm -rf "$T"; }
+GW="" UP=""
+cleanup() { kill ${GW:+"$GW"} ${UP:+"$UP"} 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-command -v node >/dev/null && command -v npm >/dev/null || { echo "skipped: node/npm not installed"; exit 77; }
+
+must_run() {
+  case "${HG_E2E_REQUIRED:-}" in "" | 0 | false) ;; *) return 0 ;; esac
+  case "${CI:-}" in "" | 0 | false | False | FALSE) return 1 ;; *) return 0 ;; esac
+}
+# Says why the client is not there, then skips, or fails when skipping is not allowed.
+cannot_run() {
+  if must_run; then
+    echo "FAIL: $1 (not skipped: a skip is not allowed here, CI=${CI:-} HG_E2E_REQUIRED=${HG_E2E_REQUIRED:-})"
+    exit 1
+  fi
+  echo "skipped: $1"
+  exit 77
+}
+
+command -v node >/dev/null && command -v npm >/dev/null || cannot_run "node/npm not installed"
 NODE_DIR=${HG_E2E_NODE_DIR:-$PWD/e2e-node}
 mkdir -p "$NODE_DIR"
 cp "$HERE/package.json" "$HERE/openai_client.mjs" "$NODE_DIR/"
 if [ ! -d "$NODE_DIR/node_modules/openai" ]; then
-  (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1) ||
-    { echo "skipped: npm install openai failed: $(tail -3 "$NODE_DIR/npm.log")"; exit 77; }
+  # Reachability first, asked explicitly and briefly: only "no registry" may turn into a skip. `npm ping` it is,
+  # not `npm view`, which answers from npm's cache when offline; an HTTP error (a proxy or portal answering in the
+  # registry's place) counts as no registry.
+  registry=$(cd "$NODE_DIR" && npm config get registry 2>/dev/null)
+  if ! (cd "$NODE_DIR" && timeout 60 npm ping --fetch-retries=0 --fetch-timeout=20000 >npm-ping.log 2>&1); then
+    log="$NODE_DIR/npm-ping.log"
+    why=$(grep -m1 -e FetchError -e 'npm error [0-9]' "$log" || grep -m1 'npm error' "$log")
+    cannot_run "the npm registry $registry cannot be reached (npm ping: ${why:-no answer within 60 s})"
+  fi
+  echo "npm registry $registry reachable: installing the openai client"
+  if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1) ||
+    [ ! -d "$NODE_DIR/node_modules/openai" ]; then
+    echo "FAIL: the registry $registry answers but npm install of openai failed (log $NODE_DIR/npm.log):"
+    tail -5 "$NODE_DIR/npm.log"
+    exit 1
+  fi
 fi
 
 "$UPSTREAM" --listen 127.0.0.1:0 --quiet >"$T/up.out" 2>/dev/null &

@@ -5,10 +5,12 @@ Starts the sample upstream and the gateway on loopback ports of their own choosi
 `hegui keys create`, and checks every behaviour of the chat route that a client can see: allowed, blocked and
 redacted prompts; answers blocked mid-stream with nothing leaked, under pathological chunking (1-byte writes,
 UTF-8 split across writes, one huge chunk); stalls, drops, invalid JSON, HTTP errors, slow starts; labels verified
-with `hegui label verify-text`; API keys; body limits; models, moderations, health and metrics routes; lexicon
-reload on SIGHUP; the audit chain; and a graceful shutdown that lets a running stream finish. Then a leak test runs
-thousands of randomly chunked answers from an in-process fake upstream and counts leaked bytes (must be zero).
-Every case must end in a clean answer or an OpenAI-shaped error, and leave an audit record."""
+with `hegui label verify-text`; API keys; body limits; models, moderations, health and metrics routes; the audit
+chain. Then a leak test runs thousands of randomly chunked answers from an in-process fake upstream and counts leaked
+bytes (must be zero). Last, behind a slow upstream whose stream runs for seconds: lexicon reloads by admin call and
+by SIGHUP, and a graceful shutdown on SIGTERM, each while a stream is provably under way (its first sentence read,
+the upstream not done), which must still end whole. Every case must end in a clean answer or an OpenAI-shaped
+error, and leave an audit record."""
 import atexit
 import http.client
 import http.server
@@ -24,6 +26,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from hgtest import Stream, refuses_connections
 
 HEGUI, UPSTREAM = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="hegui-gw-")
@@ -116,6 +120,19 @@ def audit_records(data):
 
 
 NOTICE = "本内容由人工智能生成"
+STORY = "讲个故事 story"  # the sample model's longest answer: some 330 events, 600 characters in 26 sentences
+SLOW_DELAY_MS = 20  # the slow upstream's pause between events: its story takes 6 s or more
+
+
+def write_config(name, data, lex, up_port, drain_timeout_ms=10000):
+    # output moderation is tested with a policy that reads only system prompts, so the echo can carry any word
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write("workers: 2\ndata_dir: %s\nlexicon: %s\n"
+                "upstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: 1500\n  first_byte_timeout_ms: 1500\n"
+                "limits:\n  max_body_bytes: 65536\n  drain_timeout_ms: %d\n"
+                "policy:\n  input:\n    roles: [system]\n" % (data, lex, up_port, drain_timeout_ms))
+    return path
 
 
 def main():
@@ -127,21 +144,16 @@ def main():
     lex = os.path.join(TMP, "lexicon.tsv")
     with open(lex, "w") as f:
         f.write("冰毒\tA1h\t5\tblock\tfolded,noise\n法轮功\tA1h\t5\tblock\tfolded,noise\n")
-    # output moderation is tested with a policy that reads only system prompts, so the echo can carry any word
-    cfg = os.path.join(TMP, "hegui.yaml")
-    with open(cfg, "w") as f:
-        f.write("workers: 2\ndata_dir: %s\nlexicon: %s\n"
-                "upstream:\n  url: http://127.0.0.1:%d\n  idle_timeout_ms: 1500\n  first_byte_timeout_ms: 1500\n"
-                "limits:\n  max_body_bytes: 65536\n  drain_timeout_ms: 10000\n"
-                "policy:\n  input:\n    roles: [system]\n" % (data, lex, up_port))
+    cfg = write_config("hegui.yaml", data, lex, up_port)
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
     try:
         run_cases(port, key, admin, data, lex, up_port)
         leak_test(data, lex)
-        shutdown_case(gw, port, key)
+        stop_case(gw)
     finally:
         if gw.poll() is None:
             gw.kill()
+    slow_cases(data, lex, key, admin)
     # the default policy (prompts moderated) on a second gateway
     gw2, port2 = start([HEGUI, "serve", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:%d" % up_port,
                         "--data-dir", data, "--lexicon", lex], "serving on")
@@ -257,24 +269,6 @@ def run_cases(port, key, admin, data, lex, up_port):
         print("note: promtool not installed; /metrics format not checked by it")
     s, h, p = request(port, "GET", "/nope")
     check(s == 404 and "error" in json.loads(p), "unknown route -> 404 OpenAI error")
-    # a new lexicon: by admin call, and by SIGHUP; no restart
-    s, h, j, _ = chat(port, key, "echo: 新词测试一下")
-    check(j["choices"][0]["finish_reason"] == "stop", "word not yet blocked")
-    with open(lex, "a") as f:
-        f.write("新词测试\tA1h\t5\tblock\n")
-    s, h, p = request(port, "POST", "/admin/reload", {}, key)
-    check(s == 403, "reload needs an admin key: %s" % s)
-    result = {}
-    t = threading.Thread(target=lambda: result.setdefault("r", chat(port, key, "讲个故事 story", stream=True)))
-    t.start()
-    time.sleep(0.05)
-    s, h, p = request(port, "POST", "/admin/reload", {}, admin)
-    check(s == 200, "admin reload: %s %s" % (s, p))
-    t.join(30)
-    rs, rh, rst, _ = result.get("r", (0, 0, {}, 0))
-    check(rs == 200 and rst.get("done") and rst.get("finish") == "stop", "a stream during a reload finishes")
-    s, h, j, _ = chat(port, key, "echo: 新词测试一下")
-    check(j["choices"][0]["finish_reason"] == "content_filter", "reloaded lexicon blocks the new word")
 
 
 def prompt_cases(port, key, data):
@@ -296,26 +290,138 @@ def prompt_cases(port, key, data):
     check(len(audit_records(data)) == n0 + 3, "one record per request")
 
 
-def shutdown_case(gw, port, key):
-    result = {}
-
-    def long_stream():
-        result["r"] = chat(port, key, "讲个故事 story", stream=True)
-
-    t = threading.Thread(target=long_stream)
-    t.start()
-    time.sleep(0.3)
+def stop_case(gw):
+    """SIGTERM to the gateway of the cases above, idle by now: it stops, exit status 0 (under ASan: no leak)."""
     gw.send_signal(signal.SIGTERM)
-    t.join(30)
-    s, h, st, _ = result.get("r", (0, 0, {}, 0))
-    check(s == 200 and st.get("done") and st.get("finish") == "stop", "a stream in progress finishes on SIGTERM")
     try:
-        gw.wait(15)
+        gw.wait(30)
     except subprocess.TimeoutExpired:
         gw.kill()
+        gw.wait()
+    if gw.returncode != 0:
+        print(open(gw.log_path).read()[-3000:])
+    check(gw.returncode == 0, "gateway exits cleanly after every case: %s" % gw.returncode)
+
+
+# ---- a stream under way: reloads and a graceful stop behind a slow upstream ----
+
+def slow_cases(data, lex, key, admin):
+    """Reloads and SIGTERM while a stream is under way. The upstream here pauses SLOW_DELAY_MS between events, so
+    that its story runs for seconds. Each case reads the stream's first sentence, so the stream has begun; then
+    reloads or signals, and makes sure that it took effect while the upstream was still writing the stream (the
+    upstream logs each stream it has finished); then reads the rest, which must be the whole story, in order."""
+    up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--delay-ms", str(SLOW_DELAY_MS)], "listening")
+    atexit.register(up.kill)
+    cfg = write_config("slow.yaml", data, lex, up_port, drain_timeout_ms=60000)  # far more than the story's length
+    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
+    try:
+        s, h, j, _ = chat(port, key, STORY)
+        story = j["choices"][0]["message"]["content"] if s == 200 else ""
+        check(story.endswith(NOTICE) and story.count("。") > 20, "the story, whole, behind the slow upstream: %s" % s)
+        upstream = {"log": up.log_path, "streams": 0}
+        reload_cases(gw, port, key, admin, lex, upstream, story)
+        shutdown_case(gw, port, key, upstream, story)
+    finally:
+        if gw.poll() is None:
+            gw.kill()
+        up.kill()
+
+
+def streams_finished(upstream):
+    """How many streams the upstream has written to their end ("... 200 stream" in its log, one line each)."""
+    with open(upstream["log"]) as f:
+        return sum(1 for line in f if line.rstrip().endswith(" 200 stream"))
+
+
+def stream_begun(port, key, story, what, upstream):
+    """A stream of the story, read up to its first text so that it has begun; returned with the number of streams
+    the upstream had finished before it. That is every earlier stream, once each is in the log: the upstream ends a
+    stream a pause after its [DONE], which the gateway may have passed on already, so the log is waited for."""
+    deadline = time.time() + 30
+    while streams_finished(upstream) < upstream["streams"] and time.time() < deadline:
+        time.sleep(0.02)
+    finished = streams_finished(upstream)
+    check(finished == upstream["streams"], "%s: the upstream finished the %d streams before: %d" %
+          (what, upstream["streams"], finished))
+    upstream["streams"] += 1
+    st = Stream(port, key, STORY)
+    first = st.next_content()
+    check(st.status == 200 and first is not None and story.startswith(first),
+          "%s: the stream has begun: %s %r" % (what, st.status, first))
+    return st, finished
+
+
+def stream_whole(st, story, what):
+    """A stream nothing was allowed to disturb, read to its end: a clean end of the body, one response, every chunk
+    of the story in order (the text the same as the whole answer's), finish_reason stop, [DONE] once and last."""
+    st.read_to_end()
+    sm = st.summary()
+    clean = st.status == 200 and st.ended and st.error is None
+    check(clean and sm["done"] and sm["finish"] == "stop" and not sm["errors"],
+          "%s: the body ends cleanly (%s, cut: %s), [DONE] last (%s), finish_reason stop (%s), no error event (%s)" %
+          (what, st.ended, st.error, sm["done"], sm["finish"], sm["errors"]))
+    check(sm["text"] == story and len(sm["ids"]) == 1,
+          "%s: every chunk, in order, in one response: %d of %d characters, ending %r; ids %s" %
+          (what, len(sm["text"]), len(story), sm["text"][-30:], sm["ids"]))
+
+
+def reload_cases(gw, port, key, admin, lex, upstream, story):
+    # a new lexicon: by admin call, and by SIGHUP; no restart; a stream under way goes on to its end
+    s, h, j, _ = chat(port, key, "echo: 新词测试一下")
+    check(j["choices"][0]["finish_reason"] == "stop", "word not yet blocked")
+    with open(lex, "a") as f:
+        f.write("新词测试\tA1h\t5\tblock\n")
+    s, h, p = request(port, "POST", "/admin/reload", {}, key)
+    check(s == 403, "reload needs an admin key: %s" % s)
+    st, finished = stream_begun(port, key, story, "admin reload", upstream)
+    s, h, p = request(port, "POST", "/admin/reload", {}, admin)
+    check(s == 200, "admin reload: %s %s" % (s, p))
+    check(streams_finished(upstream) == finished, "the admin reload was done while the upstream was still streaming")
+    stream_whole(st, story, "a stream during a reload")
+    s, h, j, _ = chat(port, key, "echo: 新词测试一下")
+    check(j["choices"][0]["finish_reason"] == "content_filter", "reloaded lexicon blocks the new word")
+
+    s, h, j, _ = chat(port, key, "echo: 又一个生词来了")
+    check(j["choices"][0]["finish_reason"] == "stop", "second word not yet blocked")
+    with open(lex, "a") as f:
+        f.write("又一个生词\tA1h\t5\tblock\n")
+    st, finished = stream_begun(port, key, story, "SIGHUP", upstream)
+    gw.send_signal(signal.SIGHUP)
+    # the reload runs on the gateway's own time: it is done once the new word is blocked (asked until it is)
+    deadline = time.time() + 30
+    while True:
+        s, h, j, _ = chat(port, key, "echo: 又一个生词来了")
+        blocked = s == 200 and j["choices"][0]["finish_reason"] == "content_filter"
+        if blocked or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    check(blocked, "SIGHUP reloads the lexicon: the new word is blocked")
+    check(streams_finished(upstream) == finished, "the SIGHUP reload was done while the upstream was still streaming")
+    stream_whole(st, story, "a stream during a SIGHUP reload")
+
+
+def shutdown_case(gw, port, key, upstream, story):
+    st, finished = stream_begun(port, key, story, "SIGTERM", upstream)
+    gw.send_signal(signal.SIGTERM)
+    # draining: the gateway, still running, turns new connections away (asked until it does)
+    deadline, turned_away = time.time() + 30, False
+    while gw.poll() is None and time.time() < deadline:
+        if refuses_connections(port):
+            turned_away = gw.poll() is None
+            break
+        time.sleep(0.02)
+    check(turned_away, "while it drains, the gateway turns new connections away (exit status %s)" % gw.poll())
+    check(streams_finished(upstream) == finished, "the drain began while the upstream was still streaming")
+    stream_whole(st, story, "a stream in progress finishes on SIGTERM")
+    try:
+        gw.wait(30)
+    except subprocess.TimeoutExpired:
+        gw.kill()
+        gw.wait()
     if gw.returncode != 0:
         print(open(gw.log_path).read()[-3000:])
     check(gw.returncode == 0, "gateway exits cleanly: %s" % gw.returncode)
+    check(refuses_connections(port), "after the drain, new connections are refused")
 
 
 # ---- leak test: a fake upstream that cuts its answers at random places ----
