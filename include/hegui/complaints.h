@@ -89,6 +89,35 @@ typedef int (*hg_complaint_fn)(void *ctx, const hg_complaint *c);
 hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now_ms, hg_complaint_fn fn, void *ctx,
                                   hg_error *err);
 
+/* A page of tickets, newest first (by id: ids grow with arrival), filtered. Every filter is optional: status and
+ * type are names as hg_complaint_status_name / hg_complaint_type_name spell them (NULL = any; an unknown name is
+ * HG_ERR_INVALID), channel likewise (web, phone, email, letter, in_person), overdue keeps the open tickets
+ * (received, in_review) past due at now_ms, before_id > 0 starts after that ticket (the cursor of the previous
+ * page). limit is 1..HG_COMPLAINT_PAGE_MAX. *next_before_id is the cursor of the next page: the last id listed when
+ * more tickets match after it, else 0. */
+#define HG_COMPLAINT_PAGE_MAX 500
+typedef struct hg_complaint_query {
+  const char *status, *type, *channel;
+  int overdue;
+  int64_t before_id;
+  int64_t limit;
+} hg_complaint_query;
+hg_status hg_store_complaint_query(hg_store *store, const hg_complaint_query *q, int64_t now_ms, hg_complaint_fn fn,
+                                   void *ctx, int64_t *next_before_id, hg_error *err);
+
+/* ---- the complainant's own lookup ------------------------------------------------------------------------------ *
+ * A complainant follows their ticket with its number and a secret given once, at intake: 24 random bytes as 32
+ * base64url characters, of which the store keeps only SHA-256 (like API keys). */
+#define HG_COMPLAINT_SECRET_MAX 40 /* bytes of a secret as printed, NUL included */
+/* Gives the ticket a new secret, written to secret_out (replacing any earlier one: staff may issue one to a
+ * complainant who came by phone or letter). HG_ERR_NOT_FOUND for an unknown id. */
+hg_status hg_store_complaint_new_secret(hg_store *store, int64_t id, char secret_out[HG_COMPLAINT_SECRET_MAX],
+                                        hg_error *err);
+/* The ticket, when secret is the ticket's secret (compared in constant time). HG_ERR_NOT_FOUND alike for an unknown
+ * id, a ticket without a secret and a wrong secret, so that the answer tells a guesser nothing. */
+hg_status hg_store_complaint_lookup(hg_store *store, int64_t id, const char *secret, hg_complaint *out,
+                                    hg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

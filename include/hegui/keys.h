@@ -41,6 +41,22 @@ typedef struct hg_key_info {
 /* Looks a presented key up. HG_ERR_NOT_FOUND for an unknown key; a revoked key is found with revoked = 1. */
 hg_status hg_store_key_lookup(hg_store *store, const char *key, size_t len, hg_key_info *out, hg_error *err);
 hg_status hg_store_key_revoke(hg_store *store, int64_t key_id, hg_error *err);
+/* Revokes, in one transaction, every key not yet revoked that matches all the given conditions: of user (NULL =
+ * any), of role (role_set = 0: any), created before created_before_ms (0 = any time), among ids[0..n_ids) (n_ids 0 =
+ * any id). At least one condition is required (revoking every key is not a bulk operation but a mistake), and
+ * except_key_id (> 0) is never revoked: the caller's own key, so that an administrator does not lock themself out
+ * by accident. *revoked gets the number revoked; ids_out (may be NULL) gets up to ids_cap of their ids. */
+typedef struct hg_key_match {
+  const char *user;
+  int role_set;
+  hg_role role;
+  int64_t created_before_ms;
+  const int64_t *ids;
+  size_t n_ids;
+  int64_t except_key_id;
+} hg_key_match;
+hg_status hg_store_key_revoke_matching(hg_store *store, const hg_key_match *m, int64_t *revoked, int64_t *ids_out,
+                                       size_t ids_cap, hg_error *err);
 /* Calls fn for each key (of one user, or of all users when user is NULL), oldest first; key_hash is never given.
  * HG_ERR_NOT_FOUND when user is given and unknown. fn runs under the store's lock and must not call the store. */
 typedef int (*hg_key_fn)(void *ctx, const hg_key_info *key);

@@ -48,6 +48,12 @@ hg_status hg_store_user_set_standing(hg_store *store, const char *user, hg_stand
 hg_status hg_store_user_set_standing_by(hg_store *store, const char *user, hg_standing standing, int64_t until_ms,
                                         const char *reason, hg_standing_source by, int64_t now_ms, hg_error *err);
 
+/* Calls fn for each strike of the user still kept (retention deletes old ones), oldest first: when it was counted
+ * and the audit record that is its evidence (0 for a strike a reviewer gave by hand without a record). fn non-zero
+ * stops; it runs under the store's lock and must not call the store. HG_ERR_NOT_FOUND for an unknown user. */
+typedef int (*hg_strike_fn)(void *ctx, int64_t time_ms, int64_t audit_seq);
+hg_status hg_store_strike_list(hg_store *store, const char *user, hg_strike_fn fn, void *ctx, hg_error *err);
+
 /* ---- the strike ladder ----------------------------------------------------------------------------------------- *
  * What blocked inputs do to an active user: when the run of blocked inputs reaches suspend_in_a_row, or the blocked
  * inputs of the UTC day reach suspend_per_day, the user is suspended for suspend_ms, unless that would be the user's

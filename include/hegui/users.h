@@ -71,6 +71,10 @@ hg_status hg_store_identity_same_id(hg_store *store, const char *user, const cha
 hg_status hg_store_user_gate(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *standing,
                              hg_user_identity *identity, hg_error *err);
 
+/* Whether the user exists: HG_OK with *created_ms (may be NULL) when it does, HG_ERR_NOT_FOUND for a user never
+ * made or deleted (a data-subject deletion removes the row). */
+hg_status hg_store_user_find(hg_store *store, const char *user, int64_t *created_ms, hg_error *err);
+
 /* Users, oldest first, with what an admin list shows. fn runs under the store's lock and must not call the store. */
 typedef struct hg_user_summary {
   const char *name;

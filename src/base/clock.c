@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-enum { CLOCK_SYSTEM, CLOCK_PINNED, CLOCK_FOLLOW };
+enum { CLOCK_SYSTEM, CLOCK_PINNED, CLOCK_FOLLOW, CLOCK_OFFSET };
 
 static atomic_int mode = CLOCK_SYSTEM;
-static _Atomic int64_t pinned;
+static _Atomic int64_t pinned; /* CLOCK_PINNED: the time */
+static _Atomic int64_t offset; /* CLOCK_OFFSET: what is added to the system's time */
 static char follow_path[4096];
 
 static int64_t system_wall_ms(void) {
@@ -22,6 +23,7 @@ static int64_t system_wall_ms(void) {
 int64_t hg_clock_wall_ms(void) {
   switch (atomic_load_explicit(&mode, memory_order_acquire)) {
   case CLOCK_PINNED: return atomic_load(&pinned);
+  case CLOCK_OFFSET: return system_wall_ms() + atomic_load(&offset);
   case CLOCK_FOLLOW: {
     FILE *f = fopen(follow_path, "r");
     long long v = 0;
@@ -63,9 +65,27 @@ int hg_clock_follow(const char *path) {
 
 void hg_clock_real(void) { atomic_store_explicit(&mode, CLOCK_SYSTEM, memory_order_release); }
 
+void hg_clock_run_from(int64_t ms) {
+  /* the offset before the mode that reads it: a reader sees the old mode, or the new one with its value */
+  atomic_store(&offset, ms - system_wall_ms());
+  atomic_store_explicit(&mode, CLOCK_OFFSET, memory_order_release);
+}
+
+int hg_clock_is_test(void) { return atomic_load(&mode) != CLOCK_SYSTEM; }
+
+const char *hg_clock_mode(void) {
+  switch (atomic_load(&mode)) {
+  case CLOCK_PINNED: return "pinned";
+  case CLOCK_FOLLOW: return "file";
+  case CLOCK_OFFSET: return "running";
+  default: return "system";
+  }
+}
+
 int hg_clock_set(const char *spec) {
   if (!spec || !*spec) return -1;
   if (*spec == '@') return spec[1] ? hg_clock_follow(spec + 1) : -1;
+  if (!strcmp(spec, "now")) return hg_clock_run_from(system_wall_ms()), 0;
   char *end;
   long long v = strtoll(spec, &end, 10);
   if (*end || v < 0) return -1;

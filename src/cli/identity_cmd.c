@@ -6,13 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "gateway/idv.h"
 #include "hegui/identity.h"
 
 /* Today's date in China Standard Time, as YYYYMMDD. */
 static unsigned today_cst(void) {
-  time_t now = time(NULL) + 8 * 3600;
+  time_t now = (time_t)(hg_clock_wall_ms() / 1000) + 8 * 3600;
   struct tm tm;
   gmtime_r(&now, &tm);
   return (unsigned)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);

@@ -136,6 +136,68 @@ void route_key_revoke(route_req *rq) {
   }
 }
 
+/* POST /admin/keys/revoke {user?, role?, created_before_ms?, ids?, include_own?}: every key not yet revoked that
+ * matches all the conditions given, in one transaction (a leaked batch, a departed reviewer, a role retired). The
+ * caller's own key is spared unless include_own is true. One record names every key revoked. */
+void route_keys_revoke_bulk(route_req *rq) {
+  static const char *const allowed[] = {"user", "role", "created_before_ms", "ids", "include_own", NULL};
+  if (only_members(rq->req, rq->body, allowed)) return;
+  json_t *b = rq->body, *user = json_object_get(b, "user"), *role = json_object_get(b, "role"),
+         *before = json_object_get(b, "created_before_ms"), *ids = json_object_get(b, "ids"),
+         *own = json_object_get(b, "include_own");
+  hg_key_match m = {.except_key_id = json_is_true(own) ? 0 : rq->key.key_id};
+  const char *problem = NULL, *param = NULL;
+  int64_t idv[256];
+  if (user && !json_is_string(user)) problem = "user is a user's name", param = "user";
+  if (role && (!json_is_string(role) || hg_role_parse(json_string_value(role), &m.role)))
+    problem = "role is user, reviewer, admin or auditor", param = "role";
+  if (before && (!json_is_integer(before) || json_integer_value(before) <= 0))
+    problem = "created_before_ms is Unix time in milliseconds", param = "created_before_ms";
+  if (own && !json_is_boolean(own)) problem = "include_own is true or false", param = "include_own";
+  if (ids && (!json_is_array(ids) || !json_array_size(ids) || json_array_size(ids) > 256))
+    problem = "ids is a list of 1 to 256 key ids", param = "ids";
+  for (size_t i = 0; !problem && ids && i < json_array_size(ids); i++) {
+    json_t *v = json_array_get(ids, i);
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) problem = "ids holds key ids (positive numbers)", param = "ids";
+    else idv[i] = json_integer_value(v);
+  }
+  if (!problem && !user && !role && !before && !ids)
+    problem = "name the keys: user, role, created_before_ms or ids (at least one)", param = NULL;
+  if (problem) {
+    send_error_param(rq->req, 400, "invalid_request_error", problem, param, NULL);
+    return;
+  }
+  m.user = user ? json_string_value(user) : NULL;
+  m.role_set = role != NULL;
+  m.created_before_ms = before ? json_integer_value(before) : 0;
+  m.ids = ids ? idv : NULL;
+  m.n_ids = ids ? json_array_size(ids) : 0;
+  int64_t n = 0, revoked[1000];
+  hg_error err;
+  hg_status st = hg_store_key_revoke_matching(rq->gw->store, &m, &n, revoked, 1000, &err);
+  if (st == HG_ERR_NOT_FOUND) { /* an unknown user has no keys to revoke */
+    st = HG_OK, n = 0;
+  }
+  if (st) {
+    send_error(rq->req, st == HG_ERR_INVALID ? 400 : 503, st == HG_ERR_INVALID ? "invalid_request_error" : "server_error",
+               err.message, NULL);
+    return;
+  }
+  json_t *list = json_array();
+  for (int64_t i = 0; i < n && i < 1000; i++)
+    json_array_append_new(list, json_integer(revoked[i]));
+  /* the conditions as the chain may keep them for years: a user by pseudonym only */
+  json_t *conditions = json_deep_copy(b);
+  if (m.user) {
+    char who[33];
+    pseudonym(rq->gw, m.user, who);
+    json_object_set_new(conditions, "user", json_string(who));
+  }
+  admin_record(rq->gw, &rq->key, "admin/keys-revoke", "revoked",
+               json_pack("{s:I, s:O, s:o}", "count", (json_int_t)n, "key_ids", list, "conditions", conditions));
+  send_json(rq->req, 200, json_pack("{s:I, s:o}", "revoked", (json_int_t)n, "key_ids", list));
+}
+
 /* ---- policy ---- */
 
 static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abuse.h"
 #include "base/clock.h"
@@ -1679,8 +1680,26 @@ static void refuse_prompt(chat_req *c) {
   int engine = why && !strcmp(why, "error");
   c->blocked_input = !engine;
   if (engine) c->moderated = 0;
-  char r[sizeof c->cfg->refusal + 200];
-  snprintf(r, sizeof r, "%s%s", c->cfg->refusal, engine ? "" : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
+  char r[sizeof c->cfg->refusal + 400], tail[300] = "";
+  int64_t until = 0;
+  /* the request that trips the strike ladder says so: the user learns why the next one is refused */
+  hg_standing to = !engine && c->moderated && c->gw->cfg.auth_required
+                       ? strike_would_move(c->gw, c->cfg, c->user, &until)
+                       : HG_STANDING_ACTIVE;
+  if (to == HG_STANDING_TERMINATED) {
+    snprintf(tail, sizeof tail, "\n（本次输入违规，账号已被终止使用。This input was refused again; the account is now "
+                                "terminated.）");
+  } else if (to == HG_STANDING_SUSPENDED) {
+    time_t t = (time_t)(until / 1000);
+    struct tm tm;
+    char when[40] = "";
+    if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(tail, sizeof tail, "\n（本次输入违规，账号已被暂停使用至 %s。This input was refused again; the account is now "
+                                "suspended until %s.）", when, when);
+  }
+  if (to != HG_STANDING_ACTIVE) json_object_set_new(c->detail, "ladder", json_string(hg_standing_name(to)));
+  snprintf(r, sizeof r, "%s%s", c->cfg->refusal,
+           engine ? "" : tail[0] ? tail : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
   if (c->stream) {
     stream_start(c);
     stream_text(c, r, strlen(r));
@@ -1964,7 +1983,7 @@ static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
   c->chat = chat;
   c->route = chat ? R_CHAT : R_COMPLETIONS;
   c->t0 = rq->t0;
-  c->created = (long long)time(NULL);
+  c->created = (long long)(hg_clock_wall_ms() / 1000); /* the test clock too: every time of hegui is one clock */
   c->verdict = "allow";
   c->lex = hg_lexicon_slot_acquire(gw->lexicon);
   c->detail = json_object();

@@ -169,6 +169,8 @@ void upstream_abort_from_data(up_call *call);
  * last_status (per thread) for the metrics of routes that answer in many places. */
 void send_json(struct evhttp_request *req, int status, json_t *body);
 extern _Thread_local int last_status;
+/* The reason phrase of an HTTP status ("Too Many Requests"), for every status the gateway sends. */
+const char *http_reason(int status);
 void send_error(struct evhttp_request *req, int status, const char *type, const char *message, const char *code);
 /* The same with `param` naming the member of the request that is wrong ("messages[1].content"). */
 void send_error_param(struct evhttp_request *req, int status, const char *type, const char *message, const char *param,
@@ -244,6 +246,10 @@ void audit_flush(gateway *gw);
 /* Writes what is queued and stops the writer. */
 void audit_writer_stop(gateway *gw);
 
+/* The retention job (hegui/retention.h) at the wall clock's now, with the configuration's text retention: what the
+ * main thread runs every hour, and a moved test clock at once (testclock.c). */
+hg_status retention_run(gateway *gw, hg_purge_counts *out, hg_error *err);
+
 /* ---- admin routes (router.h has the table; each file its handlers) ---- */
 /* Roles an admin route admits (bit masks of hg_role). */
 #define ROLES_ADMIN (1u << HG_ROLE_ADMIN)
@@ -264,6 +270,10 @@ int only_members(struct evhttp_request *req, json_t *body, const char *const *al
 /* workflows.c: complaints, takedowns, strikes, standing */
 /* Sends 403 and returns -1 when the standing is suspended or terminated. */
 int refuse_standing(struct evhttp_request *req, const hg_user_standing *st);
+/* What one more blocked prompt would do to the user's standing now: HG_STANDING_ACTIVE when nothing, else the
+ * suspension (with *until_ms) or termination the ladder would decide, so that the request that trips the ladder
+ * can say so in its refusal (record_strike then decides it for real). */
+hg_standing strike_would_move(gateway *gw, const hg_config *cfg, const char *user, int64_t *until_ms);
 /* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq);
 /* Rebuilds the takedown set when the store says it changed (or when forced). */

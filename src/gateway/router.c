@@ -3,9 +3,13 @@
 #include "router.h"
 
 #include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "framing.h"
 
@@ -25,6 +29,7 @@ static const route routes[] = {
     /* the public side of the provider's duties */
     {M_GET, "/compliance/complaints", 0, COMPLY, 0, route_complaints_process},
     {M_POST, "/compliance/complaints", 0, COMPLY, ROUTE_JSON, route_complaints_intake},
+    {M_GET, "/compliance/complaints/{}", 0, COMPLY, 0, route_complaint_status},
     {M_GET, "/compliance/identity", ROLES_KEY, COMPLY, 0, route_identity_get},
     {M_POST, "/compliance/identity", ROLES_KEY, COMPLY, ROUTE_JSON | ROUTE_SECRET, route_identity_submit},
     /* complaints and takedowns */
@@ -32,8 +37,10 @@ static const route routes[] = {
     {M_POST, "/admin/complaints", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_complaints_enter},
     {M_GET, "/admin/complaints/{}", ROLES_READ, ADMIN, 0, route_complaint_get},
     {M_POST, "/admin/complaints/{}", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_complaint_move},
+    {M_POST, "/admin/complaints/{}/secret", ROLES_REVIEW, ADMIN, 0, route_complaint_secret},
     {M_GET, "/admin/takedowns", ROLES_READ, ADMIN, 0, route_takedowns_list},
     {M_POST, "/admin/takedowns", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_takedowns_add},
+    {M_POST, "/admin/takedowns/{}/withdraw", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_takedown_withdraw},
     /* the review queue */
     {M_GET, "/admin/review", ROLES_READ, ADMIN, 0, route_review_list},
     {M_GET, "/admin/review/stats", ROLES_READ, ADMIN, 0, route_review_stats},
@@ -44,6 +51,7 @@ static const route routes[] = {
     {M_GET, "/admin/users/{}", ROLES_READ, ADMIN, 0, route_user_get},
     {M_DELETE, "/admin/users/{}", ROLES_ADMIN, ADMIN, 0, route_user_delete},
     {M_GET, "/admin/users/{}/export", ROLES_REVIEW, ADMIN, 0, route_user_export},
+    {M_GET, "/admin/users/{}/strikes", ROLES_READ, ADMIN, 0, route_user_strikes},
     {M_POST, "/admin/users/{}/identity", ROLES_REVIEW, ADMIN, ROUTE_JSON | ROUTE_SECRET, route_user_identity},
     {M_POST, "/admin/users/{}/realname", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_user_realname},
     {M_POST, "/admin/users/{}/strike", ROLES_REVIEW, ADMIN, ROUTE_JSON, route_user_strike},
@@ -53,7 +61,9 @@ static const route routes[] = {
     /* keys, configuration, lexicon, the chain */
     {M_GET, "/admin/keys", ROLES_AUDIT, ADMIN, 0, route_keys_list},
     {M_POST, "/admin/keys", ROLES_ADMIN, ADMIN, ROUTE_JSON, route_keys_create},
+    {M_POST, "/admin/keys/revoke", ROLES_ADMIN, ADMIN, ROUTE_JSON, route_keys_revoke_bulk},
     {M_POST, "/admin/keys/{}/revoke", ROLES_ADMIN, ADMIN, 0, route_key_revoke},
+    {M_POST, "/admin/pseudonyms/{}", ROLES_AUDIT, ADMIN, ROUTE_JSON | ROUTE_ASYNC, route_pseudonym_lookup},
     {M_GET, "/admin/policy", ROLES_AUDIT, ADMIN, 0, route_policy_get},
     {M_PUT | M_POST, "/admin/policy", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_policy_put},
     {M_GET, "/admin/lexicon", ROLES_AUDIT, ADMIN, 0, route_lexicon_get},
@@ -61,6 +71,9 @@ static const route routes[] = {
     {M_GET, "/admin/audit/verify", ROLES_AUDIT, ADMIN, 0, route_audit_verify},
     {M_GET, "/admin/audit/export", ROLES_AUDIT, ADMIN, 0, route_audit_export},
     {M_POST, "/admin/reload", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_reload},
+    /* only with a test clock (testclock.c): 404 otherwise */
+    {M_GET, "/admin/clock", ROLES_ADMIN, ADMIN, 0, route_clock_get},
+    {M_POST, "/admin/clock", ROLES_ADMIN, ADMIN, ROUTE_JSON | ROUTE_ASYNC, route_clock_set},
 };
 
 void route_metrics(gateway *gw, int metric, int status, double t0) {
@@ -176,4 +189,95 @@ void route_dispatch(struct evhttp_request *req, void *arg) {
   r->fn(&rq);
   json_decref(rq.body);
   if (!(r->flags & ROUTE_ASYNC)) route_metrics(gw, r->metric, last_status, rq.t0);
+}
+
+/* ---- query parameters ---- */
+
+/* The request's query string, parsed into q: 0, or -1 (a 400 sent) when it cannot be parsed. */
+static int parse_query(route_req *rq, struct evkeyvalq *q) {
+  const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(rq->req));
+  TAILQ_INIT(q);
+  if (qs && evhttp_parse_query_str(qs, q)) {
+    send_error(rq->req, 400, "invalid_request_error", "the query string cannot be parsed", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+int route_param(route_req *rq, const char *name, char *out, size_t cap) {
+  struct evkeyvalq q;
+  if (parse_query(rq, &q)) return -1;
+  const char *v = evhttp_find_header(&q, name);
+  int rc = 0;
+  if (v) {
+    size_t n = strlen(v);
+    if (n >= cap) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "the parameter '%s' is longer than %zu bytes", name, cap - 1);
+      send_error_param(rq->req, 400, "invalid_request_error", msg, name, NULL);
+      rc = -1;
+    } else {
+      memcpy(out, v, n + 1);
+      rc = 1;
+    }
+  }
+  evhttp_clear_headers(&q);
+  return rc;
+}
+
+int route_params_only(route_req *rq, const char *const *known) {
+  struct evkeyvalq q;
+  if (parse_query(rq, &q)) return -1;
+  int rc = 0;
+  struct evkeyval *kv;
+  TAILQ_FOREACH(kv, &q, next) {
+    int ok = 0;
+    for (int i = 0; known[i] && !ok; i++)
+      ok = !strcmp(kv->key, known[i]);
+    if (!ok) {
+      char msg[300], list[200] = "";
+      size_t n = 0;
+      for (int i = 0; known[i] && n < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", known[i]);
+      snprintf(msg, sizeof msg, "unknown parameter '%.40s'; this route takes %s", kv->key, known[0] ? list : "none");
+      send_error_param(rq->req, 400, "invalid_request_error", msg, kv->key, "unknown_parameter");
+      rc = -1;
+      break;
+    }
+  }
+  evhttp_clear_headers(&q);
+  return rc;
+}
+
+int route_param_int(route_req *rq, const char *name, int64_t min, int64_t max, int64_t *out) {
+  char v[32];
+  int rc = route_param(rq, name, v, sizeof v);
+  if (rc <= 0) return rc;
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  if (!*v || *end || n < min || n > max) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "the parameter '%s' must be a whole number from %" PRId64 " to %" PRId64, name, min, max);
+    send_error_param(rq->req, 400, "invalid_request_error", msg, name, NULL);
+    return -1;
+  }
+  *out = n;
+  return 1;
+}
+
+int route_param_bool(route_req *rq, const char *name, int *out) {
+  char v[8];
+  int rc = route_param(rq, name, v, sizeof v);
+  if (rc <= 0) return rc;
+  if (!strcmp(v, "1") || !strcmp(v, "true")) {
+    *out = 1;
+  } else if (!strcmp(v, "0") || !strcmp(v, "false")) {
+    *out = 0;
+  } else {
+    char msg[120];
+    snprintf(msg, sizeof msg, "the parameter '%s' is true or false (1 or 0)", name);
+    send_error_param(rq->req, 400, "invalid_request_error", msg, name, NULL);
+    return -1;
+  }
+  return 1;
 }

@@ -64,6 +64,18 @@ void route_dispatch(struct evhttp_request *req, void *arg);
 /* Records one request's metrics: the status sent, the time since t0. */
 void route_metrics(gateway *gw, int metric, int status, double t0);
 
+/* The query string's parameter name, percent-decoded, into out: 1 when present, 0 when absent, -1 (a 400 sent,
+ * naming the parameter) when it is longer than cap - 1 bytes or holds a NUL. */
+int route_param(route_req *rq, const char *name, char *out, size_t cap);
+/* Sends a 400 naming the first parameter not in known (a NULL-terminated list) and returns -1; 0 when all are
+ * known. A typo in a filter must not silently list everything. */
+int route_params_only(route_req *rq, const char *const *known);
+/* A parameter that is a whole number in [min, max] into *out (left alone when absent): 1 present, 0 absent, -1
+ * (a 400 sent) otherwise. */
+int route_param_int(route_req *rq, const char *name, int64_t min, int64_t max, int64_t *out);
+/* A parameter that is a boolean (1, true, 0, false): 1 present, 0 absent, -1 (a 400 sent) otherwise. */
+int route_param_bool(route_req *rq, const char *name, int *out);
+
 /* ---- the handlers, by file ---- */
 /* chat.c */
 void route_chat(route_req *rq);
@@ -79,6 +91,19 @@ void route_reload(route_req *rq);
 void route_complaints_process(route_req *rq);
 void route_complaints_intake(route_req *rq);
 void route_complaints_list(route_req *rq);
+/* complaints.c (with route_complaints_process and route_complaints_list) */
+void route_complaint_status(route_req *rq);
+void route_complaint_secret(route_req *rq);
+/* testclock.c */
+void route_clock_get(route_req *rq);
+void route_clock_set(route_req *rq);
+/* users.c */
+void route_user_strikes(route_req *rq);
+void route_pseudonym_lookup(route_req *rq);
+/* workflows.c */
+void route_takedown_withdraw(route_req *rq);
+/* admin_ops.c */
+void route_keys_revoke_bulk(route_req *rq);
 void route_complaints_enter(route_req *rq);
 void route_complaint_get(route_req *rq);
 void route_complaint_move(route_req *rq);

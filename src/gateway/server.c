@@ -42,6 +42,39 @@ void pseudonym(const gateway *gw, const char *user, char out[33]) {
 
 _Thread_local int last_status;
 
+const char *http_reason(int status) {
+  /* libevent's own table stops at 417 and 505 and says "Client Error" for a 429 */
+  static const struct {
+    int status;
+    const char *reason;
+  } reasons[] = {{200, "OK"},
+                 {201, "Created"},
+                 {202, "Accepted"},
+                 {204, "No Content"},
+                 {400, "Bad Request"},
+                 {401, "Unauthorized"},
+                 {403, "Forbidden"},
+                 {404, "Not Found"},
+                 {405, "Method Not Allowed"},
+                 {408, "Request Timeout"},
+                 {409, "Conflict"},
+                 {410, "Gone"},
+                 {413, "Content Too Large"},
+                 {414, "URI Too Long"},
+                 {415, "Unsupported Media Type"},
+                 {422, "Unprocessable Content"},
+                 {429, "Too Many Requests"},
+                 {431, "Request Header Fields Too Large"},
+                 {500, "Internal Server Error"},
+                 {501, "Not Implemented"},
+                 {502, "Bad Gateway"},
+                 {503, "Service Unavailable"},
+                 {504, "Gateway Timeout"}};
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+    if (reasons[i].status == status) return reasons[i].reason;
+  return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : status >= 300 ? "Redirect" : "OK";
+}
+
 void send_json(struct evhttp_request *req, int status, json_t *body) {
   char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
   json_decref(body);
@@ -54,7 +87,7 @@ void send_json(struct evhttp_request *req, int status, json_t *body) {
   struct evbuffer *b = evbuffer_new();
   if (s) evbuffer_add(b, s, strlen(s));
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-  evhttp_send_reply(req, status, NULL, b);
+  evhttp_send_reply(req, status, http_reason(status), b);
   evbuffer_free(b);
   free(s);
 }
@@ -387,7 +420,7 @@ static void models_done(void *ctx, CURLcode result, long status, const char *err
     status = 502;
   } else {
     evhttp_add_header(evhttp_request_get_output_headers(m->req), "Content-Type", "application/json");
-    evhttp_send_reply(m->req, (int)status, NULL, m->body);
+    evhttp_send_reply(m->req, (int)status, http_reason((int)status), m->body);
   }
   metrics_request(&m->w->gw->metrics, R_MODELS, (int)status, hg_clock_mono_s() - m->t0);
   m->w->active--;
@@ -533,6 +566,12 @@ static void on_signal(int sig) {
   atomic_store(&signal_target->stopping, s ? 2 : 1); /* a second signal stops at once */
 }
 
+hg_status retention_run(gateway *gw, hg_purge_counts *out, hg_error *err) {
+  audit_flush(gw); /* records still queued are older than the purge: they are in the store first */
+  return hg_store_purge(gw->store, hg_clock_wall_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, out,
+                        err);
+}
+
 int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, char *msg, size_t cap) {
   char host[128];
   unsigned port = 0;
@@ -574,10 +613,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     if (tick % 72000 == 1200) { /* the retention job: an hour apart, the first a minute after start */
       hg_purge_counts pc;
       hg_error perr;
-      audit_flush(gw);
-      if (hg_store_purge(gw->store, hg_clock_wall_ms(), (int64_t)live_cfg(gw)->text_retention_days * 86400000, 0, &pc,
-                         &perr))
-        fprintf(stderr, "hegui: purge: %s\n", perr.message);
+      if (retention_run(gw, &pc, &perr)) fprintf(stderr, "hegui: purge: %s\n", perr.message);
     }
     if (atomic_load(&gw->reload_requested) && !pthread_mutex_trylock(&gw->admin_lock)) {
       /* an admin change in progress: the reload waits for the next tick rather than block this loop */

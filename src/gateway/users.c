@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "gateway.h"
 #include "gateway/idv.h"
+#include "gateway/offload.h"
 #include "hegui/text.h"
 #include "router.h"
 
@@ -110,11 +111,23 @@ int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, co
   }
   if (adm->minor && ((cfg->minors_daily_requests && u.requests >= cfg->minors_daily_requests) ||
                      (cfg->minors_daily_minutes && u.active_ms >= (int64_t)cfg->minors_daily_minutes * 60000))) {
-    char msg[300];
+    /* the limits in force, in words an end user reads (a limit set to 0 is no limit and is not named) */
+    char zh[96] = "", en[96] = "", msg[400];
+    if (cfg->minors_daily_minutes && cfg->minors_daily_requests) {
+      snprintf(zh, sizeof zh, "每日 %u 分钟、%u 次", cfg->minors_daily_minutes, cfg->minors_daily_requests);
+      snprintf(en, sizeof en, "%u minutes and %u requests a day", cfg->minors_daily_minutes,
+               cfg->minors_daily_requests);
+    } else if (cfg->minors_daily_minutes) {
+      snprintf(zh, sizeof zh, "每日 %u 分钟", cfg->minors_daily_minutes);
+      snprintf(en, sizeof en, "%u minutes a day", cfg->minors_daily_minutes);
+    } else {
+      snprintf(zh, sizeof zh, "每日 %u 次", cfg->minors_daily_requests);
+      snprintf(en, sizeof en, "%u requests a day", cfg->minors_daily_requests);
+    }
     snprintf(msg, sizeof msg,
-             "未成年人模式：今日使用已达上限。In minors mode the daily limit (%u minutes, %u requests; 0 = none) is "
-             "reached; the service is available again tomorrow.",
-             cfg->minors_daily_minutes, cfg->minors_daily_requests);
+             "未成年人模式：今日使用已达上限（%s），明天可继续使用。In minors mode today's use has reached the limit "
+             "(%s); the service is available again tomorrow.",
+             zh, en);
     retry_after(req, to_midnight_s);
     atomic_fetch_add(&m->refusals[REFUSED_MINORS_LIMIT], 1);
     send_error(req, 429, "rate_limit_exceeded", msg, "minors_daily_limit");
@@ -319,7 +332,9 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   json_t *phone_v = json_object_get(body, "phone");
   const char *phone = json_string_value(phone_v);
   if (!name || !idn || (phone_v && !json_is_null(phone_v) && !phone)) {
-    send_error(req, 400, "invalid_request_error", "name and id_number are required strings; phone is optional", NULL);
+    const char *param = !name ? "name" : !idn ? "id_number" : "phone";
+    send_error_param(req, 400, "invalid_request_error", "name and id_number are required strings; phone is optional",
+                     param, NULL);
     return 400;
   }
   hg_identity_fields f;
@@ -333,7 +348,13 @@ static int submit_identity(gateway *gw, struct evhttp_request *req, const char *
   if (!st) st = hg_identity_check(&f, today_yyyymmdd(now, cfg->utc_offset_minutes), &adult, &err);
   if (st) {
     sodium_memzero(&f, sizeof f);
-    send_error(req, 400, "invalid_request_error", err.message, "invalid_identity");
+    /* the identity checks start each message with the field ("id_number: expected 18 characters") */
+    static const char *const fields[] = {"name", "id_number", "phone"};
+    const char *param = NULL;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !param; i++)
+      if (!strncmp(err.message, fields[i], strlen(fields[i])) && err.message[strlen(fields[i])] == ':')
+        param = fields[i];
+    send_error_param(req, 400, "invalid_request_error", err.message, param, "invalid_identity");
     return 400;
   }
   int provider = cfg->idv.url[0] != 0;
@@ -542,8 +563,25 @@ static int user_arg(route_req *rq, char user[128], char who[33]) {
   if (user_arg(rq, user, who)) return;                                                                                 \
   (void)key, (void)err, (void)gw
 
+/* 0 when the user exists; else a 404 (sent: one for a name never made and for a deleted user, whose row is gone) or
+ * a 503, and -1. */
+static int user_known(route_req *rq, const char *user) {
+  hg_error err;
+  hg_status st = hg_store_user_find(read_store(rq->gw), user, NULL, &err);
+  if (st == HG_ERR_NOT_FOUND) {
+    send_error(rq->req, 404, "invalid_request_error", "no such user (never made, or deleted)", NULL);
+    return -1;
+  }
+  if (st) {
+    send_error(rq->req, 503, "server_error", err.message, NULL);
+    return -1;
+  }
+  return 0;
+}
+
 void route_user_get(route_req *rq) {
   USER_ROUTE();
+  if (user_known(rq, user)) return;
   hg_user_standing st;
   hg_user_identity id;
   if (hg_store_user_gate(gw->store, user, hg_clock_wall_ms(), &st, &id, &err)) {
@@ -816,4 +854,155 @@ void route_user_standing(route_req *rq) {
       send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
     }
   }
+}
+
+/* ---- strikes of one user ---- */
+
+typedef struct strike_list {
+  int64_t *seq, *time;
+  size_t n, cap;
+} strike_list;
+
+static int collect_strike(void *ctx, int64_t time_ms, int64_t audit_seq) {
+  strike_list *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 32;
+    int64_t *seq = realloc(l->seq, cap * sizeof *seq);
+    if (seq) l->seq = seq;
+    int64_t *time = seq ? realloc(l->time, cap * sizeof *time) : NULL;
+    if (time) l->time = time;
+    if (!seq || !time) return 1;
+    l->cap = cap;
+  }
+  l->seq[l->n] = audit_seq, l->time[l->n] = time_ms, l->n++;
+  return 0;
+}
+
+/* the record of one seq: its route, verdict and detail */
+static int strike_record(void *ctx, const hg_audit_record *r) {
+  json_t *o = ctx;
+  json_object_set_new(o, "route", json_string(r->route ? r->route : ""));
+  json_object_set_new(o, "verdict", json_string(r->verdict ? r->verdict : ""));
+  json_t *d = r->detail_json ? json_loads(r->detail_json, 0, NULL) : NULL;
+  json_t *reasons = json_object_get(d, "reasons");
+  if (reasons) json_object_set(o, "reasons", reasons);
+  json_t *why = json_object_get(d, "strike");
+  if (why) json_object_set(o, "strike", why);
+  json_decref(d);
+  return 1; /* one record */
+}
+
+/* GET /admin/users/{name}/strikes: the strikes still kept (retention deletes old ones), oldest first, each with the
+ * audit record that is its evidence (route, verdict and the reasons it gave; never the text). */
+void route_user_strikes(route_req *rq) {
+  USER_ROUTE();
+  if (user_known(rq, user)) return;
+  strike_list l = {0};
+  hg_status s = hg_store_strike_list(read_store(gw), user, collect_strike, &l, &err);
+  if (s && s != HG_ERR_NOT_FOUND) {
+    free(l.seq), free(l.time);
+    send_error(req, 503, "server_error", err.message, NULL);
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < l.n; i++) {
+    json_t *o = json_pack("{s:I, s:I}", "time_ms", (json_int_t)l.time[i], "audit_seq", (json_int_t)l.seq[i]);
+    if (l.seq[i] > 0) hg_store_audit_each(read_store(gw), l.seq[i], strike_record, o, &err);
+    json_array_append_new(arr, o);
+  }
+  free(l.seq), free(l.time);
+  hg_user_standing st;
+  json_t *out = json_pack("{s:s, s:s, s:I, s:o}", "user", user, "pseudonym", who, "count", (json_int_t)json_array_size(arr),
+                          "strikes", arr);
+  if (!hg_store_user_standing(read_store(gw), user, hg_clock_wall_ms(), &st, &err)) {
+    json_object_set_new(out, "standing", json_string(hg_standing_name(st.standing)));
+    json_object_set_new(out, "blocked_in_a_row", json_integer(st.blocked_in_a_row));
+    json_object_set_new(out, "blocked_today", json_integer(st.blocked_today));
+  }
+  send_json(req, 200, out);
+}
+
+/* ---- pseudonyms, for auditors ---- */
+
+typedef struct pseudonym_job {
+  gateway *gw;
+  hg_key_info key;
+  char pseudonym[33];
+  char reason[512];
+} pseudonym_job;
+
+typedef struct pseudonym_find {
+  gateway *gw;
+  const char *want;
+  char name[128];
+  int found;
+} pseudonym_find;
+
+static int match_pseudonym(void *ctx, const hg_user_summary *u) {
+  pseudonym_find *f = ctx;
+  char p[33];
+  pseudonym(f->gw, u->name, p);
+  if (sodium_memcmp(p, f->want, 32)) return 0;
+  snprintf(f->name, sizeof f->name, "%s", u->name);
+  return f->found = 1;
+}
+
+static void pseudonym_work(void *arg, reply *out) {
+  pseudonym_job *j = arg;
+  pseudonym_find f = {j->gw, j->pseudonym, "", 0};
+  hg_error err;
+  /* every user's pseudonym is computed (a keyed hash cannot be reversed): a thread of its own, not the loop */
+  if (hg_store_user_list(j->gw->store, match_pseudonym, &f, &err)) {
+    reply_error(out, 503, "server_error", err.message, NULL);
+    return;
+  }
+  /* the lookup is in the chain whatever it found: who asked, why, and about which pseudonym (not the name) */
+  admin_record(j->gw, &j->key, "admin/pseudonym-lookup", f.found ? "found" : "not_found",
+               json_pack("{s:s, s:s}", "pseudonym", j->pseudonym, "reason", j->reason));
+  if (!f.found)
+    reply_error(out, 404, "invalid_request_error",
+                "no user has this pseudonym (a deleted user's name is gone by design: records keep only the pseudonym)",
+                NULL);
+  else
+    reply_json(out, 200, json_pack("{s:s, s:s}", "pseudonym", j->pseudonym, "user", f.name));
+}
+
+/* POST /admin/pseudonyms/{pseudonym} {reason}: the name behind a pseudonym of the records, for an auditor or an
+ * administrator who says why; the lookup and its reason join the audit chain. */
+void route_pseudonym_lookup(route_req *rq) {
+  static const char *const allowed[] = {"reason", NULL};
+  if (only_members(rq->req, rq->body, allowed)) goto sent;
+  const char *reason = json_string_value(json_object_get(rq->body, "reason"));
+  size_t n = strlen(rq->arg), bad;
+  int hex = n == 32;
+  for (size_t i = 0; hex && i < n; i++)
+    hex = (rq->arg[i] >= '0' && rq->arg[i] <= '9') || (rq->arg[i] >= 'a' && rq->arg[i] <= 'f');
+  if (!hex) {
+    send_error(rq->req, 404, "invalid_request_error", "a pseudonym is 32 lowercase hexadecimal characters", NULL);
+    goto sent;
+  }
+  if (!reason || strlen(reason) < 8 || strlen(reason) >= sizeof((pseudonym_job *)0)->reason ||
+      hg_utf8_validate(reason, strlen(reason), &bad)) {
+    send_error_param(rq->req, 400, "invalid_request_error",
+                     "say why you look this user up: {\"reason\": \"...\"} (8 to 511 bytes of UTF-8; it is recorded)",
+                     "reason", NULL);
+    goto sent;
+  }
+  pseudonym_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    send_error(rq->req, 503, "server_error", "out of memory", NULL);
+    goto sent;
+  }
+  j->gw = rq->gw;
+  j->key = rq->key;
+  memcpy(j->pseudonym, rq->arg, 33);
+  snprintf(j->reason, sizeof j->reason, "%s", reason);
+  if (offload(rq->w, rq->req, rq->metric, rq->t0, pseudonym_work, j, free)) {
+    free(j);
+    send_error(rq->req, 503, "server_error", "the lookup could not be started; try again", NULL);
+    goto sent;
+  }
+  return;
+sent:
+  route_metrics(rq->gw, rq->metric, last_status, rq->t0);
 }

@@ -5,12 +5,14 @@
  * its fingerprint set, so a takedown applies everywhere within a second. */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/clock.h"
+#include "complaints.h"
 #include "gateway.h"
 #include "hegui/text.h"
 #include "router.h"
@@ -232,13 +234,31 @@ int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
   return -1;
 }
 
+static hg_strike_ladder ladder_of(const hg_config *cfg) {
+  return (hg_strike_ladder){cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
+                            cfg->terminate_after};
+}
+
+hg_standing strike_would_move(gateway *gw, const hg_config *cfg, const char *user, int64_t *until_ms) {
+  hg_user_standing st;
+  hg_error err;
+  int64_t now = hg_clock_wall_ms();
+  *until_ms = 0;
+  if (hg_store_user_standing(read_store(gw), user, now, &st, &err)) return HG_STANDING_ACTIVE;
+  hg_user_standing after = st; /* what hg_store_strike_record will return for one more blocked input */
+  after.blocked_in_a_row++;
+  after.blocked_today++;
+  const hg_strike_ladder ladder = ladder_of(cfg);
+  hg_standing to = hg_strike_ladder_decide(&ladder, &after, 1, now, until_ms);
+  return to == st.standing ? HG_STANDING_ACTIVE : to;
+}
+
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq) {
   hg_user_standing st;
   hg_error err;
   int64_t now = hg_clock_wall_ms();
   if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err)) return;
-  const hg_strike_ladder ladder = {cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
-                                   cfg->terminate_after};
+  const hg_strike_ladder ladder = ladder_of(cfg);
   int64_t until;
   hg_standing to = hg_strike_ladder_decide(&ladder, &st, blocked, now, &until);
   if (to == st.standing) return; /* the ladder does not move this user */
@@ -282,11 +302,23 @@ static int rate_limited(gateway *gw, struct evhttp_request *req) {
   return over ? (int)(60 - (now / 1000) % 60) : 0;
 }
 
-static json_t *complaint_json(const hg_complaint *c) {
-  return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)c->id, "type",
-                   c->type, "status", c->status, "channel", c->channel[0] ? c->channel : "web", "created_ms",
-                   (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms, "updated_ms", (json_int_t)c->updated_ms,
-                   "produce_id", c->produce_id, "text", c->text, "contact", c->contact, "resolution", c->resolution);
+/* Adds to a new ticket's answer the secret with which the complainant follows it (GET /compliance/complaints/{id}).
+ * The ticket is already on disk: a secret that cannot be made is said in the answer (staff can issue one later with
+ * POST /admin/complaints/{id}/secret), never a reason to lose the acknowledgement. */
+static json_t *with_secret(gateway *gw, int64_t id, json_t *out) {
+  char secret[HG_COMPLAINT_SECRET_MAX];
+  hg_error err;
+  if (hg_store_complaint_new_secret(gw->store, id, secret, &err)) {
+    json_object_set_new(out, "secret", json_null());
+    json_object_set_new(out, "secret_error", json_string(err.message));
+    return out;
+  }
+  char follow[96];
+  snprintf(follow, sizeof follow, "/compliance/complaints/%lld", (long long)id);
+  json_object_set_new(out, "secret", json_string(secret));
+  json_object_set_new(out, "follow", json_string(follow));
+  sodium_memzero(secret, sizeof secret);
+  return out;
 }
 
 /* POST /admin/complaints: a complaint that came by telephone, e-mail, letter or in person, entered by staff with the
@@ -342,36 +374,10 @@ void route_complaints_enter(route_req *rq) {
                json_pack("{s:I, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)id, "type",
                          hg_complaint_type_name(ti), "channel", channel, "received_ms", (json_int_t)received, "due_ms",
                          (json_int_t)due));
-  send_json(req, 201,
-            json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received", "channel", channel,
-                      "received_ms", (json_int_t)received, "due_ms", (json_int_t)due));
-}
-
-/* GET /compliance/complaints: the published process and its time limits */
-void route_complaints_process(route_req *rq) {
-  const hg_config *cfg = live_cfg(rq->gw);
-  struct evhttp_request *req = rq->req;
-  {
-    json_t *limits = json_object(), *types = json_array();
-    for (int i = 0; i < HG_COMPLAINT_TYPES; i++) {
-      json_array_append_new(types, json_string(hg_complaint_type_name((hg_complaint_type)i)));
-      json_object_set_new(limits, hg_complaint_type_name((hg_complaint_type)i),
-                          json_integer(cfg->complaint_due_hours[i]));
-    }
-    send_json(req, 200,
-              json_pack("{s:s, s:o, s:[s,s,s,s,s], s:o, s:s, s:s, s:I, s:s}", "channel",
-                        "POST /compliance/complaints with JSON {type, produce_id or text, contact}", "types", types,
-                        "process", "received: the ticket id is returned at once",
-                        "in_review: a reviewer examines the content named by produce_id (the ProduceID in the "
-                        "answer's AIGC label) or the pasted text",
-                        "upheld: the content is taken down and will not be generated again; personal information "
-                        "is corrected or deleted",
-                        "rejected: the reason is recorded", "closed: the complainant is answered at the contact given",
-                        "time_limit_hours", limits, "takedown",
-                        "upheld content is fingerprinted and blocked in every answer from then on", "authorities",
-                        "users may also report to the competent authorities (Art. 18)", "takedown_keep_days",
-                        (json_int_t)cfg->takedown_days, "profile", hg_profile_name(cfg->profile)));
-  }
+  send_json(req, 201, with_secret(gw, id,
+                                  json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received",
+                                            "channel", channel, "received_ms", (json_int_t)received, "due_ms",
+                                            (json_int_t)due)));
 }
 
 /* POST /compliance/complaints: the public intake (no key), rate-limited per client address */
@@ -422,8 +428,8 @@ void route_complaints_intake(route_req *rq) {
   audit_event(gw, "public", "complaints/intake", "received",
               json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", hg_complaint_type_name(ti),
                         "due_ms", (json_int_t)due, "produce_id_given", has_pid));
-  send_json(req, 201,
-            json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due));
+  send_json(req, 201, with_secret(gw, id, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received",
+                                                   "due_ms", (json_int_t)due)));
 }
 
 /* ---- admin ---- */
@@ -431,43 +437,6 @@ void route_complaints_intake(route_req *rq) {
 typedef struct list_ctx {
   json_t *arr;
 } list_ctx;
-
-static int list_complaint(void *ctx, const hg_complaint *c) {
-  list_ctx *l = ctx;
-  json_array_append_new(l->arr, complaint_json(c));
-  return json_array_size(l->arr) >= 1000;
-}
-
-static int list_takedown(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms) {
-  list_ctx *l = ctx;
-  json_array_append_new(l->arr, json_pack("{s:I, s:s, s:I, s:I}", "id", (json_int_t)id, "text", text, "created_ms",
-                                          (json_int_t)created_ms, "expires_ms", (json_int_t)expires_ms));
-  return json_array_size(l->arr) >= 1000;
-}
-
-void route_complaints_list(route_req *rq) {
-  gateway *gw = rq->gw;
-  struct evhttp_request *req = rq->req;
-  hg_error err;
-  hg_error_clear(&err);
-  {
-    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    struct evkeyvalq params;
-    int overdue = 0;
-    if (q && !evhttp_parse_query_str(q, &params)) {
-      const char *v = evhttp_find_header(&params, "overdue");
-      overdue = v && (!strcmp(v, "1") || !strcmp(v, "true"));
-      evhttp_clear_headers(&params);
-    }
-    list_ctx l = {json_array()};
-    if (hg_store_complaint_list(gw->store, overdue, hg_clock_wall_ms(), list_complaint, &l, &err)) {
-      json_decref(l.arr);
-      send_error(req, 503, "server_error", err.message, NULL);
-      return;
-    }
-    send_json(req, 200, json_pack("{s:o}", "complaints", l.arr));
-  }
-}
 
 /* The ticket of rq->arg, or a 404 (sent) and -1. */
 static int complaint_arg(route_req *rq, hg_complaint *c) {
@@ -484,7 +453,7 @@ static int complaint_arg(route_req *rq, hg_complaint *c) {
 void route_complaint_get(route_req *rq) {
   hg_complaint c = {0};
   if (complaint_arg(rq, &c)) return;
-  send_json(rq->req, 200, complaint_json(&c));
+  send_json(rq->req, 200, complaint_json(&c, hg_clock_wall_ms()));
   hg_complaint_clear(&c);
 }
 
@@ -618,7 +587,7 @@ void route_complaint_move(route_req *rq) {
     } else {
       hg_complaint now = {0};
       hg_store_complaint_get(gw->store, c.id, &now, &err);
-      json_t *out = complaint_json(&now);
+      json_t *out = complaint_json(&now, hg_clock_wall_ms());
       if (td_id) json_object_set_new(out, "takedown_id", json_integer(td_id));
       if (link) json_object_set(out, "subject", link);
       json_t *d =
@@ -634,15 +603,79 @@ void route_complaint_move(route_req *rq) {
   }
 }
 
+typedef struct takedown_page {
+  json_t *arr;
+  int64_t now;
+  const char *state; /* NULL: every state */
+} takedown_page;
+
+static const char *takedown_state(const hg_takedown_info *t, int64_t now) {
+  return t->withdrawn_ms ? "withdrawn" : t->expires_ms && t->expires_ms <= now ? "expired" : "in_force";
+}
+
+static int list_takedown(void *ctx, const hg_takedown_info *t) {
+  takedown_page *p = ctx;
+  const char *state = takedown_state(t, p->now);
+  if (p->state && strcmp(p->state, state)) return 0;
+  json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)t->id, "state", state, "text", t->text,
+                        "created_ms", (json_int_t)t->created_ms, "expires_ms", (json_int_t)t->expires_ms);
+  if (t->complaint_id) json_object_set_new(o, "complaint_id", json_integer(t->complaint_id));
+  if (t->withdrawn_ms)
+    json_object_set_new(o, "withdrawn", json_pack("{s:I, s:s?, s:s?}", "time_ms", (json_int_t)t->withdrawn_ms, "by",
+                                                  t->withdrawn_by, "reason", t->withdraw_reason));
+  json_array_append_new(p->arr, o);
+  return json_array_size(p->arr) >= 1000;
+}
+
+/* GET /admin/takedowns[?state=in_force|expired|withdrawn]: newest first, every takedown kept unless a state is
+ * asked for */
 void route_takedowns_list(route_req *rq) {
+  static const char *const known[] = {"state", NULL};
+  char state[16];
+  int has = 0;
+  if (route_params_only(rq, known) || (has = route_param(rq, "state", state, sizeof state)) < 0) return;
+  if (has && strcmp(state, "in_force") && strcmp(state, "expired") && strcmp(state, "withdrawn")) {
+    send_error_param(rq->req, 400, "invalid_request_error", "state is in_force, expired or withdrawn", "state", NULL);
+    return;
+  }
   hg_error err;
-  list_ctx l = {json_array()};
-  if (hg_store_takedown_each(rq->gw->store, hg_clock_wall_ms(), list_takedown, &l, &err)) {
-    json_decref(l.arr);
+  takedown_page p = {json_array(), hg_clock_wall_ms(), has ? state : NULL};
+  if (hg_store_takedown_list(read_store(rq->gw), list_takedown, &p, &err)) {
+    json_decref(p.arr);
     send_error(rq->req, 503, "server_error", err.message, NULL);
     return;
   }
-  send_json(rq->req, 200, json_pack("{s:o}", "takedowns", l.arr));
+  send_json(rq->req, 200, json_pack("{s:o}", "takedowns", p.arr));
+}
+
+/* POST /admin/takedowns/{id}/withdraw {reason}: a takedown found wrong stops matching in every gateway (the version
+ * changes), and stays listed with who withdrew it and why; the record names the reviewer. */
+void route_takedown_withdraw(route_req *rq) {
+  static const char *const allowed[] = {"reason", NULL};
+  if (only_members(rq->req, rq->body, allowed)) return;
+  const char *reason = json_string_value(json_object_get(rq->body, "reason"));
+  if (!reason || !*reason) {
+    send_error_param(rq->req, 400, "invalid_request_error", "say why the takedown is withdrawn: {\"reason\": \"...\"}",
+                     "reason", NULL);
+    return;
+  }
+  char *end;
+  long long id = strtoll(rq->arg, &end, 10);
+  char by[160];
+  snprintf(by, sizeof by, "%s:%s", hg_role_name(rq->key.role), rq->key.user);
+  hg_error err;
+  hg_status st = *end || id <= 0 ? HG_ERR_NOT_FOUND
+                                 : hg_store_takedown_withdraw(rq->gw->store, id, by, reason, hg_clock_wall_ms(), &err);
+  if (st) {
+    int status = st == HG_ERR_NOT_FOUND ? 404 : st == HG_ERR_CONFLICT ? 409 : st == HG_ERR_INVALID ? 400 : 503;
+    send_error(rq->req, status, status == 503 ? "server_error" : "invalid_request_error",
+               st == HG_ERR_NOT_FOUND ? "no such takedown" : err.message, NULL);
+    return;
+  }
+  atomic_store(&rq->gw->takedown_refresh, 1); /* this gateway at its next tick; the others by the version */
+  admin_record(rq->gw, &rq->key, "admin/takedown-withdraw", "withdrawn",
+               json_pack("{s:I, s:s}", "takedown", (json_int_t)id, "reason", reason));
+  send_json(rq->req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "withdrawn"));
 }
 
 void route_takedowns_add(route_req *rq) {

@@ -155,6 +155,12 @@ static const char *const migrations[] = {
      "  requests INTEGER NOT NULL,\n"
      "  tokens INTEGER NOT NULL,\n"
      "  PRIMARY KEY (subject, window_kind, window_number)) WITHOUT ROWID;\n"),
+    /* 10: operator tools. A complainant's secret for following their ticket (SHA-256 only, like API keys); a
+     * takedown withdrawn by a reviewer stays, with who, when and why, and stops matching. */
+    ("ALTER TABLE complaints ADD COLUMN secret_sha256 TEXT;\n"
+     "ALTER TABLE takedowns ADD COLUMN withdrawn_ms INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE takedowns ADD COLUMN withdrawn_by TEXT;\n"
+     "ALTER TABLE takedowns ADD COLUMN withdraw_reason TEXT;\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -174,6 +180,11 @@ enum {
   Q_COMPLAINT_OVERDUE,
   Q_TAKEDOWN_INSERT,
   Q_TAKEDOWN_EACH,
+  Q_TAKEDOWN_LIST,
+  Q_TAKEDOWN_WITHDRAW,
+  Q_TAKEDOWN_EXISTS,
+  Q_COMPLAINT_SET_SECRET,
+  Q_COMPLAINT_SECRET,
   Q_TAKEDOWN_VERSION_BUMP,
   Q_TAKEDOWN_VERSION,
   Q_STANDING_GET,
@@ -267,8 +278,15 @@ static const char *const queries[Q_COUNT] = {
     [Q_COMPLAINT_OVERDUE] = "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE status IN ('received', 'in_review') "
                             "AND due_ms < ? ORDER BY created_ms DESC, id DESC",
     [Q_TAKEDOWN_INSERT] = "INSERT INTO takedowns (text, complaint_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
-    [Q_TAKEDOWN_EACH] = "SELECT id, text, created_ms, expires_ms FROM takedowns WHERE expires_ms = 0 OR expires_ms > ? "
-                        "ORDER BY id",
+    [Q_TAKEDOWN_EACH] = "SELECT id, text, created_ms, expires_ms FROM takedowns WHERE withdrawn_ms = 0 AND "
+                        "(expires_ms = 0 OR expires_ms > ?) ORDER BY id",
+    [Q_TAKEDOWN_LIST] = "SELECT id, complaint_id, created_ms, expires_ms, withdrawn_ms, text, withdrawn_by, "
+                        "withdraw_reason FROM takedowns ORDER BY id DESC",
+    [Q_TAKEDOWN_WITHDRAW] = "UPDATE takedowns SET withdrawn_ms = ?, withdrawn_by = ?, withdraw_reason = ? "
+                            "WHERE id = ? AND withdrawn_ms = 0",
+    [Q_TAKEDOWN_EXISTS] = "SELECT COUNT(*) FROM takedowns WHERE id = ?",
+    [Q_COMPLAINT_SET_SECRET] = "UPDATE complaints SET secret_sha256 = ? WHERE id = ?",
+    [Q_COMPLAINT_SECRET] = "SELECT COALESCE(secret_sha256, '') FROM complaints WHERE id = ?",
     [Q_TAKEDOWN_VERSION_BUMP] = "UPDATE takedown_version SET version = version + 1 WHERE id = 1",
     [Q_TAKEDOWN_VERSION] = "SELECT version FROM takedown_version WHERE id = 1",
     [Q_STANDING_GET] = "SELECT standing, until_ms, blocked_in_a_row, suspensions, updated_ms, set_by FROM "
@@ -831,7 +849,115 @@ static hg_status sqlite_complaint_list(hg_store_conn *c, int only_overdue, int64
   return complaint_rows(c, s, fn, ctx, &rows, err);
 }
 
+/* The page of hg_store_complaint_query: the filters that are set become bound conditions of one statement, made
+ * here for each call (a page is asked for by a person, not on the request path). */
+static hg_status sqlite_complaint_query(hg_store_conn *c, const hg_complaint_query *q, int64_t now,
+                                        hg_complaint_row_fn fn, void *ctx, hg_error *err) {
+  char sql[512];
+  size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT " COMPLAINT_COLUMNS " FROM complaints WHERE 1");
+  if (q->status) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND status = :status");
+  if (q->type) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND type = :type");
+  if (q->channel) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND channel = :channel");
+  if (q->overdue)
+    n += (size_t)snprintf(sql + n, sizeof sql - n, " AND status IN ('received', 'in_review') AND due_ms < :now");
+  if (q->before_id > 0) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND id < :before");
+  snprintf(sql + n, sizeof sql - n, " ORDER BY id DESC LIMIT :limit");
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(c, err, "preparing a complaint page");
+  struct {
+    const char *name, *value;
+  } texts[] = {{":status", q->status}, {":type", q->type}, {":channel", q->channel}};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    if (texts[i].value)
+      sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, texts[i].name), texts[i].value, -1, SQLITE_STATIC);
+  if (q->overdue) sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":now"), now);
+  if (q->before_id > 0) sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":before"), q->before_id);
+  sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":limit"), q->limit);
+  int64_t rows;
+  hg_status st = complaint_rows(c, s, fn, ctx, &rows, err);
+  sqlite3_finalize(s);
+  return st;
+}
+
+static hg_status sqlite_complaint_set_secret(hg_store_conn *c, int64_t id, const char *sha256_hex, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COMPLAINT_SET_SECRET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_text(s, 1, sha256_hex, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, id);
+  hg_status st = step_done(c, s, "setting a complaint's secret", err);
+  if (!st && sqlite3_changes(c->db) == 0) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no complaint has id %" PRId64, id);
+  return st;
+}
+
+static hg_status sqlite_complaint_secret(hg_store_conn *c, int64_t id, char out[65], hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_COMPLAINT_SECRET, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  hg_status st = HG_OK;
+  out[0] = 0;
+  if (rc == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(s, 0);
+    if (v && sqlite3_column_bytes(s, 0) == 64) memcpy(out, v, 65);
+  } else if (rc == SQLITE_DONE) {
+    st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no complaint has id %" PRId64, id);
+  } else {
+    st = db_fail(c, err, "reading a complaint's secret");
+  }
+  done(s);
+  return st;
+}
+
 /* ---- takedowns -------------------------------------------------------------------------------------------- */
+
+static hg_status sqlite_takedown_list(hg_store_conn *c, hg_takedown_info_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_LIST, err);
+  if (!s) return HG_ERR_STORE;
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_takedown_info t = {.id = sqlite3_column_int64(s, 0),
+                          .complaint_id = sqlite3_column_int64(s, 1),
+                          .created_ms = sqlite3_column_int64(s, 2),
+                          .expires_ms = sqlite3_column_int64(s, 3),
+                          .withdrawn_ms = sqlite3_column_int64(s, 4),
+                          .text = (const char *)sqlite3_column_text(s, 5),
+                          .withdrawn_by = (const char *)sqlite3_column_text(s, 6),
+                          .withdraw_reason = (const char *)sqlite3_column_text(s, 7)};
+    if (!t.text) {
+      st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading takedown %" PRId64, t.id);
+      break;
+    }
+    if (fn(ctx, &t)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "listing takedowns");
+  done(s);
+  return st;
+}
+
+static hg_status sqlite_takedown_withdraw(hg_store_conn *c, int64_t id, const char *by, const char *reason,
+                                          int64_t now, int *changed, int *exists, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_TAKEDOWN_WITHDRAW, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, now);
+  sqlite3_bind_text(s, 2, by, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, id);
+  hg_status st = step_done(c, s, "withdrawing a takedown", err);
+  if (st) return st;
+  *changed = sqlite3_changes(c->db);
+  *exists = *changed;
+  if (!*changed) {
+    sqlite3_stmt *e = query(c, Q_TAKEDOWN_EXISTS, err);
+    if (!e) return HG_ERR_STORE;
+    sqlite3_bind_int64(e, 1, id);
+    int rc = sqlite3_step(e);
+    if (rc == SQLITE_ROW) *exists = sqlite3_column_int64(e, 0) > 0;
+    else st = db_fail(c, err, "finding a takedown");
+    done(e);
+  }
+  return st;
+}
 
 static hg_status sqlite_takedown_insert(hg_store_conn *c, const char *text, int64_t complaint_id, int64_t created,
                                         int64_t expires, int64_t *id, hg_error *err) {
@@ -1442,6 +1568,11 @@ const hg_store_backend hg_store_sqlite = {
     .complaint_list = sqlite_complaint_list,
     .takedown_insert = sqlite_takedown_insert,
     .takedown_each = sqlite_takedown_each,
+    .takedown_list = sqlite_takedown_list,
+    .takedown_withdraw = sqlite_takedown_withdraw,
+    .complaint_query = sqlite_complaint_query,
+    .complaint_set_secret = sqlite_complaint_set_secret,
+    .complaint_secret = sqlite_complaint_secret,
     .takedown_version_bump = sqlite_takedown_version_bump,
     .takedown_version = sqlite_takedown_version,
     .standing_get = sqlite_standing_get,

@@ -240,6 +240,68 @@ hg_status hg_store_key_list(hg_store *store, const char *user, hg_key_fn fn, voi
   return st;
 }
 
+typedef struct key_pick {
+  const hg_key_match *m;
+  int64_t *ids;
+  size_t n, cap;
+  int failed;
+} key_pick;
+
+static int pick_key(void *ctx, const hg_key_info *k) {
+  key_pick *p = ctx;
+  const hg_key_match *m = p->m;
+  if (k->revoked || k->key_id == m->except_key_id) return 0;
+  if (m->role_set && k->role != m->role) return 0;
+  if (m->created_before_ms > 0 && k->created_ms >= m->created_before_ms) return 0;
+  if (m->n_ids) {
+    size_t i = 0;
+    while (i < m->n_ids && m->ids[i] != k->key_id) i++;
+    if (i == m->n_ids) return 0;
+  }
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 16;
+    int64_t *ids = realloc(p->ids, cap * sizeof *ids);
+    if (!ids) return p->failed = 1;
+    p->ids = ids, p->cap = cap;
+  }
+  p->ids[p->n++] = k->key_id;
+  return 0;
+}
+
+hg_status hg_store_key_revoke_matching(hg_store *store, const hg_key_match *m, int64_t *revoked, int64_t *ids_out,
+                                       size_t ids_cap, hg_error *err) {
+  if (!store || !m || !revoked)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_key_revoke_matching: NULL argument");
+  *revoked = 0;
+  if (!m->user && !m->role_set && m->created_before_ms <= 0 && !m->n_ids)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "a bulk revocation needs at least one condition (user, role, created_before or ids)");
+  if (m->role_set && (unsigned)m->role > HG_ROLE_AUDITOR)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown role %d", (int)m->role);
+  if (m->n_ids && !m->ids) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_key_revoke_matching: NULL ids");
+  hg_status st = m->user ? check_user_name(m->user, err) : HG_OK;
+  if (st) return st;
+  const hg_store_backend *b = store->backend;
+  key_pick p = {m, NULL, 0, 0, 0};
+  int64_t user_id = 0;
+  pthread_mutex_lock(&store->lock);
+  /* the keys are chosen and revoked in one write transaction: a key made meanwhile is either seen or not made yet */
+  st = b->begin(store->conn, err);
+  if (!st && m->user) st = b->user_find(store->conn, m->user, &user_id, err);
+  if (!st) st = b->key_list(store->conn, user_id, pick_key, &p, err);
+  if (!st && p.failed) st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory choosing keys to revoke");
+  for (size_t i = 0; !st && i < p.n; i++) st = b->key_revoke(store->conn, p.ids[i], err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st) {
+    *revoked = (int64_t)p.n;
+    for (size_t i = 0; ids_out && i < p.n && i < ids_cap; i++) ids_out[i] = p.ids[i];
+  }
+  free(p.ids);
+  return st;
+}
+
 /* ---- audit chain ------------------------------------------------------------------------------------------ */
 
 /* One field of the serialization: "<decimal length>:<bytes>", or "-" for NULL. A reader of the serialization
@@ -813,6 +875,19 @@ static int complaint_row(void *ctx, const hg_complaint_row *row) {
   return w->fn(w->ctx, &c);
 }
 
+/* A page's walk: at most limit rows reach fn; the row after them is only counted, and the last id given kept. */
+typedef struct page_walk {
+  complaint_walk *w;
+  int64_t limit, seen, last_id;
+} page_walk;
+
+static int page_row(void *ctx, const hg_complaint_row *row) {
+  page_walk *p = ctx;
+  if (++p->seen > p->limit) return 1;
+  p->last_id = row->id;
+  return complaint_row(p->w, row);
+}
+
 hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now_ms, hg_complaint_fn fn, void *ctx,
                                   hg_error *err) {
   if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_list: NULL argument");
@@ -822,6 +897,91 @@ hg_status hg_store_complaint_list(hg_store *store, int only_overdue, int64_t now
   hg_status st = store->backend->complaint_list(store->conn, only_overdue != 0, now_ms, complaint_row, &w, err);
   pthread_mutex_unlock(&store->lock);
   return st;
+}
+
+hg_status hg_store_complaint_query(hg_store *store, const hg_complaint_query *q, int64_t now_ms, hg_complaint_fn fn,
+                                   void *ctx, int64_t *next_before_id, hg_error *err) {
+  if (!store || !q || !fn || !next_before_id)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_query: NULL argument");
+  *next_before_id = 0;
+  if (q->status && hg_complaint_status_parse(q->status, NULL)) {
+    char statuses[96];
+    join_names(complaint_status_names, NULL, HG_COMPLAINT_STATUSES, ", ", statuses, sizeof statuses);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "status must be one of %s", statuses);
+  }
+  if (q->type && hg_complaint_type_parse(q->type, NULL)) {
+    char types[96];
+    hg_complaint_type_list(types, sizeof types);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "type must be one of %s", types);
+  }
+  if (q->channel) {
+    int known = 0;
+    for (size_t i = 0; i < sizeof complaint_channels / sizeof complaint_channels[0]; i++)
+      known |= !strcmp(q->channel, complaint_channels[i]);
+    if (!known) return hg_fail(err, HG_ERR_INVALID, 0, 0, "channel must be one of web, phone, email, letter, in_person");
+  }
+  if (q->limit < 1 || q->limit > HG_COMPLAINT_PAGE_MAX)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "limit must be 1 to %d, not %" PRId64, HG_COMPLAINT_PAGE_MAX, q->limit);
+  if (q->before_id < 0)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "before is a ticket id (a positive number), not %" PRId64, q->before_id);
+  /* one row more than the page: whether it exists says whether there is a next page */
+  hg_complaint_query one_more = *q;
+  one_more.limit = q->limit + 1;
+  complaint_walk w = {fn, ctx};
+  page_walk pw = {&w, q->limit, 0, 0};
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->complaint_query(store->conn, &one_more, now_ms, page_row, &pw, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && pw.seen > q->limit) *next_before_id = pw.last_id;
+  return st;
+}
+
+/* The secret as the store keeps it: SHA-256 of the printed secret, hex. */
+static void secret_hash_hex(const char *secret, size_t len, char out[65]) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, (const unsigned char *)secret, len);
+  sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+hg_status hg_store_complaint_new_secret(hg_store *store, int64_t id, char secret_out[HG_COMPLAINT_SECRET_MAX],
+                                        hg_error *err) {
+  if (!store || !secret_out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_new_secret: NULL argument");
+  if (id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a complaint id is a positive number, not %" PRId64, id);
+  unsigned char raw[24];
+  randombytes_buf(raw, sizeof raw);
+  sodium_bin2base64(secret_out, HG_COMPLAINT_SECRET_MAX, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+  char hash[65];
+  secret_hash_hex(secret_out, strlen(secret_out), hash);
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = b->begin(store->conn, err);
+  if (!st) st = b->complaint_set_secret(store->conn, id, hash, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (st) sodium_memzero(secret_out, HG_COMPLAINT_SECRET_MAX); /* a secret not stored must not be handed out */
+  return st;
+}
+
+hg_status hg_store_complaint_lookup(hg_store *store, int64_t id, const char *secret, hg_complaint *out,
+                                    hg_error *err) {
+  if (!store || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_lookup: NULL argument");
+  memset(out, 0, sizeof *out);
+  size_t len = secret ? strlen(secret) : 0;
+  char want[65], have[65] = "";
+  secret_hash_hex(secret ? secret : "", len, want);
+  hg_status st = HG_OK;
+  if (id > 0 && len > 0 && len < HG_COMPLAINT_SECRET_MAX) {
+    pthread_mutex_lock(&store->lock);
+    st = store->backend->complaint_secret(store->conn, id, have, err);
+    pthread_mutex_unlock(&store->lock);
+    if (st && st != HG_ERR_NOT_FOUND) return st;
+  }
+  /* one answer for every way of not matching; the digests are compared in constant time */
+  if (st || strlen(have) != 64 || sodium_memcmp(want, have, 64))
+    return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no complaint has this number and secret");
+  return hg_store_complaint_get(store, id, out, err);
 }
 
 /* ---- takedowns -------------------------------------------------------------------------------------------- */
@@ -860,6 +1020,40 @@ hg_status hg_store_takedown_add(hg_store *store, const char *text, int64_t compl
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
   if (!st) *id = new_id;
+  return st;
+}
+
+hg_status hg_store_takedown_withdraw(hg_store *store, int64_t id, const char *by, const char *reason, int64_t now_ms,
+                                     hg_error *err) {
+  if (!store) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_takedown_withdraw: NULL store");
+  if (id <= 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "a takedown id is a positive number, not %" PRId64, id);
+  const char *b_, *r;
+  hg_status st;
+  if ((st = take_text("who withdraws", by, 256, &b_, err)) ||
+      (st = take_text("the reason", reason, HG_COMPLAINT_TEXT_MAX, &r, err)) ||
+      (st = check_time("now_ms", now_ms, err)))
+    return st;
+  if (!b_ || !r) return hg_fail(err, HG_ERR_INVALID, 0, 0, "withdrawing a takedown needs who withdraws it and why");
+  const hg_store_backend *b = store->backend;
+  int changed = 0, exists = 0;
+  pthread_mutex_lock(&store->lock);
+  /* the mark and the version move together: every gateway rebuilds its fingerprints without it */
+  st = b->begin(store->conn, err);
+  if (!st) st = b->takedown_withdraw(store->conn, id, b_, r, now_ms, &changed, &exists, err);
+  if (!st && !exists) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no takedown has id %" PRId64, id);
+  if (!st && !changed) st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "takedown %" PRId64 " is already withdrawn", id);
+  if (!st) st = b->takedown_version_bump(store->conn, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_takedown_list(hg_store *store, hg_takedown_info_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_takedown_list: NULL argument");
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->takedown_list(store->conn, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
   return st;
 }
 
@@ -968,6 +1162,18 @@ hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_
  * counts lead to a suspension is the strike ladder's decision (hg_strike_ladder_decide, below), taken by the caller
  * on what this returns, with its own thresholds. Allowed inputs are nearly every request, so one that has no run to
  * end writes nothing. */
+hg_status hg_store_strike_list(hg_store *store, const char *user, hg_strike_fn fn, void *ctx, hg_error *err) {
+  if (!store || !user || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_list: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (st) return st;
+  int64_t user_id = 0;
+  pthread_mutex_lock(&store->lock);
+  st = store->backend->user_find(store->conn, user, &user_id, err);
+  if (!st) st = store->backend->user_strikes_each(store->conn, user_id, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
 hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
                                  hg_user_standing *after, hg_error *err) {
   if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_record: NULL argument");
@@ -1336,6 +1542,18 @@ static int user_row(void *ctx, const hg_user_row *row) {
     return 1;
   }
   return w->fn(w->ctx, &u);
+}
+
+hg_status hg_store_user_find(hg_store *store, const char *user, int64_t *created_ms, hg_error *err) {
+  if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_user_find: NULL argument");
+  hg_status st = check_user_name(user, err);
+  if (st) return st;
+  int64_t id = 0, created = 0;
+  pthread_mutex_lock(&store->lock);
+  st = store->backend->user_get(store->conn, user, &id, &created, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && created_ms) *created_ms = created;
+  return st;
 }
 
 hg_status hg_store_user_list(hg_store *store, hg_user_fn fn, void *ctx, hg_error *err) {

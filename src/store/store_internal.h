@@ -109,7 +109,20 @@ typedef struct hg_store_backend {
   hg_status (*complaint_list)(hg_store_conn *conn, int only_overdue, int64_t now_ms, hg_complaint_row_fn fn, void *ctx,
                               hg_error *err);
 
-  /* Takedowns. complaint_id 0 is stored as no complaint. version_bump adds 1 to the takedown version. */
+  /* A page of complaints (hegui/complaints.h, hg_store_complaint_query), newest id first, at most q->limit rows. */
+  hg_status (*complaint_query)(hg_store_conn *conn, const hg_complaint_query *q, int64_t now_ms,
+                               hg_complaint_row_fn fn, void *ctx, hg_error *err);
+  /* The SHA-256 (hex) of a ticket's secret: set, and read ("" when the ticket has none); HG_ERR_NOT_FOUND for an
+   * unknown id. */
+  hg_status (*complaint_set_secret)(hg_store_conn *conn, int64_t id, const char *sha256_hex, hg_error *err);
+  hg_status (*complaint_secret)(hg_store_conn *conn, int64_t id, char out[65], hg_error *err);
+
+  /* Takedowns. complaint_id 0 is stored as no complaint. version_bump adds 1 to the takedown version. takedown_each
+   * walks the ones in force (not withdrawn, not expired); takedown_list all, newest first. withdraw marks one not yet
+   * withdrawn: *changed 1 when it did, *exists whether the id is there at all. */
+  hg_status (*takedown_list)(hg_store_conn *conn, hg_takedown_info_fn fn, void *ctx, hg_error *err);
+  hg_status (*takedown_withdraw)(hg_store_conn *conn, int64_t id, const char *by, const char *reason, int64_t now_ms,
+                                 int *changed, int *exists, hg_error *err);
   hg_status (*takedown_insert)(hg_store_conn *conn, const char *text, int64_t complaint_id, int64_t created_ms,
                                int64_t expires_ms, int64_t *id, hg_error *err);
   hg_status (*takedown_each)(hg_store_conn *conn, int64_t now_ms, hg_takedown_fn fn, void *ctx, hg_error *err);
