@@ -73,4 +73,16 @@ static inline void raw_text(const char *path, const char *sql, char *out, size_t
   sqlite3_close(db);
 }
 
+/* The schema version a new database gets (its number of migrations), read from a fresh store: what a migrated
+ * database must reach, without the tests hard-coding a count every new migration changes. */
+static inline int64_t latest_schema(void) {
+  tmp_store t;
+  tmp_init_named(&t, "schema");
+  hg_store *s = open_ok(t.url);
+  hg_store_close(s);
+  int64_t v = raw_int(t.path, "SELECT MAX(version) FROM schema_version");
+  tmp_remove(&t);
+  return v;
+}
+
 #endif

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "hegui/store.h"
 
 #include "store_test_util.h"
@@ -74,6 +75,97 @@ static void expect_bad(const char *url, int64_t seq, const char *problem) {
 }
 
 /* ---- keys ------------------------------------------------------------------------------------------------- */
+
+/* Bulk revocation against a naive reference: 60 keys of 4 users and 4 roles made at known times (the clock pinned),
+ * some revoked one by one first; 80 random matches, each on a fresh copy of that state, revoke exactly the keys the
+ * reference picks (not yet revoked, every given condition, never the spared key), and nothing else. */
+typedef struct ref_key {
+  int64_t id, created;
+  int user, role, revoked;
+} ref_key;
+
+static int key_state(void *ctx, const hg_key_info *k) {
+  int *revoked = ctx; /* indexed by key id */
+  revoked[k->key_id] = k->revoked;
+  return 0;
+}
+
+static void keys_revoke_matching(void **state) {
+  (void)state;
+  static const char *const users[] = {"amy", "bo", "cai", "dan"};
+  srand(19);
+  for (int round = 0; round < 80; round++) {
+    tmp_store t;
+    tmp_init(&t);
+    hg_store *s = open_ok(t.url);
+    hg_error err;
+    ref_key ref[60];
+    for (int i = 0; i < 60; i++) {
+      char k[HG_KEY_MAX];
+      hg_key_info info;
+      ref[i] = (ref_key){0, INT64_C(1700000000000) + i * 1000, rand() % 4, rand() % 4, 0};
+      hg_clock_pin(ref[i].created);
+      assert_int_equal(hg_store_key_create(s, users[ref[i].user], (hg_role)ref[i].role, k, &err), HG_OK);
+      assert_int_equal(hg_store_key_lookup(s, k, strlen(k), &info, &err), HG_OK);
+      ref[i].id = info.key_id;
+      if (rand() % 5 == 0) {
+        assert_int_equal(hg_store_key_revoke(s, info.key_id, &err), HG_OK);
+        ref[i].revoked = 1;
+      }
+    }
+    hg_clock_real();
+    hg_key_match m = {0};
+    int64_t ids[8];
+    int cond = 0;
+    while (!cond) {
+      if (rand() % 2) m.user = users[rand() % 4], cond = 1;
+      if (rand() % 2) m.role_set = 1, m.role = (hg_role)(rand() % 4), cond = 1;
+      if (rand() % 3 == 0) m.created_before_ms = ref[rand() % 60].created, cond = 1;
+      if (rand() % 4 == 0) {
+        m.n_ids = 1 + (size_t)(rand() % 8);
+        for (size_t i = 0; i < m.n_ids; i++)
+          ids[i] = ref[rand() % 60].id;
+        m.ids = ids, cond = 1;
+      }
+    }
+    if (rand() % 2) m.except_key_id = ref[rand() % 60].id;
+    int want[61] = {0}, nwant = 0;
+    for (int i = 0; i < 60; i++) {
+      const ref_key *r = &ref[i];
+      int in_ids = !m.n_ids;
+      for (size_t j = 0; j < m.n_ids; j++)
+        in_ids |= ids[j] == r->id;
+      int pick = !r->revoked && r->id != m.except_key_id && (!m.user || !strcmp(m.user, users[r->user])) &&
+                 (!m.role_set || (int)m.role == r->role) && (!m.created_before_ms || r->created < m.created_before_ms) &&
+                 in_ids;
+      want[r->id] = pick, nwant += pick;
+    }
+    int64_t n = -1, out[64];
+    hg_status st = hg_store_key_revoke_matching(s, &m, &n, out, 64, &err);
+    if (m.user && !nwant && st == HG_ERR_NOT_FOUND) st = HG_OK, n = 0; /* cannot happen: every user has a key */
+    assert_int_equal(st, HG_OK);
+    assert_int_equal(n, nwant);
+    int now_revoked[61] = {0};
+    assert_int_equal(hg_store_key_list(s, NULL, key_state, now_revoked, &err), HG_OK);
+    for (int i = 0; i < 60; i++)
+      assert_int_equal(now_revoked[ref[i].id], ref[i].revoked || want[ref[i].id]);
+    for (int64_t i = 0; i < n; i++)
+      assert_true(want[out[i]]);
+    hg_store_close(s);
+    tmp_remove(&t);
+  }
+  /* no condition is not a bulk revocation but a mistake */
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_key_match none = {.except_key_id = 3};
+  int64_t n;
+  assert_int_equal(hg_store_key_revoke_matching(s, &none, &n, NULL, 0, &err), HG_ERR_INVALID);
+  assert_non_null(strstr(err.message, "at least one condition"));
+  hg_store_close(s);
+  tmp_remove(&t);
+}
 
 static void keys(void **state) {
   (void)state;
@@ -151,11 +243,12 @@ static void keys(void **state) {
 
   /* reopening keeps the keys and does not migrate again (one row per migration: 1 keys and audit, 2 complaints,
    * takedowns and standing, 3 audit format 2, 4 key expiry, identity and usage, 5 who set a standing, 6 ID-number
-   * hashes, 7 complaint channels, 8 the review queue, 9 quota counters) */
+   * hashes, 7 complaint channels, 8 the review queue, 9 quota counters, 10 complaint secrets and withdrawn
+   * takedowns, and on) */
   s = open_ok(t.path); /* a plain path works too */
   assert_int_equal(hg_store_key_lookup(s, k2, strlen(k2), &c, &err), HG_OK);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), latest_schema());
   char mode[16];
   raw_text(t.path, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");
@@ -523,6 +616,7 @@ static void open_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(keys),
+      cmocka_unit_test(keys_revoke_matching),
       cmocka_unit_test(roles),
       cmocka_unit_test(audit_chain),
       cmocka_unit_test(audit_append_checks),

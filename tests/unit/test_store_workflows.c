@@ -1029,6 +1029,8 @@ static void migrates_version_1(void **state) {
   hg_error_clear(&err);
   assert_int_equal(hg_store_key_create(s, "frank", HG_ROLE_REVIEWER, key, &err), HG_OK);
   hg_store_close(s);
+  int64_t latest = raw_int(t.path, "SELECT MAX(version) FROM schema_version"); /* what a new database gets */
+  assert_true(latest >= 9);
   raw_sql(t.path, "DROP TABLE complaints; DROP TABLE takedowns; DROP TABLE takedown_version; "
                   "DROP TABLE user_standing; DROP TABLE strikes; DROP TABLE standing_history; "
                   "ALTER TABLE audit DROP COLUMN format; ALTER TABLE audit DROP COLUMN text_sha256; "
@@ -1038,8 +1040,8 @@ static void migrates_version_1(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 9);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), latest);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), latest);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
@@ -1361,6 +1363,246 @@ static void quota_from_four_handles(void **state) {
   tmp_remove(&t);
 }
 
+/* ---- operator tools: pages of complaints, the complainant's secret, withdrawn takedowns, strikes listed ---- */
+
+typedef struct ref_ticket {
+  int64_t id, due;
+  const char *type, *status, *channel;
+} ref_ticket;
+
+typedef struct page_got {
+  int64_t ids[600];
+  int n;
+} page_got;
+
+static int page_collect(void *ctx, const hg_complaint *c) {
+  page_got *g = ctx;
+  assert_true(g->n < 600);
+  g->ids[g->n++] = c->id;
+  return 0;
+}
+
+/* 300 tickets of random types, channels, statuses and deadlines; 400 random queries paged through at random page
+ * sizes give exactly the tickets a naive filter of the test's own list gives, newest id first, each once. */
+static void complaint_pages(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  static const char *const types[] = {"prohibited_content", "ip_infringement", "privacy", "personal_info", "other"};
+  static const char *const channels[] = {"web", "phone", "email", "letter", "in_person"};
+  static const char *const statuses[] = {"received", "in_review", "upheld", "rejected", "closed"};
+  ref_ticket ref[300];
+  srand(15);
+  hg_error err;
+  for (int i = 0; i < 300; i++) {
+    ref_ticket *r = &ref[i];
+    r->type = types[rand() % 5];
+    r->channel = channels[rand() % 5];
+    int64_t created = DAY0 + i * 1000;
+    r->due = created + (rand() % 100) * HOUR_MS;
+    if (hg_store_complaint_add_from(s, r->channel, r->type, NULL, "t", NULL, created, r->due, &r->id, &err))
+      fail_msg("add: %s", err.message);
+    int moves = rand() % 4; /* received; in_review; in_review+upheld; in_review+rejected+closed */
+    r->status = "received";
+    if (moves >= 1) move_ok(s, r->id, "in_review", NULL, created + 1), r->status = "in_review";
+    if (moves == 2) move_ok(s, r->id, "upheld", "ok", created + 2), r->status = "upheld";
+    if (moves == 3) {
+      move_ok(s, r->id, "rejected", "no", created + 2);
+      move_ok(s, r->id, "closed", NULL, created + 3);
+      r->status = "closed";
+    }
+  }
+  for (int q = 0; q < 400; q++) {
+    hg_complaint_query query = {0};
+    if (rand() % 2) query.type = types[rand() % 5];
+    if (rand() % 3 == 0) query.channel = channels[rand() % 5];
+    if (rand() % 3 == 0) query.status = statuses[rand() % 5];
+    query.overdue = rand() % 4 == 0;
+    int64_t now = DAY0 + (rand() % 120) * HOUR_MS;
+    query.limit = 1 + rand() % 60;
+    /* the reference: the test's list filtered by the documented rules, newest (highest id) first */
+    int64_t want[300];
+    int nwant = 0;
+    for (int i = 299; i >= 0; i--) {
+      const ref_ticket *r = &ref[i];
+      int open = !strcmp(r->status, "received") || !strcmp(r->status, "in_review");
+      if ((query.type && strcmp(query.type, r->type)) || (query.channel && strcmp(query.channel, r->channel)) ||
+          (query.status && strcmp(query.status, r->status)) || (query.overdue && !(open && r->due < now)))
+        continue;
+      want[nwant++] = r->id;
+    }
+    page_got got = {.n = 0};
+    int pages = 0;
+    do {
+      int64_t next = -1, before_n = got.n;
+      if (hg_store_complaint_query(s, &query, now, page_collect, &got, &next, &err)) fail_msg("query: %s", err.message);
+      assert_true(got.n - before_n <= query.limit);
+      /* a next cursor exactly when more match after the page, and it is the page's last id */
+      if (next) assert_int_equal(next, got.ids[got.n - 1]);
+      assert_int_equal(next != 0, got.n < nwant);
+      query.before_id = next;
+      pages++;
+    } while (query.before_id && pages < 400);
+    assert_int_equal(got.n, nwant);
+    for (int i = 0; i < nwant; i++)
+      assert_int_equal(got.ids[i], want[i]);
+  }
+  /* what a query may not be */
+  hg_complaint_query bad[] = {{.limit = 0}, {.limit = HG_COMPLAINT_PAGE_MAX + 1}, {.limit = 5, .status = "lost"},
+                              {.limit = 5, .type = "spam"}, {.limit = 5, .channel = "fax"}, {.limit = 5, .before_id = -1}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    page_got got = {.n = 0};
+    int64_t next;
+    assert_int_equal(hg_store_complaint_query(s, &bad[i], DAY0, page_collect, &got, &next, &err), HG_ERR_INVALID);
+    assert_int_equal(got.n, 0);
+  }
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+static void complaint_secrets(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  int64_t a = add_ok(s, "privacy", NULL, "text a", "a@example.com", DAY0, DAY0 + DAY_MS);
+  int64_t b = add_ok(s, "other", NULL, "text b", NULL, DAY0, DAY0 + DAY_MS);
+  int64_t none = add_ok(s, "other", NULL, "text c", NULL, DAY0, DAY0 + DAY_MS);
+  char sa[HG_COMPLAINT_SECRET_MAX], sb[HG_COMPLAINT_SECRET_MAX], sa2[HG_COMPLAINT_SECRET_MAX];
+  hg_error err;
+  assert_int_equal(hg_store_complaint_new_secret(s, a, sa, &err), HG_OK);
+  assert_int_equal(hg_store_complaint_new_secret(s, b, sb, &err), HG_OK);
+  assert_int_equal(strlen(sa), 32);
+  assert_string_not_equal(sa, sb);
+  hg_complaint c;
+  assert_int_equal(hg_store_complaint_lookup(s, a, sa, &c, &err), HG_OK);
+  assert_int_equal(c.id, a);
+  assert_string_equal(c.text, "text a");
+  hg_complaint_clear(&c);
+  /* every way of not matching is the same NOT_FOUND */
+  const struct {
+    int64_t id;
+    const char *secret;
+  } miss[] = {{a, sb}, {b, sa}, {a, ""}, {a, NULL}, {none, sa}, {999, sa}, {0, sa}, {a, "x"}};
+  for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
+    assert_int_equal(hg_store_complaint_lookup(s, miss[i].id, miss[i].secret, &c, &err), HG_ERR_NOT_FOUND);
+    assert_int_equal(c.id, 0);
+  }
+  char wrong[HG_COMPLAINT_SECRET_MAX];
+  memcpy(wrong, sa, sizeof wrong);
+  wrong[31] = wrong[31] == 'A' ? 'B' : 'A';
+  assert_int_equal(hg_store_complaint_lookup(s, a, wrong, &c, &err), HG_ERR_NOT_FOUND);
+  /* a new secret replaces the old; only a digest is on disk */
+  assert_int_equal(hg_store_complaint_new_secret(s, a, sa2, &err), HG_OK);
+  assert_int_equal(hg_store_complaint_lookup(s, a, sa, &c, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(hg_store_complaint_lookup(s, a, sa2, &c, &err), HG_OK);
+  hg_complaint_clear(&c);
+  char sql[200], stored[80];
+  snprintf(sql, sizeof sql, "SELECT secret_sha256 FROM complaints WHERE id = %" PRId64, a);
+  raw_text(t.path, sql, stored, sizeof stored);
+  assert_int_equal(strlen(stored), 64);
+  assert_null(strstr(stored, sa2));
+  assert_int_equal(hg_store_complaint_new_secret(s, 12345, sa2, &err), HG_ERR_NOT_FOUND);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+typedef struct td_seen {
+  int64_t ids[16];
+  int n;
+  int64_t withdrawn_ms[16];
+  char by[16][64], reason[16][64];
+} td_seen;
+
+static int td_each(void *ctx, int64_t id, const char *text, int64_t created_ms, int64_t expires_ms) {
+  (void)text, (void)created_ms, (void)expires_ms;
+  td_seen *t = ctx;
+  t->ids[t->n++] = id;
+  return 0;
+}
+
+static int td_list(void *ctx, const hg_takedown_info *i) {
+  td_seen *t = ctx;
+  t->ids[t->n] = i->id;
+  t->withdrawn_ms[t->n] = i->withdrawn_ms;
+  snprintf(t->by[t->n], 64, "%s", i->withdrawn_by ? i->withdrawn_by : "");
+  snprintf(t->reason[t->n], 64, "%s", i->withdraw_reason ? i->withdraw_reason : "");
+  t->n++;
+  return 0;
+}
+
+static void takedown_withdrawal(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  int64_t a, b, v0, v1;
+  assert_int_equal(hg_store_takedown_add(s, "第一段被下架的文字", 0, DAY0, 0, &a, &err), HG_OK);
+  assert_int_equal(hg_store_takedown_add(s, "第二段被下架的文字", 0, DAY0, 0, &b, &err), HG_OK);
+  assert_int_equal(hg_store_takedown_version(s, &v0, &err), HG_OK);
+  assert_int_equal(hg_store_takedown_withdraw(s, a, "reviewer:rita", "", DAY0 + 5, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_withdraw(s, a, NULL, "why", DAY0 + 5, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_takedown_withdraw(s, a, "reviewer:rita", "appeal upheld", DAY0 + 5, &err), HG_OK);
+  assert_int_equal(hg_store_takedown_version(s, &v1, &err), HG_OK);
+  assert_true(v1 > v0); /* every gateway rebuilds without it */
+  assert_int_equal(hg_store_takedown_withdraw(s, a, "reviewer:rita", "again", DAY0 + 6, &err), HG_ERR_CONFLICT);
+  assert_int_equal(hg_store_takedown_withdraw(s, 999, "reviewer:rita", "none", DAY0 + 6, &err), HG_ERR_NOT_FOUND);
+  td_seen in_force = {.n = 0}, all = {.n = 0};
+  assert_int_equal(hg_store_takedown_each(s, DAY0 + 10, td_each, &in_force, &err), HG_OK);
+  assert_int_equal(in_force.n, 1);
+  assert_int_equal(in_force.ids[0], b);
+  assert_int_equal(hg_store_takedown_list(s, td_list, &all, &err), HG_OK);
+  assert_int_equal(all.n, 2);
+  assert_int_equal(all.ids[0], b); /* newest first */
+  assert_int_equal(all.withdrawn_ms[0], 0);
+  assert_int_equal(all.ids[1], a);
+  assert_int_equal(all.withdrawn_ms[1], DAY0 + 5);
+  assert_string_equal(all.by[1], "reviewer:rita");
+  assert_string_equal(all.reason[1], "appeal upheld");
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
+typedef struct strike_seen {
+  int64_t time[8], seq[8];
+  int n;
+} strike_seen;
+
+static int strike_collect(void *ctx, int64_t time_ms, int64_t audit_seq) {
+  strike_seen *s = ctx;
+  s->time[s->n] = time_ms, s->seq[s->n] = audit_seq, s->n++;
+  return 0;
+}
+
+static void strike_listing(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  hg_error err;
+  hg_user_standing after;
+  int64_t times[] = {DAY0 + 30, DAY0 + 10, DAY0 + 20};
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(hg_store_strike_record(s, "eve", 1, 100 + i, times[i], &after, &err), HG_OK);
+  assert_int_equal(hg_store_strike_record(s, "eve", 0, 0, DAY0 + 40, &after, &err), HG_OK); /* allowed: no strike */
+  assert_int_equal(hg_store_strike_record(s, "bob", 1, 7, DAY0 + 15, &after, &err), HG_OK);
+  strike_seen seen = {.n = 0};
+  assert_int_equal(hg_store_strike_list(s, "eve", strike_collect, &seen, &err), HG_OK);
+  assert_int_equal(seen.n, 3);
+  const int64_t want_t[] = {DAY0 + 10, DAY0 + 20, DAY0 + 30}, want_s[] = {101, 102, 100}; /* oldest first */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(seen.time[i], want_t[i]);
+    assert_int_equal(seen.seq[i], want_s[i]);
+  }
+  seen.n = 0;
+  assert_int_equal(hg_store_strike_list(s, "nobody", strike_collect, &seen, &err), HG_ERR_NOT_FOUND);
+  assert_int_equal(seen.n, 0);
+  hg_store_close(s);
+  tmp_remove(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(complaints),
@@ -1379,6 +1621,10 @@ int main(void) {
       cmocka_unit_test(quotas),
       cmocka_unit_test(quota_subjects_apart),
       cmocka_unit_test(quota_from_four_handles),
+      cmocka_unit_test(complaint_pages),
+      cmocka_unit_test(complaint_secrets),
+      cmocka_unit_test(takedown_withdrawal),
+      cmocka_unit_test(strike_listing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
