@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fake_idv.py [--known FILE] [--token T] [--fail-first N] [--delay-ms N] [--pad-bytes N] [--log FILE] — an
+"""fake_idv.py [--port N] [--known FILE] [--token T] [--fail-first N] [--delay-ms N] [--pad-bytes N] [--log FILE] — an
 identity-verification provider for tests, speaking the protocol of docs/identity.md with the default field names.
 
 POST (any path) a JSON object {"name", "id_number", "phone"?}; the answer is {"result": "verified"} when the ID number
@@ -7,7 +7,8 @@ is in the registry (--known: lines "name<TAB>id_number") under that name, else {
 "name and ID number do not match"}. With --token, a request without "Authorization: Bearer T" gets HTTP 401; a body
 that is not such an object gets 400; the first N requests (--fail-first) get 503; --pad-bytes makes every answer
 that much larger. Each request is logged as one JSON line (--log) so that tests can check what hegui sent. Binds
-127.0.0.1 on a free port and prints "port N" as its first line."""
+127.0.0.1 on --port N (default 0: a free port, what tests use) and prints "port N" as its first line, so that an operator
+trying docs/identity.md can put a fixed URL such as http://127.0.0.1:8091/verify in identity.provider.url."""
 import argparse
 import json
 import sys
@@ -93,6 +94,7 @@ class Server(ThreadingHTTPServer):
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
     p.add_argument("--known", help='registry file: lines "name<TAB>id_number"')
     p.add_argument("--token", help="required bearer token")
     p.add_argument("--fail-first", type=int, default=0, help="answer HTTP 503 to the first N requests")
@@ -107,7 +109,7 @@ def main():
                 if line and not line.startswith("#"):
                     name, id_number = line.split("\t", 1)
                     REGISTRY[id_number.strip().upper()] = name.strip()
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", ARGS.port), Handler)
     print("port %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()
