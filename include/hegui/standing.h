@@ -35,7 +35,7 @@ typedef struct hg_user_standing {
 hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_ms, hg_user_standing *out,
                                  hg_error *err);
 /* Records a blocked input (with the audit seq as evidence) or an allowed one (ends a run of blocked ones); returns
- * the standing after it. */
+ * the standing after it (after may be NULL: an allowed input then costs one read and no write unless it ends a run). */
 hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
                                  hg_user_standing *after, hg_error *err);
 /* Sets a standing (suspend with until_ms, terminate, or lift to active); each change is kept with its reason. Each

@@ -257,6 +257,10 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
   hg_user_standing st;
   hg_error err;
   int64_t now = hg_clock_wall_ms();
+  if (!blocked) { /* an allowed prompt ends a run of blocked ones and never moves the ladder: no standing back */
+    hg_store_strike_record(gw->store, user, 0, 0, now, NULL, &err);
+    return;
+  }
   if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err)) return;
   const hg_strike_ladder ladder = ladder_of(cfg);
   int64_t until;

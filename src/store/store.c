@@ -1178,6 +1178,7 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
                                  hg_user_standing *after, hg_error *err) {
   if (!store || !user) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_record: NULL argument");
   hg_user_standing ignored;
+  int wants_after = after != NULL; /* an allowed input whose caller needs no standing back costs one read */
   if (!after) after = &ignored;
   standing_clear(after);
   hg_status st = check_user_name(user, err);
@@ -1201,7 +1202,7 @@ hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked,
     if (st && err) *err = quiet;
     if (!st) st = standing_load(store, user_id, &row, err);
     if (!st && row.blocked_in_a_row == 0) {
-      st = standing_report(store, user_id, now_ms, after, err);
+      if (wants_after) st = standing_report(store, user_id, now_ms, after, err);
       pthread_mutex_unlock(&store->lock);
       if (st) standing_clear(after);
       return st;
