@@ -142,6 +142,8 @@ typedef struct hg_config {
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
   int label_at_end;           /* default 1 */
+  int unlabeled_on_request;   /* labels.unlabeled_on_request: a request may ask for answers without the explicit
+                                 label, naming who receives them (recorded); default 0 */
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* records */
   hg_retention retain_text;       /* default redacted */

@@ -1087,7 +1087,8 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile),
                                       END};
 
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
-                                      STRING("producer", content_producer, check_producer), END};
+                                      STRING("producer", content_producer, check_producer),
+                                      BOOL("unlabeled_on_request", unlabeled_on_request), END};
 
 static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), CUSTOM("durability", parse_durability),
                                      CUSTOM("batch", parse_batch),

@@ -62,6 +62,7 @@ typedef struct chat_req {
   double t0;
   char actor[33];
   char user[128];
+  char recipient[128]; /* who receives this answer without its explicit label ("" = labeled, the default) */
   int64_t key_id;
   int moderated; /* the prompt went through moderation (strikes count it) */
   admission adm; /* what admit_user found: minor, reminder due */
@@ -632,13 +633,18 @@ static json_t *usage_zero(void) {
 
 static const char *notice_sep(const hg_config *cfg) { return cfg->label_at_end ? "\n\n" : ""; }
 
-/* The content with the explicit notice at its configured place (malloc-ed). */
-static char *with_notice(const hg_config *cfg, const char *content, size_t len, size_t *out_len) {
-  const char *n = cfg->label_notice;
-  size_t nl = strlen(n), sl = strlen(notice_sep(cfg));
+/* The content with the explicit notice at its configured place (malloc-ed); without it when the request asked for
+ * an unlabeled answer and the policy allowed it (unlabeled_request). */
+static char *with_notice(const chat_req *c, const char *content, size_t len, size_t *out_len) {
+  const hg_config *cfg = c->cfg;
+  const char *n = c->recipient[0] ? "" : cfg->label_notice;
+  size_t nl = strlen(n), sl = nl ? strlen(notice_sep(cfg)) : 0;
   char *o = malloc(len + nl + 4);
   if (!o) return NULL;
-  if (cfg->label_at_end) {
+  if (!nl) {
+    memcpy(o, content, len);
+    *out_len = len;
+  } else if (cfg->label_at_end) {
     memcpy(o, content, len);
     memcpy(o + len, notice_sep(cfg), sl);
     memcpy(o + len + sl, n, nl);
@@ -695,7 +701,7 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
     len += strlen(rem);
     content = joined;
   }
-  char *v = with_notice(c->cfg, content, len, &vl);
+  char *v = with_notice(c, content, len, &vl);
   free(joined);
   add_visible(c, v, vl);
   json_t *label = make_label(c);
@@ -802,11 +808,11 @@ static void stream_start(chat_req *c) {
    * stops reading (or a gateway that stops writing) is cut by it, and the upstream's silence is judged apart */
   if (c->conn) evhttp_connection_set_timeout(c->conn, (int)(c->cfg->idle_timeout_ms / 1000) + 2);
   sse_send(c, chunk(c, c->chat ? "" : NULL, 0, NULL, 1));
-  if (!c->cfg->label_at_end) { /* notice, then reminder: the order of a whole answer */
-    char *n = with_notice(c->cfg, "", 0, &(size_t){0});
-    size_t nl = strlen(n);
-    add_visible(c, n, nl);
-    sse_send(c, chunk(c, n, nl, NULL, 0));
+  if (!c->cfg->label_at_end && !c->recipient[0]) { /* notice, then reminder: the order of a whole answer */
+    char *n = with_notice(c, "", 0, &(size_t){0});
+    size_t nl = n ? strlen(n) : 0;
+    if (n) add_visible(c, n, nl);
+    if (n) sse_send(c, chunk(c, n, nl, NULL, 0));
     free(n);
   }
   if (rem[0]) {
@@ -826,10 +832,10 @@ static void stream_end(chat_req *c, const char *finish_reason) {
   /* from here the chunks are held: the notice at the end, the signed label, usage and [DONE] go out once the
    * record is durable (complete) */
   if (c->req && !c->tail) c->tail = evbuffer_new();
-  if (c->cfg->label_at_end) {
+  if (c->cfg->label_at_end && !c->recipient[0]) {
     size_t vl;
-    char *v = with_notice(c->cfg, "", 0, &vl);
-    stream_text(c, v, vl);
+    char *v = with_notice(c, "", 0, &vl);
+    if (v) stream_text(c, v, vl);
     free(v);
   }
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
@@ -1894,7 +1900,8 @@ static void make_id(chat_req *c) {
  * the record (complete: the audit record durable before the last byte, then strikes, usage, metrics in finish). */
 
 typedef struct chat_input {
-  json_t *body;    /* the request body */
+  char recipient[128]; /* X-Hegui-Recipient, when the answer goes out without its explicit label; "" otherwise */
+  json_t *body;        /* the request body */
   prompt_text pt;  /* every string the model reads */
   admission adm;   /* what admission found */
   const char *raw; /* the body's bytes, for its digest */
@@ -1912,8 +1919,46 @@ static int stage_admit(route_req *rq, chat_input *in) {
   return refused ? refused : quota_admit(rq->gw, rq->req, &rq->key);
 }
 
+/* Labeling Measures: content handed out without its explicit label only on the user's request, where the policy
+ * allows it (labels.unlabeled_on_request), and with a record of who received it: X-Hegui-Explicit-Label: omit and
+ * X-Hegui-Recipient: WHO. The implicit label (the signed aigc object) stays whatever is asked. 0, or the status
+ * sent. */
+static int unlabeled_request(route_req *rq, chat_input *in) {
+  struct evkeyvalq *h = evhttp_request_get_input_headers(rq->req);
+  const char *ask = evhttp_find_header(h, "X-Hegui-Explicit-Label"), *who = evhttp_find_header(h, "X-Hegui-Recipient");
+  if (!ask && !who) return 0;
+  if (!ask || strcmp(ask, "omit")) {
+    send_error_param(rq->req, 400, "invalid_request_error",
+                     "X-Hegui-Explicit-Label takes the value omit, with X-Hegui-Recipient naming who receives the "
+                     "content",
+                     "X-Hegui-Explicit-Label", NULL);
+    return 400;
+  }
+  if (!live_cfg(rq->gw)->unlabeled_on_request) {
+    send_error(rq->req, 403, "permission_error",
+               "this service hands out answers only with their explicit label (labels.unlabeled_on_request is off)",
+               "unlabeled_not_allowed");
+    return 403;
+  }
+  size_t n = who ? strlen(who) : 0, bad;
+  int printable = n > 0 && n < sizeof in->recipient && !hg_utf8_validate(who, n, &bad);
+  for (size_t i = 0; printable && i < n; i++)
+    printable = (unsigned char)who[i] >= 0x20 && who[i] != 0x7f;
+  if (!printable) {
+    send_error_param(rq->req, 400, "invalid_request_error",
+                     "X-Hegui-Recipient names who receives the content without its explicit label: 1-127 bytes of "
+                     "UTF-8 without control characters (it is recorded)",
+                     "X-Hegui-Recipient", NULL);
+    return 400;
+  }
+  memcpy(in->recipient, who, n + 1);
+  return 0;
+}
+
 static int stage_parse(route_req *rq, int chat, chat_input *in) {
   struct evhttp_request *req = rq->req;
+  int refused = unlabeled_request(rq, in);
+  if (refused) return refused;
   struct evbuffer *buf = evhttp_request_get_input_buffer(req);
   in->raw_len = evbuffer_get_length(buf);
   in->raw = (const char *)evbuffer_pullup(buf, -1);
@@ -1997,6 +2042,12 @@ static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
   json_object_set_new(c->detail, "output_pii", json_array());
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
   if (in->adm.minor) json_object_set_new(c->detail, "minor", json_true());
+  if (in->recipient[0]) { /* the record of who received content without its explicit label (kept like every record) */
+    memcpy(c->recipient, in->recipient, sizeof c->recipient);
+    json_object_set_new(c->detail, "explicit_label", json_string("omitted"));
+    json_object_set_new(c->detail, "recipient", json_string(c->recipient));
+    evhttp_add_header(evhttp_request_get_output_headers(rq->req), "X-Hegui-Explicit-Label", "omitted");
+  }
   if (in->adm.remind_minutes) json_object_set_new(c->detail, "reminder_minutes", json_integer(in->adm.remind_minutes));
   c->adm = in->adm;
   pseudonym(gw, rq->key.user, c->actor);

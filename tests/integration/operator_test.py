@@ -86,6 +86,11 @@ def clock(port, admin, reviewer, data, uport):
         check(s == 404, "no test clock, no clock route: %s" % s)
         s, j = request(pport, "POST", "/admin/clock", {"advance": "1d"}, padmin)
         check(s == 404, "and no way to move it: %s" % s)
+        s, r, j = raw_status(pport, "POST", "/v1/chat/completions", padmin,
+                             {"model": "sample-1", "messages": [{"role": "user", "content": "你好"}]},
+                             headers={"X-Hegui-Explicit-Label": "omit", "X-Hegui-Recipient": "someone"})
+        check(s == 403 and j["error"]["code"] == "unlabeled_not_allowed",
+              "unlabeled answers are refused unless the policy allows them: %s %s" % (s, j))
     finally:
         plain.kill()
 
@@ -331,6 +336,43 @@ def identity_params(port, user):
     check(s == 400 and j["error"]["param"] == "phone", "a bad phone is named: %s" % j)
 
 
+def unlabeled(port, user, data):
+    body = {"model": "sample-1", "messages": [{"role": "user", "content": "讲个故事"}]}
+    s, r, j = raw_status(port, "POST", "/v1/chat/completions", user, body)
+    notice = "本内容由人工智能生成"
+    check(s == 200 and notice in answer(j), "an answer carries the explicit label by default")
+    hdr = {"X-Hegui-Explicit-Label": "omit", "X-Hegui-Recipient": "编辑部 王五 (press kit 12)"}
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(body).encode(),
+              headers={"Authorization": "Bearer " + user, "Content-Type": "application/json",
+                       **{k: v.encode() for k, v in hdr.items()}})
+    resp = c.getresponse()
+    j = json.loads(resp.read())
+    c.close()
+    check(resp.status == 200 and notice not in answer(j) and answer(j) and j.get("aigc", {}).get("ProduceID") == j["id"],
+          "on request, the answer without the explicit label and still with the implicit one: %s" % j)
+    check(resp.getheader("X-Hegui-Explicit-Label") == "omitted", "the answer says the label was omitted")
+    rec = [x for x in hgtest.records(HEGUI, data) if x["route"] == "/v1/chat/completions" and
+           json.loads(x["detail_json"]).get("explicit_label") == "omitted"]
+    check(len(rec) == 1 and json.loads(rec[0]["detail_json"])["recipient"] == hdr["X-Hegui-Recipient"],
+          "the record names who received it: %s" % rec)
+    st = {}
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(dict(body, stream=True)).encode(),
+              headers={"Authorization": "Bearer " + user, "Content-Type": "application/json",
+                       **{k: v.encode() for k, v in hdr.items()}})
+    raw = c.getresponse().read().decode()
+    c.close()
+    text = "".join(((json.loads(b[6:]).get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
+                   for b in raw.split("\n\n") if b.startswith("data: {"))
+    check(text and notice not in text and '"aigc"' in raw, "and streamed the same: %s" % text[-40:])
+    for bad, param in (({"X-Hegui-Explicit-Label": "omit"}, "X-Hegui-Recipient"),
+                       ({"X-Hegui-Explicit-Label": "none", "X-Hegui-Recipient": "x"}, "X-Hegui-Explicit-Label"),
+                       ({"X-Hegui-Recipient": "x"}, "X-Hegui-Explicit-Label")):
+        s, r, j = raw_status(port, "POST", "/v1/chat/completions", user, body, headers=bad)
+        check(s == 400 and j["error"]["param"] == param, "%s: %s %s" % (bad, s, j))
+
+
 def retention(port, admin, data):
     out = advance(port, admin, "2d")
     erased = out.get("retention", {}).get("audit_text_erased", -1)
@@ -357,7 +399,8 @@ def main():
         f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\n"
                 "strikes:\n  suspend_in_a_row: 3\n  suspend_minutes: 60\n  near_duplicates_per_hour: 0\n"
                 "complaints:\n  rate_per_minute: 50\nminors:\n  daily_minutes: 15\n"
-                "audit:\n  retain_text: full\n  text_retention_days: 1\n" % (data, uport))
+                "audit:\n  retain_text: full\n  text_retention_days: 1\nlabels:\n  unlabeled_on_request: true\n"
+                % (data, uport))
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--test-clock", str(NOON)],
                      "serving on", TMP)
     try:
@@ -370,6 +413,7 @@ def main():
         users_and_pseudonyms(port, admin, reviewer, auditor, data)
         keys_bulk(port, admin, data)
         identity_params(port, user)
+        unlabeled(port, user, data)
         retention(port, admin, data)
     finally:
         gw.kill()
