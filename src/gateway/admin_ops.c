@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "gateway.h"
@@ -492,7 +493,7 @@ static int export_row(void *ctx, const hg_audit_row *row) {
                         "output_sha256", text_or_null(row->output_sha256), "text", text_or_null(row->text), "prev_hash",
                         text_or_null(row->prev_hash), "hash", text_or_null(row->hash), "format",
                         (json_int_t)row->format, "text_sha256", text_or_null(row->text_sha256));
-  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+  char *s = o ? hg_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
   json_decref(o);
   if (!s) return 1;
   evbuffer_add(e->out, s, strlen(s));

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/json.h"
 #include "abuse.h"
 #include "base/clock.h"
 #include "gateway.h"
@@ -209,7 +210,7 @@ static int finish_record(chat_req *c, int wait) {
   if (c->finish_reason[0]) json_object_set_new(c->detail, "finish_reason", json_string(c->finish_reason));
   if (!c->req) json_object_set_new(c->detail, "client_gone", json_true());
   json_object_set_new(c->detail, "response_id", json_string(c->id));
-  char *detail = json_dumps(c->detail, JSON_COMPACT | JSON_SORT_KEYS);
+  char *detail = hg_json_dumps(c->detail, JSON_COMPACT | JSON_SORT_KEYS);
   char out_sha[65];
   sha256_hex(c->visible ? c->visible : "", c->visible_len, out_sha);
   char *text = NULL;
@@ -223,7 +224,7 @@ static int finish_record(chat_req *c, int wait) {
     else /* the raw text has the calls as the model wrote them */
       o = json_stringn(out ? out : "", out ? strlen(out) : 0);
     json_object_set_new(t, "output", o);
-    text = json_dumps(t, JSON_COMPACT);
+    text = hg_json_dumps(t, JSON_COMPACT);
     json_decref(t);
   }
   hg_audit_record r = {0};
@@ -404,7 +405,7 @@ static json_t *make_label(chat_req *c) {
     fprintf(stderr, "hegui: label not made: %s\n", err.message);
     return json_null();
   }
-  json_t *j = json_loads(label, 0, NULL);
+  json_t *j = hg_json_loadb(label, strlen(label), 0, NULL);
   free(label);
   return j ? j : json_null();
 }
@@ -661,7 +662,7 @@ static char *with_notice(const chat_req *c, const char *content, size_t len, siz
 
 static void set_label_header(chat_req *c, json_t *label) {
   if (!c->req || !json_is_object(label)) return;
-  char *s = json_dumps(label, JSON_COMPACT);
+  char *s = hg_json_dumps(label, JSON_COMPACT);
   if (s) evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-AIGC-Label", s);
   free(s);
 }
@@ -752,7 +753,7 @@ static void sse_send(chat_req *c, json_t *obj) {
     evhttp_connection_free(conn);
     return;
   }
-  char *s = json_dumps(obj, JSON_COMPACT);
+  char *s = hg_json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!s) return;
   if (c->tail) { /* the stream's last chunks wait for the record (complete) */
@@ -1331,7 +1332,7 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
     return 0;
   }
   json_error_t je;
-  json_t *j = json_loadb(data, len, 0, &je);
+  json_t *j = hg_json_loadb(data, len, 0, &je);
   if (!j || !json_is_object(j)) {
     json_decref(j);
     return -1;
@@ -1470,7 +1471,7 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
     else if (result != CURLE_OK)
       snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
     else {
-      json_t *j = json_loadb(c->head ? c->head : "", c->head_len, 0, NULL);
+      json_t *j = hg_json_loadb(c->head ? c->head : "", c->head_len, 0, NULL);
       const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
       snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
       json_decref(j);
@@ -1531,7 +1532,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   if (c->done) return;
   size_t len = evbuffer_get_length(c->body);
   const char *body = (const char *)evbuffer_pullup(c->body, -1);
-  json_t *j = result == CURLE_OK ? json_loadb(body ? body : "", len, 0, NULL) : NULL;
+  json_t *j = result == CURLE_OK ? hg_json_loadb(body ? body : "", len, 0, NULL) : NULL;
   json_t *choice = choice_zero(json_object_get(j, "choices"));
   json_t *message = c->chat ? json_object_get(choice, "message") : NULL;
   json_t *text = c->chat ? json_object_get(message, "content") : json_object_get(choice, "text");
@@ -1796,7 +1797,7 @@ static void near_duplicates(chat_req *c, const prompt_text *pt) {
   json_t *d =
       json_pack("{s:I, s:I, s:I, s:s}", "similar_in_hour", (json_int_t)similar, "threshold",
                 (json_int_t)cfg->near_dups_per_hour, "bits", (json_int_t)cfg->near_dup_bits, "response_id", c->id);
-  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
   r.detail_json = ds;
   hg_error err;
   if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
@@ -1823,7 +1824,7 @@ static void category_strikes(chat_req *c) {
   r.route = "abuse/category";
   r.verdict = "strike";
   json_t *d = json_pack("{s:s, s:s}", "category", hit, "response_id", c->id);
-  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
   r.detail_json = ds;
   hg_error err;
   if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
@@ -1963,7 +1964,7 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
   in->raw_len = evbuffer_get_length(buf);
   in->raw = (const char *)evbuffer_pullup(buf, -1);
   json_error_t je;
-  json_t *body = in->body = json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
+  json_t *body = in->body = hg_json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
   const char *problem = NULL;
   if (!json_is_object(body))
     problem = "the request body is not a JSON object";
@@ -2090,7 +2091,7 @@ static int stage_moderate(chat_req *c, chat_input *in) {
 
 static void stage_relay(chat_req *c, json_t *body) {
   const hg_config *cfg = c->cfg;
-  char *out = json_dumps(body, JSON_COMPACT);
+  char *out = hg_json_dumps(body, JSON_COMPACT);
   if (guard_wanted(cfg, HG_DIR_INPUT)) {
     c->guard.out = out;
     guard_outcome now;
@@ -2276,7 +2277,7 @@ void route_moderations(route_req *rq) {
   struct evhttp_request *req = rq->req;
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t blen = evbuffer_get_length(in);
-  json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
+  json_t *body = hg_json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
   json_t *texts = moderation_texts(req, json_object_get(body, "input"));
   if (!texts) {
     json_decref(body);

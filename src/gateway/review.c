@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/clock.h"
 #include "base/mix.h"
 #include "gateway.h"
@@ -47,7 +48,7 @@ void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, 
     json_t *v = json_object_get(detail, members[i]);
     if (v && !(json_is_array(v) && !json_array_size(v))) json_object_set(why, members[i], v);
   }
-  char *reasons = json_object_size(why) ? json_dumps(why, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  char *reasons = json_object_size(why) ? hg_json_dumps(why, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(why);
   hg_review_item it = {.response_id = response_id,
                        .actor = actor,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "base/json.h"
 #include "framing.h"
 
 #define ADMIN R_ADMIN
@@ -177,7 +178,7 @@ void route_dispatch(struct evhttp_request *req, void *arg) {
   if (r->flags & ROUTE_JSON) {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
-    rq.body = json_loadb(n ? (const char *)evbuffer_pullup(in, -1) : "", n, JSON_REJECT_DUPLICATES, NULL);
+    rq.body = hg_json_loadb(n ? (const char *)evbuffer_pullup(in, -1) : "", n, JSON_REJECT_DUPLICATES, NULL);
     if (r->flags & ROUTE_SECRET) wipe_body(req); /* parsed (or malformed): its bytes may hold an ID number */
     if (!json_is_object(rq.body)) {
       json_decref(rq.body);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "abuse.h"
 #include "base/clock.h"
 #include "base/error.h"
@@ -76,7 +77,7 @@ const char *http_reason(int status) {
 }
 
 void send_json(struct evhttp_request *req, int status, json_t *body) {
-  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  char *s = body ? hg_json_dumps(body, JSON_COMPACT) : NULL;
   json_decref(body);
   if (!s) { /* a body that could not be made (out of memory, a string that is not UTF-8): never an empty 200 */
     status = 500;
@@ -359,7 +360,7 @@ static void reload_work(void *arg, reply *out) {
   r.route = "/admin/reload";
   r.verdict = bad ? "error" : "ok";
   json_t *d = json_pack("{s:s}", "message", msg);
-  char *ds = json_dumps(d, JSON_COMPACT);
+  char *ds = hg_json_dumps(d, JSON_COMPACT);
   r.detail_json = ds;
   hg_store_audit_append(gw->store, &r, NULL);
   free(ds);

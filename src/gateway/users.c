@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/clock.h"
 #include "gateway.h"
 #include "gateway/idv.h"
@@ -628,7 +629,7 @@ void route_user_export(route_req *rq) {
   FILE *mem = open_memstream(&buf, &len);
   hg_status st = mem ? hg_store_dsar_export(gw->store, user, who, mem, &err) : HG_ERR_NOMEM;
   if (mem) fclose(mem);
-  json_t *doc = st ? NULL : json_loadb(buf, len, 0, NULL);
+  json_t *doc = st ? NULL : hg_json_loadb(buf, len, 0, NULL);
   free(buf);
   if (!doc) {
     send_error(req, 503, "server_error", st ? err.message : "the export could not be read back", NULL);
@@ -729,7 +730,7 @@ void route_user_strike(route_req *rq) {
     r.route = "admin/strike";
     r.verdict = "strike";
     json_t *d = json_pack("{s:s, s:s}", "user", who, "note", note);
-    char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
     r.detail_json = ds;
     st = hg_store_audit_append(gw->store, &r, &err);
     free(ds);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/json.h"
 #include "base/clock.h"
 #include "complaints.h"
 #include "gateway.h"
@@ -25,7 +26,7 @@ _Static_assert(sizeof((hg_config *)0)->complaint_due_hours == HG_COMPLAINT_TYPES
 json_t *read_json_body(struct evhttp_request *req) {
   struct evbuffer *in = evhttp_request_get_input_buffer(req);
   size_t n = evbuffer_get_length(in);
-  return json_loadb((const char *)evbuffer_pullup(in, -1), n, JSON_REJECT_DUPLICATES, NULL);
+  return hg_json_loadb((const char *)evbuffer_pullup(in, -1), n, JSON_REJECT_DUPLICATES, NULL);
 }
 
 /* Rejects members other than the allowed ones: a typo must not be silently ignored. */
@@ -47,7 +48,7 @@ int only_members(struct evhttp_request *req, json_t *body, const char *const *al
 }
 
 void audit_event(gateway *gw, const char *actor, const char *route, const char *verdict, json_t *detail) {
-  char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  char *d = detail ? hg_json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   hg_audit_record r = {0};
   r.actor = actor;
   r.route = route;
@@ -279,7 +280,7 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
   json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "user", who, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
                         "blocked_today", (json_int_t)st.blocked_today, "evidence_audit_seq", (json_int_t)audit_seq,
                         "until_ms", (json_int_t)until);
-  char *ds = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
   r.detail_json = ds;
   hg_store_audit_append(gw->store, &r, &err);
   free(ds);

@@ -3,6 +3,7 @@
  *
  * The signature (Ed25519, in ReservedCode1) covers one canonical message built from the label's fields and the
  * SHA-256 of the content; see signed_message() for its exact form. Keys live in the data directory as raw bytes. */
+#include "base/json.h"
 #include "base/file.h"
 #include "hegui/label.h"
 
@@ -227,7 +228,7 @@ hg_status hg_label_make(const char *producer, const char *produce_id, const char
                           "ProduceID", produce_id, "ReservedCode1", sig_b64, "ContentPropagator", values[3],
                           "PropagateID", values[4], "ReservedCode2", "");
   if (!obj) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  *json = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  *json = hg_json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(obj);
   if (!*json) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   return HG_OK;
@@ -247,7 +248,7 @@ static hg_status find_label(json_t *node, int depth, json_t **owned, json_t **la
   if (depth > LABEL_NESTING_MAX) return hg_fail(err, HG_ERR_PARSE, 0, 0, "label nested too deeply");
   if (json_is_string(node)) {
     json_error_t jerr;
-    json_t *inner = json_loadb(json_string_value(node), json_string_length(node), JSON_REJECT_DUPLICATES, &jerr);
+    json_t *inner = hg_json_loadb(json_string_value(node), json_string_length(node), JSON_REJECT_DUPLICATES, &jerr);
     if (!inner) return hg_fail(err, HG_ERR_PARSE, 0, 0, "label string is not JSON: %s", jerr.text);
     /* owned holds every document parsed here so that the caller can release them all */
     json_array_append_new(*owned, inner);
@@ -319,7 +320,7 @@ hg_status hg_label_verify(const char *label_json, size_t label_len, const char *
   if (!sodium_ready()) return hg_fail(err, HG_ERR_INVALID, 0, 0, "libsodium failed to initialise");
   json_error_t jerr;
   /* duplicate members would let two readers see two different labels in one text */
-  json_t *root = json_loadb(label_json, label_len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = hg_json_loadb(label_json, label_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)
     return hg_fail(err, HG_ERR_PARSE, (size_t)(jerr.line > 0 ? jerr.line : 0), (size_t)(jerr.position),
                    "label is not valid JSON: %s", jerr.text);
