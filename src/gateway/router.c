@@ -61,6 +61,9 @@ static const route routes[] = {
     {M_GET, "/admin/audit/verify", ROLES_AUDIT, ADMIN, 0, route_audit_verify},
     {M_GET, "/admin/audit/export", ROLES_AUDIT, ADMIN, 0, route_audit_export},
     {M_POST, "/admin/reload", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_reload},
+    /* notifications: the webhook outbox */
+    {M_GET, "/admin/webhooks/deliveries", ROLES_READ, ADMIN, 0, route_webhook_deliveries},
+    {M_POST, "/admin/webhooks/deliveries/{}/retry", ROLES_ADMIN, ADMIN, 0, route_webhook_retry},
 };
 
 void route_metrics(gateway *gw, int metric, int status, double t0) {
