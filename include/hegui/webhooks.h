@@ -23,8 +23,8 @@ typedef struct hg_store hg_store; /* the store's handle: hegui/store.h opens and
 
 /* The events a webhook may subscribe to; a webhook's subscriptions are a bit mask of (1 << event). */
 typedef enum hg_webhook_event {
-  HG_WEBHOOK_COMPLAINT_OVERDUE = 0,  /* "complaint.overdue": an open ticket passed its time limit (once per ticket) */
-  HG_WEBHOOK_USER_SUSPENDED = 1,     /* "user.suspended": suspended or terminated, by the strike ladder or a person */
+  HG_WEBHOOK_COMPLAINT_OVERDUE = 0,   /* "complaint.overdue": an open ticket passed its time limit (once per ticket) */
+  HG_WEBHOOK_USER_SUSPENDED = 1,      /* "user.suspended": suspended or terminated, by the strike ladder or a person */
   HG_WEBHOOK_USER_MINOR_TO_ADULT = 2, /* "user.minor_to_adult": a change from minor to adult waits for a reviewer */
   HG_WEBHOOK_IDENTITY_REJECTED = 3    /* "identity.rejected": by the verification provider or a reviewer */
 } hg_webhook_event;
@@ -37,7 +37,11 @@ const char *hg_webhook_event_name(hg_webhook_event event);
 hg_status hg_webhook_event_parse(const char *name, hg_webhook_event *out);
 
 /* A delivery's state: pending (waiting for an attempt), delivered (a 2xx answer), failed (attempts ran out). */
-typedef enum hg_webhook_state { HG_WEBHOOK_PENDING = 0, HG_WEBHOOK_DELIVERED = 1, HG_WEBHOOK_FAILED = 2 } hg_webhook_state;
+typedef enum hg_webhook_state {
+  HG_WEBHOOK_PENDING = 0,
+  HG_WEBHOOK_DELIVERED = 1,
+  HG_WEBHOOK_FAILED = 2
+} hg_webhook_state;
 const char *hg_webhook_state_name(hg_webhook_state state);
 hg_status hg_webhook_state_parse(const char *name, hg_webhook_state *out);
 
@@ -68,17 +72,17 @@ typedef struct hg_webhook_target {
 
 typedef struct hg_webhook_delivery {
   int64_t id;
-  char event[32];                /* hg_webhook_event_name */
-  int64_t target;                /* the webhook's index in the configuration */
-  char url[HG_WEBHOOK_URL_MAX];  /* the URL it was enqueued for */
-  const char *payload;           /* the event's data (a JSON object); valid only during the row callback */
-  int64_t created_ms;            /* when the event was decided */
-  int64_t attempts;              /* attempts made */
-  int64_t next_attempt_ms;       /* pending: not before this time */
-  char state[16];                /* hg_webhook_state_name */
-  int64_t last_status;           /* the last attempt's HTTP status, 0 when none came */
-  char last_error[256];          /* the last failed attempt's error, "" when none */
-  int64_t delivered_ms;          /* delivered: when, else 0 */
+  char event[32];               /* hg_webhook_event_name */
+  int64_t target;               /* the webhook's index in the configuration */
+  char url[HG_WEBHOOK_URL_MAX]; /* the URL it was enqueued for */
+  const char *payload;          /* the event's data (a JSON object); valid only during the row callback */
+  int64_t created_ms;           /* when the event was decided */
+  int64_t attempts;             /* attempts made */
+  int64_t next_attempt_ms;      /* pending: not before this time */
+  char state[16];               /* hg_webhook_state_name */
+  int64_t last_status;          /* the last attempt's HTTP status, 0 when none came */
+  char last_error[256];         /* the last failed attempt's error, "" when none */
+  int64_t delivered_ms;         /* delivered: when, else 0 */
 } hg_webhook_delivery;
 typedef int (*hg_webhook_fn)(void *ctx, const hg_webhook_delivery *d);
 
@@ -88,8 +92,8 @@ typedef int (*hg_webhook_fn)(void *ctx, const hg_webhook_delivery *d);
  * "complaint.overdue:42"). *added (may be NULL) is the number of rows added. Rows are due at once (next_attempt_ms =
  * now_ms). */
 hg_status hg_store_webhook_enqueue(hg_store *store, hg_webhook_event event, const char *once_key,
-                                   const hg_webhook_target *targets, size_t n, const char *payload_json,
-                                   int64_t now_ms, size_t *added, hg_error *err);
+                                   const hg_webhook_target *targets, size_t n, const char *payload_json, int64_t now_ms,
+                                   size_t *added, hg_error *err);
 /* The pending rows due at now_ms (next_attempt_ms <= now_ms), soonest first, at most limit. */
 hg_status hg_store_webhook_due(hg_store *store, int64_t now_ms, int64_t limit, hg_webhook_fn fn, void *ctx,
                                hg_error *err);
@@ -107,9 +111,8 @@ hg_status hg_store_webhook_claim(hg_store *store, int64_t id, int64_t now_ms, in
 /* Records an attempt: delivered (ok), or failed with the HTTP status (0: none) and error; a failed attempt makes the
  * row wait by the retry schedule, or fail once retry->max_attempts attempts have failed. *after (may be NULL) gets
  * the state the row is in now. HG_ERR_CONFLICT when the row is not pending. */
-hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook_retry *retry, int ok,
-                                   int http_status, const char *error, int64_t now_ms, hg_webhook_state *after,
-                                   hg_error *err);
+hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook_retry *retry, int ok, int http_status,
+                                   const char *error, int64_t now_ms, hg_webhook_state *after, hg_error *err);
 /* Puts a failed row back in the queue for a new round of attempts (attempts 0, due at now_ms). HG_ERR_NOT_FOUND for
  * an unknown id, HG_ERR_CONFLICT when the row is not failed. */
 hg_status hg_store_webhook_requeue(hg_store *store, int64_t id, int64_t now_ms, hg_error *err);

@@ -25,15 +25,15 @@
 #include <event2/keyvalq_struct.h>
 
 #include "base/clock.h"
-#include "hegui/version.h"
 #include "gateway.h"
+#include "hegui/version.h"
 #include "router.h"
 
-#define DUE_BATCH 16             /* rows taken per round; a full batch is followed by another round at once */
-#define IDLE_WAIT_MS 1000        /* the longest sleep: retries due and a moved wall clock are seen within it */
-#define OVERDUE_EVERY_MS 60000   /* of wall time between two looks for overdue tickets */
-#define LEASE_MARGIN_MS 2000     /* a claim outlives the call by this much */
-#define ANSWER_KEEP_BYTES 200    /* of a refusing receiver's answer, kept in last_error */
+#define DUE_BATCH 16           /* rows taken per round; a full batch is followed by another round at once */
+#define IDLE_WAIT_MS 1000      /* the longest sleep: retries due and a moved wall clock are seen within it */
+#define OVERDUE_EVERY_MS 60000 /* of wall time between two looks for overdue tickets */
+#define LEASE_MARGIN_MS 2000   /* a claim outlives the call by this much */
+#define ANSWER_KEEP_BYTES 200  /* of a refusing receiver's answer, kept in last_error */
 
 struct webhook_sender {
   gateway *gw;
@@ -67,8 +67,8 @@ void webhook_emit(gateway *gw, hg_webhook_event event, const char *once_key, jso
   if (n) {
     char *payload = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
     hg_error err;
-    if (!payload || hg_store_webhook_enqueue(gw->store, event, once_key, targets, n, payload, hg_clock_wall_ms(),
-                                             &added, &err))
+    if (!payload ||
+        hg_store_webhook_enqueue(gw->store, event, once_key, targets, n, payload, hg_clock_wall_ms(), &added, &err))
       fprintf(stderr, "hegui: webhook %s not enqueued: %s\n", hg_webhook_event_name(event),
               payload ? err.message : "out of memory");
     free(payload);
@@ -104,10 +104,9 @@ typedef struct overdue_list {
 static int collect_overdue(void *ctx, const hg_complaint *c) {
   overdue_list *l = ctx;
   /* what the ticket is, never what it says: text and contact are the complainant's */
-  json_array_append_new(l->items, json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)c->id,
-                                            "type", c->type, "status", c->status, "channel",
-                                            c->channel[0] ? c->channel : "web", "created_ms",
-                                            (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms));
+  json_array_append_new(l->items, json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)c->id, "type",
+                                            c->type, "status", c->status, "channel", c->channel[0] ? c->channel : "web",
+                                            "created_ms", (json_int_t)c->created_ms, "due_ms", (json_int_t)c->due_ms));
   return json_array_size(l->items) >= 1000;
 }
 
@@ -130,7 +129,8 @@ static void check_overdue(webhook_sender *s, int64_t now) {
   json_t *item;
   json_array_foreach(l.items, i, item) {
     char key[64];
-    snprintf(key, sizeof key, "complaint.overdue:%" PRId64, (int64_t)json_integer_value(json_object_get(item, "complaint_id")));
+    snprintf(key, sizeof key, "complaint.overdue:%" PRId64,
+             (int64_t)json_integer_value(json_object_get(item, "complaint_id")));
     webhook_emit(gw, HG_WEBHOOK_COMPLAINT_OVERDUE, key, json_incref(item));
   }
   json_decref(l.items);
@@ -306,7 +306,7 @@ static void deliver(webhook_sender *s, const hg_config *cfg, const hg_webhook_de
     ok = post(s, hook, d, body, &status, error, sizeof error);
   }
   free(body);
-  if (ok < 0) return; /* shutdown: the row stays pending, due again when the lease ends */
+  if (ok < 0) return;                 /* shutdown: the row stays pending, due again when the lease ends */
   hg_webhook_retry retry = {1, 1, 1}; /* a webhook no longer configured fails at once */
   if (hook) retry = (hg_webhook_retry){hook->retry_base_ms, hook->retry_max_ms, hook->max_attempts};
   hg_webhook_state after;
@@ -406,8 +406,9 @@ void webhooks_stop(gateway *gw) {
   pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
   pthread_join(s->thread, NULL);
-  if (atomic_load(&gw->verifying) > 0) return; /* a verification still running may emit: it finds no sender, and
-                                                   the struct is left to the exiting process rather than freed */
+  if (atomic_load(&gw->verifying) > 0)
+    return; /* a verification still running may emit: it finds no sender, and
+                the struct is left to the exiting process rather than freed */
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
   free(s);
@@ -418,13 +419,13 @@ void webhooks_stop(gateway *gw) {
 static int list_delivery(void *ctx, const hg_webhook_delivery *d) {
   json_t *arr = ctx;
   json_t *data = json_loads(d->payload, 0, NULL);
-  json_array_append_new(
-      arr, json_pack("{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:s?, s:I, s:o}", "id", (json_int_t)d->id, "event",
-                     d->event, "target", (json_int_t)d->target, "url", d->url, "created_ms", (json_int_t)d->created_ms,
-                     "attempts", (json_int_t)d->attempts, "next_attempt_ms", (json_int_t)d->next_attempt_ms, "state",
-                     d->state, "last_status", (json_int_t)d->last_status, "last_error",
-                     d->last_error[0] ? d->last_error : NULL, "delivered_ms", (json_int_t)d->delivered_ms, "data",
-                     data ? data : json_null()));
+  json_array_append_new(arr,
+                        json_pack("{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:s?, s:I, s:o}", "id",
+                                  (json_int_t)d->id, "event", d->event, "target", (json_int_t)d->target, "url", d->url,
+                                  "created_ms", (json_int_t)d->created_ms, "attempts", (json_int_t)d->attempts,
+                                  "next_attempt_ms", (json_int_t)d->next_attempt_ms, "state", d->state, "last_status",
+                                  (json_int_t)d->last_status, "last_error", d->last_error[0] ? d->last_error : NULL,
+                                  "delivered_ms", (json_int_t)d->delivered_ms, "data", data ? data : json_null()));
   return 0;
 }
 
@@ -487,9 +488,9 @@ void route_webhook_retry(route_req *rq) {
                st == HG_ERR_CONFLICT ? "invalid_request_error" : "server_error", err.message, NULL);
     return;
   }
-  admin_record(gw, &rq->key, "admin/webhook-retry", "requeued",
-               json_pack("{s:I, s:s, s:I}", "delivery", (json_int_t)id, "event", d.event, "target",
-                         (json_int_t)d.target));
+  admin_record(
+      gw, &rq->key, "admin/webhook-retry", "requeued",
+      json_pack("{s:I, s:s, s:I}", "delivery", (json_int_t)id, "event", d.event, "target", (json_int_t)d.target));
   sender_kick(gw);
   send_json(rq->req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
 }
