@@ -122,7 +122,8 @@ typedef struct gateway {
   struct guard_cache *guard_cache;
   atomic_uint guard_in_flight;
   struct dup_table *dups; /* near-duplicate prompts per user (abuse.c) */
-  _Atomic(struct webhook_sender *) hooks; /* the webhook sender (webhooks.c), NULL when not running */
+  /* the webhook sender (webhooks.c), NULL when not running */
+  _Atomic(struct webhook_sender *) hooks;
 } gateway;
 
 typedef struct worker {

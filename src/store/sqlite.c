@@ -276,7 +276,7 @@ enum {
 
 /* the columns webhook_rows reads, in its order */
 #define WEBHOOK_COLUMNS                                                                                                \
-  "id, target, created_ms, attempts, next_attempt_ms, last_status, delivered_ms, event, url, payload, state, "       \
+  "id, target, created_ms, attempts, next_attempt_ms, last_status, delivered_ms, event, url, payload, state, "         \
   "last_error, once_key"
 
 static const char *const queries[Q_COUNT] = {

@@ -2179,12 +2179,13 @@ int64_t hg_webhook_backoff_ms(const hg_webhook_retry *retry, unsigned attempts_f
 }
 
 hg_status hg_store_webhook_enqueue(hg_store *store, hg_webhook_event event, const char *once_key,
-                                   const hg_webhook_target *targets, size_t n, const char *payload_json,
-                                   int64_t now_ms, size_t *added, hg_error *err) {
+                                   const hg_webhook_target *targets, size_t n, const char *payload_json, int64_t now_ms,
+                                   size_t *added, hg_error *err) {
   if (added) *added = 0;
   if (!store || (n && !targets) || !payload_json)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_enqueue: NULL argument");
-  if ((unsigned)event >= HG_WEBHOOK_EVENTS) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown webhook event %d", event);
+  if ((unsigned)event >= HG_WEBHOOK_EVENTS)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown webhook event %d", event);
   const char *payload, *key;
   hg_status st;
   if ((st = take_text("the webhook payload", payload_json, HG_WEBHOOK_PAYLOAD_MAX, &payload, err)) ||
@@ -2326,9 +2327,8 @@ static int copy_webhook_counts(void *ctx, const hg_webhook_row *row) {
   return 1;
 }
 
-hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook_retry *retry, int ok,
-                                   int http_status, const char *error, int64_t now_ms, hg_webhook_state *after,
-                                   hg_error *err) {
+hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook_retry *retry, int ok, int http_status,
+                                   const char *error, int64_t now_ms, hg_webhook_state *after, hg_error *err) {
   if (!store || !retry || retry->max_attempts < 1)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_attempt: bad argument");
   char message[256] = "";
@@ -2357,7 +2357,8 @@ hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook
       row.last_error = (hg_store_text){NULL, 0};
     } else {
       state = row.attempts >= (int64_t)retry->max_attempts ? HG_WEBHOOK_FAILED : HG_WEBHOOK_PENDING;
-      if (state == HG_WEBHOOK_PENDING) row.next_attempt_ms = now_ms + hg_webhook_backoff_ms(retry, (unsigned)row.attempts);
+      if (state == HG_WEBHOOK_PENDING)
+        row.next_attempt_ms = now_ms + hg_webhook_backoff_ms(retry, (unsigned)row.attempts);
       row.last_error = text_of(message);
     }
     row.state = text_of(hg_webhook_state_name(state));
