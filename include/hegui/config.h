@@ -101,6 +101,19 @@ typedef struct hg_guard_config {
   unsigned policy_count;
 } hg_guard_config;
 
+/* webhooks: notifications to the operator's own systems (docs/workflows.md, "Notifications"). */
+#define HG_CONFIG_MAX_WEBHOOKS 8
+typedef struct hg_webhook_config {
+  char url[512];          /* http:// or https://, POSTed to as it is (no redirects followed) */
+  char secret[256];       /* the HMAC-SHA256 key of X-Hegui-Signature, at least 16 bytes */
+  unsigned events;        /* bit mask of (1 << hg_webhook_event) (hegui/webhooks.h); default all */
+  unsigned timeout_ms;    /* the whole call, default 5000 */
+  unsigned max_attempts;  /* attempts before a delivery is failed, default 8 */
+  unsigned retry_base_ms; /* the wait after the first failed attempt, doubled after each, default 1000 */
+  unsigned retry_max_ms;  /* the longest wait between attempts, default 600000 (10 minutes) */
+  size_t line;
+} hg_webhook_config;
+
 typedef struct hg_config {
   /* server */
   char listen[128];                            /* "127.0.0.1:8080" */
@@ -181,6 +194,8 @@ typedef struct hg_config {
   unsigned pause_minutes;         /* a pause this long ends continuous use, default 20 */
   int reminders_all_users;        /* -1 (default): as the profile says (draft-2023: everyone; else minors) */
   char reminder_text[256];        /* "%d" is replaced by the minutes of continuous use */
+  hg_webhook_config webhooks[HG_CONFIG_MAX_WEBHOOKS]; /* webhooks: none by default */
+  unsigned webhook_count;
 } hg_config;
 
 /* Whether the configuration asks for real-name users, and reminders for every user (not only minors), with the

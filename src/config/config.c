@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "hegui/label.h"
 #include "hegui/regex.h"
+#include "hegui/webhooks.h"
 
 #define CONFIG_TEXT_MAX ((size_t)1 << 20)
 #define TREE_DEPTH_MAX 16    /* the layout needs 4 */
@@ -834,6 +835,117 @@ static hg_status parse_rules(walk *w, const node *n, const char *path) {
   return HG_OK;
 }
 
+/* webhooks: a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}
+ * (docs/config.md). A secret shorter than 16 bytes is refused: a signature is only as good as its key. */
+static const field webhook_fields[] = {CUSTOM("url", NULL),          CUSTOM("secret", NULL),
+                                       CUSTOM("events", NULL),       CUSTOM("timeout_ms", NULL),
+                                       CUSTOM("max_attempts", NULL), CUSTOM("retry_base_ms", NULL),
+                                       CUSTOM("retry_max_ms", NULL), END};
+
+static const char *check_webhook_url(char *v) {
+  size_t scheme = !strncmp(v, "http://", 7) ? 7 : !strncmp(v, "https://", 8) ? 8 : 0;
+  if (!scheme || !v[scheme] || v[scheme] == '/' || !printable_ascii(v))
+    return "expected an http:// or https:// URL without spaces, e.g. https://tickets.example.com/hooks/hegui";
+  return NULL;
+}
+
+static hg_status parse_webhook_events(walk *w, const node *n, const char *path, unsigned *out) {
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (!n->count) return fail_at(w, n, path, "expected at least one event (leave events out for all of them)");
+  unsigned events = 0;
+  for (size_t i = 0; i < n->count; i++) {
+    const node *item = n->items[i];
+    hg_webhook_event e;
+    if (item->kind != NODE_SCALAR || strlen(item->text) != item->len || hg_webhook_event_parse(item->text, &e)) {
+      char item_path[PATH_MAX_LEN + 24];
+      snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+      return fail_at(w, item, item_path,
+                     "expected complaint.overdue, user.suspended, user.minor_to_adult or identity.rejected");
+    }
+    events |= 1u << e;
+  }
+  *out = events;
+  return HG_OK;
+}
+
+static hg_status parse_webhook(walk *w, const node *map, const char *path, hg_webhook_config *hook) {
+  if (map->kind != NODE_MAP) return fail_at(w, map, path, "expected a webhook: {url: https://..., secret: ...}");
+  int seen[7] = {0};
+  memset(hook, 0, sizeof *hook);
+  hook->events = HG_WEBHOOK_ALL_EVENTS;
+  hook->timeout_ms = 5000;
+  hook->max_attempts = 8;
+  hook->retry_base_ms = 1000;
+  hook->retry_max_ms = 600000;
+  hook->line = map->line;
+  for (size_t i = 0; i + 1 < map->count; i += 2) {
+    const node *key = map->items[i], *value = map->items[i + 1];
+    if (key->kind != NODE_SCALAR) return fail_at(w, key, path, "keys must be plain names");
+    int f = -1;
+    for (int k = 0; k < 7; k++)
+      if (strlen(webhook_fields[k].name) == key->len && !memcmp(webhook_fields[k].name, key->text, key->len)) f = k;
+    if (f < 0) return unknown_key(w, key, webhook_fields, path);
+    char key_path[PATH_MAX_LEN];
+    join_path(key_path, path, webhook_fields[f].name);
+    if (seen[f]++) return fail_at(w, key, key_path, "duplicate key");
+    hg_status s = HG_OK;
+    unsigned long long v = 0;
+    const char *problem;
+    switch (f) {
+    case 0:
+      if (!(s = string_value(w, value, key_path, hook->url, sizeof hook->url)) &&
+          (problem = check_webhook_url(hook->url)))
+        s = fail_at(w, value, key_path, "%s", problem);
+      break;
+    case 1:
+      if (!(s = string_value(w, value, key_path, hook->secret, sizeof hook->secret)) &&
+          (strlen(hook->secret) < 16 || !no_control(hook->secret)))
+        s = fail_at(w, value, key_path, "expected a secret of at least 16 bytes without control characters");
+      break;
+    case 2: s = parse_webhook_events(w, value, key_path, &hook->events); break;
+    case 3:
+      if (!(s = whole_number(w, value, key_path, 1, 600000, "milliseconds", &v))) hook->timeout_ms = (unsigned)v;
+      break;
+    case 4:
+      if (!(s = whole_number(w, value, key_path, 1, 100, "", &v))) hook->max_attempts = (unsigned)v;
+      break;
+    case 5:
+      if (!(s = whole_number(w, value, key_path, 1, TIMEOUT_MS_MAX, "milliseconds", &v)))
+        hook->retry_base_ms = (unsigned)v;
+      break;
+    case 6:
+      if (!(s = whole_number(w, value, key_path, 1, 86400000, "milliseconds", &v))) hook->retry_max_ms = (unsigned)v;
+      break;
+    }
+    if (s) return s;
+  }
+  if (!seen[0] || !seen[1]) return fail_at(w, map, path, "a webhook needs a url and a secret");
+  if (hook->retry_max_ms < hook->retry_base_ms) {
+    char key_path[PATH_MAX_LEN];
+    join_path(key_path, path, "retry_max_ms");
+    return fail_at(w, map, key_path, "must be at least retry_base_ms (%u)", hook->retry_base_ms);
+  }
+  return HG_OK;
+}
+
+static hg_status parse_webhooks(walk *w, const node *n, const char *path) {
+  if (is_null(n)) {
+    w->cfg->webhook_count = 0;
+    return HG_OK;
+  }
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (n->count > HG_CONFIG_MAX_WEBHOOKS) return fail_at(w, n, path, "at most %d webhooks", HG_CONFIG_MAX_WEBHOOKS);
+  for (size_t i = 0; i < n->count; i++) {
+    char item_path[PATH_MAX_LEN + 24];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+    if ((s = parse_webhook(w, n->items[i], item_path, &w->cfg->webhooks[i]))) return s;
+  }
+  w->cfg->webhook_count = (unsigned)n->count;
+  return HG_OK;
+}
+
 static hg_status parse_classifier_hold(walk *w, const node *n, const char *path) {
   static const char *const names[] = {"sentence", "none"};
   int v = 0;
@@ -1174,6 +1286,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("minors", minors_fields),
                                    SECTION("reliance", reliance_fields),
                                    CUSTOM("timezone", parse_timezone),
+                                   CUSTOM("webhooks", parse_webhooks),
                                    END};
 
 #define SECTION_FIELDS_MAX 24

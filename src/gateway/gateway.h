@@ -61,6 +61,7 @@ typedef struct metrics {
   atomic_ullong refusals[5]; /* completion requests refused before moderation, by reason (metrics.c) */
   atomic_ullong reminders;   /* over-reliance reminders given */
   atomic_ullong guard[5];    /* guard judgments: safe, unsafe, controversial, error, cached (guard_client.c) */
+  atomic_ullong webhooks[HG_WEBHOOK_EVENTS][3]; /* deliveries by event: delivered, failed, retried (webhooks.c) */
 } metrics;
 
 enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
@@ -121,6 +122,8 @@ typedef struct gateway {
   struct guard_cache *guard_cache;
   atomic_uint guard_in_flight;
   struct dup_table *dups; /* near-duplicate prompts per user (abuse.c) */
+  /* the webhook sender (webhooks.c), NULL when not running */
+  _Atomic(struct webhook_sender *) hooks;
 } gateway;
 
 typedef struct worker {
@@ -285,6 +288,20 @@ int add_takedown(gateway *gw, const char *text, int64_t complaint_id, int64_t *i
 /* The prompt and the answer of a ProduceID as its audit record keeps them (malloc-ed; NULL when not retained or not
  * found; either pointer may be NULL). -1 when the store could not be read. */
 int answer_texts(gateway *gw, const char *response_id, char **input, char **output, hg_error *err);
+
+/* webhooks.c: notifications (docs/workflows.md, "Notifications"): the events go into the store's outbox when they
+ * are decided, and a thread sends them. */
+typedef struct webhook_sender webhook_sender;
+int webhooks_start(gateway *gw); /* 0, or -1 when the thread could not start (the rows wait in the store) */
+void webhooks_stop(gateway *gw); /* a call in progress is aborted; pending rows stay for the next start */
+/* Enqueues an event for every webhook subscribed to it (data, the event's "data" object, is taken); once_key (may be
+ * NULL) makes it once per webhook whatever the number of calls. A failure is logged. */
+void webhook_emit(gateway *gw, hg_webhook_event event, const char *once_key, json_t *data);
+/* user.suspended (standing suspended or terminated; active emits nothing), by "ladder" or "reviewer" */
+void webhook_user_suspended(gateway *gw, const char *user, hg_standing standing, int64_t until_ms, const char *by,
+                            const char *reason);
+/* user.minor_to_adult and identity.rejected, by "provider" or "reviewer", with the note the identity keeps */
+void webhook_user_event(gateway *gw, hg_webhook_event event, const char *user, const char *by, const char *note);
 
 /* review.c: the review queue (a person in the loop) */
 /* After an answer: queues it when its verdict is review, or as a sample of allowed answers (review.sample_rate);

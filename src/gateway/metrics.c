@@ -129,5 +129,12 @@ char *metrics_render(const metrics *m) {
   static const char *const gnames[5] = {"safe", "unsafe", "controversial", "error", "cached"};
   for (int g = 0; g < 5; g++)
     put(&o, "hegui_guard_judgments_total{result=\"%s\"} %llu\n", gnames[g], atomic_load(&m->guard[g]));
+  put(&o, "# HELP hegui_webhook_deliveries_total Webhook attempts by event and result: delivered, failed (attempts ran "
+          "out), retried (an attempt failed; another follows).\n# TYPE hegui_webhook_deliveries_total counter\n");
+  static const char *const wnames[3] = {"delivered", "failed", "retried"};
+  for (int e = 0; e < HG_WEBHOOK_EVENTS; e++)
+    for (int r = 0; r < 3; r++)
+      put(&o, "hegui_webhook_deliveries_total{event=\"%s\",result=\"%s\"} %llu\n",
+          hg_webhook_event_name((hg_webhook_event)e), wnames[r], atomic_load(&m->webhooks[e][r]));
   return o.s;
 }

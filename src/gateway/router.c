@@ -75,6 +75,9 @@ static const route routes[] = {
     /* only with a test clock (testclock.c): 404 otherwise */
     {M_GET, "/admin/clock", ROLES_ADMIN, ADMIN, 0, route_clock_get},
     {M_POST, "/admin/clock", ROLES_ADMIN, ADMIN, ROUTE_JSON | ROUTE_ASYNC, route_clock_set},
+    /* notifications: the webhook outbox */
+    {M_GET, "/admin/webhooks/deliveries", ROLES_READ, ADMIN, 0, route_webhook_deliveries},
+    {M_POST, "/admin/webhooks/deliveries/{}/retry", ROLES_ADMIN, ADMIN, 0, route_webhook_retry},
 };
 
 void route_metrics(gateway *gw, int metric, int status, double t0) {

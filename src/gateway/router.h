@@ -138,4 +138,8 @@ void route_review_stats(route_req *rq);
 void route_review_get(route_req *rq);
 void route_review_decide(route_req *rq);
 
+/* webhooks.c */
+void route_webhook_deliveries(route_req *rq);
+void route_webhook_retry(route_req *rq);
+
 #endif

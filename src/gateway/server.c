@@ -603,6 +603,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   signal(SIGPIPE, SIG_IGN);
   for (unsigned i = 0; i < gw->nworkers; i++)
     pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]);
+  if (webhooks_start(gw)) fprintf(stderr, "hegui: the webhook sender did not start; deliveries wait in the store\n");
   if (ready) ready(gw, ctx);
   /* the main thread watches for reload requests and the drain deadline */
   double stop_at = 0;
@@ -640,6 +641,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
   for (unsigned i = 0; i < gw->nworkers; i++)
     pthread_join(gw->workers[i].thread, NULL);
   identity_drain(gw, 0); /* background verifications still talking to the provider */
+  webhooks_stop(gw);     /* after them: what they decided is in the outbox, sent at the next start */
   audit_writer_stop(gw); /* the records still queued are written before the gateway says it stopped */
   for (unsigned i = 0; i < gw->nworkers; i++)
     worker_free(&gw->workers[i]);

@@ -302,6 +302,8 @@ static void *verify_main(void *arg) {
                       j->user, reason);
       if (waits)
         identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", j->user, ADULT_WAITS_NOTE);
+      if (res == HG_IDV_REJECTED) webhook_user_event(gw, HG_WEBHOOK_IDENTITY_REJECTED, j->user, "provider", id.note);
+      if (waits) webhook_user_event(gw, HG_WEBHOOK_USER_MINOR_TO_ADULT, j->user, "provider", ADULT_WAITS_NOTE);
     }
   }
   verify_slot_release(gw, j->user);
@@ -701,6 +703,8 @@ void route_user_realname(route_req *rq) {
     } else {
       admin_record(gw, key, "admin/realname", s, json_pack("{s:s, s:s?}", "user", who, "note", note));
       if (waits) identity_record(gw, "system:identity", "identity/minor-to-adult", "waiting", user, ADULT_WAITS_NOTE);
+      if (to == HG_REALNAME_REJECTED) webhook_user_event(gw, HG_WEBHOOK_IDENTITY_REJECTED, user, "reviewer", id.note);
+      if (waits) webhook_user_event(gw, HG_WEBHOOK_USER_MINOR_TO_ADULT, user, "reviewer", ADULT_WAITS_NOTE);
       send_json(req, 200, json_pack("{s:s, s:s, s:b}", "user", user, "status", s, "adult_change_waits", waits));
     }
   }
@@ -852,6 +856,7 @@ void route_user_standing(route_req *rq) {
                  err.message, NULL);
     } else {
       admin_record(gw, key, "admin/standing", s, json_pack("{s:s, s:s?}", "user", who, "reason", reason));
+      webhook_user_suspended(gw, user, to, until, "reviewer", reason);
       send_json(req, 200, json_pack("{s:s, s:s}", "user", user, "standing", s));
     }
   }

@@ -271,6 +271,7 @@ void record_strike(gateway *gw, const hg_config *cfg, const char *user, int bloc
   snprintf(reason, sizeof reason, "%lld blocked inputs in a row, %lld today (evidence: audit record %lld)",
            (long long)st.blocked_in_a_row, (long long)st.blocked_today, (long long)audit_seq);
   if (hg_store_user_set_standing_by(gw->store, user, to, until, reason, HG_STANDING_BY_LADDER, now, &err)) return;
+  webhook_user_suspended(gw, user, to, until, "ladder", reason);
   hg_audit_record r = {0};
   r.actor = "system:strikes";
   r.route = "strikes";

@@ -161,6 +161,25 @@ static const char *const migrations[] = {
      "ALTER TABLE takedowns ADD COLUMN withdrawn_ms INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE takedowns ADD COLUMN withdrawn_by TEXT;\n"
      "ALTER TABLE takedowns ADD COLUMN withdraw_reason TEXT;\n"),
+    /* 11: the webhook outbox: one row per event and target, kept until delivered or failed and after (the admin
+     * route lists them); once_key with target is unique, so an event that must happen once per ticket (an overdue
+     * complaint) is enqueued once whatever the number of checks (NULL keys never collide) */
+    ("CREATE TABLE webhook_deliveries (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  event TEXT NOT NULL,\n"
+     "  target INTEGER NOT NULL,\n"
+     "  url TEXT NOT NULL,\n"
+     "  payload TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+     "  next_attempt_ms INTEGER NOT NULL,\n"
+     "  state TEXT NOT NULL,\n"
+     "  last_status INTEGER NOT NULL DEFAULT 0,\n"
+     "  last_error TEXT,\n"
+     "  delivered_ms INTEGER NOT NULL DEFAULT 0,\n"
+     "  once_key TEXT);\n"
+     "CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (once_key, target);\n"
+     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_ms);\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -234,6 +253,15 @@ enum {
   Q_QUOTA_ADD,
   Q_QUOTA_DELETE_SUBJECT,
   Q_QUOTA_DELETE_ALL,
+  Q_WEBHOOK_INSERT,
+  Q_WEBHOOK_DUE,
+  Q_WEBHOOK_LIST,
+  Q_WEBHOOK_LIST_STATE,
+  Q_WEBHOOK_GET,
+  Q_WEBHOOK_NEXT_DUE,
+  Q_WEBHOOK_CLAIM,
+  Q_WEBHOOK_UPDATE,
+  Q_WEBHOOK_REQUEUE,
   Q_COUNT
 };
 
@@ -256,6 +284,11 @@ enum {
 /* the columns complaint_rows reads, in its order */
 #define COMPLAINT_COLUMNS                                                                                              \
   "id, created_ms, due_ms, updated_ms, type, status, produce_id, text, contact, resolution, channel"
+
+/* the columns webhook_rows reads, in its order */
+#define WEBHOOK_COLUMNS                                                                                                \
+  "id, target, created_ms, attempts, next_attempt_ms, last_status, delivered_ms, event, url, payload, state, "         \
+  "last_error, once_key"
 
 static const char *const queries[Q_COUNT] = {
     [Q_USER_FIND] = "SELECT id FROM users WHERE name = ?",
@@ -369,6 +402,22 @@ static const char *const queries[Q_COUNT] = {
                                "window_number < ?2) OR (window_kind = 1 AND window_number < ?3))",
     [Q_QUOTA_DELETE_ALL] = "DELETE FROM quota_counters WHERE (window_kind = 0 AND window_number < ?2) "
                            "OR (window_kind = 1 AND window_number < ?3)",
+    [Q_WEBHOOK_INSERT] = "INSERT INTO webhook_deliveries (event, target, url, payload, created_ms, attempts, "
+                         "next_attempt_ms, state, last_status, delivered_ms, once_key) "
+                         "VALUES (?, ?, ?, ?, ?, 0, ?, 'pending', 0, 0, ?) ON CONFLICT (once_key, target) DO NOTHING",
+    [Q_WEBHOOK_DUE] = "SELECT " WEBHOOK_COLUMNS " FROM webhook_deliveries WHERE state = 'pending' "
+                      "AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+    [Q_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLUMNS " FROM webhook_deliveries ORDER BY id DESC LIMIT ?2",
+    [Q_WEBHOOK_LIST_STATE] = "SELECT " WEBHOOK_COLUMNS " FROM webhook_deliveries WHERE state = ?1 "
+                             "ORDER BY id DESC LIMIT ?2",
+    [Q_WEBHOOK_GET] = "SELECT " WEBHOOK_COLUMNS " FROM webhook_deliveries WHERE id = ?",
+    [Q_WEBHOOK_NEXT_DUE] = "SELECT MIN(next_attempt_ms) FROM webhook_deliveries WHERE state = 'pending'",
+    [Q_WEBHOOK_CLAIM] = "UPDATE webhook_deliveries SET next_attempt_ms = ?1 WHERE id = ?2 AND state = 'pending' "
+                        "AND next_attempt_ms <= ?3",
+    [Q_WEBHOOK_UPDATE] = "UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt_ms = ?, last_status = ?, "
+                         "last_error = ?, delivered_ms = ? WHERE id = ?",
+    [Q_WEBHOOK_REQUEUE] = "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1 "
+                          "WHERE id = ?2 AND state = 'failed'",
 };
 
 struct hg_store_conn {
@@ -1546,6 +1595,97 @@ static hg_status sqlite_quota_delete_before(hg_store_conn *c, const char *subjec
   return st;
 }
 
+/* ---- the webhook outbox ------------------------------------------------------------------------------------ */
+
+static hg_status sqlite_webhook_insert(hg_store_conn *c, const hg_webhook_row *row, int *added, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_WEBHOOK_INSERT, err);
+  if (!s) return HG_ERR_STORE;
+  bind_field(s, 1, row->event);
+  sqlite3_bind_int64(s, 2, row->target);
+  bind_field(s, 3, row->url);
+  bind_field(s, 4, row->payload);
+  sqlite3_bind_int64(s, 5, row->created_ms);
+  sqlite3_bind_int64(s, 6, row->next_attempt_ms);
+  bind_field(s, 7, row->once_key);
+  hg_status st = step_done(c, s, "adding a webhook delivery", err);
+  if (!st) *added = sqlite3_changes(c->db);
+  return st;
+}
+
+static hg_status sqlite_webhook_each(hg_store_conn *c, int which, int64_t arg, const char *state, int64_t limit,
+                                     hg_webhook_row_fn fn, void *ctx, hg_error *err) {
+  int q = which == 0 ? Q_WEBHOOK_DUE : which == 2 ? Q_WEBHOOK_GET : state ? Q_WEBHOOK_LIST_STATE : Q_WEBHOOK_LIST;
+  sqlite3_stmt *s = query(c, q, err);
+  if (!s) return HG_ERR_STORE;
+  if (q == Q_WEBHOOK_DUE) sqlite3_bind_int64(s, 1, arg), sqlite3_bind_int64(s, 2, limit);
+  if (q == Q_WEBHOOK_GET) sqlite3_bind_int64(s, 1, arg);
+  if (q == Q_WEBHOOK_LIST_STATE) sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+  if (q == Q_WEBHOOK_LIST || q == Q_WEBHOOK_LIST_STATE) sqlite3_bind_int64(s, 2, limit);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_webhook_row row = {.id = sqlite3_column_int64(s, 0),
+                          .target = sqlite3_column_int64(s, 1),
+                          .created_ms = sqlite3_column_int64(s, 2),
+                          .attempts = sqlite3_column_int64(s, 3),
+                          .next_attempt_ms = sqlite3_column_int64(s, 4),
+                          .last_status = sqlite3_column_int64(s, 5),
+                          .delivered_ms = sqlite3_column_int64(s, 6)};
+    hg_store_text *fields[] = {&row.event, &row.url, &row.payload, &row.state, &row.last_error, &row.once_key};
+    int bad = 0;
+    for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+      bad |= column_field(s, 7 + i, fields[i]);
+    if (bad) {
+      done(s);
+      return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory reading webhook delivery %" PRId64, row.id);
+    }
+    if (fn(ctx, &row)) break;
+  }
+  return walk_end(c, s, rc, "reading webhook deliveries", err);
+}
+
+static hg_status sqlite_webhook_next_due(hg_store_conn *c, int64_t *next_ms, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_WEBHOOK_NEXT_DUE, err);
+  if (!s) return HG_ERR_STORE;
+  int rc = sqlite3_step(s);
+  *next_ms = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0; /* MIN of no rows is NULL: 0 */
+  return walk_end(c, s, rc, "reading the next webhook delivery due", err);
+}
+
+static hg_status sqlite_webhook_claim(hg_store_conn *c, int64_t id, int64_t now, int64_t lease_until, int *changed,
+                                      hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_WEBHOOK_CLAIM, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, lease_until);
+  sqlite3_bind_int64(s, 2, id);
+  sqlite3_bind_int64(s, 3, now);
+  hg_status st = step_done(c, s, "claiming a webhook delivery", err);
+  if (!st) *changed = sqlite3_changes(c->db);
+  return st;
+}
+
+static hg_status sqlite_webhook_update(hg_store_conn *c, const hg_webhook_row *row, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_WEBHOOK_UPDATE, err);
+  if (!s) return HG_ERR_STORE;
+  bind_field(s, 1, row->state);
+  sqlite3_bind_int64(s, 2, row->attempts);
+  sqlite3_bind_int64(s, 3, row->next_attempt_ms);
+  sqlite3_bind_int64(s, 4, row->last_status);
+  bind_field(s, 5, row->last_error);
+  sqlite3_bind_int64(s, 6, row->delivered_ms);
+  sqlite3_bind_int64(s, 7, row->id);
+  return step_done(c, s, "recording a webhook attempt", err);
+}
+
+static hg_status sqlite_webhook_requeue(hg_store_conn *c, int64_t id, int64_t now, int *changed, hg_error *err) {
+  sqlite3_stmt *s = query(c, Q_WEBHOOK_REQUEUE, err);
+  if (!s) return HG_ERR_STORE;
+  sqlite3_bind_int64(s, 1, now);
+  sqlite3_bind_int64(s, 2, id);
+  hg_status st = step_done(c, s, "requeueing a webhook delivery", err);
+  if (!st) *changed = sqlite3_changes(c->db);
+  return st;
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1607,4 +1747,10 @@ const hg_store_backend hg_store_sqlite = {
     .quota_get = sqlite_quota_get,
     .quota_add = sqlite_quota_add,
     .quota_delete_before = sqlite_quota_delete_before,
+    .webhook_insert = sqlite_webhook_insert,
+    .webhook_each = sqlite_webhook_each,
+    .webhook_next_due = sqlite_webhook_next_due,
+    .webhook_claim = sqlite_webhook_claim,
+    .webhook_update = sqlite_webhook_update,
+    .webhook_requeue = sqlite_webhook_requeue,
 };

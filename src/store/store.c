@@ -2355,3 +2355,256 @@ hg_status hg_store_review_stats(hg_store *store, int64_t since_ms, int64_t offse
   pthread_mutex_unlock(&store->lock);
   return st;
 }
+
+/* ---- the webhook outbox ------------------------------------------------------------------------------------ *
+ * The rules the backend does not know: event and state names, the retry schedule, and what an attempt does to a
+ * row (counted, then delivered, waiting, or failed once the attempts run out), decided inside one transaction. */
+
+static const char *const webhook_event_names[HG_WEBHOOK_EVENTS] = {"complaint.overdue", "user.suspended",
+                                                                   "user.minor_to_adult", "identity.rejected"};
+static const char *const webhook_state_names[] = {"pending", "delivered", "failed"};
+
+const char *hg_webhook_event_name(hg_webhook_event event) {
+  return enum_name(webhook_event_names, HG_WEBHOOK_EVENTS, (unsigned)event);
+}
+
+hg_status hg_webhook_event_parse(const char *name, hg_webhook_event *out) {
+  unsigned v;
+  if (!name || !out || enum_parse(webhook_event_names, HG_WEBHOOK_EVENTS, name, &v))
+    return HG_ERR_INVALID; /* no message: callers name the event in their own words */
+  *out = (hg_webhook_event)v;
+  return HG_OK;
+}
+
+const char *hg_webhook_state_name(hg_webhook_state state) {
+  return enum_name(webhook_state_names, ENUM_COUNT(webhook_state_names), (unsigned)state);
+}
+
+hg_status hg_webhook_state_parse(const char *name, hg_webhook_state *out) {
+  unsigned v;
+  if (!name || !out || enum_parse(webhook_state_names, ENUM_COUNT(webhook_state_names), name, &v))
+    return HG_ERR_INVALID;
+  *out = (hg_webhook_state)v;
+  return HG_OK;
+}
+
+int64_t hg_webhook_backoff_ms(const hg_webhook_retry *retry, unsigned attempts_failed) {
+  int64_t base = retry && retry->base_ms > 0 ? retry->base_ms : 1;
+  int64_t cap = retry && retry->cap_ms >= base ? retry->cap_ms : base;
+  int64_t wait = base;
+  for (unsigned i = 1; i < attempts_failed && wait < cap; i++) /* doubling stops at the cap: never overflows */
+    wait *= 2;
+  return wait < cap ? wait : cap;
+}
+
+hg_status hg_store_webhook_enqueue(hg_store *store, hg_webhook_event event, const char *once_key,
+                                   const hg_webhook_target *targets, size_t n, const char *payload_json, int64_t now_ms,
+                                   size_t *added, hg_error *err) {
+  if (added) *added = 0;
+  if (!store || (n && !targets) || !payload_json)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_enqueue: NULL argument");
+  if ((unsigned)event >= HG_WEBHOOK_EVENTS)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown webhook event %d", event);
+  const char *payload, *key;
+  hg_status st;
+  if ((st = take_text("the webhook payload", payload_json, HG_WEBHOOK_PAYLOAD_MAX, &payload, err)) ||
+      (st = take_text("the webhook once_key", once_key, 200, &key, err)) || (st = check_time("now_ms", now_ms, err)))
+    return st;
+  if (!payload || payload[0] != '{')
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a webhook payload is the event's data as a JSON object");
+  for (size_t i = 0; i < n; i++) {
+    const char *url = targets[i].url;
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strlen(url) >= HG_WEBHOOK_URL_MAX)
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "webhook target %zu: expected an http:// or https:// URL", i);
+  }
+  if (!n) return HG_OK;
+  const hg_store_backend *b = store->backend;
+  size_t count = 0;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  for (size_t i = 0; !st && i < n; i++) {
+    hg_webhook_row row = {.target = targets[i].index,
+                          .created_ms = now_ms,
+                          .next_attempt_ms = now_ms,
+                          .event = text_of(hg_webhook_event_name(event)),
+                          .url = text_of(targets[i].url),
+                          .payload = text_of(payload),
+                          .once_key = text_of(key)};
+    int one = 0;
+    st = b->webhook_insert(store->conn, &row, &one, err);
+    count += one > 0;
+  }
+  if (!st) st = b->commit(store->conn, err); /* synchronous: a decided event's notification is on disk */
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && added) *added = count;
+  return st;
+}
+
+typedef struct webhook_walk {
+  hg_webhook_fn fn;
+  void *ctx;
+  int64_t rows;
+  int bad;
+} webhook_walk;
+
+static int webhook_row(void *ctx, const hg_webhook_row *row) {
+  webhook_walk *w = ctx;
+  hg_webhook_delivery d = {.id = row->id,
+                           .target = row->target,
+                           .created_ms = row->created_ms,
+                           .attempts = row->attempts,
+                           .next_attempt_ms = row->next_attempt_ms,
+                           .last_status = row->last_status,
+                           .delivered_ms = row->delivered_ms};
+  char *payload = NULL;
+  w->rows++;
+  if (copy_name(d.event, sizeof d.event, row->event) || copy_name(d.url, sizeof d.url, row->url) ||
+      copy_name(d.state, sizeof d.state, row->state) || dup_text(&payload, row->payload) || !payload) {
+    free(payload);
+    w->bad = 1;
+    return 1;
+  }
+  if (row->last_error.ptr) { /* an error message is for people: cut, never refused */
+    size_t len = row->last_error.len < sizeof d.last_error - 1 ? row->last_error.len : sizeof d.last_error - 1;
+    memcpy(d.last_error, row->last_error.ptr, len);
+    d.last_error[len] = 0;
+  }
+  d.payload = payload;
+  int stop = w->fn(w->ctx, &d);
+  free(payload);
+  return stop;
+}
+
+static hg_status webhook_each(hg_store *store, int which, int64_t arg, const char *state, int64_t limit,
+                              hg_webhook_fn fn, void *ctx, int64_t *rows, hg_error *err) {
+  webhook_walk w = {fn, ctx, 0, 0};
+  /* fn runs under the lock: it must not call back into this store */
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->webhook_each(store->conn, which, arg, state, limit, webhook_row, &w, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && w.bad) st = hg_fail(err, HG_ERR_CORRUPT, 0, 0, "a webhook delivery row holds a value out of bounds");
+  if (rows) *rows = w.rows;
+  return st;
+}
+
+hg_status hg_store_webhook_due(hg_store *store, int64_t now_ms, int64_t limit, hg_webhook_fn fn, void *ctx,
+                               hg_error *err) {
+  if (!store || !fn || limit < 1) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_due: bad argument");
+  return webhook_each(store, 0, now_ms, NULL, limit, fn, ctx, NULL, err);
+}
+
+hg_status hg_store_webhook_list(hg_store *store, const char *state, int64_t limit, hg_webhook_fn fn, void *ctx,
+                                hg_error *err) {
+  hg_webhook_state s;
+  if (!store || !fn || limit < 1) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_list: bad argument");
+  if (state && hg_webhook_state_parse(state, &s))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a delivery's state is pending, delivered or failed");
+  return webhook_each(store, 1, 0, state, limit, fn, ctx, NULL, err);
+}
+
+hg_status hg_store_webhook_get(hg_store *store, int64_t id, hg_webhook_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_get: NULL argument");
+  int64_t rows = 0;
+  hg_status st = webhook_each(store, 2, id, NULL, 1, fn, ctx, &rows, err);
+  if (!st && !rows) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no webhook delivery has id %" PRId64, id);
+  return st;
+}
+
+hg_status hg_store_webhook_next_due(hg_store *store, int64_t *next_ms, hg_error *err) {
+  if (!store || !next_ms) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_next_due: NULL argument");
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->webhook_next_due(store->conn, next_ms, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_webhook_claim(hg_store *store, int64_t id, int64_t now_ms, int64_t lease_until_ms, hg_error *err) {
+  if (!store || lease_until_ms <= now_ms)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_claim: a lease ends after now");
+  int changed = 0;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->webhook_claim(store->conn, id, now_ms, lease_until_ms, &changed, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && !changed)
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "webhook delivery %" PRId64 " is not pending and due", id);
+  return st;
+}
+
+typedef struct webhook_copy {
+  hg_webhook_row row;
+  char state[16];
+  int found;
+} webhook_copy;
+
+static int copy_webhook_counts(void *ctx, const hg_webhook_row *row) {
+  webhook_copy *c = ctx;
+  c->row = *row;
+  c->found = !copy_name(c->state, sizeof c->state, row->state);
+  c->row.event = c->row.url = c->row.payload = c->row.state = c->row.last_error = c->row.once_key =
+      (hg_store_text){NULL, 0}; /* the strings end with the callback */
+  return 1;
+}
+
+hg_status hg_store_webhook_attempt(hg_store *store, int64_t id, const hg_webhook_retry *retry, int ok, int http_status,
+                                   const char *error, int64_t now_ms, hg_webhook_state *after, hg_error *err) {
+  if (!store || !retry || retry->max_attempts < 1)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_attempt: bad argument");
+  char message[256] = "";
+  if (!ok) { /* the error is the gateway's or the receiver's words: kept short and valid */
+    snprintf(message, sizeof message, "%s", error && *error ? error : "failed");
+    size_t len = strlen(message), bad;
+    while (len && hg_utf8_validate(message, len, &bad))
+      message[--len] = 0;
+  }
+  const hg_store_backend *b = store->backend;
+  webhook_copy c = {0};
+  hg_webhook_state state = HG_WEBHOOK_PENDING;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = b->begin(store->conn, err);
+  if (!st) st = b->webhook_each(store->conn, 2, id, NULL, 1, copy_webhook_counts, &c, err);
+  if (!st && !c.found) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no webhook delivery has id %" PRId64, id);
+  if (!st && strcmp(c.state, "pending"))
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "webhook delivery %" PRId64 " is %s, not pending", id, c.state);
+  if (!st) {
+    hg_webhook_row row = c.row;
+    row.attempts++;
+    row.last_status = http_status;
+    if (ok) {
+      state = HG_WEBHOOK_DELIVERED;
+      row.delivered_ms = now_ms;
+      row.last_error = (hg_store_text){NULL, 0};
+    } else {
+      state = row.attempts >= (int64_t)retry->max_attempts ? HG_WEBHOOK_FAILED : HG_WEBHOOK_PENDING;
+      if (state == HG_WEBHOOK_PENDING)
+        row.next_attempt_ms = now_ms + hg_webhook_backoff_ms(retry, (unsigned)row.attempts);
+      row.last_error = text_of(message);
+    }
+    row.state = text_of(hg_webhook_state_name(state));
+    st = b->webhook_update(store->conn, &row, err);
+  }
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && after) *after = state;
+  return st;
+}
+
+hg_status hg_store_webhook_requeue(hg_store *store, int64_t id, int64_t now_ms, hg_error *err) {
+  if (!store) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_webhook_requeue: NULL argument");
+  webhook_copy c = {0};
+  int changed = 0;
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = b->begin(store->conn, err);
+  if (!st) st = b->webhook_each(store->conn, 2, id, NULL, 1, copy_webhook_counts, &c, err);
+  if (!st && !c.found) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no webhook delivery has id %" PRId64, id);
+  if (!st) st = b->webhook_requeue(store->conn, id, now_ms, &changed, err);
+  if (!st && !changed)
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "webhook delivery %" PRId64 " is %s: only a failed one is sent again", id,
+                 c.state);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}

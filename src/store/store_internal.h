@@ -49,6 +49,14 @@ typedef struct hg_user_row {
 } hg_user_row;
 typedef int (*hg_user_row_fn)(void *ctx, const hg_user_row *row);
 
+/* One webhook delivery as stored (hegui/webhooks.h); text fields valid only during a row callback. once_key is
+ * empty (NULL) for events that may happen more than once. */
+typedef struct hg_webhook_row {
+  int64_t id, target, created_ms, attempts, next_attempt_ms, last_status, delivered_ms;
+  hg_store_text event, url, payload, state, last_error, once_key;
+} hg_webhook_row;
+typedef int (*hg_webhook_row_fn)(void *ctx, const hg_webhook_row *row);
+
 /* What user_delete counts, in the order it deletes (children first: their foreign keys point at users). */
 enum hg_user_delete_count {
   HG_DEL_KEYS,
@@ -210,6 +218,22 @@ typedef struct hg_store_backend {
                          int64_t tokens, hg_error *err);
   hg_status (*quota_delete_before)(hg_store_conn *conn, const char *subject, int64_t minute_before, int64_t day_before,
                                    int64_t *deleted, hg_error *err);
+
+  /* The webhook outbox (hegui/webhooks.h). webhook_insert adds a row unless once_key is set and the target already
+   * has a row with it (*added 0 then: one statement, ON CONFLICT DO NOTHING). webhook_each walks rows: which 0 the
+   * pending ones with next_attempt_ms <= arg, soonest first; 1 all (state NULL) or one state's, newest first; 2 the
+   * row with id arg. webhook_claim and webhook_requeue set *changed to the rows changed (0 or 1). */
+  hg_status (*webhook_insert)(hg_store_conn *conn, const hg_webhook_row *row, int *added, hg_error *err);
+  hg_status (*webhook_each)(hg_store_conn *conn, int which, int64_t arg, const char *state, int64_t limit,
+                            hg_webhook_row_fn fn, void *ctx, hg_error *err);
+  hg_status (*webhook_next_due)(hg_store_conn *conn, int64_t *next_ms, hg_error *err);
+  /* UPDATE ... SET next_attempt_ms = lease WHERE id = ? AND state = 'pending' AND next_attempt_ms <= now */
+  hg_status (*webhook_claim)(hg_store_conn *conn, int64_t id, int64_t now_ms, int64_t lease_until_ms, int *changed,
+                             hg_error *err);
+  /* Writes the attempt's outcome: state, attempts, next_attempt_ms, last_status, last_error, delivered_ms of row. */
+  hg_status (*webhook_update)(hg_store_conn *conn, const hg_webhook_row *row, hg_error *err);
+  /* UPDATE ... SET state = 'pending', attempts = 0, next_attempt_ms = now WHERE id = ? AND state = 'failed' */
+  hg_status (*webhook_requeue)(hg_store_conn *conn, int64_t id, int64_t now_ms, int *changed, hg_error *err);
 } hg_store_backend;
 
 /* The windows of quota counters, as stored (window_kind). */
