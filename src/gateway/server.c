@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/json.h"
+#include "base/sha256.h"
 #include "abuse.h"
 #include "base/clock.h"
 #include "base/error.h"
@@ -28,11 +29,7 @@
 #include "router.h"
 #include "server.h"
 
-void sha256_hex(const void *data, size_t len, char out[65]) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, data, len);
-  sodium_bin2hex(out, 65, h, sizeof h);
-}
+void sha256_hex(const void *data, size_t len, char out[65]) { hg_sha256_hex(data, len, out); }
 
 void pseudonym(const gateway *gw, const char *user, char out[33]) {
   unsigned char h[16];

@@ -3,8 +3,9 @@
  *
  * The signature (Ed25519, in ReservedCode1) covers one canonical message built from the label's fields and the
  * SHA-256 of the content; see signed_message() for its exact form. Keys live in the data directory as raw bytes. */
-#include "base/json.h"
 #include "base/file.h"
+#include "base/json.h"
+#include "base/sha256.h"
 #include "hegui/label.h"
 
 #include <errno.h>
@@ -184,10 +185,8 @@ hg_status hg_label_public_key_read(const char *path, uint8_t pk[HG_LABEL_PUBLIC_
  * keeps the signature from meaning anything outside hegui labels and leaves room for a v2. ReservedCode2 is not
  * covered: it is free for a later hash or a propagator's own note. */
 static char *signed_message(const char *const values[5], const char *content, size_t len, size_t *msg_len) {
-  uint8_t digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, (const unsigned char *)(content ? content : ""), len);
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  char hex[2 * HG_SHA256_BYTES + 1];
+  hg_sha256_hex(content ? content : "", len, hex);
   size_t n = sizeof SIGNED_DOMAIN + sizeof hex;
   for (int i = 0; i < 5; i++)
     n += strlen(values[i]) + 1;

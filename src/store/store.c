@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/sha256.h"
 #include "hegui/text.h"
 #include "store/store_internal.h"
 
@@ -117,11 +118,7 @@ void hg_store_close(hg_store *store) {
 
 /* ---- API keys --------------------------------------------------------------------------------------------- */
 
-static void key_hash_hex(const char *key, size_t len, char hex[65]) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, (const unsigned char *)key, len);
-  sodium_bin2hex(hex, 65, digest, sizeof digest);
-}
+static void key_hash_hex(const char *key, size_t len, char hex[65]) { hg_sha256_hex(key, len, hex); }
 
 /* Format characters (Unicode Cf, from the generated tables): a name holding U+202E shows as another name. */
 extern const uint32_t hg_format_ranges[][2];
@@ -307,18 +304,18 @@ hg_status hg_store_key_revoke_matching(hg_store *store, const hg_key_match *m, i
 /* One field of the serialization: "<decimal length>:<bytes>", or "-" for NULL. A reader of the serialization
  * always knows where a field ends, and "-" cannot start a length, so two different records never serialize to
  * the same bytes — whatever their fields contain. */
-static void put_field(crypto_hash_sha256_state *state, hg_store_text field) {
+static void put_field(hg_sha256_ctx *state, hg_store_text field) {
   if (!field.ptr) {
-    crypto_hash_sha256_update(state, (const unsigned char *)"-", 1);
+    hg_sha256_update(state, "-", 1);
     return;
   }
   char head[32];
   int n = snprintf(head, sizeof head, "%zu:", field.len);
-  crypto_hash_sha256_update(state, (const unsigned char *)head, (unsigned long long)n);
-  crypto_hash_sha256_update(state, (const unsigned char *)field.ptr, field.len);
+  hg_sha256_update(state, head, (size_t)n);
+  hg_sha256_update(state, field.ptr, field.len);
 }
 
-static void put_int(crypto_hash_sha256_state *state, int64_t value) {
+static void put_int(hg_sha256_ctx *state, int64_t value) {
   char digits[32];
   int n = snprintf(digits, sizeof digits, "%" PRId64, value);
   put_field(state, (hg_store_text){digits, (size_t)n});
@@ -327,12 +324,12 @@ static void put_int(crypto_hash_sha256_state *state, int64_t value) {
 /* The hash of a row over everything but its own hash field; prev_hash is covered, which makes the chain. The
  * caller has checked that row->format is 1 or 2. */
 static void chain_hash(const hg_audit_row *row, char hex[65]) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
+  hg_sha256_ctx state;
+  hg_sha256_init(&state);
   if (row->format == 1)
-    crypto_hash_sha256_update(&state, (const unsigned char *)chain_tag_v1, sizeof chain_tag_v1 - 1);
+    hg_sha256_update(&state, chain_tag_v1, sizeof chain_tag_v1 - 1);
   else
-    crypto_hash_sha256_update(&state, (const unsigned char *)chain_tag_v2, sizeof chain_tag_v2 - 1);
+    hg_sha256_update(&state, chain_tag_v2, sizeof chain_tag_v2 - 1);
   put_int(&state, row->seq);
   put_int(&state, row->time_ms);
   put_field(&state, row->actor);
@@ -343,8 +340,8 @@ static void chain_hash(const hg_audit_row *row, char hex[65]) {
   put_field(&state, row->output_sha256);
   put_field(&state, row->format == 1 ? row->text : row->text_sha256);
   put_field(&state, row->prev_hash);
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state, digest);
+  uint8_t digest[HG_SHA256_BYTES];
+  hg_sha256_final(&state, digest);
   sodium_bin2hex(hex, 65, digest, sizeof digest);
 }
 
@@ -937,11 +934,7 @@ hg_status hg_store_complaint_query(hg_store *store, const hg_complaint_query *q,
 }
 
 /* The secret as the store keeps it: SHA-256 of the printed secret, hex. */
-static void secret_hash_hex(const char *secret, size_t len, char out[65]) {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, (const unsigned char *)secret, len);
-  sodium_bin2hex(out, 65, d, sizeof d);
-}
+static void secret_hash_hex(const char *secret, size_t len, char out[65]) { hg_sha256_hex(secret, len, out); }
 
 hg_status hg_store_complaint_new_secret(hg_store *store, int64_t id, char secret_out[HG_COMPLAINT_SECRET_MAX],
                                         hg_error *err) {

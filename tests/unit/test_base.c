@@ -18,6 +18,9 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/sha256.h"
+
+#include <sodium.h>
 
 static int64_t system_ms(void) {
   struct timespec ts;
@@ -163,7 +166,55 @@ static void atomic_write(void **state) {
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* SHA-256 against libsodium's, both compressions (the SHA extensions where the CPU has them, and the plain loop):
+ * the FIPS 180-4 examples, every length 0..1100 (every padding case), and 300 random texts fed in random pieces. */
+static void sha256_matches(void **state) {
+  (void)state;
+  static const struct {
+    const char *text, *hex;
+  } fips[] = {{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+              {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+              {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"}};
+  uint8_t buf[1200], a[32], b[32];
+  for (size_t i = 0; i < sizeof buf; i++)
+    buf[i] = (uint8_t)(i * 131 + 7);
+  for (int portable = 0; portable < 2; portable++) {
+    int shani = hg_sha256_force_portable(portable);
+    if (portable) assert_int_equal(shani, 0);
+    for (size_t i = 0; i < sizeof fips / sizeof fips[0]; i++) {
+      char hex[65];
+      hg_sha256_hex(fips[i].text, strlen(fips[i].text), hex);
+      assert_string_equal(hex, fips[i].hex);
+    }
+    for (size_t len = 0; len <= 1100; len++) {
+      hg_sha256(buf, len, a);
+      crypto_hash_sha256(b, buf, len);
+      assert_memory_equal(a, b, 32);
+    }
+    uint32_t seed = 12345;
+    for (int t = 0; t < 300; t++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t len = seed % sizeof buf;
+      hg_sha256_ctx c;
+      hg_sha256_init(&c);
+      for (size_t at = 0; at < len;) {
+        seed = seed * 1103515245u + 12345u;
+        size_t piece = 1 + seed % 150;
+        if (piece > len - at) piece = len - at;
+        hg_sha256_update(&c, buf + at, piece);
+        at += piece;
+      }
+      hg_sha256_final(&c, a);
+      crypto_hash_sha256(b, buf, len);
+      assert_memory_equal(a, b, 32);
+    }
+  }
+  hg_sha256_force_portable(0);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(clock_modes), cmocka_unit_test(atomic_write)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(clock_modes), cmocka_unit_test(atomic_write),
+                                     cmocka_unit_test(sha256_matches)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
