@@ -20,12 +20,13 @@ typedef struct line {
 } line;
 
 static void put(line *l, const char *s, size_t n) {
-  if (l->len + n > sizeof l->buf - 2) { /* room kept for the closing brace and the newline */
-    n = sizeof l->buf - 2 - l->len;
-    l->cut = 1;
+  for (size_t i = 0; i < n; i++) {
+    if (l->len >= sizeof l->buf - 2) { /* room kept for the closing brace and the newline */
+      l->cut = 1;
+      return;
+    }
+    l->buf[l->len++] = s[i];
   }
-  memcpy(l->buf + l->len, s, n);
-  l->len += n;
 }
 
 static void puts_(line *l, const char *s) { put(l, s, strlen(s)); }

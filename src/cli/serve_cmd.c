@@ -71,9 +71,9 @@ int cmd_serve(int argc, char **argv) {
   if (gateway_open(&gw, msg, sizeof msg)) return cli_error("%s", msg), EXIT_ERROR;
   int rc = server_run(&gw, ready, NULL, msg, sizeof msg);
   if (rc)
-    cli_error("%s", msg);
+    hg_log_write(&gw.log, HG_LOG_ERROR, "%s", msg);
   else
-    fprintf(stderr, "hegui: stopped\n");
+    hg_log_write(&gw.log, HG_LOG_INFO, "stopped");
   gateway_close(&gw);
   return rc ? EXIT_ERROR : 0;
 }
