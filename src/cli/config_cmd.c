@@ -46,11 +46,26 @@ static void print_key(const hg_config_key *key, void *ctx) {
   printf("%s\t%s\t%s\n", key->path, key->type, key->value ? key->value : "-");
 }
 
-/* troff: backslashes and leading dots guarded, hyphens as \- */
+/* troff: backslashes and leading dots guarded, hyphens as \-, and characters beyond ASCII (the default refusal and
+ * notice are Chinese) as \[uXXXX], which every troff reads whatever the locale */
 static void man_escaped(const char *s) {
   if (*s == '.' || *s == '\'') fputs("\\&", stdout);
-  for (; *s; s++)
-    fputs(*s == '\\' ? "\\e" : *s == '-' ? "\\-" : (char[]){*s, 0}, stdout);
+  while (*s) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x80) {
+      fputs(c == '\\' ? "\\e" : c == '-' ? "\\-" : (char[]){(char)c, 0}, stdout);
+      s++;
+      continue;
+    }
+    int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    unsigned cp = c & (0x3F >> n);
+    int i = 1;
+    for (; i <= n && ((unsigned char)s[i] & 0xC0) == 0x80; i++)
+      cp = cp << 6 | ((unsigned char)s[i] & 0x3F);
+    if (i <= n) cp = 0xFFFD; /* not UTF-8: the configuration's strings are checked, so this is not expected */
+    printf("\\[u%04X]", cp);
+    s += i;
+  }
 }
 
 static void print_man_key(const hg_config_key *key, void *ctx) {

@@ -406,7 +406,7 @@ static int cmd_help(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--man")) return man_page(stdout), 0;
   if (!strcmp(argv[1], "--completion")) return completion_script(stdout), 0;
-  const command *c = find_command(argv[1]);
+  const command *c = find_command(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ? "help" : argv[1]);
   if (!c) return cli_error("help: no command '%s' (try 'hegui help')", argv[1]), EXIT_ERROR;
   command_help(stdout, c);
   return 0;
