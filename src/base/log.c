@@ -1,5 +1,6 @@
 /* log.c — leveled text or JSON Lines on one descriptor (base/log.h). A line is built in a stack buffer and written
- * with one write(2); a message longer than the buffer is cut (and says so) rather than split over two lines. */
+ * with one write(2); a message longer than the line is cut (ending in "...") rather than split over two lines, and
+ * a JSON line stays one valid object however much its message grew by escaping. */
 #include "base/log.h"
 
 #include <errno.h>
@@ -16,15 +17,11 @@
 typedef struct line {
   char buf[LINE_MAX_BYTES];
   size_t len;
-  int cut;
 } line;
 
 static void put(line *l, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if (l->len >= sizeof l->buf - 2) { /* room kept for the closing brace and the newline */
-      l->cut = 1;
-      return;
-    }
+    if (l->len >= sizeof l->buf - 1) return; /* not reached: messages stop TAIL_ROOM before; the newline's room */
     l->buf[l->len++] = s[i];
   }
 }
@@ -41,12 +38,22 @@ static void putf(line *l, const char *fmt, ...) {
   if (n > 0) put(l, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* A message is cut with "..." where fewer than this many bytes of the line are left, so that what follows it (the
+ * closing quote and brace) always fits and a JSON line stays valid. */
+#define TAIL_ROOM 32
+
+static int near_end(const line *l) { return l->len + TAIL_ROOM > sizeof l->buf; }
+
 /* s as a JSON string; bytes that are not valid UTF-8 are not checked here: hegui's messages and routes are its own
  * or already bounded, and control characters are escaped so that a line stays one line */
 static void put_json_string(line *l, const char *s) {
   put(l, "\"", 1);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (near_end(l)) {
+      put(l, "...", 3);
+      break;
+    }
     if (c == '"' || c == '\\') {
       char e[2] = {'\\', (char)c};
       put(l, e, 2);
@@ -62,6 +69,10 @@ static void put_json_string(line *l, const char *s) {
 /* in text, a message's line breaks would start lines a reader takes for new messages */
 static void put_text(line *l, const char *s) {
   for (; *s; s++) {
+    if (near_end(l)) {
+      put(l, "...", 3);
+      break;
+    }
     char c = (unsigned char)*s < 0x20 ? ' ' : *s;
     put(l, &c, 1);
   }
@@ -78,7 +89,6 @@ static void put_time(line *l) {
 }
 
 static void flush(const hg_log *log, line *l) {
-  if (l->cut) memcpy(l->buf + l->len - 3, "...", 3);
   l->buf[l->len++] = '\n';
   for (size_t off = 0; off < l->len;) {
     ssize_t n = write(log->fd, l->buf + off, l->len - off);
@@ -102,11 +112,12 @@ const char *hg_log_level_name(hg_log_level level) {
 
 void hg_log_write(const hg_log *log, hg_log_level level, const char *fmt, ...) {
   if (level < log->level) return;
-  char msg[LINE_MAX_BYTES - 128];
+  char msg[LINE_MAX_BYTES];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof msg) memcpy(msg + sizeof msg - 4, "...", 4); /* longer than any line: cut, and say so */
   line l = {.len = 0};
   if (log->json) {
     put_time(&l);
