@@ -196,6 +196,10 @@ typedef struct hg_config {
   char reminder_text[256];        /* "%d" is replaced by the minutes of continuous use */
   hg_webhook_config webhooks[HG_CONFIG_MAX_WEBHOOKS]; /* webhooks: none by default */
   unsigned webhook_count;
+  /* the gateway's log (docs/install.md, "Logs"); not reloadable */
+  int log_level;  /* 0 debug, 1 info (default), 2 warn, 3 error */
+  int log_json;   /* log.format: 0 text (default), 1 JSON Lines */
+  int log_access; /* one line per request, default 1 */
 } hg_config;
 
 /* Whether the configuration asks for real-name users, and reminders for every user (not only minors), with the
@@ -210,6 +214,25 @@ void hg_config_init(hg_config *cfg);
 hg_status hg_config_load(hg_config *cfg, const char *path, hg_error *err);
 /* Same for YAML text in memory (name is used in messages). */
 hg_status hg_config_parse(hg_config *cfg, const char *text, size_t len, const char *name, hg_error *err);
+
+/* One key of the configuration, as the parser's own key table has it (so that `hegui config keys`, `config show`
+ * and the hegui.yaml(5) page cannot drift from what is read). */
+typedef struct hg_config_key {
+  const char *path;  /* dotted: "upstream.url" */
+  const char *name;  /* its last part: "url" */
+  unsigned depth;    /* 0 for a top-level key */
+  int section;       /* a section: its keys follow, one deeper */
+  int secret;        /* a credential: its value is shown as "********" when set */
+  int alias;         /* another spelling of a key listed elsewhere: no value of its own */
+  const char *type;  /* what it takes, in words: "whole number of milliseconds 1-3600000", "true or false", ... */
+  const char *value; /* with a configuration: its value as YAML (flow style for lists and maps), else NULL; NULL
+                        for sections and aliases */
+} hg_config_key;
+typedef void (*hg_config_key_fn)(const hg_config_key *key, void *ctx);
+
+/* Calls fn for every key in the order of the table, sections before their keys. With cfg, each key's value in cfg
+ * is given too. Returns HG_OK or HG_ERR_NOMEM. */
+hg_status hg_config_keys(const hg_config *cfg, hg_config_key_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -46,5 +46,6 @@ int cmd_label_files(int argc, char **argv); /* label add|read|verify FILE... */
 int cmd_identity(int argc, char **argv);
 int cmd_classifier(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_config(int argc, char **argv); /* config check|show|keys */
 
 #endif

@@ -166,77 +166,251 @@ void cli_json_string(FILE *f, const char *s, size_t len) {
   fputc('"', f);
 }
 
+/* ---- the command table: dispatch, `hegui help`, `hegui COMMAND --help`, the hegui(1) page and bash completion
+ * are all read from it, so none of them can name a command the others do not know ---- */
+
+typedef struct form {
+  const char *synopsis; /* after "hegui "; continuation lines start with spaces */
+  const char *text;     /* what it does; lines end with \n */
+} form;
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+  const char *summary;               /* one line, for the list of commands */
+  const char *subcommands;           /* space-separated, for completion; NULL when none */
+  form forms[7];                     /* ends with a NULL synopsis */
+} command;
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const command commands[] = {
+    {"serve", cmd_serve, "the OpenAI-compatible gateway (moderation, labels, records)", NULL,
+     {{"serve [--config FILE] [--listen HOST:PORT] [--upstream URL] [--lexicon FILE] [--data-dir DIR] [--no-auth]\n"
+       "      [--test-clock MS|now|@FILE]",
+       "run the gateway; SIGHUP reloads the configuration and the lexicon, SIGTERM drains and stops; under systemd\n"
+       "(NOTIFY_SOCKET) it reports READY, RELOADING, STOPPING and feeds the watchdog. --test-clock is for tests and\n"
+       "rehearsals: the wall clock pinned at MS, running from now, or read from FILE; an admin then reads and moves\n"
+       "it with GET/POST /admin/clock (docs/workflows.md, \"The test clock\")\n"}}},
+    {"config", cmd_config, "check a configuration file, show the effective configuration, list the keys",
+     "check show keys",
+     {{"config check FILE", "read FILE as serve would and report the first error as FILE:LINE: KEY: problem;\n"
+                            "exit 0 valid, 2 not\n"},
+      {"config show [FILE]", "print the effective configuration (defaults, then FILE) as YAML that config check\n"
+                             "accepts; credentials are shown as \"********\"\n"},
+      {"config keys [--man]", "list every key with what it takes and its default (--man: the hegui.yaml(5) page)\n"}}},
+    {"check", cmd_check, "find lexicon entries in text", NULL,
+     {{"check [--lexicon FILE] [--policy FILE] [--direction input|output] [--json|--count] [--file PATH | TEXT | -]",
+       "find lexicon entries in text; exit 0 none, 1 found, 2 error\n"}}},
+    {"lexicon", cmd_lexicon, "compile lexicons and count them against the TC260-003 minimums", "compile stats",
+     {{"lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT",
+       "compile lexicon sources into an image\n"},
+      {"lexicon stats [--json] FILE", "entries per TC260-003 risk and the keyword-library minimums\n"}}},
+    {"pii", cmd_pii, "find, redact and unseal personal information", "scan redact unseal",
+     {{"pii scan [--json|--count] [--types LIST] [--names] [--file PATH | TEXT | -]",
+       "find personal information; exit 0 none, 1 found, 2 error\n"},
+      {"pii redact [--operator mask|placeholder|hash|seal|drop] [--keep-first N] [--keep-last N]\n"
+       "           [--key-file FILE] [--file PATH | TEXT | -]",
+       "write the text with personal information replaced\n"},
+      {"pii unseal [--key-file FILE] TOKEN", "open a value sealed by 'pii redact --operator seal'\n"}}},
+    {"label", cmd_label, "write, read and verify AIGC labels in texts and files", "verify-text add read verify show-key",
+     {{"label verify-text (--data-dir DIR | --public-key FILE)\n"
+       "                  (--response FILE | --label JSON (--text TEXT | --file PATH))",
+       "check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"},
+      {"label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
+       "          --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--json] FILE|DIR...",
+       "write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD\n"},
+      {"label read [--json] FILE|DIR...",
+       "print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"},
+      {"label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...",
+       "check label signatures and content; exit 0 intact, 1 missing or broken, 2 error\n"},
+      {"label show-key --data-dir DIR", "print the label public key as hex (creates the key pair when absent)\n"}}},
+    {"keys", cmd_keys, "create, revoke and list API keys", "create revoke list",
+     {{"keys create --data-dir DIR --user NAME [--role user|reviewer|admin|auditor] [--expires-days N]",
+       "create an API key; it is printed once, on the last line (only its hash is kept)\n"},
+      {"keys revoke --data-dir DIR --id N", "revoke an API key\n"},
+      {"keys list --data-dir DIR [--user NAME]",
+       "list API keys (id, user, role, created, expires, revoked; tab-separated)\n"}}},
+    {"audit", cmd_audit, "verify and export the audit chain", "verify export",
+     {{"audit verify --data-dir DIR [--json]", "check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"},
+      {"audit export --data-dir DIR [--from SEQ]", "write the audit records as JSON Lines\n"}}},
+    {"dsar", cmd_dsar, "data-subject access and deletion", "export delete",
+     {{"dsar export --data-dir DIR --user NAME", "write everything the store holds about a user as one JSON object\n"},
+      {"dsar delete --data-dir DIR --user NAME",
+       "delete a user's rows and erase the text of their audit records (which stay)\n"}}},
+    {"purge", cmd_purge, "apply the retention limits to the store", NULL,
+     {{"purge --data-dir DIR [--text-days N]",
+       "retention: erase audit text older than N days (180; 0 keeps it), expired takedowns, strikes older than\n"
+       "400 days and usage counters idle 2 days\n"}}},
+    {"identity", cmd_identity, "check real-name fields, ask an identity-verification provider", "check verify",
+     {{"identity check --name NAME --id ID_NUMBER [--phone PHONE] [--today YYYYMMDD]",
+       "normalise and check real-name fields; exit 0 valid, 1 refused, 2 error\n"},
+      {"identity verify --url URL [--timeout-ms N] [--set KEY=VALUE]... --name NAME --id ID_NUMBER [--phone PHONE]",
+       "ask an identity-verification provider (token from HEGUI_IDV_TOKEN; KEY as in identity.provider.*);\n"
+       "exit 0 verified, 1 rejected or undecided, 2 error\n"}}},
+    {"classifier", cmd_classifier, "train and evaluate classifier models", "train eval",
+     {{"classifier train --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME[:CODE]]...\n"
+       "                 --out MODEL [--seed N] [--epochs N] [--bits N] [--holdout F] [--threshold NAME=F]...\n"
+       "                 [--format csv|tsv|jsonl]",
+       "train a classifier model from CSV, TSV or JSON Lines (0/1 columns, or @VALUE)\n"},
+      {"classifier eval --model MODEL --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME]...",
+       "precision, recall and F1 per label, macro F1 and a threshold sweep\n"}}},
+    {"classify", cmd_classify, "score a text with the classifier", NULL,
+     {{"classify [--model MODEL] [--json] [--file PATH | TEXT | -]",
+       "score a text (model also from HEGUI_CLASSIFIER_MODEL); exit 0 none flagged, 1 flagged, 2 error\n"}}},
+    {"fold", cmd_fold, "show the normalized (folded) form of a text", NULL,
+     {{"fold [--skip-noise] TEXT", "show the normalized (folded) form of a text\n"}}},
+    {"version", cmd_version, "print the version", NULL, {{"version", "print the version\n"}}},
+    {"help", cmd_help, "this list, one command's help, or the hegui(1) page", NULL,
+     {{"help [COMMAND]", "print the commands, or one command's forms (also: hegui COMMAND --help)\n"},
+      {"help --man", "print the hegui(1) manual page (troff)\n"},
+      {"help --completion", "print the bash completion script\n"}}},
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    if (!strcmp(commands[i].name, name)) return &commands[i];
+  return NULL;
+}
+
+/* Prints text with every line indented. */
+static void put_indented(FILE *f, const char *text, const char *indent) {
+  for (const char *p = text; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    fprintf(f, "%s%.*s\n", indent, (int)n, p);
+    p += n + (nl != NULL);
+  }
+}
+
+static void command_help(FILE *f, const command *c) {
+  for (const form *fm = c->forms; fm->synopsis; fm++) {
+    fprintf(f, "%s", fm == c->forms ? "usage: hegui " : "       hegui ");
+    for (const char *p = fm->synopsis; *p; p++)
+      fputs(*p == '\n' ? "\n             " : (char[]){*p, 0}, f);
+    fputc('\n', f);
+  }
+  fputc('\n', f);
+  for (const form *fm = c->forms; fm->synopsis; fm++) {
+    if (c->forms[1].synopsis) {
+      const char *sp = strchr(fm->synopsis, ' '), *end = sp ? strpbrk(sp + 1, " \n") : NULL;
+      fprintf(f, "  %.*s\n", (int)(end ? end - fm->synopsis : (long)strlen(fm->synopsis)), fm->synopsis);
+      put_indented(f, fm->text, "      ");
+    } else {
+      put_indented(f, fm->text, "");
+    }
+  }
+}
+
 static void usage(FILE *f) {
-  fputs("usage: hegui COMMAND [OPTIONS]\n"
-        "\n"
-        "commands:\n"
-        "  serve [--config FILE] [--listen HOST:PORT] [--upstream URL] [--lexicon FILE] [--data-dir DIR]\n"
-        "        [--test-clock MS|@FILE]   (tests: the wall clock pinned, or read from FILE)\n"
-        "                      the OpenAI-compatible gateway (moderation, labels, records)\n"
-        "  check [--lexicon FILE] [--json|--count] [--file PATH | TEXT | -]\n"
-        "                      find lexicon entries in text; exit 0 none, 1 found, 2 error\n"
-        "  lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT\n"
-        "                      compile lexicon sources into an image\n"
-        "  lexicon stats [--json] FILE\n"
-        "                      entries per TC260-003 risk and the keyword-library minimums\n"
-        "  pii scan [--json|--count] [--types LIST] [--names] [--file PATH | TEXT | -]\n"
-        "                      find personal information; exit 0 none, 1 found, 2 error\n"
-        "  pii redact [--operator mask|placeholder|hash|seal|drop] [--keep-first N] [--keep-last N]\n"
-        "             [--key-file FILE] [--file PATH | TEXT | -]\n"
-        "                      write the text with personal information replaced\n"
-        "  pii unseal [--key-file FILE] TOKEN\n"
-        "                      open a value sealed by 'pii redact --operator seal'\n"
-        "  label verify-text (--data-dir DIR | --public-key FILE)\n"
-        "                    (--response FILE | --label JSON (--text TEXT | --file PATH))\n"
-        "                      check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"
-        "  label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
-        "            --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--json] FILE|DIR...\n"
-        "                      write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML "
-        "MD\n"
-        "  label read [--json] FILE|DIR...\n"
-        "                      print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"
-        "  label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...\n"
-        "                      check label signatures and content; exit 0 intact, 1 missing or broken, 2 error\n"
-        "  label show-key --data-dir DIR\n"
-        "                      print the label public key as hex (creates the key pair when absent)\n"
-        "  keys create --data-dir DIR --user NAME [--role user|reviewer|admin|auditor] [--expires-days N]\n"
-        "                      create an API key; it is printed once, on the last line (only its hash is kept)\n"
-        "  keys revoke --data-dir DIR --id N\n"
-        "                      revoke an API key\n"
-        "  keys list --data-dir DIR [--user NAME]\n"
-        "                      list API keys (id, user, role, created, expires, revoked; tab-separated)\n"
-        "  audit verify --data-dir DIR [--json]\n"
-        "                      check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"
-        "  audit export --data-dir DIR [--from SEQ]\n"
-        "                      write the audit records as JSON Lines\n"
-        "  dsar export --data-dir DIR --user NAME\n"
-        "                      write everything the store holds about a user as one JSON object\n"
-        "  dsar delete --data-dir DIR --user NAME\n"
-        "                      delete a user's rows and erase the text of their audit records (which stay)\n"
-        "  purge --data-dir DIR [--text-days N]\n"
-        "                      retention: erase audit text older than N days (180; 0 keeps it), expired\n"
-        "                      takedowns, strikes older than 400 days and usage counters idle 2 days\n"
-        "  identity check --name NAME --id ID_NUMBER [--phone PHONE] [--today YYYYMMDD]\n"
-        "                      normalise and check real-name fields; exit 0 valid, 1 refused, 2 error\n"
-        "  identity verify --url URL [--timeout-ms N] [--set KEY=VALUE]... --name NAME --id ID_NUMBER\n"
-        "                  [--phone PHONE]\n"
-        "                      ask an identity-verification provider (token from HEGUI_IDV_TOKEN; KEY as in\n"
-        "                      identity.provider.*); exit 0 verified, 1 rejected or undecided, 2 error\n"
-        "  classifier train --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME[:CODE]]...\n"
-        "                   --out MODEL [--seed N] [--epochs N] [--bits N] [--holdout F] [--threshold NAME=F]...\n"
-        "                   [--format csv|tsv|jsonl]\n"
-        "                      train a classifier model from CSV, TSV or JSON Lines (0/1 columns, or @VALUE)\n"
-        "  classifier eval --model MODEL --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME]...\n"
-        "                      precision, recall and F1 per label, macro F1 and a threshold sweep\n"
-        "  classify [--model MODEL] [--json] [--file PATH | TEXT | -]\n"
-        "                      score a text (model also from HEGUI_CLASSIFIER_MODEL); exit 0 none flagged,\n"
-        "                      1 flagged, 2 error\n"
-        "  fold [--skip-noise] TEXT\n"
-        "                      show the normalized (folded) form of a text\n"
-        "  version             print the version\n"
-        "\n"
-        "Without --lexicon, the starter lexicon built into hegui is used.\n",
+  fputs("usage: hegui COMMAND [OPTIONS]   (hegui COMMAND --help for one command)\n\ncommands:\n", f);
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nWithout --lexicon, the starter lexicon built into hegui is used.\n", f);
+}
+
+/* troff needs its own escapes: a backslash doubled, a leading dot or quote guarded, hyphens as \- */
+static void man_text(FILE *f, const char *s) {
+  int line_start = 1;
+  for (; *s; s++) {
+    if (line_start && (*s == '.' || *s == '\'')) fputs("\\&", f);
+    if (*s == '\\')
+      fputs("\\e", f);
+    else if (*s == '-')
+      fputs("\\-", f);
+    else
+      fputc(*s, f);
+    line_start = *s == '\n';
+  }
+}
+
+static void man_page(FILE *f) {
+  fprintf(f, ".\\\" generated by `hegui help --man` from the command table of src/cli/main.c; do not edit\n"
+             ".TH HEGUI 1 \"\" \"hegui %s\" \"User Commands\"\n"
+             ".SH NAME\nhegui \\- compliance gateway and engine for generative\\-AI services\n"
+             ".SH SYNOPSIS\n.B hegui\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B hegui\n.I COMMAND\n.B \\-\\-help\n"
+             ".SH DESCRIPTION\n"
+             "hegui moderates every prompt and every streamed answer of an OpenAI\\-compatible model server, protects\n"
+             "personal information, labels generated content and keeps a tamper\\-evident record of every request.\n"
+             "The gateway is\n.BR \"hegui serve\" ;\nthe other commands work on texts, files and the store.\n"
+             ".SH COMMANDS\n",
+          hg_version());
+  for (size_t i = 0; i < COMMAND_COUNT; i++) {
+    fputs(".SS ", f);
+    man_text(f, commands[i].name);
+    fputs("\n", f);
+    man_text(f, commands[i].summary);
+    fputs(".\n", f);
+    for (const form *fm = commands[i].forms; fm->synopsis; fm++) {
+      fputs(".TP\n.B hegui ", f);
+      for (const char *p = fm->synopsis; *p; p++) {
+        if (*p == '\n') {
+          while (p[1] == ' ')
+            p++;
+          fputc(' ', f);
+          continue;
+        }
+        char one[2] = {*p, 0};
+        man_text(f, one);
+      }
+      fputs("\n", f);
+      man_text(f, fm->text);
+    }
+  }
+  fputs(".SH EXIT STATUS\n"
+        "Commands that look for something exit 0 when nothing was found, 1 when something was, and 2 on an error;\n"
+        "the others exit 0 on success and 2 on an error. Errors are written to standard error as\n"
+        ".IR \"hegui: message\" .\n"
+        ".SH ENVIRONMENT\n"
+        ".TP\n.B NOTIFY_SOCKET\n.RB \"set by systemd for \" Type=notify ;\n"
+        "serve reports READY=1, RELOADING=1, STOPPING=1 and WATCHDOG=1 (with WATCHDOG_USEC) to it.\n"
+        ".TP\n.B HEGUI_IDENTITY_KEY\nthe key that seals identity fields (64 hex digits), over identity.key_file.\n"
+        ".TP\n.B HEGUI_IDV_TOKEN\nthe identity provider's token for identity verify.\n"
+        ".TP\n.B HEGUI_CLASSIFIER_MODEL\nthe model classify uses without \\-\\-model.\n"
+        ".SH FILES\n"
+        ".TP\n.I /etc/hegui/hegui.yaml\nthe configuration of the packaged service; see\n.BR hegui.yaml (5).\n"
+        ".TP\n.I /var/lib/hegui\nthe packaged service's data directory: the store and its keys.\n"
+        ".SH SEE ALSO\n.BR hegui.yaml (5),\n.BR systemd.service (5)\n",
         f);
+}
+
+/* bash completion: the commands, then each command's subcommands, then files */
+static void completion_script(FILE *f) {
+  fputs("# bash completion for hegui; generated by `hegui help --completion` from its command table\n"
+        "_hegui() {\n"
+        "  local cur=${COMP_WORDS[COMP_CWORD]}\n"
+        "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+        "    COMPREPLY=($(compgen -W '",
+        f);
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    fprintf(f, "%s%s", i ? " " : "", commands[i].name);
+  fputs("' -- \"$cur\"))\n    return\n  fi\n  if [ \"$COMP_CWORD\" -eq 2 ]; then\n    case ${COMP_WORDS[1]} in\n", f);
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    if (commands[i].subcommands)
+      fprintf(f, "    %s) COMPREPLY=($(compgen -W '%s --help' -- \"$cur\")); return ;;\n", commands[i].name,
+              commands[i].subcommands);
+  fputs("    esac\n  fi\n  COMPREPLY=($(compgen -f -- \"$cur\"))\n}\ncomplete -o filenames -F _hegui hegui\n", f);
+}
+
+static int cmd_version(int argc, char **argv) {
+  (void)argc, (void)argv;
+  printf("hegui %s\n", hg_version());
+  return 0;
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--man")) return man_page(stdout), 0;
+  if (!strcmp(argv[1], "--completion")) return completion_script(stdout), 0;
+  const command *c = find_command(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ? "help" : argv[1]);
+  if (!c) return cli_error("help: no command '%s' (try 'hegui help')", argv[1]), EXIT_ERROR;
+  command_help(stdout, c);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -244,33 +418,24 @@ int main(int argc, char **argv) {
     usage(stderr);
     return EXIT_ERROR;
   }
-  const char *cmd = argv[1];
+  const char *name = argv[1];
+  if (!strcmp(name, "--help") || !strcmp(name, "-h")) name = "help";
+  if (!strcmp(name, "--version")) name = "version";
+  const command *c = find_command(name);
+  if (!c) {
+    cli_error("unknown command '%s' (try 'hegui help')", name);
+    return EXIT_ERROR;
+  }
+  /* `hegui COMMAND --help`, also after a subcommand (`hegui keys create --help`) */
+  for (int i = 2; i < argc && c->run != cmd_help; i++)
+    if (!strcmp(argv[i], "--help") || (i == 2 && !strcmp(argv[i], "-h"))) {
+      command_help(stdout, c);
+      return 0;
+    }
   /* a test's clock, read once (base/clock.h); `serve --test-clock` sets it too */
   if (hg_clock_from_env()) {
     cli_error("HEGUI_TEST_NOW_MS: expected milliseconds since the epoch, or @FILE");
     return EXIT_ERROR;
   }
-  if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
-  if (!strcmp(cmd, "lexicon")) return cmd_lexicon(argc - 1, argv + 1);
-  if (!strcmp(cmd, "fold")) return cmd_fold(argc - 1, argv + 1);
-  if (!strcmp(cmd, "pii")) return cmd_pii(argc - 1, argv + 1);
-  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
-  if (!strcmp(cmd, "keys")) return cmd_keys(argc - 1, argv + 1);
-  if (!strcmp(cmd, "audit")) return cmd_audit(argc - 1, argv + 1);
-  if (!strcmp(cmd, "dsar")) return cmd_dsar(argc - 1, argv + 1);
-  if (!strcmp(cmd, "purge")) return cmd_purge(argc - 1, argv + 1);
-  if (!strcmp(cmd, "label")) return cmd_label(argc - 1, argv + 1);
-  if (!strcmp(cmd, "identity")) return cmd_identity(argc - 1, argv + 1);
-  if (!strcmp(cmd, "classifier")) return cmd_classifier(argc - 1, argv + 1);
-  if (!strcmp(cmd, "classify")) return cmd_classify(argc - 1, argv + 1);
-  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-    printf("hegui %s\n", hg_version());
-    return 0;
-  }
-  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-    usage(stdout);
-    return 0;
-  }
-  cli_error("unknown command '%s' (try 'hegui help')", cmd);
-  return EXIT_ERROR;
+  return c->run(argc - 1, argv + 1);
 }

@@ -41,7 +41,7 @@ int cmd_serve(int argc, char **argv) {
   }
   /* tests only: the wall clock pinned (MS) or read from a file the test rewrites (@FILE); base/clock.h */
   if (test_clock && hg_clock_set(test_clock))
-    return cli_error("--test-clock: expected milliseconds since the epoch, or @FILE"), EXIT_ERROR;
+    return cli_error("--test-clock: expected milliseconds since the epoch, now, or @FILE"), EXIT_ERROR;
   hg_error err;
   hg_error_clear(&err);
   if (config && hg_config_load(&gw.cfg, config, &err)) return cli_error("%s", err.message), EXIT_ERROR;
@@ -71,9 +71,9 @@ int cmd_serve(int argc, char **argv) {
   if (gateway_open(&gw, msg, sizeof msg)) return cli_error("%s", msg), EXIT_ERROR;
   int rc = server_run(&gw, ready, NULL, msg, sizeof msg);
   if (rc)
-    cli_error("%s", msg);
+    hg_log_write(&gw.log, HG_LOG_ERROR, "%s", msg);
   else
-    fprintf(stderr, "hegui: stopped\n");
+    hg_log_write(&gw.log, HG_LOG_INFO, "stopped");
   gateway_close(&gw);
   return rc ? EXIT_ERROR : 0;
 }

@@ -120,6 +120,8 @@ void hg_config_init(hg_config *cfg) {
   cfg->reminder_minutes = 120;
   cfg->pause_minutes = 20;
   cfg->reminders_all_users = -1;
+  cfg->log_level = 1; /* info */
+  cfg->log_access = 1;
   strcpy(cfg->reminder_text, "（提示：您已连续使用%d分钟，请注意休息，合理安排使用时间。）");
 }
 
@@ -512,21 +514,43 @@ struct field {
   const char *(*check)(char *value); /* STRING: may also tidy the value */
   const field *children;             /* SECTION: ends with a NULL name */
   hg_status (*custom)(walk *w, const node *value, const char *path);
+  /* hg_config_keys (config check, config show, the hegui.yaml(5) page) reads these: */
+  int secret;                                     /* STRING: masked when shown */
+  void (*show)(const hg_config *cfg, FILE *out);  /* CUSTOM: the value as YAML; NULL for an alias (audit.batch) */
+  const char *values;                             /* CUSTOM: what the key takes, in words */
 };
 
-#define MEMBER(m) offsetof(hg_config, m), sizeof(((hg_config *)0)->m)
-#define NUMBER(key, m, lo, hi, unit)                                                                                   \
-  { key, FIELD_NUMBER, MEMBER(m), lo, hi, unit, NULL, NULL, NULL }
-#define STRING(key, m, check)                                                                                          \
-  { key, FIELD_STRING, MEMBER(m), 0, 0, "", check, NULL, NULL }
+#define MEMBER(m) .offset = offsetof(hg_config, m), .size = sizeof(((hg_config *)0)->m)
+#define NUMBER(key, m, lo, hi, u)                                                                                      \
+  { .name = key, .kind = FIELD_NUMBER, MEMBER(m), .min = lo, .max = hi, .unit = u }
+#define STRING(key, m, fn)                                                                                             \
+  { .name = key, .kind = FIELD_STRING, MEMBER(m), .unit = "", .check = fn }
+#define SECRET(key, m, fn)                                                                                             \
+  { .name = key, .kind = FIELD_STRING, MEMBER(m), .unit = "", .check = fn, .secret = 1 }
 #define BOOL(key, m)                                                                                                   \
-  { key, FIELD_BOOL, MEMBER(m), 0, 0, "", NULL, NULL, NULL }
-#define SECTION(key, children)                                                                                         \
-  { key, FIELD_SECTION, 0, 0, 0, 0, "", NULL, children, NULL }
-#define CUSTOM(key, fn)                                                                                                \
-  { key, FIELD_CUSTOM, 0, 0, 0, 0, "", NULL, NULL, fn }
+  { .name = key, .kind = FIELD_BOOL, MEMBER(m), .unit = "" }
+#define SECTION(key, fields)                                                                                           \
+  { .name = key, .kind = FIELD_SECTION, .unit = "", .children = fields }
+#define CUSTOM(key, fn, shown, what)                                                                                   \
+  { .name = key, .kind = FIELD_CUSTOM, .unit = "", .custom = fn, .show = shown, .values = what }
 #define END                                                                                                            \
-  { NULL, FIELD_CUSTOM, 0, 0, 0, 0, "", NULL, NULL, NULL }
+  { .name = NULL, .kind = FIELD_CUSTOM, .unit = "" }
+
+/* the names of enumerated values, in the order of the values they stand for (parsed and shown alike) */
+static const char *const profile_names[] = {"draft-2023", "interim-2023", "tc260"};
+static const char *const position_names[] = {"start", "end"};
+static const char *const retention_names[] = {"redacted", "none", "full"};
+static const char *const durability_names[] = {"sync", "group", "async"};
+static const char *const verdict_names[] = {"allow", "redact", "block", "review"};
+static const char *const tristate_names[] = {"auto", "false", "true"};
+static const char *const role_names[] = {"user", "system", "assistant", "tool"};
+static const char *const hold_names[] = {"sentence", "none"};
+static const char *const action_names[] = {"block", "review", "redact", "log"};
+static const char *const guard_format_names[] = {"qwen3guard", "llamaguard3", "shieldgemma", "judge"};
+static const char *const on_error_names[] = {"allow", "block"};
+static const char *const guard_stream_names[] = {"sentence", "end"};
+static const char *const log_level_names[] = {"debug", "info", "warn", "error"}; /* the order of base/log.h's levels */
+static const char *const log_format_names[] = {"text", "json"};
 
 static hg_status parse_store(walk *w, const node *n, const char *path) {
   hg_status s = string_value(w, n, path, w->cfg->store_url, sizeof w->cfg->store_url);
@@ -538,7 +562,7 @@ static hg_status parse_store(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_profile(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"draft-2023", "interim-2023", "tc260"};
+  const char *const *names = profile_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) w->cfg->profile = (hg_profile)v;
@@ -546,7 +570,7 @@ static hg_status parse_profile(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_position(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"start", "end"};
+  const char *const *names = position_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 2, &v);
   if (!s) w->cfg->label_at_end = v;
@@ -554,7 +578,7 @@ static hg_status parse_position(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_retention(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"redacted", "none", "full"};
+  const char *const *names = retention_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) w->cfg->retain_text = (hg_retention)v;
@@ -563,7 +587,7 @@ static hg_status parse_retention(walk *w, const node *n, const char *path) {
 
 /* audit.durability: when an answer's record must be on disk (hg_durability) */
 static hg_status parse_durability(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"sync", "group", "async"};
+  const char *const *names = durability_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) w->cfg->audit_durability = (hg_durability)v;
@@ -580,7 +604,7 @@ static hg_status parse_batch(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_verdict(walk *w, const node *n, const char *path, hg_verdict_action *out) {
-  static const char *const names[] = {"allow", "redact", "block", "review"};
+  const char *const *names = verdict_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 4, &v);
   if (!s) *out = (hg_verdict_action)v;
@@ -589,7 +613,7 @@ static hg_status parse_verdict(walk *w, const node *n, const char *path, hg_verd
 
 /* auto | true | false -> -1 | 1 | 0 */
 static hg_status tristate(walk *w, const node *n, const char *path, int *out) {
-  static const char *const names[] = {"auto", "false", "true"};
+  const char *const *names = tristate_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 3, &v);
   if (!s) *out = v - 1;
@@ -652,7 +676,7 @@ static hg_status expect_list(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_roles(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"user", "system", "assistant", "tool"};
+  const char *const *names = role_names;
   hg_status s = expect_list(w, n, path);
   if (s) return s;
   if (n->count == 0) return fail_at(w, n, path, "expected at least one of user, system, assistant or tool");
@@ -761,8 +785,10 @@ static hg_status check_rule(walk *w, const node *map, const char *path, const hg
                  e.message);
 }
 
-static const field rule_fields[] = {CUSTOM("name", NULL), CUSTOM("pattern", NULL), CUSTOM("category", NULL),
-                                    CUSTOM("action", NULL), END};
+#define KEY_NAME(key)                                                                                                  \
+  { .name = key, .kind = FIELD_CUSTOM, .unit = "" }
+static const field rule_fields[] = {KEY_NAME("name"), KEY_NAME("pattern"), KEY_NAME("category"), KEY_NAME("action"),
+                                    END};
 
 static hg_status parse_rule(walk *w, const node *map, const char *path, hg_config_rule *rule) {
   if (map->kind != NODE_MAP)
@@ -837,10 +863,9 @@ static hg_status parse_rules(walk *w, const node *n, const char *path) {
 
 /* webhooks: a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}
  * (docs/config.md). A secret shorter than 16 bytes is refused: a signature is only as good as its key. */
-static const field webhook_fields[] = {CUSTOM("url", NULL),          CUSTOM("secret", NULL),
-                                       CUSTOM("events", NULL),       CUSTOM("timeout_ms", NULL),
-                                       CUSTOM("max_attempts", NULL), CUSTOM("retry_base_ms", NULL),
-                                       CUSTOM("retry_max_ms", NULL), END};
+static const field webhook_fields[] = {KEY_NAME("url"),          KEY_NAME("secret"),        KEY_NAME("events"),
+                                       KEY_NAME("timeout_ms"),   KEY_NAME("max_attempts"),  KEY_NAME("retry_base_ms"),
+                                       KEY_NAME("retry_max_ms"), END};
 
 static const char *check_webhook_url(char *v) {
   size_t scheme = !strncmp(v, "http://", 7) ? 7 : !strncmp(v, "https://", 8) ? 8 : 0;
@@ -947,7 +972,7 @@ static hg_status parse_webhooks(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_classifier_hold(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"sentence", "none"};
+  const char *const *names = hold_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 2, &v);
   if (!s) w->cfg->classifier_hold = v;
@@ -955,7 +980,7 @@ static hg_status parse_classifier_hold(walk *w, const node *n, const char *path)
 }
 
 static hg_status parse_classifier_action(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"block", "review", "redact", "log"};
+  const char *const *names = action_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 4, &v);
   if (!s) w->cfg->classifier_action = (hg_action)v; /* the names are in hg_action's order */
@@ -1022,7 +1047,7 @@ static hg_status parse_thresholds(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_guard_format(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"qwen3guard", "llamaguard3", "shieldgemma", "judge"}; /* hg_guard_format */
+  const char *const *names = guard_format_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 4, &v);
   if (!s) w->cfg->guard.format = v;
@@ -1030,7 +1055,7 @@ static hg_status parse_guard_format(walk *w, const node *n, const char *path) {
 }
 
 static hg_status parse_guard_on_error(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"allow", "block"};
+  const char *const *names = on_error_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 2, &v);
   if (!s) w->cfg->guard.on_error_block = v;
@@ -1038,7 +1063,7 @@ static hg_status parse_guard_on_error(walk *w, const node *n, const char *path) 
 }
 
 static hg_status guard_action(walk *w, const node *n, const char *path, hg_action *out) {
-  static const char *const names[] = {"block", "review", "redact", "log"}; /* hg_action's order */
+  const char *const *names = action_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 4, &v);
   if (!s && v == HG_ACTION_REDACT) return fail_at(w, n, path, "a guard judges a whole text: block, review or log");
@@ -1047,7 +1072,7 @@ static hg_status guard_action(walk *w, const node *n, const char *path, hg_actio
 }
 
 static hg_status parse_guard_stream(walk *w, const node *n, const char *path) {
-  static const char *const names[] = {"sentence", "end"};
+  const char *const *names = guard_stream_names;
   int v = 0;
   hg_status s = enum_value(w, n, path, names, 2, &v);
   if (!s) w->cfg->guard.stream_at_end = v;
@@ -1138,34 +1163,192 @@ static hg_status parse_guard_policies(walk *w, const node *n, const char *path) 
   return HG_OK;
 }
 
+/* ---- values shown: each custom key's value as YAML, so that `hegui config show` can be read back ---- */
+
+/* A string as a YAML double-quoted scalar (JSON's escapes are YAML's too). */
+static void put_quoted(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c == '\n')
+      fputs("\\n", out);
+    else if (c == '\t')
+      fputs("\\t", out);
+    else if (c < 0x20 || c == 0x7F)
+      fprintf(out, "\\u%04x", c);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+static void show_store(const hg_config *cfg, FILE *out) { put_quoted(out, cfg->store_url); }
+static void show_profile(const hg_config *cfg, FILE *out) { fputs(profile_names[cfg->profile], out); }
+static void show_position(const hg_config *cfg, FILE *out) { fputs(position_names[cfg->label_at_end != 0], out); }
+static void show_retention(const hg_config *cfg, FILE *out) { fputs(retention_names[cfg->retain_text], out); }
+static void show_durability(const hg_config *cfg, FILE *out) { fputs(durability_names[cfg->audit_durability], out); }
+static void show_identity_required(const hg_config *cfg, FILE *out) {
+  fputs(tristate_names[cfg->identity_required + 1], out);
+}
+static void show_all_users(const hg_config *cfg, FILE *out) { fputs(tristate_names[cfg->reminders_all_users + 1], out); }
+static void show_hold(const hg_config *cfg, FILE *out) { fputs(hold_names[cfg->classifier_hold != 0], out); }
+static void show_classifier_action(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->classifier_action], out); }
+static void show_guard_format(const hg_config *cfg, FILE *out) { fputs(guard_format_names[cfg->guard.format], out); }
+static void show_on_error(const hg_config *cfg, FILE *out) { fputs(on_error_names[cfg->guard.on_error_block != 0], out); }
+static void show_guard_stream(const hg_config *cfg, FILE *out) {
+  fputs(guard_stream_names[cfg->guard.stream_at_end != 0], out);
+}
+static void show_guard_action(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->guard.action], out); }
+static void show_controversial(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->guard.controversial], out); }
+static void show_guard_threshold(const hg_config *cfg, FILE *out) { fprintf(out, "%g", cfg->guard.threshold); }
+static void show_review_sample(const hg_config *cfg, FILE *out) { fprintf(out, "%.15g", cfg->review_sample_rate); }
+
+static void show_roles(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (int i = 0, n = 0; i < 4; i++)
+    if (cfg->input_roles & 1 << i) fprintf(out, "%s%s", n++ ? ", " : "", role_names[i]);
+  fputc(']', out);
+}
+
+static void show_categories(uint64_t cats, FILE *out) {
+  fputc('[', out);
+  for (int c = 0, n = 0; c < HG_CATEGORY_COUNT; c++)
+    if (cats & 1ull << c) fprintf(out, "%s%s", n++ ? ", " : "", hg_category_code((hg_category)c));
+  fputc(']', out);
+}
+static void show_strike_categories(const hg_config *cfg, FILE *out) { show_categories(cfg->strike_categories, out); }
+
+static void show_pii_types(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (int t = 0, n = 0; t < HG_PII_TYPE_COUNT; t++)
+    if (cfg->pii_types & 1ull << t) fprintf(out, "%s%s", n++ ? ", " : "", hg_pii_type_name((hg_pii_type)t));
+  fputc(']', out);
+}
+
+/* every code with its action: what the file said and the defaults it left */
+static void show_actions(const hg_config *cfg, FILE *out) {
+  fputc('{', out);
+  for (int c = 0; c < HG_CATEGORY_COUNT; c++) {
+    hg_verdict_action a = c == HG_CAT_PII ? cfg->pii_action : cfg->category_action[c];
+    fprintf(out, "%s%s: %s", c ? ", " : "", hg_category_code((hg_category)c), verdict_names[a]);
+  }
+  fputc('}', out);
+}
+
+static void show_rules(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (unsigned i = 0; i < cfg->rule_count; i++) {
+    const hg_config_rule *r = &cfg->rules[i];
+    fputs(i ? ", {name: " : "{name: ", out);
+    put_quoted(out, r->name);
+    fputs(", pattern: ", out);
+    put_quoted(out, r->pattern);
+    fprintf(out, ", category: %s, action: %s}", hg_category_code(r->category), action_names[r->action]);
+  }
+  fputc(']', out);
+}
+
+static void show_thresholds(const hg_config *cfg, FILE *out) {
+  fputc('{', out);
+  for (unsigned i = 0; i < cfg->classifier_threshold_count; i++) {
+    fputs(i ? ", " : "", out);
+    put_quoted(out, cfg->classifier_thresholds[i].label);
+    fprintf(out, ": %g", cfg->classifier_thresholds[i].value);
+  }
+  fputc('}', out);
+}
+
+static void show_guard_categories(const hg_config *cfg, FILE *out) {
+  fputc('{', out);
+  for (unsigned i = 0; i < cfg->guard.category_count; i++) {
+    fputs(i ? ", " : "", out);
+    put_quoted(out, cfg->guard.categories[i].name);
+    fprintf(out, ": %s", hg_category_code(cfg->guard.categories[i].category));
+  }
+  fputc('}', out);
+}
+
+static void show_guard_policies(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (unsigned i = 0; i < cfg->guard.policy_count; i++) {
+    fputs(i ? ", {name: " : "{name: ", out);
+    put_quoted(out, cfg->guard.policies[i].name);
+    fputs(", text: ", out);
+    put_quoted(out, cfg->guard.policies[i].text);
+    fputc('}', out);
+  }
+  fputc(']', out);
+}
+
+static void show_closed_hours(const hg_config *cfg, FILE *out) {
+  int from = cfg->minors_closed_from, to = cfg->minors_closed_to;
+  if (from == to)
+    fputs("none", out);
+  else
+    fprintf(out, "\"%02d:%02d-%02d:%02d\"", from / 60, from % 60, to / 60, to % 60);
+}
+
+static void show_timezone(const hg_config *cfg, FILE *out) {
+  int m = cfg->utc_offset_minutes, a = m < 0 ? -m : m;
+  fprintf(out, "\"%c%02d:%02d\"", m < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+/* webhooks as a YAML flow list, the secrets masked like every other credential */
+static void show_webhooks(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (unsigned i = 0; i < cfg->webhook_count; i++) {
+    const hg_webhook_config *h = &cfg->webhooks[i];
+    fputs(i ? ", {url: " : "{url: ", out);
+    put_quoted(out, h->url);
+    fputs(", secret: ", out);
+    put_quoted(out, h->secret[0] ? "********" : "");
+    fputs(", events: [", out);
+    int first = 1;
+    for (unsigned e = 0; e < HG_WEBHOOK_EVENTS; e++)
+      if (h->events >> e & 1u) fprintf(out, "%s%s", first ? "" : ", ", hg_webhook_event_name((hg_webhook_event)e)), first = 0;
+    fprintf(out, "], timeout_ms: %u, max_attempts: %u, retry_base_ms: %u, retry_max_ms: %u}", h->timeout_ms,
+            h->max_attempts, h->retry_base_ms, h->retry_max_ms);
+  }
+  fputc(']', out);
+}
+
+static void show_log_level(const hg_config *cfg, FILE *out) { fputs(log_level_names[cfg->log_level], out); }
+static void show_log_format(const hg_config *cfg, FILE *out) { fputs(log_format_names[cfg->log_json != 0], out); }
+
+#define VERDICTS "allow, review, redact or block"
+#define ACTIONS "block, review, redact or log"
+#define CODES "risk codes (A1a-A5b, pii, custom, insult, spam, fraud, malware)"
+
 #define GMEMBER(m) guard.m
 static const field guard_fields[] = {STRING("url", GMEMBER(url), check_optional_url),
-                                     STRING("api_key", GMEMBER(api_key), check_api_key),
+                                     SECRET("api_key", GMEMBER(api_key), check_api_key),
                                      STRING("model", GMEMBER(model), check_model_name),
-                                     CUSTOM("format", parse_guard_format),
+                                     CUSTOM("format", parse_guard_format, show_guard_format, "qwen3guard, llamaguard3, shieldgemma or judge"),
                                      BOOL("input", GMEMBER(input)),
                                      BOOL("output", GMEMBER(output)),
-                                     CUSTOM("stream", parse_guard_stream),
+                                     CUSTOM("stream", parse_guard_stream, show_guard_stream, "sentence or end"),
                                      BOOL("images", GMEMBER(images)),
                                      NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
                                      NUMBER("retries", GMEMBER(retries), 0, 5, ""),
                                      NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),
                                      NUMBER("cache_entries", GMEMBER(cache_entries), 0, 1u << 20, ""),
-                                     CUSTOM("on_error", parse_guard_on_error),
-                                     CUSTOM("action", parse_guard_action),
-                                     CUSTOM("controversial", parse_guard_controversial),
-                                     CUSTOM("threshold", parse_guard_threshold),
+                                     CUSTOM("on_error", parse_guard_on_error, show_on_error, "allow or block"),
+                                     CUSTOM("action", parse_guard_action, show_guard_action, "block, review or log"),
+                                     CUSTOM("controversial", parse_guard_controversial, show_controversial, "block, review or log"),
+                                     CUSTOM("threshold", parse_guard_threshold, show_guard_threshold, "number 0-1"),
                                      STRING("prompt", GMEMBER(prompt), check_guard_prompt),
-                                     CUSTOM("categories", parse_guard_categories),
-                                     CUSTOM("policies", parse_guard_policies),
+                                     CUSTOM("categories", parse_guard_categories, show_guard_categories, "map of guard category to risk code"),
+                                     CUSTOM("policies", parse_guard_policies, show_guard_policies, "list of {name, text}"),
                                      END};
 
 static const field classifier_fields[] = {STRING("model", classifier_model, check_model),
-                                          CUSTOM("hold", parse_classifier_hold),
+                                          CUSTOM("hold", parse_classifier_hold, show_hold, "sentence or none"),
                                           BOOL("input", classifier_input),
                                           BOOL("output", classifier_output),
-                                          CUSTOM("action", parse_classifier_action),
-                                          CUSTOM("thresholds", parse_thresholds),
+                                          CUSTOM("action", parse_classifier_action, show_classifier_action, ACTIONS),
+                                          CUSTOM("thresholds", parse_thresholds, show_thresholds, "map of label name or code to a number 0-1"),
                                           END};
 
 static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1024, 1ull << 30, "bytes"),
@@ -1178,7 +1361,7 @@ static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1
 
 static const field upstream_fields[] = {
     STRING("url", upstream_url, check_url),
-    STRING("api_key", upstream_api_key, check_api_key),
+    SECRET("api_key", upstream_api_key, check_api_key),
     NUMBER("connect_timeout_ms", connect_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
     NUMBER("first_byte_timeout_ms", first_byte_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
     NUMBER("idle_timeout_ms", idle_timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
@@ -1186,29 +1369,29 @@ static const field upstream_fields[] = {
 
 static const field auth_fields[] = {BOOL("required", auth_required), END};
 
-static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""), CUSTOM("roles", parse_roles),
+static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""), CUSTOM("roles", parse_roles, show_roles, "list of user, system, assistant, tool"),
                                      END};
 
-static const field policy_fields[] = {CUSTOM("profile", parse_profile),
+static const field policy_fields[] = {CUSTOM("profile", parse_profile, show_profile, "draft-2023, interim-2023 or tc260"),
                                       SECTION("input", input_fields),
-                                      CUSTOM("actions", parse_actions),
-                                      CUSTOM("pii_types", parse_pii_types),
+                                      CUSTOM("actions", parse_actions, show_actions, "map of " CODES " or default to " VERDICTS),
+                                      CUSTOM("pii_types", parse_pii_types, show_pii_types, "list of PII type names"),
                                       STRING("refusal", refusal, check_refusal),
-                                      CUSTOM("rules", parse_rules),
+                                      CUSTOM("rules", parse_rules, show_rules, "list of {name, pattern, category, action}"),
                                       BOOL("allow_empty_lexicon", allow_empty_lexicon),
                                       END};
 
-static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position),
+static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position, show_position, "start or end"),
                                       STRING("producer", content_producer, check_producer),
                                       BOOL("unlabeled_on_request", unlabeled_on_request), END};
 
-static const field audit_fields[] = {CUSTOM("retain_text", parse_retention), CUSTOM("durability", parse_durability),
-                                     CUSTOM("batch", parse_batch),
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention, show_retention, "redacted, none or full"), CUSTOM("durability", parse_durability, show_durability, "group, sync or async"),
+                                     CUSTOM("batch", parse_batch, NULL, "true or false (older spelling of durability)"),
                                      NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
 static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
                                        NUMBER("near_duplicates_per_hour", near_dups_per_hour, 0, 128, ""),
-                                       CUSTOM("categories", parse_strike_categories),
+                                       CUSTOM("categories", parse_strike_categories, show_strike_categories, "list of " CODES),
                                        NUMBER("near_duplicate_bits", near_dup_bits, 0, 16, ""),
                                        NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
                                        NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),
@@ -1236,7 +1419,7 @@ static const field quota_key_fields[] = {NUMBER("requests_per_minute", quota_key
 static const field quotas_fields[] = {SECTION("per_user", quota_user_fields), SECTION("per_key", quota_key_fields),
                                       END};
 
-static const field review_fields[] = {CUSTOM("sample_rate", parse_review_sample), END};
+static const field review_fields[] = {CUSTOM("sample_rate", parse_review_sample, show_review_sample, "number 0-1"), END};
 
 static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
 
@@ -1244,7 +1427,7 @@ static const field idv_request_fields[] = {STRING("name", idv.field_name, check_
                                            STRING("id_number", idv.field_id_number, check_member_name),
                                            STRING("phone", idv.field_phone, check_member_name), END};
 static const field idv_fields[] = {STRING("url", idv.url, check_optional_url),
-                                   STRING("token", idv.token, check_api_key),
+                                   SECRET("token", idv.token, check_api_key),
                                    NUMBER("timeout_ms", idv.timeout_ms, 1, TIMEOUT_MS_MAX, "milliseconds"),
                                    SECTION("request", idv_request_fields),
                                    STRING("result_path", idv.result_path, check_json_path),
@@ -1252,24 +1435,36 @@ static const field idv_fields[] = {STRING("url", idv.url, check_optional_url),
                                    STRING("rejected_value", idv.rejected_value, check_verdict_value),
                                    STRING("reason_path", idv.reason_path, check_optional_json_path),
                                    END};
-static const field identity_fields[] = {CUSTOM("required", parse_identity_required),
+static const field identity_fields[] = {CUSTOM("required", parse_identity_required, show_identity_required, "auto, true or false"),
                                         STRING("key_file", identity_key_file, check_optional_path),
                                         SECTION("provider", idv_fields), END};
 
 static const field minors_fields[] = {
     BOOL("enabled", minors_enabled), NUMBER("daily_minutes", minors_daily_minutes, 0, 1440, ""),
-    NUMBER("daily_requests", minors_daily_requests, 0, 100000000, ""), CUSTOM("closed_hours", parse_closed_hours), END};
+    NUMBER("daily_requests", minors_daily_requests, 0, 100000000, ""), CUSTOM("closed_hours", parse_closed_hours, show_closed_hours, "\"HH:MM-HH:MM\" local time, or none"), END};
+
+static hg_status parse_log_level(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, log_level_names, 4, &w->cfg->log_level);
+}
+
+static hg_status parse_log_format(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, log_format_names, 2, &w->cfg->log_json);
+}
+
+static const field log_fields[] = {CUSTOM("level", parse_log_level, show_log_level, "debug, info, warn or error"),
+                                   CUSTOM("format", parse_log_format, show_log_format, "text or json"),
+                                   BOOL("access", log_access), END};
 
 static const field reliance_fields[] = {
     NUMBER("reminder_minutes", reminder_minutes, 0, 1440, ""), NUMBER("pause_minutes", pause_minutes, 1, 1440, ""),
-    CUSTOM("all_users", parse_all_users), STRING("reminder", reminder_text, check_reminder), END};
+    CUSTOM("all_users", parse_all_users, show_all_users, "auto, true or false"), STRING("reminder", reminder_text, check_reminder), END};
 
 static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    NUMBER("workers", workers, 1, 256, ""),
                                    SECTION("limits", limits_fields),
                                    SECTION("upstream", upstream_fields),
                                    STRING("data_dir", data_dir, check_path),
-                                   CUSTOM("store", parse_store),
+                                   CUSTOM("store", parse_store, show_store, "sqlite:PATH or a path"),
                                    STRING("lexicon", lexicon, check_optional_path),
                                    SECTION("auth", auth_fields),
                                    SECTION("policy", policy_fields),
@@ -1285,8 +1480,9 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("identity", identity_fields),
                                    SECTION("minors", minors_fields),
                                    SECTION("reliance", reliance_fields),
-                                   CUSTOM("timezone", parse_timezone),
-                                   CUSTOM("webhooks", parse_webhooks),
+                                   SECTION("log", log_fields),
+                                   CUSTOM("timezone", parse_timezone, show_timezone, "UTC offset \"+HH:MM\" or UTC"),
+                                   CUSTOM("webhooks", parse_webhooks, show_webhooks, "a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}"),
                                    END};
 
 #define SECTION_FIELDS_MAX 24
@@ -1437,4 +1633,84 @@ hg_status hg_config_load(hg_config *cfg, const char *path, hg_error *err) {
       bad ? hg_fail(err, HG_ERR_IO, 0, 0, "%s: read error", path) : hg_config_parse(cfg, text, len, path, err);
   free(text);
   return s;
+}
+
+/* ---- the key table, walked: `hegui config keys|show|check` and the hegui.yaml(5) page ---------------------- */
+
+static void describe_type(const field *f, char *out, size_t cap) {
+  switch (f->kind) {
+  case FIELD_SECTION: snprintf(out, cap, "section"); break;
+  case FIELD_BOOL: snprintf(out, cap, "true or false"); break;
+  case FIELD_STRING: snprintf(out, cap, "string, up to %zu bytes", f->size - 1); break;
+  case FIELD_NUMBER:
+    snprintf(out, cap, "whole number%s%s %llu-%llu", *f->unit ? " of " : "", f->unit, f->min, f->max);
+    break;
+  case FIELD_CUSTOM: snprintf(out, cap, "%s", f->values ? f->values : ""); break;
+  }
+}
+
+static void show_value(const field *f, const hg_config *cfg, FILE *out) {
+  const unsigned char *member = (const unsigned char *)cfg + f->offset;
+  switch (f->kind) {
+  case FIELD_NUMBER:
+    if (f->size == sizeof(size_t)) {
+      size_t v;
+      memcpy(&v, member, sizeof v);
+      fprintf(out, "%zu", v);
+    } else {
+      unsigned v;
+      memcpy(&v, member, sizeof v);
+      fprintf(out, "%u", v);
+    }
+    break;
+  case FIELD_BOOL: {
+    int v;
+    memcpy(&v, member, sizeof v);
+    fputs(v ? "true" : "false", out);
+    break;
+  }
+  case FIELD_STRING:
+    /* a secret is masked, but whether one is set shows */
+    put_quoted(out, f->secret && *(const char *)member ? "********" : (const char *)member);
+    break;
+  case FIELD_CUSTOM: f->show(cfg, out); break;
+  case FIELD_SECTION: break;
+  }
+}
+
+static hg_status walk_keys(const field *fields, const char *path, unsigned depth, const hg_config *cfg,
+                           hg_config_key_fn fn, void *ctx) {
+  for (const field *f = fields; f->name; f++) {
+    char key_path[PATH_MAX_LEN], type[160];
+    join_path(key_path, path, f->name);
+    describe_type(f, type, sizeof type);
+    char *value = NULL;
+    size_t value_len = 0;
+    if (cfg && f->kind != FIELD_SECTION && (f->kind != FIELD_CUSTOM || f->show)) {
+      FILE *out = open_memstream(&value, &value_len);
+      if (!out) return HG_ERR_NOMEM;
+      show_value(f, cfg, out);
+      if (fclose(out)) return free(value), HG_ERR_NOMEM;
+    }
+    hg_config_key key = {.path = key_path,
+                         .name = f->name,
+                         .depth = depth,
+                         .section = f->kind == FIELD_SECTION,
+                         .secret = f->secret,
+                         .alias = f->kind == FIELD_CUSTOM && !f->show,
+                         .type = type,
+                         .value = value};
+    fn(&key, ctx);
+    free(value);
+    if (f->kind == FIELD_SECTION) {
+      hg_status s = walk_keys(f->children, key_path, depth + 1, cfg, fn, ctx);
+      if (s) return s;
+    }
+  }
+  return HG_OK;
+}
+
+hg_status hg_config_keys(const hg_config *cfg, hg_config_key_fn fn, void *ctx) {
+  if (!fn) return HG_ERR_INVALID;
+  return walk_keys(top_fields, "", 0, cfg, fn, ctx);
 }

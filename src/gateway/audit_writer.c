@@ -65,7 +65,7 @@ static void *writer_main(void *arg) {
       recs[i] = jobs[i]->rec;
     hg_error err;
     int ok = recs && jobs && !hg_store_audit_append_many(w->gw->store, recs, n, &err);
-    if (!ok) fprintf(stderr, "hegui: %zu audit records not written: %s\n", n, recs && jobs ? err.message : "no memory");
+    if (!ok) hg_log_write(&w->gw->log, HG_LOG_ERROR, "%zu audit records not written: %s", n, recs && jobs ? err.message : "no memory");
     for (size_t i = 0; i < n; i++) {
       if (jobs[i]->done) jobs[i]->done(jobs[i]->done_ctx, ok);
       job_free(jobs[i]);

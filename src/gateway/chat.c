@@ -61,6 +61,8 @@ typedef struct chat_req {
   int chat, stream, include_usage;
   int route;
   double t0;
+  route_trace trace;             /* for the access line */
+  double upstream_t0, upstream_end; /* monotonic seconds: the upstream call's start and end, 0 until then */
   char actor[33];
   char user[128];
   char recipient[128]; /* who receives this answer without its explicit label ("" = labeled, the default) */
@@ -247,7 +249,7 @@ static int finish_record(chat_req *c, int wait) {
     /* group commit: the writer thread appends it; an allowed prompt still ends the user's run of blocked ones now */
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
   } else if (hg_store_audit_append(gw->store, &r, &err)) {
-    fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+    hg_log_write(&c->gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
   } else if (strikes) {
     record_strike(gw, c->cfg, c->user, c->blocked_input, r.seq); /* with its record as evidence */
   }
@@ -306,7 +308,8 @@ static void finish(chat_req *c, int status) {
     else if (code && !hg_category_parse(code, strlen(code), &cat))
       atomic_fetch_add(&m->verdict_category[cat], 1);
   }
-  metrics_request(m, c->route, status, hg_clock_mono_s() - c->t0);
+  double up_s = c->upstream_t0 ? (c->upstream_end ? c->upstream_end : hg_clock_mono_s()) - c->upstream_t0 : -1;
+  route_finish(c->gw, &c->trace, status, c->verdict, up_s);
   c->w->active--;
   chat_free(c);
 }
@@ -402,7 +405,7 @@ static json_t *make_label(chat_req *c) {
   hg_error err;
   if (hg_label_make(c->cfg->content_producer, c->id, c->visible ? c->visible : "", c->visible_len, c->gw->label_sk,
                     &label, &err)) {
-    fprintf(stderr, "hegui: label not made: %s\n", err.message);
+    hg_log_write(&c->gw->log, HG_LOG_ERROR, "label not made: %s", err.message);
     return json_null();
   }
   json_t *j = hg_json_loadb(label, strlen(label), 0, NULL);
@@ -680,7 +683,7 @@ static void reminder_text(const chat_req *c, char *out, size_t cap) {
   atomic_fetch_add(&c->gw->metrics.reminders, 1);
   hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
   if (hg_store_usage_reminded(c->gw->store, c->user, hg_clock_wall_ms(), &err))
-    fprintf(stderr, "hegui: reminder not noted: %s\n", err.message);
+    hg_log_write(&c->gw->log, HG_LOG_ERROR, "reminder not noted: %s", err.message);
   if (c->req) {
     char h[64];
     snprintf(h, sizeof h, "continuous-use; minutes=%d", (int)c->adm.remind_minutes);
@@ -1455,6 +1458,7 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
 static void on_stream_done(void *ctx, CURLcode result, long status, const char *error) {
   chat_req *c = ctx;
   c->call = NULL;
+  c->upstream_end = hg_clock_mono_s();
   c->upstream_status = status;
   if (c->done) return;
   if (c->blocked_output) {
@@ -1528,6 +1532,7 @@ static void on_whole_guard(void *ctx, const guard_outcome *o) {
 static void on_whole_done(void *ctx, CURLcode result, long status, const char *error) {
   chat_req *c = ctx;
   c->call = NULL;
+  c->upstream_end = hg_clock_mono_s();
   c->upstream_status = status;
   if (c->done) return;
   size_t len = evbuffer_get_length(c->body);
@@ -1732,6 +1737,7 @@ static void start_upstream(chat_req *c, char *out) {
     c->body = evbuffer_new();
     h = (up_handlers){on_whole_data, on_whole_done, c};
   }
+  c->upstream_t0 = hg_clock_mono_s();
   if (out && (!c->stream || c->mod) && (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
     c->call = upstream_start(w->up, "POST", c->chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
   free(out);
@@ -2054,6 +2060,7 @@ static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
   pseudonym(gw, rq->key.user, c->actor);
   snprintf(c->user, sizeof c->user, "%s", rq->key.user);
   c->key_id = rq->key.key_id;
+  route_trace_of(rq, &c->trace);
   c->moderated = 1;
   c->takedowns = acquire_takedowns(gw);
   sha256_hex(in->raw ? in->raw : "", in->raw_len, c->input_sha);

@@ -28,6 +28,7 @@
 #include "hegui/takedown.h"
 
 #include "base/clock.h"
+#include "base/log.h"
 
 /* ---- metrics ---- */
 
@@ -100,6 +101,7 @@ typedef struct gateway {
   uint8_t label_pk[HG_LABEL_PUBLIC_KEY_BYTES], label_sk[HG_LABEL_SECRET_KEY_BYTES];
   uint8_t pseudonym_key[32];
   metrics metrics;
+  hg_log log; /* set from cfg.log at start (gateway_open); read-only afterwards */
   atomic_int stopping;
   atomic_int reload_requested;
   /* takedowns: the current set (NULL when there are none), rebuilt when the store's version changes */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "offload.h"
+#include "router.h"
 
 typedef struct job {
   worker *w;
@@ -15,8 +16,7 @@ typedef struct job {
   void *arg;
   void (*free_arg)(void *);
   reply r;
-  int metric; /* the route's, recorded with the status sent (499 when the client went away) */
-  double t0;
+  route_trace trace; /* the request's, recorded with the status sent (499 when the client went away) */
 } job;
 
 void reply_json(reply *r, int status, json_t *body) {
@@ -53,7 +53,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
     status = last_status;
     j->r.body = NULL;
   }
-  metrics_request(&j->w->gw->metrics, j->metric, status, hg_clock_mono_s() - j->t0);
+  route_finish(j->w->gw, &j->trace, status, NULL, -1);
   json_decref(j->r.body);
   event_free(j->done);
   if (j->free_arg) j->free_arg(j->arg);
@@ -75,8 +75,9 @@ int offload(worker *w, struct evhttp_request *req, int metric, double t0, offloa
   job *j = calloc(1, sizeof *j);
   if (!j) return -1;
   j->w = w;
-  j->metric = metric;
-  j->t0 = t0;
+  route_trace_of(NULL, &j->trace); /* offload runs inside a handler, while its request is dispatched */
+  j->trace.metric = metric;
+  j->trace.t0 = t0;
   j->req = req;
   j->conn = evhttp_request_get_connection(req);
   j->work = work;

@@ -47,7 +47,7 @@ int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key)
   hg_error err;
   hg_error_clear(&err);
   if (hg_store_quota_admit(gw->store, subjects, n, hg_clock_wall_ms(), &hit, &err)) { /* fail closed */
-    fprintf(stderr, "hegui: quota not checked, request refused: %s\n", err.message);
+    hg_log_write(&gw->log, HG_LOG_ERROR, "quota not checked, request refused: %s", err.message);
     atomic_fetch_add(&gw->metrics.refusals[REFUSED_STORE], 1);
     send_error(req, 503, "server_error",
                "usage limits could not be checked (the quota store is unavailable), so the request was refused; "
@@ -83,5 +83,5 @@ void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens
   /* the answer has gone out: a failure here loses these tokens from the count, and the next admission, which
    * needs the same store, fails closed if it is still down */
   if (hg_store_quota_add_tokens(gw->store, subjects, n, tokens, hg_clock_wall_ms(), &err))
-    fprintf(stderr, "hegui: tokens not counted against quotas: %s\n", err.message);
+    hg_log_write(&gw->log, HG_LOG_ERROR, "tokens not counted against quotas: %s", err.message);
 }

@@ -59,7 +59,7 @@ void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, 
   int64_t id;
   hg_error err;
   if (hg_store_review_add(gw->store, &it, hg_clock_wall_ms(), &id, &err))
-    fprintf(stderr, "hegui: review item for %s not queued: %s\n", response_id, err.message);
+    hg_log_write(&gw->log, HG_LOG_ERROR, "review item for %s not queued: %s", response_id, err.message);
   free(reasons);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "base/json.h"
+#include "base/log.h"
 #include "framing.h"
 
 #define ADMIN R_ADMIN
@@ -80,8 +81,66 @@ static const route routes[] = {
     {M_POST, "/admin/webhooks/deliveries/{}/retry", ROLES_ADMIN, ADMIN, 0, route_webhook_retry},
 };
 
+/* The request being dispatched on this thread, for route_metrics called by a handler before it returns. */
+static _Thread_local const route_req *dispatching;
+
+static const char *method_name(enum evhttp_cmd_type m) {
+  switch (m) {
+  case EVHTTP_REQ_GET: return "GET";
+  case EVHTTP_REQ_POST: return "POST";
+  case EVHTTP_REQ_HEAD: return "HEAD";
+  case EVHTTP_REQ_PUT: return "PUT";
+  case EVHTTP_REQ_DELETE: return "DELETE";
+  case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+  case EVHTTP_REQ_TRACE: return "TRACE";
+  case EVHTTP_REQ_CONNECT: return "CONNECT";
+  case EVHTTP_REQ_PATCH: return "PATCH";
+  }
+  return "OTHER";
+}
+
+void route_trace_of(const route_req *rq, route_trace *out) {
+  memset(out, 0, sizeof *out);
+  if (!rq) rq = dispatching;
+  if (!rq) return;
+  out->method = method_name(rq->method);
+  snprintf(out->path, sizeof out->path, "%s", rq->path ? rq->path : "");
+  snprintf(out->request_id, sizeof out->request_id, "%s", rq->request_id);
+  out->key_id = rq->key.key_id;
+  out->metric = rq->metric;
+  out->t0 = rq->t0;
+}
+
+void route_finish(gateway *gw, const route_trace *t, int status, const char *verdict, double upstream_s) {
+  double seconds = hg_clock_mono_s() - t->t0;
+  metrics_request(&gw->metrics, t->metric, status, seconds);
+  hg_log_access a = {.request_id = t->request_id,
+                     .key_id = t->key_id,
+                     .method = t->method,
+                     .route = t->path,
+                     .status = status,
+                     .verdict = verdict,
+                     .upstream_ms = upstream_s < 0 ? -1 : upstream_s * 1000,
+                     .total_ms = seconds * 1000};
+  hg_log_access_write(&gw->log, &a);
+}
+
 void route_metrics(gateway *gw, int metric, int status, double t0) {
-  metrics_request(&gw->metrics, metric, status, hg_clock_mono_s() - t0);
+  route_trace t;
+  route_trace_of(NULL, &t);
+  t.metric = metric;
+  t.t0 = t0;
+  route_finish(gw, &t, status, NULL, -1);
+}
+
+/* A request id the client chose is kept when it is short and plain (it goes into logs and a header). */
+static int sane_request_id(const char *s) {
+  size_t n = 0;
+  for (; s && s[n]; n++)
+    if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+          s[n] == '-' || s[n] == '_' || s[n] == '.'))
+      return 0;
+  return n > 0 && n < sizeof(((route_req *)0)->request_id);
 }
 
 /* Whether path matches pattern; the "{}" segment's raw text goes to arg. */
@@ -122,35 +181,35 @@ static void wipe_body(struct evhttp_request *req) {
   if (p) sodium_memzero(p, n);
 }
 
-void route_dispatch(struct evhttp_request *req, void *arg) {
-  worker *w = arg;
-  gateway *gw = w->gw;
-  route_req rq = {.w = w, .gw = gw, .req = req, .t0 = hg_clock_mono_s(), .metric = R_OTHER};
+static void dispatch(route_req *rq) {
+  struct evhttp_request *req = rq->req;
+  gateway *gw = rq->gw;
   const char *uri = evhttp_request_get_uri(req);
   char path[2048];
   size_t i = 0;
   while (uri[i] && uri[i] != '?' && i < sizeof path - 1)
     path[i] = uri[i], i++;
   path[i] = 0;
-  rq.path = path;
-  rq.method = evhttp_request_get_command(req);
+  rq->path = path;
+  rq->method = evhttp_request_get_command(req);
+  dispatching = rq;
   last_status = 0;
-  if (framing_refused(w, req)) { /* bytes a front proxy could read otherwise: 400, and the connection closes */
-    route_metrics(gw, R_OTHER, 400, rq.t0);
+  if (framing_refused(rq->w, req)) { /* bytes a front proxy could read otherwise: 400, and the connection closes */
+    route_metrics(gw, R_OTHER, 400, rq->t0);
     return;
   }
   if (uri[i] && uri[i] != '?') { /* never cut a path: a cut one could name another user */
     send_error(req, 414, "invalid_request_error", "the request path is too long", NULL);
-    route_metrics(gw, R_OTHER, 414, rq.t0);
+    route_metrics(gw, R_OTHER, 414, rq->t0);
     return;
   }
   const route *r = NULL;
   unsigned allowed = 0;
   int known_metric = R_OTHER;
   for (size_t k = 0; k < sizeof routes / sizeof routes[0] && !r; k++) {
-    if (!match(routes[k].pattern, path, rq.arg, sizeof rq.arg)) continue;
+    if (!match(routes[k].pattern, path, rq->arg, sizeof rq->arg)) continue;
     known_metric = routes[k].metric;
-    if (routes[k].methods & rq.method)
+    if (routes[k].methods & rq->method)
       r = &routes[k];
     else
       allowed |= routes[k].methods;
@@ -162,37 +221,53 @@ void route_dispatch(struct evhttp_request *req, void *arg) {
       snprintf(msg, sizeof msg, "use %s on this route", names);
       evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", names);
       send_error(req, 405, "invalid_request_error", msg, NULL);
-      route_metrics(gw, known_metric, 405, rq.t0);
+      route_metrics(gw, known_metric, 405, rq->t0);
     } else {
       send_error(req, 404, "invalid_request_error", "Unknown request URL. Please check the URL and method.",
                  "unknown_url");
-      route_metrics(gw, R_OTHER, 404, rq.t0);
+      route_metrics(gw, R_OTHER, 404, rq->t0);
     }
     return;
   }
-  rq.metric = r->metric;
+  rq->metric = r->metric;
   if (r->roles) {
-    if (authenticate(gw, req, &rq.key) || (r->roles != ROLES_KEY && role_refused(req, &rq.key, r->roles))) {
+    if (authenticate(gw, req, &rq->key) || (r->roles != ROLES_KEY && role_refused(req, &rq->key, r->roles))) {
       if (r->flags & ROUTE_SECRET) wipe_body(req);
-      route_metrics(gw, r->metric, last_status, rq.t0);
+      route_metrics(gw, r->metric, last_status, rq->t0);
       return;
     }
   }
   if (r->flags & ROUTE_JSON) {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
-    rq.body = hg_json_loadb(n ? (const char *)evbuffer_pullup(in, -1) : "", n, JSON_REJECT_DUPLICATES, NULL);
+    rq->body = hg_json_loadb(n ? (const char *)evbuffer_pullup(in, -1) : "", n, JSON_REJECT_DUPLICATES, NULL);
     if (r->flags & ROUTE_SECRET) wipe_body(req); /* parsed (or malformed): its bytes may hold an ID number */
-    if (!json_is_object(rq.body)) {
-      json_decref(rq.body);
+    if (!json_is_object(rq->body)) {
+      json_decref(rq->body);
       send_error(req, 400, "invalid_request_error", "the body must be a JSON object", NULL);
-      route_metrics(gw, r->metric, 400, rq.t0);
+      route_metrics(gw, r->metric, 400, rq->t0);
       return;
     }
   }
-  r->fn(&rq);
-  json_decref(rq.body);
-  if (!(r->flags & ROUTE_ASYNC)) route_metrics(gw, r->metric, last_status, rq.t0);
+  r->fn(rq);
+  json_decref(rq->body);
+  if (!(r->flags & ROUTE_ASYNC)) route_metrics(gw, r->metric, last_status, rq->t0);
+}
+
+void route_dispatch(struct evhttp_request *req, void *arg) {
+  worker *w = arg;
+  route_req rq = {.w = w, .gw = w->gw, .req = req, .t0 = hg_clock_mono_s(), .metric = R_OTHER};
+  const char *asked = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+  if (sane_request_id(asked)) {
+    snprintf(rq.request_id, sizeof rq.request_id, "%s", asked);
+  } else {
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(rq.request_id, sizeof rq.request_id, raw, sizeof raw);
+  }
+  evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", rq.request_id);
+  dispatch(&rq);
+  dispatching = NULL;
 }
 
 /* ---- query parameters ---- */

@@ -31,7 +31,19 @@ typedef struct route_req {
   json_t *body;     /* ROUTE_JSON: the request body, a JSON object (owned by the dispatcher) */
   int metric;       /* enum route_id */
   double t0;        /* monotonic seconds when dispatch began */
+  char request_id[40]; /* the client's X-Request-Id when it is a sane one, else made here; sent back in the reply */
 } route_req;
+
+/* What a request's end reports (metrics and the access line, base/log.h), kept by handlers that answer after they
+ * return (ROUTE_ASYNC): they copy it with route_trace_of while dispatch runs and hand it to route_finish. */
+typedef struct route_trace {
+  const char *method; /* a static name */
+  char path[256];
+  char request_id[40];
+  int64_t key_id; /* 0: no key */
+  int metric;
+  double t0;
+} route_trace;
 
 typedef void (*route_fn)(route_req *rq);
 
@@ -61,8 +73,16 @@ typedef struct route {
 
 /* The evhttp request callback: arg is the worker. */
 void route_dispatch(struct evhttp_request *req, void *arg);
-/* Records one request's metrics: the status sent, the time since t0. */
+/* The end of one request, once: its metrics (the status sent, the time since t0) and its access line. Called during
+ * dispatch (a handler refusing at once), the line names the request being dispatched on this thread; later, only
+ * the metric, so handlers that answer later use route_finish with their trace. */
 void route_metrics(gateway *gw, int metric, int status, double t0);
+/* The same with everything the access line says: verdict (NULL when the route does not moderate) and the time the
+ * upstream call took (< 0: none). */
+void route_finish(gateway *gw, const route_trace *t, int status, const char *verdict, double upstream_s);
+/* Fills out from rq, or, with rq NULL, from the request being dispatched on this thread (a handler's helper such as
+ * offload() that was not given rq); without one, only t0 and metric are left at 0. */
+void route_trace_of(const route_req *rq, route_trace *out);
 
 /* The query string's parameter name, percent-decoded, into out: 1 when present, 0 when absent, -1 (a 400 sent,
  * naming the parameter) when it is longer than cap - 1 bytes or holds a NUL. */

@@ -8,6 +8,7 @@
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,9 @@ static void keep_fixed(const hg_config *running, const hg_config *file_before, h
   FIXED(auth_required, "auth.required")
   FIXED(identity_key_file, "identity.key_file")
   FIXED(audit_durability, "audit.durability")
+  FIXED(log_level, "log.level")
+  FIXED(log_json, "log.format")
+  FIXED(log_access, "log.access")
 #undef FIXED
 }
 
@@ -400,7 +404,8 @@ typedef struct models_call {
   worker *w;
   struct evhttp_request *req;
   struct evbuffer *body;
-  double t0;
+  route_trace trace;
+  double up_t0;
 } models_call;
 
 static void models_data(void *ctx, const char *data, size_t len) {
@@ -420,7 +425,7 @@ static void models_done(void *ctx, CURLcode result, long status, const char *err
     evhttp_add_header(evhttp_request_get_output_headers(m->req), "Content-Type", "application/json");
     evhttp_send_reply(m->req, (int)status, http_reason((int)status), m->body);
   }
-  metrics_request(&m->w->gw->metrics, R_MODELS, (int)status, hg_clock_mono_s() - m->t0);
+  route_finish(m->w->gw, &m->trace, (int)status, NULL, hg_clock_mono_s() - m->up_t0);
   m->w->active--;
   evbuffer_free(m->body);
   free(m);
@@ -436,7 +441,8 @@ void route_models(route_req *rq) {
   }
   m->w = w;
   m->req = rq->req;
-  m->t0 = rq->t0;
+  route_trace_of(rq, &m->trace);
+  m->up_t0 = hg_clock_mono_s();
   m->body = evbuffer_new();
   up_handlers h = {models_data, models_done, m};
   w->active++;
@@ -602,29 +608,43 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
     pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]);
   if (webhooks_start(gw)) fprintf(stderr, "hegui: the webhook sender did not start; deliveries wait in the store\n");
   if (ready) ready(gw, ctx);
+  /* systemd (Type=notify): ready once every worker listens; reloads and the stop are announced, and the watchdog
+   * is fed from this loop, so a main thread stuck in a reload or a purge is restarted. Without NOTIFY_SOCKET these
+   * calls do nothing. */
+  sd_notifyf(0, "READY=1\nSTATUS=serving on port %u", gw->port);
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  double watchdog_next = 0;
   /* the main thread watches for reload requests and the drain deadline */
   double stop_at = 0;
   for (unsigned tick = 0;; tick++) {
     usleep(50000);
+    if (watchdog_usec && hg_clock_mono_s() >= watchdog_next) { /* twice per period, as sd_watchdog_enabled(3) asks */
+      sd_notify(0, "WATCHDOG=1");
+      watchdog_next = hg_clock_mono_s() + watchdog_usec / 2e6;
+    }
     /* takedowns apply to every worker (and every gateway sharing the store) within a second */
     if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, tick % 1200 == 0);
     /* (every minute a full rebuild, so that expired takedowns drop out: expiry does not change the version) */
     if (tick % 72000 == 1200) { /* the retention job: an hour apart, the first a minute after start */
       hg_purge_counts pc;
       hg_error perr;
-      if (retention_run(gw, &pc, &perr)) fprintf(stderr, "hegui: purge: %s\n", perr.message);
+      if (retention_run(gw, &pc, &perr)) hg_log_write(&gw->log, HG_LOG_ERROR, "purge: %s", perr.message);
     }
     if (atomic_load(&gw->reload_requested) && !pthread_mutex_trylock(&gw->admin_lock)) {
       /* an admin change in progress: the reload waits for the next tick rather than block this loop */
       atomic_store(&gw->reload_requested, 0);
+      sd_notify(0, "RELOADING=1\nSTATUS=reloading");
       char rmsg[900];
       int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
       pthread_mutex_unlock(&gw->admin_lock);
-      fprintf(stderr, "hegui: SIGHUP: %s%s\n", bad ? "nothing changed: " : "", rmsg);
+      sd_notifyf(0, "READY=1\nSTATUS=%s", bad ? "serving; the last reload changed nothing" : "serving");
+      hg_log_write(&gw->log, bad ? HG_LOG_WARN : HG_LOG_INFO, "SIGHUP: %s%s", bad ? "nothing changed: " : "", rmsg);
       /* in the chain like an admin's reload: a policy that changed by signal is a policy change all the same */
       audit_event(gw, "system:signal", "/admin/reload", bad ? "error" : "ok", json_pack("{s:s}", "message", rmsg));
     }
     int s = atomic_load(&gw->stopping);
+    if (s && !stop_at) sd_notify(0, "STOPPING=1\nSTATUS=draining");
     if (s && !stop_at) stop_at = hg_clock_mono_s() + gw->cfg.drain_timeout_ms / 1000.0;
     if (s && hg_clock_mono_s() > stop_at) atomic_store(&gw->stopping, 2);
     if (s) {
@@ -682,6 +702,10 @@ static int read_or_create_key(const char *dir, const char *name, uint8_t *key, s
 
 int gateway_open(gateway *gw, char *msg, size_t cap) {
   if (sodium_init() < 0) return snprintf(msg, cap, "libsodium could not start"), -1;
+  hg_log_init(&gw->log);
+  gw->log.level = (hg_log_level)gw->cfg.log_level;
+  gw->log.json = gw->cfg.log_json;
+  gw->log.access = gw->cfg.log_access;
   mkdir(gw->cfg.data_dir, 0700);
   hg_error err;
   hg_lexicon *lex;
@@ -741,7 +765,7 @@ void gateway_close(gateway *gw) {
   if (atomic_load(&gw->verifying) > 0) {
     /* a verification outlived its timeout: leave the store and keys to the exiting process rather than free them
      * under it */
-    fprintf(stderr, "hegui: %d identity verification(s) still running at exit\n", atomic_load(&gw->verifying));
+    hg_log_write(&gw->log, HG_LOG_WARN, "%d identity verification(s) still running at exit", atomic_load(&gw->verifying));
     return;
   }
   live_config *live = atomic_exchange(&gw->live, NULL);

@@ -293,7 +293,7 @@ static void *verify_main(void *arg) {
         res == HG_IDV_VERIFIED && apply_verified_age(&id, read.adult_from_ms, j->was_minor, j->adult_from_ms,
                                                      hg_clock_wall_ms()); /* until now the stricter of old and new */
     if (hg_store_identity_put_if(gw->store, j->user, &read, &id, hg_clock_wall_ms(), &err)) {
-      fprintf(stderr, "hegui: identity decision not stored: %s\n", err.message);
+      hg_log_write(&gw->log, HG_LOG_ERROR, "identity decision not stored: %s", err.message);
     } else {
       identity_record(gw, "system:identity", "identity/verify",
                       res == HG_IDV_VERIFIED   ? "verified"

@@ -55,7 +55,7 @@ void audit_event(gateway *gw, const char *actor, const char *route, const char *
   r.verdict = verdict;
   r.detail_json = d;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) fprintf(stderr, "hegui: audit record not written: %s\n", err.message);
+  if (hg_store_audit_append(gw->store, &r, &err)) hg_log_write(&gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
   free(d);
   json_decref(detail);
 }
@@ -117,7 +117,7 @@ void refresh_takedowns(gateway *gw, int force) {
   if (hg_store_takedown_each(gw->store, hg_clock_wall_ms(), collect_takedown, &c, &err)) goto out;
   hg_takedown_set *set = NULL;
   if (c.n && hg_takedown_set_build(c.v, c.n, NULL, &set, &err)) {
-    fprintf(stderr, "hegui: takedowns not rebuilt: %s\n", err.message);
+    hg_log_write(&gw->log, HG_LOG_ERROR, "takedowns not rebuilt: %s", err.message);
     goto out;
   }
   pthread_mutex_lock(&gw->takedown_lock);
