@@ -179,6 +179,10 @@ typedef struct hg_config {
   unsigned pause_minutes;         /* a pause this long ends continuous use, default 20 */
   int reminders_all_users;        /* -1 (default): as the profile says (draft-2023: everyone; else minors) */
   char reminder_text[256];        /* "%d" is replaced by the minutes of continuous use */
+  /* versions of the policy and the lexicon (docs/workflows.md, "Versions") */
+  int versions_require_approval; /* versions.require_approval, default 0: an upload is applied at once; 1: it waits
+                                    for a second admin */
+  unsigned lexicon_max_age_days; /* versions.lexicon_max_age_days, default 7 (TC260-003: weekly); 0 = no alarm */
 } hg_config;
 
 /* Whether the configuration asks for real-name users, and reminders for every user (not only minors), with the

@@ -61,6 +61,13 @@ static const route routes[] = {
     {M_GET, "/admin/audit/verify", ROLES_AUDIT, ADMIN, 0, route_audit_verify},
     {M_GET, "/admin/audit/export", ROLES_AUDIT, ADMIN, 0, route_audit_export},
     {M_POST, "/admin/reload", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_reload},
+    /* policy and lexicon versions (versions.c) */
+    {M_GET, "/admin/versions", ROLES_AUDIT, ADMIN, 0, route_versions_list},
+    {M_GET, "/admin/versions/{}", ROLES_AUDIT, ADMIN, 0, route_version_get},
+    {M_GET, "/admin/versions/{}/diff", ROLES_AUDIT, ADMIN, ROUTE_ASYNC, route_version_diff},
+    {M_POST, "/admin/versions/{}/approve", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_version_approve},
+    {M_POST, "/admin/versions/{}/reject", ROLES_ADMIN, ADMIN, 0, route_version_reject},
+    {M_POST, "/admin/versions/{}/rollback", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_version_rollback},
 };
 
 void route_metrics(gateway *gw, int metric, int status, double t0) {
