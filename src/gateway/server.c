@@ -298,6 +298,10 @@ void config_discard(config_candidate *c) {
 
 void config_publish(gateway *gw, config_candidate *c, char *msg, size_t cap) {
   live_config *fresh = c->fresh;
+  if (c->lexicon) { /* a candidate's version gets its id and activation once stored: say them */
+    snprintf(c->source, sizeof c->source, "upload (version %lld)", (long long)c->lexicon->version);
+    c->lexicon_updated_ms = c->lexicon->activated_ms;
+  }
   pthread_mutex_lock(&gw->config_lock);
   gw->file_cfg = c->parsed;
   int64_t now = hg_clock_mono_ms(); /* the grace period must not follow the wall clock (or a test's clock) */
