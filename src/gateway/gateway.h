@@ -241,8 +241,8 @@ config_candidate *config_build(gateway *gw, const layer *policy, const layer *le
 /* Puts a candidate in force (taken): configuration, lexicon and layers at once; msg gets a summary. */
 void config_publish(gateway *gw, config_candidate *c, char *msg, size_t cap);
 void config_discard(config_candidate *c);
-/* Reloads the file and the lexicon it names, with the layers in force (SIGHUP, POST /admin/reload). The caller holds
- * admin_lock. Returns 0, or -1 with msg saying why nothing changed. */
+/* Reloads the file and the lexicon it names, with the active versions as the store has them (SIGHUP, POST
+ * /admin/reload). The caller holds admin_lock. Returns 0, or -1 with msg saying why nothing changed. */
 int reload_config(gateway *gw, char *msg, size_t cap);
 /* A lexicon from a layer's bytes, as hg_lexicon_open would read them from a file named name. */
 hg_status lexicon_from_bytes(const char *text, size_t len, const char *name, hg_lexicon **out, hg_error *err);

@@ -345,7 +345,12 @@ void config_publish(gateway *gw, config_candidate *c, char *msg, size_t cap) {
 }
 
 int reload_config(gateway *gw, char *msg, size_t cap) {
-  config_candidate *c = config_build(gw, gw->policy_layer, gw->lexicon_layer, NULL, msg, cap);
+  /* the versions as the store has them: one put in force through another gateway on the store arrives here */
+  layer *policy, *lexicon;
+  if (versions_read_active(gw, &policy, &lexicon, msg, cap)) return -1;
+  config_candidate *c = config_build(gw, policy, lexicon, NULL, msg, cap);
+  layer_free(policy);
+  layer_free(lexicon);
   if (!c) return -1;
   config_publish(gw, c, msg, cap);
   return 0;

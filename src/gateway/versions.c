@@ -114,6 +114,19 @@ static hg_status active_layer(hg_store *store, hg_version_kind kind, layer **out
   return st;
 }
 
+int versions_read_active(gateway *gw, layer **policy, layer **lexicon, char *msg, size_t cap) {
+  hg_error err;
+  hg_error_clear(&err);
+  *policy = *lexicon = NULL;
+  if (active_layer(gw->store, HG_VERSION_POLICY, policy, &err) ||
+      active_layer(gw->store, HG_VERSION_LEXICON, lexicon, &err)) {
+    layer_free(*policy);
+    *policy = NULL;
+    return snprintf(msg, cap, "versions: %s", err.message), -1;
+  }
+  return 0;
+}
+
 /* A lexicon upload a gateway from before versions kept in the data directory becomes the first lexicon version,
  * active from the file's modification time; the file is renamed aside (.imported), never deleted. */
 static int import_legacy_upload(gateway *gw, char *msg, size_t cap) {

@@ -11,6 +11,10 @@
  * stays, and so do data_dir and the store, which found the version. 0, or -1 with msg. */
 int versions_load(gateway *gw, char *msg, size_t cap);
 
+/* The active versions as the store has them now (another gateway on the same store may have changed them): what a
+ * reload lays over the file. 0, or -1 with msg. */
+int versions_read_active(gateway *gw, layer **policy, layer **lexicon, char *msg, size_t cap);
+
 /* An upload (PUT /admin/policy, PUT /admin/lexicon) of kind as a new version: checked as it would be in force
  * (422 when it cannot be), stored, then applied at once (200) or, with versions.require_approval, left pending for
  * another admin (202). The caller holds admin_lock. */

@@ -185,6 +185,9 @@ def cases(port, keys, data, base):
     check(j["state"] == "active" and j["rollback_of"] == v1 and j["content"] == v1_text,
           "the rollback's version points at the old content: %s" % j)
     check(version(port, ada, v3)["state"] == "rolled_back", "version 3 rolled back")
+    s, j = request(port, "POST", "/admin/reload", key=ada)
+    check(s == 200 and "policy version %d" % v4 in j.get("status", "") and refusal(port, alice).startswith("版本一"),
+          "a reload reads the file and lays the active version over it again: %s %s" % (s, j))
     s, j = request(port, "GET", "/admin/policy", key=ada)
     check(s == 200 and j["version"] == v4 and j["text"] == v1_text and "require_approval" in j["file_text"],
           "GET /admin/policy names the version in force, its text, the file under it: %s" % j)

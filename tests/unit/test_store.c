@@ -151,11 +151,11 @@ static void keys(void **state) {
 
   /* reopening keeps the keys and does not migrate again (one row per migration: 1 keys and audit, 2 complaints,
    * takedowns and standing, 3 audit format 2, 4 key expiry, identity and usage, 5 who set a standing, 6 ID-number
-   * hashes, 7 complaint channels, 8 the review queue, 9 quota counters) */
+   * hashes, 7 complaint channels, 8 the review queue, 9 quota counters, 10 policy and lexicon versions) */
   s = open_ok(t.path); /* a plain path works too */
   assert_int_equal(hg_store_key_lookup(s, k2, strlen(k2), &c, &err), HG_OK);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 10);
   char mode[16];
   raw_text(t.path, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");

@@ -934,8 +934,8 @@ static void migrates_schema_3(void **state) {
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 3);
 
   hg_store *s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 9);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 10);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 10);
   /* migration 6: identities get an ID-number hash column, empty for rows from before */
   assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM pragma_table_info('user_identity') WHERE name = 'id_hash'"),
                    1);
@@ -989,7 +989,7 @@ static void migrates_schema_3(void **state) {
   /* a second open does not migrate again */
   s = open_ok(t.url);
   hg_store_close(s);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 10);
   tmp_remove(&t);
 }
 

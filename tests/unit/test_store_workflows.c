@@ -1034,12 +1034,12 @@ static void migrates_version_1(void **state) {
                   "ALTER TABLE audit DROP COLUMN format; ALTER TABLE audit DROP COLUMN text_sha256; "
                   "DROP TABLE user_identity; DROP TABLE user_usage; DROP INDEX api_keys_user; "
                   "ALTER TABLE api_keys DROP COLUMN expires_ms; DROP TABLE review_items; DROP TABLE quota_counters; "
-                  "DELETE FROM schema_version WHERE version > 1");
+                  "DROP TABLE versions; DELETE FROM schema_version WHERE version > 1");
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
   s = open_ok(t.url);
-  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 9);
-  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 9);
+  assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 10);
+  assert_int_equal(raw_int(t.path, "SELECT COUNT(*) FROM schema_version"), 10);
   hg_key_info info;
   assert_int_equal(hg_store_key_lookup(s, key, strlen(key), &info, &err), HG_OK);
   assert_string_equal(info.user, "frank");
