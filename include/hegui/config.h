@@ -200,6 +200,10 @@ typedef struct hg_config {
   int log_level;  /* 0 debug, 1 info (default), 2 warn, 3 error */
   int log_json;   /* log.format: 0 text (default), 1 JSON Lines */
   int log_access; /* one line per request, default 1 */
+  /* versions of the policy and the lexicon (docs/workflows.md, "Versions") */
+  int versions_require_approval; /* versions.require_approval, default 0: an upload is applied at once; 1: it waits
+                                    for a second admin */
+  unsigned lexicon_max_age_days; /* versions.lexicon_max_age_days, default 7 (TC260-003: weekly); 0 = no alarm */
 } hg_config;
 
 /* Whether the configuration asks for real-name users, and reminders for every user (not only minors), with the

@@ -7,8 +7,8 @@
  * Each service has its own header, all included here: keys.h (API keys), audit.h (the audit chain), review.h (the
  * review queue), complaints.h (complaint types, the moves a ticket may make, the tickets), takedowns.h (the stored
  * takedowns), standing.h (strikes, standing and the strike ladder), users.h (users, identity, usage counters),
- * quotas.h (usage quotas), dsar.h (data-subject requests), retention.h (the purge) and webhooks.h (the webhook
- * outbox). */
+ * quotas.h (usage quotas), dsar.h (data-subject requests), retention.h (the purge), webhooks.h (the webhook
+ * outbox) and versions.h (the policy and lexicon versions). */
 #ifndef HEGUI_STORE_H
 #define HEGUI_STORE_H
 
@@ -24,6 +24,7 @@
 #include "hegui/takedowns.h"
 #include "hegui/users.h"
 #include "hegui/webhooks.h"
+#include "hegui/versions.h"
 
 #ifdef __cplusplus
 extern "C" {

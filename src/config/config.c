@@ -123,6 +123,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->log_level = 1; /* info */
   cfg->log_access = 1;
   strcpy(cfg->reminder_text, "（提示：您已连续使用%d分钟，请注意休息，合理安排使用时间。）");
+  cfg->lexicon_max_age_days = 7; /* TC260-003 asks for the keyword library to be updated at least weekly */
 }
 
 int hg_config_identity_required(const hg_config *cfg) {
@@ -1459,6 +1460,9 @@ static const field reliance_fields[] = {
     NUMBER("reminder_minutes", reminder_minutes, 0, 1440, ""), NUMBER("pause_minutes", pause_minutes, 1, 1440, ""),
     CUSTOM("all_users", parse_all_users, show_all_users, "auto, true or false"), STRING("reminder", reminder_text, check_reminder), END};
 
+static const field versions_fields[] = {BOOL("require_approval", versions_require_approval),
+                                        NUMBER("lexicon_max_age_days", lexicon_max_age_days, 0, 3650, ""), END};
+
 static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    NUMBER("workers", workers, 1, 256, ""),
                                    SECTION("limits", limits_fields),
@@ -1483,9 +1487,10 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("log", log_fields),
                                    CUSTOM("timezone", parse_timezone, show_timezone, "UTC offset \"+HH:MM\" or UTC"),
                                    CUSTOM("webhooks", parse_webhooks, show_webhooks, "a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}"),
+                                   SECTION("versions", versions_fields),
                                    END};
 
-#define SECTION_FIELDS_MAX 24
+#define SECTION_FIELDS_MAX 32
 _Static_assert(sizeof top_fields / sizeof top_fields[0] <= SECTION_FIELDS_MAX + 1, "parse_section tracks every key");
 
 /* Edit distance between two short keys, for "did you mean". */

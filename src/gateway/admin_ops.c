@@ -1,8 +1,9 @@
 /* admin_ops.c — running the service through the admin API: API keys (create with an expiry, list, revoke), the
- * policy (read, upload: validated, written to the configuration file, applied to every worker without a restart),
- * the lexicon (upload: compiled, kept in the data directory, swapped in; delete to go back to the configured one),
- * and the audit chain (verify, export as JSON lines that let anyone recompute it). Every change leaves an audit
- * record naming the admin; uploads are recorded by SHA-256, not by content. */
+ * policy (read, upload: validated, kept as a version laid over the configuration file, applied to every worker
+ * without a restart), the lexicon (upload: compiled, kept as a version, swapped in; delete to go back to the
+ * configured one) — versions.c has both — and the audit chain (verify, export as JSON lines that let anyone
+ * recompute it). Every change leaves an audit record naming the admin; uploads are recorded by SHA-256, not by
+ * content. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -22,6 +23,7 @@
 #include "gateway.h"
 #include "offload.h"
 #include "router.h"
+#include "versions.h"
 
 #define CONFIG_UPLOAD_MAX (4u << 20)
 #define EXPORT_BYTES_MAX (32u << 20) /* one page of an audit export; X-Hegui-Next-From says where to go on */
@@ -201,8 +203,6 @@ void route_keys_revoke_bulk(route_req *rq) {
 
 /* ---- policy ---- */
 
-static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len);
-
 /* A change the admin API makes off the event loop (offload.h): the body copied, the key it came with. */
 typedef struct admin_job {
   gateway *gw;
@@ -248,7 +248,7 @@ static int admin_offload(route_req *rq, offload_work work) {
   return 0;
 }
 
-/* One change of the file at a time, reloads included: never waited for (409 instead). */
+/* One change of what is in force at a time, reloads included: never waited for (409 instead). */
 static int job_busy(gateway *gw, reply *out) {
   if (!pthread_mutex_trylock(&gw->admin_lock)) return 0;
   reply_error(out, 409, "invalid_request_error", "another admin change (upload or reload) is in progress; try again",
@@ -259,7 +259,7 @@ static int job_busy(gateway *gw, reply *out) {
 static void policy_put_job(void *arg, reply *out) {
   admin_job *a = arg;
   if (job_busy(a->gw, out)) return;
-  policy_put_locked(a->gw, out, &a->key, a->text, a->len);
+  version_upload(a->gw, out, &a->key, HG_VERSION_POLICY, a->text, a->len);
   pthread_mutex_unlock(&a->gw->admin_lock);
 }
 
@@ -267,97 +267,66 @@ void route_policy_get(route_req *rq) {
   gateway *gw = rq->gw;
   const hg_key_info *key = &rq->key;
   const hg_config *cfg = live_cfg(gw);
-  {
-    pthread_mutex_lock(&gw->config_lock);
-    json_t *o =
-        json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source", gw->config_path[0] ? gw->config_path : "defaults",
-                  "sha256", gw->config_sha256, "loaded_ms", (json_int_t)gw->config_loaded_ms, "profile",
-                  hg_profile_name(cfg->profile), "identity_required", hg_config_identity_required(cfg),
-                  "reminders_all_users", hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
-    pthread_mutex_unlock(&gw->config_lock);
-    /* the text holds credentials (upstream.api_key, identity.provider.token): admins only */
-    if (gw->config_path[0] && key->role == HG_ROLE_ADMIN) {
-      FILE *f = fopen(gw->config_path, "rb");
-      char *buf = malloc(1u << 20);
-      size_t n = f && buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
-      if (f) fclose(f);
-      if (buf) json_object_set_new(o, "text", json_stringn(buf, n));
-      free(buf);
-    }
-    send_json(rq->req, 200, o);
+  pthread_mutex_lock(&gw->config_lock);
+  json_t *o =
+      json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:s}", "source", gw->config_path[0] ? gw->config_path : "defaults",
+                "sha256", gw->config_sha256, "loaded_ms", (json_int_t)gw->config_loaded_ms, "profile",
+                hg_profile_name(cfg->profile), "identity_required", hg_config_identity_required(cfg),
+                "reminders_all_users", hg_config_reminders_all_users(cfg), "lexicon", gw->lexicon_source);
+  /* the active policy version, parsed over the file; its text is what was uploaded */
+  char *layer_text = NULL;
+  size_t layer_len = 0;
+  json_object_set_new(o, "version", gw->policy_layer ? json_integer(gw->policy_layer->version) : json_null());
+  if (gw->policy_layer && key->role == HG_ROLE_ADMIN && (layer_text = malloc(gw->policy_layer->len + 1))) {
+    layer_len = gw->policy_layer->len;
+    memcpy(layer_text, gw->policy_layer->text, layer_len);
   }
+  pthread_mutex_unlock(&gw->config_lock);
+  /* the text holds credentials (upstream.api_key, identity.provider.token): admins only. It is the active version's
+   * when there is one (file_text: the file under it), else the file's. */
+  if (key->role == HG_ROLE_ADMIN) {
+    char *buf = NULL;
+    size_t n = 0;
+    if (gw->config_path[0]) {
+      FILE *f = fopen(gw->config_path, "rb");
+      buf = malloc(1u << 20);
+      n = f && buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
+      if (f) fclose(f);
+    }
+    if (layer_text) {
+      json_object_set_new(o, "text", json_stringn(layer_text, layer_len));
+      if (buf) json_object_set_new(o, "file_text", json_stringn(buf, n));
+    } else if (buf) {
+      json_object_set_new(o, "text", json_stringn(buf, n));
+    }
+    free(buf);
+    free(layer_text);
+  }
+  send_json(rq->req, 200, o);
 }
 
-/* PUT (or POST) /admin/policy: an ASYNC route (the work is offloaded); what is refused here is counted here. */
+/* PUT (or POST) /admin/policy: an ASYNC route (the work is offloaded); what is refused here is counted here. The
+ * upload is a version laid over the configuration file (versions.c); the file itself is never written. */
 void route_policy_put(route_req *rq) {
   gateway *gw = rq->gw;
   struct evhttp_request *req = rq->req;
-  if (!gw->config_path[0]) {
-    send_error(req, 409, "invalid_request_error",
-               "this gateway was started without --config, so an uploaded policy could not survive a restart; start "
-               "it with --config FILE",
-               NULL);
-    route_metrics(gw, rq->metric, 409, rq->t0);
-    return;
-  }
-  if (!evbuffer_get_length(evhttp_request_get_input_buffer(req))) {
+  size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+  if (!len) {
     send_error(req, 422, "invalid_request_error",
-               "the body is empty: send the whole configuration (an empty one would reset every setting)",
+               "the body is empty: send the configuration to lay over the file (an empty one would change nothing)",
                "invalid_config");
     route_metrics(gw, rq->metric, 422, rq->t0);
+    return;
+  }
+  if (len > CONFIG_UPLOAD_MAX) {
+    send_error(req, 413, "invalid_request_error", "a policy is at most 4 MiB", "invalid_config");
+    route_metrics(gw, rq->metric, 413, rq->t0);
     return;
   }
   admin_offload(rq, policy_put_job); /* loading a lexicon and a model: never on the event loop */
 }
 
-static void policy_put_locked(gateway *gw, reply *out, const hg_key_info *key, const char *text, size_t len) {
-  char msg[700], old_sha[65], new_sha[65];
-  /* the file as it is, to put back if the new one cannot be saved */
-  char *old_text = NULL;
-  size_t old_len = 0;
-  FILE *f = fopen(gw->config_path, "rb");
-  if (f) {
-    old_text = malloc(CONFIG_UPLOAD_MAX + 1);
-    old_len = old_text ? fread(old_text, 1, CONFIG_UPLOAD_MAX, f) : 0;
-    fclose(f);
-  }
-  pthread_mutex_lock(&gw->config_lock);
-  snprintf(old_sha, sizeof old_sha, "%s", gw->config_sha256);
-  pthread_mutex_unlock(&gw->config_lock);
-  sha256_hex(text, len, new_sha);
-  /* validated and applied first (a bad text changes nothing), then saved; a failed save restores the old one */
-  if (reload_config(gw, text, len, "policy upload", msg, sizeof msg)) {
-    reply_error(out, 422, "invalid_request_error", msg, "invalid_config");
-    admin_record(gw, key, "admin/policy", "refused", json_pack("{s:s, s:s}", "sha256", new_sha, "message", msg));
-    free(old_text);
-    return;
-  }
-  char wmsg[sizeof(hg_error){0}.message], rmsg[700];
-  hg_error werr;
-  /* 0600: the file may hold the upstream's API key */
-  if (hg_file_write_atomic_mode(gw->config_path, text, len, 0600, 0, &werr)) {
-    snprintf(wmsg, sizeof wmsg, "%s", werr.message);
-    int restored = old_text && !reload_config(gw, old_text, old_len, gw->config_path, rmsg, sizeof rmsg);
-    free(old_text);
-    char m[700];
-    snprintf(m, sizeof m, "%s; %s", wmsg,
-             restored ? "the previous policy is in force again" : "the new policy is in force but not saved");
-    reply_error(out, 500, "server_error", m, NULL);
-    admin_record(gw, key, "admin/policy", restored ? "not-saved" : "applied-not-saved",
-                 json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", m));
-    return;
-  }
-  free(old_text);
-  admin_record(gw, key, "admin/policy", "applied",
-               json_pack("{s:s, s:s, s:s}", "previous_sha256", old_sha, "sha256", new_sha, "message", msg));
-  reply_json(out, 200, json_pack("{s:s, s:s, s:s}", "status", "applied", "sha256", new_sha, "message", msg));
-}
-
 /* ---- lexicon ---- */
-
-void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap) {
-  snprintf(out, cap, "%s/lexicon-upload.tsv", cfg->data_dir);
-}
 
 static void lexicon_change_job(void *arg, reply *out);
 
@@ -370,7 +339,13 @@ void route_lexicon_get(route_req *rq) {
     pthread_mutex_lock(&gw->config_lock);
     json_t *o = json_pack("{s:I, s:s, s:I}", "entries", (json_int_t)n, "source", gw->lexicon_source, "loaded_ms",
                           (json_int_t)gw->lexicon_loaded_ms);
+    json_object_set_new(o, "version", gw->lexicon_layer ? json_integer(gw->lexicon_layer->version) : json_null());
+    json_object_set_new(o, "updated_ms", gw->lexicon_updated_ms ? json_integer(gw->lexicon_updated_ms) : json_null());
     pthread_mutex_unlock(&gw->config_lock);
+    int64_t age_ms;
+    int stale;
+    lexicon_age(gw, hg_clock_wall_ms(), &age_ms, &stale);
+    json_object_set_new(o, "stale", json_boolean(stale));
     send_json(rq->req, 200, o);
   }
 }
@@ -380,89 +355,17 @@ void route_lexicon_change(route_req *rq) {
   admin_offload(rq, lexicon_change_job); /* compiling a lexicon: never on the event loop */
 }
 
-/* PUT (an upload, compiled and loaded back as a restart would) or DELETE (back to the configured lexicon). */
+/* PUT (an upload, a new lexicon version: compiled and put in force, or pending) or DELETE (the active version
+ * retired: the configured lexicon again). */
 static void lexicon_change_job(void *arg, reply *out) {
   admin_job *a = arg;
   gateway *gw = a->gw;
-  const hg_key_info *key = &a->key;
-  enum evhttp_cmd_type cmd = a->cmd;
-  char upload[1100], msg[700];
-  lexicon_upload_path(live_cfg(gw), upload, sizeof upload);
   if (job_busy(gw, out)) return; /* one change of the lexicon at a time, reloads included */
-  if (cmd == EVHTTP_REQ_DELETE) {
-    /* set aside, not deleted, until the lexicon it gives way to has loaded */
-    char aside[1200];
-    snprintf(aside, sizeof aside, "%s.removed", upload);
-    int had = rename(upload, aside) == 0;
-    int bad = reload_lexicon(gw, msg, sizeof msg);
-    if (bad && had) rename(aside, upload);
-    if (!bad && had) unlink(aside);
-    pthread_mutex_unlock(&gw->admin_lock);
-    admin_record(gw, key, "admin/lexicon",
-                 bad   ? "error"
-                 : had ? "upload-removed"
-                       : "unchanged",
-                 json_pack("{s:s}", "message", msg));
-    if (bad)
-      reply_error(out, 500, "server_error", msg, NULL);
-    else
-      reply_json(out, 200, json_pack("{s:s, s:b}", "status", msg, "upload_removed", had));
-    return;
-  }
-  size_t len = a->len;
-  const char *text = a->text;
-  char sha[65], *tmp = NULL;
-  sha256_hex(text ? text : "", len, sha);
-  /* written and loaded back exactly as a restart would load it (compiled once); only a file that loads replaces the
-   * upload, so a bad one changes nothing */
-  hg_lexicon *lex = NULL;
-  hg_error err;
-  hg_error_clear(&err);
-  if (hg_file_temp_write(upload, text ? text : "", len, 0600, &tmp, &err)) {
-    pthread_mutex_unlock(&gw->admin_lock);
-    reply_error(out, 500, "server_error", err.message, NULL);
-    return;
-  }
-  hg_status st = hg_lexicon_open(tmp, &lex, &err);
-  if (st) {
-    /* errors name the temporary file: say "upload" instead ("upload:3: unknown risk code ...") */
-    char *at = strstr(err.message, tmp);
-    if (at) {
-      char rest[sizeof err.message];
-      snprintf(rest, sizeof rest, "%s", at + strlen(tmp));
-      snprintf(at, sizeof err.message - (size_t)(at - err.message), "upload%s", rest);
-    }
-  }
-  if (!st && !hg_lexicon_entry_count(lex) && !live_cfg(gw)->allow_empty_lexicon) {
-    st = HG_ERR_INVALID;
-    snprintf(err.message, sizeof err.message,
-             "the lexicon has no entries: word moderation would be off (set policy.allow_empty_lexicon: true if "
-             "that is meant)");
-  }
-  if (st) {
-    hg_file_temp_discard(tmp);
-    pthread_mutex_unlock(&gw->admin_lock);
-    if (lex) hg_lexicon_unref(lex);
-    snprintf(msg, sizeof msg, "%s", err.message);
-    reply_error(out, 422, "invalid_request_error", msg, "invalid_lexicon");
-    admin_record(gw, key, "admin/lexicon", "refused", json_pack("{s:s, s:s}", "sha256", sha, "message", msg));
-    return;
-  }
-  size_t n = hg_lexicon_entry_count(lex);
-  if (hg_file_commit(tmp, upload, 0, &err)) {
-    pthread_mutex_unlock(&gw->admin_lock);
-    hg_lexicon_unref(lex);
-    reply_error(out, 500, "server_error", err.message, NULL);
-    return;
-  }
-  char source[700];
-  snprintf(source, sizeof source, "upload (%.500s)", upload);
-  install_lexicon(gw, lex, source);
-  hg_lexicon_unref(lex);
+  if (a->cmd == EVHTTP_REQ_DELETE)
+    version_lexicon_withdraw(gw, out, &a->key);
+  else
+    version_upload(gw, out, &a->key, HG_VERSION_LEXICON, a->text, a->len);
   pthread_mutex_unlock(&gw->admin_lock);
-  admin_record(gw, key, "admin/lexicon", "uploaded",
-               json_pack("{s:s, s:I, s:I}", "sha256", sha, "bytes", (json_int_t)len, "entries", (json_int_t)n));
-  reply_json(out, 200, json_pack("{s:s, s:I, s:s}", "status", "uploaded", "entries", (json_int_t)n, "sha256", sha));
 }
 
 /* ---- audit ---- */

@@ -126,6 +126,12 @@ typedef struct gateway {
   struct dup_table *dups; /* near-duplicate prompts per user (abuse.c) */
   /* the webhook sender (webhooks.c), NULL when not running */
   _Atomic(struct webhook_sender *) hooks;
+  /* versions (versions.c, hegui/versions.h): the active policy version layered over the configuration file and the
+   * active lexicon version in place of the configured lexicon, NULL when none is active. Replaced whole, under
+   * config_lock, by changes that hold admin_lock (which is what reads them without config_lock). */
+  struct layer *policy_layer, *lexicon_layer;
+  int64_t lexicon_updated_ms; /* when the lexicon in force was last updated: its version's activation, or its file's
+                                 modification time; 0 for the starter lexicon (never updated by the provider) */
 } gateway;
 
 typedef struct worker {
@@ -209,13 +215,48 @@ static inline void cfg_release(const hg_config *cfg) {
   if (cfg) atomic_fetch_sub(&((live_config *)(void *)cfg)->refs, 1);
 }
 
-/* Reloads: the configuration from text (NULL = the file the gateway started with, or the defaults) and then the
- * lexicon the new configuration names. Settings only a restart changes keep their running values; msg says which
- * differed. Returns 0, or -1 with msg saying why nothing changed. */
-int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap);
-int reload_lexicon(gateway *gw, char *msg, size_t cap);
-/* Swaps in a lexicon (a reference is taken) and notes where it came from. */
-void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source);
+/* A version's content as the gateway layers it: the policy's YAML parsed over the configuration file, or the
+ * lexicon's text (or image) used instead of the configured lexicon. */
+typedef struct layer {
+  int64_t version;      /* its id in the store; 0 for a candidate not stored yet */
+  int64_t activated_ms; /* when it became active */
+  char *text;           /* NUL-terminated copy */
+  size_t len;
+} layer;
+layer *layer_new(int64_t version, int64_t activated_ms, const void *text, size_t len); /* NULL: out of memory */
+layer *layer_copy(const layer *l);                                                     /* NULL for NULL too */
+void layer_free(layer *l);
+
+/* The effective configuration: the file (or the defaults) with the policy layer parsed over it, the command line's
+ * settings kept, and the lexicon of the lexicon layer or else of the configuration; built and checked, not yet in
+ * force. Settings only a restart changes keep their running values (changed says which the layers or the file
+ * changed). */
+typedef struct config_candidate {
+  live_config *fresh;
+  hg_config parsed; /* before the running values were kept: the next file_cfg */
+  hg_lexicon *lex;
+  char source[600]; /* where the lexicon came from */
+  char sha[65];     /* of the file */
+  char changed[400];
+  layer *policy, *lexicon; /* copies of the layers it was built from (owned; NULL: none) */
+  int64_t lexicon_updated_ms;
+} config_candidate;
+/* Builds one from the layers given (copied; NULL for none); policy_name names the policy layer in messages. The
+ * caller holds admin_lock. NULL with msg saying why (nothing changed). */
+config_candidate *config_build(gateway *gw, const layer *policy, const layer *lexicon, const char *policy_name,
+                               char *msg, size_t cap);
+/* Puts a candidate in force (taken): configuration, lexicon and layers at once; msg gets a summary. */
+void config_publish(gateway *gw, config_candidate *c, char *msg, size_t cap);
+void config_discard(config_candidate *c);
+/* Reloads the file and the lexicon it names, with the active versions as the store has them (SIGHUP, POST
+ * /admin/reload). The caller holds admin_lock. Returns 0, or -1 with msg saying why nothing changed. */
+int reload_config(gateway *gw, char *msg, size_t cap);
+/* A lexicon from a layer's bytes, as hg_lexicon_open would read them from a file named name. */
+hg_status lexicon_from_bytes(const char *text, size_t len, const char *name, hg_lexicon **out, hg_error *err);
+/* The lexicon's age for the stale alarm (versions.lexicon_max_age_days): *age_ms since its last update (-1 when
+ * unknown: the starter lexicon) and whether it is stale (older than the limit, or never updated; 0 when the limit is
+ * 0). */
+void lexicon_age(gateway *gw, int64_t now_ms, int64_t *age_ms, int *stale);
 
 /* ---- users (users.c): identity, minors, over-reliance ---- */
 

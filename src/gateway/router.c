@@ -79,6 +79,13 @@ static const route routes[] = {
     /* notifications: the webhook outbox */
     {M_GET, "/admin/webhooks/deliveries", ROLES_READ, ADMIN, 0, route_webhook_deliveries},
     {M_POST, "/admin/webhooks/deliveries/{}/retry", ROLES_ADMIN, ADMIN, 0, route_webhook_retry},
+    /* policy and lexicon versions (versions.c) */
+    {M_GET, "/admin/versions", ROLES_AUDIT, ADMIN, 0, route_versions_list},
+    {M_GET, "/admin/versions/{}", ROLES_AUDIT, ADMIN, 0, route_version_get},
+    {M_GET, "/admin/versions/{}/diff", ROLES_AUDIT, ADMIN, ROUTE_ASYNC, route_version_diff},
+    {M_POST, "/admin/versions/{}/approve", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_version_approve},
+    {M_POST, "/admin/versions/{}/reject", ROLES_ADMIN, ADMIN, 0, route_version_reject},
+    {M_POST, "/admin/versions/{}/rollback", ROLES_ADMIN, ADMIN, ROUTE_ASYNC, route_version_rollback},
 };
 
 /* The request being dispatched on this thread, for route_metrics called by a handler before it returns. */

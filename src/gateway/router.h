@@ -157,6 +157,13 @@ void route_review_list(route_req *rq);
 void route_review_stats(route_req *rq);
 void route_review_get(route_req *rq);
 void route_review_decide(route_req *rq);
+/* versions.c */
+void route_versions_list(route_req *rq);
+void route_version_get(route_req *rq);
+void route_version_diff(route_req *rq);
+void route_version_approve(route_req *rq);
+void route_version_reject(route_req *rq);
+void route_version_rollback(route_req *rq);
 
 /* webhooks.c */
 void route_webhook_deliveries(route_req *rq);

@@ -29,6 +29,7 @@
 #include "offload.h"
 #include "router.h"
 #include "server.h"
+#include "versions.h"
 
 void sha256_hex(const void *data, size_t len, char out[65]) { hg_sha256_hex(data, len, out); }
 
@@ -143,22 +144,69 @@ int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
   return 0;
 }
 
-/* ---- routes ---- */
+/* ---- the effective configuration: the file, the active versions over it ---- */
 
-void lexicon_upload_path(const hg_config *cfg, char *out, size_t cap);
+layer *layer_new(int64_t version, int64_t activated_ms, const void *text, size_t len) {
+  layer *l = calloc(1, sizeof *l);
+  if (l) l->text = malloc(len + 1);
+  if (!l || !l->text) return free(l), NULL;
+  if (len) memcpy(l->text, text, len);
+  l->text[len] = 0;
+  l->len = len;
+  l->version = version;
+  l->activated_ms = activated_ms;
+  return l;
+}
 
-/* Loads the lexicon a configuration names: an upload kept in the data directory wins (DELETE /admin/lexicon removes
- * it), then `lexicon:`, then the starter lexicon. source gets where it came from. */
-static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *source, size_t cap, hg_error *err) {
-  char upload[1100];
-  lexicon_upload_path(cfg, upload, sizeof upload);
+layer *layer_copy(const layer *l) { return l ? layer_new(l->version, l->activated_ms, l->text, l->len) : NULL; }
+
+void layer_free(layer *l) {
+  if (!l) return;
+  free(l->text);
+  free(l);
+}
+
+hg_status lexicon_from_bytes(const char *text, size_t len, const char *name, hg_lexicon **out, hg_error *err) {
+  *out = NULL;
+  /* a compiled image is taken as one (as hg_lexicon_open takes a file that starts with its magic) */
+  if (len >= 8 && !memcmp(text, "HGLEXIMG", 8)) {
+    hg_status st = hg_lexicon_from_image(text, len, out, err);
+    if (st && err) {
+      char m[sizeof err->message];
+      snprintf(m, sizeof m, "%s", err->message);
+      snprintf(err->message, sizeof err->message, "%.60s: %.250s", name, m);
+    }
+    return st;
+  }
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src)) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  hg_status st = hg_lexicon_source_add_text(src, text, len, name, NULL, err);
+  if (!st) st = hg_lexicon_compile(src, NULL, out, err);
+  hg_lexicon_source_free(src);
+  return st;
+}
+
+/* Loads the lexicon in force for a configuration: the active lexicon version's when there is one, else `lexicon:`,
+ * else the starter lexicon. source gets where it came from, *updated_ms when it was last updated (0: unknown). */
+static hg_status load_lexicon_for(const hg_config *cfg, const layer *version, hg_lexicon **out, char *source,
+                                  size_t cap, int64_t *updated_ms, hg_error *err) {
   hg_status st;
-  if (access(upload, F_OK) == 0) {
-    snprintf(source, cap, "upload (%.500s)", upload);
-    st = hg_lexicon_open(upload, out, err);
+  *updated_ms = 0;
+  if (version) {
+    char name[64];
+    if (version->version)
+      snprintf(name, sizeof name, "lexicon version %lld", (long long)version->version);
+    else
+      snprintf(name, sizeof name, "upload");
+    snprintf(source, cap, "upload (version %lld)", (long long)version->version);
+    st = lexicon_from_bytes(version->text, version->len, name, out, err);
+    *updated_ms = version->activated_ms;
   } else {
     snprintf(source, cap, "%s", cfg->lexicon[0] ? cfg->lexicon : "starter");
     st = server_load_lexicon(cfg, out, err);
+    struct stat sb;
+    if (!st && cfg->lexicon[0] && !stat(cfg->lexicon, &sb))
+      *updated_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
   }
   /* an empty file would turn word moderation off without a word: only on purpose */
   if (!st && !hg_lexicon_entry_count(*out) && !cfg->allow_empty_lexicon) {
@@ -167,45 +215,20 @@ static hg_status load_lexicon_for(const hg_config *cfg, hg_lexicon **out, char *
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "%.300s has no entries: word moderation would be off (set policy.allow_empty_lexicon: true if that "
                    "is meant)",
-                   source);
+                   version && !version->version ? "the upload" : source);
   }
   return st;
 }
 
-void install_lexicon(gateway *gw, hg_lexicon *lex, const char *source) {
+void lexicon_age(gateway *gw, int64_t now_ms, int64_t *age_ms, int *stale) {
   pthread_mutex_lock(&gw->config_lock);
-  hg_lexicon_slot_replace(gw->lexicon, lex);
-  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
-  gw->lexicon_loaded_ms = hg_clock_wall_ms();
+  int64_t updated = gw->lexicon_updated_ms;
   pthread_mutex_unlock(&gw->config_lock);
-  atomic_fetch_add(&gw->metrics.reloads, 1);
+  int64_t limit_ms = (int64_t)live_cfg(gw)->lexicon_max_age_days * 86400000;
+  *age_ms = updated ? (now_ms > updated ? now_ms - updated : 0) : -1;
+  *stale = limit_ms > 0 && (*age_ms < 0 || *age_ms > limit_ms);
 }
 
-int reload_lexicon(gateway *gw, char *msg, size_t cap) {
-  hg_lexicon *lex;
-  hg_error err;
-  char source[sizeof gw->lexicon_source];
-  /* loaded and swapped under the lock, so a reload of the configuration cannot put an older one back in between */
-  pthread_mutex_lock(&gw->config_lock);
-  hg_status st = load_lexicon_for(live_cfg(gw), &lex, source, sizeof source, &err);
-  if (st) {
-    pthread_mutex_unlock(&gw->config_lock);
-    snprintf(msg, cap, "%s", err.message);
-    return -1;
-  }
-  hg_lexicon_slot_replace(gw->lexicon, lex);
-  size_t n = hg_lexicon_entry_count(lex);
-  hg_lexicon_unref(lex);
-  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
-  gw->lexicon_loaded_ms = hg_clock_wall_ms();
-  pthread_mutex_unlock(&gw->config_lock);
-  atomic_fetch_add(&gw->metrics.reloads, 1);
-  snprintf(msg, cap, "lexicon reloaded: %zu entries from %s", n, source);
-  return 0;
-}
-
-/* The settings a running gateway cannot change (sockets, threads, the store, keys): a reload keeps the running
- * values, and says which ones the file changed since it was last read (command-line overrides are not changes). */
 static void keep_fixed(const hg_config *running, const hg_config *file_before, hg_config *next, char *changed,
                        size_t cap) {
   changed[0] = 0;
@@ -250,67 +273,80 @@ static char *read_whole(const char *path, size_t *len, char *msg, size_t cap) {
   return buf;
 }
 
-int reload_config(gateway *gw, const char *text, size_t len, const char *name, char *msg, size_t cap) {
-  char *owned = NULL;
-  if (!text && gw->config_path[0]) {
-    if (!(owned = read_whole(gw->config_path, &len, msg, cap))) return -1;
-    text = owned;
-    name = gw->config_path;
-  }
-  live_config *fresh = calloc(1, sizeof *fresh);
-  if (!fresh) return free(owned), snprintf(msg, cap, "out of memory"), -1;
-  hg_config *next = &fresh->cfg;
-  hg_config_init(next);
+config_candidate *config_build(gateway *gw, const layer *policy, const layer *lexicon, const char *policy_name,
+                               char *msg, size_t cap) {
+  config_candidate *c = calloc(1, sizeof *c);
+  if (!c) return snprintf(msg, cap, "out of memory"), NULL;
+  char *file_text = NULL;
+  size_t file_len = 0;
   hg_error err;
-  if (text && hg_config_parse(next, text, len, name, &err)) {
+  hg_error_clear(&err);
+  if ((policy && !(c->policy = layer_copy(policy))) || (lexicon && !(c->lexicon = layer_copy(lexicon))) ||
+      !(c->fresh = calloc(1, sizeof *c->fresh))) {
+    snprintf(msg, cap, "out of memory");
+    goto fail;
+  }
+  if (gw->config_path[0] && !(file_text = read_whole(gw->config_path, &file_len, msg, cap))) goto fail;
+  hg_config *next = &c->fresh->cfg;
+  hg_config_init(next);
+  /* the file first, the policy version over it: a key the version sets wins, one it leaves out keeps the file's */
+  if (file_text && hg_config_parse(next, file_text, file_len, gw->config_path, &err)) {
     snprintf(msg, cap, "%s", err.message);
-    free(fresh);
-    free(owned);
-    return -1;
+    goto fail;
   }
-  if (hg_policy_from_config(next, &fresh->policy, &err)) {
+  if (file_text) sha256_hex(file_text, file_len, c->sha);
+  if (policy && hg_config_parse(next, policy->text, policy->len, policy_name ? policy_name : "policy version", &err)) {
+    snprintf(msg, cap, "%s", err.message);
+    goto fail;
+  }
+  if (hg_policy_from_config(next, &c->fresh->policy, &err)) {
     snprintf(msg, cap, "policy: %s", err.message);
-    free(fresh);
-    free(owned);
-    return -1;
+    goto fail;
   }
-  char sha[65] = "";
-  if (text) sha256_hex(text, len, sha);
-  free(owned);
-  char changed[400];
-  hg_config *parsed = malloc(sizeof *parsed);
-  if (!parsed) return hg_policy_unref(fresh->policy), free(fresh), snprintf(msg, cap, "out of memory"), -1;
-  *parsed = *next;
+  c->parsed = *next;
   pthread_mutex_lock(&gw->config_lock);
-  keep_fixed(&gw->cfg, &gw->file_cfg, next, changed, sizeof changed);
+  keep_fixed(&gw->cfg, &gw->file_cfg, next, c->changed, sizeof c->changed);
+  pthread_mutex_unlock(&gw->config_lock);
   if (gw->lexicon_override[0]) snprintf(next->lexicon, sizeof next->lexicon, "%s", gw->lexicon_override);
-  /* the lexicon the new configuration names is loaded before anything is published: a bad one changes nothing */
-  hg_lexicon *lex = NULL;
-  char source[sizeof gw->lexicon_source];
-  if (load_lexicon_for(next, &lex, source, sizeof source, &err)) {
-    pthread_mutex_unlock(&gw->config_lock);
+  /* the lexicon is loaded before anything is published: a bad one changes nothing */
+  if (load_lexicon_for(next, lexicon, &c->lex, c->source, sizeof c->source, &c->lexicon_updated_ms, &err)) {
     snprintf(msg, cap, "lexicon: %s", err.message);
-    hg_policy_unref(fresh->policy);
-    free(fresh);
-    free(parsed);
-    return -1;
+    goto fail;
   }
-  live_config **r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
-  if (!r) {
-    pthread_mutex_unlock(&gw->config_lock);
-    hg_lexicon_unref(lex);
-    hg_policy_unref(fresh->policy);
-    free(fresh);
-    free(parsed);
-    return snprintf(msg, cap, "out of memory"), -1;
+  free(file_text);
+  return c;
+fail:
+  free(file_text);
+  config_discard(c);
+  return NULL;
+}
+
+void config_discard(config_candidate *c) {
+  if (!c) return;
+  if (c->fresh && c->fresh->policy) hg_policy_unref(c->fresh->policy);
+  free(c->fresh);
+  if (c->lex) hg_lexicon_unref(c->lex);
+  layer_free(c->policy);
+  layer_free(c->lexicon);
+  free(c);
+}
+
+void config_publish(gateway *gw, config_candidate *c, char *msg, size_t cap) {
+  live_config *fresh = c->fresh;
+  if (c->lexicon) { /* a candidate's version gets its id and activation once stored: say them */
+    snprintf(c->source, sizeof c->source, "upload (version %lld)", (long long)c->lexicon->version);
+    c->lexicon_updated_ms = c->lexicon->activated_ms;
   }
-  gw->file_cfg = *parsed;
-  free(parsed);
-  gw->retired = r;
+  pthread_mutex_lock(&gw->config_lock);
+  gw->file_cfg = c->parsed;
   int64_t now = hg_clock_mono_ms(); /* the grace period must not follow the wall clock (or a test's clock) */
   live_config *old = atomic_exchange(&gw->live, fresh);
   old->retired_ms = now;
-  gw->retired[gw->nretired++] = old;
+  live_config **r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
+  if (r) {
+    gw->retired = r;
+    gw->retired[gw->nretired++] = old;
+  } /* else the old copy is leaked rather than freed under a reader */
   /* free the retired copies no request holds any more, once past the grace period for readers of one callback */
   size_t kept = 0;
   for (size_t i = 0; i < gw->nretired; i++) {
@@ -322,17 +358,36 @@ int reload_config(gateway *gw, const char *text, size_t len, const char *name, c
       gw->retired[kept++] = l;
   }
   gw->nretired = kept;
-  hg_lexicon_slot_replace(gw->lexicon, lex);
-  size_t entries = hg_lexicon_entry_count(lex);
-  hg_lexicon_unref(lex);
-  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", source);
+  hg_lexicon_slot_replace(gw->lexicon, c->lex);
+  size_t entries = hg_lexicon_entry_count(c->lex);
+  hg_lexicon_unref(c->lex);
+  snprintf(gw->lexicon_source, sizeof gw->lexicon_source, "%s", c->source);
   gw->lexicon_loaded_ms = gw->config_loaded_ms = hg_clock_wall_ms();
-  snprintf(gw->config_sha256, sizeof gw->config_sha256, "%s", sha);
+  gw->lexicon_updated_ms = c->lexicon_updated_ms;
+  snprintf(gw->config_sha256, sizeof gw->config_sha256, "%s", c->sha);
+  layer_free(gw->policy_layer);
+  layer_free(gw->lexicon_layer);
+  gw->policy_layer = c->policy;
+  gw->lexicon_layer = c->lexicon;
   pthread_mutex_unlock(&gw->config_lock);
   atomic_fetch_add(&gw->metrics.reloads, 1);
-  snprintf(msg, cap, "configuration reloaded (profile %s); lexicon: %zu entries from %s%s%s%s",
-           hg_profile_name(next->profile), entries, source, *changed ? "; needs a restart to change: " : "", changed,
-           "");
+  char policy_note[64] = "";
+  if (c->policy) snprintf(policy_note, sizeof policy_note, ", policy version %lld", (long long)c->policy->version);
+  snprintf(msg, cap, "configuration reloaded (profile %s%s); lexicon: %zu entries from %s%s%s",
+           hg_profile_name(fresh->cfg.profile), policy_note, entries, c->source,
+           *c->changed ? "; needs a restart to change: " : "", c->changed);
+  free(c);
+}
+
+int reload_config(gateway *gw, char *msg, size_t cap) {
+  /* the versions as the store has them: one put in force through another gateway on the store arrives here */
+  layer *policy, *lexicon;
+  if (versions_read_active(gw, &policy, &lexicon, msg, cap)) return -1;
+  config_candidate *c = config_build(gw, policy, lexicon, NULL, msg, cap);
+  layer_free(policy);
+  layer_free(lexicon);
+  if (!c) return -1;
+  config_publish(gw, c, msg, cap);
   return 0;
 }
 
@@ -352,7 +407,7 @@ static void reload_work(void *arg, reply *out) {
                 NULL);
     return;
   }
-  int bad = reload_config(gw, NULL, 0, NULL, msg, sizeof msg);
+  int bad = reload_config(gw, msg, sizeof msg);
   pthread_mutex_unlock(&gw->admin_lock);
   char actor[160];
   snprintf(actor, sizeof actor, "admin:%.50s", j->user);
@@ -374,15 +429,49 @@ static void reload_work(void *arg, reply *out) {
 
 void route_healthz(route_req *rq) { send_json(rq->req, 200, json_pack("{s:s}", "status", "ok")); }
 
+/* Ready, with warnings that need a person but are no reason to take the gateway out of service: a lexicon not
+ * updated within versions.lexicon_max_age_days (TC260-003 asks for weekly updates). */
 void route_readyz(route_req *rq) {
   int ready = !atomic_load(&rq->gw->stopping);
-  send_json(rq->req, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "stopping"));
+  json_t *o = json_pack("{s:s}", "status", ready ? "ready" : "stopping");
+  int64_t age_ms;
+  int stale;
+  lexicon_age(rq->gw, hg_clock_wall_ms(), &age_ms, &stale);
+  json_object_set_new(o, "lexicon_age_seconds", age_ms >= 0 ? json_integer(age_ms / 1000) : json_null());
+  if (stale) {
+    char w[400];
+    unsigned days = live_cfg(rq->gw)->lexicon_max_age_days;
+    if (age_ms < 0)
+      snprintf(w, sizeof w,
+               "lexicon_stale: the lexicon in force is hegui's starter lexicon, never updated by this provider "
+               "(TC260-003 asks for weekly updates; versions.lexicon_max_age_days: %u)",
+               days);
+    else
+      snprintf(w, sizeof w,
+               "lexicon_stale: the lexicon was last updated %lld days ago, more than versions.lexicon_max_age_days "
+               "(%u; TC260-003 asks for weekly updates)",
+               (long long)(age_ms / 86400000), days);
+    json_object_set_new(o, "warnings", json_pack("[s]", w));
+  }
+  send_json(rq->req, ready ? 200 : 503, o);
 }
 
 void route_metrics_text(route_req *rq) {
   char *text = metrics_render(&rq->gw->metrics);
   struct evbuffer *b = evbuffer_new();
   if (text) evbuffer_add(b, text, strlen(text));
+  int64_t age_ms;
+  int stale;
+  lexicon_age(rq->gw, hg_clock_wall_ms(), &age_ms, &stale);
+  if (age_ms >= 0)
+    evbuffer_add_printf(b,
+                        "# HELP hegui_lexicon_age_seconds Time since the lexicon in force was last updated.\n"
+                        "# TYPE hegui_lexicon_age_seconds gauge\nhegui_lexicon_age_seconds %lld\n",
+                        (long long)(age_ms / 1000));
+  evbuffer_add_printf(b,
+                      "# HELP hegui_lexicon_stale 1 when the lexicon is older than versions.lexicon_max_age_days (or "
+                      "never updated).\n# TYPE hegui_lexicon_stale gauge\nhegui_lexicon_stale %d\n",
+                      stale);
   evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Content-Type", "text/plain; version=0.0.4");
   evhttp_send_reply(rq->req, 200, "OK", b);
   last_status = 200;
@@ -636,7 +725,7 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       atomic_store(&gw->reload_requested, 0);
       sd_notify(0, "RELOADING=1\nSTATUS=reloading");
       char rmsg[900];
-      int bad = reload_config(gw, NULL, 0, NULL, rmsg, sizeof rmsg);
+      int bad = reload_config(gw, rmsg, sizeof rmsg);
       pthread_mutex_unlock(&gw->admin_lock);
       sd_notifyf(0, "READY=1\nSTATUS=%s", bad ? "serving; the last reload changed nothing" : "serving");
       hg_log_write(&gw->log, bad ? HG_LOG_WARN : HG_LOG_INFO, "SIGHUP: %s%s", bad ? "nothing changed: " : "", rmsg);
@@ -712,6 +801,14 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
   pthread_mutex_init(&gw->config_lock, NULL);
   pthread_mutex_init(&gw->admin_lock, NULL);
   pthread_mutex_init(&gw->rate_lock, NULL);
+  /* the store first: the active policy and lexicon versions in it are part of the configuration */
+  char url[700];
+  if (gw->cfg.store_url[0])
+    snprintf(url, sizeof url, "%s", gw->cfg.store_url);
+  else
+    snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
+  if (hg_store_open(url, &gw->store, &err)) return snprintf(msg, cap, "store: %s", err.message), -1;
+  if (versions_load(gw, msg, cap)) return -1;
   live_config *live = calloc(1, sizeof *live);
   if (!live) return snprintf(msg, cap, "out of memory"), -1;
   live->cfg = gw->cfg;
@@ -728,19 +825,14 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     sha256_hex(text, len, gw->config_sha256);
     free(text);
   }
-  if (load_lexicon_for(&gw->cfg, &lex, gw->lexicon_source, sizeof gw->lexicon_source, &err))
+  if (load_lexicon_for(&gw->cfg, gw->lexicon_layer, &lex, gw->lexicon_source, sizeof gw->lexicon_source,
+                       &gw->lexicon_updated_ms, &err))
     return snprintf(msg, cap, "lexicon: %s", err.message), -1;
   gw->lexicon_loaded_ms = hg_clock_wall_ms();
   hg_lexicon_slot_new(lex, &gw->lexicon);
   gw->guard_cache = guard_cache_new(gw->cfg.guard.cache_entries); /* NULL: no cache (0 entries, or no memory) */
   gw->dups = dup_table_new();                                     /* NULL: near-duplicates are not counted */
   hg_lexicon_unref(lex);
-  char url[700];
-  if (gw->cfg.store_url[0])
-    snprintf(url, sizeof url, "%s", gw->cfg.store_url);
-  else
-    snprintf(url, sizeof url, "sqlite:%s/hegui.db", gw->cfg.data_dir);
-  if (hg_store_open(url, &gw->store, &err)) return snprintf(msg, cap, "store: %s", err.message), -1;
   if (hg_label_keys_load(gw->cfg.data_dir, gw->label_pk, gw->label_sk, &err))
     return snprintf(msg, cap, "label keys: %s", err.message), -1;
   if (read_or_create_key(gw->cfg.data_dir, "pseudonym.key", gw->pseudonym_key, sizeof gw->pseudonym_key, msg, cap))
@@ -790,5 +882,8 @@ void gateway_close(gateway *gw) {
   dup_table_free(gw->dups);
   gw->dups = NULL;
   hg_store_close(gw->store);
+  layer_free(gw->policy_layer);
+  layer_free(gw->lexicon_layer);
+  gw->policy_layer = gw->lexicon_layer = NULL;
   sodium_memzero(gw->label_sk, sizeof gw->label_sk);
 }

@@ -180,6 +180,25 @@ static const char *const migrations[] = {
      "  once_key TEXT);\n"
      "CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (once_key, target);\n"
      "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_ms);\n"),
+    /* 12: policy and lexicon versions (hegui/versions.h): every upload with its author, hash, size and content; at
+     * most one active version per kind, which the partial unique index holds even against a faulty caller */
+    ("CREATE TABLE versions (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  kind TEXT NOT NULL,\n"
+     "  state TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  activated_ms INTEGER NOT NULL DEFAULT 0,\n"
+     "  ended_ms INTEGER NOT NULL DEFAULT 0,\n"
+     "  author TEXT NOT NULL,\n"
+     "  author_key_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  approver TEXT,\n"
+     "  note TEXT,\n"
+     "  rollback_of INTEGER REFERENCES versions(id),\n"
+     "  sha256 TEXT NOT NULL,\n"
+     "  size INTEGER NOT NULL,\n"
+     "  content BLOB NOT NULL);\n"
+     "CREATE INDEX versions_kind_state ON versions (kind, state, id);\n"
+     "CREATE UNIQUE INDEX versions_one_active ON versions (kind) WHERE state = 'active';\n"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -1686,6 +1705,116 @@ static hg_status sqlite_webhook_requeue(hg_store_conn *c, int64_t id, int64_t no
   return st;
 }
 
+/* ---- policy and lexicon versions -------------------------------------------------------------------------- */
+/* Rare admin calls: their statements are prepared per call rather than kept with the hot queries above. */
+
+#define VERSION_COLUMNS                                                                                                \
+  "id, kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, approver, note, rollback_of, sha256, " \
+  "size"
+
+static hg_status sqlite_version_insert(hg_store_conn *c, const hg_version_info *row, int64_t *id, hg_error *err) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(c->db,
+                         "INSERT INTO versions (kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, "
+                         "approver, note, rollback_of, sha256, size, content) "
+                         "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(c, err, "preparing a version's insert");
+  sqlite3_bind_text(s, 1, hg_version_kind_name(row->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, hg_version_state_name(row->state), -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, row->created_ms);
+  sqlite3_bind_int64(s, 4, row->activated_ms);
+  sqlite3_bind_text(s, 5, row->author, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, row->author_key_id);
+  bind_text_or_null(s, 7, row->approver);
+  bind_text_or_null(s, 8, row->note);
+  if (row->rollback_of)
+    sqlite3_bind_int64(s, 9, row->rollback_of);
+  else
+    sqlite3_bind_null(s, 9);
+  sqlite3_bind_text(s, 10, row->sha256, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 11, row->size);
+  sqlite3_bind_blob64(s, 12, row->content, (sqlite3_uint64)row->size, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "adding a version");
+  *id = sqlite3_last_insert_rowid(c->db);
+  return HG_OK;
+}
+
+static hg_status sqlite_version_each(hg_store_conn *c, int64_t id, unsigned kind, unsigned state, int64_t limit,
+                                     int with_content, hg_version_fn fn, void *ctx, hg_error *err) {
+  sqlite3_stmt *s;
+  const char *sql = with_content ? "SELECT " VERSION_COLUMNS ", content FROM versions WHERE (?1 = 0 OR id = ?1) AND "
+                                   "(?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3) ORDER BY id DESC LIMIT ?4"
+                                 : "SELECT " VERSION_COLUMNS " FROM versions WHERE (?1 = 0 OR id = ?1) AND "
+                                   "(?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3) ORDER BY id DESC LIMIT ?4";
+  if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) return db_fail(c, err, "preparing a version query");
+  sqlite3_bind_int64(s, 1, id);
+  if (kind < HG_VERSION_KIND_COUNT)
+    sqlite3_bind_text(s, 2, hg_version_kind_name((hg_version_kind)kind), -1, SQLITE_STATIC);
+  if (state < HG_VERSION_STATE_COUNT)
+    sqlite3_bind_text(s, 3, hg_version_state_name((hg_version_state)state), -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, limit);
+  hg_status st = HG_OK;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    hg_version_info v = {.id = sqlite3_column_int64(s, 0),
+                    .created_ms = sqlite3_column_int64(s, 3),
+                    .activated_ms = sqlite3_column_int64(s, 4),
+                    .ended_ms = sqlite3_column_int64(s, 5),
+                    .author = column_text(s, 6),
+                    .author_key_id = sqlite3_column_int64(s, 7),
+                    .approver = (const char *)sqlite3_column_text(s, 8),
+                    .note = (const char *)sqlite3_column_text(s, 9),
+                    .rollback_of = sqlite3_column_int64(s, 10),
+                    .size = sqlite3_column_int64(s, 12)};
+    if (hg_version_kind_parse(column_text(s, 1), &v.kind) || hg_version_state_parse(column_text(s, 2), &v.state)) {
+      st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: version %" PRId64 " has a damaged kind or state", v.id);
+      break;
+    }
+    snprintf(v.sha256, sizeof v.sha256, "%s", column_text(s, 11));
+    if (with_content) {
+      v.content = sqlite3_column_blob(s, 13); /* blob first, then its length: the documented order */
+      int64_t n = sqlite3_column_bytes(s, 13);
+      if (!v.content) v.content = "";
+      if (n != v.size) {
+        st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: version %" PRId64 " holds %" PRId64 " bytes, not %" PRId64,
+                     v.id, n, v.size);
+        break;
+      }
+    }
+    if (fn(ctx, &v)) break;
+  }
+  if (!st && rc != SQLITE_ROW && rc != SQLITE_DONE) st = db_fail(c, err, "reading versions");
+  sqlite3_finalize(s);
+  return st;
+}
+
+static hg_status sqlite_version_move(hg_store_conn *c, int64_t id, hg_version_state from_state,
+                                     hg_version_state to_state, const char *approver, const char *note,
+                                     int64_t activated_ms, int64_t ended_ms, int *changed, hg_error *err) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(c->db,
+                         "UPDATE versions SET state = ?1, approver = COALESCE(?2, approver), note = COALESCE(?3, note), "
+                         "activated_ms = CASE WHEN ?4 = 0 THEN activated_ms ELSE ?4 END, ended_ms = ?5 "
+                         "WHERE id = ?6 AND state = ?7",
+                         -1, &s, NULL) != SQLITE_OK)
+    return db_fail(c, err, "preparing a version's move");
+  sqlite3_bind_text(s, 1, hg_version_state_name(to_state), -1, SQLITE_STATIC);
+  bind_text_or_null(s, 2, approver);
+  bind_text_or_null(s, 3, note);
+  sqlite3_bind_int64(s, 4, activated_ms);
+  sqlite3_bind_int64(s, 5, ended_ms);
+  sqlite3_bind_int64(s, 6, id);
+  sqlite3_bind_text(s, 7, hg_version_state_name(from_state), -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return db_fail(c, err, "changing a version's state");
+  *changed = sqlite3_changes(c->db);
+  return HG_OK;
+}
+
 const hg_store_backend hg_store_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1753,4 +1882,7 @@ const hg_store_backend hg_store_sqlite = {
     .webhook_claim = sqlite_webhook_claim,
     .webhook_update = sqlite_webhook_update,
     .webhook_requeue = sqlite_webhook_requeue,
+    .version_insert = sqlite_version_insert,
+    .version_each = sqlite_version_each,
+    .version_move = sqlite_version_move,
 };

@@ -2601,3 +2601,246 @@ hg_status hg_store_webhook_requeue(hg_store *store, int64_t id, int64_t now_ms, 
   pthread_mutex_unlock(&store->lock);
   return st;
 }
+
+/* ---- policy and lexicon versions (hegui/versions.h) ---- */
+
+static const char *const version_kind_names[] = {"policy", "lexicon"};
+static const char *const version_state_names[] = {"pending", "active", "superseded", "rejected", "rolled_back"};
+_Static_assert(ENUM_COUNT(version_kind_names) == HG_VERSION_KIND_COUNT, "a name for every kind");
+_Static_assert(ENUM_COUNT(version_state_names) == HG_VERSION_STATE_COUNT, "a name for every state");
+
+const char *hg_version_kind_name(hg_version_kind kind) {
+  return enum_name(version_kind_names, ENUM_COUNT(version_kind_names), (unsigned)kind);
+}
+
+hg_status hg_version_kind_parse(const char *name, hg_version_kind *out) {
+  unsigned v = 0;
+  hg_status st = enum_parse(version_kind_names, ENUM_COUNT(version_kind_names), name, &v);
+  if (!st && out) *out = (hg_version_kind)v;
+  return st;
+}
+
+const char *hg_version_state_name(hg_version_state state) {
+  return enum_name(version_state_names, ENUM_COUNT(version_state_names), (unsigned)state);
+}
+
+hg_status hg_version_state_parse(const char *name, hg_version_state *out) {
+  unsigned v = 0;
+  hg_status st = enum_parse(version_state_names, ENUM_COUNT(version_state_names), name, &v);
+  if (!st && out) *out = (hg_version_state)v;
+  return st;
+}
+
+/* What the moves need to know of a version, read inside their transaction. */
+typedef struct version_peek {
+  int found;
+  int64_t id, activated_ms, rollback_of;
+  hg_version_kind kind;
+  hg_version_state state;
+} version_peek;
+
+static int version_peeked(void *ctx, const hg_version_info *v) {
+  version_peek *p = ctx;
+  *p = (version_peek){1, v->id, v->activated_ms, v->rollback_of, v->kind, v->state};
+  return 1;
+}
+
+/* Inside a transaction: the active version of kind (if any) becomes to (superseded or rolled_back); *retired gets
+ * its id, 0 when there was none. */
+static hg_status version_retire(hg_store *store, hg_version_kind kind, hg_version_state to, int64_t now_ms,
+                                int64_t *retired, hg_error *err) {
+  const hg_store_backend *b = store->backend;
+  version_peek p = {0};
+  *retired = 0;
+  hg_status st = b->version_each(store->conn, 0, kind, HG_VERSION_ACTIVE, 1, 0, version_peeked, &p, err);
+  if (st || !p.found) return st;
+  int changed = 0;
+  st = b->version_move(store->conn, p.id, HG_VERSION_ACTIVE, to, NULL, NULL, 0, now_ms, &changed, err);
+  if (!st && !changed)
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "version %" PRId64 " stopped being active meanwhile", p.id);
+  if (!st) *retired = p.id;
+  return st;
+}
+
+hg_status hg_store_version_add(hg_store *store, hg_version_kind kind, const void *content, size_t len,
+                               const char *author, int64_t author_key_id, int64_t rollback_of, int activate,
+                               int64_t now_ms, int64_t *id, hg_error *err) {
+  if (!store || !id || !author || (!content && len))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_add: NULL argument");
+  if ((unsigned)kind >= HG_VERSION_KIND_COUNT)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a version is of a policy or a lexicon, not of kind %d", (int)kind);
+  if (!*author || strlen(author) > 200)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a version needs its author's name (at most 200 bytes)");
+  if (len > HG_VERSION_CONTENT_MAX)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "a version is at most %zu MiB", HG_VERSION_CONTENT_MAX >> 20);
+  if (rollback_of < 0) return hg_fail(err, HG_ERR_INVALID, 0, 0, "rollback_of is a version id or 0");
+  hg_status st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  hg_version_info row = {.kind = kind,
+                    .state = activate ? HG_VERSION_ACTIVE : HG_VERSION_PENDING,
+                    .created_ms = now_ms,
+                    .activated_ms = activate ? now_ms : 0,
+                    .author = author,
+                    .author_key_id = author_key_id,
+                    .rollback_of = rollback_of,
+                    .size = (int64_t)len,
+                    .content = content ? content : ""};
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, row.content, len);
+  sodium_bin2hex(row.sha256, sizeof row.sha256, digest, sizeof digest);
+
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  /* the check of what is brought back, the retirement of the active version and the insert are one commit: two
+   * admins activating at once cannot leave two active versions (nor none) */
+  st = b->begin(store->conn, err);
+  if (!st && rollback_of) {
+    version_peek p = {0};
+    st = b->version_each(store->conn, rollback_of, HG_VERSION_KIND_COUNT, HG_VERSION_STATE_COUNT, 1, 0,
+                         version_peeked, &p, err);
+    if (!st && !p.found) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, rollback_of);
+    if (!st && p.kind != kind)
+      st = hg_fail(err, HG_ERR_INVALID, 0, 0, "version %" PRId64 " is a %s version, not a %s one", rollback_of,
+                   hg_version_kind_name(p.kind), hg_version_kind_name(kind));
+    if (!st && !p.activated_ms)
+      st = hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "version %" PRId64 " was never in force (it is %s): only a version that was active can be brought "
+                   "back",
+                   rollback_of, hg_version_state_name(p.state));
+  }
+  int64_t retired = 0;
+  if (!st && activate)
+    st = version_retire(store, kind, rollback_of ? HG_VERSION_ROLLED_BACK : HG_VERSION_SUPERSEDED, now_ms, &retired,
+                        err);
+  if (!st) st = b->version_insert(store->conn, &row, id, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+/* Reads version id inside the open transaction and checks that it is pending. */
+static hg_status version_pending(hg_store *store, int64_t id, version_peek *p, hg_error *err) {
+  hg_status st = store->backend->version_each(store->conn, id, HG_VERSION_KIND_COUNT, HG_VERSION_STATE_COUNT, 1, 0,
+                                              version_peeked, p, err);
+  if (!st && !p->found) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, id);
+  if (!st && p->state != HG_VERSION_PENDING)
+    st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "version %" PRId64 " is %s, not pending", id,
+                 hg_version_state_name(p->state));
+  return st;
+}
+
+hg_status hg_store_version_approve(hg_store *store, int64_t id, const char *approver, int64_t now_ms, hg_error *err) {
+  if (!store || !approver || !*approver)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_approve: an approver is needed");
+  if (id <= 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, id);
+  hg_status st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  const hg_store_backend *b = store->backend;
+  version_peek p = {0};
+  int64_t retired = 0;
+  int changed = 0;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = version_pending(store, id, &p, err);
+  if (!st)
+    st = version_retire(store, p.kind, p.rollback_of ? HG_VERSION_ROLLED_BACK : HG_VERSION_SUPERSEDED, now_ms,
+                        &retired, err);
+  if (!st)
+    st = b->version_move(store->conn, id, HG_VERSION_PENDING, HG_VERSION_ACTIVE, approver, NULL, now_ms, 0, &changed,
+                         err);
+  if (!st && !changed) st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "version %" PRId64 " was decided meanwhile", id);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_version_reject(hg_store *store, int64_t id, const char *by, const char *note, int64_t now_ms,
+                                  hg_error *err) {
+  if (!store || !by || !*by) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_reject: who rejects?");
+  if (id <= 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, id);
+  if (note && strlen(note) > 2000) return hg_fail(err, HG_ERR_LIMIT, 0, 0, "a note is at most 2000 bytes");
+  hg_status st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  const hg_store_backend *b = store->backend;
+  version_peek p = {0};
+  int changed = 0;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = version_pending(store, id, &p, err);
+  if (!st)
+    st = b->version_move(store->conn, id, HG_VERSION_PENDING, HG_VERSION_REJECTED, by, note, 0, now_ms, &changed,
+                         err);
+  if (!st && !changed) st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "version %" PRId64 " was decided meanwhile", id);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_version_deactivate(hg_store *store, hg_version_kind kind, int64_t now_ms, int64_t *id,
+                                      hg_error *err) {
+  if (!store || !id) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_deactivate: NULL argument");
+  if ((unsigned)kind >= HG_VERSION_KIND_COUNT)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a version is of a policy or a lexicon, not of kind %d", (int)kind);
+  hg_status st = check_time("now_ms", now_ms, err);
+  if (st) return st;
+  const hg_store_backend *b = store->backend;
+  pthread_mutex_lock(&store->lock);
+  st = b->begin(store->conn, err);
+  if (!st) st = version_retire(store, kind, HG_VERSION_SUPERSEDED, now_ms, id, err);
+  if (!st) st = b->commit(store->conn, err);
+  if (st) b->rollback(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+typedef struct version_one {
+  hg_version_fn fn;
+  void *ctx;
+  int seen;
+} version_one;
+
+static int version_seen(void *ctx, const hg_version_info *v) {
+  version_one *o = ctx;
+  o->seen = 1;
+  return o->fn(o->ctx, v);
+}
+
+hg_status hg_store_version_get(hg_store *store, int64_t id, hg_version_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_get: NULL argument");
+  if (id <= 0) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, id);
+  version_one o = {fn, ctx, 0};
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->version_each(store->conn, id, HG_VERSION_KIND_COUNT, HG_VERSION_STATE_COUNT, 1, 1,
+                                              version_seen, &o, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && !o.seen) return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, id);
+  return st;
+}
+
+hg_status hg_store_version_active(hg_store *store, hg_version_kind kind, hg_version_fn fn, void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_active: NULL argument");
+  if ((unsigned)kind >= HG_VERSION_KIND_COUNT)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a version is of a policy or a lexicon, not of kind %d", (int)kind);
+  version_one o = {fn, ctx, 0};
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->version_each(store->conn, 0, kind, HG_VERSION_ACTIVE, 1, 1, version_seen, &o, err);
+  pthread_mutex_unlock(&store->lock);
+  if (!st && !o.seen)
+    return hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no %s version is active", hg_version_kind_name(kind));
+  return st;
+}
+
+hg_status hg_store_version_list(hg_store *store, unsigned kind, unsigned state, int64_t limit, hg_version_fn fn,
+                                void *ctx, hg_error *err) {
+  if (!store || !fn) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_list: NULL argument");
+  if (kind > HG_VERSION_KIND_COUNT || state > HG_VERSION_STATE_COUNT)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_version_list: no such kind or state");
+  if (limit <= 0) limit = 100;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->version_each(store->conn, 0, kind, state, limit, 0, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}

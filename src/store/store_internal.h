@@ -234,6 +234,18 @@ typedef struct hg_store_backend {
   hg_status (*webhook_update)(hg_store_conn *conn, const hg_webhook_row *row, hg_error *err);
   /* UPDATE ... SET state = 'pending', attempts = 0, next_attempt_ms = now WHERE id = ? AND state = 'failed' */
   hg_status (*webhook_requeue)(hg_store_conn *conn, int64_t id, int64_t now_ms, int *changed, hg_error *err);
+  /* Policy and lexicon versions (hegui/versions.h). store.c runs the moves inside begin/commit; a backend only keeps
+   * rows. version_insert stores row (its content, size and sha256 included; id ignored) and sets *id. version_each
+   * walks: the one version id (id > 0), else those of kind and state (either may be its _COUNT for any), newest
+   * first, at most limit; content is read only when with_content. version_move sets to_state, ended_ms and, when
+   * not NULL or 0, approver, note and activated_ms, on version id only if its state is still from_state; *changed is
+   * the rows changed. */
+  hg_status (*version_insert)(hg_store_conn *conn, const hg_version_info *row, int64_t *id, hg_error *err);
+  hg_status (*version_each)(hg_store_conn *conn, int64_t id, unsigned kind, unsigned state, int64_t limit,
+                            int with_content, hg_version_fn fn, void *ctx, hg_error *err);
+  hg_status (*version_move)(hg_store_conn *conn, int64_t id, hg_version_state from_state, hg_version_state to_state,
+                            const char *approver, const char *note, int64_t activated_ms, int64_t ended_ms,
+                            int *changed, hg_error *err);
 } hg_store_backend;
 
 /* The windows of quota counters, as stored (window_kind). */

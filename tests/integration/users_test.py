@@ -322,7 +322,8 @@ def policy_and_lexicon(port, keys, cfg, base_cfg, data):
                             "policy:\n  profile: draft-2023\n  refusal: \"按照规定，这个问题无法回答。\"\n")
     s, j = request(port, "PUT", "/admin/policy", raw=good.encode(), key=keys["ada"])
     check(s == 200 and j["status"] == "applied", "a valid policy is applied: %s" % j)
-    check(open(cfg).read() == good, "and written to the configuration file")
+    # the file is never written (it may be read-only, /etc/hegui): the upload is a version in the store, laid over it
+    check(open(cfg).read() == base_cfg, "and kept as a version, the configuration file left alone")
     set_clock(T0 + 3 * 86400000)  # 10:00 on a fresh day for the minor
     s, j = chat(port, keys["kid"], "哪里买冰毒")
     check(s == 200 and answer(j).startswith("按照规定，这个问题无法回答。"),

@@ -286,6 +286,21 @@ static void users_sections(void **state) {
   assert_true(c.review_sample_rate == 0.0);
   assert_int_equal(parse(&c, "review: {sample_rate: 0.25}\n", &err), HG_OK);
   assert_true(c.review_sample_rate == 0.25);
+  /* versions: applied at once and a weekly lexicon by default; a layer parsed over a file keeps what it leaves out */
+  hg_config_init(&c);
+  assert_int_equal(c.versions_require_approval, 0);
+  assert_int_equal(c.lexicon_max_age_days, 7);
+  assert_int_equal(parse(&c, "versions:\n  require_approval: true\n  lexicon_max_age_days: 14\n", &err), HG_OK);
+  assert_int_equal(parse(&c, "policy:\n  refusal: \"x\"\n", &err), HG_OK);
+  assert_int_equal(c.versions_require_approval, 1);
+  assert_int_equal(c.lexicon_max_age_days, 14);
+  assert_string_equal(c.refusal, "x");
+  assert_int_equal(parse(&c, "versions: {lexicon_max_age_days: 0}\n", &err), HG_OK);
+  assert_int_equal(c.lexicon_max_age_days, 0);
+  assert_int_not_equal(parse(&c, "versions: {lexicon_max_age_days: 4000}\n", &err), HG_OK);
+  assert_non_null(strstr(err.message, "versions.lexicon_max_age_days"));
+  assert_int_not_equal(parse(&c, "versions: {require_aproval: true}\n", &err), HG_OK);
+  assert_non_null(strstr(err.message, "did you mean 'versions.require_approval'"));
 }
 
 static void store_follows_data_dir(void **state) {

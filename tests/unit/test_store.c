@@ -244,7 +244,8 @@ static void keys(void **state) {
   /* reopening keeps the keys and does not migrate again (one row per migration: 1 keys and audit, 2 complaints,
    * takedowns and standing, 3 audit format 2, 4 key expiry, identity and usage, 5 who set a standing, 6 ID-number
    * hashes, 7 complaint channels, 8 the review queue, 9 quota counters, 10 complaint secrets and withdrawn
-   * takedowns, 11 the webhook outbox, and on) */
+   * takedowns, 11 the webhook outbox, 12 policy and lexicon
+   * versions, and on) */
   s = open_ok(t.path); /* a plain path works too */
   assert_int_equal(hg_store_key_lookup(s, k2, strlen(k2), &c, &err), HG_OK);
   hg_store_close(s);

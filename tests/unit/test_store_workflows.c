@@ -1036,7 +1036,7 @@ static void migrates_version_1(void **state) {
                   "ALTER TABLE audit DROP COLUMN format; ALTER TABLE audit DROP COLUMN text_sha256; "
                   "DROP TABLE user_identity; DROP TABLE user_usage; DROP INDEX api_keys_user; "
                   "ALTER TABLE api_keys DROP COLUMN expires_ms; DROP TABLE review_items; DROP TABLE quota_counters; "
-                  "DROP TABLE webhook_deliveries; "
+                  "DROP TABLE webhook_deliveries; DROP TABLE versions; "
                   "DELETE FROM schema_version WHERE version > 1");
   assert_int_equal(raw_int(t.path, "SELECT MAX(version) FROM schema_version"), 1);
 
