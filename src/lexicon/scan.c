@@ -90,7 +90,7 @@ struct hg_scanner {
    * sets: 0 = may start a key anywhere, 1 = may start one only at the start of a word, 2 = a word character. */
   uint8_t ascii_rows[3][16];
   int use_avx2;
-  cand *cands;              /* sorted candidates live in [head, ncand); popping the front only moves head */
+  cand *cands; /* sorted candidates live in [head, ncand); popping the front only moves head */
   size_t head, ncand, capcand, pending_ends;
   int stopped, failed;
 };
