@@ -64,6 +64,67 @@ static hg_status build_pairs(lane_view *v, hg_error *err) {
   return HG_OK;
 }
 
+/* The start filter (lexicon_internal.h): every path of up to `depth` symbols from the root of a lane, marked
+ * START_END when it ends in a state with outputs. 16 slots per path: some 6% of absent paths pass. */
+typedef struct start_item {
+  uint32_t state;
+  uint64_t hash;
+} start_item;
+
+static size_t start_paths(const lane_view *v, unsigned depth, uint64_t *bits, unsigned shift, int lane) {
+  size_t count = 0, cap = 1024, n = 0;
+  start_item *stack = malloc(cap * sizeof *stack);
+  if (!stack) return (size_t)-1;
+  for (uint32_t a = 1; a < v->info.alphabet; a++)
+    if (v->root[a]) {
+      if (n == cap) {
+        start_item *ns = realloc(stack, (cap *= 2) * sizeof *stack);
+        if (!ns) return free(stack), (size_t)-1;
+        stack = ns;
+      }
+      stack[n++] = (start_item){v->root[a], start_hash(start_seed(lane), a)};
+    }
+  while (n) {
+    start_item it = stack[--n];
+    const img_state *st = &v->states[it.state];
+    count++;
+    if (bits) {
+      uint64_t slot = start_slot(shift, it.hash);
+      bits[slot >> 5] |= (uint64_t)(START_PATH | (st->out_count ? START_END : 0)) << ((slot & 31) * 2);
+    }
+    if (st->depth >= depth) continue;
+    for (uint32_t e = st->edge_off; e < st->edge_off + st->edge_count; e++) {
+      const img_edge *ed = &v->edges[e];
+      if (!ed->sym) continue; /* an empty slot of a hashed table */
+      if (n == cap) {
+        start_item *ns = realloc(stack, (cap *= 2) * sizeof *stack);
+        if (!ns) return free(stack), (size_t)-1;
+        stack = ns;
+      }
+      stack[n++] = (start_item){ed->next, start_hash(it.hash, ed->sym)};
+    }
+  }
+  free(stack);
+  return count;
+}
+
+static hg_status build_start_filter(hg_lexicon *l, hg_error *err) {
+  size_t raw = start_paths(&l->lanes[LANE_RAW], START_RAW_DEPTH, NULL, 0, LANE_RAW);
+  size_t fold = start_paths(&l->lanes[LANE_FOLD], START_FOLD_DEPTH, NULL, 0, LANE_FOLD);
+  if (raw == (size_t)-1 || fold == (size_t)-1) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  uint64_t slots = 4096;
+  unsigned log2 = 12;
+  while (slots < 16ull * (raw + fold) && log2 < 26)
+    slots <<= 1, log2++;
+  if (!(l->start_bits = calloc(slots / 32, sizeof *l->start_bits)))
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  l->start_shift = 64 - log2;
+  if (start_paths(&l->lanes[LANE_RAW], START_RAW_DEPTH, l->start_bits, l->start_shift, LANE_RAW) == (size_t)-1 ||
+      start_paths(&l->lanes[LANE_FOLD], START_FOLD_DEPTH, l->start_bits, l->start_shift, LANE_FOLD) == (size_t)-1)
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  return HG_OK;
+}
+
 static hg_status check_lane(hg_lexicon *l, const img_section *tab, int lane, size_t entry_count, hg_error *err) {
   lane_view *v = &l->lanes[lane];
   size_t n, k;
@@ -177,7 +238,7 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
     hg_status st = check_lane(l, tab, lane, l->entry_count, err);
     if (st) return st;
   }
-  return HG_OK;
+  return build_start_filter(l, err);
 }
 
 hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err) {
@@ -259,6 +320,7 @@ void hg_lexicon_unref(hg_lexicon *lex) {
   if (!lex || __atomic_sub_fetch(&lex->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   for (int l = 0; l < LANE_COUNT; l++)
     free(lex->lanes[l].pairs);
+  free(lex->start_bits);
   free(lex->owned);
   if (lex->map) munmap(lex->map, lex->map_len);
   free(lex);

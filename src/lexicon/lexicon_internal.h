@@ -158,7 +158,31 @@ struct hg_lexicon {
   const uint32_t *cp2;
   size_t cp2_len;
   lane_view lanes[LANE_COUNT];
+  /* The start filter, built when an image is loaded (not stored in it): a one-hash table of two-bit slots holding,
+   * for the RAW and FOLD lanes, every path from the root of up to START_RAW_DEPTH (RAW) or START_FOLD_DEPTH (FOLD)
+   * symbols (bit 0 of its slot) and whether a key ends on it (bit 1). While every lane is at its root, the scanner
+   * asks it whether a key can begin at the next position; when the text there leaves every lane's trie before any
+   * key ends, no hit starts there and the position is skipped without stepping the automaton. */
+  uint64_t *start_bits;
+  unsigned start_shift; /* 64 - log2(slots) */
 };
+
+#define START_RAW_DEPTH 8u
+#define START_FOLD_DEPTH 5u
+enum { START_PATH = 1, START_END = 2 };
+
+/* Hash of a path: seeded per lane, one symbol at a time. */
+static inline uint64_t start_hash(uint64_t h, uint32_t sym) {
+  h = (h ^ sym) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 31);
+}
+static inline uint64_t start_seed(int lane) { return 0x243F6A8885A308D3ull * (uint64_t)(lane + 1); }
+static inline uint64_t start_slot(unsigned shift, uint64_t h) { return (h * 0xD6E8FEB86659FD93ull) >> shift; }
+/* START_PATH | START_END bits of a path's slot (a false positive now and then, never a false negative) */
+static inline unsigned start_probe(const struct hg_lexicon *lex, uint64_t h) {
+  uint64_t slot = start_slot(lex->start_shift, h);
+  return (unsigned)(lex->start_bits[slot >> 5] >> ((slot & 31) * 2)) & 3u;
+}
 
 /* fold symbol of a folded code point (0 when no key uses it) */
 static inline uint32_t lex_fold_sym(const struct hg_lexicon *lex, uint32_t cp) {

@@ -19,11 +19,32 @@
  * line-ending convention. */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HG_SCAN_AVX2 1
+#else
+#define HG_SCAN_AVX2 0
+#endif
 
 #include "base/error.h"
 #include "hegui/text.h"
 #include "lexicon_internal.h"
 #include "text/fold_table.h"
+
+/* The common multi-byte case decoded inline (three bytes, lead E1..EC or EE..EF: no overlong or surrogate
+ * forms possible, which covers the CJK blocks); everything else goes to the strict decoder. */
+static inline int decode_cp(const uint8_t *s, size_t len, uint32_t *cp) {
+  uint8_t b0 = s[0];
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  if (len >= 3 && b0 >= 0xE1 && b0 <= 0xEF && b0 != 0xED && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+    *cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
+    return 3;
+  }
+  return hg_utf8_decode(s, len, cp);
+}
 
 typedef struct pos_rec {
   size_t bstart, bend;
@@ -63,9 +84,13 @@ struct hg_scanner {
   int prev_cr;   /* the last source code point was CR */
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
-  uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_ascii) */
+  uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_dead) */
   uint8_t ascii_flags[128]; /* HG_CHAR_* flags of each ASCII byte */
-  cand *cands;              /* sorted candidates live in [head, ncand); popping the front only moves head */
+  /* The same classes as bit sets for a byte shuffle: row[lo nibble] has bit h set when byte h*16+lo is in the set;
+   * sets: 0 = may start a key anywhere, 1 = may start one only at the start of a word, 2 = a word character. */
+  uint8_t ascii_rows[3][16];
+  int use_avx2;
+  cand *cands; /* sorted candidates live in [head, ncand); popping the front only moves head */
   size_t head, ncand, capcand, pending_ends;
   int stopped, failed;
 };
@@ -392,31 +417,173 @@ static void init_ascii_skip(hg_scanner *sc) {
     else if ((fl & HG_CHAR_WORD) && !(fl & HG_CHAR_DIGIT))
       sc->ascii_skip[b] = ASCII_SKIP_IN_WORD;
   }
+  memset(sc->ascii_rows, 0, sizeof sc->ascii_rows);
+  for (uint32_t b = 0; b < 128; b++) {
+    uint8_t bit = (uint8_t)(1u << (b >> 4));
+    if (!sc->ascii_skip[b]) sc->ascii_rows[0][b & 15] |= bit;
+    if (sc->ascii_skip[b] == ASCII_SKIP_IN_WORD) sc->ascii_rows[1][b & 15] |= bit;
+    if (sc->ascii_flags[b] & HG_CHAR_WORD) sc->ascii_rows[2][b & 15] |= bit;
+  }
+#if HG_SCAN_AVX2
+  sc->use_avx2 = __builtin_cpu_supports("avx2");
+#endif
 }
+
+#if HG_SCAN_AVX2
+/* 32 bytes at once: bit j of the result is set when s[j] needs a closer look (not ASCII, may start a key, or may
+ * start one at a word start and is at one). prev_word: the character before s[0] is a word character. */
+__attribute__((target("avx2"))) static uint32_t ascii_candidates_avx2(const hg_scanner *sc, const uint8_t *s,
+                                                                      int prev_word) {
+  __m256i x = _mm256_loadu_si256((const __m256i *)s);
+  __m256i nib = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+  __m256i lo = _mm256_and_si256(x, nib), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nib);
+  __m256i bitsel = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64,
+                                    (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m256i bit = _mm256_shuffle_epi8(bitsel, hi);
+  uint32_t in[3];
+  for (int k = 0; k < 3; k++) {
+    __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sc->ascii_rows[k]));
+    __m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(row, lo), bit);
+    in[k] = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, zero));
+  }
+  uint32_t nonascii = (uint32_t)_mm256_movemask_epi8(x);
+  uint32_t prev = (in[2] << 1) | (prev_word ? 1u : 0u);
+  return nonascii | in[0] | (in[1] & ~prev);
+}
+#endif
 
 static inline int lanes_at_root(const hg_scanner *sc) {
   return !sc->lanes[LANE_RAW].state && !sc->lanes[LANE_FOLD].state && !sc->lanes[LANE_COLLAPSE].state &&
          !sc->lanes[LANE_SOUND].state;
 }
 
-/* Skips the ASCII bytes from s[i] on that cannot change any lane; returns how many. A CR LF among them counts
- * twice in fidx: with every lane at its root no live match spans them, and only differences matter. */
-static size_t skip_ascii(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) {
-  size_t j = i;
+/* The start filter. With every lane at its root, can a key of the RAW or FOLD lane begin at s[p] (a code point
+ * whose map entry is m and whose class is fl)? The text from s[p] on is walked through the filter's paths: the RAW
+ * lane's bytes, the FOLD lane's symbols (noise code points between them are passed over: a lane keeps its prefix
+ * through a short noise run, and a long one ends it, which is no hit either). When a path leaves the lane's trie
+ * before any key ends on it, no key of that lane starts at p. Whatever cannot be decided within the chunk (its
+ * end, a code point outside the fast map) counts as a possible start. COLLAPSE and SOUND, rare, ask only their
+ * root row. Returns 1 when nothing can start at p. */
+static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t len, uint32_t m, unsigned fl,
+                       unsigned prev) {
+  const hg_lexicon *lex = sc->lex;
+  /* a letter inside a word: every key beginning with a letter must begin a word */
+  if ((fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) return 1;
+  if (sc->lanes[LANE_RAW].active && lex->lanes[LANE_RAW].root[s[p] + 1u]) {
+    uint64_t h = start_seed(LANE_RAW);
+    for (size_t d = 0;; d++) {
+      if (d == START_RAW_DEPTH || p + d >= len) return 0;
+      h = start_hash(h, s[p + d] + 1u);
+      unsigned f = start_probe(lex, h);
+      if (!(f & START_PATH)) break;
+      if (f & START_END) return 0;
+    }
+  }
+  if (fl & HG_CHAR_NOISE) return 1;
+  uint32_t sym = m & CPM_SYM_MASK;
+  if (sc->lanes[LANE_COLLAPSE].active && sym && lex->lanes[LANE_COLLAPSE].root[sym]) return 0;
+  if (sc->lanes[LANE_SOUND].active &&
+      ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
+    return 0;
+  if (!sc->lanes[LANE_FOLD].active || !sym || !lex->lanes[LANE_FOLD].root[sym]) return 1;
+  uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
+  if (start_probe(lex, h) & START_END) return 0;
+  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  size_t q = p + (s[p] < 0x80 ? 1 : s[p] < 0xE0 ? 2 : s[p] < 0xF0 ? 3 : 4);
+  for (unsigned d = 1; d < START_FOLD_DEPTH;) {
+    if (q >= len) return 0;
+    uint32_t cp;
+    int r = 1;
+    if (s[q] < 0x80)
+      cp = s[q];
+    else if ((r = decode_cp(s + q, len - q, &cp)) <= 0)
+      return 0;
+    q += (size_t)r;
+    uint32_t m2 = lex_cp_map(lex, cp);
+    if (m2 & CPM_SLOW) return 0;
+    if (CPM_CHAR_FLAGS(m2) & HG_CHAR_NOISE) {
+      if (++noise >= noise_limit) return 1;
+      continue;
+    }
+    uint32_t sym2 = m2 & CPM_SYM_MASK;
+    if (!sym2) return 1; /* a character in no key resets the lane */
+    h = start_hash(h, sym2);
+    unsigned f = start_probe(lex, h);
+    if (!(f & START_PATH)) return 1;
+    if (f & START_END) return 0;
+    d++;
+    noise = 0;
+  }
+  return 0;
+}
+
+/* Skips the code points from s[i] on at which no key can start, while every lane stays at its root; returns the
+ * bytes skipped. Skipping them changes nothing but counters and the class of the previous character: a lane that
+ * would have stepped into a path that leads to no key would have fallen back to what it finds from the next
+ * position on, which is where scanning resumes. A CR LF among them counts twice in fidx: with every lane at its
+ * root no live match spans them, and only differences matter. */
+static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) {
+  const hg_lexicon *lex = sc->lex;
+  size_t p = i, n = 0;
   unsigned prev = sc->prev_flags;
-  while (j < len && s[j] < 0x80) {
-    unsigned k = sc->ascii_skip[s[j]];
-    if (!(k & ASCII_SKIP_ALWAYS) && !((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) break;
-    prev = sc->ascii_flags[s[j]];
-    j++;
+  uint32_t cp = 0, last_cp = 0;
+  while (p < len) {
+    int r = 1;
+    uint32_t m;
+    unsigned fl;
+#if HG_SCAN_AVX2
+    if (sc->use_avx2 && len - p >= 32 && s[p] < 0x80) {
+      /* the candidates of 32 bytes, each ASCII one asked in turn; the first that may start a key (or is not
+       * ASCII) ends the block */
+      uint32_t cand = ascii_candidates_avx2(sc, s + p, (prev & HG_CHAR_WORD) != 0);
+      while (cand) {
+        unsigned k = (unsigned)__builtin_ctz(cand);
+        uint8_t b = s[p + k];
+        if (b >= 0x80) break;
+        uint32_t mk = lex_cp_map(lex, b);
+        if ((mk & CPM_SLOW) ||
+            !no_start_at(sc, s, p + k, len, mk, sc->ascii_flags[b], k ? sc->ascii_flags[s[p + k - 1]] : prev))
+          break;
+        cand &= cand - 1;
+      }
+      unsigned k = cand ? (unsigned)__builtin_ctz(cand) : 32;
+      if (k) {
+        last_cp = s[p + k - 1];
+        prev = sc->ascii_flags[last_cp];
+        p += k;
+        n += k;
+      }
+      if (cand && s[p] < 0x80) break; /* asked already: a key may start here */
+      if (k) continue;
+    }
+#endif
+    if (s[p] < 0x80) {
+      cp = s[p];
+      unsigned k = sc->ascii_skip[cp];
+      fl = sc->ascii_flags[cp];
+      if (!((k & ASCII_SKIP_ALWAYS) || ((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD)))) {
+        m = lex_cp_map(lex, cp);
+        if ((m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev)) break;
+      }
+    } else {
+      if ((r = decode_cp(s + p, len - p, &cp)) <= 0) break;
+      m = lex_cp_map(lex, cp);
+      fl = CPM_CHAR_FLAGS(m);
+      if ((m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev)) break;
+    }
+    prev = fl;
+    last_cp = cp;
+    p += (size_t)r;
+    n++;
   }
-  if (j > i) {
-    sc->fidx += j - i;
-    sc->offset += j - i;
+  if (p > i) {
+    sc->fidx += n;
+    sc->offset += p - i;
     sc->prev_flags = sc->raw_prev_flags = prev;
-    sc->prev_cr = s[j - 1] == '\r';
+    sc->prev_cr = last_cp == '\r';
   }
-  return j - i;
+  return p - i;
 }
 
 hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanner **out) {
@@ -497,8 +664,8 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
   }
   while (i < len) {
     int r;
-    if (s[i] < 0x80 && !sc->pending_ends && lanes_at_root(sc)) {
-      size_t skipped = skip_ascii(sc, s, i, len);
+    if (!sc->pending_ends && lanes_at_root(sc)) {
+      size_t skipped = skip_dead(sc, s, i, len);
       i += skipped;
       if (i >= len) break;
       if (skipped) continue;
@@ -507,7 +674,7 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
       cp = s[i];
       r = 1;
     } else {
-      r = hg_utf8_decode(s + i, len - i, &cp);
+      r = decode_cp(s + i, len - i, &cp);
       if (r < 0) return bad_utf8(sc, sc->offset, err);
       if (r == 0) {
         memcpy(sc->partial, s + i, len - i);

@@ -259,12 +259,249 @@ static void large_input_bounded(void **state) {
   hg_lexicon_unref(lex);
 }
 
+/* ---- the start filter and the ASCII fast path against a naive reference ----------------------------------------
+ * While every lane is at its root the scanner skips positions where its start filter says no key can begin, ASCII
+ * 32 bytes at a time. Keys here share prefixes deeper than the filter looks (8 bytes, 5 symbols), end on every
+ * depth, and the texts mix long ASCII runs, CJK, noise and entries cut anywhere. The reference is written from the
+ * rules: a key matches where its bytes (exact) or folded code points (folded) stand, with the word and digit rules
+ * at its edges; it knows nothing of automata or filters. */
+
+static const char *const naive_entries[] = {
+    "中华人民共和国宪法",
+    "中华人民共和国",
+    "中华人民",
+    "中华",
+    "人民法院",
+    "法院",
+    "共和",
+    "宪法第一条第二款",
+    "毒",
+    "the",
+    "then",
+    "thereafter",
+    "theory",
+    "abcdefghijkl",
+    "abcdefgh",
+    "abc",
+    "xyzzy",
+    "foobarbazqux",
+    "foo",
+    "a4u人体",
+    "人体a",
+    "q",
+    "z9",
+    "1989",
+    "民共和国宪法修正案",
+};
+
+static const char *const naive_pieces[] = {
+    "中华人民共和国宪法",
+    "中华人民共和",
+    "中华人民共和国宪法修正案",
+    "人民法院",
+    "法院",
+    "中华",
+    "中",
+    "华",
+    "人",
+    "民",
+    "宪法第一条第二款",
+    "宪法第一条第三款",
+    "毒",
+    "的",
+    "和",
+    "国",
+    "。",
+    "，",
+    " ",
+    "  ",
+    "The theory thereafter then there ",
+    "abcdefghijklmnop ",
+    "ABCDEFGH ",
+    "abcdefgh",
+    "abc",
+    " xyzzy ",
+    "XYZZY",
+    "foobarbazqux",
+    "foobarbaz ",
+    "foo.",
+    "a4u人体",
+    "A4U人体",
+    "人体a",
+    "人体ab",
+    " q ",
+    "Q",
+    "z9 ",
+    "z99",
+    " 1989 ",
+    "19890",
+    "the quick brown fox jumps over the lazy dog and then some more plain English text here ",
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore ",
+    "0123456789012345678901234567890123456789 ",
+    "民共和国宪法修正案",
+    "😀",
+    "é",
+    "ﬀ",
+};
+
+typedef struct naive_key {
+  const char *text;
+  size_t len;
+  uint32_t cps[32];
+  size_t ncp;
+  unsigned start_rule, end_rule; /* 0, or the class flag the neighbour must not have */
+} naive_key;
+
+static unsigned edge_flag(unsigned flags) {
+  if (flags & HG_CHAR_DIGIT) return HG_CHAR_DIGIT;
+  if (flags & HG_CHAR_WORD) return HG_CHAR_WORD;
+  return 0;
+}
+
+static void naive_key_init(naive_key *k, const char *text) {
+  hg_norm_char *v;
+  size_t n;
+  assert_int_equal(hg_normalize(text, strlen(text), &v, &n, NULL), HG_OK);
+  assert_true(n > 0 && n <= 32);
+  k->text = text;
+  k->len = strlen(text);
+  k->ncp = n;
+  for (size_t i = 0; i < n; i++)
+    k->cps[i] = v[i].cp;
+  k->start_rule = edge_flag(v[0].flags);
+  k->end_rule = edge_flag(v[n - 1].flags);
+  free(v);
+}
+
+static int hit_order(const void *a, const void *b) {
+  const hg_hit *x = a, *y = b;
+  if (x->start != y->start) return x->start < y->start ? -1 : 1;
+  if (x->end != y->end) return x->end > y->end ? -1 : 1;
+  return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* Every hit of every key in text, by the rules alone. */
+static hit_list naive_scan(const naive_key *keys, size_t nkeys, const char *text, size_t len, int exact) {
+  hg_norm_char *v;
+  size_t n;
+  assert_int_equal(hg_normalize(text, len, &v, &n, NULL), HG_OK);
+  hit_list out = {0};
+  for (size_t i = 0; i < n; i++) {
+    unsigned before = i ? v[i - 1].flags : 0;
+    for (size_t e = 0; e < nkeys; e++) {
+      const naive_key *k = &keys[e];
+      size_t last; /* index of the key's last code point in v */
+      if (exact) {
+        if (len - v[i].src_start < k->len || memcmp(text + v[i].src_start, k->text, k->len)) continue;
+        size_t end = v[i].src_start + k->len;
+        for (last = i; last < n && v[last].src_end < end; last++)
+          ;
+        if (last == n || v[last].src_end != end) continue;
+      } else {
+        if (n - i < k->ncp) continue;
+        size_t j = 0;
+        while (j < k->ncp && v[i + j].cp == k->cps[j])
+          j++;
+        if (j < k->ncp) continue;
+        last = i + k->ncp - 1;
+      }
+      unsigned after = last + 1 < n ? v[last + 1].flags : 0;
+      if ((before & k->start_rule) || (after & k->end_rule)) continue;
+      hg_hit h = {(uint32_t)e, exact ? HG_MODE_EXACT : HG_MODE_FOLDED, v[i].src_start, v[last].src_end};
+      collect_hit(&out, &h);
+    }
+  }
+  free(v);
+  if (out.n) qsort(out.v, out.n, sizeof *out.v, hit_order);
+  return out;
+}
+
+static void expect_same_hits(const hit_list *want, const hit_list *got, const char *how, int t) {
+  if (want->n == got->n && (!want->n || !memcmp(want->v, got->v, want->n * sizeof *want->v))) return;
+  for (size_t i = 0; i < want->n || i < got->n; i++) {
+    if (i < want->n && i < got->n && !memcmp(&want->v[i], &got->v[i], sizeof *want->v)) continue;
+    if (i < want->n) print_message("want entry %u [%zu,%zu)\n", want->v[i].entry, want->v[i].start, want->v[i].end);
+    if (i < got->n) print_message("got  entry %u [%zu,%zu)\n", got->v[i].entry, got->v[i].start, got->v[i].end);
+    break;
+  }
+  fail_msg("%s: %zu hits, the reference %zu (text %d)", how, got->n, want->n, t);
+}
+
+static void start_filter_matches_naive(void **state) {
+  (void)state;
+  size_t nkeys = sizeof naive_entries / sizeof *naive_entries;
+  naive_key keys[sizeof naive_entries / sizeof *naive_entries];
+  for (size_t e = 0; e < nkeys; e++)
+    naive_key_init(&keys[e], naive_entries[e]);
+  size_t total = 0;
+  for (int exact = 0; exact < 2; exact++) {
+    char src[4096];
+    size_t o = 0;
+    for (size_t e = 0; e < nkeys; e++)
+      o += (size_t)snprintf(src + o, sizeof src - o, "%s\tcustom\t3\tblock\t%s\n", naive_entries[e],
+                            exact ? "exact" : "folded");
+    hg_lexicon *lex = lex_from_text(src, 3);
+    char text[8192];
+    for (int t = 0; t < 400; t++) {
+      size_t len = 0, target = 100 + next_rand() % 3000;
+      while (len < target) {
+        const char *p = naive_pieces[next_rand() % (sizeof naive_pieces / sizeof *naive_pieces)];
+        size_t l = strlen(p);
+        if (len + l >= sizeof text) break;
+        memcpy(text + len, p, l);
+        len += l;
+      }
+      hit_list want = naive_scan(keys, nkeys, text, len, exact), one = {0}, bytes = {0}, cut = {0}, view = {0};
+      total += want.n;
+      assert_int_equal(hg_lexicon_scan(lex, text, len, collect_hit, &one, NULL), HG_OK);
+      expect_same_hits(&want, &one, exact ? "exact one-shot" : "folded one-shot", t);
+      hg_scanner *sc;
+      assert_int_equal(hg_scanner_new(lex, collect_hit, &bytes, &sc), HG_OK);
+      for (size_t i = 0; i < len; i++) /* byte by byte: the filter never sees past a chunk */
+        assert_int_equal(hg_scanner_feed(sc, text + i, 1, NULL), HG_OK);
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      expect_same_hits(&want, &bytes, "byte by byte", t);
+      hg_scanner_reset(sc);
+      hg_scanner_free(sc);
+      assert_int_equal(hg_scanner_new(lex, collect_hit, &cut, &sc), HG_OK);
+      for (size_t pos = 0; pos < len;) { /* cuts inside ASCII runs, CJK sequences and keys */
+        size_t step = 1 + next_rand() % 80;
+        if (step > len - pos) step = len - pos;
+        assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+        pos += step;
+      }
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      hg_scanner_free(sc);
+      expect_same_hits(&want, &cut, "random cuts", t);
+      hg_normalizer *nz;
+      assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+      assert_int_equal(hg_scanner_new(lex, collect_hit, &view, &sc), HG_OK);
+      const hg_norm_char *rec;
+      size_t nrec;
+      assert_int_equal(hg_normalizer_feed(nz, text, len, &rec, &nrec, NULL), HG_OK);
+      assert_int_equal(hg_scanner_feed_view(sc, rec, nrec, len, NULL), HG_OK);
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      hg_scanner_free(sc);
+      hg_normalizer_free(nz);
+      expect_same_hits(&want, &view, "normalized view", t);
+      free(want.v);
+      free(one.v);
+      free(bytes.v);
+      free(cut.v);
+      free(view.v);
+    }
+    hg_lexicon_unref(lex);
+  }
+  print_message("%zu reference hits over 800 texts, found alike one-shot, byte by byte, cut and from the view\n",
+                total);
+  assert_true(total > 5000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(random_cuts_match_one_shot),
-      cmocka_unit_test(pending_is_minimal_on_clean_text),
-      cmocka_unit_test(errors_in_streams),
-      cmocka_unit_test(large_input_bounded),
+      cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(pending_is_minimal_on_clean_text),
+      cmocka_unit_test(errors_in_streams),          cmocka_unit_test(large_input_bounded),
+      cmocka_unit_test(start_filter_matches_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
