@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -34,6 +35,8 @@
 #define MAX_HEADER_BYTES (64 << 10)
 #define HUGE_ANSWER_BYTES (200 << 10)
 #define SLOWSTART_MS 3000
+#define HOLD_AFTER_BYTES 240 /* --hold-file: a stream's first sentences go out before it waits */
+#define HOLD_POLL_MS 10
 #define PAUSE_MS 2500 /* __pause__: longer than a gateway's short test timeouts, far below its idle timeout */
 #define LIVENESS_POLL_MS 200
 #define SPLIT_GAP_MS 5      /* between the two halves of a __splitutf8__ event, so they arrive apart */
@@ -227,6 +230,7 @@ typedef struct server {
   unsigned delay_ms;
   int quiet;
   const char *record_path;              /* --record-requests: each request body is appended here, one JSON line */
+  const char *hold_path;                /* --hold-file: streams wait after their first text while this is absent */
   unsigned long long responses_started; /* numbers the response ids */
   job *jobs;                            /* every live job, so that shutdown can free them */
 } server;
@@ -727,6 +731,8 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
     if ((j->marks & MARK_PAUSE) && !j->paused && j->answer_pos) { /* once, after the first text: silence */
       j->paused = 1;
       job_schedule(j, PAUSE_MS);
+    } else if (j->srv->hold_path && j->answer_pos >= HOLD_AFTER_BYTES && access(j->srv->hold_path, F_OK) != 0) {
+      job_schedule(j, HOLD_POLL_MS); /* --hold-file: a test acts while the stream is surely under way */
     } else if (j->call_at < j->ncalls) {
       job_emit_tool_delta(j);
     } else if (j->answer_pos < j->answer_len) {
@@ -1004,11 +1010,13 @@ static void free_jobs(server *srv) {
 }
 
 static void usage(FILE *to) {
-  fputs("usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet] [--record-requests FILE]\n"
+  fputs("usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet] [--record-requests FILE] [--hold-file PATH]\n"
         "  A small OpenAI-protocol model server with canned answers (see examples/README.md).\n"
         "  --listen HOST:PORT  address to bind, e.g. 127.0.0.1:8000; port 0 picks a free one; [::1]:PORT for IPv6\n"
         "  --delay-ms N        pause N ms between streamed events, and before a non-streaming reply\n"
         "  --quiet             do not log each request on stderr\n"
+        "  --hold-file PATH    (tests) a stream waits after its first sentences until PATH exists, so that a test\n"
+        "                      can act while it is surely under way\n"
         "  --record-requests FILE  append each completion request's body to FILE, one JSON object a line\n",
         to);
 }
@@ -1040,13 +1048,13 @@ int main(int argc, char **argv) {
   static const struct option options[] = {
       {"listen", required_argument, NULL, 'l'}, {"delay-ms", required_argument, NULL, 'd'},
       {"quiet", no_argument, NULL, 'q'},        {"record-requests", required_argument, NULL, 'r'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+      {"hold-file", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   server srv = {0};
   char *listen_spec = NULL, *host = NULL, *end;
   unsigned port = 0;
   unsigned long delay;
   int opt;
-  while ((opt = getopt_long(argc, argv, "l:d:qr:h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "l:d:qr:H:h", options, NULL)) != -1) {
     switch (opt) {
     case 'l': listen_spec = optarg; break;
     case 'd':
@@ -1060,6 +1068,7 @@ int main(int argc, char **argv) {
       break;
     case 'q': srv.quiet = 1; break;
     case 'r': srv.record_path = optarg; break;
+    case 'H': srv.hold_path = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }

@@ -7,7 +7,7 @@ redacted prompts; answers blocked mid-stream with nothing leaked, under patholog
 UTF-8 split across writes, one huge chunk); stalls, drops, invalid JSON, HTTP errors, slow starts; labels verified
 with `hegui label verify-text`; API keys; body limits; models, moderations, health and metrics routes; the audit
 chain. Then a leak test runs thousands of randomly chunked answers from an in-process fake upstream and counts leaked
-bytes (must be zero). Last, behind a slow upstream whose stream runs for seconds: lexicon reloads by admin call and
+bytes (must be zero). Last, behind an upstream that holds its streams until the test releases them: lexicon reloads by admin call and
 by SIGHUP, and a graceful shutdown on SIGTERM, each while a stream is provably under way (its first sentence read,
 the upstream not done), which must still end whole. Every case must end in a clean answer or an OpenAI-shaped
 error, and leave an audit record."""
@@ -121,7 +121,7 @@ def audit_records(data):
 
 NOTICE = "本内容由人工智能生成"
 STORY = "讲个故事 story"  # the sample model's longest answer: some 330 events, 600 characters in 26 sentences
-SLOW_DELAY_MS = 20  # the slow upstream's pause between events: its story takes 6 s or more
+SLOW_DELAY_MS = 5  # the slow upstream's pause between events; its streams also wait on a hold file (slow_cases)
 
 
 def write_config(name, data, lex, up_port, drain_timeout_ms=10000):
@@ -306,11 +306,15 @@ def stop_case(gw):
 # ---- a stream under way: reloads and a graceful stop behind a slow upstream ----
 
 def slow_cases(data, lex, key, admin):
-    """Reloads and SIGTERM while a stream is under way. The upstream here pauses SLOW_DELAY_MS between events, so
-    that its story runs for seconds. Each case reads the stream's first sentence, so the stream has begun; then
-    reloads or signals, and makes sure that it took effect while the upstream was still writing the stream (the
-    upstream logs each stream it has finished); then reads the rest, which must be the whole story, in order."""
-    up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--delay-ms", str(SLOW_DELAY_MS)], "listening")
+    """Reloads and SIGTERM while a stream is under way. The upstream here waits, in every stream, after its first
+    sentences until a hold file exists (sample_upstream --hold-file): each case reads the stream's first text, so the
+    stream has begun; reloads or signals while the upstream is provably holding the rest (its log says it has not
+    finished the stream); then releases the upstream and reads the rest, which must be the whole story, in order.
+    Nothing depends on how long anything takes."""
+    hold = os.path.join(TMP, "hold")  # while it is absent, the upstream's streams wait after their first sentences
+    open(hold, "w").close()
+    up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--delay-ms", str(SLOW_DELAY_MS), "--hold-file", hold],
+                        "listening")
     atexit.register(up.kill)
     cfg = write_config("slow.yaml", data, lex, up_port, drain_timeout_ms=60000)  # far more than the story's length
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
@@ -318,7 +322,7 @@ def slow_cases(data, lex, key, admin):
         s, h, j, _ = chat(port, key, STORY)
         story = j["choices"][0]["message"]["content"] if s == 200 else ""
         check(story.endswith(NOTICE) and story.count("。") > 20, "the story, whole, behind the slow upstream: %s" % s)
-        upstream = {"log": up.log_path, "streams": 0}
+        upstream = {"log": up.log_path, "streams": 0, "hold": hold}
         reload_cases(gw, port, key, admin, lex, upstream, story)
         shutdown_case(gw, port, key, upstream, story)
     finally:
@@ -344,6 +348,7 @@ def stream_begun(port, key, story, what, upstream):
     check(finished == upstream["streams"], "%s: the upstream finished the %d streams before: %d" %
           (what, upstream["streams"], finished))
     upstream["streams"] += 1
+    os.unlink(upstream["hold"])  # this stream waits after its first sentences until the case has acted
     st = Stream(port, key, STORY)
     first = st.next_content()
     check(st.status == 200 and first is not None and story.startswith(first),
@@ -351,9 +356,16 @@ def stream_begun(port, key, story, what, upstream):
     return st, finished
 
 
-def stream_whole(st, story, what):
-    """A stream nothing was allowed to disturb, read to its end: a clean end of the body, one response, every chunk
-    of the story in order (the text the same as the whole answer's), finish_reason stop, [DONE] once and last."""
+def release(upstream):
+    """Lets the held stream go on (stream_begun held it after its first sentences)."""
+    open(upstream["hold"], "w").close()
+
+
+def stream_whole(st, story, what, upstream):
+    """A stream nothing was allowed to disturb, released and read to its end: a clean end of the body, one response,
+    every chunk of the story in order (the text the same as the whole answer's), finish_reason stop, [DONE] once and
+    last."""
+    release(upstream)
     st.read_to_end()
     sm = st.summary()
     clean = st.status == 200 and st.ended and st.error is None
@@ -377,7 +389,7 @@ def reload_cases(gw, port, key, admin, lex, upstream, story):
     s, h, p = request(port, "POST", "/admin/reload", {}, admin)
     check(s == 200, "admin reload: %s %s" % (s, p))
     check(streams_finished(upstream) == finished, "the admin reload was done while the upstream was still streaming")
-    stream_whole(st, story, "a stream during a reload")
+    stream_whole(st, story, "a stream during a reload", upstream)
     s, h, j, _ = chat(port, key, "echo: 新词测试一下")
     check(j["choices"][0]["finish_reason"] == "content_filter", "reloaded lexicon blocks the new word")
 
@@ -397,7 +409,7 @@ def reload_cases(gw, port, key, admin, lex, upstream, story):
         time.sleep(0.05)
     check(blocked, "SIGHUP reloads the lexicon: the new word is blocked")
     check(streams_finished(upstream) == finished, "the SIGHUP reload was done while the upstream was still streaming")
-    stream_whole(st, story, "a stream during a SIGHUP reload")
+    stream_whole(st, story, "a stream during a SIGHUP reload", upstream)
 
 
 def shutdown_case(gw, port, key, upstream, story):
@@ -412,7 +424,7 @@ def shutdown_case(gw, port, key, upstream, story):
         time.sleep(0.02)
     check(turned_away, "while it drains, the gateway turns new connections away (exit status %s)" % gw.poll())
     check(streams_finished(upstream) == finished, "the drain began while the upstream was still streaming")
-    stream_whole(st, story, "a stream in progress finishes on SIGTERM")
+    stream_whole(st, story, "a stream in progress finishes on SIGTERM", upstream)
     try:
         gw.wait(30)
     except subprocess.TimeoutExpired:
