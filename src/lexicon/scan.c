@@ -727,32 +727,116 @@ static int process_view_cp(hg_scanner *sc, const hg_norm_char *rec, size_t nrec)
   return 0;
 }
 
+/* The start filter over the normalized view: no_start_at with the records' folded units instead of bytes. v[p] is
+ * the record of a source code point that folds to exactly one code point (HG_NORM_SOLE), whose fold symbol is sym
+ * and class fl. The RAW lane's path is walked over the source code points' bytes (re-encoded from src_cp, one per
+ * HG_NORM_FIRST record), the FOLD lane's over the folded units as the lane is fed them: noise passed over, an
+ * ignorable code point (which the skeleton lanes never see) passed over without counting, the units of an
+ * expansion each in turn. What cannot be decided within the records given (their end) counts as a possible start.
+ * Returns 1 when nothing can start at p. */
+static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t p, size_t n, uint32_t sym, unsigned fl,
+                            unsigned prev) {
+  const hg_lexicon *lex = sc->lex;
+  if ((fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) return 1;
+  if (sc->lanes[LANE_RAW].active) {
+    uint8_t b[4];
+    size_t nb = v[p].src_cp < 0x80 ? (b[0] = (uint8_t)v[p].src_cp, 1) : hg_utf8_encode(v[p].src_cp, (char *)b);
+    if (lex->lanes[LANE_RAW].root[b[0] + 1u]) {
+      uint64_t h = start_seed(LANE_RAW);
+      size_t q = p, k = 0;
+      for (unsigned d = 0;; d++) {
+        if (k == nb) { /* the next source code point's bytes */
+          while (++q < n && !(v[q].flags & HG_NORM_FIRST))
+            ;
+          if (q >= n) return 0;
+          nb = v[q].src_cp < 0x80 ? (b[0] = (uint8_t)v[q].src_cp, 1) : hg_utf8_encode(v[q].src_cp, (char *)b);
+          k = 0;
+        }
+        if (d == START_RAW_DEPTH) return 0;
+        h = start_hash(h, b[k++] + 1u);
+        unsigned f = start_probe(lex, h);
+        if (!(f & START_PATH)) break;
+        if (f & START_END) return 0;
+      }
+    }
+  }
+  if (fl & HG_CHAR_NOISE) return 1;
+  if (sc->lanes[LANE_COLLAPSE].active && sym && lex->lanes[LANE_COLLAPSE].root[sym]) return 0;
+  if (sc->lanes[LANE_SOUND].active &&
+      ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
+    return 0;
+  if (!sc->lanes[LANE_FOLD].active || !sym || !lex->lanes[LANE_FOLD].root[sym]) return 1;
+  uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
+  if (start_probe(lex, h) & START_END) return 0;
+  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  size_t q = p + 1;
+  for (unsigned d = 1; d < START_FOLD_DEPTH;) {
+    if (q >= n) return 0;
+    const hg_norm_char *r = &v[q++];
+    if (r->flags & HG_NORM_IGNORABLE) continue;
+    if (r->flags & HG_CHAR_NOISE) {
+      if (++noise >= noise_limit) return 1;
+      continue;
+    }
+    uint32_t sym2 = lex_fold_sym(lex, r->cp);
+    if (!sym2) return 1; /* a character in no key resets the lane */
+    h = start_hash(h, sym2);
+    unsigned f = start_probe(lex, h);
+    if (!(f & START_PATH)) return 1;
+    if (f & START_END) return 0;
+    d++;
+    noise = 0;
+  }
+  return 0;
+}
+
+/* skip_dead over records: skips the source code points from v[i] on at which no key can start, while every lane
+ * stays at its root; returns the index of the first record not skipped. Only code points that fold to exactly one
+ * code point are skipped (the others go through process_view_cp), so each skipped record is one step of fidx, as
+ * in skip_dead. ASCII that can start no key (or only at a word start, inside a word) is passed by the per-byte
+ * classes without asking the filter. */
+static size_t skip_dead_view(hg_scanner *sc, const hg_norm_char *v, size_t i, size_t n) {
+  const hg_lexicon *lex = sc->lex;
+  unsigned prev = sc->prev_flags;
+  size_t p = i;
+  for (; p < n; p++) {
+    const hg_norm_char *r = &v[p];
+    if (!(r->flags & HG_NORM_SOLE)) break;
+    unsigned fl = r->flags & 0x1Fu;
+    if (r->src_cp < 0x80) {
+      unsigned k = sc->ascii_skip[r->src_cp];
+      if (!((k & ASCII_SKIP_ALWAYS) || ((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) &&
+          !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev))
+        break;
+    } else if (!no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev)) {
+      break;
+    }
+    prev = fl;
+  }
+  if (p > i) {
+    sc->fidx += p - i;
+    sc->offset = v[p - 1].src_end;
+    sc->prev_flags = sc->raw_prev_flags = prev;
+    sc->prev_cr = v[p - 1].src_cp == '\r';
+  }
+  return p;
+}
+
 hg_status hg_scanner_feed_view(hg_scanner *sc, const hg_norm_char *v, size_t n, size_t stream_bytes, hg_error *err) {
   if (sc->failed) return hg_fail(err, HG_ERR_INVALID, 0, sc->offset, "scanner stopped after an error; reset it");
   sc->fed = stream_bytes;
   if (sc->stopped) return HG_OK;
   size_t last_emit = sc->offset;
   for (size_t i = 0; i < n;) {
-    const hg_norm_char *r = &v[i];
-    if (r->src_cp < 0x80 && (r->flags & HG_NORM_SOLE) && !sc->pending_ends && lanes_at_root(sc)) {
-      /* the ASCII fast path of hg_scanner_feed, over records */
-      unsigned prev = sc->prev_flags;
-      size_t j = i;
-      while (j < n && v[j].src_cp < 0x80 && (v[j].flags & HG_NORM_SOLE)) {
-        unsigned k = sc->ascii_skip[v[j].src_cp];
-        if (!(k & ASCII_SKIP_ALWAYS) && !((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) break;
-        prev = sc->ascii_flags[v[j].src_cp];
-        j++;
-      }
+    if (!sc->pending_ends && lanes_at_root(sc)) {
+      size_t j = skip_dead_view(sc, v, i, n);
       if (j > i) {
-        sc->fidx += j - i;
-        sc->offset = v[j - 1].src_end;
-        sc->prev_flags = sc->raw_prev_flags = prev;
-        sc->prev_cr = v[j - 1].src_cp == '\r';
         i = j;
         continue;
       }
     }
+    const hg_norm_char *r = &v[i];
     size_t j = i + 1;
     while (j < n && !(v[j].flags & HG_NORM_FIRST))
       j++;

@@ -497,11 +497,133 @@ static void start_filter_matches_naive(void **state) {
   assert_true(total > 5000);
 }
 
+/* ---- the start filter over the normalized view -------------------------------------------------------------
+ * The moderator feeds the scanner a normalized view (hg_scanner_feed_view), where the filter walks the records'
+ * folded units and re-encodes the source code points for the byte lane. The same reference as above, with more
+ * keys and pieces for what only the view has to handle: code points that fold to several (ﬃ, ⑩), to nothing
+ * (a zero-width space inside a key) or to one non-ASCII unit that folds to ASCII (①⑨⑧⑨, ＴＨＥＯＲＹ). The view is
+ * fed whole, one byte of text at a time (one code point's records per call: the filter never sees past them) and
+ * in random cuts, and the byte path the same random cuts: every way gives the reference's hits, and no hit starts
+ * in bytes that pending_suffix_len had released. */
+
+static const char *const view_entries[] = {"10", "office", "fifo", "中华人"};
+
+static const char *const view_pieces[] = {
+    "oﬃce ",
+    "office",
+    "ﬁfo",
+    "ﬁ",
+    "⑩",
+    "⑩0",
+    " 10 ",
+    "①⑨⑧⑨",
+    "ＴＨＥＯＲＹ ",
+    "ｘｙｚｚｙ",
+    "中\xE2\x80\x8B华",
+    "\xE2\x80\x8B",
+    "中华\r\n人民",
+    "\r\n",
+    "\r",
+    "中华人",
+};
+
+static void feed_view_cuts(hg_lexicon *lex, const char *text, size_t len, int how, stream_check *c) {
+  hg_normalizer *nz;
+  hg_scanner *sc;
+  assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+  assert_int_equal(hg_scanner_new(lex, check_hit, c, &sc), HG_OK);
+  for (size_t pos = 0; pos < len;) {
+    size_t step = how == 0 ? len : how == 1 ? 1 : 1 + next_rand() % 80;
+    if (step > len - pos) step = len - pos;
+    const hg_norm_char *rec;
+    size_t nrec;
+    assert_int_equal(hg_normalizer_feed(nz, text + pos, step, &rec, &nrec, NULL), HG_OK);
+    pos += step;
+    assert_int_equal(hg_scanner_feed_view(sc, rec, nrec, hg_normalizer_offset(nz), NULL), HG_OK);
+    assert_int_equal(hg_scanner_offset(sc), pos);
+    size_t pend = hg_scanner_pending_suffix_len(sc);
+    assert_true(pend <= pos);
+    assert_true(pos - pend >= c->released); /* released bytes never come back */
+    c->released = pos - pend;
+  }
+  assert_int_equal(hg_normalizer_finish(nz, NULL), HG_OK);
+  assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+  hg_scanner_free(sc);
+  hg_normalizer_free(nz);
+}
+
+static void view_start_filter_matches_naive(void **state) {
+  (void)state;
+  enum { NE = sizeof naive_entries / sizeof *naive_entries, NV = sizeof view_entries / sizeof *view_entries };
+  enum { NP = sizeof naive_pieces / sizeof *naive_pieces, NVP = sizeof view_pieces / sizeof *view_pieces };
+  const char *entries[NE + NV];
+  naive_key keys[NE + NV];
+  for (size_t e = 0; e < NE + NV; e++) {
+    entries[e] = e < NE ? naive_entries[e] : view_entries[e - NE];
+    naive_key_init(&keys[e], entries[e]);
+  }
+  size_t total = 0, released = 0;
+  for (int exact = 0; exact < 2; exact++) {
+    char src[4096];
+    size_t o = 0;
+    for (size_t e = 0; e < NE + NV; e++)
+      o += (size_t)snprintf(src + o, sizeof src - o, "%s\tcustom\t3\tblock\t%s\n", entries[e],
+                            exact ? "exact" : "folded");
+    hg_lexicon *lex = lex_from_text(src, 3);
+    char text[8192];
+    for (int t = 0; t < 400; t++) {
+      size_t len = 0, target = 100 + next_rand() % 3000;
+      while (len < target) {
+        size_t k = next_rand() % (NP + NVP);
+        const char *p = k < NP ? naive_pieces[k] : view_pieces[k - NP];
+        size_t l = strlen(p);
+        if (len + l >= sizeof text) break;
+        memcpy(text + len, p, l);
+        len += l;
+      }
+      hit_list want = naive_scan(keys, NE + NV, text, len, exact);
+      total += want.n;
+      static const char *const hows[] = {"view whole", "view byte by byte", "view in random cuts"};
+      for (int how = 0; how < 3; how++) {
+        stream_check c = {0};
+        feed_view_cuts(lex, text, len, how, &c);
+        expect_same_hits(&want, &c.hits, hows[how], t);
+        assert_false(c.violation);
+        released += c.released;
+        free(c.hits.v);
+      }
+      stream_check b = {0}; /* the byte path, in random cuts of its own */
+      hg_scanner *sc;
+      assert_int_equal(hg_scanner_new(lex, check_hit, &b, &sc), HG_OK);
+      for (size_t pos = 0; pos < len;) {
+        size_t step = 1 + next_rand() % 80;
+        if (step > len - pos) step = len - pos;
+        assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+        pos += step;
+        assert_true(pos - hg_scanner_pending_suffix_len(sc) >= b.released);
+        b.released = pos - hg_scanner_pending_suffix_len(sc);
+      }
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      hg_scanner_free(sc);
+      expect_same_hits(&want, &b.hits, "bytes in random cuts", t);
+      assert_false(b.violation);
+      free(b.hits.v);
+      free(want.v);
+    }
+    hg_lexicon_unref(lex);
+  }
+  print_message("%zu reference hits over 800 texts, found alike from the view whole, byte by byte and cut, and from "
+                "bytes cut\n",
+                total);
+  assert_true(total > 5000);
+  assert_true(released > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(pending_is_minimal_on_clean_text),
       cmocka_unit_test(errors_in_streams),          cmocka_unit_test(large_input_bounded),
-      cmocka_unit_test(start_filter_matches_naive),
+      cmocka_unit_test(start_filter_matches_naive), cmocka_unit_test(view_start_filter_matches_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
