@@ -153,7 +153,7 @@ verdict() { if [ "$1" = 1 ]; then echo met; else echo "NOT met"; fi; }
 mkdir -p "$bench_dir/results"
 out="$bench_dir/results/soak-$(date +%Y%m%d-%H%M%S)"
 {
-  echo "soak: $minutes min at $target req/s (half of $cap), whole answers and streams, SIGHUP every $reload_s s"
+  echo "soak: $minutes min at $target req/s ($share of $cap), whole answers and streams, SIGHUP every $reload_s s"
   echo
   echo "| figure | measured | target | result |"
   echo "| --- | ---: | ---: | --- |"
