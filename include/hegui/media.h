@@ -1,0 +1,56 @@
+/* hegui/media.h — pixels, and the visible (explicit) label drawn on them.
+ *
+ * An hg_raster is 8-bit RGBA, rows top to bottom, owned by whoever made it. Images come in and go out as the bytes of
+ * a PNG or JPEG file (hg_image_decode / hg_image_encode); video frames are converted to and from it by the video code.
+ * The explicit label of GB 45438 (section 4.2: text such as "AI生成" on the image, its height at least 5% of the
+ * shortest side, at a corner or an edge, legible on any background) is drawn by hg_raster_draw_label with FreeType and
+ * a CJK font. The same call labels every frame of a video's opening seconds, so a picture and a video look alike. */
+#ifndef HEGUI_MEDIA_H
+#define HEGUI_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hegui/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hg_raster {
+  uint8_t *px;    /* RGBA, 4 bytes a pixel */
+  uint32_t width;
+  uint32_t height;
+  size_t stride;  /* bytes from one row to the next, >= 4 * width */
+} hg_raster;
+
+/* Where the label goes. */
+typedef enum hg_label_place {
+  HG_PLACE_BOTTOM_RIGHT = 0, /* the default */
+  HG_PLACE_BOTTOM_LEFT,
+  HG_PLACE_TOP_RIGHT,
+  HG_PLACE_TOP_LEFT,
+  HG_PLACE_BOTTOM_EDGE, /* centred along the bottom edge */
+  HG_PLACE_TOP_EDGE
+} hg_label_place;
+
+typedef struct hg_visible_label {
+  const char *text;      /* UTF-8; NULL means "AI生成" */
+  const char *font_path; /* a TrueType/OpenType file or collection; NULL means the default CJK font */
+  double height_ratio;   /* text height / shortest side; 0 means 0.05, below 0.05 is refused */
+  hg_label_place place;
+} hg_visible_label;
+
+/* The box the label covers (background plate included), in pixels. */
+typedef struct hg_label_box {
+  uint32_t x, y, width, height;
+  uint32_t text_height; /* the height of the drawn glyphs' ink, the figure the 5% rule is about */
+} hg_label_box;
+
+/* Draws the label on r in place. box (may be NULL) says where it went. */
+hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_label_box *box, hg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
