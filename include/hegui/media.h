@@ -50,6 +50,27 @@ typedef struct hg_label_box {
 /* Draws the label on r in place. box (may be NULL) says where it went. */
 hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_label_box *box, hg_error *err);
 
+/* ---- the explicit label of a whole file, any media type (src/media/explicit.c: one table, format -> labeller) ---- */
+
+typedef enum hg_spoken_kind {
+  HG_SPOKEN_SPEECH = 0, /* the label text spoken in Mandarin (espeak-ng), 120-160 characters a minute */
+  HG_SPOKEN_RHYTHM      /* the rhythm short-long-short-short instead of words */
+} hg_spoken_kind;
+
+typedef struct hg_explicit_options {
+  hg_visible_label visible; /* images, and the opening frames of a video */
+  const char *spoken_text;  /* audio; NULL means "本内容由人工智能生成" */
+  hg_spoken_kind spoken_kind;
+  int spoken_at_end;        /* audio: 0 at the start, 1 at the end */
+} hg_explicit_options;
+
+/* Adds the explicit label to the file in memory (format as hg_label_format_detect names it, or NULL to detect).
+ * *out (malloc-ed, *out_len bytes) is a file of the same format; the implicit label is the caller's next step
+ * (hg_label_buffer_add), so that the content hash it signs covers the labelled pixels and samples. HG_ERR_INVALID
+ * names a format that has no explicit label here (text formats: the gateway adds the notice to the text). */
+hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *options,
+                                   uint8_t **out, size_t *out_len, hg_error *err);
+
 #ifdef __cplusplus
 }
 #endif
