@@ -1,7 +1,10 @@
 /* offload.c — admin work on a thread of its own, answered from the worker's loop (offload.h has the contract). */
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/http.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "offload.h"
@@ -31,6 +34,23 @@ void reply_error(reply *r, int status, const char *type, const char *message, co
                        code ? json_string(code) : json_null()));
 }
 
+void reply_bytes(reply *r, int status, const char *content_type, uint8_t *bytes, size_t len) {
+  json_decref(r->body);
+  r->body = NULL;
+  free(r->bytes);
+  r->status = status;
+  r->bytes = bytes;
+  r->len = len;
+  snprintf(r->content_type, sizeof r->content_type, "%s", content_type);
+}
+
+void reply_header(reply *r, const char *name, const char *value) {
+  if (r->nheaders == sizeof r->headers / sizeof r->headers[0]) return;
+  snprintf(r->headers[r->nheaders].name, sizeof r->headers[0].name, "%s", name);
+  snprintf(r->headers[r->nheaders].value, sizeof r->headers[0].value, "%s", value);
+  r->nheaders++;
+}
+
 static void on_gone(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   job *j = arg;
@@ -48,13 +68,26 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
   if (j->conn) evhttp_connection_set_closecb(j->conn, NULL, NULL);
   int status = 499;
   if (j->req) {
-    if (!j->r.body) reply_error(&j->r, 500, "server_error", "the work ended without an answer", NULL);
-    send_json(j->req, j->r.status, j->r.body);
-    status = last_status;
-    j->r.body = NULL;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(j->req);
+    for (unsigned i = 0; i < j->r.nheaders; i++)
+      evhttp_add_header(h, j->r.headers[i].name, j->r.headers[i].value);
+    if (j->r.bytes) {
+      struct evbuffer *b = evbuffer_new();
+      if (b) evbuffer_add(b, j->r.bytes, j->r.len);
+      evhttp_add_header(h, "Content-Type", j->r.content_type);
+      evhttp_send_reply(j->req, j->r.status, http_reason(j->r.status), b);
+      if (b) evbuffer_free(b);
+      status = last_status = j->r.status;
+    } else {
+      if (!j->r.body) reply_error(&j->r, 500, "server_error", "the work ended without an answer", NULL);
+      send_json(j->req, j->r.status, j->r.body);
+      status = last_status;
+      j->r.body = NULL;
+    }
   }
-  route_finish(j->w->gw, &j->trace, status, NULL, -1);
+  route_finish(j->w->gw, &j->trace, status, j->r.verdict, -1);
   json_decref(j->r.body);
+  free(j->r.bytes);
   event_free(j->done);
   if (j->free_arg) j->free_arg(j->arg);
   j->w->active--;
@@ -72,12 +105,19 @@ static void *run(void *arg) {
 
 int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
             void (*free_arg)(void *)) {
+  route_trace t;
+  route_trace_of(NULL, &t); /* offload runs inside a handler, while its request is dispatched */
+  t.metric = metric;
+  t.t0 = t0;
+  return offload_traced(w, req, &t, work, arg, free_arg);
+}
+
+int offload_traced(worker *w, struct evhttp_request *req, const route_trace *trace, offload_work work, void *arg,
+                   void (*free_arg)(void *)) {
   job *j = calloc(1, sizeof *j);
   if (!j) return -1;
   j->w = w;
-  route_trace_of(NULL, &j->trace); /* offload runs inside a handler, while its request is dispatched */
-  j->trace.metric = metric;
-  j->trace.t0 = t0;
+  j->trace = *trace;
   j->req = req;
   j->conn = evhttp_request_get_connection(req);
   j->work = work;

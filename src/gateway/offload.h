@@ -11,17 +11,33 @@
 #define HG_GATEWAY_OFFLOAD_H
 
 #include "gateway.h"
+#include "router.h"
 
 typedef struct reply {
   int status;
   json_t *body;
+  /* a body that is not JSON (audio): sent instead of body when set; freed with the reply */
+  uint8_t *bytes;
+  size_t len;
+  char content_type[64];
+  const char *verdict; /* a static name for the access line; NULL when the route does not moderate */
+  struct {
+    char name[40], value[200];
+  } headers[4]; /* extra response headers */
+  unsigned nheaders;
 } reply;
 
 void reply_json(reply *r, int status, json_t *body);
 void reply_error(reply *r, int status, const char *type, const char *message, const char *code);
+/* bytes (malloc-ed) are taken */
+void reply_bytes(reply *r, int status, const char *content_type, uint8_t *bytes, size_t len);
+void reply_header(reply *r, const char *name, const char *value);
 
 typedef void (*offload_work)(void *arg, reply *out);
 int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
             void (*free_arg)(void *));
+/* The same for a request no longer being dispatched (an upstream's answer came back): its trace is given. */
+int offload_traced(worker *w, struct evhttp_request *req, const route_trace *trace, offload_work work, void *arg,
+                   void (*free_arg)(void *));
 
 #endif

@@ -1,0 +1,137 @@
+/* judge.c — texts judged by the policy's moderator, findings into the record (judge.h has the contract). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "judge.h"
+
+#define WHOLE_SLICE (64u << 10) /* a whole text goes to the moderator in pieces this long */
+
+static hg_policy *policy_of(const judge *j) { return ((live_config *)(void *)j->cfg)->policy; }
+
+static int span_cmp(const void *x, const void *y) {
+  const span_hit *a = x, *b = y;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  return a->end > b->end ? -1 : a->end < b->end; /* the longer first */
+}
+
+static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
+  if (*n == *cap) {
+    size_t grown = *cap ? *cap * 2 : 8;
+    span_hit *nv = realloc(*v, grown * sizeof *nv);
+    if (!nv) return -1;
+    *v = nv;
+    *cap = grown;
+  }
+  (*v)[(*n)++] = s;
+  return 0;
+}
+
+/* Sorts redaction spans and merges the ones that overlap into disjoint unions, so that every span is applied whole
+ * and none is skipped for touching another (a rule next to a phone number, two overlapping redact entries). A union
+ * of one span keeps its type (a placeholder or a mask that keeps the last digits); a union of several is masked
+ * whole (-1), since keeping part of one could show what another covers. */
+void judge_merge_spans(span_hit *v, size_t *n) {
+  if (*n < 2) return;
+  qsort(v, *n, sizeof *v, span_cmp);
+  size_t k = 0;
+  for (size_t i = 1; i < *n; i++) {
+    if (v[i].start < v[k].end) {
+      if (v[i].start != v[k].start || v[i].end != v[k].end || v[i].type != v[k].type) v[k].type = -1;
+      if (v[i].end > v[k].end) v[k].end = v[i].end;
+    } else {
+      v[++k] = v[i];
+    }
+  }
+  *n = k + 1;
+}
+
+/* Takes the reasons the moderator has found so far: each is listed in the record (personal data in pii_log, the rest
+ * in hits_log), the first block names its category, a review marks the request, and redactions are gathered as
+ * spans (type: the hg_pii_type, or -1 for a mask). Returns -1 when a span could not be kept (out of memory). */
+int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
+                       span_hit **spans, size_t *nspans, size_t *cap) {
+  size_t n;
+  const hg_reason *r = hg_moderator_reasons(m, &n);
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const hg_reason *x = &r[i];
+    const char *effect = x->effect == HG_DECIDE_ALLOW ? "record" : hg_decision_name(x->effect);
+    if (x->detector == HG_DETECTOR_PII) {
+      if (pii_log && json_array_size(pii_log) < MAX_LOGGED_FINDINGS)
+        json_array_append_new(pii_log, json_pack("{s:s, s:s, s:I, s:I}", "type", x->rule, "effect", effect, "start",
+                                                 (json_int_t)x->start, "end", (json_int_t)x->end));
+    } else if (x->detector == HG_DETECTOR_TEXT || x->detector == HG_DETECTOR_ERROR) {
+      json_object_set_new(j->detail, error_key, json_string(x->rule));
+    } else if (hits_log && json_array_size(hits_log) < MAX_LOGGED_FINDINGS) {
+      json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "detector", hg_detector_name(x->detector), "entry",
+                            x->rule, "category", hg_category_code(x->category), "effect", effect, "start",
+                            (json_int_t)x->start, "end", (json_int_t)x->end);
+      if (x->detector == HG_DETECTOR_LEXICON) json_object_set_new(o, "mode", json_string(hg_mode_name(x->mode)));
+      if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(o, "takedown_id", json_integer(x->rule_id));
+      if (x->detector == HG_DETECTOR_CLASSIFIER)
+        json_object_set_new(o, "score", json_real((double)(int)(x->score * 10000.0f + 0.5f) / 10000.0));
+      json_array_append_new(hits_log, o);
+    }
+    if (x->effect == HG_DECIDE_BLOCK && !json_object_get(j->detail, "block_category")) {
+      const char *cat = x->detector == HG_DETECTOR_TAKEDOWN ? "takedown"
+                        : x->detector == HG_DETECTOR_TEXT   ? "text"
+                        : x->detector == HG_DETECTOR_ERROR  ? "error"
+                                                            : hg_category_code(x->category);
+      json_object_set_new(j->detail, "block_category", json_string(cat));
+      if (x->detector == HG_DETECTOR_TAKEDOWN) json_object_set_new(j->detail, "takedown_id", json_integer(x->rule_id));
+    } else if (x->effect == HG_DECIDE_REVIEW) {
+      json_object_set_new(j->detail, "review", json_true());
+    } else if (x->effect == HG_DECIDE_REDACT && hits_log == j->output_hits &&
+               !json_object_get(j->detail, "output_redacted")) {
+      json_object_set_new(j->detail, "output_redacted", json_true());
+    }
+    if (x->effect == HG_DECIDE_REDACT && x->detector != HG_DETECTOR_TEXT && spans &&
+        add_span(spans, nspans, cap,
+                 (span_hit){x->start, x->end, x->detector == HG_DETECTOR_PII ? (int)x->rule_id : -1})) {
+      failed = 1;
+    }
+  }
+  hg_moderator_forget_reasons(m);
+  return failed ? -1 : 0;
+}
+
+/* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
+ * the redaction spans, sorted (malloc-ed; NULL when none); with scores, also the classifier's highest score per
+ * label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
+hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
+                       float *scores, size_t *nscores) {
+  const char *error_key = dir == HG_DIR_INPUT ? "input_error" : "output_error";
+  json_t *hits = dir == HG_DIR_INPUT ? j->input_hits : j->output_hits;
+  json_t *pii = dir == HG_DIR_INPUT ? j->input_pii : json_object_get(j->detail, "output_pii");
+  *spans = NULL;
+  *nspans = 0;
+  size_t cap = 0;
+  hg_moderator *m;
+  hg_error err;
+  hg_error_clear(&err);
+  if (hg_moderator_new(policy_of(j), dir, j->lex, j->takedowns, &m, &err)) {
+    json_object_set_new(j->detail, error_key, json_string(err.message)); /* what cannot be judged is not passed */
+    return HG_DECIDE_BLOCK;
+  }
+  /* in slices, taking the reasons after each as a stream does, so that a long text never meets the moderator's
+   * cap on kept reasons and gets the verdict its stream would */
+  hg_status st = HG_OK;
+  int lost = 0;
+  for (size_t pos = 0; pos < len && !st && !lost; pos += WHOLE_SLICE) {
+    st = hg_moderator_feed(m, text + pos, len - pos < WHOLE_SLICE ? len - pos : WHOLE_SLICE, &err);
+    lost = judge_take_reasons(j, m, hits, pii, error_key, spans, nspans, &cap);
+  }
+  if (!st && !lost) st = hg_moderator_finish(m, &err);
+  if (!lost) lost = judge_take_reasons(j, m, hits, pii, error_key, spans, nspans, &cap);
+  hg_decision d = hg_moderator_decision(m);
+  if (scores) {
+    const float *best = hg_moderator_scores(m, nscores);
+    if (*nscores > HG_CLASSIFIER_MAX_LABELS) *nscores = HG_CLASSIFIER_MAX_LABELS;
+    if (*nscores) memcpy(scores, best, *nscores * sizeof *scores);
+  }
+  hg_moderator_free(m);
+  if (st || lost) d = HG_DECIDE_BLOCK;
+  judge_merge_spans(*spans, nspans);
+  return d;
+}
+

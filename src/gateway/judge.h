@@ -1,0 +1,45 @@
+/* judge.[ch] — a text of a request judged by the moderator of the policy the request holds, and the findings
+ * written into the request's record. Every route that moderates text calls this one place: the chat path (prompts,
+ * whole answers, the stream's reasons), the media routes (prompts, text read in images, transcriptions) and
+ * /v1/moderations. What a finding does is the policy's business (hg_policy_effect); here it is only listed.
+ *
+ * A judge is a view: the configuration (its policy), the lexicon and the takedowns the request holds, and the JSON
+ * of its record: detail (block_category, review, output_redacted, errors), the lists of hits and personal data per
+ * direction. It owns none of them. */
+#ifndef HG_GATEWAY_JUDGE_H
+#define HG_GATEWAY_JUDGE_H
+
+#include "gateway.h"
+
+/* A span of the judged text to redact: type is the hg_pii_type for personal data, -1 for a mask. */
+typedef struct span_hit {
+  size_t start, end;
+  int type; /* hg_pii_type for PII */
+} span_hit;
+
+typedef struct judge {
+  const hg_config *cfg; /* a live_config's: its policy judges */
+  hg_lexicon *lex;
+  hg_takedown_set *takedowns; /* may be NULL */
+  json_t *detail;             /* the record's detail object */
+  json_t *input_hits, *input_pii, *output_hits; /* lists in detail; output_pii is detail's "output_pii" */
+} judge;
+
+#define MAX_LOGGED_FINDINGS 100 /* per list in a record: a text full of hits must not swell it */
+
+/* Takes the reasons the moderator has found so far: each is listed in the record (personal data in pii_log, the rest
+ * in hits_log), the first block names its category, a review marks the request, and redactions are gathered as
+ * spans. Returns -1 when a span could not be kept (out of memory). */
+int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
+                       span_hit **spans, size_t *nspans, size_t *cap);
+
+/* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
+ * the redaction spans, sorted and disjoint (malloc-ed; NULL when none); with scores, also the classifier's highest
+ * score per label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
+hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
+                       float *scores, size_t *nscores);
+
+/* Sorts spans and merges the overlapping ones into disjoint unions (judge.c says how their types combine). */
+void judge_merge_spans(span_hit *v, size_t *n);
+
+#endif
