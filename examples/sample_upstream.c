@@ -30,6 +30,8 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "sample_media.h"
+
 #define MODEL_ID "sample-1"
 #define MAX_BODY_BYTES (1 << 20)
 #define MAX_HEADER_BYTES (64 << 10)
@@ -984,6 +986,20 @@ static void on_request(struct evhttp_request *req, void *arg) {
     handle_completion(srv, req, API_CHAT);
   } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/completions") == 0) {
     handle_completion(srv, req, API_COMPLETION);
+  } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/images/generations") == 0) {
+    sample_images(req, 0);
+    log_reply(srv, path, 200, "image");
+  } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/images/edits") == 0) {
+    sample_images(req, 1);
+    log_reply(srv, path, 200, "image");
+  } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/audio/speech") == 0) {
+    sample_speech(req);
+    log_reply(srv, path, 200, "audio");
+  } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/audio/transcriptions") == 0) {
+    sample_transcription(req);
+    log_reply(srv, path, 200, "text");
+  } else if (cmd == EVHTTP_REQ_GET && strncmp(path, "/files/", 7) == 0) {
+    sample_files(req, path + 7);
   } else {
     send_error(srv, req, 404, "invalid_request_error", NULL, NULL, "Invalid URL (%s %.200s)", method_name(cmd), path);
   }

@@ -94,6 +94,15 @@ void hg_config_init(hg_config *cfg) {
   strcpy(cfg->label_notice, "本内容由人工智能生成");
   cfg->label_at_end = 1;
   strcpy(cfg->content_producer, "hegui");
+  strcpy(cfg->label_image_text, "AI生成");
+  cfg->label_image_height = 0.05;
+  strcpy(cfg->label_audio_text, "本内容由人工智能生成");
+  cfg->media_ocr = 1;
+  strcpy(cfg->media_ocr_languages, "chi_sim+eng");
+  cfg->media_ocr_timeout_ms = 10000;
+  cfg->media_unjudged = 1;
+  cfg->media_max_bytes = 25u << 20;
+  cfg->media_fetch_timeout_ms = 10000;
   cfg->retain_text = HG_RETAIN_REDACTED;
   cfg->audit_durability = HG_DURABILITY_GROUP;
   cfg->strikes_in_a_row = 3;
@@ -552,6 +561,9 @@ static const char *const on_error_names[] = {"allow", "block"};
 static const char *const guard_stream_names[] = {"sentence", "end"};
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"}; /* the order of base/log.h's levels */
 static const char *const log_format_names[] = {"text", "json"};
+static const char *const place_names[] = {"bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top"};
+static const char *const unjudged_names[] = {"allow", "review", "block"};
+static const char *const audio_kind_names[] = {"speech", "rhythm"};
 
 static hg_status parse_store(walk *w, const node *n, const char *path) {
   hg_status s = string_value(w, n, path, w->cfg->store_url, sizeof w->cfg->store_url);
@@ -1092,6 +1104,55 @@ static hg_status parse_guard_threshold(walk *w, const node *n, const char *path)
   return fraction_value(w, n, path, &w->cfg->guard.threshold);
 }
 
+/* labels.image_place, labels.image_height, labels.audio_position, labels.audio_kind, media.unjudged, media.fetch_hosts */
+static hg_status parse_image_place(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, place_names, 6, &w->cfg->label_image_place);
+}
+
+static hg_status parse_image_height(walk *w, const node *n, const char *path) {
+  char *end = NULL;
+  double v = n->kind == NODE_SCALAR && n->plain && n->len ? strtod(n->text, &end) : -1.0;
+  if (!end || *end || !(v >= 0.05 && v <= 0.5))
+    return fail_at(w, n, path, "expected the text height as a share of the shortest side, 0.05 (GB 45438's "
+                               "least) to 0.5");
+  w->cfg->label_image_height = v;
+  return HG_OK;
+}
+
+static hg_status parse_audio_position(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, position_names, 2, &w->cfg->label_audio_at_end);
+}
+
+static hg_status parse_audio_kind(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, audio_kind_names, 2, &w->cfg->label_audio_rhythm);
+}
+
+static hg_status parse_unjudged(walk *w, const node *n, const char *path) {
+  return enum_value(w, n, path, unjudged_names, 3, &w->cfg->media_unjudged);
+}
+
+static hg_status parse_fetch_hosts(walk *w, const node *n, const char *path) {
+  hg_status s = expect_list(w, n, path);
+  if (s) return s;
+  if (n->count > HG_CONFIG_MAX_FETCH_HOSTS) return fail_at(w, n, path, "at most %d hosts", HG_CONFIG_MAX_FETCH_HOSTS);
+  for (size_t i = 0; i < n->count; i++) {
+    char item_path[PATH_MAX_LEN + 24];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+    const node *item = n->items[i];
+    char *h = w->cfg->media_fetch_hosts[i];
+    if ((s = string_value(w, item, item_path, h, sizeof w->cfg->media_fetch_hosts[i]))) return s;
+    int ok = h[0] != '\0';
+    for (char *c = h; ok && *c; c++) {
+      *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+      ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == ':' ||
+           *c == '[' || *c == ']';
+    }
+    if (!ok) return fail_at(w, item, item_path, "expected a host name or address, such as images.example.com");
+  }
+  w->cfg->media_fetch_host_count = (unsigned)n->count;
+  return HG_OK;
+}
+
 /* review.sample_rate: the share of allowed answers queued for people, in [0, 1] */
 static hg_status parse_review_sample(walk *w, const node *n, const char *path) {
   char *end = NULL;
@@ -1100,6 +1161,28 @@ static hg_status parse_review_sample(walk *w, const node *n, const char *path) {
     return fail_at(w, n, path, "expected a share between 0 and 1, such as 0.01 for one answer in a hundred");
   w->cfg->review_sample_rate = v;
   return HG_OK;
+}
+
+static const char *check_image_text(char *v) {
+  size_t bad;
+  if (!v[0] || hg_utf8_validate(v, strlen(v), &bad) || !no_control(v)) return "expected a short text such as AI生成";
+  return NULL;
+}
+
+static const char *check_audio_text(char *v) {
+  size_t bad;
+  if (!v[0] || hg_utf8_validate(v, strlen(v), &bad) || !no_control(v))
+    return "expected the sentence to speak, such as 本内容由人工智能生成";
+  return NULL;
+}
+
+/* Tesseract's language list: names of traineddata files joined by '+' */
+static const char *check_ocr_languages(char *v) {
+  int ok = v[0] != '\0' && v[0] != '+';
+  for (char *c = v; ok && *c; c++)
+    ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+         (*c == '+' && c[1] && c[1] != '+');
+  return ok ? NULL : "expected Tesseract language names joined by +, such as chi_sim+eng";
 }
 
 static const char *check_guard_prompt(char *v) {
@@ -1204,6 +1287,17 @@ static void show_guard_stream(const hg_config *cfg, FILE *out) {
 static void show_guard_action(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->guard.action], out); }
 static void show_controversial(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->guard.controversial], out); }
 static void show_guard_threshold(const hg_config *cfg, FILE *out) { fprintf(out, "%g", cfg->guard.threshold); }
+static void show_image_place(const hg_config *cfg, FILE *out) { fputs(place_names[cfg->label_image_place], out); }
+static void show_image_height(const hg_config *cfg, FILE *out) { fprintf(out, "%.15g", cfg->label_image_height); }
+static void show_audio_position(const hg_config *cfg, FILE *out) { fputs(position_names[cfg->label_audio_at_end != 0], out); }
+static void show_audio_kind(const hg_config *cfg, FILE *out) { fputs(audio_kind_names[cfg->label_audio_rhythm != 0], out); }
+static void show_unjudged(const hg_config *cfg, FILE *out) { fputs(unjudged_names[cfg->media_unjudged], out); }
+static void show_fetch_hosts(const hg_config *cfg, FILE *out) {
+  fputc('[', out);
+  for (unsigned i = 0; i < cfg->media_fetch_host_count; i++)
+    fprintf(out, "%s%s", i ? ", " : "", cfg->media_fetch_hosts[i]);
+  fputc(']', out);
+}
 static void show_review_sample(const hg_config *cfg, FILE *out) { fprintf(out, "%.15g", cfg->review_sample_rate); }
 
 static void show_roles(const hg_config *cfg, FILE *out) {
@@ -1384,7 +1478,24 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile, show_prof
 
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position, show_position, "start or end"),
                                       STRING("producer", content_producer, check_producer),
-                                      BOOL("unlabeled_on_request", unlabeled_on_request), END};
+                                      BOOL("unlabeled_on_request", unlabeled_on_request),
+                                      STRING("image_text", label_image_text, check_image_text),
+                                      CUSTOM("image_place", parse_image_place, show_image_place, "bottom-right, bottom-left, top-right, top-left, bottom or top"),
+                                      CUSTOM("image_height", parse_image_height, show_image_height, "number 0.05-0.5"),
+                                      STRING("audio_text", label_audio_text, check_audio_text),
+                                      CUSTOM("audio_position", parse_audio_position, show_audio_position, "start or end"),
+                                      CUSTOM("audio_kind", parse_audio_kind, show_audio_kind, "speech or rhythm"),
+                                      END};
+
+static const field media_fields[] = {BOOL("ocr", media_ocr),
+                                     STRING("ocr_languages", media_ocr_languages, check_ocr_languages),
+                                     STRING("tessdata", media_tessdata, check_optional_path),
+                                     NUMBER("ocr_timeout_ms", media_ocr_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
+                                     CUSTOM("unjudged", parse_unjudged, show_unjudged, "allow, review or block"),
+                                     CUSTOM("fetch_hosts", parse_fetch_hosts, show_fetch_hosts, "list of host names"),
+                                     NUMBER("max_bytes", media_max_bytes, 1024, 1ull << 30, "bytes"),
+                                     NUMBER("fetch_timeout_ms", media_fetch_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
+                                     END};
 
 static const field audit_fields[] = {CUSTOM("retain_text", parse_retention, show_retention, "redacted, none or full"), CUSTOM("durability", parse_durability, show_durability, "group, sync or async"),
                                      CUSTOM("batch", parse_batch, NULL, "true or false (older spelling of durability)"),
@@ -1475,6 +1586,7 @@ static const field top_fields[] = {STRING("listen", listen, check_listen),
                                    SECTION("classifier", classifier_fields),
                                    SECTION("guard", guard_fields),
                                    SECTION("labels", labels_fields),
+                                   SECTION("media", media_fields),
                                    SECTION("audit", audit_fields),
                                    SECTION("strikes", strikes_fields),
                                    SECTION("complaints", complaints_fields),

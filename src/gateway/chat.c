@@ -28,8 +28,11 @@
 #include "abuse.h"
 #include "base/clock.h"
 #include "gateway.h"
+#include "fetch.h"
 #include "guard_client.h"
+#include "hegui/ocr.h"
 #include "judge.h"
+#include "offload.h"
 #include "prompt.h"
 #include "router.h"
 #include "sse.h"
@@ -124,6 +127,13 @@ typedef struct chat_req {
   int waiting;              /* the record is queued and the last bytes wait for it */
   atomic_int commit_ok;
   int recorded; /* the audit record is written or queued */
+  /* the prompt's images (image_url parts the policy moderates), copied: read by OCR on a thread of their own
+   * (ocr_pending while they are read: a client leaving meanwhile is finished when they are done), and sent to a
+   * vision guard */
+  char **images;
+  size_t nimages;
+  int ocr_pending;
+  char *relay_out; /* the request for the model while its images are read */
   /* the guard model (guard_client.h): the call in flight, the prompt as it left (the guard judges answers with
    * it), and what waits for the verdict: the request body for the model, or a whole answer */
   struct {
@@ -142,6 +152,10 @@ typedef struct chat_req {
 
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
+  for (size_t i = 0; i < c->nimages; i++)
+    free(c->images[i]);
+  free(c->images);
+  free(c->relay_out);
   guard_cancel(c->guard.job);
   free(c->guard.prompt);
   free(c->guard.out);
@@ -289,21 +303,7 @@ static void finish(chat_req *c, int status) {
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
     quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
-  metrics *m = &c->gw->metrics;
-  int v = !strcmp(c->verdict, "block")    ? 2
-          : !strcmp(c->verdict, "redact") ? 1
-          : !strcmp(c->verdict, "review") ? 3
-          : !strcmp(c->verdict, "allow")  ? 0
-                                          : -1;
-  if (v >= 0) atomic_fetch_add(&m->verdicts[v], 1);
-  if (v == 2) {
-    hg_category cat;
-    const char *code = json_string_value(json_object_get(c->detail, "block_category"));
-    if (code && !strcmp(code, "pii"))
-      atomic_fetch_add(&m->verdict_category[HG_CATEGORY_COUNT], 1);
-    else if (code && !hg_category_parse(code, strlen(code), &cat))
-      atomic_fetch_add(&m->verdict_category[cat], 1);
-  }
+  metrics_verdict(&c->gw->metrics, c->verdict, json_string_value(json_object_get(c->detail, "block_category")));
   double up_s = c->upstream_t0 ? (c->upstream_end ? c->upstream_end : hg_clock_mono_s()) - c->upstream_t0 : -1;
   route_finish(c->gw, &c->trace, status, c->verdict, up_s);
   c->w->active--;
@@ -390,7 +390,8 @@ static void on_client_close(struct evhttp_connection *conn, void *arg) {
   /* libevent detaches a request still in progress from its dying connection and never frees it: it is ours now
    * (a request still attached is freed with the connection) */
   if (req && !evhttp_request_get_connection(req)) evhttp_request_free(req);
-  if (c->waiting) return; /* the audit writer still holds c: on_durable finishes it */
+  if (c->waiting) return;     /* the audit writer still holds c: on_durable finishes it */
+  if (c->ocr_pending) return; /* its images are being read: on_images_read finishes it */
   finish(c, 499);
 }
 
@@ -1811,7 +1812,7 @@ static int stage_admit(route_req *rq, chat_input *in) {
  * allows it (labels.unlabeled_on_request), and with a record of who received it: X-Hegui-Explicit-Label: omit and
  * X-Hegui-Recipient: WHO. The implicit label (the signed aigc object) stays whatever is asked. 0, or the status
  * sent. */
-static int unlabeled_request(route_req *rq, chat_input *in) {
+int unlabeled_request(route_req *rq, char recipient[128]) {
   struct evkeyvalq *h = evhttp_request_get_input_headers(rq->req);
   const char *ask = evhttp_find_header(h, "X-Hegui-Explicit-Label"), *who = evhttp_find_header(h, "X-Hegui-Recipient");
   if (!ask && !who) return 0;
@@ -1829,7 +1830,7 @@ static int unlabeled_request(route_req *rq, chat_input *in) {
     return 403;
   }
   size_t n = who ? strlen(who) : 0, bad;
-  int printable = n > 0 && n < sizeof in->recipient && !hg_utf8_validate(who, n, &bad);
+  int printable = n > 0 && n < 128 && !hg_utf8_validate(who, n, &bad);
   for (size_t i = 0; printable && i < n; i++)
     printable = (unsigned char)who[i] >= 0x20 && who[i] != 0x7f;
   if (!printable) {
@@ -1839,13 +1840,13 @@ static int unlabeled_request(route_req *rq, chat_input *in) {
                      "X-Hegui-Recipient", NULL);
     return 400;
   }
-  memcpy(in->recipient, who, n + 1);
+  memcpy(recipient, who, n + 1);
   return 0;
 }
 
 static int stage_parse(route_req *rq, int chat, chat_input *in) {
   struct evhttp_request *req = rq->req;
-  int refused = unlabeled_request(rq, in);
+  int refused = unlabeled_request(rq, in->recipient);
   if (refused) return refused;
   struct evbuffer *buf = evhttp_request_get_input_buffer(req);
   in->raw_len = evbuffer_get_length(buf);
@@ -1977,20 +1978,148 @@ static int stage_moderate(chat_req *c, chat_input *in) {
   return 0;
 }
 
-static void stage_relay(chat_req *c, json_t *body) {
+/* The guard model when configured, then the upstream (out: the request for the model, taken). */
+static void relay_on(chat_req *c, char *out) {
   const hg_config *cfg = c->cfg;
-  char *out = hg_json_dumps(body, JSON_COMPACT);
   if (guard_wanted(cfg, HG_DIR_INPUT)) {
     c->guard.out = out;
     guard_outcome now;
-    const char *images[GUARD_MAX_IMAGES + 1];
-    size_t nimages = cfg->guard.images ? prompt_images(c, body, images, GUARD_MAX_IMAGES + 1) : 0;
+    size_t nimages = cfg->guard.images ? c->nimages : 0;
     int at_once = guard_judge(c->w, cfg, HG_DIR_INPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                              NULL, 0, images, nimages, on_input_guard, c, &now, &c->guard.job);
+                              NULL, 0, (const char *const *)c->images, nimages, on_input_guard, c, &now, &c->guard.job);
     if (at_once) on_input_guard(c, &now);
     return;
   }
   start_upstream(c, out);
+}
+
+/* ---- the prompt's images: their text read by OCR (hegui/ocr.h) and judged as the prompt is ---- */
+
+#define MAX_READ_IMAGES 16 /* images of one prompt read by OCR; the rest count as unjudged */
+
+typedef struct images_read {
+  chat_req *c;
+  gateway *gw;
+  const hg_config *cfg;
+  size_t n;
+  hg_ocr_result *results;
+  int *ok;
+  char (*errors)[200];
+} images_read;
+
+static void read_images(void *arg) { /* on its own thread */
+  images_read *r = arg;
+  char why[200];
+  hg_ocr *engine = gateway_ocr(r->gw, r->cfg, why, sizeof why);
+  for (size_t i = 0; i < r->n; i++) {
+    uint8_t *bytes;
+    size_t len;
+    hg_error err;
+    hg_error_clear(&err);
+    if (!engine) {
+      snprintf(r->errors[i], sizeof r->errors[i], "%s", why);
+    } else if (fetch_image_url(r->cfg, r->c->images[i], &bytes, &len, r->errors[i], sizeof r->errors[i]) == 0) {
+      r->ok[i] = !hg_ocr_read(engine, bytes, len, &r->results[i], &err);
+      if (!r->ok[i]) snprintf(r->errors[i], sizeof r->errors[i], "%s", err.message);
+      free(bytes);
+    }
+  }
+}
+
+/* What the images say, judged; and the pictures, which only a vision guard judges. 1 when the prompt is refused. */
+static int judge_images(chat_req *c, images_read *r) {
+  judge j = judge_of(c);
+  int vision = c->cfg->guard.images && guard_wanted(c->cfg, HG_DIR_INPUT);
+  for (size_t i = 0; i < c->nimages; i++) {
+    char what[48];
+    snprintf(what, sizeof what, "input image %zu", i + 1);
+    int blocked;
+    if (!r)
+      blocked = judge_unjudged(&j, "text in the prompt's images (media.ocr is off)");
+    else if (i >= r->n)
+      blocked = judge_unjudged(&j, "text in the prompt's images beyond the 16th");
+    else
+      blocked = judge_ocr_text(&j, HG_DIR_INPUT, what, r->ok[i] ? &r->results[i] : NULL, r->errors[i]);
+    if (!blocked && !vision) {
+      char pic[80];
+      snprintf(pic, sizeof pic, "the picture of %s (no vision guard)", what);
+      blocked = judge_unjudged(&j, pic);
+    }
+    if (blocked) return 1;
+  }
+  return 0;
+}
+
+static void images_read_free(images_read *r) {
+  for (size_t i = 0; r->ok && r->results && i < r->n; i++)
+    if (r->ok[i]) hg_ocr_result_free(&r->results[i]);
+  free(r->results);
+  free(r->ok);
+  free(r->errors);
+  free(r);
+}
+
+static void on_images_read(void *arg) { /* back on the loop */
+  images_read *r = arg;
+  chat_req *c = r->c;
+  c->ocr_pending = 0;
+  char *out = c->relay_out;
+  c->relay_out = NULL;
+  if (!c->req) { /* the client left while they were read */
+    images_read_free(r);
+    free(out);
+    finish(c, 499);
+    return;
+  }
+  int blocked = judge_images(c, r);
+  images_read_free(r);
+  if (blocked) {
+    free(out);
+    refuse_prompt(c);
+    return;
+  }
+  relay_on(c, out);
+}
+
+static void stage_relay(chat_req *c, json_t *body) {
+  char *out = hg_json_dumps(body, JSON_COMPACT);
+  const char *urls[64];
+  size_t n = prompt_images(c, body, urls, 64);
+  c->images = n ? calloc(n, sizeof *c->images) : NULL;
+  for (size_t i = 0; i < n && c->images; i++)
+    if ((c->images[i] = strdup(urls[i]))) c->nimages++;
+  if (n && c->nimages != n) { /* out of memory: what cannot be judged does not leave */
+    free(out);
+    json_object_set_new(c->detail, "input_error", json_string("out of memory"));
+    json_object_set_new(c->detail, "block_category", json_string("error"));
+    refuse_prompt(c);
+    return;
+  }
+  if (!c->nimages) {
+    relay_on(c, out);
+    return;
+  }
+  images_read *r = c->cfg->media_ocr ? calloc(1, sizeof *r) : NULL;
+  size_t reading = c->nimages < MAX_READ_IMAGES ? c->nimages : MAX_READ_IMAGES;
+  if (r) {
+    *r = (images_read){c, c->gw, c->cfg, reading, calloc(reading, sizeof *r->results), calloc(reading, sizeof *r->ok),
+                       calloc(reading, sizeof *r->errors)};
+    c->relay_out = out;
+    c->ocr_pending = 1;
+    if (r->results && r->ok && r->errors && !run_then(c->w, read_images, on_images_read, r)) return;
+    c->ocr_pending = 0;
+    c->relay_out = NULL;
+    for (size_t i = 0; i < reading; i++) /* the thread did not start: nothing was read */
+      if (r->errors) snprintf(r->errors[i], sizeof r->errors[i], "the OCR thread could not start");
+  }
+  int blocked = judge_images(c, r && r->errors && r->ok && r->results ? r : NULL);
+  if (r) images_read_free(r);
+  if (blocked) {
+    free(out);
+    refuse_prompt(c);
+    return;
+  }
+  relay_on(c, out);
 }
 
 /* ROUTE_ASYNC: a refusal before the request's state exists is counted here; afterwards finish() counts it */

@@ -42,6 +42,8 @@ enum route_id {
   R_ADMIN,
   R_OTHER,
   R_COMPLIANCE, /* the public complaint intake and a user's own identity */
+  R_IMAGES,     /* /v1/images/generations and /v1/images/edits */
+  R_AUDIO,      /* /v1/audio/speech and /v1/audio/transcriptions */
   ROUTE_METRICS
 };
 
@@ -69,6 +71,9 @@ enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED,
 
 void metrics_request(metrics *m, int route, int status, double seconds);
 char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
+/* One answer's verdict (allow, redact, block, review; "error" is not counted) and, for a block, its category code
+ * (a risk code or "pii"; may be NULL). */
+void metrics_verdict(metrics *m, const char *verdict, const char *block_category);
 
 /* ---- shared state ---- */
 
@@ -124,6 +129,12 @@ typedef struct gateway {
   struct guard_cache *guard_cache;
   atomic_uint guard_in_flight;
   struct dup_table *dups; /* near-duplicate prompts per user (abuse.c) */
+  /* media (media.c): the OCR engine, made at the first image (loading its language data takes a while), and the
+   * media requests in progress (each runs on a thread of its own; more than MEDIA_MAX_JOBS wait is a 429) */
+  pthread_mutex_t ocr_lock;
+  struct hg_ocr *ocr;
+  char ocr_error[200]; /* why the engine could not be made ("" when it was, or was never tried) */
+  atomic_int media_jobs;
   /* the webhook sender (webhooks.c), NULL when not running */
   _Atomic(struct webhook_sender *) hooks;
   /* versions (versions.c, hegui/versions.h): the active policy version layered over the configuration file and the
@@ -345,6 +356,12 @@ void webhook_user_suspended(gateway *gw, const char *user, hg_standing standing,
                             const char *reason);
 /* user.minor_to_adult and identity.rejected, by "provider" or "reviewer", with the note the identity keeps */
 void webhook_user_event(gateway *gw, hg_webhook_event event, const char *user, const char *by, const char *note);
+
+/* media.c: the gateway's OCR engine (hegui/ocr.h), made at its first use with the configuration's media.ocr_*
+ * settings (a reload does not remake it); NULL with why when it could not be made (the error is kept and logged
+ * once). Thread-safe. media_close frees it at gateway_close. */
+struct hg_ocr *gateway_ocr(gateway *gw, const hg_config *cfg, char *why, size_t cap);
+void media_close(gateway *gw);
 
 /* review.c: the review queue (a person in the loop) */
 /* After an answer: queues it when its verdict is review, or as a sample of allowed answers (review.sample_rate);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hegui/ocr.h"
 #include "judge.h"
 
 #define WHOLE_SLICE (64u << 10) /* a whole text goes to the moderator in pieces this long */
@@ -135,3 +136,40 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
   return d;
 }
 
+
+int judge_unjudged(judge *j, const char *what) {
+  json_t *list = json_object_get(j->detail, "unjudged");
+  if (!list) json_object_set_new(j->detail, "unjudged", list = json_array());
+  if (json_array_size(list) < MAX_LOGGED_FINDINGS) json_array_append_new(list, json_string(what));
+  if (j->cfg->media_unjudged == 1) json_object_set_new(j->detail, "review", json_true());
+  if (j->cfg->media_unjudged != 2) return 0;
+  if (!json_object_get(j->detail, "block_category"))
+    json_object_set_new(j->detail, "block_category", json_string("unjudged"));
+  return 1;
+}
+
+int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg_ocr_result *r, const char *error) {
+  json_t *log = json_object_get(j->detail, "ocr");
+  if (!log) json_object_set_new(j->detail, "ocr", log = json_array());
+  char msg[320];
+  if (!r) {
+    if (json_array_size(log) < MAX_LOGGED_FINDINGS)
+      json_array_append_new(log, json_pack("{s:s, s:s}", "image", what, "error", error ? error : "not read"));
+    snprintf(msg, sizeof msg, "%s: its text was not read (%s)", what, error ? error : "no OCR");
+    return judge_unjudged(j, msg);
+  }
+  if (json_array_size(log) < MAX_LOGGED_FINDINGS)
+    json_array_append_new(log, json_pack("{s:s, s:I, s:i, s:b, s:I}", "image", what, "bytes", (json_int_t)r->len,
+                                         "confidence", r->confidence, "timed_out", r->timed_out, "ms",
+                                         (json_int_t)r->elapsed_ms));
+  span_hit *spans;
+  size_t n;
+  hg_decision d = judge_text(j, dir, r->text ? r->text : "", r->len, &spans, &n, NULL, NULL);
+  free(spans);
+  if (d == HG_DECIDE_BLOCK) return 1;
+  if (r->timed_out) {
+    snprintf(msg, sizeof msg, "%s: OCR stopped at media.ocr_timeout_ms, part of its text not read", what);
+    return judge_unjudged(j, msg);
+  }
+  return 0;
+}

@@ -39,6 +39,18 @@ int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_
 hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
                        float *scores, size_t *nscores);
 
+/* Content no detector could judge (a picture without a vision guard, a sound, text OCR could not read), under the
+ * policy's rule media.unjudged: what it was is listed in the record's "unjudged"; review marks the request for
+ * review; block names the block category "unjudged" and returns 1. 0 otherwise. */
+int judge_unjudged(judge *j, const char *what);
+
+/* Text read by OCR from one image, judged in a direction: listed in the record's "ocr" (what, bytes, confidence,
+ * whether the deadline cut it short, or the error when it could not be read), judged as a text (a redaction in a
+ * picture cannot be applied: it is recorded, the image goes as it is), and text not read or not finished counted
+ * as unjudged. text is NULL when reading failed (error says why). Returns 1 when the image is to be blocked. */
+struct hg_ocr_result;
+int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg_ocr_result *text, const char *error);
+
 /* Sorts spans and merges the overlapping ones into disjoint unions (judge.c says how their types combine). */
 void judge_merge_spans(span_hit *v, size_t *n);
 

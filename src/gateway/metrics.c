@@ -9,7 +9,7 @@
 
 static const char *const route_names[ROUTE_METRICS] = {
     "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations", "health", "/metrics", "/admin", "other",
-    "/compliance"};
+    "/compliance", "/v1/images", "/v1/audio"};
 static const double bounds[METRIC_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                       0.1,   0.25,   0.5,   1,    2.5,   10};
 
@@ -47,6 +47,22 @@ static void put(out *o, const char *fmt, ...) {
     if (!ns) return;
     o->s = ns;
     o->cap = cap;
+  }
+}
+
+void metrics_verdict(metrics *m, const char *verdict, const char *block_category) {
+  int v = !strcmp(verdict, "block")    ? 2
+          : !strcmp(verdict, "redact") ? 1
+          : !strcmp(verdict, "review") ? 3
+          : !strcmp(verdict, "allow")  ? 0
+                                       : -1;
+  if (v >= 0) atomic_fetch_add(&m->verdicts[v], 1);
+  if (v == 2 && block_category) {
+    hg_category cat;
+    if (!strcmp(block_category, "pii"))
+      atomic_fetch_add(&m->verdict_category[HG_CATEGORY_COUNT], 1);
+    else if (!hg_category_parse(block_category, strlen(block_category), &cat))
+      atomic_fetch_add(&m->verdict_category[cat], 1);
   }
 }
 

@@ -105,19 +105,12 @@ static void *run(void *arg) {
 
 int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
             void (*free_arg)(void *)) {
-  route_trace t;
-  route_trace_of(NULL, &t); /* offload runs inside a handler, while its request is dispatched */
-  t.metric = metric;
-  t.t0 = t0;
-  return offload_traced(w, req, &t, work, arg, free_arg);
-}
-
-int offload_traced(worker *w, struct evhttp_request *req, const route_trace *trace, offload_work work, void *arg,
-                   void (*free_arg)(void *)) {
   job *j = calloc(1, sizeof *j);
   if (!j) return -1;
   j->w = w;
-  j->trace = *trace;
+  route_trace_of(NULL, &j->trace); /* offload runs inside a handler, while its request is dispatched */
+  j->trace.metric = metric;
+  j->trace.t0 = t0;
   j->req = req;
   j->conn = evhttp_request_get_connection(req);
   j->work = work;
@@ -141,5 +134,54 @@ int offload_traced(worker *w, struct evhttp_request *req, const route_trace *tra
   }
   w->active++; /* a draining worker waits for the answer */
   if (j->conn) evhttp_connection_set_closecb(j->conn, on_gone, j);
+  return 0;
+}
+
+typedef struct task {
+  worker *w;
+  struct event *done;
+  void (*work)(void *), (*then)(void *);
+  void *arg;
+} task;
+
+static void on_task_done(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  task *t = arg;
+  worker *w = t->w;
+  t->then(t->arg);
+  event_free(t->done);
+  w->active--;
+  free(t);
+}
+
+static void *run_task(void *arg) {
+  task *t = arg;
+  worker *w = t->w;
+  t->work(t->arg);
+  event_active(t->done, EV_TIMEOUT, 0);
+  atomic_fetch_sub(&w->jobs, 1);
+  return NULL;
+}
+
+int run_then(worker *w, void (*work)(void *arg), void (*then)(void *arg), void *arg) {
+  task *t = calloc(1, sizeof *t);
+  if (!t) return -1;
+  *t = (task){w, event_new(w->base, -1, 0, on_task_done, t), work, then, arg};
+  atomic_fetch_add(&w->jobs, 1);
+  pthread_t th;
+  pthread_attr_t attr;
+  int ok = t->done && !pthread_attr_init(&attr);
+  if (ok) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = !pthread_create(&th, &attr, run_task, t);
+    pthread_attr_destroy(&attr);
+  }
+  if (!ok) {
+    atomic_fetch_sub(&w->jobs, 1);
+    if (t->done) event_free(t->done);
+    free(t);
+    return -1;
+  }
+  w->active++;
   return 0;
 }

@@ -36,8 +36,12 @@ void reply_header(reply *r, const char *name, const char *value);
 typedef void (*offload_work)(void *arg, reply *out);
 int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
             void (*free_arg)(void *));
-/* The same for a request no longer being dispatched (an upstream's answer came back): its trace is given. */
-int offload_traced(worker *w, struct evhttp_request *req, const route_trace *trace, offload_work work, void *arg,
-                   void (*free_arg)(void *));
+
+
+/* Work of a request that is not the whole request (the OCR of a chat prompt's images): work(arg) runs on a thread
+ * of its own, then then(arg) on the worker's loop. The caller keeps its request alive until then runs (a client
+ * that leaves meanwhile is then's business). A draining worker waits for it. -1 (nothing called) when the thread
+ * cannot start. */
+int run_then(worker *w, void (*work)(void *arg), void (*then)(void *arg), void *arg);
 
 #endif

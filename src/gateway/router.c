@@ -23,6 +23,10 @@ static const route routes[] = {
     {M_POST, "/v1/chat/completions", ROLES_KEY, R_CHAT, ROUTE_ASYNC, route_chat},
     {M_POST, "/v1/completions", ROLES_KEY, R_COMPLETIONS, ROUTE_ASYNC, route_completions},
     {M_GET, "/v1/models", ROLES_KEY, R_MODELS, ROUTE_ASYNC, route_models},
+    {M_POST, "/v1/images/generations", ROLES_KEY, R_IMAGES, ROUTE_ASYNC, route_images_generations},
+    {M_POST, "/v1/images/edits", ROLES_KEY, R_IMAGES, ROUTE_ASYNC, route_images_edits},
+    {M_POST, "/v1/audio/speech", ROLES_KEY, R_AUDIO, ROUTE_ASYNC, route_audio_speech},
+    {M_POST, "/v1/audio/transcriptions", ROLES_KEY, R_AUDIO, ROUTE_ASYNC, route_audio_transcriptions},
     {M_POST, "/v1/moderations", ROLES_KEY, R_MODERATIONS, 0, route_moderations},
     /* operations */
     {M_GET, "/healthz", 0, R_HEALTH, 0, route_healthz},

@@ -96,7 +96,18 @@ int route_param_int(route_req *rq, const char *name, int64_t min, int64_t max, i
 /* A parameter that is a boolean (1, true, 0, false): 1 present, 0 absent, -1 (a 400 sent) otherwise. */
 int route_param_bool(route_req *rq, const char *name, int *out);
 
+/* Labeling Measures: content handed out without its explicit label only on the user's request, where the policy
+ * allows it (labels.unlabeled_on_request), and with a record of who received it: X-Hegui-Explicit-Label: omit and
+ * X-Hegui-Recipient: WHO fill recipient (1-127 bytes). 0 (recipient "" when not asked), or the status sent. Every
+ * route that hands out generated content calls it (chat.c, media.c). */
+int unlabeled_request(route_req *rq, char recipient[128]);
+
 /* ---- the handlers, by file ---- */
+/* media.c */
+void route_images_generations(route_req *rq);
+void route_images_edits(route_req *rq);
+void route_audio_speech(route_req *rq);
+void route_audio_transcriptions(route_req *rq);
 /* chat.c */
 void route_chat(route_req *rq);
 void route_completions(route_req *rq);

@@ -847,6 +847,7 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     return snprintf(msg, cap, "identity key: %s", err.message), -1;
   if (gw->cfg.audit_durability != HG_DURABILITY_SYNC && audit_writer_start(gw)) return snprintf(msg, cap, "cannot start the audit writer"), -1;
   pthread_mutex_init(&gw->takedown_lock, NULL);
+  pthread_mutex_init(&gw->ocr_lock, NULL);
   gw->takedown_version = -1;
   refresh_takedowns(gw, 1);
   return 0;
@@ -881,6 +882,7 @@ void gateway_close(gateway *gw) {
   gw->guard_cache = NULL;
   dup_table_free(gw->dups);
   gw->dups = NULL;
+  media_close(gw);
   hg_store_close(gw->store);
   layer_free(gw->policy_layer);
   layer_free(gw->lexicon_layer);
