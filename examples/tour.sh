@@ -87,7 +87,23 @@ say "queue:         $(curl -sS -H "Authorization: Bearer $ADMIN" "http://127.0.0
 say "audit verify:  $(curl -sS -H "Authorization: Bearer $AUDITOR" "http://127.0.0.1:$PORT/admin/audit/verify")"
 say "real names, minors mode, takedowns, strikes, key expiry, policy upload: docs/workflows.md"
 
-step "8. The same engine offline: hegui check and hegui pii"
+step "8. Images and sound: moderated (text in the image read by OCR), labelled on the picture and in the file"
+curl -sS "http://127.0.0.1:$PORT/v1/images/generations" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"model":"sample-image","prompt":"一张写着“早上好”的海报 __text:e697a9e4b88ae5a5bd__","size":"512x384","response_format":"b64_json"}' \
+  -D "$T/img.h" >"$T/img.json"
+python3 -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.load(open(sys.argv[1]))["data"][0]["b64_json"]))' \
+  "$T/img.json" "$DATA/tour-image.png" 2>/dev/null && {
+  say "image:         $DATA/tour-image.png (the label 'AI生成' is drawn in its bottom-right corner)"
+  say "its file label: $("$H" label read "$DATA/tour-image.png" 2>&1 | head -1)"
+}
+say "record:        $(grep -i '^x-hegui-produce-id' "$T/img.h" | tr -d '\r')"
+curl -sS "http://127.0.0.1:$PORT/v1/images/generations" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"prompt":"一张海报 __text:e587bae594aee586b0e6af92__"}' | field '"refused:       " + d["error"]["code"] + " (OCR read 出售冰毒 in the generated image)"'
+curl -sS "http://127.0.0.1:$PORT/v1/audio/speech" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"model":"sample-tts","input":"你好，世界","response_format":"wav"}' -o "$DATA/tour-speech.wav"
+say "sound:         $DATA/tour-speech.wav ($(python3 -c 'import wave,sys; w=wave.open(sys.argv[1]); print("%.1f s: the model'"'"'s tones, then the spoken label 本内容由人工智能生成" % (w.getnframes()/w.getframerate()))' "$DATA/tour-speech.wav" 2>/dev/null))"
+
+step "9. The same engine offline: hegui check and hegui pii"
 "$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"
 "$H" check "$(printf '卖冰\n毒，c\xd0\xbecaine（Cyrillic о），电话13812345678')"   # a line break is noise; homoglyphs fold
 "$H" pii scan "身份证11010519491231002X，手机＋８６ １３８－１２３４－５６７８"
