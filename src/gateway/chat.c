@@ -1639,34 +1639,8 @@ static void start_upstream(chat_req *c, char *out) {
  * request's findings and in the record; returns its effect. A guard that could not judge follows guard.on_error:
  * the record says why either way, and a block for it counts no strike (it is not the user's doing). */
 static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o) {
-  int in = dir == HG_DIR_INPUT;
-  if (o->failed) {
-    json_object_set_new(c->detail, in ? "input_guard_error" : "output_guard_error", json_string(o->error));
-    if (!c->cfg->guard.on_error_block) return HG_DECIDE_ALLOW;
-    json_object_set_new(c->detail, in ? "input_error" : "output_error", json_string(o->error));
-    if (!json_object_get(c->detail, "block_category"))
-      json_object_set_new(c->detail, "block_category", json_string("error"));
-    return HG_DECIDE_BLOCK;
-  }
-  double score = (double)(int)(o->score * 10000.0f + 0.5f) / 10000.0;
-  json_object_set_new(c->detail, in ? "input_guard" : "output_guard",
-                      json_pack("{s:s, s:f, s:b}", "verdict",
-                                o->unsafe          ? "unsafe"
-                                : o->controversial ? "controversial"
-                                                   : "safe",
-                                "score", score, "cached", o->cached));
-  if (!o->unsafe && !o->controversial) return HG_DECIDE_ALLOW;
-  hg_action a = o->unsafe ? c->cfg->guard.action : c->cfg->guard.controversial;
-  hg_decision d = hg_policy_effect(req_policy(c), dir, HG_DETECTOR_GUARD, o->risk, a);
-  json_array_append_new(in ? c->input_hits : c->output_hits,
-                        json_pack("{s:s, s:s, s:s, s:s, s:f}", "detector", "guard", "entry", o->category, "category",
-                                  hg_category_code(o->risk), "effect",
-                                  d == HG_DECIDE_ALLOW ? "record" : hg_decision_name(d), "score", score));
-  if (d == HG_DECIDE_BLOCK && !json_object_get(c->detail, "block_category"))
-    json_object_set_new(c->detail, "block_category", json_string(hg_category_code(o->risk)));
-  else if (d == HG_DECIDE_REVIEW)
-    json_object_set_new(c->detail, "review", json_true());
-  return d;
+  judge j = judge_of(c);
+  return judge_guard(&j, dir, o);
 }
 
 /* Article 19: bulk near-duplicate prompts by one user (a content farm, hype, spam) are a strike once there are

@@ -104,6 +104,31 @@ int fetch_upstream(const hg_config *cfg, const char *path, const char *content_t
   return r;
 }
 
+int fetch_post_url(const char *url, const char *api_key, unsigned connect_timeout_ms, unsigned timeout_ms,
+                   const void *body, size_t len, size_t max_answer, fetch_result *out) {
+  memset(out, 0, sizeof *out);
+  CURL *e = curl_easy_init();
+  if (!e) return fail(out, "%s", "curl could not start"), -1;
+  char auth[300];
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  h = curl_slist_append(h, "Expect:");
+  if (api_key && api_key[0]) {
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_key);
+    h = curl_slist_append(h, auth);
+  }
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms);
+  if (timeout_ms) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  int r = perform(e, max_answer, out);
+  if (r && strstr(out->error, "imed out")) snprintf(out->error, sizeof out->error, "timed out");
+  curl_slist_free_all(h);
+  curl_easy_cleanup(e);
+  return r;
+}
+
 /* The host of a URL (lower case) into out; 0, or -1 when the URL does not parse. */
 static int url_host(const char *url, char *scheme, size_t scap, char *out, size_t cap) {
   CURLU *u = curl_url();

@@ -29,6 +29,11 @@ void fetch_result_free(fetch_result *r);
 int fetch_upstream(const hg_config *cfg, const char *path, const char *content_type, const void *body, size_t len,
                    size_t max_answer, fetch_result *out);
 
+/* POST a JSON body to a URL of the operator's configuration (a guard model), with its API key ("" for none), a
+ * connect timeout and a limit on the whole call. 0 when an HTTP answer came, -1 with error set. */
+int fetch_post_url(const char *url, const char *api_key, unsigned connect_timeout_ms, unsigned timeout_ms,
+                   const void *body, size_t len, size_t max_answer, fetch_result *out);
+
 /* GET an image URL under the rules above. 0 with a 2xx answer in out, -1 with error set (refused or failed). */
 int fetch_allowed_url(const hg_config *cfg, const char *url, fetch_result *out);
 

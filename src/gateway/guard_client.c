@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fetch.h"
 #include "guard_client.h"
 
 #define GUARD_MAX_ANSWER (256u << 10) /* a guard's answer is a few hundred bytes; more is not a guard's answer */
@@ -81,7 +82,8 @@ typedef struct slot {
 } slot;
 
 struct guard_job {
-  worker *w;
+  worker *w;   /* NULL for guard_judge_wait */
+  gateway *gw;
   struct event *kick; /* starts the calls from the loop: guard_judge may be called inside a curl callback (a
                          streamed answer's data), where curl refuses new transfers */
   const hg_guard_config *g;
@@ -142,7 +144,7 @@ static void on_done(void *ctx, CURLcode result, long status, const char *error);
 /* Starts (or restarts) a slot's call; 0, or -1 with the reason in the slot's outcome. */
 static int start_call(slot *s) {
   guard_job *j = s->job;
-  gateway *gw = j->w->gw;
+  gateway *gw = j->gw;
   if (atomic_fetch_add(&gw->guard_in_flight, 1) >= j->g->max_concurrent) {
     atomic_fetch_sub(&gw->guard_in_flight, 1);
     fail(&s->o, "%s", "guard busy: guard.max_concurrent calls in flight");
@@ -173,7 +175,7 @@ static void job_free(guard_job *j) {
 }
 
 /* Every call has answered: one outcome (unsafe wins over a failure, a failure over safe), cached unless failed. */
-static void job_finish(guard_job *j) {
+static void job_outcome(guard_job *j, guard_outcome *out) {
   guard_outcome o = {0};
   int failed = 0;
   const char *why = "";
@@ -188,8 +190,14 @@ static void job_finish(guard_job *j) {
     }
   }
   if (failed && !o.unsafe) fail(&o, "%s", why);
-  if (!o.failed) cache_put(j->w->gw->guard_cache, j->key, &o);
-  count(j->w->gw, &o);
+  if (!o.failed) cache_put(j->gw->guard_cache, j->key, &o);
+  count(j->gw, &o);
+  *out = o;
+}
+
+static void job_finish(guard_job *j) {
+  guard_outcome o;
+  job_outcome(j, &o);
   guard_done done = j->done;
   void *ctx = j->ctx;
   job_free(j);
@@ -218,22 +226,19 @@ static void on_data(void *ctx, const char *data, size_t len) {
   s->answer_len += len;
 }
 
-static void on_done(void *ctx, CURLcode result, long status, const char *error) {
-  slot *s = ctx;
-  guard_job *j = s->job;
-  s->call = NULL;
-  atomic_fetch_sub(&j->w->gw->guard_in_flight, 1);
-  char why[160] = "";
-  if (result != CURLE_OK) {
-    snprintf(why, sizeof why, "guard unavailable: %s", result == CURLE_OPERATION_TIMEDOUT ? "timed out" : error);
+/* One call's answer into its slot's outcome; why is set when it failed (transport, status, an unreadable answer). */
+static void slot_verdict(guard_job *j, slot *s, int transport_ok, long status, const char *error, char why[160]) {
+  why[0] = '\0';
+  if (!transport_ok) {
+    snprintf(why, 160, "guard unavailable: %s", error);
   } else if (status != 200) {
-    snprintf(why, sizeof why, "guard returned HTTP %ld", status);
+    snprintf(why, 160, "guard returned HTTP %ld", status);
   } else {
     hg_error err;
     hg_guard_verdict v;
     if (hg_guard_parse((hg_guard_format)j->g->format, s->answer ? s->answer : "", s->answer_len, j->g->threshold, &v,
                        &err)) {
-      snprintf(why, sizeof why, "%.150s", err.message);
+      snprintf(why, 160, "%.150s", err.message);
     } else {
       memset(&s->o, 0, sizeof s->o);
       s->o.unsafe = v.unsafe;
@@ -244,10 +249,22 @@ static void on_done(void *ctx, CURLcode result, long status, const char *error) 
       s->o.risk = map_category(j->g, s->o.category);
     }
   }
+}
+
+/* transport failures, server errors and unreadable answers are retried; a client error (4xx) is not */
+static int retry_wanted(const guard_job *j, const slot *s, int transport_ok, long status) {
+  return s->tries <= j->g->retries && !(status >= 400 && status < 500 && transport_ok);
+}
+
+static void on_done(void *ctx, CURLcode result, long status, const char *error) {
+  slot *s = ctx;
+  guard_job *j = s->job;
+  s->call = NULL;
+  atomic_fetch_sub(&j->gw->guard_in_flight, 1);
+  char why[160];
+  slot_verdict(j, s, result == CURLE_OK, status, result == CURLE_OPERATION_TIMEDOUT ? "timed out" : error, why);
   if (why[0]) {
-    /* transport failures, server errors and unreadable answers are retried; a client error (4xx) is not */
-    int retry = s->tries <= j->g->retries && !(status >= 400 && status < 500 && result == CURLE_OK);
-    if (retry && !start_call(s)) return;
+    if (retry_wanted(j, s, result == CURLE_OK, status) && !start_call(s)) return;
     fail(&s->o, "%s", why); /* the first failure says more than a failed restart */
   }
   s->done = 1;
@@ -292,31 +309,31 @@ static void job_key(const hg_config *cfg, hg_direction dir, const char *prompt, 
   crypto_generichash_final(&st, key, 32);
 }
 
-int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
-                const char *answer, size_t answer_len, const char *const *images, size_t nimages, guard_done done,
-                void *ctx, guard_outcome *now, guard_job **job) {
+/* Everything before the calls: the cache, the requests of each slot. 1 when now is the answer already (cached, or a
+ * failure), else 0 with *out. */
+static int job_prepare(gateway *gw, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
+                       const char *answer, size_t answer_len, const char *const *images, size_t nimages,
+                       guard_outcome *now, guard_job **out) {
+  *out = NULL;
   if (!cfg->guard.images) nimages = 0;
   if (nimages > GUARD_MAX_IMAGES) { /* not judged is not passed as judged: the caller's on_error decides */
     fail(now, "%s", "more images in one prompt than the guard is sent (8)");
-    count(w->gw, now);
+    count(gw, now);
     return 1;
   }
-  *job = NULL;
   const hg_guard_config *g = &cfg->guard;
   guard_job *j = calloc(1, sizeof *j);
   if (!j) {
     fail(now, "%s", "out of memory");
-    count(w->gw, now);
+    count(gw, now);
     return 1;
   }
-  j->w = w;
+  j->gw = gw;
   j->g = g;
-  j->done = done;
-  j->ctx = ctx;
   job_key(cfg, dir, prompt, prompt_len, answer, answer_len, images, nimages, j->key);
-  if (cache_get(w->gw->guard_cache, j->key, now)) {
+  if (cache_get(gw->guard_cache, j->key, now)) {
     now->cached = 1;
-    count(w->gw, now);
+    count(gw, now);
     free(j);
     return 1;
   }
@@ -345,11 +362,24 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
     hg_error err;
     if (hg_guard_build(&r, &s->body, &s->body_len, &err)) {
       fail(now, "guard request not built: %.150s", err.message);
-      count(w->gw, now);
+      count(gw, now);
       job_free(j);
       return 1;
     }
   }
+  *out = j;
+  return 0;
+}
+
+int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
+                const char *answer, size_t answer_len, const char *const *images, size_t nimages, guard_done done,
+                void *ctx, guard_outcome *now, guard_job **job) {
+  *job = NULL;
+  guard_job *j;
+  if (job_prepare(w->gw, cfg, dir, prompt, prompt_len, answer, answer_len, images, nimages, now, &j)) return 1;
+  j->w = w;
+  j->done = done;
+  j->ctx = ctx;
   j->kick = evtimer_new(w->base, kick, j);
   struct timeval zero = {0, 0};
   if (!j->kick || evtimer_add(j->kick, &zero)) {
@@ -362,12 +392,50 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
   return 0;
 }
 
+void guard_judge_wait(gateway *gw, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
+                      const char *answer, size_t answer_len, const char *const *images, size_t nimages,
+                      guard_outcome *out) {
+  guard_job *j;
+  if (job_prepare(gw, cfg, dir, prompt, prompt_len, answer, answer_len, images, nimages, out, &j)) return;
+  const hg_guard_config *g = j->g;
+  char url[600];
+  size_t bl = strlen(g->url);
+  snprintf(url, sizeof url, "%.*s/v1/chat/completions", (int)(bl && g->url[bl - 1] == '/' ? bl - 1 : bl), g->url);
+  for (size_t i = 0; i < j->nslots; i++) {
+    slot *s = &j->slots[i];
+    for (;;) {
+      if (atomic_fetch_add(&gw->guard_in_flight, 1) >= g->max_concurrent) {
+        atomic_fetch_sub(&gw->guard_in_flight, 1);
+        fail(&s->o, "%s", "guard busy: guard.max_concurrent calls in flight");
+        break;
+      }
+      s->tries++;
+      fetch_result r;
+      int bad = fetch_post_url(url, g->api_key, cfg->connect_timeout_ms, g->timeout_ms, s->body, s->body_len,
+                               GUARD_MAX_ANSWER, &r);
+      atomic_fetch_sub(&gw->guard_in_flight, 1);
+      free(s->answer);
+      s->answer = (char *)r.body;
+      s->answer_len = r.len;
+      r.body = NULL;
+      char why[160];
+      slot_verdict(j, s, !bad, r.status, r.error, why);
+      if (!why[0]) break;
+      if (retry_wanted(j, s, !bad, r.status)) continue;
+      fail(&s->o, "%s", why);
+      break;
+    }
+  }
+  job_outcome(j, out);
+  job_free(j);
+}
+
 void guard_cancel(guard_job *j) {
   if (!j) return;
   for (size_t i = 0; i < j->nslots; i++)
     if (j->slots[i].call) {
       upstream_cancel(j->slots[i].call);
-      atomic_fetch_sub(&j->w->gw->guard_in_flight, 1);
+      atomic_fetch_sub(&j->gw->guard_in_flight, 1);
     }
   job_free(j);
 }

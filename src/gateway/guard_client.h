@@ -39,6 +39,11 @@ int guard_judge(worker *w, const hg_config *cfg, hg_direction dir, const char *p
                 const char *answer, size_t answer_len, const char *const *images, size_t nimages, guard_done done,
                 void *ctx, guard_outcome *now, guard_job **job);
 void guard_cancel(guard_job *job);
+/* The same, blocking, for a thread that is not an event loop (the media routes): the calls are made one after the
+ * other with their retries, under guard.max_concurrent, and out is the outcome. */
+void guard_judge_wait(gateway *gw, const hg_config *cfg, hg_direction dir, const char *prompt, size_t prompt_len,
+                      const char *answer, size_t answer_len, const char *const *images, size_t nimages,
+                      guard_outcome *out);
 
 /* The verdict cache (gateway-wide; entries fixed at start). */
 typedef struct guard_cache guard_cache;

@@ -173,3 +173,34 @@ int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg
   }
   return 0;
 }
+
+hg_decision judge_guard(judge *j, hg_direction dir, const guard_outcome *o) {
+  int in = dir == HG_DIR_INPUT;
+  if (o->failed) {
+    json_object_set_new(j->detail, in ? "input_guard_error" : "output_guard_error", json_string(o->error));
+    if (!j->cfg->guard.on_error_block) return HG_DECIDE_ALLOW;
+    json_object_set_new(j->detail, in ? "input_error" : "output_error", json_string(o->error));
+    if (!json_object_get(j->detail, "block_category"))
+      json_object_set_new(j->detail, "block_category", json_string("error"));
+    return HG_DECIDE_BLOCK;
+  }
+  double score = (double)(int)(o->score * 10000.0f + 0.5f) / 10000.0;
+  json_object_set_new(j->detail, in ? "input_guard" : "output_guard",
+                      json_pack("{s:s, s:f, s:b}", "verdict",
+                                o->unsafe          ? "unsafe"
+                                : o->controversial ? "controversial"
+                                                   : "safe",
+                                "score", score, "cached", o->cached));
+  if (!o->unsafe && !o->controversial) return HG_DECIDE_ALLOW;
+  hg_action a = o->unsafe ? j->cfg->guard.action : j->cfg->guard.controversial;
+  hg_decision d = hg_policy_effect(policy_of(j), dir, HG_DETECTOR_GUARD, o->risk, a);
+  json_array_append_new(in ? j->input_hits : j->output_hits,
+                        json_pack("{s:s, s:s, s:s, s:s, s:f}", "detector", "guard", "entry", o->category, "category",
+                                  hg_category_code(o->risk), "effect",
+                                  d == HG_DECIDE_ALLOW ? "record" : hg_decision_name(d), "score", score));
+  if (d == HG_DECIDE_BLOCK && !json_object_get(j->detail, "block_category"))
+    json_object_set_new(j->detail, "block_category", json_string(hg_category_code(o->risk)));
+  else if (d == HG_DECIDE_REVIEW)
+    json_object_set_new(j->detail, "review", json_true());
+  return d;
+}

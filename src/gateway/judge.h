@@ -10,6 +10,7 @@
 #define HG_GATEWAY_JUDGE_H
 
 #include "gateway.h"
+#include "guard_client.h"
 
 /* A span of the judged text to redact: type is the hg_pii_type for personal data, -1 for a mask. */
 typedef struct span_hit {
@@ -50,6 +51,11 @@ int judge_unjudged(judge *j, const char *what);
  * as unjudged. text is NULL when reading failed (error says why). Returns 1 when the image is to be blocked. */
 struct hg_ocr_result;
 int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg_ocr_result *text, const char *error);
+
+/* The guard model's verdict as a reason of the policy (hg_policy_effect, like every detector's): listed with the
+ * request's findings; a guard that could not judge follows guard.on_error (the record says why either way, and a
+ * block for it is "error", not the user's doing). Returns its effect. */
+hg_decision judge_guard(judge *j, hg_direction dir, const guard_outcome *o);
 
 /* Sorts spans and merges the overlapping ones into disjoint unions (judge.c says how their types combine). */
 void judge_merge_spans(span_hit *v, size_t *n);

@@ -29,6 +29,7 @@
 
 #include "base/json.h"
 #include "fetch.h"
+#include "guard_client.h"
 #include "gateway.h"
 #include "hegui/filelabel.h"
 #include "hegui/media.h"
@@ -186,6 +187,36 @@ static int judge_image_text(media_job *j, hg_direction dir, const uint8_t *img, 
   return blocked;
 }
 
+static char *base64(const uint8_t *b, size_t n);
+
+/* The picture itself: judged by the vision guard when one is configured for this direction (guard.images), with
+ * the prompt that asked for it; else it is unjudged (media.unjudged). 1 when it blocks. */
+static int judge_picture(media_job *j, hg_direction dir, const uint8_t *img, size_t len, const char *format,
+                         const char *what) {
+  char msg[120];
+  if (!j->cfg->guard.images || !guard_wanted(j->cfg, dir)) {
+    snprintf(msg, sizeof msg, "the picture of %s (no vision guard)", what);
+    return unjudged(j, msg);
+  }
+  char *b64 = base64(img, len);
+  size_t ul = b64 ? strlen(b64) + 40 : 0;
+  char *url = b64 ? malloc(ul) : NULL;
+  guard_outcome o;
+  if (!url) {
+    memset(&o, 0, sizeof o);
+    o.failed = 1;
+    snprintf(o.error, sizeof o.error, "out of memory");
+  } else {
+    snprintf(url, ul, "data:image/%s;base64,%s", format, b64);
+    const char *urls[1] = {url};
+    guard_judge_wait(j->gw, j->cfg, dir, j->text ? j->text : "", j->text_len, NULL, 0, urls, 1, &o);
+  }
+  free(b64);
+  free(url);
+  judge jd = judge_of(j);
+  return judge_guard(&jd, dir, &o) == HG_DECIDE_BLOCK;
+}
+
 /* ---- the stages ---- */
 
 /* The prompt: judged as input; a block refuses, redactions are masked ('*' per character). 1 when it blocks. */
@@ -235,7 +266,10 @@ static int stage_inputs(media_job *j) {
     if (!image_part(p) && strcmp(p->name, "mask")) continue;
     char what[40];
     snprintf(what, sizeof what, "input %s %d", p->name[0] == 'm' ? "mask" : "image", ++k);
-    if (judge_image_text(j, HG_DIR_INPUT, p->data, p->len, what)) return 1;
+    const char *format = hg_label_format_detect(p->data, p->len, NULL);
+    if (judge_image_text(j, HG_DIR_INPUT, p->data, p->len, what) ||
+        judge_picture(j, HG_DIR_INPUT, p->data, p->len, format ? format : "png", what))
+      return 1;
   }
   return 0;
 }
@@ -427,7 +461,7 @@ static void answer_images(media_job *j, fetch_result *up, reply *out) {
       blocked = judge_text(&jd, HG_DIR_OUTPUT, revised, strlen(revised), &spans, &ns, NULL, NULL) == HG_DECIDE_BLOCK;
       free(spans);
     }
-    if (!blocked) blocked = unjudged(j, "the picture (no vision guard judges images)");
+    if (!blocked) blocked = judge_picture(j, HG_DIR_OUTPUT, bytes, len, format, what);
     if (blocked) {
       free(bytes);
       refuse_output(j, out, "生成的图片未通过审核 / the generated image was withheld");
