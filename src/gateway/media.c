@@ -230,6 +230,14 @@ static int stage_prompt(media_job *j) {
     free(spans);
     return 1;
   }
+  if (guard_wanted(j->cfg, HG_DIR_INPUT)) { /* the guard model reads the prompt as a chat prompt's */
+    guard_outcome o;
+    guard_judge_wait(j->gw, j->cfg, HG_DIR_INPUT, j->text, j->text_len, NULL, 0, NULL, 0, &o);
+    if (judge_guard(&jd, HG_DIR_INPUT, &o) == HG_DECIDE_BLOCK) {
+      free(spans);
+      return 1;
+    }
+  }
   if (n) { /* masked in place: each character of a span becomes one '*' */
     char *out = malloc(j->text_len + 1);
     size_t w = 0, pos = 0;

@@ -287,6 +287,29 @@ def main():
         check(d.get("block_category") == "unjudged" and d.get("unjudged"), "its record says why: %s" % d)
     finally:
         gw.kill()
+        gw.wait()
+    # a vision guard (guard.images) judges the pictures, with the prompt that asked for them
+    fg, fg_port = start([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_guard.py"),
+                         "qwen3guard"], "listening", TMP)
+    with open(cfg, "w") as f:
+        f.write(base + "guard:\n  url: http://127.0.0.1:%d\n  input: false\n  output: true\n  images: true\n" % fg_port)
+    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on", TMP)
+    try:
+        s, j = request(port, "POST", "/v1/images/generations", {"prompt": "a cat " + hexed("猫"), "response_format": "b64_json"}, key)
+        c = http.client.HTTPConnection("127.0.0.1", fg_port, timeout=10)
+        c.request("GET", "/calls")
+        calls = json.loads(c.getresponse().read())
+        c.close()
+        d = detail(last_record(data, "/v1/images/generations"))
+        check(s == 200 and calls.get("images") == 1 and d.get("output_guard", {}).get("verdict") == "safe"
+              and not d.get("unjudged"), "the vision guard judged the picture safe: %s %s %s" % (s, calls, d))
+        s, j = request(port, "POST", "/v1/images/generations", {"prompt": "画一个炸弹 " + hexed("图"), "response_format": "b64_json"}, key)
+        d = detail(last_record(data, "/v1/images/generations"))
+        check(s == 400 and d.get("output_guard", {}).get("verdict") == "unsafe",
+              "the vision guard's unsafe verdict withholds the picture: %s %s" % (s, d))
+    finally:
+        gw.kill()
+        fg.kill()
         up.kill()
     code = report("media")
     if not code:
