@@ -9,6 +9,7 @@
 #include "hegui/label.h"
 #include "hegui/lexicon.h"
 #include "hegui/moderate.h"
+#include "hegui/ocr.h"
 #include "hegui/pii.h"
 #include "hegui/regex.h"
 #include "hegui/status.h"

@@ -200,9 +200,13 @@ static const command commands[] = {
       {"config show [FILE]", "print the effective configuration (defaults, then FILE) as YAML that config check\n"
                              "accepts; credentials are shown as \"********\"\n"},
       {"config keys [--man]", "list every key with what it takes and its default (--man: the hegui.yaml(5) page)\n"}}},
-    {"check", cmd_check, "find lexicon entries in text", NULL,
+    {"check", cmd_check, "find lexicon entries in text, or in the text of images", NULL,
      {{"check [--lexicon FILE] [--policy FILE] [--direction input|output] [--json|--count] [--file PATH | TEXT | -]",
-       "find lexicon entries in text; exit 0 none, 1 found, 2 error\n"}}},
+       "find lexicon entries in text; exit 0 none, 1 found, 2 error\n"},
+      {"check --image [--lexicon FILE] [--policy FILE] [--direction input|output] [--json] [--ocr-lang LANGS]\n"
+       "      [--tessdata DIR] [--ocr-deadline MS] [--ocr-upscale-below PX] [--max-pixels N] FILE...",
+       "read the text in each image by OCR (Tesseract, chi_sim+eng) and check it the same way; the text read is\n"
+       "shown (--json: one object a line with \"ocr_text\"); exit 0 none, 1 found, 2 error or OCR cut short\n"}}},
     {"lexicon", cmd_lexicon, "compile lexicons and count them against the TC260-003 minimums", "compile stats",
      {{"lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT",
        "compile lexicon sources into an image\n"},

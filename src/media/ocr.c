@@ -1,0 +1,419 @@
+/* ocr.c — text in images (hegui/ocr.h): Leptonica decodes, Tesseract reads, the text is tidied for the moderator.
+ *
+ * A TessBaseAPI holds the loaded language models and the state of one recognition, so it cannot serve two threads
+ * at once, and loading the models costs a tenth of a second or more, too much per image. The engine therefore keeps
+ * a pool: an array of handles made lazily up to max_handles, a stack of the idle ones, a mutex and a condition
+ * variable. A reader pops an idle handle, or makes a new one when the pool is not full (outside the lock: loading is
+ * slow), or waits. The pool never shrinks; hg_ocr_free deletes every handle.
+ *
+ * The deadline: Tesseract checks its monitor between words of each recognition pass; the monitor gets both
+ * Tesseract's own deadline and a cancel callback on hegui's monotonic clock, which also tells this code that the
+ * deadline (not an error) stopped it. Layout analysis before the first word is not interruptible, which is one
+ * reason the pixel limit exists. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <leptonica/allheaders.h>
+#include <tesseract/capi.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "media/ocr_internal.h"
+
+#define OCR_SOURCE_PPI 300 /* generated images carry no resolution; tell Tesseract a usual scan's */
+#define OCR_HANDLES_MAX 64u
+
+struct hg_ocr {
+  char *tessdata_dir;
+  char *languages;
+  unsigned deadline_ms;
+  hg_ocr_limits limits;
+  unsigned max_handles;
+  /* guarded by lock */
+  pthread_mutex_t lock;
+  pthread_cond_t handle_freed;
+  TessBaseAPI **idle; /* a stack of idle handles, capacity max_handles */
+  unsigned idle_count;
+  unsigned made; /* handles in existence, or being made */
+  TessBaseAPI **all; /* every handle made, for hg_ocr_free */
+  unsigned all_count;
+};
+
+/* ---- Leptonica: quiet, once ---- */
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+static void quiet_now(void) { setMsgSeverity(L_SEVERITY_NONE); }
+void hg_ocr_quiet_leptonica(void) { pthread_once(&quiet_once, quiet_now); }
+
+/* ---- decode and prepare ---- */
+
+static const char *format_name(l_int32 format) {
+  switch (format) {
+  case IFF_BMP: return "BMP";
+  case IFF_JFIF_JPEG: return "JPEG";
+  case IFF_PNG: return "PNG";
+  case IFF_PNM: return "PNM";
+  case IFF_GIF: return "GIF";
+  case IFF_JP2: return "JPEG 2000";
+  case IFF_WEBP: return "WebP";
+  default: return L_FORMAT_IS_TIFF(format) ? "TIFF" : NULL;
+  }
+}
+
+hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *limits, struct Pix **out,
+                         uint32_t *width, uint32_t *height, hg_error *err) {
+  *out = NULL;
+  *width = *height = 0;
+  uint64_t max_pixels = limits && limits->max_pixels ? limits->max_pixels : HG_OCR_MAX_PIXELS_DEFAULT;
+  size_t max_bytes = limits && limits->max_bytes ? limits->max_bytes : HG_OCR_MAX_BYTES_DEFAULT;
+  unsigned upscale_below = limits ? limits->upscale_below : HG_OCR_UPSCALE_BELOW_DEFAULT;
+  if (!image && len) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no image bytes");
+  if (len > max_bytes)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the image file has %zu bytes, more than the limit of %zu", len,
+                   max_bytes);
+  if (len < 12) return hg_fail(err, HG_ERR_PARSE, 0, 0, "%zu bytes are too few for an image file", len);
+  hg_ocr_quiet_leptonica();
+  l_int32 format = IFF_UNKNOWN, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
+  if (findFileFormatBuffer(image, &format) || !format_name(format))
+    return hg_fail(err, HG_ERR_PARSE, 0, 0,
+                   "not an image this OCR reads (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM, JPEG 2000): unknown first bytes");
+  if (pixReadHeaderMem(image, len, &format, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0)
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s header cannot be read (a damaged or truncated file)",
+                   format_name(format));
+  if ((uint32_t)w > HG_OCR_MAX_SIDE || (uint32_t)h > HG_OCR_MAX_SIDE || (uint64_t)w * (uint64_t)h > max_pixels)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image is %dx%d pixels, more than the limit of %llu pixels",
+                   format_name(format), (int)w, (int)h, (unsigned long long)max_pixels);
+  PIX *pix = pixReadMem(image, len);
+  if (!pix) return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image cannot be decoded (a damaged or truncated file)",
+                           format_name(format));
+  l_int32 pw = pixGetWidth(pix), ph = pixGetHeight(pix);
+  /* the decoder may disagree with the header it was checked by; the limits hold for what was decoded */
+  if (pw <= 0 || ph <= 0 || (uint32_t)pw > HG_OCR_MAX_SIDE || (uint32_t)ph > HG_OCR_MAX_SIDE ||
+      (uint64_t)pw * (uint64_t)ph > max_pixels) {
+    pixDestroy(&pix);
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image decodes to %dx%d pixels, beyond the limit of %llu",
+                   format_name(format), (int)pw, (int)ph, (unsigned long long)max_pixels);
+  }
+  /* transparent pixels carry arbitrary colours (often black under black text): put them on white first */
+  if (pixGetDepth(pix) == 32 && pixGetSpp(pix) == 4) {
+    PIX *flat = pixAlphaBlendUniform(pix, 0xFFFFFF00);
+    pixDestroy(&pix);
+    if (!flat) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory flattening the image");
+    pix = flat;
+  }
+  PIX *grey = pixConvertTo8(pix, 0);
+  pixDestroy(&pix);
+  if (!grey) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory converting the image to grey");
+  if (upscale_below && (uint32_t)(pw < ph ? pw : ph) < upscale_below &&
+      (uint64_t)pw * (uint64_t)ph * 4 <= max_pixels && (uint32_t)pw * 2 <= HG_OCR_MAX_SIDE &&
+      (uint32_t)ph * 2 <= HG_OCR_MAX_SIDE) {
+    PIX *big = pixScaleGrayLI(grey, 2.0f, 2.0f);
+    pixDestroy(&grey);
+    if (!big) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory scaling the image");
+    grey = big;
+  }
+  *out = grey;
+  *width = (uint32_t)pw;
+  *height = (uint32_t)ph;
+  return HG_OK;
+}
+
+/* ---- the text ---- */
+
+static int is_cjk(long cp) {
+  return (cp >= 0x2E80 && cp <= 0x2FDF) || (cp >= 0x3001 && cp <= 0x303F) || (cp >= 0x3040 && cp <= 0x31FF) ||
+         (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x3134F);
+}
+
+static int is_blank(long cp) { return cp == ' ' || cp == '\t' || cp == 0xA0 || cp == 0x3000; }
+
+/* The code point at s (n bytes left) and its length; a byte that starts no valid sequence is -1, one byte long. */
+static long next_cp(const unsigned char *s, size_t n, size_t *cp_len) {
+  unsigned char b = s[0];
+  size_t need = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+  *cp_len = 1;
+  if (need == 1) return b;
+  if (!need || need > n) return -1;
+  long cp = b & (0x7F >> need);
+  for (size_t i = 1; i < need; i++) {
+    if ((s[i] & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  static const long min_for_len[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_len[need] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  *cp_len = need;
+  return cp;
+}
+
+/* One pass, writing behind the reader: the blank run since the last visible character and the line breaks since
+ * the last line with text are held as pending and written (or dropped) when the next visible character shows
+ * whether they are inside a line, between two CJK characters, or at an end. */
+size_t hg_ocr_tidy_text(char *text, size_t len) {
+  unsigned char *s = (unsigned char *)text;
+  size_t w = 0, r = 0;
+  size_t blank_start = 0, blank_end = 0; /* the pending blank run, as a span of the input */
+  size_t breaks = 0;                     /* pending line breaks */
+  long last = 0;                         /* the last visible code point on the current output line; 0 none */
+  while (r < len) {
+    size_t n;
+    long cp = next_cp(s + r, len - r, &n);
+    if (cp == '\r' || cp == '\n' || cp == '\f' || cp == '\v') {
+      if (cp == '\r' && r + 1 < len && s[r + 1] == '\n') n = 2;
+      breaks++;
+      blank_start = blank_end = 0;
+      last = 0;
+    } else if (is_blank(cp)) {
+      if (blank_end == blank_start) blank_start = r;
+      blank_end = r + n;
+    } else {
+      if (w > 0 && breaks) {
+        size_t k = breaks > 2 ? 2 : breaks;
+        memset(s + w, '\n', k);
+        w += k;
+      }
+      breaks = 0;
+      if (blank_end > blank_start && w > 0 && !(is_cjk(last) && is_cjk(cp))) {
+        memmove(s + w, s + blank_start, blank_end - blank_start);
+        w += blank_end - blank_start;
+      }
+      blank_start = blank_end = 0;
+      memmove(s + w, s + r, n);
+      w += n;
+      last = cp;
+    }
+    r += n;
+  }
+  if (text) text[w] = '\0';
+  return w;
+}
+
+/* ---- the pool ---- */
+
+static int valid_languages(const char *langs) {
+  size_t run = 0;
+  for (const char *p = langs;; p++) {
+    if (*p == '+' || !*p) {
+      if (!run) return 0;
+      if (!*p) return 1;
+      run = 0;
+    } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') {
+      if (++run > 40) return 0;
+    } else {
+      return 0;
+    }
+  }
+}
+
+/* Each language's file must be there: Tesseract would print to stderr and fail without saying which. */
+static hg_status check_language_files(const hg_ocr *ocr, hg_error *err) {
+  const char *p = ocr->languages;
+  while (*p) {
+    size_t n = strcspn(p, "+");
+    char path[PATH_MAX];
+    int m = snprintf(path, sizeof path, "%s/%.*s.traineddata", ocr->tessdata_dir, (int)n, p);
+    if (m < 0 || (size_t)m >= sizeof path) return hg_fail(err, HG_ERR_INVALID, 0, 0, "tessdata path too long");
+    if (access(path, R_OK)) {
+      char package[64];
+      snprintf(package, sizeof package, "tesseract-ocr-%.*s", (int)n, p);
+      for (char *q = package; *q; q++)
+        if (*q == '_') *q = '-';
+      return hg_fail(err, HG_ERR_IO, 0, 0,
+                     "OCR language '%.*s' is not installed: %s cannot be read (Debian: apt-get install %s)", (int)n,
+                     p, path, package);
+    }
+    p += n;
+    if (*p == '+') p++;
+  }
+  return HG_OK;
+}
+
+static TessBaseAPI *make_handle(const hg_ocr *ocr) {
+  TessBaseAPI *api = TessBaseAPICreate();
+  if (!api) return NULL;
+  /* Tesseract's warnings ("Estimating resolution ...") go to its debug file, not the caller's stderr */
+  TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+  if (TessBaseAPIInit3(api, ocr->tessdata_dir, ocr->languages)) {
+    TessBaseAPIDelete(api);
+    return NULL;
+  }
+  TessBaseAPISetPageSegMode(api, PSM_AUTO);
+  return api;
+}
+
+/* An idle handle, a new one, or a wait; NULL only when a new handle could not be made. */
+static TessBaseAPI *acquire(hg_ocr *ocr) {
+  pthread_mutex_lock(&ocr->lock);
+  for (;;) {
+    if (ocr->idle_count) {
+      TessBaseAPI *api = ocr->idle[--ocr->idle_count];
+      pthread_mutex_unlock(&ocr->lock);
+      return api;
+    }
+    if (ocr->made < ocr->max_handles) break;
+    pthread_cond_wait(&ocr->handle_freed, &ocr->lock);
+  }
+  ocr->made++;
+  pthread_mutex_unlock(&ocr->lock);
+  TessBaseAPI *api = make_handle(ocr);
+  pthread_mutex_lock(&ocr->lock);
+  if (api)
+    ocr->all[ocr->all_count++] = api;
+  else
+    ocr->made--, pthread_cond_signal(&ocr->handle_freed); /* a waiter may try to make one itself */
+  pthread_mutex_unlock(&ocr->lock);
+  return api;
+}
+
+static void release(hg_ocr *ocr, TessBaseAPI *api) {
+  TessBaseAPIClear(api);
+  pthread_mutex_lock(&ocr->lock);
+  ocr->idle[ocr->idle_count++] = api;
+  pthread_cond_signal(&ocr->handle_freed);
+  pthread_mutex_unlock(&ocr->lock);
+}
+
+hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err) {
+  *out = NULL;
+  hg_ocr_options o = options ? *options : (hg_ocr_options){0};
+  const char *dir = o.tessdata_dir ? o.tessdata_dir : HG_OCR_TESSDATA_DEFAULT;
+  const char *langs = o.languages ? o.languages : HG_OCR_LANGUAGES_DEFAULT;
+  if (!valid_languages(langs))
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "OCR languages '%.60s': expected Tesseract names joined by '+', such as chi_sim+eng", langs);
+  if (o.max_handles > OCR_HANDLES_MAX)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "%u OCR handles: at most %u", o.max_handles, OCR_HANDLES_MAX);
+  if (o.deadline_ms > INT_MAX) return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR deadline %u ms is too long", o.deadline_ms);
+  hg_ocr *ocr = calloc(1, sizeof *ocr);
+  if (!ocr) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  ocr->tessdata_dir = strdup(dir);
+  ocr->languages = strdup(langs);
+  ocr->deadline_ms = o.deadline_ms ? o.deadline_ms : HG_OCR_DEADLINE_MS_DEFAULT;
+  ocr->limits.max_pixels = o.max_pixels ? o.max_pixels : HG_OCR_MAX_PIXELS_DEFAULT;
+  ocr->limits.max_bytes = o.max_bytes ? o.max_bytes : HG_OCR_MAX_BYTES_DEFAULT;
+  ocr->limits.upscale_below = o.upscale_below;
+  ocr->max_handles = o.max_handles ? o.max_handles : HG_OCR_HANDLES_DEFAULT;
+  ocr->idle = calloc(ocr->max_handles, sizeof *ocr->idle);
+  ocr->all = calloc(ocr->max_handles, sizeof *ocr->all);
+  pthread_mutex_init(&ocr->lock, NULL);
+  pthread_cond_init(&ocr->handle_freed, NULL);
+  if (!ocr->tessdata_dir || !ocr->languages || !ocr->idle || !ocr->all) {
+    hg_ocr_free(ocr);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  hg_status st = check_language_files(ocr, err);
+  if (st) {
+    hg_ocr_free(ocr);
+    return st;
+  }
+  hg_ocr_quiet_leptonica();
+  TessBaseAPI *first = acquire(ocr);
+  if (!first) {
+    hg_ocr_free(ocr);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not load '%s' from %s (a damaged .traineddata file?)",
+                   langs, dir);
+  }
+  release(ocr, first);
+  *out = ocr;
+  return HG_OK;
+}
+
+void hg_ocr_free(hg_ocr *ocr) {
+  if (!ocr) return;
+  for (unsigned i = 0; i < ocr->all_count; i++)
+    TessBaseAPIDelete(ocr->all[i]);
+  pthread_cond_destroy(&ocr->handle_freed);
+  pthread_mutex_destroy(&ocr->lock);
+  free(ocr->idle);
+  free(ocr->all);
+  free(ocr->tessdata_dir);
+  free(ocr->languages);
+  free(ocr);
+}
+
+/* ---- one image ---- */
+
+typedef struct deadline_watch {
+  int64_t deadline_ms; /* on the monotonic clock */
+  int fired;
+} deadline_watch;
+
+static bool past_deadline(void *ctx, int words) {
+  (void)words;
+  deadline_watch *d = ctx;
+  if (hg_clock_mono_ms() >= d->deadline_ms) d->fired = 1;
+  return d->fired;
+}
+
+void hg_ocr_result_free(hg_ocr_result *result) {
+  if (!result) return;
+  free(result->text);
+  memset(result, 0, sizeof *result);
+}
+
+hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_result *out, hg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!ocr) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no OCR engine");
+  int64_t start = hg_clock_mono_ms();
+  PIX *pix;
+  uint32_t width, height;
+  hg_status st = hg_ocr_prepare(image, len, &ocr->limits, &pix, &width, &height, err);
+  if (st) return st;
+  TessBaseAPI *api = acquire(ocr);
+  if (!api) {
+    pixDestroy(&pix);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "Tesseract could not make another handle (out of memory?)");
+  }
+  ETEXT_DESC *monitor = TessMonitorCreate();
+  if (!monitor) {
+    release(ocr, api);
+    pixDestroy(&pix);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  deadline_watch watch = {start + (int64_t)ocr->deadline_ms, 0};
+  TessBaseAPISetImage2(api, pix);
+  TessBaseAPISetSourceResolution(api, OCR_SOURCE_PPI);
+  int64_t left = watch.deadline_ms - hg_clock_mono_ms();
+  TessMonitorSetDeadlineMSecs(monitor, left > 0 ? (int)left : 1);
+  TessMonitorSetCancelFunc(monitor, past_deadline);
+  TessMonitorSetCancelThis(monitor, &watch);
+  int failed = TessBaseAPIRecognize(api, monitor) != 0;
+  TessMonitorDelete(monitor);
+  if (failed && hg_clock_mono_ms() >= watch.deadline_ms) watch.fired = 1; /* Tesseract's own check came first */
+  /* After a failed Recognize, GetUTF8Text would run recognition again, this time without a deadline; a pass cut by
+   * the deadline leaves the words read so far, which is what the cancel callback tells apart. */
+  char *text = NULL;
+  int confidence = 0;
+  if (!failed || watch.fired) {
+    text = TessBaseAPIGetUTF8Text(api);
+    confidence = TessBaseAPIMeanTextConf(api);
+  }
+  int timed_out = watch.fired || hg_clock_mono_ms() >= watch.deadline_ms;
+  release(ocr, api);
+  pixDestroy(&pix);
+  if (failed && !watch.fired) {
+    if (text) TessDeleteText(text);
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
+  }
+  size_t n = text ? strlen(text) : 0;
+  out->text = malloc(n + 1);
+  if (!out->text) {
+    if (text) TessDeleteText(text);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  if (n) memcpy(out->text, text, n);
+  out->text[n] = '\0';
+  if (text) TessDeleteText(text);
+  out->len = hg_ocr_tidy_text(out->text, n);
+  out->confidence = confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+  out->timed_out = timed_out;
+  out->width = width;
+  out->height = height;
+  int64_t elapsed = hg_clock_mono_ms() - start;
+  out->elapsed_ms = elapsed < 0 ? 0 : (unsigned)elapsed;
+  return HG_OK;
+}
