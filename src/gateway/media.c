@@ -153,7 +153,7 @@ hg_ocr *gateway_ocr(gateway *gw, const hg_config *cfg, char *why, size_t cap) {
     hg_error err;
     hg_error_clear(&err);
     if (hg_ocr_new(&o, &gw->ocr, &err)) {
-      snprintf(gw->ocr_error, sizeof gw->ocr_error, "%s", err.message);
+      snprintf(gw->ocr_error, sizeof gw->ocr_error, "%.199s", err.message);
       hg_log_write(&gw->log, HG_LOG_ERROR, "OCR engine not made: %s (text in images cannot be read)", err.message);
     }
   }
