@@ -76,7 +76,7 @@ typedef struct hg_label_box {
 
 /* Draws the label on r in place. box (may be NULL) says where it went.
  * The text must hold "人工智能" or "AI" and "生成" or "合成" (HG_ERR_INVALID otherwise), at most 64 characters. Its
- * ink height (rows with a pixel at least half covered) is at least ceil(height_ratio x shortest side) and at least
+ * ink height (rows with a pixel at least 75% covered) is at least ceil(height_ratio x shortest side) and at least
  * HG_LABEL_TEXT_MIN_PX; height_ratio is 0.05..0.5. The text sits on an 80%-opaque plate (dark over a light picture,
  * light over a dark one; the text in the opposite extreme) a margin of max(2, shortest/50) px from the edges. A
  * label too wide at height_ratio is drawn at 0.05; HG_ERR_LIMIT if it does not fit even then. HG_ERR_IO when the

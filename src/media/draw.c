@@ -1,7 +1,7 @@
 /* draw.c — the visible label of GB 45438 section 4.2 drawn on a raster: text on a plate, in a corner or at an edge.
  *
  * The text is rendered with FreeType into a coverage mask, at the smallest pixel size whose ink is at least the
- * required height: "ink" counts rows where some pixel is at least half covered, so what a viewer (or a test that
+ * required height: "ink" counts rows where some pixel is at least 75% covered, so what a viewer (or a test that
  * looks for text-coloured pixels) sees as text is that tall, not just its faint anti-aliased fringe. The required
  * height is height_ratio (0.05 by default, never less) times the shortest side, rounded up, and never under
  * HG_LABEL_TEXT_MIN_PX so that a small picture still carries readable glyphs. The plate under the text is 80%
@@ -30,6 +30,7 @@
 #define FONT_CACHE_MAX 8
 #define MASK_BYTES_MAX (64u << 20)
 #define PLATE_ALPHA 204 /* 80% */
+#define STRONG_COVERAGE 192 /* a row counts toward the text height when a pixel in it is 75% covered */
 
 /* ---- the face cache ----------------------------------------------------------------------------------------- */
 
@@ -132,7 +133,7 @@ static hg_status render_at(FT_Face face, const uint32_t *cps, size_t n, uint32_t
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
       if (y > y1) y1 = y;
-      if (v >= 128) {
+      if (v >= STRONG_COVERAGE) {
         if (y < s0) s0 = y;
         if (y > s1) s1 = y;
       }
