@@ -229,10 +229,10 @@ hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_l
                    "label height ratio %g is outside 0.05..0.5 (GB 45438: at least 5%% of the shortest side)", ratio);
   if ((unsigned)label->place > HG_PLACE_TOP_EDGE) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown label place");
   uint32_t cps[TEXT_CODEPOINTS_MAX];
-  size_t n;
+  size_t n = 0;
   hg_status st = check_text(label->text ? label->text : HG_LABEL_TEXT_DEFAULT, cps, &n, err);
   if (st) return st;
-  font_entry *font;
+  font_entry *font = NULL;
   if ((st = font_open(label->font_path ? label->font_path : HG_LABEL_FONT_DEFAULT, &font, err))) return st;
 
   uint32_t shortest = r->width < r->height ? r->width : r->height;
