@@ -24,6 +24,28 @@ typedef struct hg_raster {
   size_t stride;  /* bytes from one row to the next, >= 4 * width */
 } hg_raster;
 
+/* The most pixels a decoded image may have: 50 million (200 MB of RGBA). More is HG_ERR_LIMIT, found from the
+ * header before any pixel is allocated. */
+#define HG_IMAGE_PIXELS_MAX 50000000u
+#define HG_JPEG_QUALITY_DEFAULT 92 /* what a relabelled JPEG is written at */
+
+/* A raster of width x height pixels, malloc-ed, uninitialised, stride 4 * width. */
+hg_status hg_raster_new(hg_raster *r, uint32_t width, uint32_t height, hg_error *err);
+/* Frees the pixels and zeroes the struct (safe on a zeroed or NULL raster). */
+void hg_raster_free(hg_raster *r);
+
+/* Decodes a PNG or JPEG file (told apart by its first bytes) into *out, 8-bit RGBA whatever the file's colour type,
+ * bit depth, palette, transparency or interlace (JPEG: grey, YCbCr, CMYK/YCCK). *format (may be NULL) is set to
+ * "png" or "jpeg" as soon as the signature is known. HG_ERR_PARSE for anything else, and for truncated or corrupt
+ * data (libjpeg's warnings count: a short JPEG is refused, not padded with grey); HG_ERR_LIMIT over
+ * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. Metadata (EXIF, ICC, text chunks) is not kept. */
+hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);
+
+/* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 6) or "jpeg" (quality 1..100,
+ * 0 means HG_JPEG_QUALITY_DEFAULT; 4:2:0; alpha ignored). *out is malloc-ed. */
+hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, uint8_t **out, size_t *out_len,
+                          hg_error *err);
+
 /* Where the label goes. */
 typedef enum hg_label_place {
   HG_PLACE_BOTTOM_RIGHT = 0, /* the default */
@@ -47,7 +69,18 @@ typedef struct hg_label_box {
   uint32_t text_height; /* the height of the drawn glyphs' ink, the figure the 5% rule is about */
 } hg_label_box;
 
-/* Draws the label on r in place. box (may be NULL) says where it went. */
+#define HG_LABEL_TEXT_DEFAULT "AI生成"
+#define HG_LABEL_FONT_DEFAULT "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+#define HG_LABEL_HEIGHT_RATIO_MIN 0.05 /* GB 45438 4.2 */
+#define HG_LABEL_TEXT_MIN_PX 8         /* below this glyphs are not legible, whatever 5% of a tiny picture is */
+
+/* Draws the label on r in place. box (may be NULL) says where it went.
+ * The text must hold "人工智能" or "AI" and "生成" or "合成" (HG_ERR_INVALID otherwise), at most 64 characters. Its
+ * ink height (rows with a pixel at least 75% covered) is at least ceil(height_ratio x shortest side) and at least
+ * HG_LABEL_TEXT_MIN_PX; height_ratio is 0.05..0.5. The text sits on an 80%-opaque plate (dark over a light picture,
+ * light over a dark one; the text in the opposite extreme) a margin of max(2, shortest/50) px from the edges. A
+ * label too wide at height_ratio is drawn at 0.05; HG_ERR_LIMIT if it does not fit even then. HG_ERR_IO when the
+ * font cannot be read. Safe to call from several threads (faces are cached per path, see src/media/draw.c). */
 hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_label_box *box, hg_error *err);
 
 /* ---- the explicit label of a whole file, any media type (src/media/explicit.c: one table, format -> labeller) ---- */

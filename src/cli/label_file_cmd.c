@@ -2,7 +2,9 @@
  * Directories are walked recursively (files of formats hegui does not know are skipped there, and are an error
  * when named). Exit status, as `check`: 0 every file labelled (add, read) or intact (verify), 1 some file without a
  * label or with a broken one, 2 an error. `add --no-explicit --recipient WHO` also writes, per file, a record of
- * who received content without the explicit label to the audit chain in DIR/hegui.db (Labeling Measures Art. 9). */
+ * who received content without the explicit label to the audit chain in DIR/hegui.db (Labeling Measures Art. 9).
+ * `add --explicit` first draws the visible label on the picture (src/media/explicit.c), then writes the implicit
+ * label over the labelled pixels, and replaces the file once with both. */
 #include <errno.h>
 #include <ftw.h>
 #include <sodium.h>
@@ -11,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "cli/cli.h"
 #include "hegui/filelabel.h"
+#include "hegui/media.h"
 #include "hegui/store.h"
 
 #define KEYS_MAX 8
@@ -23,7 +27,8 @@ typedef struct run {
   mode mode;
   int json, progress;
   const char *data_dir, *recipient;
-  int no_explicit;
+  int no_explicit, explicit_label;
+  hg_explicit_options explicit_options;
   hg_label_add_options add;
   uint8_t sk[HG_LABEL_SECRET_KEY_BYTES];
   uint8_t keys[KEYS_MAX][HG_LABEL_PUBLIC_KEY_BYTES];
@@ -98,7 +103,7 @@ static void report_text(const run *r, const char *path, const hg_label_report *r
     return;
   }
   printf("%s: %s%s%s at offset %zu: Label=%s ContentProducer=%s ProduceID=%s ContentPropagator=%s PropagateID=%s\n",
-         path, r->mode == MODE_ADD ? "labelled, " : "", rep->conflict ? "CONFLICT (two different labels), " : "",
+         path, r->mode != MODE_ADD ? "" : r->explicit_label ? "labelled (explicit and implicit), " : "labelled, ", rep->conflict ? "CONFLICT (two different labels), " : "",
          rep->carrier, rep->carrier_offset, l->value[HG_AIGC_LABEL], l->value[HG_AIGC_PRODUCER],
          l->value[HG_AIGC_PRODUCE_ID], l->value[HG_AIGC_PROPAGATOR], l->value[HG_AIGC_PROPAGATE_ID]);
   (void)status;
@@ -128,6 +133,57 @@ static int record_handout(run *r, const char *path, const hg_label_report *rep, 
   return bad ? -1 : 0;
 }
 
+#define EXPLICIT_FILE_MAX ((uint64_t)1 << 30)
+
+/* Explicit label, then implicit label, in memory; the file is replaced once, with both. */
+static hg_status add_explicit(run *r, const char *path, const hg_label_add_options *add, hg_label_report *rep,
+                              hg_error *err) {
+  struct stat sb;
+  int fd = hg_file_open_regular(path, EXPLICIT_FILE_MAX, &sb, err);
+  if (fd < 0) return err->status;
+  size_t len = (size_t)sb.st_size, got = 0;
+  uint8_t *in = malloc(len ? len : 1), *drawn = NULL, *labelled = NULL;
+  size_t drawn_len = 0, labelled_len = 0;
+  hg_status st = HG_OK;
+  if (!in) st = HG_ERR_NOMEM, snprintf(err->message, sizeof err->message, "%s: out of memory", path);
+  while (!st && got < len) {
+    ssize_t n = read(fd, in + got, len - got);
+    if (n <= 0) {
+      snprintf(err->message, sizeof err->message, "%s: %s", path, n ? strerror(errno) : "changed while read");
+      st = err->status = HG_ERR_IO;
+    }
+    got += n > 0 ? (size_t)n : 0;
+  }
+  close(fd);
+  const char *format = st ? NULL : hg_label_format_detect(in, len, path);
+  if (!st && !format) {
+    snprintf(err->message, sizeof err->message, "%s: not a file format hegui labels", path);
+    st = err->status = HG_ERR_PARSE;
+  }
+  if (!st && !(st = hg_explicit_label_buffer(format, in, len, &r->explicit_options, &drawn, &drawn_len, err)) &&
+      !(st = hg_label_buffer_add(format, drawn, drawn_len, add, r->sk, &labelled, &labelled_len, err)) &&
+      !(st = hg_label_buffer_read(format, labelled, labelled_len, rep, err))) {
+    char *target = realpath(path, NULL); /* through a symbolic link the file it names is replaced */
+    if (!target) {
+      snprintf(err->message, sizeof err->message, "%s: %s", path, strerror(errno));
+      st = err->status = HG_ERR_IO;
+    } else {
+      st = hg_file_write_atomic_mode(target, labelled, labelled_len, sb.st_mode & 07777, 0, err);
+      free(target);
+    }
+  }
+  if (st && strncmp(err->message, path, strlen(path))) { /* messages from below name no file */
+    char message[sizeof err->message];
+    int plen = (int)strnlen(path, 150);
+    snprintf(message, sizeof message, "%.*s: %.160s", plen, path, err->message);
+    memcpy(err->message, message, sizeof message);
+  }
+  free(in);
+  free(drawn);
+  free(labelled);
+  return st;
+}
+
 static void do_file(run *r, const char *path, int named) {
   hg_label_report rep;
   hg_error err;
@@ -143,7 +199,7 @@ static void do_file(run *r, const char *path, int named) {
       sodium_bin2hex(id, sizeof id, raw, sizeof raw);
       add.produce_id = id;
     }
-    st = hg_label_file_add(path, &add, r->sk, &rep, &err);
+    st = r->explicit_label ? add_explicit(r, path, &add, &rep, &err) : hg_label_file_add(path, &add, r->sk, &rep, &err);
   } else {
     st = hg_label_file_read(path, &rep, &err);
   }
@@ -221,6 +277,13 @@ static void do_directory(run *r, const char *dir) {
   free(l.v);
 }
 
+static int parse_place(const char *v, hg_label_place *out) {
+  static const char *names[] = {"bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top"};
+  for (int i = 0; i < 6; i++)
+    if (!strcmp(v, names[i])) return *out = (hg_label_place)i, 0;
+  return -1;
+}
+
 static int take_value(int argc, char **argv, int *i, const char **out) {
   if (*i + 1 >= argc) return cli_error("label: %s needs a value", argv[*i]), -1;
   *out = argv[++*i];
@@ -233,6 +296,7 @@ int cmd_label_files(int argc, char **argv) {
   r.mode = !strcmp(argv[0], "add") ? MODE_ADD : !strcmp(argv[0], "read") ? MODE_READ : MODE_VERIFY;
   const char *key_files[KEYS_MAX];
   size_t nkey_files = 0;
+  int explicit_opts = 0;
   int first_file = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -246,6 +310,31 @@ int cmd_label_files(int argc, char **argv) {
       r.add.platform = 1;
     else if (!strcmp(a, "--no-explicit"))
       r.no_explicit = 1;
+    else if (!strcmp(a, "--explicit"))
+      r.explicit_label = 1;
+    else if (!strcmp(a, "--label-text"))
+      bad = take_value(argc, argv, &i, &r.explicit_options.visible.text), explicit_opts++;
+    else if (!strcmp(a, "--font"))
+      bad = take_value(argc, argv, &i, &r.explicit_options.visible.font_path), explicit_opts++;
+    else if (!strcmp(a, "--place")) {
+      const char *v = NULL;
+      if (!(bad = take_value(argc, argv, &i, &v)) && parse_place(v, &r.explicit_options.visible.place))
+        return cli_error("label: --place is bottom-right, bottom-left, top-right, top-left, bottom or top, not "
+                         "'%s'", v),
+               EXIT_ERROR;
+      explicit_opts++;
+    } else if (!strcmp(a, "--height-ratio")) {
+      const char *v = NULL;
+      char *end;
+      if (!(bad = take_value(argc, argv, &i, &v))) {
+        r.explicit_options.visible.height_ratio = strtod(v, &end);
+        if (end == v || *end || !(r.explicit_options.visible.height_ratio >= HG_LABEL_HEIGHT_RATIO_MIN &&
+                                  r.explicit_options.visible.height_ratio <= 0.5))
+          return cli_error("label: --height-ratio is a number from 0.05 (GB 45438's minimum) to 0.5, not '%s'", v),
+                 EXIT_ERROR;
+      }
+      explicit_opts++;
+    }
     else if (!strcmp(a, "--data-dir"))
       bad = take_value(argc, argv, &i, &r.data_dir);
     else if (!strcmp(a, "--producer"))
@@ -276,6 +365,8 @@ int cmd_label_files(int argc, char **argv) {
     if (argv[i][0] == '-' && argv[i][1] && first_file != i)
       return cli_error("label %s: options go before the files ('%s')", argv[0], argv[i]), EXIT_ERROR;
 
+  if (r.mode != MODE_ADD && (r.explicit_label || explicit_opts))
+    return cli_error("label %s: --explicit and its options belong to label add", argv[0]), EXIT_ERROR;
   hg_error err;
   hg_error_clear(&err);
   if (r.mode == MODE_ADD) {
@@ -284,6 +375,10 @@ int cmd_label_files(int argc, char **argv) {
       return cli_error("label add: --producer NAME is needed (or --platform with --propagator and "
                        "--propagate-id)"),
              EXIT_ERROR;
+    if (r.explicit_label && r.no_explicit)
+      return cli_error("label add: --explicit and --no-explicit exclude each other"), EXIT_ERROR;
+    if (explicit_opts && !r.explicit_label)
+      return cli_error("label add: --label-text, --place, --font and --height-ratio go with --explicit"), EXIT_ERROR;
     if (r.no_explicit != !!r.recipient)
       return cli_error("label add: --no-explicit and --recipient WHO go together (who received the content "
                        "without its explicit label)"),

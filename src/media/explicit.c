@@ -1,0 +1,49 @@
+/* explicit.c — the explicit label of a whole file: one table from format to the function that labels it.
+ *
+ * Images are decoded, labelled with hg_raster_draw_label and encoded again in their own format. Audio and video add
+ * their rows to the same table. A format without a row has no explicit label here (text formats get theirs from the
+ * gateway, which writes the notice into the text itself). */
+#include <string.h>
+
+#include "base/error.h"
+#include "hegui/filelabel.h"
+#include "hegui/media.h"
+
+typedef hg_status (*explicit_labeller)(const char *format, const uint8_t *in, size_t len,
+                                       const hg_explicit_options *options, uint8_t **out, size_t *out_len,
+                                       hg_error *err);
+
+static hg_status label_image(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *o,
+                             uint8_t **out, size_t *out_len, hg_error *err) {
+  hg_raster r;
+  const char *found = NULL;
+  hg_status st = hg_image_decode(in, len, &r, &found, err);
+  if (st) return st;
+  if (!found || strcmp(found, format)) {
+    hg_raster_free(&r);
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the file is %s, not %s", found ? found : "unknown", format);
+  }
+  if (!(st = hg_raster_draw_label(&r, o ? &o->visible : NULL, NULL, err)))
+    st = hg_image_encode(&r, format, 0, out, out_len, err);
+  hg_raster_free(&r);
+  return st;
+}
+
+static const struct {
+  const char *format;
+  explicit_labeller labeller;
+} labellers[] = {
+    {"png", label_image},
+    {"jpeg", label_image},
+};
+
+hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *options,
+                                   uint8_t **out, size_t *out_len, hg_error *err) {
+  *out = NULL;
+  *out_len = 0;
+  if (!format) format = hg_label_format_detect(in, len, NULL);
+  if (!format) return hg_fail(err, HG_ERR_PARSE, 0, 0, "not a file format hegui labels");
+  for (size_t i = 0; i < sizeof labellers / sizeof labellers[0]; i++)
+    if (!strcmp(labellers[i].format, format)) return labellers[i].labeller(format, in, len, options, out, out_len, err);
+  return hg_fail(err, HG_ERR_INVALID, 0, 0, "no explicit label for %s files", format);
+}
