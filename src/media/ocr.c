@@ -26,6 +26,7 @@
 
 #define OCR_SOURCE_PPI 300 /* generated images carry no resolution; tell Tesseract a usual scan's */
 #define OCR_HANDLES_MAX 64u
+#define OCR_RETRY_MIN_SIDE 32 /* no half-size reading below 32 pixels a side */
 
 struct hg_ocr {
   char *tessdata_dir;
@@ -33,6 +34,8 @@ struct hg_ocr {
   unsigned deadline_ms;
   hg_ocr_limits limits;
   unsigned max_handles;
+  hg_ocr_layout layout;
+  unsigned retry_below;
   /* guarded by lock */
   pthread_mutex_t lock;
   pthread_cond_t handle_freed;
@@ -241,7 +244,9 @@ static TessBaseAPI *make_handle(const hg_ocr *ocr) {
     TessBaseAPIDelete(api);
     return NULL;
   }
-  TessBaseAPISetPageSegMode(api, PSM_AUTO);
+  static const TessPageSegMode modes[] = {[HG_OCR_LAYOUT_SPARSE] = PSM_SPARSE_TEXT,
+                                           [HG_OCR_LAYOUT_COLUMN] = PSM_SINGLE_COLUMN, [HG_OCR_LAYOUT_AUTO] = PSM_AUTO};
+  TessBaseAPISetPageSegMode(api, modes[ocr->layout]);
   return api;
 }
 
@@ -285,6 +290,9 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   if (!valid_languages(langs))
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "OCR languages '%.60s': expected Tesseract names joined by '+', such as chi_sim+eng", langs);
+  if ((unsigned)o.layout > HG_OCR_LAYOUT_AUTO) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown OCR layout %d", (int)o.layout);
+  if (o.retry_below_confidence > 100 && o.retry_below_confidence != HG_OCR_RETRY_NEVER)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR retry confidence %u: expected 1..100", o.retry_below_confidence);
   if (o.max_handles > OCR_HANDLES_MAX)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "%u OCR handles: at most %u", o.max_handles, OCR_HANDLES_MAX);
   if (o.deadline_ms > INT_MAX) return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR deadline %u ms is too long", o.deadline_ms);
@@ -297,6 +305,9 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   ocr->limits.max_bytes = o.max_bytes ? o.max_bytes : HG_OCR_MAX_BYTES_DEFAULT;
   ocr->limits.upscale_below = o.upscale_below;
   ocr->max_handles = o.max_handles ? o.max_handles : HG_OCR_HANDLES_DEFAULT;
+  ocr->layout = o.layout;
+  ocr->retry_below = o.retry_below_confidence == HG_OCR_RETRY_NEVER ? 0
+                     : o.retry_below_confidence ? o.retry_below_confidence : HG_OCR_RETRY_BELOW_DEFAULT;
   ocr->idle = calloc(ocr->max_handles, sizeof *ocr->idle);
   ocr->all = calloc(ocr->max_handles, sizeof *ocr->all);
   pthread_mutex_init(&ocr->lock, NULL);
@@ -320,6 +331,13 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   release(ocr, first);
   *out = ocr;
   return HG_OK;
+}
+
+unsigned hg_ocr_handles_made(hg_ocr *ocr) {
+  pthread_mutex_lock(&ocr->lock);
+  unsigned n = ocr->all_count;
+  pthread_mutex_unlock(&ocr->lock);
+  return n;
 }
 
 void hg_ocr_free(hg_ocr *ocr) {
@@ -355,6 +373,42 @@ void hg_ocr_result_free(hg_ocr_result *result) {
   memset(result, 0, sizeof *result);
 }
 
+/* One recognition of pix on api within the deadline: the tidied text (malloc-ed) and its confidence. -1 when
+ * Tesseract failed for another reason than the deadline, -2 out of memory. */
+static int recognise(TessBaseAPI *api, PIX *pix, deadline_watch *watch, char **text_out, size_t *len_out,
+                     int *confidence_out) {
+  *text_out = NULL;
+  ETEXT_DESC *monitor = TessMonitorCreate();
+  if (!monitor) return -2;
+  TessBaseAPISetImage2(api, pix);
+  TessBaseAPISetSourceResolution(api, OCR_SOURCE_PPI);
+  int64_t left = watch->deadline_ms - hg_clock_mono_ms();
+  TessMonitorSetDeadlineMSecs(monitor, left > 0 ? (int)left : 1);
+  TessMonitorSetCancelFunc(monitor, past_deadline);
+  TessMonitorSetCancelThis(monitor, watch);
+  int failed = TessBaseAPIRecognize(api, monitor) != 0;
+  TessMonitorDelete(monitor);
+  if (failed && hg_clock_mono_ms() >= watch->deadline_ms) watch->fired = 1; /* Tesseract's own check came first */
+  /* After a failed Recognize, GetUTF8Text would run recognition again, this time without a deadline; a pass cut by
+   * the deadline leaves the words read so far, which is what the cancel callback tells apart. */
+  if (failed && !watch->fired) return -1;
+  char *text = TessBaseAPIGetUTF8Text(api);
+  int confidence = TessBaseAPIMeanTextConf(api);
+  size_t n = text ? strlen(text) : 0;
+  char *copy = malloc(n + 1);
+  if (!copy) {
+    if (text) TessDeleteText(text);
+    return -2;
+  }
+  if (n) memcpy(copy, text, n);
+  copy[n] = '\0';
+  if (text) TessDeleteText(text);
+  *len_out = hg_ocr_tidy_text(copy, n);
+  *confidence_out = !*len_out || confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+  *text_out = copy;
+  return 0;
+}
+
 hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_result *out, hg_error *err) {
   memset(out, 0, sizeof *out);
   if (!ocr) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no OCR engine");
@@ -368,48 +422,38 @@ hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_resu
     pixDestroy(&pix);
     return hg_fail(err, HG_ERR_NOMEM, 0, 0, "Tesseract could not make another handle (out of memory?)");
   }
-  ETEXT_DESC *monitor = TessMonitorCreate();
-  if (!monitor) {
-    release(ocr, api);
-    pixDestroy(&pix);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  }
   deadline_watch watch = {start + (int64_t)ocr->deadline_ms, 0};
-  TessBaseAPISetImage2(api, pix);
-  TessBaseAPISetSourceResolution(api, OCR_SOURCE_PPI);
-  int64_t left = watch.deadline_ms - hg_clock_mono_ms();
-  TessMonitorSetDeadlineMSecs(monitor, left > 0 ? (int)left : 1);
-  TessMonitorSetCancelFunc(monitor, past_deadline);
-  TessMonitorSetCancelThis(monitor, &watch);
-  int failed = TessBaseAPIRecognize(api, monitor) != 0;
-  TessMonitorDelete(monitor);
-  if (failed && hg_clock_mono_ms() >= watch.deadline_ms) watch.fired = 1; /* Tesseract's own check came first */
-  /* After a failed Recognize, GetUTF8Text would run recognition again, this time without a deadline; a pass cut by
-   * the deadline leaves the words read so far, which is what the cancel callback tells apart. */
-  char *text = NULL;
+  char *text;
+  size_t n = 0;
   int confidence = 0;
-  if (!failed || watch.fired) {
-    text = TessBaseAPIGetUTF8Text(api);
-    confidence = TessBaseAPIMeanTextConf(api);
+  int rc = recognise(api, pix, &watch, &text, &n, &confidence);
+  /* Large letters on a noisy or busy ground read better at half size (the scaling averages the noise away and
+   * brings the letters to the height the models were trained at): when the first reading is unsure, a second at
+   * half size is made and the surer one kept. */
+  if (!rc && !watch.fired && ocr->retry_below && confidence < (int)ocr->retry_below &&
+      pixGetWidth(pix) >= 2 * OCR_RETRY_MIN_SIDE && pixGetHeight(pix) >= 2 * OCR_RETRY_MIN_SIDE) {
+    PIX *half = pixScaleGrayLI(pix, 0.5f, 0.5f);
+    char *text2;
+    size_t n2 = 0;
+    int confidence2 = 0;
+    if (half && !recognise(api, half, &watch, &text2, &n2, &confidence2)) {
+      if (confidence2 > confidence && (n2 || !n)) {
+        free(text);
+        text = text2, n = n2, confidence = confidence2;
+      } else {
+        free(text2);
+      }
+    }
+    pixDestroy(&half);
   }
   int timed_out = watch.fired || hg_clock_mono_ms() >= watch.deadline_ms;
   release(ocr, api);
   pixDestroy(&pix);
-  if (failed && !watch.fired) {
-    if (text) TessDeleteText(text);
-    return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
-  }
-  size_t n = text ? strlen(text) : 0;
-  out->text = malloc(n + 1);
-  if (!out->text) {
-    if (text) TessDeleteText(text);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  }
-  if (n) memcpy(out->text, text, n);
-  out->text[n] = '\0';
-  if (text) TessDeleteText(text);
-  out->len = hg_ocr_tidy_text(out->text, n);
-  out->confidence = confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+  if (rc == -1) return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
+  if (rc == -2) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  out->text = text;
+  out->len = n;
+  out->confidence = confidence;
   out->timed_out = timed_out;
   out->width = width;
   out->height = height;
