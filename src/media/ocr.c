@@ -12,12 +12,16 @@
  * reason the pixel limit exists. */
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
 #include <leptonica/allheaders.h>
+#include <png.h>
 #include <tesseract/capi.h>
 
 #include "base/clock.h"
@@ -67,6 +71,121 @@ static const char *format_name(l_int32 format) {
   }
 }
 
+/* PNG and JPEG, the formats generated images come in, are decoded here straight to grey: libpng's and libjpeg's
+ * own error paths print to stderr when Leptonica drives them (it passes them no handlers), and a damaged upload
+ * must be an hg_error, not a line in the gateway's log. Everything else goes through Leptonica. */
+
+static hg_status check_size(const char *format, uint64_t w, uint64_t h, uint64_t max_pixels, hg_error *err) {
+  if (!w || !h) return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image has no pixels", format);
+  if (w > HG_OCR_MAX_SIDE || h > HG_OCR_MAX_SIDE || w * h > max_pixels)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image is %llux%llu pixels, more than the limit of %llu pixels",
+                   format, (unsigned long long)w, (unsigned long long)h, (unsigned long long)max_pixels);
+  return HG_OK;
+}
+
+/* An 8-bit Pix from grey rows. */
+static PIX *pix_from_grey(const uint8_t *rows, uint32_t w, uint32_t h, size_t stride) {
+  PIX *pix = pixCreate((l_int32)w, (l_int32)h, 8);
+  if (!pix) return NULL;
+  l_uint32 *data = pixGetData(pix);
+  l_int32 wpl = pixGetWpl(pix);
+  for (uint32_t y = 0; y < h; y++) {
+    l_uint32 *line = data + (size_t)y * (size_t)wpl;
+    const uint8_t *src = rows + (size_t)y * stride;
+    for (uint32_t x = 0; x < w; x++)
+      SET_DATA_BYTE(line, x, src[x]);
+  }
+  return pix;
+}
+
+static hg_status decode_png(const uint8_t *image, size_t len, uint64_t max_pixels, PIX **out, hg_error *err) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&img, image, len))
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the PNG header cannot be read (%s)", img.message);
+  hg_status st = check_size("PNG", img.width, img.height, max_pixels, err);
+  if (st) {
+    png_image_free(&img);
+    return st;
+  }
+  img.format = PNG_FORMAT_GRAY; /* libpng converts; transparent pixels are composed onto the background */
+  size_t stride = img.width;
+  uint8_t *buf = malloc(stride * img.height);
+  if (!buf) {
+    png_image_free(&img);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the PNG image");
+  }
+  png_color white = {255, 255, 255};
+  if (!png_image_finish_read(&img, &white, buf, (png_int_32)stride, NULL)) {
+    free(buf);
+    png_image_free(&img);
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the PNG image cannot be decoded (%s)", img.message);
+  }
+  *out = pix_from_grey(buf, img.width, img.height, stride);
+  free(buf);
+  png_image_free(&img);
+  return *out ? HG_OK : hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the PNG image");
+}
+
+typedef struct quiet_jpeg_error {
+  struct jpeg_error_mgr pub;
+  jmp_buf escape;
+  char message[JMSG_LENGTH_MAX];
+} quiet_jpeg_error;
+
+static void jpeg_escape(j_common_ptr cinfo) {
+  quiet_jpeg_error *e = (quiet_jpeg_error *)cinfo->err;
+  cinfo->err->format_message(cinfo, e->message);
+  longjmp(e->escape, 1);
+}
+static void jpeg_no_output(j_common_ptr cinfo) { (void)cinfo; }
+
+/* HG_OK, or 1 (not an hg_status) to hand a CMYK JPEG to Leptonica, which converts those. A JPEG cut short decodes
+ * as far as it goes (libjpeg fills the rest with grey), as a browser shows it: what a person would see is read. */
+static hg_status decode_jpeg(const uint8_t *image, size_t len, uint64_t max_pixels, PIX **out, hg_error *err) {
+  struct jpeg_decompress_struct cinfo;
+  quiet_jpeg_error jerr;
+  uint8_t *volatile buf = NULL;
+  volatile hg_status st = HG_OK;
+  cinfo.err = jpeg_std_error(&jerr.pub);
+  jerr.pub.error_exit = jpeg_escape;
+  jerr.pub.output_message = jpeg_no_output;
+  jerr.message[0] = '\0';
+  if (setjmp(jerr.escape)) {
+    jpeg_destroy_decompress(&cinfo);
+    free(buf);
+    if (st) return st;
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the JPEG image cannot be decoded (%s)", jerr.message);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, image, (unsigned long)len);
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    jpeg_destroy_decompress(&cinfo);
+    return (hg_status)1;
+  }
+  st = check_size("JPEG", cinfo.image_width, cinfo.image_height, max_pixels, err);
+  if (st) longjmp(jerr.escape, 1);
+  cinfo.out_color_space = JCS_GRAYSCALE;
+  jpeg_start_decompress(&cinfo);
+  size_t stride = cinfo.output_width;
+  buf = malloc(stride * cinfo.output_height);
+  if (!buf) {
+    st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the JPEG image");
+    longjmp(jerr.escape, 1);
+  }
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = buf + (size_t)cinfo.output_scanline * stride;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  *out = pix_from_grey(buf, cinfo.output_width, cinfo.output_height, stride);
+  jpeg_destroy_decompress(&cinfo);
+  free(buf);
+  return *out ? HG_OK : hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the JPEG image");
+}
+
 hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *limits, struct Pix **out,
                          uint32_t *width, uint32_t *height, hg_error *err) {
   *out = NULL;
@@ -84,22 +203,29 @@ hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *
   if (findFileFormatBuffer(image, &format) || !format_name(format))
     return hg_fail(err, HG_ERR_PARSE, 0, 0,
                    "not an image this OCR reads (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM, JPEG 2000): unknown first bytes");
-  if (pixReadHeaderMem(image, len, &format, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0)
-    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s header cannot be read (a damaged or truncated file)",
-                   format_name(format));
-  if ((uint32_t)w > HG_OCR_MAX_SIDE || (uint32_t)h > HG_OCR_MAX_SIDE || (uint64_t)w * (uint64_t)h > max_pixels)
-    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image is %dx%d pixels, more than the limit of %llu pixels",
-                   format_name(format), (int)w, (int)h, (unsigned long long)max_pixels);
-  PIX *pix = pixReadMem(image, len);
-  if (!pix) return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image cannot be decoded (a damaged or truncated file)",
-                           format_name(format));
+  const char *name = format_name(format);
+  PIX *pix = NULL;
+  hg_status st = (hg_status)1;
+  if (format == IFF_PNG) st = decode_png(image, len, max_pixels, &pix, err);
+  if (format == IFF_JFIF_JPEG) st = decode_jpeg(image, len, max_pixels, &pix, err);
+  if (st != HG_OK && st != (hg_status)1) return st;
+  if (!pix) {
+    l_int32 header_format = IFF_UNKNOWN;
+    if (pixReadHeaderMem(image, len, &header_format, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0)
+      return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s header cannot be read (a damaged or truncated file)", name);
+    st = check_size(name, (uint64_t)w, (uint64_t)h, max_pixels, err);
+    if (st) return st;
+    pix = pixReadMem(image, len);
+    if (!pix)
+      return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image cannot be decoded (a damaged or truncated file)", name);
+  }
   l_int32 pw = pixGetWidth(pix), ph = pixGetHeight(pix);
   /* the decoder may disagree with the header it was checked by; the limits hold for what was decoded */
   if (pw <= 0 || ph <= 0 || (uint32_t)pw > HG_OCR_MAX_SIDE || (uint32_t)ph > HG_OCR_MAX_SIDE ||
       (uint64_t)pw * (uint64_t)ph > max_pixels) {
     pixDestroy(&pix);
-    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image decodes to %dx%d pixels, beyond the limit of %llu",
-                   format_name(format), (int)pw, (int)ph, (unsigned long long)max_pixels);
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image decodes to %dx%d pixels, beyond the limit of %llu", name,
+                   (int)pw, (int)ph, (unsigned long long)max_pixels);
   }
   /* transparent pixels carry arbitrary colours (often black under black text): put them on white first */
   if (pixGetDepth(pix) == 32 && pixGetSpp(pix) == 4) {
