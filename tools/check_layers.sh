@@ -17,7 +17,7 @@ rank() {
   keys.h | audit.h | review.h | complaints.h | takedowns.h | standing.h | quotas.h | retention.h) echo 1 ;;
   webhooks.h) echo 1 ;;
   versions.h) echo 1 ;;
-  ocr.h) echo 1 ;;
+  ocr.h | media.h) echo 1 ;;
   regex.h | classify.h | config.h | filelabel.h | guard.h) echo 2 ;;
   users.h | dsar.h) echo 2 ;;
   identity.h | moderate.h | store.h) echo 3 ;;

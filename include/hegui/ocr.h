@@ -29,6 +29,16 @@ extern "C" {
 
 typedef struct hg_ocr hg_ocr;
 
+/* How Tesseract looks for text on the page. */
+typedef enum hg_ocr_layout {
+  HG_OCR_LAYOUT_SPARSE = 0, /* the default: as much text as possible, anywhere, in no order (posters, memes, signs) */
+  HG_OCR_LAYOUT_COLUMN,     /* one column of text of varied sizes */
+  HG_OCR_LAYOUT_AUTO        /* Tesseract's page analysis (columns, blocks); finds nothing on some small images */
+} hg_ocr_layout;
+
+#define HG_OCR_RETRY_NEVER 255u
+#define HG_OCR_RETRY_BELOW_DEFAULT 0u /* set from the measurements in docs/media.md */
+
 /* Every field 0 / NULL means its default. */
 typedef struct hg_ocr_options {
   const char *tessdata_dir; /* the directory holding LANG.traineddata; NULL: HG_OCR_TESSDATA_DEFAULT */
@@ -38,6 +48,9 @@ typedef struct hg_ocr_options {
   size_t max_bytes;         /* the encoded image; more: HG_ERR_LIMIT */
   unsigned max_handles;     /* Tesseract handles in the pool = images read at the same time; more callers wait */
   unsigned upscale_below;   /* an image whose shorter side is below this many pixels is scaled x2 (0: never) */
+  hg_ocr_layout layout;
+  unsigned retry_below_confidence; /* a reading less sure than this (1..100) is made again at half size and the
+                                    * surer one kept; 0: the default, HG_OCR_RETRY_NEVER: never */
 } hg_ocr_options;
 
 typedef struct hg_ocr_result {

@@ -275,6 +275,19 @@ static int check_args(int argc, char **argv, const char **lexicon_out, const cha
     } else if (!strcmp(a, "--ocr-upscale-below")) {
       if (parse_ms_option(a, ++i < argc ? argv[i] : NULL, 32767, &v)) return EXIT_ERROR;
       io->ocr.upscale_below = (unsigned)v;
+    } else if (!strcmp(a, "--ocr-layout")) {
+      const char *l = ++i < argc ? argv[i] : "";
+      if (!strcmp(l, "sparse"))
+        io->ocr.layout = HG_OCR_LAYOUT_SPARSE;
+      else if (!strcmp(l, "column"))
+        io->ocr.layout = HG_OCR_LAYOUT_COLUMN;
+      else if (!strcmp(l, "auto"))
+        io->ocr.layout = HG_OCR_LAYOUT_AUTO;
+      else
+        return cli_error("--ocr-layout: expected sparse, column or auto, not '%s'", l), EXIT_ERROR;
+    } else if (!strcmp(a, "--ocr-retry-below")) {
+      if (parse_ms_option(a, ++i < argc ? argv[i] : NULL, 100, &v)) return EXIT_ERROR;
+      io->ocr.retry_below_confidence = v ? (unsigned)v : HG_OCR_RETRY_NEVER;
     } else if (!strcmp(a, "--max-pixels")) {
       if (parse_ms_option(a, ++i < argc ? argv[i] : NULL, 1000000000, &v) || !v) return EXIT_ERROR;
       io->ocr.max_pixels = (uint64_t)v;

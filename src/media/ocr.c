@@ -12,12 +12,16 @@
  * reason the pixel limit exists. */
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
 #include <leptonica/allheaders.h>
+#include <png.h>
 #include <tesseract/capi.h>
 
 #include "base/clock.h"
@@ -26,6 +30,7 @@
 
 #define OCR_SOURCE_PPI 300 /* generated images carry no resolution; tell Tesseract a usual scan's */
 #define OCR_HANDLES_MAX 64u
+#define OCR_RETRY_MIN_SIDE 32 /* no half-size reading below 32 pixels a side */
 
 struct hg_ocr {
   char *tessdata_dir;
@@ -33,6 +38,8 @@ struct hg_ocr {
   unsigned deadline_ms;
   hg_ocr_limits limits;
   unsigned max_handles;
+  hg_ocr_layout layout;
+  unsigned retry_below;
   /* guarded by lock */
   pthread_mutex_t lock;
   pthread_cond_t handle_freed;
@@ -64,6 +71,121 @@ static const char *format_name(l_int32 format) {
   }
 }
 
+/* PNG and JPEG, the formats generated images come in, are decoded here straight to grey: libpng's and libjpeg's
+ * own error paths print to stderr when Leptonica drives them (it passes them no handlers), and a damaged upload
+ * must be an hg_error, not a line in the gateway's log. Everything else goes through Leptonica. */
+
+static hg_status check_size(const char *format, uint64_t w, uint64_t h, uint64_t max_pixels, hg_error *err) {
+  if (!w || !h) return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image has no pixels", format);
+  if (w > HG_OCR_MAX_SIDE || h > HG_OCR_MAX_SIDE || w * h > max_pixels)
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image is %llux%llu pixels, more than the limit of %llu pixels",
+                   format, (unsigned long long)w, (unsigned long long)h, (unsigned long long)max_pixels);
+  return HG_OK;
+}
+
+/* An 8-bit Pix from grey rows. */
+static PIX *pix_from_grey(const uint8_t *rows, uint32_t w, uint32_t h, size_t stride) {
+  PIX *pix = pixCreate((l_int32)w, (l_int32)h, 8);
+  if (!pix) return NULL;
+  l_uint32 *data = pixGetData(pix);
+  l_int32 wpl = pixGetWpl(pix);
+  for (uint32_t y = 0; y < h; y++) {
+    l_uint32 *line = data + (size_t)y * (size_t)wpl;
+    const uint8_t *src = rows + (size_t)y * stride;
+    for (uint32_t x = 0; x < w; x++)
+      SET_DATA_BYTE(line, x, src[x]);
+  }
+  return pix;
+}
+
+static hg_status decode_png(const uint8_t *image, size_t len, uint64_t max_pixels, PIX **out, hg_error *err) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&img, image, len))
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the PNG header cannot be read (%s)", img.message);
+  hg_status st = check_size("PNG", img.width, img.height, max_pixels, err);
+  if (st) {
+    png_image_free(&img);
+    return st;
+  }
+  img.format = PNG_FORMAT_GRAY; /* libpng converts; transparent pixels are composed onto the background */
+  size_t stride = img.width;
+  uint8_t *buf = malloc(stride * img.height);
+  if (!buf) {
+    png_image_free(&img);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the PNG image");
+  }
+  png_color white = {255, 255, 255};
+  if (!png_image_finish_read(&img, &white, buf, (png_int_32)stride, NULL)) {
+    free(buf);
+    png_image_free(&img);
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the PNG image cannot be decoded (%s)", img.message);
+  }
+  *out = pix_from_grey(buf, img.width, img.height, stride);
+  free(buf);
+  png_image_free(&img);
+  return *out ? HG_OK : hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the PNG image");
+}
+
+typedef struct quiet_jpeg_error {
+  struct jpeg_error_mgr pub;
+  jmp_buf escape;
+  char message[JMSG_LENGTH_MAX];
+} quiet_jpeg_error;
+
+static void jpeg_escape(j_common_ptr cinfo) {
+  quiet_jpeg_error *e = (quiet_jpeg_error *)cinfo->err;
+  cinfo->err->format_message(cinfo, e->message);
+  longjmp(e->escape, 1);
+}
+static void jpeg_no_output(j_common_ptr cinfo) { (void)cinfo; }
+
+/* HG_OK, or 1 (not an hg_status) to hand a CMYK JPEG to Leptonica, which converts those. A JPEG cut short decodes
+ * as far as it goes (libjpeg fills the rest with grey), as a browser shows it: what a person would see is read. */
+static hg_status decode_jpeg(const uint8_t *image, size_t len, uint64_t max_pixels, PIX **out, hg_error *err) {
+  struct jpeg_decompress_struct cinfo;
+  quiet_jpeg_error jerr;
+  uint8_t *volatile buf = NULL;
+  volatile hg_status st = HG_OK;
+  cinfo.err = jpeg_std_error(&jerr.pub);
+  jerr.pub.error_exit = jpeg_escape;
+  jerr.pub.output_message = jpeg_no_output;
+  jerr.message[0] = '\0';
+  if (setjmp(jerr.escape)) {
+    jpeg_destroy_decompress(&cinfo);
+    free(buf);
+    if (st) return st;
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the JPEG image cannot be decoded (%s)", jerr.message);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, image, (unsigned long)len);
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    jpeg_destroy_decompress(&cinfo);
+    return (hg_status)1;
+  }
+  st = check_size("JPEG", cinfo.image_width, cinfo.image_height, max_pixels, err);
+  if (st) longjmp(jerr.escape, 1);
+  cinfo.out_color_space = JCS_GRAYSCALE;
+  jpeg_start_decompress(&cinfo);
+  size_t stride = cinfo.output_width;
+  buf = malloc(stride * cinfo.output_height);
+  if (!buf) {
+    st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the JPEG image");
+    longjmp(jerr.escape, 1);
+  }
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = buf + (size_t)cinfo.output_scanline * stride;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  *out = pix_from_grey(buf, cinfo.output_width, cinfo.output_height, stride);
+  jpeg_destroy_decompress(&cinfo);
+  free(buf);
+  return *out ? HG_OK : hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory decoding the JPEG image");
+}
+
 hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *limits, struct Pix **out,
                          uint32_t *width, uint32_t *height, hg_error *err) {
   *out = NULL;
@@ -81,22 +203,29 @@ hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *
   if (findFileFormatBuffer(image, &format) || !format_name(format))
     return hg_fail(err, HG_ERR_PARSE, 0, 0,
                    "not an image this OCR reads (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM, JPEG 2000): unknown first bytes");
-  if (pixReadHeaderMem(image, len, &format, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0)
-    return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s header cannot be read (a damaged or truncated file)",
-                   format_name(format));
-  if ((uint32_t)w > HG_OCR_MAX_SIDE || (uint32_t)h > HG_OCR_MAX_SIDE || (uint64_t)w * (uint64_t)h > max_pixels)
-    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image is %dx%d pixels, more than the limit of %llu pixels",
-                   format_name(format), (int)w, (int)h, (unsigned long long)max_pixels);
-  PIX *pix = pixReadMem(image, len);
-  if (!pix) return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image cannot be decoded (a damaged or truncated file)",
-                           format_name(format));
+  const char *name = format_name(format);
+  PIX *pix = NULL;
+  hg_status st = (hg_status)1;
+  if (format == IFF_PNG) st = decode_png(image, len, max_pixels, &pix, err);
+  if (format == IFF_JFIF_JPEG) st = decode_jpeg(image, len, max_pixels, &pix, err);
+  if (st != HG_OK && st != (hg_status)1) return st;
+  if (!pix) {
+    l_int32 header_format = IFF_UNKNOWN;
+    if (pixReadHeaderMem(image, len, &header_format, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0)
+      return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s header cannot be read (a damaged or truncated file)", name);
+    st = check_size(name, (uint64_t)w, (uint64_t)h, max_pixels, err);
+    if (st) return st;
+    pix = pixReadMem(image, len);
+    if (!pix)
+      return hg_fail(err, HG_ERR_PARSE, 0, 0, "the %s image cannot be decoded (a damaged or truncated file)", name);
+  }
   l_int32 pw = pixGetWidth(pix), ph = pixGetHeight(pix);
   /* the decoder may disagree with the header it was checked by; the limits hold for what was decoded */
   if (pw <= 0 || ph <= 0 || (uint32_t)pw > HG_OCR_MAX_SIDE || (uint32_t)ph > HG_OCR_MAX_SIDE ||
       (uint64_t)pw * (uint64_t)ph > max_pixels) {
     pixDestroy(&pix);
-    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image decodes to %dx%d pixels, beyond the limit of %llu",
-                   format_name(format), (int)pw, (int)ph, (unsigned long long)max_pixels);
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the %s image decodes to %dx%d pixels, beyond the limit of %llu", name,
+                   (int)pw, (int)ph, (unsigned long long)max_pixels);
   }
   /* transparent pixels carry arbitrary colours (often black under black text): put them on white first */
   if (pixGetDepth(pix) == 32 && pixGetSpp(pix) == 4) {
@@ -241,7 +370,9 @@ static TessBaseAPI *make_handle(const hg_ocr *ocr) {
     TessBaseAPIDelete(api);
     return NULL;
   }
-  TessBaseAPISetPageSegMode(api, PSM_AUTO);
+  static const TessPageSegMode modes[] = {[HG_OCR_LAYOUT_SPARSE] = PSM_SPARSE_TEXT,
+                                           [HG_OCR_LAYOUT_COLUMN] = PSM_SINGLE_COLUMN, [HG_OCR_LAYOUT_AUTO] = PSM_AUTO};
+  TessBaseAPISetPageSegMode(api, modes[ocr->layout]);
   return api;
 }
 
@@ -285,6 +416,9 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   if (!valid_languages(langs))
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "OCR languages '%.60s': expected Tesseract names joined by '+', such as chi_sim+eng", langs);
+  if ((unsigned)o.layout > HG_OCR_LAYOUT_AUTO) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown OCR layout %d", (int)o.layout);
+  if (o.retry_below_confidence > 100 && o.retry_below_confidence != HG_OCR_RETRY_NEVER)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR retry confidence %u: expected 1..100", o.retry_below_confidence);
   if (o.max_handles > OCR_HANDLES_MAX)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "%u OCR handles: at most %u", o.max_handles, OCR_HANDLES_MAX);
   if (o.deadline_ms > INT_MAX) return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR deadline %u ms is too long", o.deadline_ms);
@@ -297,6 +431,9 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   ocr->limits.max_bytes = o.max_bytes ? o.max_bytes : HG_OCR_MAX_BYTES_DEFAULT;
   ocr->limits.upscale_below = o.upscale_below;
   ocr->max_handles = o.max_handles ? o.max_handles : HG_OCR_HANDLES_DEFAULT;
+  ocr->layout = o.layout;
+  ocr->retry_below = o.retry_below_confidence == HG_OCR_RETRY_NEVER ? 0
+                     : o.retry_below_confidence ? o.retry_below_confidence : HG_OCR_RETRY_BELOW_DEFAULT;
   ocr->idle = calloc(ocr->max_handles, sizeof *ocr->idle);
   ocr->all = calloc(ocr->max_handles, sizeof *ocr->all);
   pthread_mutex_init(&ocr->lock, NULL);
@@ -320,6 +457,13 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   release(ocr, first);
   *out = ocr;
   return HG_OK;
+}
+
+unsigned hg_ocr_handles_made(hg_ocr *ocr) {
+  pthread_mutex_lock(&ocr->lock);
+  unsigned n = ocr->all_count;
+  pthread_mutex_unlock(&ocr->lock);
+  return n;
 }
 
 void hg_ocr_free(hg_ocr *ocr) {
@@ -355,6 +499,42 @@ void hg_ocr_result_free(hg_ocr_result *result) {
   memset(result, 0, sizeof *result);
 }
 
+/* One recognition of pix on api within the deadline: the tidied text (malloc-ed) and its confidence. -1 when
+ * Tesseract failed for another reason than the deadline, -2 out of memory. */
+static int recognise(TessBaseAPI *api, PIX *pix, deadline_watch *watch, char **text_out, size_t *len_out,
+                     int *confidence_out) {
+  *text_out = NULL;
+  ETEXT_DESC *monitor = TessMonitorCreate();
+  if (!monitor) return -2;
+  TessBaseAPISetImage2(api, pix);
+  TessBaseAPISetSourceResolution(api, OCR_SOURCE_PPI);
+  int64_t left = watch->deadline_ms - hg_clock_mono_ms();
+  TessMonitorSetDeadlineMSecs(monitor, left > 0 ? (int)left : 1);
+  TessMonitorSetCancelFunc(monitor, past_deadline);
+  TessMonitorSetCancelThis(monitor, watch);
+  int failed = TessBaseAPIRecognize(api, monitor) != 0;
+  TessMonitorDelete(monitor);
+  if (failed && hg_clock_mono_ms() >= watch->deadline_ms) watch->fired = 1; /* Tesseract's own check came first */
+  /* After a failed Recognize, GetUTF8Text would run recognition again, this time without a deadline; a pass cut by
+   * the deadline leaves the words read so far, which is what the cancel callback tells apart. */
+  if (failed && !watch->fired) return -1;
+  char *text = TessBaseAPIGetUTF8Text(api);
+  int confidence = TessBaseAPIMeanTextConf(api);
+  size_t n = text ? strlen(text) : 0;
+  char *copy = malloc(n + 1);
+  if (!copy) {
+    if (text) TessDeleteText(text);
+    return -2;
+  }
+  if (n) memcpy(copy, text, n);
+  copy[n] = '\0';
+  if (text) TessDeleteText(text);
+  *len_out = hg_ocr_tidy_text(copy, n);
+  *confidence_out = !*len_out || confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+  *text_out = copy;
+  return 0;
+}
+
 hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_result *out, hg_error *err) {
   memset(out, 0, sizeof *out);
   if (!ocr) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no OCR engine");
@@ -368,48 +548,38 @@ hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_resu
     pixDestroy(&pix);
     return hg_fail(err, HG_ERR_NOMEM, 0, 0, "Tesseract could not make another handle (out of memory?)");
   }
-  ETEXT_DESC *monitor = TessMonitorCreate();
-  if (!monitor) {
-    release(ocr, api);
-    pixDestroy(&pix);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  }
   deadline_watch watch = {start + (int64_t)ocr->deadline_ms, 0};
-  TessBaseAPISetImage2(api, pix);
-  TessBaseAPISetSourceResolution(api, OCR_SOURCE_PPI);
-  int64_t left = watch.deadline_ms - hg_clock_mono_ms();
-  TessMonitorSetDeadlineMSecs(monitor, left > 0 ? (int)left : 1);
-  TessMonitorSetCancelFunc(monitor, past_deadline);
-  TessMonitorSetCancelThis(monitor, &watch);
-  int failed = TessBaseAPIRecognize(api, monitor) != 0;
-  TessMonitorDelete(monitor);
-  if (failed && hg_clock_mono_ms() >= watch.deadline_ms) watch.fired = 1; /* Tesseract's own check came first */
-  /* After a failed Recognize, GetUTF8Text would run recognition again, this time without a deadline; a pass cut by
-   * the deadline leaves the words read so far, which is what the cancel callback tells apart. */
-  char *text = NULL;
+  char *text;
+  size_t n = 0;
   int confidence = 0;
-  if (!failed || watch.fired) {
-    text = TessBaseAPIGetUTF8Text(api);
-    confidence = TessBaseAPIMeanTextConf(api);
+  int rc = recognise(api, pix, &watch, &text, &n, &confidence);
+  /* Large letters on a noisy or busy ground read better at half size (the scaling averages the noise away and
+   * brings the letters to the height the models were trained at): when the first reading is unsure, a second at
+   * half size is made and the surer one kept. */
+  if (!rc && !watch.fired && ocr->retry_below && confidence < (int)ocr->retry_below &&
+      pixGetWidth(pix) >= 2 * OCR_RETRY_MIN_SIDE && pixGetHeight(pix) >= 2 * OCR_RETRY_MIN_SIDE) {
+    PIX *half = pixScaleGrayLI(pix, 0.5f, 0.5f);
+    char *text2;
+    size_t n2 = 0;
+    int confidence2 = 0;
+    if (half && !recognise(api, half, &watch, &text2, &n2, &confidence2)) {
+      if (confidence2 > confidence && (n2 || !n)) {
+        free(text);
+        text = text2, n = n2, confidence = confidence2;
+      } else {
+        free(text2);
+      }
+    }
+    pixDestroy(&half);
   }
   int timed_out = watch.fired || hg_clock_mono_ms() >= watch.deadline_ms;
   release(ocr, api);
   pixDestroy(&pix);
-  if (failed && !watch.fired) {
-    if (text) TessDeleteText(text);
-    return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
-  }
-  size_t n = text ? strlen(text) : 0;
-  out->text = malloc(n + 1);
-  if (!out->text) {
-    if (text) TessDeleteText(text);
-    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
-  }
-  if (n) memcpy(out->text, text, n);
-  out->text[n] = '\0';
-  if (text) TessDeleteText(text);
-  out->len = hg_ocr_tidy_text(out->text, n);
-  out->confidence = confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+  if (rc == -1) return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
+  if (rc == -2) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  out->text = text;
+  out->len = n;
+  out->confidence = confidence;
   out->timed_out = timed_out;
   out->width = width;
   out->height = height;

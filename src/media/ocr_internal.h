@@ -25,4 +25,7 @@ hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *
 /* Leptonica's message level is one process-wide variable: set it to "none" once. */
 void hg_ocr_quiet_leptonica(void);
 
+/* Handles the pool has made so far (for tests of its bound). */
+unsigned hg_ocr_handles_made(hg_ocr *ocr);
+
 #endif
