@@ -11,7 +11,8 @@
  *   - speech: a WAV of tones, one per character of the input (a sample model that speaks in tones), 24 kHz mono;
  *     other formats are refused with 400, the way an upstream refuses what it cannot make.
  *   - a transcription is the marker's text, or "这是示例转写。This is a sample transcript."
- * The drawing is hegui's own (hegui/media.h), linked from libhegui: a fake of the model server, not of hegui. */
+ * The text is drawn here with FreeType (the WenQuanYi font), not by hegui's label code, so that what hegui's OCR
+ * reads was drawn by another hand; the file is encoded by libhegui's hg_image_encode. */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -20,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
 
 #include "hegui/media.h"
 #include "sample_media.h"
@@ -95,22 +99,55 @@ static char *marker_text(const char *body, size_t len, const char *def) {
   return strdup(def);
 }
 
+/* Draws text in black, glyph height px, from (x, y) (top left), on r; wraps at the right edge. */
+static void draw_text(hg_raster *r, const char *text, unsigned px, unsigned x0, unsigned y0) {
+  static FT_Library lib;
+  static FT_Face face;
+  if (!lib && (FT_Init_FreeType(&lib) || FT_New_Face(lib, "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, &face)))
+    return;
+  FT_Set_Pixel_Sizes(face, 0, px);
+  unsigned x = x0, base = y0 + px;
+  for (const unsigned char *p = (const unsigned char *)text; *p;) {
+    unsigned cp = *p, n = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+    cp = n == 1 ? cp : n == 2 ? cp & 0x1F : n == 3 ? cp & 0x0F : cp & 0x07;
+    for (unsigned k = 1; k < n && p[k]; k++)
+      cp = cp << 6 | (p[k] & 0x3F);
+    p += n;
+    if (FT_Load_Char(face, cp, FT_LOAD_RENDER)) continue;
+    FT_GlyphSlot g = face->glyph;
+    if (x + (unsigned)(g->advance.x >> 6) > r->width - x0) {
+      x = x0;
+      base += px * 5 / 4;
+    }
+    for (unsigned gy = 0; gy < g->bitmap.rows; gy++)
+      for (unsigned gx = 0; gx < g->bitmap.width; gx++) {
+        long X = (long)x + g->bitmap_left + gx, Y = (long)base - g->bitmap_top + gy;
+        if (X < 0 || Y < 0 || X >= (long)r->width || Y >= (long)r->height) continue;
+        unsigned a = g->bitmap.buffer[gy * (unsigned)g->bitmap.pitch + gx];
+        unsigned char *q = r->px + (size_t)Y * r->stride + (size_t)X * 4;
+        for (int c = 0; c < 3; c++)
+          q[c] = (unsigned char)(q[c] * (255 - a) / 255 + 20 * a / 255);
+      }
+    x += (unsigned)(g->advance.x >> 6);
+  }
+}
+
 static unsigned char *make_image(const char *text, unsigned w, unsigned h, int jpeg, unsigned seed, size_t *len) {
   hg_raster r = {calloc((size_t)w * h, 4), w, h, (size_t)w * 4};
   if (!r.px) return NULL;
-  for (unsigned y = 0; y < h; y++) /* a soft gradient, a different hue per image */
+  for (unsigned y = 0; y < h; y++) /* a soft, light gradient, a different hue per image */
     for (unsigned x = 0; x < w; x++) {
       unsigned char *p = r.px + (size_t)y * r.stride + (size_t)x * 4;
-      p[0] = (unsigned char)(90 + 120 * x / w + seed * 37);
-      p[1] = (unsigned char)(140 + 80 * y / h);
-      p[2] = (unsigned char)(200 - 100 * x / w + seed * 11);
+      p[0] = (unsigned char)(170 + 60 * x / w + seed * 17 % 20);
+      p[1] = (unsigned char)(190 + 50 * y / h);
+      p[2] = (unsigned char)(230 - 40 * x / w);
       p[3] = 255;
     }
-  hg_visible_label text_on = {text, NULL, 0.09, HG_PLACE_TOP_LEFT};
+  unsigned side = w < h ? w : h, px = side / 9 < 12 ? 12 : side / 9;
+  draw_text(&r, text, px, side / 16, side / 16);
   unsigned char *out = NULL;
   hg_error err;
-  if (hg_raster_draw_label(&r, &text_on, NULL, &err) ||
-      hg_image_encode(&r, jpeg ? "jpeg" : "png", 90, &out, len, &err)) {
+  if (hg_image_encode(&r, jpeg ? "jpeg" : "png", 90, &out, len, &err)) {
     fprintf(stderr, "sample_upstream: image not made: %s\n", err.message);
     out = NULL;
   }

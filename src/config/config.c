@@ -1163,19 +1163,6 @@ static hg_status parse_review_sample(walk *w, const node *n, const char *path) {
   return HG_OK;
 }
 
-static const char *check_image_text(char *v) {
-  size_t bad;
-  if (!v[0] || hg_utf8_validate(v, strlen(v), &bad) || !no_control(v)) return "expected a short text such as AI生成";
-  return NULL;
-}
-
-static const char *check_audio_text(char *v) {
-  size_t bad;
-  if (!v[0] || hg_utf8_validate(v, strlen(v), &bad) || !no_control(v))
-    return "expected the sentence to speak, such as 本内容由人工智能生成";
-  return NULL;
-}
-
 /* Tesseract's language list: names of traineddata files joined by '+' */
 static const char *check_ocr_languages(char *v) {
   int ok = v[0] != '\0' && v[0] != '+';
@@ -1479,10 +1466,10 @@ static const field policy_fields[] = {CUSTOM("profile", parse_profile, show_prof
 static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position, show_position, "start or end"),
                                       STRING("producer", content_producer, check_producer),
                                       BOOL("unlabeled_on_request", unlabeled_on_request),
-                                      STRING("image_text", label_image_text, check_image_text),
+                                      STRING("image_text", label_image_text, check_notice),
                                       CUSTOM("image_place", parse_image_place, show_image_place, "bottom-right, bottom-left, top-right, top-left, bottom or top"),
                                       CUSTOM("image_height", parse_image_height, show_image_height, "number 0.05-0.5"),
-                                      STRING("audio_text", label_audio_text, check_audio_text),
+                                      STRING("audio_text", label_audio_text, check_notice),
                                       CUSTOM("audio_position", parse_audio_position, show_audio_position, "start or end"),
                                       CUSTOM("audio_kind", parse_audio_kind, show_audio_kind, "speech or rhythm"),
                                       END};

@@ -93,11 +93,14 @@ static void release_state(framing *f, size_t at) {
 
 static void feed(conn_state *s, unsigned char *p, size_t n, const hg_config *cfg) {
   while (n && !s->refused) {
-    if (s->phase != P_BODY) /* a NUL in a head: evhttp would cut the value there; 0x01 is refused as NUL is */
-      for (size_t i = 0; i < n && !http_guard_in_body(&s->g); i++)
-        if (!p[i]) p[i] = 0x01;
+    int head = s->phase != P_BODY && !http_guard_in_body(&s->g);
     guard_event ev;
     size_t used = http_guard_feed(&s->g, p, n, &ev);
+    /* a NUL in a head: evhttp would cut the value there; 0x01 is refused as NUL is. Only the head's bytes: the
+     * guard reads up to the event, so a body that arrives with its head (an uploaded file) is left as it is */
+    if (head)
+      for (size_t i = 0; i < used; i++)
+        if (!p[i]) p[i] = 0x01;
     switch (ev) {
     case GUARD_START:
       s->phase = P_HEAD;
