@@ -41,7 +41,7 @@ void hg_raster_free(hg_raster *r);
  * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. Metadata (EXIF, ICC, text chunks) is not kept. */
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);
 
-/* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 6) or "jpeg" (quality 1..100,
+/* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 3) or "jpeg" (quality 1..100,
  * 0 means HG_JPEG_QUALITY_DEFAULT; 4:2:0; alpha ignored). *out is malloc-ed. */
 hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, uint8_t **out, size_t *out_len,
                           hg_error *err);
