@@ -2,7 +2,8 @@
 # bench/media_image.sh HEGUI [N] — milliseconds per image of `hegui label add --explicit` (decode, draw the visible
 # label, encode, then the signed implicit label, one atomic write per file) on PNG and JPEG pictures of 512², 1024²
 # and 2048², against ffmpeg's drawtext filter drawing the same text on the same kind of plate (box=1) into the same
-# format. Both run as one process over N files (ffmpeg as an image2 sequence), so start-up is shared the same way.
+# format. Both run as one process over N files (ffmpeg as an image2 sequence), so start-up is shared the same way,
+# and on one core (ffmpeg -threads 1 -filter_threads 1: it would otherwise encode frames of the sequence in parallel).
 # ffmpeg writes no implicit label and no signature: the ratio is hegui's whole job against drawing alone.
 # A measurement, not a test: the exit status does not depend on the figures.
 set -euo pipefail
@@ -23,10 +24,10 @@ printf '%-6s %-5s %14s %14s %8s\n' size fmt "hegui ms/img" "ffmpeg ms/img" ratio
 for size in 512 1024 2048; do
   for fmt in png jpg; do
     rm -rf h f && mkdir h f
-    # a photo-like picture (smooth areas and detail), different per file
+    # a photo-like picture (smooth areas, detail and sensor-like grain), different per file
     for i in $(seq -f %03g 1 "$N"); do
       if [ "$fmt" = jpg ]; then q=(-q:v 3); else q=(); fi
-      ff -f lavfi -i "mandelbrot=size=${size}x${size}:start_scale=$((i + 2))" -frames:v 1 "${q[@]}" "h/$i.$fmt"
+      ff -f lavfi -i "mandelbrot=size=${size}x${size}:start_scale=$((10#$i + 2)),noise=alls=8:allf=u" -frames:v 1 "${q[@]}" "h/$i.$fmt"
       cp "h/$i.$fmt" "f/in$i.$fmt"
     done
     # the same label geometry as hegui's: text 5% of the side, plate padding 30% of it, margin 2% of the side
@@ -40,7 +41,7 @@ for size in 512 1024 2048; do
     "$HEGUI" label add --data-dir keys --producer bench --explicit h/* >/dev/null
     t1=$(now)
     if [ "$fmt" = jpg ]; then q=(-q:v 2); else q=(); fi
-    ff -start_number 1 -i "f/in%03d.$fmt" -vf "$draw" "${q[@]}" -start_number 1 "f/out%03d.$fmt"
+    ff -threads 1 -filter_threads 1 -start_number 1 -i "f/in%03d.$fmt" -vf "$draw" "${q[@]}" -threads 1 -start_number 1 "f/out%03d.$fmt"
     t2=$(now)
     [ "$(ls f/out* | wc -l)" -eq "$N" ] || { echo "ffmpeg wrote $(ls f/out* | wc -l) files, not $N"; exit 2; }
     h_ms=$(ms_per "$t0" "$t1" "$N")

@@ -18,10 +18,10 @@ extern "C" {
 #endif
 
 typedef struct hg_raster {
-  uint8_t *px;    /* RGBA, 4 bytes a pixel */
+  uint8_t *px; /* RGBA, 4 bytes a pixel */
   uint32_t width;
   uint32_t height;
-  size_t stride;  /* bytes from one row to the next, >= 4 * width */
+  size_t stride; /* bytes from one row to the next, >= 4 * width */
 } hg_raster;
 
 /* The most pixels a decoded image may have: 50 million (200 MB of RGBA). More is HG_ERR_LIMIT, found from the
@@ -41,7 +41,7 @@ void hg_raster_free(hg_raster *r);
  * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. Metadata (EXIF, ICC, text chunks) is not kept. */
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);
 
-/* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 6) or "jpeg" (quality 1..100,
+/* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 3) or "jpeg" (quality 1..100,
  * 0 means HG_JPEG_QUALITY_DEFAULT; 4:2:0; alpha ignored). *out is malloc-ed. */
 hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, uint8_t **out, size_t *out_len,
                           hg_error *err);
@@ -94,15 +94,15 @@ typedef struct hg_explicit_options {
   hg_visible_label visible; /* images, and the opening frames of a video */
   const char *spoken_text;  /* audio; NULL means "本内容由人工智能生成" */
   hg_spoken_kind spoken_kind;
-  int spoken_at_end;        /* audio: 0 at the start, 1 at the end */
+  int spoken_at_end; /* audio: 0 at the start, 1 at the end */
 } hg_explicit_options;
 
 /* Adds the explicit label to the file in memory (format as hg_label_format_detect names it, or NULL to detect).
  * *out (malloc-ed, *out_len bytes) is a file of the same format; the implicit label is the caller's next step
  * (hg_label_buffer_add), so that the content hash it signs covers the labelled pixels and samples. HG_ERR_INVALID
  * names a format that has no explicit label here (text formats: the gateway adds the notice to the text). */
-hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *options,
-                                   uint8_t **out, size_t *out_len, hg_error *err);
+hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len,
+                                   const hg_explicit_options *options, uint8_t **out, size_t *out_len, hg_error *err);
 
 #ifdef __cplusplus
 }

@@ -103,9 +103,13 @@ static void report_text(const run *r, const char *path, const hg_label_report *r
     return;
   }
   printf("%s: %s%s%s at offset %zu: Label=%s ContentProducer=%s ProduceID=%s ContentPropagator=%s PropagateID=%s\n",
-         path, r->mode != MODE_ADD ? "" : r->explicit_label ? "labelled (explicit and implicit), " : "labelled, ", rep->conflict ? "CONFLICT (two different labels), " : "",
-         rep->carrier, rep->carrier_offset, l->value[HG_AIGC_LABEL], l->value[HG_AIGC_PRODUCER],
-         l->value[HG_AIGC_PRODUCE_ID], l->value[HG_AIGC_PROPAGATOR], l->value[HG_AIGC_PROPAGATE_ID]);
+         path,
+         r->mode != MODE_ADD ? ""
+         : r->explicit_label ? "labelled (explicit and implicit), "
+                             : "labelled, ",
+         rep->conflict ? "CONFLICT (two different labels), " : "", rep->carrier, rep->carrier_offset,
+         l->value[HG_AIGC_LABEL], l->value[HG_AIGC_PRODUCER], l->value[HG_AIGC_PRODUCE_ID],
+         l->value[HG_AIGC_PROPAGATOR], l->value[HG_AIGC_PROPAGATE_ID]);
   (void)status;
 }
 
@@ -320,7 +324,8 @@ int cmd_label_files(int argc, char **argv) {
       const char *v = NULL;
       if (!(bad = take_value(argc, argv, &i, &v)) && parse_place(v, &r.explicit_options.visible.place))
         return cli_error("label: --place is bottom-right, bottom-left, top-right, top-left, bottom or top, not "
-                         "'%s'", v),
+                         "'%s'",
+                         v),
                EXIT_ERROR;
       explicit_opts++;
     } else if (!strcmp(a, "--height-ratio")) {
@@ -328,14 +333,14 @@ int cmd_label_files(int argc, char **argv) {
       char *end;
       if (!(bad = take_value(argc, argv, &i, &v))) {
         r.explicit_options.visible.height_ratio = strtod(v, &end);
-        if (end == v || *end || !(r.explicit_options.visible.height_ratio >= HG_LABEL_HEIGHT_RATIO_MIN &&
-                                  r.explicit_options.visible.height_ratio <= 0.5))
+        if (end == v || *end ||
+            !(r.explicit_options.visible.height_ratio >= HG_LABEL_HEIGHT_RATIO_MIN &&
+              r.explicit_options.visible.height_ratio <= 0.5))
           return cli_error("label: --height-ratio is a number from 0.05 (GB 45438's minimum) to 0.5, not '%s'", v),
                  EXIT_ERROR;
       }
       explicit_opts++;
-    }
-    else if (!strcmp(a, "--data-dir"))
+    } else if (!strcmp(a, "--data-dir"))
       bad = take_value(argc, argv, &i, &r.data_dir);
     else if (!strcmp(a, "--producer"))
       bad = take_value(argc, argv, &i, &r.add.producer);

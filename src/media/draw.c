@@ -29,7 +29,7 @@
 #define TEXT_CODEPOINTS_MAX 64
 #define FONT_CACHE_MAX 8
 #define MASK_BYTES_MAX (64u << 20)
-#define PLATE_ALPHA 204 /* 80% */
+#define PLATE_ALPHA 204     /* 80% */
 #define STRONG_COVERAGE 192 /* a row counts toward the text height when a pixel in it is 75% covered */
 
 /* ---- the face cache ----------------------------------------------------------------------------------------- */
@@ -115,7 +115,7 @@ static hg_status render_at(FT_Face face, const uint32_t *cps, size_t n, uint32_t
       for (unsigned col = 0; col < b->width; col++) {
         int64_t x = pen + g->bitmap_left + col;
         if (x < 0 || x >= (int64_t)cw) continue;
-        uint8_t v = b->pixel_mode == FT_PIXEL_MODE_MONO ? ((src[col >> 3] >> (7 - (col & 7))) & 1) * 255
+        uint8_t v = b->pixel_mode == FT_PIXEL_MODE_MONO   ? ((src[col >> 3] >> (7 - (col & 7))) & 1) * 255
                     : b->pixel_mode == FT_PIXEL_MODE_GRAY ? src[col]
                                                           : 0;
         uint8_t *d = &canvas[y * cw + x];
@@ -151,7 +151,8 @@ static hg_status render_at(FT_Face face, const uint32_t *cps, size_t n, uint32_t
     free(canvas);
     return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   }
-  for (uint32_t y = 0; y < m->height; y++) memcpy(m->cov + (size_t)y * m->width, canvas + (y0 + y) * cw + x0, m->width);
+  for (uint32_t y = 0; y < m->height; y++)
+    memcpy(m->cov + (size_t)y * m->width, canvas + (y0 + y) * cw + x0, m->width);
   free(canvas);
   return HG_OK;
 }
@@ -209,12 +210,14 @@ static void blend(uint8_t *d, uint8_t c, unsigned a) {
   if (!a) return;
   unsigned da = d[3];
   if (da == 255 || a == 255) {
-    for (int k = 0; k < 3; k++) d[k] = (uint8_t)((c * a + d[k] * (255 - a) + 127) / 255);
+    for (int k = 0; k < 3; k++)
+      d[k] = (uint8_t)((c * a + d[k] * (255 - a) + 127) / 255);
     d[3] = (uint8_t)(a == 255 ? 255 : da);
     return;
   }
   unsigned out_a = a * 255 + da * (255 - a); /* x255 */
-  for (int k = 0; k < 3; k++) d[k] = (uint8_t)((c * a * 255 + d[k] * da * (255 - a) + out_a / 2) / out_a);
+  for (int k = 0; k < 3; k++)
+    d[k] = (uint8_t)((c * a * 255 + d[k] * da * (255 - a) + out_a / 2) / out_a);
   d[3] = (uint8_t)((out_a + 127) / 255);
 }
 
@@ -275,18 +278,21 @@ hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_l
   uint64_t sum = 0;
   for (uint32_t j = 0; j < bh; j++) {
     const uint8_t *row = r->px + (size_t)(y + j) * r->stride + (size_t)x * 4;
-    for (uint32_t i = 0; i < bw; i++) sum += luminance(row + 4 * i);
+    for (uint32_t i = 0; i < bw; i++)
+      sum += luminance(row + 4 * i);
   }
   int dark_plate = sum / ((uint64_t)bw * bh) >= 128;
   uint8_t plate = dark_plate ? 0 : 255, ink = dark_plate ? 255 : 0;
   for (uint32_t j = 0; j < bh; j++) {
     uint8_t *row = r->px + (size_t)(y + j) * r->stride + (size_t)x * 4;
-    for (uint32_t i = 0; i < bw; i++) blend(row + 4 * i, plate, PLATE_ALPHA);
+    for (uint32_t i = 0; i < bw; i++)
+      blend(row + 4 * i, plate, PLATE_ALPHA);
   }
   for (uint32_t j = 0; j < m.height; j++) {
     uint8_t *row = r->px + (size_t)(y + pad + j) * r->stride + (size_t)(x + pad) * 4;
     const uint8_t *cov = m.cov + (size_t)j * m.width;
-    for (uint32_t i = 0; i < m.width; i++) blend(row + 4 * i, ink, cov[i]);
+    for (uint32_t i = 0; i < m.width; i++)
+      blend(row + 4 * i, ink, cov[i]);
   }
   if (box) *box = (hg_label_box){.x = x, .y = y, .width = bw, .height = bh, .text_height = m.strong_height};
   free(m.cov);

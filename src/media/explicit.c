@@ -1,13 +1,15 @@
 /* explicit.c — the explicit label of a whole file: one table from format to the function that labels it.
  *
- * Images are decoded, labelled with hg_raster_draw_label and encoded again in their own format. Audio and video add
- * their rows to the same table. A format without a row has no explicit label here (text formats get theirs from the
- * gateway, which writes the notice into the text itself). */
+ * Images are decoded, labelled with hg_raster_draw_label and encoded again in their own format, keeping their colour
+ * description (carry.c). Audio and video add their rows to the same table. A format without a row has no explicit label
+ * here (text formats get theirs from the gateway, which writes the notice into the text itself). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "hegui/filelabel.h"
 #include "hegui/media.h"
+#include "media/carry.h"
 
 typedef hg_status (*explicit_labeller)(const char *format, const uint8_t *in, size_t len,
                                        const hg_explicit_options *options, uint8_t **out, size_t *out_len,
@@ -26,6 +28,11 @@ static hg_status label_image(const char *format, const uint8_t *in, size_t len, 
   if (!(st = hg_raster_draw_label(&r, o ? &o->visible : NULL, NULL, err)))
     st = hg_image_encode(&r, format, 0, out, out_len, err);
   hg_raster_free(&r);
+  if (!st && (st = hg_media_carry_colour(format, in, len, out, out_len, err))) {
+    free(*out);
+    *out = NULL;
+    *out_len = 0;
+  }
   return st;
 }
 
@@ -37,8 +44,8 @@ static const struct {
     {"jpeg", label_image},
 };
 
-hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *options,
-                                   uint8_t **out, size_t *out_len, hg_error *err) {
+hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len,
+                                   const hg_explicit_options *options, uint8_t **out, size_t *out_len, hg_error *err) {
   *out = NULL;
   *out_len = 0;
   if (!format) format = hg_label_format_detect(in, len, NULL);

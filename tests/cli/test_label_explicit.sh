@@ -41,6 +41,13 @@ Image.new("CMYK", (300, 300), (10, 200, 30, 0)).save("media/cmyk.jpg", quality=9
 n = Image.new("RGB", (333, 257))
 n.putdata([(random.randrange(256), random.randrange(256), random.randrange(256)) for _ in range(333 * 257)])
 n.save("media/noise.png")
+# colour profiles: kept for RGB originals, dropped where the original's samples were grey
+from PIL import ImageCms
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+n.save("media/icc.png", icc_profile=icc)
+n.save("media/icc.jpg", icc_profile=icc, quality=90)
+Image.linear_gradient("L").resize((300, 200)).save("media/grey-icc.png", icc_profile=icc)
+open("icc.bin", "wb").write(icc)
 PY
 cp -r media orig
 
@@ -107,6 +114,20 @@ for f in test.png test.jpg palette.png strip.png grey.jpg cmyk.jpg noise.png; do
   "$HEGUI" label verify --data-dir keys "media/$f" >out 2>&1 && grep -q intact out && ok || bad "$f: verify: $(cat out)"
 done
 file media/test.jpg | grep -q "JPEG image data" && file media/test.png | grep -q "PNG image data" && ok || bad "formats changed"
+
+# ---- the colour profile travels with RGB pictures ----
+for f in icc.png icc.jpg grey-icc.png; do
+  label "media/$f" >out 2>&1 || { bad "$f: $(cat out)"; continue; }
+  $PY -c '
+import sys
+from PIL import Image
+got = Image.open(sys.argv[1]).info.get("icc_profile")
+want = open("icc.bin", "rb").read() if sys.argv[2] == "kept" else None
+sys.exit(0 if got == want else "icc_profile %s, expected %s" % (got and len(got), sys.argv[2]))' "media/$f" \
+    "$([ $f = grey-icc.png ] && echo dropped || echo kept)" >chk 2>&1 && ok || bad "$f: $(cat chk)"
+  $PY check.py "orig/$f" "media/$f" bottom-right 0.05 >chk 2>&1 && ok || bad "$f: $(cat chk)"
+  "$HEGUI" label verify --data-dir keys "media/$f" >out 2>&1 && ok || bad "$f: verify: $(cat out)"
+done
 
 # ---- places, ratio and text ----
 for place in bottom-left top-right top-left bottom top; do

@@ -104,7 +104,8 @@ static void test_png_roundtrip_exact(void **state) {
     hg_raster back = decode_ok(&b, "png");
     assert_int_equal(back.width, 173);
     assert_int_equal(back.height, 61);
-    for (uint32_t y = 0; y < r.height; y++) assert_memory_equal(px(&r, 0, y), px(&back, 0, y), 4 * r.width);
+    for (uint32_t y = 0; y < r.height; y++)
+      assert_memory_equal(px(&r, 0, y), px(&back, 0, y), 4 * r.width);
     free(out);
     hg_raster_free(&back);
     hg_raster_free(&r);
@@ -183,7 +184,8 @@ static void test_png_colour_types(void **state) {
       memset(data, 0, sizeof data);
       for (int y = 0; y < H; y++) {
         rows[y] = data[y];
-        for (int x = 0; x < W; x++) data[y][x / 2] |= (uint8_t)(((x * y) % 3) << (x % 2 ? 0 : 4));
+        for (int x = 0; x < W; x++)
+          data[y][x / 2] |= (uint8_t)(((x * y) % 3) << (x % 2 ? 0 : 4));
       }
       membuf b = write_png(W, H, PNG_COLOR_TYPE_PALETTE, 4, il, rows, pal, 3, trns, 3, NULL);
       hg_raster r = decode_ok(&b, "png");
@@ -204,7 +206,8 @@ static void test_png_colour_types(void **state) {
         rows[y] = data[y];
         for (int x = 0; x < W; x++) {
           uint16_t s[3] = {(uint16_t)(x * 7000), (uint16_t)(y * 9000), (uint16_t)(x == 3 && y == 2 ? 4242 : 65535)};
-          for (int k = 0; k < 3; k++) data[y][6 * x + 2 * k] = (uint8_t)(s[k] >> 8), data[y][6 * x + 2 * k + 1] = (uint8_t)s[k];
+          for (int k = 0; k < 3; k++)
+            data[y][6 * x + 2 * k] = (uint8_t)(s[k] >> 8), data[y][6 * x + 2 * k + 1] = (uint8_t)s[k];
         }
       }
       png_color_16 key = {.red = 3 * 7000, .green = 2 * 9000, .blue = 4242};
@@ -220,7 +223,8 @@ static void test_png_colour_types(void **state) {
       hg_raster_free(&r);
       free(b.d);
       for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) data[y][2 * x] = (uint8_t)(x * 20), data[y][2 * x + 1] = (uint8_t)(y * 30);
+        for (int x = 0; x < W; x++)
+          data[y][2 * x] = (uint8_t)(x * 20), data[y][2 * x + 1] = (uint8_t)(y * 30);
       b = write_png(W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, il, rows, NULL, 0, NULL, 0, NULL);
       r = decode_ok(&b, "png");
       for (int y = 0; y < H; y++)
@@ -232,12 +236,14 @@ static void test_png_colour_types(void **state) {
       free(b.d);
       for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
-          for (int k = 0; k < 4; k++) data[y][8 * x + 2 * k] = (uint8_t)(x * 10 + k * 40 + y), data[y][8 * x + 2 * k + 1] = 0;
+          for (int k = 0; k < 4; k++)
+            data[y][8 * x + 2 * k] = (uint8_t)(x * 10 + k * 40 + y), data[y][8 * x + 2 * k + 1] = 0;
       b = write_png(W, H, PNG_COLOR_TYPE_RGB_ALPHA, 16, il, rows, NULL, 0, NULL, 0, NULL);
       r = decode_ok(&b, "png");
       for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
-          for (int k = 0; k < 4; k++) assert_true(abs(px(&r, (uint32_t)x, (uint32_t)y)[k] - (x * 10 + k * 40 + y)) <= 1);
+          for (int k = 0; k < 4; k++)
+            assert_true(abs(px(&r, (uint32_t)x, (uint32_t)y)[k] - (x * 10 + k * 40 + y)) <= 1);
       hg_raster_free(&r);
       free(b.d);
     }
@@ -273,7 +279,8 @@ static void test_jpeg_grey_and_cmyk(void **state) {
   (void)state;
   enum { W = 32, H = 16 };
   uint8_t grey[W * H], cmyk[W * H * 4];
-  for (int i = 0; i < W * H; i++) grey[i] = (uint8_t)(i % W * 8);
+  for (int i = 0; i < W * H; i++)
+    grey[i] = (uint8_t)(i % W * 8);
   membuf b = write_jpeg(W, H, JCS_GRAYSCALE, 1, grey);
   hg_raster r = decode_ok(&b, "jpeg");
   for (int i = 0; i < W * H; i++) {
@@ -415,9 +422,9 @@ static void fill(hg_raster *r, bg kind) {
 static int lum(const uint8_t *p) { return (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000; }
 
 typedef struct measured {
-  uint32_t x0, y0, x1, y1;         /* changed pixels */
-  uint32_t tx0, ty0, tx1, ty1;     /* text-coloured pixels */
-  double text_lum, plate_lum;      /* means */
+  uint32_t x0, y0, x1, y1;     /* changed pixels */
+  uint32_t tx0, ty0, tx1, ty1; /* text-coloured pixels */
+  double text_lum, plate_lum;  /* means */
   long changed, text;
 } measured;
 
@@ -503,8 +510,8 @@ static void check_label(uint32_t w, uint32_t h, bg kind, hg_label_place place) {
 
 static void test_label_height_place_contrast(void **state) {
   (void)state;
-  static const uint32_t sizes[][2] = {{64, 64}, {200, 200}, {1024, 768}, {4000, 300}, {300, 4000}, {97, 333},
-                                      {2048, 2048}};
+  static const uint32_t sizes[][2] = {{64, 64},    {200, 200}, {1024, 768}, {4000, 300},
+                                      {300, 4000}, {97, 333},  {2048, 2048}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
     for (int kind = BG_WHITE; kind <= BG_GRADIENT; kind++)
       for (int place = HG_PLACE_BOTTOM_RIGHT; place <= HG_PLACE_TOP_EDGE; place++)
@@ -565,7 +572,8 @@ static void test_label_threads(void **state) {
   (void)state;
   pthread_t t[4];
   int token;
-  for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, draw_in_thread, &token), 0);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, draw_in_thread, &token), 0);
   for (int i = 0; i < 4; i++) {
     void *bad;
     pthread_join(t[i], &bad);
@@ -606,11 +614,16 @@ static void test_explicit_table(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_png_roundtrip_exact),      cmocka_unit_test(test_jpeg_roundtrip_tolerance),
-      cmocka_unit_test(test_png_colour_types),         cmocka_unit_test(test_jpeg_grey_and_cmyk),
-      cmocka_unit_test(test_corrupt_and_truncated),    cmocka_unit_test(test_oversized_refused),
-      cmocka_unit_test(test_label_height_place_contrast), cmocka_unit_test(test_label_refusals),
-      cmocka_unit_test(test_label_threads),            cmocka_unit_test(test_explicit_table),
+      cmocka_unit_test(test_png_roundtrip_exact),
+      cmocka_unit_test(test_jpeg_roundtrip_tolerance),
+      cmocka_unit_test(test_png_colour_types),
+      cmocka_unit_test(test_jpeg_grey_and_cmyk),
+      cmocka_unit_test(test_corrupt_and_truncated),
+      cmocka_unit_test(test_oversized_refused),
+      cmocka_unit_test(test_label_height_place_contrast),
+      cmocka_unit_test(test_label_refusals),
+      cmocka_unit_test(test_label_threads),
+      cmocka_unit_test(test_explicit_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
