@@ -54,9 +54,12 @@ int main(int argc, char **argv) {
   int rounds = 5, threads = 2, first = 1;
   for (; first < argc && argv[first][0] == '-'; first += 2) {
     if (first + 1 >= argc) return fprintf(stderr, "%s needs a value\n", argv[first]), 2;
-    if (!strcmp(argv[first], "--rounds")) rounds = atoi(argv[first + 1]);
-    else if (!strcmp(argv[first], "--threads")) threads = atoi(argv[first + 1]);
-    else return fprintf(stderr, "unknown option %s\n", argv[first]), 2;
+    if (!strcmp(argv[first], "--rounds"))
+      rounds = atoi(argv[first + 1]);
+    else if (!strcmp(argv[first], "--threads"))
+      threads = atoi(argv[first + 1]);
+    else
+      return fprintf(stderr, "unknown option %s\n", argv[first]), 2;
   }
   if (first >= argc || rounds < 1 || threads < 1 || threads > 16)
     return fprintf(stderr, "usage: bench_ocr [--rounds R] [--threads T] FILE...\n"), 2;
@@ -88,8 +91,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < threads; i++)
       pthread_join(t[i], NULL);
     double per = (now_ms() - s) / (threads * rounds);
-    printf("%s\t%ux%u\t%zu chars\tmedian %.0f ms/image\t%d threads: %.0f ms/image\n", argv[f], r.width, r.height,
-           r.len, ms[rounds / 2], threads, per);
+    printf("%s\t%ux%u\t%zu chars\tmedian %.0f ms/image\t%d threads: %.0f ms/image\n", argv[f], r.width, r.height, r.len,
+           ms[rounds / 2], threads, per);
     hg_ocr_result_free(&r);
     free(ms);
     free(data);

@@ -57,8 +57,8 @@ static void print_reason(check_ctx *c, const hg_reason *r) {
   hg_entry_info e = {0};
   int lexicon = r->detector == HG_DETECTOR_LEXICON && !hg_lexicon_entry(c->lex, (size_t)r->rule_id, &e);
   if (c->json) {
-    printf("%s%s{\"detector\": \"%s\", \"entry\": ", c->hits > 1 ? "," : "", c->compact ? (c->hits > 1 ? " " : "") : "\n    ",
-           hg_detector_name(r->detector));
+    printf("%s%s{\"detector\": \"%s\", \"entry\": ", c->hits > 1 ? "," : "",
+           c->compact ? (c->hits > 1 ? " " : "") : "\n    ", hg_detector_name(r->detector));
     cli_json_string(stdout, r->rule, strlen(r->rule));
     printf(", \"category\": \"%s\", \"effect\": \"%s\", \"score\": %.2f", hg_category_code(r->category),
            hg_decision_name(r->effect), (double)r->score);
@@ -224,7 +224,8 @@ static int check_one_image(check_ctx *c, hg_ocr *ocr, const char *path, const im
   if (st) return cli_error("%s: %s", path, err.message), EXIT_ERROR;
   if (c->hits) return EXIT_FOUND;
   /* nothing found in part of the text is no verdict on the image */
-  if (timed_out) return cli_error("%s: OCR was cut short by the deadline; nothing found in the part read", path), EXIT_ERROR;
+  if (timed_out)
+    return cli_error("%s: OCR was cut short by the deadline; nothing found in the part read", path), EXIT_ERROR;
   return EXIT_NONE_FOUND;
 }
 
@@ -340,9 +341,8 @@ static int check_args(int argc, char **argv, const char **lexicon_out, const cha
 }
 
 /* Loads policy and lexicon, then checks the text, the file or the images. */
-static int check_run(const char *lexicon, const char *policy_path, hg_direction dir, const char *file,
-                     const char *text, check_ctx *cp, const image_opts *io, int images, char **image_paths,
-                     int nimages) {
+static int check_run(const char *lexicon, const char *policy_path, hg_direction dir, const char *file, const char *text,
+                     check_ctx *cp, const image_opts *io, int images, char **image_paths, int nimages) {
   check_ctx c = *cp;
   static hg_config cfg;
   hg_policy *policy = NULL;

@@ -45,7 +45,7 @@ struct hg_ocr {
   pthread_cond_t handle_freed;
   TessBaseAPI **idle; /* a stack of idle handles, capacity max_handles */
   unsigned idle_count;
-  unsigned made; /* handles in existence, or being made */
+  unsigned made;     /* handles in existence, or being made */
   TessBaseAPI **all; /* every handle made, for hg_ocr_free */
   unsigned all_count;
 };
@@ -195,14 +195,14 @@ hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *
   unsigned upscale_below = limits ? limits->upscale_below : HG_OCR_UPSCALE_BELOW_DEFAULT;
   if (!image && len) return hg_fail(err, HG_ERR_INVALID, 0, 0, "no image bytes");
   if (len > max_bytes)
-    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the image file has %zu bytes, more than the limit of %zu", len,
-                   max_bytes);
+    return hg_fail(err, HG_ERR_LIMIT, 0, 0, "the image file has %zu bytes, more than the limit of %zu", len, max_bytes);
   if (len < 12) return hg_fail(err, HG_ERR_PARSE, 0, 0, "%zu bytes are too few for an image file", len);
   hg_ocr_quiet_leptonica();
   l_int32 format = IFF_UNKNOWN, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
   if (findFileFormatBuffer(image, &format) || !format_name(format))
-    return hg_fail(err, HG_ERR_PARSE, 0, 0,
-                   "not an image this OCR reads (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM, JPEG 2000): unknown first bytes");
+    return hg_fail(
+        err, HG_ERR_PARSE, 0, 0,
+        "not an image this OCR reads (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM, JPEG 2000): unknown first bytes");
   const char *name = format_name(format);
   PIX *pix = NULL;
   hg_status st = (hg_status)1;
@@ -237,9 +237,8 @@ hg_status hg_ocr_prepare(const uint8_t *image, size_t len, const hg_ocr_limits *
   PIX *grey = pixConvertTo8(pix, 0);
   pixDestroy(&pix);
   if (!grey) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory converting the image to grey");
-  if (upscale_below && (uint32_t)(pw < ph ? pw : ph) < upscale_below &&
-      (uint64_t)pw * (uint64_t)ph * 4 <= max_pixels && (uint32_t)pw * 2 <= HG_OCR_MAX_SIDE &&
-      (uint32_t)ph * 2 <= HG_OCR_MAX_SIDE) {
+  if (upscale_below && (uint32_t)(pw < ph ? pw : ph) < upscale_below && (uint64_t)pw * (uint64_t)ph * 4 <= max_pixels &&
+      (uint32_t)pw * 2 <= HG_OCR_MAX_SIDE && (uint32_t)ph * 2 <= HG_OCR_MAX_SIDE) {
     PIX *big = pixScaleGrayLI(grey, 2.0f, 2.0f);
     pixDestroy(&grey);
     if (!big) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory scaling the image");
@@ -352,8 +351,8 @@ static hg_status check_language_files(const hg_ocr *ocr, hg_error *err) {
       for (char *q = package; *q; q++)
         if (*q == '_') *q = '-';
       return hg_fail(err, HG_ERR_IO, 0, 0,
-                     "OCR language '%.*s' is not installed: %s cannot be read (Debian: apt-get install %s)", (int)n,
-                     p, path, package);
+                     "OCR language '%.*s' is not installed: %s cannot be read (Debian: apt-get install %s)", (int)n, p,
+                     path, package);
     }
     p += n;
     if (*p == '+') p++;
@@ -361,7 +360,11 @@ static hg_status check_language_files(const hg_ocr *ocr, hg_error *err) {
   return HG_OK;
 }
 
-static TessBaseAPI *make_handle(const hg_ocr *ocr) {
+/* Tesseract keeps some parameters in process-wide variables (debug_file among them) that setting and loading write
+ * to; handles are therefore made one at a time in the process, whatever engine they belong to. */
+static pthread_mutex_t making_handle = PTHREAD_MUTEX_INITIALIZER;
+
+static TessBaseAPI *make_handle_locked(const hg_ocr *ocr) {
   TessBaseAPI *api = TessBaseAPICreate();
   if (!api) return NULL;
   /* Tesseract's warnings ("Estimating resolution ...") go to its debug file, not the caller's stderr */
@@ -371,8 +374,16 @@ static TessBaseAPI *make_handle(const hg_ocr *ocr) {
     return NULL;
   }
   static const TessPageSegMode modes[] = {[HG_OCR_LAYOUT_SPARSE] = PSM_SPARSE_TEXT,
-                                           [HG_OCR_LAYOUT_COLUMN] = PSM_SINGLE_COLUMN, [HG_OCR_LAYOUT_AUTO] = PSM_AUTO};
+                                          [HG_OCR_LAYOUT_COLUMN] = PSM_SINGLE_COLUMN,
+                                          [HG_OCR_LAYOUT_AUTO] = PSM_AUTO};
   TessBaseAPISetPageSegMode(api, modes[ocr->layout]);
+  return api;
+}
+
+static TessBaseAPI *make_handle(const hg_ocr *ocr) {
+  pthread_mutex_lock(&making_handle);
+  TessBaseAPI *api = make_handle_locked(ocr);
+  pthread_mutex_unlock(&making_handle);
   return api;
 }
 
@@ -416,12 +427,14 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   if (!valid_languages(langs))
     return hg_fail(err, HG_ERR_INVALID, 0, 0,
                    "OCR languages '%.60s': expected Tesseract names joined by '+', such as chi_sim+eng", langs);
-  if ((unsigned)o.layout > HG_OCR_LAYOUT_AUTO) return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown OCR layout %d", (int)o.layout);
+  if ((unsigned)o.layout > HG_OCR_LAYOUT_AUTO)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "unknown OCR layout %d", (int)o.layout);
   if (o.retry_below_confidence > 100 && o.retry_below_confidence != HG_OCR_RETRY_NEVER)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR retry confidence %u: expected 1..100", o.retry_below_confidence);
   if (o.max_handles > OCR_HANDLES_MAX)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "%u OCR handles: at most %u", o.max_handles, OCR_HANDLES_MAX);
-  if (o.deadline_ms > INT_MAX) return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR deadline %u ms is too long", o.deadline_ms);
+  if (o.deadline_ms > INT_MAX)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "OCR deadline %u ms is too long", o.deadline_ms);
   hg_ocr *ocr = calloc(1, sizeof *ocr);
   if (!ocr) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   ocr->tessdata_dir = strdup(dir);
@@ -433,7 +446,8 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
   ocr->max_handles = o.max_handles ? o.max_handles : HG_OCR_HANDLES_DEFAULT;
   ocr->layout = o.layout;
   ocr->retry_below = o.retry_below_confidence == HG_OCR_RETRY_NEVER ? 0
-                     : o.retry_below_confidence ? o.retry_below_confidence : HG_OCR_RETRY_BELOW_DEFAULT;
+                     : o.retry_below_confidence                     ? o.retry_below_confidence
+                                                                    : HG_OCR_RETRY_BELOW_DEFAULT;
   ocr->idle = calloc(ocr->max_handles, sizeof *ocr->idle);
   ocr->all = calloc(ocr->max_handles, sizeof *ocr->all);
   pthread_mutex_init(&ocr->lock, NULL);
@@ -575,7 +589,8 @@ hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_resu
   int timed_out = watch.fired || hg_clock_mono_ms() >= watch.deadline_ms;
   release(ocr, api);
   pixDestroy(&pix);
-  if (rc == -1) return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
+  if (rc == -1)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "Tesseract could not recognise the %ux%u image", width, height);
   if (rc == -2) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
   out->text = text;
   out->len = n;

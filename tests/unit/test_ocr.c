@@ -149,8 +149,9 @@ static void test_tidy_cases(void **state) {
 
 static void test_tidy_random_against_reference(void **state) {
   (void)state;
-  static const long alphabet[] = {'a', 'Z', '1', ',', ' ', ' ', ' ', '\t', '\n', '\n', '\r', '\f', 0xA0, 0x3000,
-                                  0x51B0, 0x6BD2, 0x3002, 0xFF0C, 0x3042, 0x20000, 0xE9, 0x2014, 0xAC00};
+  static const long alphabet[] = {'a',    'Z',    '1',    ',',     ' ',  ' ',    ' ',    '\t',
+                                  '\n',   '\n',   '\r',   '\f',    0xA0, 0x3000, 0x51B0, 0x6BD2,
+                                  0x3002, 0xFF0C, 0x3042, 0x20000, 0xE9, 0x2014, 0xAC00};
   uint64_t rng = 0x2545F4914F6CDD1Dull;
   long cps[40];
   char in[200], buf[200];
@@ -386,12 +387,9 @@ static void test_pool_under_threads(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tidy_cases),
-      cmocka_unit_test(test_tidy_random_against_reference),
-      cmocka_unit_test(test_prepare_limits),
-      cmocka_unit_test(test_prepare_alpha_and_upscale),
-      cmocka_unit_test(test_engine_errors),
-      cmocka_unit_test(test_pool_under_threads),
+      cmocka_unit_test(test_tidy_cases),     cmocka_unit_test(test_tidy_random_against_reference),
+      cmocka_unit_test(test_prepare_limits), cmocka_unit_test(test_prepare_alpha_and_upscale),
+      cmocka_unit_test(test_engine_errors),  cmocka_unit_test(test_pool_under_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
