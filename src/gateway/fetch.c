@@ -167,13 +167,13 @@ int fetch_allowed_url(const hg_config *cfg, const char *url, fetch_result *out) 
   snprintf(current, sizeof current, "%s", url);
   for (int hop = 0;; hop++) {
     if (url_host(current, scheme, sizeof scheme, host, sizeof host))
-      return fail(out, "the image URL %.200s does not parse", current), -1;
+      return fail(out, "the image URL %.150s does not parse", current), -1;
     if (strcmp(scheme, "http") && strcmp(scheme, "https"))
       return fail(out, "the image URL's scheme %.20s is not http or https", scheme), -1;
     if (!first_scheme[0]) snprintf(first_scheme, sizeof first_scheme, "%s", scheme);
     if (strcmp(scheme, first_scheme)) return fail(out, "a redirect changed the scheme to %.20s", scheme), -1;
     if (!fetch_host_allowed(cfg, host))
-      return fail(out, "the host %.200s is not on media.fetch_hosts (nothing was fetched from it)", host), -1;
+      return fail(out, "the host %.150s is not on media.fetch_hosts (nothing was fetched from it)", host), -1;
     CURL *e = curl_easy_init();
     CURLU *u = curl_url();
     if (!e || !u || curl_url_set(u, CURLUPART_URL, current, 0) != CURLUE_OK) {

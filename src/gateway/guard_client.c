@@ -230,7 +230,7 @@ static void on_data(void *ctx, const char *data, size_t len) {
 static void slot_verdict(guard_job *j, slot *s, int transport_ok, long status, const char *error, char why[160]) {
   why[0] = '\0';
   if (!transport_ok) {
-    snprintf(why, 160, "guard unavailable: %s", error);
+    snprintf(why, 160, "guard unavailable: %.130s", error);
   } else if (status != 200) {
     snprintf(why, 160, "guard returned HTTP %ld", status);
   } else {
