@@ -101,7 +101,7 @@ curl -sS "http://127.0.0.1:$PORT/v1/images/generations" -H "Authorization: Beare
   -d '{"prompt":"一张海报 __text:e587bae594aee586b0e6af92__"}' | field '"refused:       " + d["error"]["code"] + " (OCR read 出售冰毒 in the generated image)"'
 curl -sS "http://127.0.0.1:$PORT/v1/audio/speech" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"model":"sample-tts","input":"你好，世界","response_format":"wav"}' -o "$DATA/tour-speech.wav"
-say "sound:         $DATA/tour-speech.wav ($(python3 -c 'import wave,sys; w=wave.open(sys.argv[1]); print("%.1f s: the model'"'"'s tones, then the spoken label 本内容由人工智能生成" % (w.getnframes()/w.getframerate()))' "$DATA/tour-speech.wav" 2>/dev/null))"
+say "sound:         $DATA/tour-speech.wav ($(python3 -c 'import wave,sys; w=wave.open(sys.argv[1]); print("%.1f s: the spoken label 本内容由人工智能生成, then the model'"'"'s tones" % (w.getnframes()/w.getframerate()))' "$DATA/tour-speech.wav" 2>/dev/null))"
 
 step "9. The same engine offline: hegui check and hegui pii"
 "$H" check "法 * 轮 _ 功、臺獨、ＣＯＣＡＩＮＥ"

@@ -49,6 +49,10 @@ unsigned hg_char_flags(uint32_t folded_cp);
  * Characters that fold to one with a reading share it. */
 const char *hg_pinyin(uint32_t cp);
 
+/* The tone of the character's own first reading (Unihan kMandarin, not folded): 1-4, 5 for the neutral tone, 0 for
+ * a character without a reading. What a spoken label says with hg_pinyin. */
+unsigned hg_pinyin_tone(uint32_t cp);
+
 /* Index of the reading (1..hg_pinyin_count()-1), 0 when none; stable for one build of the tables. */
 unsigned hg_pinyin_id(uint32_t cp);
 unsigned hg_pinyin_count(void);

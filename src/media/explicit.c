@@ -10,6 +10,7 @@
 #include "hegui/filelabel.h"
 #include "hegui/media.h"
 #include "media/carry.h"
+#include "media/spoken.h"
 
 typedef hg_status (*explicit_labeller)(const char *format, const uint8_t *in, size_t len,
                                        const hg_explicit_options *options, uint8_t **out, size_t *out_len,
@@ -36,12 +37,33 @@ static hg_status label_image(const char *format, const uint8_t *in, size_t len, 
   return st;
 }
 
+/* Audio: the spoken label (spoken.c) at the start or the end; a WAV file gets it without re-encoding (audio_wav.c),
+ * the compressed formats are decoded and encoded again (audio.c). */
+static hg_status label_audio(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *o,
+                             uint8_t **out, size_t *out_len, hg_error *err) {
+  hg_pcm label;
+  hg_status st = hg_spoken_label(o ? o->spoken_text : NULL, o ? o->spoken_kind : HG_SPOKEN_SPEECH, &label, err);
+  if (st) return st;
+  int at_end = o && o->spoken_at_end;
+  if (!strcmp(format, "wav"))
+    st = hg_wav_insert_label(in, len, &label, at_end, out, out_len, err);
+  else
+    st = hg_audio_insert_label(format, in, len, &label, at_end, out, out_len, err);
+  hg_pcm_free(&label);
+  return st;
+}
+
 static const struct {
   const char *format;
   explicit_labeller labeller;
 } labellers[] = {
     {"png", label_image},
     {"jpeg", label_image},
+    {"wav", label_audio},
+    {"mp3", label_audio},
+    {"flac", label_audio},
+    {"ogg", label_audio},
+    {"mp4", label_audio}, /* M4A; a file with video is refused there */
 };
 
 hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len,

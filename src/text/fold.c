@@ -47,6 +47,12 @@ const char *hg_pinyin_syllable(unsigned id) {
 
 const char *hg_pinyin(uint32_t cp) { return hg_pinyin_syllable(hg_pinyin_id(cp)); }
 
+unsigned hg_pinyin_tone(uint32_t cp) {
+  if (cp > 0x10FFFF) return 0;
+  return hg_tone_stage2[((uint32_t)hg_tone_stage1[cp >> FT_BLOCK_SHIFT] << FT_BLOCK_SHIFT) |
+                        (cp & ((1u << FT_BLOCK_SHIFT) - 1))];
+}
+
 hg_status hg_normalize(const char *text, size_t len, hg_norm_char **out, size_t *count, hg_error *err) {
   *out = NULL;
   *count = 0;

@@ -28,6 +28,8 @@ extern const uint32_t hg_fold_expansions[];
 extern const uint16_t hg_pinyin_stage1[];
 extern const uint16_t hg_pinyin_stage2[];
 extern const char *const hg_pinyin_syllables[];
+extern const uint16_t hg_tone_stage1[];
+extern const uint8_t hg_tone_stage2[];
 extern const unsigned hg_pinyin_syllable_count;
 extern const unsigned hg_fold_mapped_count;
 extern const unsigned hg_fold_t2s_count;

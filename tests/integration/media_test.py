@@ -64,9 +64,11 @@ def exif_aigc(data, suffix):
     path = os.path.join(TMP, "x" + suffix)
     with open(path, "wb") as f:
         f.write(data)
-    out = subprocess.run(["exiftool", "-j", "-a", "-G1", path], capture_output=True, text=True).stdout
+    out = subprocess.run(["exiftool", "-j", "-a", "-u", "-G1", path], capture_output=True, text=True).stdout
     tags = json.loads(out)[0] if out.strip() else {}
     for k, v in tags.items():
+        if isinstance(v, str) and v.startswith("(Binary data"):  # RIFF's unknown chunk: asked for by name, in full
+            v = subprocess.run(["exiftool", "-b", "-u", "-" + k, path], capture_output=True, text=True).stdout
         if k.lower().endswith(":aigc") or k.lower().endswith("unknown_aigc"):
             try:
                 j = json.loads(v) if isinstance(v, str) else v

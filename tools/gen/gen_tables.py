@@ -438,6 +438,14 @@ def main():
             if pinyin[t]:
                 pinyin[c] = pinyin[t]
 
+    # the tone of a character's own first reading (1-4, 5 for the neutral tone; 0 without a reading), unfolded: what
+    # the spoken label says (src/media/spoken.c). Not part of the tables' identity: matching never reads it.
+    tone_marks = {"\u0304": 1, "\u0301": 2, "\u030c": 3, "\u0300": 4}
+    tones = [0] * MAX_CP
+    for c, vals in uh["kMandarin"].items():
+        marks = [tone_marks[ch] for ch in unicodedata.normalize("NFD", vals[0].lower()) if ch in tone_marks]
+        tones[c] = marks[0] if marks else 5
+
     def two_stage(vals, ctype, name):
         blocks = {}
         stage1 = []
@@ -474,6 +482,8 @@ def main():
         out.append("  " + ",".join('"%s"' % s for s in syllables[i:i + 10]) + ",")
     out.append("};")
     out.append("const unsigned hg_pinyin_syllable_count = %d;" % len(syllables))
+    lines, _ = two_stage(tones, "uint8_t", "hg_tone")
+    out += lines
     # format characters (general category Cf: bidi controls, zero-width joiners, tags), as sorted ranges: names a
     # person reads (user names) must not hold them, for they change how the text around them is shown
     fmt = sorted(c for c, g in gc.items() if g == "Cf")
