@@ -340,6 +340,20 @@ int cmd_label_files(int argc, char **argv) {
                  EXIT_ERROR;
       }
       explicit_opts++;
+    } else if (!strcmp(a, "--spoken-text")) {
+      bad = take_value(argc, argv, &i, &r.explicit_options.spoken_text), explicit_opts++;
+    } else if (!strcmp(a, "--spoken-at") || !strcmp(a, "--spoken")) {
+      const char *v = NULL;
+      int at = !strcmp(a, "--spoken-at");
+      if (!(bad = take_value(argc, argv, &i, &v))) {
+        if (at && (!strcmp(v, "start") || !strcmp(v, "end")))
+          r.explicit_options.spoken_at_end = !strcmp(v, "end");
+        else if (!at && (!strcmp(v, "speech") || !strcmp(v, "rhythm")))
+          r.explicit_options.spoken_kind = !strcmp(v, "rhythm") ? HG_SPOKEN_RHYTHM : HG_SPOKEN_SPEECH;
+        else
+          return cli_error("label: %s is %s, not '%s'", a, at ? "start or end" : "speech or rhythm", v), EXIT_ERROR;
+      }
+      explicit_opts++;
     } else if (!strcmp(a, "--data-dir"))
       bad = take_value(argc, argv, &i, &r.data_dir);
     else if (!strcmp(a, "--producer"))
@@ -383,7 +397,9 @@ int cmd_label_files(int argc, char **argv) {
     if (r.explicit_label && r.no_explicit)
       return cli_error("label add: --explicit and --no-explicit exclude each other"), EXIT_ERROR;
     if (explicit_opts && !r.explicit_label)
-      return cli_error("label add: --label-text, --place, --font and --height-ratio go with --explicit"), EXIT_ERROR;
+      return cli_error("label add: --label-text, --place, --font, --height-ratio, --spoken-text, --spoken-at and "
+                       "--spoken go with --explicit"),
+             EXIT_ERROR;
     if (r.no_explicit != !!r.recipient)
       return cli_error("label add: --no-explicit and --recipient WHO go together (who received the content "
                        "without its explicit label)"),

@@ -226,11 +226,13 @@ static const command commands[] = {
       {"label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
        "          --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO | --explicit\n"
        "          [--label-text TEXT] [--place bottom-right|bottom-left|top-right|top-left|bottom|top]\n"
-       "          [--font PATH] [--height-ratio R]] [--json] FILE|DIR...",
+       "          [--font PATH] [--height-ratio R] [--spoken-text TEXT] [--spoken-at start|end]\n"
+       "          [--spoken speech|rhythm]] [--json] FILE|DIR...",
        "write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD; --explicit first\n"
        "draws the visible label on PNG and JPEG pictures (by default \"AI generated\" in Chinese, its ink at least R\n"
-       "(default 0.05) of the shortest side, on a contrasting plate, bottom-right) and writes both in one replacement\n"
-       "of the file\n"},
+       "(default 0.05) of the shortest side, on a contrasting plate, bottom-right) or says the spoken label in WAV,\n"
+       "MP3, FLAC, Ogg and M4A audio (Mandarin by espeak-ng at 120-160 characters a minute, at the start unless\n"
+       "--spoken-at end; or the rhythm short-long-short-short), and writes both in one replacement of the file\n"},
       {"label read [--json] FILE|DIR...",
        "print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"},
       {"label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...",
