@@ -232,7 +232,8 @@ static const command commands[] = {
        "draws the visible label on PNG and JPEG pictures (by default \"AI generated\" in Chinese, its ink at least R\n"
        "(default 0.05) of the shortest side, on a contrasting plate, bottom-right) or says the spoken label in WAV,\n"
        "MP3, FLAC, Ogg and M4A audio (Mandarin by espeak-ng at 120-160 characters a minute, at the start unless\n"
-       "--spoken-at end; or the rhythm short-long-short-short), and writes both in one replacement of the file\n"},
+       "--spoken-at end; or the rhythm short-long-short-short) or draws it on the frames of an MP4/MOV video's first\n"
+       "2 s, and writes both in one replacement of the file\n"},
       {"label read [--json] FILE|DIR...",
        "print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"},
       {"label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...",

@@ -12,34 +12,10 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "media/av_mem.h"
 #include "media/spoken.h"
 
 #define MAX_DECODED_SECONDS (3 * 3600) /* three hours of audio at most */
-
-typedef struct mem_in {
-  const uint8_t *data;
-  size_t len, pos;
-} mem_in;
-
-static int mem_read(void *opaque, uint8_t *buf, int n) {
-  mem_in *m = opaque;
-  size_t left = m->len - m->pos;
-  if (!left) return AVERROR_EOF;
-  if ((size_t)n > left) n = (int)left;
-  memcpy(buf, m->data + m->pos, (size_t)n);
-  m->pos += (size_t)n;
-  return n;
-}
-
-static int64_t mem_seek(void *opaque, int64_t off, int whence) {
-  mem_in *m = opaque;
-  if (whence == AVSEEK_SIZE) return (int64_t)m->len;
-  int64_t base = whence == SEEK_CUR ? (int64_t)m->pos : whence == SEEK_END ? (int64_t)m->len : 0;
-  int64_t to = base + off;
-  if (to < 0 || to > (int64_t)m->len) return -1;
-  m->pos = (size_t)to;
-  return to;
-}
 
 typedef struct job {
   AVFormatContext *in, *out;
@@ -56,10 +32,7 @@ typedef struct job {
 
 static void job_free(job *j) {
   if (j->in) avformat_close_input(&j->in);
-  if (j->in_io) {
-    av_freep(&j->in_io->buffer);
-    avio_context_free(&j->in_io);
-  }
+  hg_av_mem_free(&j->in_io);
   if (j->out) {
     if (j->out->pb) {
       uint8_t *b = NULL;
@@ -203,20 +176,8 @@ static int run(job *j, const char *format, const uint8_t *in, size_t len, const 
                uint8_t **out, size_t *out_len) {
   const char *muxer = muxer_for(format);
   if (!muxer) return fail(j, "no spoken label for this format", 0);
-  mem_in m = {in, len, 0};
-  uint8_t *iobuf = av_malloc(65536);
-  j->in = avformat_alloc_context();
-  if (!iobuf || !j->in) {
-    av_free(iobuf);
-    return fail(j, "out of memory", 0);
-  }
-  j->in_io = avio_alloc_context(iobuf, 65536, 0, &m, mem_read, NULL, mem_seek);
-  if (!j->in_io) {
-    av_free(iobuf);
-    return fail(j, "out of memory", 0);
-  }
-  j->in->pb = j->in_io;
-  int r = avformat_open_input(&j->in, NULL, NULL, NULL);
+  hg_av_mem m = {in, len, 0};
+  int r = hg_av_mem_open(&m, &j->in, &j->in_io);
   if (r < 0) return fail(j, "the audio file cannot be opened", r);
   if ((r = avformat_find_stream_info(j->in, NULL)) < 0) return fail(j, "the audio file cannot be read", r);
   for (unsigned i = 0; i < j->in->nb_streams; i++)

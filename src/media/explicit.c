@@ -11,6 +11,7 @@
 #include "hegui/media.h"
 #include "media/carry.h"
 #include "media/spoken.h"
+#include "media/video.h"
 
 typedef hg_status (*explicit_labeller)(const char *format, const uint8_t *in, size_t len,
                                        const hg_explicit_options *options, uint8_t **out, size_t *out_len,
@@ -53,6 +54,13 @@ static hg_status label_audio(const char *format, const uint8_t *in, size_t len, 
   return st;
 }
 
+/* MP4/MOV: a video gets the visible label on its opening frames (video.c); a file of sound only (M4A) the spoken one */
+static hg_status label_mp4(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *o,
+                           uint8_t **out, size_t *out_len, hg_error *err) {
+  if (!hg_video_has_pictures(in, len)) return label_audio(format, in, len, o, out, out_len, err);
+  return hg_video_label(in, len, o ? &o->visible : NULL, out, out_len, err);
+}
+
 static const struct {
   const char *format;
   explicit_labeller labeller;
@@ -63,7 +71,7 @@ static const struct {
     {"mp3", label_audio},
     {"flac", label_audio},
     {"ogg", label_audio},
-    {"mp4", label_audio}, /* M4A; a file with video is refused there */
+    {"mp4", label_mp4},
 };
 
 hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len,

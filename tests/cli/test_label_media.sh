@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# test_label_audio.sh HEGUI — `hegui label add --explicit` on audio made by ffmpeg (WAV 16-bit and float, MP3, FLAC,
+# test_label_media.sh HEGUI — `hegui label add --explicit` on audio made by ffmpeg (WAV 16-bit and float, MP3, FLAC,
 # Ogg Vorbis, Ogg Opus, M4A), read back by independent tools: ffprobe (the duration grew by the spoken label and
 # its gap: 10 characters at 120-160 a minute plus 0.3 s, so 4.0-5.6 s; the codec, rate and channels kept), ffmpeg
 # (the whole file decodes without an error), `hegui label verify` (the signed implicit label over the labelled
 # sound), and for WAV the original samples found unchanged after the label by Python's wave module. Also: the end
-# position (the file's first second unchanged), the rhythm, a video file refused and left as it was.
+# position (the file's first second unchanged), the rhythm; and a video: the visible label on the frames of its first
+# 2 s (frames decoded by ffmpeg, diffed against the original's by PIL: where, how high), none on later ones.
 set -u
 HEGUI=$(realpath "$1")
 for tool in ffmpeg ffprobe; do
@@ -60,14 +61,44 @@ cp orig/s16.wav rhythm.wav
 d=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$(dur orig/s16.wav)" "$(dur rhythm.wav)")
 python3 -c "import sys; sys.exit(0 if 1.3 <= float(sys.argv[1]) <= 1.9 else 1)" "$d" && ok || bad "the rhythm adds $d s, not 1.35 + 0.3"
 
-# a video is refused (its label belongs on its pictures), the file left as it was
-ff -f lavfi -i testsrc=duration=1:size=160x120 -f lavfi -i sine=duration=1 -shortest v.mp4
-sum=$(sha256sum v.mp4)
-"$HEGUI" label add --explicit --data-dir data --producer test-producer v.mp4 >/dev/null 2>err.txt
-[ $? -eq 2 ] && grep -q video err.txt && ok || bad "a video is refused with a reason: $(cat err.txt)"
-[ "$(sha256sum v.mp4)" = "$sum" ] && ok || bad "the refused video was changed"
+# a video: the visible label on the frames of its first 2 s, measured against the original by PIL; sound copied
+PY=python3
+$PY -c 'import PIL' 2>/dev/null || PY=/usr/bin/python3
+ff -f lavfi -i testsrc2=duration=4:size=640x360:rate=25 -f lavfi -i "sine=frequency=300:duration=4" -shortest \
+  -pix_fmt yuv420p -c:a aac v.mp4
+cp v.mp4 v-orig.mp4
+"$HEGUI" label add --explicit --data-dir data --producer test-producer v.mp4 >/dev/null 2>err.txt && ok || bad "video: $(cat err.txt)"
+[ "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height,nb_frames -of csv=p=0 v.mp4)" = \
+  "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height,nb_frames -of csv=p=0 v-orig.mp4)" ] && ok ||
+  bad "video: size or frame count changed"
+[ "$(probe v.mp4)" = "$(probe v-orig.mp4)" ] && ok || bad "video: its sound changed codec, rate or channels"
+ffmpeg -nostdin -v error -xerror -i v.mp4 -f null - 2>dec.txt && [ ! -s dec.txt ] && ok || bad "video does not decode: $(head -3 dec.txt)"
+for n in 0 12 45 75; do
+  ff -i v-orig.mp4 -vf "select=eq(n\,$n)" -frames:v 1 o$n.png
+  ff -i v.mp4 -vf "select=eq(n\,$n)" -frames:v 1 l$n.png
+done
+if $PY -c 'import PIL' 2>/dev/null; then
+  $PY - <<'PYV' && ok || bad "video: the label is not where and as high as it should be (see above)"
+import sys
+from PIL import Image, ImageChops
+bad = 0
+for n, labelled in ((0, True), (12, True), (45, True), (75, False)):  # 25 frames a second: 0, 0.48, 1.8, 3.0 s
+    a, b = Image.open("o%d.png" % n).convert("L"), Image.open("l%d.png" % n).convert("L")
+    box = ImageChops.difference(a, b).point(lambda v: 255 if v > 60 else 0).getbbox()
+    w, h = a.size
+    if labelled:
+        ok = box is not None and box[0] >= w / 2 and box[1] >= h / 2 and box[3] - box[1] >= 0.05 * min(w, h)
+    else:
+        ok = box is None
+    if not ok:
+        print("frame %d: changed box %s" % (n, box))
+        bad = 1
+sys.exit(bad)
+PYV
+fi
+"$HEGUI" label verify --data-dir data v.mp4 >/dev/null 2>&1 && ok || bad "video: label verify"
 "$HEGUI" label add --spoken-at end --data-dir data --producer p orig/t.mp3 >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--spoken-at without --explicit is an error"
 
-echo "label_audio: $pass passed, $fails failed"
+echo "label_media: $pass passed, $fails failed"
 [ $fails -eq 0 ]
