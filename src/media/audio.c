@@ -52,7 +52,7 @@ static void job_free(job *j) {
 static int fail(job *j, const char *what, int code) {
   char e[AV_ERROR_MAX_STRING_SIZE] = "";
   if (code < 0) av_strerror(code, e, sizeof e);
-  snprintf(j->why, sizeof j->why, "%s%s%s", what, e[0] ? ": " : "", e);
+  snprintf(j->why, sizeof j->why, "%.120s%s%.60s", what, e[0] ? ": " : "", e);
   return -1;
 }
 

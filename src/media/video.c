@@ -34,7 +34,7 @@ typedef struct vjob {
 static int fail(vjob *j, const char *what, int code) {
   char e[AV_ERROR_MAX_STRING_SIZE] = "";
   if (code < 0) av_strerror(code, e, sizeof e);
-  snprintf(j->why, sizeof j->why, "%s%s%s", what, e[0] ? ": " : "", e);
+  snprintf(j->why, sizeof j->why, "%.160s%s%.60s", what, e[0] ? ": " : "", e);
   return -1;
 }
 
