@@ -83,6 +83,10 @@ typedef struct hg_label_box {
  * font cannot be read. Safe to call from several threads (faces are cached per path, see src/media/draw.c). */
 hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_label_box *box, hg_error *err);
 
+/* The quality (1..100) a JPEG's luminance quantisation table corresponds to on the IJG scale, or 0 when the file has
+ * none before its first scan. An estimate: encoders with their own tables land near the IJG quality of equal size. */
+int hg_jpeg_quality_estimate(const uint8_t *data, size_t len);
+
 /* ---- the explicit label of a whole file, any media type (src/media/explicit.c: one table, format -> labeller) ---- */
 
 typedef enum hg_spoken_kind {

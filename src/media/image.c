@@ -7,6 +7,7 @@
  * it without touching a local that setjmp may have clobbered. Truncated or corrupt data is HG_ERR_PARSE: libjpeg only
  * warns about a short file (and pads it with grey), so its warnings are errors here. A picture over
  * HG_IMAGE_PIXELS_MAX pixels is HG_ERR_LIMIT before its pixels are allocated. Metadata is not carried over. */
+#include <math.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -405,6 +406,43 @@ static hg_status jpeg_encode(const hg_raster *r, int quality, uint8_t **out, siz
   free(c);
   free(e);
   return st;
+}
+
+/* ---- the quality a JPEG was written at ---------------------------------------------------------------------- */
+
+/* The sum of the 64 entries of the example luminance table of ITU T.81 Annex K.1, which libjpeg and most encoders
+ * scale by quality: the table at quality q is the example times 5000/q % (q < 50) or (200 - 2q) % (q >= 50). Comparing
+ * sums needs no zigzag order. */
+#define ANNEX_K_LUMINANCE_SUM 3688
+
+int hg_jpeg_quality_estimate(const uint8_t *data, size_t len) {
+  if (len < 4 || data[0] != 0xff || data[1] != 0xd8) return 0;
+  for (size_t at = 2; at + 4 <= len && data[at] == 0xff;) {
+    uint8_t m = data[at + 1];
+    if (m == 0xff) {
+      at++;
+      continue;
+    }
+    if (m == 0xda || m == 0xd9) break;
+    size_t n = (size_t)data[at + 2] << 8 | data[at + 3];
+    if (n < 2 || n > len - at - 2) break;
+    for (size_t t = at + 4; m == 0xdb && t < at + 2 + n;) { /* a DQT segment holds one or more tables */
+      int precision16 = data[t] >> 4, id = data[t] & 15;
+      size_t bytes = 64u * (precision16 ? 2 : 1);
+      if (t + 1 + bytes > at + 2 + n) break;
+      if (id == 0) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < 64; i++)
+          sum += precision16 ? (uint32_t)data[t + 1 + 2 * i] << 8 | data[t + 2 + 2 * i] : data[t + 1 + i];
+        double scale = 100.0 * sum / ANNEX_K_LUMINANCE_SUM;
+        int q = scale <= 100 ? (int)lround((200 - scale) / 2) : (int)lround(5000 / scale);
+        return q < 1 ? 1 : q > 100 ? 100 : q;
+      }
+      t += 1 + bytes;
+    }
+    at += n + 2;
+  }
+  return 0;
 }
 
 /* ---- the entry points ------------------------------------------------------------------------------------ */
