@@ -38,7 +38,8 @@ void hg_raster_free(hg_raster *r);
  * bit depth, palette, transparency or interlace (JPEG: grey, YCbCr, CMYK/YCCK). *format (may be NULL) is set to
  * "png" or "jpeg" as soon as the signature is known. HG_ERR_PARSE for anything else, and for truncated or corrupt
  * data (libjpeg's warnings count: a short JPEG is refused, not padded with grey); HG_ERR_LIMIT over
- * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. Metadata (EXIF, ICC, text chunks) is not kept. */
+ * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. A JPEG's EXIF orientation is applied: the raster is the
+ * picture upright, as a viewer shows it. Metadata (EXIF, ICC, text chunks) is not kept. */
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);
 
 /* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 3) or "jpeg" (quality 1..100,
@@ -82,6 +83,10 @@ typedef struct hg_label_box {
  * label too wide at height_ratio is drawn at 0.05; HG_ERR_LIMIT if it does not fit even then. HG_ERR_IO when the
  * font cannot be read. Safe to call from several threads (faces are cached per path, see src/media/draw.c). */
 hg_status hg_raster_draw_label(hg_raster *r, const hg_visible_label *label, hg_label_box *box, hg_error *err);
+
+/* The quality (1..100) a JPEG's luminance quantisation table corresponds to on the IJG scale, or 0 when the file has
+ * none before its first scan. An estimate: encoders with their own tables land near the IJG quality of equal size. */
+int hg_jpeg_quality_estimate(const uint8_t *data, size_t len);
 
 /* ---- the explicit label of a whole file, any media type (src/media/explicit.c: one table, format -> labeller) ---- */
 

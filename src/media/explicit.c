@@ -17,6 +17,14 @@ typedef hg_status (*explicit_labeller)(const char *format, const uint8_t *in, si
                                        const hg_explicit_options *options, uint8_t **out, size_t *out_len,
                                        hg_error *err);
 
+/* A JPEG is written back near the quality it came at (no bigger file, no visibly worse one), but never under 75:
+ * below that the label's edges ring. PNG ignores the figure. */
+static int jpeg_quality(const char *format, const uint8_t *in, size_t len) {
+  if (strcmp(format, "jpeg")) return 0;
+  int q = hg_jpeg_quality_estimate(in, len);
+  return q == 0 ? HG_JPEG_QUALITY_DEFAULT : q < 75 ? 75 : q > 95 ? 95 : q;
+}
+
 static hg_status label_image(const char *format, const uint8_t *in, size_t len, const hg_explicit_options *o,
                              uint8_t **out, size_t *out_len, hg_error *err) {
   hg_raster r;
@@ -28,7 +36,7 @@ static hg_status label_image(const char *format, const uint8_t *in, size_t len, 
     return hg_fail(err, HG_ERR_PARSE, 0, 0, "the file is %s, not %s", found ? found : "unknown", format);
   }
   if (!(st = hg_raster_draw_label(&r, o ? &o->visible : NULL, NULL, err)))
-    st = hg_image_encode(&r, format, 0, out, out_len, err);
+    st = hg_image_encode(&r, format, jpeg_quality(format, in, len), out, out_len, err);
   hg_raster_free(&r);
   if (!st && (st = hg_media_carry_colour(format, in, len, out, out_len, err))) {
     free(*out);

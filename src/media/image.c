@@ -7,6 +7,7 @@
  * it without touching a local that setjmp may have clobbered. Truncated or corrupt data is HG_ERR_PARSE: libjpeg only
  * warns about a short file (and pads it with grey), so its warnings are errors here. A picture over
  * HG_IMAGE_PIXELS_MAX pixels is HG_ERR_LIMIT before its pixels are allocated. Metadata is not carried over. */
+#include <math.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -407,6 +408,109 @@ static hg_status jpeg_encode(const hg_raster *r, int quality, uint8_t **out, siz
   return st;
 }
 
+/* ---- EXIF orientation ------------------------------------------------------------------------------------------ */
+
+/* The Orientation tag (0x0112) of IFD0 in a JPEG's Exif APP1 segment, 1..8, or 1 when absent or unreadable. */
+static int jpeg_exif_orientation(const uint8_t *data, size_t len) {
+  for (size_t at = 2; at + 4 <= len && data[at] == 0xff;) {
+    uint8_t m = data[at + 1];
+    if (m == 0xff) {
+      at++;
+      continue;
+    }
+    if (m == 0xda || m == 0xd9) break;
+    size_t n = (size_t)data[at + 2] << 8 | data[at + 3];
+    if (n < 2 || n > len - at - 2) break;
+    if (m == 0xe1 && n >= 2 + 6 + 8 && !memcmp(data + at + 4, "Exif\0\0", 6)) {
+      const uint8_t *t = data + at + 10; /* the TIFF header */
+      size_t tlen = n - 8;
+      int le = t[0] == 'I' && t[1] == 'I';
+      if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+#define U16(p) (le ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 : (uint32_t)(p)[0] << 8 | (uint32_t)(p)[1])
+#define U32(p) (le ? U16(p) | U16((p) + 2) << 16 : U16(p) << 16 | U16((p) + 2))
+      uint32_t ifd = U32(t + 4);
+      if (ifd > tlen || tlen - ifd < 2) return 1;
+      uint32_t entries = U16(t + ifd);
+      for (uint32_t e = 0; e < entries && (size_t)ifd + 2 + 12 * (e + 1) <= tlen; e++) {
+        const uint8_t *entry = t + ifd + 2 + 12 * e;
+        if (U16(entry) == 0x0112 && U16(entry + 2) == 3) { /* SHORT */
+          uint32_t v = U16(entry + 8);
+          return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+      }
+#undef U32
+#undef U16
+      return 1;
+    }
+    at += n + 2;
+  }
+  return 1;
+}
+
+/* The raster as a viewer shows it: orientation 2..8 mirrored and/or turned (5..8 swap width and height). */
+static hg_status orient(hg_raster *r, int orientation, hg_error *err) {
+  if (orientation <= 1 || orientation > 8) return HG_OK;
+  uint32_t w = r->width, h = r->height;
+  int swap = orientation >= 5;
+  hg_raster o;
+  hg_status st = hg_raster_new(&o, swap ? h : w, swap ? w : h, err);
+  if (st) return st;
+  for (uint32_t y = 0; y < o.height; y++)
+    for (uint32_t x = 0; x < o.width; x++) {
+      uint32_t sx, sy;
+      switch (orientation) {
+      case 2: sx = w - 1 - x, sy = y; break;
+      case 3: sx = w - 1 - x, sy = h - 1 - y; break;
+      case 4: sx = x, sy = h - 1 - y; break;
+      case 5: sx = y, sy = x; break;
+      case 6: sx = y, sy = h - 1 - x; break;
+      case 7: sx = w - 1 - y, sy = h - 1 - x; break;
+      default: sx = w - 1 - y, sy = x; break; /* 8 */
+      }
+      memcpy(o.px + (size_t)y * o.stride + 4 * (size_t)x, r->px + (size_t)sy * r->stride + 4 * (size_t)sx, 4);
+    }
+  hg_raster_free(r);
+  *r = o;
+  return HG_OK;
+}
+
+/* ---- the quality a JPEG was written at ---------------------------------------------------------------------- */
+
+/* The sum of the 64 entries of the example luminance table of ITU T.81 Annex K.1, which libjpeg and most encoders
+ * scale by quality: the table at quality q is the example times 5000/q % (q < 50) or (200 - 2q) % (q >= 50). Comparing
+ * sums needs no zigzag order. */
+#define ANNEX_K_LUMINANCE_SUM 3688
+
+int hg_jpeg_quality_estimate(const uint8_t *data, size_t len) {
+  if (len < 4 || data[0] != 0xff || data[1] != 0xd8) return 0;
+  for (size_t at = 2; at + 4 <= len && data[at] == 0xff;) {
+    uint8_t m = data[at + 1];
+    if (m == 0xff) {
+      at++;
+      continue;
+    }
+    if (m == 0xda || m == 0xd9) break;
+    size_t n = (size_t)data[at + 2] << 8 | data[at + 3];
+    if (n < 2 || n > len - at - 2) break;
+    for (size_t t = at + 4; m == 0xdb && t < at + 2 + n;) { /* a DQT segment holds one or more tables */
+      int precision16 = data[t] >> 4, id = data[t] & 15;
+      size_t bytes = 64u * (precision16 ? 2 : 1);
+      if (t + 1 + bytes > at + 2 + n) break;
+      if (id == 0) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < 64; i++)
+          sum += precision16 ? (uint32_t)data[t + 1 + 2 * i] << 8 | data[t + 2 + 2 * i] : data[t + 1 + i];
+        double scale = 100.0 * sum / ANNEX_K_LUMINANCE_SUM;
+        int q = scale <= 100 ? (int)lround((200 - scale) / 2) : (int)lround(5000 / scale);
+        return q < 1 ? 1 : q > 100 ? 100 : q;
+      }
+      t += 1 + bytes;
+    }
+    at += n + 2;
+  }
+  return 0;
+}
+
 /* ---- the entry points ------------------------------------------------------------------------------------ */
 
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err) {
@@ -419,7 +523,9 @@ hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const
   if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) {
     if (format) *format = "jpeg";
     if (len > (unsigned long)-1) return hg_fail(err, HG_ERR_LIMIT, 0, 0, "jpeg: file too large");
-    return jpeg_decode(data, len, out, err);
+    hg_status st = jpeg_decode(data, len, out, err);
+    if (!st && (st = orient(out, jpeg_exif_orientation(data, len), err))) hg_raster_free(out);
+    return st;
   }
   return hg_fail(err, HG_ERR_PARSE, 0, 0, "not a PNG or JPEG image");
 }

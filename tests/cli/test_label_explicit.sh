@@ -48,6 +48,15 @@ n.save("media/icc.png", icc_profile=icc)
 n.save("media/icc.jpg", icc_profile=icc, quality=90)
 Image.linear_gradient("L").resize((300, 200)).save("media/grey-icc.png", icc_profile=icc)
 open("icc.bin", "wb").write(icc)
+# JPEGs stored turned, with an EXIF orientation; their upright view (PIL's exif_transpose) is what the label goes on
+from PIL import ImageOps
+import os
+os.makedirs("upright", exist_ok=True)
+for o in range(2, 9):
+    exif = Image.Exif()
+    exif[0x0112] = o
+    Image.linear_gradient("L").resize((400, 240)).convert("RGB").save(f"media/turned{o}.jpg", exif=exif, quality=92)
+    ImageOps.exif_transpose(Image.open(f"media/turned{o}.jpg")).save(f"upright/turned{o}.jpg", quality=100)
 PY
 cp -r media orig
 
@@ -127,6 +136,13 @@ sys.exit(0 if got == want else "icc_profile %s, expected %s" % (got and len(got)
     "$([ $f = grey-icc.png ] && echo dropped || echo kept)" >chk 2>&1 && ok || bad "$f: $(cat chk)"
   $PY check.py "orig/$f" "media/$f" bottom-right 0.05 >chk 2>&1 && ok || bad "$f: $(cat chk)"
   "$HEGUI" label verify --data-dir keys "media/$f" >out 2>&1 && ok || bad "$f: verify: $(cat out)"
+done
+
+# ---- EXIF orientation: the label lands at the bottom right of the picture as viewers show it ----
+for o in 2 3 4 5 6 7 8; do
+  f=turned$o.jpg
+  label "media/$f" >out 2>&1 || { bad "$f: $(cat out)"; continue; }
+  $PY check.py "upright/$f" "media/$f" bottom-right 0.05 >chk 2>&1 && ok || bad "$f (orientation $o): $(cat chk)"
 done
 
 # ---- places, ratio and text ----

@@ -419,6 +419,8 @@ static void fill(hg_raster *r, bg kind) {
     }
 }
 
+static void fill_noise_for_quality(hg_raster *r) { fill(r, BG_NOISE); }
+
 static int lum(const uint8_t *p) { return (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000; }
 
 typedef struct measured {
@@ -581,6 +583,22 @@ static void test_label_threads(void **state) {
   }
 }
 
+static void test_jpeg_quality_estimate(void **state) {
+  (void)state;
+  hg_raster r = make_raster(64, 64);
+  fill_noise_for_quality(&r);
+  for (int q = 25; q <= 100; q += 5) { /* below ~25 entries clip at 255 and the sum runs low */
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(hg_image_encode(&r, "jpeg", q, &out, &len, NULL), HG_OK);
+    int got = hg_jpeg_quality_estimate(out, len);
+    if (abs(got - q) > 2) fail_msg("written at %d, estimated %d", q, got);
+    free(out);
+  }
+  assert_int_equal(hg_jpeg_quality_estimate((const uint8_t *)"\xff\xd8\xff\xda", 4), 0);
+  hg_raster_free(&r);
+}
+
 static void test_explicit_table(void **state) {
   (void)state;
   hg_raster r = make_raster(256, 256);
@@ -623,6 +641,7 @@ int main(void) {
       cmocka_unit_test(test_label_height_place_contrast),
       cmocka_unit_test(test_label_refusals),
       cmocka_unit_test(test_label_threads),
+      cmocka_unit_test(test_jpeg_quality_estimate),
       cmocka_unit_test(test_explicit_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
