@@ -10,6 +10,7 @@
  * Tesseract's own deadline and a cancel callback on hegui's monotonic clock, which also tells this code that the
  * deadline (not an error) stopped it. Layout analysis before the first word is not interruptible, which is one
  * reason the pixel limit exists. */
+#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -55,6 +56,19 @@ struct hg_ocr {
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet_now(void) { setMsgSeverity(L_SEVERITY_NONE); }
 void hg_ocr_quiet_leptonica(void) { pthread_once(&quiet_once, quiet_now); }
+
+/* ---- OpenMP: one thread a recognition ----
+ * Debian's libtesseract runs parts of each recognition on OpenMP threads. Parallelism here comes from the pool
+ * (several images at once); OpenMP threads on top compete with them and spin on a busy machine: measured on two
+ * shared cores, 234 ms an image with them and 91 ms without, the same text read (docs/media.md). So parallel regions
+ * are made inactive, once for the process, by setting OpenMP's max-active-levels to 0 (a device-wide setting). It
+ * is looked up at run time: hegui does not link the OpenMP runtime itself, Tesseract brings it (or not). */
+static pthread_once_t openmp_once = PTHREAD_ONCE_INIT;
+static void openmp_single_now(void) {
+  void (*set_levels)(int);
+  *(void **)&set_levels = dlsym(RTLD_DEFAULT, "omp_set_max_active_levels");
+  if (set_levels) set_levels(0);
+}
 
 /* ---- decode and prepare ---- */
 
@@ -462,6 +476,7 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
     return st;
   }
   hg_ocr_quiet_leptonica();
+  if (!o.openmp) pthread_once(&openmp_once, openmp_single_now);
   TessBaseAPI *first = acquire(ocr);
   if (!first) {
     hg_ocr_free(ocr);
