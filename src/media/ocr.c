@@ -1,4 +1,5 @@
-/* ocr.c — text in images (hegui/ocr.h): Leptonica decodes, Tesseract reads, the text is tidied for the moderator.
+/* ocr.c — text in images (hegui/ocr.h): libpng, libjpeg or Leptonica decodes to grey, Tesseract reads, the text is
+ * tidied for the moderator. Animated images (GIF, APNG, WebP) are read at their first frame only.
  *
  * A TessBaseAPI holds the loaded language models and the state of one recognition, so it cannot serve two threads
  * at once, and loading the models costs a tenth of a second or more, too much per image. The engine therefore keeps
