@@ -31,13 +31,13 @@ typedef struct hg_ocr hg_ocr;
 
 /* How Tesseract looks for text on the page. */
 typedef enum hg_ocr_layout {
-  HG_OCR_LAYOUT_SPARSE = 0, /* the default: as much text as possible, anywhere, in no order (posters, memes, signs) */
-  HG_OCR_LAYOUT_COLUMN,     /* one column of text of varied sizes */
+  HG_OCR_LAYOUT_COLUMN = 0, /* the default: text in one column, lines of any size (measured best, docs/media.md) */
+  HG_OCR_LAYOUT_SPARSE,     /* as much text as possible, anywhere, in no order */
   HG_OCR_LAYOUT_AUTO        /* Tesseract's page analysis (columns, blocks); finds nothing on some small images */
 } hg_ocr_layout;
 
 #define HG_OCR_RETRY_NEVER 255u
-#define HG_OCR_RETRY_BELOW_DEFAULT 80u /* measured in docs/media.md: 44 -> 48 of 60 words found */
+#define HG_OCR_RETRY_BELOW_DEFAULT 80u /* measured in docs/media.md: 199 -> 203 of 240 words found */
 
 /* Every field 0 / NULL means its default. */
 typedef struct hg_ocr_options {
@@ -51,6 +51,8 @@ typedef struct hg_ocr_options {
   hg_ocr_layout layout;
   unsigned retry_below_confidence; /* a reading less sure than this (1..100) is made again at half size and the
                                     * surer one kept; 0: the default, HG_OCR_RETRY_NEVER: never */
+  int openmp; /* 0: recognition on one thread, OpenMP's parallel regions made inactive for the process (the pool
+               * gives the parallelism; see hg_ocr_new); 1: leave OpenMP as the environment set it */
 } hg_ocr_options;
 
 typedef struct hg_ocr_result {
@@ -65,8 +67,10 @@ typedef struct hg_ocr_result {
 /* Makes an engine and one Tesseract handle at once, so that a missing tessdata directory or language fails here
  * (HG_ERR_IO / HG_ERR_INVALID, naming the file to install) rather than on the first image. This costs the loading
  * of the language models (about 0.1-0.3 s for chi_sim+eng); further handles are made when several threads read at
- * the same time, up to max_handles. It also silences Leptonica's messages on stderr for the whole process (its
- * message level is one global; hegui reports decode failures as hg_error instead). */
+ * the same time, up to max_handles. Two process-wide settings are made once, as those libraries keep them global:
+ * Leptonica's messages on stderr are silenced (hegui reports decode failures as hg_error instead), and unless
+ * options.openmp is set, OpenMP's max-active-levels is set to 0 so that Tesseract recognises on the calling
+ * thread only (its OpenMP threads made reading 2.5 times slower on a busy machine; docs/media.md). */
 hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err);
 
 /* Frees the engine and its handles. No hg_ocr_read may be running. */

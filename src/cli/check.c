@@ -285,7 +285,7 @@ static int check_args(int argc, char **argv, const char **lexicon_out, const cha
       else if (!strcmp(l, "auto"))
         io->ocr.layout = HG_OCR_LAYOUT_AUTO;
       else
-        return cli_error("--ocr-layout: expected sparse, column or auto, not '%s'", l), EXIT_ERROR;
+        return cli_error("--ocr-layout: expected column, sparse or auto, not '%s'", l), EXIT_ERROR;
     } else if (!strcmp(a, "--ocr-retry-below")) {
       if (parse_ms_option(a, ++i < argc ? argv[i] : NULL, 100, &v)) return EXIT_ERROR;
       io->ocr.retry_below_confidence = v ? (unsigned)v : HG_OCR_RETRY_NEVER;

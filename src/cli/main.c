@@ -204,7 +204,7 @@ static const command commands[] = {
      {{"check [--lexicon FILE] [--policy FILE] [--direction input|output] [--json|--count] [--file PATH | TEXT | -]",
        "find lexicon entries in text; exit 0 none, 1 found, 2 error\n"},
       {"check --image [--lexicon FILE] [--policy FILE] [--direction input|output] [--json] [--ocr-lang LANGS]\n"
-       "      [--tessdata DIR] [--ocr-layout sparse|column|auto] [--ocr-deadline MS] [--ocr-retry-below CONF]\n"
+       "      [--tessdata DIR] [--ocr-layout column|sparse|auto] [--ocr-deadline MS] [--ocr-retry-below CONF]\n"
        "      [--ocr-upscale-below PX] [--max-pixels N] FILE...",
        "read the text in each image by OCR (Tesseract, chi_sim+eng) and check it the same way; the text read is\n"
        "shown (--json: one object a line with \"ocr_text\"); exit 0 none, 1 found, 2 error or OCR cut short\n"}}},

@@ -1,4 +1,5 @@
-/* ocr.c — text in images (hegui/ocr.h): Leptonica decodes, Tesseract reads, the text is tidied for the moderator.
+/* ocr.c — text in images (hegui/ocr.h): libpng, libjpeg or Leptonica decodes to grey, Tesseract reads, the text is
+ * tidied for the moderator. Animated images (GIF, APNG, WebP) are read at their first frame only.
  *
  * A TessBaseAPI holds the loaded language models and the state of one recognition, so it cannot serve two threads
  * at once, and loading the models costs a tenth of a second or more, too much per image. The engine therefore keeps
@@ -10,6 +11,7 @@
  * Tesseract's own deadline and a cancel callback on hegui's monotonic clock, which also tells this code that the
  * deadline (not an error) stopped it. Layout analysis before the first word is not interruptible, which is one
  * reason the pixel limit exists. */
+#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -55,6 +57,19 @@ struct hg_ocr {
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet_now(void) { setMsgSeverity(L_SEVERITY_NONE); }
 void hg_ocr_quiet_leptonica(void) { pthread_once(&quiet_once, quiet_now); }
+
+/* ---- OpenMP: one thread a recognition ----
+ * Debian's libtesseract runs parts of each recognition on OpenMP threads. Parallelism here comes from the pool
+ * (several images at once); OpenMP threads on top compete with them and spin on a busy machine: measured on two
+ * shared cores, 234 ms an image with them and 91 ms without, the same text read (docs/media.md). So parallel regions
+ * are made inactive, once for the process, by setting OpenMP's max-active-levels to 0 (a device-wide setting). It
+ * is looked up at run time: hegui does not link the OpenMP runtime itself, Tesseract brings it (or not). */
+static pthread_once_t openmp_once = PTHREAD_ONCE_INIT;
+static void openmp_single_now(void) {
+  void (*set_levels)(int);
+  *(void **)&set_levels = dlsym(RTLD_DEFAULT, "omp_set_max_active_levels");
+  if (set_levels) set_levels(0);
+}
 
 /* ---- decode and prepare ---- */
 
@@ -462,6 +477,7 @@ hg_status hg_ocr_new(const hg_ocr_options *options, hg_ocr **out, hg_error *err)
     return st;
   }
   hg_ocr_quiet_leptonica();
+  if (!o.openmp) pthread_once(&openmp_once, openmp_single_now);
   TessBaseAPI *first = acquire(ocr);
   if (!first) {
     hg_ocr_free(ocr);
@@ -567,16 +583,27 @@ hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_resu
   size_t n = 0;
   int confidence = 0;
   int rc = recognise(api, pix, &watch, &text, &n, &confidence);
-  /* Large letters on a noisy or busy ground read better at half size (the scaling averages the noise away and
-   * brings the letters to the height the models were trained at): when the first reading is unsure, a second at
-   * half size is made and the surer one kept. */
-  if (!rc && !watch.fired && ocr->retry_below && confidence < (int)ocr->retry_below &&
-      pixGetWidth(pix) >= 2 * OCR_RETRY_MIN_SIDE && pixGetHeight(pix) >= 2 * OCR_RETRY_MIN_SIDE) {
-    PIX *half = pixScaleGrayLI(pix, 0.5f, 0.5f);
+  /* An unsure reading is made again, differently, and the surest kept; each second reading runs only while every
+   * reading so far is unsure. Measured (docs/media.md): large letters on noisy or busy ground read better at half
+   * size (the scaling averages the noise away and brings the letters near the height the models were trained at);
+   * on busy ground Tesseract's tiled (adaptive) Otsu threshold beats its global one. */
+  static const struct {
+    float scale;
+    const char *thresholding; /* Tesseract's thresholding_method: 0 Otsu, 1 tiled Otsu */
+  } again[] = {{0.5f, "0"}, {1.0f, "1"}};
+  for (size_t k = 0; k < sizeof again / sizeof *again; k++) {
+    if (rc || watch.fired || !ocr->retry_below || confidence >= (int)ocr->retry_below) break;
+    PIX *src = pix, *scaled = NULL;
+    if (again[k].scale != 1.0f) {
+      if (pixGetWidth(pix) < 2 * OCR_RETRY_MIN_SIDE || pixGetHeight(pix) < 2 * OCR_RETRY_MIN_SIDE) continue;
+      src = scaled = pixScaleGrayLI(pix, again[k].scale, again[k].scale);
+      if (!scaled) continue;
+    }
+    TessBaseAPISetVariable(api, "thresholding_method", again[k].thresholding);
     char *text2;
     size_t n2 = 0;
     int confidence2 = 0;
-    if (half && !recognise(api, half, &watch, &text2, &n2, &confidence2)) {
+    if (!recognise(api, src, &watch, &text2, &n2, &confidence2)) {
       if (confidence2 > confidence && (n2 || !n)) {
         free(text);
         text = text2, n = n2, confidence = confidence2;
@@ -584,7 +611,8 @@ hg_status hg_ocr_read(hg_ocr *ocr, const uint8_t *image, size_t len, hg_ocr_resu
         free(text2);
       }
     }
-    pixDestroy(&half);
+    TessBaseAPISetVariable(api, "thresholding_method", "0");
+    pixDestroy(&scaled);
   }
   int timed_out = watch.fired || hg_clock_mono_ms() >= watch.deadline_ms;
   release(ocr, api);
