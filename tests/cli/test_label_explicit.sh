@@ -158,8 +158,8 @@ cp orig/test.png media/font.png
 label --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc media/font.png >out 2>&1 && ok || bad "--font: $(cat out)"
 
 # ---- refusals leave the file alone ----
-ff -f lavfi -i sine=d=0.2 media/a.wav
-cp media/a.wav orig/a.wav
+printf -- '---\ntitle: t\n---\nbody\n' >media/a.md
+cp media/a.md orig/a.md
 head -c 3000 orig/test.png >media/cut.png
 cp media/cut.png orig/cut.png
 $PY -c 'from PIL import Image; Image.new("RGB", (16, 16)).save("media/tiny.png")'
@@ -172,7 +172,7 @@ refuse() { # WANT_IN_MESSAGE FILE ARGS...
   [ $rc -eq 2 ] && grep -q -- "$want" err && ok || bad "$file $*: rc $rc, wanted '$want': $(cat err)"
   cmp -s "orig/$file" "media/$file" && ok || bad "$file changed by a refused label add"
 }
-refuse "no explicit label for wav files" a.wav
+refuse "no explicit label for markdown files" a.md
 refuse "png:" cut.png
 refuse "too small" tiny.png
 cp orig/test.png media/t2.png && cp orig/test.png orig/t2.png
