@@ -1,10 +1,11 @@
 /* hegui/ocr.h — the text in an image, read by Tesseract, so that a generated image is moderated like a text.
  *
  * An hg_ocr engine is made once (languages loaded, limits fixed) and then shared by any number of threads: each
- * hg_ocr_read borrows one Tesseract handle from a small pool and gives it back. The image is decoded by Leptonica
- * (PNG, JPEG, WebP, GIF, TIFF, BMP, PNM: what the installed Leptonica reads), its size checked against the limits
- * before any pixel is decoded, flattened onto white and turned to grey, and small images are scaled up. The text is
- * tidied for the moderator: Tesseract's spaces between two Chinese characters are removed, line breaks normalised.
+ * hg_ocr_read borrows one Tesseract handle from a small pool and gives it back. The image is decoded (PNG and JPEG by
+ * libpng and libjpeg, WebP, GIF, TIFF, BMP, PNM by Leptonica; animations at their first frame), its size checked
+ * against the limits before any pixel is decoded, flattened onto white and turned to grey. An unsure reading is made
+ * again at half size and with an adaptive threshold, and the surest kept. The text is tidied for the moderator:
+ * Tesseract's spaces between two Chinese characters are removed, line breaks normalised.
  * A per-image deadline bounds the time; an image it cut short is flagged, never silently passed as complete. */
 #ifndef HEGUI_OCR_H
 #define HEGUI_OCR_H
@@ -37,7 +38,7 @@ typedef enum hg_ocr_layout {
 } hg_ocr_layout;
 
 #define HG_OCR_RETRY_NEVER 255u
-#define HG_OCR_RETRY_BELOW_DEFAULT 80u /* measured in docs/media.md: 199 -> 203 of 240 words found */
+#define HG_OCR_RETRY_BELOW_DEFAULT 80u /* measured in docs/media.md: 199 -> 205 of 240 words found */
 
 /* Every field 0 / NULL means its default. */
 typedef struct hg_ocr_options {
@@ -49,8 +50,9 @@ typedef struct hg_ocr_options {
   unsigned max_handles;     /* Tesseract handles in the pool = images read at the same time; more callers wait */
   unsigned upscale_below;   /* an image whose shorter side is below this many pixels is scaled x2 (0: never) */
   hg_ocr_layout layout;
-  unsigned retry_below_confidence; /* a reading less sure than this (1..100) is made again at half size and the
-                                    * surer one kept; 0: the default, HG_OCR_RETRY_NEVER: never */
+  unsigned retry_below_confidence; /* a reading less sure than this (1..100) is made again at half size, then with
+                                    * an adaptive threshold, and the surest kept; 0: the default (80),
+                                    * HG_OCR_RETRY_NEVER: never */
   int openmp; /* 0: recognition on one thread, OpenMP's parallel regions made inactive for the process (the pool
                * gives the parallelism; see hg_ocr_new); 1: leave OpenMP as the environment set it */
 } hg_ocr_options;
