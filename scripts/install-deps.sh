@@ -3,7 +3,7 @@
 # make targets; safe to run again (does nothing when all are present). Needs root or sudo for apt-get.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config python3 unicode-data opencc libopencc-data libicu-dev libsodium-dev libsqlite3-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libpcre2-dev zlib1g-dev libsystemd-dev libpng-dev libjpeg-dev libfreetype-dev fonts-wqy-microhei libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim tesseract-ocr-eng libespeak-ng-dev espeak-ng-data libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev)
+build_pkgs=(build-essential cmake pkg-config python3 unicode-data opencc libopencc-data libicu-dev libsodium-dev libsqlite3-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libpcre2-dev zlib1g-dev libsystemd-dev libpng-dev libjpeg-dev libwebp-dev libfreetype-dev fonts-wqy-microhei libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim tesseract-ocr-eng libespeak-ng-dev espeak-ng-data libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 python3-cryptography prometheus curl libimage-exiftool-perl ffmpeg poppler-utils python3-yaml unzip libarchive-zip-perl debhelper lintian fakeroot systemd bash-completion espeak-ng python3-pil)
 bench_pkgs=(libhyperscan-dev grep wrk nginx-light linux-perf tesseract-ocr)
 

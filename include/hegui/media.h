@@ -34,13 +34,16 @@ hg_status hg_raster_new(hg_raster *r, uint32_t width, uint32_t height, hg_error 
 /* Frees the pixels and zeroes the struct (safe on a zeroed or NULL raster). */
 void hg_raster_free(hg_raster *r);
 
-/* Decodes a PNG or JPEG file (told apart by its first bytes) into *out, 8-bit RGBA whatever the file's colour type,
+/* Decodes a PNG, JPEG or WebP (still) file (told apart by its first bytes) into *out, 8-bit RGBA whatever the file's colour type,
  * bit depth, palette, transparency or interlace (JPEG: grey, YCbCr, CMYK/YCCK). *format (may be NULL) is set to
  * "png" or "jpeg" as soon as the signature is known. HG_ERR_PARSE for anything else, and for truncated or corrupt
  * data (libjpeg's warnings count: a short JPEG is refused, not padded with grey); HG_ERR_LIMIT over
  * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. A JPEG's EXIF orientation is applied: the raster is the
  * picture upright, as a viewer shows it. Metadata (EXIF, ICC, text chunks) is not kept. */
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);
+
+/* 1 when a WebP file is lossless (VP8L): a labelled copy is written lossless too (hg_image_encode quality 101). */
+int hg_webp_lossless(const uint8_t *data, size_t len);
 
 /* Encodes r as "png" (8-bit RGB when every pixel is opaque, else RGBA; zlib level 3) or "jpeg" (quality 1..100,
  * 0 means HG_JPEG_QUALITY_DEFAULT; 4:2:0; alpha ignored). *out is malloc-ed. */

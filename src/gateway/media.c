@@ -452,11 +452,11 @@ static void answer_images(media_job *j, fetch_result *up, reply *out) {
       goto done;
     }
     const char *format = hg_label_format_detect(bytes, len, NULL);
-    if (!format || (strcmp(format, "png") && strcmp(format, "jpeg"))) {
+    if (!format || (strcmp(format, "png") && strcmp(format, "jpeg") && strcmp(format, "webp"))) {
       free(bytes);
       j->verdict = "error";
       reply_error(out, 502, "upstream_error",
-                  "an image of the answer is not a PNG or JPEG file, which hegui cannot label: it was withheld", NULL);
+                  "an image of the answer is not a PNG, JPEG or WebP file, which hegui labels: it was withheld", NULL);
       goto done;
     }
     /* the picture itself: judged only by a vision guard; text in it by OCR */

@@ -75,6 +75,7 @@ static const struct {
 } labellers[] = {
     {"png", label_image},
     {"jpeg", label_image},
+    {"webp", label_image},
     {"wav", label_audio},
     {"mp3", label_audio},
     {"flac", label_audio},

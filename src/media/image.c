@@ -17,6 +17,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <webp/decode.h>
+#include <webp/encode.h>
 
 #include "base/error.h"
 #include "hegui/media.h"
@@ -511,6 +513,48 @@ int hg_jpeg_quality_estimate(const uint8_t *data, size_t len) {
   return 0;
 }
 
+/* ---- WebP (libwebp): lossy (VP8) and lossless (VP8L), with or without alpha; the first frame of an animation is
+ * refused rather than labelled alone ---- */
+
+static int is_webp(const uint8_t *d, size_t len) { return len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4); }
+
+static hg_status webp_decode(const uint8_t *data, size_t len, hg_raster *out, hg_error *err) {
+  WebPBitstreamFeatures f;
+  if (WebPGetFeatures(data, len, &f) != VP8_STATUS_OK)
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "webp: the header cannot be read (a damaged or truncated file)");
+  if (f.has_animation) return hg_fail(err, HG_ERR_INVALID, 0, 0, "webp: an animation (only still pictures are labelled)");
+  hg_status st = check_size((uint32_t)f.width, (uint32_t)f.height, "webp", err);
+  if (st) return st;
+  if ((st = hg_raster_new(out, (uint32_t)f.width, (uint32_t)f.height, err))) return st;
+  if (!WebPDecodeRGBAInto(data, len, out->px, out->stride * out->height, (int)out->stride)) {
+    hg_raster_free(out);
+    return hg_fail(err, HG_ERR_PARSE, 0, 0, "webp: the picture does not decode (a damaged or truncated file)");
+  }
+  return HG_OK;
+}
+
+/* lossless when asked (quality 101: the original was lossless), else lossy at quality */
+static hg_status webp_encode(const hg_raster *r, int quality, uint8_t **out, size_t *out_len, hg_error *err) {
+  uint8_t *b = NULL;
+  size_t n = quality > 100 ? WebPEncodeLosslessRGBA(r->px, (int)r->width, (int)r->height, (int)r->stride, &b)
+                           : WebPEncodeRGBA(r->px, (int)r->width, (int)r->height, (int)r->stride, (float)quality, &b);
+  if (!n || !b) {
+    WebPFree(b);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "webp: the picture could not be encoded");
+  }
+  *out = malloc(n);
+  if (*out) memcpy(*out, b, n);
+  WebPFree(b);
+  if (!*out) return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  *out_len = n;
+  return HG_OK;
+}
+
+int hg_webp_lossless(const uint8_t *data, size_t len) {
+  WebPBitstreamFeatures f;
+  return WebPGetFeatures(data, len, &f) == VP8_STATUS_OK && f.format == 2;
+}
+
 /* ---- the entry points ------------------------------------------------------------------------------------ */
 
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err) {
@@ -527,7 +571,11 @@ hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const
     if (!st && (st = orient(out, jpeg_exif_orientation(data, len), err))) hg_raster_free(out);
     return st;
   }
-  return hg_fail(err, HG_ERR_PARSE, 0, 0, "not a PNG or JPEG image");
+  if (is_webp(data, len)) {
+    if (format) *format = "webp";
+    return webp_decode(data, len, out, err);
+  }
+  return hg_fail(err, HG_ERR_PARSE, 0, 0, "not a PNG, JPEG or WebP image");
 }
 
 hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, uint8_t **out, size_t *out_len,
@@ -544,5 +592,10 @@ hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, u
     if (quality > 100) return hg_fail(err, HG_ERR_INVALID, 0, 0, "JPEG quality %d is not in 1..100", quality);
     return jpeg_encode(r, quality, out, out_len, err);
   }
-  return hg_fail(err, HG_ERR_INVALID, 0, 0, "cannot encode images as '%s' (png or jpeg)", format ? format : "(none)");
+  if (format && !strcmp(format, "webp")) {
+    if (quality <= 0) quality = HG_JPEG_QUALITY_DEFAULT;
+    if (quality > 101) return hg_fail(err, HG_ERR_INVALID, 0, 0, "WebP quality %d is not in 1..101", quality);
+    return webp_encode(r, quality, out, out_len, err);
+  }
+  return hg_fail(err, HG_ERR_INVALID, 0, 0, "cannot encode images as '%s' (png, jpeg or webp)", format ? format : "(none)");
 }

@@ -69,7 +69,7 @@ a, b = Image.open(orig_path), Image.open(new_path)
 b.load()
 if a.size != b.size:
     sys.exit(f"size {a.size} became {b.size}")
-lossy = new_path.endswith(".jpg")
+lossy = new_path.endswith((".jpg", ".webp"))
 w, h = a.size
 a, b = a.convert("RGB"), b.convert("RGB")
 pa, pb = a.load(), b.load()
@@ -154,6 +154,14 @@ done
 cp orig/test.jpg media/big.jpg
 label --label-text "人工智能合成" --place top-left --height-ratio 0.1 media/big.jpg >out 2>&1 || bad "ratio 0.1: $(cat out)"
 $PY check.py orig/test.jpg media/big.jpg top-left 0.1 >chk 2>&1 && ok || bad "ratio 0.1: $(cat chk)"
+# ---- WebP, lossy and lossless (libwebp): read back by PIL like the others ----
+ff -f lavfi -i testsrc=size=640x480 -frames:v 1 -c:v libwebp -quality 90 orig/w.webp
+ff -f lavfi -i testsrc=size=320x240 -frames:v 1 -c:v libwebp -lossless 1 orig/wl.webp
+for f in w.webp wl.webp; do
+  cp orig/$f media/$f
+  label "media/$f" >out 2>&1 || { bad "$f: $(cat out)"; continue; }
+  $PY check.py "orig/$f" "media/$f" bottom-right 0.05 >chk 2>&1 && ok || bad "$f: $(cat chk)"
+done
 cp orig/test.png media/font.png
 label --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc media/font.png >out 2>&1 && ok || bad "--font: $(cat out)"
 
