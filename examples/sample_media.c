@@ -11,9 +11,12 @@
  *   - speech: a WAV of tones, one per character of the input (a sample model that speaks in tones), 24 kHz mono;
  *     other formats are refused with 400, the way an upstream refuses what it cannot make.
  *   - a transcription is the marker's text, or "这是示例转写。This is a sample transcript."
+ *   - __hold__ in an image request (with --hold-file FILE): the answer waits while FILE is absent, and FILE.waiting
+ *     is created when it starts waiting (a test's handle on an image call in flight).
  * The text is drawn here with FreeType (the WenQuanYi font), not by hegui's label code, so that what hegui's OCR
  * reads was drawn by another hand; the file is encoded by libhegui's hg_image_encode. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
@@ -181,7 +185,48 @@ static char *base64(const unsigned char *d, size_t n) {
   return s;
 }
 
-void sample_images(struct evhttp_request *req, int edit) {
+/* __hold__: the answer waits while the --hold-file is absent (polled); "<hold-file>.waiting" says it is waiting */
+typedef struct held {
+  struct evhttp_request *req;
+  int edit;
+  const char *hold_path;
+  struct event *timer;
+} held;
+
+static void on_hold(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  held *h = arg;
+  if (access(h->hold_path, F_OK) != 0) {
+    struct timeval tv = {0, 10000};
+    evtimer_add(h->timer, &tv);
+    return;
+  }
+  event_free(h->timer);
+  struct evhttp_request *req = h->req;
+  int edit = h->edit;
+  free(h);
+  sample_images(req, edit, NULL);
+}
+
+void sample_images(struct evhttp_request *req, int edit, const char *hold_path) {
+  if (hold_path) {
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct evbuffer_ptr at = evbuffer_search(in, "__hold__", 8, NULL);
+    if (at.pos >= 0) {
+      held *h = calloc(1, sizeof *h);
+      struct event_base *base = evhttp_connection_get_base(evhttp_request_get_connection(req));
+      if (h && base && (h->timer = evtimer_new(base, on_hold, h))) {
+        h->req = req, h->edit = edit, h->hold_path = hold_path;
+        char waiting[600];
+        snprintf(waiting, sizeof waiting, "%s.waiting", hold_path);
+        FILE *f = fopen(waiting, "w");
+        if (f) fclose(f);
+        on_hold(-1, 0, h);
+        return;
+      }
+      free(h);
+    }
+  }
   size_t len;
   char *body = body_of(req, &len);
   if (!body) return reply_error(req, 500, "out of memory");

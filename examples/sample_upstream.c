@@ -987,10 +987,10 @@ static void on_request(struct evhttp_request *req, void *arg) {
   } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/completions") == 0) {
     handle_completion(srv, req, API_COMPLETION);
   } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/images/generations") == 0) {
-    sample_images(req, 0);
+    sample_images(req, 0, srv->hold_path);
     log_reply(srv, path, 200, "image");
   } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/images/edits") == 0) {
-    sample_images(req, 1);
+    sample_images(req, 1, srv->hold_path);
     log_reply(srv, path, 200, "image");
   } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/v1/audio/speech") == 0) {
     sample_speech(req);

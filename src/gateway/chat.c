@@ -1992,7 +1992,7 @@ static void read_images(void *arg) { /* on its own thread */
     hg_error_clear(&err);
     if (!engine) {
       snprintf(r->errors[i], sizeof r->errors[i], "%s", why);
-    } else if (fetch_image_url(r->cfg, r->c->images[i], &bytes, &len, r->errors[i], sizeof r->errors[i]) == 0) {
+    } else if (fetch_image_url(r->cfg, r->c->images[i], &r->gw->stopping, &bytes, &len, r->errors[i], sizeof r->errors[i]) == 0) {
       r->ok[i] = !hg_ocr_read(engine, bytes, len, &r->results[i], &err);
       if (!r->ok[i]) snprintf(r->errors[i], sizeof r->errors[i], "%.199s", err.message);
       free(bytes);

@@ -47,8 +47,14 @@ static void fail(fetch_result *r, const char *fmt, const char *a) {
   snprintf(r->error, sizeof r->error, fmt, a);
 }
 
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+  (void)dt, (void)dn, (void)ut, (void)un;
+  const atomic_int *stop = arg;
+  return stop && atomic_load(stop) == 2; /* nonzero aborts the transfer */
+}
+
 /* One transfer on a prepared handle: body into out (capped), status and type. 0 or -1 with error. */
-static int perform(CURL *e, size_t max, fetch_result *out) {
+static int perform(CURL *e, size_t max, const atomic_int *stop, fetch_result *out) {
   sink s = {out, 0, max, 0};
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -57,7 +63,16 @@ static int perform(CURL *e, size_t max, fetch_result *out) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (stop) {
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)stop);
+  }
   CURLcode rc = curl_easy_perform(e);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    snprintf(out->error, sizeof out->error, "the gateway is stopping");
+    return -1;
+  }
   if (s.over) {
     snprintf(out->error, sizeof out->error, "the answer is longer than %zu bytes", max);
     return -1;
@@ -74,7 +89,7 @@ static int perform(CURL *e, size_t max, fetch_result *out) {
 }
 
 int fetch_upstream(const hg_config *cfg, const char *path, const char *content_type, const void *body, size_t len,
-                   size_t max_answer, fetch_result *out) {
+                   size_t max_answer, const atomic_int *stop, fetch_result *out) {
   memset(out, 0, sizeof *out);
   CURL *e = curl_easy_init();
   if (!e) return fail(out, "%s", "curl could not start"), -1;
@@ -98,14 +113,14 @@ int fetch_upstream(const hg_config *cfg, const char *path, const char *content_t
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->first_byte_timeout_ms + cfg->idle_timeout_ms));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((cfg->idle_timeout_ms + 999) / 1000));
-  int r = perform(e, max_answer, out);
+  int r = perform(e, max_answer, stop, out);
   curl_slist_free_all(h);
   curl_easy_cleanup(e);
   return r;
 }
 
 int fetch_post_url(const char *url, const char *api_key, unsigned connect_timeout_ms, unsigned timeout_ms,
-                   const void *body, size_t len, size_t max_answer, fetch_result *out) {
+                   const void *body, size_t len, size_t max_answer, const atomic_int *stop, fetch_result *out) {
   memset(out, 0, sizeof *out);
   CURL *e = curl_easy_init();
   if (!e) return fail(out, "%s", "curl could not start"), -1;
@@ -122,7 +137,7 @@ int fetch_post_url(const char *url, const char *api_key, unsigned connect_timeou
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms);
   if (timeout_ms) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-  int r = perform(e, max_answer, out);
+  int r = perform(e, max_answer, stop, out);
   if (r && strstr(out->error, "imed out")) snprintf(out->error, sizeof out->error, "timed out");
   curl_slist_free_all(h);
   curl_easy_cleanup(e);
@@ -161,7 +176,7 @@ int fetch_host_allowed(const hg_config *cfg, const char *host) {
   return 0;
 }
 
-int fetch_allowed_url(const hg_config *cfg, const char *url, fetch_result *out) {
+int fetch_allowed_url(const hg_config *cfg, const char *url, const atomic_int *stop, fetch_result *out) {
   memset(out, 0, sizeof *out);
   char current[2048], host[256], scheme[16], first_scheme[16] = "";
   snprintf(current, sizeof current, "%s", url);
@@ -187,7 +202,7 @@ int fetch_allowed_url(const hg_config *cfg, const char *url, fetch_result *out) 
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
     fetch_result_free(out);
     memset(out, 0, sizeof *out);
-    int r = perform(e, cfg->media_max_bytes, out);
+    int r = perform(e, cfg->media_max_bytes, stop, out);
     char *next = NULL;
     if (!r && out->status >= 300 && out->status < 400) {
       curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &next);
@@ -211,7 +226,8 @@ int fetch_allowed_url(const hg_config *cfg, const char *url, fetch_result *out) 
   }
 }
 
-int fetch_image_url(const hg_config *cfg, const char *url, uint8_t **bytes, size_t *len, char *why, size_t cap) {
+int fetch_image_url(const hg_config *cfg, const char *url, const atomic_int *stop, uint8_t **bytes, size_t *len,
+                    char *why, size_t cap) {
   *bytes = NULL;
   *len = 0;
   if (!strncasecmp(url, "data:", 5)) {
@@ -230,7 +246,7 @@ int fetch_image_url(const hg_config *cfg, const char *url, uint8_t **bytes, size
     return 0;
   }
   fetch_result f;
-  if (fetch_allowed_url(cfg, url, &f)) {
+  if (fetch_allowed_url(cfg, url, stop, &f)) {
     snprintf(why, cap, "%s", f.error);
     fetch_result_free(&f);
     return -1;

@@ -412,7 +412,7 @@ void guard_judge_wait(gateway *gw, const hg_config *cfg, hg_direction dir, const
       s->tries++;
       fetch_result r;
       int bad = fetch_post_url(url, g->api_key, cfg->connect_timeout_ms, g->timeout_ms, s->body, s->body_len,
-                               GUARD_MAX_ANSWER, &r);
+                               GUARD_MAX_ANSWER, &gw->stopping, &r);
       atomic_fetch_sub(&gw->guard_in_flight, 1);
       free(s->answer);
       s->answer = (char *)r.body;

@@ -313,7 +313,7 @@ static int relay(media_job *j, fetch_result *up, reply *out) {
   }
   /* an answer of images in base64 is 4/3 of their bytes; a few of them, and the JSON around */
   size_t cap = j->cfg->media_max_bytes * (j->route->kind == SPEECH ? 1 : 4) + (1u << 20);
-  int r = fetch_upstream(j->cfg, j->route->path, type, body, len, cap, up);
+  int r = fetch_upstream(j->cfg, j->route->path, type, body, len, cap, &j->gw->stopping, up);
   free(body);
   json_object_set_new(j->detail, "upstream_status", json_integer(up->status));
   if (r) {
@@ -395,7 +395,7 @@ static int image_bytes(media_job *j, json_t *item, uint8_t **bytes, size_t *len,
   if (url && !strncasecmp(url, "data:", 5)) return snprintf(why, cap, "a url that is a data: URL"), -1;
   if (url) {
     json_object_set_new(j->detail, "fetched", json_true());
-    if (fetch_image_url(j->cfg, url, bytes, len, why, cap)) return -1;
+    if (fetch_image_url(j->cfg, url, &j->gw->stopping, bytes, len, why, cap)) return -1;
     return 0;
   }
   return snprintf(why, cap, "an image with neither b64_json nor url"), -1;

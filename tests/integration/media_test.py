@@ -257,6 +257,51 @@ def unlabeled(port, up_port, key, data):
           "the record names who received it: %s" % d)
 
 
+def stopping_gateway(key, data):
+    """A gateway told to stop does not wait for an image call the upstream holds: the call is abandoned (and
+    recorded), the process exits while the upstream still holds the answer. No clock is asserted on: the upstream
+    holds until the test releases it, after the gateway is gone; the wait for the exit is only a guard."""
+    import signal
+    import threading
+    hold = os.path.join(TMP, "release")
+    up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet", "--hold-file", hold], "listening", TMP)
+    cfg = os.path.join(TMP, "stop.yaml")
+    with open(cfg, "w") as f:
+        f.write("data_dir: %s\nupstream:\n  url: http://127.0.0.1:%d\nlimits:\n  drain_timeout_ms: 500\n" % (data, up_port))
+    gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on", TMP)
+    got = {}
+
+    def call():
+        try:
+            got["r"] = request(port, "POST", "/v1/images/generations",
+                               {"prompt": "a cat __hold__", "response_format": "b64_json"}, key)
+        except OSError as e:  # the connection closed without an answer: what a stopping gateway may do
+            got["r"] = (None, str(e))
+    t = threading.Thread(target=call)
+    try:
+        t.start()
+        for _ in range(3000):  # until the upstream holds the call (a guard, not a measurement)
+            if os.path.exists(hold + ".waiting"):
+                break
+            t.join(0.01)
+        check(os.path.exists(hold + ".waiting"), "the upstream holds the image call")
+        gw.send_signal(signal.SIGTERM)
+        try:
+            gw.wait(60)
+        except subprocess.TimeoutExpired:
+            pass
+        check(gw.poll() is not None and not os.path.exists(hold),
+              "the gateway exited while the upstream still held the image call")
+        t.join(60)
+        s = got.get("r", (None, None))[0]
+        check(s in (None, 502, 503), "the held call got an error or a closed connection, not an image: %s" % s)
+    finally:
+        open(hold, "w").close()
+        if gw.poll() is None:
+            gw.kill()
+        up.kill()
+
+
 def main():
     data = os.path.join(TMP, "data")
     up, up_port = start([UPSTREAM, "--listen", "127.0.0.1:0", "--quiet"], "listening", TMP)
@@ -316,6 +361,7 @@ def main():
         gw.kill()
         fg.kill()
         up.kill()
+    stopping_gateway(key, data)
     code = report("media")
     if not code:
         shutil.rmtree(TMP, ignore_errors=True)
