@@ -14,7 +14,6 @@ typedef struct job {
   worker *w;
   struct evhttp_request *req; /* NULL once the client is gone */
   struct evhttp_connection *conn;
-  struct event *done;
   offload_work work;
   void *arg;
   void (*free_arg)(void *);
@@ -62,8 +61,7 @@ static void on_gone(struct evhttp_connection *conn, void *arg) {
 }
 
 /* On the worker's loop: the answer, if anyone still waits for it. */
-static void on_done(evutil_socket_t fd, short what, void *arg) {
-  (void)fd, (void)what;
+static void job_then(void *arg) {
   job *j = arg;
   if (j->conn) evhttp_connection_set_closecb(j->conn, NULL, NULL);
   int status = 499;
@@ -88,19 +86,13 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
   route_finish(j->w->gw, &j->trace, status, j->r.verdict, -1);
   json_decref(j->r.body);
   free(j->r.bytes);
-  event_free(j->done);
   if (j->free_arg) j->free_arg(j->arg);
-  j->w->active--;
   free(j);
 }
 
-static void *run(void *arg) {
+static void job_work(void *arg) {
   job *j = arg;
-  worker *w = j->w;
   j->work(j->arg, &j->r);
-  event_active(j->done, EV_TIMEOUT, 0); /* thread-safe: the gateway turned on libevent's pthreads locking */
-  atomic_fetch_sub(&w->jobs, 1);        /* after this, the worker may free its loop (worker_free waits for it) */
-  return NULL;
 }
 
 int offload(worker *w, struct evhttp_request *req, int metric, double t0, offload_work work, void *arg,
@@ -116,23 +108,10 @@ int offload(worker *w, struct evhttp_request *req, int metric, double t0, offloa
   j->work = work;
   j->arg = arg;
   j->free_arg = free_arg;
-  j->done = event_new(w->base, -1, 0, on_done, j);
-  atomic_fetch_add(&w->jobs, 1);
-  pthread_t t;
-  pthread_attr_t attr;
-  int ok = j->done && !pthread_attr_init(&attr);
-  if (ok) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    ok = !pthread_create(&t, &attr, run, j);
-    pthread_attr_destroy(&attr);
-  }
-  if (!ok) {
-    atomic_fetch_sub(&w->jobs, 1);
-    if (j->done) event_free(j->done);
+  if (run_then(w, job_work, job_then, j)) {
     free(j);
     return -1;
   }
-  w->active++; /* a draining worker waits for the answer */
   if (j->conn) evhttp_connection_set_closecb(j->conn, on_gone, j);
   return 0;
 }

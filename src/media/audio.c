@@ -33,14 +33,7 @@ typedef struct job {
 static void job_free(job *j) {
   if (j->in) avformat_close_input(&j->in);
   hg_av_mem_free(&j->in_io);
-  if (j->out) {
-    if (j->out->pb) {
-      uint8_t *b = NULL;
-      avio_close_dyn_buf(j->out->pb, &b);
-      av_free(b);
-    }
-    avformat_free_context(j->out);
-  }
+  hg_av_mem_close_output(&j->out);
   avcodec_free_context(&j->dec);
   avcodec_free_context(&j->enc);
   swr_free(&j->swr);
@@ -231,18 +224,7 @@ static int run(job *j, const char *format, const uint8_t *in, size_t len, const 
   if ((r = avformat_write_header(j->out, NULL)) < 0) return fail(j, "the labelled file's header cannot be written", r);
   if (encode_all(j)) return -1;
   if ((r = av_write_trailer(j->out)) < 0) return fail(j, "the labelled file cannot be finished", r);
-  uint8_t *buf = NULL;
-  int n = avio_close_dyn_buf(j->out->pb, &buf);
-  j->out->pb = NULL;
-  if (n <= 0 || !buf) {
-    av_free(buf);
-    return fail(j, "the labelled file is empty", 0);
-  }
-  *out = malloc((size_t)n);
-  if (*out) memcpy(*out, buf, (size_t)n);
-  av_free(buf);
-  if (!*out) return fail(j, "out of memory", 0);
-  *out_len = (size_t)n;
+  if (hg_av_mem_take_output(j->out, out, out_len)) return fail(j, "the labelled file is empty (or memory ran out)", 0);
   return 0;
 }
 

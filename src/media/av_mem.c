@@ -1,4 +1,5 @@
 /* av_mem.c — FFmpeg reading a file held in memory (av_mem.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "media/av_mem.h"
@@ -45,4 +46,26 @@ void hg_av_mem_free(AVIOContext **io) {
   if (!*io) return;
   av_freep(&(*io)->buffer);
   avio_context_free(io);
+}
+
+int hg_av_mem_take_output(AVFormatContext *out, uint8_t **bytes, size_t *len) {
+  uint8_t *buf = NULL;
+  int n = avio_close_dyn_buf(out->pb, &buf);
+  out->pb = NULL;
+  *bytes = n > 0 && buf ? malloc((size_t)n) : NULL;
+  if (*bytes) memcpy(*bytes, buf, (size_t)n);
+  av_free(buf);
+  *len = *bytes ? (size_t)n : 0;
+  return *bytes ? 0 : -1;
+}
+
+void hg_av_mem_close_output(AVFormatContext **out) {
+  if (!*out) return;
+  if ((*out)->pb) {
+    uint8_t *b = NULL;
+    avio_close_dyn_buf((*out)->pb, &b);
+    av_free(b);
+  }
+  avformat_free_context(*out);
+  *out = NULL;
 }

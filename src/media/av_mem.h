@@ -17,4 +17,10 @@ typedef struct hg_av_mem {
 int hg_av_mem_open(hg_av_mem *m, AVFormatContext **fc, AVIOContext **io);
 void hg_av_mem_free(AVIOContext **io);
 
+/* The bytes a muxer wrote to its dynamic buffer (avio_open_dyn_buf), closed and copied to *out (malloc-ed); the
+ * context's pb is left NULL. 0, or -1 when nothing was written or memory ran out. */
+int hg_av_mem_take_output(AVFormatContext *out, uint8_t **bytes, size_t *len);
+/* A muxer writing to a dynamic buffer in memory, closed and freed (what it wrote is thrown away). */
+void hg_av_mem_close_output(AVFormatContext **out);
+
 #endif

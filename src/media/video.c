@@ -41,14 +41,7 @@ static int fail(vjob *j, const char *what, int code) {
 static void vjob_free(vjob *j) {
   if (j->in) avformat_close_input(&j->in);
   hg_av_mem_free(&j->in_io);
-  if (j->out) {
-    if (j->out->pb) {
-      uint8_t *b = NULL;
-      avio_close_dyn_buf(j->out->pb, &b);
-      av_free(b);
-    }
-    avformat_free_context(j->out);
-  }
+  hg_av_mem_close_output(&j->out);
   avcodec_free_context(&j->dec);
   avcodec_free_context(&j->enc);
   sws_freeContext(j->to_rgba);
@@ -253,18 +246,7 @@ static int run(vjob *j, const uint8_t *in, size_t len, const hg_visible_label *l
   avcodec_send_frame(j->enc, NULL);
   if (write_encoded(j)) return -1;
   if ((r = av_write_trailer(j->out)) < 0) return fail(j, "the labelled video cannot be finished", r);
-  uint8_t *buf = NULL;
-  int n = avio_close_dyn_buf(j->out->pb, &buf);
-  j->out->pb = NULL;
-  if (n <= 0 || !buf) {
-    av_free(buf);
-    return fail(j, "the labelled video is empty", 0);
-  }
-  *out = malloc((size_t)n);
-  if (*out) memcpy(*out, buf, (size_t)n);
-  av_free(buf);
-  if (!*out) return fail(j, "out of memory", 0);
-  *out_len = (size_t)n;
+  if (hg_av_mem_take_output(j->out, out, out_len)) return fail(j, "the labelled video is empty (or memory ran out)", 0);
   return 0;
 }
 
