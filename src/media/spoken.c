@@ -256,6 +256,50 @@ hg_status hg_spoken_label(const char *text, hg_spoken_kind kind, hg_pcm *out, hg
   return st;
 }
 
+hg_status hg_spoken_phonemes(const char *text, char **out, hg_error *err) {
+  *out = NULL;
+  char *script;
+  hg_status st = hg_spoken_script(text ? text : HG_SPOKEN_TEXT_DEFAULT, &script, NULL, err);
+  if (st) return st;
+  size_t cap = 256, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    free(script);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  buf[0] = '\0';
+  pthread_mutex_lock(&lock);
+  if (!(st = start(err))) {
+    const void *p = script;
+    while (p && !st) {
+      const char *ph = espeak_TextToPhonemes(&p, espeakCHARS_UTF8, 0);
+      if (!ph) break;
+      size_t n = strlen(ph);
+      if (len + n + 2 > cap) {
+        while (len + n + 2 > cap)
+          cap *= 2;
+        char *grown = realloc(buf, cap);
+        if (!grown) {
+          st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+          break;
+        }
+        buf = grown;
+      }
+      if (len) buf[len++] = ' ';
+      memcpy(buf + len, ph, n + 1);
+      len += n;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  free(script);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  *out = buf;
+  return HG_OK;
+}
+
 void hg_pcm_free(hg_pcm *pcm) {
   if (!pcm) return;
   free(pcm->samples);

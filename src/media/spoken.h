@@ -27,6 +27,9 @@ hg_status hg_spoken_script(const char *text, char **out, size_t *characters, hg_
 /* The label said (or the rhythm), trimmed to its sound with 100 ms of quiet either side. Thread-safe. */
 hg_status hg_spoken_label(const char *text, hg_spoken_kind kind, hg_pcm *out, hg_error *err);
 void hg_pcm_free(hg_pcm *pcm);
+/* The phonemes espeak-ng makes of what hegui gives it for text (espeak_TextToPhonemes; malloc-ed): for a test to
+ * hold against espeak-ng's own reading of the characters. */
+hg_status hg_spoken_phonemes(const char *text, char **out, hg_error *err);
 /* The espeak-ng voice in use ("" before the first label). */
 const char *hg_spoken_voice(void);
 
