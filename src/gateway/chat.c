@@ -1994,6 +1994,7 @@ static void read_images(void *arg) { /* on its own thread */
       snprintf(r->errors[i], sizeof r->errors[i], "%s", why);
     } else if (fetch_image_url(r->cfg, r->c->images[i], &r->gw->stopping, &bytes, &len, r->errors[i], sizeof r->errors[i]) == 0) {
       r->ok[i] = !hg_ocr_read(engine, bytes, len, &r->results[i], &err);
+      metrics_ocr(&r->gw->metrics, r->ok[i] ? &r->results[i] : NULL);
       if (!r->ok[i]) snprintf(r->errors[i], sizeof r->errors[i], "%.199s", err.message);
       free(bytes);
     }
@@ -2015,6 +2016,7 @@ static int judge_images(chat_req *c, images_read *r) {
     else
       blocked = judge_ocr_text(&j, HG_DIR_INPUT, what, r->ok[i] ? &r->results[i] : NULL, r->errors[i]);
     if (!blocked && !vision) {
+      atomic_fetch_add(&c->gw->metrics.unjudged, 1);
       char pic[120];
       snprintf(pic, sizeof pic, "the picture of %s (no vision guard)", what);
       blocked = judge_unjudged(&j, pic);

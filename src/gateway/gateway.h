@@ -65,12 +65,19 @@ typedef struct metrics {
   atomic_ullong reminders;   /* over-reliance reminders given */
   atomic_ullong guard[5];    /* guard judgments: safe, unsafe, controversial, error, cached (guard_client.c) */
   atomic_ullong webhooks[HG_WEBHOOK_EVENTS][3]; /* deliveries by event: delivered, failed, retried (webhooks.c) */
+  atomic_ullong ocr[3];        /* images read by OCR: read, cut short by the deadline, not read (media.c, chat.c) */
+  atomic_ullong ocr_ms_sum;    /* their time, summed */
+  atomic_ullong unjudged;      /* content no detector could judge, handed to media.unjudged (judge.c's callers) */
+  atomic_ullong media_labels[2]; /* files labelled by the media routes: with the explicit label, without (omitted) */
 } metrics;
 
 enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
 
 void metrics_request(metrics *m, int route, int status, double seconds);
 char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
+/* One OCR reading: r (hegui/ocr.h) NULL when the image could not be read. */
+struct hg_ocr_result;
+void metrics_ocr(metrics *m, const struct hg_ocr_result *r);
 /* One answer's verdict (allow, redact, block, review; "error" is not counted) and, for a block, its category code
  * (a risk code or "pii"; may be NULL). */
 void metrics_verdict(metrics *m, const char *verdict, const char *block_category);

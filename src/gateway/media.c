@@ -137,6 +137,7 @@ static void make_id(media_job *j) {
 
 static int unjudged(media_job *j, const char *what) {
   judge jd = judge_of(j);
+  atomic_fetch_add(&j->gw->metrics.unjudged, 1);
   return judge_unjudged(&jd, what);
 }
 
@@ -179,8 +180,13 @@ static int judge_image_text(media_job *j, hg_direction dir, const uint8_t *img, 
   hg_error_clear(&err);
   hg_ocr *engine = gateway_ocr(j->gw, j->cfg, why, sizeof why);
   judge jd = judge_of(j);
-  if (!engine || hg_ocr_read(engine, img, len, &r, &err))
+  if (!engine || hg_ocr_read(engine, img, len, &r, &err)) {
+    metrics_ocr(&j->gw->metrics, NULL);
+    atomic_fetch_add(&j->gw->metrics.unjudged, 1);
     return judge_ocr_text(&jd, dir, what, NULL, engine ? err.message : why);
+  }
+  metrics_ocr(&j->gw->metrics, &r);
+  if (r.timed_out) atomic_fetch_add(&j->gw->metrics.unjudged, 1);
   if (dir == HG_DIR_OUTPUT) add_output_text(j, r.text, r.len);
   int blocked = judge_ocr_text(&jd, dir, what, &r, NULL);
   hg_ocr_result_free(&r);
@@ -373,6 +379,7 @@ static int label_file(media_job *j, const char *format, const uint8_t *in, size_
     snprintf(why, cap, "implicit label: %s", err.message);
     return -1;
   }
+  atomic_fetch_add(&j->gw->metrics.media_labels[j->recipient[0] ? 1 : 0], 1);
   return 0;
 }
 

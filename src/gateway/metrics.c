@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "hegui/ocr.h"
 
 static const char *const route_names[ROUTE_METRICS] = {
     "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations", "health", "/metrics", "/admin", "other",
@@ -48,6 +49,11 @@ static void put(out *o, const char *fmt, ...) {
     o->s = ns;
     o->cap = cap;
   }
+}
+
+void metrics_ocr(metrics *m, const hg_ocr_result *r) {
+  atomic_fetch_add(&m->ocr[!r ? 2 : r->timed_out ? 1 : 0], 1);
+  if (r) atomic_fetch_add(&m->ocr_ms_sum, r->elapsed_ms);
 }
 
 void metrics_verdict(metrics *m, const char *verdict, const char *block_category) {
@@ -145,6 +151,22 @@ char *metrics_render(const metrics *m) {
   static const char *const gnames[5] = {"safe", "unsafe", "controversial", "error", "cached"};
   for (int g = 0; g < 5; g++)
     put(&o, "hegui_guard_judgments_total{result=\"%s\"} %llu\n", gnames[g], atomic_load(&m->guard[g]));
+  put(&o,
+      "# HELP hegui_ocr_images_total Images read by OCR (docs/media.md): read, cut short by media.ocr_timeout_ms, "
+      "not read (undecodable, beyond the limits, no engine).\n# TYPE hegui_ocr_images_total counter\n"
+      "hegui_ocr_images_total{result=\"read\"} %llu\nhegui_ocr_images_total{result=\"timed_out\"} %llu\n"
+      "hegui_ocr_images_total{result=\"failed\"} %llu\n"
+      "# HELP hegui_ocr_seconds_total Time spent reading images by OCR.\n# TYPE hegui_ocr_seconds_total counter\n"
+      "hegui_ocr_seconds_total %.3f\n"
+      "# HELP hegui_unjudged_total Content no detector could judge (a picture without a vision guard, a sound, text "
+      "OCR could not read), handled as media.unjudged says.\n# TYPE hegui_unjudged_total counter\n"
+      "hegui_unjudged_total %llu\n"
+      "# HELP hegui_media_labelled_total Images and audio handed out by the media routes, by explicit label.\n"
+      "# TYPE hegui_media_labelled_total counter\nhegui_media_labelled_total{explicit=\"yes\"} %llu\n"
+      "hegui_media_labelled_total{explicit=\"omitted\"} %llu\n",
+      atomic_load(&m->ocr[0]), atomic_load(&m->ocr[1]), atomic_load(&m->ocr[2]),
+      (double)atomic_load(&m->ocr_ms_sum) / 1000.0, atomic_load(&m->unjudged), atomic_load(&m->media_labels[0]),
+      atomic_load(&m->media_labels[1]));
   put(&o, "# HELP hegui_webhook_deliveries_total Webhook attempts by event and result: delivered, failed (attempts ran "
           "out), retried (an attempt failed; another follows).\n# TYPE hegui_webhook_deliveries_total counter\n");
   static const char *const wnames[3] = {"delivered", "failed", "retried"};

@@ -322,6 +322,17 @@ def main():
         unlabeled(port, up_port, key, data)
         s, m = request(port, "GET", "/metrics")
         check(isinstance(m, str) and 'route="/v1/images"' in m and 'route="/v1/audio"' in m, "the media routes are counted")
+
+        def metric(name):
+            for line in (m if isinstance(m, str) else "").splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[-1])
+            return -1
+        check(metric('hegui_ocr_images_total{result="read"}') >= 5 and metric("hegui_unjudged_total") >= 5 and
+              metric('hegui_media_labelled_total{explicit="yes"}') >= 5 and
+              metric('hegui_media_labelled_total{explicit="omitted"}') == 1,
+              "OCR readings, unjudged content and labelled files are counted: %s" % [
+                  l for l in (m if isinstance(m, str) else "").splitlines() if "ocr" in l or "unjudged" in l or "labelled" in l])
     finally:
         gw.kill()
         gw.wait()
