@@ -165,6 +165,7 @@ typedef struct hg_config {
   unsigned media_fetch_host_count;
   size_t media_max_bytes;          /* one image or audio file (fetched, uploaded or answered), default 25 MiB */
   unsigned media_fetch_timeout_ms; /* default 10000 */
+  unsigned media_max_concurrent;   /* media requests in progress at once in one gateway (each a thread), default 16 */
   /* labels */
   char label_notice[256];     /* explicit label text, default "本内容由人工智能生成" */
   int label_at_end;           /* default 1 */

@@ -103,6 +103,7 @@ void hg_config_init(hg_config *cfg) {
   cfg->media_unjudged = 1;
   cfg->media_max_bytes = 25u << 20;
   cfg->media_fetch_timeout_ms = 10000;
+  cfg->media_max_concurrent = 16;
   cfg->retain_text = HG_RETAIN_REDACTED;
   cfg->audit_durability = HG_DURABILITY_GROUP;
   cfg->strikes_in_a_row = 3;
@@ -1482,6 +1483,7 @@ static const field media_fields[] = {BOOL("ocr", media_ocr),
                                      CUSTOM("fetch_hosts", parse_fetch_hosts, show_fetch_hosts, "list of host names"),
                                      NUMBER("max_bytes", media_max_bytes, 1024, 1ull << 30, "bytes"),
                                      NUMBER("fetch_timeout_ms", media_fetch_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
+                                     NUMBER("max_concurrent", media_max_concurrent, 1, 1024, ""),
                                      END};
 
 static const field audit_fields[] = {CUSTOM("retain_text", parse_retention, show_retention, "redacted, none or full"), CUSTOM("durability", parse_durability, show_durability, "group, sync or async"),

@@ -43,7 +43,6 @@
 #define MAX_IMAGES 10             /* in one answer (OpenAI's n is 1-10) */
 #define MAX_INPUT_IMAGES 16       /* in one edit request */
 #define MAX_RECORDED_TEXT (64u << 10)
-#define MEDIA_MAX_JOBS 16         /* media requests in progress in one gateway; more wait as a 429 */
 
 typedef enum media_kind { IMAGE_GENERATION, IMAGE_EDIT, SPEECH, TRANSCRIPTION } media_kind;
 
@@ -879,10 +878,11 @@ static void media_start(route_req *rq, const media_route *route) {
     }
   }
   if (!status && j->text && !utf8_text(j->text, j->text_len)) status = bad_request(rq, "the text is not UTF-8", route->text);
-  if (!status && atomic_fetch_add(&gw->media_jobs, 1) >= MEDIA_MAX_JOBS) {
+  if (!status && atomic_fetch_add(&gw->media_jobs, 1) >= (int)gw->cfg.media_max_concurrent) {
     atomic_fetch_sub(&gw->media_jobs, 1);
-    send_error(rq->req, 429, "rate_limit_exceeded", "too many image and audio requests in progress; try again shortly",
-               NULL);
+    evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", "1");
+    send_error(rq->req, 429, "rate_limit_exceeded",
+               "too many image and audio requests in progress (media.max_concurrent); try again shortly", NULL);
     status = 429;
   }
   if (!status && admit_count(gw, rq->req, &rq->key, &adm)) {
