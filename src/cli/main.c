@@ -219,11 +219,12 @@ static const command commands[] = {
        "                  (--response FILE | --label JSON (--text TEXT | --file PATH))",
        "check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"},
       {"label add --data-dir DIR (--producer NAME [--produce-id ID] | --platform --propagator NAME\n"
-       "          --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--json] FILE|DIR...",
+       "          --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO] [--sync batch|each|none]\n"
+       "          [--jobs N] [--json] FILE|DIR...",
        "write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD\n"},
       {"label read [--json] FILE|DIR...",
        "print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"},
-      {"label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...",
+      {"label verify (--data-dir DIR | --public-key FILE...) [--jobs N] [--json] FILE|DIR...",
        "check label signatures and content; exit 0 intact, 1 missing or broken, 2 error\n"},
       {"label show-key --data-dir DIR", "print the label public key as hex (creates the key pair when absent)\n"}}},
     {"keys", cmd_keys, "create, revoke and list API keys", "create revoke list",
