@@ -450,7 +450,8 @@ int cmd_label_files(int argc, char **argv) {
   for (int i = first_file; i < argc; i++) {
     struct stat sb;
     size_t before = l.n;
-    if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    int dir = stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (dir) {
       list_directory(&r, argv[i], &l);
     } else {
       the_list = &l;
@@ -467,7 +468,7 @@ int cmd_label_files(int argc, char **argv) {
       named_cap = l.cap;
     }
     for (size_t k = before; k < l.n; k++)
-      named[k] = before + 1 == l.n && !S_ISDIR(sb.st_mode);
+      named[k] = !dir; /* a named file that is missing is an error, reported by the work on it */
   }
   if (l.failed) {
     cli_error("label: out of memory");
