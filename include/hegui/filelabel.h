@@ -100,6 +100,24 @@ hg_status hg_label_file_add(const char *path, const hg_label_add_options *option
                             const uint8_t secret_key[HG_LABEL_SECRET_KEY_BYTES], hg_label_report *report,
                             hg_error *err);
 
+/* hg_label_file_add in two steps, for callers that make many files durable at once (`hegui label add --sync
+ * batch`): stage writes the labelled file to a temporary beside the file (the target of a symbolic link), and
+ * commit renames it over the file; the file is untouched until commit, and discard removes the temporary.
+ * Flags: HG_LABEL_NO_SYNC leaves out the fsync of the temporary (stage) and of the directory (commit): the caller
+ * then syncs the file system itself (syncfs) between staging and committing and again after committing.
+ * HG_LABEL_FULL_CHECK also hashes the written bytes again and compares the content hash (by default the output is
+ * parsed and its label read back, and the content is not hashed twice; hg_label_file_add uses the default). */
+#define HG_LABEL_NO_SYNC 1u
+#define HG_LABEL_FULL_CHECK 2u
+typedef struct hg_label_staged {
+  char *tmp, *target; /* malloc-ed; freed by commit or discard */
+} hg_label_staged;
+hg_status hg_label_file_stage(const char *path, const hg_label_add_options *options,
+                              const uint8_t secret_key[HG_LABEL_SECRET_KEY_BYTES], unsigned flags,
+                              hg_label_report *report, hg_label_staged *staged, hg_error *err);
+hg_status hg_label_staged_commit(hg_label_staged *staged, unsigned flags, hg_error *err);
+void hg_label_staged_discard(hg_label_staged *staged);
+
 /* The same over bytes in memory: *out (malloc-ed, *out_len bytes) is the labelled file. */
 hg_status hg_label_buffer_add(const char *format, const uint8_t *data, size_t len, const hg_label_add_options *options,
                               const uint8_t secret_key[HG_LABEL_SECRET_KEY_BYTES], uint8_t **out, size_t *out_len,

@@ -36,6 +36,11 @@ int hg_file_open_regular(const char *path, uint64_t max_bytes, struct stat *sb, 
 /* A unique temporary name beside path: two writers of one path never share a temporary. */
 hg_status hg_file_temp_write(const char *path, const void *data, size_t len, mode_t mode, char **tmp_out,
                              hg_error *err) {
+  return hg_file_temp_write_flags(path, data, len, mode, 0, tmp_out, err);
+}
+
+hg_status hg_file_temp_write_flags(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,
+                                   char **tmp_out, hg_error *err) {
   *tmp_out = NULL;
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
@@ -56,7 +61,7 @@ hg_status hg_file_temp_write(const char *path, const void *data, size_t len, mod
     p += w;
     left -= (size_t)w;
   }
-  int ok = !left && fchmod(fd, mode) == 0 && fsync(fd) == 0;
+  int ok = !left && fchmod(fd, mode) == 0 && ((flags & HG_FILE_NOSYNC) || fsync(fd) == 0);
   int e = left && !errno ? ENOSPC : errno;
   if (close(fd) != 0 && ok) ok = 0, e = errno;
   if (!ok) {
@@ -89,7 +94,7 @@ hg_status hg_file_commit(char *tmp, const char *path, unsigned flags, hg_error *
   free(tmp);
   if (!ok)
     return hg_fail(err, e == EEXIST ? HG_ERR_CONFLICT : HG_ERR_IO, 0, 0, "cannot write %s: %s", path, strerror(e));
-  if (sync_dir_of(path))
+  if (!(flags & HG_FILE_NOSYNC) && sync_dir_of(path))
     return hg_fail(err, HG_ERR_IO, 0, 0, "%s is written, but its directory cannot be synced: %s", path,
                    strerror(errno));
   return HG_OK;
@@ -110,4 +115,13 @@ hg_status hg_file_write_atomic_mode(const char *path, const void *data, size_t l
 
 hg_status hg_file_write_atomic(const char *path, const void *data, size_t len, hg_error *err) {
   return hg_file_write_atomic_mode(path, data, len, 0644, 0, err);
+}
+
+hg_status hg_file_sync_fs(const char *path, hg_error *err) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return hg_fail(err, HG_ERR_IO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+  int rc = syncfs(fd);
+  int e = errno;
+  close(fd);
+  return rc ? hg_fail(err, HG_ERR_IO, 0, 0, "cannot sync the file system of %s: %s", path, strerror(e)) : HG_OK;
 }

@@ -26,6 +26,13 @@ int hg_file_open_regular(const char *path, uint64_t max_bytes, struct stat *sb, 
 #define HG_FILE_EXCLUSIVE 1u /* never replace an existing path: HG_ERR_CONFLICT when it exists */
 hg_status hg_file_temp_write(const char *path, const void *data, size_t len, mode_t mode, char **tmp_out,
                              hg_error *err);
+/* HG_FILE_NOSYNC (temp_write, commit): no fsync of the file or the directory; the caller makes the data durable
+ * itself (hg_file_sync_fs) before the commit, and the rename after it, or the old-or-new guarantee does not hold. */
+#define HG_FILE_NOSYNC 2u
+hg_status hg_file_temp_write_flags(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,
+                                   char **tmp_out, hg_error *err);
+/* syncfs(2) of the file system that holds path. */
+hg_status hg_file_sync_fs(const char *path, hg_error *err);
 hg_status hg_file_commit(char *tmp, const char *path, unsigned flags, hg_error *err);
 void hg_file_temp_discard(char *tmp);
 hg_status hg_file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode, unsigned flags,

@@ -7,6 +7,7 @@
  * label over the labelled pixels, and replaces the file once with both. */
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 #define KEYS_MAX 8
 
 typedef enum mode { MODE_ADD, MODE_READ, MODE_VERIFY } mode;
+typedef enum sync_mode { SYNC_BATCH, SYNC_EACH, SYNC_NONE } sync_mode;
+
+#define BATCH_FILES 64 /* files read or labelled together: staged, synced once, renamed, synced once */
+#define JOBS_MAX 16
 
 typedef struct run {
   mode mode;
@@ -36,6 +41,8 @@ typedef struct run {
   hg_store *store;
   int worst; /* the exit status so far */
   long files;
+  sync_mode sync;
+  int jobs; /* threads that read, hash and write files; reports are printed in the files' order */
 } run;
 
 static run *the_run; /* nftw gives its callback no context */
@@ -140,7 +147,7 @@ static int record_handout(run *r, const char *path, const hg_label_report *rep, 
 #define EXPLICIT_FILE_MAX ((uint64_t)1 << 30)
 
 /* Explicit label, then implicit label, in memory; the file is replaced once, with both. */
-static hg_status add_explicit(run *r, const char *path, const hg_label_add_options *add, hg_label_report *rep,
+static hg_status add_explicit(const run *r, const char *path, const hg_label_add_options *add, hg_label_report *rep,
                               hg_error *err) {
   struct stat sb;
   int fd = hg_file_open_regular(path, EXPLICIT_FILE_MAX, &sb, err);
@@ -188,12 +195,19 @@ static hg_status add_explicit(run *r, const char *path, const hg_label_add_optio
   return st;
 }
 
-static void do_file(run *r, const char *path, int named) {
-  hg_label_report rep;
-  hg_error err;
-  hg_error_clear(&err);
-  memset(&rep, 0, sizeof rep);
+/* One file's work, done on a worker thread: everything but printing and the audit record. */
+typedef struct job {
+  const char *path;
+  int named, skip;
   hg_status st;
+  hg_error err;
+  hg_label_report rep;
+  hg_label_staged staged; /* add --sync batch: written, not yet renamed */
+} job;
+
+static void work_file(const run *r, job *j) {
+  hg_error_clear(&j->err);
+  memset(&j->rep, 0, sizeof j->rep);
   char id[33];
   hg_label_add_options add = r->add;
   if (r->mode == MODE_ADD) {
@@ -203,33 +217,142 @@ static void do_file(run *r, const char *path, int named) {
       sodium_bin2hex(id, sizeof id, raw, sizeof raw);
       add.produce_id = id;
     }
-    st = r->explicit_label ? add_explicit(r, path, &add, &rep, &err) : hg_label_file_add(path, &add, r->sk, &rep, &err);
+    if (r->explicit_label) { /* drawn, labelled and replaced in one write of its own (synced) */
+      j->st = add_explicit(r, j->path, &add, &j->rep, &j->err);
+    } else {
+      unsigned flags = r->sync == SYNC_EACH ? 0 : HG_LABEL_NO_SYNC;
+      j->st = hg_label_file_stage(j->path, &add, r->sk, flags, &j->rep, &j->staged, &j->err);
+      if (!j->st && r->sync != SYNC_BATCH) j->st = hg_label_staged_commit(&j->staged, flags, &j->err);
+    }
   } else {
-    st = hg_label_file_read(path, &rep, &err);
+    j->st = hg_label_file_read(j->path, &j->rep, &j->err);
   }
-  if (st == HG_ERR_PARSE && !named && strstr(err.message, "not a file format hegui labels")) return;
+  j->skip = j->st == HG_ERR_PARSE && !j->named && strstr(j->err.message, "not a file format hegui labels");
+  if (!j->st && r->mode == MODE_VERIFY)
+    hg_label_report_verify(&j->rep, (const uint8_t(*)[HG_LABEL_PUBLIC_KEY_BYTES])r->keys, r->nkeys);
+}
+
+/* Printing and recording, on the main thread in the files' order. */
+static void finish_file(run *r, job *j) {
+  if (j->skip) return;
+  const char *path = j->path;
+  hg_label_report *rep = &j->rep;
+  hg_status st = j->st;
   r->files++;
   int status;
   if (st) {
     status = EXIT_ERROR;
   } else if (r->mode == MODE_VERIFY) {
-    hg_label_report_verify(&rep, (const uint8_t(*)[HG_LABEL_PUBLIC_KEY_BYTES])r->keys, r->nkeys);
-    status = rep.intact ? 0 : 1;
+    status = rep->intact ? 0 : 1;
   } else {
-    status = rep.labels_found && !rep.conflict ? 0 : 1;
+    status = rep->labels_found && !rep->conflict ? 0 : 1;
   }
-  if (!st && r->mode == MODE_ADD && r->no_explicit && record_handout(r, path, &rep, &err)) {
+  if (!st && r->mode == MODE_ADD && r->no_explicit && record_handout(r, path, rep, &j->err)) {
     st = HG_ERR_STORE;
     status = EXIT_ERROR;
   }
   if (r->json)
-    report_json(r, path, &rep, status, st ? err.message : NULL);
+    report_json(r, path, rep, status, st ? j->err.message : NULL);
   else if (st)
-    cli_error("%s", err.message);
+    cli_error("%s", j->err.message);
   else
-    report_text(r, path, &rep, status);
+    report_text(r, path, rep, status);
   if (r->progress) fprintf(stderr, "\r%ld files", r->files);
   if (status > r->worst) r->worst = status;
+}
+
+typedef struct pool {
+  const run *r;
+  job *jobs;
+  size_t n, next;
+  pthread_mutex_t lock;
+} pool;
+
+static void *pool_worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    size_t i = p->next < p->n ? p->next++ : p->n;
+    pthread_mutex_unlock(&p->lock);
+    if (i == p->n) return NULL;
+    work_file(p->r, &p->jobs[i]);
+  }
+}
+
+static void work_all(const run *r, job *jobs, size_t n) {
+  pool p = {.r = r, .jobs = jobs, .n = n};
+  pthread_mutex_init(&p.lock, NULL);
+  pthread_t t[JOBS_MAX];
+  int started = 0;
+  for (int k = 1; k < r->jobs && (size_t)k < n; k++)
+    if (!pthread_create(&t[started], NULL, pool_worker, &p)) started++;
+  pool_worker(&p); /* the main thread works too; with no thread started it does everything */
+  for (int k = 0; k < started; k++)
+    pthread_join(t[k], NULL);
+  pthread_mutex_destroy(&p.lock);
+}
+
+/* --sync batch: every staged file of the batch is made durable with one syncfs per file system, then renamed, then
+ * the renames are made durable the same way. A failed sync leaves every file of the batch as it was. */
+static void commit_batch(job *jobs, size_t n) {
+  dev_t devs[BATCH_FILES], dev_of[BATCH_FILES];
+  size_t via[BATCH_FILES], ndevs = 0; /* a job per file system, whose file the syncs go through */
+  for (size_t i = 0; i < n; i++) {
+    struct stat sb;
+    if (!jobs[i].staged.tmp) continue;
+    if (stat(jobs[i].staged.tmp, &sb)) sb.st_dev = (dev_t)-1;
+    dev_of[i] = sb.st_dev;
+    size_t d = 0;
+    while (d < ndevs && devs[d] != sb.st_dev)
+      d++;
+    if (d == ndevs) devs[ndevs] = sb.st_dev, via[ndevs++] = i;
+  }
+  hg_error err;
+  hg_error_clear(&err);
+  hg_status st = HG_OK;
+  for (size_t d = 0; d < ndevs && !st; d++)
+    st = hg_file_sync_fs(jobs[via[d]].staged.tmp, &err);
+  for (size_t i = 0; i < n; i++) {
+    if (!jobs[i].staged.tmp) continue;
+    if (st) { /* nothing of this batch is renamed: every file stays as it was */
+      hg_label_staged_discard(&jobs[i].staged);
+      jobs[i].st = st;
+      snprintf(jobs[i].err.message, sizeof jobs[i].err.message, "%.200s: not changed: %.100s", jobs[i].path, err.message);
+    } else {
+      jobs[i].st = hg_label_staged_commit(&jobs[i].staged, HG_LABEL_NO_SYNC, &jobs[i].err);
+    }
+  }
+  if (st) return;
+  for (size_t d = 0; d < ndevs; d++) { /* the renames; the file named by via[d] exists, renamed or not */
+    if (!hg_file_sync_fs(jobs[via[d]].path, &err)) continue;
+    for (size_t i = 0; i < n; i++)
+      if (!jobs[i].st && jobs[i].rep.format && dev_of[i] == devs[d]) {
+        jobs[i].st = HG_ERR_IO; /* the file is replaced; whether that survives a crash is not known */
+        snprintf(jobs[i].err.message, sizeof jobs[i].err.message, "%.200s is written, but %.100s", jobs[i].path,
+                 err.message);
+      }
+  }
+}
+
+/* Reads or labels paths[0..n) in batches; named[i] says whether paths[i] was named on the command line. */
+static void do_files(run *r, char **paths, const unsigned char *named, size_t n) {
+  job *jobs = calloc(BATCH_FILES, sizeof *jobs);
+  if (!jobs) {
+    cli_error("out of memory");
+    r->worst = EXIT_ERROR;
+    return;
+  }
+  for (size_t at = 0; at < n; at += BATCH_FILES) {
+    size_t m = n - at < BATCH_FILES ? n - at : BATCH_FILES;
+    memset(jobs, 0, m * sizeof *jobs);
+    for (size_t i = 0; i < m; i++)
+      jobs[i].path = paths[at + i], jobs[i].named = named[at + i];
+    work_all(r, jobs, m);
+    if (r->mode == MODE_ADD && r->sync == SYNC_BATCH) commit_batch(jobs, m);
+    for (size_t i = 0; i < m; i++)
+      finish_file(r, &jobs[i]);
+  }
+  free(jobs);
 }
 
 /* A directory's files are listed first and labelled after: writing beside a file while readdir runs over the same
@@ -266,19 +389,16 @@ static int walk_entry(const char *path, const struct stat *sb, int type, struct 
 
 static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void do_directory(run *r, const char *dir) {
-  path_list l = {0};
-  the_list = &l;
-  if (nftw(dir, walk_entry, 32, FTW_PHYS) != 0 || l.failed) {
-    cli_error("%s: %s", dir, l.failed ? "out of memory" : strerror(errno));
+/* Lists a directory's files into l, sorted (the same order on every file system); named stays 0 for them. */
+static void list_directory(run *r, const char *dir, path_list *l) {
+  size_t first = l->n;
+  the_list = l;
+  if (nftw(dir, walk_entry, 32, FTW_PHYS) != 0 || l->failed) {
+    cli_error("%s: %s", dir, l->failed ? "out of memory" : strerror(errno));
     r->worst = EXIT_ERROR;
+    l->failed = 0;
   }
-  if (l.n) qsort(l.v, l.n, sizeof *l.v, compare_paths); /* the same order on every file system */
-  for (size_t i = 0; i < l.n; i++) {
-    do_file(r, l.v[i], 0);
-    free(l.v[i]);
-  }
-  free(l.v);
+  if (l->n > first) qsort(l->v + first, l->n - first, sizeof *l->v, compare_paths);
 }
 
 static int parse_place(const char *v, hg_label_place *out) {
@@ -297,6 +417,8 @@ static int take_value(int argc, char **argv, int *i, const char **out) {
 int cmd_label_files(int argc, char **argv) {
   static run r; /* large (keys) and used by the nftw callback */
   memset(&r, 0, sizeof r);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  r.jobs = cpus < 1 ? 1 : cpus > 4 ? 4 : (int)cpus;
   r.mode = !strcmp(argv[0], "add") ? MODE_ADD : !strcmp(argv[0], "read") ? MODE_READ : MODE_VERIFY;
   const char *key_files[KEYS_MAX];
   size_t nkey_files = 0;
@@ -354,7 +476,22 @@ int cmd_label_files(int argc, char **argv) {
           return cli_error("label: %s is %s, not '%s'", a, at ? "start or end" : "speech or rhythm", v), EXIT_ERROR;
       }
       explicit_opts++;
-    } else if (!strcmp(a, "--data-dir"))
+    }
+    else if (!strcmp(a, "--sync") || !strcmp(a, "--jobs")) {
+      const char *v;
+      if (take_value(argc, argv, &i, &v)) return EXIT_ERROR;
+      char *end;
+      long jobs = strtol(v, &end, 10);
+      if (a[2] == 'j' && (*end || jobs < 1 || jobs > JOBS_MAX))
+        return cli_error("label: --jobs takes 1 to %d", JOBS_MAX), EXIT_ERROR;
+      else if (a[2] == 'j')
+        r.jobs = (int)jobs;
+      else if (!strcmp(v, "batch") || !strcmp(v, "each") || !strcmp(v, "none"))
+        r.sync = v[0] == 'b' ? SYNC_BATCH : v[0] == 'e' ? SYNC_EACH : SYNC_NONE;
+      else
+        return cli_error("label: --sync takes batch, each or none"), EXIT_ERROR;
+    }
+    else if (!strcmp(a, "--data-dir"))
       bad = take_value(argc, argv, &i, &r.data_dir);
     else if (!strcmp(a, "--producer"))
       bad = take_value(argc, argv, &i, &r.add.producer);
@@ -427,14 +564,42 @@ int cmd_label_files(int argc, char **argv) {
 
   r.progress = !r.json && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
   the_run = &r;
+  path_list l = {0};
+  unsigned char *named = NULL;
+  size_t named_cap = 0;
   for (int i = first_file; i < argc; i++) {
     struct stat sb;
-    if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
-      do_directory(&r, argv[i]);
+    size_t before = l.n;
+    int dir = stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (dir) {
+      list_directory(&r, argv[i], &l);
     } else {
-      do_file(&r, argv[i], 1);
+      the_list = &l;
+      walk_entry(argv[i], &sb, FTW_F, NULL);
     }
+    if (l.failed) break;
+    if (l.cap > named_cap) {
+      unsigned char *bigger = realloc(named, l.cap);
+      if (!bigger) {
+        l.failed = 1;
+        break;
+      }
+      named = bigger;
+      named_cap = l.cap;
+    }
+    for (size_t k = before; k < l.n; k++)
+      named[k] = !dir; /* a named file that is missing is an error, reported by the work on it */
   }
+  if (l.failed) {
+    cli_error("label: out of memory");
+    r.worst = EXIT_ERROR;
+  } else {
+    do_files(&r, l.v, named, l.n);
+  }
+  for (size_t k = 0; k < l.n; k++)
+    free(l.v[k]);
+  free(l.v);
+  free(named);
   if (r.progress) fputc('\n', stderr);
   sodium_memzero(r.sk, sizeof r.sk);
   if (r.store) hg_store_close(r.store);

@@ -227,16 +227,17 @@ static const command commands[] = {
        "          --propagate-id ID [--label 1|2|3]) [--no-explicit --recipient WHO | --explicit\n"
        "          [--label-text TEXT] [--place bottom-right|bottom-left|top-right|top-left|bottom|top]\n"
        "          [--font PATH] [--height-ratio R] [--spoken-text TEXT] [--spoken-at start|end]\n"
-       "          [--spoken speech|rhythm]] [--json] FILE|DIR...",
+       "          [--spoken speech|rhythm]] [--sync batch|each|none] [--jobs N] [--json] FILE|DIR...",
        "write the signed implicit AIGC label into PNG JPEG WebP MP4 Ogg WAV MP3 FLAC PDF OOXML MD; --explicit first\n"
-       "draws the visible label on PNG and JPEG pictures (by default \"AI generated\" in Chinese, its ink at least R\n"
-       "(default 0.05) of the shortest side, on a contrasting plate, bottom-right) or says the spoken label in WAV,\n"
-       "MP3, FLAC, Ogg and M4A audio (Mandarin by espeak-ng at 120-160 characters a minute, at the start unless\n"
-       "--spoken-at end; or the rhythm short-long-short-short) or draws it on the frames of an MP4/MOV video's first\n"
-       "2 s, and writes both in one replacement of the file\n"},
+       "draws the visible label on PNG, JPEG and WebP pictures (by default \"AI generated\" in Chinese, its ink at\n"
+       "least R (default 0.05) of the shortest side, on a contrasting plate, bottom-right) or says the spoken label\n"
+       "in WAV, MP3, FLAC, Ogg and M4A audio (Mandarin by espeak-ng at 120-160 characters a minute, at the start\n"
+       "unless --spoken-at end; or the rhythm short-long-short-short) or draws it on the frames of an MP4/MOV\n"
+       "video's first 2 s, and writes both in one replacement of the file. --sync batch (default) syncs files in\n"
+       "batches before they replace the originals, each per file, none not at all; --jobs N files at once\n"},
       {"label read [--json] FILE|DIR...",
        "print the labels a file carries; exit 0 labelled, 1 none or two different, 2 error\n"},
-      {"label verify (--data-dir DIR | --public-key FILE...) [--json] FILE|DIR...",
+      {"label verify (--data-dir DIR | --public-key FILE...) [--jobs N] [--json] FILE|DIR...",
        "check label signatures and content; exit 0 intact, 1 missing or broken, 2 error\n"},
       {"label show-key --data-dir DIR", "print the label public key as hex (creates the key pair when absent)\n"}}},
     {"keys", cmd_keys, "create, revoke and list API keys", "create revoke list",

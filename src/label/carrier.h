@@ -18,6 +18,7 @@
 
 typedef struct lf_scan {
   crypto_generichash_state hash;
+  int no_hash;                   /* 1: lf_hash does nothing (a read-back check of a writer's output, see filelabel.c) */
   int found;                     /* carriers found that hold a label */
   int unreadable;                /* carriers that hold something that is not a label */
   hg_aigc labels[LF_MAX_LABELS]; /* the first LF_MAX_LABELS found */

@@ -284,5 +284,24 @@ grep -q 'user-42' audit.jsonl && grep -q 'unlabeled' audit.jsonl && ok || bad "h
 "$HEGUI" label verify --json --data-dir keys media >all.jsonl
 [ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["intact"]))' all.jsonl)" = 19 ] && ok || bad "json lines: $(cat all.jsonl)"
 
+# ---- many files: --sync batch|each|none and --jobs: reports in sorted order, a broken file in the middle is an
+# error and stays byte for byte as it was, the others are labelled, no temporary file is left ----
+for mode in batch each none; do
+  for jobs in 1 2; do
+    rm -rf many && mkdir many
+    for i in $(seq -w 1 70); do cp orig/a.png many/f$i.png; done
+    head -c 40 orig/a.png >many/f35.png && cp many/f35.png broken.png
+    "$HEGUI" label add --sync $mode --jobs $jobs --data-dir keys --producer acme-ai many >out 2>err && st=0 || st=$?
+    [ "$st" = 2 ] && ok || bad "many $mode/$jobs: exit $st"
+    cmp -s many/f35.png broken.png && ok || bad "many $mode/$jobs: the broken file was changed"
+    [ -z "$(find many -name '*.tmp*')" ] && ok || bad "many $mode/$jobs: temporary files left: $(ls many | grep tmp)"
+    [ "$(sed 's/:.*//' out | tr '\n' ' ')" = "$(ls many | grep -v f35 | sed 's|^|many/|' | sort | tr '\n' ' ')" ] && ok ||
+      bad "many $mode/$jobs: order: $(head -3 out)"
+    [ "$(rc "$HEGUI" label verify --jobs $jobs --data-dir keys many/f01.png many/f70.png many/f36.png)" = 0 ] && ok ||
+      bad "many $mode/$jobs: not intact: $(cat out)"
+  done
+done
+[ "$(rc "$HEGUI" label add --sync sometimes --data-dir keys --producer acme-ai r.png)" = 2 ] && ok || bad "--sync value"
+
 echo "label files: $pass passed, $fails failed"
 [ $fails -eq 0 ]

@@ -15,6 +15,8 @@
 
 #include "base/crc32.h"
 #include "hegui/filelabel.h"
+#include <dirent.h>
+#include <unistd.h>
 
 static uint8_t PK[32], SK[64], PK2[32], SK2[64];
 
@@ -401,6 +403,57 @@ static void detect_formats(void **state) {
   assert_null(hg_label_format_detect((const uint8_t *)"hello", 5, "a.txt"));
 }
 
+/* stage writes a temporary and leaves the file; discard removes the temporary; commit replaces the file; the
+ * default check (no second hash) and HG_LABEL_FULL_CHECK report the same content hash as a plain read. */
+static int temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strstr(e->d_name, ".tmp") != NULL;
+  closedir(d);
+  return n;
+}
+static void staged_files(void **state) {
+  (void)state;
+  char dir[] = "/tmp/hg_filelabel_XXXXXX", path[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/a.png", dir);
+  buf b = make_png();
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(b.d, 1, b.n, f), b.n);
+  fclose(f);
+  hg_label_report plain, rep;
+  hg_error err;
+  assert_int_equal(hg_label_buffer_read("png", b.d, b.n, &plain, &err), HG_OK);
+  hg_label_add_options o = producer("id-s");
+  for (unsigned flags = 0; flags < 4; flags++) {
+    hg_label_staged staged;
+    assert_int_equal(hg_label_file_stage(path, &o, SK, flags, &rep, &staged, &err), HG_OK);
+    assert_memory_equal(rep.content_hash, plain.content_hash, sizeof plain.content_hash);
+    assert_int_equal(temporaries(dir), 1);
+    hg_label_report now;
+    assert_int_equal(hg_label_file_read(path, &now, &err), HG_OK);
+    assert_int_equal(now.labels_found, 0); /* untouched until commit */
+    if (flags & 1) {
+      hg_label_staged_discard(&staged);
+    } else {
+      assert_int_equal(hg_label_staged_commit(&staged, flags, &err), HG_OK);
+      assert_int_equal(hg_label_file_read(path, &now, &err), HG_OK);
+      assert_int_equal(now.labels_found, 1);
+      assert_memory_equal(now.content_hash, plain.content_hash, sizeof plain.content_hash);
+      f = fopen(path, "wb"); /* back to the unlabelled file for the next round */
+      assert_non_null(f);
+      assert_int_equal(fwrite(b.d, 1, b.n, f), b.n);
+      fclose(f);
+    }
+    assert_int_equal(temporaries(dir), 0);
+  }
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(object_strict_writer),
@@ -418,6 +471,7 @@ int main(void) {
       cmocka_unit_test(xmp_other_properties_kept),
       cmocka_unit_test(truncated_refused),
       cmocka_unit_test(detect_formats),
+      cmocka_unit_test(staged_files),
       cmocka_unit_test(webp_roundtrip),
       cmocka_unit_test(mp4_roundtrip),
       cmocka_unit_test(ogg_roundtrip),
