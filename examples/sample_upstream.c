@@ -259,6 +259,7 @@ struct job {
   struct event *step_timer, *liveness_timer;
   api_kind api;
   int stream, include_usage, slowstart_done, delay_done, reply_started, paused;
+  unsigned hold_polls; /* --hold-file: polls while held (a keep-alive comment every 25) */
   unsigned marks;
   job_phase phase;
   char id[64];
@@ -734,7 +735,16 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
       j->paused = 1;
       job_schedule(j, PAUSE_MS);
     } else if (j->srv->hold_path && j->answer_pos >= HOLD_AFTER_BYTES && access(j->srv->hold_path, F_OK) != 0) {
-      job_schedule(j, HOLD_POLL_MS); /* --hold-file: a test acts while the stream is surely under way */
+      /* --hold-file: a test acts while the stream is surely under way. The stream stays alive meanwhile (an SSE
+       * comment every quarter of a second, as servers that keep connections alive send), so that a busy machine
+       * slowing the test down cannot make the gateway's idle timeout end it */
+      if (++j->hold_polls % 25 == 0) {
+        struct evbuffer *buf = checked(evbuffer_new());
+        evbuffer_add(buf, ": held\n\n", 9);
+        evhttp_send_reply_chunk(j->req, buf);
+        evbuffer_free(buf);
+      }
+      job_schedule(j, HOLD_POLL_MS);
     } else if (j->call_at < j->ncalls) {
       job_emit_tool_delta(j);
     } else if (j->answer_pos < j->answer_len) {

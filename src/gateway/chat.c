@@ -1827,35 +1827,11 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
   in->raw = (const char *)evbuffer_pullup(buf, -1);
   json_error_t je;
   json_t *body = in->body = hg_json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
-  const char *problem = NULL;
-  if (!json_is_object(body))
-    problem = "the request body is not a JSON object";
-  else if (!json_is_string(json_object_get(body, "model")))
-    problem = "you must provide a model parameter";
-  else if (chat && !json_is_array(json_object_get(body, "messages")))
-    problem = "'messages' must be an array";
-  else if (!chat && !json_object_get(body, "prompt"))
-    problem = "'prompt' is required";
-  else if (!chat && !json_is_string(json_object_get(body, "prompt"))) {
-    /* token-id prompts cannot be moderated: refuse them rather than pass them unread */
-    json_t *p = json_object_get(body, "prompt");
-    for (size_t i = 0; !problem && i < json_array_size(p); i++)
-      if (!json_is_string(json_array_get(p, i))) problem = "'prompt' must be a string or an array of strings";
-    if (!json_is_array(p)) problem = "'prompt' must be a string or an array of strings";
-  }
-  if (problem) {
-    char msg[300];
-    if (!body)
-      snprintf(msg, sizeof msg, "%s (%s at line %d)", problem, je.text, je.line);
-    else
-      snprintf(msg, sizeof msg, "%s", problem);
-    send_error(req, 400, "invalid_request_error", msg, NULL);
-    return 400;
-  }
-  /* every string the model will read, or a 400 naming the member that hegui does not pass */
-  int shape = prompt_collect(body, chat, &in->pt);
+  /* the body's shape and every string the model reads (prompt.c, testable without HTTP), or a 400 naming why */
+  int shape = prompt_parse(body, &je, chat, &in->pt);
   if (shape == PROMPT_REFUSED) {
-    send_error_param(req, 400, "invalid_request_error", in->pt.message, in->pt.param, in->pt.code);
+    send_error_param(req, 400, "invalid_request_error", in->pt.message, in->pt.param[0] ? in->pt.param : NULL,
+                     in->pt.code[0] ? in->pt.code : NULL);
     return 400;
   }
   if (shape) {

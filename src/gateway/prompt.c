@@ -837,3 +837,33 @@ void prompt_free(prompt_text *pt) {
   free(pt->joined);
   memset(pt, 0, sizeof *pt);
 }
+
+int prompt_parse(json_t *body, const json_error_t *je, int chat, prompt_text *pt) {
+  const char *problem = NULL, *param = NULL;
+  if (!json_is_object(body))
+    problem = "the request body is not a JSON object";
+  else if (!json_is_string(json_object_get(body, "model")))
+    problem = "you must provide a model parameter", param = "model";
+  else if (chat && !json_is_array(json_object_get(body, "messages")))
+    problem = "'messages' must be an array", param = "messages";
+  else if (!chat && !json_object_get(body, "prompt"))
+    problem = "'prompt' is required", param = "prompt";
+  else if (!chat && !json_is_string(json_object_get(body, "prompt"))) {
+    json_t *p = json_object_get(body, "prompt");
+    for (size_t i = 0; !problem && i < json_array_size(p); i++)
+      if (!json_is_string(json_array_get(p, i))) problem = "'prompt' must be a string or an array of strings";
+    if (!json_is_array(p)) problem = "'prompt' must be a string or an array of strings";
+    if (problem) param = "prompt";
+  }
+  if (problem) {
+    if (!body && je)
+      snprintf(pt->message, sizeof pt->message, "%s (%.200s at line %d)", problem, je->text, je->line);
+    else
+      snprintf(pt->message, sizeof pt->message, "%s", problem);
+    /* the member named only where OpenAI names one (a body that is not an object has none) */
+    snprintf(pt->param, sizeof pt->param, "%s", body && param ? param : "");
+    pt->code[0] = '\0';
+    return PROMPT_REFUSED;
+  }
+  return prompt_collect(body, chat, pt);
+}

@@ -50,6 +50,12 @@ typedef struct prompt_edit {
 
 enum { PROMPT_OK = 0, PROMPT_REFUSED = -1, PROMPT_NO_MEMORY = -2 };
 
+/* The parsing stage of a completion request, without HTTP: body is the request parsed (NULL when it did not parse,
+ * je saying why), checked to be a JSON object with a string model and messages (chat) or a prompt of strings
+ * (completions: token ids cannot be moderated, so they are refused), then walked by prompt_collect. PROMPT_OK, or
+ * PROMPT_REFUSED with message (and param, code) set for the 400 the caller sends, or PROMPT_NO_MEMORY. */
+int prompt_parse(json_t *body, const json_error_t *je, int chat, prompt_text *pt);
+
 /* Walks a chat (chat = 1) or completions request and finds every string the model reads. PROMPT_OK, or
  * PROMPT_REFUSED with param, message and code set for a 400 (a member, role, part type or shape hegui does not pass),
  * or PROMPT_NO_MEMORY. */
