@@ -238,6 +238,26 @@ def audio(port, up_port, key, data):
     check(rec.get("verdict") == "block", "its record is a block: %s" % rec.get("verdict"))
 
 
+def chat_images(port, key, data):
+    """Image parts of a chat prompt: their text read by OCR and judged with the prompt."""
+    def ask(png):
+        url = "data:image/png;base64," + base64.b64encode(png).decode()
+        body = {"model": "sample-1", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "图片里写的是什么？"}, {"type": "image_url", "image_url": {"url": url}}]}]}
+        return request(port, "POST", "/v1/chat/completions", body, key)
+    s, j = ask(text_png(BAD))
+    fin = (j.get("choices") or [{}])[0].get("finish_reason") if isinstance(j, dict) else None
+    check(s == 200 and fin == "content_filter", "a chat prompt whose image shows a prohibited word is refused: %s %s" % (s, fin))
+    d = detail(last_record(data, "/v1/chat/completions"))
+    check(any(h.get("entry") == BAD for h in d.get("input_hits", [])) and d.get("ocr"),
+          "its record names the word read in the image: %s" % d)
+    s, j = ask(text_png("天气晴朗"))
+    fin = (j.get("choices") or [{}])[0].get("finish_reason") if isinstance(j, dict) else None
+    d = detail(last_record(data, "/v1/chat/completions"))
+    check(s == 200 and fin == "stop" and d.get("ocr") and d.get("unjudged"),
+          "a harmless image passes; its text was read, its picture left to media.unjudged: %s %s" % (fin, d))
+
+
 def unlabeled(port, up_port, key, data):
     body = {"prompt": "a quiet lake " + hexed("湖"), "response_format": "b64_json"}
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -320,6 +340,7 @@ def main():
         images(port, up_port, key, data)
         audio(port, up_port, key, data)
         unlabeled(port, up_port, key, data)
+        chat_images(port, key, data)
         s, m = request(port, "GET", "/metrics")
         check(isinstance(m, str) and 'route="/v1/images"' in m and 'route="/v1/audio"' in m, "the media routes are counted")
 
