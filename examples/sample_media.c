@@ -47,7 +47,12 @@ static void reply(struct evhttp_request *req, int status, const char *type, cons
   struct evbuffer *b = evbuffer_new();
   if (b) evbuffer_add(b, body, len);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-  evhttp_send_reply(req, status, status == 200 ? "OK" : status == 302 ? "Found" : status == 404 ? "Not Found" : "Bad Request", b);
+  evhttp_send_reply(req, status,
+                    status == 200   ? "OK"
+                    : status == 302 ? "Found"
+                    : status == 404 ? "Not Found"
+                                    : "Bad Request",
+                    b);
   if (b) evbuffer_free(b);
 }
 
@@ -60,8 +65,9 @@ static void reply_json(struct evhttp_request *req, int status, json_t *j) {
 }
 
 static void reply_error(struct evhttp_request *req, int status, const char *msg) {
-  reply_json(req, status, json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type", "invalid_request_error",
-                                    "param", "code"));
+  reply_json(
+      req, status,
+      json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type", "invalid_request_error", "param", "code"));
 }
 
 /* The whole body as a NUL-terminated string (it may hold NULs: files). */
@@ -250,7 +256,8 @@ void sample_images(struct evhttp_request *req, int edit, const char *hold_path) 
     return reply_error(req, 400, "sample_upstream: a prompt, a size WxH (16-2048) and n 1-10");
   }
   char *text = marker_text(body, len, "示例图片 sample image");
-  int jpeg = has(body, len, "__jpeg__"), other = has(body, len, "__otherhost__"), redirect = has(body, len, "__redirect__");
+  int jpeg = has(body, len, "__jpeg__"), other = has(body, len, "__otherhost__"),
+      redirect = has(body, len, "__redirect__");
   const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
   char where[300];
   snprintf(where, sizeof where, "%s", host ? host : "127.0.0.1");
@@ -278,7 +285,8 @@ void sample_images(struct evhttp_request *req, int edit, const char *hold_path) 
     } else {
       char *b = base64(img, il);
       free(img);
-      json_array_append_new(data, json_pack("{s:s, s:s}", "b64_json", b ? b : "", "revised_prompt", "一张示例图片 / a sample image"));
+      json_array_append_new(
+          data, json_pack("{s:s, s:s}", "b64_json", b ? b : "", "revised_prompt", "一张示例图片 / a sample image"));
       free(b);
     }
   }
@@ -297,7 +305,8 @@ void sample_files(struct evhttp_request *req, const char *name) {
     return reply(req, 302, "text/plain", "", 0);
   }
   for (unsigned i = 0; i < FILES; i++)
-    if (files[i].data && !strcmp(files[i].name, name)) return reply(req, 200, files[i].type, files[i].data, files[i].len);
+    if (files[i].data && !strcmp(files[i].name, name))
+      return reply(req, 200, files[i].type, files[i].data, files[i].len);
   reply_error(req, 404, "no such file");
 }
 

@@ -7,7 +7,7 @@
 /* POST /v1/images/generations (0), /v1/images/edits (1); hold_path: --hold-file (NULL: none) */
 void sample_images(struct evhttp_request *req, int edit, const char *hold_path);
 void sample_files(struct evhttp_request *req, const char *name); /* GET /files/NAME */
-void sample_speech(struct evhttp_request *req);                 /* POST /v1/audio/speech */
-void sample_transcription(struct evhttp_request *req);          /* POST /v1/audio/transcriptions */
+void sample_speech(struct evhttp_request *req);                  /* POST /v1/audio/speech */
+void sample_transcription(struct evhttp_request *req);           /* POST /v1/audio/transcriptions */
 
 #endif

@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -1036,15 +1036,16 @@ static void free_jobs(server *srv) {
 }
 
 static void usage(FILE *to) {
-  fputs("usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet] [--record-requests FILE] [--hold-file PATH]\n"
-        "  A small OpenAI-protocol model server with canned answers (see examples/README.md).\n"
-        "  --listen HOST:PORT  address to bind, e.g. 127.0.0.1:8000; port 0 picks a free one; [::1]:PORT for IPv6\n"
-        "  --delay-ms N        pause N ms between streamed events, and before a non-streaming reply\n"
-        "  --quiet             do not log each request on stderr\n"
-        "  --hold-file PATH    (tests) a stream waits after its first sentences until PATH exists, so that a test\n"
-        "                      can act while it is surely under way\n"
-        "  --record-requests FILE  append each completion request's body to FILE, one JSON object a line\n",
-        to);
+  fputs(
+      "usage: sample_upstream --listen HOST:PORT [--delay-ms N] [--quiet] [--record-requests FILE] [--hold-file PATH]\n"
+      "  A small OpenAI-protocol model server with canned answers (see examples/README.md).\n"
+      "  --listen HOST:PORT  address to bind, e.g. 127.0.0.1:8000; port 0 picks a free one; [::1]:PORT for IPv6\n"
+      "  --delay-ms N        pause N ms between streamed events, and before a non-streaming reply\n"
+      "  --quiet             do not log each request on stderr\n"
+      "  --hold-file PATH    (tests) a stream waits after its first sentences until PATH exists, so that a test\n"
+      "                      can act while it is surely under way\n"
+      "  --record-requests FILE  append each completion request's body to FILE, one JSON object a line\n",
+      to);
 }
 
 /* Splits HOST:PORT or [HOST]:PORT in place. */
@@ -1071,10 +1072,13 @@ static int parse_listen(char *spec, char **host, unsigned *port) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option options[] = {
-      {"listen", required_argument, NULL, 'l'}, {"delay-ms", required_argument, NULL, 'd'},
-      {"quiet", no_argument, NULL, 'q'},        {"record-requests", required_argument, NULL, 'r'},
-      {"hold-file", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  static const struct option options[] = {{"listen", required_argument, NULL, 'l'},
+                                          {"delay-ms", required_argument, NULL, 'd'},
+                                          {"quiet", no_argument, NULL, 'q'},
+                                          {"record-requests", required_argument, NULL, 'r'},
+                                          {"hold-file", required_argument, NULL, 'H'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
   server srv = {0};
   char *listen_spec = NULL, *host = NULL, *end;
   unsigned port = 0;

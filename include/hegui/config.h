@@ -153,12 +153,12 @@ typedef struct hg_config {
   unsigned classifier_threshold_count;
   hg_guard_config guard;
   /* media (docs/media.md): images and audio through the gateway */
-  int media_ocr;                   /* media.ocr: text in images read (Tesseract) and moderated, default 1 */
-  char media_ocr_languages[64];    /* default "chi_sim+eng" */
-  char media_tessdata[512];        /* "" (default): Tesseract's own data directory */
-  unsigned media_ocr_timeout_ms;   /* per image, default 10000 */
-  int media_unjudged;              /* what no detector could judge (an image's picture without a vision guard, sound):
-                                      0 allow, 1 review (default), 2 block */
+  int media_ocr;                 /* media.ocr: text in images read (Tesseract) and moderated, default 1 */
+  char media_ocr_languages[64];  /* default "chi_sim+eng" */
+  char media_tessdata[512];      /* "" (default): Tesseract's own data directory */
+  unsigned media_ocr_timeout_ms; /* per image, default 10000 */
+  int media_unjudged;            /* what no detector could judge (an image's picture without a vision guard, sound):
+                                    0 allow, 1 review (default), 2 block */
 #define HG_CONFIG_MAX_FETCH_HOSTS 8
   char media_fetch_hosts[HG_CONFIG_MAX_FETCH_HOSTS][256]; /* hosts an image url may be fetched from; none (default):
                                                              the upstream's host only */
@@ -174,12 +174,12 @@ typedef struct hg_config {
   char content_producer[128]; /* implicit label ContentProducer, default "hegui" */
   /* explicit labels of media (docs/media.md): the text on images and video frames, where and how high; the spoken
    * label of audio and where it goes */
-  char label_image_text[128];  /* labels.image_text, default "AI生成" */
-  int label_image_place;       /* labels.image_place: hg_label_place (hegui/media.h), default bottom-right */
-  double label_image_height;   /* labels.image_height: text height / shortest side, 0.05-0.5, default 0.05 */
-  char label_audio_text[256];  /* labels.audio_text, default "本内容由人工智能生成" */
-  int label_audio_at_end;      /* labels.audio_position: start (0, default) or end */
-  int label_audio_rhythm;      /* labels.audio_kind: speech (0, default) or rhythm (short-long-short-short) */
+  char label_image_text[128]; /* labels.image_text, default "AI生成" */
+  int label_image_place;      /* labels.image_place: hg_label_place (hegui/media.h), default bottom-right */
+  double label_image_height;  /* labels.image_height: text height / shortest side, 0.05-0.5, default 0.05 */
+  char label_audio_text[256]; /* labels.audio_text, default "本内容由人工智能生成" */
+  int label_audio_at_end;     /* labels.audio_position: start (0, default) or end */
+  int label_audio_rhythm;     /* labels.audio_kind: speech (0, default) or rhythm (short-long-short-short) */
   /* records */
   hg_retention retain_text;       /* default redacted */
   hg_durability audit_durability; /* audit.durability, default group (docs/store.md, "Durability") */

@@ -34,10 +34,10 @@ hg_status hg_raster_new(hg_raster *r, uint32_t width, uint32_t height, hg_error 
 /* Frees the pixels and zeroes the struct (safe on a zeroed or NULL raster). */
 void hg_raster_free(hg_raster *r);
 
-/* Decodes a PNG, JPEG or WebP (still) file (told apart by its first bytes) into *out, 8-bit RGBA whatever the file's colour type,
- * bit depth, palette, transparency or interlace (JPEG: grey, YCbCr, CMYK/YCCK). *format (may be NULL) is set to
- * "png" or "jpeg" as soon as the signature is known. HG_ERR_PARSE for anything else, and for truncated or corrupt
- * data (libjpeg's warnings count: a short JPEG is refused, not padded with grey); HG_ERR_LIMIT over
+/* Decodes a PNG, JPEG or WebP (still) file (told apart by its first bytes) into *out, 8-bit RGBA whatever the file's
+ * colour type, bit depth, palette, transparency or interlace (JPEG: grey, YCbCr, CMYK/YCCK). *format (may be NULL) is
+ * set to "png" or "jpeg" as soon as the signature is known. HG_ERR_PARSE for anything else, and for truncated or
+ * corrupt data (libjpeg's warnings count: a short JPEG is refused, not padded with grey); HG_ERR_LIMIT over
  * HG_IMAGE_PIXELS_MAX pixels or over 256 progressive scans. A JPEG's EXIF orientation is applied: the raster is the
  * picture upright, as a viewer shows it. Metadata (EXIF, ICC, text chunks) is not kept. */
 hg_status hg_image_decode(const uint8_t *data, size_t len, hg_raster *out, const char **format, hg_error *err);

@@ -317,7 +317,8 @@ static void commit_batch(job *jobs, size_t n) {
     if (st) { /* nothing of this batch is renamed: every file stays as it was */
       hg_label_staged_discard(&jobs[i].staged);
       jobs[i].st = st;
-      snprintf(jobs[i].err.message, sizeof jobs[i].err.message, "%.200s: not changed: %.100s", jobs[i].path, err.message);
+      snprintf(jobs[i].err.message, sizeof jobs[i].err.message, "%.200s: not changed: %.100s", jobs[i].path,
+               err.message);
     } else {
       jobs[i].st = hg_label_staged_commit(&jobs[i].staged, HG_LABEL_NO_SYNC, &jobs[i].err);
     }
@@ -476,8 +477,7 @@ int cmd_label_files(int argc, char **argv) {
           return cli_error("label: %s is %s, not '%s'", a, at ? "start or end" : "speech or rhythm", v), EXIT_ERROR;
       }
       explicit_opts++;
-    }
-    else if (!strcmp(a, "--sync") || !strcmp(a, "--jobs")) {
+    } else if (!strcmp(a, "--sync") || !strcmp(a, "--jobs")) {
       const char *v;
       if (take_value(argc, argv, &i, &v)) return EXIT_ERROR;
       char *end;
@@ -490,8 +490,7 @@ int cmd_label_files(int argc, char **argv) {
         r.sync = v[0] == 'b' ? SYNC_BATCH : v[0] == 'e' ? SYNC_EACH : SYNC_NONE;
       else
         return cli_error("label: --sync takes batch, each or none"), EXIT_ERROR;
-    }
-    else if (!strcmp(a, "--data-dir"))
+    } else if (!strcmp(a, "--data-dir"))
       bad = take_value(argc, argv, &i, &r.data_dir);
     else if (!strcmp(a, "--producer"))
       bad = take_value(argc, argv, &i, &r.add.producer);

@@ -186,21 +186,29 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
-    {"serve", cmd_serve, "the OpenAI-compatible gateway (moderation, labels, records)", NULL,
+    {"serve",
+     cmd_serve,
+     "the OpenAI-compatible gateway (moderation, labels, records)",
+     NULL,
      {{"serve [--config FILE] [--listen HOST:PORT] [--upstream URL] [--lexicon FILE] [--data-dir DIR] [--no-auth]\n"
        "      [--test-clock MS|now|@FILE]",
        "run the gateway; SIGHUP reloads the configuration and the lexicon, SIGTERM drains and stops; under systemd\n"
        "(NOTIFY_SOCKET) it reports READY, RELOADING, STOPPING and feeds the watchdog. --test-clock is for tests and\n"
        "rehearsals: the wall clock pinned at MS, running from now, or read from FILE; an admin then reads and moves\n"
        "it with GET/POST /admin/clock (docs/workflows.md, \"The test clock\")\n"}}},
-    {"config", cmd_config, "check a configuration file, show the effective configuration, list the keys",
+    {"config",
+     cmd_config,
+     "check a configuration file, show the effective configuration, list the keys",
      "check show keys",
      {{"config check FILE", "read FILE as serve would and report the first error as FILE:LINE: KEY: problem;\n"
                             "exit 0 valid, 2 not\n"},
       {"config show [FILE]", "print the effective configuration (defaults, then FILE) as YAML that config check\n"
                              "accepts; credentials are shown as \"********\"\n"},
       {"config keys [--man]", "list every key with what it takes and its default (--man: the hegui.yaml(5) page)\n"}}},
-    {"check", cmd_check, "find lexicon entries in text, or in the text of images", NULL,
+    {"check",
+     cmd_check,
+     "find lexicon entries in text, or in the text of images",
+     NULL,
      {{"check [--lexicon FILE] [--policy FILE] [--direction input|output] [--json|--count] [--file PATH | TEXT | -]",
        "find lexicon entries in text; exit 0 none, 1 found, 2 error\n"},
       {"check --image [--lexicon FILE] [--policy FILE] [--direction input|output] [--json] [--ocr-lang LANGS]\n"
@@ -208,18 +216,27 @@ static const command commands[] = {
        "      [--ocr-upscale-below PX] [--max-pixels N] FILE...",
        "read the text in each image by OCR (Tesseract, chi_sim+eng) and check it the same way; the text read is\n"
        "shown (--json: one object a line with \"ocr_text\"); exit 0 none, 1 found, 2 error or OCR cut short\n"}}},
-    {"lexicon", cmd_lexicon, "compile lexicons and count them against the TC260-003 minimums", "compile stats",
+    {"lexicon",
+     cmd_lexicon,
+     "compile lexicons and count them against the TC260-003 minimums",
+     "compile stats",
      {{"lexicon compile [--max-noise N] [--category CODE] [--modes LIST] IN... OUT",
        "compile lexicon sources into an image\n"},
       {"lexicon stats [--json] FILE", "entries per TC260-003 risk and the keyword-library minimums\n"}}},
-    {"pii", cmd_pii, "find, redact and unseal personal information", "scan redact unseal",
+    {"pii",
+     cmd_pii,
+     "find, redact and unseal personal information",
+     "scan redact unseal",
      {{"pii scan [--json|--count] [--types LIST] [--names] [--file PATH | TEXT | -]",
        "find personal information; exit 0 none, 1 found, 2 error\n"},
       {"pii redact [--operator mask|placeholder|hash|seal|drop] [--keep-first N] [--keep-last N]\n"
        "           [--key-file FILE] [--file PATH | TEXT | -]",
        "write the text with personal information replaced\n"},
       {"pii unseal [--key-file FILE] TOKEN", "open a value sealed by 'pii redact --operator seal'\n"}}},
-    {"label", cmd_label, "write, read and verify AIGC labels in texts and files", "verify-text add read verify show-key",
+    {"label",
+     cmd_label,
+     "write, read and verify AIGC labels in texts and files",
+     "verify-text add read verify show-key",
      {{"label verify-text (--data-dir DIR | --public-key FILE)\n"
        "                  (--response FILE | --label JSON (--text TEXT | --file PATH))",
        "check a text against its signed AIGC label; exit 0 verified, 1 not, 2 error\n"},
@@ -240,43 +257,71 @@ static const command commands[] = {
       {"label verify (--data-dir DIR | --public-key FILE...) [--jobs N] [--json] FILE|DIR...",
        "check label signatures and content; exit 0 intact, 1 missing or broken, 2 error\n"},
       {"label show-key --data-dir DIR", "print the label public key as hex (creates the key pair when absent)\n"}}},
-    {"keys", cmd_keys, "create, revoke and list API keys", "create revoke list",
+    {"keys",
+     cmd_keys,
+     "create, revoke and list API keys",
+     "create revoke list",
      {{"keys create --data-dir DIR --user NAME [--role user|reviewer|admin|auditor] [--expires-days N]",
        "create an API key; it is printed once, on the last line (only its hash is kept)\n"},
       {"keys revoke --data-dir DIR --id N", "revoke an API key\n"},
       {"keys list --data-dir DIR [--user NAME]",
        "list API keys (id, user, role, created, expires, revoked; tab-separated)\n"}}},
-    {"audit", cmd_audit, "verify and export the audit chain", "verify export",
-     {{"audit verify --data-dir DIR [--json]", "check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"},
+    {"audit",
+     cmd_audit,
+     "verify and export the audit chain",
+     "verify export",
+     {{"audit verify --data-dir DIR [--json]",
+       "check the audit chain; exit 0 it holds, 1 a record does not fit, 2 error\n"},
       {"audit export --data-dir DIR [--from SEQ]", "write the audit records as JSON Lines\n"}}},
-    {"dsar", cmd_dsar, "data-subject access and deletion", "export delete",
+    {"dsar",
+     cmd_dsar,
+     "data-subject access and deletion",
+     "export delete",
      {{"dsar export --data-dir DIR --user NAME", "write everything the store holds about a user as one JSON object\n"},
       {"dsar delete --data-dir DIR --user NAME",
        "delete a user's rows and erase the text of their audit records (which stay)\n"}}},
-    {"purge", cmd_purge, "apply the retention limits to the store", NULL,
+    {"purge",
+     cmd_purge,
+     "apply the retention limits to the store",
+     NULL,
      {{"purge --data-dir DIR [--text-days N]",
        "retention: erase audit text older than N days (180; 0 keeps it), expired takedowns, strikes older than\n"
        "400 days and usage counters idle 2 days\n"}}},
-    {"identity", cmd_identity, "check real-name fields, ask an identity-verification provider", "check verify",
+    {"identity",
+     cmd_identity,
+     "check real-name fields, ask an identity-verification provider",
+     "check verify",
      {{"identity check --name NAME --id ID_NUMBER [--phone PHONE] [--today YYYYMMDD]",
        "normalise and check real-name fields; exit 0 valid, 1 refused, 2 error\n"},
       {"identity verify --url URL [--timeout-ms N] [--set KEY=VALUE]... --name NAME --id ID_NUMBER [--phone PHONE]",
        "ask an identity-verification provider (token from HEGUI_IDV_TOKEN; KEY as in identity.provider.*);\n"
        "exit 0 verified, 1 rejected or undecided, 2 error\n"}}},
-    {"classifier", cmd_classifier, "train and evaluate classifier models", "train eval",
+    {"classifier",
+     cmd_classifier,
+     "train and evaluate classifier models",
+     "train eval",
      {{"classifier train --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME[:CODE]]...\n"
        "                 --out MODEL [--seed N] [--epochs N] [--bits N] [--holdout F] [--threshold NAME=F]...\n"
        "                 [--format csv|tsv|jsonl]",
        "train a classifier model from CSV, TSV or JSON Lines (0/1 columns, or @VALUE)\n"},
       {"classifier eval --model MODEL --data FILE... --text-column NAME --label-column COLUMN[@VALUE][=NAME]...",
        "precision, recall and F1 per label, macro F1 and a threshold sweep\n"}}},
-    {"classify", cmd_classify, "score a text with the classifier", NULL,
+    {"classify",
+     cmd_classify,
+     "score a text with the classifier",
+     NULL,
      {{"classify [--model MODEL] [--json] [--file PATH | TEXT | -]",
        "score a text (model also from HEGUI_CLASSIFIER_MODEL); exit 0 none flagged, 1 flagged, 2 error\n"}}},
-    {"fold", cmd_fold, "show the normalized (folded) form of a text", NULL,
+    {"fold",
+     cmd_fold,
+     "show the normalized (folded) form of a text",
+     NULL,
      {{"fold [--skip-noise] TEXT", "show the normalized (folded) form of a text\n"}}},
     {"version", cmd_version, "print the version", NULL, {{"version", "print the version\n"}}},
-    {"help", cmd_help, "this list, one command's help, or the hegui(1) page", NULL,
+    {"help",
+     cmd_help,
+     "this list, one command's help, or the hegui(1) page",
+     NULL,
      {{"help [COMMAND]", "print the commands, or one command's forms (also: hegui COMMAND --help)\n"},
       {"help --man", "print the hegui(1) manual page (troff)\n"},
       {"help --completion", "print the bash completion script\n"}}},
@@ -341,15 +386,16 @@ static void man_text(FILE *f, const char *s) {
 }
 
 static void man_page(FILE *f) {
-  fprintf(f, ".\\\" generated by `hegui help --man` from the command table of src/cli/main.c; do not edit\n"
-             ".TH HEGUI 1 \"\" \"hegui %s\" \"User Commands\"\n"
-             ".SH NAME\nhegui \\- compliance gateway and engine for generative\\-AI services\n"
-             ".SH SYNOPSIS\n.B hegui\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B hegui\n.I COMMAND\n.B \\-\\-help\n"
-             ".SH DESCRIPTION\n"
-             "hegui moderates every prompt and every streamed answer of an OpenAI\\-compatible model server, protects\n"
-             "personal information, labels generated content and keeps a tamper\\-evident record of every request.\n"
-             "The gateway is\n.BR \"hegui serve\" ;\nthe other commands work on texts, files and the store.\n"
-             ".SH COMMANDS\n",
+  fprintf(f,
+          ".\\\" generated by `hegui help --man` from the command table of src/cli/main.c; do not edit\n"
+          ".TH HEGUI 1 \"\" \"hegui %s\" \"User Commands\"\n"
+          ".SH NAME\nhegui \\- compliance gateway and engine for generative\\-AI services\n"
+          ".SH SYNOPSIS\n.B hegui\n.I COMMAND\n.RI [ OPTIONS ]\n.br\n.B hegui\n.I COMMAND\n.B \\-\\-help\n"
+          ".SH DESCRIPTION\n"
+          "hegui moderates every prompt and every streamed answer of an OpenAI\\-compatible model server, protects\n"
+          "personal information, labels generated content and keeps a tamper\\-evident record of every request.\n"
+          "The gateway is\n.BR \"hegui serve\" ;\nthe other commands work on texts, files and the store.\n"
+          ".SH COMMANDS\n",
           hg_version());
   for (size_t i = 0; i < COMMAND_COUNT; i++) {
     fputs(".SS ", f);

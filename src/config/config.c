@@ -526,9 +526,9 @@ struct field {
   const field *children;             /* SECTION: ends with a NULL name */
   hg_status (*custom)(walk *w, const node *value, const char *path);
   /* hg_config_keys (config check, config show, the hegui.yaml(5) page) reads these: */
-  int secret;                                     /* STRING: masked when shown */
-  void (*show)(const hg_config *cfg, FILE *out);  /* CUSTOM: the value as YAML; NULL for an alias (audit.batch) */
-  const char *values;                             /* CUSTOM: what the key takes, in words */
+  int secret;                                    /* STRING: masked when shown */
+  void (*show)(const hg_config *cfg, FILE *out); /* CUSTOM: the value as YAML; NULL for an alias (audit.batch) */
+  const char *values;                            /* CUSTOM: what the key takes, in words */
 };
 
 #define MEMBER(m) .offset = offsetof(hg_config, m), .size = sizeof(((hg_config *)0)->m)
@@ -877,9 +877,9 @@ static hg_status parse_rules(walk *w, const node *n, const char *path) {
 
 /* webhooks: a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}
  * (docs/config.md). A secret shorter than 16 bytes is refused: a signature is only as good as its key. */
-static const field webhook_fields[] = {KEY_NAME("url"),          KEY_NAME("secret"),        KEY_NAME("events"),
-                                       KEY_NAME("timeout_ms"),   KEY_NAME("max_attempts"),  KEY_NAME("retry_base_ms"),
-                                       KEY_NAME("retry_max_ms"), END};
+static const field webhook_fields[] = {
+    KEY_NAME("url"),          KEY_NAME("secret"),        KEY_NAME("events"),       KEY_NAME("timeout_ms"),
+    KEY_NAME("max_attempts"), KEY_NAME("retry_base_ms"), KEY_NAME("retry_max_ms"), END};
 
 static const char *check_webhook_url(char *v) {
   size_t scheme = !strncmp(v, "http://", 7) ? 7 : !strncmp(v, "https://", 8) ? 8 : 0;
@@ -1105,7 +1105,8 @@ static hg_status parse_guard_threshold(walk *w, const node *n, const char *path)
   return fraction_value(w, n, path, &w->cfg->guard.threshold);
 }
 
-/* labels.image_place, labels.image_height, labels.audio_position, labels.audio_kind, media.unjudged, media.fetch_hosts */
+/* labels.image_place, labels.image_height, labels.audio_position, labels.audio_kind, media.unjudged, media.fetch_hosts
+ */
 static hg_status parse_image_place(walk *w, const node *n, const char *path) {
   return enum_value(w, n, path, place_names, 6, &w->cfg->label_image_place);
 }
@@ -1114,8 +1115,9 @@ static hg_status parse_image_height(walk *w, const node *n, const char *path) {
   char *end = NULL;
   double v = n->kind == NODE_SCALAR && n->plain && n->len ? strtod(n->text, &end) : -1.0;
   if (!end || *end || !(v >= 0.05 && v <= 0.5))
-    return fail_at(w, n, path, "expected the text height as a share of the shortest side, 0.05 (GB 45438's "
-                               "least) to 0.5");
+    return fail_at(w, n, path,
+                   "expected the text height as a share of the shortest side, 0.05 (GB 45438's "
+                   "least) to 0.5");
   w->cfg->label_image_height = v;
   return HG_OK;
 }
@@ -1145,8 +1147,8 @@ static hg_status parse_fetch_hosts(walk *w, const node *n, const char *path) {
     int ok = h[0] != '\0';
     for (char *c = h; ok && *c; c++) {
       *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
-      ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == ':' ||
-           *c == '[' || *c == ']';
+      ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == ':' || *c == '[' ||
+           *c == ']';
     }
     if (!ok) return fail_at(w, item, item_path, "expected a host name or address, such as images.example.com");
   }
@@ -1264,11 +1266,17 @@ static void show_durability(const hg_config *cfg, FILE *out) { fputs(durability_
 static void show_identity_required(const hg_config *cfg, FILE *out) {
   fputs(tristate_names[cfg->identity_required + 1], out);
 }
-static void show_all_users(const hg_config *cfg, FILE *out) { fputs(tristate_names[cfg->reminders_all_users + 1], out); }
+static void show_all_users(const hg_config *cfg, FILE *out) {
+  fputs(tristate_names[cfg->reminders_all_users + 1], out);
+}
 static void show_hold(const hg_config *cfg, FILE *out) { fputs(hold_names[cfg->classifier_hold != 0], out); }
-static void show_classifier_action(const hg_config *cfg, FILE *out) { fputs(action_names[cfg->classifier_action], out); }
+static void show_classifier_action(const hg_config *cfg, FILE *out) {
+  fputs(action_names[cfg->classifier_action], out);
+}
 static void show_guard_format(const hg_config *cfg, FILE *out) { fputs(guard_format_names[cfg->guard.format], out); }
-static void show_on_error(const hg_config *cfg, FILE *out) { fputs(on_error_names[cfg->guard.on_error_block != 0], out); }
+static void show_on_error(const hg_config *cfg, FILE *out) {
+  fputs(on_error_names[cfg->guard.on_error_block != 0], out);
+}
 static void show_guard_stream(const hg_config *cfg, FILE *out) {
   fputs(guard_stream_names[cfg->guard.stream_at_end != 0], out);
 }
@@ -1277,8 +1285,12 @@ static void show_controversial(const hg_config *cfg, FILE *out) { fputs(action_n
 static void show_guard_threshold(const hg_config *cfg, FILE *out) { fprintf(out, "%g", cfg->guard.threshold); }
 static void show_image_place(const hg_config *cfg, FILE *out) { fputs(place_names[cfg->label_image_place], out); }
 static void show_image_height(const hg_config *cfg, FILE *out) { fprintf(out, "%.15g", cfg->label_image_height); }
-static void show_audio_position(const hg_config *cfg, FILE *out) { fputs(position_names[cfg->label_audio_at_end != 0], out); }
-static void show_audio_kind(const hg_config *cfg, FILE *out) { fputs(audio_kind_names[cfg->label_audio_rhythm != 0], out); }
+static void show_audio_position(const hg_config *cfg, FILE *out) {
+  fputs(position_names[cfg->label_audio_at_end != 0], out);
+}
+static void show_audio_kind(const hg_config *cfg, FILE *out) {
+  fputs(audio_kind_names[cfg->label_audio_rhythm != 0], out);
+}
 static void show_unjudged(const hg_config *cfg, FILE *out) { fputs(unjudged_names[cfg->media_unjudged], out); }
 static void show_fetch_hosts(const hg_config *cfg, FILE *out) {
   fputc('[', out);
@@ -1390,7 +1402,8 @@ static void show_webhooks(const hg_config *cfg, FILE *out) {
     fputs(", events: [", out);
     int first = 1;
     for (unsigned e = 0; e < HG_WEBHOOK_EVENTS; e++)
-      if (h->events >> e & 1u) fprintf(out, "%s%s", first ? "" : ", ", hg_webhook_event_name((hg_webhook_event)e)), first = 0;
+      if (h->events >> e & 1u)
+        fprintf(out, "%s%s", first ? "" : ", ", hg_webhook_event_name((hg_webhook_event)e)), first = 0;
     fprintf(out, "], timeout_ms: %u, max_attempts: %u, retry_base_ms: %u, retry_max_ms: %u}", h->timeout_ms,
             h->max_attempts, h->retry_base_ms, h->retry_max_ms);
   }
@@ -1405,34 +1418,36 @@ static void show_log_format(const hg_config *cfg, FILE *out) { fputs(log_format_
 #define CODES "risk codes (A1a-A5b, pii, custom, insult, spam, fraud, malware)"
 
 #define GMEMBER(m) guard.m
-static const field guard_fields[] = {STRING("url", GMEMBER(url), check_optional_url),
-                                     SECRET("api_key", GMEMBER(api_key), check_api_key),
-                                     STRING("model", GMEMBER(model), check_model_name),
-                                     CUSTOM("format", parse_guard_format, show_guard_format, "qwen3guard, llamaguard3, shieldgemma or judge"),
-                                     BOOL("input", GMEMBER(input)),
-                                     BOOL("output", GMEMBER(output)),
-                                     CUSTOM("stream", parse_guard_stream, show_guard_stream, "sentence or end"),
-                                     BOOL("images", GMEMBER(images)),
-                                     NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
-                                     NUMBER("retries", GMEMBER(retries), 0, 5, ""),
-                                     NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),
-                                     NUMBER("cache_entries", GMEMBER(cache_entries), 0, 1u << 20, ""),
-                                     CUSTOM("on_error", parse_guard_on_error, show_on_error, "allow or block"),
-                                     CUSTOM("action", parse_guard_action, show_guard_action, "block, review or log"),
-                                     CUSTOM("controversial", parse_guard_controversial, show_controversial, "block, review or log"),
-                                     CUSTOM("threshold", parse_guard_threshold, show_guard_threshold, "number 0-1"),
-                                     STRING("prompt", GMEMBER(prompt), check_guard_prompt),
-                                     CUSTOM("categories", parse_guard_categories, show_guard_categories, "map of guard category to risk code"),
-                                     CUSTOM("policies", parse_guard_policies, show_guard_policies, "list of {name, text}"),
-                                     END};
+static const field guard_fields[] = {
+    STRING("url", GMEMBER(url), check_optional_url),
+    SECRET("api_key", GMEMBER(api_key), check_api_key),
+    STRING("model", GMEMBER(model), check_model_name),
+    CUSTOM("format", parse_guard_format, show_guard_format, "qwen3guard, llamaguard3, shieldgemma or judge"),
+    BOOL("input", GMEMBER(input)),
+    BOOL("output", GMEMBER(output)),
+    CUSTOM("stream", parse_guard_stream, show_guard_stream, "sentence or end"),
+    BOOL("images", GMEMBER(images)),
+    NUMBER("timeout_ms", GMEMBER(timeout_ms), 1, TIMEOUT_MS_MAX, "milliseconds"),
+    NUMBER("retries", GMEMBER(retries), 0, 5, ""),
+    NUMBER("max_concurrent", GMEMBER(max_concurrent), 1, 4096, ""),
+    NUMBER("cache_entries", GMEMBER(cache_entries), 0, 1u << 20, ""),
+    CUSTOM("on_error", parse_guard_on_error, show_on_error, "allow or block"),
+    CUSTOM("action", parse_guard_action, show_guard_action, "block, review or log"),
+    CUSTOM("controversial", parse_guard_controversial, show_controversial, "block, review or log"),
+    CUSTOM("threshold", parse_guard_threshold, show_guard_threshold, "number 0-1"),
+    STRING("prompt", GMEMBER(prompt), check_guard_prompt),
+    CUSTOM("categories", parse_guard_categories, show_guard_categories, "map of guard category to risk code"),
+    CUSTOM("policies", parse_guard_policies, show_guard_policies, "list of {name, text}"),
+    END};
 
-static const field classifier_fields[] = {STRING("model", classifier_model, check_model),
-                                          CUSTOM("hold", parse_classifier_hold, show_hold, "sentence or none"),
-                                          BOOL("input", classifier_input),
-                                          BOOL("output", classifier_output),
-                                          CUSTOM("action", parse_classifier_action, show_classifier_action, ACTIONS),
-                                          CUSTOM("thresholds", parse_thresholds, show_thresholds, "map of label name or code to a number 0-1"),
-                                          END};
+static const field classifier_fields[] = {
+    STRING("model", classifier_model, check_model),
+    CUSTOM("hold", parse_classifier_hold, show_hold, "sentence or none"),
+    BOOL("input", classifier_input),
+    BOOL("output", classifier_output),
+    CUSTOM("action", parse_classifier_action, show_classifier_action, ACTIONS),
+    CUSTOM("thresholds", parse_thresholds, show_thresholds, "map of label name or code to a number 0-1"),
+    END};
 
 static const field limits_fields[] = {NUMBER("max_body_bytes", max_body_bytes, 1024, 1ull << 30, "bytes"),
                                       NUMBER("max_header_bytes", max_header_bytes, 1024, 1ull << 20, "bytes"),
@@ -1452,52 +1467,60 @@ static const field upstream_fields[] = {
 
 static const field auth_fields[] = {BOOL("required", auth_required), END};
 
-static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""), CUSTOM("roles", parse_roles, show_roles, "list of user, system, assistant, tool"),
+static const field input_fields[] = {NUMBER("max_turns", input_max_turns, 0, 1000000, ""),
+                                     CUSTOM("roles", parse_roles, show_roles, "list of user, system, assistant, tool"),
                                      END};
 
-static const field policy_fields[] = {CUSTOM("profile", parse_profile, show_profile, "draft-2023, interim-2023 or tc260"),
-                                      SECTION("input", input_fields),
-                                      CUSTOM("actions", parse_actions, show_actions, "map of " CODES " or default to " VERDICTS),
-                                      CUSTOM("pii_types", parse_pii_types, show_pii_types, "list of PII type names"),
-                                      STRING("refusal", refusal, check_refusal),
-                                      CUSTOM("rules", parse_rules, show_rules, "list of {name, pattern, category, action}"),
-                                      BOOL("allow_empty_lexicon", allow_empty_lexicon),
-                                      END};
+static const field policy_fields[] = {
+    CUSTOM("profile", parse_profile, show_profile, "draft-2023, interim-2023 or tc260"),
+    SECTION("input", input_fields),
+    CUSTOM("actions", parse_actions, show_actions, "map of " CODES " or default to " VERDICTS),
+    CUSTOM("pii_types", parse_pii_types, show_pii_types, "list of PII type names"),
+    STRING("refusal", refusal, check_refusal),
+    CUSTOM("rules", parse_rules, show_rules, "list of {name, pattern, category, action}"),
+    BOOL("allow_empty_lexicon", allow_empty_lexicon),
+    END};
 
-static const field labels_fields[] = {STRING("notice", label_notice, check_notice), CUSTOM("position", parse_position, show_position, "start or end"),
-                                      STRING("producer", content_producer, check_producer),
-                                      BOOL("unlabeled_on_request", unlabeled_on_request),
-                                      STRING("image_text", label_image_text, check_notice),
-                                      CUSTOM("image_place", parse_image_place, show_image_place, "bottom-right, bottom-left, top-right, top-left, bottom or top"),
-                                      CUSTOM("image_height", parse_image_height, show_image_height, "number 0.05-0.5"),
-                                      STRING("audio_text", label_audio_text, check_notice),
-                                      CUSTOM("audio_position", parse_audio_position, show_audio_position, "start or end"),
-                                      CUSTOM("audio_kind", parse_audio_kind, show_audio_kind, "speech or rhythm"),
-                                      END};
+static const field labels_fields[] = {
+    STRING("notice", label_notice, check_notice),
+    CUSTOM("position", parse_position, show_position, "start or end"),
+    STRING("producer", content_producer, check_producer),
+    BOOL("unlabeled_on_request", unlabeled_on_request),
+    STRING("image_text", label_image_text, check_notice),
+    CUSTOM("image_place", parse_image_place, show_image_place,
+           "bottom-right, bottom-left, top-right, top-left, bottom or top"),
+    CUSTOM("image_height", parse_image_height, show_image_height, "number 0.05-0.5"),
+    STRING("audio_text", label_audio_text, check_notice),
+    CUSTOM("audio_position", parse_audio_position, show_audio_position, "start or end"),
+    CUSTOM("audio_kind", parse_audio_kind, show_audio_kind, "speech or rhythm"),
+    END};
 
-static const field media_fields[] = {BOOL("ocr", media_ocr),
-                                     STRING("ocr_languages", media_ocr_languages, check_ocr_languages),
-                                     STRING("tessdata", media_tessdata, check_optional_path),
-                                     NUMBER("ocr_timeout_ms", media_ocr_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
-                                     CUSTOM("unjudged", parse_unjudged, show_unjudged, "allow, review or block"),
-                                     CUSTOM("fetch_hosts", parse_fetch_hosts, show_fetch_hosts, "list of host names"),
-                                     NUMBER("max_bytes", media_max_bytes, 1024, 1ull << 30, "bytes"),
-                                     NUMBER("fetch_timeout_ms", media_fetch_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
-                                     NUMBER("max_concurrent", media_max_concurrent, 1, 1024, ""),
-                                     END};
+static const field media_fields[] = {
+    BOOL("ocr", media_ocr),
+    STRING("ocr_languages", media_ocr_languages, check_ocr_languages),
+    STRING("tessdata", media_tessdata, check_optional_path),
+    NUMBER("ocr_timeout_ms", media_ocr_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
+    CUSTOM("unjudged", parse_unjudged, show_unjudged, "allow, review or block"),
+    CUSTOM("fetch_hosts", parse_fetch_hosts, show_fetch_hosts, "list of host names"),
+    NUMBER("max_bytes", media_max_bytes, 1024, 1ull << 30, "bytes"),
+    NUMBER("fetch_timeout_ms", media_fetch_timeout_ms, 100, TIMEOUT_MS_MAX, "milliseconds"),
+    NUMBER("max_concurrent", media_max_concurrent, 1, 1024, ""),
+    END};
 
-static const field audit_fields[] = {CUSTOM("retain_text", parse_retention, show_retention, "redacted, none or full"), CUSTOM("durability", parse_durability, show_durability, "group, sync or async"),
+static const field audit_fields[] = {CUSTOM("retain_text", parse_retention, show_retention, "redacted, none or full"),
+                                     CUSTOM("durability", parse_durability, show_durability, "group, sync or async"),
                                      CUSTOM("batch", parse_batch, NULL, "true or false (older spelling of durability)"),
                                      NUMBER("text_retention_days", text_retention_days, 1, 36500, ""), END};
 
-static const field strikes_fields[] = {NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
-                                       NUMBER("near_duplicates_per_hour", near_dups_per_hour, 0, 128, ""),
-                                       CUSTOM("categories", parse_strike_categories, show_strike_categories, "list of " CODES),
-                                       NUMBER("near_duplicate_bits", near_dup_bits, 0, 16, ""),
-                                       NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
-                                       NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),
-                                       NUMBER("terminate_after_suspensions", terminate_after, 1, 1000, ""),
-                                       END};
+static const field strikes_fields[] = {
+    NUMBER("suspend_in_a_row", strikes_in_a_row, 1, 1000, ""),
+    NUMBER("near_duplicates_per_hour", near_dups_per_hour, 0, 128, ""),
+    CUSTOM("categories", parse_strike_categories, show_strike_categories, "list of " CODES),
+    NUMBER("near_duplicate_bits", near_dup_bits, 0, 16, ""),
+    NUMBER("suspend_per_day", strikes_per_day, 1, 100000, ""),
+    NUMBER("suspend_minutes", suspend_minutes, 1, 5256000, ""),
+    NUMBER("terminate_after_suspensions", terminate_after, 1, 1000, ""),
+    END};
 
 static const field due_fields[] = {NUMBER("prohibited_content", complaint_due_hours[0], 1, 8760, ""),
                                    NUMBER("ip_infringement", complaint_due_hours[1], 1, 8760, ""),
@@ -1520,7 +1543,8 @@ static const field quota_key_fields[] = {NUMBER("requests_per_minute", quota_key
 static const field quotas_fields[] = {SECTION("per_user", quota_user_fields), SECTION("per_key", quota_key_fields),
                                       END};
 
-static const field review_fields[] = {CUSTOM("sample_rate", parse_review_sample, show_review_sample, "number 0-1"), END};
+static const field review_fields[] = {CUSTOM("sample_rate", parse_review_sample, show_review_sample, "number 0-1"),
+                                      END};
 
 static const field takedowns_fields[] = {NUMBER("keep_days", takedown_days, 0, 36500, ""), END};
 
@@ -1536,13 +1560,14 @@ static const field idv_fields[] = {STRING("url", idv.url, check_optional_url),
                                    STRING("rejected_value", idv.rejected_value, check_verdict_value),
                                    STRING("reason_path", idv.reason_path, check_optional_json_path),
                                    END};
-static const field identity_fields[] = {CUSTOM("required", parse_identity_required, show_identity_required, "auto, true or false"),
-                                        STRING("key_file", identity_key_file, check_optional_path),
-                                        SECTION("provider", idv_fields), END};
+static const field identity_fields[] = {
+    CUSTOM("required", parse_identity_required, show_identity_required, "auto, true or false"),
+    STRING("key_file", identity_key_file, check_optional_path), SECTION("provider", idv_fields), END};
 
 static const field minors_fields[] = {
     BOOL("enabled", minors_enabled), NUMBER("daily_minutes", minors_daily_minutes, 0, 1440, ""),
-    NUMBER("daily_requests", minors_daily_requests, 0, 100000000, ""), CUSTOM("closed_hours", parse_closed_hours, show_closed_hours, "\"HH:MM-HH:MM\" local time, or none"), END};
+    NUMBER("daily_requests", minors_daily_requests, 0, 100000000, ""),
+    CUSTOM("closed_hours", parse_closed_hours, show_closed_hours, "\"HH:MM-HH:MM\" local time, or none"), END};
 
 static hg_status parse_log_level(walk *w, const node *n, const char *path) {
   return enum_value(w, n, path, log_level_names, 4, &w->cfg->log_level);
@@ -1556,40 +1581,43 @@ static const field log_fields[] = {CUSTOM("level", parse_log_level, show_log_lev
                                    CUSTOM("format", parse_log_format, show_log_format, "text or json"),
                                    BOOL("access", log_access), END};
 
-static const field reliance_fields[] = {
-    NUMBER("reminder_minutes", reminder_minutes, 0, 1440, ""), NUMBER("pause_minutes", pause_minutes, 1, 1440, ""),
-    CUSTOM("all_users", parse_all_users, show_all_users, "auto, true or false"), STRING("reminder", reminder_text, check_reminder), END};
+static const field reliance_fields[] = {NUMBER("reminder_minutes", reminder_minutes, 0, 1440, ""),
+                                        NUMBER("pause_minutes", pause_minutes, 1, 1440, ""),
+                                        CUSTOM("all_users", parse_all_users, show_all_users, "auto, true or false"),
+                                        STRING("reminder", reminder_text, check_reminder), END};
 
 static const field versions_fields[] = {BOOL("require_approval", versions_require_approval),
                                         NUMBER("lexicon_max_age_days", lexicon_max_age_days, 0, 3650, ""), END};
 
-static const field top_fields[] = {STRING("listen", listen, check_listen),
-                                   NUMBER("workers", workers, 1, 256, ""),
-                                   SECTION("limits", limits_fields),
-                                   SECTION("upstream", upstream_fields),
-                                   STRING("data_dir", data_dir, check_path),
-                                   CUSTOM("store", parse_store, show_store, "sqlite:PATH or a path"),
-                                   STRING("lexicon", lexicon, check_optional_path),
-                                   SECTION("auth", auth_fields),
-                                   SECTION("policy", policy_fields),
-                                   SECTION("classifier", classifier_fields),
-                                   SECTION("guard", guard_fields),
-                                   SECTION("labels", labels_fields),
-                                   SECTION("media", media_fields),
-                                   SECTION("audit", audit_fields),
-                                   SECTION("strikes", strikes_fields),
-                                   SECTION("complaints", complaints_fields),
-                                   SECTION("takedowns", takedowns_fields),
-                                   SECTION("review", review_fields),
-                                   SECTION("quotas", quotas_fields),
-                                   SECTION("identity", identity_fields),
-                                   SECTION("minors", minors_fields),
-                                   SECTION("reliance", reliance_fields),
-                                   SECTION("log", log_fields),
-                                   CUSTOM("timezone", parse_timezone, show_timezone, "UTC offset \"+HH:MM\" or UTC"),
-                                   CUSTOM("webhooks", parse_webhooks, show_webhooks, "a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}"),
-                                   SECTION("versions", versions_fields),
-                                   END};
+static const field top_fields[] = {
+    STRING("listen", listen, check_listen),
+    NUMBER("workers", workers, 1, 256, ""),
+    SECTION("limits", limits_fields),
+    SECTION("upstream", upstream_fields),
+    STRING("data_dir", data_dir, check_path),
+    CUSTOM("store", parse_store, show_store, "sqlite:PATH or a path"),
+    STRING("lexicon", lexicon, check_optional_path),
+    SECTION("auth", auth_fields),
+    SECTION("policy", policy_fields),
+    SECTION("classifier", classifier_fields),
+    SECTION("guard", guard_fields),
+    SECTION("labels", labels_fields),
+    SECTION("media", media_fields),
+    SECTION("audit", audit_fields),
+    SECTION("strikes", strikes_fields),
+    SECTION("complaints", complaints_fields),
+    SECTION("takedowns", takedowns_fields),
+    SECTION("review", review_fields),
+    SECTION("quotas", quotas_fields),
+    SECTION("identity", identity_fields),
+    SECTION("minors", minors_fields),
+    SECTION("reliance", reliance_fields),
+    SECTION("log", log_fields),
+    CUSTOM("timezone", parse_timezone, show_timezone, "UTC offset \"+HH:MM\" or UTC"),
+    CUSTOM("webhooks", parse_webhooks, show_webhooks,
+           "a list of {url, secret, events, timeout_ms, max_attempts, retry_base_ms, retry_max_ms}"),
+    SECTION("versions", versions_fields),
+    END};
 
 #define SECTION_FIELDS_MAX 32
 _Static_assert(sizeof top_fields / sizeof top_fields[0] <= SECTION_FIELDS_MAX + 1, "parse_section tracks every key");
