@@ -43,9 +43,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
   return add;
 }
 
-static void fail(fetch_result *r, const char *fmt, const char *a) {
-  snprintf(r->error, sizeof r->error, fmt, a);
-}
+static void fail(fetch_result *r, const char *fmt, const char *a) { snprintf(r->error, sizeof r->error, fmt, a); }
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
   (void)dt, (void)dn, (void)ut, (void)un;

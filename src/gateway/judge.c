@@ -136,7 +136,6 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
   return d;
 }
 
-
 int judge_unjudged(judge *j, const char *what) {
   json_t *list = json_object_get(j->detail, "unjudged");
   if (!list) json_object_set_new(j->detail, "unjudged", list = json_array());

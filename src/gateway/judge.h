@@ -21,8 +21,8 @@ typedef struct span_hit {
 typedef struct judge {
   const hg_config *cfg; /* a live_config's: its policy judges */
   hg_lexicon *lex;
-  hg_takedown_set *takedowns; /* may be NULL */
-  json_t *detail;             /* the record's detail object */
+  hg_takedown_set *takedowns;                   /* may be NULL */
+  json_t *detail;                               /* the record's detail object */
   json_t *input_hits, *input_pii, *output_hits; /* lists in detail; output_pii is detail's "output_pii" */
 } judge;
 

@@ -29,8 +29,8 @@
 
 #include "base/json.h"
 #include "fetch.h"
-#include "guard_client.h"
 #include "gateway.h"
+#include "guard_client.h"
 #include "hegui/filelabel.h"
 #include "hegui/media.h"
 #include "hegui/ocr.h"
@@ -40,8 +40,8 @@
 #include "prompt.h"
 #include "router.h"
 
-#define MAX_IMAGES 10             /* in one answer (OpenAI's n is 1-10) */
-#define MAX_INPUT_IMAGES 16       /* in one edit request */
+#define MAX_IMAGES 10       /* in one answer (OpenAI's n is 1-10) */
+#define MAX_INPUT_IMAGES 16 /* in one edit request */
 #define MAX_RECORDED_TEXT (64u << 10)
 
 typedef enum media_kind { IMAGE_GENERATION, IMAGE_EDIT, SPEECH, TRANSCRIPTION } media_kind;
@@ -49,8 +49,8 @@ typedef enum media_kind { IMAGE_GENERATION, IMAGE_EDIT, SPEECH, TRANSCRIPTION } 
 typedef struct media_route {
   media_kind kind;
   const char *path;
-  int multipart;       /* the body is multipart/form-data (else a JSON object) */
-  const char *text;    /* the member or part the model reads as text */
+  int multipart;    /* the body is multipart/form-data (else a JSON object) */
+  const char *text; /* the member or part the model reads as text */
   int text_required;
 } media_route;
 
@@ -84,11 +84,11 @@ typedef struct media_job {
   char recipient[128]; /* "" unless the answer goes out without its explicit label */
   int64_t key_id;
   /* the request */
-  json_t *body;        /* JSON routes */
-  unsigned char *raw;  /* multipart routes: the body's bytes, which the form points into */
+  json_t *body;       /* JSON routes */
+  unsigned char *raw; /* multipart routes: the body's bytes, which the form points into */
   size_t raw_len;
   mp_form form;
-  char *text;          /* the prompt or input as judged; masked where redacted */
+  char *text; /* the prompt or input as judged; masked where redacted */
   size_t text_len;
   const struct speech_format *speech;
   char response_format[16];
@@ -129,8 +129,8 @@ static void make_id(media_job *j) {
   sodium_bin2hex(hex, sizeof hex, r, sizeof r);
   snprintf(j->id, sizeof j->id, "%s-hg%s",
            j->route->kind == IMAGE_GENERATION || j->route->kind == IMAGE_EDIT ? "img"
-           : j->route->kind == SPEECH                                        ? "speech"
-                                                                             : "transcript",
+           : j->route->kind == SPEECH                                         ? "speech"
+                                                                              : "transcript",
            hex);
 }
 
@@ -371,8 +371,8 @@ static int label_file(media_job *j, const char *format, const uint8_t *in, size_
   hg_label_add_options a = {0};
   a.producer = j->cfg->content_producer;
   a.produce_id = j->id;
-  hg_status st = hg_label_buffer_add(format, shown ? shown : in, shown ? shown_len : len, &a, j->gw->label_sk, out,
-                                     out_len, &err);
+  hg_status st =
+      hg_label_buffer_add(format, shown ? shown : in, shown ? shown_len : len, &a, j->gw->label_sk, out, out_len, &err);
   free(shown);
   if (st) {
     snprintf(why, cap, "implicit label: %s", err.message);
@@ -509,9 +509,10 @@ static void answer_images(media_job *j, fetch_result *up, reply *out) {
   output_digest(j, &hs);
   {
     json_t *created = json_object_get(a, "created");
-    json_t *res = json_pack("{s:s, s:I, s:O}", "id", j->id, "created",
-                            json_is_integer(created) ? json_integer_value(created) : (json_int_t)(hg_clock_wall_ms() / 1000),
-                            "data", items);
+    json_t *res =
+        json_pack("{s:s, s:I, s:O}", "id", j->id, "created",
+                  json_is_integer(created) ? json_integer_value(created) : (json_int_t)(hg_clock_wall_ms() / 1000),
+                  "data", items);
     json_t *usage = json_object_get(a, "usage");
     if (json_is_object(usage)) json_object_set(res, "usage", usage);
     reply_json(out, 200, res);
@@ -545,8 +546,9 @@ static void answer_speech(media_job *j, fetch_result *up, reply *out) {
     return;
   }
   sha256_hex(labelled, llen, j->output_sha);
-  json_object_set_new(j->detail, "audio", json_pack("{s:s, s:s, s:I, s:b}", "format", format, "sha256", j->output_sha,
-                                                     "bytes", (json_int_t)llen, "explicit_label", !j->recipient[0]));
+  json_object_set_new(j->detail, "audio",
+                      json_pack("{s:s, s:s, s:I, s:b}", "format", format, "sha256", j->output_sha, "bytes",
+                                (json_int_t)llen, "explicit_label", !j->recipient[0]));
   reply_bytes(out, 200, j->speech->content_type, labelled, llen);
 }
 
@@ -732,15 +734,9 @@ static void media_work(void *arg, reply *out) {
   } else if (!relay(j, &up, out)) {
     switch (j->route->kind) {
     case IMAGE_GENERATION:
-    case IMAGE_EDIT:
-      answer_images(j, &up, out);
-      break;
-    case SPEECH:
-      answer_speech(j, &up, out);
-      break;
-    case TRANSCRIPTION:
-      answer_transcription(j, &up, out);
-      break;
+    case IMAGE_EDIT: answer_images(j, &up, out); break;
+    case SPEECH: answer_speech(j, &up, out); break;
+    case TRANSCRIPTION: answer_transcription(j, &up, out); break;
     }
   }
   fetch_result_free(&up);
@@ -787,7 +783,8 @@ static int parse_json(route_req *rq, media_job *j, const char *raw, size_t len) 
   j->text = strndup(json_string_value(t), json_string_length(t));
   j->text_len = json_string_length(t);
   if (j->route->kind == SPEECH) {
-    if (!json_is_string(json_object_get(j->body, "model"))) return bad_request(rq, "you must provide a model parameter", "model");
+    if (!json_is_string(json_object_get(j->body, "model")))
+      return bad_request(rq, "you must provide a model parameter", "model");
     json_t *f = json_object_get(j->body, "response_format");
     const char *name = f ? json_string_value(f) : "mp3";
     for (size_t i = 0; name && i < sizeof speech_formats / sizeof speech_formats[0]; i++)
@@ -843,8 +840,9 @@ static int parse_form(route_req *rq, media_job *j) {
              f ? (const char *)f->data : "json");
     if (strcmp(j->response_format, "json") && strcmp(j->response_format, "text") &&
         strcmp(j->response_format, "verbose_json"))
-      return bad_request(rq, "response_format must be json, text or verbose_json (srt and vtt cannot carry the label "
-                             "notice as a cue yet)",
+      return bad_request(rq,
+                         "response_format must be json, text or verbose_json (srt and vtt cannot carry the label "
+                         "notice as a cue yet)",
                          "response_format");
   }
   return 0;
@@ -868,7 +866,8 @@ static void media_start(route_req *rq, const media_route *route) {
     struct evbuffer *buf = evhttp_request_get_input_buffer(rq->req);
     j->raw_len = evbuffer_get_length(buf);
     j->raw = malloc(j->raw_len + 1);
-    if (!j->raw) status = 500, send_error(rq->req, 500, "server_error", "out of memory", NULL);
+    if (!j->raw)
+      status = 500, send_error(rq->req, 500, "server_error", "out of memory", NULL);
     else {
       evbuffer_copyout(buf, j->raw, j->raw_len);
       j->raw[j->raw_len] = 0;
@@ -877,7 +876,8 @@ static void media_start(route_req *rq, const media_route *route) {
       if (!route->multipart) free(j->raw), j->raw = NULL;
     }
   }
-  if (!status && j->text && !utf8_text(j->text, j->text_len)) status = bad_request(rq, "the text is not UTF-8", route->text);
+  if (!status && j->text && !utf8_text(j->text, j->text_len))
+    status = bad_request(rq, "the text is not UTF-8", route->text);
   if (!status && atomic_fetch_add(&gw->media_jobs, 1) >= (int)gw->cfg.media_max_concurrent) {
     atomic_fetch_sub(&gw->media_jobs, 1);
     evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", "1");

@@ -145,7 +145,8 @@ static int part_headers(const unsigned char *h, size_t n, mp_form *form, mp_part
     }
     pos += ll + 2;
   }
-  if (!have_name) return fail(why, cap, "a part has no name (Content-Disposition: form-data; name=...) at byte %zu", at);
+  if (!have_name)
+    return fail(why, cap, "a part has no name (Content-Disposition: form-data; name=...) at byte %zu", at);
   part->name = name;
   part->filename = have_file ? filename : NULL;
   part->content_type = type[0] ? type : NULL;
@@ -171,7 +172,8 @@ int multipart_parse(const char *boundary, const unsigned char *body, size_t len,
   }
   for (;;) {
     /* after a delimiter: "--" ends the body, CRLF opens a part (transport padding of spaces allowed) */
-    if (len - pos >= 2 && body[pos] == '-' && body[pos + 1] == '-') return form->count ? 0 : fail(why, why_cap, "the body has no parts%.0zu", 0);
+    if (len - pos >= 2 && body[pos] == '-' && body[pos + 1] == '-')
+      return form->count ? 0 : fail(why, why_cap, "the body has no parts%.0zu", 0);
     while (pos < len && (body[pos] == ' ' || body[pos] == '\t'))
       pos++;
     if (len - pos < 2 || body[pos] != '\r' || body[pos + 1] != '\n')
@@ -231,7 +233,8 @@ int multipart_build(const mp_part *parts, size_t n, char boundary_out[MULTIPART_
     pos += (size_t)snprintf((char *)b + pos, cap - pos, "--%s\r\nContent-Disposition: form-data; name=\"%.255s\"",
                             boundary_out, p->name);
     if (p->filename) pos += (size_t)snprintf((char *)b + pos, cap - pos, "; filename=\"%.255s\"", p->filename);
-    if (p->content_type) pos += (size_t)snprintf((char *)b + pos, cap - pos, "\r\nContent-Type: %.255s", p->content_type);
+    if (p->content_type)
+      pos += (size_t)snprintf((char *)b + pos, cap - pos, "\r\nContent-Type: %.255s", p->content_type);
     pos += (size_t)snprintf((char *)b + pos, cap - pos, "\r\n\r\n");
     if (p->len) memcpy(b + pos, p->data, p->len);
     pos += p->len;

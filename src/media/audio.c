@@ -52,7 +52,8 @@ static int fail(job *j, const char *what, int code) {
 /* Appends converted samples (already in the encoder's format) to the FIFO. */
 static int push(job *j, uint8_t **data, int n) {
   if (n <= 0) return 0;
-  if (av_audio_fifo_size(j->fifo) + n > MAX_DECODED_SECONDS * j->enc->sample_rate) return fail(j, "the audio is longer than three hours", 0);
+  if (av_audio_fifo_size(j->fifo) + n > MAX_DECODED_SECONDS * j->enc->sample_rate)
+    return fail(j, "the audio is longer than three hours", 0);
   return av_audio_fifo_write(j->fifo, (void **)data, n) < n ? fail(j, "out of memory", 0) : 0;
 }
 
@@ -82,7 +83,8 @@ static int push_label(job *j, const hg_pcm *label, int gap_first) {
   }
   int gap = j->enc->sample_rate * HG_SPOKEN_GAP_MS / 1000, r = 0;
   uint8_t **silence = NULL;
-  if (av_samples_alloc_array_and_samples(&silence, NULL, j->enc->ch_layout.nb_channels, gap, j->enc->sample_fmt, 0) < 0) {
+  if (av_samples_alloc_array_and_samples(&silence, NULL, j->enc->ch_layout.nb_channels, gap, j->enc->sample_fmt, 0) <
+      0) {
     swr_free(&s);
     return fail(j, "out of memory", 0);
   }
@@ -176,8 +178,10 @@ static int run(job *j, const char *format, const uint8_t *in, size_t len, const 
   for (unsigned i = 0; i < j->in->nb_streams; i++)
     if (j->in->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
         !(j->in->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-      return fail(j, "the file holds video, whose explicit label belongs on its pictures (hegui does not draw on video "
-                     "yet)", 0);
+      return fail(j,
+                  "the file holds video, whose explicit label belongs on its pictures (hegui does not draw on video "
+                  "yet)",
+                  0);
   j->stream = av_find_best_stream(j->in, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
   if (j->stream < 0) return fail(j, "the file holds no audio stream", 0);
   AVCodecParameters *par = j->in->streams[j->stream]->codecpar;
@@ -204,8 +208,10 @@ static int run(job *j, const char *format, const uint8_t *in, size_t len, const 
       for (const enum AVSampleFormat *f = ec->sample_fmts; *f != AV_SAMPLE_FMT_NONE; f++)
         if (*f == AV_SAMPLE_FMT_S16) j->enc->sample_fmt = *f;
   }
-  j->enc->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL; /* FFmpeg's own Vorbis encoder, when libvorbis is not there */
-  if ((r = avformat_alloc_output_context2(&j->out, NULL, muxer, NULL)) < 0) return fail(j, "no muxer for the format", r);
+  j->enc->strict_std_compliance =
+      FF_COMPLIANCE_EXPERIMENTAL; /* FFmpeg's own Vorbis encoder, when libvorbis is not there */
+  if ((r = avformat_alloc_output_context2(&j->out, NULL, muxer, NULL)) < 0)
+    return fail(j, "no muxer for the format", r);
   if (j->out->oformat->flags & AVFMT_GLOBALHEADER) j->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   if ((r = avcodec_open2(j->enc, ec, NULL)) < 0) return fail(j, "the audio's encoder could not start", r);
   AVStream *os = avformat_new_stream(j->out, NULL);

@@ -13,9 +13,13 @@
 #include "base/error.h"
 #include "media/spoken.h"
 
-static uint32_t u32le(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t u32le(const uint8_t *p) {
+  return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint16_t u16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static void put32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24); }
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
 
 typedef struct wav_format {
   unsigned tag; /* 1 PCM, 3 float */
@@ -64,7 +68,8 @@ static void put_sample(uint8_t *p, const wav_format *f, double v) {
 }
 
 static hg_status read_format(const uint8_t *c, uint32_t size, wav_format *f, hg_error *err, size_t at) {
-  if (size < 16) return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV fmt chunk of %u bytes at offset %zu, fewer than 16", size, at);
+  if (size < 16)
+    return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV fmt chunk of %u bytes at offset %zu, fewer than 16", size, at);
   f->tag = u16le(c);
   f->channels = u16le(c + 2);
   f->rate = u32le(c + 4);
@@ -77,11 +82,13 @@ static hg_status read_format(const uint8_t *c, uint32_t size, wav_format *f, hg_
   int pcm_ok = f->tag == 1 && (f->bits == 8 || f->bits == 16 || f->bits == 24 || f->bits == 32);
   int float_ok = f->tag == 3 && (f->bits == 32 || f->bits == 64);
   if (!pcm_ok && !float_ok)
-    return hg_fail(err, HG_ERR_INVALID, 0, at, "WAV samples of format %u, %u bits: only PCM 8/16/24/32 and float 32/64 "
-                                                "take a spoken label", f->tag, f->bits);
+    return hg_fail(err, HG_ERR_INVALID, 0, at,
+                   "WAV samples of format %u, %u bits: only PCM 8/16/24/32 and float 32/64 "
+                   "take a spoken label",
+                   f->tag, f->bits);
   if (!f->channels || f->channels > 32 || !f->rate || f->rate > 768000 || f->block != f->channels * (f->bits / 8))
-    return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV fmt chunk at offset %zu: %u channels, %u Hz, block %u do not fit",
-                   at, f->channels, f->rate, f->block);
+    return hg_fail(err, HG_ERR_PARSE, 0, at, "WAV fmt chunk at offset %zu: %u channels, %u Hz, block %u do not fit", at,
+                   f->channels, f->rate, f->block);
   return HG_OK;
 }
 
@@ -104,7 +111,9 @@ hg_status hg_wav_insert_label(const uint8_t *in, size_t len, const hg_pcm *label
       pos = body + data_len + (data_len & 1);
       continue;
     }
-    if (size > avail) return hg_fail(err, HG_ERR_PARSE, 0, pos, "WAV chunk at offset %zu claims %u bytes, more than the file holds", pos, size);
+    if (size > avail)
+      return hg_fail(err, HG_ERR_PARSE, 0, pos, "WAV chunk at offset %zu claims %u bytes, more than the file holds",
+                     pos, size);
     if (!memcmp(in + pos, "fmt ", 4)) {
       hg_status st = read_format(in + body, size, &f, err, pos);
       if (st) return st;

@@ -73,14 +73,8 @@ static const struct {
   const char *format;
   explicit_labeller labeller;
 } labellers[] = {
-    {"png", label_image},
-    {"jpeg", label_image},
-    {"webp", label_image},
-    {"wav", label_audio},
-    {"mp3", label_audio},
-    {"flac", label_audio},
-    {"ogg", label_audio},
-    {"mp4", label_mp4},
+    {"png", label_image}, {"jpeg", label_image}, {"webp", label_image}, {"wav", label_audio},
+    {"mp3", label_audio}, {"flac", label_audio}, {"ogg", label_audio},  {"mp4", label_mp4},
 };
 
 hg_status hg_explicit_label_buffer(const char *format, const uint8_t *in, size_t len,

@@ -516,13 +516,16 @@ int hg_jpeg_quality_estimate(const uint8_t *data, size_t len) {
 /* ---- WebP (libwebp): lossy (VP8) and lossless (VP8L), with or without alpha; the first frame of an animation is
  * refused rather than labelled alone ---- */
 
-static int is_webp(const uint8_t *d, size_t len) { return len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4); }
+static int is_webp(const uint8_t *d, size_t len) {
+  return len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4);
+}
 
 static hg_status webp_decode(const uint8_t *data, size_t len, hg_raster *out, hg_error *err) {
   WebPBitstreamFeatures f;
   if (WebPGetFeatures(data, len, &f) != VP8_STATUS_OK)
     return hg_fail(err, HG_ERR_PARSE, 0, 0, "webp: the header cannot be read (a damaged or truncated file)");
-  if (f.has_animation) return hg_fail(err, HG_ERR_INVALID, 0, 0, "webp: an animation (only still pictures are labelled)");
+  if (f.has_animation)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "webp: an animation (only still pictures are labelled)");
   hg_status st = check_size((uint32_t)f.width, (uint32_t)f.height, "webp", err);
   if (st) return st;
   if ((st = hg_raster_new(out, (uint32_t)f.width, (uint32_t)f.height, err))) return st;
@@ -597,5 +600,6 @@ hg_status hg_image_encode(const hg_raster *r, const char *format, int quality, u
     if (quality > 101) return hg_fail(err, HG_ERR_INVALID, 0, 0, "WebP quality %d is not in 1..101", quality);
     return webp_encode(r, quality, out, out_len, err);
   }
-  return hg_fail(err, HG_ERR_INVALID, 0, 0, "cannot encode images as '%s' (png, jpeg or webp)", format ? format : "(none)");
+  return hg_fail(err, HG_ERR_INVALID, 0, 0, "cannot encode images as '%s' (png, jpeg or webp)",
+                 format ? format : "(none)");
 }

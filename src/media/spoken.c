@@ -23,15 +23,15 @@
 #include "hegui/text.h"
 #include "media/spoken.h"
 
-#define SILENCE_LEVEL 400       /* |sample| below this, at either end, is not speech */
-#define RATE_LOW 125.0          /* characters a minute: the band aimed at, inside GB 45438's 120-160 */
+#define SILENCE_LEVEL 400 /* |sample| below this, at either end, is not speech */
+#define RATE_LOW 125.0    /* characters a minute: the band aimed at, inside GB 45438's 120-160 */
 #define RATE_HIGH 155.0
 #define RATE_AIM 140.0
 #define MAX_SAMPLES (22050 * 120) /* two minutes of label at most */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int sample_rate;      /* espeak-ng's, once initialised; -1 when it could not be */
-static char voice_used[40];  /* the voice that was set */
+static int sample_rate;     /* espeak-ng's, once initialised; -1 when it could not be */
+static char voice_used[40]; /* the voice that was set */
 static struct {
   char *text;
   hg_spoken_kind kind;
@@ -131,7 +131,8 @@ hg_status hg_spoken_script(const char *text, char **out, size_t *characters, hg_
   s[n] = '\0';
   if (!chars) {
     free(s);
-    return hg_fail(err, HG_ERR_INVALID, 0, 0, "the spoken text has nothing to say (no Chinese character, letter or digit)");
+    return hg_fail(err, HG_ERR_INVALID, 0, 0,
+                   "the spoken text has nothing to say (no Chinese character, letter or digit)");
   }
   *out = s;
   if (characters) *characters = chars;

@@ -140,7 +140,9 @@ static void rhythm_short_long_short_short(void **state) {
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xFFFF), put16(p + 2, v >> 16); }
-static uint32_t get32(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t get32(const uint8_t *p) {
+  return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 /* A WAV of frames of (tag, bits, channels) at rate, samples a counter, with a LIST chunk before the data and one
  * after (that must come through untouched). */
@@ -184,8 +186,8 @@ static void wav_insert_keeps_every_sample(void **state) {
   assert_int_equal(hg_spoken_label(NULL, HG_SPOKEN_SPEECH, &label, NULL), HG_OK);
   static const struct {
     unsigned tag, bits, channels, rate;
-  } kinds[] = {{1, 16, 2, 44100}, {1, 8, 1, 8000}, {1, 24, 2, 48000}, {1, 32, 1, 16000}, {3, 32, 2, 22050},
-               {3, 64, 1, 24000}, {1, 16, 6, 48000}};
+  } kinds[] = {{1, 16, 2, 44100}, {1, 8, 1, 8000},   {1, 24, 2, 48000}, {1, 32, 1, 16000},
+               {3, 32, 2, 22050}, {3, 64, 1, 24000}, {1, 16, 6, 48000}};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
     for (int at_end = 0; at_end < 2; at_end++) {
       size_t frames = 12345, len;
@@ -233,9 +235,11 @@ static void wav_refusals(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(script_is_toned_pinyin),       cmocka_unit_test(phonemes_match_espeak_reading),
+      cmocka_unit_test(script_is_toned_pinyin),
+      cmocka_unit_test(phonemes_match_espeak_reading),
       cmocka_unit_test(label_rate_in_band),
-      cmocka_unit_test(rhythm_short_long_short_short), cmocka_unit_test(wav_insert_keeps_every_sample),
+      cmocka_unit_test(rhythm_short_long_short_short),
+      cmocka_unit_test(wav_insert_keeps_every_sample),
       cmocka_unit_test(wav_refusals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
