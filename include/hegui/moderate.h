@@ -153,8 +153,13 @@ void hg_moderator_forget_reasons(hg_moderator *m);
  * Call it right after hg_moderator_new. */
 hg_status hg_moderator_track_sentences(hg_moderator *m);
 size_t hg_moderator_sentence_end(const hg_moderator *m);
-/* The classifier's highest score per label over the sentences judged so far (NULL and 0 when the classifier does
- * not run); valid until the next feed/finish/reset. Labels in the model's order (hg_classifier_label). */
+/* Every label's score, for a caller that reports them (/v1/moderations' category_scores): call it right after
+ * hg_moderator_new. Without it the moderator scores only the labels whose threshold can flag (below 1.00), from
+ * their rows packed apart (hg_classifier_part): the same reasons and verdict, a fraction of the memory reads. */
+hg_status hg_moderator_want_scores(hg_moderator *m);
+/* The classifier's highest score per label over the sentences judged so far, when hg_moderator_want_scores was
+ * called (NULL and 0 otherwise, and when the classifier does not run); valid until the next feed/finish/reset.
+ * Labels in the model's order (hg_classifier_label). */
 const float *hg_moderator_scores(const hg_moderator *m, size_t *count);
 /* Bytes fed so far. */
 size_t hg_moderator_offset(const hg_moderator *m);

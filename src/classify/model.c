@@ -306,8 +306,8 @@ _Static_assert((uint64_t)HG_FOLD_MAX *CLS_CHUNK_BYTES *CLS_NGRAM_MAX < (1u << 23
 
 typedef struct score_ctx {
   const int8_t *weights;
-  size_t rows; /* buckets in the table */
-  uint32_t labels;
+  size_t rows;     /* buckets in the table */
+  uint32_t labels; /* weights per row: the model's labels, or a part's */
   int64_t total[HG_CLASSIFIER_MAX_LABELS];
   size_t count;
 } score_ctx;
@@ -323,6 +323,36 @@ typedef struct score_ctx {
 #define PREFETCH 8
 typedef int8_t v32i8 __attribute__((vector_size(32)));
 typedef int16_t v32i16 __attribute__((vector_size(64)));
+typedef int8_t v8i8 __attribute__((vector_size(8)));
+typedef int16_t v8i16 __attribute__((vector_size(16)));
+
+/* Rows of at most 8 labels (a part of the acting labels): 8 bytes at a time, so that a row read touches one line. */
+static void score_batch_narrow(score_ctx *s, const uint32_t *f, size_t n) {
+  const int8_t *w = s->weights;
+  uint32_t L = s->labels;
+  size_t vec_rows = s->rows > 8 ? s->rows - 8 : 0; /* an 8-byte window from these rows stays in the table */
+  int32_t acc[8] = {0};
+  for (size_t i = 0; i < n;) {
+    v8i16 a16 = {0};
+    size_t end = n - i > 256 ? i + 256 : n;
+    for (; i < end; i++) {
+      if (i + PREFETCH < n) __builtin_prefetch(w + (size_t)f[i + PREFETCH] * L);
+      const int8_t *row = w + (size_t)f[i] * L;
+      if (f[i] < vec_rows) {
+        v8i8 b;
+        memcpy(&b, row, sizeof b);
+        a16 += __builtin_convertvector(b, v8i16);
+      } else {
+        for (uint32_t l = 0; l < L; l++)
+          acc[l] += row[l];
+      }
+    }
+    for (uint32_t l = 0; l < L; l++) /* lanes past L hold the next row's bytes: never read */
+      acc[l] += a16[l];
+  }
+  for (uint32_t l = 0; l < L; l++)
+    s->total[l] += acc[l];
+}
 
 static void score_batch(void *ctx, const uint32_t *f, size_t n) {
   score_ctx *s = ctx;
@@ -334,6 +364,10 @@ static void score_batch(void *ctx, const uint32_t *f, size_t n) {
     for (size_t i = 0; i < n; i++)
       a += w[f[i]];
     s->total[0] += a;
+    return;
+  }
+  if (L <= 8) {
+    score_batch_narrow(s, f, n);
     return;
   }
   int32_t acc[HG_CLASSIFIER_MAX_LABELS] = {0};
@@ -366,14 +400,19 @@ static void score_batch(void *ctx, const uint32_t *f, size_t n) {
 
 /* The logits; each occurrence counts 1/sqrt(n), so that long and short texts land on one scale (train.c does the
  * same). Clamped to +-40, where the sigmoid is 0 or 1 in float anyway. */
-static void finish_margins(const hg_classifier *model, const score_ctx *s, float *margins) {
+static void finish_margins_of(const hg_classifier *model, const uint8_t *index, const score_ctx *s, float *margins) {
   double norm = s->count ? 1.0 / sqrt((double)s->count) : 0.0;
-  for (uint32_t l = 0; l < s->labels; l++) {
-    double z = model->labels[l].bias + (double)model->labels[l].scale * (double)s->total[l] * norm;
+  for (uint32_t i = 0; i < s->labels; i++) {
+    const cls_label *lb = &model->labels[index ? index[i] : i];
+    double z = lb->bias + (double)lb->scale * (double)s->total[i] * norm;
     if (z > 40) z = 40;
     if (z < -40) z = -40;
-    margins[l] = (float)z;
+    margins[i] = (float)z;
   }
+}
+
+static void finish_margins(const hg_classifier *model, const score_ctx *s, float *margins) {
+  finish_margins_of(model, NULL, s, margins);
 }
 
 static void finish_scores(const hg_classifier *model, const score_ctx *s, float *scores) {
@@ -413,4 +452,56 @@ void hg_classifier_score_view(const hg_classifier *model, const hg_norm_char *ch
   score_ctx s = {.weights = model->weights, .rows = (size_t)1 << model->hdr->bucket_bits, .labels = model->label_count};
   view_sums(model, chars, n, &s);
   finish_scores(model, &s, scores);
+}
+
+/* A part: the rows of some labels copied into a table of their own (docs/classifier.md, "Speed"). */
+struct hg_classifier_part {
+  hg_classifier *model;
+  int8_t *weights; /* [bucket][picked label] */
+  uint32_t n;
+  uint8_t index[HG_CLASSIFIER_MAX_LABELS]; /* the model's label index of each picked label */
+};
+
+hg_status hg_classifier_part_new(hg_classifier *model, const size_t *labels, size_t n, hg_classifier_part **out,
+                                 hg_error *err) {
+  *out = NULL;
+  if (n < 1 || n > HG_CLASSIFIER_MAX_LABELS)
+    return hg_fail(err, HG_ERR_INVALID, 0, 0, "a part takes 1 to %d labels", HG_CLASSIFIER_MAX_LABELS);
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] >= model->label_count || (i && labels[i] <= labels[i - 1]))
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "a part's labels must be increasing indexes below %u",
+                     model->label_count);
+  size_t rows = (size_t)1 << model->hdr->bucket_bits, L = model->label_count;
+  hg_classifier_part *p = calloc(1, sizeof *p);
+  if (p) p->weights = malloc(rows * n);
+  if (!p || !p->weights) {
+    free(p);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory for a classifier part of %zu labels", n);
+  }
+  for (size_t i = 0; i < n; i++)
+    p->index[i] = (uint8_t)labels[i];
+  for (size_t r = 0; r < rows; r++)
+    for (size_t i = 0; i < n; i++)
+      p->weights[r * n + i] = model->weights[r * L + labels[i]];
+  p->n = (uint32_t)n;
+  p->model = hg_classifier_ref(model);
+  *out = p;
+  return HG_OK;
+}
+
+size_t hg_classifier_part_label_count(const hg_classifier_part *part) { return part->n; }
+
+void hg_classifier_part_margins_view(const hg_classifier_part *part, const hg_norm_char *chars, size_t n,
+                                     float *margins) {
+  const hg_classifier *m = part->model;
+  score_ctx s = {.weights = part->weights, .rows = (size_t)1 << m->hdr->bucket_bits, .labels = part->n};
+  view_sums(m, chars, n, &s);
+  finish_margins_of(m, part->index, &s, margins);
+}
+
+void hg_classifier_part_free(hg_classifier_part *part) {
+  if (!part) return;
+  hg_classifier_unref(part->model);
+  free(part->weights);
+  free(part);
 }

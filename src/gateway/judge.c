@@ -114,6 +114,7 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
     json_object_set_new(j->detail, error_key, json_string(err.message)); /* what cannot be judged is not passed */
     return HG_DECIDE_BLOCK;
   }
+  if (scores) hg_moderator_want_scores(m); /* every label's score is reported, not only those that can flag */
   /* in slices, taking the reasons after each as a stream does, so that a long text never meets the moderator's
    * cap on kept reasons and gets the verdict its stream would */
   hg_status st = HG_OK;

@@ -41,6 +41,11 @@ struct hg_policy {
   float margin_threshold[HG_CLASSIFIER_MAX_LABELS]; /* the threshold as a logit: judged before any sigmoid */
   hg_category label_category[HG_CLASSIFIER_MAX_LABELS];
   const char *label_name[HG_CLASSIFIER_MAX_LABELS];
+  /* The labels that can flag (threshold below 1.00), in the model's order, and their rows packed apart when they
+   * are fewer than all: a moderator that is not asked for every score reads only these (hg_moderator_want_scores). */
+  size_t acting_n;
+  size_t acting[HG_CLASSIFIER_MAX_LABELS];
+  hg_classifier_part *part; /* NULL when every label acts (or none does) */
 };
 
 /* The sentence the classifier has not judged yet. */
@@ -68,6 +73,7 @@ struct hg_moderator {
   policy_rules_scanner *rsc;
   sentence *sent;      /* NULL when neither the classifier nor a caller (track_sentences) needs sentences */
   int classify;        /* the classifier runs in this direction */
+  int all_scores;      /* every label is scored, not only those that can flag (hg_moderator_want_scores) */
   int64_t takedown_id; /* a matched takedown, reported once */
   size_t complete;     /* bytes of complete code points (the view's records end there) */
   hg_reason *reasons;
@@ -129,8 +135,13 @@ static hg_status policy_classifier(hg_policy *p, const hg_policy_config *pc, hg_
     float th = p->threshold[i];
     p->margin_threshold[i] = th >= 1.0f ? INFINITY : th <= 0.0f ? -INFINITY : (float)log(th / (1.0 - th)) - 1e-3f;
     p->label_name[i] = info.name;
+    if (th < 1.0f) p->acting[p->acting_n++] = i;
   }
   p->labels = n;
+  if (p->acting_n && p->acting_n < n) {
+    hg_status st = hg_classifier_part_new(pc->classifier, p->acting, p->acting_n, &p->part, err);
+    if (st) return st;
+  }
   p->classifier = hg_classifier_ref(pc->classifier);
   p->classifier_directions = pc->classifier_directions;
   p->hold = pc->classifier_hold;
@@ -153,6 +164,7 @@ hg_status hg_policy_new(const hg_policy_config *pc, hg_policy **out, hg_error *e
   if (st) {
     policy_rules_unref(p->rules);
     hg_classifier_unref(p->classifier);
+    hg_classifier_part_free(p->part);
     free(p);
     return st;
   }
@@ -249,6 +261,7 @@ void hg_policy_unref(hg_policy *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   policy_rules_unref(p->rules);
   hg_classifier_unref(p->classifier);
+  hg_classifier_part_free(p->part);
   free(p);
 }
 
@@ -393,6 +406,28 @@ static int soft_break(uint32_t cp) {
 
 static int is_space(uint32_t cp) { return cp == ' ' || cp == '\t' || cp == 0x3000; }
 
+/* One label's logit z for the first k records of the sentence: keeps its best score, adds a reason if it passes. */
+static void judge_label(hg_moderator *m, size_t l, float z, size_t k) {
+  sentence *s = m->sent;
+  const hg_policy *p = m->policy;
+  int rises = !s->judged || z > s->best_margin[l];
+  if (!rises && z < p->margin_threshold[l]) return;
+  float sc = (float)(1.0 / (1.0 + exp(-(double)z)));
+  if (rises) s->best_margin[l] = z, s->best[l] = sc;
+  if (sc < p->threshold[l] || p->threshold[l] >= 1.0f) return; /* 1.00: scored, never flags */
+  hg_category cat = p->label_category[l];
+  hg_reason r = {HG_DETECTOR_CLASSIFIER,
+                 hg_policy_effect(p, m->dir, HG_DETECTOR_CLASSIFIER, cat, p->classifier_action),
+                 cat,
+                 sc,
+                 p->label_name[l],
+                 (int64_t)l,
+                 0,
+                 s->chars[0].src_start,
+                 s->chars[k - 1].src_end};
+  add_reason(m, &r);
+}
+
 /* Scores the first k records of the sentence, adds a reason per passing label, and keeps the rest. */
 static void judge(hg_moderator *m, size_t k) {
   sentence *s = m->sent;
@@ -401,27 +436,16 @@ static void judge(hg_moderator *m, size_t k) {
   for (size_t i = 0; i < k; i++)
     words += !(s->chars[i].flags & (HG_CHAR_NOISE | HG_NORM_IGNORABLE));
   if (k) s->last_end = s->chars[k - 1].src_end;
-  if (words >= HG_SENTENCE_MIN_WORDS && p->classifier && m->classify) {
+  if (words >= HG_SENTENCE_MIN_WORDS && p->classifier && m->classify && (m->all_scores || p->acting_n)) {
     /* logits first: most sentences pass no threshold and raise no maximum, and need no sigmoid at all */
-    hg_classifier_margins_view(p->classifier, s->chars, k, s->margins);
-    for (size_t l = 0; l < p->labels; l++) {
-      float z = s->margins[l];
-      int rises = !s->judged || z > s->best_margin[l];
-      if (!rises && z < p->margin_threshold[l]) continue;
-      float sc = (float)(1.0 / (1.0 + exp(-(double)z)));
-      if (rises) s->best_margin[l] = z, s->best[l] = sc;
-      if (sc < p->threshold[l] || p->threshold[l] >= 1.0f) continue; /* 1.00: scored, never flags */
-      hg_category cat = p->label_category[l];
-      hg_reason r = {HG_DETECTOR_CLASSIFIER,
-                     hg_policy_effect(p, m->dir, HG_DETECTOR_CLASSIFIER, cat, p->classifier_action),
-                     cat,
-                     sc,
-                     p->label_name[l],
-                     (int64_t)l,
-                     0,
-                     s->chars[0].src_start,
-                     s->chars[k - 1].src_end};
-      add_reason(m, &r);
+    if (m->all_scores || !p->part) {
+      hg_classifier_margins_view(p->classifier, s->chars, k, s->margins);
+      for (size_t l = 0; l < p->labels; l++)
+        judge_label(m, l, s->margins[l], k);
+    } else {
+      hg_classifier_part_margins_view(p->part, s->chars, k, s->margins);
+      for (size_t i = 0; i < p->acting_n; i++)
+        judge_label(m, p->acting[i], s->margins[i], k);
     }
     s->judged = 1;
   }
@@ -652,8 +676,14 @@ hg_status hg_moderator_track_sentences(hg_moderator *m) {
 
 size_t hg_moderator_sentence_end(const hg_moderator *m) { return m->sent ? m->sent->last_end : 0; }
 
+hg_status hg_moderator_want_scores(hg_moderator *m) {
+  if (!m->classify) return HG_OK;
+  m->all_scores = 1;
+  return HG_OK;
+}
+
 const float *hg_moderator_scores(const hg_moderator *m, size_t *count) {
-  if (!m->classify) {
+  if (!m->classify || !m->all_scores) {
     *count = 0;
     return NULL;
   }

@@ -192,6 +192,77 @@ static void test_score_view(void **state) {
   free_data(&tr);
 }
 
+/* A part's margins are the model's margins of the same labels, bit for bit, for parts of every width (the narrow
+ * 8-byte rows, the 32-byte lanes past 8 labels) and texts short and long; bad label lists are refused. */
+static void test_part(void **state) {
+  (void)state;
+  enum { L = 12 };
+  static const char *const codes[L] = {"insult", "A1b", "A2a", "A2b", "A2c", "A2d",
+                                       "A2e",    "A3a", "A3b", "A4a", "A4b", "spam"};
+  static char names[L][8];
+  hg_classifier_train_label labels[L];
+  dataset d = make_data(300, 77);
+  uint8_t *truth = calloc(d.n * L, 1);
+  for (size_t i = 0; i < d.n; i++) {
+    for (size_t l = 0; l < L; l++)
+      truth[i * L + l] = d.truth[2 * i + (l % 2)];
+    d.ex[i].labels = truth + i * L;
+  }
+  for (size_t l = 0; l < L; l++) {
+    snprintf(names[l], sizeof names[l], "l%zu", l);
+    labels[l] = (hg_classifier_train_label){names[l], codes[l], -1.0f};
+  }
+  hg_classifier_train_options o;
+  hg_classifier_train_options_init(&o);
+  o.labels = labels;
+  o.label_count = L;
+  o.bucket_bits = 11;
+  hg_classifier *m = NULL;
+  hg_error err;
+  assert_int_equal(hg_classifier_train(d.ex, d.n, &o, &m, &err), HG_OK);
+  char *big = malloc(60000);
+  for (size_t i = 0; i + 10 <= 60000; i += 10)
+    memcpy(big + i, "傻逼, ok\xe2\x80\x8b", 10);
+  const char *texts[] = {"", "加微信 VX领取！", "今天天气好，朋友学习。", "傻逼废物", big};
+  static const size_t picks[][L + 1] = {/* count, then the labels */
+                                        {1, 0},
+                                        {1, 11},
+                                        {2, 0, 5},
+                                        {4, 0, 2, 6, 11},
+                                        {8, 0, 1, 2, 3, 4, 5, 6, 7},
+                                        {9, 1, 2, 3, 4, 5, 6, 7, 8, 11},
+                                        {12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}};
+  for (size_t k = 0; k < sizeof picks / sizeof *picks; k++) {
+    hg_classifier_part *part = NULL;
+    assert_int_equal(hg_classifier_part_new(m, picks[k] + 1, picks[k][0], &part, &err), HG_OK);
+    assert_int_equal(hg_classifier_part_label_count(part), picks[k][0]);
+    for (size_t t = 0; t < 5; t++) {
+      size_t len = t < 4 ? strlen(texts[t]) : 60000;
+      hg_norm_char *v;
+      size_t n;
+      assert_int_equal(hg_normalize(texts[t], len, &v, &n, NULL), HG_OK);
+      float all[L], got[L];
+      hg_classifier_margins_view(m, v, n, all);
+      hg_classifier_part_margins_view(part, v, n, got);
+      free(v);
+      for (size_t i = 0; i < picks[k][0]; i++)
+        assert_memory_equal(&got[i], &all[picks[k][1 + i]], sizeof(float));
+    }
+    hg_classifier_part_free(part);
+  }
+  hg_classifier_part *bad = NULL;
+  static const size_t unordered[] = {3, 1}, too_big[] = {0, 12};
+  assert_int_equal(hg_classifier_part_new(m, unordered, 2, &bad, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_classifier_part_new(m, too_big, 2, &bad, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_classifier_part_new(m, unordered, 0, &bad, &err), HG_ERR_INVALID);
+  assert_null(bad);
+  hg_classifier_part_free(NULL);
+  free(big);
+  hg_classifier_unref(m);
+  free(truth);
+  free_data(&d);
+}
+
 static void test_deterministic(void **state) {
   (void)state;
   dataset tr = make_data(400, 3);
@@ -555,6 +626,7 @@ int main(void) {
       cmocka_unit_test(test_learns_separable_task),
       cmocka_unit_test(test_unknown_labels),
       cmocka_unit_test(test_score_view),
+      cmocka_unit_test(test_part),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_every_corruption_refused),

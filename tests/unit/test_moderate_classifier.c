@@ -30,6 +30,8 @@ static const char *const neutral[] = {"今天", "天气", "很好", "我们", "�
 static const char *const insults[] = {"蠢货", "狗东西"};
 
 static hg_classifier *model;
+static hg_classifier *wide; /* ten labels from the same texts, for parts (hg_classifier_part) */
+static int want_scores = 1; /* moderate() asks for every label's score */
 
 static int setup(void **state) {
   (void)state;
@@ -55,12 +57,28 @@ static int setup(void **state) {
   o.bucket_bits = 12;
   hg_error err;
   assert_int_equal(hg_classifier_train(ex, N, &o, &model, &err), HG_OK);
+  enum { W = 10 };
+  static const char *const codes[W] = {"insult", "A1b", "A2a", "A2b", "A2c", "insult", "A2e", "A3a", "A3b", "A4a"};
+  static const char *const names[W] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"};
+  static uint8_t wl[N][W];
+  hg_classifier_train_label wlab[W];
+  for (size_t l = 0; l < W; l++)
+    wlab[l] = (hg_classifier_train_label){names[l], codes[l], 0.5f};
+  for (size_t i = 0; i < N; i++) {
+    for (size_t l = 0; l < W; l++)
+      wl[i][l] = (uint8_t)(l % 3 == 2 ? !labels[i] : labels[i]);
+    ex[i].labels = wl[i];
+  }
+  o.labels = wlab;
+  o.label_count = W;
+  assert_int_equal(hg_classifier_train(ex, N, &o, &wide, &err), HG_OK);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
   hg_classifier_unref(model);
+  hg_classifier_unref(wide);
   return 0;
 }
 
@@ -162,6 +180,7 @@ static void moderate(hg_policy *p, hg_direction dir, const char *text, size_t le
   hg_moderator *m;
   hg_error err;
   assert_int_equal(hg_moderator_new(p, dir, NULL, NULL, &m, &err), HG_OK);
+  if (want_scores) assert_int_equal(hg_moderator_want_scores(m), HG_OK);
   size_t pos = 0;
   for (size_t i = 0; i <= ncuts; i++) {
     size_t end = i < ncuts ? cuts[i] : len;
@@ -357,6 +376,54 @@ static void test_policy(void **state) {
   assert_null(bad);
 }
 
+/* Only the labels that can flag are scored unless every score is asked for, from their rows packed apart: the
+ * reasons and the verdict must be the same either way, on random texts and cuttings, for policies where some, all
+ * or none of the ten labels act. */
+static void test_acting_labels(void **state) {
+  (void)state;
+  static const float th[][10] = {{0.5f, 1, 1, 1, 1, 0.5f, 1, 1, 1, 1},
+                                 {0, 1, 0.3f, 1, 1, 1, 1, 1, 1, 0.9f},
+                                 {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f},
+                                 {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}};
+  static char text[16384];
+  static run all, acting;
+  size_t reasons = 0;
+  for (size_t k = 0; k < sizeof th / sizeof *th; k++) {
+    hg_policy_config pc;
+    hg_policy_config_init(&pc);
+    pc.classifier = wide;
+    for (size_t l = 0; l < 10; l++)
+      pc.classifier_threshold[l] = th[k][l];
+    pc.pii_action = HG_DECIDE_ALLOW;
+    hg_policy *p;
+    hg_error err;
+    assert_int_equal(hg_policy_new(&pc, &p, &err), HG_OK);
+    for (int iter = 0; iter < 60; iter++) {
+      size_t len = random_text(text, sizeof text);
+      size_t cuts[4], nc = rnd() % 4;
+      for (size_t i = 0; i < nc; i++)
+        cuts[i] = len ? (i + 1) * len / (nc + 1) : 0;
+      want_scores = 1;
+      moderate(p, HG_DIR_OUTPUT, text, len, cuts, nc, NULL, 0, &all);
+      want_scores = 0;
+      moderate(p, HG_DIR_OUTPUT, text, len, cuts, nc, NULL, 0, &acting);
+      want_scores = 1;
+      assert_int_equal(acting.n, all.n);
+      assert_int_equal(acting.decision, all.decision);
+      for (size_t i = 0; i < all.n; i++) {
+        assert_string_equal(acting.r[i].rule, all.r[i].rule);
+        assert_int_equal(acting.r[i].start, all.r[i].start);
+        assert_int_equal(acting.r[i].end, all.r[i].end);
+        assert_memory_equal(&acting.r[i].score, &all.r[i].score, sizeof(float));
+      }
+      assert_true(acting.best < 0.0f); /* no scores unless asked for */
+      reasons += all.n;
+    }
+    hg_policy_unref(p);
+  }
+  assert_true(reasons > 100);
+}
+
 /* A sentence of punctuation alone is not scored; the prior of an empty sentence would otherwise be a reason. */
 static void test_noise_only(void **state) {
   (void)state;
@@ -374,6 +441,7 @@ int main(void) {
       cmocka_unit_test(test_hold),
       cmocka_unit_test(test_policy),
       cmocka_unit_test(test_noise_only),
+      cmocka_unit_test(test_acting_labels),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
