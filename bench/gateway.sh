@@ -580,14 +580,21 @@ out="$bench_dir/results/gateway-$stamp.txt"
   fi
   echo "| target | measured | target | result |"
   echo "| --- | ---: | ---: | --- |"
+  # the targets of issue 12: CPU per answer <= 100 µs, throughput >= 0.6 x nginx's, p99 added at one connection
+  # <= 1 ms, CPU per streamed chunk <= nginx's per chunk in the same run
+  echo "| hegui CPU per answer, non-stream, data on $disk_fs | ${CPUA[hegui]:-?} µs | ≤ 100 µs | $(verdict "${CPUA[hegui]:-999999}" "<=" 100) |"
+  if [ "$use_tmpfs" = 1 ]; then
+    echo "| hegui CPU per answer, non-stream, data on tmpfs | ${CPUA[hegui_tmpfs]:-?} µs | ≤ 100 µs | $(verdict "${CPUA[hegui_tmpfs]:-999999}" "<=" 100) |"
+  fi
+  echo "| (nginx CPU per answer, non-stream) | ${CPUA[nginx]:-?} µs | | |"
   r=$(ratio "${RPS[hegui]}" "${RPS[nginx]}")
-  echo "| hegui ÷ nginx throughput, non-stream, data on $disk_fs | $r | ≥ 0.8 | $(verdict "$r" ">=" 0.8) |"
+  echo "| hegui ÷ nginx throughput, non-stream, data on $disk_fs | $r | ≥ 0.6 | $(verdict "$r" ">=" 0.6) |"
   if [ "$use_tmpfs" = 1 ]; then
     r=$(ratio "${RPS[hegui_tmpfs]}" "${RPS[nginx]}")
-    echo "| hegui ÷ nginx throughput, non-stream, data on tmpfs | $r | ≥ 0.8 | $(verdict "$r" ">=" 0.8) |"
+    echo "| hegui ÷ nginx throughput, non-stream, data on tmpfs | $r | ≥ 0.6 | $(verdict "$r" ">=" 0.6) |"
   fi
   r=$(ratio "${RPS[s_hegui]}" "${RPS[s_nginx]}")
-  echo "| hegui ÷ nginx throughput, stream (bound by the upstream: see its CPU use) | $r | ≥ 0.8 | $(verdict "$r" ">=" 0.8) |"
+  echo "| hegui ÷ nginx throughput, stream (bound by the upstream: see its CPU use) | $r | ≥ 0.6 | $(verdict "$r" ">=" 0.6) |"
   for k in hegui hegui_tmpfs; do
     [ -n "${P99[$k]:-}" ] || continue
     where=$([ "$k" = hegui ] && echo "$disk_fs" || echo tmpfs)
@@ -605,8 +612,10 @@ out="$bench_dir/results/gateway-$stamp.txt"
   read -r _ qs_per qs_req <<<"$(per_chunk paced_short)"
   s=$(slope hegui hegui_short)
   s2=$(slope paced paced_short)
-  echo "| hegui CPU per streamed chunk, paced 1 ms, marginal mean | $s2 µs | ≤ 5 µs | $(verdict "$s2" "<=" 5) |"
-  echo "| hegui CPU per streamed chunk, upstream flat out, marginal mean | $s µs | ≤ 5 µs | $(verdict "$s" "<=" 5) |"
+  n_flat=$(ref_chunk s_nginx)
+  n_paced=$(ref_chunk s_paced_nginx)
+  echo "| hegui CPU per streamed chunk, paced 1 ms, marginal mean | $s2 µs | ≤ nginx's $n_paced µs | $(verdict "$s2" "<=" "$n_paced") |"
+  echo "| hegui CPU per streamed chunk, upstream flat out, marginal mean | $s µs | ≤ nginx's $n_flat µs | $(verdict "$s" "<=" "$n_flat") |"
   echo "| (hegui, all-in mean: paced / flat out) | $pp_all / $pc_all µs | | |"
   echo "| (for scale, CPU per chunk, flat out / paced: nginx) | $(ref_chunk s_nginx) / $(ref_chunk s_paced_nginx) µs | | |"
   echo "| (for scale, CPU per chunk, flat out / paced: sample_upstream) | $(ref_chunk s_direct) / $(ref_chunk s_paced_direct) µs | | |"
