@@ -115,7 +115,10 @@ reloads=0
 next_reload=$((start + reload_s))
 while kill -0 "$w1" 2>/dev/null || kill -0 "$w2" 2>/dev/null; do
   now=$(date +%s)
-  echo "$((now - start)) $(awk '/^VmRSS:/ { print $2 }' "/proc/$hpid/status" 2>/dev/null || echo 0)" >>"$tmp/rss.txt"
+  # seconds, VmRSS, and its parts: RssAnon (the heap: what a leak grows), RssFile, RssShmem (SQLite's -shm index)
+  echo "$((now - start)) $(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { v[$1] = $2 }
+    END { print v["VmRSS:"] + 0, v["RssAnon:"] + 0, v["RssFile:"] + 0, v["RssShmem:"] + 0 }' \
+    "/proc/$hpid/status" 2>/dev/null || echo 0 0 0 0)" >>"$tmp/rss.txt"
   if [ "$now" -ge "$next_reload" ]; then
     kill -HUP "$hpid" && reloads=$((reloads + 1))
     next_reload=$((next_reload + reload_s))
@@ -166,6 +169,12 @@ out="$bench_dir/results/soak-$(date +%Y%m%d-%H%M%S)"
     "$(verdict $((records >= answers))) |"
   echo "| reloads sent / recorded ok | $reloads / $reload_ok | all | $(verdict $((reloads == reload_ok))) |"
   echo "| audit verify | $verify | holds | |"
+  echo
+  echo "RSS by part, KiB, after warm-up → at the end (the heap is where a leak shows; file and shared pages are"
+  echo "mapped files such as SQLite's -shm index, which grows with the write-ahead log):"
+  awk -v w=$((warmup_min * 60)) '$1 >= w && !n { n = 1; a = $3; f = $4; h = $5 } { ea = $3; ef = $4; eh = $5 }
+    END { printf "  heap (RssAnon) %d → %d, file (RssFile) %d → %d, shared (RssShmem) %d → %d\n", a, ea, f, ef, h, eh }' \
+    "$tmp/rss.txt"
 } | tee "$out.txt"
 cp "$tmp/rss.txt" "$out-rss.txt"
 echo "saved: $out.txt $out-rss.txt"
