@@ -302,7 +302,7 @@ static void finish(chat_req *c, int status) {
                    c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->visible_len > 0);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
-    quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
+    admit_tokens_counted(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
   metrics_verdict(&c->gw->metrics, c->verdict, json_string_value(json_object_get(c->detail, "block_category")));
   double up_s = c->upstream_t0 ? (c->upstream_end ? c->upstream_end : hg_clock_mono_s()) - c->upstream_t0 : -1;
   route_finish(c->gw, &c->trace, status, c->verdict, up_s);
@@ -1752,7 +1752,7 @@ static void make_id(chat_req *c) {
  * POST /v1/chat/completions and /v1/completions run these stages in order; each either lets the request go on
  * (returns 0) or answers it and returns the status it sent, which handle_completion counts in the metrics — the
  * one exit of a refused request:
- *   admission   the user's standing, real name, minors' hours and limits (users.c), the quota (quota.c)
+ *   admission   the user's standing, real name, minors' hours and limits, the quota (admit.c)
  *   parsing     the body: model, messages or prompt, every string the model reads (prompt.c), a stream slot, the
  *               use counted
  *   opening     the request's state (chat_req): configuration, lexicon and takedowns held to the end
@@ -1778,8 +1778,7 @@ static void input_free(chat_input *in) {
 }
 
 static int stage_admit(route_req *rq, chat_input *in) {
-  int refused = admit_user(rq->gw, live_cfg(rq->gw), rq->req, &rq->key, &in->adm);
-  return refused ? refused : quota_admit(rq->gw, rq->req, &rq->key);
+  return admit_request_http(rq->gw, rq->req, &rq->key, &in->adm);
 }
 
 /* Labeling Measures: content handed out without its explicit label only on the user's request, where the policy
@@ -1843,7 +1842,7 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
     return 429;
   }
   /* a valid request counts as use (minors' time, reminders) */
-  return admit_count(rq->gw, req, &rq->key, &in->adm) ? 503 : 0;
+  return admit_count_http(rq->gw, req, &rq->key, &in->adm);
 }
 
 static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {

@@ -854,8 +854,7 @@ static void media_start(route_req *rq, const media_route *route) {
   int status = 0;
   if (!j) send_error(rq->req, 500, "server_error", "out of memory", NULL), status = 500;
   admission adm = {0};
-  if (!status) status = admit_user(gw, live_cfg(gw), rq->req, &rq->key, &adm);
-  if (!status) status = quota_admit(gw, rq->req, &rq->key);
+  if (!status) status = admit_request_http(gw, rq->req, &rq->key, &adm);
   if (!status) {
     j->gw = gw;
     j->route = route;
@@ -885,7 +884,7 @@ static void media_start(route_req *rq, const media_route *route) {
                "too many image and audio requests in progress (media.max_concurrent); try again shortly", NULL);
     status = 429;
   }
-  if (!status && admit_count(gw, rq->req, &rq->key, &adm)) {
+  if (!status && admit_count_http(gw, rq->req, &rq->key, &adm)) {
     atomic_fetch_sub(&gw->media_jobs, 1);
     status = 503;
   }

@@ -211,30 +211,6 @@ int answer_texts(gateway *gw, const char *response_id, char **input, char **outp
 
 /* ---- strikes ---- */
 
-int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
-  hg_user_standing st = *stp;
-  if (st.standing == HG_STANDING_ACTIVE) return 0;
-  char msg[200];
-  /* the real cause: the strike ladder, or a person's decision (which is not about prohibited prompts, or not only) */
-  const char *why = st.set_by == HG_STANDING_BY_LADDER ? "for repeatedly submitting prohibited content"
-                                                       : "by a decision of the service's reviewers";
-  if (st.standing == HG_STANDING_TERMINATED)
-    snprintf(msg, sizeof msg, "This account has been terminated %s.", why);
-  else if (st.until_ms) {
-    time_t t = (time_t)(st.until_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char when[40];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(msg, sizeof msg, "This account is suspended until %s %s.", when, why);
-  } else {
-    snprintf(msg, sizeof msg, "This account is suspended until a reviewer lifts the suspension.");
-  }
-  send_error(req, 403, "permission_error", msg,
-             st.standing == HG_STANDING_TERMINATED ? "account_terminated" : "account_suspended");
-  return -1;
-}
-
 static hg_strike_ladder ladder_of(const hg_config *cfg) {
   return (hg_strike_ladder){cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
                             cfg->terminate_after};
