@@ -212,59 +212,53 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n,
 static void on_committed(void *ctx, int ok);
 static void on_durable(evutil_socket_t fd, short what, void *arg);
 
+/* The facts of the request its record is made of (record.h). */
+static record_facts facts_of(const chat_req *c) {
+  return (record_facts){.actor = c->actor,
+                        .route = c->chat ? "/v1/chat/completions" : "/v1/completions",
+                        .verdict = c->verdict,
+                        .model = c->model,
+                        .response_id = c->id,
+                        .stream = c->stream,
+                        .upstream_status = c->upstream_status,
+                        .upstream_error = c->upstream_error,
+                        .finish_reason = c->finish_reason,
+                        .client_gone = !c->req,
+                        .input_sha256 = c->input_sha,
+                        .input_text = c->input_text,
+                        .visible = c->visible,
+                        .visible_len = c->visible_len,
+                        .raw_out = c->raw_out,
+                        .calls_text = c->calls_text,
+                        .calls_text_len = c->calls_text_len,
+                        .retain = c->cfg->retain_text};
+}
+
 static int finish_record(chat_req *c, int wait) {
   gateway *gw = c->gw;
   c->recorded = 1;
-  json_object_set_new(c->detail, "model", json_string(c->model));
-  json_object_set_new(c->detail, "stream", json_boolean(c->stream));
-  json_object_set_new(c->detail, "upstream_status", json_integer(c->upstream_status));
-  if (c->upstream_error[0]) json_object_set_new(c->detail, "upstream_error", json_string(c->upstream_error));
-  if (c->finish_reason[0]) json_object_set_new(c->detail, "finish_reason", json_string(c->finish_reason));
-  if (!c->req) json_object_set_new(c->detail, "client_gone", json_true());
-  json_object_set_new(c->detail, "response_id", json_string(c->id));
-  char *detail = hg_json_dumps(c->detail, JSON_COMPACT | JSON_SORT_KEYS);
-  char out_sha[65];
-  sha256_hex(c->visible ? c->visible : "", c->visible_len, out_sha);
-  char *text = NULL;
-  if (c->cfg->retain_text != HG_RETAIN_NONE) {
-    json_t *t = json_object();
-    json_object_set_new(t, "input", json_string(c->input_text ? c->input_text : ""));
-    const char *out = c->cfg->retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
-    json_t *o;
-    if (c->cfg->retain_text == HG_RETAIN_FULL && c->calls_text_len) /* content, then the calls as sent */
-      o = json_pack("s++", out ? out : "", "\n", c->calls_text);
-    else /* the raw text has the calls as the model wrote them */
-      o = json_stringn(out ? out : "", out ? strlen(out) : 0);
-    json_object_set_new(t, "output", o);
-    text = hg_json_dumps(t, JSON_COMPACT);
-    json_decref(t);
-  }
-  hg_audit_record r = {0};
-  r.actor = c->actor;
-  r.route = c->chat ? "/v1/chat/completions" : "/v1/completions";
-  r.verdict = c->verdict;
-  r.detail_json = detail;
-  r.input_sha256 = c->input_sha;
-  r.output_sha256 = out_sha;
-  r.text = text;
+  record_facts facts = facts_of(c);
+  record_built b;
+  record_build(&facts, c->detail, &b);
   hg_error err;
   int strikes = c->moderated && gw->cfg.auth_required, waits = 0;
+  strike_outcome strike;
   /* a blocked prompt is appended at once (its seq is the strike's evidence): synced before its refusal is sent */
   if (wait && gw->aw && !(strikes && c->blocked_input) &&
       (c->durable_ev || (c->durable_ev = event_new(c->w->base, -1, 0, on_durable, c))) &&
-      !audit_enqueue_then(gw, &r, on_committed, c)) {
+      !audit_enqueue_then(gw, &b.r, on_committed, c)) {
     waits = c->waiting = 1;
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
-  } else if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &r)) {
+  } else if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &b.r)) {
     /* group commit: the writer thread appends it; an allowed prompt still ends the user's run of blocked ones now */
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
-  } else if (hg_store_audit_append(gw->store, &r, &err)) {
+  } else if (record_commit(gw->store, c->cfg, &b.r, c->user, strikes, c->blocked_input, hg_clock_wall_ms(), &strike,
+                           &err)) {
     hg_log_write(&c->gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
-  } else if (strikes) {
-    record_strike(gw, c->cfg, c->user, c->blocked_input, r.seq); /* with its record as evidence */
+  } else {
+    strike_followup(gw, c->user, &strike, b.r.seq);
   }
-  free(detail);
-  free(text);
+  record_built_free(&b);
   return waits;
 }
 
@@ -280,14 +274,7 @@ static void stop_sources(chat_req *c) {
 }
 
 /* The verdict as recorded: review and an answer's redaction raise an allow. Idempotent. */
-static void settle_verdict(chat_req *c) {
-  /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
-  if (!strcmp(c->verdict, "allow") && json_is_true(json_object_get(c->detail, "review"))) c->verdict = "review";
-  /* personal data or a redact entry masked in the answer is a redaction too, not only one in the prompt */
-  if (strcmp(c->verdict, "block") && strcmp(c->verdict, "error") &&
-      json_is_true(json_object_get(c->detail, "output_redacted")))
-    c->verdict = "redact";
-}
+static void settle_verdict(chat_req *c) { c->verdict = record_verdict(c->verdict, c->detail); }
 
 static void finish(chat_req *c, int status) {
   if (c->done) return;

@@ -30,6 +30,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "gateway/admit.h"
+#include "gateway/record.h"
 
 /* ---- metrics ---- */
 
@@ -333,6 +334,9 @@ int only_members(struct evhttp_request *req, json_t *body, const char *const *al
 hg_standing strike_would_move(gateway *gw, const hg_config *cfg, const char *user, int64_t *until_ms);
 /* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq);
+/* What follows a ladder's move (record.h decided it): the webhook, and the move's record naming the user by pseudonym.
+ * Nothing when the ladder did not move. */
+void strike_followup(gateway *gw, const char *user, const strike_outcome *o, int64_t audit_seq);
 /* Rebuilds the takedown set when the store says it changed (or when forced). */
 void refresh_takedowns(gateway *gw, int force);
 hg_takedown_set *acquire_takedowns(gateway *gw);

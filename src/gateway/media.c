@@ -707,11 +707,13 @@ static void stage_record(media_job *j, reply *out) {
   r.output_sha256 = j->output_sha[0] ? j->output_sha : NULL;
   r.text = text;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) {
+  strike_outcome strike;
+  if (record_commit(gw->store, j->cfg, &r, j->user, j->moderated && gw->cfg.auth_required, j->blocked_input,
+                    hg_clock_wall_ms(), &strike, &err)) {
     hg_log_write(&gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
     reply_error(out, 503, "server_error", "the answer's record could not be written; it was not sent", NULL);
-  } else if (j->moderated && gw->cfg.auth_required) {
-    record_strike(gw, j->cfg, j->user, j->blocked_input, j->blocked_input ? r.seq : 0);
+  } else {
+    strike_followup(gw, j->user, &strike, r.seq);
   }
   free(detail);
   free(text);
