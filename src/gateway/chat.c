@@ -24,11 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/json.h"
 #include "abuse.h"
+#include "base/arena.h"
 #include "base/clock.h"
-#include "gateway.h"
+#include "base/json.h"
 #include "fetch.h"
+#include "gateway.h"
 #include "guard_client.h"
 #include "hegui/ocr.h"
 #include "judge.h"
@@ -51,7 +52,15 @@ typedef struct tool_call {
   size_t name_len, name_cap, arguments_len, arguments_cap;
 } tool_call;
 
+/* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request and is never
+ * grown piece by piece: the model's name, the prompt's pieces and joined text (prompt.c), the kept prompt, the
+ * guard's copy of it, the images' URLs, the notice and the label header, the record's JSON. What grows with a
+ * stream (held text, what the client saw, the record's raw text) stays on malloc: an arena would keep every
+ * outgrown copy until the end. */
+#define CHAT_ARENA_CHUNK 8192
+
 typedef struct chat_req {
+  hg_arena *arena; /* holds this struct: freed last */
   worker *w;
   gateway *gw;
   const hg_config *cfg;       /* the live configuration when the request came in */
@@ -152,12 +161,8 @@ typedef struct chat_req {
 
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
-  for (size_t i = 0; i < c->nimages; i++)
-    free(c->images[i]);
-  free(c->images);
   free(c->relay_out);
   guard_cancel(c->guard.job);
-  free(c->guard.prompt);
   free(c->guard.out);
   json_decref(c->guard.calls);
   if (c->first_byte_timer) event_free(c->first_byte_timer);
@@ -169,7 +174,6 @@ static void chat_free(chat_req *c) {
   hg_vault_free(c->vault);
   json_decref(c->detail);
   json_decref(c->usage);
-  free(c->input_text);
   sse_free(&c->sse);
   free(c->head);
   free(c->held);
@@ -180,12 +184,11 @@ static void chat_free(chat_req *c) {
   free(c->open_call.arguments);
   json_decref(c->calls_out);
   free(c->calls_text);
-  free(c->model);
   json_decref(c->final_json);
   if (c->tail) evbuffer_free(c->tail);
   if (c->durable_ev) event_free(c->durable_ev);
   cfg_release(c->cfg);
-  free(c);
+  hg_arena_destroy(c->arena); /* c with it */
 }
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
@@ -239,7 +242,7 @@ static int finish_record(chat_req *c, int wait) {
   c->recorded = 1;
   record_facts facts = facts_of(c);
   record_built b;
-  record_build(&facts, c->detail, &b);
+  record_build(&facts, c->detail, c->arena, &b);
   hg_error err;
   int strikes = c->moderated && gw->cfg.auth_required, waits = 0;
   strike_outcome strike;
@@ -506,13 +509,13 @@ static json_t *usage_zero(void) {
 
 static const char *notice_sep(const hg_config *cfg) { return cfg->label_at_end ? "\n\n" : ""; }
 
-/* The content with the explicit notice at its configured place (malloc-ed); without it when the request asked for
- * an unlabeled answer and the policy allowed it (unlabeled_request). */
+/* The content with the explicit notice at its configured place (in the request's arena); without it when the
+ * request asked for an unlabeled answer and the policy allowed it (unlabeled_request). */
 static char *with_notice(const chat_req *c, const char *content, size_t len, size_t *out_len) {
   const hg_config *cfg = c->cfg;
   const char *n = c->recipient[0] ? "" : cfg->label_notice;
   size_t nl = strlen(n), sl = nl ? strlen(notice_sep(cfg)) : 0;
-  char *o = malloc(len + nl + 4);
+  char *o = hg_arena_alloc(c->arena, len + nl + 4);
   if (!o) return NULL;
   if (!nl) {
     memcpy(o, content, len);
@@ -534,9 +537,8 @@ static char *with_notice(const chat_req *c, const char *content, size_t len, siz
 
 static void set_label_header(chat_req *c, json_t *label) {
   if (!c->req || !json_is_object(label)) return;
-  char *s = hg_json_dumps(label, JSON_COMPACT);
+  char *s = hg_json_dumps_arena(label, JSON_COMPACT, c->arena);
   if (s) evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-AIGC-Label", s);
-  free(s);
 }
 
 /* The over-reliance reminder (Art. 10) that opens an answer when one is due, "" otherwise. */
@@ -568,14 +570,13 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   char rem[sizeof c->cfg->reminder_text + 64];
   reminder_text(c, rem, sizeof rem);
   char *joined = NULL;
-  if (rem[0] && (joined = malloc(strlen(rem) + len + 1))) {
+  if (rem[0] && (joined = hg_arena_alloc(c->arena, strlen(rem) + len + 1))) {
     memcpy(joined, rem, strlen(rem));
     memcpy(joined + strlen(rem), content, len);
     len += strlen(rem);
     content = joined;
   }
   char *v = with_notice(c, content, len, &vl);
-  free(joined);
   add_visible(c, v, vl);
   json_t *label = make_label(c);
   json_t *choice;
@@ -593,7 +594,6 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   set_label_header(c, label);
   json_decref(label);
   json_decref(calls);
-  free(v);
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
   c->final_json = resp;
   complete(c); /* the record first (audit.durability), then the answer */
@@ -686,7 +686,6 @@ static void stream_start(chat_req *c) {
     size_t nl = n ? strlen(n) : 0;
     if (n) add_visible(c, n, nl);
     if (n) sse_send(c, chunk(c, n, nl, NULL, 0));
-    free(n);
   }
   if (rem[0]) {
     add_visible(c, rem, strlen(rem));
@@ -709,7 +708,6 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     size_t vl;
     char *v = with_notice(c, "", 0, &vl);
     if (v) stream_text(c, v, vl);
-    free(v);
   }
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
   json_object_set_new(last, "aigc", make_label(c));
@@ -1523,8 +1521,7 @@ static void blocked_input_text(chat_req *c, const prompt_text *pt) {
     if (hg_pii_redact(&detect, &ro, c->vault, pt->joined, pt->joined_len, &kept, &kl, &count, NULL)) kept = NULL;
   }
   if (!kept) return; /* out of memory: the record goes without the text rather than with it unredacted */
-  free(c->input_text);
-  c->input_text = strndup(kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
+  c->input_text = hg_arena_memdup0(c->arena, kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
   free(kept);
 }
 
@@ -1548,8 +1545,7 @@ static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
     return -1;
   }
   size_t keep = utf8_prefix_len(pt->joined, pt->joined_len, MAX_AUDIT_TEXT);
-  free(c->input_text);
-  c->input_text = strndup(pt->joined, keep);
+  c->input_text = hg_arena_memdup0(c->arena, pt->joined, keep);
   return 0;
 }
 
@@ -1750,6 +1746,7 @@ static void make_id(chat_req *c) {
  * the record (complete: the audit record durable before the last byte, then strikes, usage, metrics in finish). */
 
 typedef struct chat_input {
+  hg_arena *arena;     /* the request's, from parsing on: the chat_req's once it is opened */
   char recipient[128]; /* X-Hegui-Recipient, when the answer goes out without its explicit label; "" otherwise */
   json_t *body;        /* the request body */
   prompt_text pt;  /* every string the model reads */
@@ -1758,10 +1755,13 @@ typedef struct chat_input {
   size_t raw_len;
 } chat_input;
 
+/* Frees what parsing made, the arena too unless the chat_req took it. */
 static void input_free(chat_input *in) {
   prompt_free(&in->pt);
   json_decref(in->body);
   in->body = NULL;
+  hg_arena_destroy(in->arena);
+  in->arena = NULL;
 }
 
 static int stage_admit(route_req *rq, chat_input *in) {
@@ -1808,13 +1808,17 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
   struct evhttp_request *req = rq->req;
   int refused = unlabeled_request(rq, in->recipient);
   if (refused) return refused;
+  if (!(in->arena = hg_arena_new(CHAT_ARENA_CHUNK, 0))) {
+    send_error(req, 500, "server_error", "out of memory", NULL);
+    return 500;
+  }
   struct evbuffer *buf = evhttp_request_get_input_buffer(req);
   in->raw_len = evbuffer_get_length(buf);
   in->raw = (const char *)evbuffer_pullup(buf, -1);
   json_error_t je;
   json_t *body = in->body = hg_json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
   /* the body's shape and every string the model reads (prompt.c, testable without HTTP), or a 400 naming why */
-  int shape = prompt_parse(body, &je, chat, &in->pt);
+  int shape = prompt_parse(body, &je, chat, in->arena, &in->pt);
   if (shape == PROMPT_REFUSED) {
     send_error_param(req, 400, "invalid_request_error", in->pt.message, in->pt.param[0] ? in->pt.param : NULL,
                      in->pt.code[0] ? in->pt.code : NULL);
@@ -1832,17 +1836,17 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
   return admit_count_http(rq->gw, req, &rq->key, &in->adm);
 }
 
-static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
+/* The request's state, in its arena (taken from in: freed with c). */
+static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   worker *w = rq->w;
   gateway *gw = rq->gw;
-  chat_req *c = calloc(1, sizeof *c);
-  char *model = strdup(json_string_value(json_object_get(in->body, "model")));
+  chat_req *c = hg_arena_calloc(in->arena, 1, sizeof *c);
+  char *model = hg_arena_strdup(in->arena, json_string_value(json_object_get(in->body, "model")));
   if (!c || !model || hg_vault_new(&c->vault)) {
-    free(c);
-    free(model);
     send_error(rq->req, 500, "server_error", "out of memory", NULL);
     return NULL;
   }
+  c->arena = in->arena;
   c->model = model;
   w->active++;
   c->w = w;
@@ -1897,12 +1901,8 @@ static int stage_moderate(chat_req *c, chat_input *in) {
   int blocked = moderate_request(c, &in->pt, &changed);
   if (!blocked && (guard_wanted(cfg, HG_DIR_INPUT) || guard_wanted(cfg, HG_DIR_OUTPUT))) {
     /* the guard reads the prompt as it leaves (redactions applied), for prompts and for the answers to them */
-    c->guard.prompt = malloc(in->pt.joined_len + 1);
-    if (c->guard.prompt) {
-      memcpy(c->guard.prompt, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
-      c->guard.prompt[in->pt.joined_len] = '\0';
-      c->guard.prompt_len = in->pt.joined_len;
-    }
+    c->guard.prompt = hg_arena_memdup0(c->arena, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
+    if (c->guard.prompt) c->guard.prompt_len = in->pt.joined_len;
   }
   if (!blocked) near_duplicates(c, &in->pt);
   if (!blocked) category_strikes(c);
@@ -2023,9 +2023,9 @@ static void stage_relay(chat_req *c, json_t *body) {
   char *out = hg_json_dumps(body, JSON_COMPACT);
   const char *urls[64];
   size_t n = prompt_images(c, body, urls, 64);
-  c->images = n ? calloc(n, sizeof *c->images) : NULL;
+  c->images = n ? hg_arena_calloc(c->arena, n, sizeof *c->images) : NULL;
   for (size_t i = 0; i < n && c->images; i++)
-    if ((c->images[i] = strdup(urls[i]))) c->nimages++;
+    if ((c->images[i] = hg_arena_strdup(c->arena, urls[i]))) c->nimages++;
   if (n && c->nimages != n) { /* out of memory: what cannot be judged does not leave */
     free(out);
     json_object_set_new(c->detail, "input_error", json_string("out of memory"));
@@ -2071,6 +2071,7 @@ static void handle_completion(route_req *rq, int chat) {
     route_metrics(rq->gw, chat ? R_CHAT : R_COMPLETIONS, status ? status : 500, rq->t0);
     return;
   }
+  in.arena = NULL; /* c's now: the prompt's memory in it goes with c */
   int refused = stage_moderate(c, &in);
   prompt_free(&in.pt);
   if (!refused) stage_relay(c, in.body); /* c may be finished when this returns */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "base/json.h"
 #include "base/sha256.h"
 
@@ -23,7 +24,7 @@ const char *record_verdict(const char *verdict, json_t *detail) {
 }
 
 /* {"input", "output"} as retention.text keeps them; NULL with retention none */
-static char *retained_text(const record_facts *f) {
+static char *retained_text(const record_facts *f, hg_arena *arena) {
   if (f->retain == HG_RETAIN_NONE) return NULL;
   json_t *t = json_object();
   json_object_set_new(t, "input", json_string(f->input_text ? f->input_text : ""));
@@ -34,13 +35,14 @@ static char *retained_text(const record_facts *f) {
   else /* the raw text has the calls as the model wrote them */
     o = json_stringn(out ? out : "", out ? strlen(out) : 0);
   json_object_set_new(t, "output", o);
-  char *text = hg_json_dumps(t, JSON_COMPACT);
+  char *text = hg_json_dumps_arena(t, JSON_COMPACT, arena);
   json_decref(t);
   return text;
 }
 
-void record_build(const record_facts *f, json_t *detail, record_built *out) {
+void record_build(const record_facts *f, json_t *detail, hg_arena *arena, record_built *out) {
   memset(out, 0, sizeof *out);
+  out->arena = arena;
   json_object_set_new(detail, "model", json_string(f->model));
   json_object_set_new(detail, "stream", json_boolean(f->stream));
   json_object_set_new(detail, "upstream_status", json_integer(f->upstream_status));
@@ -50,9 +52,9 @@ void record_build(const record_facts *f, json_t *detail, record_built *out) {
     json_object_set_new(detail, "finish_reason", json_string(f->finish_reason));
   if (f->client_gone) json_object_set_new(detail, "client_gone", json_true());
   json_object_set_new(detail, "response_id", json_string(f->response_id));
-  out->detail = hg_json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+  out->detail = hg_json_dumps_arena(detail, JSON_COMPACT | JSON_SORT_KEYS, arena);
   hg_sha256_hex(f->visible ? f->visible : "", f->visible_len, out->output_sha256);
-  out->text = retained_text(f);
+  out->text = retained_text(f, arena);
   out->r.actor = f->actor;
   out->r.route = f->route;
   out->r.verdict = f->verdict;
@@ -63,8 +65,10 @@ void record_build(const record_facts *f, json_t *detail, record_built *out) {
 }
 
 void record_built_free(record_built *b) {
-  free(b->detail);
-  free(b->text);
+  if (!b->arena) {
+    free(b->detail);
+    free(b->text);
+  }
   b->detail = b->text = NULL;
 }
 

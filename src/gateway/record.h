@@ -39,11 +39,12 @@ typedef struct record_facts {
   hg_retention retain; /* retention.text */
 } record_facts;
 
-/* A built record: r points into detail, text and output_sha256, which it owns. */
+/* A built record: r points into detail, text and output_sha256, which it owns (in its arena when it has one). */
 typedef struct record_built {
   hg_audit_record r;
   char output_sha256[65];
   char *detail, *text;
+  struct hg_arena *arena;
 } record_built;
 
 /* The verdict as recorded: an allow with a "review" mark in detail is "review" (a lexicon entry or rule with review,
@@ -55,8 +56,8 @@ const char *record_verdict(const char *verdict, json_t *detail);
  * response_id) and builds the record: detail as compact JSON with sorted keys, the SHA-256 of what the client saw,
  * and the text retention.text keeps ({"input", "output"}: the full answer with its calls, or the raw text; none with
  * retention none). A part that could not be made (out of memory) is left NULL: the record is still written, without
- * it. */
-void record_build(const record_facts *f, json_t *detail, record_built *out);
+ * it. The JSON texts are made in arena (the request's, base/arena.h), or with arena NULL by malloc. */
+void record_build(const record_facts *f, json_t *detail, struct hg_arena *arena, record_built *out);
 void record_built_free(record_built *b);
 
 /* What counting a prompt did to its user's standing. */

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/arena.h"
 #include "gateway/record.h"
 
 #include "store_test_util.h"
@@ -126,7 +127,7 @@ static void record_fields(void **state) {
   record_facts facts = answer_facts();
   json_t *detail = json_pack("{s:[], s:s}", "input_hits", "profile", "tc260");
   record_built b;
-  record_build(&facts, detail, &b);
+  record_build(&facts, detail, NULL, &b);
   strike_outcome strike;
   hg_error err;
   assert_int_equal(record_commit(f->s, &f->cfg, &b.r, "alice", 0, 0, DAY0, &strike, &err), HG_OK);
@@ -169,7 +170,10 @@ static void record_fields(void **state) {
   facts.upstream_error = "timed out";
   facts.verdict = "error";
   detail = json_object();
-  record_build(&facts, detail, &b);
+  hg_arena arena; /* the JSON texts in an arena, as chat.c builds them */
+  hg_arena_init(&arena, 0, 0);
+  record_build(&facts, detail, &arena, &b);
+  assert_true(arena.taken_bytes > 0);
   assert_int_equal(record_commit(f->s, &f->cfg, &b.r, "alice", 0, 0, DAY0, &strike, &err), HG_OK);
   s = read_back(f, b.r.seq);
   assert_string_equal(s.verdict, "error");
@@ -182,6 +186,7 @@ static void record_fields(void **state) {
   json_decref(t);
   stored_free(&s);
   record_built_free(&b);
+  hg_arena_free(&arena);
   json_decref(detail);
 
   /* retention none: no text at all; an empty answer hashes as "" */
@@ -189,7 +194,7 @@ static void record_fields(void **state) {
   facts.visible = NULL;
   facts.visible_len = 0;
   detail = json_object();
-  record_build(&facts, detail, &b);
+  record_build(&facts, detail, NULL, &b);
   assert_null(b.text);
   assert_int_equal(record_commit(f->s, &f->cfg, &b.r, "alice", 0, 0, DAY0, &strike, &err), HG_OK);
   s = read_back(f, b.r.seq);
@@ -220,7 +225,7 @@ static int64_t prompt(fixture *f, const char *user, int blocked, int moderated, 
   facts.verdict = blocked ? "block" : "allow";
   json_t *detail = json_object();
   record_built b;
-  record_build(&facts, detail, &b);
+  record_build(&facts, detail, NULL, &b);
   hg_error err;
   if (record_commit(f->s, &f->cfg, &b.r, user, moderated, blocked, now, strike, &err))
     fail_msg("commit: %s", err.message);
