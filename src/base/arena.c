@@ -55,7 +55,8 @@ static size_t fit(hg_arena_chunk *c, size_t size, size_t align) {
   uintptr_t base = (uintptr_t)chunk_data(c), at = base + c->used;
   uintptr_t aligned = (at + (align - 1)) & ~(uintptr_t)(align - 1);
   size_t off = (size_t)(aligned - base);
-  if (off > c->size || c->size - off < size || c->size - off - size < REDZONE) return SIZE_MAX;
+  /* size + REDZONE cannot overflow once size is within a chunk's size */
+  if (off > c->size || size > c->size - off || size + REDZONE > c->size - off) return SIZE_MAX;
   return off;
 }
 
@@ -110,7 +111,7 @@ void *hg_arena_grow(hg_arena *a, void *p, size_t old_size, size_t new_size) {
   hg_arena_chunk *c = a->chunks;
   if (p == a->last && c) { /* the latest allocation: in place when its chunk has room */
     size_t off = (size_t)((unsigned char *)p - chunk_data(c));
-    if (off <= c->size && c->size - off >= new_size && c->size - off - new_size >= REDZONE) {
+    if (off <= c->size && new_size <= c->size - off && new_size + REDZONE <= c->size - off) {
       c->used = off + new_size + REDZONE;
       if (new_size > old_size) UNPOISON((unsigned char *)p + old_size, new_size - old_size);
       if (new_size < old_size) POISON((unsigned char *)p + new_size, old_size - new_size);
