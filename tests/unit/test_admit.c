@@ -1,9 +1,10 @@
 /* test_admit.c — admission (src/gateway/admit.c) without HTTP, against a real SQLite store in a temporary directory:
  * the key (missing, unknown, revoked, expired, valid, and none needed without auth.required), the user's standing
  * (suspended by the ladder or a reviewer, terminated), real name (unverified, pending, rejected, verified), minors'
- * closed hours and daily limits with their Retry-After, a reminder after two hours of use, and the quotas (per user
- * and per key, the window's end as Retry-After). Each decision is checked by what a client would get: status, type,
- * code, words of the message, and the reason counted. Times are injected. */
+ * closed hours and daily limits with their Retry-After, a reminder after two hours of use, the quotas (per user
+ * and per key, requests and tokens, the window's end as Retry-After), and a store that fails (503, fail closed). Each
+ * decision is checked by what a client would get: status, type, code, words of the message, and the reason counted.
+ * Times are injected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -278,6 +279,39 @@ static void quotas(void **state) {
   assert_true(strstr(r.log, "quota not checked") != NULL);
 }
 
+static void tokens_and_failures(void **state) {
+  fixture *f = *state;
+  char auth[HG_KEY_MAX + 8];
+  hg_key_info k = make_key(f, "jack", auth, 0);
+  admission adm;
+  admit_refusal r;
+  hg_error err;
+  f->ax.now_ms = DAY0 + 10 * 1000;
+  /* without token limits the tokens touch nothing; with them, a minute's tokens spent refuse the next request */
+  assert_int_equal(admit_tokens(&f->ax, "jack", k.key_id, 500, &err), HG_OK);
+  f->cfg.quota_user.tokens_per_minute = 100;
+  assert_int_equal(admit_request(&f->ax, &k, &adm, &r), 0);
+  assert_int_equal(admit_tokens(&f->ax, "jack", k.key_id, 0, &err), HG_OK);
+  assert_int_equal(admit_request(&f->ax, &k, &adm, &r), 0);
+  assert_int_equal(admit_tokens(&f->ax, "jack", k.key_id, 150, &err), HG_OK);
+  assert_int_equal(admit_request(&f->ax, &k, &adm, &r), 429);
+  refused(&r, 429, "requests", "rate_limit_exceeded", -1, "Rate limit reached for this user");
+  assert_true(strstr(r.message, "tokens") != NULL);
+  assert_int_equal(r.retry_after_s, 50);
+  f->ax.now_ms = DAY0 + 60 * 1000;
+  assert_int_equal(admit_request(&f->ax, &k, &adm, &r), 0);
+  /* a minor's usage that cannot be counted is a 503, not counted as a refusal reason; a user store that cannot be
+   * read fails closed */
+  identity(f, "jack", HG_REALNAME_VERIFIED, 1, "");
+  assert_int_equal(admit_user(&f->ax, &k, &adm, &r), 0);
+  assert_int_equal(adm.counted, 1);
+  raw_sql(f->t.path, "DROP TABLE user_usage");
+  assert_int_equal(admit_count(&f->ax, &k, &adm, &r), 503);
+  refused(&r, 503, "server_error", NULL, -1, "the user store is unavailable");
+  assert_int_equal(admit_user(&f->ax, &k, &adm, &r), 503);
+  refused(&r, 503, "server_error", NULL, REFUSED_STORE, "the user store is unavailable");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(keys, setup, teardown),
@@ -287,6 +321,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(minors_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(reminder, setup, teardown),
       cmocka_unit_test_setup_teardown(quotas, setup, teardown),
+      cmocka_unit_test_setup_teardown(tokens_and_failures, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
