@@ -52,11 +52,11 @@ typedef struct tool_call {
   size_t name_len, name_cap, arguments_len, arguments_cap;
 } tool_call;
 
-/* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request and is never
- * grown piece by piece: the model's name, the prompt's pieces and joined text (prompt.c), the kept prompt, the
- * guard's copy of it, the images' URLs, the notice and the label header, the record's JSON. What grows with a
- * stream (held text, what the client saw, the record's raw text) stays on malloc: an arena would keep every
- * outgrown copy until the end. */
+/* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request: the model's
+ * name, the prompt's pieces and joined text (prompt.c; held to the end of a stream too, at most about twice the
+ * prompt), the kept prompt, the guard's copy of it, the images' URLs, the notice and the label header, the
+ * moderator's redaction spans (judge.h), the record's JSON. What grows without bound with a stream (held text, what
+ * the client saw, the record's raw text) stays on malloc: an arena would keep every outgrown copy to the end. */
 #define CHAT_ARENA_CHUNK 8192
 
 typedef struct chat_req {
@@ -177,7 +177,6 @@ static void chat_free(chat_req *c) {
   sse_free(&c->sse);
   free(c->head);
   free(c->held);
-  free(c->pii);
   free(c->visible);
   free(c->raw_out);
   free(c->open_call.name);
@@ -411,7 +410,13 @@ static void add_visible(chat_req *c, const char *s, size_t n) {
 static hg_policy *req_policy(const chat_req *c) { return ((live_config *)(void *)c->cfg)->policy; }
 
 static judge judge_of(chat_req *c) {
-  return (judge){c->cfg, c->lex, c->takedowns, c->detail, c->input_hits, c->input_pii, c->output_hits};
+  return (judge){c->cfg, c->lex, c->takedowns, c->detail, c->input_hits, c->input_pii, c->output_hits, c->arena};
+}
+
+/* Span vectors of the judge (in the request's arena): nothing to free one by one. */
+static void spans_free(chat_req *c, span_hit *v) {
+  judge j = judge_of(c);
+  judge_spans_free(&j, v);
 }
 
 static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
@@ -440,13 +445,13 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
   span_hit *v;
   size_t nv;
   if (moderate_whole(c, HG_DIR_INPUT, text, len, &v, &nv) == HG_DECIDE_BLOCK) {
-    free(v);
+    spans_free(c, v);
     return -1;
   }
   if (!nv) return 0;
   prompt_edit *out = calloc(nv, sizeof *out);
   if (!out) { /* what could not be replaced must not leave */
-    free(v);
+    spans_free(c, v);
     return -1;
   }
   size_t n = 0;
@@ -458,7 +463,7 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
                                              e->replacement, sizeof e->replacement))
       strcpy(e->replacement, "<REDACTED>");
   }
-  free(v);
+  spans_free(c, v);
   *edits = out;
   *nedits = n;
   return 0;
@@ -727,7 +732,8 @@ static void stream_end(chat_req *c, const char *finish_reason) {
 
 /* Moderates one whole text of the answer: a whole answer's content, or a tool call's name and arguments joined by a
  * line break. Returns 1 when it blocks (c->blocked_output is set and the record says why); otherwise 0 with *pii
- * (malloc-ed, sorted, NULL when empty) the spans to mask. A stream's content goes through stream_content. */
+ * (in the request's arena, sorted, NULL when empty) the spans to mask. A stream's content goes through
+ * stream_content. */
 static int moderate_answer_text(chat_req *c, const char *text, size_t len, span_hit **pii, size_t *npii) {
   if (moderate_whole(c, HG_DIR_OUTPUT, text, len, pii, npii) == HG_DECIDE_BLOCK) c->blocked_output = 1;
   return c->blocked_output;
@@ -872,7 +878,7 @@ static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
     snprintf(member, sizeof member, "tool_calls[%d]", tc->index);
   mark_member(c->output_hits, hits_from, member);
   mark_member(pii_log, pii_from, member);
-  free(pii);
+  spans_free(c, pii);
   free(t);
   return call;
 }
@@ -1467,7 +1473,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     reply_whole(c, out ? out : "", out ? ol : 0, fr, c->usage, calls);
     free(out);
   }
-  free(pii);
+  /* pii is in the request's arena (c may be finished by now, its arena with it) */
   json_decref(j);
 }
 
@@ -2166,7 +2172,7 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
   size_t nspans, nscores = 0;
   float best[HG_CLASSIFIER_MAX_LABELS];
   hg_decision d = moderate_scored(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
-  free(spans);
+  spans_free(&tmp, spans); /* tmp has no arena: malloc-ed */
   /* the classifier's labels by category: a category's score is its highest label's */
   const hg_policy *policy = ((const live_config *)(const void *)cfg)->policy;
   hg_classifier *model = hg_policy_classifier(policy);

@@ -104,7 +104,7 @@ typedef struct media_job {
 /* ---- small helpers ---- */
 
 static judge judge_of(media_job *j) {
-  return (judge){j->cfg, j->lex, j->takedowns, j->detail, j->input_hits, j->input_pii, j->output_hits};
+  return (judge){j->cfg, j->lex, j->takedowns, j->detail, j->input_hits, j->input_pii, j->output_hits, NULL};
 }
 
 static void add_output_text(media_job *j, const char *s, size_t n) {
