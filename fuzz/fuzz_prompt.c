@@ -2,12 +2,14 @@
  * completions, the roles and max_turns; the next two seed the edits; the rest is the request's JSON. A request the
  * walk accepts is joined, and each selected piece must read exactly at its offsets; masks over random spans (across
  * separators too) must leave every piece valid UTF-8 with as many characters as before; then placeholders over
- * other spans must leave a request that still encodes. */
+ * other spans must leave a request that still encodes. The seed's lowest bit puts the prompt's memory in an arena
+ * (base/arena.h, as the gateway parses) instead of malloc. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "gateway/prompt.h"
 
 static size_t chars(const char *s, size_t n) {
@@ -49,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *body = json_loadb((const char *)data + 3, size - 3, 0, NULL);
   if (!body) return 0;
   prompt_text pt;
-  if (prompt_collect(body, chat, &pt) == PROMPT_OK && !prompt_join(&pt, roles, turns)) {
+  hg_arena arena;
+  hg_arena_init(&arena, 512, 0);
+  if (prompt_collect(body, chat, (seed & 1) ? &arena : NULL, &pt) == PROMPT_OK && !prompt_join(&pt, roles, turns)) {
     for (size_t i = 0; i < pt.nselected; i++) {
       const prompt_piece *p = &pt.pieces[pt.selected[i]];
       json_t *v = p->is_name ? NULL : p->key ? json_object_get(p->holder, p->key) : json_array_get(p->holder, p->index);
@@ -74,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   prompt_free(&pt);
+  hg_arena_free(&arena);
   json_decref(body);
   return 0;
 }

@@ -3,6 +3,8 @@
  * jansson answer, so neither has an error path of its own that could disagree with jansson's. */
 #include "base/json.h"
 
+#include "base/arena.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -346,6 +348,7 @@ typedef struct writer {
   char *s;
   size_t n, cap;
   int failed;
+  hg_arena *arena; /* the buffer's home: NULL for malloc */
 } writer;
 
 static void put(writer *w, const void *src, size_t n) {
@@ -354,7 +357,7 @@ static void put(writer *w, const void *src, size_t n) {
     size_t cap = w->cap ? w->cap : 256;
     while (cap < w->n + n + 1)
       cap *= 2;
-    char *s = realloc(w->s, cap);
+    char *s = w->arena ? hg_arena_grow(w->arena, w->s, w->cap, cap) : realloc(w->s, cap);
     if (!s) {
       w->failed = 1;
       return;
@@ -510,20 +513,41 @@ static void put_value(writer *w, const json_t *v, size_t flags, int depth) {
   }
 }
 
-char *hg_json_dumps(const json_t *v, size_t flags) {
+/* The writer's fast path into w (its arena set or not): the text, NULL when jansson gives NULL, or *fallback set
+ * when jansson decides (other flags, depth). */
+static char *dump(writer *w, const json_t *v, size_t flags, int *fallback) {
   const size_t ours = JSON_COMPACT | JSON_SORT_KEYS | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
-  if (!v || (flags & ~ours) || !(flags & JSON_COMPACT)) return json_dumps(v, flags);
+  *fallback = 0;
+  if (!v || (flags & ~ours) || !(flags & JSON_COMPACT)) return *fallback = 1, NULL;
   if (!(flags & JSON_ENCODE_ANY) && !json_is_object(v) && !json_is_array(v)) return NULL;
-  writer w = {0};
-  put_value(&w, v, flags, 1);
-  if (w.failed == 2) {
-    free(w.s);
-    return json_dumps(v, flags);
-  }
-  if (w.failed) {
-    free(w.s);
+  put_value(w, v, flags, 1);
+  if (w->failed == 2) *fallback = 1;
+  if (w->failed) {
+    if (!w->arena) free(w->s);
     return NULL;
   }
-  w.s[w.n] = 0;
-  return w.s;
+  w->s[w->n] = 0;
+  return w->s;
+}
+
+char *hg_json_dumps(const json_t *v, size_t flags) {
+  writer w = {0};
+  int fallback;
+  char *s = dump(&w, v, flags, &fallback);
+  return fallback ? json_dumps(v, flags) : s;
+}
+
+char *hg_json_dumps_arena(const json_t *v, size_t flags, hg_arena *arena) {
+  if (!arena) return hg_json_dumps(v, flags);
+  writer w = {.arena = arena};
+  int fallback;
+  char *s = dump(&w, v, flags, &fallback);
+  if (fallback) {
+    char *heap = json_dumps(v, flags);
+    s = heap ? hg_arena_memdup0(arena, heap, strlen(heap)) : NULL;
+    free(heap);
+  } else if (s) { /* the unused end of the buffer back to the arena (it is the latest allocation) */
+    s = hg_arena_grow(arena, s, w.cap, w.n + 1);
+  }
+  return s;
 }

@@ -24,5 +24,9 @@
 
 json_t *hg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err);
 char *hg_json_dumps(const json_t *v, size_t flags);
+/* The same bytes as hg_json_dumps, in arena (base/arena.h: freed with it, never with free); with arena NULL, exactly
+ * hg_json_dumps (malloc-ed). */
+struct hg_arena;
+char *hg_json_dumps_arena(const json_t *v, size_t flags, struct hg_arena *arena);
 
 #endif

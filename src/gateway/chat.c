@@ -24,11 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/json.h"
 #include "abuse.h"
+#include "base/arena.h"
 #include "base/clock.h"
-#include "gateway.h"
+#include "base/json.h"
 #include "fetch.h"
+#include "gateway.h"
 #include "guard_client.h"
 #include "hegui/ocr.h"
 #include "judge.h"
@@ -51,7 +52,15 @@ typedef struct tool_call {
   size_t name_len, name_cap, arguments_len, arguments_cap;
 } tool_call;
 
+/* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request: the model's
+ * name, the prompt's pieces and joined text (prompt.c; held to the end of a stream too, at most about twice the
+ * prompt), the kept prompt, the guard's copy of it, the images' URLs, the notice and the label header, the
+ * moderator's redaction spans (judge.h), the record's JSON. What grows without bound with a stream (held text, what
+ * the client saw, the record's raw text) stays on malloc: an arena would keep every outgrown copy to the end. */
+#define CHAT_ARENA_CHUNK 8192
+
 typedef struct chat_req {
+  hg_arena *arena; /* holds this struct: freed last */
   worker *w;
   gateway *gw;
   const hg_config *cfg;       /* the live configuration when the request came in */
@@ -152,12 +161,8 @@ typedef struct chat_req {
 
 static void chat_free(chat_req *c) {
   if (c->call) upstream_cancel(c->call);
-  for (size_t i = 0; i < c->nimages; i++)
-    free(c->images[i]);
-  free(c->images);
   free(c->relay_out);
   guard_cancel(c->guard.job);
-  free(c->guard.prompt);
   free(c->guard.out);
   json_decref(c->guard.calls);
   if (c->first_byte_timer) event_free(c->first_byte_timer);
@@ -169,23 +174,20 @@ static void chat_free(chat_req *c) {
   hg_vault_free(c->vault);
   json_decref(c->detail);
   json_decref(c->usage);
-  free(c->input_text);
   sse_free(&c->sse);
   free(c->head);
   free(c->held);
-  free(c->pii);
   free(c->visible);
   free(c->raw_out);
   free(c->open_call.name);
   free(c->open_call.arguments);
   json_decref(c->calls_out);
   free(c->calls_text);
-  free(c->model);
   json_decref(c->final_json);
   if (c->tail) evbuffer_free(c->tail);
   if (c->durable_ev) event_free(c->durable_ev);
   cfg_release(c->cfg);
-  free(c);
+  hg_arena_destroy(c->arena); /* c with it */
 }
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
@@ -212,59 +214,53 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n,
 static void on_committed(void *ctx, int ok);
 static void on_durable(evutil_socket_t fd, short what, void *arg);
 
+/* The facts of the request its record is made of (record.h). */
+static record_facts facts_of(const chat_req *c) {
+  return (record_facts){.actor = c->actor,
+                        .route = c->chat ? "/v1/chat/completions" : "/v1/completions",
+                        .verdict = c->verdict,
+                        .model = c->model,
+                        .response_id = c->id,
+                        .stream = c->stream,
+                        .upstream_status = c->upstream_status,
+                        .upstream_error = c->upstream_error,
+                        .finish_reason = c->finish_reason,
+                        .client_gone = !c->req,
+                        .input_sha256 = c->input_sha,
+                        .input_text = c->input_text,
+                        .visible = c->visible,
+                        .visible_len = c->visible_len,
+                        .raw_out = c->raw_out,
+                        .calls_text = c->calls_text,
+                        .calls_text_len = c->calls_text_len,
+                        .retain = c->cfg->retain_text};
+}
+
 static int finish_record(chat_req *c, int wait) {
   gateway *gw = c->gw;
   c->recorded = 1;
-  json_object_set_new(c->detail, "model", json_string(c->model));
-  json_object_set_new(c->detail, "stream", json_boolean(c->stream));
-  json_object_set_new(c->detail, "upstream_status", json_integer(c->upstream_status));
-  if (c->upstream_error[0]) json_object_set_new(c->detail, "upstream_error", json_string(c->upstream_error));
-  if (c->finish_reason[0]) json_object_set_new(c->detail, "finish_reason", json_string(c->finish_reason));
-  if (!c->req) json_object_set_new(c->detail, "client_gone", json_true());
-  json_object_set_new(c->detail, "response_id", json_string(c->id));
-  char *detail = hg_json_dumps(c->detail, JSON_COMPACT | JSON_SORT_KEYS);
-  char out_sha[65];
-  sha256_hex(c->visible ? c->visible : "", c->visible_len, out_sha);
-  char *text = NULL;
-  if (c->cfg->retain_text != HG_RETAIN_NONE) {
-    json_t *t = json_object();
-    json_object_set_new(t, "input", json_string(c->input_text ? c->input_text : ""));
-    const char *out = c->cfg->retain_text == HG_RETAIN_FULL ? c->visible : c->raw_out;
-    json_t *o;
-    if (c->cfg->retain_text == HG_RETAIN_FULL && c->calls_text_len) /* content, then the calls as sent */
-      o = json_pack("s++", out ? out : "", "\n", c->calls_text);
-    else /* the raw text has the calls as the model wrote them */
-      o = json_stringn(out ? out : "", out ? strlen(out) : 0);
-    json_object_set_new(t, "output", o);
-    text = hg_json_dumps(t, JSON_COMPACT);
-    json_decref(t);
-  }
-  hg_audit_record r = {0};
-  r.actor = c->actor;
-  r.route = c->chat ? "/v1/chat/completions" : "/v1/completions";
-  r.verdict = c->verdict;
-  r.detail_json = detail;
-  r.input_sha256 = c->input_sha;
-  r.output_sha256 = out_sha;
-  r.text = text;
+  record_facts facts = facts_of(c);
+  record_built b;
+  record_build(&facts, c->detail, c->arena, &b);
   hg_error err;
   int strikes = c->moderated && gw->cfg.auth_required, waits = 0;
+  strike_outcome strike;
   /* a blocked prompt is appended at once (its seq is the strike's evidence): synced before its refusal is sent */
   if (wait && gw->aw && !(strikes && c->blocked_input) &&
       (c->durable_ev || (c->durable_ev = event_new(c->w->base, -1, 0, on_durable, c))) &&
-      !audit_enqueue_then(gw, &r, on_committed, c)) {
+      !audit_enqueue_then(gw, &b.r, on_committed, c)) {
     waits = c->waiting = 1;
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
-  } else if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &r)) {
+  } else if (gw->aw && !(strikes && c->blocked_input) && !audit_enqueue(gw, &b.r)) {
     /* group commit: the writer thread appends it; an allowed prompt still ends the user's run of blocked ones now */
     if (strikes) record_strike(gw, c->cfg, c->user, 0, 0);
-  } else if (hg_store_audit_append(gw->store, &r, &err)) {
+  } else if (record_commit(gw->store, c->cfg, &b.r, c->user, strikes, c->blocked_input, hg_clock_wall_ms(), &strike,
+                           &err)) {
     hg_log_write(&c->gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
-  } else if (strikes) {
-    record_strike(gw, c->cfg, c->user, c->blocked_input, r.seq); /* with its record as evidence */
+  } else {
+    strike_followup(gw, c->user, &strike, b.r.seq);
   }
-  free(detail);
-  free(text);
+  record_built_free(&b);
   return waits;
 }
 
@@ -280,14 +276,7 @@ static void stop_sources(chat_req *c) {
 }
 
 /* The verdict as recorded: review and an answer's redaction raise an allow. Idempotent. */
-static void settle_verdict(chat_req *c) {
-  /* let through, but a person is to look at it (a lexicon entry or rule with review, or policy.actions: review) */
-  if (!strcmp(c->verdict, "allow") && json_is_true(json_object_get(c->detail, "review"))) c->verdict = "review";
-  /* personal data or a redact entry masked in the answer is a redaction too, not only one in the prompt */
-  if (strcmp(c->verdict, "block") && strcmp(c->verdict, "error") &&
-      json_is_true(json_object_get(c->detail, "output_redacted")))
-    c->verdict = "redact";
-}
+static void settle_verdict(chat_req *c) { c->verdict = record_verdict(c->verdict, c->detail); }
 
 static void finish(chat_req *c, int status) {
   if (c->done) return;
@@ -302,7 +291,7 @@ static void finish(chat_req *c, int status) {
                    c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->visible_len > 0);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
-    quota_tokens(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
+    admit_tokens_counted(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
   metrics_verdict(&c->gw->metrics, c->verdict, json_string_value(json_object_get(c->detail, "block_category")));
   double up_s = c->upstream_t0 ? (c->upstream_end ? c->upstream_end : hg_clock_mono_s()) - c->upstream_t0 : -1;
   route_finish(c->gw, &c->trace, status, c->verdict, up_s);
@@ -421,7 +410,13 @@ static void add_visible(chat_req *c, const char *s, size_t n) {
 static hg_policy *req_policy(const chat_req *c) { return ((live_config *)(void *)c->cfg)->policy; }
 
 static judge judge_of(chat_req *c) {
-  return (judge){c->cfg, c->lex, c->takedowns, c->detail, c->input_hits, c->input_pii, c->output_hits};
+  return (judge){c->cfg, c->lex, c->takedowns, c->detail, c->input_hits, c->input_pii, c->output_hits, c->arena};
+}
+
+/* Span vectors of the judge (in the request's arena): nothing to free one by one. */
+static void spans_free(chat_req *c, span_hit *v) {
+  judge j = judge_of(c);
+  judge_spans_free(&j, v);
 }
 
 static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
@@ -450,13 +445,13 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
   span_hit *v;
   size_t nv;
   if (moderate_whole(c, HG_DIR_INPUT, text, len, &v, &nv) == HG_DECIDE_BLOCK) {
-    free(v);
+    spans_free(c, v);
     return -1;
   }
   if (!nv) return 0;
   prompt_edit *out = calloc(nv, sizeof *out);
   if (!out) { /* what could not be replaced must not leave */
-    free(v);
+    spans_free(c, v);
     return -1;
   }
   size_t n = 0;
@@ -468,7 +463,7 @@ static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit
                                              e->replacement, sizeof e->replacement))
       strcpy(e->replacement, "<REDACTED>");
   }
-  free(v);
+  spans_free(c, v);
   *edits = out;
   *nedits = n;
   return 0;
@@ -519,13 +514,13 @@ static json_t *usage_zero(void) {
 
 static const char *notice_sep(const hg_config *cfg) { return cfg->label_at_end ? "\n\n" : ""; }
 
-/* The content with the explicit notice at its configured place (malloc-ed); without it when the request asked for
- * an unlabeled answer and the policy allowed it (unlabeled_request). */
+/* The content with the explicit notice at its configured place (in the request's arena); without it when the
+ * request asked for an unlabeled answer and the policy allowed it (unlabeled_request). */
 static char *with_notice(const chat_req *c, const char *content, size_t len, size_t *out_len) {
   const hg_config *cfg = c->cfg;
   const char *n = c->recipient[0] ? "" : cfg->label_notice;
   size_t nl = strlen(n), sl = nl ? strlen(notice_sep(cfg)) : 0;
-  char *o = malloc(len + nl + 4);
+  char *o = hg_arena_alloc(c->arena, len + nl + 4);
   if (!o) return NULL;
   if (!nl) {
     memcpy(o, content, len);
@@ -547,9 +542,8 @@ static char *with_notice(const chat_req *c, const char *content, size_t len, siz
 
 static void set_label_header(chat_req *c, json_t *label) {
   if (!c->req || !json_is_object(label)) return;
-  char *s = hg_json_dumps(label, JSON_COMPACT);
+  char *s = hg_json_dumps_arena(label, JSON_COMPACT, c->arena);
   if (s) evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-AIGC-Label", s);
-  free(s);
 }
 
 /* The over-reliance reminder (Art. 10) that opens an answer when one is due, "" otherwise. */
@@ -581,14 +575,13 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   char rem[sizeof c->cfg->reminder_text + 64];
   reminder_text(c, rem, sizeof rem);
   char *joined = NULL;
-  if (rem[0] && (joined = malloc(strlen(rem) + len + 1))) {
+  if (rem[0] && (joined = hg_arena_alloc(c->arena, strlen(rem) + len + 1))) {
     memcpy(joined, rem, strlen(rem));
     memcpy(joined + strlen(rem), content, len);
     len += strlen(rem);
     content = joined;
   }
   char *v = with_notice(c, content, len, &vl);
-  free(joined);
   add_visible(c, v, vl);
   json_t *label = make_label(c);
   json_t *choice;
@@ -606,7 +599,6 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   set_label_header(c, label);
   json_decref(label);
   json_decref(calls);
-  free(v);
   snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
   c->final_json = resp;
   complete(c); /* the record first (audit.durability), then the answer */
@@ -699,7 +691,6 @@ static void stream_start(chat_req *c) {
     size_t nl = n ? strlen(n) : 0;
     if (n) add_visible(c, n, nl);
     if (n) sse_send(c, chunk(c, n, nl, NULL, 0));
-    free(n);
   }
   if (rem[0]) {
     add_visible(c, rem, strlen(rem));
@@ -722,7 +713,6 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     size_t vl;
     char *v = with_notice(c, "", 0, &vl);
     if (v) stream_text(c, v, vl);
-    free(v);
   }
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
   json_object_set_new(last, "aigc", make_label(c));
@@ -742,7 +732,8 @@ static void stream_end(chat_req *c, const char *finish_reason) {
 
 /* Moderates one whole text of the answer: a whole answer's content, or a tool call's name and arguments joined by a
  * line break. Returns 1 when it blocks (c->blocked_output is set and the record says why); otherwise 0 with *pii
- * (malloc-ed, sorted, NULL when empty) the spans to mask. A stream's content goes through stream_content. */
+ * (in the request's arena, sorted, NULL when empty) the spans to mask. A stream's content goes through
+ * stream_content. */
 static int moderate_answer_text(chat_req *c, const char *text, size_t len, span_hit **pii, size_t *npii) {
   if (moderate_whole(c, HG_DIR_OUTPUT, text, len, pii, npii) == HG_DECIDE_BLOCK) c->blocked_output = 1;
   return c->blocked_output;
@@ -887,7 +878,7 @@ static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
     snprintf(member, sizeof member, "tool_calls[%d]", tc->index);
   mark_member(c->output_hits, hits_from, member);
   mark_member(pii_log, pii_from, member);
-  free(pii);
+  spans_free(c, pii);
   free(t);
   return call;
 }
@@ -1482,7 +1473,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     reply_whole(c, out ? out : "", out ? ol : 0, fr, c->usage, calls);
     free(out);
   }
-  free(pii);
+  /* pii is in the request's arena (c may be finished by now, its arena with it) */
   json_decref(j);
 }
 
@@ -1536,8 +1527,7 @@ static void blocked_input_text(chat_req *c, const prompt_text *pt) {
     if (hg_pii_redact(&detect, &ro, c->vault, pt->joined, pt->joined_len, &kept, &kl, &count, NULL)) kept = NULL;
   }
   if (!kept) return; /* out of memory: the record goes without the text rather than with it unredacted */
-  free(c->input_text);
-  c->input_text = strndup(kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
+  c->input_text = hg_arena_memdup0(c->arena, kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
   free(kept);
 }
 
@@ -1561,8 +1551,7 @@ static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
     return -1;
   }
   size_t keep = utf8_prefix_len(pt->joined, pt->joined_len, MAX_AUDIT_TEXT);
-  free(c->input_text);
-  c->input_text = strndup(pt->joined, keep);
+  c->input_text = hg_arena_memdup0(c->arena, pt->joined, keep);
   return 0;
 }
 
@@ -1752,7 +1741,7 @@ static void make_id(chat_req *c) {
  * POST /v1/chat/completions and /v1/completions run these stages in order; each either lets the request go on
  * (returns 0) or answers it and returns the status it sent, which handle_completion counts in the metrics — the
  * one exit of a refused request:
- *   admission   the user's standing, real name, minors' hours and limits (users.c), the quota (quota.c)
+ *   admission   the user's standing, real name, minors' hours and limits, the quota (admit.c)
  *   parsing     the body: model, messages or prompt, every string the model reads (prompt.c), a stream slot, the
  *               use counted
  *   opening     the request's state (chat_req): configuration, lexicon and takedowns held to the end
@@ -1763,6 +1752,7 @@ static void make_id(chat_req *c) {
  * the record (complete: the audit record durable before the last byte, then strikes, usage, metrics in finish). */
 
 typedef struct chat_input {
+  hg_arena *arena;     /* the request's, from parsing on: the chat_req's once it is opened */
   char recipient[128]; /* X-Hegui-Recipient, when the answer goes out without its explicit label; "" otherwise */
   json_t *body;        /* the request body */
   prompt_text pt;  /* every string the model reads */
@@ -1771,15 +1761,17 @@ typedef struct chat_input {
   size_t raw_len;
 } chat_input;
 
+/* Frees what parsing made, the arena too unless the chat_req took it. */
 static void input_free(chat_input *in) {
   prompt_free(&in->pt);
   json_decref(in->body);
   in->body = NULL;
+  hg_arena_destroy(in->arena);
+  in->arena = NULL;
 }
 
 static int stage_admit(route_req *rq, chat_input *in) {
-  int refused = admit_user(rq->gw, live_cfg(rq->gw), rq->req, &rq->key, &in->adm);
-  return refused ? refused : quota_admit(rq->gw, rq->req, &rq->key);
+  return admit_request_http(rq->gw, rq->req, &rq->key, &in->adm);
 }
 
 /* Labeling Measures: content handed out without its explicit label only on the user's request, where the policy
@@ -1822,13 +1814,17 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
   struct evhttp_request *req = rq->req;
   int refused = unlabeled_request(rq, in->recipient);
   if (refused) return refused;
+  if (!(in->arena = hg_arena_new(CHAT_ARENA_CHUNK, 0))) {
+    send_error(req, 500, "server_error", "out of memory", NULL);
+    return 500;
+  }
   struct evbuffer *buf = evhttp_request_get_input_buffer(req);
   in->raw_len = evbuffer_get_length(buf);
   in->raw = (const char *)evbuffer_pullup(buf, -1);
   json_error_t je;
   json_t *body = in->body = hg_json_loadb(in->raw ? in->raw : "", in->raw_len, 0, &je);
   /* the body's shape and every string the model reads (prompt.c, testable without HTTP), or a 400 naming why */
-  int shape = prompt_parse(body, &je, chat, &in->pt);
+  int shape = prompt_parse(body, &je, chat, in->arena, &in->pt);
   if (shape == PROMPT_REFUSED) {
     send_error_param(req, 400, "invalid_request_error", in->pt.message, in->pt.param[0] ? in->pt.param : NULL,
                      in->pt.code[0] ? in->pt.code : NULL);
@@ -1843,20 +1839,20 @@ static int stage_parse(route_req *rq, int chat, chat_input *in) {
     return 429;
   }
   /* a valid request counts as use (minors' time, reminders) */
-  return admit_count(rq->gw, req, &rq->key, &in->adm) ? 503 : 0;
+  return admit_count_http(rq->gw, req, &rq->key, &in->adm);
 }
 
-static chat_req *stage_open(route_req *rq, int chat, const chat_input *in) {
+/* The request's state, in its arena (taken from in: freed with c). */
+static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   worker *w = rq->w;
   gateway *gw = rq->gw;
-  chat_req *c = calloc(1, sizeof *c);
-  char *model = strdup(json_string_value(json_object_get(in->body, "model")));
+  chat_req *c = hg_arena_calloc(in->arena, 1, sizeof *c);
+  char *model = hg_arena_strdup(in->arena, json_string_value(json_object_get(in->body, "model")));
   if (!c || !model || hg_vault_new(&c->vault)) {
-    free(c);
-    free(model);
     send_error(rq->req, 500, "server_error", "out of memory", NULL);
     return NULL;
   }
+  c->arena = in->arena;
   c->model = model;
   w->active++;
   c->w = w;
@@ -1911,12 +1907,8 @@ static int stage_moderate(chat_req *c, chat_input *in) {
   int blocked = moderate_request(c, &in->pt, &changed);
   if (!blocked && (guard_wanted(cfg, HG_DIR_INPUT) || guard_wanted(cfg, HG_DIR_OUTPUT))) {
     /* the guard reads the prompt as it leaves (redactions applied), for prompts and for the answers to them */
-    c->guard.prompt = malloc(in->pt.joined_len + 1);
-    if (c->guard.prompt) {
-      memcpy(c->guard.prompt, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
-      c->guard.prompt[in->pt.joined_len] = '\0';
-      c->guard.prompt_len = in->pt.joined_len;
-    }
+    c->guard.prompt = hg_arena_memdup0(c->arena, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
+    if (c->guard.prompt) c->guard.prompt_len = in->pt.joined_len;
   }
   if (!blocked) near_duplicates(c, &in->pt);
   if (!blocked) category_strikes(c);
@@ -2037,9 +2029,9 @@ static void stage_relay(chat_req *c, json_t *body) {
   char *out = hg_json_dumps(body, JSON_COMPACT);
   const char *urls[64];
   size_t n = prompt_images(c, body, urls, 64);
-  c->images = n ? calloc(n, sizeof *c->images) : NULL;
+  c->images = n ? hg_arena_calloc(c->arena, n, sizeof *c->images) : NULL;
   for (size_t i = 0; i < n && c->images; i++)
-    if ((c->images[i] = strdup(urls[i]))) c->nimages++;
+    if ((c->images[i] = hg_arena_strdup(c->arena, urls[i]))) c->nimages++;
   if (n && c->nimages != n) { /* out of memory: what cannot be judged does not leave */
     free(out);
     json_object_set_new(c->detail, "input_error", json_string("out of memory"));
@@ -2085,6 +2077,7 @@ static void handle_completion(route_req *rq, int chat) {
     route_metrics(rq->gw, chat ? R_CHAT : R_COMPLETIONS, status ? status : 500, rq->t0);
     return;
   }
+  in.arena = NULL; /* c's now: the prompt's memory in it goes with c */
   int refused = stage_moderate(c, &in);
   prompt_free(&in.pt);
   if (!refused) stage_relay(c, in.body); /* c may be finished when this returns */
@@ -2179,7 +2172,7 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
   size_t nspans, nscores = 0;
   float best[HG_CLASSIFIER_MAX_LABELS];
   hg_decision d = moderate_scored(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
-  free(spans);
+  spans_free(&tmp, spans); /* tmp has no arena: malloc-ed */
   /* the classifier's labels by category: a category's score is its highest label's */
   const hg_policy *policy = ((const live_config *)(const void *)cfg)->policy;
   hg_classifier *model = hg_policy_classifier(policy);

@@ -29,6 +29,8 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "gateway/admit.h"
+#include "gateway/record.h"
 
 /* ---- metrics ---- */
 
@@ -70,8 +72,6 @@ typedef struct metrics {
   atomic_ullong unjudged;      /* content no detector could judge, handed to media.unjudged (judge.c's callers) */
   atomic_ullong media_labels[2]; /* files labelled by the media routes: with the explicit label, without (omitted) */
 } metrics;
-
-enum refusal_reason { REFUSED_STANDING, REFUSED_REALNAME, REFUSED_MINORS_CLOSED, REFUSED_MINORS_LIMIT, REFUSED_STORE };
 
 void metrics_request(metrics *m, int route, int status, double seconds);
 char *metrics_render(const metrics *m); /* Prometheus text, malloc-ed */
@@ -278,20 +278,16 @@ void lexicon_age(gateway *gw, int64_t now_ms, int64_t *age_ms, int *stale);
 
 /* ---- users (users.c): identity, minors, over-reliance ---- */
 
-typedef struct admission {
-  int minor;          /* the user is treated as a minor */
-  int remind_minutes; /* > 0: an over-reliance reminder opens this answer (minutes of continuous use) */
-  int counted;        /* usage is counted for this user (minors; everyone when reminders are for all) */
-  int64_t now, day, gap_ms;
-} admission;
-
-/* Everything checked about a user before a completion request: standing, real-name status when the profile asks
- * for it, minors' closed hours and daily limits, and whether a reminder is due. Returns 0 when the request may go
- * on, else the HTTP status it sent (403, 429, 503). Counts nothing: admit_count does, once the request is valid. */
-int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm);
-/* Counts an admitted, valid request in the user's usage. 0, or -1 after sending 503. A reminder is noted as given
- * only when an answer carries it (hg_store_usage_reminded from chat.c). */
-int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm);
+/* Admission (admit.h decides; these send its refusals): the context of a request on this thread now (the worker's
+ * read store, the live configuration, the wall clock). */
+admit_ctx admit_ctx_of(gateway *gw);
+/* Sends the refusal (Retry-After, the error), counts its reason and logs its line; returns its status (0: none). */
+int admission_refused(gateway *gw, struct evhttp_request *req, const admit_refusal *r);
+/* admit_request (the user, then the quota) and admit_count, with the refusal sent: 0 or the status sent. */
+int admit_request_http(gateway *gw, struct evhttp_request *req, const hg_key_info *key, admission *adm);
+int admit_count_http(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm);
+/* The tokens of an answer counted against the token quotas; a failure is logged. */
+void admit_tokens_counted(gateway *gw, const char *user, int64_t key_id, uint64_t tokens);
 /* Waits for background verifications to end, at most timeout_ms (0: the provider's timeout + 2 s); at shutdown,
  * before curl_global_cleanup. */
 void identity_drain(gateway *gw, unsigned timeout_ms);
@@ -332,14 +328,15 @@ json_t *read_json_body(struct evhttp_request *req);
 int only_members(struct evhttp_request *req, json_t *body, const char *const *allowed);
 
 /* workflows.c: complaints, takedowns, strikes, standing */
-/* Sends 403 and returns -1 when the standing is suspended or terminated. */
-int refuse_standing(struct evhttp_request *req, const hg_user_standing *st);
 /* What one more blocked prompt would do to the user's standing now: HG_STANDING_ACTIVE when nothing, else the
  * suspension (with *until_ms) or termination the ladder would decide, so that the request that trips the ladder
  * can say so in its refusal (record_strike then decides it for real). */
 hg_standing strike_would_move(gateway *gw, const hg_config *cfg, const char *user, int64_t *until_ms);
 /* After a completion request: counts a blocked (or allowed) prompt and applies the strike ladder. */
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq);
+/* What follows a ladder's move (record.h decided it): the webhook, and the move's record naming the user by pseudonym.
+ * Nothing when the ladder did not move. */
+void strike_followup(gateway *gw, const char *user, const strike_outcome *o, int64_t audit_seq);
 /* Rebuilds the takedown set when the store says it changed (or when forced). */
 void refresh_takedowns(gateway *gw, int force);
 hg_takedown_set *acquire_takedowns(gateway *gw);
@@ -375,11 +372,5 @@ void media_close(gateway *gw);
  * answered: the upstream gave an answer. */
 void review_enqueue(gateway *gw, const hg_config *cfg, const char *response_id, const char *actor, const char *route,
                     const char *verdict, json_t *detail, int answered);
-
-/* quota.c: usage limits per user and per key, counted in the store (shared by every gateway on it). quota_admit
- * returns 0 to go on, or the status it sent: 429 (with Retry-After) when a limit is reached, 503 when the store
- * could not be asked (quotas fail closed). Without limits configured it touches nothing. */
-int quota_admit(gateway *gw, struct evhttp_request *req, const hg_key_info *key);
-void quota_tokens(gateway *gw, const char *user, int64_t key_id, uint64_t tokens);
 
 #endif

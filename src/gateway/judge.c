@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "hegui/ocr.h"
 #include "judge.h"
 
@@ -15,10 +16,11 @@ static int span_cmp(const void *x, const void *y) {
   return a->end > b->end ? -1 : a->end < b->end; /* the longer first */
 }
 
-static int add_span(span_hit **v, size_t *n, size_t *cap, span_hit s) {
+static int add_span(const judge *j, span_hit **v, size_t *n, size_t *cap, span_hit s) {
   if (*n == *cap) {
     size_t grown = *cap ? *cap * 2 : 8;
-    span_hit *nv = realloc(*v, grown * sizeof *nv);
+    span_hit *nv =
+        j->arena ? hg_arena_grow(j->arena, *v, *cap * sizeof *nv, grown * sizeof *nv) : realloc(*v, grown * sizeof *nv);
     if (!nv) return -1;
     *v = nv;
     *cap = grown;
@@ -87,7 +89,7 @@ int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_
       json_object_set_new(j->detail, "output_redacted", json_true());
     }
     if (x->effect == HG_DECIDE_REDACT && x->detector != HG_DETECTOR_TEXT && spans &&
-        add_span(spans, nspans, cap,
+        add_span(j, spans, nspans, cap,
                  (span_hit){x->start, x->end, x->detector == HG_DETECTOR_PII ? (int)x->rule_id : -1})) {
       failed = 1;
     }
@@ -97,7 +99,7 @@ int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_
 }
 
 /* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
- * the redaction spans, sorted (malloc-ed; NULL when none); with scores, also the classifier's highest score per
+ * the redaction spans, sorted (judge_spans_free; NULL when none); with scores, also the classifier's highest score per
  * label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
 hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
                        float *scores, size_t *nscores) {
@@ -137,6 +139,10 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
   return d;
 }
 
+void judge_spans_free(const judge *j, span_hit *spans) {
+  if (!j->arena) free(spans);
+}
+
 int judge_unjudged(judge *j, const char *what) {
   json_t *list = json_object_get(j->detail, "unjudged");
   if (!list) json_object_set_new(j->detail, "unjudged", list = json_array());
@@ -165,7 +171,7 @@ int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg
   span_hit *spans;
   size_t n;
   hg_decision d = judge_text(j, dir, r->text ? r->text : "", r->len, &spans, &n, NULL, NULL);
-  free(spans);
+  judge_spans_free(j, spans);
   if (d == HG_DECIDE_BLOCK) return 1;
   if (r->timed_out) {
     snprintf(msg, sizeof msg, "%s: OCR stopped at media.ocr_timeout_ms, part of its text not read", what);

@@ -5,7 +5,8 @@
  *
  * A judge is a view: the configuration (its policy), the lexicon and the takedowns the request holds, and the JSON
  * of its record: detail (block_category, review, output_redacted, errors), the lists of hits and personal data per
- * direction. It owns none of them. */
+ * direction. It owns none of them. Span vectors it returns come from the request's arena when the view has one,
+ * else from malloc: judge_spans_free releases them either way. */
 #ifndef HG_GATEWAY_JUDGE_H
 #define HG_GATEWAY_JUDGE_H
 
@@ -24,6 +25,7 @@ typedef struct judge {
   hg_takedown_set *takedowns;                   /* may be NULL */
   json_t *detail;                               /* the record's detail object */
   json_t *input_hits, *input_pii, *output_hits; /* lists in detail; output_pii is detail's "output_pii" */
+  struct hg_arena *arena; /* the request's (base/arena.h): span vectors come from it; NULL: from malloc */
 } judge;
 
 #define MAX_LOGGED_FINDINGS 100 /* per list in a record: a text full of hits must not swell it */
@@ -35,8 +37,8 @@ int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_
                        span_hit **spans, size_t *nspans, size_t *cap);
 
 /* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
- * the redaction spans, sorted and disjoint (malloc-ed; NULL when none); with scores, also the classifier's highest
- * score per label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
+ * the redaction spans, sorted and disjoint (judge_spans_free; NULL when none); with scores, also the classifier's
+ * highest score per label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
 hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
                        float *scores, size_t *nscores);
 
@@ -56,6 +58,10 @@ int judge_ocr_text(judge *j, hg_direction dir, const char *what, const struct hg
  * request's findings; a guard that could not judge follows guard.on_error (the record says why either way, and a
  * block for it is "error", not the user's doing). Returns its effect. */
 hg_decision judge_guard(judge *j, hg_direction dir, const guard_outcome *o);
+
+/* Releases a span vector of judge_text or judge_take_reasons: free() without an arena, nothing with one (it goes
+ * with the arena). */
+void judge_spans_free(const judge *j, span_hit *spans);
 
 /* Sorts spans and merges the overlapping ones into disjoint unions (judge.c says how their types combine). */
 void judge_merge_spans(span_hit *v, size_t *n);

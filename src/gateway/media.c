@@ -104,7 +104,7 @@ typedef struct media_job {
 /* ---- small helpers ---- */
 
 static judge judge_of(media_job *j) {
-  return (judge){j->cfg, j->lex, j->takedowns, j->detail, j->input_hits, j->input_pii, j->output_hits};
+  return (judge){j->cfg, j->lex, j->takedowns, j->detail, j->input_hits, j->input_pii, j->output_hits, NULL};
 }
 
 static void add_output_text(media_job *j, const char *s, size_t n) {
@@ -707,11 +707,13 @@ static void stage_record(media_job *j, reply *out) {
   r.output_sha256 = j->output_sha[0] ? j->output_sha : NULL;
   r.text = text;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) {
+  strike_outcome strike;
+  if (record_commit(gw->store, j->cfg, &r, j->user, j->moderated && gw->cfg.auth_required, j->blocked_input,
+                    hg_clock_wall_ms(), &strike, &err)) {
     hg_log_write(&gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
     reply_error(out, 503, "server_error", "the answer's record could not be written; it was not sent", NULL);
-  } else if (j->moderated && gw->cfg.auth_required) {
-    record_strike(gw, j->cfg, j->user, j->blocked_input, j->blocked_input ? r.seq : 0);
+  } else {
+    strike_followup(gw, j->user, &strike, r.seq);
   }
   free(detail);
   free(text);
@@ -854,8 +856,7 @@ static void media_start(route_req *rq, const media_route *route) {
   int status = 0;
   if (!j) send_error(rq->req, 500, "server_error", "out of memory", NULL), status = 500;
   admission adm = {0};
-  if (!status) status = admit_user(gw, live_cfg(gw), rq->req, &rq->key, &adm);
-  if (!status) status = quota_admit(gw, rq->req, &rq->key);
+  if (!status) status = admit_request_http(gw, rq->req, &rq->key, &adm);
   if (!status) {
     j->gw = gw;
     j->route = route;
@@ -885,7 +886,7 @@ static void media_start(route_req *rq, const media_route *route) {
                "too many image and audio requests in progress (media.max_concurrent); try again shortly", NULL);
     status = 429;
   }
-  if (!status && admit_count(gw, rq->req, &rq->key, &adm)) {
+  if (!status && admit_count_http(gw, rq->req, &rq->key, &adm)) {
     atomic_fetch_sub(&gw->media_jobs, 1);
     status = 503;
   }

@@ -15,10 +15,25 @@
  * cut back onto the pieces by prompt_apply. */
 #include "prompt.h"
 
+#include "base/arena.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Memory of a prompt_text: from its arena when it has one (prompt_free then only forgets it), else malloc. */
+static void *pt_grow(prompt_text *pt, void *p, size_t old_size, size_t new_size) {
+  return pt->arena ? hg_arena_grow(pt->arena, p, old_size, new_size) : realloc(p, new_size);
+}
+
+static char *pt_strndup(prompt_text *pt, const char *s, size_t n) {
+  return pt->arena ? hg_arena_memdup0(pt->arena, s, n) : strndup(s, n);
+}
+
+static void pt_release(const prompt_text *pt, void *p) {
+  if (!pt->arena) free(p);
+}
 
 #define MAX_SCHEMA_DEPTH 64 /* deeper parameter schemas are refused rather than walked on the stack */
 
@@ -110,7 +125,7 @@ static int add_piece(walk *w, json_t *holder, const char *key, size_t index, int
   prompt_text *pt = w->pt;
   if (pt->npieces == pt->pieces_cap) {
     size_t cap = pt->pieces_cap ? pt->pieces_cap * 2 : 16;
-    prompt_piece *n = realloc(pt->pieces, cap * sizeof *n);
+    prompt_piece *n = pt_grow(pt, pt->pieces, pt->pieces_cap * sizeof *n, cap * sizeof *n);
     if (!n) return w->no_memory = 1, PROMPT_NO_MEMORY;
     pt->pieces = n;
     pt->pieces_cap = cap;
@@ -120,12 +135,12 @@ static int add_piece(walk *w, json_t *holder, const char *key, size_t index, int
     size_t cap = pt->paths_cap ? pt->paths_cap : 256;
     while (cap < need)
       cap *= 2;
-    char *n = realloc(pt->paths, cap);
+    char *n = pt_grow(pt, pt->paths, pt->paths_cap, cap);
     if (!n) return w->no_memory = 1, PROMPT_NO_MEMORY;
     pt->paths = n;
     pt->paths_cap = cap;
   }
-  char *key_copy = key ? strdup(key) : NULL;
+  char *key_copy = key ? pt_strndup(pt, key, strlen(key)) : NULL;
   if (key && !key_copy) return w->no_memory = 1, PROMPT_NO_MEMORY;
   memcpy(pt->paths + pt->paths_len, w->path, w->path_len + 1);
   pt->pieces[pt->npieces++] =
@@ -647,8 +662,9 @@ static const member_rule completion_rules[] = {
     {"repetition_penalty", pass_number},
 };
 
-int prompt_collect(json_t *body, int chat, prompt_text *pt) {
+int prompt_collect(json_t *body, int chat, hg_arena *arena, prompt_text *pt) {
   memset(pt, 0, sizeof *pt);
+  pt->arena = arena;
   walk w = {.pt = pt, .message = -1};
   int r = chat ? walk_object(&w, body, RULES(chat_rules)) : walk_object(&w, body, RULES(completion_rules));
   return w.no_memory ? PROMPT_NO_MEMORY : r;
@@ -661,7 +677,7 @@ static int joined_add(prompt_text *pt, const char *s, size_t n) {
     size_t cap = pt->joined_cap ? pt->joined_cap : 256;
     while (cap < pt->joined_len + n + 1)
       cap *= 2;
-    char *j = realloc(pt->joined, cap);
+    char *j = pt_grow(pt, pt->joined, pt->joined_cap, cap);
     if (!j) return -1;
     pt->joined = j;
     pt->joined_cap = cap;
@@ -674,8 +690,8 @@ static int joined_add(prompt_text *pt, const char *s, size_t n) {
 
 int prompt_join(prompt_text *pt, int roles, unsigned max_turns) {
   size_t first = max_turns && pt->nmessages > max_turns ? pt->nmessages - max_turns : 0;
-  free(pt->selected);
-  pt->selected = pt->npieces ? malloc(pt->npieces * sizeof *pt->selected) : NULL;
+  pt_release(pt, pt->selected);
+  pt->selected = pt->npieces ? pt_grow(pt, NULL, 0, pt->npieces * sizeof *pt->selected) : NULL;
   if (pt->npieces && !pt->selected) return -1;
   pt->nselected = 0;
   pt->joined_len = 0;
@@ -711,6 +727,7 @@ const char *prompt_member(const prompt_text *pt, size_t offset) {
 typedef struct strbuf {
   char *s;
   size_t len, cap;
+  hg_arena *arena; /* NULL: malloc */
 } strbuf;
 
 static int sb_add(strbuf *b, const char *s, size_t n) {
@@ -718,7 +735,7 @@ static int sb_add(strbuf *b, const char *s, size_t n) {
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + n + 1)
       cap *= 2;
-    char *x = realloc(b->s, cap);
+    char *x = b->arena ? hg_arena_grow(b->arena, b->s, b->cap, cap) : realloc(b->s, cap);
     if (!x) return -1;
     b->s = x;
     b->cap = cap;
@@ -755,7 +772,7 @@ static int edit_piece(const prompt_piece *p, const char *text, const prompt_edit
 
 /* Sets a piece's new text. `next` is the piece after it (NULL for the last): when p renames a schema property whose
  * value is a string, next is that value's piece, which from now on finds it under the new name. */
-static int set_piece(prompt_piece *p, prompt_piece *next, const char *s, size_t len) {
+static int set_piece(prompt_text *pt, prompt_piece *p, prompt_piece *next, const char *s, size_t len) {
   if (!p->is_name) {
     json_t *str = json_stringn(s, len);
     if (!str) return -1;
@@ -766,40 +783,43 @@ static int set_piece(prompt_piece *p, prompt_piece *next, const char *s, size_t 
    * free strings other pieces point into. Only a schema that names properties both by a value and by its
    * placeholder (or its mask) gets there, and it is not sent. */
   if (len == strlen(p->key) && !memcmp(s, p->key, len)) return 0;
-  char *name = strndup(s, len);
+  char *name = pt_strndup(pt, s, len);
   json_t *value = json_object_get(p->holder, p->key);
   if (!name || !value || json_object_get(p->holder, name)) {
-    free(name);
+    pt_release(pt, name);
     return -1;
   }
   json_incref(value);
   if (json_object_del(p->holder, p->key)) {
     json_decref(value);
-    free(name);
+    pt_release(pt, name);
     return -1;
   }
   if (json_object_set_new(p->holder, name, value)) { /* takes value, even when it fails */
-    free(name);
+    pt_release(pt, name);
     return -1;
   }
   if (next && !next->is_name && next->holder == p->holder && next->key && !strcmp(next->key, p->key)) {
-    char *copy = strdup(name);
+    char *copy = pt_strndup(pt, name, len);
     if (!copy) {
-      free(name);
+      pt_release(pt, name);
       return -1;
     }
-    free(next->key);
+    pt_release(pt, next->key);
     next->key = copy;
   }
-  free(p->key);
+  pt_release(pt, p->key);
   p->key = name;
   return 0;
 }
 
 int prompt_apply(prompt_text *pt, const prompt_edit *edits, size_t n) {
-  strbuf *out = calloc(pt->nselected ? pt->nselected : 1, sizeof *out);
-  char *placed = calloc(n ? n : 1, 1);
+  size_t nout = pt->nselected ? pt->nselected : 1, nplaced = n ? n : 1;
+  strbuf *out = pt->arena ? hg_arena_calloc(pt->arena, nout, sizeof *out) : calloc(nout, sizeof *out);
+  char *placed = pt->arena ? hg_arena_calloc(pt->arena, nplaced, 1) : calloc(nplaced, 1);
   int r = out && placed ? 0 : -1;
+  for (size_t s = 0; out && s < pt->nselected; s++)
+    out[s].arena = pt->arena;
   size_t edit_at = 0;
   for (size_t s = 0; s < pt->nselected && !r; s++) {
     prompt_piece *p = &pt->pieces[pt->selected[s]];
@@ -810,13 +830,14 @@ int prompt_apply(prompt_text *pt, const prompt_edit *edits, size_t n) {
   /* last to first: a schema property's value is a later piece than its name, and must be set before the rename */
   for (size_t s = pt->nselected; s-- > 0 && !r;) {
     size_t i = pt->selected[s];
-    if (out[s].s && set_piece(&pt->pieces[i], i + 1 < pt->npieces ? &pt->pieces[i + 1] : NULL, out[s].s, out[s].len))
+    if (out[s].s &&
+        set_piece(pt, &pt->pieces[i], i + 1 < pt->npieces ? &pt->pieces[i + 1] : NULL, out[s].s, out[s].len))
       r = -1;
   }
   for (size_t s = 0; out && s < pt->nselected; s++)
-    free(out[s].s);
-  free(out);
-  free(placed);
+    pt_release(pt, out[s].s);
+  pt_release(pt, out);
+  pt_release(pt, placed);
   if (r) return -1;
   pt->joined_len = 0;
   for (size_t s = 0; s < pt->nselected; s++) {
@@ -829,16 +850,18 @@ int prompt_apply(prompt_text *pt, const prompt_edit *edits, size_t n) {
 }
 
 void prompt_free(prompt_text *pt) {
-  for (size_t i = 0; i < pt->npieces; i++)
-    free(pt->pieces[i].key);
-  free(pt->pieces);
-  free(pt->paths);
-  free(pt->selected);
-  free(pt->joined);
+  if (!pt->arena) {
+    for (size_t i = 0; i < pt->npieces; i++)
+      free(pt->pieces[i].key);
+    free(pt->pieces);
+    free(pt->paths);
+    free(pt->selected);
+    free(pt->joined);
+  }
   memset(pt, 0, sizeof *pt);
 }
 
-int prompt_parse(json_t *body, const json_error_t *je, int chat, prompt_text *pt) {
+int prompt_parse(json_t *body, const json_error_t *je, int chat, hg_arena *arena, prompt_text *pt) {
   const char *problem = NULL, *param = NULL;
   if (!json_is_object(body))
     problem = "the request body is not a JSON object";
@@ -865,5 +888,5 @@ int prompt_parse(json_t *body, const json_error_t *je, int chat, prompt_text *pt
     pt->code[0] = '\0';
     return PROMPT_REFUSED;
   }
-  return prompt_collect(body, chat, pt);
+  return prompt_collect(body, chat, arena, pt);
 }

@@ -24,7 +24,10 @@ typedef struct prompt_piece {
   size_t start, end; /* its bytes in the joined text, when selected */
 } prompt_piece;
 
+struct hg_arena;
+
 typedef struct prompt_text {
+  struct hg_arena *arena; /* where its memory comes from (base/arena.h), NULL for malloc */
   prompt_piece *pieces; /* in the order the model reads them */
   size_t npieces, pieces_cap;
   size_t nmessages;
@@ -53,13 +56,14 @@ enum { PROMPT_OK = 0, PROMPT_REFUSED = -1, PROMPT_NO_MEMORY = -2 };
 /* The parsing stage of a completion request, without HTTP: body is the request parsed (NULL when it did not parse,
  * je saying why), checked to be a JSON object with a string model and messages (chat) or a prompt of strings
  * (completions: token ids cannot be moderated, so they are refused), then walked by prompt_collect. PROMPT_OK, or
- * PROMPT_REFUSED with message (and param, code) set for the 400 the caller sends, or PROMPT_NO_MEMORY. */
-int prompt_parse(json_t *body, const json_error_t *je, int chat, prompt_text *pt);
+ * PROMPT_REFUSED with message (and param, code) set for the 400 the caller sends, or PROMPT_NO_MEMORY. pt's memory
+ * comes from arena (the request's: it lives as long) or, with arena NULL, from malloc; prompt_free either way. */
+int prompt_parse(json_t *body, const json_error_t *je, int chat, struct hg_arena *arena, prompt_text *pt);
 
 /* Walks a chat (chat = 1) or completions request and finds every string the model reads. PROMPT_OK, or
  * PROMPT_REFUSED with param, message and code set for a 400 (a member, role, part type or shape hegui does not pass),
  * or PROMPT_NO_MEMORY. */
-int prompt_collect(json_t *body, int chat, prompt_text *pt);
+int prompt_collect(json_t *body, int chat, struct hg_arena *arena, prompt_text *pt);
 /* Selects the pieces the policy moderates (messages of the roles in `roles`, bits as hg_config.input_roles, among
  * the last max_turns messages, 0 = all; members of the request itself always) and joins them. 0, or -1 out of memory.
  */

@@ -104,44 +104,12 @@ void send_error_param(struct evhttp_request *req, int status, const char *type, 
 }
 
 int authenticate(gateway *gw, struct evhttp_request *req, hg_key_info *info) {
-  memset(info, 0, sizeof *info);
-  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-  if (!gw->cfg.auth_required) {
-    snprintf(info->user, sizeof info->user, "anonymous");
-    if (!auth) return 0;
-  }
-  if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-    send_error(req, 401, "invalid_request_error",
-               "You didn't provide an API key. You need to provide your API key in an Authorization header using "
-               "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-               NULL);
-    return -1;
-  }
-  const char *k = auth + 7;
-  while (*k == ' ')
-    k++;
-  hg_error err;
-  hg_status st = hg_store_key_lookup(read_store(gw), k, strlen(k), info, &err);
-  if (st == HG_ERR_NOT_FOUND || (st == HG_OK && info->revoked)) {
-    send_error(req, 401, "invalid_request_error",
-               st == HG_OK ? "This API key has been revoked." : "Incorrect API key provided.", "invalid_api_key");
-    return -1;
-  }
-  if (st) {
-    send_error(req, 503, "server_error", "the key store is unavailable", NULL);
-    return -1;
-  }
-  if (info->expires_ms && hg_clock_wall_ms() >= info->expires_ms) {
-    char msg[160], when[40];
-    time_t t = (time_t)(info->expires_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(msg, sizeof msg, "This API key expired at %s; ask for a new one.", when);
-    send_error(req, 401, "invalid_request_error", msg, "expired_api_key");
-    return -1;
-  }
-  return 0;
+  admit_ctx ax = admit_ctx_of(gw);
+  admit_refusal refusal;
+  if (!admit_key(&ax, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), info, &refusal))
+    return 0;
+  admission_refused(gw, req, &refusal);
+  return -1;
 }
 
 /* ---- the effective configuration: the file, the active versions over it ---- */

@@ -36,126 +36,45 @@ static void copy_text(char *dst, size_t cap, const char *src) {
   dst[n] = 0;
 }
 
-/* ---- admission ---- */
+/* ---- admission (admit.h decides; here its refusals are sent) ---- */
 
-static int in_closed_hours(const hg_config *cfg, int minute) {
-  int from = cfg->minors_closed_from, to = cfg->minors_closed_to;
-  if (from == to) return 0;
-  return from < to ? minute >= from && minute < to : minute >= from || minute < to;
+admit_ctx admit_ctx_of(gateway *gw) {
+  return (admit_ctx){read_store(gw), gw->store, live_cfg(gw), gw->cfg.auth_required, hg_clock_wall_ms()};
 }
 
-static void retry_after(struct evhttp_request *req, int64_t seconds) {
-  char v[32];
-  snprintf(v, sizeof v, "%lld", (long long)(seconds < 1 ? 1 : seconds));
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+int admission_refused(gateway *gw, struct evhttp_request *req, const admit_refusal *r) {
+  if (!r->status) return 0;
+  if (r->reason >= 0) atomic_fetch_add(&gw->metrics.refusals[r->reason], 1);
+  if (r->log[0]) hg_log_write(&gw->log, HG_LOG_ERROR, "%s", r->log);
+  if (r->retry_after_s > 0) {
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)r->retry_after_s);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+  }
+  send_error(req, r->status, r->type, r->message, r->code);
+  return r->status;
 }
 
-int admit_user(gateway *gw, const hg_config *cfg, struct evhttp_request *req, const hg_key_info *key, admission *adm) {
-  memset(adm, 0, sizeof *adm);
-  if (!gw->cfg.auth_required) return 0; /* anonymous service: no per-user state at all */
-  int64_t now = hg_clock_wall_ms();
-  hg_user_standing st;
-  hg_user_identity id;
+int admit_request_http(gateway *gw, struct evhttp_request *req, const hg_key_info *key, admission *adm) {
+  admit_ctx ax = admit_ctx_of(gw);
+  admit_refusal refusal;
+  return admit_request(&ax, key, adm, &refusal) ? admission_refused(gw, req, &refusal) : 0;
+}
+
+int admit_count_http(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm) {
+  admit_ctx ax = admit_ctx_of(gw);
+  admit_refusal refusal;
+  return admit_count(&ax, key, adm, &refusal) ? admission_refused(gw, req, &refusal) : 0;
+}
+
+void admit_tokens_counted(gateway *gw, const char *user, int64_t key_id, uint64_t tokens) {
+  admit_ctx ax = admit_ctx_of(gw);
   hg_error err;
-  metrics *m = &gw->metrics;
-  if (hg_store_user_gate(read_store(gw), key->user, now, &st, &id, &err)) { /* fail closed */
-    atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
-    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
-    return 503;
-  }
-  if (refuse_standing(req, &st)) return atomic_fetch_add(&m->refusals[REFUSED_STANDING], 1), 403;
-  if (hg_config_identity_required(cfg) && id.status != HG_REALNAME_VERIFIED) {
-    char msg[600];
-    if (id.status == HG_REALNAME_PENDING)
-      snprintf(msg, sizeof msg,
-               "Real-name verification of this account is in progress; the service is available once it is "
-               "verified (GET /compliance/identity shows the status).");
-    else if (id.status == HG_REALNAME_REJECTED)
-      snprintf(msg, sizeof msg,
-               "Real-name verification of this account was rejected (%s); submit corrected details with POST "
-               "/compliance/identity.",
-               id.note[0] ? id.note : "no reason given");
-    else
-      snprintf(msg, sizeof msg,
-               "This service requires real-name verification (实名认证) before use: submit your name and resident ID "
-               "number with POST /compliance/identity.");
-    atomic_fetch_add(&m->refusals[REFUSED_REALNAME], 1);
-    send_error(req, 403, "permission_error", msg, "realname_required");
-    return 403;
-  }
-  adm->minor = cfg->minors_enabled && (id.minor || (id.adult_from_ms && now < id.adult_from_ms));
-  int64_t local = now + (int64_t)cfg->utc_offset_minutes * 60000;
-  int64_t day = local >= 0 ? local / 86400000 : -((-local + 86399999) / 86400000);
-  int minute = (int)((local - day * 86400000) / 60000);
-  int64_t to_midnight_s = ((day + 1) * 86400000 - local) / 1000;
-  if (adm->minor && in_closed_hours(cfg, minute)) {
-    char msg[300];
-    int from = cfg->minors_closed_from, to = cfg->minors_closed_to;
-    snprintf(msg, sizeof msg,
-             "未成年人模式：%02d:%02d至%02d:%02d暂停服务。In minors mode the service is closed from %02d:%02d to "
-             "%02d:%02d local time.",
-             from / 60, from % 60, to / 60, to % 60, from / 60, from % 60, to / 60, to % 60);
-    int wait = (to - minute + 1440) % 1440;
-    retry_after(req, (int64_t)wait * 60);
-    atomic_fetch_add(&m->refusals[REFUSED_MINORS_CLOSED], 1);
-    send_error(req, 403, "permission_error", msg, "minors_closed_hours");
-    return 403;
-  }
-  int remind_all = hg_config_reminders_all_users(cfg);
-  if (!adm->minor && !(cfg->reminder_minutes && remind_all)) return 0; /* nothing to count for this user */
-  int64_t gap = (int64_t)cfg->pause_minutes * 60000;
-  hg_usage u;
-  if (hg_store_usage_get(read_store(gw), key->user, day, now, gap, &u, &err)) {
-    atomic_fetch_add(&m->refusals[REFUSED_STORE], 1);
-    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
-    return 503;
-  }
-  if (adm->minor && ((cfg->minors_daily_requests && u.requests >= cfg->minors_daily_requests) ||
-                     (cfg->minors_daily_minutes && u.active_ms >= (int64_t)cfg->minors_daily_minutes * 60000))) {
-    /* the limits in force, in words an end user reads (a limit set to 0 is no limit and is not named) */
-    char zh[96] = "", en[96] = "", msg[400];
-    if (cfg->minors_daily_minutes && cfg->minors_daily_requests) {
-      snprintf(zh, sizeof zh, "每日 %u 分钟、%u 次", cfg->minors_daily_minutes, cfg->minors_daily_requests);
-      snprintf(en, sizeof en, "%u minutes and %u requests a day", cfg->minors_daily_minutes,
-               cfg->minors_daily_requests);
-    } else if (cfg->minors_daily_minutes) {
-      snprintf(zh, sizeof zh, "每日 %u 分钟", cfg->minors_daily_minutes);
-      snprintf(en, sizeof en, "%u minutes a day", cfg->minors_daily_minutes);
-    } else {
-      snprintf(zh, sizeof zh, "每日 %u 次", cfg->minors_daily_requests);
-      snprintf(en, sizeof en, "%u requests a day", cfg->minors_daily_requests);
-    }
-    snprintf(msg, sizeof msg,
-             "未成年人模式：今日使用已达上限（%s），明天可继续使用。In minors mode today's use has reached the limit "
-             "(%s); the service is available again tomorrow.",
-             zh, en);
-    retry_after(req, to_midnight_s);
-    atomic_fetch_add(&m->refusals[REFUSED_MINORS_LIMIT], 1);
-    send_error(req, 429, "rate_limit_exceeded", msg, "minors_daily_limit");
-    return 429;
-  }
-  int remind = 0;
-  int64_t every = (int64_t)cfg->reminder_minutes * 60000;
-  if (every && (adm->minor || remind_all) && u.session_start_ms) {
-    int64_t run = now - u.session_start_ms;
-    if (run >= every && (!u.reminded_ms || now - u.reminded_ms >= every)) remind = (int)(run / 60000);
-  }
-  adm->remind_minutes = remind;
-  adm->counted = 1;
-  adm->now = now;
-  adm->day = day;
-  adm->gap_ms = gap;
-  return 0;
-}
-
-int admit_count(gateway *gw, struct evhttp_request *req, const hg_key_info *key, const admission *adm) {
-  hg_error err;
-  if (!adm->counted) return 0;
-  if (hg_store_usage_touch(gw->store, key->user, adm->day, adm->now, adm->gap_ms, 0, NULL, &err)) {
-    send_error(req, 503, "server_error", "the user store is unavailable; try again shortly", NULL);
-    return -1;
-  }
-  return 0;
+  hg_error_clear(&err);
+  /* the answer has gone out: a failure here loses these tokens from the count, and the next admission, which
+   * needs the same store, fails closed if it is still down */
+  if (admit_tokens(&ax, user, key_id, tokens, &err))
+    hg_log_write(&gw->log, HG_LOG_ERROR, "tokens not counted against quotas: %s", err.message);
 }
 
 /* ---- identity: submission and verification ---- */

@@ -211,81 +211,24 @@ int answer_texts(gateway *gw, const char *response_id, char **input, char **outp
 
 /* ---- strikes ---- */
 
-int refuse_standing(struct evhttp_request *req, const hg_user_standing *stp) {
-  hg_user_standing st = *stp;
-  if (st.standing == HG_STANDING_ACTIVE) return 0;
-  char msg[200];
-  /* the real cause: the strike ladder, or a person's decision (which is not about prohibited prompts, or not only) */
-  const char *why = st.set_by == HG_STANDING_BY_LADDER ? "for repeatedly submitting prohibited content"
-                                                       : "by a decision of the service's reviewers";
-  if (st.standing == HG_STANDING_TERMINATED)
-    snprintf(msg, sizeof msg, "This account has been terminated %s.", why);
-  else if (st.until_ms) {
-    time_t t = (time_t)(st.until_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char when[40];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(msg, sizeof msg, "This account is suspended until %s %s.", when, why);
-  } else {
-    snprintf(msg, sizeof msg, "This account is suspended until a reviewer lifts the suspension.");
-  }
-  send_error(req, 403, "permission_error", msg,
-             st.standing == HG_STANDING_TERMINATED ? "account_terminated" : "account_suspended");
-  return -1;
-}
-
-static hg_strike_ladder ladder_of(const hg_config *cfg) {
-  return (hg_strike_ladder){cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
-                            cfg->terminate_after};
-}
-
 hg_standing strike_would_move(gateway *gw, const hg_config *cfg, const char *user, int64_t *until_ms) {
-  hg_user_standing st;
+  return record_strike_would_move(read_store(gw), cfg, user, hg_clock_wall_ms(), until_ms);
+}
+
+void strike_followup(gateway *gw, const char *user, const strike_outcome *o, int64_t audit_seq) {
+  if (!o->moved) return;
+  webhook_user_suspended(gw, user, o->to, o->until_ms, "ladder", o->reason);
+  char who[33];
+  pseudonym(gw, user, who); /* the chain keeps records for years: it names users only by pseudonym */
   hg_error err;
-  int64_t now = hg_clock_wall_ms();
-  *until_ms = 0;
-  if (hg_store_user_standing(read_store(gw), user, now, &st, &err)) return HG_STANDING_ACTIVE;
-  hg_user_standing after = st; /* what hg_store_strike_record will return for one more blocked input */
-  after.blocked_in_a_row++;
-  after.blocked_today++;
-  const hg_strike_ladder ladder = ladder_of(cfg);
-  hg_standing to = hg_strike_ladder_decide(&ladder, &after, 1, now, until_ms);
-  return to == st.standing ? HG_STANDING_ACTIVE : to;
+  record_standing_moved(gw->store, who, o, audit_seq, &err);
 }
 
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq) {
-  hg_user_standing st;
+  strike_outcome o;
   hg_error err;
-  int64_t now = hg_clock_wall_ms();
-  if (!blocked) { /* an allowed prompt ends a run of blocked ones and never moves the ladder: no standing back */
-    hg_store_strike_record(gw->store, user, 0, 0, now, NULL, &err);
-    return;
-  }
-  if (hg_store_strike_record(gw->store, user, blocked, audit_seq, now, &st, &err)) return;
-  const hg_strike_ladder ladder = ladder_of(cfg);
-  int64_t until;
-  hg_standing to = hg_strike_ladder_decide(&ladder, &st, blocked, now, &until);
-  if (to == st.standing) return; /* the ladder does not move this user */
-  char reason[200];
-  snprintf(reason, sizeof reason, "%lld blocked inputs in a row, %lld today (evidence: audit record %lld)",
-           (long long)st.blocked_in_a_row, (long long)st.blocked_today, (long long)audit_seq);
-  if (hg_store_user_set_standing_by(gw->store, user, to, until, reason, HG_STANDING_BY_LADDER, now, &err)) return;
-  webhook_user_suspended(gw, user, to, until, "ladder", reason);
-  hg_audit_record r = {0};
-  r.actor = "system:strikes";
-  r.route = "strikes";
-  r.verdict = hg_standing_name(to);
-  char who[33];
-  pseudonym(gw, user, who); /* the chain keeps records for years: it names users only by pseudonym */
-  json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "user", who, "blocked_in_a_row", (json_int_t)st.blocked_in_a_row,
-                        "blocked_today", (json_int_t)st.blocked_today, "evidence_audit_seq", (json_int_t)audit_seq,
-                        "until_ms", (json_int_t)until);
-  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-  r.detail_json = ds;
-  hg_store_audit_append(gw->store, &r, &err);
-  free(ds);
-  json_decref(d);
+  if (!record_strike_count(gw->store, cfg, user, blocked, audit_seq, hg_clock_wall_ms(), &o, &err))
+    strike_followup(gw, user, &o, audit_seq);
 }
 
 /* ---- public complaint channel ---- */

@@ -1,7 +1,8 @@
 /* test_json.c — base/json.h held to jansson, its reference: hg_json_loadb must give what json_loadb gives (the same
  * value, or NULL with the same error text) and hg_json_dumps the same bytes as json_dumps, on written edge cases,
  * on 20,000 generated documents written by jansson and by hand (random spacing, escapes, numbers), and on 50,000
- * mutations of them (bytes flipped, cut, inserted). */
+ * mutations of them (bytes flipped, cut, inserted). hg_json_dumps_arena must give hg_json_dumps's bytes, written into
+ * a small-chunked arena (base/arena.h) so that its buffer grows in place and by copy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "base/arena.h"
 #include "base/json.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -23,6 +25,15 @@ static unsigned pick(unsigned n) { return (unsigned)(next() % n); }
 
 /* The reader against json_loadb, and (for what parses) the writer against json_dumps under every flag set the
  * gateway uses. */
+static hg_arena arena; /* chunks of 64 bytes: most documents outgrow one */
+
+static void same_in_arena(const json_t *v, size_t flags, const char *want) {
+  char *got = hg_json_dumps_arena(v, flags, &arena);
+  if (!want != !got || (want && strcmp(want, got)))
+    fail_msg("arena writer differs (flags %zx): %s, in the arena %s", flags, want ? want : "NULL", got ? got : "NULL");
+  hg_arena_free(&arena);
+}
+
 static void same(const char *buf, size_t len, size_t flags) {
   json_error_t e1, e2;
   json_t *want = json_loadb(buf, len, flags, &e1);
@@ -39,6 +50,7 @@ static void same(const char *buf, size_t len, size_t flags) {
     for (size_t i = 0; i < sizeof dump_flags / sizeof dump_flags[0]; i++) {
       char *a = json_dumps(want, dump_flags[i]), *b = hg_json_dumps(got, dump_flags[i]);
       if (!a != !b || (a && strcmp(a, b))) fail_msg("writer differs (flags %zx): jansson %s, ours %s", dump_flags[i], a, b);
+      same_in_arena(got, dump_flags[i], b);
       free(a);
       free(b);
     }
@@ -234,6 +246,7 @@ static void writer_cases(void **state) {
   json_t *bad = json_pack("{s:o}", "x", json_stringn_nocheck("\xff\xfe", 2));
   assert_null(json_dumps(bad, JSON_COMPACT));
   assert_null(hg_json_dumps(bad, JSON_COMPACT));
+  same_in_arena(bad, JSON_COMPACT, NULL);
   json_decref(bad);
   json_t *nul = json_pack("[o]", json_stringn("a\0b", 3));
   char *a = json_dumps(nul, JSON_COMPACT), *b = hg_json_dumps(nul, JSON_COMPACT);
@@ -248,6 +261,7 @@ static void writer_cases(void **state) {
   json_t *o = json_pack("{s:s}", "k", "中");
   a = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII), b = hg_json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
   assert_string_equal(a, b);
+  same_in_arena(o, JSON_INDENT(2) | JSON_ENSURE_ASCII, a); /* jansson's text, copied into the arena */
   free(a), free(b), json_decref(o);
   /* many keys, sorted */
   json_t *many = json_object();
@@ -258,6 +272,11 @@ static void writer_cases(void **state) {
   }
   a = json_dumps(many, JSON_COMPACT | JSON_SORT_KEYS), b = hg_json_dumps(many, JSON_COMPACT | JSON_SORT_KEYS);
   assert_string_equal(a, b);
+  same_in_arena(many, JSON_COMPACT | JSON_SORT_KEYS, a);
+  hg_arena small; /* a limit the text does not fit in: NULL, as out of memory */
+  hg_arena_init(&small, 64, 200);
+  assert_null(hg_json_dumps_arena(many, JSON_COMPACT, &small));
+  hg_arena_free(&small);
   free(a), free(b), json_decref(many);
 }
 
@@ -267,5 +286,6 @@ int main(void) {
       cmocka_unit_test(generated),
       cmocka_unit_test(writer_cases),
   };
+  hg_arena_init(&arena, 64, 0);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

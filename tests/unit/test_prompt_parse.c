@@ -9,22 +9,27 @@
 
 #include <cmocka.h>
 
+#include "base/arena.h"
 #include "gateway/prompt.h"
 
-/* The request's strings are borrowed by pt: the body lives until done() */
+/* The request's strings are borrowed by pt: the body lives until done(). Every test runs twice: pt's memory from
+ * malloc, then from an arena (base/arena.h), as the gateway parses. */
 static json_t *body;
+static int in_arena;
+static hg_arena arena;
 
 static int parse(const char *text, int chat, prompt_text *pt) {
   json_error_t je;
   body = json_loads(text, 0, &je);
   memset(pt, 0, sizeof *pt);
-  return prompt_parse(body, &je, chat, pt);
+  return prompt_parse(body, &je, chat, in_arena ? &arena : NULL, pt);
 }
 
 static void done(prompt_text *pt) {
   prompt_free(pt);
   json_decref(body);
   body = NULL;
+  hg_arena_free(&arena);
 }
 
 static void refusals_name_the_member(void **state) {
@@ -82,5 +87,8 @@ static void accepted_requests_are_walked(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(refusals_name_the_member),
                                      cmocka_unit_test(accepted_requests_are_walked)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  hg_arena_init(&arena, 256, 0);
+  int failed = cmocka_run_group_tests_name("malloc", tests, NULL, NULL);
+  in_arena = 1;
+  return failed + cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }
