@@ -38,6 +38,10 @@ hg_status hg_store_user_standing(hg_store *store, const char *user, int64_t now_
  * the standing after it (after may be NULL: an allowed input then costs one read and no write unless it ends a run). */
 hg_status hg_store_strike_record(hg_store *store, const char *user, int blocked, int64_t audit_seq, int64_t now_ms,
                                  hg_user_standing *after, hg_error *err);
+/* The user's current run of blocked inputs (0 for a user the store has never seen), read only. A gateway asks its
+ * read connection this before recording an allowed input, so that the common case (no run to end) takes no lock
+ * of the writing connection: an allowed input is nearly every request, and the writer may be syncing. */
+hg_status hg_store_strike_run(hg_store *store, const char *user, int64_t *in_a_row, hg_error *err);
 /* Sets a standing (suspend with until_ms, terminate, or lift to active); each change is kept with its reason. Each
  * change also ends the current run of blocked inputs (blocked_in_a_row = 0), so a ladder sees only what came after
  * it; suspensions counts moves into a suspension, not extensions of one still running. */

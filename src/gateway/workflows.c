@@ -227,6 +227,10 @@ void strike_followup(gateway *gw, const char *user, const strike_outcome *o, int
 void record_strike(gateway *gw, const hg_config *cfg, const char *user, int blocked, int64_t audit_seq) {
   strike_outcome o;
   hg_error err;
+  int64_t run = 0;
+  /* an allowed input ends a run of blocked ones; with no run (nearly always) there is nothing to write, and the
+   * worker's read connection says so without waiting on the writing one, which the audit writer may hold */
+  if (!blocked && !hg_store_strike_run(read_store(gw), user, &run, &err) && run == 0) return;
   if (!record_strike_count(gw->store, cfg, user, blocked, audit_seq, hg_clock_wall_ms(), &o, &err))
     strike_followup(gw, user, &o, audit_seq);
 }

@@ -252,7 +252,8 @@ static int pick_key(void *ctx, const hg_key_info *k) {
   if (m->created_before_ms > 0 && k->created_ms >= m->created_before_ms) return 0;
   if (m->n_ids) {
     size_t i = 0;
-    while (i < m->n_ids && m->ids[i] != k->key_id) i++;
+    while (i < m->n_ids && m->ids[i] != k->key_id)
+      i++;
     if (i == m->n_ids) return 0;
   }
   if (p->n == p->cap) {
@@ -287,13 +288,15 @@ hg_status hg_store_key_revoke_matching(hg_store *store, const hg_key_match *m, i
   if (!st && m->user) st = b->user_find(store->conn, m->user, &user_id, err);
   if (!st) st = b->key_list(store->conn, user_id, pick_key, &p, err);
   if (!st && p.failed) st = hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory choosing keys to revoke");
-  for (size_t i = 0; !st && i < p.n; i++) st = b->key_revoke(store->conn, p.ids[i], err);
+  for (size_t i = 0; !st && i < p.n; i++)
+    st = b->key_revoke(store->conn, p.ids[i], err);
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);
   pthread_mutex_unlock(&store->lock);
   if (!st) {
     *revoked = (int64_t)p.n;
-    for (size_t i = 0; ids_out && i < p.n && i < ids_cap; i++) ids_out[i] = p.ids[i];
+    for (size_t i = 0; ids_out && i < p.n && i < ids_cap; i++)
+      ids_out[i] = p.ids[i];
   }
   free(p.ids);
   return st;
@@ -915,7 +918,8 @@ hg_status hg_store_complaint_query(hg_store *store, const hg_complaint_query *q,
     int known = 0;
     for (size_t i = 0; i < sizeof complaint_channels / sizeof complaint_channels[0]; i++)
       known |= !strcmp(q->channel, complaint_channels[i]);
-    if (!known) return hg_fail(err, HG_ERR_INVALID, 0, 0, "channel must be one of web, phone, email, letter, in_person");
+    if (!known)
+      return hg_fail(err, HG_ERR_INVALID, 0, 0, "channel must be one of web, phone, email, letter, in_person");
   }
   if (q->limit < 1 || q->limit > HG_COMPLAINT_PAGE_MAX)
     return hg_fail(err, HG_ERR_INVALID, 0, 0, "limit must be 1 to %d, not %" PRId64, HG_COMPLAINT_PAGE_MAX, q->limit);
@@ -957,8 +961,7 @@ hg_status hg_store_complaint_new_secret(hg_store *store, int64_t id, char secret
   return st;
 }
 
-hg_status hg_store_complaint_lookup(hg_store *store, int64_t id, const char *secret, hg_complaint *out,
-                                    hg_error *err) {
+hg_status hg_store_complaint_lookup(hg_store *store, int64_t id, const char *secret, hg_complaint *out, hg_error *err) {
   if (!store || !out) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_complaint_lookup: NULL argument");
   memset(out, 0, sizeof *out);
   size_t len = secret ? strlen(secret) : 0;
@@ -1163,6 +1166,27 @@ hg_status hg_store_strike_list(hg_store *store, const char *user, hg_strike_fn f
   pthread_mutex_lock(&store->lock);
   st = store->backend->user_find(store->conn, user, &user_id, err);
   if (!st) st = store->backend->user_strikes_each(store->conn, user_id, fn, ctx, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
+hg_status hg_store_strike_run(hg_store *store, const char *user, int64_t *in_a_row, hg_error *err) {
+  if (!store || !user || !in_a_row) return hg_fail(err, HG_ERR_INVALID, 0, 0, "hg_store_strike_run: NULL argument");
+  *in_a_row = 0;
+  hg_status st = check_user_name(user, err);
+  if (st) return st;
+  int64_t user_id = 0;
+  hg_standing_row row;
+  hg_error quiet;
+  pthread_mutex_lock(&store->lock);
+  st = store->backend->user_find(store->conn, user, &user_id, &quiet);
+  if (st == HG_ERR_NOT_FOUND) {
+    st = HG_OK; /* never seen: no run */
+  } else if (st) {
+    if (err) *err = quiet;
+  } else if (!(st = standing_load(store, user_id, &row, err))) {
+    *in_a_row = row.blocked_in_a_row;
+  }
   pthread_mutex_unlock(&store->lock);
   return st;
 }
@@ -2677,14 +2701,14 @@ hg_status hg_store_version_add(hg_store *store, hg_version_kind kind, const void
   hg_status st = check_time("now_ms", now_ms, err);
   if (st) return st;
   hg_version_info row = {.kind = kind,
-                    .state = activate ? HG_VERSION_ACTIVE : HG_VERSION_PENDING,
-                    .created_ms = now_ms,
-                    .activated_ms = activate ? now_ms : 0,
-                    .author = author,
-                    .author_key_id = author_key_id,
-                    .rollback_of = rollback_of,
-                    .size = (int64_t)len,
-                    .content = content ? content : ""};
+                         .state = activate ? HG_VERSION_ACTIVE : HG_VERSION_PENDING,
+                         .created_ms = now_ms,
+                         .activated_ms = activate ? now_ms : 0,
+                         .author = author,
+                         .author_key_id = author_key_id,
+                         .rollback_of = rollback_of,
+                         .size = (int64_t)len,
+                         .content = content ? content : ""};
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, row.content, len);
   sodium_bin2hex(row.sha256, sizeof row.sha256, digest, sizeof digest);
@@ -2696,8 +2720,8 @@ hg_status hg_store_version_add(hg_store *store, hg_version_kind kind, const void
   st = b->begin(store->conn, err);
   if (!st && rollback_of) {
     version_peek p = {0};
-    st = b->version_each(store->conn, rollback_of, HG_VERSION_KIND_COUNT, HG_VERSION_STATE_COUNT, 1, 0,
-                         version_peeked, &p, err);
+    st = b->version_each(store->conn, rollback_of, HG_VERSION_KIND_COUNT, HG_VERSION_STATE_COUNT, 1, 0, version_peeked,
+                         &p, err);
     if (!st && !p.found) st = hg_fail(err, HG_ERR_NOT_FOUND, 0, 0, "no version %" PRId64, rollback_of);
     if (!st && p.kind != kind)
       st = hg_fail(err, HG_ERR_INVALID, 0, 0, "version %" PRId64 " is a %s version, not a %s one", rollback_of,
@@ -2744,8 +2768,8 @@ hg_status hg_store_version_approve(hg_store *store, int64_t id, const char *appr
   st = b->begin(store->conn, err);
   if (!st) st = version_pending(store, id, &p, err);
   if (!st)
-    st = version_retire(store, p.kind, p.rollback_of ? HG_VERSION_ROLLED_BACK : HG_VERSION_SUPERSEDED, now_ms,
-                        &retired, err);
+    st = version_retire(store, p.kind, p.rollback_of ? HG_VERSION_ROLLED_BACK : HG_VERSION_SUPERSEDED, now_ms, &retired,
+                        err);
   if (!st)
     st = b->version_move(store->conn, id, HG_VERSION_PENDING, HG_VERSION_ACTIVE, approver, NULL, now_ms, 0, &changed,
                          err);
@@ -2770,8 +2794,7 @@ hg_status hg_store_version_reject(hg_store *store, int64_t id, const char *by, c
   st = b->begin(store->conn, err);
   if (!st) st = version_pending(store, id, &p, err);
   if (!st)
-    st = b->version_move(store->conn, id, HG_VERSION_PENDING, HG_VERSION_REJECTED, by, note, 0, now_ms, &changed,
-                         err);
+    st = b->version_move(store->conn, id, HG_VERSION_PENDING, HG_VERSION_REJECTED, by, note, 0, now_ms, &changed, err);
   if (!st && !changed) st = hg_fail(err, HG_ERR_CONFLICT, 0, 0, "version %" PRId64 " was decided meanwhile", id);
   if (!st) st = b->commit(store->conn, err);
   if (st) b->rollback(store->conn);

@@ -677,6 +677,17 @@ static void strikes(void **state) {
   assert_int_equal(hg_store_user_standing(s, "bob", -1, &u, &err), HG_ERR_INVALID);
   assert_int_equal(hg_store_user_standing(s, "bob", midnight, NULL, &err), HG_ERR_INVALID);
   assert_int_equal(standing_of(s, "bob", midnight + 7).blocked_in_a_row, 2);
+  /* the run alone, read only: as the standing says; 0 for a user never seen and after an allowed input */
+  int64_t run = -1;
+  assert_int_equal(hg_store_strike_run(s, "bob", &run, &err), HG_OK);
+  assert_int_equal(run, 2);
+  assert_int_equal(hg_store_strike_run(s, "nobody-yet", &run, &err), HG_OK);
+  assert_int_equal(run, 0);
+  assert_int_equal(hg_store_strike_record(s, "bob", 0, 0, midnight + 8, NULL, &err), HG_OK);
+  assert_int_equal(hg_store_strike_run(s, "bob", &run, &err), HG_OK);
+  assert_int_equal(run, 0);
+  assert_int_equal(hg_store_strike_run(s, "b\x01", &run, &err), HG_ERR_INVALID);
+  assert_int_equal(hg_store_strike_run(s, NULL, &run, &err), HG_ERR_INVALID);
   hg_store_close(s);
   tmp_remove(&t);
 }
@@ -1450,8 +1461,12 @@ static void complaint_pages(void **state) {
       assert_int_equal(got.ids[i], want[i]);
   }
   /* what a query may not be */
-  hg_complaint_query bad[] = {{.limit = 0}, {.limit = HG_COMPLAINT_PAGE_MAX + 1}, {.limit = 5, .status = "lost"},
-                              {.limit = 5, .type = "spam"}, {.limit = 5, .channel = "fax"}, {.limit = 5, .before_id = -1}};
+  hg_complaint_query bad[] = {{.limit = 0},
+                              {.limit = HG_COMPLAINT_PAGE_MAX + 1},
+                              {.limit = 5, .status = "lost"},
+                              {.limit = 5, .type = "spam"},
+                              {.limit = 5, .channel = "fax"},
+                              {.limit = 5, .before_id = -1}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     page_got got = {.n = 0};
     int64_t next;
