@@ -42,6 +42,7 @@ typedef struct xa_build {
   uint32_t (*edges)[3]; /* from, cp, next: the transitions found, in order */
   size_t nedges, capedges;
   int oom;
+  uint32_t first_level_end; /* 1 + the number of states one code point deep */
 } xa_build;
 
 static unsigned seq_len(uint8_t lead) {
@@ -108,7 +109,7 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   if (!v->info.outputs) return HG_OK;
   uint32_t nb = v->info.states;
   if (nb > XA_ID) return hg_fail(err, HG_ERR_LIMIT, 0, 0, "lexicon has too many exact states (%u)", nb);
-  xa_build b = {v, x, malloc(nb * sizeof(uint32_t)), malloc(nb * sizeof(uint32_t)), 1, NULL, 0, 0, 0};
+  xa_build b = {v, x, malloc(nb * sizeof(uint32_t)), malloc(nb * sizeof(uint32_t)), 1, NULL, 0, 0, 0, 1};
   x->st = malloc(nb * sizeof *x->st);
   if (!b.map || !b.last || !x->st) return nomem(&b, err);
   memset(b.map, 0xFF, nb * sizeof(uint32_t));
@@ -116,6 +117,7 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   x->st[0] = (xa_state){0, 0};
   /* breadth first: the states of one code point come first, then two, ... (the hot ones together) */
   for (uint32_t q = 0; q < b.count && !b.oom; q++) {
+    if (q == 1) b.first_level_end = b.count;
     uint32_t s = x->st[q].bstate;
     if (!s) {
       for (uint32_t sym = 1; sym < v->info.alphabet && !b.oom; sym++)
@@ -135,12 +137,26 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
       f = v->states[f].fail;
     x->st[q].fail = b.map[f];
   }
+  /* the states of one code point: ids 1 .. hot_limit-1 (breadth first), failing to the root */
+  uint32_t hot_limit = b.first_level_end;
+  int hot_ok = hot_limit < (1u << 20);
+  for (uint32_t q = 1; q < hot_limit && hot_ok; q++)
+    hot_ok = x->st[q].fail == 0;
+  size_t nhot = 0;
+  for (size_t i = 0; i < b.nedges && hot_ok; i++)
+    if (b.edges[i][0] && b.edges[i][0] < hot_limit) {
+      nhot++;
+      hot_ok = b.edges[i][2] < (1u << XA_HOT_NEXT_BITS);
+    }
+  if (!hot_ok) hot_limit = 1, nhot = 0;
+  x->hot_limit = hot_limit;
   uint32_t blocks = 1;
   if (!(x->root1 = calloc(0x110000 >> 7, sizeof *x->root1))) return nomem(&b, err);
-  size_t inner = 0;
+  size_t inner = 0, cold = 0;
   for (size_t i = 0; i < b.nedges; i++) {
     if (b.edges[i][0]) {
       inner++;
+      cold += b.edges[i][0] >= hot_limit;
       continue;
     }
     uint32_t blk = b.edges[i][1] >> 7;
@@ -149,15 +165,22 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   if (!(x->root2 = calloc((size_t)blocks * 128, sizeof *x->root2))) return nomem(&b, err);
   uint64_t slots = 16;
   unsigned log2 = 4;
-  while (slots < 2 * (uint64_t)inner)
+  while (slots < 2 * (uint64_t)cold)
     slots <<= 1, log2++;
   uint64_t bits = 4096;
   unsigned plog2 = 12;
   while (bits < 8 * (uint64_t)inner && plog2 < 28)
     bits <<= 1, plog2++;
+  uint64_t hslots = 16;
+  unsigned hlog2 = 4;
+  while (hslots < 2 * (uint64_t)nhot)
+    hslots <<= 1, hlog2++;
   x->edges = calloc(slots, sizeof *x->edges);
   x->pairs = calloc(bits / 64, sizeof *x->pairs);
-  if (!x->edges || !x->pairs) return nomem(&b, err);
+  x->hot = calloc(hslots, sizeof *x->hot);
+  if (!x->edges || !x->pairs || !x->hot) return nomem(&b, err);
+  x->hot_mask = hslots - 1;
+  x->hot_shift = 64 - hlog2;
   x->edge_mask = slots - 1;
   x->edge_shift = 64 - log2;
   x->pairs_shift = 64 - plog2;
@@ -173,12 +196,20 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
       if (cp < 0x80) x->ascii_start[cp] = 1;
       continue;
     }
+    /* the pair filter holds every edge: a failure chain from a deep state may end in one of one code point */
+    uint64_t bit = xa_pair_hash(b.last[from], cp) >> x->pairs_shift;
+    x->pairs[bit >> 6] |= 1ull << (bit & 63);
+    if (from < hot_limit) {
+      uint64_t j = xa_edge_hash(b.last[from], cp) >> x->hot_shift;
+      while (x->hot[j])
+        j = (j + 1) & x->hot_mask;
+      x->hot[j] = cp | (uint64_t)b.last[from] << 21 | (uint64_t)to << 42 | (uint64_t)(t->out_count || t->olink) << 63;
+      continue;
+    }
     uint64_t j = xa_edge_hash(from, cp) >> x->edge_shift;
     while (x->edges[j].from)
       j = (j + 1) & x->edge_mask;
     x->edges[j] = (xa_edge){from, cp, val, 0};
-    uint64_t bit = xa_pair_hash(b.last[from], cp) >> x->pairs_shift;
-    x->pairs[bit >> 6] |= 1ull << (bit & 63);
   }
   xa_state *shrunk = realloc(x->st, (size_t)b.count * sizeof *x->st);
   if (shrunk) x->st = shrunk;
@@ -194,5 +225,6 @@ void hg_exact_free(exact_view *x) {
   free(x->root1);
   free(x->root2);
   free(x->pairs);
+  free(x->hot);
   memset(x, 0, sizeof *x);
 }

@@ -142,9 +142,13 @@ static inline int lane_pair_possible(const lane_view *v, uint32_t x, uint32_t y)
  * Keys are valid UTF-8, so in valid text a key can start and end only at code point boundaries; the states kept
  * (root, and every state at the end of a whole code point) are exactly those the byte automaton is in after each
  * code point, their failure links lead to states kept, and each keeps its byte state for depth and outputs.
- * Transitions: a dense two-level table for the root (the first code point of a key), one open-addressing table for
- * the rest. The pair filter: every state on a failure chain ends with the code point just read (x), so when no
- * state ending in x has an edge y, the step goes straight to the root's. A step's result carries flag bits: */
+ * Transitions, laid out by how often a scan needs them: a dense two-level table for the root (the first code point
+ * of a key); a small table of 8-byte slots for the states of one code point (breadth-first numbering makes them
+ * 1 .. hot_limit-1; their failure link is the root, so a miss there goes straight to the root's; each is keyed by its
+ * code point, so the slot to read follows from the text alone and the processor can fetch it early); one table of
+ * 16-byte slots for the deeper states, with the pair filter in front: every state on a failure chain ends with the
+ * code point just read (x), so when no state ending in x has an edge y, the step goes straight to the root's.
+ * A step's result carries flag bits: */
 #define XA_OUT 0x80000000u  /* the state (or a suffix of it) ends a key: look at its outputs */
 #define XA_NS 0x40000000u   /* a root step into a code point that is a word letter (may be refused inside a word) */
 #define XA_ROOT 0x20000000u /* the step came from the root's table (a depth-one state) */
@@ -168,7 +172,11 @@ typedef struct exact_view {
   xa_edge *edges;
   uint64_t edge_mask;
   unsigned edge_shift; /* 64 - log2(slots) */
-  uint16_t *root1;     /* [0x110000 >> 7]: block of root2, 0 = the empty block */
+  uint64_t *hot; /* cp | from's code point << 21 | next << 42 | out << 63 (0: empty), for from < hot_limit */
+  uint64_t hot_mask;
+  unsigned hot_shift;
+  uint32_t hot_limit;
+  uint16_t *root1; /* [0x110000 >> 7]: block of root2, 0 = the empty block */
   uint32_t *root2;     /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
   uint64_t *pairs;
   unsigned pairs_shift;
@@ -187,10 +195,14 @@ static inline uint32_t xa_root(const exact_view *x, uint32_t cp) {
 
 /* One step of the exact automaton from state s (an id, no flags) on code point cp, where last is the code point
  * that led into s (any value when s is 0). Returns the next state with its flag bits (0: the root). */
+#define XA_HOT_NEXT_BITS 21
 static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp) {
   if (s) {
     uint64_t bit = xa_pair_hash(last, cp) >> x->pairs_shift;
-    if ((x->pairs[bit >> 6] >> (bit & 63)) & 1) {
+    if (!((x->pairs[bit >> 6] >> (bit & 63)) & 1)) s = 0;
+  }
+  if (s >= x->hot_limit) {
+    {
       do {
         for (uint64_t j = xa_edge_hash(s, cp) >> x->edge_shift;; j = (j + 1) & x->edge_mask) {
           const xa_edge *e = &x->edges[j];
@@ -198,7 +210,16 @@ static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, u
           if (!e->from) break;
         }
         s = x->st[s].fail;
-      } while (s);
+      } while (s >= x->hot_limit);
+    }
+  }
+  if (s) {
+    uint64_t key = cp | (uint64_t)last << 21; /* s is the state of the code point last alone */
+    for (uint64_t j = xa_edge_hash(last, cp) >> x->hot_shift;; j = (j + 1) & x->hot_mask) {
+      uint64_t e = x->hot[j];
+      if ((e & ((1ull << 42) - 1)) == key)
+        return (uint32_t)(e >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (e >> 63 ? XA_OUT : 0);
+      if (!e) break;
     }
   }
   return cp < 0x110000 ? xa_root(x, cp) : 0;

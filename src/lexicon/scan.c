@@ -181,11 +181,14 @@ static int rule_ok(unsigned rule, unsigned flags) {
   return 1;
 }
 
-/* The next folded code point decides the end rule of waiting candidates. */
-static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags) {
+/* The next folded code point decides the end rule of waiting candidates. first: it is the first of its source code
+ * point's. A RAW candidate covers its last source code point whole, so the later units of that same code point
+ * (the second f of ﬀ, the second s of ß) are not after it: its rule waits for the next source code point. */
+static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags, int first) {
   for (size_t i = sc->head; i < sc->ncand && sc->pending_ends;) {
     cand *c = &sc->cands[i];
-    if (!c->end_rule || (c->lane == LANE_COLLAPSE && fsym && fsym == c->last_sym && !(flags & HG_CHAR_NOISE))) {
+    if (!c->end_rule || (c->lane == LANE_COLLAPSE && fsym && fsym == c->last_sym && !(flags & HG_CHAR_NOISE)) ||
+        (!first && c->lane == LANE_RAW)) {
       i++;
       continue;
     }
@@ -315,7 +318,7 @@ static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_st
 static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, unsigned fl, unsigned step,
                                  uint32_t src_cp, size_t bs, size_t be, int first) {
   /* this code point decides the end rules of earlier candidates before it can make new ones */
-  if (sc->pending_ends) resolve_ends(sc, fsym, fl);
+  if (sc->pending_ends) resolve_ends(sc, fsym, fl, first);
   int no_start = (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (sc->prev_flags & HG_CHAR_WORD);
   if (first && sc->lanes[LANE_RAW].active && raw_feed(sc, src_cp, bs, be, no_start)) return -1;
   sc->fidx += step;
@@ -795,7 +798,7 @@ static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
   int rc = 0;
   if (sc->pending_ends) {
     unsigned f;
-    if (exact_flags_after(sc, s, 0, len, &f)) resolve_ends(sc, 0, f);
+    if (exact_flags_after(sc, s, 0, len, &f)) resolve_ends(sc, 0, f, 1);
   }
   while (p < len) {
     uint32_t cp;
