@@ -94,6 +94,42 @@ static void lead_edge(xa_build *b, uint32_t from, uint32_t sym, uint32_t next) {
   if (need) walk_seq(b, from, next, bytes, 1, need);
 }
 
+/* The hot table: buckets of XA_HOT_WAYS slots, each edge in the emptier of its two buckets; when both are full the
+ * table doubles and is filled again. With two choices and half the slots free that is rare. Returns -1 when out of
+ * memory. */
+static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
+  exact_view *x = b->x;
+  unsigned log2 = 2;
+  while (((uint64_t)XA_HOT_WAYS << log2) < 2 * (uint64_t)nhot)
+    log2++;
+  for (;; log2++) {
+    free(x->hot);
+    if (log2 > 40 || !(x->hot = calloc((size_t)XA_HOT_WAYS << log2, sizeof *x->hot))) return -1;
+    x->hot_shift = 64 - log2;
+    int full = 0;
+    for (size_t i = 0; i < b->nedges && !full; i++) {
+      uint32_t from = b->edges[i][0], cp = b->edges[i][1], to = b->edges[i][2];
+      if (!from || from >= hot_limit) continue;
+      uint32_t last = b->last[from];
+      uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
+      unsigned n1 = 0, n2 = 0;
+      while (n1 < XA_HOT_WAYS && b1[n1])
+        n1++;
+      while (n2 < XA_HOT_WAYS && b2[n2])
+        n2++;
+      const img_state *t = &b->v->states[x->st[to].bstate];
+      uint64_t e = cp | (uint64_t)last << 21 | (uint64_t)to << 42 | (uint64_t)(t->out_count || t->olink) << 63;
+      if (n1 <= n2 && n1 < XA_HOT_WAYS)
+        b1[n1] = e;
+      else if (n2 < XA_HOT_WAYS)
+        b2[n2] = e;
+      else
+        full = 1;
+    }
+    if (!full) return 0;
+  }
+}
+
 static hg_status nomem(xa_build *b, hg_error *err) {
   free(b->map);
   free(b->last);
@@ -171,16 +207,9 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   unsigned plog2 = 12;
   while (bits < 8 * (uint64_t)inner && plog2 < 28)
     bits <<= 1, plog2++;
-  uint64_t hslots = 16;
-  unsigned hlog2 = 4;
-  while (hslots < 2 * (uint64_t)nhot)
-    hslots <<= 1, hlog2++;
   x->edges = calloc(slots, sizeof *x->edges);
   x->pairs = calloc(bits / 64, sizeof *x->pairs);
-  x->hot = calloc(hslots, sizeof *x->hot);
-  if (!x->edges || !x->pairs || !x->hot) return nomem(&b, err);
-  x->hot_mask = hslots - 1;
-  x->hot_shift = 64 - hlog2;
+  if (!x->edges || !x->pairs || build_hot(&b, hot_limit, nhot)) return nomem(&b, err);
   x->edge_mask = slots - 1;
   x->edge_shift = 64 - log2;
   x->pairs_shift = 64 - plog2;
@@ -199,13 +228,7 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
     /* the pair filter holds every edge: a failure chain from a deep state may end in one of one code point */
     uint64_t bit = xa_pair_hash(b.last[from], cp) >> x->pairs_shift;
     x->pairs[bit >> 6] |= 1ull << (bit & 63);
-    if (from < hot_limit) {
-      uint64_t j = xa_edge_hash(b.last[from], cp) >> x->hot_shift;
-      while (x->hot[j])
-        j = (j + 1) & x->hot_mask;
-      x->hot[j] = cp | (uint64_t)b.last[from] << 21 | (uint64_t)to << 42 | (uint64_t)(t->out_count || t->olink) << 63;
-      continue;
-    }
+    if (from < hot_limit) continue; /* in the hot table */
     uint64_t j = xa_edge_hash(from, cp) >> x->edge_shift;
     while (x->edges[j].from)
       j = (j + 1) & x->edge_mask;

@@ -145,7 +145,8 @@ static inline int lane_pair_possible(const lane_view *v, uint32_t x, uint32_t y)
  * Transitions, laid out by how often a scan needs them: a dense two-level table for the root (the first code point
  * of a key); a small table of 8-byte slots for the states of one code point (breadth-first numbering makes them
  * 1 .. hot_limit-1; their failure link is the root, so a miss there goes straight to the root's; each is keyed by its
- * code point, so the slot to read follows from the text alone and the processor can fetch it early); one table of
+ * code point, so the slots to read follow from the text alone: an edge is in one of two buckets of four, both read
+ * and compared without a branch, the root's transition taken when none matches); one table of
  * 16-byte slots for the deeper states, with the pair filter in front: every state on a failure chain ends with the
  * code point just read (x), so when no state ending in x has an edge y, the step goes straight to the root's.
  * A step's result carries flag bits: */
@@ -172,9 +173,8 @@ typedef struct exact_view {
   xa_edge *edges;
   uint64_t edge_mask;
   unsigned edge_shift; /* 64 - log2(slots) */
-  uint64_t *hot; /* cp | from's code point << 21 | next << 42 | out << 63 (0: empty), for from < hot_limit */
-  uint64_t hot_mask;
-  unsigned hot_shift;
+  uint64_t *hot; /* buckets of XA_HOT_WAYS: cp | from's code point << 21 | next << 42 | out << 63 (0: empty) */
+  unsigned hot_shift; /* 64 - log2(buckets) */
   uint32_t hot_limit;
   uint16_t *root1; /* [0x110000 >> 7]: block of root2, 0 = the empty block */
   uint32_t *root2;     /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
@@ -196,13 +196,20 @@ static inline uint32_t xa_root(const exact_view *x, uint32_t cp) {
 /* One step of the exact automaton from state s (an id, no flags) on code point cp, where last is the code point
  * that led into s (any value when s is 0). Returns the next state with its flag bits (0: the root). */
 #define XA_HOT_NEXT_BITS 21
+#define XA_HOT_WAYS 4
+#define XA_NO_CP 0x1FFFFFu /* code point bits of a hot table key */
+static inline uint64_t xa_hot_hash2(uint32_t last, uint32_t cp) {
+  return ((((uint64_t)cp << 21) ^ last) * 0x9E3779B97F4A7C15ull);
+}
+static inline uint64_t *xa_hot_bucket(const exact_view *x, uint64_t h) {
+  return x->hot + (h >> x->hot_shift) * XA_HOT_WAYS;
+}
 static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp) {
-  if (s) {
-    uint64_t bit = xa_pair_hash(last, cp) >> x->pairs_shift;
-    if (!((x->pairs[bit >> 6] >> (bit & 63)) & 1)) s = 0;
-  }
   if (s >= x->hot_limit) {
-    {
+    uint64_t bit = xa_pair_hash(last, cp) >> x->pairs_shift;
+    if (!((x->pairs[bit >> 6] >> (bit & 63)) & 1)) {
+      s = 0;
+    } else {
       do {
         for (uint64_t j = xa_edge_hash(s, cp) >> x->edge_shift;; j = (j + 1) & x->edge_mask) {
           const xa_edge *e = &x->edges[j];
@@ -213,16 +220,18 @@ static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, u
       } while (s >= x->hot_limit);
     }
   }
-  if (s) {
-    uint64_t key = cp | (uint64_t)last << 21; /* s is the state of the code point last alone */
-    for (uint64_t j = xa_edge_hash(last, cp) >> x->hot_shift;; j = (j + 1) & x->hot_mask) {
-      uint64_t e = x->hot[j];
-      if ((e & ((1ull << 42) - 1)) == key)
-        return (uint32_t)(e >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (e >> 63 ? XA_OUT : 0);
-      if (!e) break;
-    }
+  /* s is now the root or the state of the code point last alone; the slots read depend on the text only */
+  uint32_t root = cp < 0x110000 ? xa_root(x, cp) : 0, r = root;
+  uint64_t key = cp | (uint64_t)(last & XA_NO_CP) << 21;
+  const uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
+  for (int k = 0; k < XA_HOT_WAYS; k++) {
+    uint64_t e1 = b1[k], e2 = b2[k];
+    uint32_t v1 = (uint32_t)(e1 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e1 >> 63) << 31;
+    uint32_t v2 = (uint32_t)(e2 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e2 >> 63) << 31;
+    r = (e1 & ((1ull << 42) - 1)) == key ? v1 : r;
+    r = (e2 & ((1ull << 42) - 1)) == key ? v2 : r;
   }
-  return cp < 0x110000 ? xa_root(x, cp) : 0;
+  return s ? r : root;
 }
 
 struct hg_lexicon {

@@ -788,6 +788,7 @@ static void exact_chunk_end(hg_scanner *sc, const uint8_t *s, size_t end, size_t
   }
 }
 
+
 /* Scans s[0..len), which starts at a code point boundary, with the exact automaton. A sequence cut by the end of
  * the chunk is kept in partial. Returns 0, -1 when out of memory, -2 at invalid UTF-8 (sc->offset at it). */
 static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
