@@ -151,6 +151,21 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   memset(b.map, 0xFF, nb * sizeof(uint32_t));
   b.map[0] = 0;
   x->st[0] = (xa_state){0, 0};
+  for (uint32_t b0 = 0; b0 < 256; b0++) { /* the first two bytes of the keys, for the byte path's ASCII filter */
+    uint32_t s1 = v->root[b0 + 1];
+    if (!s1) continue;
+    const img_state *st = &v->states[s1];
+    if (st->out_count) {
+      for (uint32_t k = 0; k < 4; k++)
+        x->bigram[b0 * 4 + k] = ~0ull;
+      continue;
+    }
+    for (uint32_t e = st->edge_off; e < st->edge_off + st->edge_count; e++)
+      if (v->edges[e].sym) {
+        uint32_t bit = b0 << 8 | (v->edges[e].sym - 1u);
+        x->bigram[bit >> 6] |= 1ull << (bit & 63);
+      }
+  }
   /* breadth first: the states of one code point come first, then two, ... (the hot ones together) */
   for (uint32_t q = 0; q < b.count && !b.oom; q++) {
     if (q == 1) b.first_level_end = b.count;

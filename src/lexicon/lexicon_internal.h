@@ -181,6 +181,7 @@ typedef struct exact_view {
   uint64_t *pairs;
   unsigned pairs_shift;
   uint8_t ascii_start[256]; /* 1 when a key starts with this byte as a whole code point (ASCII), 0 otherwise */
+  uint64_t bigram[65536 / 64]; /* bit b0 << 8 | b1: some key begins with the bytes b0 b1, or is the byte b0 alone */
 } exact_view;
 
 static inline uint64_t xa_pair_hash(uint32_t x, uint32_t y) {

@@ -634,6 +634,10 @@ static void init_exact_bytes(hg_scanner *sc) {
  * What the chunk cannot decide counts as a possible start. */
 static inline int exact_no_start_at(const hg_lexicon *lex, const uint8_t *s, size_t p, size_t len) {
   if (!lex->lanes[LANE_RAW].root[s[p] + 1u]) return 1;
+  if (p + 1 < len) { /* the first two bytes, from a table that stays in the cache */
+    uint32_t bit = (uint32_t)s[p] << 8 | s[p + 1];
+    if (!((lex->exact.bigram[bit >> 6] >> (bit & 63)) & 1)) return 1;
+  }
   uint64_t h = start_seed(LANE_RAW);
   for (size_t d = 0;; d++) {
     if (d == START_RAW_DEPTH || p + d >= len) return 0;
