@@ -33,13 +33,27 @@ static hg_lexicon *lexicon(void) {
 static hg_lexicon *exact_lexicon(void) {
   static hg_lexicon *lex;
   if (lex) return lex;
-  static const char *const entries[] = {"中华人民共和国", "中华人民", "人民共和", "共和国宪法", "宪法", "the", "then",
-                                        "64", "b\x7f", "法\xE2\x80\x8B轮", "naïve", "ﬀ", "-x", "a\u00ADb", "😀笑",
-                                        "中华人民共和国宪法", "6400"};
+  static const char *const entries[] = {"中华人民共和国",
+                                        "中华人民",
+                                        "人民共和",
+                                        "共和国宪法",
+                                        "宪法",
+                                        "the",
+                                        "then",
+                                        "64",
+                                        "b\x7f",
+                                        "法\xE2\x80\x8B轮",
+                                        "naïve",
+                                        "ﬀ",
+                                        "-x",
+                                        "a\u00ADb",
+                                        "😀笑",
+                                        "中华人民共和国宪法",
+                                        "6400"};
   hg_lexicon_source *src;
   if (hg_lexicon_source_new(&src)) abort();
   for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
-    hg_entry_info e = {entries[i], strlen(entries[i]), HG_CAT_CUSTOM, 3, i >= 15 ? HG_ACTION_ALLOW : HG_ACTION_BLOCK,
+    hg_entry_info e = {entries[i],   strlen(entries[i]), HG_CAT_CUSTOM, 3, i >= 15 ? HG_ACTION_ALLOW : HG_ACTION_BLOCK,
                        HG_MODE_EXACT};
     if (hg_lexicon_source_add_entry(src, &e, NULL)) abort();
   }

@@ -237,7 +237,6 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
       if (hg_exact_cp_flags(lex, cp, &first, &last) && (first & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD)
         val |= XA_NS;
       x->root2[((uint32_t)x->root1[cp >> 7] << 7) | (cp & 127u)] = val | XA_ROOT;
-      if (cp < 0x80) x->ascii_start[cp] = 1;
       continue;
     }
     /* the pair filter holds every edge: a failure chain from a deep state may end in one of one code point */

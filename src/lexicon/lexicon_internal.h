@@ -173,14 +173,13 @@ typedef struct exact_view {
   xa_edge *edges;
   uint64_t edge_mask;
   unsigned edge_shift; /* 64 - log2(slots) */
-  uint64_t *hot; /* buckets of XA_HOT_WAYS: cp | from's code point << 21 | next << 42 | out << 63 (0: empty) */
-  unsigned hot_shift; /* 64 - log2(buckets) */
+  uint64_t *hot;       /* buckets of XA_HOT_WAYS: cp | from's code point << 21 | next << 42 | out << 63 (0: empty) */
+  unsigned hot_shift;  /* 64 - log2(buckets) */
   uint32_t hot_limit;
   uint16_t *root1; /* [0x110000 >> 7]: block of root2, 0 = the empty block */
-  uint32_t *root2;     /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
+  uint32_t *root2; /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
   uint64_t *pairs;
   unsigned pairs_shift;
-  uint8_t ascii_start[256]; /* 1 when a key starts with this byte as a whole code point (ASCII), 0 otherwise */
   uint64_t bigram[65536 / 64]; /* bit b0 << 8 | b1: some key begins with the bytes b0 b1, or is the byte b0 alone */
 } exact_view;
 

@@ -84,10 +84,10 @@ struct hg_scanner {
   int prev_cr;   /* the last source code point was CR */
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
-  uint32_t raw_last_cp; /* the code point that led the RAW lane into its state (exact_view's pair filter) */
-  int exact_only;       /* only the RAW lane has keys: hg_scanner_feed takes the byte path of exact_chunk */
-  uint8_t xbyte[256];   /* XB_* classes of each byte for exact_chunk */
-  uint8_t xrows[3][16]; /* the same as ascii_rows for exact_chunk: may start a key, only at a word start, word */
+  uint32_t raw_last_cp;     /* the code point that led the RAW lane into its state (exact_view's pair filter) */
+  int exact_only;           /* only the RAW lane has keys: hg_scanner_feed takes the byte path of exact_chunk */
+  uint8_t xbyte[256];       /* XB_* classes of each byte for exact_chunk */
+  uint8_t xrows[3][16];     /* the same as ascii_rows for exact_chunk: may start a key, only at a word start, word */
   uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_dead) */
   uint8_t ascii_flags[128]; /* HG_CHAR_* flags of each ASCII byte */
   /* The same classes as bit sets for a byte shuffle: row[lo nibble] has bit h set when byte h*16+lo is in the set;
@@ -792,7 +792,6 @@ static void exact_chunk_end(hg_scanner *sc, const uint8_t *s, size_t end, size_t
   }
 }
 
-
 /* Scans s[0..len), which starts at a code point boundary, with the exact automaton. A sequence cut by the end of
  * the chunk is kept in partial. Returns 0, -1 when out of memory, -2 at invalid UTF-8 (sc->offset at it). */
 static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
@@ -1020,8 +1019,8 @@ static int process_view_cp(hg_scanner *sc, const hg_norm_char *rec, size_t nrec)
     if (sc->lanes[LANE_RAW].active && raw_feed(sc, rec->src_cp, bs, be, 0)) return -1;
   } else {
     for (size_t i = 0; i < nrec; i++)
-      if (process_folded(sc, rec[i].cp, lex_fold_sym(sc->lex, rec[i].cp), rec[i].flags & 0x1Fu, 1, rec->src_cp, bs,
-                         be, i == 0))
+      if (process_folded(sc, rec[i].cp, lex_fold_sym(sc->lex, rec[i].cp), rec[i].flags & 0x1Fu, 1, rec->src_cp, bs, be,
+                         i == 0))
         return -1;
   }
   sc->offset = be;

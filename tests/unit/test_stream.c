@@ -630,10 +630,31 @@ static void view_start_filter_matches_naive(void **state) {
  * each is scanned one-shot, byte by byte and in random cuts, where no hit may start in bytes already released. */
 
 static const char *const exact_entries[] = {
-    "中华人民共和国", "中华人民", "人民共和", "共和国宪法", "宪法", "法院", "中", "民法典",
-    "the",           "then",     "64",       "1989",       "b\x7f", "法\xE2\x80\x8B轮", "naïve",
-    "über",          "сок",      "😀笑",     "-x",         "x-",    "a\u00ADb", "ﬀ",
-    "第23条",        "23",       "é",
+    "中华人民共和国",
+    "中华人民",
+    "人民共和",
+    "共和国宪法",
+    "宪法",
+    "法院",
+    "中",
+    "民法典",
+    "the",
+    "then",
+    "64",
+    "1989",
+    "b\x7f",
+    "法\xE2\x80\x8B轮",
+    "naïve",
+    "über",
+    "сок",
+    "😀笑",
+    "-x",
+    "x-",
+    "a\u00ADb",
+    "ﬀ",
+    "第23条",
+    "23",
+    "é",
 };
 /* allowlist entries (exact) in the lexicons that have them */
 static const char *const exact_allow[] = {"中华人民共和国宪法", "the end", "6400"};
@@ -641,10 +662,56 @@ static const char *const exact_allow[] = {"中华人民共和国宪法", "the en
 static const char *const exact_folded[] = {"人民", "theory", "共和"};
 
 static const char *const exact_pieces[] = {
-    "中华人民共和国宪法", "中华人民共", "人民共和国", "和国宪", "民法典", "中", "华", "人", "民", "法",
-    "院", "。", "，", " ", "the", "The", "then", "other", "thexyz", "64", "640", "6400", "1989", "19890",
-    "b", "\x7f", "q", "\xE2\x80\x8B", "\xC2\xAD", "a", "naïve", "naïveté", "über", "Über", "сок", "сокол",
-    "😀", "笑", "-", "x", "ﬀ", "ﬀi", "第", "23", "条", "é", "e\xCC\x81", "\r\n", "the end", "end",
+    "中华人民共和国宪法",
+    "中华人民共",
+    "人民共和国",
+    "和国宪",
+    "民法典",
+    "中",
+    "华",
+    "人",
+    "民",
+    "法",
+    "院",
+    "。",
+    "，",
+    " ",
+    "the",
+    "The",
+    "then",
+    "other",
+    "thexyz",
+    "64",
+    "640",
+    "6400",
+    "1989",
+    "19890",
+    "b",
+    "\x7f",
+    "q",
+    "\xE2\x80\x8B",
+    "\xC2\xAD",
+    "a",
+    "naïve",
+    "naïveté",
+    "über",
+    "Über",
+    "сок",
+    "сокол",
+    "😀",
+    "笑",
+    "-",
+    "x",
+    "ﬀ",
+    "ﬀi",
+    "第",
+    "23",
+    "条",
+    "é",
+    "e\xCC\x81",
+    "\r\n",
+    "the end",
+    "end",
 };
 
 typedef struct xref_cp {
@@ -769,8 +836,9 @@ static void exact_path_matches_naive(void **state) {
     }
     size_t nexact = nent;
     for (size_t i = 0; i < nexact; i++) {
-      hg_entry_info ei = {entries[i], strlen(entries[i]), HG_CAT_CUSTOM, 3,
-                          allow[i] ? HG_ACTION_ALLOW : HG_ACTION_BLOCK, HG_MODE_EXACT};
+      hg_entry_info ei = {
+          entries[i],   strlen(entries[i]), HG_CAT_CUSTOM, 3, allow[i] ? HG_ACTION_ALLOW : HG_ACTION_BLOCK,
+          HG_MODE_EXACT};
       assert_int_equal(hg_lexicon_source_add_entry(src, &ei, NULL), HG_OK);
     }
     for (size_t i = 0; variant == 2 && i < sizeof exact_folded / sizeof *exact_folded; i++) {
