@@ -202,12 +202,22 @@ static void pending_is_minimal_on_clean_text(void **state) {
   hg_lexicon_unref(lex);
 }
 
+static void errors_in_stream(hg_lexicon *lex);
+
 static void errors_in_streams(void **state) {
   (void)state;
-  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  for (int exact = 0; exact < 2; exact++) /* the general path, then the byte path of an all-exact lexicon */
+    errors_in_stream(exact ? lex_from_text("中华\tcustom\t3\tblock\texact\nabc\tcustom\t3\tblock\texact\n", 3)
+                           : lex_from_text(lexicon_text, 3));
+}
+
+static void errors_in_stream(hg_lexicon *lex) {
   hg_scanner *sc;
   hg_error err;
   assert_int_equal(hg_scanner_new(lex, NULL, NULL, &sc), HG_OK);
+  assert_int_equal(hg_scanner_feed(sc, "中华\xFF", 7, &err), HG_ERR_UTF8); /* inside a chunk */
+  assert_int_equal(err.offset, 6);
+  hg_scanner_reset(sc);
   assert_int_equal(hg_scanner_feed(sc, "abc\xE4", 4, &err), HG_OK);
   assert_int_equal(hg_scanner_feed(sc, "\x41", 1, &err), HG_ERR_UTF8);
   assert_int_equal(err.offset, 3);
