@@ -41,7 +41,8 @@ typedef struct xa_build {
   uint32_t count;
   uint32_t (*edges)[3]; /* from, cp, next: the transitions found, in order */
   size_t nedges, capedges;
-  int oom;
+  int oom;                  /* 1: out of memory, 2: the walk's budget is spent (not a trie: a crafted image) */
+  uint64_t budget;          /* steps of walk_seq left: a trie visits each byte state once */
   uint32_t first_level_end; /* 1 + the number of states one code point deep */
 } xa_build;
 
@@ -74,6 +75,10 @@ static void add_child(xa_build *b, uint32_t from, uint32_t cp, uint32_t child) {
 
 /* The rest of a UTF-8 sequence from byte state s, bytes[0..k) read so far; need bytes in all. */
 static void walk_seq(xa_build *b, uint32_t from, uint32_t s, uint8_t *bytes, unsigned k, unsigned need) {
+  if (!b->budget--) {
+    b->oom = 2;
+    return;
+  }
   if (k == need) {
     uint32_t cp;
     if (hg_utf8_decode(bytes, need, &cp) == (int)need) add_child(b, from, cp, s);
@@ -145,7 +150,13 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   if (!v->info.outputs) return HG_OK;
   uint32_t nb = v->info.states;
   if (nb > XA_ID) return hg_fail(err, HG_ERR_LIMIT, 0, 0, "lexicon has too many exact states (%u)", nb);
-  xa_build b = {v, x, malloc(nb * sizeof(uint32_t)), malloc(nb * sizeof(uint32_t)), 1, NULL, 0, 0, 0, 1};
+  xa_build b = {.v = v,
+                .x = x,
+                .map = malloc(nb * sizeof(uint32_t)),
+                .last = malloc(nb * sizeof(uint32_t)),
+                .count = 1,
+                .first_level_end = 1};
+  b.budget = 2 * ((uint64_t)nb + v->info.edges) + 1024;
   x->st = malloc(nb * sizeof *x->st);
   if (!b.map || !b.last || !x->st) return nomem(&b, err);
   memset(b.map, 0xFF, nb * sizeof(uint32_t));
@@ -178,6 +189,10 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
       for (uint32_t e = st->edge_off; e < st->edge_off + st->edge_count && !b.oom; e++)
         if (v->edges[e].sym) lead_edge(&b, q, v->edges[e].sym, v->edges[e].next);
     }
+  }
+  if (b.oom == 2) {
+    nomem(&b, NULL);
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image is corrupt (exact lane is not a trie)");
   }
   if (b.oom) return nomem(&b, err);
   x->states = b.count;
