@@ -282,7 +282,7 @@ static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_st
   lane_run *ln = &sc->lanes[LANE_RAW];
   const lane_view *v = ln->v;
   const exact_view *x = &sc->lex->exact;
-  uint32_t nx = xa_step(x, ln->state, sc->raw_last_cp, cp);
+  uint32_t nx = ln->state ? xa_step(x, ln->state, sc->raw_last_cp, cp) : xa_root(x, cp); /* cp < 0x110000 */
   if (no_start && (nx & XA_ROOT)) nx = 0;
   ln->state = nx & XA_ID;
   sc->raw_last_cp = cp;
