@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   hg_lexicon *lex;
   hg_error err;
   if (hg_lexicon_from_image(copy, size, &lex, &err) == HG_OK) {
-    static const char text[] = "法 轮 功 falungong flg 冰毒 兵读 national 64 ⑥④ 大麻哈鱼 abc ＡＢＣ 中国人民";
+    static const char text[] =
+        "法 轮 功 falungong flg 冰毒 兵读 national 64 ⑥④ 大麻哈鱼 abc ＡＢＣ 中国人民 中华人民共和国 the x ﬀ";
     hg_lexicon_scan(lex, text, sizeof text - 1, NULL, NULL, &err);
     hg_lexicon_stats s;
     hg_lexicon_stats_get(lex, &s);

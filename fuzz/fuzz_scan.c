@@ -1,6 +1,9 @@
 /* fuzz_scan.c — differential libFuzzer target for the streaming scanner: any input, cut into chunks chosen by
  * the input itself, must give exactly the hits of a one-shot scan (or the same UTF-8 error), and no hit may
- * cover bytes that pending_suffix_len had already released. Aborts on any difference. */
+ * cover bytes that pending_suffix_len had already released. Inputs whose first byte has its top bit set use a
+ * lexicon of exact entries only, which hg_scanner_feed scans on its byte path (exact_chunk); its hits must also be
+ * those of the general path, reached through the normalized view (hg_scanner_feed_view). Aborts on any
+ * difference. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +29,39 @@ static hg_lexicon *lexicon(void) {
   return lex;
 }
 
+/* exact entries only: shared prefixes, word/digit rules, characters that fold to nothing or to several, allowlist */
+static hg_lexicon *exact_lexicon(void) {
+  static hg_lexicon *lex;
+  if (lex) return lex;
+  static const char *const entries[] = {"中华人民共和国",
+                                        "中华人民",
+                                        "人民共和",
+                                        "共和国宪法",
+                                        "宪法",
+                                        "the",
+                                        "then",
+                                        "64",
+                                        "b\x7f",
+                                        "法\xE2\x80\x8B轮",
+                                        "naïve",
+                                        "ﬀ",
+                                        "-x",
+                                        "a\u00ADb",
+                                        "😀笑",
+                                        "中华人民共和国宪法",
+                                        "6400"};
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src)) abort();
+  for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
+    hg_entry_info e = {entries[i],   strlen(entries[i]), HG_CAT_CUSTOM, 3, i >= 15 ? HG_ACTION_ALLOW : HG_ACTION_BLOCK,
+                       HG_MODE_EXACT};
+    if (hg_lexicon_source_add_entry(src, &e, NULL)) abort();
+  }
+  if (hg_lexicon_compile(src, NULL, &lex, NULL)) abort();
+  hg_lexicon_source_free(src);
+  return lex;
+}
+
 typedef struct run {
   hg_hit hits[4096];
   size_t n;
@@ -45,13 +81,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned seed = data[0];
   const char *text = (const char *)data + 1;
   size_t len = size - 1;
-  static run one, streamed;
+  hg_lexicon *lex = seed & 0x80 ? exact_lexicon() : lexicon();
+  static run one, streamed, viewed;
   memset(&one, 0, sizeof one);
   memset(&streamed, 0, sizeof streamed);
   hg_error e1, e2;
-  hg_status s1 = hg_lexicon_scan(lexicon(), text, len, on_hit, &one, &e1);
+  hg_status s1 = hg_lexicon_scan(lex, text, len, on_hit, &one, &e1);
   hg_scanner *sc;
-  if (hg_scanner_new(lexicon(), on_hit, &streamed, &sc)) return 0;
+  if (s1 == HG_OK && (seed & 0x80)) { /* the general path, through the view, cut the same way */
+    memset(&viewed, 0, sizeof viewed);
+    hg_normalizer *nz;
+    if (hg_normalizer_new(&nz)) return 0;
+    if (hg_scanner_new(lex, on_hit, &viewed, &sc)) abort();
+    for (size_t pos = 0; pos < len;) {
+      size_t step = 1 + (seed * 31u + pos * 7u) % (seed % 16 + 1);
+      if (step > len - pos) step = len - pos;
+      const hg_norm_char *rec;
+      size_t nrec;
+      if (hg_normalizer_feed(nz, text + pos, step, &rec, &nrec, NULL)) abort();
+      pos += step;
+      if (hg_scanner_feed_view(sc, rec, nrec, pos, NULL)) abort();
+    }
+    if (hg_normalizer_finish(nz, NULL) || hg_scanner_finish(sc, NULL)) abort();
+    hg_scanner_free(sc);
+    hg_normalizer_free(nz);
+    if (one.n != viewed.n || memcmp(one.hits, viewed.hits, one.n * sizeof *one.hits)) abort();
+  }
+  if (hg_scanner_new(lex, on_hit, &streamed, &sc)) return 0;
   hg_status s2 = HG_OK;
   size_t pos = 0;
   while (pos < len && !s2) {

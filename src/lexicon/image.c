@@ -238,7 +238,8 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
     hg_status st = check_lane(l, tab, lane, l->entry_count, err);
     if (st) return st;
   }
-  return build_start_filter(l, err);
+  hg_status st = build_start_filter(l, err);
+  return st ? st : hg_exact_build(l, err);
 }
 
 hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err) {
@@ -321,6 +322,7 @@ void hg_lexicon_unref(hg_lexicon *lex) {
   for (int l = 0; l < LANE_COUNT; l++)
     free(lex->lanes[l].pairs);
   free(lex->start_bits);
+  hg_exact_free(&lex->exact);
   free(lex->owned);
   if (lex->map) munmap(lex->map, lex->map_len);
   free(lex);

@@ -137,6 +137,104 @@ static inline int lane_pair_possible(const lane_view *v, uint32_t x, uint32_t y)
   return (v->pairs[bit >> 6] >> (bit & 63)) & 1;
 }
 
+/* The exact automaton, built when an image is loaded (not stored in it; exact.c): the RAW lane's byte trie with the
+ * states inside a UTF-8 sequence taken out, so that one step consumes one code point instead of one to four bytes.
+ * Keys are valid UTF-8, so in valid text a key can start and end only at code point boundaries; the states kept
+ * (root, and every state at the end of a whole code point) are exactly those the byte automaton is in after each
+ * code point, their failure links lead to states kept, and each keeps its byte state for depth and outputs.
+ * Transitions, laid out by how often a scan needs them: a dense two-level table for the root (the first code point
+ * of a key); a small table of 8-byte slots for the states of one code point (breadth-first numbering makes them
+ * 1 .. hot_limit-1; their failure link is the root, so a miss there goes straight to the root's; each is keyed by its
+ * code point, so the slots to read follow from the text alone: an edge is in one of two buckets of two, both read
+ * and compared without a branch, the root's transition taken when none matches; two slots a bucket cost fewer
+ * instructions than four and were faster, although the table then doubles until every edge has a place); one table of
+ * 16-byte slots for the deeper states, with the pair filter in front: every state on a failure chain ends with the
+ * code point just read (x), so when no state ending in x has an edge y, the step goes straight to the root's.
+ * A step's result carries flag bits: */
+#define XA_OUT 0x80000000u  /* the state (or a suffix of it) ends a key: look at its outputs */
+#define XA_NS 0x40000000u   /* a root step into a code point that is a word letter (may be refused inside a word) */
+#define XA_ROOT 0x20000000u /* the step came from the root's table (a depth-one state) */
+#define XA_ID 0x1FFFFFFFu
+
+typedef struct xa_state {
+  uint32_t fail;   /* exact-automaton state */
+  uint32_t bstate; /* the byte state of the RAW lane: depth in bytes, outputs, output links */
+} xa_state;
+
+typedef struct xa_edge {
+  uint32_t from; /* 0 = empty slot (root transitions are in the dense table) */
+  uint32_t cp;
+  uint32_t next; /* state | XA_OUT */
+  uint32_t pad;
+} xa_edge;
+
+typedef struct exact_view {
+  uint32_t states; /* 0 when the RAW lane has no keys */
+  xa_state *st;
+  xa_edge *edges;
+  uint64_t edge_mask;
+  unsigned edge_shift; /* 64 - log2(slots) */
+  uint64_t *hot;       /* buckets of XA_HOT_WAYS: cp | from's code point << 21 | next << 42 | out << 63 (0: empty) */
+  unsigned hot_shift;  /* 64 - log2(buckets) */
+  uint32_t hot_limit;
+  uint16_t *root1; /* [0x110000 >> 7]: block of root2, 0 = the empty block */
+  uint32_t *root2; /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
+  uint64_t *pairs;
+  unsigned pairs_shift;
+  uint64_t bigram[65536 / 64]; /* bit b0 << 8 | b1: some key begins with the bytes b0 b1, or is the byte b0 alone */
+} exact_view;
+
+static inline uint64_t xa_pair_hash(uint32_t x, uint32_t y) {
+  return ((((uint64_t)x << 32) | y) * 0x9E3779B97F4A7C15ull);
+}
+static inline uint64_t xa_edge_hash(uint32_t from, uint32_t cp) {
+  return ((((uint64_t)from << 21) ^ cp) * 0xD6E8FEB86659FD93ull);
+}
+static inline uint32_t xa_root(const exact_view *x, uint32_t cp) {
+  return x->root2[((uint32_t)x->root1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+/* One step of the exact automaton from state s (an id, no flags) on code point cp, where last is the code point
+ * that led into s (any value when s is 0). Returns the next state with its flag bits (0: the root). */
+#define XA_HOT_NEXT_BITS 21
+#define XA_HOT_WAYS 2
+#define XA_NO_CP 0x1FFFFFu /* code point bits of a hot table key */
+static inline uint64_t xa_hot_hash2(uint32_t last, uint32_t cp) {
+  return ((((uint64_t)cp << 21) ^ last) * 0x9E3779B97F4A7C15ull);
+}
+static inline uint64_t *xa_hot_bucket(const exact_view *x, uint64_t h) {
+  return x->hot + (h >> x->hot_shift) * XA_HOT_WAYS;
+}
+static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp) {
+  if (s >= x->hot_limit) {
+    uint64_t bit = xa_pair_hash(last, cp) >> x->pairs_shift;
+    if (!((x->pairs[bit >> 6] >> (bit & 63)) & 1)) {
+      s = 0;
+    } else {
+      do {
+        for (uint64_t j = xa_edge_hash(s, cp) >> x->edge_shift;; j = (j + 1) & x->edge_mask) {
+          const xa_edge *e = &x->edges[j];
+          if (e->from == s && e->cp == cp) return e->next;
+          if (!e->from) break;
+        }
+        s = x->st[s].fail;
+      } while (s >= x->hot_limit);
+    }
+  }
+  /* s is now the root or the state of the code point last alone; the slots read depend on the text only */
+  uint32_t root = cp < 0x110000 ? xa_root(x, cp) : 0, r = root;
+  uint64_t key = cp | (uint64_t)(last & XA_NO_CP) << 21;
+  const uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
+  for (int k = 0; k < XA_HOT_WAYS; k++) {
+    uint64_t e1 = b1[k], e2 = b2[k];
+    uint32_t v1 = (uint32_t)(e1 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e1 >> 63) << 31;
+    uint32_t v2 = (uint32_t)(e2 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e2 >> 63) << 31;
+    r = (e1 & ((1ull << 42) - 1)) == key ? v1 : r;
+    r = (e2 & ((1ull << 42) - 1)) == key ? v2 : r;
+  }
+  return s ? r : root;
+}
+
 struct hg_lexicon {
   int refs;             /* atomic */
   unsigned char *owned; /* malloc-ed image, or NULL when mapped */
@@ -165,6 +263,7 @@ struct hg_lexicon {
    * key ends, no hit starts there and the position is skipped without stepping the automaton. */
   uint64_t *start_bits;
   unsigned start_shift; /* 64 - log2(slots) */
+  exact_view exact;
 };
 
 #define START_RAW_DEPTH 8u
@@ -201,6 +300,12 @@ static inline uint32_t lex_cp_map(const struct hg_lexicon *lex, uint32_t cp) {
 }
 
 uint32_t hg_tables_id(void);
+/* Builds lex->exact from a checked RAW lane (exact.c); frees it. */
+hg_status hg_exact_build(struct hg_lexicon *lex, hg_error *err);
+void hg_exact_free(exact_view *x);
+/* HG_CHAR_* flags of the first (*first) and last (*last) code point a source code point folds to; returns 0 for a
+ * code point that folds to nothing (ignorable), which the flags of neighbours pass over. */
+int hg_exact_cp_flags(const struct hg_lexicon *lex, uint32_t cp, unsigned *first, unsigned *last);
 hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err);
 
 #endif

@@ -84,6 +84,10 @@ struct hg_scanner {
   int prev_cr;   /* the last source code point was CR */
   uint32_t prev_flags;
   uint32_t raw_prev_flags;
+  uint32_t raw_last_cp;     /* the code point that led the RAW lane into its state (exact_view's pair filter) */
+  int exact_only;           /* only the RAW lane has keys: hg_scanner_feed takes the byte path of exact_chunk */
+  uint8_t xbyte[256];       /* XB_* classes of each byte for exact_chunk */
+  uint8_t xrows[3][16];     /* the same as ascii_rows for exact_chunk: may start a key, only at a word start, word */
   uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_dead) */
   uint8_t ascii_flags[128]; /* HG_CHAR_* flags of each ASCII byte */
   /* The same classes as bit sets for a byte shuffle: row[lo nibble] has bit h set when byte h*16+lo is in the set;
@@ -177,11 +181,14 @@ static int rule_ok(unsigned rule, unsigned flags) {
   return 1;
 }
 
-/* The next folded code point decides the end rule of waiting candidates. */
-static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags) {
+/* The next folded code point decides the end rule of waiting candidates. first: it is the first of its source code
+ * point's. A RAW candidate covers its last source code point whole, so the later units of that same code point
+ * (the second f of ﬀ, the second s of ß) are not after it: its rule waits for the next source code point. */
+static void resolve_ends(hg_scanner *sc, uint32_t fsym, unsigned flags, int first) {
   for (size_t i = sc->head; i < sc->ncand && sc->pending_ends;) {
     cand *c = &sc->cands[i];
-    if (!c->end_rule || (c->lane == LANE_COLLAPSE && fsym && fsym == c->last_sym && !(flags & HG_CHAR_NOISE))) {
+    if (!c->end_rule || (c->lane == LANE_COLLAPSE && fsym && fsym == c->last_sym && !(flags & HG_CHAR_NOISE)) ||
+        (!first && c->lane == LANE_RAW)) {
       i++;
       continue;
     }
@@ -269,14 +276,20 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
   return lane_outputs(sc, lane_id);
 }
 
-static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, size_t be, int no_start) {
+/* The RAW lane takes one source code point: one step of the exact automaton (exact.c), which lands where the byte
+ * automaton lands after the code point's bytes. no_start refuses the root's transition, as ac_step does. */
+static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_start) {
   lane_run *ln = &sc->lanes[LANE_RAW];
   const lane_view *v = ln->v;
-  for (size_t i = 0; i < n; i++)
-    ln->state = ac_step(v, ln->state, (uint32_t)bytes[i] + 1, no_start && i == 0);
+  const exact_view *x = &sc->lex->exact;
+  uint32_t nx = ln->state ? xa_step(x, ln->state, sc->raw_last_cp, cp) : xa_root(x, cp); /* cp < 0x110000 */
+  if (no_start && (nx & XA_ROOT)) nx = 0;
+  ln->state = nx & XA_ID;
+  sc->raw_last_cp = cp;
   pos_rec *p = &ln->ring[ln->npos++ & ln->mask];
   *p = (pos_rec){bs, be, 0, 0, 0, sc->raw_prev_flags};
-  uint32_t s = ln->state;
+  if (!(nx & XA_OUT)) return 0;
+  uint32_t s = x->st[ln->state].bstate;
   if (!v->states[s].out_count) s = v->states[s].olink;
   while (s) {
     const img_state *st = &v->states[s];
@@ -303,11 +316,11 @@ static int raw_feed(hg_scanner *sc, const uint8_t *bytes, size_t n, size_t bs, s
  * the first folded code point of its source code point (the RAW lane runs then); step is 1, or 0 for the LF of a
  * CR LF, which takes no place of its own in the folded stream. */
 static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, unsigned fl, unsigned step,
-                                 const uint8_t *bytes, size_t n, size_t bs, size_t be, int first) {
+                                 uint32_t src_cp, size_t bs, size_t be, int first) {
   /* this code point decides the end rules of earlier candidates before it can make new ones */
-  if (sc->pending_ends) resolve_ends(sc, fsym, fl);
+  if (sc->pending_ends) resolve_ends(sc, fsym, fl, first);
   int no_start = (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (sc->prev_flags & HG_CHAR_WORD);
-  if (first && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, no_start)) return -1;
+  if (first && sc->lanes[LANE_RAW].active && raw_feed(sc, src_cp, bs, be, no_start)) return -1;
   sc->fidx += step;
   if (fl & HG_CHAR_NOISE) {
     /* a noise run longer than a lane's gap limit ends its live prefix */
@@ -331,21 +344,21 @@ static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, uns
   return 0;
 }
 
-static int process_cp(hg_scanner *sc, uint32_t cp, const uint8_t *bytes, size_t n) {
+static int process_cp(hg_scanner *sc, uint32_t cp, size_t n) {
   size_t bs = sc->offset, be = bs + n;
   uint32_t m = lex_cp_map(sc->lex, cp);
   unsigned step = !(cp == '\n' && sc->prev_cr);
   sc->prev_cr = cp == '\r';
   if (!(m & CPM_SLOW)) { /* the common case: one folded code point, symbol and flags in one lookup */
     uint32_t fc = sc->lanes[LANE_SOUND].active ? ((cp + hg_fold_value(cp)) & FT_CP_MASK) : 0;
-    if (process_folded(sc, fc, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, bytes, n, bs, be, 1)) return -1;
+    if (process_folded(sc, fc, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, cp, bs, be, 1)) return -1;
   } else {
     uint32_t folded[HG_FOLD_MAX];
     size_t nf = hg_fold(cp, folded);
-    if (nf == 0 && sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, 0)) return -1;
+    if (nf == 0 && sc->lanes[LANE_RAW].active && raw_feed(sc, cp, bs, be, 0)) return -1;
     for (size_t i = 0; i < nf; i++) {
       uint32_t fc = folded[i], v = hg_fold_value(fc);
-      if (process_folded(sc, fc, lex_fold_sym(sc->lex, fc), FT_CHAR_FLAGS(v), 1, bytes, n, bs, be, i == 0)) return -1;
+      if (process_folded(sc, fc, lex_fold_sym(sc->lex, fc), FT_CHAR_FLAGS(v), 1, cp, bs, be, i == 0)) return -1;
     }
   }
   sc->offset = be;
@@ -357,7 +370,7 @@ static size_t live_bound(const hg_scanner *sc) {
   size_t bound = sc->offset;
   const lane_run *raw = &sc->lanes[LANE_RAW];
   if (raw->active && raw->state) {
-    size_t d = raw->v->states[raw->state].depth;
+    size_t d = raw->v->states[sc->lex->exact.st[raw->state].bstate].depth;
     if (sc->offset - d < bound) bound = sc->offset - d;
   }
   for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
@@ -432,7 +445,7 @@ static void init_ascii_skip(hg_scanner *sc) {
 #if HG_SCAN_AVX2
 /* 32 bytes at once: bit j of the result is set when s[j] needs a closer look (not ASCII, may start a key, or may
  * start one at a word start and is at one). prev_word: the character before s[0] is a word character. */
-__attribute__((target("avx2"))) static uint32_t ascii_candidates_avx2(const hg_scanner *sc, const uint8_t *s,
+__attribute__((target("avx2"))) static uint32_t ascii_candidates_avx2(const uint8_t rows[3][16], const uint8_t *s,
                                                                       int prev_word) {
   __m256i x = _mm256_loadu_si256((const __m256i *)s);
   __m256i nib = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
@@ -442,7 +455,7 @@ __attribute__((target("avx2"))) static uint32_t ascii_candidates_avx2(const hg_s
   __m256i bit = _mm256_shuffle_epi8(bitsel, hi);
   uint32_t in[3];
   for (int k = 0; k < 3; k++) {
-    __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sc->ascii_rows[k]));
+    __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)rows[k]));
     __m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(row, lo), bit);
     in[k] = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, zero));
   }
@@ -536,7 +549,7 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
     if (sc->use_avx2 && len - p >= 32 && s[p] < 0x80) {
       /* the candidates of 32 bytes, each ASCII one asked in turn; the first that may start a key (or is not
        * ASCII) ends the block */
-      uint32_t cand = ascii_candidates_avx2(sc, s + p, (prev & HG_CHAR_WORD) != 0);
+      uint32_t cand = ascii_candidates_avx2(sc->ascii_rows, s + p, (prev & HG_CHAR_WORD) != 0);
       while (cand) {
         unsigned k = (unsigned)__builtin_ctz(cand);
         uint8_t b = s[p + k];
@@ -586,6 +599,274 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
   return p - i;
 }
 
+/* ---- the byte path for lexicons whose keys are all exact ----
+ *
+ * When only the RAW lane has keys, nothing needs decoding into classes or folding: exact_chunk steps the exact
+ * automaton over the code points of the chunk and looks at the text around a match only when a key's rules ask
+ * for it. The classes its rules need are found from the bytes when asked: the character before a position is the
+ * last one before it that does not fold to nothing (as raw_prev_flags and prev_flags are in process_folded), the
+ * one after an end the first such one after it. What lies before the chunk is summed up in the scanner:
+ * raw_prev_flags and prev_flags (the last such character before the chunk, first and last folded unit), and the
+ * RAW ring, which holds, for every code point of the live prefix at the end of a chunk, its start and the class
+ * before it. An end rule that the chunk cannot decide waits as a candidate with its rule, as in process_folded. */
+enum { XB_NO_START = 1, XB_NS = 2, XB_WORD = 4 };
+
+static void init_exact_bytes(hg_scanner *sc) {
+  const exact_view *x = &sc->lex->exact;
+  memset(sc->xbyte, 0, sizeof sc->xbyte);
+  if (!x->states) return;
+  for (uint32_t b = 0; b < 128; b++) {
+    uint32_t r = xa_root(x, b), m = lex_cp_map(sc->lex, b);
+    if (!r) sc->xbyte[b] |= XB_NO_START;
+    if (r & XA_NS) sc->xbyte[b] |= XB_NS;
+    if (!(m & CPM_SLOW) && (CPM_CHAR_FLAGS(m) & HG_CHAR_WORD)) sc->xbyte[b] |= XB_WORD;
+  }
+  memset(sc->xrows, 0, sizeof sc->xrows);
+  for (uint32_t b = 0; b < 128; b++) {
+    uint8_t bit = (uint8_t)(1u << (b >> 4)), c = sc->xbyte[b];
+    if (!(c & (XB_NO_START | XB_NS))) sc->xrows[0][b & 15] |= bit;
+    if ((c & (XB_NO_START | XB_NS)) == XB_NS) sc->xrows[1][b & 15] |= bit;
+    if (c & XB_WORD) sc->xrows[2][b & 15] |= bit;
+  }
+}
+
+/* The RAW half of the start filter (no_start_at) at s[p], with the RAW lane at its root: 1 when no key starts at p.
+ * What the chunk cannot decide counts as a possible start. */
+static inline int exact_no_start_at(const hg_lexicon *lex, const uint8_t *s, size_t p, size_t len) {
+  if (!lex->lanes[LANE_RAW].root[s[p] + 1u]) return 1;
+  if (p + 1 < len) { /* the first two bytes, from a table that stays in the cache */
+    uint32_t bit = (uint32_t)s[p] << 8 | s[p + 1];
+    if (!((lex->exact.bigram[bit >> 6] >> (bit & 63)) & 1)) return 1;
+  }
+  uint64_t h = start_seed(LANE_RAW);
+  for (size_t d = 0;; d++) {
+    if (d == START_RAW_DEPTH || p + d >= len) return 0;
+    h = start_hash(h, s[p + d] + 1u);
+    unsigned f = start_probe(lex, h);
+    if (!(f & START_PATH)) return 1;
+    if (f & START_END) return 0;
+  }
+}
+
+/* From s[p] on, with the RAW lane at its root: the first position at which a key may start that is ASCII, or the
+ * first one that is not ASCII. Skipping a position there changes nothing: the automaton would have stepped into a
+ * path that ends in no key and fallen back to what it finds from the next position on (see skip_dead). */
+static size_t exact_skip_ascii(const hg_scanner *sc, const uint8_t *s, size_t p, size_t len) {
+  const uint8_t *xb = sc->xbyte;
+  while (p < len) {
+#if HG_SCAN_AVX2
+    if (sc->use_avx2 && len - p >= 32) {
+      uint32_t cand = ascii_candidates_avx2(sc->xrows, s + p, p && (xb[s[p - 1]] & XB_WORD));
+      while (cand) {
+        size_t k = p + (unsigned)__builtin_ctz(cand);
+        if (s[k] >= 0x80 || !exact_no_start_at(sc->lex, s, k, len)) return k;
+        cand &= cand - 1;
+      }
+      p += 32;
+      continue;
+    }
+#endif
+    uint8_t b = s[p];
+    if (b >= 0x80) return p;
+    if (!((xb[b] & XB_NO_START) || ((xb[b] & XB_NS) && p && (xb[s[p - 1]] & XB_WORD))) &&
+        !exact_no_start_at(sc->lex, s, p, len))
+      return p;
+    p++;
+  }
+  return p;
+}
+
+/* One code point of valid UTF-8 that has been read already: its length. */
+static inline size_t known_cp(const uint8_t *s, size_t len, uint32_t *cp) {
+  if (s[0] < 0x80) {
+    *cp = s[0];
+    return 1;
+  }
+  int r = decode_cp(s, len, cp);
+  return r > 0 ? (size_t)r : 1;
+}
+
+/* Classes of the last character before s[pos] that folds to something, looking back no further than s[0];
+ * returns 0 when there is none in the chunk. */
+static int exact_flags_before(const hg_scanner *sc, const uint8_t *s, size_t pos, unsigned *first, unsigned *last) {
+  while (pos > 0) {
+    size_t q = pos - 1;
+    while (q > 0 && (s[q] & 0xC0) == 0x80 && pos - q < 4)
+      q--;
+    uint32_t cp;
+    known_cp(s + q, pos - q, &cp);
+    if (hg_exact_cp_flags(sc->lex, cp, first, last)) return 1;
+    pos = q;
+  }
+  return 0;
+}
+
+/* The class of the first unit of the character before s[pos] (start rules), or of its last (no_start). */
+static unsigned exact_prev_first(const hg_scanner *sc, const uint8_t *s, size_t pos) {
+  unsigned f, l;
+  return exact_flags_before(sc, s, pos, &f, &l) ? f : sc->raw_prev_flags;
+}
+static unsigned exact_prev_last(const hg_scanner *sc, const uint8_t *s, size_t pos) {
+  unsigned f, l;
+  return exact_flags_before(sc, s, pos, &f, &l) ? l : sc->prev_flags;
+}
+
+/* The class of the first character from s[pos] on that folds to something (it decides end rules); 0 when the chunk
+ * ends first (or the text is not valid there, which the scan reports itself). */
+static int exact_flags_after(const hg_scanner *sc, const uint8_t *s, size_t pos, size_t len, unsigned *first) {
+  while (pos < len) {
+    uint32_t cp;
+    int r = s[pos] < 0x80 ? (cp = s[pos], 1) : decode_cp(s + pos, len - pos, &cp);
+    if (r <= 0) return 0;
+    unsigned l;
+    if (hg_exact_cp_flags(sc->lex, cp, first, &l)) return 1;
+    pos += (size_t)r;
+  }
+  return 0;
+}
+
+/* The outputs of the RAW lane's state after s[..end) (base: the stream offset of s[0]), as raw_feed makes them. */
+static int exact_outputs(hg_scanner *sc, const uint8_t *s, size_t end, size_t len, size_t base) {
+  lane_run *ln = &sc->lanes[LANE_RAW];
+  const lane_view *v = ln->v;
+  size_t be = base + end;
+  uint32_t st = sc->lex->exact.st[ln->state].bstate;
+  if (!v->states[st].out_count) st = v->states[st].olink;
+  while (st) {
+    const img_state *bs = &v->states[st];
+    for (uint32_t oi = bs->out_off; oi < bs->out_off + bs->out_count; oi++) {
+      const img_out *o = &v->outs[oi];
+      if (o->len > be) continue;
+      size_t start = be - o->len;
+      unsigned rule = OUT_START_RULE(o->flags), pf = 0;
+      if (start >= base) {
+        if ((s[start - base] & 0xC0) == 0x80) continue; /* not a code point's start (a crafted image's key) */
+        if (rule) pf = exact_prev_first(sc, s, start - base);
+      } else { /* begun in an earlier chunk: the ring has the code points of the live prefix */
+        const pos_rec *q = NULL;
+        for (uint64_t k = ln->npos; k-- > 0 && ln->npos - k <= ln->mask;) {
+          const pos_rec *r = &ln->ring[k & ln->mask];
+          if (r->bstart <= start) {
+            if (r->bstart == start) q = r;
+            break;
+          }
+        }
+        if (!q) continue;
+        pf = q->prev_flags;
+      }
+      if (!rule_ok(rule, pf)) continue;
+      unsigned end_rule = OUT_END_RULE(o->flags), nf;
+      if (end_rule && exact_flags_after(sc, s, end, len, &nf)) {
+        if (!rule_ok(end_rule, nf)) continue;
+        end_rule = 0;
+      }
+      cand c = {{o->entry, HG_MODE_EXACT, start, be}, (uint8_t)end_rule, (o->flags & OUT_ALLOW) != 0, LANE_RAW, 0};
+      if (add_cand(sc, &c)) return -1;
+    }
+    st = bs->olink;
+  }
+  return 0;
+}
+
+/* After a chunk that ends (complete code points) at s[end]: the ring gets the code points of the live prefix that
+ * lie in this chunk (those before it are there from earlier chunks), and the classes before the next chunk. */
+static void exact_chunk_end(hg_scanner *sc, const uint8_t *s, size_t end, size_t base) {
+  lane_run *ln = &sc->lanes[LANE_RAW];
+  if (ln->state) {
+    size_t d = ln->v->states[sc->lex->exact.st[ln->state].bstate].depth, from = base + end - d;
+    size_t q = from > base ? from - base : 0;
+    unsigned pf = exact_prev_first(sc, s, q);
+    while (q < end) {
+      uint32_t cp;
+      size_t r = known_cp(s + q, end - q, &cp);
+      ln->ring[ln->npos++ & ln->mask] = (pos_rec){base + q, base + q + r, 0, 0, 0, pf};
+      unsigned f, l;
+      if (hg_exact_cp_flags(sc->lex, cp, &f, &l)) pf = f;
+      q += r;
+    }
+  }
+  unsigned f, l;
+  if (exact_flags_before(sc, s, end, &f, &l)) {
+    sc->raw_prev_flags = f;
+    sc->prev_flags = l;
+  }
+}
+
+/* Scans s[0..len), which starts at a code point boundary, with the exact automaton. A sequence cut by the end of
+ * the chunk is kept in partial. Returns 0, -1 when out of memory, -2 at invalid UTF-8 (sc->offset at it). */
+static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
+  const exact_view *x = &sc->lex->exact;
+  lane_run *ln = &sc->lanes[LANE_RAW];
+  size_t base = sc->offset, p = 0, last_emit = 0;
+  uint32_t st = ln->state, last = sc->raw_last_cp;
+  int rc = 0;
+  if (sc->pending_ends) {
+    unsigned f;
+    if (exact_flags_after(sc, s, 0, len, &f)) resolve_ends(sc, 0, f, 1);
+  }
+  while (p < len) {
+    uint32_t cp;
+    size_t r;
+    uint8_t b = s[p];
+    if (b < 0x80) {
+      if (!st) { /* ASCII at which no key starts, passed over at once */
+        size_t q = exact_skip_ascii(sc, s, p, len);
+        if (q != p) {
+          p = q;
+          if (p == len) break;
+          continue;
+        }
+      }
+      cp = b;
+      r = 1;
+    } else if (len - p >= 3 && b >= 0xE1 && b <= 0xEF && b != 0xED && (s[p + 1] & 0xC0) == 0x80 &&
+               (s[p + 2] & 0xC0) == 0x80) {
+      cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[p + 1] & 0x3F) << 6) | (s[p + 2] & 0x3Fu);
+      r = 3;
+    } else {
+      int k = hg_utf8_decode(s + p, len - p, &cp);
+      if (k < 0) {
+        rc = -2;
+        break;
+      }
+      if (k == 0) {
+        memcpy(sc->partial, s + p, len - p);
+        sc->npartial = (int)(len - p);
+        break;
+      }
+      r = (size_t)k;
+    }
+    uint32_t nx = xa_step(x, st, last, cp);
+    if ((nx & XA_NS) && (exact_prev_last(sc, s, p) & HG_CHAR_WORD)) nx = 0;
+    st = nx & XA_ID;
+    last = cp;
+    p += r;
+    if (nx & XA_OUT) {
+      ln->state = st;
+      if (exact_outputs(sc, s, p, len, base)) {
+        rc = -1;
+        break;
+      }
+    }
+    if (p - last_emit >= 4096) { /* report as we go, as hg_scanner_feed does */
+      ln->state = st;
+      sc->offset = base + p;
+      emit(sc, 0);
+      last_emit = p;
+      if (sc->stopped) {
+        sc->offset = base + len;
+        sc->raw_last_cp = last;
+        return 0;
+      }
+    }
+  }
+  ln->state = st;
+  sc->raw_last_cp = last;
+  sc->offset = base + p;
+  if (!rc) exact_chunk_end(sc, s, p, base);
+  return rc;
+}
+
 hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanner **out) {
   *out = NULL;
   if (!lex) return HG_ERR_INVALID;
@@ -608,6 +889,9 @@ hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanne
     }
   }
   init_ascii_skip(sc);
+  sc->exact_only = sc->lanes[LANE_RAW].active && !sc->lanes[LANE_FOLD].active && !sc->lanes[LANE_COLLAPSE].active &&
+                   !sc->lanes[LANE_SOUND].active && lex->exact.states;
+  init_exact_bytes(sc);
   *out = sc;
   return HG_OK;
 }
@@ -623,6 +907,7 @@ void hg_scanner_reset(hg_scanner *sc) {
   sc->fidx = 0;
   sc->prev_cr = 0;
   sc->prev_flags = sc->raw_prev_flags = 0;
+  sc->raw_last_cp = 0;
   sc->head = sc->ncand = sc->pending_ends = 0;
   sc->stopped = sc->failed = 0;
 }
@@ -651,15 +936,32 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
   size_t i = 0, last_emit = 0;
   sc->fed += len;
   uint32_t cp;
+  if (sc->exact_only) {
+    int rc = 0;
+    while (sc->npartial && i < len && !rc) { /* finish a sequence cut by the previous chunk */
+      sc->partial[sc->npartial++] = s[i++];
+      int r = hg_utf8_decode(sc->partial, (size_t)sc->npartial, &cp);
+      if (r < 0) return bad_utf8(sc, sc->offset, err);
+      if (r > 0) {
+        uint8_t seq[4];
+        memcpy(seq, sc->partial, 4);
+        sc->npartial = 0;
+        rc = exact_chunk(sc, seq, (size_t)r);
+      }
+    }
+    if (!rc && i < len && !sc->stopped) rc = exact_chunk(sc, s + i, len - i);
+    if (rc == -1) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    if (rc == -2) return bad_utf8(sc, sc->offset, err);
+    emit(sc, 0);
+    return HG_OK;
+  }
   while (sc->npartial && i < len) { /* finish a sequence cut by the previous chunk */
     sc->partial[sc->npartial++] = s[i++];
     int r = hg_utf8_decode(sc->partial, (size_t)sc->npartial, &cp);
     if (r < 0) return bad_utf8(sc, sc->offset, err);
     if (r > 0) {
-      uint8_t seq[4];
-      memcpy(seq, sc->partial, 4);
       sc->npartial = 0;
-      if (process_cp(sc, cp, seq, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+      if (process_cp(sc, cp, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
     }
   }
   while (i < len) {
@@ -682,7 +984,7 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
         break;
       }
     }
-    if (process_cp(sc, cp, s + i, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    if (process_cp(sc, cp, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
     i += (size_t)r;
     /* report as we go, so that one large chunk does not pile up every hit until its end */
     if (i - last_emit >= 4096) {
@@ -701,25 +1003,23 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
 /* One source code point from the normalized view: rec[0..nrec) are its records (one with cp 0 when it folds to
  * nothing). The same steps as process_cp, with the decoding and folding already done by the view. */
 static int process_view_cp(hg_scanner *sc, const hg_norm_char *rec, size_t nrec) {
-  uint8_t bytes[4];
-  size_t n = rec->src_end - rec->src_start, bs = rec->src_start, be = rec->src_end;
-  if (sc->lanes[LANE_RAW].active) hg_utf8_encode(rec->src_cp, (char *)bytes);
+  size_t bs = rec->src_start, be = rec->src_end;
   sc->offset = bs;
   unsigned step = !(rec->src_cp == '\n' && sc->prev_cr); /* CR LF is one line break */
   sc->prev_cr = rec->src_cp == '\r';
   if (rec->flags & HG_NORM_SOLE) {
     uint32_t m = lex_cp_map(sc->lex, rec->src_cp);
     if (!(m & CPM_SLOW)) {
-      if (process_folded(sc, rec->cp, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, bytes, n, bs, be, 1)) return -1;
+      if (process_folded(sc, rec->cp, m & CPM_SYM_MASK, CPM_CHAR_FLAGS(m), step, rec->src_cp, bs, be, 1)) return -1;
       sc->offset = be;
       return 0;
     }
   }
   if (rec->flags & HG_NORM_IGNORABLE) {
-    if (sc->lanes[LANE_RAW].active && raw_feed(sc, bytes, n, bs, be, 0)) return -1;
+    if (sc->lanes[LANE_RAW].active && raw_feed(sc, rec->src_cp, bs, be, 0)) return -1;
   } else {
     for (size_t i = 0; i < nrec; i++)
-      if (process_folded(sc, rec[i].cp, lex_fold_sym(sc->lex, rec[i].cp), rec[i].flags & 0x1Fu, 1, bytes, n, bs, be,
+      if (process_folded(sc, rec[i].cp, lex_fold_sym(sc->lex, rec[i].cp), rec[i].flags & 0x1Fu, 1, rec->src_cp, bs, be,
                          i == 0))
         return -1;
   }

@@ -202,12 +202,22 @@ static void pending_is_minimal_on_clean_text(void **state) {
   hg_lexicon_unref(lex);
 }
 
+static void errors_in_stream(hg_lexicon *lex);
+
 static void errors_in_streams(void **state) {
   (void)state;
-  hg_lexicon *lex = lex_from_text(lexicon_text, 3);
+  for (int exact = 0; exact < 2; exact++) /* the general path, then the byte path of an all-exact lexicon */
+    errors_in_stream(exact ? lex_from_text("中华\tcustom\t3\tblock\texact\nabc\tcustom\t3\tblock\texact\n", 3)
+                           : lex_from_text(lexicon_text, 3));
+}
+
+static void errors_in_stream(hg_lexicon *lex) {
   hg_scanner *sc;
   hg_error err;
   assert_int_equal(hg_scanner_new(lex, NULL, NULL, &sc), HG_OK);
+  assert_int_equal(hg_scanner_feed(sc, "中华\xFF", 7, &err), HG_ERR_UTF8); /* inside a chunk */
+  assert_int_equal(err.offset, 6);
+  hg_scanner_reset(sc);
   assert_int_equal(hg_scanner_feed(sc, "abc\xE4", 4, &err), HG_OK);
   assert_int_equal(hg_scanner_feed(sc, "\x41", 1, &err), HG_ERR_UTF8);
   assert_int_equal(err.offset, 3);
@@ -619,11 +629,296 @@ static void view_start_filter_matches_naive(void **state) {
   assert_true(released > 0);
 }
 
+/* ---- the exact byte path against memmem ------------------------------------------------------------------------
+ * A lexicon whose entries are all exact is scanned over raw bytes (exact_chunk) and one with folded entries too
+ * steps its byte lane one code point at a time; neither decodes classes unless a key's rule asks. The reference
+ * finds each entry's bytes with memmem and applies the rules as documented: a key whose first (last) letter or digit
+ * is a word character or digit refuses a neighbour of that class, where the neighbour is the nearest character that
+ * folds to something (DEL, a zero-width space, a soft hyphen are passed over; the text's ends are boundaries), a
+ * key that begins with a letter does not begin inside a word, and an allowlist entry's hit hides the hits it
+ * covers. Texts are built from fragments of the entries, cut inside keys, with those characters between them;
+ * each is scanned one-shot, byte by byte and in random cuts, where no hit may start in bytes already released. */
+
+static const char *const exact_entries[] = {
+    "中华人民共和国",
+    "中华人民",
+    "人民共和",
+    "共和国宪法",
+    "宪法",
+    "法院",
+    "中",
+    "民法典",
+    "the",
+    "then",
+    "64",
+    "1989",
+    "b\x7f",
+    "法\xE2\x80\x8B轮",
+    "naïve",
+    "über",
+    "сок",
+    "😀笑",
+    "-x",
+    "x-",
+    "a\u00ADb",
+    "ﬀ",
+    "第23条",
+    "23",
+    "é",
+};
+/* allowlist entries (exact) in the lexicons that have them */
+static const char *const exact_allow[] = {"中华人民共和国宪法", "the end", "6400"};
+/* folded entries of the mixed lexicon: their hits are left out of the comparison (no allowlist is folded) */
+static const char *const exact_folded[] = {"人民", "theory", "共和"};
+
+static const char *const exact_pieces[] = {
+    "中华人民共和国宪法",
+    "中华人民共",
+    "人民共和国",
+    "和国宪",
+    "民法典",
+    "中",
+    "华",
+    "人",
+    "民",
+    "法",
+    "院",
+    "。",
+    "，",
+    " ",
+    "the",
+    "The",
+    "then",
+    "other",
+    "thexyz",
+    "64",
+    "640",
+    "6400",
+    "1989",
+    "19890",
+    "b",
+    "\x7f",
+    "q",
+    "\xE2\x80\x8B",
+    "\xC2\xAD",
+    "a",
+    "naïve",
+    "naïveté",
+    "über",
+    "Über",
+    "сок",
+    "сокол",
+    "😀",
+    "笑",
+    "-",
+    "x",
+    "ﬀ",
+    "ﬀi",
+    "第",
+    "23",
+    "条",
+    "é",
+    "e\xCC\x81",
+    "\r\n",
+    "the end",
+    "end",
+};
+
+typedef struct xref_cp {
+  size_t start, end;
+  int ignorable;
+  unsigned first, last; /* class of the first and last code point it folds to */
+} xref_cp;
+
+static size_t xref_cps(const char *text, size_t len, xref_cp *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp, f[HG_FOLD_MAX];
+    int r = hg_utf8_decode((const uint8_t *)text + i, len - i, &cp);
+    assert_true(r > 0);
+    size_t nf = hg_fold(cp, f);
+    out[n] = (xref_cp){i, i + (size_t)r, nf == 0, nf ? hg_char_flags(f[0]) : 0, nf ? hg_char_flags(f[nf - 1]) : 0};
+    n++;
+    i += (size_t)r;
+  }
+  return n;
+}
+
+/* the edge rules of an entry as a class the neighbour must not have: its first/last folded unit that is not noise */
+static void xref_rules(const char *e, unsigned *start_rule, unsigned *end_rule) {
+  xref_cp cps[64];
+  size_t n = xref_cps(e, strlen(e), cps);
+  *start_rule = *end_rule = 0;
+  int have_first = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t cp, f[HG_FOLD_MAX];
+    hg_utf8_decode((const uint8_t *)e + cps[i].start, cps[i].end - cps[i].start, &cp);
+    size_t nf = hg_fold(cp, f);
+    for (size_t k = 0; k < nf; k++) {
+      unsigned fl = hg_char_flags(f[k]);
+      if (fl & HG_CHAR_NOISE) continue;
+      unsigned rule = edge_flag(fl);
+      if (!have_first) *start_rule = rule, have_first = 1;
+      *end_rule = rule;
+    }
+  }
+}
+
+typedef struct xref_hit {
+  hg_hit hit;
+  int allow;
+} xref_hit;
+
+static hit_list xref_scan(const char *const *entries, const int *allow, size_t nent, const char *text, size_t len) {
+  static xref_cp cps[8192];
+  size_t n = xref_cps(text, len, cps);
+  static xref_hit found[65536];
+  size_t nf = 0;
+  for (size_t e = 0; e < nent; e++) {
+    size_t el = strlen(entries[e]);
+    unsigned sr, er;
+    xref_rules(entries[e], &sr, &er);
+    for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), entries[e], el)); p++) {
+      size_t start = (size_t)(p - text), end = start + el, i = 0;
+      while (i < n && cps[i].start < start)
+        i++;
+      assert_true(i < n && cps[i].start == start); /* a lead byte starts a code point */
+      unsigned before_first = 0, before_last = 0, after = 0;
+      for (size_t k = i; k-- > 0;)
+        if (!cps[k].ignorable) {
+          before_first = cps[k].first;
+          before_last = cps[k].last;
+          break;
+        }
+      size_t j = i;
+      while (j < n && cps[j].end <= end)
+        j++;
+      for (size_t k = j; k < n; k++)
+        if (!cps[k].ignorable) {
+          after = cps[k].first;
+          break;
+        }
+      if ((before_first & sr) || (after & er)) continue;
+      if (!cps[i].ignorable && (cps[i].first & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD &&
+          (before_last & HG_CHAR_WORD))
+        continue; /* a letter inside a word begins no key */
+      assert_true(nf < sizeof found / sizeof *found);
+      found[nf++] = (xref_hit){{(uint32_t)e, HG_MODE_EXACT, start, end}, allow[e]};
+    }
+  }
+  hit_list out = {0};
+  for (size_t a = 0; a < nf; a++) {
+    if (found[a].allow) continue;
+    int hidden = 0;
+    for (size_t b = 0; b < nf && !hidden; b++)
+      hidden = found[b].allow && found[b].hit.start <= found[a].hit.start && found[a].hit.end <= found[b].hit.end;
+    if (!hidden) collect_hit(&out, &found[a].hit);
+  }
+  if (out.n) qsort(out.v, out.n, sizeof *out.v, hit_order);
+  return out;
+}
+
+/* hits of the entries below nkeep, sorted as the reference sorts them */
+static void xref_keep(hit_list *l, size_t nkeep) {
+  size_t k = 0;
+  for (size_t i = 0; i < l->n; i++)
+    if (l->v[i].entry < nkeep) l->v[k++] = l->v[i];
+  l->n = k;
+  if (l->n) qsort(l->v, l->n, sizeof *l->v, hit_order);
+}
+
+static void exact_path_matches_naive(void **state) {
+  (void)state;
+  const char *entries[64];
+  int allow[64];
+  size_t total = 0;
+  for (int variant = 0; variant < 3; variant++) { /* all exact; all exact with allowlist; mixed with allowlist */
+    hg_lexicon_source *src;
+    assert_int_equal(hg_lexicon_source_new(&src), HG_OK);
+    size_t nent = 0;
+    for (size_t i = 0; i < sizeof exact_entries / sizeof *exact_entries; i++, nent++) {
+      entries[nent] = exact_entries[i];
+      allow[nent] = 0;
+    }
+    for (size_t i = 0; variant > 0 && i < sizeof exact_allow / sizeof *exact_allow; i++, nent++) {
+      entries[nent] = exact_allow[i];
+      allow[nent] = 1;
+    }
+    size_t nexact = nent;
+    for (size_t i = 0; i < nexact; i++) {
+      hg_entry_info ei = {
+          entries[i],   strlen(entries[i]), HG_CAT_CUSTOM, 3, allow[i] ? HG_ACTION_ALLOW : HG_ACTION_BLOCK,
+          HG_MODE_EXACT};
+      assert_int_equal(hg_lexicon_source_add_entry(src, &ei, NULL), HG_OK);
+    }
+    for (size_t i = 0; variant == 2 && i < sizeof exact_folded / sizeof *exact_folded; i++) {
+      hg_entry_info ei = {exact_folded[i], strlen(exact_folded[i]), HG_CAT_CUSTOM, 3, HG_ACTION_BLOCK, HG_MODE_FOLDED};
+      assert_int_equal(hg_lexicon_source_add_entry(src, &ei, NULL), HG_OK);
+    }
+    hg_compile_options o;
+    hg_compile_options_init(&o);
+    hg_lexicon *lex;
+    assert_int_equal(hg_lexicon_compile(src, &o, &lex, NULL), HG_OK);
+    hg_lexicon_source_free(src);
+    char text[6000];
+    for (int t = 0; t < 300; t++) {
+      size_t len = 0, target = 20 + next_rand() % 2000;
+      while (len < target) {
+        const char *p = exact_pieces[next_rand() % (sizeof exact_pieces / sizeof *exact_pieces)];
+        size_t l = strlen(p);
+        if (len + l >= sizeof text) break;
+        memcpy(text + len, p, l);
+        len += l;
+      }
+      hit_list want = xref_scan(entries, allow, nexact, text, len), one = {0}, bytes = {0};
+      total += want.n;
+      assert_int_equal(hg_lexicon_scan(lex, text, len, collect_hit, &one, NULL), HG_OK);
+      xref_keep(&one, nexact);
+      expect_same_hits(&want, &one, variant == 2 ? "mixed one-shot" : "exact one-shot", t);
+      hg_scanner *sc;
+      assert_int_equal(hg_scanner_new(lex, collect_hit, &bytes, &sc), HG_OK);
+      for (size_t i = 0; i < len; i++)
+        assert_int_equal(hg_scanner_feed(sc, text + i, 1, NULL), HG_OK);
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      xref_keep(&bytes, nexact);
+      expect_same_hits(&want, &bytes, "byte by byte", t);
+      for (int round = 0; round < 3; round++) {
+        stream_check c = {0};
+        hg_scanner_reset(sc);
+        hg_scanner_free(sc);
+        assert_int_equal(hg_scanner_new(lex, check_hit, &c, &sc), HG_OK);
+        for (size_t pos = 0; pos < len;) { /* cuts inside UTF-8 sequences, keys and ASCII runs */
+          size_t step = 1 + next_rand() % (round == 0 ? 7 : round == 1 ? 40 : 300);
+          if (step > len - pos) step = len - pos;
+          assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+          pos += step;
+          size_t pend = hg_scanner_pending_suffix_len(sc);
+          assert_true(pend <= pos);
+          c.released = pos - pend;
+        }
+        assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+        assert_false(c.violation);
+        xref_keep(&c.hits, nexact);
+        expect_same_hits(&want, &c.hits, "random cuts", t);
+        free(c.hits.v);
+      }
+      hg_scanner_free(sc);
+      free(want.v);
+      free(one.v);
+      free(bytes.v);
+    }
+    hg_lexicon_unref(lex);
+  }
+  print_message("%zu reference hits over 900 texts, found alike one-shot, byte by byte and in random cuts\n", total);
+  assert_true(total > 20000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(pending_is_minimal_on_clean_text),
       cmocka_unit_test(errors_in_streams),          cmocka_unit_test(large_input_bounded),
       cmocka_unit_test(start_filter_matches_naive), cmocka_unit_test(view_start_filter_matches_naive),
+      cmocka_unit_test(exact_path_matches_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
