@@ -10,6 +10,9 @@
  * the byte lane makes them. For an image whose RAW keys are not valid UTF-8 (only a crafted one) paths that are
  * not whole sequences are left out: no valid text could follow them anyway. */
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "base/error.h"
@@ -268,6 +271,11 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
   free(b.map);
   free(b.last);
   free(b.edges);
+#ifdef __GLIBC__
+  /* the build's temporaries (tens of MB for a large list) went back to the allocator, which would keep them in the
+   * process for good: hand them to the kernel (a gateway that loads a list keeps only what it scans with) */
+  malloc_trim(0);
+#endif
   return HG_OK;
 }
 
