@@ -276,6 +276,16 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
   return lane_outputs(sc, lane_id);
 }
 
+/* The lane's ring record of the code point that begins at byte start, or NULL when the ring no longer holds it (or
+ * no code point begins there). Records are in byte order, so the walk back stops at the first one at or before it. */
+static const pos_rec *ring_at(const lane_run *ln, size_t start) {
+  for (uint64_t k = ln->npos; k-- > 0 && ln->npos - k <= ln->mask;) {
+    const pos_rec *r = &ln->ring[k & ln->mask];
+    if (r->bstart <= start) return r->bstart == start ? r : NULL;
+  }
+  return NULL;
+}
+
 /* The RAW lane takes one source code point: one step of the exact automaton (exact.c), which lands where the byte
  * automaton lands after the code point's bytes. no_start refuses the root's transition, as ac_step does. */
 static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_start) {
@@ -296,14 +306,7 @@ static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_st
     for (uint32_t oi = st->out_off; oi < st->out_off + st->out_count; oi++) {
       const img_out *o = &v->outs[oi];
       size_t start = be - o->len;
-      const pos_rec *q = NULL;
-      for (uint64_t k = ln->npos; k-- > 0 && ln->npos - k <= ln->mask;) {
-        const pos_rec *r = &ln->ring[k & ln->mask];
-        if (r->bstart <= start) {
-          if (r->bstart == start) q = r;
-          break;
-        }
-      }
+      const pos_rec *q = ring_at(ln, start);
       if (!q || !rule_ok(OUT_START_RULE(o->flags), q->prev_flags)) continue;
       if (push_out(sc, LANE_RAW, o, start, be, HG_MODE_EXACT, 0)) return -1;
     }
@@ -743,14 +746,7 @@ static int exact_outputs(hg_scanner *sc, const uint8_t *s, size_t end, size_t le
         if ((s[start - base] & 0xC0) == 0x80) continue; /* not a code point's start (a crafted image's key) */
         if (rule) pf = exact_prev_first(sc, s, start - base);
       } else { /* begun in an earlier chunk: the ring has the code points of the live prefix */
-        const pos_rec *q = NULL;
-        for (uint64_t k = ln->npos; k-- > 0 && ln->npos - k <= ln->mask;) {
-          const pos_rec *r = &ln->ring[k & ln->mask];
-          if (r->bstart <= start) {
-            if (r->bstart == start) q = r;
-            break;
-          }
-        }
+        const pos_rec *q = ring_at(ln, start);
         if (!q) continue;
         pf = q->prev_flags;
       }
