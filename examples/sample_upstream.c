@@ -740,7 +740,8 @@ static void job_step(evutil_socket_t fd, short what, void *arg) {
        * slowing the test down cannot make the gateway's idle timeout end it */
       if (++j->hold_polls % 25 == 0) {
         struct evbuffer *buf = checked(evbuffer_new());
-        evbuffer_add(buf, ": held\n\n", 9);
+        static const char comment[] = ": held\n\n";
+        evbuffer_add(buf, comment, sizeof comment - 1); /* without the NUL: "\0data: ..." would hide the next event */
         evhttp_send_reply_chunk(j->req, buf);
         evbuffer_free(buf);
       }

@@ -353,6 +353,7 @@ def stream_begun(port, key, story, what, upstream):
     first = st.next_content()
     check(st.status == 200 and first is not None and story.startswith(first),
           "%s: the stream has begun: %s %r" % (what, st.status, first))
+    st.held_since = time.time()
     return st, finished
 
 
@@ -364,7 +365,9 @@ def release(upstream):
 def stream_whole(st, story, what, upstream):
     """A stream nothing was allowed to disturb, released and read to its end: a clean end of the body, one response,
     every chunk of the story in order (the text the same as the whole answer's), finish_reason stop, [DONE] once and
-    last."""
+    last. The stream is held for at least 0.7 s first, so that the upstream has sent keep-alive comments while held
+    (one every 0.25 s): they must not disturb the events around them."""
+    time.sleep(max(0.0, 0.7 - (time.time() - st.held_since)))  # a lower bound: the hold lasts until release()
     release(upstream)
     st.read_to_end()
     sm = st.summary()
@@ -372,9 +375,12 @@ def stream_whole(st, story, what, upstream):
     check(clean and sm["done"] and sm["finish"] == "stop" and not sm["errors"],
           "%s: the body ends cleanly (%s, cut: %s), [DONE] last (%s), finish_reason stop (%s), no error event (%s)" %
           (what, st.ended, st.error, sm["done"], sm["finish"], sm["errors"]))
-    check(sm["text"] == story and len(sm["ids"]) == 1,
-          "%s: every chunk, in order, in one response: %d of %d characters, ending %r; ids %s" %
-          (what, len(sm["text"]), len(story), sm["text"][-30:], sm["ids"]))
+    got = sm["text"]
+    at = next((i for i in range(min(len(got), len(story))) if got[i] != story[i]), min(len(got), len(story)))
+    check(got == story and len(sm["ids"]) == 1,
+          "%s: every chunk, in order, in one response: %d of %d characters, first difference at %d: got %r, "
+          "the story has %r; ids %s" % (what, len(got), len(story), at, got[max(0, at - 10):at + 20],
+                                        story[max(0, at - 10):at + 20], sm["ids"]))
 
 
 def reload_cases(gw, port, key, admin, lex, upstream, story):
