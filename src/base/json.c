@@ -45,7 +45,10 @@ static size_t utf8_seq(const unsigned char *p, size_t n) {
 /* 1 for the bytes at which the plain run of a string ends: '"', '\\', controls (invalid unescaped) and non-ASCII
  * (checked as UTF-8) */
 static const unsigned char stops[256] = {
-    [0 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xFF] = 1,
+    [0 ... 0x1F] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xFF] = 1,
 };
 
 typedef struct reader {
@@ -370,7 +373,10 @@ static void put(writer *w, const void *src, size_t n) {
 
 /* 1 for the bytes a string cannot copy as they are: '"', '\\', controls, and non-ASCII (checked as UTF-8) */
 static const unsigned char specials[256] = {
-    [0 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xFF] = 1,
+    [0 ... 0x1F] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xFF] = 1,
 };
 
 static void put_string(writer *w, const char *str, size_t len) {

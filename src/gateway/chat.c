@@ -69,7 +69,7 @@ typedef struct chat_req {
   int chat, stream, include_usage;
   int route;
   double t0;
-  route_trace trace;             /* for the access line */
+  route_trace trace;                /* for the access line */
   double upstream_t0, upstream_end; /* monotonic seconds: the upstream call's start and end, 0 until then */
   char actor[33];
   char user[128];
@@ -1570,19 +1570,24 @@ static void refuse_prompt(chat_req *c) {
                        ? strike_would_move(c->gw, c->cfg, c->user, &until)
                        : HG_STANDING_ACTIVE;
   if (to == HG_STANDING_TERMINATED) {
-    snprintf(tail, sizeof tail, "\n（本次输入违规，账号已被终止使用。This input was refused again; the account is now "
-                                "terminated.）");
+    snprintf(tail, sizeof tail,
+             "\n（本次输入违规，账号已被终止使用。This input was refused again; the account is now "
+             "terminated.）");
   } else if (to == HG_STANDING_SUSPENDED) {
     time_t t = (time_t)(until / 1000);
     struct tm tm;
     char when[40] = "";
     if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(tail, sizeof tail, "\n（本次输入违规，账号已被暂停使用至 %s。This input was refused again; the account is now "
-                                "suspended until %s.）", when, when);
+    snprintf(tail, sizeof tail,
+             "\n（本次输入违规，账号已被暂停使用至 %s。This input was refused again; the account is now "
+             "suspended until %s.）",
+             when, when);
   }
   if (to != HG_STANDING_ACTIVE) json_object_set_new(c->detail, "ladder", json_string(hg_standing_name(to)));
   snprintf(r, sizeof r, "%s%s", c->cfg->refusal,
-           engine ? "" : tail[0] ? tail : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
+           engine    ? ""
+           : tail[0] ? tail
+                     : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
   if (c->stream) {
     stream_start(c);
     stream_text(c, r, strlen(r));
@@ -1755,9 +1760,9 @@ typedef struct chat_input {
   hg_arena *arena;     /* the request's, from parsing on: the chat_req's once it is opened */
   char recipient[128]; /* X-Hegui-Recipient, when the answer goes out without its explicit label; "" otherwise */
   json_t *body;        /* the request body */
-  prompt_text pt;  /* every string the model reads */
-  admission adm;   /* what admission found */
-  const char *raw; /* the body's bytes, for its digest */
+  prompt_text pt;      /* every string the model reads */
+  admission adm;       /* what admission found */
+  const char *raw;     /* the body's bytes, for its digest */
   size_t raw_len;
 } chat_input;
 
@@ -1960,7 +1965,8 @@ static void read_images(void *arg) { /* on its own thread */
     hg_error_clear(&err);
     if (!engine) {
       snprintf(r->errors[i], sizeof r->errors[i], "%s", why);
-    } else if (fetch_image_url(r->cfg, r->c->images[i], &r->gw->stopping, &bytes, &len, r->errors[i], sizeof r->errors[i]) == 0) {
+    } else if (fetch_image_url(r->cfg, r->c->images[i], &r->gw->stopping, &bytes, &len, r->errors[i],
+                               sizeof r->errors[i]) == 0) {
       r->ok[i] = !hg_ocr_read(engine, bytes, len, &r->results[i], &err);
       metrics_ocr(&r->gw->metrics, r->ok[i] ? &r->results[i] : NULL);
       if (!r->ok[i]) snprintf(r->errors[i], sizeof r->errors[i], "%.199s", err.message);
@@ -2046,7 +2052,12 @@ static void stage_relay(chat_req *c, json_t *body) {
   images_read *r = c->cfg->media_ocr ? calloc(1, sizeof *r) : NULL;
   size_t reading = c->nimages < MAX_READ_IMAGES ? c->nimages : MAX_READ_IMAGES;
   if (r) {
-    *r = (images_read){c, c->gw, c->cfg, reading, calloc(reading, sizeof *r->results), calloc(reading, sizeof *r->ok),
+    *r = (images_read){c,
+                       c->gw,
+                       c->cfg,
+                       reading,
+                       calloc(reading, sizeof *r->results),
+                       calloc(reading, sizeof *r->ok),
                        calloc(reading, sizeof *r->errors)};
     c->relay_out = out;
     c->ocr_pending = 1;

@@ -67,9 +67,9 @@ typedef struct metrics {
   atomic_ullong reminders;   /* over-reliance reminders given */
   atomic_ullong guard[5];    /* guard judgments: safe, unsafe, controversial, error, cached (guard_client.c) */
   atomic_ullong webhooks[HG_WEBHOOK_EVENTS][3]; /* deliveries by event: delivered, failed, retried (webhooks.c) */
-  atomic_ullong ocr[3];        /* images read by OCR: read, cut short by the deadline, not read (media.c, chat.c) */
-  atomic_ullong ocr_ms_sum;    /* their time, summed */
-  atomic_ullong unjudged;      /* content no detector could judge, handed to media.unjudged (judge.c's callers) */
+  atomic_ullong ocr[3];          /* images read by OCR: read, cut short by the deadline, not read (media.c, chat.c) */
+  atomic_ullong ocr_ms_sum;      /* their time, summed */
+  atomic_ullong unjudged;        /* content no detector could judge, handed to media.unjudged (judge.c's callers) */
   atomic_ullong media_labels[2]; /* files labelled by the media routes: with the explicit label, without (omitted) */
 } metrics;
 

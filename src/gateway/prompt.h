@@ -28,7 +28,7 @@ struct hg_arena;
 
 typedef struct prompt_text {
   struct hg_arena *arena; /* where its memory comes from (base/arena.h), NULL for malloc */
-  prompt_piece *pieces; /* in the order the model reads them */
+  prompt_piece *pieces;   /* in the order the model reads them */
   size_t npieces, pieces_cap;
   size_t nmessages;
   char *paths; /* NUL-terminated paths, one per piece */

@@ -8,21 +8,21 @@
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <systemd/sd-daemon.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/json.h"
-#include "base/sha256.h"
 #include "abuse.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/json.h"
+#include "base/sha256.h"
 #include "framing.h"
 #include "gateway.h"
 #include "guard_client.h"
@@ -813,7 +813,8 @@ int gateway_open(gateway *gw, char *msg, size_t cap) {
     snprintf(idkey, sizeof idkey, "%s/identity.key", gw->cfg.data_dir);
   if (hg_identity_key_load(idkey, 1, gw->identity_key, &err))
     return snprintf(msg, cap, "identity key: %s", err.message), -1;
-  if (gw->cfg.audit_durability != HG_DURABILITY_SYNC && audit_writer_start(gw)) return snprintf(msg, cap, "cannot start the audit writer"), -1;
+  if (gw->cfg.audit_durability != HG_DURABILITY_SYNC && audit_writer_start(gw))
+    return snprintf(msg, cap, "cannot start the audit writer"), -1;
   pthread_mutex_init(&gw->takedown_lock, NULL);
   pthread_mutex_init(&gw->ocr_lock, NULL);
   gw->takedown_version = -1;
@@ -826,7 +827,8 @@ void gateway_close(gateway *gw) {
   if (atomic_load(&gw->verifying) > 0) {
     /* a verification outlived its timeout: leave the store and keys to the exiting process rather than free them
      * under it */
-    hg_log_write(&gw->log, HG_LOG_WARN, "%d identity verification(s) still running at exit", atomic_load(&gw->verifying));
+    hg_log_write(&gw->log, HG_LOG_WARN, "%d identity verification(s) still running at exit",
+                 atomic_load(&gw->verifying));
     return;
   }
   live_config *live = atomic_exchange(&gw->live, NULL);

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/json.h"
 #include "base/clock.h"
+#include "base/json.h"
 #include "gateway.h"
 #include "gateway/idv.h"
 #include "gateway/offload.h"
@@ -837,8 +837,8 @@ void route_user_strikes(route_req *rq) {
   }
   free(l.seq), free(l.time);
   hg_user_standing st;
-  json_t *out = json_pack("{s:s, s:s, s:I, s:o}", "user", user, "pseudonym", who, "count", (json_int_t)json_array_size(arr),
-                          "strikes", arr);
+  json_t *out = json_pack("{s:s, s:s, s:I, s:o}", "user", user, "pseudonym", who, "count",
+                          (json_int_t)json_array_size(arr), "strikes", arr);
   if (!hg_store_user_standing(read_store(gw), user, hg_clock_wall_ms(), &st, &err)) {
     json_object_set_new(out, "standing", json_string(hg_standing_name(st.standing)));
     json_object_set_new(out, "blocked_in_a_row", json_integer(st.blocked_in_a_row));

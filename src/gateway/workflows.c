@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/json.h"
 #include "base/clock.h"
+#include "base/json.h"
 #include "complaints.h"
 #include "gateway.h"
 #include "hegui/text.h"
@@ -55,7 +55,8 @@ void audit_event(gateway *gw, const char *actor, const char *route, const char *
   r.verdict = verdict;
   r.detail_json = d;
   hg_error err;
-  if (hg_store_audit_append(gw->store, &r, &err)) hg_log_write(&gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
+  if (hg_store_audit_append(gw->store, &r, &err))
+    hg_log_write(&gw->log, HG_LOG_ERROR, "audit record not written: %s", err.message);
   free(d);
   json_decref(detail);
 }
@@ -327,10 +328,10 @@ void route_complaints_enter(route_req *rq) {
                json_pack("{s:I, s:s, s:s, s:I, s:I}", "complaint_id", (json_int_t)id, "type",
                          hg_complaint_type_name(ti), "channel", channel, "received_ms", (json_int_t)received, "due_ms",
                          (json_int_t)due));
-  send_json(req, 201, with_secret(gw, id,
-                                  json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received",
-                                            "channel", channel, "received_ms", (json_int_t)received, "due_ms",
-                                            (json_int_t)due)));
+  send_json(req, 201,
+            with_secret(gw, id,
+                        json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)id, "status", "received", "channel",
+                                  channel, "received_ms", (json_int_t)received, "due_ms", (json_int_t)due)));
 }
 
 /* POST /compliance/complaints: the public intake (no key), rate-limited per client address */
@@ -381,8 +382,10 @@ void route_complaints_intake(route_req *rq) {
   audit_event(gw, "public", "complaints/intake", "received",
               json_pack("{s:I, s:s, s:I, s:b}", "complaint_id", (json_int_t)id, "type", hg_complaint_type_name(ti),
                         "due_ms", (json_int_t)due, "produce_id_given", has_pid));
-  send_json(req, 201, with_secret(gw, id, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received",
-                                                   "due_ms", (json_int_t)due)));
+  send_json(
+      req, 201,
+      with_secret(gw, id,
+                  json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status", "received", "due_ms", (json_int_t)due)));
 }
 
 /* ---- admin ---- */
@@ -574,8 +577,9 @@ static int list_takedown(void *ctx, const hg_takedown_info *t) {
                         "created_ms", (json_int_t)t->created_ms, "expires_ms", (json_int_t)t->expires_ms);
   if (t->complaint_id) json_object_set_new(o, "complaint_id", json_integer(t->complaint_id));
   if (t->withdrawn_ms)
-    json_object_set_new(o, "withdrawn", json_pack("{s:I, s:s?, s:s?}", "time_ms", (json_int_t)t->withdrawn_ms, "by",
-                                                  t->withdrawn_by, "reason", t->withdraw_reason));
+    json_object_set_new(o, "withdrawn",
+                        json_pack("{s:I, s:s?, s:s?}", "time_ms", (json_int_t)t->withdrawn_ms, "by", t->withdrawn_by,
+                                  "reason", t->withdraw_reason));
   json_array_append_new(p->arr, o);
   return json_array_size(p->arr) >= 1000;
 }

@@ -45,11 +45,12 @@ static void same(const char *buf, size_t len, size_t flags) {
   }
   if (!want) assert_string_equal(e1.text, e2.text);
   if (want) {
-    static const size_t dump_flags[] = {JSON_COMPACT, JSON_COMPACT | JSON_SORT_KEYS,
-                                        JSON_COMPACT | JSON_PRESERVE_ORDER, JSON_COMPACT | JSON_ENCODE_ANY};
+    static const size_t dump_flags[] = {JSON_COMPACT, JSON_COMPACT | JSON_SORT_KEYS, JSON_COMPACT | JSON_PRESERVE_ORDER,
+                                        JSON_COMPACT | JSON_ENCODE_ANY};
     for (size_t i = 0; i < sizeof dump_flags / sizeof dump_flags[0]; i++) {
       char *a = json_dumps(want, dump_flags[i]), *b = hg_json_dumps(got, dump_flags[i]);
-      if (!a != !b || (a && strcmp(a, b))) fail_msg("writer differs (flags %zx): jansson %s, ours %s", dump_flags[i], a, b);
+      if (!a != !b || (a && strcmp(a, b)))
+        fail_msg("writer differs (flags %zx): jansson %s, ours %s", dump_flags[i], a, b);
       same_in_arena(got, dump_flags[i], b);
       free(a);
       free(b);
@@ -67,22 +68,95 @@ static void same_s(const char *s) {
 static void written_cases(void **state) {
   (void)state;
   static const char *const cases[] = {
-      "{}", "[]", " { } ", "\t[\n]\r\n", "{\"a\":1}", "[1,2,3]", "[true,false,null]", "{\"a\":{\"b\":[{}]}}",
-      "[\"\"]", "[\"plain\"]", "[\"中文字符，还有 emoji 😀\"]", "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", "[\"\\u0041\\u00e9\\u4e2d\"]",
-      "[\"\\uD83D\\uDE00\"]", "[\"\\ud83d\\ude00x\"]", "[\"a\\u0000b\"]", "[\"\\uD800\"]", "[\"\\uDC00\"]",
-      "[\"\\uD800\\u0041\"]", "[\"\\u12\"]", "[\"\\x\"]", "[\"tab\there\"]", "[\"\x01\"]", "[\"\x7f\"]",
-      "[\"\xc0\x80\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe4\xb8\"]", "[\"\xff\"]",
-      "[0]", "[-0]", "[12]", "[-12]", "[01]", "[1.]", "[.5]", "[1.5]", "[-1.5e10]", "[1e5]", "[1E+5]", "[1e-5]",
-      "[2.5e-400]", "[1e400]", "[-1e400]", "[123456789012345678]", "[1234567890123456789]", "[9223372036854775807]",
-      "[9223372036854775808]", "[-9223372036854775808]", "[0.1]", "[1.7976931348623157e308]", "[5e-324]",
-      "[1x]", "[1 2]", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":1 \"b\":2}", "{a:1}",
-      "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":2,\"a\":3}", "{\"\":0}", "{\"\\u0000\":1}", "[tru]", "[truex]",
-      "[nul]", "[null ]", "true", "1", "\"s\"", "", " ", "[", "]", "{", "[}", "{]", "[1]x", "[1] [2]", "[1]\n",
-      "\xef\xbb\xbf[]", "[\"a\"]\0", "{\"k\":\"v\",\"k2\":[1,{\"x\":\"y\"}],\"z\":-3.25}",
+      "{}",
+      "[]",
+      " { } ",
+      "\t[\n]\r\n",
+      "{\"a\":1}",
+      "[1,2,3]",
+      "[true,false,null]",
+      "{\"a\":{\"b\":[{}]}}",
+      "[\"\"]",
+      "[\"plain\"]",
+      "[\"中文字符，还有 emoji 😀\"]",
+      "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]",
+      "[\"\\u0041\\u00e9\\u4e2d\"]",
+      "[\"\\uD83D\\uDE00\"]",
+      "[\"\\ud83d\\ude00x\"]",
+      "[\"a\\u0000b\"]",
+      "[\"\\uD800\"]",
+      "[\"\\uDC00\"]",
+      "[\"\\uD800\\u0041\"]",
+      "[\"\\u12\"]",
+      "[\"\\x\"]",
+      "[\"tab\there\"]",
+      "[\"\x01\"]",
+      "[\"\x7f\"]",
+      "[\"\xc0\x80\"]",
+      "[\"\xed\xa0\x80\"]",
+      "[\"\xf4\x90\x80\x80\"]",
+      "[\"\xe4\xb8\"]",
+      "[\"\xff\"]",
+      "[0]",
+      "[-0]",
+      "[12]",
+      "[-12]",
+      "[01]",
+      "[1.]",
+      "[.5]",
+      "[1.5]",
+      "[-1.5e10]",
+      "[1e5]",
+      "[1E+5]",
+      "[1e-5]",
+      "[2.5e-400]",
+      "[1e400]",
+      "[-1e400]",
+      "[123456789012345678]",
+      "[1234567890123456789]",
+      "[9223372036854775807]",
+      "[9223372036854775808]",
+      "[-9223372036854775808]",
+      "[0.1]",
+      "[1.7976931348623157e308]",
+      "[5e-324]",
+      "[1x]",
+      "[1 2]",
+      "[1,]",
+      "[,1]",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\":1,}",
+      "{\"a\":1 \"b\":2}",
+      "{a:1}",
+      "{\"a\":1,\"a\":2}",
+      "{\"a\":1,\"b\":2,\"a\":3}",
+      "{\"\":0}",
+      "{\"\\u0000\":1}",
+      "[tru]",
+      "[truex]",
+      "[nul]",
+      "[null ]",
+      "true",
+      "1",
+      "\"s\"",
+      "",
+      " ",
+      "[",
+      "]",
+      "{",
+      "[}",
+      "{]",
+      "[1]x",
+      "[1] [2]",
+      "[1]\n",
+      "\xef\xbb\xbf[]",
+      "[\"a\"]\0",
+      "{\"k\":\"v\",\"k2\":[1,{\"x\":\"y\"}],\"z\":-3.25}",
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     same_s(cases[i]);
-  same("[\"a\"]\0", 6, 0); /* a NUL after the document */
+  same("[\"a\"]\0", 6, 0);  /* a NUL after the document */
   same("[\"a\0b\"]", 7, 0); /* and inside a string */
   /* nesting past the fast path's depth, and past jansson's own */
   for (int depth = 500; depth <= 2100; depth += 800) {
@@ -98,8 +172,8 @@ static void written_cases(void **state) {
 /* ---- generated documents ---- */
 
 static void gen_string(char *out, size_t cap, size_t *n) {
-  static const char *const pieces[] = {"a", "Z", " ", "中", "文", "😀", "é", "\"", "\\", "/", "\n", "\t", "\x01",
-                                       "\x1f", "\x7f", "key", "0", "{", "}", "[", ":", ","};
+  static const char *const pieces[] = {"a",  "Z",    " ",    "中",   "文",  "😀", "é", "\"", "\\", "/", "\n",
+                                       "\t", "\x01", "\x1f", "\x7f", "key", "0", "{", "}",  "[",  ":", ","};
   unsigned k = pick(12);
   for (unsigned i = 0; i < k; i++) {
     const char *p = pieces[pick(sizeof pieces / sizeof pieces[0])];
