@@ -82,7 +82,7 @@ typedef struct slot {
 } slot;
 
 struct guard_job {
-  worker *w;   /* NULL for guard_judge_wait */
+  worker *w; /* NULL for guard_judge_wait */
   gateway *gw;
   struct event *kick; /* starts the calls from the loop: guard_judge may be called inside a curl callback (a
                          streamed answer's data), where curl refuses new transfers */

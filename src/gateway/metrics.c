@@ -10,7 +10,7 @@
 
 static const char *const route_names[ROUTE_METRICS] = {
     "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/moderations", "health", "/metrics", "/admin", "other",
-    "/compliance", "/v1/images", "/v1/audio"};
+    "/compliance",          "/v1/images",      "/v1/audio"};
 static const double bounds[METRIC_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                       0.1,   0.25,   0.5,   1,    2.5,   10};
 

@@ -1,8 +1,8 @@
 /* offload.c — admin work on a thread of its own, answered from the worker's loop (offload.h has the contract). */
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

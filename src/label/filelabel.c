@@ -367,8 +367,7 @@ done:
  * verbatim, and that property is proved by the full check in hg_label_buffer_add, which the unit tests and the fuzz
  * target run on every format (docs/labels.md, "Speed"). */
 static hg_status add_to_buffer(const lf_format *f, const uint8_t *data, size_t len, const hg_label_add_options *o,
-                               const uint8_t *sk, int full_check, lf_buf *out, hg_label_report *after,
-                               hg_error *err) {
+                               const uint8_t *sk, int full_check, lf_buf *out, hg_label_report *after, hg_error *err) {
   hg_label_report before;
   hg_status st = scan_buffer(f, data, len, &before, 1, err);
   if (st) return st;
@@ -432,7 +431,7 @@ hg_status hg_label_file_stage(const char *path, const hg_label_add_options *o,
   st = f ? add_to_buffer(f, m.data, m.len, o, sk, !!(flags & HG_LABEL_FULL_CHECK), &b, r, err)
          : hg_fail(err, HG_ERR_PARSE, 0, 0, "%s: not a file format hegui labels", path);
   unmap_file(&m); /* the input is not needed any more: the output is in b */
-  if (!st) { /* through a symbolic link the file it names is replaced, and the link stays a link */
+  if (!st) {      /* through a symbolic link the file it names is replaced, and the link stays a link */
     staged->target = realpath(path, NULL);
     st = staged->target ? hg_file_temp_write_flags(staged->target, b.data, b.len, m.mode,
                                                    (flags & HG_LABEL_NO_SYNC) ? HG_FILE_NOSYNC : 0, &staged->tmp, err)
