@@ -33,6 +33,7 @@
 #include "guard_client.h"
 #include "hegui/ocr.h"
 #include "judge.h"
+#include "labels.h"
 #include "offload.h"
 #include "prompt.h"
 #include "router.h"
@@ -73,7 +74,6 @@ typedef struct chat_req {
   double upstream_t0, upstream_end; /* monotonic seconds: the upstream call's start and end, 0 until then */
   char actor[33];
   char user[128];
-  char recipient[128]; /* who receives this answer without its explicit label ("" = labeled, the default) */
   int64_t key_id;
   int moderated; /* the prompt went through moderation (strikes count it) */
   admission adm; /* what admit_user found: minor, reminder due */
@@ -120,11 +120,9 @@ typedef struct chat_req {
   tool_call open_call;
   int call_open, last_call_index;
   size_t call_bytes;
-  json_t *calls_out; /* the calls as the client gets them */
-  /* what the client saw, for the label and the record */
-  char *visible;
-  size_t visible_len, visible_cap;
-  char *raw_out; /* the model's text as it came (placeholders, not values): the redacted record */
+  json_t *calls_out;  /* the calls as the client gets them */
+  label_state labels; /* the label stage: what the client saw, the notice, the signed label (labels.h) */
+  char *raw_out;      /* the model's text as it came (placeholders, not values): the redacted record */
   size_t raw_len, raw_cap;
   char *calls_text; /* the tool calls' names and arguments as the client got them: the full record */
   size_t calls_text_len, calls_text_cap;
@@ -177,7 +175,7 @@ static void chat_free(chat_req *c) {
   sse_free(&c->sse);
   free(c->head);
   free(c->held);
-  free(c->visible);
+  labels_free(&c->labels);
   free(c->raw_out);
   free(c->open_call.name);
   free(c->open_call.arguments);
@@ -188,22 +186,6 @@ static void chat_free(chat_req *c) {
   if (c->durable_ev) event_free(c->durable_ev);
   cfg_release(c->cfg);
   hg_arena_destroy(c->arena); /* c with it */
-}
-
-static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
-  /* a text cut at the limit is cut between characters: a record's text must stay UTF-8 */
-  if (*len + n > limit) n = limit > *len ? utf8_prefix_len(s, n, limit - *len) : 0;
-  if (*len + n + 1 > *cap) {
-    size_t nc = (*len + n + 1) * 2;
-    char *nb = realloc(*buf, nc);
-    if (!nb) return -1;
-    *buf = nb;
-    *cap = nc;
-  }
-  memcpy(*buf + *len, s, n);
-  *len += n;
-  (*buf)[*len] = 0;
-  return 0;
 }
 
 /* ---- the audit record ---- */
@@ -228,8 +210,8 @@ static record_facts facts_of(const chat_req *c) {
                         .client_gone = !c->req,
                         .input_sha256 = c->input_sha,
                         .input_text = c->input_text,
-                        .visible = c->visible,
-                        .visible_len = c->visible_len,
+                        .visible = c->labels.visible,
+                        .visible_len = c->labels.visible_len,
                         .raw_out = c->raw_out,
                         .calls_text = c->calls_text,
                         .calls_text_len = c->calls_text_len,
@@ -288,7 +270,7 @@ static void finish(chat_req *c, int status) {
   if (!c->recorded) finish_record(c, 0);
   if (c->moderated)
     review_enqueue(c->gw, c->cfg, c->id, c->actor, c->chat ? "/v1/chat/completions" : "/v1/completions", c->verdict,
-                   c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->visible_len > 0);
+                   c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->labels.visible_len > 0);
   json_t *total = json_object_get(c->usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
     admit_tokens_counted(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
@@ -387,21 +369,14 @@ static void on_client_close(struct evhttp_connection *conn, void *arg) {
 /* ---- labels ---- */
 
 static json_t *make_label(chat_req *c) {
-  char *label = NULL;
   hg_error err;
-  if (hg_label_make(c->cfg->content_producer, c->id, c->visible ? c->visible : "", c->visible_len, c->gw->label_sk,
-                    &label, &err)) {
-    hg_log_write(&c->gw->log, HG_LOG_ERROR, "label not made: %s", err.message);
-    return json_null();
-  }
-  json_t *j = hg_json_loadb(label, strlen(label), 0, NULL);
-  free(label);
-  return j ? j : json_null();
+  hg_error_clear(&err);
+  json_t *label = labels_signed(&c->labels, &err);
+  if (json_is_null(label)) hg_log_write(&c->gw->log, HG_LOG_ERROR, "label not made: %s", err.message);
+  return label;
 }
 
-static void add_visible(chat_req *c, const char *s, size_t n) {
-  append(&c->visible, &c->visible_len, &c->visible_cap, s, n, (size_t)-1);
-}
+static void add_visible(chat_req *c, const char *s, size_t n) { labels_saw(&c->labels, s, n); }
 
 /* ---- moderation helpers ---- */
 
@@ -480,22 +455,22 @@ static char *render_output(chat_req *c, const char *raw, size_t len, size_t base
     if (pii[i].end <= base || pii[i].start >= base + len) continue;
     size_t s = pii[i].start < base ? 0 : pii[i].start - base, e = pii[i].end - base > len ? len : pii[i].end - base;
     if (s < pos) continue;
-    append(&masked, &ml, &mc, raw + pos, s - pos, (size_t)-1);
+    text_append(&masked, &ml, &mc, raw + pos, s - pos, (size_t)-1);
     if (pii[i].type < 0) { /* a redacted lexicon entry or rule: one asterisk per character */
       for (size_t k = s; k < e; k++)
-        if (((unsigned char)raw[k] & 0xC0) != 0x80) append(&masked, &ml, &mc, "*", 1, (size_t)-1);
+        if (((unsigned char)raw[k] & 0xC0) != 0x80) text_append(&masked, &ml, &mc, "*", 1, (size_t)-1);
       pos = e;
       continue;
     }
     char *rep;
     size_t rl;
     if (!hg_redact_value(&ro, NULL, (hg_pii_type)pii[i].type, raw + s, e - s, &rep, &rl, NULL)) {
-      append(&masked, &ml, &mc, rep, rl, (size_t)-1);
+      text_append(&masked, &ml, &mc, rep, rl, (size_t)-1);
       free(rep);
     }
     pos = e;
   }
-  append(&masked, &ml, &mc, raw + pos, len - pos, (size_t)-1);
+  text_append(&masked, &ml, &mc, raw + pos, len - pos, (size_t)-1);
   if (!masked) masked = calloc(1, 1);
   char *restored = NULL;
   if (hg_vault_count(c->vault) && !hg_vault_restore(c->vault, masked, ml, &restored, out_len)) {
@@ -512,50 +487,16 @@ static json_t *usage_zero(void) {
   return json_pack("{s:i, s:i, s:i}", "prompt_tokens", 0, "completion_tokens", 0, "total_tokens", 0);
 }
 
-static const char *notice_sep(const hg_config *cfg) { return cfg->label_at_end ? "\n\n" : ""; }
-
-/* The content with the explicit notice at its configured place (in the request's arena); without it when the
- * request asked for an unlabeled answer and the policy allowed it (unlabeled_request). */
-static char *with_notice(const chat_req *c, const char *content, size_t len, size_t *out_len) {
-  const hg_config *cfg = c->cfg;
-  const char *n = c->recipient[0] ? "" : cfg->label_notice;
-  size_t nl = strlen(n), sl = nl ? strlen(notice_sep(cfg)) : 0;
-  char *o = hg_arena_alloc(c->arena, len + nl + 4);
-  if (!o) return NULL;
-  if (!nl) {
-    memcpy(o, content, len);
-    *out_len = len;
-  } else if (cfg->label_at_end) {
-    memcpy(o, content, len);
-    memcpy(o + len, notice_sep(cfg), sl);
-    memcpy(o + len + sl, n, nl);
-    *out_len = len + sl + nl;
-  } else {
-    memcpy(o, n, nl);
-    memcpy(o + nl, "\n\n", 2);
-    memcpy(o + nl + 2, content, len);
-    *out_len = len + nl + 2;
-  }
-  o[*out_len] = 0;
-  return o;
-}
-
 static void set_label_header(chat_req *c, json_t *label) {
-  if (!c->req || !json_is_object(label)) return;
-  char *s = hg_json_dumps_arena(label, JSON_COMPACT, c->arena);
+  if (!c->req) return;
+  char *s = labels_header(&c->labels, label);
   if (s) evhttp_add_header(evhttp_request_get_output_headers(c->req), "X-AIGC-Label", s);
 }
 
 /* The over-reliance reminder (Art. 10) that opens an answer when one is due, "" otherwise. */
 static void reminder_text(const chat_req *c, char *out, size_t cap) {
-  out[0] = 0;
+  labels_reminder(c->cfg, c->adm.remind_minutes, out, cap);
   if (!c->adm.remind_minutes) return;
-    /* the configured text has at most one %d (checked when the configuration was read) */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  int n = snprintf(out, cap, c->cfg->reminder_text, (int)c->adm.remind_minutes);
-#pragma GCC diagnostic pop
-  if (n > 0 && (size_t)n + 2 < cap) strcat(out, "\n\n");
   atomic_fetch_add(&c->gw->metrics.reminders, 1);
   hg_error err; /* noted as given now that an answer carries it (not when the request was admitted) */
   if (hg_store_usage_reminded(c->gw->store, c->user, hg_clock_wall_ms(), &err))
@@ -581,7 +522,7 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
     len += strlen(rem);
     content = joined;
   }
-  char *v = with_notice(c, content, len, &vl);
+  char *v = labels_with_notice(&c->labels, content, len, &vl);
   add_visible(c, v, vl);
   json_t *label = make_label(c);
   json_t *choice;
@@ -673,10 +614,7 @@ static void stream_start(chat_req *c) {
   evhttp_add_header(h, "Cache-Control", "no-cache");
   /* the label's fields as far as they are known now; the signed label closes the stream */
   char hdr[512];
-  snprintf(hdr, sizeof hdr,
-           "{\"Label\":\"1\",\"ContentProducer\":\"%s\",\"ProduceID\":\"%s\",\"ReservedCode1\":\"\","
-           "\"ContentPropagator\":\"%s\",\"PropagateID\":\"%s\",\"ReservedCode2\":\"\"}",
-           c->cfg->content_producer, c->id, c->cfg->content_producer, c->id);
+  labels_stream_header(&c->labels, hdr, sizeof hdr);
   evhttp_add_header(h, "X-AIGC-Label", hdr);
   char rem[sizeof c->cfg->reminder_text + 64];
   reminder_text(c, rem, sizeof rem); /* its header goes out with the others */
@@ -686,12 +624,10 @@ static void stream_start(chat_req *c) {
    * stops reading (or a gateway that stops writing) is cut by it, and the upstream's silence is judged apart */
   if (c->conn) evhttp_connection_set_timeout(c->conn, (int)(c->cfg->idle_timeout_ms / 1000) + 2);
   sse_send(c, chunk(c, c->chat ? "" : NULL, 0, NULL, 1));
-  if (!c->cfg->label_at_end && !c->recipient[0]) { /* notice, then reminder: the order of a whole answer */
-    char *n = with_notice(c, "", 0, &(size_t){0});
-    size_t nl = n ? strlen(n) : 0;
-    if (n) add_visible(c, n, nl);
-    if (n) sse_send(c, chunk(c, n, nl, NULL, 0));
-  }
+  size_t nl; /* notice, then reminder: the order of a whole answer */
+  char *n = labels_stream_notice(&c->labels, 0, &nl);
+  if (n) add_visible(c, n, nl);
+  if (n) sse_send(c, chunk(c, n, nl, NULL, 0));
   if (rem[0]) {
     add_visible(c, rem, strlen(rem));
     sse_send(c, chunk(c, rem, strlen(rem), NULL, 0));
@@ -709,11 +645,9 @@ static void stream_end(chat_req *c, const char *finish_reason) {
   /* from here the chunks are held: the notice at the end, the signed label, usage and [DONE] go out once the
    * record is durable (complete) */
   if (c->req && !c->tail) c->tail = evbuffer_new();
-  if (c->cfg->label_at_end && !c->recipient[0]) {
-    size_t vl;
-    char *v = with_notice(c, "", 0, &vl);
-    if (v) stream_text(c, v, vl);
-  }
+  size_t vl;
+  char *v = labels_stream_notice(&c->labels, 1, &vl);
+  if (v) stream_text(c, v, vl);
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
   json_object_set_new(last, "aigc", make_label(c));
   sse_send(c, last);
@@ -840,8 +774,8 @@ static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
   t[nl] = '\n';
   if (al) memcpy(t + nl + 1, tc->arguments, al);
   t[tl] = 0;
-  append(&c->raw_out, &c->raw_len, &c->raw_cap, "\n", 1, MAX_AUDIT_TEXT);
-  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
+  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, "\n", 1, MAX_AUDIT_TEXT);
+  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
   json_t *pii_log = json_object_get(c->detail, "output_pii");
   size_t hits_from = json_array_size(c->output_hits), pii_from = json_array_size(pii_log);
   span_hit *pii;
@@ -860,10 +794,10 @@ static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
     else if (fn)
       call = json_pack("{s:s, s:s, s:o}", "id", id, "type", "function", "function", fn);
     if (call) {
-      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, name, rnl, MAX_AUDIT_TEXT);
-      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, " ", 1, MAX_AUDIT_TEXT);
-      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, args, ral, MAX_AUDIT_TEXT);
-      append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, "\n", 1, MAX_AUDIT_TEXT);
+      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, name, rnl, MAX_AUDIT_TEXT);
+      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, " ", 1, MAX_AUDIT_TEXT);
+      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, args, ral, MAX_AUDIT_TEXT);
+      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, "\n", 1, MAX_AUDIT_TEXT);
     } else {
       c->blocked_output = 1;
       json_object_set_new(c->detail, "output_error", json_string("a tool call could not be passed on"));
@@ -970,9 +904,9 @@ static int stream_call_delta(chat_req *c, long long index, json_t *id, json_t *n
     return stream_broken(c, "upstream sent tool calls larger than hegui holds");
   c->call_bytes += nn + an;
   tool_call *tc = &c->open_call;
-  if ((nn && append(&tc->name, &tc->name_len, &tc->name_cap, json_string_value(name), nn, (size_t)-1)) ||
-      (an &&
-       append(&tc->arguments, &tc->arguments_len, &tc->arguments_cap, json_string_value(arguments), an, (size_t)-1)))
+  if ((nn && text_append(&tc->name, &tc->name_len, &tc->name_cap, json_string_value(name), nn, (size_t)-1)) ||
+      (an && text_append(&tc->arguments, &tc->arguments_len, &tc->arguments_cap, json_string_value(arguments), an,
+                         (size_t)-1)))
     return stream_broken(c, "out of memory holding a tool call");
   return 0;
 }
@@ -1105,8 +1039,8 @@ static void on_sentence_guard(void *ctx, const guard_outcome *o) {
 /* New model text: moderate, then release what is certain. */
 static void stream_content(chat_req *c, const char *s, size_t n) {
   if (!n || c->blocked_output) return;
-  append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
-  if (append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1)) {
+  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
+  if (text_append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1)) {
     json_object_set_new(c->detail, "output_error", json_string("out of memory holding the answer"));
     c->blocked_output = 1; /* what cannot be held cannot be judged: fail closed */
     return;
@@ -1320,7 +1254,7 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
   upstream_heard(c);
   if (c->head_len < MAX_ERROR_BODY) {
     size_t take = len < MAX_ERROR_BODY - c->head_len ? len : MAX_ERROR_BODY - c->head_len;
-    append(&c->head, &c->head_len, &c->head_cap, data, take, MAX_ERROR_BODY);
+    text_append(&c->head, &c->head_len, &c->head_cap, data, take, MAX_ERROR_BODY);
   }
   if (sse_feed(&c->sse, data, len, on_sse_event, c) < 0 && !c->done) {
     if (c->call) upstream_abort_from_data(c->call);
@@ -1448,7 +1382,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   }
   const char *t = json_is_string(text) ? json_string_value(text) : "";
   size_t tl = json_string_length(text);
-  append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
+  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
   span_hit *pii;
   size_t npii;
   json_t *calls = NULL; /* the same verdict as a stream: the content, then each call, each as one text */
@@ -1883,9 +1817,8 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
   if (in->adm.minor) json_object_set_new(c->detail, "minor", json_true());
   if (in->recipient[0]) { /* the record of who received content without its explicit label (kept like every record) */
-    memcpy(c->recipient, in->recipient, sizeof c->recipient);
     json_object_set_new(c->detail, "explicit_label", json_string("omitted"));
-    json_object_set_new(c->detail, "recipient", json_string(c->recipient));
+    json_object_set_new(c->detail, "recipient", json_string(in->recipient));
     evhttp_add_header(evhttp_request_get_output_headers(rq->req), "X-Hegui-Explicit-Label", "omitted");
   }
   if (in->adm.remind_minutes) json_object_set_new(c->detail, "reminder_minutes", json_integer(in->adm.remind_minutes));
@@ -1898,6 +1831,7 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   c->takedowns = acquire_takedowns(gw);
   sha256_hex(in->raw ? in->raw : "", in->raw_len, c->input_sha);
   make_id(c);
+  labels_init(&c->labels, cfg, c->id, gw->label_sk, in->recipient[0] != 0, c->arena);
   c->last_call_index = -2; /* below every index, the legacy function_call's -1 included */
   c->stream = json_is_true(json_object_get(in->body, "stream"));
   c->include_usage = json_is_true(json_object_get(json_object_get(in->body, "stream_options"), "include_usage"));
@@ -2145,8 +2079,8 @@ static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
     if (!parts) {
       json_array_append(texts, item);
     } else {
-      if (i) append(&joined, &jl, &jc, PROMPT_SEPARATOR, PROMPT_SEPARATOR_LEN, (size_t)-1);
-      append(&joined, &jl, &jc, json_string_value(text), json_string_length(text), (size_t)-1);
+      if (i) text_append(&joined, &jl, &jc, PROMPT_SEPARATOR, PROMPT_SEPARATOR_LEN, (size_t)-1);
+      text_append(&joined, &jl, &jc, json_string_value(text), json_string_length(text), (size_t)-1);
     }
   }
   if (parts) json_array_append_new(texts, json_stringn(joined ? joined : "", jl));
