@@ -34,6 +34,7 @@
 #include "hegui/ocr.h"
 #include "judge.h"
 #include "labels.h"
+#include "moderation.h"
 #include "offload.h"
 #include "prompt.h"
 #include "router.h"
@@ -41,17 +42,7 @@
 
 #define MAX_UPSTREAM_BODY (16u << 20)
 #define MAX_ERROR_BODY (64u << 10)
-#define MAX_AUDIT_TEXT (64u << 10)
-#define MAX_TOOL_CALLS 128             /* in one answer */
 #define MAX_TOOL_CALL_BYTES (8u << 20) /* names and arguments of a streamed answer's calls, together */
-
-/* A tool call of the answer as the upstream sent it. A streamed one is built from its deltas. */
-typedef struct tool_call {
-  int index;   /* the upstream's index; -1 for a legacy function_call */
-  char id[80]; /* as the upstream named it (cut; call_id decides what the client gets) */
-  char *name, *arguments;
-  size_t name_len, name_cap, arguments_len, arguments_cap;
-} tool_call;
 
 /* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request: the model's
  * name, the prompt's pieces and joined text (prompt.c; held to the end of a stream too, at most about twice the
@@ -80,12 +71,9 @@ typedef struct chat_req {
   char id[64];
   char *model; /* the model the client asked for: what every answer names (the upstream's is only recorded) */
   long long created;
-  hg_lexicon *lex;
-  hg_vault *vault;
-  json_t *detail;
-  json_t *input_hits, *input_pii, *output_hits;
+  json_t *detail; /* the record's (record.h): every stage adds to it */
+  moderation mod; /* the moderation stage: the prompt and the answer judged, the answer held back (moderation.h) */
   char input_sha[65];
-  char *input_text; /* as stored in the audit record */
   const char *verdict;
   int blocked_input;
   /* upstream */
@@ -108,13 +96,6 @@ typedef struct chat_req {
   int saw_done_event;
   char finish_reason[32];
   json_t *usage;
-  hg_moderator *mod; /* the streamed answer's */
-  hg_takedown_set *takedowns;
-  char *held; /* model text from offset `released` on, not yet sent */
-  size_t held_len, held_cap, released, fed;
-  span_hit *pii;
-  size_t npii, pii_cap;
-  int blocked_output;
   /* tool calls: a streamed call is held until it is complete (the next one starts, or the stream ends), then
    * moderated; moderated calls wait for the end of the stream, so a client gets all of them or the refusal */
   tool_call open_call;
@@ -122,10 +103,6 @@ typedef struct chat_req {
   size_t call_bytes;
   json_t *calls_out;  /* the calls as the client gets them */
   label_state labels; /* the label stage: what the client saw, the notice, the signed label (labels.h) */
-  char *raw_out;      /* the model's text as it came (placeholders, not values): the redacted record */
-  size_t raw_len, raw_cap;
-  char *calls_text; /* the tool calls' names and arguments as the client got them: the full record */
-  size_t calls_text_len, calls_text_cap;
   /* the answer's last bytes, held until its record is durable (audit.durability: group): the whole answer, or the
    * stream's tail (the closing chunks and [DONE]); sse_send appends to tail while it is set */
   json_t *final_json;
@@ -166,21 +143,15 @@ static void chat_free(chat_req *c) {
   if (c->first_byte_timer) event_free(c->first_byte_timer);
   if (c->quiet_timer) event_free(c->quiet_timer);
   if (c->body) evbuffer_free(c->body);
-  hg_moderator_free(c->mod);
-  if (c->takedowns) hg_takedown_set_unref(c->takedowns);
-  hg_lexicon_unref(c->lex);
-  hg_vault_free(c->vault);
+  moderation_close(&c->mod);
   json_decref(c->detail);
   json_decref(c->usage);
   sse_free(&c->sse);
   free(c->head);
-  free(c->held);
   labels_free(&c->labels);
-  free(c->raw_out);
   free(c->open_call.name);
   free(c->open_call.arguments);
   json_decref(c->calls_out);
-  free(c->calls_text);
   json_decref(c->final_json);
   if (c->tail) evbuffer_free(c->tail);
   if (c->durable_ev) event_free(c->durable_ev);
@@ -209,12 +180,12 @@ static record_facts facts_of(const chat_req *c) {
                         .finish_reason = c->finish_reason,
                         .client_gone = !c->req,
                         .input_sha256 = c->input_sha,
-                        .input_text = c->input_text,
+                        .input_text = c->mod.input_text,
                         .visible = c->labels.visible,
                         .visible_len = c->labels.visible_len,
-                        .raw_out = c->raw_out,
-                        .calls_text = c->calls_text,
-                        .calls_text_len = c->calls_text_len,
+                        .raw_out = c->mod.raw_out,
+                        .calls_text = c->mod.calls_text,
+                        .calls_text_len = c->mod.calls_text_len,
                         .retain = c->cfg->retain_text};
 }
 
@@ -379,107 +350,6 @@ static json_t *make_label(chat_req *c) {
 static void add_visible(chat_req *c, const char *s, size_t n) { labels_saw(&c->labels, s, n); }
 
 /* ---- moderation helpers ---- */
-
-/* Every text of a request is judged by the moderator (judge.h) under the policy of the configuration the request
- * holds; what the findings are is recorded in the request's detail. */
-static hg_policy *req_policy(const chat_req *c) { return ((live_config *)(void *)c->cfg)->policy; }
-
-static judge judge_of(chat_req *c) {
-  return (judge){c->cfg, c->lex, c->takedowns, c->detail, c->input_hits, c->input_pii, c->output_hits, c->arena};
-}
-
-/* Span vectors of the judge (in the request's arena): nothing to free one by one. */
-static void spans_free(chat_req *c, span_hit *v) {
-  judge j = judge_of(c);
-  judge_spans_free(&j, v);
-}
-
-static int take_reasons(chat_req *c, hg_moderator *m, json_t *hits_log, json_t *pii_log, const char *error_key,
-                        span_hit **spans, size_t *nspans, size_t *cap) {
-  judge j = judge_of(c);
-  return judge_take_reasons(&j, m, hits_log, pii_log, error_key, spans, nspans, cap);
-}
-
-static hg_decision moderate_scored(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
-                                   size_t *nspans, float *scores, size_t *nscores) {
-  judge j = judge_of(c);
-  return judge_text(&j, dir, text, len, spans, nspans, scores, nscores);
-}
-
-static hg_decision moderate_whole(chat_req *c, hg_direction dir, const char *text, size_t len, span_hit **spans,
-                                  size_t *nspans) {
-  return moderate_scored(c, dir, text, len, spans, nspans, NULL, NULL);
-}
-
-/* Moderates one prompt text: the request's strings joined as the model reads them (prompt.c). Returns -1 when it
- * blocks; otherwise 0 with *edits (malloc-ed, sorted, not overlapping; NULL when there are none) saying what to
- * replace before the request leaves: personal data by a placeholder from the vault, other redactions by asterisks. */
-static int moderate_input(chat_req *c, const char *text, size_t len, prompt_edit **edits, size_t *nedits) {
-  *edits = NULL;
-  *nedits = 0;
-  span_hit *v;
-  size_t nv;
-  if (moderate_whole(c, HG_DIR_INPUT, text, len, &v, &nv) == HG_DECIDE_BLOCK) {
-    spans_free(c, v);
-    return -1;
-  }
-  if (!nv) return 0;
-  prompt_edit *out = calloc(nv, sizeof *out);
-  if (!out) { /* what could not be replaced must not leave */
-    spans_free(c, v);
-    return -1;
-  }
-  size_t n = 0;
-  for (size_t i = 0; i < nv; i++) { /* disjoint (merge_spans) */
-    span_hit *s = &v[i];
-    prompt_edit *e = &out[n++];
-    *e = (prompt_edit){s->start, s->end, s->type < 0, ""};
-    if (s->type >= 0 && hg_vault_placeholder(c->vault, (hg_pii_type)s->type, text + s->start, s->end - s->start,
-                                             e->replacement, sizeof e->replacement))
-      strcpy(e->replacement, "<REDACTED>");
-  }
-  spans_free(c, v);
-  *edits = out;
-  *nedits = n;
-  return 0;
-}
-
-/* The answer's text on its way out: new personal data masked, placeholders back to the user's values. */
-static char *render_output(chat_req *c, const char *raw, size_t len, size_t base, const span_hit *pii, size_t npii,
-                           size_t *out_len) {
-  char *masked = NULL;
-  size_t ml = 0, mc = 0, pos = 0;
-  hg_redact_options ro;
-  hg_redact_options_init(&ro);
-  for (size_t i = 0; i < npii; i++) {
-    if (pii[i].end <= base || pii[i].start >= base + len) continue;
-    size_t s = pii[i].start < base ? 0 : pii[i].start - base, e = pii[i].end - base > len ? len : pii[i].end - base;
-    if (s < pos) continue;
-    text_append(&masked, &ml, &mc, raw + pos, s - pos, (size_t)-1);
-    if (pii[i].type < 0) { /* a redacted lexicon entry or rule: one asterisk per character */
-      for (size_t k = s; k < e; k++)
-        if (((unsigned char)raw[k] & 0xC0) != 0x80) text_append(&masked, &ml, &mc, "*", 1, (size_t)-1);
-      pos = e;
-      continue;
-    }
-    char *rep;
-    size_t rl;
-    if (!hg_redact_value(&ro, NULL, (hg_pii_type)pii[i].type, raw + s, e - s, &rep, &rl, NULL)) {
-      text_append(&masked, &ml, &mc, rep, rl, (size_t)-1);
-      free(rep);
-    }
-    pos = e;
-  }
-  text_append(&masked, &ml, &mc, raw + pos, len - pos, (size_t)-1);
-  if (!masked) masked = calloc(1, 1);
-  char *restored = NULL;
-  if (hg_vault_count(c->vault) && !hg_vault_restore(c->vault, masked, ml, &restored, out_len)) {
-    free(masked);
-    return restored;
-  }
-  *out_len = ml;
-  return masked;
-}
 
 /* ---- responses ---- */
 
@@ -664,15 +534,6 @@ static void stream_end(chat_req *c, const char *finish_reason) {
 
 /* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */
 
-/* Moderates one whole text of the answer: a whole answer's content, or a tool call's name and arguments joined by a
- * line break. Returns 1 when it blocks (c->blocked_output is set and the record says why); otherwise 0 with *pii
- * (in the request's arena, sorted, NULL when empty) the spans to mask. A stream's content goes through
- * stream_content. */
-static int moderate_answer_text(chat_req *c, const char *text, size_t len, span_hit **pii, size_t *npii) {
-  if (moderate_whole(c, HG_DIR_OUTPUT, text, len, pii, npii) == HG_DECIDE_BLOCK) c->blocked_output = 1;
-  return c->blocked_output;
-}
-
 /* The finish reasons a client gets as the upstream sent them. The field is text of the upstream's choosing, so any
  * other becomes "stop" (the record keeps what it was). */
 static const char *allowed_finish_reason(chat_req *c, const char *reason) {
@@ -732,147 +593,11 @@ static json_t *choice_zero(json_t *choices) {
   return NULL;
 }
 
-/* The id a client gets for a tool call: the upstream's when it is an identifier (letters, digits, '_' and '-', up to
- * 64 of them), since the client sends it back and a model server may check it; otherwise one of ours, so no text of
- * the upstream's choosing reaches the client through it. */
-static void call_id(const char *upstream, char out[72]) {
-  size_t n = strlen(upstream);
-  int ok = n > 0 && n <= 64;
-  for (size_t i = 0; ok && i < n; i++) {
-    char ch = upstream[i];
-    ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-  }
-  if (ok) {
-    memcpy(out, upstream, n + 1);
-    return;
-  }
-  unsigned char r[12];
-  randombytes_buf(r, sizeof r);
-  memcpy(out, "call_hg", 7);
-  sodium_bin2hex(out + 7, 25, r, sizeof r);
-}
-
-/* Adds `member` to each hit logged from index `from` on: which part of the answer it was found in. */
-static void mark_member(json_t *log, size_t from, const char *member) {
-  for (size_t i = from; i < json_array_size(log); i++)
-    json_object_set_new(json_array_get(log, i), "member", json_string(member));
-}
-
-/* Moderates one complete tool call, its name and arguments as one text, and renders it for the client: new personal
- * data masked, the user's own values back in place of their placeholders. Returns a tool call object (with
- * "index" = position when position >= 0: a stream's delta) or, for a legacy function_call, {name, arguments}; NULL
- * when it blocks, or when it could not be made (then it blocks too: fail closed). */
-static json_t *answer_call(chat_req *c, const tool_call *tc, int position) {
-  size_t nl = tc->name_len, al = tc->arguments_len, tl = nl + 1 + al;
-  char *t = malloc(tl + 1);
-  json_t *call = NULL;
-  if (!t) {
-    c->blocked_output = 1;
-    return NULL;
-  }
-  if (nl) memcpy(t, tc->name, nl);
-  t[nl] = '\n';
-  if (al) memcpy(t + nl + 1, tc->arguments, al);
-  t[tl] = 0;
-  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, "\n", 1, MAX_AUDIT_TEXT);
-  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
-  json_t *pii_log = json_object_get(c->detail, "output_pii");
-  size_t hits_from = json_array_size(c->output_hits), pii_from = json_array_size(pii_log);
-  span_hit *pii;
-  size_t npii;
-  if (!moderate_answer_text(c, t, tl, &pii, &npii)) {
-    size_t rnl = 0, ral = 0;
-    char *name = render_output(c, t, nl, 0, pii, npii, &rnl);
-    char *args = render_output(c, t + nl + 1, al, nl + 1, pii, npii, &ral);
-    json_t *fn = name && args ? json_pack("{s:s%, s:s%}", "name", name, rnl, "arguments", args, ral) : NULL;
-    char id[72];
-    call_id(tc->id, id);
-    if (fn && tc->index < 0)
-      call = fn;
-    else if (fn && position >= 0)
-      call = json_pack("{s:i, s:s, s:s, s:o}", "index", position, "id", id, "type", "function", "function", fn);
-    else if (fn)
-      call = json_pack("{s:s, s:s, s:o}", "id", id, "type", "function", "function", fn);
-    if (call) {
-      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, name, rnl, MAX_AUDIT_TEXT);
-      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, " ", 1, MAX_AUDIT_TEXT);
-      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, args, ral, MAX_AUDIT_TEXT);
-      text_append(&c->calls_text, &c->calls_text_len, &c->calls_text_cap, "\n", 1, MAX_AUDIT_TEXT);
-    } else {
-      c->blocked_output = 1;
-      json_object_set_new(c->detail, "output_error", json_string("a tool call could not be passed on"));
-    }
-    free(name);
-    free(args);
-  }
-  char member[40];
-  if (tc->index < 0)
-    snprintf(member, sizeof member, "function_call");
-  else
-    snprintf(member, sizeof member, "tool_calls[%d]", tc->index);
-  mark_member(c->output_hits, hits_from, member);
-  mark_member(pii_log, pii_from, member);
-  spans_free(c, pii);
-  free(t);
-  return call;
-}
-
-/* A whole answer's calls are shaped like OpenAI's: objects whose function has a string name and string (or no)
- * arguments. */
-static int call_shaped(json_t *function) {
-  json_t *args = json_object_get(function, "arguments");
-  return json_is_string(json_object_get(function, "name")) && (!args || json_is_null(args) || json_is_string(args));
-}
-
-static int calls_shaped(json_t *tool_calls, json_t *function_call) {
-  size_t n = json_array_size(tool_calls);
-  if (n > MAX_TOOL_CALLS) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!call_shaped(json_object_get(json_array_get(tool_calls, i), "function"))) return 0;
-  return n || !function_call || call_shaped(function_call);
-}
-
-/* A tool call of a whole answer, its strings borrowed from the answer. */
-static void borrow_call(tool_call *tc, int index, json_t *id, json_t *function) {
-  json_t *name = json_object_get(function, "name"), *args = json_object_get(function, "arguments");
-  memset(tc, 0, sizeof *tc);
-  tc->index = index;
-  if (json_is_string(id)) snprintf(tc->id, sizeof tc->id, "%s", json_string_value(id));
-  tc->name = (char *)json_string_value(name);
-  tc->name_len = json_string_length(name);
-  tc->arguments = json_is_string(args) ? (char *)json_string_value(args) : NULL;
-  tc->arguments_len = json_string_length(args);
-}
-
-/* The tool calls of a whole answer (shaped: calls_shaped), each moderated: the message's {"tool_calls": [...]} or
- * {"function_call": {...}}; NULL when one blocks. */
-static json_t *whole_calls(chat_req *c, json_t *tool_calls, json_t *function_call) {
-  tool_call tc;
-  size_t n = json_array_size(tool_calls);
-  if (!n) {
-    borrow_call(&tc, -1, NULL, function_call);
-    json_t *call = answer_call(c, &tc, -1);
-    return call ? json_pack("{s:o}", "function_call", call) : NULL;
-  }
-  json_t *out = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *item = json_array_get(tool_calls, i);
-    borrow_call(&tc, (int)i, json_object_get(item, "id"), json_object_get(item, "function"));
-    json_t *call = answer_call(c, &tc, -1);
-    if (!call) {
-      json_decref(out);
-      return NULL;
-    }
-    json_array_append_new(out, call);
-  }
-  return json_pack("{s:o}", "tool_calls", out);
-}
-
 /* A streamed call is complete: moderated now, kept for the end of the stream. -1 when it blocks. */
 static int close_open_call(chat_req *c) {
   c->call_open = 0;
   c->last_call_index = c->open_call.index;
-  json_t *call = answer_call(c, &c->open_call, (int)json_array_size(c->calls_out));
+  json_t *call = moderation_call(&c->mod, &c->open_call, (int)json_array_size(c->calls_out));
   free(c->open_call.name);
   free(c->open_call.arguments);
   memset(&c->open_call, 0, sizeof c->open_call);
@@ -914,7 +639,7 @@ static int stream_call_delta(chat_req *c, long long index, json_t *id, json_t *n
 /* The tool calls and function_call of one streamed delta. -1 when the stream is broken. */
 static int stream_delta_calls(chat_req *c, json_t *delta) {
   json_t *calls = json_object_get(delta, "tool_calls"), *legacy = json_object_get(delta, "function_call");
-  for (size_t i = 0; i < json_array_size(calls) && !c->blocked_output; i++) {
+  for (size_t i = 0; i < json_array_size(calls) && !c->mod.blocked_output; i++) {
     json_t *tc = json_array_get(calls, i), *index = json_object_get(tc, "index");
     json_t *fn = json_object_get(tc, "function");
     if (!json_is_object(tc) || (index && (!json_is_integer(index) || json_integer_value(index) < 0)))
@@ -923,7 +648,7 @@ static int stream_delta_calls(chat_req *c, json_t *delta) {
                           json_object_get(fn, "name"), json_object_get(fn, "arguments")))
       return -1;
   }
-  if (json_is_object(legacy) && !c->blocked_output &&
+  if (json_is_object(legacy) && !c->mod.blocked_output &&
       stream_call_delta(c, -1, NULL, json_object_get(legacy, "name"), json_object_get(legacy, "arguments")))
     return -1;
   return 0;
@@ -931,22 +656,10 @@ static int stream_delta_calls(chat_req *c, json_t *delta) {
 
 /* Sends the held text up to stream offset `to`, rendered. */
 static void release(chat_req *c, size_t to) {
-  /* a redaction is rendered whole (a mask keeps the last characters of the whole value): never cut one */
-  for (size_t i = 0; i < c->npii; i++)
-    if (c->pii[i].start < to && c->pii[i].end > to) to = c->pii[i].start;
-  if (to <= c->released) return;
-  size_t n = to - c->released, ol;
-  char *out = render_output(c, c->held, n, c->released, c->pii, c->npii, &ol);
+  size_t ol;
+  char *out = moderation_release(&c->mod, to, &ol);
   if (out) stream_text(c, out, ol);
   free(out);
-  memmove(c->held, c->held + n, c->held_len - n);
-  c->held_len -= n;
-  c->released = to;
-  /* hits wholly released are no longer needed */
-  size_t k = 0;
-  for (size_t i = 0; i < c->npii; i++)
-    if (c->pii[i].end > c->released) c->pii[k++] = c->pii[i];
-  c->npii = k;
 }
 
 static void stream_block(chat_req *c) {
@@ -958,15 +671,6 @@ static void stream_block(chat_req *c) {
   stream_end(c, "content_filter");
 }
 
-/* Takes what the stream's moderator found; a block stops the answer. */
-static void stream_reasons(chat_req *c) {
-  if (take_reasons(c, c->mod, c->output_hits, json_object_get(c->detail, "output_pii"), "output_error", &c->pii,
-                   &c->npii, &c->pii_cap) ||
-      hg_moderator_decision(c->mod) == HG_DECIDE_BLOCK)
-    c->blocked_output = 1;
-  judge_merge_spans(c->pii, &c->npii); /* new spans start at or after what was released: nothing released is merged */
-}
-
 static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o);
 
 static int guard_by_sentence(const chat_req *c) {
@@ -976,14 +680,7 @@ static int guard_by_sentence(const chat_req *c) {
 /* Where the text may be released to: what the moderator holds back (and a placeholder cut at the end) stays, and
  * under a guard judging sentences, nothing past what it approved goes out. */
 static size_t releasable(chat_req *c, size_t *hold_out) {
-  size_t hold = hg_moderator_pending_suffix_len(c->mod);
-  size_t vp = hg_vault_pending_len(c->held, c->held_len);
-  if (vp > hold) hold = vp;
-  if (hold > c->held_len) hold = c->held_len;
-  if (hold_out) *hold_out = hold;
-  size_t to = c->fed - hold;
-  if (guard_by_sentence(c) && to > c->guard.ok) to = c->guard.ok;
-  return to;
+  return moderation_releasable(&c->mod, guard_by_sentence(c) ? c->guard.ok : (size_t)-1, hold_out);
 }
 
 static void on_sentence_guard(void *ctx, const guard_outcome *o);
@@ -995,7 +692,7 @@ static void stream_close_guarded(chat_req *c);
  * callback): a block only sets blocked_output there, and the stream ends with the refusal when the upstream does. */
 static int sentence_verdict(chat_req *c, const guard_outcome *o, int may_end) {
   if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) {
-    c->blocked_output = 1;
+    c->mod.blocked_output = 1;
     if (may_end && !c->guard.closing) {
       stream_block(c);
       return 1;
@@ -1011,14 +708,13 @@ static int sentence_verdict(chat_req *c, const guard_outcome *o, int may_end) {
 /* Asks the guard about the sentences completed since the last question (one question in flight at a time; the
  * guard reads the whole answer so far, with the prompt). Cached verdicts are applied at once. */
 static int guard_next(chat_req *c, int may_end) {
-  while (guard_by_sentence(c) && !c->guard.job && !c->blocked_output && !c->done) {
-    size_t se = hg_moderator_sentence_end(c->mod);
-    if (se > c->raw_len) se = c->raw_len; /* the guard reads what the record keeps (MAX_AUDIT_TEXT) */
+  while (guard_by_sentence(c) && !c->guard.job && !c->mod.blocked_output && !c->done) {
+    size_t se = moderation_sentence_end(&c->mod);
     if (se <= c->guard.asked) return 0;
     c->guard.asked = se;
     guard_outcome now;
     if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                     c->raw_out, se, NULL, 0, on_sentence_guard, c, &now, &c->guard.job))
+                     c->mod.raw_out, se, NULL, 0, on_sentence_guard, c, &now, &c->guard.job))
       return 0;
     if (sentence_verdict(c, &now, may_end)) return 1;
   }
@@ -1038,17 +734,8 @@ static void on_sentence_guard(void *ctx, const guard_outcome *o) {
 
 /* New model text: moderate, then release what is certain. */
 static void stream_content(chat_req *c, const char *s, size_t n) {
-  if (!n || c->blocked_output) return;
-  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, s, n, MAX_AUDIT_TEXT);
-  if (text_append(&c->held, &c->held_len, &c->held_cap, s, n, (size_t)-1)) {
-    json_object_set_new(c->detail, "output_error", json_string("out of memory holding the answer"));
-    c->blocked_output = 1; /* what cannot be held cannot be judged: fail closed */
-    return;
-  }
-  c->fed += n;
-  hg_moderator_feed(c->mod, s, n, NULL); /* a failure is a block reason: what cannot be read is not sent */
-  stream_reasons(c);
-  if (c->blocked_output) return;
+  if (!n || c->mod.blocked_output) return;
+  if (moderation_stream_feed(&c->mod, s, n)) return;
   size_t hold;
   size_t to = releasable(c, &hold);
   atomic_fetch_add(&c->gw->metrics.holdback_bytes_sum, hold);
@@ -1067,18 +754,15 @@ static void stream_close_rest(chat_req *c, const char *error);
 static void on_stream_guard(void *ctx, const guard_outcome *o) {
   chat_req *c = ctx;
   c->guard.job = NULL;
-  if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+  if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) c->mod.blocked_output = 1;
   stream_close_rest(c, c->guard.close_error ? c->upstream_error : NULL);
 }
 
 /* The model's answer ended (normally or not): decide what is still held, then close. */
 static void stream_close(chat_req *c, const char *error) {
   if (c->done) return;
-  if (!c->blocked_output) {
-    hg_moderator_finish(c->mod, NULL);
-    stream_reasons(c);
-  }
-  if (!c->blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
+  moderation_stream_finish(&c->mod);
+  if (!c->mod.blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
   c->guard.closing = 1;
   c->guard.close_error = error != NULL;
   stream_close_guarded(c);
@@ -1088,7 +772,7 @@ static void stream_close(chat_req *c, const char *error) {
  * finish ended its last sentence), under end the whole answer; what is still held waits for it. */
 static void stream_close_guarded(chat_req *c) {
   const char *error = c->guard.close_error ? c->upstream_error : NULL;
-  if (!c->blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
+  if (!c->mod.blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
     if (guard_by_sentence(c)) {
       if (c->guard.job) return; /* its verdict comes back here */
       guard_next(c, 0);         /* closing: a block is handled by stream_close_rest below */
@@ -1097,9 +781,10 @@ static void stream_close_guarded(chat_req *c) {
       c->guard.asked_end = 1;
       guard_outcome now;
       if (!guard_judge(c->w, c->cfg, HG_DIR_OUTPUT, c->guard.prompt ? c->guard.prompt : "", c->guard.prompt_len,
-                       c->raw_out ? c->raw_out : "", c->raw_len, NULL, 0, on_stream_guard, c, &now, &c->guard.job))
+                       c->mod.raw_out ? c->mod.raw_out : "", c->mod.raw_len, NULL, 0, on_stream_guard, c, &now,
+                       &c->guard.job))
         return;
-      if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->blocked_output = 1;
+      if (guard_reason(c, HG_DIR_OUTPUT, &now) == HG_DECIDE_BLOCK) c->mod.blocked_output = 1;
     }
   }
   stream_close_rest(c, error);
@@ -1107,12 +792,12 @@ static void stream_close_guarded(chat_req *c) {
 
 static void stream_close_rest(chat_req *c, const char *error) {
   if (c->done) return;
-  if (c->blocked_output) {
+  if (c->mod.blocked_output) {
     stream_block(c);
     return;
   }
   stream_start(c);
-  release(c, c->fed);
+  release(c, c->mod.fed);
   if (error) { /* calls of a broken answer, complete or not, are not passed on */
     /* the stream had started: tell the client in OpenAI's in-stream error shape */
     c->verdict = "error";
@@ -1159,7 +844,7 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
     json_t *delta = json_object_get(choice, "delta");
     json_t *text = c->chat ? json_object_get(delta, "content") : json_object_get(choice, "text");
     if (json_is_string(text)) stream_content(c, json_string_value(text), json_string_length(text));
-    if (c->chat && !c->blocked_output) broken = stream_delta_calls(c, delta);
+    if (c->chat && !c->mod.blocked_output) broken = stream_delta_calls(c, delta);
     json_t *fr = json_object_get(choice, "finish_reason");
     if (json_is_string(fr))
       snprintf(c->finish_reason, sizeof c->finish_reason, "%s", allowed_finish_reason(c, json_string_value(fr)));
@@ -1177,7 +862,7 @@ static int on_sse_event(void *ctx, const char *data, size_t len) {
   chat_req *c = ctx;
   int bad = stream_event(c, data, len) < 0;
   if (c->done) return 1;
-  if (bad || c->blocked_output) {
+  if (bad || c->mod.blocked_output) {
     if (c->call) upstream_abort_from_data(c->call);
     if (bad && !c->upstream_error[0])
       snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
@@ -1250,7 +935,7 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
   }
   c->got_bytes = 1;
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
-  if (c->done || c->blocked_output) return;
+  if (c->done || c->mod.blocked_output) return;
   upstream_heard(c);
   if (c->head_len < MAX_ERROR_BODY) {
     size_t take = len < MAX_ERROR_BODY - c->head_len ? len : MAX_ERROR_BODY - c->head_len;
@@ -1268,7 +953,7 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
   c->upstream_end = hg_clock_mono_s();
   c->upstream_status = status;
   if (c->done) return;
-  if (c->blocked_output) {
+  if (c->mod.blocked_output) {
     stream_close(c, NULL);
     return;
   }
@@ -1326,7 +1011,7 @@ static void on_whole_guard(void *ctx, const guard_outcome *o) {
   json_t *calls = c->guard.calls;
   c->guard.calls = NULL;
   if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) {
-    c->blocked_output = 1;
+    c->mod.blocked_output = 1;
     c->verdict = "block";
     json_decref(calls);
     reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
@@ -1353,7 +1038,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   int has_calls = json_array_size(tool_calls) > 0 || json_is_object(function_call);
   /* the content of an answer that calls tools may be null */
   int answered = (json_is_string(text) || (has_calls && (!text || json_is_null(text)))) &&
-                 (!has_calls || calls_shaped(tool_calls, function_call));
+                 (!has_calls || moderation_calls_shaped(tool_calls, function_call));
   if (result != CURLE_OK || status != 200 || !answered) {
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
@@ -1382,19 +1067,19 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   }
   const char *t = json_is_string(text) ? json_string_value(text) : "";
   size_t tl = json_string_length(text);
-  text_append(&c->raw_out, &c->raw_len, &c->raw_cap, t, tl, MAX_AUDIT_TEXT);
   span_hit *pii;
   size_t npii;
   json_t *calls = NULL; /* the same verdict as a stream: the content, then each call, each as one text */
-  if (!moderate_answer_text(c, t, tl, &pii, &npii) && has_calls) calls = whole_calls(c, tool_calls, function_call);
+  if (!moderation_answer_text(&c->mod, t, tl, &pii, &npii) && has_calls)
+    calls = moderation_whole_calls(&c->mod, tool_calls, function_call);
   const char *fr = allowed_finish_reason(c, json_string_value(json_object_get(choice, "finish_reason")));
-  if (c->blocked_output) {
+  if (c->mod.blocked_output) {
     c->verdict = "block";
     json_decref(calls);
     reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
   } else if (guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
     /* the answer waits for the guard's verdict on the model's text (placeholders, not personal data) */
-    c->guard.out = render_output(c, t, tl, 0, pii, npii, &c->guard.out_len);
+    c->guard.out = moderation_render(&c->mod, t, tl, 0, pii, npii, &c->guard.out_len);
     c->guard.calls = calls;
     snprintf(c->guard.finish, sizeof c->guard.finish, "%s", fr ? fr : "stop");
     guard_outcome now;
@@ -1403,7 +1088,7 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
       on_whole_guard(c, &now);
   } else {
     size_t ol;
-    char *out = render_output(c, t, tl, 0, pii, npii, &ol);
+    char *out = moderation_render(&c->mod, t, tl, 0, pii, npii, &ol);
     reply_whole(c, out ? out : "", out ? ol : 0, fr, c->usage, calls);
     free(out);
   }
@@ -1428,100 +1113,20 @@ static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- the request ---- */
 
-/* Adds to each hit logged from index `from` on the request member it fell in. */
-static void name_members(json_t *log, size_t from, const prompt_text *pt) {
-  for (size_t i = from; i < json_array_size(log); i++) {
-    json_t *hit = json_array_get(log, i);
-    json_int_t start = json_integer_value(json_object_get(hit, "start"));
-    json_object_set_new(hit, "member", json_string(prompt_member(pt, (size_t)start)));
-  }
-}
-
-/* The prompt's one way through moderation: the strings of the request that the policy selects (prompt.c), joined
- * as the model reads them, go through moderate_input as one text; its edits go back onto the strings they fall in.
- * The record keeps the joined text as it leaves. Returns -1 when the prompt is blocked. */
-/* A refused prompt's text is kept in its record as the retention rules keep every other text (audit.retain_text:
- * redacted = personal data replaced by the request's placeholders, full, or none), so that a reviewer hearing an
- * appeal sees what was written. */
-static void blocked_input_text(chat_req *c, const prompt_text *pt) {
-  if (c->cfg->retain_text == HG_RETAIN_NONE || !pt->joined) return;
-  char *kept = NULL;
-  size_t kl = 0;
-  if (c->cfg->retain_text == HG_RETAIN_FULL) {
-    kept = strndup(pt->joined, pt->joined_len);
-    kl = pt->joined_len;
-  } else {
-    hg_pii_options detect;
-    hg_pii_options_init(&detect);
-    detect.types = c->cfg->pii_types;
-    hg_redact_options ro;
-    hg_redact_options_init(&ro);
-    ro.op = HG_REDACT_PLACEHOLDER;
-    size_t count;
-    if (hg_pii_redact(&detect, &ro, c->vault, pt->joined, pt->joined_len, &kept, &kl, &count, NULL)) kept = NULL;
-  }
-  if (!kept) return; /* out of memory: the record goes without the text rather than with it unredacted */
-  c->input_text = hg_arena_memdup0(c->arena, kept, utf8_prefix_len(kept, kl, MAX_AUDIT_TEXT));
-  free(kept);
-}
-
-static int moderate_request(chat_req *c, prompt_text *pt, int *changed) {
-  if (prompt_join(pt, c->cfg->input_roles, c->cfg->input_max_turns)) return -1; /* unread text does not leave */
-  size_t hits_from = json_array_size(c->input_hits), pii_from = json_array_size(c->input_pii);
-  prompt_edit *edits;
-  size_t nedits;
-  int r = moderate_input(c, pt->joined, pt->joined_len, &edits, &nedits);
-  name_members(c->input_hits, hits_from, pt);
-  name_members(c->input_pii, pii_from, pt);
-  if (!r && nedits) {
-    if (prompt_apply(pt, edits, nedits))
-      r = -1;
-    else
-      *changed = 1;
-  }
-  free(edits);
-  if (r) {
-    blocked_input_text(c, pt);
-    return -1;
-  }
-  size_t keep = utf8_prefix_len(pt->joined, pt->joined_len, MAX_AUDIT_TEXT);
-  c->input_text = hg_arena_memdup0(c->arena, pt->joined, keep);
-  return 0;
-}
-
 /* A refused prompt: the refusal (代答) instead of an answer; unless a detector failed (not the user's doing), the
  * first step of the strike ladder: the user is told that repeated attempts suspend the account. */
 static void refuse_prompt(chat_req *c) {
   c->verdict = "block";
-  const char *why = json_string_value(json_object_get(c->detail, "block_category"));
-  int engine = why && !strcmp(why, "error");
+  int engine = moderation_refused_by_engine(&c->mod);
   c->blocked_input = !engine;
   if (engine) c->moderated = 0;
-  char r[sizeof c->cfg->refusal + 400], tail[300] = "";
+  char r[sizeof c->cfg->refusal + 400];
   int64_t until = 0;
   /* the request that trips the strike ladder says so: the user learns why the next one is refused */
   hg_standing to = !engine && c->moderated && c->gw->cfg.auth_required
                        ? strike_would_move(c->gw, c->cfg, c->user, &until)
                        : HG_STANDING_ACTIVE;
-  if (to == HG_STANDING_TERMINATED) {
-    snprintf(tail, sizeof tail,
-             "\n（本次输入违规，账号已被终止使用。This input was refused again; the account is now "
-             "terminated.）");
-  } else if (to == HG_STANDING_SUSPENDED) {
-    time_t t = (time_t)(until / 1000);
-    struct tm tm;
-    char when[40] = "";
-    if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(tail, sizeof tail,
-             "\n（本次输入违规，账号已被暂停使用至 %s。This input was refused again; the account is now "
-             "suspended until %s.）",
-             when, when);
-  }
-  if (to != HG_STANDING_ACTIVE) json_object_set_new(c->detail, "ladder", json_string(hg_standing_name(to)));
-  snprintf(r, sizeof r, "%s%s", c->cfg->refusal,
-           engine    ? ""
-           : tail[0] ? tail
-                     : "\n（提示：多次输入违规内容将导致账号被暂停使用。）");
+  moderation_refusal(&c->mod, engine, to, until, r, sizeof r);
   if (c->stream) {
     stream_start(c);
     stream_text(c, r, strlen(r));
@@ -1537,18 +1142,15 @@ static void start_upstream(chat_req *c, char *out) {
   gateway *gw = c->gw;
   up_handlers h;
   if (c->stream) {
-    if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
-    if (c->mod && guard_by_sentence(c) && hg_moderator_track_sentences(c->mod)) {
-      hg_moderator_free(c->mod);
-      c->mod = NULL;
-    }
+    moderation_stream_open(&c->mod, guard_by_sentence(c));
     h = (up_handlers){on_stream_data, on_stream_done, c};
   } else {
     c->body = evbuffer_new();
     h = (up_handlers){on_whole_data, on_whole_done, c};
   }
   c->upstream_t0 = hg_clock_mono_s();
-  if (out && (!c->stream || c->mod) && (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
+  if (out && (!c->stream || c->mod.stream) &&
+      (c->stream || c->body)) /* an answer that cannot be judged is not fetched */
     c->call = upstream_start(w->up, "POST", c->chat ? "/v1/chat/completions" : "/v1/completions", out, strlen(out), &h);
   free(out);
   if (!c->call) {
@@ -1567,8 +1169,8 @@ static void start_upstream(chat_req *c, char *out) {
  * request's findings and in the record; returns its effect. A guard that could not judge follows guard.on_error:
  * the record says why either way, and a block for it counts no strike (it is not the user's doing). */
 static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outcome *o) {
-  judge j = judge_of(c);
-  return judge_guard(&j, dir, o);
+  judge *j = &c->mod.j;
+  return judge_guard(j, dir, o);
 }
 
 /* Article 19: bulk near-duplicate prompts by one user (a content farm, hype, spam) are a strike once there are
@@ -1603,8 +1205,8 @@ static void category_strikes(chat_req *c) {
   const hg_config *cfg = c->cfg;
   if (!cfg->strike_categories || !c->gw->cfg.auth_required) return;
   const char *hit = NULL;
-  for (size_t i = 0; i < json_array_size(c->input_hits) && !hit; i++) {
-    const char *code = json_string_value(json_object_get(json_array_get(c->input_hits, i), "category"));
+  for (size_t i = 0; i < json_array_size(c->mod.j.input_hits) && !hit; i++) {
+    const char *code = json_string_value(json_object_get(json_array_get(c->mod.j.input_hits, i), "category"));
     hg_category cat;
     if (code && !hg_category_parse(code, strlen(code), &cat) && ((cfg->strike_categories >> cat) & 1u)) hit = code;
   }
@@ -1787,7 +1389,12 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   gateway *gw = rq->gw;
   chat_req *c = hg_arena_calloc(in->arena, 1, sizeof *c);
   char *model = hg_arena_strdup(in->arena, json_string_value(json_object_get(in->body, "model")));
-  if (!c || !model || hg_vault_new(&c->vault)) {
+  const hg_config *cfg = cfg_acquire(gw); /* held to the end of the request, however long it streams */
+  if (!c || !model || !(c->detail = json_object()) ||
+      moderation_open(&c->mod, cfg, hg_lexicon_slot_acquire(gw->lexicon), acquire_takedowns(gw), c->detail,
+                      in->arena)) {
+    if (c) json_decref(c->detail);
+    cfg_release(cfg);
     send_error(rq->req, 500, "server_error", "out of memory", NULL);
     return NULL;
   }
@@ -1796,7 +1403,7 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   w->active++;
   c->w = w;
   c->gw = gw;
-  const hg_config *cfg = c->cfg = cfg_acquire(gw); /* held to the end of the request, however long it streams */
+  c->cfg = cfg;
   c->req = rq->req;
   c->conn = evhttp_request_get_connection(rq->req);
   c->chat = chat;
@@ -1804,16 +1411,7 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   c->t0 = rq->t0;
   c->created = (long long)(hg_clock_wall_ms() / 1000); /* the test clock too: every time of hegui is one clock */
   c->verdict = "allow";
-  c->lex = hg_lexicon_slot_acquire(gw->lexicon);
-  c->detail = json_object();
-  c->input_hits = json_array();
-  c->input_pii = json_array();
-  c->output_hits = json_array();
   c->calls_out = json_array();
-  json_object_set_new(c->detail, "input_hits", c->input_hits);
-  json_object_set_new(c->detail, "input_pii", c->input_pii);
-  json_object_set_new(c->detail, "output_hits", c->output_hits);
-  json_object_set_new(c->detail, "output_pii", json_array());
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
   if (in->adm.minor) json_object_set_new(c->detail, "minor", json_true());
   if (in->recipient[0]) { /* the record of who received content without its explicit label (kept like every record) */
@@ -1828,7 +1426,6 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   c->key_id = rq->key.key_id;
   route_trace_of(rq, &c->trace);
   c->moderated = 1;
-  c->takedowns = acquire_takedowns(gw);
   sha256_hex(in->raw ? in->raw : "", in->raw_len, c->input_sha);
   make_id(c);
   labels_init(&c->labels, cfg, c->id, gw->label_sk, in->recipient[0] != 0, c->arena);
@@ -1843,7 +1440,7 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
 static int stage_moderate(chat_req *c, chat_input *in) {
   const hg_config *cfg = c->cfg;
   int changed = 0;
-  int blocked = moderate_request(c, &in->pt, &changed);
+  int blocked = moderation_prompt(&c->mod, &in->pt, &changed);
   if (!blocked && (guard_wanted(cfg, HG_DIR_INPUT) || guard_wanted(cfg, HG_DIR_OUTPUT))) {
     /* the guard reads the prompt as it leaves (redactions applied), for prompts and for the answers to them */
     c->guard.prompt = hg_arena_memdup0(c->arena, in->pt.joined ? in->pt.joined : "", in->pt.joined_len);
@@ -1911,23 +1508,23 @@ static void read_images(void *arg) { /* on its own thread */
 
 /* What the images say, judged; and the pictures, which only a vision guard judges. 1 when the prompt is refused. */
 static int judge_images(chat_req *c, images_read *r) {
-  judge j = judge_of(c);
+  judge *j = &c->mod.j;
   int vision = c->cfg->guard.images && guard_wanted(c->cfg, HG_DIR_INPUT);
   for (size_t i = 0; i < c->nimages; i++) {
     char what[48];
     snprintf(what, sizeof what, "input image %zu", i + 1);
     int blocked;
     if (!r)
-      blocked = judge_unjudged(&j, "text in the prompt's images (media.ocr is off)");
+      blocked = judge_unjudged(j, "text in the prompt's images (media.ocr is off)");
     else if (i >= r->n)
-      blocked = judge_unjudged(&j, "text in the prompt's images beyond the 16th");
+      blocked = judge_unjudged(j, "text in the prompt's images beyond the 16th");
     else
-      blocked = judge_ocr_text(&j, HG_DIR_INPUT, what, r->ok[i] ? &r->results[i] : NULL, r->errors[i]);
+      blocked = judge_ocr_text(j, HG_DIR_INPUT, what, r->ok[i] ? &r->results[i] : NULL, r->errors[i]);
     if (!blocked && !vision) {
       atomic_fetch_add(&c->gw->metrics.unjudged, 1);
       char pic[120];
       snprintf(pic, sizeof pic, "the picture of %s (no vision guard)", what);
-      blocked = judge_unjudged(&j, pic);
+      blocked = judge_unjudged(j, pic);
     }
     if (blocked) return 1;
   }
@@ -2091,7 +1688,7 @@ static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
 /* One text through the moderator in the input direction (what a provider checks with this route is what users
  * send; takedowns are about answers coming back and do not run), as a moderation result. flagged is true when the
  * verdict is block or review: what a provider would act on; the verdict itself is in hegui.verdict. */
-static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
+static json_t *moderation_result(const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
   /* OpenAI's categories that hegui's risks map onto (docs/gateway.md) */
   static const struct {
     const char *openai;
@@ -2106,18 +1703,13 @@ static json_t *moderation_result(gateway *gw, const hg_config *cfg, hg_lexicon *
       {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1}},
       {"illicit", {HG_CAT_A1H, HG_CAT_FRAUD, HG_CAT_MALWARE, -1}},
   };
-  chat_req tmp = {0};
-  tmp.gw = gw;
-  tmp.cfg = cfg;
-  tmp.lex = lex;
-  tmp.input_hits = json_array();
-  tmp.input_pii = json_array();
-  tmp.detail = json_object();
+  /* the policy's moderator over this one text, its findings in a detail of its own (spans on malloc) */
+  judge tmp = {.cfg = cfg, .lex = lex, .detail = json_object(), .input_hits = json_array(), .input_pii = json_array()};
   span_hit *spans;
   size_t nspans, nscores = 0;
   float best[HG_CLASSIFIER_MAX_LABELS];
-  hg_decision d = moderate_scored(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
-  spans_free(&tmp, spans); /* tmp has no arena: malloc-ed */
+  hg_decision d = judge_text(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
+  judge_spans_free(&tmp, spans);
   /* the classifier's labels by category: a category's score is its highest label's */
   const hg_policy *policy = ((const live_config *)(const void *)cfg)->policy;
   hg_classifier *model = hg_policy_classifier(policy);
@@ -2195,7 +1787,7 @@ void route_moderations(route_req *rq) {
   json_t *results = json_array();
   for (size_t i = 0; i < json_array_size(texts); i++) {
     json_t *s = json_array_get(texts, i);
-    json_array_append_new(results, moderation_result(gw, cfg, lex, json_string_value(s), json_string_length(s)));
+    json_array_append_new(results, moderation_result(cfg, lex, json_string_value(s), json_string_length(s)));
   }
   hg_lexicon_unref(lex);
   unsigned char r[12];
