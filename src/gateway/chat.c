@@ -1,20 +1,19 @@
-/* chat.c — the main job: an OpenAI completion request through moderation, the model, and moderation again.
- *
- * Prompt: every string of the request the model reads (prompt.c finds them, or refuses the request) is joined as the
- * model reads it and scanned as one text with the lexicon and the PII detector (moderate_request, moderate_input). A
- * blocking hit answers at once with the configured refusal (代答) and finish_reason "content_filter"; the model is
- * never called. Personal data is replaced by placeholders from a per-request vault, in the string it was in, before
- * the request leaves.
- *
- * Answer: streamed or not, the model's text goes through the same two scanners. A streamed answer is parsed event
- * by event; content is held back only as far as the scanners' pending suffixes say (plus a placeholder that may
- * still be incomplete), so nothing that could become part of a prohibited term or of personal data reaches the
- * client before it is decided. On a block the upstream is stopped, the refusal is sent and the stream ends with
- * "content_filter". Placeholders are turned back into the user's own values only on their way out, after the
- * scan, so the user's own data is never mistaken for new data. Tool calls are moderated whole, each as one text
- * (moderate_answer_text, as a whole answer's content is); a stream holds them until the model is done. Of the rest
- * of the upstream's answer only what carries no text of its choosing is passed on. Every answer carries the explicit
- * notice and the signed implicit label, and every request leaves one audit record. */
+/* chat.c — the main job, as an orchestrator: an OpenAI completion request through its stages, each in a file of its
+ * own with its own state and a header that states its contract, none of them knowing HTTP:
+ *   admission   admit.[ch]       the key, the user's standing, real name, minors, the quota
+ *   moderation  moderation.[ch]  the prompt judged by the policy's moderator (judge.c) and edited; the answer judged
+ *                                whole or as it streams, held back as far as the moderator's pending suffix says, and
+ *                                rendered (new personal data masked, placeholders back to the user's values)
+ *   relay       relay.[ch]       the model's answer read as OpenAI's protocol has it (events, tool calls, usage)
+ *   labels      labels.[ch]      the explicit notice, the reminder, the signed implicit label over what was sent
+ *   record      record.[ch]      the audit record and the strike it counts
+ * What stays here is what they share and what they cannot know: the HTTP request and its client, the upstream call
+ * and its timers (upstream.c), the guard model's asynchronous verdicts (guard_client.c), the prompt's images read by
+ * OCR on a thread, the record's durability before the answer's last byte (audit_writer.c), and the one exit of every
+ * request (finish): its record, review, token quota and metrics. A blocked prompt gets the configured refusal (代答)
+ * and finish_reason "content_filter" without the model being called; a blocked answer stops the upstream and ends
+ * the same way. Every answer carries the explicit notice and the signed implicit label, and every request leaves one
+ * audit record. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -37,12 +36,10 @@
 #include "moderation.h"
 #include "offload.h"
 #include "prompt.h"
+#include "relay.h"
 #include "router.h"
-#include "sse.h"
 
 #define MAX_UPSTREAM_BODY (16u << 20)
-#define MAX_ERROR_BODY (64u << 10)
-#define MAX_TOOL_CALL_BYTES (8u << 20) /* names and arguments of a streamed answer's calls, together */
 
 /* The request's arena (base/arena.h) holds the chat_req itself and what lives as long as the request: the model's
  * name, the prompt's pieces and joined text (prompt.c; held to the end of a stream too, at most about twice the
@@ -79,8 +76,8 @@ typedef struct chat_req {
   /* upstream */
   up_call *call;
   struct evbuffer *body; /* non-streamed answer */
-  long upstream_status;
-  char upstream_error[512];
+  relay relay;           /* the relay stage: the model's answer read, its status and what broke it (relay.h) */
+  relay_sink sink;       /* where relay puts a streamed answer's text and calls: moderation, then the client */
   struct event *first_byte_timer;
   int got_bytes;
   /* after the first byte: the upstream's silence is measured here, not by curl's low-speed average (which lets a
@@ -88,21 +85,10 @@ typedef struct chat_req {
   struct event *quiet_timer;
   int64_t last_upstream_ms, last_sent_ms; /* monotonic */
   /* streamed answer */
-  int started;    /* headers and the role chunk are out */
-  int done;       /* the reply is complete (or the client is gone) */
-  sse_parser sse; /* the upstream's event stream */
-  char *head;     /* its first bytes, for the message when the upstream answers with an error instead */
-  size_t head_len, head_cap;
-  int saw_done_event;
-  char finish_reason[32];
-  json_t *usage;
-  /* tool calls: a streamed call is held until it is complete (the next one starts, or the stream ends), then
-   * moderated; moderated calls wait for the end of the stream, so a client gets all of them or the refusal */
-  tool_call open_call;
-  int call_open, last_call_index;
-  size_t call_bytes;
-  json_t *calls_out;  /* the calls as the client gets them */
-  label_state labels; /* the label stage: what the client saw, the notice, the signed label (labels.h) */
+  int started;            /* headers and the role chunk are out */
+  int done;               /* the reply is complete (or the client is gone) */
+  char finish_reason[32]; /* as the client got it */
+  label_state labels;     /* the label stage: what the client saw, the notice, the signed label (labels.h) */
   /* the answer's last bytes, held until its record is durable (audit.durability: group): the whole answer, or the
    * stream's tail (the closing chunks and [DONE]); sse_send appends to tail while it is set */
   json_t *final_json;
@@ -144,14 +130,9 @@ static void chat_free(chat_req *c) {
   if (c->quiet_timer) event_free(c->quiet_timer);
   if (c->body) evbuffer_free(c->body);
   moderation_close(&c->mod);
+  relay_free(&c->relay);
   json_decref(c->detail);
-  json_decref(c->usage);
-  sse_free(&c->sse);
-  free(c->head);
   labels_free(&c->labels);
-  free(c->open_call.name);
-  free(c->open_call.arguments);
-  json_decref(c->calls_out);
   json_decref(c->final_json);
   if (c->tail) evbuffer_free(c->tail);
   if (c->durable_ev) event_free(c->durable_ev);
@@ -175,8 +156,8 @@ static record_facts facts_of(const chat_req *c) {
                         .model = c->model,
                         .response_id = c->id,
                         .stream = c->stream,
-                        .upstream_status = c->upstream_status,
-                        .upstream_error = c->upstream_error,
+                        .upstream_status = c->relay.status,
+                        .upstream_error = c->relay.error,
                         .finish_reason = c->finish_reason,
                         .client_gone = !c->req,
                         .input_sha256 = c->input_sha,
@@ -241,8 +222,8 @@ static void finish(chat_req *c, int status) {
   if (!c->recorded) finish_record(c, 0);
   if (c->moderated)
     review_enqueue(c->gw, c->cfg, c->id, c->actor, c->chat ? "/v1/chat/completions" : "/v1/completions", c->verdict,
-                   c->detail, c->upstream_status >= 200 && c->upstream_status < 300 && c->labels.visible_len > 0);
-  json_t *total = json_object_get(c->usage, "total_tokens");
+                   c->detail, c->relay.status >= 200 && c->relay.status < 300 && c->labels.visible_len > 0);
+  json_t *total = json_object_get(c->relay.usage, "total_tokens");
   if (json_is_integer(total) && json_integer_value(total) > 0)
     admit_tokens_counted(c->gw, c->user, c->key_id, (uint64_t)json_integer_value(total));
   metrics_verdict(&c->gw->metrics, c->verdict, json_string_value(json_object_get(c->detail, "block_category")));
@@ -521,10 +502,10 @@ static void stream_end(chat_req *c, const char *finish_reason) {
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
   json_object_set_new(last, "aigc", make_label(c));
   sse_send(c, last);
-  if (c->include_usage && c->usage) {
+  if (c->include_usage && c->relay.usage) {
     json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:O}", "id", c->id, "object",
                           c->chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)c->created,
-                          "model", c->model, "choices", "usage", c->usage);
+                          "model", c->model, "choices", "usage", c->relay.usage);
     sse_send(c, u);
   }
   if (c->tail) evbuffer_add_printf(c->tail, "data: [DONE]\n\n");
@@ -533,126 +514,6 @@ static void stream_end(chat_req *c, const char *finish_reason) {
 }
 
 /* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */
-
-/* The finish reasons a client gets as the upstream sent them. The field is text of the upstream's choosing, so any
- * other becomes "stop" (the record keeps what it was). */
-static const char *allowed_finish_reason(chat_req *c, const char *reason) {
-  static const char *const passed[] = {"stop", "length", "content_filter", "tool_calls", "function_call"};
-  if (!reason) return "stop";
-  for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
-    if (!strcmp(reason, passed[i])) return passed[i];
-  json_object_set_new(c->detail, "upstream_finish_reason",
-                      json_stringn(reason, utf8_prefix_len(reason, strlen(reason), 64)));
-  return "stop";
-}
-
-/* The usage a client gets and the quotas count: OpenAI's counters, by name. Any other member, or member name, would
- * be text of the upstream's choosing that no scanner reads. */
-static json_t *usage_known(json_t *usage) {
-  static const char *const counters[] = {"prompt_tokens", "completion_tokens", "total_tokens"};
-  static const struct {
-    const char *object;
-    const char *counters[5];
-  } details[] = {
-      {"prompt_tokens_details", {"cached_tokens", "audio_tokens"}},
-      {"completion_tokens_details",
-       {"reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"}},
-  };
-  json_t *out = json_object();
-  for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
-    json_t *v = json_object_get(usage, counters[i]);
-    if (json_is_number(v)) json_object_set(out, counters[i], v);
-  }
-  for (size_t i = 0; i < sizeof details / sizeof *details; i++) {
-    json_t *d = json_object_get(usage, details[i].object), *kept = json_object();
-    for (size_t k = 0; d && k < 5 && details[i].counters[k]; k++) {
-      json_t *v = json_object_get(d, details[i].counters[k]);
-      if (json_is_number(v)) json_object_set(kept, details[i].counters[k], v);
-    }
-    if (json_object_size(kept))
-      json_object_set_new(out, details[i].object, kept);
-    else
-      json_decref(kept);
-  }
-  return out;
-}
-
-/* Answers name the model the client asked for, which it knows already; what the upstream called it is recorded. */
-static void note_upstream_model(chat_req *c, json_t *model) {
-  const char *m = json_string_value(model);
-  if (!m || !strcmp(m, c->model) || json_object_get(c->detail, "upstream_model")) return;
-  json_object_set_new(c->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, strlen(m), 128)));
-}
-
-/* The first choice (index 0). With n > 1, or several prompts, the upstream sends more: they are not passed on. */
-static json_t *choice_zero(json_t *choices) {
-  for (size_t i = 0; i < json_array_size(choices); i++) {
-    json_t *choice = json_array_get(choices, i), *index = json_object_get(choice, "index");
-    if (json_is_object(choice) && (!index || (json_is_integer(index) && json_integer_value(index) == 0))) return choice;
-  }
-  return NULL;
-}
-
-/* A streamed call is complete: moderated now, kept for the end of the stream. -1 when it blocks. */
-static int close_open_call(chat_req *c) {
-  c->call_open = 0;
-  c->last_call_index = c->open_call.index;
-  json_t *call = moderation_call(&c->mod, &c->open_call, (int)json_array_size(c->calls_out));
-  free(c->open_call.name);
-  free(c->open_call.arguments);
-  memset(&c->open_call, 0, sizeof c->open_call);
-  if (!call) return -1;
-  json_array_append_new(c->calls_out, call);
-  return 0;
-}
-
-static int stream_broken(chat_req *c, const char *why) {
-  snprintf(c->upstream_error, sizeof c->upstream_error, "%s", why);
-  return -1;
-}
-
-/* One tool-call delta of a stream (index -1: a legacy function_call's). A call is held while its deltas come; the
- * first delta of another index completes it. Returns -1 (c->upstream_error says why) when the stream is broken. */
-static int stream_call_delta(chat_req *c, long long index, json_t *id, json_t *name, json_t *arguments) {
-  if (c->call_open && c->open_call.index != index && close_open_call(c)) return 0; /* blocked: the caller sees it */
-  if (!c->call_open) {
-    if (index <= c->last_call_index) return stream_broken(c, "upstream sent a tool call out of order");
-    if (index >= MAX_TOOL_CALLS || json_array_size(c->calls_out) >= MAX_TOOL_CALLS)
-      return stream_broken(c, "upstream sent more tool calls than hegui passes on");
-    c->open_call.index = (int)index;
-    c->call_open = 1;
-  }
-  if (json_is_string(id) && !c->open_call.id[0])
-    snprintf(c->open_call.id, sizeof c->open_call.id, "%s", json_string_value(id));
-  size_t nn = json_string_length(name), an = json_string_length(arguments);
-  if (c->call_bytes + nn + an > MAX_TOOL_CALL_BYTES)
-    return stream_broken(c, "upstream sent tool calls larger than hegui holds");
-  c->call_bytes += nn + an;
-  tool_call *tc = &c->open_call;
-  if ((nn && text_append(&tc->name, &tc->name_len, &tc->name_cap, json_string_value(name), nn, (size_t)-1)) ||
-      (an && text_append(&tc->arguments, &tc->arguments_len, &tc->arguments_cap, json_string_value(arguments), an,
-                         (size_t)-1)))
-    return stream_broken(c, "out of memory holding a tool call");
-  return 0;
-}
-
-/* The tool calls and function_call of one streamed delta. -1 when the stream is broken. */
-static int stream_delta_calls(chat_req *c, json_t *delta) {
-  json_t *calls = json_object_get(delta, "tool_calls"), *legacy = json_object_get(delta, "function_call");
-  for (size_t i = 0; i < json_array_size(calls) && !c->mod.blocked_output; i++) {
-    json_t *tc = json_array_get(calls, i), *index = json_object_get(tc, "index");
-    json_t *fn = json_object_get(tc, "function");
-    if (!json_is_object(tc) || (index && (!json_is_integer(index) || json_integer_value(index) < 0)))
-      return stream_broken(c, "upstream sent a tool call that is not one");
-    if (stream_call_delta(c, index ? json_integer_value(index) : 0, json_object_get(tc, "id"),
-                          json_object_get(fn, "name"), json_object_get(fn, "arguments")))
-      return -1;
-  }
-  if (json_is_object(legacy) && !c->mod.blocked_output &&
-      stream_call_delta(c, -1, NULL, json_object_get(legacy, "name"), json_object_get(legacy, "arguments")))
-    return -1;
-  return 0;
-}
 
 /* Sends the held text up to stream offset `to`, rendered. */
 static void release(chat_req *c, size_t to) {
@@ -748,6 +609,19 @@ static void stream_content(chat_req *c, const char *s, size_t n) {
   guard_next(c, 0); /* inside the upstream's data callback: a cached block ends the stream when the upstream does */
 }
 
+/* The relay's sink (relay.h): a streamed answer's text and complete calls. */
+static void sink_content(void *ctx, const char *s, size_t n) { stream_content(ctx, s, n); }
+
+static json_t *sink_call(void *ctx, const tool_call *tc, int position) {
+  chat_req *c = ctx;
+  return moderation_call(&c->mod, tc, position);
+}
+
+static int sink_stopped(void *ctx) {
+  chat_req *c = ctx;
+  return c->done || c->mod.blocked_output;
+}
+
 static void stream_close_rest(chat_req *c, const char *error);
 
 /* The guard's verdict on a whole streamed answer: what was released is out; what is held waits for it. */
@@ -755,14 +629,14 @@ static void on_stream_guard(void *ctx, const guard_outcome *o) {
   chat_req *c = ctx;
   c->guard.job = NULL;
   if (guard_reason(c, HG_DIR_OUTPUT, o) == HG_DECIDE_BLOCK) c->mod.blocked_output = 1;
-  stream_close_rest(c, c->guard.close_error ? c->upstream_error : NULL);
+  stream_close_rest(c, c->guard.close_error ? c->relay.error : NULL);
 }
 
 /* The model's answer ended (normally or not): decide what is still held, then close. */
 static void stream_close(chat_req *c, const char *error) {
   if (c->done) return;
   moderation_stream_finish(&c->mod);
-  if (!c->mod.blocked_output && !error && c->call_open) close_open_call(c); /* the last call is complete */
+  if (!c->mod.blocked_output && !error) relay_stream_last_call(&c->relay, &c->sink); /* the last call is complete */
   c->guard.closing = 1;
   c->guard.close_error = error != NULL;
   stream_close_guarded(c);
@@ -771,7 +645,7 @@ static void stream_close(chat_req *c, const char *error) {
 /* The guard's last word before the end: under guard.stream: sentence the rest of the answer (the moderator's
  * finish ended its last sentence), under end the whole answer; what is still held waits for it. */
 static void stream_close_guarded(chat_req *c) {
-  const char *error = c->guard.close_error ? c->upstream_error : NULL;
+  const char *error = c->guard.close_error ? c->relay.error : NULL;
   if (!c->mod.blocked_output && !error && guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
     if (guard_by_sentence(c)) {
       if (c->guard.job) return; /* its verdict comes back here */
@@ -808,8 +682,8 @@ static void stream_close_rest(chat_req *c, const char *error) {
     return;
   }
   /* the text is decided: now the calls, one delta each */
-  for (size_t i = 0; i < json_array_size(c->calls_out); i++) {
-    json_t *call = json_array_get(c->calls_out, i), *ch = chunk(c, NULL, 0, NULL, 0);
+  for (size_t i = 0; i < json_array_size(c->relay.calls_out); i++) {
+    json_t *call = json_array_get(c->relay.calls_out, i), *ch = chunk(c, NULL, 0, NULL, 0);
     json_t *delta = json_object_get(json_array_get(json_object_get(ch, "choices"), 0), "delta");
     if (json_object_get(call, "type"))
       json_object_set_new(delta, "tool_calls", json_pack("[O]", call));
@@ -817,58 +691,7 @@ static void stream_close_rest(chat_req *c, const char *error) {
       json_object_set(delta, "function_call", call);
     sse_send(c, ch);
   }
-  stream_end(c, c->finish_reason[0] ? c->finish_reason : "stop");
-}
-
-/* One SSE event from the model. Returns -1 when the stream must end (invalid data). */
-static int stream_event(chat_req *c, const char *data, size_t len) {
-  if (len == 6 && !memcmp(data, "[DONE]", 6)) {
-    c->saw_done_event = 1;
-    return 0;
-  }
-  json_error_t je;
-  json_t *j = hg_json_loadb(data, len, 0, &je);
-  if (!j || !json_is_object(j)) {
-    json_decref(j);
-    return -1;
-  }
-  json_t *u = json_object_get(j, "usage");
-  if (json_is_object(u)) {
-    json_decref(c->usage);
-    c->usage = usage_known(u);
-  }
-  note_upstream_model(c, json_object_get(j, "model"));
-  json_t *choice = choice_zero(json_object_get(j, "choices"));
-  int broken = 0;
-  if (choice) {
-    json_t *delta = json_object_get(choice, "delta");
-    json_t *text = c->chat ? json_object_get(delta, "content") : json_object_get(choice, "text");
-    if (json_is_string(text)) stream_content(c, json_string_value(text), json_string_length(text));
-    if (c->chat && !c->mod.blocked_output) broken = stream_delta_calls(c, delta);
-    json_t *fr = json_object_get(choice, "finish_reason");
-    if (json_is_string(fr))
-      snprintf(c->finish_reason, sizeof c->finish_reason, "%s", allowed_finish_reason(c, json_string_value(fr)));
-  }
-  if (broken || json_is_object(json_object_get(j, "error"))) {
-    json_decref(j);
-    return -1;
-  }
-  json_decref(j);
-  return 0;
-}
-
-/* One event from the upstream; non-zero stops reading the stream. */
-static int on_sse_event(void *ctx, const char *data, size_t len) {
-  chat_req *c = ctx;
-  int bad = stream_event(c, data, len) < 0;
-  if (c->done) return 1;
-  if (bad || c->mod.blocked_output) {
-    if (c->call) upstream_abort_from_data(c->call);
-    if (bad && !c->upstream_error[0])
-      snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an invalid event");
-    return 1;
-  }
-  return 0;
+  stream_end(c, c->relay.finish_reason[0] ? c->relay.finish_reason : "stop");
 }
 
 static void on_stream_done(void *ctx, CURLcode result, long status, const char *error);
@@ -894,15 +717,14 @@ static void on_quiet(evutil_socket_t fd, short what, void *arg) {
   if (c->done || !c->call) return;
   int64_t now = hg_clock_mono_ms(), silent = now - c->last_upstream_ms;
   if (silent >= (int64_t)c->cfg->idle_timeout_ms) {
-    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream idle timeout: nothing for %lld ms",
-             (long long)silent);
+    snprintf(c->relay.error, sizeof c->relay.error, "upstream idle timeout: nothing for %lld ms", (long long)silent);
     up_call *call = c->call;
     c->call = NULL;
     upstream_cancel(call);
     if (c->stream)
-      on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+      on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->relay.error);
     else
-      on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+      on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->relay.error);
     return;
   }
   int64_t every = keepalive_ms(c->cfg);
@@ -937,21 +759,14 @@ static void on_stream_data(void *ctx, const char *data, size_t len) {
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
   if (c->done || c->mod.blocked_output) return;
   upstream_heard(c);
-  if (c->head_len < MAX_ERROR_BODY) {
-    size_t take = len < MAX_ERROR_BODY - c->head_len ? len : MAX_ERROR_BODY - c->head_len;
-    text_append(&c->head, &c->head_len, &c->head_cap, data, take, MAX_ERROR_BODY);
-  }
-  if (sse_feed(&c->sse, data, len, on_sse_event, c) < 0 && !c->done) {
-    if (c->call) upstream_abort_from_data(c->call);
-    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent an event over 16 MiB");
-  }
+  if (relay_stream_bytes(&c->relay, data, len, &c->sink) && !c->done && c->call) upstream_abort_from_data(c->call);
 }
 
 static void on_stream_done(void *ctx, CURLcode result, long status, const char *error) {
   chat_req *c = ctx;
   c->call = NULL;
   c->upstream_end = hg_clock_mono_s();
-  c->upstream_status = status;
+  c->relay.status = status;
   if (c->done) return;
   if (c->mod.blocked_output) {
     stream_close(c, NULL);
@@ -962,31 +777,14 @@ static void on_stream_done(void *ctx, CURLcode result, long status, const char *
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
     char msg[512];
-    if (result != CURLE_OK && c->upstream_error[0]) /* stopped by hegui: it knows why */
-      snprintf(msg, sizeof msg, "%s", c->upstream_error);
-    else if (result != CURLE_OK)
-      snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
-    else {
-      json_t *j = hg_json_loadb(c->head ? c->head : "", c->head_len, 0, NULL);
-      const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-      snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
-      json_decref(j);
-    }
-    snprintf(c->upstream_error, sizeof c->upstream_error, "%.500s", msg);
-    int code = status == 429 ? 429 : result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    int code = relay_stream_failed(&c->relay, result, status, error, msg);
     if (c->req) send_error(c->req, code, "upstream_error", msg, NULL);
     finish(c, code);
     return;
   }
-  if (result != CURLE_OK || !c->saw_done_event || c->upstream_error[0]) {
-    atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
-    if (!c->upstream_error[0])
-      snprintf(c->upstream_error, sizeof c->upstream_error, "upstream stream ended early: %s",
-               result != CURLE_OK ? error : "no [DONE]");
-    stream_close(c, c->upstream_error);
-    return;
-  }
-  stream_close(c, NULL);
+  const char *broken = relay_stream_ended(&c->relay, result, error);
+  if (broken) atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
+  stream_close(c, broken);
 }
 
 /* ---- whole answers ---- */
@@ -997,7 +795,7 @@ static void on_whole_data(void *ctx, const char *data, size_t len) {
   if (c->first_byte_timer) evtimer_del(c->first_byte_timer);
   upstream_heard(c);
   if (evbuffer_get_length(c->body) + len > MAX_UPSTREAM_BODY) {
-    snprintf(c->upstream_error, sizeof c->upstream_error, "upstream answer larger than %u bytes", MAX_UPSTREAM_BODY);
+    snprintf(c->relay.error, sizeof c->relay.error, "upstream answer larger than %u bytes", MAX_UPSTREAM_BODY);
     upstream_abort_from_data(c->call);
     return;
   }
@@ -1014,10 +812,10 @@ static void on_whole_guard(void *ctx, const guard_outcome *o) {
     c->mod.blocked_output = 1;
     c->verdict = "block";
     json_decref(calls);
-    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
+    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->relay.usage, NULL);
   } else {
-    reply_whole(c, c->guard.out ? c->guard.out : "", c->guard.out ? c->guard.out_len : 0, c->guard.finish, c->usage,
-                calls);
+    reply_whole(c, c->guard.out ? c->guard.out : "", c->guard.out ? c->guard.out_len : 0, c->guard.finish,
+                c->relay.usage, calls);
   }
 }
 
@@ -1025,58 +823,32 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   chat_req *c = ctx;
   c->call = NULL;
   c->upstream_end = hg_clock_mono_s();
-  c->upstream_status = status;
+  c->relay.status = status;
   if (c->done) return;
   size_t len = evbuffer_get_length(c->body);
   const char *body = (const char *)evbuffer_pullup(c->body, -1);
-  json_t *j = result == CURLE_OK ? hg_json_loadb(body ? body : "", len, 0, NULL) : NULL;
-  json_t *choice = choice_zero(json_object_get(j, "choices"));
-  json_t *message = c->chat ? json_object_get(choice, "message") : NULL;
-  json_t *text = c->chat ? json_object_get(message, "content") : json_object_get(choice, "text");
-  json_t *tool_calls = c->chat ? json_object_get(message, "tool_calls") : NULL;
-  json_t *function_call = c->chat ? json_object_get(message, "function_call") : NULL;
-  int has_calls = json_array_size(tool_calls) > 0 || json_is_object(function_call);
-  /* the content of an answer that calls tools may be null */
-  int answered = (json_is_string(text) || (has_calls && (!text || json_is_null(text)))) &&
-                 (!has_calls || moderation_calls_shaped(tool_calls, function_call));
-  if (result != CURLE_OK || status != 200 || !answered) {
+  relay_answer a;
+  char msg[512];
+  int code = relay_whole(&c->relay, body, len, result, status, error, &a, msg);
+  if (code) {
     atomic_fetch_add(&c->gw->metrics.upstream_errors, 1);
     c->verdict = "error";
-    char msg[512];
-    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-    if (c->upstream_error[0])
-      snprintf(msg, sizeof msg, "%s", c->upstream_error);
-    else if (result != CURLE_OK)
-      snprintf(msg, sizeof msg, "upstream unavailable: %s", error);
-    else if (status != 200)
-      snprintf(msg, sizeof msg, "upstream returned HTTP %ld%s%s", status, m ? ": " : "", m ? m : "");
-    else
-      snprintf(msg, sizeof msg, "upstream sent an answer that is not an OpenAI completion");
-    snprintf(c->upstream_error, sizeof c->upstream_error, "%.500s", msg);
-    int code = status == 429 ? 429 : result == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
     if (c->req) send_error(c->req, code, "upstream_error", msg, NULL);
-    json_decref(j);
     finish(c, code);
     return;
   }
-  note_upstream_model(c, json_object_get(j, "model"));
-  json_t *usage = json_object_get(j, "usage");
-  if (json_is_object(usage)) {
-    json_decref(c->usage);
-    c->usage = usage_known(usage); /* counted against token quotas when the request ends */
-  }
-  const char *t = json_is_string(text) ? json_string_value(text) : "";
-  size_t tl = json_string_length(text);
+  const char *t = a.text;
+  size_t tl = a.len;
   span_hit *pii;
   size_t npii;
   json_t *calls = NULL; /* the same verdict as a stream: the content, then each call, each as one text */
-  if (!moderation_answer_text(&c->mod, t, tl, &pii, &npii) && has_calls)
-    calls = moderation_whole_calls(&c->mod, tool_calls, function_call);
-  const char *fr = allowed_finish_reason(c, json_string_value(json_object_get(choice, "finish_reason")));
+  if (!moderation_answer_text(&c->mod, t, tl, &pii, &npii) && a.has_calls)
+    calls = moderation_whole_calls(&c->mod, a.tool_calls, a.function_call);
+  const char *fr = a.finish_reason;
   if (c->mod.blocked_output) {
     c->verdict = "block";
     json_decref(calls);
-    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->usage, NULL);
+    reply_whole(c, c->cfg->refusal, strlen(c->cfg->refusal), "content_filter", c->relay.usage, NULL);
   } else if (guard_wanted(c->cfg, HG_DIR_OUTPUT)) {
     /* the answer waits for the guard's verdict on the model's text (placeholders, not personal data) */
     c->guard.out = moderation_render(&c->mod, t, tl, 0, pii, npii, &c->guard.out_len);
@@ -1089,26 +861,25 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
   } else {
     size_t ol;
     char *out = moderation_render(&c->mod, t, tl, 0, pii, npii, &ol);
-    reply_whole(c, out ? out : "", out ? ol : 0, fr, c->usage, calls);
+    reply_whole(c, out ? out : "", out ? ol : 0, fr, c->relay.usage, calls);
     free(out);
   }
   /* pii is in the request's arena (c may be finished by now, its arena with it) */
-  json_decref(j);
+  relay_answer_free(&a);
 }
 
 static void on_first_byte_timeout(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   chat_req *c = arg;
   if (c->got_bytes || c->done) return;
-  snprintf(c->upstream_error, sizeof c->upstream_error, "upstream sent nothing within %u ms",
-           c->cfg->first_byte_timeout_ms);
+  snprintf(c->relay.error, sizeof c->relay.error, "upstream sent nothing within %u ms", c->cfg->first_byte_timeout_ms);
   up_call *call = c->call;
   c->call = NULL;
   upstream_cancel(call);
   if (c->stream)
-    on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+    on_stream_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->relay.error);
   else
-    on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->upstream_error);
+    on_whole_done(c, CURLE_OPERATION_TIMEDOUT, 0, c->relay.error);
 }
 
 /* ---- the request ---- */
@@ -1155,8 +926,8 @@ static void start_upstream(chat_req *c, char *out) {
   free(out);
   if (!c->call) {
     c->verdict = "error";
-    snprintf(c->upstream_error, sizeof c->upstream_error, "could not start the upstream request");
-    if (c->req) send_error(c->req, 502, "upstream_error", c->upstream_error, NULL);
+    snprintf(c->relay.error, sizeof c->relay.error, "could not start the upstream request");
+    if (c->req) send_error(c->req, 502, "upstream_error", c->relay.error, NULL);
     finish(c, 502);
     return;
   }
@@ -1285,12 +1056,15 @@ static void make_id(chat_req *c) {
  *   admission   the user's standing, real name, minors' hours and limits, the quota (admit.c)
  *   parsing     the body: model, messages or prompt, every string the model reads (prompt.c), a stream slot, the
  *               use counted
- *   opening     the request's state (chat_req): configuration, lexicon and takedowns held to the end
- *   moderation  the prompt through the policy's moderator, near-duplicates and category strikes (abuse.c); a
- *               blocked prompt is refused here with its record
- *   relay       the guard model on the prompt when configured, then the upstream (the answer streamed or whole)
- * The answer's stages follow from the upstream's callbacks: moderation of the answer, labels (make_label), and
- * the record (complete: the audit record durable before the last byte, then strikes, usage, metrics in finish). */
+ *   opening     the request's state (chat_req): the configuration held to the end, each stage's state opened
+ *               (moderation_open holds the lexicon and takedowns, relay_init, labels_init)
+ *   moderation  the prompt through the moderation stage (moderation_prompt), near-duplicates and category strikes
+ *               (abuse.c); a blocked prompt is refused here with its record
+ *   relay       the prompt's images read and judged, the guard model on the prompt when configured, then the
+ *               upstream (the answer streamed or whole, read by the relay stage)
+ * The answer's stages follow from the upstream's callbacks: the relay stage's parts go through the moderation stage
+ * (stream_content, the relay_sink), then the labels stage (labels_signed), and the record (complete: the audit
+ * record durable before the last byte, then strikes, usage, metrics in finish: the one exit). */
 
 typedef struct chat_input {
   hg_arena *arena;     /* the request's, from parsing on: the chat_req's once it is opened */
@@ -1411,7 +1185,6 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   c->t0 = rq->t0;
   c->created = (long long)(hg_clock_wall_ms() / 1000); /* the test clock too: every time of hegui is one clock */
   c->verdict = "allow";
-  c->calls_out = json_array();
   json_object_set_new(c->detail, "profile", json_string(hg_profile_name(cfg->profile)));
   if (in->adm.minor) json_object_set_new(c->detail, "minor", json_true());
   if (in->recipient[0]) { /* the record of who received content without its explicit label (kept like every record) */
@@ -1428,8 +1201,9 @@ static chat_req *stage_open(route_req *rq, int chat, chat_input *in) {
   c->moderated = 1;
   sha256_hex(in->raw ? in->raw : "", in->raw_len, c->input_sha);
   make_id(c);
+  relay_init(&c->relay, chat, c->model, c->detail);
+  c->sink = (relay_sink){sink_content, sink_call, sink_stopped, c};
   labels_init(&c->labels, cfg, c->id, gw->label_sk, in->recipient[0] != 0, c->arena);
-  c->last_call_index = -2; /* below every index, the legacy function_call's -1 included */
   c->stream = json_is_true(json_object_get(in->body, "stream"));
   c->include_usage = json_is_true(json_object_get(json_object_get(in->body, "stream_options"), "include_usage"));
   if (c->conn) evhttp_connection_set_closecb(c->conn, on_client_close, c);
@@ -1626,176 +1400,7 @@ static void handle_completion(route_req *rq, int chat) {
   json_decref(in.body);
 }
 
-/* ---- POST /v1/moderations ---- */
-
-#define MAX_MODERATION_INPUTS 256 /* per request: each is a result, and the answer must stay bounded */
-#define MAX_LISTED_FINDINGS 16    /* lexicon hits, and personal data, listed per result (the verdict counts all) */
-
-/* The texts of a moderations request, as a new array of strings: a string; an array of strings; or OpenAI's array
- * of parts, which is one input (its text parts joined by line breaks, as a prompt's are). NULL after a 400. */
-static json_t *moderation_texts(struct evhttp_request *req, json_t *input) {
-  char param[48];
-  if (json_is_string(input)) return json_pack("[O]", input);
-  if (!json_is_array(input)) {
-    send_error_param(req, 400, "invalid_request_error",
-                     "'input' must be a string, an array of strings or an array of text parts", "input",
-                     "invalid_input");
-    return NULL;
-  }
-  size_t n = json_array_size(input);
-  if (n > MAX_MODERATION_INPUTS) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "'input' has %zu items; hegui moderates at most %d in one request", n,
-             MAX_MODERATION_INPUTS);
-    send_error_param(req, 400, "invalid_request_error", msg, "input", "invalid_input");
-    return NULL;
-  }
-  int parts = n && json_is_object(json_array_get(input, 0));
-  char *joined = NULL;
-  size_t jl = 0, jc = 0;
-  json_t *texts = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *item = json_array_get(input, i), *text = json_object_get(item, "text");
-    const char *type = json_string_value(json_object_get(item, "type"));
-    const char *problem = NULL;
-    if (!parts && !json_is_string(item))
-      problem = "'input' must be a string, an array of strings or an array of text parts";
-    else if (parts && !json_is_object(item))
-      problem = "an array of parts must hold only parts";
-    else if (parts && type && !strcmp(type, "image_url"))
-      problem = "images are not supported: hegui moderates text";
-    else if (parts && (!type || strcmp(type, "text") || !json_is_string(text)))
-      problem = "a part must be {\"type\": \"text\", \"text\": string}";
-    if (problem) {
-      snprintf(param, sizeof param, "input[%zu]", i);
-      send_error_param(req, 400, "invalid_request_error", problem, param, "invalid_input");
-      json_decref(texts);
-      free(joined);
-      return NULL;
-    }
-    if (!parts) {
-      json_array_append(texts, item);
-    } else {
-      if (i) text_append(&joined, &jl, &jc, PROMPT_SEPARATOR, PROMPT_SEPARATOR_LEN, (size_t)-1);
-      text_append(&joined, &jl, &jc, json_string_value(text), json_string_length(text), (size_t)-1);
-    }
-  }
-  if (parts) json_array_append_new(texts, json_stringn(joined ? joined : "", jl));
-  free(joined);
-  return texts;
-}
-
-/* One text through the moderator in the input direction (what a provider checks with this route is what users
- * send; takedowns are about answers coming back and do not run), as a moderation result. flagged is true when the
- * verdict is block or review: what a provider would act on; the verdict itself is in hegui.verdict. */
-static json_t *moderation_result(const hg_config *cfg, hg_lexicon *lex, const char *t, size_t tl) {
-  /* OpenAI's categories that hegui's risks map onto (docs/gateway.md) */
-  static const struct {
-    const char *openai;
-    int cats[11];
-  } map[] = {
-      {"hate",
-       {HG_CAT_A1E, HG_CAT_A2A, HG_CAT_A2B, HG_CAT_A2C, HG_CAT_A2D, HG_CAT_A2E, HG_CAT_A2F, HG_CAT_A2G, HG_CAT_A2H,
-        HG_CAT_A2I, -1}},
-      {"harassment", {HG_CAT_A4C, HG_CAT_A4D, HG_CAT_INSULT, -1}},
-      {"self-harm", {HG_CAT_A4A, -1}},
-      {"sexual", {HG_CAT_A1F, -1}},
-      {"violence", {HG_CAT_A1D, HG_CAT_A1F, -1}},
-      {"illicit", {HG_CAT_A1H, HG_CAT_FRAUD, HG_CAT_MALWARE, -1}},
-  };
-  /* the policy's moderator over this one text, its findings in a detail of its own (spans on malloc) */
-  judge tmp = {.cfg = cfg, .lex = lex, .detail = json_object(), .input_hits = json_array(), .input_pii = json_array()};
-  span_hit *spans;
-  size_t nspans, nscores = 0;
-  float best[HG_CLASSIFIER_MAX_LABELS];
-  hg_decision d = judge_text(&tmp, HG_DIR_INPUT, t, tl, &spans, &nspans, best, &nscores);
-  judge_spans_free(&tmp, spans);
-  /* the classifier's labels by category: a category's score is its highest label's */
-  const hg_policy *policy = ((const live_config *)(const void *)cfg)->policy;
-  hg_classifier *model = hg_policy_classifier(policy);
-  float cat_score[HG_CATEGORY_COUNT] = {0};
-  json_t *labels = json_array();
-  for (size_t l = 0; l < nscores; l++) {
-    hg_classifier_label_info info;
-    hg_category cat;
-    if (hg_classifier_label(model, l, &info) || hg_category_parse(info.code, strlen(info.code), &cat)) continue;
-    if (best[l] > cat_score[cat]) cat_score[cat] = best[l];
-    double sc = (double)(int)(best[l] * 10000.0f + 0.5f) / 10000.0;
-    double th = (double)(int)(hg_policy_threshold(policy, l) * 10000.0f + 0.5f) / 10000.0;
-    json_array_append_new(
-        labels, json_pack("{s:s, s:s, s:f, s:f}", "label", info.name, "code", info.code, "score", sc, "threshold", th));
-  }
-  json_t *cats = json_object(), *scores = json_object();
-  int flagged = d == HG_DECIDE_BLOCK || d == HG_DECIDE_REVIEW;
-  for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
-    int hit = 0;
-    double score = 0.0;
-    for (size_t h = 0; h < json_array_size(tmp.input_hits); h++) {
-      hg_category cat;
-      json_t *x = json_array_get(tmp.input_hits, h);
-      const char *code = json_string_value(json_object_get(x, "category"));
-      if (strcmp(json_string_value(json_object_get(x, "effect")), "record") && code &&
-          !hg_category_parse(code, strlen(code), &cat))
-        for (int q = 0; q < 11 && map[k].cats[q] >= 0; q++)
-          hit |= map[k].cats[q] == (int)cat;
-    }
-    /* a listed word or a rule is certain (1); otherwise the classifier's highest score in the category */
-    for (int q = 0; q < 11 && map[k].cats[q] >= 0; q++)
-      if (cat_score[map[k].cats[q]] > score) score = cat_score[map[k].cats[q]];
-    if (hit) score = 1.0;
-    json_object_set_new(cats, map[k].openai, json_boolean(hit));
-    json_object_set_new(scores, map[k].openai, json_real((double)(int)(score * 10000.0 + 0.5) / 10000.0));
-  }
-  json_t *hits = tmp.input_hits, *pii = tmp.input_pii;
-  int truncated = json_array_size(hits) > MAX_LISTED_FINDINGS || json_array_size(pii) > MAX_LISTED_FINDINGS;
-  while (json_array_size(hits) > MAX_LISTED_FINDINGS)
-    json_array_remove(hits, json_array_size(hits) - 1);
-  while (json_array_size(pii) > MAX_LISTED_FINDINGS)
-    json_array_remove(pii, json_array_size(pii) - 1);
-  json_t *hegui = json_pack("{s:o, s:s, s:O, s:O, s:o}", "flagged", json_boolean(flagged), "verdict",
-                            hg_decision_name(d), "hits", hits, "pii", pii, "classifier", labels);
-  json_t *error = json_object_get(tmp.detail, "input_error");
-  if (error) json_object_set(hegui, "error", error);
-  if (truncated) json_object_set_new(hegui, "truncated", json_true());
-  json_t *result = json_pack("{s:b, s:o, s:o, s:o}", "flagged", flagged, "categories", cats, "category_scores", scores,
-                             "hegui", hegui);
-  json_decref(tmp.input_hits);
-  json_decref(tmp.input_pii);
-  json_decref(tmp.detail);
-  return result;
-}
-
-/* POST /v1/moderations: OpenAI's request and response shape; hegui's own findings under "hegui". */
+/* POST /v1/chat/completions and /v1/completions */
 void route_chat(route_req *rq) { handle_completion(rq, 1); }
 
 void route_completions(route_req *rq) { handle_completion(rq, 0); }
-
-/* POST /v1/moderations: the dispatcher counts the request */
-void route_moderations(route_req *rq) {
-  gateway *gw = rq->gw;
-  struct evhttp_request *req = rq->req;
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t blen = evbuffer_get_length(in);
-  json_t *body = hg_json_loadb((const char *)evbuffer_pullup(in, -1), blen, 0, NULL);
-  json_t *texts = moderation_texts(req, json_object_get(body, "input"));
-  if (!texts) {
-    json_decref(body);
-    return;
-  }
-  const hg_config *cfg = live_cfg(gw);
-  hg_lexicon *lex = hg_lexicon_slot_acquire(gw->lexicon);
-  json_t *results = json_array();
-  for (size_t i = 0; i < json_array_size(texts); i++) {
-    json_t *s = json_array_get(texts, i);
-    json_array_append_new(results, moderation_result(cfg, lex, json_string_value(s), json_string_length(s)));
-  }
-  hg_lexicon_unref(lex);
-  unsigned char r[12];
-  randombytes_buf(r, sizeof r);
-  char hex[25], id[40];
-  sodium_bin2hex(hex, sizeof hex, r, sizeof r);
-  snprintf(id, sizeof id, "modr-hg%s", hex);
-  send_json(req, 200, json_pack("{s:s, s:s, s:o}", "id", id, "model", "hegui-lexicon", "results", results));
-  json_decref(texts);
-  json_decref(body);
-}
