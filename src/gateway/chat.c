@@ -324,7 +324,7 @@ static json_t *make_label(chat_req *c) {
   hg_error err;
   hg_error_clear(&err);
   json_t *label = labels_signed(&c->labels, &err);
-  if (json_is_null(label)) hg_log_write(&c->gw->log, HG_LOG_ERROR, "label not made: %s", err.message);
+  if (json_is_null(label) && err.message[0]) hg_log_write(&c->gw->log, HG_LOG_ERROR, "label not made: %s", err.message);
   return label;
 }
 

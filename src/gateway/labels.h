@@ -55,8 +55,8 @@ void labels_reminder(const hg_config *cfg, int minutes, char *out, size_t cap);
  * known, ReservedCode1 empty (the signed label closes the stream). */
 void labels_stream_header(const label_state *l, char *out, size_t cap);
 
-/* The implicit label over what the client saw (labels_saw), as a JSON object; json_null() with err when it could
- * not be made (the answer goes without it, and the caller logs why). */
+/* The implicit label over what the client saw (labels_saw), as a JSON object; json_null() when it could not be made
+ * (the answer goes without it): err says why when signing failed, and stays clear when memory ran out after. */
 json_t *labels_signed(const label_state *l, hg_error *err);
 
 /* A signed label as the X-AIGC-Label value (compact JSON, in the arena); NULL when label is not an object. */
