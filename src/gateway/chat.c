@@ -33,6 +33,7 @@
 #include "guard_client.h"
 #include "hegui/ocr.h"
 #include "judge.h"
+#include "modpool.h"
 #include "offload.h"
 #include "prompt.h"
 #include "router.h"
@@ -168,7 +169,7 @@ static void chat_free(chat_req *c) {
   if (c->first_byte_timer) event_free(c->first_byte_timer);
   if (c->quiet_timer) event_free(c->quiet_timer);
   if (c->body) evbuffer_free(c->body);
-  hg_moderator_free(c->mod);
+  if (c->mod) modpool_give(c->mod, ((live_config *)(void *)c->cfg)->policy, HG_DIR_OUTPUT, c->lex, c->takedowns);
   if (c->takedowns) hg_takedown_set_unref(c->takedowns);
   hg_lexicon_unref(c->lex);
   hg_vault_free(c->vault);
@@ -1603,9 +1604,9 @@ static void start_upstream(chat_req *c, char *out) {
   gateway *gw = c->gw;
   up_handlers h;
   if (c->stream) {
-    if (hg_moderator_new(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
+    if (modpool_take(req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns, &c->mod, NULL)) c->mod = NULL;
     if (c->mod && guard_by_sentence(c) && hg_moderator_track_sentences(c->mod)) {
-      hg_moderator_free(c->mod);
+      modpool_give(c->mod, req_policy(c), HG_DIR_OUTPUT, c->lex, c->takedowns);
       c->mod = NULL;
     }
     h = (up_handlers){on_stream_data, on_stream_done, c};

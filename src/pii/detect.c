@@ -45,8 +45,11 @@ typedef struct cand {
 
 struct hg_pii_scanner {
   hg_pii_options opt;
+  int today_auto; /* opt.today_yyyymmdd was 0: the scanner uses today's date, read again on a reset */
   hg_pii_fn fn;
   void *ctx;
+  /* The state a reset clears. The arrays below are read only below their counters (run_len, ncontext, nhan,
+   * npartial), so a reset clears the counters and leaves the arrays' old bytes unread. */
   size_t fed, offset;
   uint8_t partial[4];
   int npartial;
@@ -793,7 +796,8 @@ hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, vo
     sc->opt = *options;
   else
     hg_pii_options_init(&sc->opt);
-  if (!sc->opt.today_yyyymmdd) sc->opt.today_yyyymmdd = today();
+  sc->today_auto = !sc->opt.today_yyyymmdd;
+  if (sc->today_auto) sc->opt.today_yyyymmdd = today();
   sc->fn = on_hit;
   sc->ctx = ctx;
   *out = sc;
@@ -801,13 +805,17 @@ hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, vo
 }
 
 void hg_pii_scanner_reset(hg_pii_scanner *sc) {
-  hg_pii_options opt = sc->opt;
-  hg_pii_fn fn = sc->fn;
-  void *ctx = sc->ctx;
-  memset(sc, 0, sizeof *sc);
-  sc->opt = opt;
-  sc->fn = fn;
-  sc->ctx = ctx;
+  /* not a memset of the whole scanner: its windows are 36 KB, and a pooled moderator resets it for every text */
+  if (sc->today_auto) sc->opt.today_yyyymmdd = today(); /* a scanner kept across midnight ages people from today */
+  sc->fed = sc->offset = 0;
+  sc->npartial = 0;
+  sc->failed = sc->stopped = 0;
+  sc->run_len = 0;
+  sc->ncontext = 0;
+  sc->pem_open = 0;
+  sc->pem_start = 0;
+  sc->nhan = 0;
+  sc->name_pending = 0;
 }
 
 void hg_pii_scanner_free(hg_pii_scanner *sc) { free(sc); }
