@@ -51,6 +51,45 @@ static const unsigned char stops[256] = {
     [0x80 ... 0xFF] = 1,
 };
 
+/* ---- plain runs: the bytes a string holds as they are in both directions (printable ASCII but '"' and '\\', and
+ * valid UTF-8 sequences) ---- */
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* A byte of w is zero: its high bit in the result. A borrow can also mark bytes above a zero byte, never without
+ * one, so a clear result means "no zero byte" exactly. */
+static inline uint64_t zero_bytes(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
+
+/* The first byte at or after p that is not plain: '"', '\\', a control, a byte that does not start a valid UTF-8
+ * sequence (or one cut by end), or end. Eight ASCII bytes are checked at once; Han text (three-byte sequences) is
+ * stepped a character at a time without a call. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end) {
+  for (;;) {
+    while (end - p >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      /* a byte below 0x20 (with its high bit clear) borrows in w - 0x20...: its high bit is set, not w's */
+      uint64_t stop =
+          (w & HIGHS) | ((w - 0x20 * ONES) & ~w & HIGHS) | zero_bytes(w ^ ('"' * ONES)) | zero_bytes(w ^ ('\\' * ONES));
+      if (stop) break;
+      p += 8;
+    }
+    while (p < end && !stops[*p])
+      p++;
+    if (p >= end || *p < 0x80) return p;
+    /* three-byte sequences whose second byte may be any continuation byte: E1-EC, EE, EF */
+    while (end - p >= 3 && p[0] >= 0xE1 && p[0] <= 0xEF && p[0] != 0xED && (p[1] & 0xC0) == 0x80 &&
+           (p[2] & 0xC0) == 0x80)
+      p += 3;
+    if (p >= end) return p;
+    if (*p < 0x80) continue;
+    size_t k = utf8_seq(p, (size_t)(end - p));
+    if (!k) return p;
+    p += k;
+  }
+}
+
 typedef struct reader {
   const unsigned char *p, *end;
   size_t flags;
@@ -102,17 +141,10 @@ static int read_string(reader *r, const char **s, size_t *n) {
   size_t out = 0;
   int escaped = 0;
   for (;;) {
-    while (p < end && !stops[*p])
-      p++;
+    p = skip_plain(p, end);
     if (p >= end) return -1;
     unsigned c = *p;
-    if (c >= 0x80) {
-      size_t k = utf8_seq(p, (size_t)(end - p));
-      if (!k) return -1;
-      p += k;
-      continue;
-    }
-    if (c < 0x20) return -1;
+    if (c >= 0x80 || c < 0x20) return -1; /* not UTF-8, or a control unescaped */
     if (escaped && scratch_put(r, out, run, (size_t)(p - run))) return -1;
     out += (size_t)(p - run);
     if (c == '"') break;
@@ -371,29 +403,15 @@ static void put(writer *w, const void *src, size_t n) {
   w->n += n;
 }
 
-/* 1 for the bytes a string cannot copy as they are: '"', '\\', controls, and non-ASCII (checked as UTF-8) */
-static const unsigned char specials[256] = {
-    [0 ... 0x1F] = 1,
-    ['"'] = 1,
-    ['\\'] = 1,
-    [0x80 ... 0xFF] = 1,
-};
-
 static void put_string(writer *w, const char *str, size_t len) {
   const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
   put(w, "\"", 1);
   while (p < end) {
-    while (p < end && !specials[*p])
-      p++;
+    p = skip_plain(p, end);
     if (p >= end) break;
     if (*p >= 0x80) {
-      size_t k = utf8_seq(p, (size_t)(end - p));
-      if (!k) {
-        w->failed = 1; /* jansson: not UTF-8, no output */
-        return;
-      }
-      p += k;
-      continue;
+      w->failed = 1; /* jansson: not UTF-8, no output */
+      return;
     }
     put(w, run, (size_t)(p - run));
     char esc[8];
