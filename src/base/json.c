@@ -90,12 +90,7 @@ static const unsigned char *skip_plain(const unsigned char *p, const unsigned ch
   }
 }
 
-typedef struct reader {
-  const unsigned char *p, *end;
-  size_t flags;
-  char *scratch; /* an unescaped string being built */
-  size_t cap;
-} reader;
+typedef hg_json_cursor reader; /* the fast reader's state is the cursor's (base/json.h) */
 
 static void skip_ws(reader *r) {
   while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
@@ -375,6 +370,46 @@ json_t *hg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
     }
   }
   return json_loadb(buf, len, flags, err);
+}
+
+/* ---- the cursor: the same reader, driven by the caller ---- */
+
+void hg_json_cursor_init(hg_json_cursor *c, const char *buf, size_t len) {
+  *c = (hg_json_cursor){(const unsigned char *)buf, (const unsigned char *)buf + len, 0, NULL, 0};
+}
+
+void hg_json_cursor_free(hg_json_cursor *c) {
+  free(c->scratch);
+  c->scratch = NULL;
+  c->cap = 0;
+}
+
+int hg_json_peek(hg_json_cursor *c) {
+  skip_ws(c);
+  return c->p < c->end ? *c->p : -1;
+}
+
+int hg_json_eat(hg_json_cursor *c, char ch) {
+  skip_ws(c);
+  if (c->p >= c->end || *c->p != (unsigned char)ch) return -1;
+  c->p++;
+  return 0;
+}
+
+int hg_json_string(hg_json_cursor *c, const char **s, size_t *n) {
+  skip_ws(c);
+  if (c->p >= c->end || *c->p != '"') return -1;
+  return read_string(c, s, n);
+}
+
+json_t *hg_json_value(hg_json_cursor *c) {
+  skip_ws(c);
+  return read_value(c, 1);
+}
+
+int hg_json_at_end(hg_json_cursor *c) {
+  skip_ws(c);
+  return c->p == c->end;
 }
 
 /* ---- writing ---- */

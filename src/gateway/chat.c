@@ -38,6 +38,7 @@
 #include "prompt.h"
 #include "router.h"
 #include "sse.h"
+#include "stream_chunk.h"
 
 #define MAX_UPSTREAM_BODY (16u << 20)
 #define MAX_ERROR_BODY (64u << 10)
@@ -101,10 +102,11 @@ typedef struct chat_req {
   struct event *quiet_timer;
   int64_t last_upstream_ms, last_sent_ms; /* monotonic */
   /* streamed answer */
-  int started;    /* headers and the role chunk are out */
-  int done;       /* the reply is complete (or the client is gone) */
-  sse_parser sse; /* the upstream's event stream */
-  char *head;     /* its first bytes, for the message when the upstream answers with an error instead */
+  int started;         /* headers and the role chunk are out */
+  int done;            /* the reply is complete (or the client is gone) */
+  sse_parser sse;      /* the upstream's event stream */
+  stream_chunk events; /* its events' fields, read without a tree when they are plain (zeroed: ready) */
+  char *head;          /* its first bytes, for the message when the upstream answers with an error instead */
   size_t head_len, head_cap;
   int saw_done_event;
   char finish_reason[32];
@@ -176,6 +178,7 @@ static void chat_free(chat_req *c) {
   json_decref(c->detail);
   json_decref(c->usage);
   sse_free(&c->sse);
+  stream_chunk_free(&c->events);
   free(c->head);
   free(c->held);
   free(c->visible);
@@ -784,10 +787,9 @@ static json_t *usage_known(json_t *usage) {
 }
 
 /* Answers name the model the client asked for, which it knows already; what the upstream called it is recorded. */
-static void note_upstream_model(chat_req *c, json_t *model) {
-  const char *m = json_string_value(model);
-  if (!m || !strcmp(m, c->model) || json_object_get(c->detail, "upstream_model")) return;
-  json_object_set_new(c->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, strlen(m), 128)));
+static void note_upstream_model(chat_req *c, const char *m, size_t n) {
+  if (!m || (n == strlen(c->model) && !memcmp(m, c->model, n)) || json_object_get(c->detail, "upstream_model")) return;
+  json_object_set_new(c->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, n, 128)));
 }
 
 /* The first choice (index 0). With n > 1, or several prompts, the upstream sends more: they are not passed on. */
@@ -1208,6 +1210,18 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
     c->saw_done_event = 1;
     return 0;
   }
+  stream_chunk *e = &c->events;
+  if (stream_chunk_read(e, data, len, c->chat)) { /* the plain shape: the same fields, in the same order, no tree */
+    note_upstream_model(c, e->model, e->model_len);
+    if (e->text) stream_content(c, e->text, e->text_len);
+    if (e->finish) {
+      char fr[64]; /* stream_chunk: shorter than 64 bytes, no NUL */
+      memcpy(fr, e->finish, e->finish_len);
+      fr[e->finish_len] = 0;
+      snprintf(c->finish_reason, sizeof c->finish_reason, "%s", allowed_finish_reason(c, fr));
+    }
+    return 0;
+  }
   json_error_t je;
   json_t *j = hg_json_loadb(data, len, 0, &je);
   if (!j || !json_is_object(j)) {
@@ -1219,7 +1233,8 @@ static int stream_event(chat_req *c, const char *data, size_t len) {
     json_decref(c->usage);
     c->usage = usage_known(u);
   }
-  note_upstream_model(c, json_object_get(j, "model"));
+  note_upstream_model(c, json_string_value(json_object_get(j, "model")),
+                      json_string_length(json_object_get(j, "model")));
   json_t *choice = choice_zero(json_object_get(j, "choices"));
   int broken = 0;
   if (choice) {
@@ -1441,7 +1456,8 @@ static void on_whole_done(void *ctx, CURLcode result, long status, const char *e
     finish(c, code);
     return;
   }
-  note_upstream_model(c, json_object_get(j, "model"));
+  note_upstream_model(c, json_string_value(json_object_get(j, "model")),
+                      json_string_length(json_object_get(j, "model")));
   json_t *usage = json_object_get(j, "usage");
   if (json_is_object(usage)) {
     json_decref(c->usage);

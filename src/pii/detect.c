@@ -524,13 +524,13 @@ static void detect_documents(hg_pii_scanner *sc, cands *cs) {
 
 /* Province abbreviations that open a mainland licence plate (and 使/领 for diplomatic plates). */
 static int is_province(uint32_t cp) {
-  static const char provinces[] = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领";
-  for (const char *p = provinces; *p;) {
-    uint32_t c;
-    int k = hg_utf8_decode((const uint8_t *)p, 3, &c);
-    if (c == cp) return 1;
-    p += k;
-  }
+  /* the first character of a plate: the provinces' abbreviations, 使 (embassy) and 领 (consulate) */
+  static const uint32_t provinces[] = {U'京', U'津', U'沪', U'渝', U'冀', U'豫', U'云', U'辽', U'黑', U'湘', U'皖',
+                                       U'鲁', U'新', U'苏', U'浙', U'赣', U'鄂', U'桂', U'甘', U'晋', U'蒙', U'陕',
+                                       U'吉', U'闽', U'贵', U'粤', U'青', U'藏', U'川', U'宁', U'琼', U'使', U'领'};
+  if (cp < 0x4E00 || cp > 0x9FFF) return 0; /* all of them are in the unified block: most text is decided here */
+  for (size_t i = 0; i < sizeof provinces / sizeof *provinces; i++)
+    if (provinces[i] == cp) return 1;
   return 0;
 }
 
@@ -892,7 +892,7 @@ size_t hg_pii_scanner_pending_suffix_len(const hg_pii_scanner *sc) {
   size_t bound = sc->offset;
   /* a province character right before the run (or at the very end) may open a plate */
   const ctx_char *last = sc->ncontext ? &sc->context[sc->ncontext - 1] : NULL;
-  int province = last && is_province(last->cp) && last->end == (sc->run_len ? sc->run_start[0] : sc->offset);
+  int province = last && last->end == (sc->run_len ? sc->run_start[0] : sc->offset) && is_province(last->cp);
   if (sc->run_len) bound = sc->run_start[0];
   if (province) bound = last->start;
   if (sc->pem_open && sc->pem_start < bound) bound = sc->pem_start;
