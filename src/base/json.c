@@ -203,11 +203,13 @@ static int read_string(reader *r, const char **s, size_t *n) {
 
 static json_t *read_value(reader *r, int depth);
 
-static json_t *read_number(reader *r) {
+/* A number as jansson reads it: 'i' with *iv (integers of up to 18 digits), 'r' with *dv (finite reals), or 0 when
+ * the fast path leaves it to jansson. r->p moves past it only when read. */
+static int scan_number(reader *r, long long *iv, double *dv) {
   const unsigned char *p = r->p, *start = p, *end = r->end;
   int neg = p < end && *p == '-';
   if (neg) p++;
-  if (p >= end || *p < '0' || *p > '9') return NULL;
+  if (p >= end || *p < '0' || *p > '9') return 0;
   const unsigned char *digits = p;
   if (*p == '0')
     p++;
@@ -221,7 +223,7 @@ static json_t *read_number(reader *r) {
     const unsigned char *f = p;
     while (p < end && *p >= '0' && *p <= '9')
       p++;
-    if (p == f) return NULL;
+    if (p == f) return 0;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     real = 1, p++;
@@ -229,28 +231,41 @@ static json_t *read_number(reader *r) {
     const unsigned char *x = p;
     while (p < end && *p >= '0' && *p <= '9')
       p++;
-    if (p == x) return NULL;
+    if (p == x) return 0;
   }
   /* jansson's lexer reads a number up to a byte that cannot continue it; a letter right after one is its error */
   if (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '.' || *p == '-' || *p == '+'))
-    return NULL;
-  r->p = p;
+    return 0;
   if (!real) {
-    if (ndigits > 18) return NULL; /* may not fit: jansson's "too big integer" */
+    if (ndigits > 18) return 0; /* may not fit: jansson's "too big integer" */
     long long v = 0;
     for (const unsigned char *d = digits; d < p; d++)
       v = v * 10 + (*d - '0');
-    return json_integer(neg ? -v : v);
+    *iv = neg ? -v : v;
+    r->p = p;
+    return 'i';
   }
   char tok[64];
   size_t n = (size_t)(p - start);
-  if (n >= sizeof tok) return NULL;
+  if (n >= sizeof tok) return 0;
   memcpy(tok, start, n);
   tok[n] = 0;
   errno = 0;
   double v = strtod(tok, NULL);
-  if (!isfinite(v)) return NULL; /* jansson: "real number overflow" */
-  return json_real(v);
+  if (!isfinite(v)) return 0; /* jansson: "real number overflow" */
+  *dv = v;
+  r->p = p;
+  return 'r';
+}
+
+static json_t *read_number(reader *r) {
+  long long iv = 0;
+  double dv = 0;
+  switch (scan_number(r, &iv, &dv)) {
+  case 'i': return json_integer(iv);
+  case 'r': return json_real(dv);
+  default: return NULL;
+  }
 }
 
 static json_t *read_object(reader *r, int depth) {
@@ -402,9 +417,23 @@ int hg_json_string(hg_json_cursor *c, const char **s, size_t *n) {
   return read_string(c, s, n);
 }
 
-json_t *hg_json_value(hg_json_cursor *c) {
+int hg_json_scalar(hg_json_cursor *c, long long *integer) {
   skip_ws(c);
-  return read_value(c, 1);
+  if (c->p >= c->end) return -1;
+  static const struct {
+    char first;
+    const char *word;
+  } literals[] = {{'t', "true"}, {'f', "false"}, {'n', "null"}};
+  for (size_t i = 0; i < sizeof literals / sizeof *literals; i++)
+    if (*c->p == (unsigned char)literals[i].first) {
+      size_t n = strlen(literals[i].word);
+      if ((size_t)(c->end - c->p) < n || memcmp(c->p, literals[i].word, n)) return -1;
+      c->p += n;
+      return literals[i].first;
+    }
+  double dv;
+  int kind = scan_number(c, integer, &dv);
+  return kind ? kind : -1;
 }
 
 int hg_json_at_end(hg_json_cursor *c) {

@@ -49,8 +49,9 @@ int hg_json_eat(hg_json_cursor *c, char ch);
 /* A string: its bytes (escapes resolved) in *s and *n, pointing into the document or the cursor's scratch; -1 when
  * the next value is not a string the fast path reads (not UTF-8, "\u0000", not a string at all). */
 int hg_json_string(hg_json_cursor *c, const char **s, size_t *n);
-/* Any value, read as hg_json_loadb's fast path reads it (a new reference), or NULL. */
-json_t *hg_json_value(hg_json_cursor *c);
+/* A number or literal, checked as the fast path checks it, without making a value: 'i' (an integer, its value in
+ * *integer), 'r' (a real), 't', 'f' or 'n' (true, false, null); -1 for anything else (nothing consumed). */
+int hg_json_scalar(hg_json_cursor *c, long long *integer);
 /* Only white space is left. */
 int hg_json_at_end(hg_json_cursor *c);
 

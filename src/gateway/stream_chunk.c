@@ -65,10 +65,8 @@ static int skip_plain(reading *rd) {
     size_t n;
     return hg_json_string(&rd->ch->cur, &s, &n);
   }
-  json_t *v = hg_json_value(&rd->ch->cur);
-  if (!v) return -1;
-  json_decref(v);
-  return 0;
+  long long ignored;
+  return hg_json_scalar(&rd->ch->cur, &ignored) < 0 ? -1 : 0;
 }
 
 /* A wanted string field: a string is taken; any other plain value is read and means "none" (the tree reading finds
@@ -123,10 +121,10 @@ static int choice_member(reading *rd, const char *key, size_t n, void *ctx) {
   if (key_is(key, n, "index")) {
     int next = hg_json_peek(&rd->ch->cur);
     if (cs->index_seen++ || next == '{' || next == '[') return -1;
-    json_t *v = hg_json_value(&rd->ch->cur);
-    if (!v) return -1;
-    cs->qualifies = json_is_integer(v) && json_integer_value(v) == 0;
-    json_decref(v);
+    long long index = -1;
+    int kind = hg_json_scalar(&rd->ch->cur, &index);
+    if (kind < 0) return -1;
+    cs->qualifies = kind == 'i' && index == 0;
     return 0;
   }
   if (key_is(key, n, "finish_reason")) return string_or_plain(rd, &cs->finish);
