@@ -5,6 +5,9 @@
  * detectors run in which direction, operator rules) and is immutable and shared by reference. An hg_moderator
  * runs it over one text, one-shot or as a stream, with the scanners' life cycle:
  *   hg_moderator_new(policy, direction, lexicon, takedowns) -> _feed ... _feed -> _finish -> _free
+ * or, to judge another text with the same policy, direction, lexicon and takedowns, _finish -> _reset -> _feed ...
+ * (a reset moderator is exactly a new one: a caller may keep a few and reuse them instead of building the
+ * detectors per text).
  * It decodes and folds the text once (the normalized view, hegui/text.h) and feeds every detector from it. Each
  * finding becomes a reason (detector, TC260 risk code, score, rule, effect and the original byte span); the
  * verdict is the strongest effect of all reasons. Reasons are added as soon as they are certain, and
@@ -150,12 +153,13 @@ void hg_moderator_forget_reasons(hg_moderator *m);
 /* Sentences for a caller that judges them itself (an external guard model, docs/guard.md): after this call the
  * moderator cuts the text into sentences by the rules above even when the classifier does not run, and
  * hg_moderator_sentence_end gives the byte offset where the last complete sentence ends (0 before the first).
- * Call it right after hg_moderator_new. */
+ * Call it right after hg_moderator_new or hg_moderator_reset. */
 hg_status hg_moderator_track_sentences(hg_moderator *m);
 size_t hg_moderator_sentence_end(const hg_moderator *m);
 /* Every label's score, for a caller that reports them (/v1/moderations' category_scores): call it right after
- * hg_moderator_new. Without it the moderator scores only the labels whose threshold can flag (below 1.00), from
- * their rows packed apart (hg_classifier_part): the same reasons and verdict, a fraction of the memory reads. */
+ * hg_moderator_new or hg_moderator_reset. Without it the moderator scores only the labels whose threshold can flag
+ * (below 1.00), from their rows packed apart (hg_classifier_part): the same reasons and verdict, a fraction of the
+ * memory reads. */
 hg_status hg_moderator_want_scores(hg_moderator *m);
 /* The classifier's highest score per label over the sentences judged so far, when hg_moderator_want_scores was
  * called (NULL and 0 otherwise, and when the classifier does not run); valid until the next feed/finish/reset.
@@ -163,6 +167,9 @@ hg_status hg_moderator_want_scores(hg_moderator *m);
 const float *hg_moderator_scores(const hg_moderator *m, size_t *count);
 /* Bytes fed so far. */
 size_t hg_moderator_offset(const hg_moderator *m);
+/* Back to the state hg_moderator_new left, for the next text: no input, no reasons, the decision allow, and the
+ * options off again (hg_moderator_track_sentences, hg_moderator_want_scores: call them again if the next text
+ * needs them). Only memory is kept. Policy, direction, lexicon and takedowns stay those it was built with. */
 void hg_moderator_reset(hg_moderator *m);
 void hg_moderator_free(hg_moderator *m);
 

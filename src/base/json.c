@@ -51,12 +51,46 @@ static const unsigned char stops[256] = {
     [0x80 ... 0xFF] = 1,
 };
 
-typedef struct reader {
-  const unsigned char *p, *end;
-  size_t flags;
-  char *scratch; /* an unescaped string being built */
-  size_t cap;
-} reader;
+/* ---- plain runs: the bytes a string holds as they are in both directions (printable ASCII but '"' and '\\', and
+ * valid UTF-8 sequences) ---- */
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* A byte of w is zero: its high bit in the result. A borrow can also mark bytes above a zero byte, never without
+ * one, so a clear result means "no zero byte" exactly. */
+static inline uint64_t zero_bytes(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
+
+/* The first byte at or after p that is not plain: '"', '\\', a control, a byte that does not start a valid UTF-8
+ * sequence (or one cut by end), or end. Eight ASCII bytes are checked at once; Han text (three-byte sequences) is
+ * stepped a character at a time without a call. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end) {
+  for (;;) {
+    while (end - p >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      /* a byte below 0x20 (with its high bit clear) borrows in w - 0x20...: its high bit is set, not w's */
+      uint64_t stop =
+          (w & HIGHS) | ((w - 0x20 * ONES) & ~w & HIGHS) | zero_bytes(w ^ ('"' * ONES)) | zero_bytes(w ^ ('\\' * ONES));
+      if (stop) break;
+      p += 8;
+    }
+    while (p < end && !stops[*p])
+      p++;
+    if (p >= end || *p < 0x80) return p;
+    /* three-byte sequences whose second byte may be any continuation byte: E1-EC, EE, EF */
+    while (end - p >= 3 && p[0] >= 0xE1 && p[0] <= 0xEF && p[0] != 0xED && (p[1] & 0xC0) == 0x80 &&
+           (p[2] & 0xC0) == 0x80)
+      p += 3;
+    if (p >= end) return p;
+    if (*p < 0x80) continue;
+    size_t k = utf8_seq(p, (size_t)(end - p));
+    if (!k) return p;
+    p += k;
+  }
+}
+
+typedef hg_json_cursor reader; /* the fast reader's state is the cursor's (base/json.h) */
 
 static void skip_ws(reader *r) {
   while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
@@ -102,17 +136,10 @@ static int read_string(reader *r, const char **s, size_t *n) {
   size_t out = 0;
   int escaped = 0;
   for (;;) {
-    while (p < end && !stops[*p])
-      p++;
+    p = skip_plain(p, end);
     if (p >= end) return -1;
     unsigned c = *p;
-    if (c >= 0x80) {
-      size_t k = utf8_seq(p, (size_t)(end - p));
-      if (!k) return -1;
-      p += k;
-      continue;
-    }
-    if (c < 0x20) return -1;
+    if (c >= 0x80 || c < 0x20) return -1; /* not UTF-8, or a control unescaped */
     if (escaped && scratch_put(r, out, run, (size_t)(p - run))) return -1;
     out += (size_t)(p - run);
     if (c == '"') break;
@@ -176,11 +203,13 @@ static int read_string(reader *r, const char **s, size_t *n) {
 
 static json_t *read_value(reader *r, int depth);
 
-static json_t *read_number(reader *r) {
+/* A number as jansson reads it: 'i' with *iv (integers of up to 18 digits), 'r' with *dv (finite reals), or 0 when
+ * the fast path leaves it to jansson. r->p moves past it only when read. */
+static int scan_number(reader *r, long long *iv, double *dv) {
   const unsigned char *p = r->p, *start = p, *end = r->end;
   int neg = p < end && *p == '-';
   if (neg) p++;
-  if (p >= end || *p < '0' || *p > '9') return NULL;
+  if (p >= end || *p < '0' || *p > '9') return 0;
   const unsigned char *digits = p;
   if (*p == '0')
     p++;
@@ -194,7 +223,7 @@ static json_t *read_number(reader *r) {
     const unsigned char *f = p;
     while (p < end && *p >= '0' && *p <= '9')
       p++;
-    if (p == f) return NULL;
+    if (p == f) return 0;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     real = 1, p++;
@@ -202,28 +231,41 @@ static json_t *read_number(reader *r) {
     const unsigned char *x = p;
     while (p < end && *p >= '0' && *p <= '9')
       p++;
-    if (p == x) return NULL;
+    if (p == x) return 0;
   }
   /* jansson's lexer reads a number up to a byte that cannot continue it; a letter right after one is its error */
   if (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '.' || *p == '-' || *p == '+'))
-    return NULL;
-  r->p = p;
+    return 0;
   if (!real) {
-    if (ndigits > 18) return NULL; /* may not fit: jansson's "too big integer" */
+    if (ndigits > 18) return 0; /* may not fit: jansson's "too big integer" */
     long long v = 0;
     for (const unsigned char *d = digits; d < p; d++)
       v = v * 10 + (*d - '0');
-    return json_integer(neg ? -v : v);
+    *iv = neg ? -v : v;
+    r->p = p;
+    return 'i';
   }
   char tok[64];
   size_t n = (size_t)(p - start);
-  if (n >= sizeof tok) return NULL;
+  if (n >= sizeof tok) return 0;
   memcpy(tok, start, n);
   tok[n] = 0;
   errno = 0;
   double v = strtod(tok, NULL);
-  if (!isfinite(v)) return NULL; /* jansson: "real number overflow" */
-  return json_real(v);
+  if (!isfinite(v)) return 0; /* jansson: "real number overflow" */
+  *dv = v;
+  r->p = p;
+  return 'r';
+}
+
+static json_t *read_number(reader *r) {
+  long long iv = 0;
+  double dv = 0;
+  switch (scan_number(r, &iv, &dv)) {
+  case 'i': return json_integer(iv);
+  case 'r': return json_real(dv);
+  default: return NULL;
+  }
 }
 
 static json_t *read_object(reader *r, int depth) {
@@ -345,6 +387,60 @@ json_t *hg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
   return json_loadb(buf, len, flags, err);
 }
 
+/* ---- the cursor: the same reader, driven by the caller ---- */
+
+void hg_json_cursor_init(hg_json_cursor *c, const char *buf, size_t len) {
+  *c = (hg_json_cursor){(const unsigned char *)buf, (const unsigned char *)buf + len, 0, NULL, 0};
+}
+
+void hg_json_cursor_free(hg_json_cursor *c) {
+  free(c->scratch);
+  c->scratch = NULL;
+  c->cap = 0;
+}
+
+int hg_json_peek(hg_json_cursor *c) {
+  skip_ws(c);
+  return c->p < c->end ? *c->p : -1;
+}
+
+int hg_json_eat(hg_json_cursor *c, char ch) {
+  skip_ws(c);
+  if (c->p >= c->end || *c->p != (unsigned char)ch) return -1;
+  c->p++;
+  return 0;
+}
+
+int hg_json_string(hg_json_cursor *c, const char **s, size_t *n) {
+  skip_ws(c);
+  if (c->p >= c->end || *c->p != '"') return -1;
+  return read_string(c, s, n);
+}
+
+int hg_json_scalar(hg_json_cursor *c, long long *integer) {
+  skip_ws(c);
+  if (c->p >= c->end) return -1;
+  static const struct {
+    char first;
+    const char *word;
+  } literals[] = {{'t', "true"}, {'f', "false"}, {'n', "null"}};
+  for (size_t i = 0; i < sizeof literals / sizeof *literals; i++)
+    if (*c->p == (unsigned char)literals[i].first) {
+      size_t n = strlen(literals[i].word);
+      if ((size_t)(c->end - c->p) < n || memcmp(c->p, literals[i].word, n)) return -1;
+      c->p += n;
+      return literals[i].first;
+    }
+  double dv;
+  int kind = scan_number(c, integer, &dv);
+  return kind ? kind : -1;
+}
+
+int hg_json_at_end(hg_json_cursor *c) {
+  skip_ws(c);
+  return c->p == c->end;
+}
+
 /* ---- writing ---- */
 
 typedef struct writer {
@@ -371,29 +467,15 @@ static void put(writer *w, const void *src, size_t n) {
   w->n += n;
 }
 
-/* 1 for the bytes a string cannot copy as they are: '"', '\\', controls, and non-ASCII (checked as UTF-8) */
-static const unsigned char specials[256] = {
-    [0 ... 0x1F] = 1,
-    ['"'] = 1,
-    ['\\'] = 1,
-    [0x80 ... 0xFF] = 1,
-};
-
 static void put_string(writer *w, const char *str, size_t len) {
   const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
   put(w, "\"", 1);
   while (p < end) {
-    while (p < end && !specials[*p])
-      p++;
+    p = skip_plain(p, end);
     if (p >= end) break;
     if (*p >= 0x80) {
-      size_t k = utf8_seq(p, (size_t)(end - p));
-      if (!k) {
-        w->failed = 1; /* jansson: not UTF-8, no output */
-        return;
-      }
-      p += k;
-      continue;
+      w->failed = 1; /* jansson: not UTF-8, no output */
+      return;
     }
     put(w, run, (size_t)(p - run));
     char esc[8];

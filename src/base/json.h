@@ -29,4 +29,30 @@ char *hg_json_dumps(const json_t *v, size_t flags);
 struct hg_arena;
 char *hg_json_dumps_arena(const json_t *v, size_t flags, struct hg_arena *arena);
 
+/* ---- a cursor: the fast reader driven by the caller, for a document whose few wanted fields are read where they
+ * lie instead of through a tree of values (a streamed answer's events: one per token). It reads exactly what
+ * hg_json_loadb's fast path reads, with the same primitives; where it gives up (-1 or NULL) the caller must read the
+ * document with hg_json_loadb instead, which decides — jansson's way — whether it is JSON at all. ---- */
+typedef struct hg_json_cursor {
+  const unsigned char *p, *end;
+  size_t flags;
+  char *scratch; /* a string with escapes, unescaped: valid until the next string read */
+  size_t cap;
+} hg_json_cursor;
+
+void hg_json_cursor_init(hg_json_cursor *c, const char *buf, size_t len);
+void hg_json_cursor_free(hg_json_cursor *c); /* its scratch buffer; the cursor may be initialised again */
+/* After white space: the next byte, or -1 at the end. */
+int hg_json_peek(hg_json_cursor *c);
+/* After white space: consumes ch; -1 (nothing consumed) when the next byte is not ch. */
+int hg_json_eat(hg_json_cursor *c, char ch);
+/* A string: its bytes (escapes resolved) in *s and *n, pointing into the document or the cursor's scratch; -1 when
+ * the next value is not a string the fast path reads (not UTF-8, "\u0000", not a string at all). */
+int hg_json_string(hg_json_cursor *c, const char **s, size_t *n);
+/* A number or literal, checked as the fast path checks it, without making a value: 'i' (an integer, its value in
+ * *integer), 'r' (a real), 't', 'f' or 'n' (true, false, null); -1 for anything else (nothing consumed). */
+int hg_json_scalar(hg_json_cursor *c, long long *integer);
+/* Only white space is left. */
+int hg_json_at_end(hg_json_cursor *c);
+
 #endif

@@ -5,6 +5,7 @@
 #include "base/arena.h"
 #include "hegui/ocr.h"
 #include "judge.h"
+#include "modpool.h"
 
 #define WHOLE_SLICE (64u << 10) /* a whole text goes to the moderator in pieces this long */
 
@@ -98,9 +99,9 @@ int judge_take_reasons(judge *j, hg_moderator *m, json_t *hits_log, json_t *pii_
   return failed ? -1 : 0;
 }
 
-/* Runs one whole text through a new moderator. Returns the verdict (a block when the moderator could not run) and
- * the redaction spans, sorted (judge_spans_free; NULL when none); with scores, also the classifier's highest score per
- * label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
+/* Runs one whole text through a moderator of the thread's pool (modpool.h). Returns the verdict (a block when the
+ * moderator could not run) and the redaction spans, sorted (judge_spans_free; NULL when none); with scores, also the
+ * classifier's highest score per label (*nscores of them, at most HG_CLASSIFIER_MAX_LABELS; 0 when it did not run). */
 hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len, span_hit **spans, size_t *nspans,
                        float *scores, size_t *nscores) {
   const char *error_key = dir == HG_DIR_INPUT ? "input_error" : "output_error";
@@ -112,7 +113,7 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
   hg_moderator *m;
   hg_error err;
   hg_error_clear(&err);
-  if (hg_moderator_new(policy_of(j), dir, j->lex, j->takedowns, &m, &err)) {
+  if (modpool_take(policy_of(j), dir, j->lex, j->takedowns, &m, &err)) {
     json_object_set_new(j->detail, error_key, json_string(err.message)); /* what cannot be judged is not passed */
     return HG_DECIDE_BLOCK;
   }
@@ -133,7 +134,7 @@ hg_decision judge_text(judge *j, hg_direction dir, const char *text, size_t len,
     if (*nscores > HG_CLASSIFIER_MAX_LABELS) *nscores = HG_CLASSIFIER_MAX_LABELS;
     if (*nscores) memcpy(scores, best, *nscores * sizeof *scores);
   }
-  hg_moderator_free(m);
+  modpool_give(m, policy_of(j), dir, j->lex, j->takedowns);
   if (st || lost) d = HG_DECIDE_BLOCK;
   judge_merge_spans(*spans, nspans);
   return d;

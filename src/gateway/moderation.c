@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "modpool.h"
 
 static hg_policy *policy_of(const moderation *m) { return ((live_config *)(void *)m->j.cfg)->policy; }
 
@@ -30,7 +31,8 @@ hg_status moderation_open(moderation *m, const hg_config *cfg, hg_lexicon *lex, 
 }
 
 void moderation_close(moderation *m) {
-  hg_moderator_free(m->stream);
+  /* back to the thread's pool (modpool.h), before the references it was built for are let go */
+  if (m->stream) modpool_give(m->stream, policy_of(m), HG_DIR_OUTPUT, m->j.lex, m->j.takedowns);
   if (m->j.takedowns) hg_takedown_set_unref(m->j.takedowns);
   hg_lexicon_unref(m->j.lex);
   hg_vault_free(m->vault);
@@ -359,9 +361,9 @@ static void stream_reasons(moderation *m) {
 }
 
 int moderation_stream_open(moderation *m, int sentences) {
-  if (hg_moderator_new(policy_of(m), HG_DIR_OUTPUT, m->j.lex, m->j.takedowns, &m->stream, NULL)) m->stream = NULL;
+  if (modpool_take(policy_of(m), HG_DIR_OUTPUT, m->j.lex, m->j.takedowns, &m->stream, NULL)) m->stream = NULL;
   if (m->stream && sentences && hg_moderator_track_sentences(m->stream)) {
-    hg_moderator_free(m->stream);
+    modpool_give(m->stream, policy_of(m), HG_DIR_OUTPUT, m->j.lex, m->j.takedowns);
     m->stream = NULL;
   }
   return m->stream ? 0 : -1;

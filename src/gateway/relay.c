@@ -23,6 +23,7 @@ void relay_init(relay *r, int chat, const char *model, json_t *detail) {
 void relay_free(relay *r) {
   json_decref(r->usage);
   sse_free(&r->sse);
+  stream_chunk_free(&r->events);
   free(r->head);
   free(r->open_call.name);
   free(r->open_call.arguments);
@@ -74,10 +75,9 @@ static json_t *usage_known(json_t *usage) {
 }
 
 /* Answers name the model the client asked for, which it knows already; what the upstream called it is recorded. */
-static void note_upstream_model(relay *r, json_t *model) {
-  const char *m = json_string_value(model);
-  if (!m || !strcmp(m, r->model) || json_object_get(r->detail, "upstream_model")) return;
-  json_object_set_new(r->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, strlen(m), 128)));
+static void note_upstream_model(relay *r, const char *m, size_t n) {
+  if (!m || (n == strlen(r->model) && !memcmp(m, r->model, n)) || json_object_get(r->detail, "upstream_model")) return;
+  json_object_set_new(r->detail, "upstream_model", json_stringn(m, utf8_prefix_len(m, n, 128)));
 }
 
 /* The first choice (index 0). With n > 1, or several prompts, the upstream sends more: they are not passed on. */
@@ -158,6 +158,18 @@ static int stream_event(relay *r, const relay_sink *sink, const char *data, size
     r->saw_done = 1;
     return 0;
   }
+  stream_chunk *e = &r->events;
+  if (stream_chunk_read(e, data, len, r->chat)) { /* the plain shape: the same fields, in the same order, no tree */
+    note_upstream_model(r, e->model, e->model_len);
+    if (e->text) sink->content(sink->ctx, e->text, e->text_len);
+    if (e->finish) {
+      char fr[64]; /* stream_chunk: shorter than 64 bytes, no NUL */
+      memcpy(fr, e->finish, e->finish_len);
+      fr[e->finish_len] = 0;
+      snprintf(r->finish_reason, sizeof r->finish_reason, "%s", allowed_finish_reason(r, fr));
+    }
+    return 0;
+  }
   json_error_t je;
   json_t *j = hg_json_loadb(data, len, 0, &je);
   if (!j || !json_is_object(j)) {
@@ -169,7 +181,8 @@ static int stream_event(relay *r, const relay_sink *sink, const char *data, size
     json_decref(r->usage);
     r->usage = usage_known(u);
   }
-  note_upstream_model(r, json_object_get(j, "model"));
+  note_upstream_model(r, json_string_value(json_object_get(j, "model")),
+                      json_string_length(json_object_get(j, "model")));
   json_t *choice = choice_zero(json_object_get(j, "choices"));
   int broken = 0;
   if (choice) {
@@ -271,7 +284,8 @@ int relay_whole(relay *r, const char *body, size_t len, CURLcode result, long st
     relay_answer_free(a);
     return failure_status(result, status);
   }
-  note_upstream_model(r, json_object_get(j, "model"));
+  note_upstream_model(r, json_string_value(json_object_get(j, "model")),
+                      json_string_length(json_object_get(j, "model")));
   json_t *usage = json_object_get(j, "usage");
   if (json_is_object(usage)) {
     json_decref(r->usage);

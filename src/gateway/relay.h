@@ -17,6 +17,7 @@
 
 #include "moderation.h"
 #include "sse.h"
+#include "stream_chunk.h"
 
 /* Where the parts of a streamed answer go. */
 typedef struct relay_sink {
@@ -36,7 +37,8 @@ typedef struct relay {
   json_t *usage;          /* OpenAI's counters as the upstream reported them (NULL: none yet) */
   /* a streamed answer */
   sse_parser sse;
-  char *head; /* its first bytes, for the message when the upstream answers with an error instead */
+  stream_chunk events; /* its events' fields, read without a tree when they are plain (zeroed: ready) */
+  char *head;          /* its first bytes, for the message when the upstream answers with an error instead */
   size_t head_len, head_cap;
   int saw_done; /* the [DONE] event came */
   tool_call open_call;

@@ -25,6 +25,7 @@
 #include "base/sha256.h"
 #include "framing.h"
 #include "gateway.h"
+#include "modpool.h"
 #include "guard_client.h"
 #include "offload.h"
 #include "router.h"
@@ -549,6 +550,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   worker *w = arg;
   gateway *gw = w->gw;
   framing_tick(w);
+  modpool_tick();
   if (atomic_load(&gw->stopping) && w->bound) {
     /* stop accepting; answers in progress go on */
     evhttp_del_accept_socket(w->http, w->bound);
@@ -562,7 +564,9 @@ _Thread_local hg_store *thread_read_store;
 static void *worker_main(void *arg) {
   worker *w = arg;
   thread_read_store = w->rstore;
+  modpool_enable();
   event_base_dispatch(w->base);
+  modpool_drain();
   thread_read_store = NULL;
   return NULL;
 }

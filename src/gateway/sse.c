@@ -47,6 +47,15 @@ static int take_line(sse_parser *p, const char *line, size_t len, sse_event_fn f
   return 0;
 }
 
+/* The offset of the first CR or LF in s, or n: two library scans (many bytes at a time), the CR one only as far as
+ * the LF (servers end lines with LF; a CR is rare). */
+static size_t line_end(const char *s, size_t n) {
+  const char *lf = memchr(s, '\n', n);
+  size_t upto = lf ? (size_t)(lf - s) : n;
+  const char *cr = memchr(s, '\r', upto);
+  return cr ? (size_t)(cr - s) : upto;
+}
+
 int sse_feed(sse_parser *p, const char *bytes, size_t n, sse_event_fn fn, void *ctx) {
   if (p->failed) return -1;
   size_t limit = p->limit ? p->limit : SSE_DEFAULT_LIMIT;
@@ -55,9 +64,7 @@ int sse_feed(sse_parser *p, const char *bytes, size_t n, sse_event_fn fn, void *
   if (n) p->after_cr = 0;
   while (i < n) {
     /* the next line end in this input */
-    size_t j = i;
-    while (j < n && bytes[j] != '\n' && bytes[j] != '\r')
-      j++;
+    size_t j = line_end(bytes + i, n - i) + i;
     if (j == n) { /* no end yet: keep the piece */
       if (grow(&p->line, &p->line_cap, p->line_len + (n - i), limit)) return p->failed = 1, -1;
       memcpy(p->line + p->line_len, bytes + i, n - i);

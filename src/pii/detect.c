@@ -45,8 +45,11 @@ typedef struct cand {
 
 struct hg_pii_scanner {
   hg_pii_options opt;
+  int today_auto; /* opt.today_yyyymmdd was 0: the scanner uses today's date, read again on a reset */
   hg_pii_fn fn;
   void *ctx;
+  /* The state a reset clears. The arrays below are read only below their counters (run_len, ncontext, nhan,
+   * npartial), so a reset clears the counters and leaves the arrays' old bytes unread. */
   size_t fed, offset;
   uint8_t partial[4];
   int npartial;
@@ -521,13 +524,13 @@ static void detect_documents(hg_pii_scanner *sc, cands *cs) {
 
 /* Province abbreviations that open a mainland licence plate (and 使/领 for diplomatic plates). */
 static int is_province(uint32_t cp) {
-  static const char provinces[] = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领";
-  for (const char *p = provinces; *p;) {
-    uint32_t c;
-    int k = hg_utf8_decode((const uint8_t *)p, 3, &c);
-    if (c == cp) return 1;
-    p += k;
-  }
+  /* the first character of a plate: the provinces' abbreviations, 使 (embassy) and 领 (consulate) */
+  static const uint32_t provinces[] = {U'京', U'津', U'沪', U'渝', U'冀', U'豫', U'云', U'辽', U'黑', U'湘', U'皖',
+                                       U'鲁', U'新', U'苏', U'浙', U'赣', U'鄂', U'桂', U'甘', U'晋', U'蒙', U'陕',
+                                       U'吉', U'闽', U'贵', U'粤', U'青', U'藏', U'川', U'宁', U'琼', U'使', U'领'};
+  if (cp < 0x4E00 || cp > 0x9FFF) return 0; /* all of them are in the unified block: most text is decided here */
+  for (size_t i = 0; i < sizeof provinces / sizeof *provinces; i++)
+    if (provinces[i] == cp) return 1;
   return 0;
 }
 
@@ -793,7 +796,8 @@ hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, vo
     sc->opt = *options;
   else
     hg_pii_options_init(&sc->opt);
-  if (!sc->opt.today_yyyymmdd) sc->opt.today_yyyymmdd = today();
+  sc->today_auto = !sc->opt.today_yyyymmdd;
+  if (sc->today_auto) sc->opt.today_yyyymmdd = today();
   sc->fn = on_hit;
   sc->ctx = ctx;
   *out = sc;
@@ -801,13 +805,17 @@ hg_status hg_pii_scanner_new(const hg_pii_options *options, hg_pii_fn on_hit, vo
 }
 
 void hg_pii_scanner_reset(hg_pii_scanner *sc) {
-  hg_pii_options opt = sc->opt;
-  hg_pii_fn fn = sc->fn;
-  void *ctx = sc->ctx;
-  memset(sc, 0, sizeof *sc);
-  sc->opt = opt;
-  sc->fn = fn;
-  sc->ctx = ctx;
+  /* not a memset of the whole scanner: its windows are 36 KB, and a pooled moderator resets it for every text */
+  if (sc->today_auto) sc->opt.today_yyyymmdd = today(); /* a scanner kept across midnight ages people from today */
+  sc->fed = sc->offset = 0;
+  sc->npartial = 0;
+  sc->failed = sc->stopped = 0;
+  sc->run_len = 0;
+  sc->ncontext = 0;
+  sc->pem_open = 0;
+  sc->pem_start = 0;
+  sc->nhan = 0;
+  sc->name_pending = 0;
 }
 
 void hg_pii_scanner_free(hg_pii_scanner *sc) { free(sc); }
@@ -884,7 +892,7 @@ size_t hg_pii_scanner_pending_suffix_len(const hg_pii_scanner *sc) {
   size_t bound = sc->offset;
   /* a province character right before the run (or at the very end) may open a plate */
   const ctx_char *last = sc->ncontext ? &sc->context[sc->ncontext - 1] : NULL;
-  int province = last && is_province(last->cp) && last->end == (sc->run_len ? sc->run_start[0] : sc->offset);
+  int province = last && last->end == (sc->run_len ? sc->run_start[0] : sc->offset) && is_province(last->cp);
   if (sc->run_len) bound = sc->run_start[0];
   if (province) bound = last->start;
   if (sc->pem_open && sc->pem_start < bound) bound = sc->pem_start;

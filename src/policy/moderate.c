@@ -13,6 +13,7 @@
  * stream and the whole text give the same reasons. */
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ struct hg_policy {
 
 /* The sentence the classifier has not judged yet. */
 typedef struct sentence {
-  hg_norm_char chars[HG_SENTENCE_MAX];
+  hg_norm_char chars[HG_SENTENCE_MAX]; /* first: a reset clears only what follows (records past n are never read) */
   size_t n;
   int after_dot; /* the previous record was '.', which ends a sentence when white space follows */
   int searched;  /* the run past HG_SENTENCE_SOFT_MAX was searched for a soft break */
@@ -72,6 +73,7 @@ struct hg_moderator {
   hg_takedown_scanner *tsc;
   policy_rules_scanner *rsc;
   sentence *sent;      /* NULL when neither the classifier nor a caller (track_sentences) needs sentences */
+  sentence *sent_buf;  /* sent's memory, kept across resets (a reset moderator may not need it) */
   int classify;        /* the classifier runs in this direction */
   int all_scores;      /* every label is scored, not only those that can flag (hg_moderator_want_scores) */
   int64_t takedown_id; /* a matched takedown, reported once */
@@ -514,7 +516,7 @@ hg_status hg_moderator_new(hg_policy *p, hg_direction dir, hg_lexicon *lexicon, 
     st = hg_takedown_scanner_new(takedowns, &m->tsc);
   if (!st && p->rules) st = policy_rules_scanner_new(p->rules, on_rule, m, &m->rsc);
   m->classify = p->classifier && ((p->classifier_directions >> dir) & 1u);
-  if (!st && m->classify && !(m->sent = calloc(1, sizeof *m->sent))) st = HG_ERR_NOMEM;
+  if (!st && m->classify && !(m->sent = m->sent_buf = calloc(1, sizeof *m->sent))) st = HG_ERR_NOMEM;
   if (st) {
     hg_moderator_free(m);
     return hg_fail(err, st, 0, 0, st == HG_ERR_NOMEM ? "out of memory" : "a detector could not start (%s)",
@@ -530,7 +532,7 @@ void hg_moderator_free(hg_moderator *m) {
   hg_pii_scanner_free(m->psc);
   hg_takedown_scanner_free(m->tsc);
   policy_rules_scanner_free(m->rsc);
-  free(m->sent);
+  free(m->sent_buf);
   hg_normalizer_free(m->view);
   hg_lexicon_unref(m->lex);
   hg_policy_unref(m->policy);
@@ -538,18 +540,24 @@ void hg_moderator_free(hg_moderator *m) {
   free(m);
 }
 
+/* Back to the state hg_moderator_new leaves: every detector's, the sentence's and the options'
+ * (hg_moderator_track_sentences, hg_moderator_want_scores), keeping only memory. */
 void hg_moderator_reset(hg_moderator *m) {
   hg_normalizer_reset(m->view);
   if (m->lsc) hg_scanner_reset(m->lsc);
   if (m->psc) hg_pii_scanner_reset(m->psc);
   if (m->tsc) hg_takedown_scanner_reset(m->tsc);
   if (m->rsc) policy_rules_scanner_reset(m->rsc);
-  if (m->sent) memset(m->sent, 0, sizeof *m->sent);
+  if (m->sent_buf) /* the records past n are never read: only the rest is cleared (a tenth of the size) */
+    memset((char *)m->sent_buf + offsetof(sentence, n), 0, sizeof *m->sent_buf - offsetof(sentence, n));
+  m->sent = m->classify ? m->sent_buf : NULL;
+  m->all_scores = 0;
   m->takedown_id = 0;
   m->complete = 0;
   m->nreasons = m->total = 0;
   m->decision = HG_DECIDE_ALLOW;
   m->failed = m->finished = 0;
+  m->error[0] = 0;
 }
 
 /* What cannot be read, or was not judged because a detector failed, is not passed on; the reason says why. */
@@ -670,7 +678,8 @@ size_t hg_moderator_reason_total(const hg_moderator *m) { return m->total; }
 void hg_moderator_forget_reasons(hg_moderator *m) { m->nreasons = 0; }
 
 hg_status hg_moderator_track_sentences(hg_moderator *m) {
-  if (!m->sent && !(m->sent = calloc(1, sizeof *m->sent))) return HG_ERR_NOMEM;
+  if (!m->sent_buf && !(m->sent_buf = calloc(1, sizeof *m->sent_buf))) return HG_ERR_NOMEM;
+  m->sent = m->sent_buf;
   return HG_OK;
 }
 

@@ -192,7 +192,7 @@ static int named_backref(parser *ps, size_t name_at, size_t name_len, size_t at,
   for (size_t k = 0; k < ps->nnames; k++) {
     const name_rec *nr = &ps->names[k];
     if (nr->len != name_len || memcmp(ps->p + nr->at, ps->p + name_at, name_len * sizeof *ps->p)) continue;
-    shape s;
+    shape s = ZERO;
     if (group_closed_shape(ps, nr->number, at, len, &s)) return -1;
     acc = found ? shape_alt(acc, s) : s;
     found = 1;

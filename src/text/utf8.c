@@ -3,6 +3,8 @@
  * from an invalid one, which is what streaming callers need. */
 #include "hegui/text.h"
 
+#include <string.h>
+
 int hg_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp) {
   if (len == 0) return 0;
   uint8_t b0 = s[0];
@@ -43,10 +45,22 @@ hg_status hg_utf8_validate(const char *text, size_t len, size_t *bad_offset) {
   const uint8_t *s = (const uint8_t *)text;
   size_t i = 0;
   while (i < len) {
+    while (len - i >= 8) { /* eight ASCII bytes at a time */
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= len) break;
     if (s[i] < 0x80) {
       i++;
       continue;
     }
+    /* Han and most other BMP text: leads E1-EC, EE, EF take any continuation bytes */
+    while (len - i >= 3 && s[i] >= 0xE1 && s[i] <= 0xEF && s[i] != 0xED && (s[i + 1] & 0xC0) == 0x80 &&
+           (s[i + 2] & 0xC0) == 0x80)
+      i += 3;
+    if (i >= len || s[i] < 0x80) continue;
     uint32_t cp;
     int n = hg_utf8_decode(s + i, len - i, &cp);
     if (n <= 0) {

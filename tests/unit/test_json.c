@@ -314,6 +314,58 @@ static void generated(void **state) {
   }
 }
 
+/* The plain-run scan reads eight ASCII bytes at a time and steps three-byte sequences in a loop of its own: every
+ * byte that must stop it (or must not), at every offset within and across those steps, in a run of ASCII or of Han,
+ * read against jansson and, where the reader gives a string, written back by both and made with the _nocheck
+ * constructor for the writer alone (jansson refuses the invalid ones, so must ours). */
+static void plain_runs(void **state) {
+  (void)state;
+  static const char *const odd[] = {"\"",
+                                    "\\",
+                                    "\x01",
+                                    "\x1f",
+                                    "\x7f",
+                                    "\x80",
+                                    "\xbf",
+                                    "\xc2\xa9",
+                                    "\xc0\xaf",
+                                    "\xe0\x9f\xbf",
+                                    "\xe0\xa0\x80",
+                                    "\xed\x9f\xbf",
+                                    "\xed\xa0\x80",
+                                    "\xef\xbf\xbf",
+                                    "\xe4\xb8",
+                                    "\xe4",
+                                    "\xf0\x9f\x98\x80",
+                                    "\xf4\x90\x80\x80",
+                                    "\xf8",
+                                    " "};
+  static const char *const fill[] = {"a", "中", "é"};
+  char doc[256], str[256];
+  size_t checked = 0;
+  for (size_t f = 0; f < sizeof fill / sizeof *fill; f++)
+    for (size_t o = 0; o < sizeof odd / sizeof *odd; o++)
+      for (size_t before = 0; before < 20; before++)
+        for (size_t after = 0; after < 12; after += 5) {
+          size_t n = 0;
+          for (size_t i = 0; i < before; i++)
+            n += (size_t)snprintf(str + n, sizeof str - n, "%s", fill[f]);
+          n += (size_t)snprintf(str + n, sizeof str - n, "%s", odd[o]);
+          for (size_t i = 0; i < after; i++)
+            n += (size_t)snprintf(str + n, sizeof str - n, "%s", fill[f]);
+          int dl = snprintf(doc, sizeof doc, "[\"%s\"]", str);
+          same(doc, (size_t)dl, 0);
+          json_t *v = json_stringn_nocheck(str, n);
+          char *a = json_dumps(v, JSON_ENCODE_ANY), *b = hg_json_dumps(v, JSON_ENCODE_ANY);
+          if (!a != !b || (a && strcmp(a, b))) fail_msg("writer differs on a string: jansson %s, ours %s", a, b);
+          free(a);
+          free(b);
+          json_decref(v);
+          checked++;
+        }
+  print_message("%zu strings read and written as jansson does\n", checked);
+}
+
 /* What only the writer sees: strings that are not UTF-8 (made with the _nocheck constructors), and top levels. */
 static void writer_cases(void **state) {
   (void)state;
@@ -359,6 +411,7 @@ int main(void) {
       cmocka_unit_test(written_cases),
       cmocka_unit_test(generated),
       cmocka_unit_test(writer_cases),
+      cmocka_unit_test(plain_runs),
   };
   hg_arena_init(&arena, 64, 0);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * says (checked against a naive splitter written here over code points, with threshold 0 so that every sentence
  * becomes a reason and its span shows the cut), scores equal to scoring each sentence's text alone, streamed =
  * whole on random cuttings, hold: sentence never releasing a byte of a sentence before it was judged (and hold:
- * none releasing it), and the policy's thresholds, action, directions and category ceiling. */
+ * none releasing it), the policy's thresholds, action, directions and category ceiling, and a reset moderator
+ * giving exactly what a new one gives (with every detector on). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "hegui/classify.h"
 #include "hegui/moderate.h"
+#include "hegui/takedown.h"
 #include "test_util.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
@@ -435,6 +437,183 @@ static void test_noise_only(void **state) {
   hg_policy_unref(p);
 }
 
+/* ---- a reset moderator is a new one ---- */
+
+/* Everything a caller can see of one text: per feed its status, the reasons taken, the pending suffix, the
+ * sentence end and the offset; at the end the verdict, the total, the scores. */
+typedef struct trace {
+  hg_reason r[1024];
+  char rule[1024][64]; /* the reasons' rule texts (an error's lives in the moderator) */
+  size_t n;
+  int status[32];
+  size_t pending[32], sentence_end[32], offset[32];
+  size_t nfeeds;
+  hg_decision decision;
+  size_t total, nscores;
+  float scores[HG_CLASSIFIER_MAX_LABELS];
+} trace;
+
+static void take_into(hg_moderator *m, trace *t) {
+  size_t n;
+  const hg_reason *r = hg_moderator_reasons(m, &n);
+  for (size_t k = 0; k < n && t->n < 1024; k++) {
+    snprintf(t->rule[t->n], sizeof t->rule[0], "%s", r[k].rule ? r[k].rule : "");
+    t->r[t->n++] = r[k];
+  }
+  hg_moderator_forget_reasons(m);
+}
+
+static void run_trace(hg_moderator *m, int scores, int track, const char *text, size_t len, const size_t *cuts,
+                      size_t ncuts, trace *t) {
+  memset(t, 0, sizeof *t);
+  if (scores) assert_int_equal(hg_moderator_want_scores(m), HG_OK);
+  if (track) assert_int_equal(hg_moderator_track_sentences(m), HG_OK);
+  hg_error err;
+  size_t pos = 0;
+  for (size_t i = 0; i <= ncuts; i++) {
+    size_t end = i < ncuts ? cuts[i] : len;
+    t->status[t->nfeeds] = hg_moderator_feed(m, text + pos, end - pos, &err);
+    pos = end;
+    take_into(m, t);
+    t->pending[t->nfeeds] = hg_moderator_pending_suffix_len(m);
+    t->sentence_end[t->nfeeds] = hg_moderator_sentence_end(m);
+    t->offset[t->nfeeds++] = hg_moderator_offset(m);
+  }
+  t->status[t->nfeeds] = hg_moderator_finish(m, &err);
+  take_into(m, t);
+  t->pending[t->nfeeds] = hg_moderator_pending_suffix_len(m);
+  t->sentence_end[t->nfeeds] = hg_moderator_sentence_end(m);
+  t->offset[t->nfeeds++] = hg_moderator_offset(m);
+  t->decision = hg_moderator_decision(m);
+  t->total = hg_moderator_reason_total(m);
+  const float *best = hg_moderator_scores(m, &t->nscores);
+  assert_true(t->nscores <= HG_CLASSIFIER_MAX_LABELS);
+  if (t->nscores) memcpy(t->scores, best, t->nscores * sizeof *best);
+}
+
+static void assert_same_trace(const trace *a, const trace *b) {
+  assert_int_equal(a->nfeeds, b->nfeeds);
+  for (size_t i = 0; i < a->nfeeds; i++) {
+    assert_int_equal(a->status[i], b->status[i]);
+    assert_int_equal(a->pending[i], b->pending[i]);
+    assert_int_equal(a->sentence_end[i], b->sentence_end[i]);
+    assert_int_equal(a->offset[i], b->offset[i]);
+  }
+  assert_int_equal(a->n, b->n);
+  for (size_t k = 0; k < a->n; k++) {
+    const hg_reason *x = &a->r[k], *y = &b->r[k];
+    assert_int_equal(x->detector, y->detector);
+    assert_int_equal(x->effect, y->effect);
+    assert_int_equal(x->category, y->category);
+    assert_memory_equal(&x->score, &y->score, sizeof x->score);
+    assert_string_equal(a->rule[k], b->rule[k]);
+    assert_int_equal(x->rule_id, y->rule_id);
+    assert_int_equal(x->mode, y->mode);
+    assert_int_equal(x->start, y->start);
+    assert_int_equal(x->end, y->end);
+  }
+  assert_int_equal(a->decision, b->decision);
+  assert_int_equal(a->total, b->total);
+  assert_int_equal(a->nscores, b->nscores);
+  if (a->nscores) assert_memory_equal(a->scores, b->scores, a->nscores * sizeof *a->scores);
+}
+
+/* A random text as random_text, with personal data, rule and takedown matches and now and then a bad byte. */
+static size_t random_mixed_text(char *buf, size_t cap, const char *taken) {
+  static const char *const extra[] = {"13800138000", "user@example.com", "SECRET-42", "秘密代号", "\xC3("};
+  size_t len = random_text(buf, cap / 2);
+  for (int k = 0; k < 3 && len + 64 < cap; k++) {
+    if (rnd() % 3) continue;
+    size_t e = rnd() % 5;
+    if (e == 4 && rnd() % 3) continue; /* bad bytes in one text of about nine */
+    len += (size_t)snprintf(buf + len, cap - len, "%s", extra[e]);
+    len += random_text(buf + len, (cap - len) / 4 > 64 ? (cap - len) / 4 : 0);
+  }
+  if (rnd() % 5 == 0 && len + strlen(taken) + 1 < cap) len += (size_t)snprintf(buf + len, cap - len, "%s", taken);
+  return len;
+}
+
+static size_t random_cuts(size_t len, size_t *cuts) {
+  size_t n = rnd() % 8;
+  for (size_t i = 0; i < n; i++)
+    cuts[i] = len ? rnd() % (len + 1) : 0;
+  for (size_t i = 1; i < n; i++) /* insertion sort */
+    for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+      size_t x = cuts[j];
+      cuts[j] = cuts[j - 1];
+      cuts[j - 1] = x;
+    }
+  return n;
+}
+
+/* Every detector on (a lexicon, personal data, a rule, a takedown, the classifier with labels that act and labels
+ * that only score), in both directions (the classifier only on output, so that sentences are also tracked without
+ * it): one moderator per direction used over and over with reset, each text checked against a fresh moderator
+ * (the reference) with the same options, want_scores and track_sentences switched at random between texts; a
+ * used moderator was left finished, half fed, or stopped by bad UTF-8. */
+static void test_reset_equals_new(void **state) {
+  (void)state;
+  const char *taken = "这是一段被举报并且已经下架的违规内容，不得再次生成，任何情况下都不行。";
+  hg_takedown_entry e = {7, taken, strlen(taken)};
+  hg_takedown_set *td;
+  assert_int_equal(hg_takedown_set_build(&e, 1, NULL, &td, NULL), HG_OK);
+  hg_lexicon *lex = lex_from_text("狗东西\tinsult\t3\tblock\n公园\tA1b\t3\treview\n散步\tA2a\t3\tredact\n", 3);
+  hg_regex_rule rules[] = {{"secret", "secret-[0-9]{1,20}", HG_CAT_A1H, HG_ACTION_REDACT},
+                           {"codename", "秘密代号", HG_CAT_A1H, HG_ACTION_REVIEW}};
+  hg_policy_config pc;
+  hg_policy_config_init(&pc);
+  pc.classifier = wide;
+  for (size_t l = 0; l < 10; l++)
+    pc.classifier_threshold[l] = l % 4 == 1 ? 1.0f : l % 4 == 3 ? 0.0f : -1.0f;
+  pc.classifier_directions = 1u << HG_DIR_OUTPUT;
+  pc.classifier_action = HG_ACTION_REVIEW;
+  pc.takedown_directions = 1u << HG_DIR_INPUT | 1u << HG_DIR_OUTPUT;
+  pc.rules = rules;
+  pc.rule_count = 2;
+  hg_policy *p;
+  hg_error err;
+  if (hg_policy_new(&pc, &p, &err)) fail_msg("policy: %s", err.message);
+  hg_moderator *used[2];
+  for (int d = 0; d < 2; d++)
+    assert_int_equal(hg_moderator_new(p, (hg_direction)d, lex, td, &used[d], &err), HG_OK);
+  static char text[8192];
+  static trace got, want;
+  size_t cuts[8];
+  int flagged = 0, scored = 0, failed = 0;
+  for (int i = 0; i < 400; i++) {
+    hg_direction dir = (hg_direction)(rnd() % 2);
+    hg_moderator *m = used[dir];
+    size_t len = random_mixed_text(text, sizeof text, taken);
+    size_t ncuts = random_cuts(len, cuts);
+    int scores = (int)(rnd() % 2), track = (int)(rnd() % 2);
+    hg_moderator_reset(m);
+    run_trace(m, scores, track, text, len, cuts, ncuts, &got);
+    hg_moderator *fresh;
+    assert_int_equal(hg_moderator_new(p, dir, lex, td, &fresh, &err), HG_OK);
+    run_trace(fresh, scores, track, text, len, cuts, ncuts, &want);
+    hg_moderator_free(fresh);
+    assert_same_trace(&got, &want);
+    flagged += want.n > 0;
+    scored += want.nscores > 0;
+    failed += want.status[want.nfeeds - 1] != HG_OK;
+    if (rnd() % 4 == 0) { /* left half fed, with options on, before its next reset */
+      len = random_mixed_text(text, sizeof text, taken);
+      hg_moderator_want_scores(m);
+      hg_moderator_track_sentences(m);
+      hg_moderator_feed(m, text, len / 2, &err);
+    }
+  }
+  /* the texts reached every kind of state that a reset must undo */
+  assert_true(flagged > 100);
+  assert_true(scored > 50);
+  assert_true(failed > 5);
+  for (int d = 0; d < 2; d++)
+    hg_moderator_free(used[d]);
+  hg_policy_unref(p);
+  hg_lexicon_unref(lex);
+  hg_takedown_set_unref(td);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sentences_match_reference),
@@ -442,6 +621,7 @@ int main(void) {
       cmocka_unit_test(test_policy),
       cmocka_unit_test(test_noise_only),
       cmocka_unit_test(test_acting_labels),
+      cmocka_unit_test(test_reset_equals_new),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

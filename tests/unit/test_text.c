@@ -53,6 +53,88 @@ static void decode_invalid_and_incomplete(void **state) {
   assert_int_equal(hg_utf8_validate("", 0, &bad), HG_OK);
 }
 
+/* The reference: Unicode's table of well-formed byte sequences (Table 3-7), read literally, one sequence at a time.
+ * Returns the offset of the first byte that does not start a well-formed sequence, or len. */
+static size_t naive_bad_offset(const uint8_t *s, size_t len) {
+  static const struct {
+    uint8_t lo[4], hi[4];
+    int n;
+  } rows[] = {{{0x00}, {0x7F}, 1},
+              {{0xC2, 0x80}, {0xDF, 0xBF}, 2},
+              {{0xE0, 0xA0, 0x80}, {0xE0, 0xBF, 0xBF}, 3},
+              {{0xE1, 0x80, 0x80}, {0xEC, 0xBF, 0xBF}, 3},
+              {{0xED, 0x80, 0x80}, {0xED, 0x9F, 0xBF}, 3},
+              {{0xEE, 0x80, 0x80}, {0xEF, 0xBF, 0xBF}, 3},
+              {{0xF0, 0x90, 0x80, 0x80}, {0xF0, 0xBF, 0xBF, 0xBF}, 4},
+              {{0xF1, 0x80, 0x80, 0x80}, {0xF3, 0xBF, 0xBF, 0xBF}, 4},
+              {{0xF4, 0x80, 0x80, 0x80}, {0xF4, 0x8F, 0xBF, 0xBF}, 4}};
+  size_t i = 0;
+  while (i < len) {
+    int ok = 0;
+    for (size_t r = 0; r < sizeof rows / sizeof *rows && !ok; r++) {
+      if (len - i < (size_t)rows[r].n) continue;
+      ok = rows[r].n;
+      for (int k = 0; k < rows[r].n; k++)
+        if (s[i + k] < rows[r].lo[k] || s[i + k] > rows[r].hi[k]) ok = 0;
+    }
+    if (!ok) return i;
+    i += (size_t)ok;
+  }
+  return len;
+}
+
+/* hg_utf8_validate against the reference on random texts built from ASCII runs, Han, other sequences and bad or cut
+ * bytes at every alignment of its eight-byte and three-byte steps. */
+static void validate_matches_table(void **state) {
+  (void)state;
+  static const char *const pieces[] = {"a",
+                                       "abcdefgh",
+                                       "中",
+                                       "文字",
+                                       "é",
+                                       "\xF0\x9F\x98\x80",
+                                       "\x7F",
+                                       "\x80",
+                                       "\xBF",
+                                       "\xC0\xAF",
+                                       "\xC2",
+                                       "\xE0\x9F\xBF",
+                                       "\xE0\xA0\x80",
+                                       "\xED\x9F\xBF",
+                                       "\xED\xA0\x80",
+                                       "\xEF\xBF\xBF",
+                                       "\xE4\xB8",
+                                       "\xF4\x90\x80\x80",
+                                       "\xF5",
+                                       "\xFF",
+                                       "\xE1\x41\x80",
+                                       "\xE1\x80"};
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  uint8_t buf[256];
+  size_t bad_texts = 0;
+  for (int t = 0; t < 200000; t++) {
+    size_t n = 0;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t k = x % 24;
+    for (size_t j = 0; j < k; j++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* mostly valid pieces, so that a bad one sits after runs of every length */
+      size_t pi = (x >> 8) % 8 ? (x >> 16) % 6 : (x >> 16) % (sizeof pieces / sizeof *pieces);
+      size_t l = strlen(pieces[pi]);
+      if (n + l > sizeof buf) break;
+      memcpy(buf + n, pieces[pi], l);
+      n += l;
+    }
+    size_t want = naive_bad_offset(buf, n), got = n;
+    hg_status st = hg_utf8_validate((const char *)buf, n, &got);
+    if ((st == HG_OK) != (want == n) || (st != HG_OK && got != want))
+      fail_msg("text %d (%zu bytes): validate %d at %zu, the table says %zu", t, n, (int)st, got, want);
+    bad_texts += want != n;
+  }
+  print_message("200000 texts, %zu of them not UTF-8, all as the table says\n", bad_texts);
+  assert_true(bad_texts > 10000);
+}
+
 static void encode_roundtrip(void **state) {
   (void)state;
   char buf[4];
@@ -266,6 +348,7 @@ int main(void) {
       cmocka_unit_test(decode_valid),
       cmocka_unit_test(decode_invalid_and_incomplete),
       cmocka_unit_test(encode_roundtrip),
+      cmocka_unit_test(validate_matches_table),
       cmocka_unit_test(fold_width_and_case),
       cmocka_unit_test(fold_traditional_and_variants),
       cmocka_unit_test(fold_number_styles),
