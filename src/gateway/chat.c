@@ -4,6 +4,7 @@
  *   moderation  moderation.[ch]  the prompt judged by the policy's moderator (judge.c) and edited; the answer judged
  *                                whole or as it streams, held back as far as the moderator's pending suffix says, and
  *                                rendered (new personal data masked, placeholders back to the user's values)
+ *               prompt_images.[ch] the prompt's images: their text (read by OCR here, on a thread) judged
  *   relay       relay.[ch]       the model's answer read as OpenAI's protocol has it (events, tool calls, usage)
  *   labels      labels.[ch]      the explicit notice, the reminder, the signed implicit label over what was sent
  *   record      record.[ch]      the audit record and the strike it counts
@@ -36,6 +37,7 @@
 #include "moderation.h"
 #include "offload.h"
 #include "prompt.h"
+#include "prompt_images.h"
 #include "relay.h"
 #include "router.h"
 
@@ -996,33 +998,6 @@ static void category_strikes(chat_req *c) {
   json_object_set_new(c->detail, "category_strike", json_string(hit));
 }
 
-/* The URLs of the image parts in the messages the policy moderates (policy.input.roles, the last max_turns), for a
- * vision guard; at most cap (the caller refuses more). The strings belong to body. */
-static size_t prompt_images(const chat_req *c, json_t *body, const char **out, size_t cap) {
-  json_t *messages = json_object_get(body, "messages");
-  size_t n = json_array_size(messages), from = 0, count = 0;
-  if (c->cfg->input_max_turns && n > c->cfg->input_max_turns) from = n - c->cfg->input_max_turns;
-  for (size_t i = from; i < n && count < cap; i++) {
-    json_t *m = json_array_get(messages, i);
-    const char *role = json_string_value(json_object_get(m, "role"));
-    int bit = !role                                                   ? -1
-              : !strcmp(role, "user")                                 ? 0
-              : !strcmp(role, "system") || !strcmp(role, "developer") ? 1
-              : !strcmp(role, "assistant")                            ? 2
-              : !strcmp(role, "tool") || !strcmp(role, "function")    ? 3
-                                                                      : -1;
-    if (bit < 0 || !((c->cfg->input_roles >> bit) & 1)) continue;
-    json_t *content = json_object_get(m, "content");
-    for (size_t k = 0; k < json_array_size(content) && count < cap; k++) {
-      json_t *part = json_array_get(content, k);
-      const char *type = json_string_value(json_object_get(part, "type"));
-      const char *url = json_string_value(json_object_get(json_object_get(part, "image_url"), "url"));
-      if (type && !strcmp(type, "image_url") && url) out[count++] = url;
-    }
-  }
-  return count;
-}
-
 /* The guard's verdict on the prompt: refused, or on to the model. */
 static void on_input_guard(void *ctx, const guard_outcome *o) {
   chat_req *c = ctx;
@@ -1247,17 +1222,11 @@ static void relay_on(chat_req *c, char *out) {
 
 /* ---- the prompt's images: their text read by OCR (hegui/ocr.h) and judged as the prompt is ---- */
 
-#define MAX_READ_IMAGES 16 /* images of one prompt read by OCR; the rest count as unjudged */
-
-typedef struct images_read {
-  chat_req *c;
-  gateway *gw;
-  const hg_config *cfg;
-  size_t n;
-  hg_ocr_result *results;
-  int *ok;
-  char (*errors)[200];
-} images_read;
+/* The prompt's images judged (prompt_images.h): a vision guard, when on, judges the pictures themselves. */
+static int judge_images(chat_req *c, const images_read *r) {
+  int vision = c->cfg->guard.images && guard_wanted(c->cfg, HG_DIR_INPUT);
+  return images_judge(&c->mod.j, c->nimages, r, vision, &c->gw->metrics);
+}
 
 static void read_images(void *arg) { /* on its own thread */
   images_read *r = arg;
@@ -1270,8 +1239,8 @@ static void read_images(void *arg) { /* on its own thread */
     hg_error_clear(&err);
     if (!engine) {
       snprintf(r->errors[i], sizeof r->errors[i], "%s", why);
-    } else if (fetch_image_url(r->cfg, r->c->images[i], &r->gw->stopping, &bytes, &len, r->errors[i],
-                               sizeof r->errors[i]) == 0) {
+    } else if (fetch_image_url(r->cfg, r->urls[i], &r->gw->stopping, &bytes, &len, r->errors[i], sizeof r->errors[i]) ==
+               0) {
       r->ok[i] = !hg_ocr_read(engine, bytes, len, &r->results[i], &err);
       metrics_ocr(&r->gw->metrics, r->ok[i] ? &r->results[i] : NULL);
       if (!r->ok[i]) snprintf(r->errors[i], sizeof r->errors[i], "%.199s", err.message);
@@ -1280,43 +1249,9 @@ static void read_images(void *arg) { /* on its own thread */
   }
 }
 
-/* What the images say, judged; and the pictures, which only a vision guard judges. 1 when the prompt is refused. */
-static int judge_images(chat_req *c, images_read *r) {
-  judge *j = &c->mod.j;
-  int vision = c->cfg->guard.images && guard_wanted(c->cfg, HG_DIR_INPUT);
-  for (size_t i = 0; i < c->nimages; i++) {
-    char what[48];
-    snprintf(what, sizeof what, "input image %zu", i + 1);
-    int blocked;
-    if (!r)
-      blocked = judge_unjudged(j, "text in the prompt's images (media.ocr is off)");
-    else if (i >= r->n)
-      blocked = judge_unjudged(j, "text in the prompt's images beyond the 16th");
-    else
-      blocked = judge_ocr_text(j, HG_DIR_INPUT, what, r->ok[i] ? &r->results[i] : NULL, r->errors[i]);
-    if (!blocked && !vision) {
-      atomic_fetch_add(&c->gw->metrics.unjudged, 1);
-      char pic[120];
-      snprintf(pic, sizeof pic, "the picture of %s (no vision guard)", what);
-      blocked = judge_unjudged(j, pic);
-    }
-    if (blocked) return 1;
-  }
-  return 0;
-}
-
-static void images_read_free(images_read *r) {
-  for (size_t i = 0; r->ok && r->results && i < r->n; i++)
-    if (r->ok[i]) hg_ocr_result_free(&r->results[i]);
-  free(r->results);
-  free(r->ok);
-  free(r->errors);
-  free(r);
-}
-
 static void on_images_read(void *arg) { /* back on the loop */
   images_read *r = arg;
-  chat_req *c = r->c;
+  chat_req *c = r->ctx;
   c->ocr_pending = 0;
   char *out = c->relay_out;
   c->relay_out = NULL;
@@ -1338,8 +1273,8 @@ static void on_images_read(void *arg) { /* back on the loop */
 
 static void stage_relay(chat_req *c, json_t *body) {
   char *out = hg_json_dumps(body, JSON_COMPACT);
-  const char *urls[64];
-  size_t n = prompt_images(c, body, urls, 64);
+  const char *urls[MAX_PROMPT_IMAGES];
+  size_t n = prompt_image_urls(c->cfg, body, urls, MAX_PROMPT_IMAGES);
   c->images = n ? hg_arena_calloc(c->arena, n, sizeof *c->images) : NULL;
   for (size_t i = 0; i < n && c->images; i++)
     if ((c->images[i] = hg_arena_strdup(c->arena, urls[i]))) c->nimages++;
@@ -1354,25 +1289,17 @@ static void stage_relay(chat_req *c, json_t *body) {
     relay_on(c, out);
     return;
   }
-  images_read *r = c->cfg->media_ocr ? calloc(1, sizeof *r) : NULL;
-  size_t reading = c->nimages < MAX_READ_IMAGES ? c->nimages : MAX_READ_IMAGES;
+  /* out of memory for the reading: judged as if media.ocr were off (unjudged), never passed unread */
+  images_read *r = c->cfg->media_ocr ? images_read_new(c, c->gw, c->cfg, c->images, c->nimages) : NULL;
   if (r) {
-    *r = (images_read){c,
-                       c->gw,
-                       c->cfg,
-                       reading,
-                       calloc(reading, sizeof *r->results),
-                       calloc(reading, sizeof *r->ok),
-                       calloc(reading, sizeof *r->errors)};
     c->relay_out = out;
     c->ocr_pending = 1;
-    if (r->results && r->ok && r->errors && !run_then(c->w, read_images, on_images_read, r)) return;
+    if (!run_then(c->w, read_images, on_images_read, r)) return;
     c->ocr_pending = 0;
     c->relay_out = NULL;
-    for (size_t i = 0; i < reading; i++) /* the thread did not start: nothing was read */
-      if (r->errors) snprintf(r->errors[i], sizeof r->errors[i], "the OCR thread could not start");
+    images_read_failed(r, "the OCR thread could not start"); /* nothing was read */
   }
-  int blocked = judge_images(c, r && r->errors && r->ok && r->results ? r : NULL);
+  int blocked = judge_images(c, r);
   if (r) images_read_free(r);
   if (blocked) {
     free(out);
