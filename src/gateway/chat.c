@@ -946,6 +946,20 @@ static hg_decision guard_reason(chat_req *c, hg_direction dir, const guard_outco
   return judge_guard(j, dir, o);
 }
 
+/* A strike for abuse (Article 19) with an audit record of its own as the evidence (route, detail: taken). */
+static void abuse_strike(chat_req *c, const char *route, json_t *detail) {
+  hg_audit_record r = {0};
+  r.actor = c->actor;
+  r.route = route;
+  r.verdict = "strike";
+  char *ds = hg_json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+  r.detail_json = ds;
+  hg_error err;
+  if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, c->cfg, c->user, 1, r.seq);
+  free(ds);
+  json_decref(detail);
+}
+
 /* Article 19: bulk near-duplicate prompts by one user (a content farm, hype, spam) are a strike once there are
  * strikes.near_duplicates_per_hour of them in an hour (abuse.h); the record is the evidence. Keyless gateways
  * (auth off) count nothing: there is no user. */
@@ -955,19 +969,10 @@ static void near_duplicates(chat_req *c, const prompt_text *pt) {
   unsigned similar = dup_note(c->gw->dups, c->user, dup_fingerprint(pt->joined, pt->joined_len), hg_clock_wall_ms(),
                               cfg->near_dup_bits);
   if (similar < cfg->near_dups_per_hour) return;
-  hg_audit_record r = {0};
-  r.actor = c->actor;
-  r.route = "abuse/near-duplicates";
-  r.verdict = "strike";
-  json_t *d =
-      json_pack("{s:I, s:I, s:I, s:s}", "similar_in_hour", (json_int_t)similar, "threshold",
-                (json_int_t)cfg->near_dups_per_hour, "bits", (json_int_t)cfg->near_dup_bits, "response_id", c->id);
-  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-  r.detail_json = ds;
-  hg_error err;
-  if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
-  free(ds);
-  json_decref(d);
+  abuse_strike(c, "abuse/near-duplicates",
+               json_pack("{s:I, s:I, s:I, s:s}", "similar_in_hour", (json_int_t)similar, "threshold",
+                         (json_int_t)cfg->near_dups_per_hour, "bits", (json_int_t)cfg->near_dup_bits, "response_id",
+                         c->id));
   json_object_set_new(c->detail, "near_duplicates", json_integer(similar));
 }
 
@@ -975,26 +980,10 @@ static void near_duplicates(chat_req *c, const prompt_text *pt) {
  * spam) is a strike even when the policy lets it through for review; blocked prompts strike anyway. The guard's
  * verdicts come later (on_input_guard) and go through the same function. */
 static void category_strikes(chat_req *c) {
-  const hg_config *cfg = c->cfg;
-  if (!cfg->strike_categories || !c->gw->cfg.auth_required) return;
-  const char *hit = NULL;
-  for (size_t i = 0; i < json_array_size(c->mod.j.input_hits) && !hit; i++) {
-    const char *code = json_string_value(json_object_get(json_array_get(c->mod.j.input_hits, i), "category"));
-    hg_category cat;
-    if (code && !hg_category_parse(code, strlen(code), &cat) && ((cfg->strike_categories >> cat) & 1u)) hit = code;
-  }
+  if (!c->gw->cfg.auth_required) return;
+  const char *hit = record_strike_category(c->cfg, c->mod.j.input_hits);
   if (!hit || json_object_get(c->detail, "category_strike")) return;
-  hg_audit_record r = {0};
-  r.actor = c->actor;
-  r.route = "abuse/category";
-  r.verdict = "strike";
-  json_t *d = json_pack("{s:s, s:s}", "category", hit, "response_id", c->id);
-  char *ds = hg_json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-  r.detail_json = ds;
-  hg_error err;
-  if (!hg_store_audit_append(c->gw->store, &r, &err)) record_strike(c->gw, cfg, c->user, 1, r.seq);
-  free(ds);
-  json_decref(d);
+  abuse_strike(c, "abuse/category", json_pack("{s:s, s:s}", "category", hit, "response_id", c->id));
   json_object_set_new(c->detail, "category_strike", json_string(hit));
 }
 
