@@ -63,6 +63,22 @@ size_t utf8_prefix_len(const char *s, size_t len, size_t max) {
   return max;
 }
 
+int text_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit) {
+  /* a text cut at the limit is cut between characters: a record's text must stay UTF-8 */
+  if (*len + n > limit) n = limit > *len ? utf8_prefix_len(s, n, limit - *len) : 0;
+  if (*len + n + 1 > *cap) {
+    size_t nc = (*len + n + 1) * 2;
+    char *nb = realloc(*buf, nc);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = nc;
+  }
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = 0;
+  return 0;
+}
+
 /* dst gets as much of src as fits, not cut inside a character (the texts here come from jansson: valid UTF-8). */
 static void copy_clipped(char *dst, size_t cap, const char *src) {
   size_t n = utf8_prefix_len(src, strlen(src), cap - 1);

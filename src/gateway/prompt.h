@@ -79,6 +79,9 @@ void prompt_free(prompt_text *pt);
 /* The longest prefix of s[0..len) of at most max bytes that does not cut a UTF-8 sequence in two: for keeping a
  * bounded copy of a string from outside (a path, a member of the upstream's answer in a record). */
 size_t utf8_prefix_len(const char *s, size_t len, size_t max);
+/* Appends n bytes of s to a malloc-ed text (*buf of *len bytes in *cap, kept NUL-terminated), at most up to limit
+ * bytes in all: what passes the limit is dropped, cut between characters. 0, or -1 when out of memory. */
+int text_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, size_t limit);
 /* A message's role as policy.input.roles counts it: user 1, system and developer 2, assistant 4, tool and function
  * (its legacy name) 8; 0 for a role OpenAI does not have. */
 int prompt_role_bit(const char *role);

@@ -74,6 +74,16 @@ void record_built_free(record_built *b) {
 
 /* ---- strikes (Art. 19) ---- */
 
+const char *record_strike_category(const hg_config *cfg, json_t *input_hits) {
+  if (!cfg->strike_categories) return NULL;
+  for (size_t i = 0; i < json_array_size(input_hits); i++) {
+    const char *code = json_string_value(json_object_get(json_array_get(input_hits, i), "category"));
+    hg_category cat;
+    if (code && !hg_category_parse(code, strlen(code), &cat) && ((cfg->strike_categories >> cat) & 1u)) return code;
+  }
+  return NULL;
+}
+
 hg_strike_ladder record_ladder(const hg_config *cfg) {
   return (hg_strike_ladder){cfg->strikes_in_a_row, cfg->strikes_per_day, (int64_t)cfg->suspend_minutes * 60000,
                             cfg->terminate_after};

@@ -69,6 +69,11 @@ typedef struct strike_outcome {
   char reason[200];       /* the standing's reason, naming the evidence */
 } strike_outcome;
 
+/* The first category among a prompt's findings (input_hits, as judge.h lists them) that strikes.categories makes a
+ * strike (Article 19: malware, fraud and spam by default, a strike even when the policy lets the prompt through for
+ * review; blocked prompts strike anyway); NULL when none. The code belongs to input_hits. */
+const char *record_strike_category(const hg_config *cfg, json_t *input_hits);
+
 /* The strike ladder of the configuration (strikes.*). */
 hg_strike_ladder record_ladder(const hg_config *cfg);
 

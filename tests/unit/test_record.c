@@ -299,12 +299,41 @@ static void strikes(void **state) {
   assert_int_equal(record_strike_would_move(f->s, &f->cfg, "bob", o.until_ms, &until), HG_STANDING_ACTIVE);
 }
 
+/* Which of a prompt's findings is a strike by its category (strikes.categories): the first listed, by code, in
+ * the order found; none without categories or when none is listed. */
+static void strike_categories(void **state) {
+  (void)state;
+  hg_config cfg;
+  hg_config_init(&cfg); /* the default: malware, fraud, spam */
+  char hits_text[512];
+  snprintf(hits_text, sizeof hits_text,
+           "[{\"category\":\"%s\"},{\"detector\":\"pii\"},{\"category\":\"%s\"},"
+           "{\"category\":\"%s\"}]",
+           hg_category_code(HG_CAT_A1D), hg_category_code(HG_CAT_SPAM), hg_category_code(HG_CAT_FRAUD));
+  json_t *hits = json_loads(hits_text, 0, NULL);
+  assert_non_null(hits);
+  assert_string_equal(record_strike_category(&cfg, hits), hg_category_code(HG_CAT_SPAM));
+  cfg.strike_categories = 1ull << HG_CAT_FRAUD;
+  assert_string_equal(record_strike_category(&cfg, hits), hg_category_code(HG_CAT_FRAUD));
+  cfg.strike_categories = 1ull << HG_CAT_MALWARE;
+  assert_null(record_strike_category(&cfg, hits));
+  cfg.strike_categories = 0;
+  assert_null(record_strike_category(&cfg, hits));
+  cfg.strike_categories = 1ull << HG_CAT_A1D;
+  assert_string_equal(record_strike_category(&cfg, hits), hg_category_code(HG_CAT_A1D));
+  json_t *none = json_array();
+  assert_null(record_strike_category(&cfg, none));
+  json_decref(none);
+  json_decref(hits);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(verdicts),
       cmocka_unit_test_setup_teardown(record_fields, setup, teardown),
       cmocka_unit_test_setup_teardown(strikes, setup, teardown),
+      cmocka_unit_test(strike_categories),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
