@@ -441,6 +441,16 @@ int hg_json_at_end(hg_json_cursor *c) {
   return c->p == c->end;
 }
 
+json_t *hg_json_text(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    p = skip_plain(p, end);
+    if (p < end && *p >= 0x80) return json_stringn(s, n); /* not UTF-8: jansson's answer (NULL) */
+    if (p < end) p++;                                     /* '"', '\\' and controls are text too */
+  }
+  return json_stringn_nocheck(s, n);
+}
+
 /* ---- writing ---- */
 
 typedef struct writer {

@@ -29,6 +29,10 @@ char *hg_json_dumps(const json_t *v, size_t flags);
 struct hg_arena;
 char *hg_json_dumps_arena(const json_t *v, size_t flags, struct hg_arena *arena);
 
+/* A string value of n bytes of text: what json_stringn(s, n) returns (NULL when they are not UTF-8), checked eight
+ * ASCII bytes or one Han character at a time instead of jansson's byte at a time. For long texts: answers, prompts. */
+json_t *hg_json_text(const char *s, size_t n);
+
 /* ---- a cursor: the fast reader driven by the caller, for a document whose few wanted fields are read where they
  * lie instead of through a tree of values (a streamed answer's events: one per token). It reads exactly what
  * hg_json_loadb's fast path reads, with the same primitives; where it gives up (-1 or NULL) the caller must read the

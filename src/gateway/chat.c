@@ -380,12 +380,13 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   json_t *label = make_label(c);
   json_t *choice;
   if (c->chat) {
-    json_t *message = json_pack("{s:s, s:s%}", "role", "assistant", "content", v, vl);
+    json_t *message = json_pack("{s:s, s:o}", "role", "assistant", "content", hg_json_text(v, vl));
     if (message && calls) json_object_update(message, calls);
     choice =
         json_pack("{s:i, s:o, s:n, s:s}", "index", 0, "message", message, "logprobs", "finish_reason", finish_reason);
   } else
-    choice = json_pack("{s:i, s:s%, s:n, s:s}", "index", 0, "text", v, vl, "logprobs", "finish_reason", finish_reason);
+    choice = json_pack("{s:i, s:o, s:n, s:s}", "index", 0, "text", hg_json_text(v, vl), "logprobs", "finish_reason",
+                       finish_reason);
   json_t *resp =
       json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:O}", "id", c->id, "object",
                 c->chat ? "chat.completion" : "text_completion", "created", (json_int_t)c->created, "model", c->model,

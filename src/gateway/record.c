@@ -27,13 +27,14 @@ const char *record_verdict(const char *verdict, json_t *detail) {
 static char *retained_text(const record_facts *f, hg_arena *arena) {
   if (f->retain == HG_RETAIN_NONE) return NULL;
   json_t *t = json_object();
-  json_object_set_new(t, "input", json_string(f->input_text ? f->input_text : ""));
+  const char *in = f->input_text ? f->input_text : "";
+  json_object_set_new(t, "input", hg_json_text(in, strlen(in)));
   const char *out = f->retain == HG_RETAIN_FULL ? f->visible : f->raw_out;
   json_t *o;
   if (f->retain == HG_RETAIN_FULL && f->calls_text_len) /* content, then the calls as sent */
     o = json_pack("s++", out ? out : "", "\n", f->calls_text);
   else /* the raw text has the calls as the model wrote them */
-    o = json_stringn(out ? out : "", out ? strlen(out) : 0);
+    o = hg_json_text(out ? out : "", out ? strlen(out) : 0);
   json_object_set_new(t, "output", o);
   char *text = hg_json_dumps_arena(t, JSON_COMPACT, arena);
   json_decref(t);

@@ -317,7 +317,8 @@ static void generated(void **state) {
 /* The plain-run scan reads eight ASCII bytes at a time and steps three-byte sequences in a loop of its own: every
  * byte that must stop it (or must not), at every offset within and across those steps, in a run of ASCII or of Han,
  * read against jansson and, where the reader gives a string, written back by both and made with the _nocheck
- * constructor for the writer alone (jansson refuses the invalid ones, so must ours). */
+ * constructor for the writer alone (jansson refuses the invalid ones, so must ours); hg_json_text against json_stringn.
+ */
 static void plain_runs(void **state) {
   (void)state;
   static const char *const odd[] = {"\"",
@@ -355,6 +356,10 @@ static void plain_runs(void **state) {
             n += (size_t)snprintf(str + n, sizeof str - n, "%s", fill[f]);
           int dl = snprintf(doc, sizeof doc, "[\"%s\"]", str);
           same(doc, (size_t)dl, 0);
+          json_t *want = json_stringn(str, n), *got = hg_json_text(str, n); /* a text value: jansson's check */
+          if (!want != !got || (want && !json_equal(want, got))) fail_msg("hg_json_text differs on '%s'", str);
+          json_decref(want);
+          json_decref(got);
           json_t *v = json_stringn_nocheck(str, n);
           char *a = json_dumps(v, JSON_ENCODE_ANY), *b = hg_json_dumps(v, JSON_ENCODE_ANY);
           if (!a != !b || (a && strcmp(a, b))) fail_msg("writer differs on a string: jansson %s, ours %s", a, b);
