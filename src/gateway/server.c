@@ -684,6 +684,12 @@ int server_run(gateway *gw, void (*ready)(gateway *gw, void *ctx), void *ctx, ch
       sd_notify(0, "WATCHDOG=1");
       watchdog_next = hg_clock_mono_s() + watchdog_usec / 2e6;
     }
+    /* the audit writer checkpoints the log between its batches (audit_writer.c); writes that do not go through it
+     * (blocked prompts' records, counters, admin changes) get theirs here, past SQLite's own 1,000 pages */
+    if (hg_store_log_pages(gw->store) >= 1000) {
+      hg_error cerr;
+      if (hg_store_checkpoint(gw->store, &cerr)) hg_log_write(&gw->log, HG_LOG_ERROR, "checkpoint: %s", cerr.message);
+    }
     /* takedowns apply to every worker (and every gateway sharing the store) within a second */
     if (tick % 5 == 0 || atomic_exchange(&gw->takedown_refresh, 0)) refresh_takedowns(gw, tick % 1200 == 0);
     /* (every minute a full rebuild, so that expired takedowns drop out: expiry does not change the version) */

@@ -443,6 +443,7 @@ struct hg_store_conn {
   sqlite3 *db;
   sqlite3_stmt *stmt[Q_COUNT]; /* prepared on first use, reset after each */
   int relaxed;                 /* synchronous=NORMAL for a begin_counters transaction; FULL again when it ends */
+  int log_pages;               /* the write-ahead log's length after this connection's last commit (the WAL hook) */
 };
 
 static hg_status db_fail(hg_store_conn *c, hg_error *err, const char *what) {
@@ -1003,8 +1004,8 @@ static hg_status sqlite_takedown_list(hg_store_conn *c, hg_takedown_info_fn fn, 
   return st;
 }
 
-static hg_status sqlite_takedown_withdraw(hg_store_conn *c, int64_t id, const char *by, const char *reason,
-                                          int64_t now, int *changed, int *exists, hg_error *err) {
+static hg_status sqlite_takedown_withdraw(hg_store_conn *c, int64_t id, const char *by, const char *reason, int64_t now,
+                                          int *changed, int *exists, hg_error *err) {
   sqlite3_stmt *s = query(c, Q_TAKEDOWN_WITHDRAW, err);
   if (!s) return HG_ERR_STORE;
   sqlite3_bind_int64(s, 1, now);
@@ -1020,8 +1021,10 @@ static hg_status sqlite_takedown_withdraw(hg_store_conn *c, int64_t id, const ch
     if (!e) return HG_ERR_STORE;
     sqlite3_bind_int64(e, 1, id);
     int rc = sqlite3_step(e);
-    if (rc == SQLITE_ROW) *exists = sqlite3_column_int64(e, 0) > 0;
-    else st = db_fail(c, err, "finding a takedown");
+    if (rc == SQLITE_ROW)
+      *exists = sqlite3_column_int64(e, 0) > 0;
+    else
+      st = db_fail(c, err, "finding a takedown");
     done(e);
   }
   return st;
@@ -1289,6 +1292,28 @@ static hg_status sqlite_scrub(hg_store_conn *c, hg_error *err) {
                  "store: the deletion is committed, but readers kept the write-ahead log from being truncated for 2 "
                  "s; its old pages are still on disk until the next checkpoint (retry the operation)");
 }
+
+/* After each commit of this connection: the log's length, for the caller that checkpoints (hg_store_log_pages). The
+ * hook replaces SQLite's automatic checkpoint, which is what defer_checkpoints wants. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
+  (void)db, (void)name;
+  hg_store_conn *c = arg;
+  c->log_pages = pages;
+  return SQLITE_OK;
+}
+
+static hg_status sqlite_checkpoint(hg_store_conn *c, int *frames, int *moved, hg_error *err) {
+  *frames = *moved = 0;
+  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, moved);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return HG_OK; /* another checkpoint is running: it does the work */
+  if (rc != SQLITE_OK) return db_fail(c, err, "checkpointing the write-ahead log");
+  c->log_pages = *frames > *moved ? *frames - *moved : 0;
+  return HG_OK;
+}
+
+static void sqlite_defer_checkpoints(hg_store_conn *c) { sqlite3_wal_hook(c->db, on_wal_commit, c); }
+
+static int sqlite_log_pages(hg_store_conn *c) { return c->log_pages; }
 
 static void bind_erase_filter(sqlite3_stmt *s, const char *actor, int64_t before_ms) {
   bind_text_or_null(s, 1, actor);
@@ -1709,16 +1734,17 @@ static hg_status sqlite_webhook_requeue(hg_store_conn *c, int64_t id, int64_t no
 /* Rare admin calls: their statements are prepared per call rather than kept with the hot queries above. */
 
 #define VERSION_COLUMNS                                                                                                \
-  "id, kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, approver, note, rollback_of, sha256, " \
+  "id, kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, approver, note, rollback_of, sha256, "  \
   "size"
 
 static hg_status sqlite_version_insert(hg_store_conn *c, const hg_version_info *row, int64_t *id, hg_error *err) {
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(c->db,
-                         "INSERT INTO versions (kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, "
-                         "approver, note, rollback_of, sha256, size, content) "
-                         "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          c->db,
+          "INSERT INTO versions (kind, state, created_ms, activated_ms, ended_ms, author, author_key_id, "
+          "approver, note, rollback_of, sha256, size, content) "
+          "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+          -1, &s, NULL) != SQLITE_OK)
     return db_fail(c, err, "preparing a version's insert");
   sqlite3_bind_text(s, 1, hg_version_kind_name(row->kind), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, hg_version_state_name(row->state), -1, SQLITE_STATIC);
@@ -1760,15 +1786,15 @@ static hg_status sqlite_version_each(hg_store_conn *c, int64_t id, unsigned kind
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     hg_version_info v = {.id = sqlite3_column_int64(s, 0),
-                    .created_ms = sqlite3_column_int64(s, 3),
-                    .activated_ms = sqlite3_column_int64(s, 4),
-                    .ended_ms = sqlite3_column_int64(s, 5),
-                    .author = column_text(s, 6),
-                    .author_key_id = sqlite3_column_int64(s, 7),
-                    .approver = (const char *)sqlite3_column_text(s, 8),
-                    .note = (const char *)sqlite3_column_text(s, 9),
-                    .rollback_of = sqlite3_column_int64(s, 10),
-                    .size = sqlite3_column_int64(s, 12)};
+                         .created_ms = sqlite3_column_int64(s, 3),
+                         .activated_ms = sqlite3_column_int64(s, 4),
+                         .ended_ms = sqlite3_column_int64(s, 5),
+                         .author = column_text(s, 6),
+                         .author_key_id = sqlite3_column_int64(s, 7),
+                         .approver = (const char *)sqlite3_column_text(s, 8),
+                         .note = (const char *)sqlite3_column_text(s, 9),
+                         .rollback_of = sqlite3_column_int64(s, 10),
+                         .size = sqlite3_column_int64(s, 12)};
     if (hg_version_kind_parse(column_text(s, 1), &v.kind) || hg_version_state_parse(column_text(s, 2), &v.state)) {
       st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: version %" PRId64 " has a damaged kind or state", v.id);
       break;
@@ -1779,8 +1805,8 @@ static hg_status sqlite_version_each(hg_store_conn *c, int64_t id, unsigned kind
       int64_t n = sqlite3_column_bytes(s, 13);
       if (!v.content) v.content = "";
       if (n != v.size) {
-        st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: version %" PRId64 " holds %" PRId64 " bytes, not %" PRId64,
-                     v.id, n, v.size);
+        st = hg_fail(err, HG_ERR_STORE, 0, 0, "store: version %" PRId64 " holds %" PRId64 " bytes, not %" PRId64, v.id,
+                     n, v.size);
         break;
       }
     }
@@ -1795,11 +1821,12 @@ static hg_status sqlite_version_move(hg_store_conn *c, int64_t id, hg_version_st
                                      hg_version_state to_state, const char *approver, const char *note,
                                      int64_t activated_ms, int64_t ended_ms, int *changed, hg_error *err) {
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(c->db,
-                         "UPDATE versions SET state = ?1, approver = COALESCE(?2, approver), note = COALESCE(?3, note), "
-                         "activated_ms = CASE WHEN ?4 = 0 THEN activated_ms ELSE ?4 END, ended_ms = ?5 "
-                         "WHERE id = ?6 AND state = ?7",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          c->db,
+          "UPDATE versions SET state = ?1, approver = COALESCE(?2, approver), note = COALESCE(?3, note), "
+          "activated_ms = CASE WHEN ?4 = 0 THEN activated_ms ELSE ?4 END, ended_ms = ?5 "
+          "WHERE id = ?6 AND state = ?7",
+          -1, &s, NULL) != SQLITE_OK)
     return db_fail(c, err, "preparing a version's move");
   sqlite3_bind_text(s, 1, hg_version_state_name(to_state), -1, SQLITE_STATIC);
   bind_text_or_null(s, 2, approver);
@@ -1857,6 +1884,9 @@ const hg_store_backend hg_store_sqlite = {
     .user_delete = sqlite_user_delete,
     .audit_erase_text = sqlite_audit_erase_text,
     .scrub = sqlite_scrub,
+    .checkpoint = sqlite_checkpoint,
+    .defer_checkpoints = sqlite_defer_checkpoints,
+    .log_pages = sqlite_log_pages,
     .review_insert = sqlite_review_insert,
     .review_each = sqlite_review_each,
     .review_decide = sqlite_review_decide,

@@ -109,6 +109,30 @@ hg_status hg_store_open(const char *url, hg_store **out, hg_error *err) {
   return HG_OK;
 }
 
+void hg_store_defer_checkpoints(hg_store *store) {
+  if (!store->backend->defer_checkpoints) return;
+  pthread_mutex_lock(&store->lock);
+  store->backend->defer_checkpoints(store->conn);
+  pthread_mutex_unlock(&store->lock);
+}
+
+int hg_store_log_pages(hg_store *store) {
+  if (!store->backend->log_pages) return 0;
+  pthread_mutex_lock(&store->lock);
+  int n = store->backend->log_pages(store->conn);
+  pthread_mutex_unlock(&store->lock);
+  return n;
+}
+
+hg_status hg_store_checkpoint(hg_store *store, hg_error *err) {
+  if (!store->backend->checkpoint) return HG_OK;
+  int frames, moved;
+  pthread_mutex_lock(&store->lock);
+  hg_status st = store->backend->checkpoint(store->conn, &frames, &moved, err);
+  pthread_mutex_unlock(&store->lock);
+  return st;
+}
+
 void hg_store_close(hg_store *store) {
   if (!store) return;
   store->backend->close(store->conn);

@@ -118,8 +118,8 @@ typedef struct hg_store_backend {
                               hg_error *err);
 
   /* A page of complaints (hegui/complaints.h, hg_store_complaint_query), newest id first, at most q->limit rows. */
-  hg_status (*complaint_query)(hg_store_conn *conn, const hg_complaint_query *q, int64_t now_ms,
-                               hg_complaint_row_fn fn, void *ctx, hg_error *err);
+  hg_status (*complaint_query)(hg_store_conn *conn, const hg_complaint_query *q, int64_t now_ms, hg_complaint_row_fn fn,
+                               void *ctx, hg_error *err);
   /* The SHA-256 (hex) of a ticket's secret: set, and read ("" when the ticket has none); HG_ERR_NOT_FOUND for an
    * unknown id. */
   hg_status (*complaint_set_secret)(hg_store_conn *conn, int64_t id, const char *sha256_hex, hg_error *err);
@@ -194,6 +194,14 @@ typedef struct hg_store_backend {
    * backend keeps (SQLite: deleted cells and freed pages are zeroed by secure_delete, and the write-ahead log, which
    * still holds the old pages, is checkpointed into the database and truncated). */
   hg_status (*scrub)(hg_store_conn *conn, hg_error *err);
+  /* Storage upkeep, all optional (NULL: the backend keeps no log of the kind). defer_checkpoints stops this
+   * connection's commits from checkpointing the write-ahead log themselves (SQLite does it inside the commit that
+   * takes the log past 1,000 pages, and that commit's caller waits); log_pages is then the log's length after its
+   * last commit, and checkpoint moves the log into the database without waiting for readers or writers (PASSIVE),
+   * *frames and *moved its length and how much of it is in the database now, in pages. */
+  void (*defer_checkpoints)(hg_store_conn *conn);
+  int (*log_pages)(hg_store_conn *conn);
+  hg_status (*checkpoint)(hg_store_conn *conn, int *frames, int *moved, hg_error *err);
   /* The review queue (hegui/store.h). */
   hg_status (*review_insert)(hg_store_conn *conn, const hg_review_item *in, int64_t now_ms, int64_t *id, hg_error *err);
   /* id > 0: that item only; else the newest items (of a status when not NULL), at most limit */

@@ -136,8 +136,8 @@ static void keys_revoke_matching(void **state) {
       for (size_t j = 0; j < m.n_ids; j++)
         in_ids |= ids[j] == r->id;
       int pick = !r->revoked && r->id != m.except_key_id && (!m.user || !strcmp(m.user, users[r->user])) &&
-                 (!m.role_set || (int)m.role == r->role) && (!m.created_before_ms || r->created < m.created_before_ms) &&
-                 in_ids;
+                 (!m.role_set || (int)m.role == r->role) &&
+                 (!m.created_before_ms || r->created < m.created_before_ms) && in_ids;
       want[r->id] = pick, nwant += pick;
     }
     int64_t n = -1, out[64];
@@ -579,6 +579,63 @@ static void threads_with_own_handles(void **state) {
 
 /* ---- opening ---------------------------------------------------------------------------------------------- */
 
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* Deferred checkpoints: commits of a deferring handle never checkpoint (the log passes SQLite's 1,000 pages and
+ * keeps growing), hg_store_checkpoint moves all of it into the database, the log then starts over from its
+ * beginning (its file does not grow), and the records are all there, read through a new handle with the log gone. */
+static void deferred_checkpoints(void **state) {
+  (void)state;
+  tmp_store t;
+  tmp_init(&t);
+  hg_store *s = open_ok(t.url);
+  assert_int_equal(hg_store_log_pages(s), 0); /* not deferring: nothing counted */
+  hg_store_defer_checkpoints(s);
+  static char text[6000];
+  for (size_t i = 0; i + 3 < sizeof text; i += 3)
+    memcpy(text + i, "记", 3);
+  int n = 0, pages = 0;
+  while (pages <= 1500 && n < 5000) {
+    hg_audit_record r = {.time_ms = 1700000000000 + n,
+                         .actor = "u",
+                         .route = "/v1/chat/completions",
+                         .verdict = "allow",
+                         .detail_json = "{}",
+                         .text = text};
+    hg_error err;
+    if (hg_store_audit_append(s, &r, &err)) fail_msg("append %d: %s", n, err.message);
+    int now = hg_store_log_pages(s);
+    if (now < pages) fail_msg("the log was checkpointed inside commit %d (%d pages after %d)", n, now, pages);
+    pages = now;
+    n++;
+  }
+  assert_true(pages > 1500);
+  char wal[200];
+  snprintf(wal, sizeof wal, "%s-wal", t.path);
+  long grown = file_size(wal);
+  hg_error err;
+  assert_int_equal(hg_store_checkpoint(s, &err), HG_OK);
+  assert_int_equal(hg_store_log_pages(s), 0);
+  append_ok(s, n++);
+  assert_true(hg_store_log_pages(s) < 20); /* the log started over */
+  assert_true(file_size(wal) <= grown);
+  assert_int_equal(hg_store_checkpoint(s, &err), HG_OK);
+  hg_store_close(s);
+  /* everything is in the database file itself: without the log, a new handle reads every record */
+  unlink(wal);
+  hg_audit_check c = verify(t.url);
+  assert_int_equal(c.records, n);
+  assert_int_equal(c.first_bad, 0);
+  tmp_remove(&t);
+}
+
 static void open_errors(void **state) {
   (void)state;
   hg_store *s;
@@ -625,6 +682,7 @@ int main(void) {
       cmocka_unit_test(threads_share_a_handle),
       cmocka_unit_test(threads_with_own_handles),
       cmocka_unit_test(open_errors),
+      cmocka_unit_test(deferred_checkpoints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
