@@ -1048,12 +1048,28 @@ static void folded_path_matches_naive(void **state) {
       free(c.hits.v);
     }
     hg_scanner_free(sc);
+    hit_list view = {0}; /* the moderator's path */
+    hg_normalizer *nz;
+    assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+    assert_int_equal(hg_scanner_new(lex, collect_hit, &view, &sc), HG_OK);
+    const hg_norm_char *rec;
+    size_t nrec;
+    assert_int_equal(hg_normalizer_feed(nz, text, len, &rec, &nrec, NULL), HG_OK);
+    assert_int_equal(hg_scanner_feed_view(sc, rec, nrec, len, NULL), HG_OK);
+    assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+    hg_scanner_free(sc);
+    hg_normalizer_free(nz);
+    fref_norm(&view);
+    expect_same_hits(&want, &view, "folded normalized view", t);
+    free(view.v);
     free(want.v);
     free(one.v);
     free(bytes.v);
   }
   hg_lexicon_unref(lex);
-  print_message("%zu reference hits over 300 texts, found alike one-shot, byte by byte and in random cuts\n", total);
+  print_message(
+      "%zu reference hits over 300 texts, found alike one-shot, byte by byte, in random cuts and from the view\n",
+      total);
   assert_true(total > 10000);
 }
 
