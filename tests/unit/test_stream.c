@@ -61,7 +61,7 @@ static const char *pieces[] = {
     " ",
     "，",
     "。",
-    "…",
+
     "a",
     "7",
     "中",
@@ -913,12 +913,173 @@ static void exact_path_matches_naive(void **state) {
   assert_true(total > 20000);
 }
 
+/* Folded+noise matching against a reference built from the public fold alone: each code point of the text is
+ * folded with hg_fold and classed with hg_char_flags; noise is dropped; each entry, folded the same way, is searched
+ * by brute force with at most max_noise noise code points between two of its characters; the offsets are the
+ * source bytes of the first and last matched code points. Entries are Han only, so no word rule applies; the
+ * modes of the hits are not compared (a match without noise may be reported by either lane). */
+static const char *const folded_entries[] = {"法轮功", "人民",   "民主",   "宪法修正案",
+                                             "六四",   "天安门", "共和国", "台独"};
+static const char *const folded_pieces[] = {"法轮功", "法 輪，功", "人民",   "民 主",     "天★安*門", "憲法，修正　案",
+                                            "六 四",  "共和國",    "台**獨", "法  ,  轮",
+
+                                            "法",     "輪",        "轮",     "功",        "人",       "民",
+                                            "主",     "憲",        "宪",     "法",        "修",       "正",
+                                            "案",     "六",        "四",     "天",        "安",       "門",
+                                            "门",     "共",        "和",     "國",        "国",       "台",
+                                            "獨",     "独",        " ",      "，",        "★",        "*",
+                                            "。",     "x",         "1",      "的",        "是",       "\n",
+                                            "!"};
+
+typedef struct fref_cp {
+  uint32_t sym; /* folded code point, 0 for noise or a code point that folds to nothing or to several */
+  int noise;
+  size_t start, end;
+} fref_cp;
+
+static size_t fref_fold(const char *text, size_t len, fref_cp *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp, f[HG_FOLD_MAX];
+    int l = hg_utf8_decode((const uint8_t *)text + i, len - i, &cp);
+    assert_true(l > 0);
+    size_t nf = hg_fold(cp, f);
+    if (nf) { /* pieces fold to one code point or to nothing */
+      assert_int_equal(nf, 1);
+      out[n++] = (fref_cp){f[0], (hg_char_flags(f[0]) & HG_CHAR_NOISE) != 0, i, i + (size_t)l};
+    }
+    i += (size_t)l;
+  }
+  return n;
+}
+
+static hit_list fref_scan(const char *text, size_t len, unsigned max_noise) {
+  static fref_cp t[8192];
+  size_t n = fref_fold(text, len, t);
+  hit_list out = {0};
+  for (size_t e = 0; e < sizeof folded_entries / sizeof *folded_entries; e++) {
+    fref_cp k[32];
+    size_t nk = fref_fold(folded_entries[e], strlen(folded_entries[e]), k);
+    for (size_t i = 0; i < n; i++) {
+      if (t[i].noise || t[i].sym != k[0].sym) continue;
+      size_t p = i, j = 1;
+      for (; j < nk; j++) {
+        size_t q = p + 1, gap = 0;
+        while (q < n && t[q].noise && gap < max_noise)
+          q++, gap++;
+        if (q >= n || t[q].noise || t[q].sym != k[j].sym) break;
+        p = q;
+      }
+      if (j < nk) continue;
+      hg_hit h = {(uint32_t)e, 0, t[i].start, t[p].end};
+      collect_hit(&out, &h);
+    }
+  }
+  if (out.n) qsort(out.v, out.n, sizeof *out.v, hit_order);
+  return out;
+}
+
+/* modes cleared and repeats of one (entry, start, end) dropped */
+static void fref_norm(hit_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    l->v[i].mode = 0;
+  if (l->n) qsort(l->v, l->n, sizeof *l->v, hit_order);
+  size_t k = 0;
+  for (size_t i = 0; i < l->n; i++)
+    if (!k || memcmp(&l->v[k - 1], &l->v[i], sizeof *l->v)) l->v[k++] = l->v[i];
+  l->n = k;
+}
+
+static void folded_path_matches_naive(void **state) {
+  (void)state;
+  hg_lexicon_source *src;
+  assert_int_equal(hg_lexicon_source_new(&src), HG_OK);
+  for (size_t i = 0; i < sizeof folded_entries / sizeof *folded_entries; i++) {
+    hg_entry_info ei = {folded_entries[i], strlen(folded_entries[i]),     HG_CAT_CUSTOM, 3,
+                        HG_ACTION_BLOCK,   HG_MODE_FOLDED | HG_MODE_NOISE};
+    assert_int_equal(hg_lexicon_source_add_entry(src, &ei, NULL), HG_OK);
+  }
+  hg_compile_options o;
+  hg_compile_options_init(&o);
+  hg_lexicon *lex;
+  assert_int_equal(hg_lexicon_compile(src, &o, &lex, NULL), HG_OK);
+  hg_lexicon_source_free(src);
+  unsigned max_noise = hg_lexicon_max_noise(lex);
+  char text[6000];
+  size_t total = 0;
+  for (int t = 0; t < 300; t++) {
+    size_t len = 0, target = 20 + next_rand() % 2000;
+    while (len < target) {
+      const char *p = folded_pieces[next_rand() % (sizeof folded_pieces / sizeof *folded_pieces)];
+      size_t l = strlen(p);
+      if (len + l >= sizeof text) break;
+      memcpy(text + len, p, l);
+      len += l;
+    }
+    hit_list want = fref_scan(text, len, max_noise), one = {0}, bytes = {0};
+    total += want.n;
+    assert_int_equal(hg_lexicon_scan(lex, text, len, collect_hit, &one, NULL), HG_OK);
+    fref_norm(&one);
+    expect_same_hits(&want, &one, "folded one-shot", t);
+    hg_scanner *sc;
+    assert_int_equal(hg_scanner_new(lex, collect_hit, &bytes, &sc), HG_OK);
+    for (size_t i = 0; i < len; i++)
+      assert_int_equal(hg_scanner_feed(sc, text + i, 1, NULL), HG_OK);
+    assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+    fref_norm(&bytes);
+    expect_same_hits(&want, &bytes, "folded byte by byte", t);
+    for (int round = 0; round < 3; round++) {
+      stream_check c = {0};
+      hg_scanner_free(sc);
+      assert_int_equal(hg_scanner_new(lex, check_hit, &c, &sc), HG_OK);
+      for (size_t pos = 0; pos < len;) {
+        size_t step = 1 + next_rand() % (round == 0 ? 7 : round == 1 ? 40 : 300);
+        if (step > len - pos) step = len - pos;
+        assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+        pos += step;
+        size_t pend = hg_scanner_pending_suffix_len(sc);
+        assert_true(pend <= pos);
+        c.released = pos - pend;
+      }
+      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+      assert_false(c.violation);
+      fref_norm(&c.hits);
+      expect_same_hits(&want, &c.hits, "folded random cuts", t);
+      free(c.hits.v);
+    }
+    hg_scanner_free(sc);
+    hit_list view = {0}; /* the moderator's path */
+    hg_normalizer *nz;
+    assert_int_equal(hg_normalizer_new(&nz), HG_OK);
+    assert_int_equal(hg_scanner_new(lex, collect_hit, &view, &sc), HG_OK);
+    const hg_norm_char *rec;
+    size_t nrec;
+    assert_int_equal(hg_normalizer_feed(nz, text, len, &rec, &nrec, NULL), HG_OK);
+    assert_int_equal(hg_scanner_feed_view(sc, rec, nrec, len, NULL), HG_OK);
+    assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+    hg_scanner_free(sc);
+    hg_normalizer_free(nz);
+    fref_norm(&view);
+    expect_same_hits(&want, &view, "folded normalized view", t);
+    free(view.v);
+    free(want.v);
+    free(one.v);
+    free(bytes.v);
+  }
+  hg_lexicon_unref(lex);
+  print_message(
+      "%zu reference hits over 300 texts, found alike one-shot, byte by byte, in random cuts and from the view\n",
+      total);
+  assert_true(total > 10000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(pending_is_minimal_on_clean_text),
       cmocka_unit_test(errors_in_streams),          cmocka_unit_test(large_input_bounded),
       cmocka_unit_test(start_filter_matches_naive), cmocka_unit_test(view_start_filter_matches_naive),
-      cmocka_unit_test(exact_path_matches_naive),
+      cmocka_unit_test(exact_path_matches_naive),   cmocka_unit_test(folded_path_matches_naive),
   };
+  if (getenv("HG_TEST_FILTER")) cmocka_set_test_filter(getenv("HG_TEST_FILTER")); /* one test of this slow file */
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
