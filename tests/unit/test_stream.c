@@ -827,6 +827,23 @@ static void xref_keep(hit_list *l, size_t nkeep) {
   if (l->n) qsort(l->v, l->n, sizeof *l->v, hit_order);
 }
 
+/* Feeds text to sc in random cuts (round 0: up to 7 bytes, 1: up to 40, 2: up to 300; inside UTF-8 sequences, keys and
+ * ASCII runs), taking the scanner's pending suffix after each as what is released (check_hit fails a hit inside it),
+ * then finishes. */
+static void feed_in_cuts(hg_scanner *sc, const char *text, size_t len, int round, stream_check *c) {
+  for (size_t pos = 0; pos < len;) {
+    size_t step = 1 + next_rand() % (round == 0 ? 7 : round == 1 ? 40 : 300);
+    if (step > len - pos) step = len - pos;
+    assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
+    pos += step;
+    size_t pend = hg_scanner_pending_suffix_len(sc);
+    assert_true(pend <= pos);
+    c->released = pos - pend;
+  }
+  assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
+  assert_false(c->violation);
+}
+
 static void exact_path_matches_naive(void **state) {
   (void)state;
   const char *entries[64];
@@ -887,17 +904,7 @@ static void exact_path_matches_naive(void **state) {
         hg_scanner_reset(sc);
         hg_scanner_free(sc);
         assert_int_equal(hg_scanner_new(lex, check_hit, &c, &sc), HG_OK);
-        for (size_t pos = 0; pos < len;) { /* cuts inside UTF-8 sequences, keys and ASCII runs */
-          size_t step = 1 + next_rand() % (round == 0 ? 7 : round == 1 ? 40 : 300);
-          if (step > len - pos) step = len - pos;
-          assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
-          pos += step;
-          size_t pend = hg_scanner_pending_suffix_len(sc);
-          assert_true(pend <= pos);
-          c.released = pos - pend;
-        }
-        assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
-        assert_false(c.violation);
+        feed_in_cuts(sc, text, len, round, &c);
         xref_keep(&c.hits, nexact);
         expect_same_hits(&want, &c.hits, "random cuts", t);
         free(c.hits.v);
@@ -1032,17 +1039,7 @@ static void folded_path_matches_naive(void **state) {
       stream_check c = {0};
       hg_scanner_free(sc);
       assert_int_equal(hg_scanner_new(lex, check_hit, &c, &sc), HG_OK);
-      for (size_t pos = 0; pos < len;) {
-        size_t step = 1 + next_rand() % (round == 0 ? 7 : round == 1 ? 40 : 300);
-        if (step > len - pos) step = len - pos;
-        assert_int_equal(hg_scanner_feed(sc, text + pos, step, NULL), HG_OK);
-        pos += step;
-        size_t pend = hg_scanner_pending_suffix_len(sc);
-        assert_true(pend <= pos);
-        c.released = pos - pend;
-      }
-      assert_int_equal(hg_scanner_finish(sc, NULL), HG_OK);
-      assert_false(c.violation);
+      feed_in_cuts(sc, text, len, round, &c);
       fref_norm(&c.hits);
       expect_same_hits(&want, &c.hits, "folded random cuts", t);
       free(c.hits.v);
