@@ -14,53 +14,13 @@
 #include <cmocka.h>
 
 #include "gateway/stream_chunk.h"
-
-/* ---- the reference: the tree reading ---- */
-
-typedef struct ref {
-  int object;                    /* jansson read it, and it is an object */
-  int acts;                      /* a usage or error object, or tool calls in choice 0's delta */
-  json_t *model, *text, *finish; /* borrowed from doc */
-  json_t *doc;
-} ref;
-
-static json_t *choice_zero(json_t *choices) {
-  for (size_t i = 0; i < json_array_size(choices); i++) {
-    json_t *choice = json_array_get(choices, i), *index = json_object_get(choice, "index");
-    if (json_is_object(choice) && (!index || (json_is_integer(index) && json_integer_value(index) == 0))) return choice;
-  }
-  return NULL;
-}
-
-static ref reference(const char *data, size_t len, int chat) {
-  ref r = {0};
-  r.doc = json_loadb(data, len, 0, NULL);
-  if (!json_is_object(r.doc)) return r;
-  r.object = 1;
-  r.acts = json_is_object(json_object_get(r.doc, "usage")) || json_is_object(json_object_get(r.doc, "error"));
-  r.model = json_object_get(r.doc, "model");
-  json_t *choice = choice_zero(json_object_get(r.doc, "choices"));
-  if (choice) {
-    json_t *delta = json_object_get(choice, "delta");
-    r.text = chat ? json_object_get(delta, "content") : json_object_get(choice, "text");
-    if (chat && (json_array_size(json_object_get(delta, "tool_calls")) ||
-                 json_is_object(json_object_get(delta, "function_call"))))
-      r.acts = 1;
-    r.finish = json_object_get(choice, "finish_reason");
-  }
-  return r;
-}
+#include "stream_chunk_ref.h"
 
 static int same_string(const char *what, const char *p, size_t n, json_t *want) {
-  if (!json_is_string(want)) {
-    if (p) print_message("%s: fast read a string, the tree has none\n", what);
-    return !p;
-  }
-  if (!p || n != json_string_length(want) || memcmp(p, json_string_value(want), n)) {
-    print_message("%s: fast '%.*s', tree '%s'\n", what, p ? (int)n : 4, p ? p : "NULL", json_string_value(want));
-    return 0;
-  }
-  return 1;
+  if (ref_same(p, n, want)) return 1;
+  print_message("%s: fast '%.*s', tree '%s'\n", what, p ? (int)n : 4, p ? p : "NULL",
+                json_is_string(want) ? json_string_value(want) : "(none)");
+  return 0;
 }
 
 /* Checks one event both ways; returns whether the fast reading took it. */
