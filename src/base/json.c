@@ -389,8 +389,10 @@ json_t *hg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
 
 /* ---- the cursor: the same reader, driven by the caller ---- */
 
-void hg_json_cursor_init(hg_json_cursor *c, const char *buf, size_t len) {
-  *c = (hg_json_cursor){(const unsigned char *)buf, (const unsigned char *)buf + len, 0, NULL, 0};
+void hg_json_cursor_rewind(hg_json_cursor *c, const char *buf, size_t len) {
+  c->p = (const unsigned char *)buf;
+  c->end = c->p + len;
+  c->flags = 0;
 }
 
 void hg_json_cursor_free(hg_json_cursor *c) {

@@ -44,7 +44,9 @@ typedef struct hg_json_cursor {
   size_t cap;
 } hg_json_cursor;
 
-void hg_json_cursor_init(hg_json_cursor *c, const char *buf, size_t len);
+/* A zeroed cursor is ready and empty. rewind gives it a document, keeping its scratch buffer from the last one (a
+ * reader of many small documents allocates once). */
+void hg_json_cursor_rewind(hg_json_cursor *c, const char *buf, size_t len);
 void hg_json_cursor_free(hg_json_cursor *c); /* its scratch buffer; the cursor may be initialised again */
 /* After white space: the next byte, or -1 at the end. */
 int hg_json_peek(hg_json_cursor *c);

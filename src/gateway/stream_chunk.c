@@ -188,10 +188,7 @@ static void resolve(const stream_chunk *ch, const field *f, const char **p, size
 }
 
 int stream_chunk_read(stream_chunk *ch, const char *data, size_t len, int chat) {
-  char *scratch = ch->cur.scratch; /* kept from read to read */
-  size_t cap = ch->cur.cap;
-  hg_json_cursor_init(&ch->cur, data, len);
-  ch->cur.scratch = scratch, ch->cur.cap = cap;
+  hg_json_cursor_rewind(&ch->cur, data, len); /* stream_chunk_init zeroed it: a valid empty cursor */
   ch->own_len = 0;
   reading rd = {ch, chat, {0}, {0}, {0}};
   event_seen es = {0};
