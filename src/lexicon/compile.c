@@ -132,7 +132,10 @@ static int add_key(compiler *c, int lane, uint32_t entry, const uint32_t *syms, 
   if (!k) return -1;
   *k = (key){off, (uint32_t)len, entry, mask, (uint8_t)mode, (uint8_t)flags};
   uint32_t gap = (flags & OUT_ANY_GAP) ? c->opt->max_noise : 0;
-  if (mask && gap < 1) gap = 1; /* where the entry itself has a space or mark, the text may have one too */
+  /* where the entry itself has a space or mark, the text may have one to max_noise (at least one) there: the bound
+   * lane_outputs (scan.c) checks a marked gap against */
+  uint32_t marked = c->opt->max_noise ? c->opt->max_noise : 1;
+  if (mask && gap < marked) gap = marked;
   if (gap > l->max_gap) l->max_gap = gap;
   return 0;
 }

@@ -53,13 +53,8 @@ static unsigned seq_len(uint8_t lead) {
   return lead < 0x80 ? 1 : lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
 }
 
-static void add_child(xa_build *b, uint32_t from, uint32_t cp, uint32_t child) {
-  if (b->map[child] == NONE) {
-    b->map[child] = b->count;
-    b->x->st[b->count] = (xa_state){0, child};
-    b->last[b->count] = cp;
-    b->count++;
-  }
+/* A transition from state from on cp to state to, in the order found. */
+static void add_edge(xa_build *b, uint32_t from, uint32_t cp, uint32_t to) {
   if (b->nedges == b->capedges) {
     size_t cap = b->capedges ? b->capedges * 2 : 1024;
     uint32_t(*n)[3] = realloc(b->edges, cap * sizeof *n);
@@ -72,8 +67,18 @@ static void add_child(xa_build *b, uint32_t from, uint32_t cp, uint32_t child) {
   }
   b->edges[b->nedges][0] = from;
   b->edges[b->nedges][1] = cp;
-  b->edges[b->nedges][2] = b->map[child];
+  b->edges[b->nedges][2] = to;
   b->nedges++;
+}
+
+static void add_child(xa_build *b, uint32_t from, uint32_t cp, uint32_t child) {
+  if (b->map[child] == NONE) {
+    b->map[child] = b->count;
+    b->x->st[b->count] = (xa_state){0, child};
+    b->last[b->count] = cp;
+    b->count++;
+  }
+  add_edge(b, from, cp, b->map[child]);
 }
 
 /* The rest of a UTF-8 sequence from byte state s, bytes[0..k) read so far; need bytes in all. */
@@ -105,6 +110,28 @@ static void lead_edge(xa_build *b, uint32_t from, uint32_t sym, uint32_t next) {
 /* The hot table: buckets of XA_HOT_WAYS slots, each edge in the emptier of its two buckets; when both are full the
  * table doubles and is filled again (the houbb list's 16,222 edges end in 65,536 buckets of two: 1 MB). Returns -1
  * when out of memory. */
+/* Cuckoo insertion of slot value e whose buckets are both full, starting at bucket at: a resident is moved to its
+ * other bucket, and so on, for a bounded number of moves. Returns 0 when e (or whoever it displaced last) found no
+ * place: the caller grows the table. */
+static int hot_kick(exact_view *x, uint64_t *at, uint64_t e) {
+  for (unsigned kick = 0; kick < 500; kick++) {
+    unsigned way = kick % XA_HOT_WAYS;
+    uint64_t out = at[way];
+    at[way] = e;
+    e = out;
+    uint32_t cp = (uint32_t)(e & XA_NO_CP), last = (uint32_t)(e >> 21 & XA_NO_CP);
+    uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
+    uint64_t *other = b1 == at ? b2 : b1;
+    for (unsigned k = 0; k < XA_HOT_WAYS; k++)
+      if (!other[k]) {
+        other[k] = e;
+        return 1;
+      }
+    at = other;
+  }
+  return 0;
+}
+
 static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
   exact_view *x = b->x;
   unsigned log2 = 2;
@@ -132,10 +159,26 @@ static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
       else if (n2 < XA_HOT_WAYS)
         b2[n2] = e;
       else
-        full = 1;
+        full = !hot_kick(x, b1, e);
     }
-    if (!full) return 0;
+    if (!full) break;
   }
+  /* 16 bits a transition: some 6% of absent pairs pass */
+  unsigned plog2 = 12;
+  while ((1ull << plog2) < 16 * (uint64_t)nhot && plog2 < 30)
+    plog2++;
+  free(x->hot_pairs);
+  if (!(x->hot_pairs = calloc((size_t)1 << (plog2 - 6), sizeof *x->hot_pairs))) return -1;
+  x->hot_pairs_shift = 64 - plog2;
+  if (hot_limit == 1) /* no first level of its own (a crafted image): every pair may be there */
+    memset(x->hot_pairs, 0xFF, ((size_t)1 << (plog2 - 6)) * sizeof *x->hot_pairs);
+  for (size_t i = 0; i < b->nedges; i++) {
+    uint32_t from = b->edges[i][0], cp = b->edges[i][1];
+    if (!from || from >= hot_limit) continue;
+    uint64_t bit = xa_hot_hash2(b->last[from], cp) >> x->hot_pairs_shift;
+    x->hot_pairs[bit >> 6] |= 1ull << (bit & 63);
+  }
+  return 0;
 }
 
 static hg_status nomem(xa_build *b, hg_error *err) {
@@ -144,6 +187,86 @@ static hg_status nomem(xa_build *b, hg_error *err) {
   free(b->edges);
   hg_exact_free(b->x);
   return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+}
+
+/* Lays out the automaton collected in b (its states with failure links in x->st, its transitions in b->edges): the
+ * root's dense table, the buckets of the first level, the deeper states' table and the pair filter. word_flags: mark
+ * root steps into word letters with XA_NS (the RAW lane, whose symbols are code points). Frees b's temporaries. */
+static hg_status xa_layout(xa_build *b, const hg_lexicon *lex, int word_flags, hg_error *err) {
+  exact_view *x = b->x;
+  const lane_view *v = b->v;
+  /* the states of one code point: ids 1 .. hot_limit-1 (breadth first), failing to the root */
+  uint32_t hot_limit = b->first_level_end;
+  int hot_ok = hot_limit < (1u << 20);
+  for (uint32_t q = 1; q < hot_limit && hot_ok; q++)
+    hot_ok = x->st[q].fail == 0;
+  size_t nhot = 0;
+  for (size_t i = 0; i < b->nedges && hot_ok; i++)
+    if (b->edges[i][0] && b->edges[i][0] < hot_limit) {
+      nhot++;
+      hot_ok = b->edges[i][2] < (1u << XA_HOT_NEXT_BITS);
+    }
+  if (!hot_ok) hot_limit = 1, nhot = 0;
+  x->hot_limit = hot_limit;
+  uint32_t blocks = 1;
+  if (!(x->root1 = calloc(0x110000 >> 7, sizeof *x->root1))) return nomem(b, err);
+  size_t inner = 0, cold = 0;
+  for (size_t i = 0; i < b->nedges; i++) {
+    if (b->edges[i][0]) {
+      inner++;
+      cold += b->edges[i][0] >= hot_limit;
+      continue;
+    }
+    uint32_t blk = b->edges[i][1] >> 7;
+    if (!x->root1[blk]) x->root1[blk] = (uint16_t)blocks++;
+  }
+  if (!(x->root2 = calloc((size_t)blocks * 128, sizeof *x->root2))) return nomem(b, err);
+  uint64_t slots = 16;
+  unsigned log2 = 4;
+  while (slots < 2 * (uint64_t)cold)
+    slots <<= 1, log2++;
+  uint64_t bits = 4096;
+  unsigned plog2 = 12;
+  while (bits < 8 * (uint64_t)inner && plog2 < 28)
+    bits <<= 1, plog2++;
+  x->edges = calloc(slots, sizeof *x->edges);
+  x->pairs = calloc(bits / 64, sizeof *x->pairs);
+  if (!x->edges || !x->pairs || build_hot(b, hot_limit, nhot)) return nomem(b, err);
+  x->edge_mask = slots - 1;
+  x->edge_shift = 64 - log2;
+  x->pairs_shift = 64 - plog2;
+  for (size_t i = 0; i < b->nedges; i++) {
+    uint32_t from = b->edges[i][0], cp = b->edges[i][1], to = b->edges[i][2];
+    const img_state *t = &v->states[x->st[to].bstate];
+    uint32_t val = to | (t->out_count || t->olink ? XA_OUT : 0);
+    if (!from) {
+      unsigned first, last;
+      if (word_flags && hg_exact_cp_flags(lex, cp, &first, &last) &&
+          (first & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD)
+        val |= XA_NS;
+      x->root2[((uint32_t)x->root1[cp >> 7] << 7) | (cp & 127u)] = val | XA_ROOT;
+      continue;
+    }
+    /* the pair filter holds every edge: a failure chain from a deep state may end in one of one code point */
+    uint64_t bit = xa_pair_hash(b->last[from], cp) >> x->pairs_shift;
+    x->pairs[bit >> 6] |= 1ull << (bit & 63);
+    if (from < hot_limit) continue; /* in the hot table */
+    uint64_t j = xa_edge_hash(from, cp) >> x->edge_shift;
+    while (x->edges[j].from)
+      j = (j + 1) & x->edge_mask;
+    x->edges[j] = (xa_edge){from, cp, val, 0};
+  }
+  xa_state *shrunk = realloc(x->st, (size_t)b->count * sizeof *x->st);
+  if (shrunk) x->st = shrunk;
+  free(b->map);
+  free(b->last);
+  free(b->edges);
+#ifdef __GLIBC__
+  /* the build's temporaries (tens of MB for a large list) went back to the allocator, which would keep them in the
+   * process for good: hand them to the kernel (a gateway that loads a list keeps only what it scans with) */
+  malloc_trim(0);
+#endif
+  return HG_OK;
 }
 
 hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
@@ -206,77 +329,47 @@ hg_status hg_exact_build(hg_lexicon *lex, hg_error *err) {
       f = v->states[f].fail;
     x->st[q].fail = b.map[f];
   }
-  /* the states of one code point: ids 1 .. hot_limit-1 (breadth first), failing to the root */
-  uint32_t hot_limit = b.first_level_end;
-  int hot_ok = hot_limit < (1u << 20);
-  for (uint32_t q = 1; q < hot_limit && hot_ok; q++)
-    hot_ok = x->st[q].fail == 0;
-  size_t nhot = 0;
-  for (size_t i = 0; i < b.nedges && hot_ok; i++)
-    if (b.edges[i][0] && b.edges[i][0] < hot_limit) {
-      nhot++;
-      hot_ok = b.edges[i][2] < (1u << XA_HOT_NEXT_BITS);
+  return xa_layout(&b, lex, 1, err);
+}
+
+/* The FOLD lane's automaton: its states and transitions as they are (every symbol is one folded code point
+ * already), laid out as the exact automaton is. Its ids are the lane's states, so depths and outputs are read from
+ * the lane directly. Empty when the lane has no keys. */
+hg_status hg_fold_auto_build(hg_lexicon *lex, hg_error *err) {
+  exact_view *x = &lex->fold_auto;
+  const lane_view *v = &lex->lanes[LANE_FOLD];
+  memset(x, 0, sizeof *x);
+  if (!v->info.outputs) return HG_OK;
+  /* one symbol per folded code point at most, and the tables are keyed by 21 bits */
+  if (v->info.alphabet > 0x110000)
+    return hg_fail(err, HG_ERR_CORRUPT, 0, 0, "lexicon image is corrupt (folded alphabet of %u symbols)",
+                   v->info.alphabet);
+  uint32_t ns = v->info.states;
+  if (ns > XA_ID) return hg_fail(err, HG_ERR_LIMIT, 0, 0, "lexicon has too many folded states (%u)", ns);
+  xa_build b = {.v = v, .x = x, .last = calloc(ns, sizeof(uint32_t)), .count = ns, .first_level_end = 1};
+  x->st = malloc(ns * sizeof *x->st);
+  if (!b.last || !x->st) return nomem(&b, err);
+  for (uint32_t q = 0; q < ns; q++)
+    x->st[q] = (xa_state){v->states[q].fail, q};
+  for (uint32_t sym = 1; sym < v->info.alphabet && !b.oom; sym++)
+    if (v->root[sym]) {
+      b.last[v->root[sym]] = sym;
+      add_edge(&b, 0, sym, v->root[sym]);
     }
-  if (!hot_ok) hot_limit = 1, nhot = 0;
-  x->hot_limit = hot_limit;
-  uint32_t blocks = 1;
-  if (!(x->root1 = calloc(0x110000 >> 7, sizeof *x->root1))) return nomem(&b, err);
-  size_t inner = 0, cold = 0;
-  for (size_t i = 0; i < b.nedges; i++) {
-    if (b.edges[i][0]) {
-      inner++;
-      cold += b.edges[i][0] >= hot_limit;
-      continue;
-    }
-    uint32_t blk = b.edges[i][1] >> 7;
-    if (!x->root1[blk]) x->root1[blk] = (uint16_t)blocks++;
+  for (uint32_t q = 1; q < ns && !b.oom; q++) {
+    const img_state *st = &v->states[q];
+    for (uint32_t e = st->edge_off; e < st->edge_off + st->edge_count && !b.oom; e++)
+      if (v->edges[e].sym) {
+        b.last[v->edges[e].next] = v->edges[e].sym;
+        add_edge(&b, q, v->edges[e].sym, v->edges[e].next);
+      }
   }
-  if (!(x->root2 = calloc((size_t)blocks * 128, sizeof *x->root2))) return nomem(&b, err);
-  uint64_t slots = 16;
-  unsigned log2 = 4;
-  while (slots < 2 * (uint64_t)cold)
-    slots <<= 1, log2++;
-  uint64_t bits = 4096;
-  unsigned plog2 = 12;
-  while (bits < 8 * (uint64_t)inner && plog2 < 28)
-    bits <<= 1, plog2++;
-  x->edges = calloc(slots, sizeof *x->edges);
-  x->pairs = calloc(bits / 64, sizeof *x->pairs);
-  if (!x->edges || !x->pairs || build_hot(&b, hot_limit, nhot)) return nomem(&b, err);
-  x->edge_mask = slots - 1;
-  x->edge_shift = 64 - log2;
-  x->pairs_shift = 64 - plog2;
-  for (size_t i = 0; i < b.nedges; i++) {
-    uint32_t from = b.edges[i][0], cp = b.edges[i][1], to = b.edges[i][2];
-    const img_state *t = &v->states[x->st[to].bstate];
-    uint32_t val = to | (t->out_count || t->olink ? XA_OUT : 0);
-    if (!from) {
-      unsigned first, last;
-      if (hg_exact_cp_flags(lex, cp, &first, &last) && (first & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD)
-        val |= XA_NS;
-      x->root2[((uint32_t)x->root1[cp >> 7] << 7) | (cp & 127u)] = val | XA_ROOT;
-      continue;
-    }
-    /* the pair filter holds every edge: a failure chain from a deep state may end in one of one code point */
-    uint64_t bit = xa_pair_hash(b.last[from], cp) >> x->pairs_shift;
-    x->pairs[bit >> 6] |= 1ull << (bit & 63);
-    if (from < hot_limit) continue; /* in the hot table */
-    uint64_t j = xa_edge_hash(from, cp) >> x->edge_shift;
-    while (x->edges[j].from)
-      j = (j + 1) & x->edge_mask;
-    x->edges[j] = (xa_edge){from, cp, val, 0};
-  }
-  xa_state *shrunk = realloc(x->st, (size_t)b.count * sizeof *x->st);
-  if (shrunk) x->st = shrunk;
-  free(b.map);
-  free(b.last);
-  free(b.edges);
-#ifdef __GLIBC__
-  /* the build's temporaries (tens of MB for a large list) went back to the allocator, which would keep them in the
-   * process for good: hand them to the kernel (a gateway that loads a list keeps only what it scans with) */
-  malloc_trim(0);
-#endif
-  return HG_OK;
+  if (b.oom) return nomem(&b, err);
+  /* breadth first: the states one symbol deep are 1 .. first_level_end-1 */
+  while (b.first_level_end < ns && v->states[b.first_level_end].depth == 1)
+    b.first_level_end++;
+  x->states = ns;
+  return xa_layout(&b, lex, 0, err);
 }
 
 void hg_exact_free(exact_view *x) {
@@ -286,5 +379,6 @@ void hg_exact_free(exact_view *x) {
   free(x->root2);
   free(x->pairs);
   free(x->hot);
+  free(x->hot_pairs);
   memset(x, 0, sizeof *x);
 }

@@ -239,7 +239,8 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
     if (st) return st;
   }
   hg_status st = build_start_filter(l, err);
-  return st ? st : hg_exact_build(l, err);
+  if (!st) st = hg_exact_build(l, err);
+  return st ? st : hg_fold_auto_build(l, err);
 }
 
 hg_status hg_lexicon_adopt_image(unsigned char *owned, void *map, size_t len, hg_lexicon **out, hg_error *err) {
@@ -323,6 +324,7 @@ void hg_lexicon_unref(hg_lexicon *lex) {
     free(lex->lanes[l].pairs);
   free(lex->start_bits);
   hg_exact_free(&lex->exact);
+  hg_exact_free(&lex->fold_auto);
   free(lex->owned);
   if (lex->map) munmap(lex->map, lex->map_len);
   free(lex);

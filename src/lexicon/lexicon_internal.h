@@ -177,8 +177,12 @@ typedef struct exact_view {
   uint64_t *hot;       /* buckets of XA_HOT_WAYS: cp | from's code point << 21 | next << 42 | out << 63 (0: empty) */
   unsigned hot_shift;  /* 64 - log2(buckets) */
   uint32_t hot_limit;
-  uint16_t *root1; /* [0x110000 >> 7]: block of root2, 0 = the empty block */
-  uint32_t *root2; /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
+  /* The first level's transitions as a bit per hash of (code point of the state, code point read): a check that
+   * stays in the cache before the buckets are read, for the start filter (scan.c no_start_at). */
+  uint64_t *hot_pairs;
+  unsigned hot_pairs_shift; /* 64 - log2(bits) */
+  uint16_t *root1;          /* [0x110000 >> 7]: block of root2, 0 = the empty block */
+  uint32_t *root2;          /* blocks * 128: state | XA_OUT | XA_NS | XA_ROOT, 0 = no key starts with it */
   uint64_t *pairs;
   unsigned pairs_shift;
   uint64_t bigram[65536 / 64]; /* bit b0 << 8 | b1: some key begins with the bytes b0 b1, or is the byte b0 alone */
@@ -201,6 +205,11 @@ static inline uint32_t xa_root(const exact_view *x, uint32_t cp) {
 #define XA_NO_CP 0x1FFFFFu /* code point bits of a hot table key */
 static inline uint64_t xa_hot_hash2(uint32_t last, uint32_t cp) {
   return ((((uint64_t)cp << 21) ^ last) * 0x9E3779B97F4A7C15ull);
+}
+/* 0 when no state one code point deep (last) has a transition on cp */
+static inline int xa_hot_pair_possible(const exact_view *x, uint32_t last, uint32_t cp) {
+  uint64_t bit = xa_hot_hash2(last, cp) >> x->hot_pairs_shift;
+  return (x->hot_pairs[bit >> 6] >> (bit & 63)) & 1;
 }
 static inline uint64_t *xa_hot_bucket(const exact_view *x, uint64_t h) {
   return x->hot + (h >> x->hot_shift) * XA_HOT_WAYS;
@@ -264,6 +273,7 @@ struct hg_lexicon {
   uint64_t *start_bits;
   unsigned start_shift; /* 64 - log2(slots) */
   exact_view exact;
+  exact_view fold_auto; /* the FOLD lane laid out the same way (exact.c); empty when the lane has no keys */
 };
 
 #define START_RAW_DEPTH 8u
@@ -303,6 +313,8 @@ uint32_t hg_tables_id(void);
 /* Builds lex->exact from a checked RAW lane (exact.c); frees it. */
 hg_status hg_exact_build(struct hg_lexicon *lex, hg_error *err);
 void hg_exact_free(exact_view *x);
+/* Builds lex->fold_auto from a checked FOLD lane (exact.c); freed with hg_exact_free. */
+hg_status hg_fold_auto_build(struct hg_lexicon *lex, hg_error *err);
 /* HG_CHAR_* flags of the first (*first) and last (*last) code point a source code point folds to; returns 0 for a
  * code point that folds to nothing (ignorable), which the flags of neighbours pass over. */
 int hg_exact_cp_flags(const struct hg_lexicon *lex, uint32_t cp, unsigned *first, unsigned *last);

@@ -86,6 +86,7 @@ struct hg_scanner {
   uint32_t raw_prev_flags;
   uint32_t raw_last_cp;     /* the code point that led the RAW lane into its state (exact_view's pair filter) */
   int exact_only;           /* only the RAW lane has keys: hg_scanner_feed takes the byte path of exact_chunk */
+  int fold_only;            /* only the FOLD lane has keys: code points that fold to one go through fold_run */
   uint8_t xbyte[256];       /* XB_* classes of each byte for exact_chunk */
   uint8_t xrows[3][16];     /* the same as ascii_rows for exact_chunk: may start a key, only at a word start, word */
   uint8_t ascii_skip[128];  /* ASCII_SKIP_* per byte: when it cannot start a match (see skip_dead) */
@@ -265,6 +266,16 @@ static int lane_feed(hg_scanner *sc, int lane_id, uint32_t sym, size_t bs, size_
     return 0;
   }
   uint32_t from = ln->state;
+  const exact_view *fx = &sc->lex->fold_auto; /* built whenever the lane has keys */
+  if (lane_id == LANE_FOLD) {                 /* the FOLD lane's automaton laid out for the cache (exact.c) */
+    uint32_t nx = from ? xa_step(fx, from, ln->ring[(ln->npos - 1) & ln->mask].sym, sym) : xa_root(fx, sym);
+    if (no_start && (nx & XA_ROOT)) nx = 0;
+    ln->state = nx & XA_ID;
+    if (!ln->state) return 0;
+    ln->ring[ln->npos++ & ln->mask] = (pos_rec){bs, be, sc->fidx, sc->fidx, sym, sc->prev_flags};
+    ln->last_fidx = sc->fidx;
+    return (nx & XA_OUT) ? lane_outputs(sc, lane_id) : 0;
+  }
   if (from && !lane_pair_possible(ln->v, ln->ring[(ln->npos - 1) & ln->mask].sym, sym)) from = 0; /* see pairs */
   ln->state = ac_step(ln->v, from, sym, no_start);
   if (!ln->state) return 0;
@@ -329,7 +340,7 @@ static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, uns
     /* a noise run longer than a lane's gap limit ends its live prefix */
     for (int l = LANE_FOLD; l < LANE_COUNT; l++) {
       lane_run *ln = &sc->lanes[l];
-      if (ln->state && sc->fidx - ln->last_fidx - 1 > ln->v->info.max_gap) ln->state = 0;
+      if (ln->state && sc->fidx - ln->last_fidx > ln->v->info.max_gap) ln->state = 0;
     }
   } else {
     if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be, no_start)) return -1;
@@ -501,9 +512,12 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
   if (sc->lanes[LANE_SOUND].active &&
       ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
     return 0;
-  if (!sc->lanes[LANE_FOLD].active || !sym || !lex->lanes[LANE_FOLD].root[sym]) return 1;
+  if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
+  /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
+  uint32_t r1 = xa_root(&lex->fold_auto, sym);
+  if (!r1) return 1;
+  if (r1 & XA_OUT) return 0;
   uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
-  if (start_probe(lex, h) & START_END) return 0;
   /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
   size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
   size_t q = p + (s[p] < 0x80 ? 1 : s[p] < 0xE0 ? 2 : s[p] < 0xF0 ? 3 : 4);
@@ -524,6 +538,7 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
     }
     uint32_t sym2 = m2 & CPM_SYM_MASK;
     if (!sym2) return 1; /* a character in no key resets the lane */
+    if (d == 1 && !xa_hot_pair_possible(&lex->fold_auto, sym, sym2)) return 1; /* two symbols, from the cache */
     h = start_hash(h, sym2);
     unsigned f = start_probe(lex, h);
     if (!(f & START_PATH)) return 1;
@@ -583,6 +598,7 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
         if ((m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev)) break;
       }
     } else {
+      if (sc->fold_only) break; /* fold_run steps the automaton faster than the filter would skip */
       if ((r = decode_cp(s + p, len - p, &cp)) <= 0) break;
       m = lex_cp_map(lex, cp);
       fl = CPM_CHAR_FLAGS(m);
@@ -863,6 +879,82 @@ static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
   return rc;
 }
 
+/* ---- the path for lexicons whose keys are all in the FOLD lane ----
+ *
+ * fold_run does what process_cp and process_folded do, for as long as each code point folds to exactly one code
+ * point and is valid and whole in the chunk: with one lane there is nothing to choose per step, and the lane's
+ * state, its last symbol, the classes and the counters stay in registers. The step is the FOLD lane's automaton
+ * (lex->fold_auto, exact.c). It stops at an ASCII byte while the lane is at its root and no end rule waits (skip_dead
+ * passes such bytes many at a time), at anything the general path must see, and after about max bytes, so that the
+ * caller reports hits as it goes. Returns the index of the first byte not processed. */
+static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, size_t max) {
+  const hg_lexicon *lex = sc->lex;
+  const exact_view *x = &lex->fold_auto;
+  lane_run *ln = &sc->lanes[LANE_FOLD];
+  const uint64_t max_gap = ln->v->info.max_gap;
+  uint32_t st = ln->state, last = st ? ln->ring[(ln->npos - 1) & ln->mask].sym : 0;
+  unsigned prev = sc->prev_flags;
+  int prev_cr = sc->prev_cr;
+  uint64_t fidx = sc->fidx;
+  size_t p = i, end = len - i > max ? i + max : len;
+  while (p < end) {
+    uint8_t b = s[p];
+    uint32_t cp;
+    size_t r;
+    if (b < 0x80) {
+      if (!st && !sc->pending_ends) break;
+      cp = b;
+      r = 1;
+    } else if (len - p >= 3 && b >= 0xE1 && b <= 0xEF && b != 0xED && (s[p + 1] & 0xC0) == 0x80 &&
+               (s[p + 2] & 0xC0) == 0x80) {
+      cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[p + 1] & 0x3F) << 6) | (s[p + 2] & 0x3Fu);
+      r = 3;
+    } else {
+      int k = hg_utf8_decode(s + p, len - p, &cp);
+      if (k <= 0) break; /* cut or invalid: the general path keeps or reports it */
+      r = (size_t)k;
+    }
+    uint32_t m = lex_cp_map(lex, cp);
+    if (m & CPM_SLOW) break;
+    uint32_t fsym = m & CPM_SYM_MASK;
+    unsigned fl = CPM_CHAR_FLAGS(m);
+    size_t bs = sc->offset + (p - i), be = bs + r;
+    if (sc->pending_ends) resolve_ends(sc, fsym, fl, 1);
+    fidx += !(cp == '\n' && prev_cr);
+    prev_cr = cp == '\r';
+    if (fl & HG_CHAR_NOISE) {
+      if (st && fidx - ln->last_fidx > max_gap) st = 0; /* a noise run too long for the lane */
+    } else if (!fsym) {
+      st = 0;
+    } else {
+      uint32_t nx = st ? xa_step(x, st, last, fsym) : xa_root(x, fsym);
+      /* a letter inside a word begins no key */
+      if ((nx & XA_ROOT) && (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) nx = 0;
+      st = nx & XA_ID;
+      if (st) {
+        ln->ring[ln->npos++ & ln->mask] = (pos_rec){bs, be, fidx, fidx, fsym, prev};
+        ln->last_fidx = fidx;
+        last = fsym;
+        if (nx & XA_OUT) {
+          ln->state = st;
+          if (lane_outputs(sc, LANE_FOLD)) {
+            sc->failed = 1;
+            break;
+          }
+        }
+      }
+    }
+    prev = fl;
+    p += r;
+  }
+  ln->state = st;
+  sc->fidx = fidx;
+  sc->prev_cr = prev_cr;
+  sc->prev_flags = sc->raw_prev_flags = prev;
+  sc->offset += p - i;
+  return p;
+}
+
 hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanner **out) {
   *out = NULL;
   if (!lex) return HG_ERR_INVALID;
@@ -887,6 +979,8 @@ hg_status hg_scanner_new(hg_lexicon *lex, hg_hit_fn on_hit, void *ctx, hg_scanne
   init_ascii_skip(sc);
   sc->exact_only = sc->lanes[LANE_RAW].active && !sc->lanes[LANE_FOLD].active && !sc->lanes[LANE_COLLAPSE].active &&
                    !sc->lanes[LANE_SOUND].active && lex->exact.states;
+  sc->fold_only = sc->lanes[LANE_FOLD].active && !sc->lanes[LANE_RAW].active && !sc->lanes[LANE_COLLAPSE].active &&
+                  !sc->lanes[LANE_SOUND].active;
   init_exact_bytes(sc);
   *out = sc;
   return HG_OK;
@@ -967,6 +1061,22 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
       i += skipped;
       if (i >= len) break;
       if (skipped) continue;
+    }
+    if (sc->fold_only) {
+      size_t j = fold_run(sc, s, i, len, 4096);
+      if (sc->failed) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+      if (j > i) {
+        i = j;
+        if (i - last_emit >= 4096) {
+          emit(sc, 0);
+          last_emit = i;
+          if (sc->stopped) {
+            sc->offset += len - i;
+            break;
+          }
+        }
+        continue;
+      }
     }
     if (s[i] < 0x80) {
       cp = s[i];
@@ -1061,9 +1171,12 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
   if (sc->lanes[LANE_SOUND].active &&
       ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
     return 0;
-  if (!sc->lanes[LANE_FOLD].active || !sym || !lex->lanes[LANE_FOLD].root[sym]) return 1;
+  if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
+  /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
+  uint32_t r1 = xa_root(&lex->fold_auto, sym);
+  if (!r1) return 1;
+  if (r1 & XA_OUT) return 0;
   uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
-  if (start_probe(lex, h) & START_END) return 0;
   /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
   size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
   size_t q = p + 1;
@@ -1077,6 +1190,7 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
     }
     uint32_t sym2 = lex_fold_sym(lex, r->cp);
     if (!sym2) return 1; /* a character in no key resets the lane */
+    if (d == 1 && !xa_hot_pair_possible(&lex->fold_auto, sym, sym2)) return 1; /* two symbols, from the cache */
     h = start_hash(h, sym2);
     unsigned f = start_probe(lex, h);
     if (!(f & START_PATH)) return 1;

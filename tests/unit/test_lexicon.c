@@ -210,6 +210,8 @@ static void entry_with_spaces(void **state) {
   hg_lexicon *lex = lex_from_text("child porn\tA1f\n", 3);
   expect_hits(lex, "child porn", "0-10:folded:child porn");
   expect_hits(lex, "CHILD  PORN", "0-11:folded:child porn");
+  expect_hits(lex, "child\n \tporn", "0-12:folded:child porn"); /* max_noise (3) noise characters where the space is */
+  expect_hits(lex, "child \n \tporn", "");
   expect_hits(lex, "childporn", "");
   hg_lexicon_unref(lex);
 }

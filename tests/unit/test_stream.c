@@ -204,11 +204,45 @@ static void pending_is_minimal_on_clean_text(void **state) {
 
 static void errors_in_stream(hg_lexicon *lex);
 
+/* A lexicon whose keys are all in the FOLD lane: hg_scanner_feed runs it through fold_run. */
+static const char *fold_only_text = "法轮功\tA1h\t5\tblock\tfolded,noise\n"
+                                    "中华\tcustom\t3\tblock\tfolded\n"
+                                    "abc\tcustom\t3\tblock\tfolded\n";
+
 static void errors_in_streams(void **state) {
   (void)state;
-  for (int exact = 0; exact < 2; exact++) /* the general path, then the byte path of an all-exact lexicon */
-    errors_in_stream(exact ? lex_from_text("中华\tcustom\t3\tblock\texact\nabc\tcustom\t3\tblock\texact\n", 3)
-                           : lex_from_text(lexicon_text, 3));
+  /* the general path, the byte path of an all-exact lexicon, the folded path of an all-folded one */
+  errors_in_stream(lex_from_text(lexicon_text, 3));
+  errors_in_stream(lex_from_text("中华\tcustom\t3\tblock\texact\nabc\tcustom\t3\tblock\texact\n", 3));
+  errors_in_stream(lex_from_text(fold_only_text, 3));
+}
+
+/* A live prefix ends after exactly max_noise + 1 noise code points (CR LF counting as one), on every path: the
+ * hold-back is the prefix and its noise up to there, and nothing after. */
+static void noise_run_ends_prefix_exactly(void **state) {
+  (void)state;
+  const char *lexicons[] = {lexicon_text, fold_only_text};
+  for (size_t li = 0; li < 2; li++) {
+    hg_lexicon *lex = lex_from_text(lexicons[li], 3);
+    for (int crlf = 0; crlf < 2; crlf++)
+      for (size_t k = 0; k <= 6; k++)
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+          char text[64] = "法";
+          for (size_t i = 0; i < k; i++)
+            strcat(text, crlf ? "\r\n" : " ");
+          hg_scanner *sc;
+          assert_int_equal(hg_scanner_new(lex, NULL, NULL, &sc), HG_OK);
+          size_t n = strlen(text);
+          for (size_t i = 0; i < n; i += bytewise ? 1 : n)
+            assert_int_equal(hg_scanner_feed(sc, text + i, bytewise ? 1 : n, NULL), HG_OK);
+          size_t want = k <= 3 ? n : 0;
+          if (hg_scanner_pending_suffix_len(sc) != want)
+            fail_msg("lexicon %zu, %zu %s, %s: pending %zu, want %zu", li, k, crlf ? "CR LF" : "spaces",
+                     bytewise ? "byte by byte" : "one chunk", hg_scanner_pending_suffix_len(sc), want);
+          hg_scanner_free(sc);
+        }
+    hg_lexicon_unref(lex);
+  }
 }
 
 static void errors_in_stream(hg_lexicon *lex) {
@@ -1072,10 +1106,15 @@ static void folded_path_matches_naive(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(random_cuts_match_one_shot), cmocka_unit_test(pending_is_minimal_on_clean_text),
-      cmocka_unit_test(errors_in_streams),          cmocka_unit_test(large_input_bounded),
-      cmocka_unit_test(start_filter_matches_naive), cmocka_unit_test(view_start_filter_matches_naive),
-      cmocka_unit_test(exact_path_matches_naive),   cmocka_unit_test(folded_path_matches_naive),
+      cmocka_unit_test(random_cuts_match_one_shot),
+      cmocka_unit_test(pending_is_minimal_on_clean_text),
+      cmocka_unit_test(errors_in_streams),
+      cmocka_unit_test(large_input_bounded),
+      cmocka_unit_test(start_filter_matches_naive),
+      cmocka_unit_test(view_start_filter_matches_naive),
+      cmocka_unit_test(exact_path_matches_naive),
+      cmocka_unit_test(folded_path_matches_naive),
+      cmocka_unit_test(noise_run_ends_prefix_exactly),
   };
   if (getenv("HG_TEST_FILTER")) cmocka_set_test_filter(getenv("HG_TEST_FILTER")); /* one test of this slow file */
   return cmocka_run_group_tests(tests, NULL, NULL);
