@@ -369,7 +369,18 @@ hg_status hg_fold_auto_build(hg_lexicon *lex, hg_error *err) {
   while (b.first_level_end < ns && v->states[b.first_level_end].depth == 1)
     b.first_level_end++;
   x->states = ns;
-  return xa_layout(&b, lex, 0, err);
+  hg_status st = xa_layout(&b, lex, 0, err);
+  if (st) return st;
+  if (!(x->cpx = malloc(lex->cp2_len * sizeof *x->cpx))) {
+    hg_exact_free(x);
+    return hg_fail(err, HG_ERR_NOMEM, 0, 0, "out of memory");
+  }
+  for (size_t i = 0; i < lex->cp2_len; i++) {
+    uint32_t m = lex->cp2[i], sym = m & CPM_SYM_MASK;
+    uint32_t root = !(m & CPM_SLOW) && sym && sym < v->info.alphabet ? xa_root(x, sym) : 0;
+    x->cpx[i] = m | (uint64_t)root << 32;
+  }
+  return HG_OK;
 }
 
 void hg_exact_free(exact_view *x) {
@@ -380,5 +391,6 @@ void hg_exact_free(exact_view *x) {
   free(x->pairs);
   free(x->hot);
   free(x->hot_pairs);
+  free(x->cpx);
   memset(x, 0, sizeof *x);
 }

@@ -186,6 +186,9 @@ typedef struct exact_view {
   uint64_t *pairs;
   unsigned pairs_shift;
   uint64_t bigram[65536 / 64]; /* bit b0 << 8 | b1: some key begins with the bytes b0 b1, or is the byte b0 alone */
+  /* FOLD lane only: the code point map (S_CP2) with the root's entry for each code point's fold symbol in the high
+   * half, indexed as cp2 is: what one step needs in one load */
+  uint64_t *cpx;
 } exact_view;
 
 static inline uint64_t xa_pair_hash(uint32_t x, uint32_t y) {
@@ -214,12 +217,24 @@ static inline int xa_hot_pair_possible(const exact_view *x, uint32_t last, uint3
 static inline uint64_t *xa_hot_bucket(const exact_view *x, uint64_t h) {
   return x->hot + (h >> x->hot_shift) * XA_HOT_WAYS;
 }
-static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp) {
+/* root: the root's entry for cp, xa_root(x, cp) (0 when cp is out of range) */
+static inline uint32_t xa_step_root(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp, uint32_t root) {
+  /* The root's entry and the first level's buckets depend on the text alone, so they are read first, before
+   * anything that waits for s: the loads of one step overlap those of the steps around it. */
+  uint32_t r = root;
+  uint64_t key = cp | (uint64_t)(last & XA_NO_CP) << 21;
+  const uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
+  for (int k = 0; k < XA_HOT_WAYS; k++) {
+    uint64_t e1 = b1[k], e2 = b2[k];
+    uint32_t v1 = (uint32_t)(e1 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e1 >> 63) << 31;
+    uint32_t v2 = (uint32_t)(e2 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e2 >> 63) << 31;
+    r = (e1 & ((1ull << 42) - 1)) == key ? v1 : r;
+    r = (e2 & ((1ull << 42) - 1)) == key ? v2 : r;
+  }
   if (s >= x->hot_limit) {
+    /* A deeper state. The pair filter holds every transition, so when it says no, r is the root's entry too. */
     uint64_t bit = xa_pair_hash(last, cp) >> x->pairs_shift;
-    if (!((x->pairs[bit >> 6] >> (bit & 63)) & 1)) {
-      s = 0;
-    } else {
+    if ((x->pairs[bit >> 6] >> (bit & 63)) & 1) {
       do {
         for (uint64_t j = xa_edge_hash(s, cp) >> x->edge_shift;; j = (j + 1) & x->edge_mask) {
           const xa_edge *e = &x->edges[j];
@@ -230,18 +245,11 @@ static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, u
       } while (s >= x->hot_limit);
     }
   }
-  /* s is now the root or the state of the code point last alone; the slots read depend on the text only */
-  uint32_t root = cp < 0x110000 ? xa_root(x, cp) : 0, r = root;
-  uint64_t key = cp | (uint64_t)(last & XA_NO_CP) << 21;
-  const uint64_t *b1 = xa_hot_bucket(x, xa_edge_hash(last, cp)), *b2 = xa_hot_bucket(x, xa_hot_hash2(last, cp));
-  for (int k = 0; k < XA_HOT_WAYS; k++) {
-    uint64_t e1 = b1[k], e2 = b2[k];
-    uint32_t v1 = (uint32_t)(e1 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e1 >> 63) << 31;
-    uint32_t v2 = (uint32_t)(e2 >> 42 & ((1u << XA_HOT_NEXT_BITS) - 1)) | (uint32_t)(e2 >> 63) << 31;
-    r = (e1 & ((1ull << 42) - 1)) == key ? v1 : r;
-    r = (e2 & ((1ull << 42) - 1)) == key ? v2 : r;
-  }
+  /* s is now the root or the state of the code point last alone (every state on a failure chain ends with last) */
   return s ? r : root;
+}
+static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, uint32_t cp) {
+  return xa_step_root(x, s, last, cp, cp < 0x110000 ? xa_root(x, cp) : 0);
 }
 
 struct hg_lexicon {

@@ -914,7 +914,8 @@ static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, s
       if (k <= 0) break; /* cut or invalid: the general path keeps or reports it */
       r = (size_t)k;
     }
-    uint32_t m = lex_cp_map(lex, cp);
+    uint64_t mx = x->cpx[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
+    uint32_t m = (uint32_t)mx;
     if (m & CPM_SLOW) break;
     uint32_t fsym = m & CPM_SYM_MASK;
     unsigned fl = CPM_CHAR_FLAGS(m);
@@ -927,7 +928,7 @@ static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, s
     } else if (!fsym) {
       st = 0;
     } else {
-      uint32_t nx = st ? xa_step(x, st, last, fsym) : xa_root(x, fsym);
+      uint32_t nx = st ? xa_step_root(x, st, last, fsym, (uint32_t)(mx >> 32)) : (uint32_t)(mx >> 32);
       /* a letter inside a word begins no key */
       if ((nx & XA_ROOT) && (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) nx = 0;
       st = nx & XA_ID;
