@@ -14,7 +14,8 @@
 # counted instead, so hashing weighs several times more here than in a real run. A measurement, not a test: it
 # never fails on a figure. Needs valgrind, curl and python3; without them it prints "skipped: ..." and exits 0.
 #
-# Environment: HG_CG_N (requests counted, default 200 whole / 20 streamed / 10 paced).
+# Environment: HG_CG_N (requests counted, default 200 whole / 20 streamed / 10 paced); HG_CG_KEEP=DIR keeps each
+# run's callgrind dump there as NAME.cg, for callgrind_annotate --auto=yes.
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ ! -x "$1/hegui" ]; then
@@ -96,6 +97,7 @@ print(bad)"
   wait "$hg" 2>/dev/null || true
   local out="$dir/cg.out.1" # the dump taken while counting was on (cg.out itself is written at exit, after it)
   [ -s "$out" ] || { echo "gateway_instructions: callgrind wrote no dump" >&2; return 1; }
+  if [ -n "${HG_CG_KEEP:-}" ]; then mkdir -p "$HG_CG_KEEP" && cp "$out" "$HG_CG_KEEP/$name.cg"; fi
   local total
   total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
   echo "== $name: $n requests, $bad not 200"

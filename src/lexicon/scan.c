@@ -326,6 +326,13 @@ static int raw_feed(hg_scanner *sc, uint32_t cp, size_t bs, size_t be, int no_st
   return 0;
 }
 
+/* The SOUND lane's symbol of a folded code point fc whose fold symbol is fsym and class fl: its Mandarin
+ * syllable's when a key uses that syllable, else its fold symbol's (past the syllables); 0 when neither. */
+static inline uint32_t sound_sym(const hg_lexicon *lex, uint32_t fc, uint32_t fsym, unsigned fl) {
+  unsigned pid = (fl & HG_CHAR_HAN) ? hg_pinyin_id(fc) : 0;
+  return pid && lex->soundsym[pid] ? lex->soundsym[pid] : fsym ? lex->hdr->sound_base + fsym : 0;
+}
+
 /* One folded code point: fc (needed only by the SOUND lane), its fold symbol and class flags. first says it is
  * the first folded code point of its source code point (the RAW lane runs then); step is 1, or 0 for the LF of a
  * CR LF, which takes no place of its own in the folded stream. */
@@ -345,13 +352,8 @@ static inline int process_folded(hg_scanner *sc, uint32_t fc, uint32_t fsym, uns
   } else {
     if (sc->lanes[LANE_FOLD].active && lane_feed(sc, LANE_FOLD, fsym, bs, be, no_start)) return -1;
     if (sc->lanes[LANE_COLLAPSE].active && lane_feed(sc, LANE_COLLAPSE, fsym, bs, be, no_start)) return -1;
-    if (sc->lanes[LANE_SOUND].active) {
-      unsigned pid = (fl & HG_CHAR_HAN) ? hg_pinyin_id(fc) : 0;
-      uint32_t ssym = pid && sc->lex->soundsym[pid] ? sc->lex->soundsym[pid]
-                      : fsym                        ? sc->lex->hdr->sound_base + fsym
-                                                    : 0;
-      if (lane_feed(sc, LANE_SOUND, ssym, bs, be, no_start)) return -1;
-    }
+    if (sc->lanes[LANE_SOUND].active && lane_feed(sc, LANE_SOUND, sound_sym(sc->lex, fc, fsym, fl), bs, be, no_start))
+      return -1;
   }
   sc->prev_flags = fl;
   if (first) sc->raw_prev_flags = fl;
@@ -509,9 +511,12 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
   if (fl & HG_CHAR_NOISE) return 1;
   uint32_t sym = m & CPM_SYM_MASK;
   if (sc->lanes[LANE_COLLAPSE].active && sym && lex->lanes[LANE_COLLAPSE].root[sym]) return 0;
-  if (sc->lanes[LANE_SOUND].active &&
-      ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
-    return 0;
+  if (sc->lanes[LANE_SOUND].active) { /* its symbol is the syllable of the folded code point */
+    uint32_t cp;
+    if (decode_cp(s + p, len - p, &cp) <= 0) return 0;
+    uint32_t ss = sound_sym(lex, (cp + hg_fold_value(cp)) & FT_CP_MASK, sym, fl);
+    if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
+  }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
   uint32_t r1 = xa_root(&lex->fold_auto, sym);
@@ -1169,9 +1174,10 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
   }
   if (fl & HG_CHAR_NOISE) return 1;
   if (sc->lanes[LANE_COLLAPSE].active && sym && lex->lanes[LANE_COLLAPSE].root[sym]) return 0;
-  if (sc->lanes[LANE_SOUND].active &&
-      ((fl & HG_CHAR_HAN) || (sym && lex->lanes[LANE_SOUND].root[lex->hdr->sound_base + sym])))
-    return 0;
+  if (sc->lanes[LANE_SOUND].active) { /* its symbol is the syllable of the folded code point */
+    uint32_t ss = sound_sym(lex, v[p].cp, sym, fl);
+    if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
+  }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
   uint32_t r1 = xa_root(&lex->fold_auto, sym);
