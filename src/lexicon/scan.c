@@ -1150,26 +1150,29 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
                             unsigned prev) {
   const hg_lexicon *lex = sc->lex;
   if ((fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) return 1;
-  if (sc->lanes[LANE_RAW].active) {
+  uint32_t c0 = v[p].src_cp; /* the first byte of its UTF-8, found without encoding it */
+  uint8_t lead = (uint8_t)(c0 < 0x80      ? c0
+                           : c0 < 0x800   ? 0xC0 | c0 >> 6
+                           : c0 < 0x10000 ? 0xE0 | c0 >> 12
+                                          : 0xF0 | c0 >> 18);
+  if (sc->lanes[LANE_RAW].active && lex->lanes[LANE_RAW].root[lead + 1u]) {
     uint8_t b[4];
-    size_t nb = v[p].src_cp < 0x80 ? (b[0] = (uint8_t)v[p].src_cp, 1) : hg_utf8_encode(v[p].src_cp, (char *)b);
-    if (lex->lanes[LANE_RAW].root[b[0] + 1u]) {
-      uint64_t h = start_seed(LANE_RAW);
-      size_t q = p, k = 0;
-      for (unsigned d = 0;; d++) {
-        if (k == nb) { /* the next source code point's bytes */
-          while (++q < n && !(v[q].flags & HG_NORM_FIRST))
-            ;
-          if (q >= n) return 0;
-          nb = v[q].src_cp < 0x80 ? (b[0] = (uint8_t)v[q].src_cp, 1) : hg_utf8_encode(v[q].src_cp, (char *)b);
-          k = 0;
-        }
-        if (d == START_RAW_DEPTH) return 0;
-        h = start_hash(h, b[k++] + 1u);
-        unsigned f = start_probe(lex, h);
-        if (!(f & START_PATH)) break;
-        if (f & START_END) return 0;
+    size_t nb = c0 < 0x80 ? (b[0] = (uint8_t)c0, 1) : hg_utf8_encode(c0, (char *)b);
+    uint64_t h = start_seed(LANE_RAW);
+    size_t q = p, k = 0;
+    for (unsigned d = 0;; d++) {
+      if (k == nb) { /* the next source code point's bytes */
+        while (++q < n && !(v[q].flags & HG_NORM_FIRST))
+          ;
+        if (q >= n) return 0;
+        nb = v[q].src_cp < 0x80 ? (b[0] = (uint8_t)v[q].src_cp, 1) : hg_utf8_encode(v[q].src_cp, (char *)b);
+        k = 0;
       }
+      if (d == START_RAW_DEPTH) return 0;
+      h = start_hash(h, b[k++] + 1u);
+      unsigned f = start_probe(lex, h);
+      if (!(f & START_PATH)) break;
+      if (f & START_END) return 0;
     }
   }
   if (fl & HG_CHAR_NOISE) return 1;
