@@ -2,8 +2,9 @@
  * the input itself, must give exactly the hits of a one-shot scan (or the same UTF-8 error), and no hit may
  * cover bytes that pending_suffix_len had already released. Inputs whose first byte has its top bit set use a
  * lexicon of exact entries only, which hg_scanner_feed scans on its byte path (exact_chunk); its hits must also be
- * those of the general path, reached through the normalized view (hg_scanner_feed_view). Aborts on any
- * difference. */
+ * those of the general path, reached through the normalized view (hg_scanner_feed_view). Inputs whose first byte
+ * has the next bit set (and not the top one) use a lexicon whose entries are all folded, which hg_scanner_feed
+ * scans with fold_run; the same comparison with the view applies. Aborts on any difference. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,27 @@ static hg_lexicon *exact_lexicon(void) {
   return lex;
 }
 
+/* folded entries only (every key in the FOLD lane): with and without noise, Han and Latin, an entry with a space,
+ * word and digit rules, characters that fold to several (ß), an allowlist entry */
+static hg_lexicon *folded_lexicon(void) {
+  static hg_lexicon *lex;
+  if (lex) return lex;
+  static const char src_text[] = "法轮功\tA1h\t5\tblock\tfolded,noise\n"
+                                 "中华人民\tcustom\t3\tblock\tfolded\n人民共和\tcustom\t3\tblock\tfolded,noise\n"
+                                 "大麻\tA1h\t4\tblock\tfolded,noise\n大麻哈鱼\tcustom\t1\tallow\tfolded,noise\n"
+                                 "child porn\tA1f\t5\tblock\tfolded\n"
+                                 "national\tcustom\t2\tblock\tfolded,noise\n"
+                                 "strasse\tcustom\t2\tblock\tfolded\n"
+                                 "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n";
+  hg_lexicon_source *src;
+  if (hg_lexicon_source_new(&src) ||
+      hg_lexicon_source_add_text(src, src_text, sizeof src_text - 1, "fuzz", NULL, NULL) ||
+      hg_lexicon_compile(src, NULL, &lex, NULL))
+    abort();
+  hg_lexicon_source_free(src);
+  return lex;
+}
+
 typedef struct run {
   hg_hit hits[4096];
   size_t n;
@@ -81,14 +103,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned seed = data[0];
   const char *text = (const char *)data + 1;
   size_t len = size - 1;
-  hg_lexicon *lex = seed & 0x80 ? exact_lexicon() : lexicon();
+  int own_path = (seed & 0xC0) != 0; /* an all-exact or all-folded lexicon: checked against the view's path too */
+  hg_lexicon *lex = seed & 0x80 ? exact_lexicon() : seed & 0x40 ? folded_lexicon() : lexicon();
   static run one, streamed, viewed;
   memset(&one, 0, sizeof one);
   memset(&streamed, 0, sizeof streamed);
   hg_error e1, e2;
   hg_status s1 = hg_lexicon_scan(lex, text, len, on_hit, &one, &e1);
   hg_scanner *sc;
-  if (s1 == HG_OK && (seed & 0x80)) { /* the general path, through the view, cut the same way */
+  if (s1 == HG_OK && own_path) { /* the general path, through the view, cut the same way */
     memset(&viewed, 0, sizeof viewed);
     hg_normalizer *nz;
     if (hg_normalizer_new(&nz)) return 0;
