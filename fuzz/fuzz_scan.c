@@ -12,6 +12,16 @@
 
 #include "hegui/hegui.h"
 
+static hg_lexicon *compile_text(const char *text, size_t len) {
+  hg_lexicon_source *src;
+  hg_lexicon *lex;
+  if (hg_lexicon_source_new(&src) || hg_lexicon_source_add_text(src, text, len, "fuzz", NULL, NULL) ||
+      hg_lexicon_compile(src, NULL, &lex, NULL))
+    abort();
+  hg_lexicon_source_free(src);
+  return lex;
+}
+
 static hg_lexicon *lexicon(void) {
   static hg_lexicon *lex;
   if (lex) return lex;
@@ -21,13 +31,7 @@ static hg_lexicon *lexicon(void) {
                                  "national\tcustom\t2\tblock\tfolded,noise\n"
                                  "cocaine\tA1h\t4\tblock\texact,folded\n64\n08宪章\tA1a\t4\tblock\tall\n"
                                  "ab\tcustom\t1\tblock\tcollapse\naa\nabc\tcustom\t1\tallow\n";
-  hg_lexicon_source *src;
-  if (hg_lexicon_source_new(&src) ||
-      hg_lexicon_source_add_text(src, src_text, sizeof src_text - 1, "fuzz", NULL, NULL) ||
-      hg_lexicon_compile(src, NULL, &lex, NULL))
-    abort();
-  hg_lexicon_source_free(src);
-  return lex;
+  return lex = compile_text(src_text, sizeof src_text - 1);
 }
 
 /* exact entries only: shared prefixes, word/digit rules, characters that fold to nothing or to several, allowlist */
@@ -75,13 +79,7 @@ static hg_lexicon *folded_lexicon(void) {
                                  "national\tcustom\t2\tblock\tfolded,noise\n"
                                  "strasse\tcustom\t2\tblock\tfolded\n"
                                  "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n";
-  hg_lexicon_source *src;
-  if (hg_lexicon_source_new(&src) ||
-      hg_lexicon_source_add_text(src, src_text, sizeof src_text - 1, "fuzz", NULL, NULL) ||
-      hg_lexicon_compile(src, NULL, &lex, NULL))
-    abort();
-  hg_lexicon_source_free(src);
-  return lex;
+  return lex = compile_text(src_text, sizeof src_text - 1);
 }
 
 typedef struct run {

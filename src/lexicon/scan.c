@@ -836,12 +836,8 @@ static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
       }
       cp = b;
       r = 1;
-    } else if (len - p >= 3 && b >= 0xE1 && b <= 0xEF && b != 0xED && (s[p + 1] & 0xC0) == 0x80 &&
-               (s[p + 2] & 0xC0) == 0x80) {
-      cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[p + 1] & 0x3F) << 6) | (s[p + 2] & 0x3Fu);
-      r = 3;
     } else {
-      int k = hg_utf8_decode(s + p, len - p, &cp);
+      int k = decode_cp(s + p, len - p, &cp);
       if (k < 0) {
         rc = -2;
         break;
@@ -910,12 +906,8 @@ static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, s
       if (!st && !sc->pending_ends) break;
       cp = b;
       r = 1;
-    } else if (len - p >= 3 && b >= 0xE1 && b <= 0xEF && b != 0xED && (s[p + 1] & 0xC0) == 0x80 &&
-               (s[p + 2] & 0xC0) == 0x80) {
-      cp = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[p + 1] & 0x3F) << 6) | (s[p + 2] & 0x3Fu);
-      r = 3;
     } else {
-      int k = hg_utf8_decode(s + p, len - p, &cp);
+      int k = decode_cp(s + p, len - p, &cp);
       if (k <= 0) break; /* cut or invalid: the general path keeps or reports it */
       r = (size_t)k;
     }
