@@ -1060,36 +1060,26 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
       if (i >= len) break;
       if (skipped) continue;
     }
-    if (sc->fold_only) {
-      size_t j = fold_run(sc, s, i, len, 4096);
-      if (sc->failed) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
-      if (j > i) {
-        i = j;
-        if (i - last_emit >= 4096) {
-          emit(sc, 0);
-          last_emit = i;
-          if (sc->stopped) {
-            sc->offset += len - i;
-            break;
-          }
+    size_t j = sc->fold_only ? fold_run(sc, s, i, len, 4096) : i; /* a run of code points at once */
+    if (sc->failed) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    if (j > i) {
+      i = j;
+    } else { /* one code point through the general path */
+      if (s[i] < 0x80) {
+        cp = s[i];
+        r = 1;
+      } else {
+        r = decode_cp(s + i, len - i, &cp);
+        if (r < 0) return bad_utf8(sc, sc->offset, err);
+        if (r == 0) {
+          memcpy(sc->partial, s + i, len - i);
+          sc->npartial = (int)(len - i);
+          break;
         }
-        continue;
       }
+      if (process_cp(sc, cp, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+      i += (size_t)r;
     }
-    if (s[i] < 0x80) {
-      cp = s[i];
-      r = 1;
-    } else {
-      r = decode_cp(s + i, len - i, &cp);
-      if (r < 0) return bad_utf8(sc, sc->offset, err);
-      if (r == 0) {
-        memcpy(sc->partial, s + i, len - i);
-        sc->npartial = (int)(len - i);
-        break;
-      }
-    }
-    if (process_cp(sc, cp, (size_t)r)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
-    i += (size_t)r;
     /* report as we go, so that one large chunk does not pile up every hit until its end */
     if (i - last_emit >= 4096) {
       emit(sc, 0);
