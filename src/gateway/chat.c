@@ -259,17 +259,26 @@ static void send_final(chat_req *c) {
   }
 }
 
-/* The answer is complete and its last bytes are held (final_json or tail): the record first, then the bytes. With
- * group durability the record is queued and on_durable sends them once it is committed; with sync it is appended
- * and synced here; with async it is queued and the bytes go at once. */
-static void complete(chat_req *c) {
+/* The answer is complete (what the client sees of it, labels.visible, and its finish_reason are set): its record
+ * goes first. With group durability the record is queued and 1 is returned: on_durable sends the last bytes
+ * (final_json or tail) once it is committed, so they may still be made after this returns, while the writer
+ * commits (the loop runs on_durable only after the caller returns). With sync it is appended and synced here; with
+ * async it is queued; 0 then: the caller sends the last bytes (answer_sent). */
+static int record_first(chat_req *c) {
   stop_sources(c); /* nothing may call back into the request while it waits */
   settle_verdict(c);
   int group = c->cfg->audit_durability == HG_DURABILITY_GROUP && c->req;
-  if (finish_record(c, group)) return;
+  return finish_record(c, group);
+}
+
+static void answer_sent(chat_req *c, int waiting) {
+  if (waiting) return; /* on_durable sends them */
   send_final(c);
   finish(c, 200);
 }
+
+/* The answer is complete and its last bytes are held: the record first, then the bytes. */
+static void complete(chat_req *c) { answer_sent(c, record_first(c)); }
 
 /* The audit writer's thread: hand over to the request's loop. */
 static void on_committed(void *ctx, int ok) {
@@ -377,6 +386,10 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   }
   char *v = labels_with_notice(&c->labels, content, len, &vl);
   add_visible(c, v, vl);
+  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
+  /* the record first (audit.durability): with group durability its commit runs while the label is signed and the
+   * answer is made, which nothing of the record depends on */
+  int waiting = record_first(c);
   json_t *label = make_label(c);
   json_t *choice;
   if (c->chat) {
@@ -394,9 +407,8 @@ static void reply_whole(chat_req *c, const char *content, size_t len, const char
   set_label_header(c, label);
   json_decref(label);
   json_decref(calls);
-  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
   c->final_json = resp;
-  complete(c); /* the record first (audit.durability), then the answer */
+  answer_sent(c, waiting);
 }
 
 /* ---- streamed answers ---- */
