@@ -36,6 +36,8 @@
 #define MAX_BODY_BYTES (1 << 20)
 #define MAX_HEADER_BYTES (64 << 10)
 #define HUGE_ANSWER_BYTES (200 << 10)
+#define FLOOD_ANSWER_BYTES (24u << 20) /* __flood__: more than a client that stops reading may leave unread */
+#define FLOOD_DELTA_BYTES (64u << 10)
 #define SLOWSTART_MS 3000
 #define HOLD_AFTER_BYTES 240 /* --hold-file: a stream's first sentences go out before it waits */
 #define HOLD_POLL_MS 10
@@ -86,6 +88,7 @@ enum {
   MARK_ODDFIELDS = 1u << 9,
   MARK_FUNCTION_CALL = 1u << 10,
   MARK_PAUSE = 1u << 11,
+  MARK_FLOOD = 1u << 12,
 };
 static const struct {
   const char *text;
@@ -103,6 +106,7 @@ static const struct {
     {"__oddfields__", MARK_ODDFIELDS},
     {"__function_call__", MARK_FUNCTION_CALL},
     {"__pause__", MARK_PAUSE},
+    {"__flood__", MARK_FLOOD},
 };
 #define MARKS_IN_PIECES (MARK_BYTES | MARK_SPLITUTF8)
 
@@ -174,12 +178,13 @@ static char *choose_answer(const char *text, unsigned marks, size_t *len_out) {
       base = answer_default;
     base_len = strlen(base);
   }
-  if (!(marks & MARK_HUGE)) {
+  if (!(marks & (MARK_HUGE | MARK_FLOOD))) {
     *len_out = base_len;
     return copy_bytes(base, base_len);
   }
   if (base_len == 0) base = answer_default, base_len = strlen(answer_default);
-  size_t copies = (HUGE_ANSWER_BYTES + base_len - 1) / base_len;
+  size_t want = marks & MARK_FLOOD ? FLOOD_ANSWER_BYTES : HUGE_ANSWER_BYTES;
+  size_t copies = (want + base_len - 1) / base_len;
   char *huge = checked(malloc(copies * base_len + 1));
   for (size_t i = 0; i < copies; i++)
     memcpy(huge + i * base_len, base, base_len);
@@ -597,8 +602,9 @@ static void job_emit_content_delta(job *j) {
   static const unsigned char chars_per_delta[] = {2, 1, 3, 2, 3, 1, 1, 2};
   size_t left = j->answer_len - j->answer_pos;
   const char *piece = j->answer + j->answer_pos;
-  size_t take = (j->marks & MARK_HUGE)
-                    ? left
+  size_t take = (j->marks & MARK_HUGE) ? left
+                : (j->marks & MARK_FLOOD)
+                    ? utf8_prefix_bytes(piece, left, FLOOD_DELTA_BYTES / 3)
                     : utf8_prefix_bytes(piece, left, chars_per_delta[j->deltas_sent % sizeof chars_per_delta]);
   j->answer_pos += take;
   j->deltas_sent++;

@@ -277,9 +277,6 @@ static void answer_sent(chat_req *c, int waiting) {
   finish(c, 200);
 }
 
-/* The answer is complete and its last bytes are held: the record first, then the bytes. */
-static void complete(chat_req *c) { answer_sent(c, record_first(c)); }
-
 /* The audit writer's thread: hand over to the request's loop. */
 static void on_committed(void *ctx, int ok) {
   chat_req *c = ctx;
@@ -427,7 +424,9 @@ static void sse_send(chat_req *c, json_t *obj) {
     json_decref(obj);
     return;
   }
-  if (client_backlogged(c)) {
+  /* the held last chunks (tail) go to a buffer of their own, a few hundred bytes: only chunks for the socket can
+   * find the client too slow, so nothing after the record is made can change it */
+  if (!c->tail && client_backlogged(c)) {
     json_decref(obj);
     json_object_set_new(c->detail, "client_too_slow", json_true());
     struct evhttp_connection *conn = c->conn;
@@ -440,7 +439,7 @@ static void sse_send(chat_req *c, json_t *obj) {
   char *s = hg_json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!s) return;
-  if (c->tail) { /* the stream's last chunks wait for the record (complete) */
+  if (c->tail) { /* the stream's last chunks wait for the record (record_first) */
     evbuffer_add_printf(c->tail, "data: %s\n\n", s);
     free(s);
     return;
@@ -509,11 +508,14 @@ static void stream_text(chat_req *c, const char *s, size_t n) {
 static void stream_end(chat_req *c, const char *finish_reason) {
   stream_start(c);
   /* from here the chunks are held: the notice at the end, the signed label, usage and [DONE] go out once the
-   * record is durable (complete) */
+   * record is durable (record_first) */
   if (c->req && !c->tail) c->tail = evbuffer_new();
   size_t vl;
   char *v = labels_stream_notice(&c->labels, 1, &vl);
   if (v) stream_text(c, v, vl);
+  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
+  /* the record first (audit.durability): with group durability its commit runs while the label is signed */
+  int waiting = record_first(c);
   json_t *last = chunk(c, c->chat ? NULL : "", 0, finish_reason, 0);
   json_object_set_new(last, "aigc", make_label(c));
   sse_send(c, last);
@@ -524,8 +526,7 @@ static void stream_end(chat_req *c, const char *finish_reason) {
     sse_send(c, u);
   }
   if (c->tail) evbuffer_add_printf(c->tail, "data: [DONE]\n\n");
-  snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish_reason);
-  complete(c); /* the record first (audit.durability), then the tail */
+  answer_sent(c, waiting);
 }
 
 /* ---- the rest of the answer: tool calls, and the members the upstream fills in ---- */

@@ -148,6 +148,7 @@ def main():
     gw, port = start([HEGUI, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], "serving on")
     try:
         run_cases(port, key, admin, data, lex, up_port)
+        slow_client_case(port, key, data)
         leak_test(data, lex)
         stop_case(gw)
     finally:
@@ -269,6 +270,35 @@ def run_cases(port, key, admin, data, lex, up_port):
         print("note: promtool not installed; /metrics format not checked by it")
     s, h, p = request(port, "GET", "/nope")
     check(s == 404 and "error" in json.loads(p), "unknown route -> 404 OpenAI error")
+
+
+def slow_client_case(port, key, data):
+    """A client that stops reading a stream is cut off once 4 MiB of the answer wait unread in the gateway, instead
+    of the gateway buffering the answer without end; its record says so, and the chain stays whole. The upstream
+    streams 24 MiB (__flood__); the client asks for a small receive buffer and never reads."""
+    n0 = len(audit_records(data))
+    body = json.dumps({"model": "sample-1", "stream": True,
+                       "messages": [{"role": "user", "content": "__flood__ echo: 一段很长的回答，不断重复。"}]})
+    raw = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (key, len(body.encode()), body))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(raw.encode())
+    deadline = time.time() + 180  # bounded wait for an event, not a timing assertion
+    recs = []
+    while time.time() < deadline:
+        recs = audit_records(data)
+        if len(recs) > n0:
+            break
+        time.sleep(0.2)
+    sock.close()
+    check(len(recs) == n0 + 1, "the slow client's request left one record (%d new)" % (len(recs) - n0))
+    if len(recs) > n0:
+        detail = json.loads(recs[-1]["detail_json"])
+        check(detail.get("client_too_slow") is True and detail.get("client_gone") is True,
+              "the record says the client was too slow and went: %s" % {k: detail.get(k) for k in
+                                                                      ("client_too_slow", "client_gone")})
 
 
 def prompt_cases(port, key, data):
