@@ -6,19 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FINISH_MAX 64 /* a longer finish_reason goes the full way (the relay copies it into a short buffer) */
+#define FINISH_MAX 64     /* a longer finish_reason goes the full way (the relay copies it into a short buffer) */
+#define TEMPLATE_MAX 4096 /* longer events are not kept as the template */
 
 /* A wanted string: in the event's bytes, or (when it had escapes) at an offset of ch->own. */
 typedef struct field {
   int set;
   const char *at; /* NULL: at ch->own + off */
   size_t off, n;
+  size_t tok_at, tok_end; /* a string: where its token lies in the event's bytes */
 } field;
 
 typedef struct reading {
   stream_chunk *ch;
   int chat;
   field model, text, finish;
+  const char *data;
 } reading;
 
 void stream_chunk_init(stream_chunk *ch) { memset(ch, 0, sizeof *ch); }
@@ -26,6 +29,7 @@ void stream_chunk_init(stream_chunk *ch) { memset(ch, 0, sizeof *ch); }
 void stream_chunk_free(stream_chunk *ch) {
   hg_json_cursor_free(&ch->cur);
   free(ch->own);
+  free(ch->tpl);
   memset(ch, 0, sizeof *ch);
 }
 
@@ -72,7 +76,12 @@ static int skip_plain(reading *rd) {
 /* A wanted string field: a string is taken; any other plain value is read and means "none" (the tree reading finds
  * no string there either); an object or array gives up. */
 static int string_or_plain(reading *rd, field *f) {
-  if (hg_json_peek(&rd->ch->cur) == '"') return take_string(rd, f);
+  if (hg_json_peek(&rd->ch->cur) == '"') {
+    size_t at = (size_t)((const char *)rd->ch->cur.p - rd->data);
+    if (take_string(rd, f)) return -1;
+    f->tok_at = at, f->tok_end = (size_t)((const char *)rd->ch->cur.p - rd->data);
+    return 0;
+  }
   if (f->set) return -1;
   f->set = 1; /* seen: a second one gives up */
   f->at = NULL, f->n = (size_t)-1;
@@ -187,15 +196,77 @@ static void resolve(const stream_chunk *ch, const field *f, const char **p, size
   *n = f->n;
 }
 
+/* The offset in the template of a string read from it, or SIZE_MAX (none, or not in the template's bytes). */
+static size_t offset_in(const char *data, size_t len, const char *p) {
+  return p && p >= data && p < data + len ? (size_t)(p - data) : (size_t)-1;
+}
+
+/* Keeps the event just read the full way as the template, when its text was a string token and its model and
+ * finish_reason strings (if any) lie in its bytes. */
+static void keep_template(stream_chunk *ch, const reading *rd, const char *data, size_t len) {
+  ch->tpl_len = 0;
+  if (!rd->text.tok_end || len > TEMPLATE_MAX) return; /* the text was no string token (or there was none) */
+  size_t m = offset_in(data, len, ch->model), f = offset_in(data, len, ch->finish);
+  if ((ch->model && m == (size_t)-1) || (ch->finish && f == (size_t)-1)) return;
+  if (len > ch->tpl_cap) {
+    char *b = realloc(ch->tpl, len);
+    if (!b) return;
+    ch->tpl = b, ch->tpl_cap = len;
+  }
+  memcpy(ch->tpl, data, len);
+  ch->tpl_len = len;
+  ch->tpl_chat = rd->chat;
+  ch->tpl_text_at = rd->text.tok_at, ch->tpl_text_end = rd->text.tok_end;
+  ch->tpl_model_at = m, ch->tpl_model_len = ch->model_len;
+  ch->tpl_finish_at = f, ch->tpl_finish_len = ch->finish_len;
+}
+
+/* A string of the template at offset at (SIZE_MAX: none), where it lies in an event whose text token ends at
+ * text_end instead of the template's. */
+static const char *moved(const stream_chunk *ch, const char *data, size_t at, size_t text_end) {
+  if (at == (size_t)-1) return NULL;
+  return at < ch->tpl_text_at ? data + at : data + text_end + (at - ch->tpl_text_end);
+}
+
+/* The event as the template with its text token replaced (stream_chunk.h): 1 when it is, with the fields set. */
+static int read_from_template(stream_chunk *ch, const char *data, size_t len, int chat) {
+  size_t head = ch->tpl_text_at, tail = ch->tpl_len - ch->tpl_text_end;
+  if (!ch->tpl_len || chat != ch->tpl_chat || len < head + 2 + tail || memcmp(data, ch->tpl, head) ||
+      memcmp(data + len - tail, ch->tpl + ch->tpl_text_end, tail))
+    return 0;
+  /* between them: exactly one string token, nothing before or after it */
+  hg_json_cursor_rewind(&ch->cur, data + head, len - head - tail);
+  const char *s;
+  size_t n;
+  if (data[head] != '"' || hg_json_string(&ch->cur, &s, &n) || ch->cur.p != ch->cur.end) return 0;
+  if (s == ch->cur.scratch) { /* it had escapes: the scratch is the cursor's, copied out as take_string does */
+    if (n > ch->own_cap) {
+      char *b = realloc(ch->own, n);
+      if (!b) return 0;
+      ch->own = b, ch->own_cap = n;
+    }
+    if (n) memcpy(ch->own, s, n);
+    s = ch->own;
+  }
+  size_t text_end = len - tail;
+  ch->model = moved(ch, data, ch->tpl_model_at, text_end), ch->model_len = ch->model ? ch->tpl_model_len : 0;
+  ch->finish = moved(ch, data, ch->tpl_finish_at, text_end), ch->finish_len = ch->finish ? ch->tpl_finish_len : 0;
+  ch->text = s, ch->text_len = n;
+  ch->tpl_hits++;
+  return 1;
+}
+
 int stream_chunk_read(stream_chunk *ch, const char *data, size_t len, int chat) {
-  hg_json_cursor_rewind(&ch->cur, data, len); /* stream_chunk_init zeroed it: a valid empty cursor */
   ch->own_len = 0;
-  reading rd = {ch, chat, {0}, {0}, {0}};
+  if (read_from_template(ch, data, len, chat)) return 1;
+  hg_json_cursor_rewind(&ch->cur, data, len); /* stream_chunk_init zeroed it: a valid empty cursor */
+  reading rd = {ch, chat, {0}, {0}, {0}, data};
   event_seen es = {0};
   if (read_object(&rd, event_member, &es) || !hg_json_at_end(&ch->cur)) return 0;
   resolve(ch, &rd.model, &ch->model, &ch->model_len);
   resolve(ch, &rd.text, &ch->text, &ch->text_len);
   resolve(ch, &rd.finish, &ch->finish, &ch->finish_len);
   if (ch->finish && ch->finish_len >= FINISH_MAX) return 0;
+  keep_template(ch, &rd, data, len);
   return 1;
 }

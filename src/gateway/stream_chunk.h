@@ -12,7 +12,14 @@
  * where the fast reading expects a plain value (`logprobs` with content, an unknown field holding an object); a
  * field of those it reads given twice; a `finish_reason` of 64 bytes or more. So a 1 always means: the document is
  * JSON as jansson reads it, and the tree reading would have found exactly these fields and nothing else that acts.
- * tests/unit/test_stream_chunk.c holds it to that on generated and mutated events. */
+ * tests/unit/test_stream_chunk.c holds it to that on generated and mutated events.
+ *
+ * Most events of a stream differ from the one before only in the text: the same id, created, model and the rest,
+ * byte for byte, around a new string. So the reader keeps the last event it read whose text was a string (the
+ * template), with where that string lay. An event whose bytes before and after that place are the template's, with
+ * one whole JSON string between them and nothing else, is the template with one string token replaced: the same
+ * document but for that string, read the same way. It is taken as such, with two memcmp and one string read, not
+ * a walk over every member. */
 #ifndef HG_GATEWAY_STREAM_CHUNK_H
 #define HG_GATEWAY_STREAM_CHUNK_H
 
@@ -31,6 +38,13 @@ typedef struct stream_chunk {
   hg_json_cursor cur;
   char *own;
   size_t own_len, own_cap;
+  /* private: the template (see above): its bytes and chat flag; the text token at [text_at, text_end); the model's
+   * and finish_reason's strings as offsets into it (none: SIZE_MAX; they never had escapes) */
+  char *tpl;
+  size_t tpl_len, tpl_cap;
+  int tpl_chat;
+  size_t tpl_text_at, tpl_text_end, tpl_model_at, tpl_model_len, tpl_finish_at, tpl_finish_len;
+  unsigned long long tpl_hits; /* events read from the template (tests) */
 } stream_chunk;
 
 /* Zeroes a reader; stream_chunk_free releases its buffers (it can be read into again and again in between). */

@@ -251,10 +251,100 @@ static void generated_events_agree(void **state) {
   assert_true(fast > total / 10);
 }
 
+/* An event of the shape servers send, varied: members in any order, white space, extra plain members, strings with
+ * escapes, the text as a string or not there. */
+static void plain_event(out *o, int chat) {
+  put(o, "{"), ws(o);
+  static const char *const extra[] = {"\"id\":\"chatcmpl-9\"", "\"object\":\"chat.completion.chunk\"",
+                                      "\"created\":1700000000", "\"system_fingerprint\":null", "\"x\":true"};
+  for (unsigned i = 0, k = pick(4); i < k; i++)
+    put(o, extra[pick(5)]), ws(o), put(o, ","), ws(o);
+  put(o, "\"model\":"), ws(o), string(o), ws(o), put(o, ","), ws(o);
+  put(o, "\"choices\":["), ws(o), put(o, "{");
+  if (pick(2)) put(o, "\"index\":0,"), ws(o);
+  if (chat) {
+    put(o, "\"delta\":{");
+    if (pick(3) == 0) put(o, "\"role\":\"assistant\","), ws(o);
+    put(o, "\"content\":"), ws(o), string(o), put(o, "}");
+  } else {
+    put(o, "\"text\":"), ws(o), string(o);
+  }
+  put(o, ","), ws(o), put(o, "\"logprobs\":null,\"finish_reason\":");
+  if (pick(3))
+    put(o, "null");
+  else
+    string(o);
+  put(o, "}"), ws(o), put(o, "]"), ws(o), put(o, "}"), ws(o);
+}
+
+/* The template (stream_chunk.h): after an event read the full way, events that are it with the text's string token
+ * replaced by another string (or by bytes that are not one string, or with a byte changed elsewhere) are read
+ * against the tree like any other; the replaced ones must take the template's way, and a stream of canonical
+ * events must take it for all but its first event. */
+static void template_events_agree(void **state) {
+  (void)state;
+  stream_chunk ch;
+  stream_chunk_init(&ch);
+  size_t bases = 0, variants = 0;
+  unsigned long long hits0 = 0, vhits = 0;
+  for (int i = 0; i < 30000 && bases < 3000; i++) {
+    out base = {.n = 0};
+    int chat = (int)pick(2);
+    if (pick(4))
+      plain_event(&base, chat);
+    else
+      event(&base);
+    if (!check(&ch, base.b, base.n, chat) || !ch.tpl_len || ch.tpl_hits != hits0) {
+      hits0 = ch.tpl_hits;
+      continue; /* only events read the full way and kept as the template */
+    }
+    bases++;
+    size_t at = ch.tpl_text_at, end = ch.tpl_text_end;
+    for (int v = 0; v < 20; v++) {
+      out o = {.n = 0};
+      memcpy(o.b, base.b, at), o.n = at;
+      switch (pick(4)) {
+      case 0: put(&o, "\"\""); break;
+      case 1: put(&o, "\"a\" \"b\""); break; /* two strings: not one token */
+      default: string(&o);
+      }
+      if (o.n + (base.n - end) < sizeof o.b) memcpy(o.b + o.n, base.b + end, base.n - end), o.n += base.n - end;
+      if (pick(5) == 0 && o.n) o.b[pick((unsigned)o.n)] = "\"\\{}[],:0n\x80 "[pick(12)];
+      unsigned long long before = ch.tpl_hits;
+      check(&ch, o.b, o.n, chat);
+      vhits += ch.tpl_hits - before;
+      variants++;
+      /* the variant may have become the template: go back to the base's */
+      if (!check(&ch, base.b, base.n, chat) || ch.tpl_text_at != at) break;
+    }
+  }
+  print_message("%zu template events, %zu variants of them, %llu read from the template, all as the tree reads them\n",
+                bases, variants, vhits);
+  assert_true(bases > 500 && vhits > variants / 4);
+  /* a canonical stream: every event after the first from the template */
+  static const char *const stream[] = {
+      "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"content\":\"你好\"},\"logprobs\":null,\"finish_reason\":null}]}",
+      "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"content\":\"，世界\\n\"},\"logprobs\":null,\"finish_reason\":null}]}",
+      "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"content\":\"\\\"ok\\\"\"},\"logprobs\":null,\"finish_reason\":null}]}",
+      "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}",
+  };
+  stream_chunk_free(&ch);
+  stream_chunk_init(&ch);
+  for (size_t i = 0; i < sizeof stream / sizeof *stream; i++)
+    if (!check(&ch, stream[i], strlen(stream[i]), 1)) fail_msg("not fast: %s", stream[i]);
+  assert_int_equal(ch.tpl_hits, sizeof stream / sizeof *stream - 1);
+  stream_chunk_free(&ch);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(canonical_events_are_fast),
       cmocka_unit_test(generated_events_agree),
+      cmocka_unit_test(template_events_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
