@@ -30,21 +30,7 @@
 #include "hegui/text.h"
 #include "lexicon_internal.h"
 #include "text/fold_table.h"
-
-/* The common multi-byte case decoded inline (three bytes, lead E1..EC or EE..EF: no overlong or surrogate
- * forms possible, which covers the CJK blocks); everything else goes to the strict decoder. */
-static inline int decode_cp(const uint8_t *s, size_t len, uint32_t *cp) {
-  uint8_t b0 = s[0];
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  if (len >= 3 && b0 >= 0xE1 && b0 <= 0xEF && b0 != 0xED && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
-    *cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
-    return 3;
-  }
-  return hg_utf8_decode(s, len, cp);
-}
+#include "text/utf8_inline.h"
 
 typedef struct pos_rec {
   size_t bstart, bend;
@@ -513,7 +499,7 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
   if (sc->lanes[LANE_COLLAPSE].active && sym && lex->lanes[LANE_COLLAPSE].root[sym]) return 0;
   if (sc->lanes[LANE_SOUND].active) { /* its symbol is the syllable of the folded code point */
     uint32_t cp;
-    if (decode_cp(s + p, len - p, &cp) <= 0) return 0;
+    if (hg_utf8_decode_fast(s + p, len - p, &cp) <= 0) return 0;
     uint32_t ss = sound_sym(lex, (cp + hg_fold_value(cp)) & FT_CP_MASK, sym, fl);
     if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
   }
@@ -532,7 +518,7 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
     int r = 1;
     if (s[q] < 0x80)
       cp = s[q];
-    else if ((r = decode_cp(s + q, len - q, &cp)) <= 0)
+    else if ((r = hg_utf8_decode_fast(s + q, len - q, &cp)) <= 0)
       return 0;
     q += (size_t)r;
     uint32_t m2 = lex_cp_map(lex, cp);
@@ -604,7 +590,7 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
       }
     } else {
       if (sc->fold_only) break; /* fold_run steps the automaton faster than the filter would skip */
-      if ((r = decode_cp(s + p, len - p, &cp)) <= 0) break;
+      if ((r = hg_utf8_decode_fast(s + p, len - p, &cp)) <= 0) break;
       m = lex_cp_map(lex, cp);
       fl = CPM_CHAR_FLAGS(m);
       if ((m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev)) break;
@@ -706,7 +692,7 @@ static inline size_t known_cp(const uint8_t *s, size_t len, uint32_t *cp) {
     *cp = s[0];
     return 1;
   }
-  int r = decode_cp(s, len, cp);
+  int r = hg_utf8_decode_fast(s, len, cp);
   return r > 0 ? (size_t)r : 1;
 }
 
@@ -740,7 +726,7 @@ static unsigned exact_prev_last(const hg_scanner *sc, const uint8_t *s, size_t p
 static int exact_flags_after(const hg_scanner *sc, const uint8_t *s, size_t pos, size_t len, unsigned *first) {
   while (pos < len) {
     uint32_t cp;
-    int r = s[pos] < 0x80 ? (cp = s[pos], 1) : decode_cp(s + pos, len - pos, &cp);
+    int r = s[pos] < 0x80 ? (cp = s[pos], 1) : hg_utf8_decode_fast(s + pos, len - pos, &cp);
     if (r <= 0) return 0;
     unsigned l;
     if (hg_exact_cp_flags(sc->lex, cp, first, &l)) return 1;
@@ -837,7 +823,7 @@ static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
       cp = b;
       r = 1;
     } else {
-      int k = decode_cp(s + p, len - p, &cp);
+      int k = hg_utf8_decode_fast(s + p, len - p, &cp);
       if (k < 0) {
         rc = -2;
         break;
@@ -907,7 +893,7 @@ static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, s
       cp = b;
       r = 1;
     } else {
-      int k = decode_cp(s + p, len - p, &cp);
+      int k = hg_utf8_decode_fast(s + p, len - p, &cp);
       if (k <= 0) break; /* cut or invalid: the general path keeps or reports it */
       r = (size_t)k;
     }
@@ -1069,7 +1055,7 @@ hg_status hg_scanner_feed(hg_scanner *sc, const char *chunk, size_t len, hg_erro
         cp = s[i];
         r = 1;
       } else {
-        r = decode_cp(s + i, len - i, &cp);
+        r = hg_utf8_decode_fast(s + i, len - i, &cp);
         if (r < 0) return bad_utf8(sc, sc->offset, err);
         if (r == 0) {
           memcpy(sc->partial, s + i, len - i);

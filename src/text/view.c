@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "fold_table.h"
 #include "hegui/text.h"
+#include "utf8_inline.h"
 
 struct hg_normalizer {
   hg_norm_char *v;
@@ -118,7 +119,7 @@ hg_status hg_normalizer_feed(hg_normalizer *nz, const char *chunk, size_t len, c
         continue;
       }
     }
-    int r = hg_utf8_decode(s + i, len - i, &cp);
+    int r = hg_utf8_decode_fast(s + i, len - i, &cp);
     if (r < 0) {
       *chars = nz->v;
       *n = k; /* the records before the bad bytes are good */
