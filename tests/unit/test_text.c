@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "hegui/text.h"
+#include "text/utf8_inline.h"
 
 static void decode_valid(void **state) {
   (void)state;
@@ -81,6 +82,31 @@ static size_t naive_bad_offset(const uint8_t *s, size_t len) {
     i += (size_t)ok;
   }
   return len;
+}
+
+/* hg_utf8_decode_fast (the normalizer's and the lexicon's loops) must give exactly what hg_utf8_decode gives: the
+ * length (1-4, 0 cut, -1 invalid) and the code point, for every lead byte, continuation bytes at and around each
+ * boundary of Unicode's table, and every length the buffer can end at. */
+static void decode_fast_matches_strict(void **state) {
+  (void)state;
+  static const uint8_t follow[] = {0x00, 0x41, 0x7F, 0x80, 0x81, 0x8F, 0x90, 0x9F, 0xA0, 0xBE, 0xBF, 0xC0, 0xC2, 0xFF};
+  size_t nf = sizeof follow, checked = 0, fast_cases = 0;
+  for (unsigned b0 = 0; b0 < 256; b0++)
+    for (size_t i = 0; i < nf; i++)
+      for (size_t j = 0; j < nf; j++)
+        for (size_t k = 0; k < nf; k += 3)
+          for (size_t len = 1; len <= 4; len++) {
+            uint8_t s[4] = {(uint8_t)b0, follow[i], follow[j], follow[k]};
+            uint32_t a = 0xFFFFFFFFu, b = 0xFFFFFFFFu;
+            int ra = hg_utf8_decode_fast(s, len, &a), rb = hg_utf8_decode(s, len, &b);
+            if (ra != rb || (ra > 0 && a != b))
+              fail_msg("%02X %02X %02X %02X len %zu: fast %d U+%04X, strict %d U+%04X", s[0], s[1], s[2], s[3], len, ra,
+                       a, rb, b);
+            checked++;
+            fast_cases += len >= 3 && b0 >= 0xE1 && b0 <= 0xEF && b0 != 0xED && ra == 3;
+          }
+  print_message("%zu sequences, %zu of them on the inline path, alike\n", checked, fast_cases);
+  assert_true(fast_cases > 1000);
 }
 
 /* hg_utf8_validate against the reference on random texts built from ASCII runs, Han, other sequences and bad or cut
@@ -349,6 +375,7 @@ int main(void) {
       cmocka_unit_test(decode_invalid_and_incomplete),
       cmocka_unit_test(encode_roundtrip),
       cmocka_unit_test(validate_matches_table),
+      cmocka_unit_test(decode_fast_matches_strict),
       cmocka_unit_test(fold_width_and_case),
       cmocka_unit_test(fold_traditional_and_variants),
       cmocka_unit_test(fold_number_styles),
