@@ -868,74 +868,116 @@ static int exact_chunk(hg_scanner *sc, const uint8_t *s, size_t len) {
 
 /* ---- the path for lexicons whose keys are all in the FOLD lane ----
  *
- * fold_run does what process_cp and process_folded do, for as long as each code point folds to exactly one code
- * point and is valid and whole in the chunk: with one lane there is nothing to choose per step, and the lane's
- * state, its last symbol, the classes and the counters stay in registers. The step is the FOLD lane's automaton
- * (lex->fold_auto, exact.c). It stops at an ASCII byte while the lane is at its root and no end rule waits (skip_dead
- * passes such bytes many at a time), at anything the general path must see, and after about max bytes, so that the
- * caller reports hits as it goes. Returns the index of the first byte not processed. */
-static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, size_t max) {
-  const hg_lexicon *lex = sc->lex;
-  const exact_view *x = &lex->fold_auto;
+ * fold_run (bytes) and fold_run_view (the normalized view's records) do what process_cp and process_folded do, for
+ * as long as each code point folds to exactly one code point (and, for bytes, is valid and whole in the chunk):
+ * with one lane there is nothing to choose per step, and the lane's state, its last symbol, the classes and the
+ * counters stay in registers (fold_regs, loaded and stored once a run). The step is the FOLD lane's automaton
+ * (lex->fold_auto, exact.c), taken by fold_one for both. A run stops at an ASCII character while the lane is at its
+ * root and no end rule waits (skip_dead and skip_dead_view pass those many at a time), at anything the general path
+ * must see, and after about max bytes, so that the caller reports hits as it goes. */
+typedef struct fold_regs {
+  uint32_t st, last; /* the lane's state, and the symbol that led into it */
+  unsigned prev;     /* class of the previous folded code point */
+  int prev_cr;
+  uint64_t fidx;
+} fold_regs;
+
+static inline fold_regs fold_load(const hg_scanner *sc) {
+  const lane_run *ln = &sc->lanes[LANE_FOLD];
+  return (fold_regs){ln->state, ln->state ? ln->ring[(ln->npos - 1) & ln->mask].sym : 0, sc->prev_flags, sc->prev_cr,
+                     sc->fidx};
+}
+
+static inline void fold_store(hg_scanner *sc, const fold_regs *g) {
+  sc->lanes[LANE_FOLD].state = g->st;
+  sc->fidx = g->fidx;
+  sc->prev_cr = g->prev_cr;
+  sc->prev_flags = sc->raw_prev_flags = g->prev;
+}
+
+/* The code point map entry of cp with its root transition in the high half (exact_view.cpx). */
+static inline uint64_t fold_map(const hg_lexicon *lex, uint32_t cp) {
+  return lex->fold_auto.cpx[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+/* One source code point cp at bytes [bs, be) whose map entry mx is not CPM_SLOW: process_folded for the FOLD lane
+ * alone. Returns -1 when out of memory. */
+static inline int fold_one(hg_scanner *sc, fold_regs *g, uint32_t cp, uint64_t mx, size_t bs, size_t be) {
   lane_run *ln = &sc->lanes[LANE_FOLD];
-  const uint64_t max_gap = ln->v->info.max_gap;
-  uint32_t st = ln->state, last = st ? ln->ring[(ln->npos - 1) & ln->mask].sym : 0;
-  unsigned prev = sc->prev_flags;
-  int prev_cr = sc->prev_cr;
-  uint64_t fidx = sc->fidx;
+  uint32_t m = (uint32_t)mx, fsym = m & CPM_SYM_MASK;
+  unsigned fl = CPM_CHAR_FLAGS(m);
+  if (sc->pending_ends) resolve_ends(sc, fsym, fl, 1);
+  g->fidx += !(cp == '\n' && g->prev_cr);
+  g->prev_cr = cp == '\r';
+  if (fl & HG_CHAR_NOISE) {
+    if (g->st && g->fidx - ln->last_fidx > ln->v->info.max_gap) g->st = 0; /* a noise run too long for the lane */
+  } else if (!fsym) {
+    g->st = 0;
+  } else {
+    uint32_t nx =
+        g->st ? xa_step_root(&sc->lex->fold_auto, g->st, g->last, fsym, (uint32_t)(mx >> 32)) : (uint32_t)(mx >> 32);
+    /* a letter inside a word begins no key */
+    if ((nx & XA_ROOT) && (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (g->prev & HG_CHAR_WORD)) nx = 0;
+    g->st = nx & XA_ID;
+    if (g->st) {
+      ln->ring[ln->npos++ & ln->mask] = (pos_rec){bs, be, g->fidx, g->fidx, fsym, g->prev};
+      ln->last_fidx = g->fidx;
+      g->last = fsym;
+      if (nx & XA_OUT) {
+        ln->state = g->st;
+        if (lane_outputs(sc, LANE_FOLD)) return -1;
+      }
+    }
+  }
+  g->prev = fl;
+  return 0;
+}
+
+/* Over bytes s[i..len) (s[i] at sc->offset): returns the index of the first byte not processed. */
+static size_t fold_run(hg_scanner *sc, const uint8_t *s, size_t i, size_t len, size_t max) {
+  fold_regs g = fold_load(sc);
   size_t p = i, end = len - i > max ? i + max : len;
   while (p < end) {
-    uint8_t b = s[p];
     uint32_t cp;
-    size_t r;
-    if (b < 0x80) {
-      if (!st && !sc->pending_ends) break;
-      cp = b;
-      r = 1;
+    size_t r = 1;
+    if (s[p] < 0x80) {
+      if (!g.st && !sc->pending_ends) break;
+      cp = s[p];
     } else {
       int k = hg_utf8_decode_fast(s + p, len - p, &cp);
       if (k <= 0) break; /* cut or invalid: the general path keeps or reports it */
       r = (size_t)k;
     }
-    uint64_t mx = x->cpx[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
-    uint32_t m = (uint32_t)mx;
-    if (m & CPM_SLOW) break;
-    uint32_t fsym = m & CPM_SYM_MASK;
-    unsigned fl = CPM_CHAR_FLAGS(m);
-    size_t bs = sc->offset + (p - i), be = bs + r;
-    if (sc->pending_ends) resolve_ends(sc, fsym, fl, 1);
-    fidx += !(cp == '\n' && prev_cr);
-    prev_cr = cp == '\r';
-    if (fl & HG_CHAR_NOISE) {
-      if (st && fidx - ln->last_fidx > max_gap) st = 0; /* a noise run too long for the lane */
-    } else if (!fsym) {
-      st = 0;
-    } else {
-      uint32_t nx = st ? xa_step_root(x, st, last, fsym, (uint32_t)(mx >> 32)) : (uint32_t)(mx >> 32);
-      /* a letter inside a word begins no key */
-      if ((nx & XA_ROOT) && (fl & (HG_CHAR_WORD | HG_CHAR_DIGIT)) == HG_CHAR_WORD && (prev & HG_CHAR_WORD)) nx = 0;
-      st = nx & XA_ID;
-      if (st) {
-        ln->ring[ln->npos++ & ln->mask] = (pos_rec){bs, be, fidx, fidx, fsym, prev};
-        ln->last_fidx = fidx;
-        last = fsym;
-        if (nx & XA_OUT) {
-          ln->state = st;
-          if (lane_outputs(sc, LANE_FOLD)) {
-            sc->failed = 1;
-            break;
-          }
-        }
-      }
+    uint64_t mx = fold_map(sc->lex, cp);
+    if ((uint32_t)mx & CPM_SLOW) break;
+    size_t bs = sc->offset + (p - i);
+    if (fold_one(sc, &g, cp, mx, bs, bs + r)) {
+      sc->failed = 1;
+      break;
     }
-    prev = fl;
     p += r;
   }
-  ln->state = st;
-  sc->fidx = fidx;
-  sc->prev_cr = prev_cr;
-  sc->prev_flags = sc->raw_prev_flags = prev;
+  fold_store(sc, &g);
   sc->offset += p - i;
+  return p;
+}
+
+/* Over records v[i..n): returns the index of the first record not processed. */
+static size_t fold_run_view(hg_scanner *sc, const hg_norm_char *v, size_t i, size_t n, size_t max) {
+  fold_regs g = fold_load(sc);
+  size_t p = i, start = sc->offset;
+  for (; p < n && sc->offset - start < max; p++) {
+    const hg_norm_char *r = &v[p];
+    if (!(r->flags & HG_NORM_SOLE) || (r->src_cp < 0x80 && !g.st && !sc->pending_ends)) break;
+    uint64_t mx = fold_map(sc->lex, r->src_cp);
+    if ((uint32_t)mx & CPM_SLOW) break;
+    if (fold_one(sc, &g, r->src_cp, mx, r->src_start, r->src_end)) {
+      sc->failed = 1;
+      break;
+    }
+    sc->offset = r->src_end;
+  }
+  fold_store(sc, &g);
   return p;
 }
 
@@ -1197,8 +1239,8 @@ static size_t skip_dead_view(hg_scanner *sc, const hg_norm_char *v, size_t i, si
       if (!((k & ASCII_SKIP_ALWAYS) || ((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) &&
           !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev))
         break;
-    } else if (!no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev)) {
-      break;
+    } else if (sc->fold_only || !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev)) {
+      break; /* (all-folded lexicons: fold_run_view steps the automaton faster than the filter would skip) */
     }
     prev = fl;
   }
@@ -1224,11 +1266,14 @@ hg_status hg_scanner_feed_view(hg_scanner *sc, const hg_norm_char *v, size_t n, 
         continue;
       }
     }
-    const hg_norm_char *r = &v[i];
-    size_t j = i + 1;
-    while (j < n && !(v[j].flags & HG_NORM_FIRST))
-      j++;
-    if (process_view_cp(sc, r, j - i)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    size_t j = sc->fold_only ? fold_run_view(sc, v, i, n, 4096) : i; /* a run of records at once */
+    if (sc->failed) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    if (j == i) { /* one source code point through the general path */
+      const hg_norm_char *r = &v[i];
+      for (j = i + 1; j < n && !(v[j].flags & HG_NORM_FIRST); j++)
+        ;
+      if (process_view_cp(sc, r, j - i)) return hg_fail(err, HG_ERR_NOMEM, 0, sc->offset, "out of memory");
+    }
     i = j;
     if (sc->offset - last_emit >= 4096) {
       emit(sc, 0);
