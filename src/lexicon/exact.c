@@ -107,9 +107,6 @@ static void lead_edge(xa_build *b, uint32_t from, uint32_t sym, uint32_t next) {
   if (need) walk_seq(b, from, next, bytes, 1, need);
 }
 
-/* The hot table: buckets of XA_HOT_WAYS slots, each edge in the emptier of its two buckets; when both are full the
- * table doubles and is filled again (the houbb list's 16,222 edges end in 65,536 buckets of two: 1 MB). Returns -1
- * when out of memory. */
 /* Cuckoo insertion of slot value e whose buckets are both full, starting at bucket at: a resident is moved to its
  * other bucket, and so on, for a bounded number of moves. Returns 0 when e (or whoever it displaced last) found no
  * place: the caller grows the table. */
@@ -132,6 +129,10 @@ static int hot_kick(exact_view *x, uint64_t *at, uint64_t e) {
   return 0;
 }
 
+/* The hot table: buckets of XA_HOT_WAYS slots, each edge in the emptier of its two buckets, or in one of them by
+ * cuckoo moves when both are full; when those fail too the table doubles and is filled again (the houbb list's
+ * 16,222 exact first-level edges fit 16,384 buckets of two: 256 KB; without the moves they took 65,536). Then the bit
+ * set of its pairs (hot_pairs). Returns -1 when out of memory. */
 static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
   exact_view *x = b->x;
   unsigned log2 = 2;
