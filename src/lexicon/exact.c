@@ -132,8 +132,8 @@ static int hot_kick(exact_view *x, uint64_t *at, uint64_t e) {
 /* The hot table: buckets of XA_HOT_WAYS slots, each edge in the emptier of its two buckets, or in one of them by
  * cuckoo moves when both are full; when those fail too the table doubles and is filled again (the houbb list's
  * 16,222 exact first-level edges fit 16,384 buckets of two: 256 KB; without the moves they took 65,536). Then the bit
- * set of its pairs (hot_pairs). Returns -1 when out of memory. */
-static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
+ * set of its pairs (hot_pairs, with_pairs: the FOLD lane's, for no_start_at). Returns -1 when out of memory. */
+static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot, int with_pairs) {
   exact_view *x = b->x;
   unsigned log2 = 2;
   while (((uint64_t)XA_HOT_WAYS << log2) < 2 * (uint64_t)nhot)
@@ -164,6 +164,7 @@ static int build_hot(xa_build *b, uint32_t hot_limit, size_t nhot) {
     }
     if (!full) break;
   }
+  if (!with_pairs) return 0; /* only the FOLD lane's start filter reads them */
   /* 16 bits a transition: some 6% of absent pairs pass */
   unsigned plog2 = 12;
   while ((1ull << plog2) < 16 * (uint64_t)nhot && plog2 < 30)
@@ -232,7 +233,7 @@ static hg_status xa_layout(xa_build *b, const hg_lexicon *lex, int word_flags, h
     bits <<= 1, plog2++;
   x->edges = calloc(slots, sizeof *x->edges);
   x->pairs = calloc(bits / 64, sizeof *x->pairs);
-  if (!x->edges || !x->pairs || build_hot(b, hot_limit, nhot)) return nomem(b, err);
+  if (!x->edges || !x->pairs || build_hot(b, hot_limit, nhot, !word_flags)) return nomem(b, err);
   x->edge_mask = slots - 1;
   x->edge_shift = 64 - log2;
   x->pairs_shift = 64 - plog2;

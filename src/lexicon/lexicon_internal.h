@@ -180,7 +180,7 @@ typedef struct exact_view {
   unsigned hot_shift;  /* 64 - log2(buckets) */
   uint32_t hot_limit;
   /* The first level's transitions as a bit per hash of (code point of the state, code point read): a check that
-   * stays in the cache before the buckets are read, for the start filter (scan.c no_start_at). */
+   * stays in the cache before the buckets are read, for the start filter (scan.c no_start_at). FOLD lane only. */
   uint64_t *hot_pairs;
   unsigned hot_pairs_shift; /* 64 - log2(bits) */
   uint16_t *root1;          /* [0x110000 >> 7]: block of root2, 0 = the empty block */
