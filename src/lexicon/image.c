@@ -239,6 +239,7 @@ static hg_status check_image(hg_lexicon *l, hg_error *err) {
     if (st) return st;
   }
   hg_status st = build_start_filter(l, err);
+  if (!st) st = hg_ascii_start_build(l, err);
   if (!st) st = hg_exact_build(l, err);
   return st ? st : hg_fold_auto_build(l, err);
 }
@@ -323,6 +324,7 @@ void hg_lexicon_unref(hg_lexicon *lex) {
   for (int l = 0; l < LANE_COUNT; l++)
     free(lex->lanes[l].pairs);
   free(lex->start_bits);
+  hg_ascii_start_free(&lex->astart);
   hg_exact_free(&lex->exact);
   hg_exact_free(&lex->fold_auto);
   free(lex->owned);

@@ -254,6 +254,39 @@ static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, u
   return xa_step_root(x, s, last, cp, cp < 0x110000 ? xa_root(x, cp) : 0);
 }
 
+/* The FOLD lane's start filter for ASCII text (ascii_start.c, where the why is): for the symbols of ASCII bytes,
+ * coded in six bits, which first three begin a path of the lane's trie and on which first one or two a key ends,
+ * with which end rules. Built when an image is loaded (not stored in it); path3 is NULL when the lane has no keys.
+ * code[b]: AS_NONE (its symbol is in no key: the lane falls back to its root), a symbol's code 1..AS_LAST (the
+ * last one shared by any further symbols), AS_OPEN (outside the fast map: not decided here), AS_NOISE. */
+enum { AS_NONE = 0, AS_LAST = 61, AS_OPEN = 62, AS_NOISE = 63 };
+/* keys ending on a state: one with no end rule, one with RULE_WORD, one with RULE_DIGIT */
+enum { AS_END_ANY = 1, AS_END_WORD = 2, AS_END_DIGIT = 4 };
+typedef struct ascii_start {
+  uint8_t code[128];
+  uint8_t ends_ok[128]; /* AS_END_* whose rule a byte keeps when it follows a key's last symbol */
+  uint8_t end1[64];     /* AS_END_* of the keys of one symbol, by its code */
+  uint8_t end2[4096];   /* AS_END_* of the keys of two symbols, by code1 << 6 | code2 */
+  uint64_t *path3;      /* bit code1 << 12 | code2 << 6 | code3: three symbols that begin a path from the root */
+  /* the paths of AS_DEEP_MIN..AS_DEEP_MAX symbols, in a one-hash table of two-bit slots (AS_DEEP_*), by their codes
+   * six bits each from the first in the low bits */
+  uint64_t *deep;
+  unsigned deep_shift;
+} ascii_start;
+#define AS_DEEP_MIN 3u
+#define AS_DEEP_MAX 10u
+/* a deep slot: no path; a path; a path on which keys end, all with RULE_WORD; one on which a key ends with another
+ * rule. Paths that share a slot OR their values, which only ever lets more through. */
+enum { AS_DEEP_NONE = 0, AS_DEEP_PATH = 1, AS_DEEP_END_WORD = 2, AS_DEEP_END = 3 };
+static inline uint64_t as_deep_slot(unsigned shift, uint64_t seq, unsigned depth) {
+  uint64_t h = (seq ^ ((uint64_t)depth << 60)) * 0x9E3779B97F4A7C15ull;
+  return ((h ^ (h >> 29)) * 0xD6E8FEB86659FD93ull) >> shift;
+}
+static inline unsigned as_deep_probe(const ascii_start *a, uint64_t seq, unsigned depth) {
+  uint64_t slot = as_deep_slot(a->deep_shift, seq, depth);
+  return (unsigned)(a->deep[slot >> 5] >> ((slot & 31) * 2)) & 3u;
+}
+
 struct hg_lexicon {
   int refs;             /* atomic */
   unsigned char *owned; /* malloc-ed image, or NULL when mapped */
@@ -282,6 +315,7 @@ struct hg_lexicon {
    * key ends, no hit starts there and the position is skipped without stepping the automaton. */
   uint64_t *start_bits;
   unsigned start_shift; /* 64 - log2(slots) */
+  ascii_start astart;
   exact_view exact;
   exact_view fold_auto; /* the FOLD lane laid out the same way (exact.c); empty when the lane has no keys */
 };
@@ -323,6 +357,9 @@ uint32_t hg_tables_id(void);
 /* Builds lex->exact from a checked RAW lane (exact.c); frees it. */
 hg_status hg_exact_build(struct hg_lexicon *lex, hg_error *err);
 void hg_exact_free(exact_view *x);
+/* Builds lex->astart from a checked FOLD lane (ascii_start.c); frees it. */
+hg_status hg_ascii_start_build(struct hg_lexicon *lex, hg_error *err);
+void hg_ascii_start_free(ascii_start *a);
 /* Builds lex->fold_auto from a checked FOLD lane (exact.c); freed with hg_exact_free. */
 hg_status hg_fold_auto_build(struct hg_lexicon *lex, hg_error *err);
 /* HG_CHAR_* flags of the first (*first) and last (*last) code point a source code point folds to; returns 0 for a

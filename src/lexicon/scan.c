@@ -80,6 +80,7 @@ struct hg_scanner {
   /* The same classes as bit sets for a byte shuffle: row[lo nibble] has bit h set when byte h*16+lo is in the set;
    * sets: 0 = may start a key anywhere, 1 = may start one only at the start of a word, 2 = a word character. */
   uint8_t ascii_rows[3][16];
+  uint8_t noise_row[16]; /* the same for the bytes that are noise (with lex->astart: ascii_sift) */
   int use_avx2;
   cand *cands; /* sorted candidates live in [head, ncand); popping the front only moves head */
   size_t head, ncand, capcand, pending_ends;
@@ -439,6 +440,9 @@ static void init_ascii_skip(hg_scanner *sc) {
     if (sc->ascii_skip[b] == ASCII_SKIP_IN_WORD) sc->ascii_rows[1][b & 15] |= bit;
     if (sc->ascii_flags[b] & HG_CHAR_WORD) sc->ascii_rows[2][b & 15] |= bit;
   }
+  memset(sc->noise_row, 0, sizeof sc->noise_row);
+  for (uint32_t b = 0; b < 128; b++)
+    if (lex->astart.path3 && lex->astart.code[b] == AS_NOISE) sc->noise_row[b & 15] |= (uint8_t)(1u << (b >> 4));
 #if HG_SCAN_AVX2
   sc->use_avx2 = __builtin_cpu_supports("avx2");
 #endif
@@ -467,9 +471,132 @@ __attribute__((target("avx2"))) static uint32_t ascii_candidates_avx2(const uint
 }
 #endif
 
+#if HG_SCAN_AVX2
+/* 64 bytes from s: bit j of *noise is set when s[j] is ASCII in the set of row (as ascii_rows), of *high when it is
+ * not ASCII. */
+__attribute__((target("avx2"))) static void noise_masks_avx2(const uint8_t row16[16], const uint8_t *s, uint64_t *noise,
+                                                             uint64_t *high) {
+  __m256i nib = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+  __m256i bitsel = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64,
+                                    (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)row16));
+  uint64_t nm = 0, hm = 0;
+  for (int h = 0; h < 2; h++) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(s + 32 * h));
+    __m256i lo = _mm256_and_si256(x, nib), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nib);
+    __m256i hit = _mm256_and_si256(_mm256_shuffle_epi8(row, lo), _mm256_shuffle_epi8(bitsel, hi));
+    nm |= (uint64_t)(uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(hit, zero)) << (32 * h);
+    hm |= (uint64_t)(uint32_t)_mm256_movemask_epi8(x) << (32 * h);
+  }
+  *noise = nm;
+  *high = hm;
+}
+#endif
+
+/* AS_END_* of a deep slot */
+static inline unsigned as_deep_ends(unsigned f) {
+  return f == AS_DEEP_END ? AS_END_ANY | AS_END_WORD | AS_END_DIGIT : f == AS_DEEP_END_WORD ? AS_END_WORD : 0;
+}
+
+/* The ASCII start filter's first three symbols for every candidate of a 32-byte block at once, without a branch
+ * per candidate: cand's bits (positions in s[0..32), with s[0..72) readable) are kept where the filter must look
+ * closer (a key may end on the first or second symbol, the three begin a path, or what follows is not plain: not
+ * ASCII, a symbol in no key, outside the fast map, six noise bytes or more) and where s[j] is not ASCII; the others
+ * are places no key begins (ascii_no_start_at would say so). noise and high: noise_masks_avx2 of s. */
+static inline uint32_t ascii_sift(const ascii_start *a, const uint8_t *s, uint32_t cand, uint64_t noise,
+                                  uint64_t high) {
+  uint32_t keep = cand & (uint32_t)high;
+  for (uint32_t c = cand & ~(uint32_t)high; c; c &= c - 1) {
+    unsigned k = (unsigned)__builtin_ctz(c);
+    uint64_t stop = 1ull << (62 - k); /* s[63]: no further than the masks reach */
+    uint64_t after = (~noise >> (k + 1)) | stop;
+    unsigned i1 = (unsigned)__builtin_ctzll(after), i2 = (unsigned)__builtin_ctzll((after & (after - 1)) | stop);
+    unsigned c0 = a->code[s[k]], c1 = a->code[s[k + 1 + i1] & 0x7F], c2 = a->code[s[k + 1 + i2] & 0x7F];
+    unsigned ends = (a->end1[c0] & a->ends_ok[s[k + 1] & 0x7F]) |
+                    (a->end2[(c0 << 6 | c1) & 4095] & a->ends_ok[s[k + 2 + i1] & 0x7F]);
+    uint32_t i = (c0 << 12 | c1 << 6 | c2) & 0x3FFFF;
+    unsigned plain = i2 <= 6 && !((high >> (k + 1)) & ((2ull << i2) - 1)) && c1 - 1u < AS_LAST && c2 - 1u < AS_LAST;
+    unsigned look = !plain | (ends != 0);
+    if ((a->path3[i >> 6] >> (i & 63)) & 1 && !look) { /* a path: one symbol more, from the deep table */
+      uint64_t after3 = (after & (after - 1)) & ((after & (after - 1)) - 1);
+      unsigned i3 = (unsigned)__builtin_ctzll(after3 | stop), c3 = a->code[s[k + 1 + i3] & 0x7F];
+      uint64_t seq = i >> 12 | (i >> 6 & 63) << 6 | (uint64_t)(i & 63) << 12;
+      look = i3 > 7 || ((high >> (k + 1)) & ((2ull << i3) - 1)) || c3 - 1u >= AS_LAST ||
+             (as_deep_ends(as_deep_probe(a, seq, 3)) & a->ends_ok[s[k + 2 + i2] & 0x7F]) ||
+             as_deep_probe(a, seq | (uint64_t)c3 << 18, 4) != AS_DEEP_NONE;
+    }
+    keep |= (uint32_t)look << k;
+  }
+  return keep;
+}
+
 static inline int lanes_at_root(const hg_scanner *sc) {
   return !sc->lanes[LANE_RAW].state && !sc->lanes[LANE_FOLD].state && !sc->lanes[LANE_COLLAPSE].state &&
          !sc->lanes[LANE_SOUND].state;
+}
+
+/* The ASCII start filter (ascii_start.c) at s[p], an ASCII byte whose fold symbol begins a key of the FOLD lane:
+ * 1 when no key of the lane begins there. Reads the symbols from there, passing over noise as the lane does (a run
+ * of noise_limit ends its prefix), through the filter's tables: the first three from path3 and the ends of keys of
+ * one or two symbols, the next ones through the deep paths, up to AS_DEEP_MAX. A key that ends on the way counts
+ * only when the byte after its last symbol keeps its end rule (for deep paths: the word rule, every other rule
+ * counting as kept). What is not decided here counts as a possible start: the chunk's end, a byte outside the
+ * fast map, a code point not ASCII that is not noise, a path longer than AS_DEEP_MAX. */
+static inline int ascii_no_start_at(const hg_lexicon *lex, const uint8_t *s, size_t p, size_t len, size_t noise_limit) {
+  const ascii_start *a = &lex->astart;
+  unsigned c0 = a->code[s[p]], d = 1, ends = a->end1[c0]; /* AS_END_* of the keys ending on the last symbol */
+  if (c0 == AS_OPEN) return 0;
+  uint64_t seq = c0;
+  size_t q = p + 1;
+  if (len - p >= 3 && (s[p + 1] | s[p + 2]) < 0x80) { /* the usual case: three symbols in a row, without a loop */
+    uint8_t b1 = s[p + 1], b2 = s[p + 2];
+    unsigned c1 = a->code[b1], c2 = a->code[b2];
+    if (c1 - 1u < AS_LAST && c2 - 1u < AS_LAST) {
+      if ((ends & a->ends_ok[b1]) | (a->end2[c0 << 6 | c1] & a->ends_ok[b2])) return 0;
+      uint32_t i = c0 << 12 | c1 << 6 | c2;
+      if (!((a->path3[i >> 6] >> (i & 63)) & 1)) return 1;
+      seq |= c1 << 6 | c2 << 12;
+      ends = as_deep_ends(as_deep_probe(a, seq, 3));
+      d = 3;
+      q = p + 3;
+    }
+  }
+  for (size_t noise = 0;;) {
+    if (q >= len) return 0;
+    unsigned k;
+    if (s[q] < 0x80) {
+      if (ends & a->ends_ok[s[q]]) return 0; /* a key ends on the symbol before, its end rule kept */
+      k = a->code[s[q++]];
+    } else { /* a noise code point (a curly quote, a dash) is passed over like ASCII noise; anything else is open */
+      uint32_t cp;
+      int r = hg_utf8_decode_fast(s + q, len - q, &cp);
+      uint32_t m = r > 0 ? lex_cp_map(lex, cp) : CPM_SLOW;
+      if ((m & CPM_SLOW) || !(CPM_CHAR_FLAGS(m) & HG_CHAR_NOISE) || ends) return 0;
+      k = AS_NOISE;
+      q += (size_t)r;
+    }
+    ends = 0; /* only the character right after a key's end decides its rule */
+    if (k == AS_NOISE) {
+      if (++noise >= noise_limit) return 1;
+      continue;
+    }
+    if (k == AS_NONE) return 1; /* a symbol in no key: the lane falls back to its root */
+    if (k == AS_OPEN) return 0;
+    noise = 0;
+    seq |= (uint64_t)k << (6 * d++);
+    if (d == 2) {
+      ends = a->end2[c0 << 6 | k];
+      continue;
+    }
+    if (d == 3) {
+      uint32_t i = (uint32_t)((seq & 63) << 12 | (seq >> 6 & 63) << 6 | seq >> 12);
+      if (!((a->path3[i >> 6] >> (i & 63)) & 1)) return 1;
+    }
+    unsigned f = as_deep_probe(a, seq, d);
+    if (f == AS_DEEP_NONE) return 1;
+    if (d == AS_DEEP_MAX) return 0;
+    ends = as_deep_ends(f);
+  }
 }
 
 /* The start filter. With every lane at its root, can a key of the RAW or FOLD lane begin at s[p] (a code point
@@ -504,13 +631,14 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
     if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
   }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
+  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  if (s[p] < 0x80 && lex->astart.path3) return ascii_no_start_at(lex, s, p, len, noise_limit);
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
   uint32_t r1 = xa_root(&lex->fold_auto, sym);
   if (!r1) return 1;
   if (r1 & XA_OUT) return 0;
   uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
-  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
   size_t q = p + (s[p] < 0x80 ? 1 : s[p] < 0xE0 ? 2 : s[p] < 0xF0 ? 3 : 4);
   for (unsigned d = 1; d < START_FOLD_DEPTH;) {
     if (q >= len) return 0;
@@ -540,6 +668,11 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
   return 0;
 }
 
+/* The code point map entry of cp with its root transition in the high half (exact_view.cpx). */
+static inline uint64_t fold_map(const hg_lexicon *lex, uint32_t cp) {
+  return lex->fold_auto.cpx[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
+}
+
 /* Skips the code points from s[i] on at which no key can start, while every lane stays at its root; returns the
  * bytes skipped. Skipping them changes nothing but counters and the class of the previous character: a lane that
  * would have stepped into a path that leads to no key would have fallen back to what it finds from the next
@@ -550,6 +683,9 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
   size_t p = i, n = 0;
   unsigned prev = sc->prev_flags;
   uint32_t cp = 0, last_cp = 0;
+  /* With the FOLD lane alone, the ASCII filter is the whole start filter for ASCII, asked inline */
+  int quick = sc->fold_only && lex->astart.path3;
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2);
   while (p < len) {
     int r = 1;
     uint32_t m;
@@ -559,13 +695,19 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
       /* the candidates of 32 bytes, each ASCII one asked in turn; the first that may start a key (or is not
        * ASCII) ends the block */
       uint32_t cand = ascii_candidates_avx2(sc->ascii_rows, s + p, (prev & HG_CHAR_WORD) != 0);
+      if (quick && len - p >= 72) {
+        uint64_t noise, high;
+        noise_masks_avx2(sc->noise_row, s + p, &noise, &high);
+        cand = ascii_sift(&lex->astart, s + p, cand, noise, high);
+      }
       while (cand) {
         unsigned k = (unsigned)__builtin_ctz(cand);
         uint8_t b = s[p + k];
         if (b >= 0x80) break;
         uint32_t mk = lex_cp_map(lex, b);
-        if ((mk & CPM_SLOW) ||
-            !no_start_at(sc, s, p + k, len, mk, sc->ascii_flags[b], k ? sc->ascii_flags[s[p + k - 1]] : prev))
+        if (quick ? !ascii_no_start_at(lex, s, p + k, len, noise_limit)
+                  : (mk & CPM_SLOW) || !no_start_at(sc, s, p + k, len, mk, sc->ascii_flags[b],
+                                                    k ? sc->ascii_flags[s[p + k - 1]] : prev))
           break;
         cand &= cand - 1;
       }
@@ -586,10 +728,18 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
       fl = sc->ascii_flags[cp];
       if (!((k & ASCII_SKIP_ALWAYS) || ((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD)))) {
         m = lex_cp_map(lex, cp);
-        if ((m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev)) break;
+        if (quick ? !ascii_no_start_at(lex, s, p, len, noise_limit)
+                  : (m & CPM_SLOW) || !no_start_at(sc, s, p, len, m, fl, prev))
+          break;
       }
+    } else if (sc->fold_only) {
+      /* fold_run steps the automaton faster than the filter would skip, but noise (the curly quotes and dashes of
+       * English text) and what begins no key are passed here, so that the ASCII after them is skipped on */
+      if ((r = hg_utf8_decode_fast(s + p, len - p, &cp)) <= 0) break;
+      uint64_t mx = fold_map(lex, cp);
+      fl = CPM_CHAR_FLAGS((uint32_t)mx);
+      if (((uint32_t)mx & CPM_SLOW) || !((fl & HG_CHAR_NOISE) || !(mx >> 32))) break;
     } else {
-      if (sc->fold_only) break; /* fold_run steps the automaton faster than the filter would skip */
       if ((r = hg_utf8_decode_fast(s + p, len - p, &cp)) <= 0) break;
       m = lex_cp_map(lex, cp);
       fl = CPM_CHAR_FLAGS(m);
@@ -893,11 +1043,6 @@ static inline void fold_store(hg_scanner *sc, const fold_regs *g) {
   sc->fidx = g->fidx;
   sc->prev_cr = g->prev_cr;
   sc->prev_flags = sc->raw_prev_flags = g->prev;
-}
-
-/* The code point map entry of cp with its root transition in the high half (exact_view.cpx). */
-static inline uint64_t fold_map(const hg_lexicon *lex, uint32_t cp) {
-  return lex->fold_auto.cpx[((uint32_t)lex->cp1[cp >> 7] << 7) | (cp & 127u)];
 }
 
 /* One source code point cp at bytes [bs, be) whose map entry mx is not CPM_SLOW: process_folded for the FOLD lane
