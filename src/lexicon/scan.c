@@ -542,60 +542,112 @@ static inline int lanes_at_root(const hg_scanner *sc) {
  * only when the byte after its last symbol keeps its end rule (for deep paths: the word rule, every other rule
  * counting as kept). What is not decided here counts as a possible start: the chunk's end, a byte outside the
  * fast map, a code point not ASCII that is not noise, a path longer than AS_DEEP_MAX. */
+/* The walk of the ASCII start filter after the first symbol, one unit of text at a time (as_walk_next), shared by
+ * the byte path and the view's: the unit's code k (a symbol's, AS_NOISE, AS_NONE or AS_OPEN) and ok, the AS_END_*
+ * rules a key ending right before it keeps. Answers AS_WALK_NO (no key begins), AS_WALK_MAYBE, or AS_WALK_ON. */
+enum { AS_WALK_NO, AS_WALK_MAYBE, AS_WALK_ON };
+typedef struct as_walk {
+  uint64_t seq;  /* the codes so far, six bits each, the first in the low bits */
+  unsigned d;    /* symbols so far */
+  unsigned ends; /* AS_END_* of the keys ending on the last symbol, until the unit after it */
+  size_t noise;  /* noise units since the last symbol */
+  size_t noise_limit;
+} as_walk;
+
+static inline as_walk as_walk_start(const ascii_start *a, unsigned c0, size_t noise_limit) {
+  return (as_walk){c0, 1, a->end1[c0], 0, noise_limit};
+}
+
+static inline int as_walk_next(const ascii_start *a, as_walk *w, unsigned k, unsigned ok) {
+  if (w->ends & ok) return AS_WALK_MAYBE; /* a key ends on the symbol before, its end rule kept */
+  w->ends = 0;                            /* only the character right after a key's end decides its rule */
+  if (k == AS_NOISE) return ++w->noise >= w->noise_limit ? AS_WALK_NO : AS_WALK_ON;
+  if (k == AS_NONE) return AS_WALK_NO; /* a symbol in no key: the lane falls back to its root */
+  if (k == AS_OPEN) return AS_WALK_MAYBE;
+  w->noise = 0;
+  w->seq |= (uint64_t)k << (6 * w->d++);
+  if (w->d == 2) {
+    w->ends = a->end2[(w->seq & 63) << 6 | k];
+    return AS_WALK_ON;
+  }
+  if (w->d == 3) {
+    uint32_t i = (uint32_t)((w->seq & 63) << 12 | (w->seq >> 6 & 63) << 6 | w->seq >> 12);
+    if (!((a->path3[i >> 6] >> (i & 63)) & 1)) return AS_WALK_NO;
+  }
+  unsigned f = as_deep_probe(a, w->seq, w->d);
+  if (f == AS_DEEP_NONE) return AS_WALK_NO;
+  if (w->d == AS_DEEP_MAX) return AS_WALK_MAYBE;
+  w->ends = as_deep_ends(f);
+  return AS_WALK_ON;
+}
+
+#define AS_OK_ALL (AS_END_ANY | AS_END_WORD | AS_END_DIGIT) /* after noise every end rule is kept */
+
 static inline int ascii_no_start_at(const hg_lexicon *lex, const uint8_t *s, size_t p, size_t len, size_t noise_limit) {
   const ascii_start *a = &lex->astart;
-  unsigned c0 = a->code[s[p]], d = 1, ends = a->end1[c0]; /* AS_END_* of the keys ending on the last symbol */
+  unsigned c0 = a->code[s[p]];
   if (c0 == AS_OPEN) return 0;
-  uint64_t seq = c0;
+  as_walk w = as_walk_start(a, c0, noise_limit);
   size_t q = p + 1;
   if (len - p >= 3 && (s[p + 1] | s[p + 2]) < 0x80) { /* the usual case: three symbols in a row, without a loop */
     uint8_t b1 = s[p + 1], b2 = s[p + 2];
     unsigned c1 = a->code[b1], c2 = a->code[b2];
     if (c1 - 1u < AS_LAST && c2 - 1u < AS_LAST) {
-      if ((ends & a->ends_ok[b1]) | (a->end2[c0 << 6 | c1] & a->ends_ok[b2])) return 0;
+      if ((w.ends & a->ends_ok[b1]) | (a->end2[c0 << 6 | c1] & a->ends_ok[b2])) return 0;
       uint32_t i = c0 << 12 | c1 << 6 | c2;
       if (!((a->path3[i >> 6] >> (i & 63)) & 1)) return 1;
-      seq |= c1 << 6 | c2 << 12;
-      ends = as_deep_ends(as_deep_probe(a, seq, 3));
-      d = 3;
+      w.seq |= c1 << 6 | c2 << 12;
+      w.ends = as_deep_ends(as_deep_probe(a, w.seq, 3));
+      w.d = 3;
       q = p + 3;
     }
   }
-  for (size_t noise = 0;;) {
+  for (;;) {
     if (q >= len) return 0;
-    unsigned k;
+    unsigned k, ok;
     if (s[q] < 0x80) {
-      if (ends & a->ends_ok[s[q]]) return 0; /* a key ends on the symbol before, its end rule kept */
-      k = a->code[s[q++]];
+      k = a->code[s[q]];
+      ok = a->ends_ok[s[q++]];
     } else { /* a noise code point (a curly quote, a dash) is passed over like ASCII noise; anything else is open */
       uint32_t cp;
       int r = hg_utf8_decode_fast(s + q, len - q, &cp);
       uint32_t m = r > 0 ? lex_cp_map(lex, cp) : CPM_SLOW;
-      if ((m & CPM_SLOW) || !(CPM_CHAR_FLAGS(m) & HG_CHAR_NOISE) || ends) return 0;
+      if ((m & CPM_SLOW) || !(CPM_CHAR_FLAGS(m) & HG_CHAR_NOISE)) return 0;
       k = AS_NOISE;
+      ok = AS_OK_ALL;
       q += (size_t)r;
     }
-    ends = 0; /* only the character right after a key's end decides its rule */
-    if (k == AS_NOISE) {
-      if (++noise >= noise_limit) return 1;
-      continue;
+    int r = as_walk_next(a, &w, k, ok);
+    if (r != AS_WALK_ON) return r == AS_WALK_NO;
+  }
+}
+
+/* ascii_no_start_at over the normalized view's records, v[p] an ASCII code point that folds to itself alone. A
+ * code point that folds to nothing is passed over (its neighbours' classes pass over it too); one that is not
+ * ASCII and folds to one noise unit is noise; any other one is not decided here. */
+static inline int ascii_no_start_at_view(const hg_lexicon *lex, const hg_norm_char *v, size_t p, size_t n,
+                                         size_t noise_limit) {
+  const ascii_start *a = &lex->astart;
+  unsigned c0 = a->code[v[p].src_cp];
+  if (c0 == AS_OPEN) return 0;
+  as_walk w = as_walk_start(a, c0, noise_limit);
+  for (size_t q = p + 1;; q++) {
+    if (q >= n) return 0;
+    const hg_norm_char *r = &v[q];
+    if (r->flags & HG_NORM_IGNORABLE) continue;
+    if (!(r->flags & HG_NORM_SOLE)) return 0;
+    unsigned k, ok;
+    if (r->src_cp < 0x80) {
+      k = a->code[r->src_cp];
+      ok = a->ends_ok[r->src_cp];
+    } else if (r->flags & HG_CHAR_NOISE) {
+      k = AS_NOISE;
+      ok = AS_OK_ALL;
+    } else {
+      return 0;
     }
-    if (k == AS_NONE) return 1; /* a symbol in no key: the lane falls back to its root */
-    if (k == AS_OPEN) return 0;
-    noise = 0;
-    seq |= (uint64_t)k << (6 * d++);
-    if (d == 2) {
-      ends = a->end2[c0 << 6 | k];
-      continue;
-    }
-    if (d == 3) {
-      uint32_t i = (uint32_t)((seq & 63) << 12 | (seq >> 6 & 63) << 6 | seq >> 12);
-      if (!((a->path3[i >> 6] >> (i & 63)) & 1)) return 1;
-    }
-    unsigned f = as_deep_probe(a, seq, d);
-    if (f == AS_DEEP_NONE) return 1;
-    if (d == AS_DEEP_MAX) return 0;
-    ends = as_deep_ends(f);
+    int res = as_walk_next(a, &w, k, ok);
+    if (res != AS_WALK_ON) return res == AS_WALK_NO;
   }
 }
 
@@ -1337,13 +1389,15 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
     if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
   }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
+  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  if (c0 < 0x80 && (v[p].flags & HG_NORM_SOLE) && lex->astart.path3)
+    return ascii_no_start_at_view(lex, v, p, n, noise_limit);
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
   uint32_t r1 = xa_root(&lex->fold_auto, sym);
   if (!r1) return 1;
   if (r1 & XA_OUT) return 0;
   uint64_t h = start_hash(start_seed(LANE_FOLD), sym);
-  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
   size_t q = p + 1;
   for (unsigned d = 1; d < START_FOLD_DEPTH;) {
     if (q >= n) return 0;
@@ -1375,6 +1429,9 @@ static size_t skip_dead_view(hg_scanner *sc, const hg_norm_char *v, size_t i, si
   const hg_lexicon *lex = sc->lex;
   unsigned prev = sc->prev_flags;
   size_t p = i;
+  /* with the FOLD lane alone, the ASCII filter is the whole start filter for ASCII, as in skip_dead */
+  int quick = sc->fold_only && lex->astart.path3;
+  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2);
   for (; p < n; p++) {
     const hg_norm_char *r = &v[p];
     if (!(r->flags & HG_NORM_SOLE)) break;
@@ -1382,7 +1439,8 @@ static size_t skip_dead_view(hg_scanner *sc, const hg_norm_char *v, size_t i, si
     if (r->src_cp < 0x80) {
       unsigned k = sc->ascii_skip[r->src_cp];
       if (!((k & ASCII_SKIP_ALWAYS) || ((k & ASCII_SKIP_IN_WORD) && (prev & HG_CHAR_WORD))) &&
-          !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev))
+          (quick ? !ascii_no_start_at_view(lex, v, p, n, noise_limit)
+                 : !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev)))
         break;
     } else if (sc->fold_only || !no_start_at_view(sc, v, p, n, lex_fold_sym(lex, r->cp), fl, prev)) {
       break; /* (all-folded lexicons: fold_run_view steps the automaton faster than the filter would skip) */
