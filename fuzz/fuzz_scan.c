@@ -68,7 +68,8 @@ static hg_lexicon *exact_lexicon(void) {
 }
 
 /* folded entries only (every key in the FOLD lane): with and without noise, Han and Latin, an entry with a space,
- * word and digit rules, characters that fold to several (ß), an allowlist entry */
+ * word and digit rules, characters that fold to several (ß), allowlist entries; Latin keys for the ASCII start
+ * filter (one letter, a digit end, a Chinese continuation, longer than its deep paths) */
 static hg_lexicon *folded_lexicon(void) {
   static hg_lexicon *lex;
   if (lex) return lex;
@@ -78,7 +79,10 @@ static hg_lexicon *folded_lexicon(void) {
                                  "child porn\tA1f\t5\tblock\tfolded\n"
                                  "national\tcustom\t2\tblock\tfolded,noise\n"
                                  "strasse\tcustom\t2\tblock\tfolded\n"
-                                 "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n";
+                                 "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n"
+                                 "b\tcustom\t1\tblock\tfolded,noise\nq9\tcustom\t1\tblock\tfolded,noise\n"
+                                 "happy水\tcustom\t1\tblock\tfolded,noise\nabcdefghijkl\tcustom\t1\tblock\tfolded,noise\n"
+                                 "ass\tcustom\t1\tblock\tfolded,noise\nassess\tcustom\t1\tallow\tfolded,noise\n";
   return lex = compile_text(src_text, sizeof src_text - 1);
 }
 
