@@ -30,6 +30,9 @@
 
 #define TARGET_NOISE_VS_HS 1.0
 #define TARGET_EXACT_VS_HS 1.5
+/* issue 16's target for English text, both modes; a corpus counts as such when nine bytes in ten are ASCII */
+#define TARGET_LATIN_VS_HS 0.5
+#define LATIN_ASCII_SHARE 0.9
 #define TARGET_STREAM_VS_ONESHOT 0.9
 #define TARGET_COMPILE_S 1.0
 #define TARGET_IMAGE_MB 32.0
@@ -851,18 +854,24 @@ int main(int argc, char **argv) {
     const scan_fig *n = &engs[ENG_NOISE].scan[i], *x = &engs[ENG_EXACT].scan[i], *h = &engs[ENG_HS].scan[i];
     int hs = HG_HAVE_HYPERSCAN && engs[ENG_HS].ok && h->ok;
     double hs_mbps = hs ? mbps(cs[i].len, h->oneshot_s) : 0;
+    size_t ascii = 0;
+    for (size_t k = 0; k < cs[i].len; k++)
+      ascii += (unsigned char)cs[i].data[k] < 0x80;
+    int latin = cs[i].len && (double)ascii >= LATIN_ASCII_SHARE * (double)cs[i].len;
+    double t_noise = latin ? TARGET_LATIN_VS_HS : TARGET_NOISE_VS_HS,
+           t_exact = latin ? TARGET_LATIN_VS_HS : TARGET_EXACT_VS_HS;
     add_ratio(rs, &nr, "folded+noise / hyperscan MB/s", cs[i].name,
-              hs && hs_mbps > 0 ? mbps(cs[i].len, n->oneshot_s) / hs_mbps : 0, TARGET_NOISE_VS_HS, 0,
+              hs && hs_mbps > 0 ? mbps(cs[i].len, n->oneshot_s) / hs_mbps : 0, t_noise, 0,
               hs && hs_mbps > 0 && engs[ENG_NOISE].ok && n->ok);
     add_ratio(rs, &nr, "exact / hyperscan MB/s", cs[i].name,
-              hs && hs_mbps > 0 ? mbps(cs[i].len, x->oneshot_s) / hs_mbps : 0, TARGET_EXACT_VS_HS, 0,
+              hs && hs_mbps > 0 ? mbps(cs[i].len, x->oneshot_s) / hs_mbps : 0, t_exact, 0,
               hs && hs_mbps > 0 && engs[ENG_EXACT].ok && x->ok);
     /* The same two against hegui's streaming figure, which is what a gateway runs. */
     add_ratio(rs, &nr, "folded+noise streaming / hyperscan MB/s", cs[i].name,
-              hs && hs_mbps > 0 ? mbps(cs[i].len, n->stream_s) / hs_mbps : 0, TARGET_NOISE_VS_HS, 0,
+              hs && hs_mbps > 0 ? mbps(cs[i].len, n->stream_s) / hs_mbps : 0, t_noise, 0,
               hs && hs_mbps > 0 && engs[ENG_NOISE].ok && n->stream_ok);
     add_ratio(rs, &nr, "exact streaming / hyperscan MB/s", cs[i].name,
-              hs && hs_mbps > 0 ? mbps(cs[i].len, x->stream_s) / hs_mbps : 0, TARGET_EXACT_VS_HS, 0,
+              hs && hs_mbps > 0 ? mbps(cs[i].len, x->stream_s) / hs_mbps : 0, t_exact, 0,
               hs && hs_mbps > 0 && engs[ENG_EXACT].ok && x->stream_ok);
     for (int e = ENG_EXACT; e <= ENG_NOISE; e++) {
       const scan_fig *s = &engs[e].scan[i];
