@@ -73,16 +73,17 @@ static hg_lexicon *exact_lexicon(void) {
 static hg_lexicon *folded_lexicon(void) {
   static hg_lexicon *lex;
   if (lex) return lex;
-  static const char src_text[] = "法轮功\tA1h\t5\tblock\tfolded,noise\n"
-                                 "中华人民\tcustom\t3\tblock\tfolded\n人民共和\tcustom\t3\tblock\tfolded,noise\n"
-                                 "大麻\tA1h\t4\tblock\tfolded,noise\n大麻哈鱼\tcustom\t1\tallow\tfolded,noise\n"
-                                 "child porn\tA1f\t5\tblock\tfolded\n"
-                                 "national\tcustom\t2\tblock\tfolded,noise\n"
-                                 "strasse\tcustom\t2\tblock\tfolded\n"
-                                 "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n"
-                                 "b\tcustom\t1\tblock\tfolded,noise\nq9\tcustom\t1\tblock\tfolded,noise\n"
-                                 "happy水\tcustom\t1\tblock\tfolded,noise\nabcdefghijkl\tcustom\t1\tblock\tfolded,noise\n"
-                                 "ass\tcustom\t1\tblock\tfolded,noise\nassess\tcustom\t1\tallow\tfolded,noise\n";
+  static const char src_text[] =
+      "法轮功\tA1h\t5\tblock\tfolded,noise\n"
+      "中华人民\tcustom\t3\tblock\tfolded\n人民共和\tcustom\t3\tblock\tfolded,noise\n"
+      "大麻\tA1h\t4\tblock\tfolded,noise\n大麻哈鱼\tcustom\t1\tallow\tfolded,noise\n"
+      "child porn\tA1f\t5\tblock\tfolded\n"
+      "national\tcustom\t2\tblock\tfolded,noise\n"
+      "strasse\tcustom\t2\tblock\tfolded\n"
+      "64\tcustom\t2\tblock\tfolded\nab\tcustom\t1\tblock\tfolded,noise\n"
+      "b\tcustom\t1\tblock\tfolded,noise\nq9\tcustom\t1\tblock\tfolded,noise\n"
+      "happy水\tcustom\t1\tblock\tfolded,noise\nabcdefghijkl\tcustom\t1\tblock\tfolded,noise\n"
+      "ass\tcustom\t1\tblock\tfolded,noise\nassess\tcustom\t1\tallow\tfolded,noise\n";
   return lex = compile_text(src_text, sizeof src_text - 1);
 }
 
