@@ -119,7 +119,7 @@ hg_status hg_ascii_start_build(hg_lexicon *lex, hg_error *err) {
     unsigned fl = CPM_CHAR_FLAGS(m), code = AS_NONE;
     if (m & CPM_SLOW) {
       code = AS_OPEN;
-      a->ends_ok[b] = AS_END_ANY | AS_END_WORD | AS_END_DIGIT; /* its class is not read here */
+      a->ends_ok[b] = AS_END_ALL; /* its class is not read here */
     } else {
       a->ends_ok[b] =
           (uint8_t)(AS_END_ANY | (fl & HG_CHAR_WORD ? 0 : AS_END_WORD) | (fl & HG_CHAR_DIGIT ? 0 : AS_END_DIGIT));

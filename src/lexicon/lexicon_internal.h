@@ -261,7 +261,7 @@ static inline uint32_t xa_step(const exact_view *x, uint32_t s, uint32_t last, u
  * last one shared by any further symbols), AS_OPEN (outside the fast map: not decided here), AS_NOISE. */
 enum { AS_NONE = 0, AS_LAST = 61, AS_OPEN = 62, AS_NOISE = 63 };
 /* keys ending on a state: one with no end rule, one with RULE_WORD, one with RULE_DIGIT */
-enum { AS_END_ANY = 1, AS_END_WORD = 2, AS_END_DIGIT = 4 };
+enum { AS_END_ANY = 1, AS_END_WORD = 2, AS_END_DIGIT = 4, AS_END_ALL = 7 };
 typedef struct ascii_start {
   uint8_t code[128];
   uint8_t ends_ok[128]; /* AS_END_* whose rule a byte keeps when it follows a key's last symbol */

@@ -495,7 +495,7 @@ __attribute__((target("avx2"))) static void noise_masks_avx2(const uint8_t row16
 
 /* AS_END_* of a deep slot */
 static inline unsigned as_deep_ends(unsigned f) {
-  return f == AS_DEEP_END ? AS_END_ANY | AS_END_WORD | AS_END_DIGIT : f == AS_DEEP_END_WORD ? AS_END_WORD : 0;
+  return f == AS_DEEP_END ? AS_END_ALL : f == AS_DEEP_END_WORD ? AS_END_WORD : 0;
 }
 
 /* The ASCII start filter's first three symbols for every candidate of a 32-byte block at once, without a branch
@@ -533,6 +533,12 @@ static inline uint32_t ascii_sift(const ascii_start *a, const uint8_t *s, uint32
 static inline int lanes_at_root(const hg_scanner *sc) {
   return !sc->lanes[LANE_RAW].state && !sc->lanes[LANE_FOLD].state && !sc->lanes[LANE_COLLAPSE].state &&
          !sc->lanes[LANE_SOUND].state;
+}
+
+/* The FOLD lane's prefix ends after a noise run this long, even if every pair in it were CR LF (which counts once):
+ * the start filters pass over shorter runs. */
+static inline size_t fold_noise_limit(const hg_lexicon *lex) {
+  return 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2);
 }
 
 /* The ASCII start filter (ascii_start.c) at s[p], an ASCII byte whose fold symbol begins a key of the FOLD lane:
@@ -581,8 +587,6 @@ static inline int as_walk_next(const ascii_start *a, as_walk *w, unsigned k, uns
   return AS_WALK_ON;
 }
 
-#define AS_OK_ALL (AS_END_ANY | AS_END_WORD | AS_END_DIGIT) /* after noise every end rule is kept */
-
 static inline int ascii_no_start_at(const hg_lexicon *lex, const uint8_t *s, size_t p, size_t len, size_t noise_limit) {
   const ascii_start *a = &lex->astart;
   unsigned c0 = a->code[s[p]];
@@ -614,7 +618,7 @@ static inline int ascii_no_start_at(const hg_lexicon *lex, const uint8_t *s, siz
       uint32_t m = r > 0 ? lex_cp_map(lex, cp) : CPM_SLOW;
       if ((m & CPM_SLOW) || !(CPM_CHAR_FLAGS(m) & HG_CHAR_NOISE)) return 0;
       k = AS_NOISE;
-      ok = AS_OK_ALL;
+      ok = AS_END_ALL; /* noise keeps every end rule */
       q += (size_t)r;
     }
     int r = as_walk_next(a, &w, k, ok);
@@ -642,7 +646,7 @@ static inline int ascii_no_start_at_view(const hg_lexicon *lex, const hg_norm_ch
       ok = a->ends_ok[r->src_cp];
     } else if (r->flags & HG_CHAR_NOISE) {
       k = AS_NOISE;
-      ok = AS_OK_ALL;
+      ok = AS_END_ALL; /* noise keeps every end rule */
     } else {
       return 0;
     }
@@ -683,8 +687,7 @@ static int no_start_at(const hg_scanner *sc, const uint8_t *s, size_t p, size_t 
     if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
   }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
-  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  size_t noise_limit = fold_noise_limit(lex), noise = 0;
   if (s[p] < 0x80 && lex->astart.path3) return ascii_no_start_at(lex, s, p, len, noise_limit);
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
   uint32_t r1 = xa_root(&lex->fold_auto, sym);
@@ -737,7 +740,7 @@ static size_t skip_dead(hg_scanner *sc, const uint8_t *s, size_t i, size_t len) 
   uint32_t cp = 0, last_cp = 0;
   /* With the FOLD lane alone, the ASCII filter is the whole start filter for ASCII, asked inline */
   int quick = sc->fold_only && lex->astart.path3;
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2);
+  size_t noise_limit = fold_noise_limit(lex);
   while (p < len) {
     int r = 1;
     uint32_t m;
@@ -1389,8 +1392,7 @@ static int no_start_at_view(const hg_scanner *sc, const hg_norm_char *v, size_t 
     if (ss && lex->lanes[LANE_SOUND].root[ss]) return 0;
   }
   if (!sc->lanes[LANE_FOLD].active || !sym) return 1;
-  /* a run this long ends the lane's prefix even if every pair in it were CR LF (which counts once) */
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2), noise = 0;
+  size_t noise_limit = fold_noise_limit(lex), noise = 0;
   if (c0 < 0x80 && (v[p].flags & HG_NORM_SOLE) && lex->astart.path3)
     return ascii_no_start_at_view(lex, v, p, n, noise_limit);
   /* one symbol: the automaton's root table says whether a key starts with it and whether one ends on it */
@@ -1431,7 +1433,7 @@ static size_t skip_dead_view(hg_scanner *sc, const hg_norm_char *v, size_t i, si
   size_t p = i;
   /* with the FOLD lane alone, the ASCII filter is the whole start filter for ASCII, as in skip_dead */
   int quick = sc->fold_only && lex->astart.path3;
-  size_t noise_limit = 2 * ((size_t)lex->lanes[LANE_FOLD].info.max_gap + 2);
+  size_t noise_limit = fold_noise_limit(lex);
   for (; p < n; p++) {
     const hg_norm_char *r = &v[p];
     if (!(r->flags & HG_NORM_SOLE)) break;
